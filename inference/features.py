@@ -1,0 +1,120 @@
+"""Turn raw text into model inputs: subword ids with exact character offsets, word
+boundaries, word shapes and overlapping windows.
+
+Everything is computed on the original string, so offsets index it exactly whatever
+it contains (accents, emoji, CJK, CRLF, zero-width characters).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The encoder's vocabulary is uncased, so capitalisation never reaches it; the NER head
+# gets it back from a small embedding of each word's shape, read from the original text.
+SHAPES = ("pad", "lower", "title", "upper", "mixed", "digit", "punct", "other")
+SENTENCE_END = frozenset(".!?")
+NUM_SHAPE_IDS = 2 * len(SHAPES)  # each shape, not sentence-initial / sentence-initial
+
+
+def word_shape(word: str) -> str:
+    letters = [c for c in word if c.isupper() or c.islower()]  # cased letters only (not CJK)
+    if letters:
+        if all(c.islower() for c in letters):
+            return "lower"
+        if all(c.isupper() for c in letters):
+            return "upper" if len(letters) > 1 else "title"
+        if letters[0].isupper() and all(c.islower() for c in letters[1:]):
+            return "title"
+        return "mixed"
+    if any(c.isdigit() for c in word):
+        return "digit"
+    if word and not any(c.isalnum() for c in word):
+        return "punct"
+    return "other"
+
+
+@dataclass(frozen=True)
+class EncodedText:
+    """One text, tokenized whole (no truncation)."""
+
+    input_ids: list[int]          # subword ids, no special tokens
+    token_words: list[int]        # index of the word each subword belongs to
+    words: list[tuple[int, int]]  # character span of each word in the original text
+    shape_ids: list[int]          # shape id of each subword (its word's shape)
+
+    @property
+    def first_subwords(self) -> list[int]:
+        """Index of the first subword of each word: the one whose label is the word's."""
+        firsts, seen = [], -1
+        for i, w in enumerate(self.token_words):
+            if w != seen:
+                firsts.append(i)
+                seen = w
+        return firsts
+
+
+def encode(tokenizer, text: str) -> EncodedText:
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    ids, offsets, word_ids = enc["input_ids"], enc["offset_mapping"], enc.word_ids()
+    token_words, words = [], []
+    last = None
+    for (start, end), wid in zip(offsets, word_ids):
+        if wid != last:
+            words.append([start, end])
+            last = wid
+        else:
+            words[-1][1] = end
+        token_words.append(len(words) - 1)
+    words = [tuple(w) for w in words]
+    word_shape_ids = []
+    for i, (start, end) in enumerate(words):
+        initial = i == 0 or _starts_sentence(text, words, i)
+        word_shape_ids.append(SHAPES.index(word_shape(text[start:end])) + (len(SHAPES) if initial else 0))
+    shape_ids = [word_shape_ids[w] for w in token_words]
+    return EncodedText(list(ids), token_words, words, shape_ids)
+
+
+def _starts_sentence(text: str, words: list[tuple[int, int]], i: int) -> bool:
+    prev_start, prev_end = words[i - 1]
+    if "\n" in text[prev_end:words[i][0]]:
+        return True
+    if text[prev_start:prev_end] not in SENTENCE_END or i < 2:
+        return False
+    # "U.S. officials": a full stop after a single letter ends an abbreviation, not a sentence
+    before_start, before_end = words[i - 2]
+    return before_end - before_start > 1
+
+
+def plan_windows(n_tokens: int, content_length: int, overlap: int) -> tuple[list[tuple[int, int]], list[int]]:
+    """Cut n_tokens into windows of at most content_length with the given overlap.
+
+    Returns the (start, end) of each window and, for each token, the window in which it
+    sits most centrally: the one whose label and hidden state count for that token.
+    """
+    if n_tokens == 0:
+        return [], []
+    if content_length <= overlap:
+        raise ValueError(f"window length {content_length} must exceed overlap {overlap}")
+    step = content_length - overlap
+    spans = []
+    start = 0
+    while True:
+        end = min(start + content_length, n_tokens)
+        spans.append((max(0, end - content_length), end))
+        if end == n_tokens:
+            break
+        start += step
+    owner = []
+    w = 0
+    for i in range(n_tokens):
+        # windows are ordered, so the most central one only moves forward
+        while w + 1 < len(spans) and _centrality(i, spans[w + 1]) > _centrality(i, spans[w]):
+            w += 1
+        owner.append(w)
+    return spans, owner
+
+
+def _centrality(i: int, span: tuple[int, int]) -> int:
+    start, end = span
+    if not start <= i < end:
+        return -1
+    return min(i - start, end - 1 - i)

@@ -1,0 +1,62 @@
+"""The checkpoint manifest: what each head predicts and how the checkpoint was made."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+FORMAT_VERSION = 1
+KINDS = ("ner", "single", "multi", "pair")
+
+
+@dataclass
+class TaskSpec:
+    name: str
+    kind: str                    # ner (BIO tags), single (softmax), multi (sigmoid), pair (softmax over a text pair)
+    labels: list[str]            # in head-row order; BIO tags for ner
+    temperature: float = 1.0     # divides the logits before softmax/sigmoid (fitted on dev)
+    thresholds: dict[str, float] = field(default_factory=dict)  # multi: per-label decision threshold
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"task {self.name!r}: unknown kind {self.kind!r} (expected one of {', '.join(KINDS)})")
+
+    def threshold(self, label: str) -> float:
+        return self.thresholds.get(label, 0.5)
+
+    def decide(self, probs) -> list[str]:
+        """The labels a document gets: the best one for single-label tasks; for multi-label
+        tasks every label at or above its threshold, and the best one when none is."""
+        best = max(range(len(self.labels)), key=lambda i: probs[i])
+        if self.kind != "multi":
+            return [self.labels[best]]
+        chosen = [l for l, p in zip(self.labels, probs) if p >= self.threshold(l)]
+        return chosen or [self.labels[best]]
+
+
+@dataclass
+class Manifest:
+    tasks: list[TaskSpec]
+    base_model: str
+    window_length: int = 256     # tokens per window, special tokens included
+    window_overlap: int = 64     # tokens shared by neighbouring windows
+    metrics: dict = field(default_factory=dict)    # dev (and test) figures of the run
+    training: dict = field(default_factory=dict)   # resolved config, data hashes, epochs
+    format_version: int = FORMAT_VERSION
+
+    def task(self, name: str) -> TaskSpec:
+        for t in self.tasks:
+            if t.name == name:
+                return t
+        raise KeyError(f"no task {name!r} in this checkpoint (tasks: {', '.join(t.name for t in self.tasks)})")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def read(cls, path: Path) -> "Manifest":
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path}: unsupported checkpoint format_version {data.get('format_version')!r}")
+        data["tasks"] = [TaskSpec(**t) for t in data["tasks"]]
+        return cls(**data)

@@ -1,0 +1,168 @@
+"""Load a checkpoint once, then predict entities and document labels for whole texts."""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import load_checkpoint
+from .decoding import decode_entities
+from .features import EncodedText, encode, plan_windows
+from .manifest import Manifest
+
+DEFAULT_CHECKPOINT_ENV = "NEWSMODEL_CHECKPOINT"
+DEFAULT_CHECKPOINT = Path("checkpoints") / "news"
+
+
+@dataclass(frozen=True)
+class Entity:
+    text: str
+    label: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Label:
+    label: str
+    score: float
+
+
+@dataclass
+class Prediction:
+    entities: list[Entity] = field(default_factory=list)
+    labels: dict[str, list[Label]] = field(default_factory=dict)  # per task, best first
+
+    def to_dict(self) -> dict:
+        return {"entities": [asdict(e) for e in self.entities],
+                "labels": {task: [asdict(l) for l in ls] for task, ls in self.labels.items()}}
+
+
+@dataclass
+class Analysis:
+    """Raw model output for one text: what predictions and evaluation are built from."""
+    encoded: EncodedText
+    word_probs: dict[str, np.ndarray]   # ner task -> (n_words, n_tags)
+    doc_probs: dict[str, np.ndarray]    # document task -> (n_labels,)
+
+
+class NewsModel:
+    """A loaded checkpoint. Thread-safe: many threads may call `predict` at once."""
+
+    def __init__(self, model, tokenizer, manifest: Manifest):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.manifest = manifest
+        self._tokenizer_lock = threading.Lock()  # the Rust tokenizer is not re-entrant
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "NewsModel":
+        return cls(*load_checkpoint(path))
+
+    def predict(self, text: str) -> Prediction:
+        return self.predict_batch([text])[0]
+
+    def predict_batch(self, texts: list[str], batch_size: int = 16) -> list[Prediction]:
+        return [self._prediction(text, a) for text, a in zip(texts, self.analyse(texts, batch_size))]
+
+    def analyse(self, texts: list[str], batch_size: int = 16) -> list[Analysis]:
+        """Encoder pass over every window of every text, windows batched by length."""
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {i} must be str, not {type(text).__name__}")
+        with self._tokenizer_lock:
+            encoded = [encode(self.tokenizer, t) for t in texts]
+        content = self.manifest.window_length - 2
+        windows = []  # (text index, start, end, owned mask)
+        for t, enc in enumerate(encoded):
+            spans, owner = plan_windows(len(enc.input_ids), content, self.manifest.window_overlap)
+            for w, (start, end) in enumerate(spans):
+                windows.append((t, start, end, [owner[i] == w for i in range(start, end)]))
+        order = sorted(range(len(windows)), key=lambda i: windows[i][2] - windows[i][1])
+        ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]
+        token_logits = {task.name: [np.zeros((len(e.input_ids), len(task.labels)), np.float32) for e in encoded]
+                        for task in ner_tasks}
+        pool_sum = [None] * len(texts)
+        pool_count = [0.0] * len(texts)
+        with torch.inference_mode():
+            for b in range(0, len(order), batch_size):
+                batch = [windows[i] for i in order[b:b + batch_size]]
+                inputs = self._window_batch(encoded, batch)
+                out = self.model(**inputs)
+                for row, (t, start, end, owned) in enumerate(batch):
+                    owned_idx = np.flatnonzero(owned)
+                    for task in ner_tasks:
+                        logits = out[task.name][row, 1:1 + end - start].float().numpy()
+                        token_logits[task.name][t][start + owned_idx] = logits[owned_idx]
+                    s = out["pool_sum"][row]
+                    pool_sum[t] = s if pool_sum[t] is None else pool_sum[t] + s
+                    pool_count[t] += float(out["pool_count"][row])
+            doc_probs = self._document_probs(pool_sum, pool_count)
+        analyses = []
+        for t, enc in enumerate(encoded):
+            firsts = enc.first_subwords
+            word_probs = {task.name: _softmax(token_logits[task.name][t][firsts] / task.temperature)
+                          for task in ner_tasks}
+            analyses.append(Analysis(enc, word_probs, {k: v[t] for k, v in doc_probs.items()}))
+        return analyses
+
+    def _window_batch(self, encoded: list[EncodedText], batch) -> dict[str, torch.Tensor]:
+        tok = self.tokenizer
+        width = max(end - start for _, start, end, _ in batch) + 2
+        ids = torch.full((len(batch), width), tok.pad_token_id, dtype=torch.long)
+        attention = torch.zeros((len(batch), width), dtype=torch.long)
+        shapes = torch.zeros((len(batch), width), dtype=torch.long)
+        pool = torch.zeros((len(batch), width), dtype=torch.float32)
+        for row, (t, start, end, owned) in enumerate(batch):
+            n = end - start
+            ids[row, :n + 2] = torch.tensor([tok.cls_token_id, *encoded[t].input_ids[start:end], tok.sep_token_id])
+            attention[row, :n + 2] = 1
+            shapes[row, 1:n + 1] = torch.tensor(encoded[t].shape_ids[start:end])
+            pool[row, 1:n + 1] = torch.tensor(owned, dtype=torch.float32)
+        return {"input_ids": ids, "attention_mask": attention, "shape_ids": shapes, "pool_mask": pool}
+
+    def _document_probs(self, pool_sum, pool_count) -> dict[str, np.ndarray]:
+        doc_tasks = [t for t in self.manifest.tasks if t.kind != "ner"]
+        present = [i for i, s in enumerate(pool_sum) if s is not None]
+        result = {t.name: np.full((len(pool_sum), len(t.labels)), np.nan, np.float32) for t in doc_tasks}
+        if not doc_tasks or not present:
+            return result
+        pooled = torch.stack([pool_sum[i] / pool_count[i] for i in present])
+        logits = self.model.document_logits(pooled)
+        for task in doc_tasks:
+            scaled = logits[task.name].float().numpy() / task.temperature
+            result[task.name][present] = _sigmoid(scaled) if task.kind == "multi" else _softmax(scaled)
+        return result
+
+    def _prediction(self, text: str, analysis: Analysis) -> Prediction:
+        if not analysis.encoded.input_ids:
+            return Prediction()
+        entities = []
+        words = analysis.encoded.words
+        for task in self.manifest.tasks:
+            if task.kind != "ner":
+                continue
+            for first, last, label, score in decode_entities(analysis.word_probs[task.name], task.labels):
+                start, end = words[first][0], words[last - 1][1]
+                entities.append(Entity(text[start:end], label, start, end, round(score, 6)))
+        labels = {}
+        for name, probs in analysis.doc_probs.items():
+            task = self.manifest.task(name)
+            ranked = sorted(zip(task.labels, probs.tolist()), key=lambda x: -x[1])
+            labels[name] = [Label(label, round(p, 6)) for label, p in ranked]
+        entities.sort(key=lambda e: (e.start, e.end))
+        return Prediction(entities, labels)
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))

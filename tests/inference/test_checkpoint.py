@@ -1,0 +1,35 @@
+import pytest
+import torch
+
+import inference.checkpoint as checkpoint
+from inference.checkpoint import load_checkpoint, save_checkpoint
+
+
+def test_round_trip_keeps_weights_and_manifest(tiny_checkpoint, tmp_path):
+    model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
+    again = save_checkpoint(model, tokenizer, manifest, tmp_path / "copy")
+    model2, _, manifest2 = load_checkpoint(again)
+    assert manifest2 == manifest
+    for (k, v), (k2, v2) in zip(model.state_dict().items(), model2.state_dict().items()):
+        assert k == k2 and torch.equal(v, v2)
+    assert not list(again.glob("*.bin")) and not list(again.glob("*.pt"))  # safetensors only
+
+
+def test_interrupted_save_leaves_the_previous_checkpoint(tiny_checkpoint, tmp_path, monkeypatch):
+    model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
+    target = save_checkpoint(model, tokenizer, manifest, tmp_path / "ckpt")
+    before = (target / "heads.safetensors").read_bytes()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed mid-save")
+    monkeypatch.setattr(checkpoint, "save_file", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(model, tokenizer, manifest, target)
+    assert (target / "heads.safetensors").read_bytes() == before
+    load_checkpoint(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no temporary left behind
+
+
+def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match="manifest.json"):
+        load_checkpoint(tmp_path)

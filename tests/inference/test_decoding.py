@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+
+from inference.decoding import decode_entities
+
+TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+
+
+def probs(rows):
+    return np.array(rows, dtype=np.float64)
+
+
+def test_spans_and_exact_span_probability():
+    p = probs([[0.9, 0.05, 0.0, 0.05, 0.0],     # O
+               [0.1, 0.8, 0.0, 0.1, 0.0],       # B-PER
+               [0.2, 0.0, 0.7, 0.0, 0.1],       # I-PER
+               [0.6, 0.0, 0.3, 0.1, 0.0]])      # O (but 0.3 that the name goes on)
+    [(first, last, label, score)] = decode_entities(p, TAGS)
+    assert (first, last, label) == (1, 3, "PER")
+    assert score == pytest.approx(0.8 * 0.7 * (1 - 0.3))
+
+
+def test_i_tag_after_o_opens_an_entity():
+    p = probs([[0.9, 0.1, 0, 0, 0], [0.1, 0.3, 0.0, 0.0, 0.6]])
+    [(first, last, label, score)] = decode_entities(p, TAGS)
+    assert (first, last, label) == (1, 2, "LOC")
+    assert score == pytest.approx(0.6)  # B-LOC 0 + I-LOC 0.6: either opens a place here
+
+
+def test_adjacent_entities_of_the_same_type_stay_apart():
+    p = probs([[0, 0.9, 0.1, 0, 0], [0, 0.8, 0.2, 0, 0]])
+    assert [(f, l) for f, l, _, _ in decode_entities(p, TAGS)] == [(0, 1), (1, 2)]
+
+
+def test_scores_are_probabilities_and_empty_input():
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(len(TAGS)), size=200)
+    assert all(0.0 <= s <= 1.0 for *_, s in decode_entities(p, TAGS))
+    assert decode_entities(np.zeros((0, len(TAGS))), TAGS) == []

@@ -1,0 +1,86 @@
+import threading
+
+import pytest
+
+import inference
+from inference import load
+
+LONG = " ".join(f"Delegates from Geneva met officials in round {i}." for i in range(60))
+
+
+@pytest.fixture(scope="module")
+def model(tiny_checkpoint):
+    return load(tiny_checkpoint)
+
+
+def test_result_shape_offsets_and_probabilities(model):
+    text = "VIENNA, May 3 - Inspectors from the IAEA met Iranian officials.\r\nTalks go on."
+    result = model.predict(text)
+    for e in result.entities:
+        assert text[e.start:e.end] == e.text and 0.0 <= e.score <= 1.0
+    assert set(result.labels) == {"topic", "stance"}
+    for labels in result.labels.values():
+        scores = [l.score for l in labels]
+        assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    assert abs(sum(l.score for l in result.labels["stance"]) - 1.0) < 1e-4
+    d = result.to_dict()
+    assert set(d) == {"entities", "labels"} and isinstance(d["labels"]["topic"][0]["score"], float)
+
+
+def test_long_text_is_read_whole_in_windows(model):
+    analysis = model.analyse([LONG])[0]
+    assert len(analysis.encoded.input_ids) > 5 * model.manifest.window_length  # many windows
+    assert len(analysis.word_probs["entities"]) == len(analysis.encoded.words)  # every word labelled
+    assert not (analysis.word_probs["entities"].sum(1) == 0).any()
+
+
+def test_batch_equals_one_by_one(model):
+    texts = ["Short one.", LONG, "Moscow and Washington agreed on Tuesday."]
+    batch = model.predict_batch(texts, batch_size=2)
+    for text, pred in zip(texts, batch):
+        single = model.predict(text)
+        assert [(e.start, e.end, e.label) for e in pred.entities] == [(e.start, e.end, e.label) for e in single.entities]
+        for task in pred.labels:
+            for a, b in zip(pred.labels[task], single.labels[task]):
+                assert a.label == b.label and a.score == pytest.approx(b.score, abs=1e-4)
+
+
+def test_empty_text_gives_empty_result_and_non_strings_raise(model):
+    assert model.predict("").entities == [] and model.predict("  \n").labels == {}
+    with pytest.raises(TypeError, match="NoneType"):
+        model.predict(None)
+    with pytest.raises(TypeError, match="bytes"):
+        model.predict_batch(["ok", b"bytes"])
+
+
+def test_concurrent_calls_match_serial(model):
+    texts = [f"Talks in Geneva, round {i}. " * (i % 5 + 1) for i in range(8)]
+    serial = [model.predict(t).to_dict() for t in texts]
+    results, errors = {}, []
+
+    def worker(i):
+        try:
+            results[i] = [model.predict(texts[i]).to_dict() for _ in range(5)]
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for i in range(8):
+        for got in results[i]:
+            assert [e["label"] for e in got["entities"]] == [e["label"] for e in serial[i]["entities"]]
+            assert [l["label"] for l in got["labels"]["topic"]] == [l["label"] for l in serial[i]["labels"]["topic"]]
+
+
+def test_default_predict_without_checkpoint_says_how_to_train(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSMODEL_CHECKPOINT", str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="make train"):
+        inference.predict("text")
+
+
+def test_default_predict_uses_the_environment_checkpoint(tiny_checkpoint, monkeypatch):
+    monkeypatch.setenv("NEWSMODEL_CHECKPOINT", str(tiny_checkpoint))
+    assert set(inference.predict("Geneva talks.").labels) == {"topic", "stance"}

@@ -1,0 +1,69 @@
+import json
+
+import pytest
+
+from training.corpus import DataError, read_jsonl
+from training.schema import NEWS_SCHEMA
+
+GOOD = {"text": "Putin met Trump in Helsinki.", "topic": ["summit_diplomacy"], "stance": "neutral",
+        "entities": [{"start": 0, "end": 5, "label": "PER"}, {"start": 10, "end": 15, "label": "PER"},
+                     {"start": 19, "end": 27, "label": "LOC"}]}
+
+
+def write(tmp_path, lines):
+    path = tmp_path / "data.jsonl"
+    path.write_text("\n".join(l if isinstance(l, str) else json.dumps(l) for l in lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_good_record(tmp_path):
+    [doc] = read_jsonl(write(tmp_path, [GOOD]), NEWS_SCHEMA)
+    assert [doc.text[s.start:s.end] for s in doc.spans["entities"]] == ["Putin", "Trump", "Helsinki"]
+    assert doc.labels == {"topic": ["summit_diplomacy"], "stance": ["neutral"]}
+    assert doc.source.endswith("data.jsonl:1")
+
+
+def test_tasks_may_be_missing(tmp_path):
+    [doc] = read_jsonl(write(tmp_path, [{"text": "No labels here."}]), NEWS_SCHEMA)
+    assert doc.spans == {} and doc.labels == {}
+
+
+def test_every_bad_record_is_reported_with_file_and_line(tmp_path):
+    past_end = dict(GOOD, entities=[{"start": 19, "end": 99, "label": "LOC"}])
+    overlap = dict(GOOD, entities=[{"start": 0, "end": 5, "label": "PER"}, {"start": 3, "end": 9, "label": "ORG"}])
+    unknown = dict(GOOD, entities=[{"start": 0, "end": 5, "label": "PERSON"}])
+    bad_topic = dict(GOOD, topic=["weather"])
+    path = write(tmp_path, [GOOD, past_end, overlap, "{not json", unknown, bad_topic, {"text": ""}])
+    with pytest.raises(DataError) as err:
+        read_jsonl(path, NEWS_SCHEMA)
+    problems = err.value.problems
+    assert [p.split(": ")[0].rsplit(":", 1)[1] for p in problems] == ["2", "3", "4", "5", "6", "7"]
+    assert "past the end" in problems[0] and "overlap" in problems[1] and "invalid JSON" in problems[2]
+    assert "unknown entity label 'PERSON'" in problems[3] and "unknown label 'weather'" in problems[4]
+    assert "'text'" in problems[5]
+    assert all(p.startswith(str(path)) for p in problems)
+
+
+@pytest.mark.parametrize("change,reason", [
+    ({"entities": [{"start": 5, "end": 5, "label": "PER"}]}, "empty or reversed"),
+    ({"entities": [{"start": "0", "end": 5, "label": "PER"}]}, "integers"),
+    ({"entities": [{"start": 0, "label": "PER"}]}, "needs 'start'"),
+    ({"stance": ["neutral", "critical"]}, "exactly one label"),
+    ({"topic": []}, "empty label list"),
+])
+def test_malformed_fields(tmp_path, change, reason):
+    with pytest.raises(DataError, match=reason):
+        read_jsonl(write(tmp_path, [dict(GOOD, **change)]), NEWS_SCHEMA)
+
+
+def test_wrong_encoding_is_reported(tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(json.dumps({"text": "Zürich"}, ensure_ascii=False).encode("latin-1"))
+    with pytest.raises(DataError, match="UTF-8"):
+        read_jsonl(path, NEWS_SCHEMA)
+
+
+def test_bundled_corpus_is_valid():
+    from conftest import REPO
+    for split in ("train", "dev", "test"):
+        assert read_jsonl(REPO / "data" / f"{split}.jsonl", NEWS_SCHEMA)

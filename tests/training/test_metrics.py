@@ -1,0 +1,18 @@
+import pytest
+
+from training.metrics import entity_metrics, headline, multi_label_metrics, single_label_metrics
+
+
+def test_entity_metrics_are_strict():
+    gold = [["B-PER", "I-PER", "O", "B-LOC"]]
+    pred = [["B-PER", "O", "O", "B-LOC"]]        # truncated name counts as wrong
+    m = entity_metrics(gold, pred)
+    assert m["precision"] == pytest.approx(0.5) and m["recall"] == pytest.approx(0.5)
+    assert m["per_type"]["LOC"]["f1"] == 1.0 and m["per_type"]["PER"]["f1"] == 0.0
+
+
+def test_document_metrics():
+    assert single_label_metrics(["a", "b"], ["a", "a"])["accuracy"] == 0.5
+    m = multi_label_metrics([["a", "b"], ["c"]], [["a"], ["c"]], ["a", "b", "c"])
+    assert m["micro_f1"] == pytest.approx(0.8) and m["macro_f1"] == pytest.approx(2 / 3)
+    assert headline({"x": {"f1": 0.5}, "y": {"micro_f1": 1.0}}) == 0.75

@@ -1,0 +1,50 @@
+"""End to end: train a few steps on a slice of the bundled corpus, then predict."""
+import json
+
+import pytest
+
+from conftest import REPO
+from inference import load
+from training.trainer import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp / "train.jsonl").write_text("\n".join(lines[:12]) + "\n", encoding="utf-8")
+    (tmp / "dev.jsonl").write_text("\n".join(lines[12:16]) + "\n", encoding="utf-8")
+    config = TrainConfig(train=str(tmp / "train.jsonl"), dev=str(tmp / "dev.jsonl"), test=str(tmp / "dev.jsonl"),
+                         output=str(tmp / "ckpt"), epochs=2, batch_size=4, max_steps=4, window_length=128,
+                         window_overlap=32, model_card=str(tmp / "card.md"))
+    result = train(config, log=lambda m: None)
+    return config, result
+
+
+def test_training_writes_a_loadable_checkpoint_with_metrics(trained):
+    config, result = trained
+    manifest = json.loads(open(f"{config.output}/manifest.json").read())
+    assert {t["name"] for t in manifest["tasks"]} == {"entities", "topic", "stance"}
+    assert set(manifest["metrics"]) == {"dev", "test"}
+    assert 0.0 <= result["test"]["entities"]["f1"] <= 1.0
+    assert manifest["training"]["data_sha256"][config.train]
+    model = load(config.output)
+    text = "GENEVA, May 4 - Russian and American negotiators met on Tuesday."
+    prediction = model.predict(text)
+    assert all(text[e.start:e.end] == e.text for e in prediction.entities)
+    assert len(prediction.labels["topic"]) == 6
+
+
+def test_model_card_holds_this_runs_figures(trained):
+    config, result = trained
+    card = open(config.model_card).read()
+    assert card.startswith("---\n") and "base_model:" in card
+    assert f"| test | entities | f1 | {result['test']['entities']['f1']:.4f} |" in card
+    assert open(f"{config.output}/README.md").read() == card
+
+
+def test_same_seed_same_metrics(trained, tmp_path):
+    config, result = trained
+    again = train(TrainConfig(**{**config.__dict__, "output": str(tmp_path / "again"), "model_card": None}),
+                  log=lambda m: None)
+    assert again["dev"] == result["dev"]

