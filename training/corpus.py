@@ -23,6 +23,8 @@ class Document:
     spans: dict[str, list[Span]] = field(default_factory=dict)   # ner task -> entity spans
     labels: dict[str, list[str]] = field(default_factory=dict)  # document task -> label(s)
     source: str = ""                                             # "file:line", for messages
+    text_pair: str | None = None     # second text of a pair task (e.g. article body after a headline)
+    tokens: list[tuple[int, int]] | None = None  # character span of each gold token (column files)
 
 
 class DataError(ValueError):

@@ -36,9 +36,9 @@ class TrainConfig:
     test: str | None = None
     base: str | None = None          # local Hugging Face encoder directory; default all-MiniLM-L6-v2
     schema: str | None = None        # JSON {task: {kind, labels}}; default the news schema
-    epochs: int = 8
+    epochs: int = 15
     batch_size: int = 8
-    learning_rate: float = 1e-4      # encoder
+    learning_rate: float = 1.5e-4    # encoder
     head_learning_rate: float = 1e-3  # heads and shape embedding, freshly initialised
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
