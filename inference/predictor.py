@@ -70,8 +70,9 @@ class NewsModel:
     def predict_batch(self, texts: list[str], batch_size: int = 16) -> list[Prediction]:
         return [self._prediction(text, a) for text, a in zip(texts, self.analyse(texts, batch_size))]
 
-    def analyse(self, texts: list[str], batch_size: int = 16) -> list[Analysis]:
-        """Encoder pass over every window of every text, windows batched by length."""
+    def analyse(self, texts: list[str], batch_size: int = 16, calibrated: bool = True) -> list[Analysis]:
+        """Encoder pass over every window of every text, windows batched by length.
+        `calibrated=False` gives the probabilities before temperature scaling."""
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"text {i} must be str, not {type(text).__name__}")
@@ -102,11 +103,11 @@ class NewsModel:
                     s = out["pool_sum"][row]
                     pool_sum[t] = s if pool_sum[t] is None else pool_sum[t] + s
                     pool_count[t] += float(out["pool_count"][row])
-            doc_probs = self._document_probs(pool_sum, pool_count)
+            doc_probs = self._document_probs(pool_sum, pool_count, calibrated)
         analyses = []
         for t, enc in enumerate(encoded):
             firsts = enc.first_subwords
-            word_probs = {task.name: _softmax(token_logits[task.name][t][firsts] / task.temperature)
+            word_probs = {task.name: _softmax(token_logits[task.name][t][firsts] / (task.temperature if calibrated else 1.0))
                           for task in ner_tasks}
             analyses.append(Analysis(enc, word_probs, {k: v[t] for k, v in doc_probs.items()}))
         return analyses
@@ -126,7 +127,7 @@ class NewsModel:
             pool[row, 1:n + 1] = torch.tensor(owned, dtype=torch.float32)
         return {"input_ids": ids, "attention_mask": attention, "shape_ids": shapes, "pool_mask": pool}
 
-    def _document_probs(self, pool_sum, pool_count) -> dict[str, np.ndarray]:
+    def _document_probs(self, pool_sum, pool_count, calibrated: bool) -> dict[str, np.ndarray]:
         doc_tasks = [t for t in self.manifest.tasks if t.kind != "ner"]
         present = [i for i, s in enumerate(pool_sum) if s is not None]
         result = {t.name: np.full((len(pool_sum), len(t.labels)), np.nan, np.float32) for t in doc_tasks}
@@ -135,7 +136,7 @@ class NewsModel:
         pooled = torch.stack([pool_sum[i] / pool_count[i] for i in present])
         logits = self.model.document_logits(pooled)
         for task in doc_tasks:
-            scaled = logits[task.name].float().numpy() / task.temperature
+            scaled = logits[task.name].float().numpy() / (task.temperature if calibrated else 1.0)
             result[task.name][present] = _sigmoid(scaled) if task.kind == "multi" else _softmax(scaled)
         return result
 

@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     e = sub.add_parser("evaluate", help="score a checkpoint on an annotated JSON-lines file")
     e.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the default checkpoint)")
     e.add_argument("--data", required=True)
+    e.add_argument("--plots", help="directory for one reliability diagram (PNG) per task")
 
     p = sub.add_parser("predict", help="predict entities and labels; writes JSON lines")
     p.add_argument("text", nargs="?", help="text to read (default: a file given by --file, or stdin)")
@@ -75,7 +76,7 @@ def _evaluate(args) -> int:
     from .evaluation import evaluate, format_metrics
     from .schema import schema_of
     model = _model(args.checkpoint)
-    metrics = evaluate(model, read_jsonl(args.data, schema_of(model.manifest.tasks)))
+    metrics = evaluate(model, read_jsonl(args.data, schema_of(model.manifest.tasks)), plots=args.plots)
     print(format_metrics(metrics), file=sys.stderr)
     print(json.dumps(metrics))
     return 0

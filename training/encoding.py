@@ -13,19 +13,33 @@ from .corpus import Document, Span
 IGNORE = -100
 
 
+def word_spans(words: list[tuple[int, int]], spans: list[Span]) -> list[tuple[int, int, str]]:
+    """Entities as (first word, last word + 1, type): the words each character span touches."""
+    result, w = [], 0
+    for span in spans:
+        while w < len(words) and words[w][1] <= span.start:
+            w += 1
+        first = w
+        while w < len(words) and words[w][0] < span.end:
+            w += 1
+        if w > first:
+            result.append((first, w, span.label))
+    return result
+
+
+def spans_to_tags(n_words: int, spans) -> list[str]:
+    """IOB2 tags from (first, last + 1, type, ...) word spans."""
+    tags = ["O"] * n_words
+    for first, last, label, *_ in spans:
+        tags[first] = f"B-{label}"
+        for k in range(first + 1, last):
+            tags[k] = f"I-{label}"
+    return tags
+
+
 def word_tags(encoded: EncodedText, spans: list[Span]) -> list[str]:
     """BIO tag of each word: the first word touching an entity is B-, the rest I-."""
-    tags = ["O"] * len(encoded.words)
-    w = 0
-    for span in spans:
-        while w < len(encoded.words) and encoded.words[w][1] <= span.start:
-            w += 1
-        first = True
-        while w < len(encoded.words) and encoded.words[w][0] < span.end:
-            tags[w] = ("B-" if first else "I-") + span.label
-            first = False
-            w += 1
-    return tags
+    return spans_to_tags(len(encoded.words), word_spans(encoded.words, spans))
 
 
 @dataclass

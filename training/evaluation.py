@@ -1,45 +1,91 @@
-"""Score a model on annotated documents through the same code path as `predict`."""
+"""Score a model on annotated documents through the same code path as `predict`, and fit
+its calibration on dev."""
 from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
 
 from inference.decoding import decode_entities
 from inference.predictor import NewsModel
 
+from .calibration import (document_confidences, entity_confidences, expected_calibration_error,
+                          fit_temperature, reliability_diagram, rescale, tune_thresholds)
 from .corpus import Document
-from .encoding import word_tags
+from .encoding import spans_to_tags, word_spans
 from .metrics import entity_metrics, multi_label_metrics, single_label_metrics
 
 
-def spans_to_tags(n_words: int, spans) -> list[str]:
-    tags = ["O"] * n_words
-    for first, last, label, _ in spans:
-        tags[first] = f"B-{label}"
-        for k in range(first + 1, last):
-            tags[k] = f"I-{label}"
-    return tags
+class _TaskView:
+    """Raw (temperature 1) outputs and gold labels of one task, over the documents annotated for it."""
 
-
-def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16) -> dict:
-    """Metrics per task, each over the documents annotated for that task."""
-    analyses = model.analyse([d.text for d in docs], batch_size)
-    metrics = {}
-    for task in model.manifest.tasks:
+    def __init__(self, task, docs: list[Document], analyses):
+        self.task = task
         pairs = [(d, a) for d, a in zip(docs, analyses)
                  if (task.name in d.spans if task.kind == "ner" else task.name in d.labels)]
-        if not pairs:
-            continue
+        self.docs = [d for d, _ in pairs]
+        self.analyses = [a for _, a in pairs]
         if task.kind == "ner":
-            gold = [word_tags(a.encoded, d.spans[task.name]) for d, a in pairs]
-            pred = [spans_to_tags(len(a.encoded.words), decode_entities(a.word_probs[task.name], task.labels))
-                    for _, a in pairs]
-            metrics[task.name] = entity_metrics(gold, pred)
-        elif task.kind == "multi":
-            metrics[task.name] = multi_label_metrics([d.labels[task.name] for d, _ in pairs],
-                                                     [task.decide(a.doc_probs[task.name]) for _, a in pairs],
-                                                     task.labels)
+            self.word_probs = [a.word_probs[task.name] for a in self.analyses]
+            self.gold_spans = [set(word_spans(a.encoded.words, d.spans[task.name])) for d, a in pairs]
         else:
-            metrics[task.name] = single_label_metrics([d.labels[task.name][0] for d, _ in pairs],
-                                                      [task.decide(a.doc_probs[task.name])[0] for _, a in pairs])
-        metrics[task.name]["documents"] = len(pairs)
+            self.probs = np.stack([a.doc_probs[task.name] for a in self.analyses]) if pairs else None
+            if task.kind == "multi":
+                self.gold = np.array([[float(l in d.labels[task.name]) for l in task.labels] for d in self.docs])
+            else:
+                self.gold = np.array([task.labels.index(d.labels[task.name][0]) for d in self.docs])
+
+    def confidences(self, temperature: float):
+        if self.task.kind == "ner":
+            return entity_confidences(self.word_probs, self.gold_spans, self.task.labels, temperature)
+        return document_confidences(self.probs, self.gold, self.task.kind, temperature)
+
+
+def _views(model: NewsModel, docs: list[Document], batch_size: int) -> list[_TaskView]:
+    analyses = model.analyse([d.text for d in docs], batch_size, calibrated=False)
+    views = [_TaskView(task, docs, analyses) for task in model.manifest.tasks]
+    return [v for v in views if v.docs]
+
+
+def calibrate(model: NewsModel, dev_docs: list[Document], batch_size: int = 16) -> dict:
+    """Fit each head's temperature (and multi-label thresholds) on dev; updates the manifest."""
+    fitted = {}
+    for view in _views(model, dev_docs, batch_size):
+        task = view.task
+        task.temperature = fit_temperature(view.confidences)
+        if task.kind == "multi":
+            task.thresholds = tune_thresholds(rescale(view.probs, "multi", task.temperature), view.gold, task.labels)
+        fitted[task.name] = {"temperature": task.temperature, "thresholds": task.thresholds}
+    return fitted
+
+
+def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots: str | Path | None = None) -> dict:
+    """Metrics per task with the checkpoint's calibration, plus ECE (15 bins) before and after
+    calibration; `plots` is a directory for one reliability diagram (PNG) per task."""
+    metrics = {}
+    for view in _views(model, docs, batch_size):
+        task = view.task
+        if task.kind == "ner":
+            gold = [spans_to_tags(len(a.encoded.words), g) for a, g in zip(view.analyses, view.gold_spans)]
+            pred = [spans_to_tags(len(a.encoded.words), decode_entities(p, task.labels))
+                    for a, p in zip(view.analyses, view.word_probs)]
+            m = entity_metrics(gold, pred)
+        else:
+            calibrated = rescale(view.probs, task.kind, task.temperature)
+            decided = [task.decide(row) for row in calibrated]
+            if task.kind == "multi":
+                m = multi_label_metrics([d.labels[task.name] for d in view.docs], decided, task.labels)
+            else:
+                m = single_label_metrics([d.labels[task.name][0] for d in view.docs], [d[0] for d in decided])
+        before, after = view.confidences(1.0), view.confidences(task.temperature)
+        m["ece_before"] = expected_calibration_error(*before)
+        m["ece_after"] = expected_calibration_error(*after)
+        m["documents"] = len(view.docs)
+        if plots:
+            Path(plots).mkdir(parents=True, exist_ok=True)
+            reliability_diagram(before, after, Path(plots) / f"reliability_{task.name}.png",
+                                f"{task.name} (T={task.temperature:.2f}, n={len(before[0])})")
+        metrics[task.name] = m
     return metrics
 
 

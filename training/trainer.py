@@ -22,7 +22,7 @@ from inference.predictor import NewsModel
 
 from .corpus import Document, read_jsonl
 from .encoding import collate, document_windows
-from .evaluation import evaluate, format_metrics
+from .evaluation import calibrate, evaluate, format_metrics
 from .metrics import headline
 from .model_card import write_model_card
 from .schema import load_schema, task_specs
@@ -100,7 +100,7 @@ def train(config: TrainConfig, log=print) -> dict:
         f"{total_steps} steps, {torch.get_num_threads()} threads")
 
     rng = random.Random(config.seed)
-    best_score, best_metrics, step, history = -1.0, {}, 0, []
+    best_score, step, history = -1.0, 0, []
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -129,7 +129,7 @@ def train(config: TrainConfig, log=print) -> dict:
         if dev_docs:
             log(f"epoch {epoch} dev (score {score:.4f}):\n{format_metrics(dev_metrics)}")
         if score > best_score:
-            best_score, best_metrics = score, dev_metrics
+            best_score = score
             manifest.metrics = {"dev": dev_metrics}
             manifest.training.update(best_epoch=epoch, history=history)
             save_checkpoint(model, tokenizer, manifest, config.output)
@@ -138,14 +138,19 @@ def train(config: TrainConfig, log=print) -> dict:
             break
 
     manifest.training.update(history=history, train_minutes=round((time.perf_counter() - started) / 60, 2))
-    result = {"dev": best_metrics, "best_epoch": manifest.training["best_epoch"]}
+    best = NewsModel.load(config.output)  # calibrate and score what was saved, not what is in memory
+    best.manifest.training = manifest.training
+    result = {"best_epoch": manifest.training["best_epoch"]}
+    if dev_docs:
+        best.manifest.training["calibration"] = calibrate(best, dev_docs)
+        result["dev"] = evaluate(best, dev_docs)
+        log(f"dev after calibration (epoch {result['best_epoch']}):\n{format_metrics(result['dev'])}")
     if test_docs:
-        best = NewsModel.load(config.output)  # score what was saved, not what is in memory
         result["test"] = evaluate(best, test_docs)
         log(f"test (epoch {result['best_epoch']}):\n{format_metrics(result['test'])}")
-    manifest.metrics = {k: v for k, v in result.items() if k in ("dev", "test")}
-    _rewrite_manifest(Path(config.output), manifest)
-    write_model_card(Path(config.output), manifest, train_docs, extra_path=config.model_card)
+    best.manifest.metrics = {k: v for k, v in result.items() if k in ("dev", "test")}
+    _rewrite_manifest(Path(config.output), best.manifest)
+    write_model_card(Path(config.output), best.manifest, train_docs, extra_path=config.model_card)
     return result
 
 

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from training.calibration import (expected_calibration_error, fit_temperature, reliability_diagram, rescale,
+                                  tune_thresholds)
+
+
+def test_ece_of_perfect_and_overconfident_scores():
+    assert expected_calibration_error([0.8] * 10, [1] * 8 + [0] * 2) == pytest.approx(0.0)
+    assert expected_calibration_error([0.99] * 10, [1] * 5 + [0] * 5) == pytest.approx(0.49)
+    assert expected_calibration_error([], []) == 0.0
+
+
+def test_rescale_keeps_the_ranking_and_sums():
+    p = np.array([[0.7, 0.2, 0.1]])
+    hot = rescale(p, "single", 2.0)
+    assert hot.sum() == pytest.approx(1.0) and hot.argmax() == 0 and hot[0, 0] < 0.7
+    assert rescale(np.array([0.9]), "multi", 2.0)[0] == pytest.approx(0.75, abs=1e-6)  # logit 2.197 / 2
+
+
+def test_fitted_temperature_undoes_overconfidence():
+    rng = np.random.default_rng(0)
+    true_p = rng.uniform(0.05, 0.95, 4000)
+    outcome = (rng.uniform(size=true_p.size) < true_p).astype(float)
+    logit = np.log(true_p / (1 - true_p))
+    overconfident = 1 / (1 + np.exp(-3 * logit))          # logits three times too large
+    t = fit_temperature(lambda t: (rescale(overconfident, "multi", t), outcome))
+    assert t == pytest.approx(3.0, rel=0.15)
+    assert expected_calibration_error(rescale(overconfident, "multi", t), outcome) < \
+        expected_calibration_error(overconfident, outcome) / 3
+
+
+def test_thresholds_maximise_dev_f1():
+    probs = np.array([[0.3, 0.9], [0.35, 0.1], [0.1, 0.8], [0.05, 0.2]])
+    gold = np.array([[1, 1], [1, 0], [0, 1], [0, 0]])
+    t = tune_thresholds(probs, gold, ["a", "b"])
+    assert 0.1 < t["a"] <= 0.3 and 0.2 < t["b"] <= 0.8
+
+
+def test_reliability_diagram_writes_a_png(tmp_path):
+    path = tmp_path / "r.png"
+    reliability_diagram(([0.9, 0.6, 0.2], [1, 0, 0]), ([0.7, 0.5, 0.2], [1, 0, 0]), path, "topic")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

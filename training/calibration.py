@@ -1,0 +1,112 @@
+"""Make scores mean what they say: one temperature per head and per-label thresholds,
+fitted on the dev set, and the expected calibration error (ECE) to show the effect."""
+from __future__ import annotations
+
+import numpy as np
+
+from inference.decoding import decode_entities
+
+EPS = 1e-7
+TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(8.0), 161))  # log-spaced search grid
+THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
+
+
+def rescale(probs: np.ndarray, kind: str, temperature: float) -> np.ndarray:
+    """Probabilities computed at temperature 1, recomputed at another temperature."""
+    if temperature == 1.0:
+        return probs
+    p = np.clip(probs, EPS, 1 - EPS)
+    if kind == "multi":
+        return 1.0 / (1.0 + np.exp(-np.log(p / (1 - p)) / temperature))
+    z = np.log(p) / temperature
+    z = np.exp(z - z.max(-1, keepdims=True))
+    return z / z.sum(-1, keepdims=True)
+
+
+def binary_nll(confidence: np.ndarray, outcome: np.ndarray) -> float:
+    c = np.clip(confidence, EPS, 1 - EPS)
+    return float(-np.mean(outcome * np.log(c) + (1 - outcome) * np.log(1 - c)))
+
+
+def expected_calibration_error(confidence, outcome, bins: int = 15) -> float:
+    """Mean |accuracy - confidence| over equal-width bins, weighted by bin size."""
+    confidence, outcome = np.asarray(confidence, float), np.asarray(outcome, float)
+    if confidence.size == 0:
+        return 0.0
+    index = np.minimum((confidence * bins).astype(int), bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            ece += mask.mean() * abs(outcome[mask].mean() - confidence[mask].mean())
+    return float(ece)
+
+
+def entity_confidences(word_probs: list[np.ndarray], gold: list[set], tags: list[str], temperature: float = 1.0):
+    """(score, exactly right?) of every predicted entity: what a user filtering on score sees."""
+    scores, correct = [], []
+    for probs, gold_spans in zip(word_probs, gold):
+        for first, last, label, score in decode_entities(rescale(probs, "ner", temperature), tags):
+            scores.append(score)
+            correct.append((first, last, label) in gold_spans)
+    return np.array(scores), np.array(correct, float)
+
+
+def document_confidences(probs: np.ndarray, gold: np.ndarray, kind: str, temperature: float = 1.0):
+    """Multi-label: every (document, label) probability against whether the label applies.
+    Single-label: the top label's probability against whether it is right."""
+    p = rescale(probs, kind, temperature)
+    if kind == "multi":
+        return p.ravel(), gold.ravel().astype(float)
+    return p.max(1), (p.argmax(1) == gold).astype(float)
+
+
+def fit_temperature(confidences_at) -> float:
+    """The grid temperature whose confidences have the lowest binary NLL.
+
+    `confidences_at(T)` returns (confidence, outcome) at temperature T. Decoding does not
+    depend on T (it only rescales), so this fits exactly the scores users will see."""
+    losses = []
+    for t in TEMPERATURES:
+        confidence, outcome = confidences_at(t)
+        losses.append(binary_nll(confidence, outcome) if len(confidence) else np.inf)
+    return float(TEMPERATURES[int(np.argmin(losses))]) if np.isfinite(min(losses)) else 1.0
+
+
+def tune_thresholds(probs: np.ndarray, gold: np.ndarray, labels: list[str]) -> dict[str, float]:
+    """Per label, the threshold with the best dev F1 (0.5 where dev has no positive)."""
+    thresholds = {}
+    for j, label in enumerate(labels):
+        if gold[:, j].sum() == 0:
+            thresholds[label] = 0.5
+            continue
+        f1s = []
+        for t in THRESHOLDS:
+            pred = probs[:, j] >= t
+            tp = float((pred & (gold[:, j] == 1)).sum())
+            f1s.append(2 * tp / max(pred.sum() + gold[:, j].sum(), 1))
+        thresholds[label] = float(THRESHOLDS[int(np.argmax(f1s))])
+    return thresholds
+
+
+def reliability_diagram(before, after, path, title: str, bins: int = 15) -> None:
+    """PNG: accuracy per confidence bin before and after calibration, against the diagonal."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect")
+    for (confidence, outcome), name in ((before, "before"), (after, "after")):
+        confidence, outcome = np.asarray(confidence, float), np.asarray(outcome, float)
+        index = np.minimum((confidence * bins).astype(int), bins - 1)
+        xs = [confidence[index == b].mean() for b in range(bins) if (index == b).any()]
+        ys = [outcome[index == b].mean() for b in range(bins) if (index == b).any()]
+        ece = expected_calibration_error(confidence, outcome, bins)
+        ax.plot(xs, ys, marker="o", label=f"{name} (ECE {ece:.3f})")
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("observed frequency")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
