@@ -61,8 +61,13 @@ class NewsModel:
         self._tokenizer_lock = threading.Lock()  # the Rust tokenizer is not re-entrant
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "NewsModel":
-        return cls(*load_checkpoint(path))
+    def load(cls, path: str | os.PathLike, quantize: bool = False) -> "NewsModel":
+        """`quantize=True`: int8 dynamic quantization of the linear layers (faster on CPU;
+        its accuracy cost is measured by benchmarks/speed.py --quantize)."""
+        model, tokenizer, manifest = load_checkpoint(path)
+        if quantize:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return cls(model, tokenizer, manifest)
 
     def predict(self, text: str) -> Prediction:
         return self.predict_batch([text])[0]

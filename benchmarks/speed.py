@@ -1,0 +1,138 @@
+"""CPU speed: our predict_batch (entities + topic + stance in one pass) against the
+transformers token-classification pipeline running the exported NER weights alone.
+
+Each system runs in its own process on the same articles (so peak RSS is its own):
+the articles of a JSON-lines file repeated --repeat times, plus whole long articles.
+
+    python benchmarks/speed.py --checkpoint checkpoints/news
+    python benchmarks/speed.py --checkpoint checkpoints/news --quantize   # also int8, with its accuracy cost
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def load_articles(args) -> list[str]:
+    texts = [json.loads(l)["text"] for l in Path(args.articles).read_text(encoding="utf-8").splitlines() if l.strip()]
+    if args.limit:
+        texts = texts[:args.limit]
+    texts = texts * args.repeat
+    for path in args.long:
+        if Path(path).exists():
+            texts.append(Path(path).read_text(encoding="utf-8"))
+    return texts
+
+
+def run_system(args) -> dict:
+    """Time one system in this process; print its figures as JSON."""
+    import torch
+    torch.set_num_threads(args.threads)
+    texts = load_articles(args)
+    words = sum(len(t.split()) for t in texts)
+    if args.system in ("ours", "ours-int8"):
+        from inference import load
+        model = load(args.checkpoint, quantize=args.system == "ours-int8")
+        model.predict_batch(texts[:4])  # warm-up
+        run_all = lambda: model.predict_batch(texts, batch_size=args.batch_size)
+        run_one = model.predict
+    else:
+        from transformers import pipeline
+        pipe = pipeline("token-classification", model=args.exported, aggregation_strategy="first",
+                        stride=args.stride, device=-1)
+        pipe(texts[:4])
+        run_all = lambda: [pipe(t) for t in texts]
+        run_one = pipe
+    start = time.perf_counter()
+    run_all()
+    seconds = time.perf_counter() - start
+    latencies = []
+    for text in texts[:args.latency_articles]:
+        t0 = time.perf_counter()
+        run_one(text)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    latencies.sort()
+    pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+    return {"system": args.system, "articles": len(texts), "words": words, "seconds": round(seconds, 3),
+            "words_per_second": round(words / seconds, 1), "p50_ms": round(pct(0.5), 1), "p95_ms": round(pct(0.95), 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def accuracy_cost(args) -> dict:
+    """Test-set metrics of the float and int8 models, for the price of quantization."""
+    from inference import load
+    from training.corpus import read_jsonl
+    from training.evaluation import evaluate
+    from training.schema import schema_of
+    out = {}
+    for name, quantize in (("float", False), ("int8", True)):
+        model = load(args.checkpoint, quantize=quantize)
+        docs = read_jsonl(args.articles, schema_of(model.manifest.tasks))
+        m = evaluate(model, docs)
+        out[name] = {task: round(v.get("f1", v.get("micro_f1", v.get("accuracy"))), 4) for task, v in m.items()}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "news"))
+    parser.add_argument("--articles", default=str(ROOT / "data" / "test.jsonl"), help="JSON lines with a 'text' field")
+    parser.add_argument("--repeat", type=int, default=4)
+    parser.add_argument("--limit", type=int, help="use only the first N articles (smoke runs)")
+    parser.add_argument("--long", nargs="*", default=[str(ROOT / "data" / "example_article.txt"),
+                                                       str(ROOT.parent / "shared" / "examples" / "summit_article.txt")])
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--stride", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--latency-articles", type=int, default=40)
+    parser.add_argument("--quantize", action="store_true", help="also time our int8 model and measure its accuracy cost")
+    parser.add_argument("--system", help=argparse.SUPPRESS)
+    parser.add_argument("--exported", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.system:
+        print(json.dumps(run_system(args)))
+        return
+
+    from inference import load
+    from inference.export import export_ner
+    with tempfile.TemporaryDirectory() as tmp:
+        export_ner(load(args.checkpoint), "entities", tmp)
+        systems = ["pipeline", "ours"] + (["ours-int8"] if args.quantize else [])
+        results = {}
+        for system in systems:
+            cmd = [sys.executable, __file__, "--system", system, "--exported", tmp] + sys.argv[1:]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            results[system] = json.loads(out.strip().splitlines()[-1])
+    base = results["pipeline"]["words_per_second"]
+    print(f"{'system':<12} {'words/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'peak RSS MB':>12} {'ratio':>6}")
+    for name, r in results.items():
+        print(f"{name:<12} {r['words_per_second']:>9.1f} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} "
+              f"{r['peak_rss_mb']:>12.1f} {r['words_per_second'] / base:>6.2f}")
+    print(f"{results['ours']['articles']} articles, {results['ours']['words']} words, {args.threads} threads; "
+          "ours = entities + topic + stance, pipeline = entities only")
+    line = {"benchmark": "speed", "system": "ours", "split": Path(args.articles).name,
+            "words_per_second": results["ours"]["words_per_second"],
+            "pipeline_words_per_second": base,
+            "ratio": round(results["ours"]["words_per_second"] / base, 2),
+            "p50_ms": results["ours"]["p50_ms"], "p95_ms": results["ours"]["p95_ms"],
+            "peak_rss_mb": results["ours"]["peak_rss_mb"], "train_seconds": None}
+    if args.quantize:
+        line["int8_words_per_second"] = results["ours-int8"]["words_per_second"]
+        line["int8_ratio"] = round(results["ours-int8"]["words_per_second"] / base, 2)
+        line["accuracy"] = accuracy_cost(args)
+    print(json.dumps(line))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Export a task as a standard Hugging Face checkpoint that `transformers.pipeline` loads.
+
+Entities export as `BertForTokenClassification` (encoder + the NER head). The word-shape
+embedding has no place in that class, so the exported model does not see capitalisation:
+its labels can differ from `predict` where case matters. Use it for interop and as a
+baseline; `predict` remains the reference.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+from transformers import AutoModelForTokenClassification
+
+from .predictor import NewsModel
+
+
+def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> Path:
+    task = model.manifest.task(task_name)
+    if task.kind != "ner":
+        raise ValueError(f"task {task_name!r} is {task.kind!r}; only ner tasks export as token classifiers")
+    config = copy.deepcopy(model.model.encoder.config)
+    config.num_labels = len(task.labels)
+    config.id2label = dict(enumerate(task.labels))
+    config.label2id = {label: i for i, label in enumerate(task.labels)}
+    config.architectures = ["BertForTokenClassification"]
+    hf = AutoModelForTokenClassification.from_config(config)
+    hf.base_model.load_state_dict(model.model.encoder.state_dict())
+    head = model.model.heads[task_name]
+    hf.classifier.load_state_dict({"weight": head.weight.detach() / task.temperature,
+                                   "bias": head.bias.detach() / task.temperature})
+    output = Path(output)
+    hf.save_pretrained(output, safe_serialization=True)
+    model.tokenizer.save_pretrained(output)
+    return output

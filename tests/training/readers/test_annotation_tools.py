@@ -1,0 +1,142 @@
+import json
+
+import pytest
+
+from training.corpus import DataError
+from training.readers import read_doccano, read_label_studio
+
+TEXT = "Putin met Trump in Helsinki."
+
+
+def entities(doc, task="entities"):
+    return [(doc.text[s.start:s.end], s.label) for s in doc.spans[task]]
+
+
+def ls_span(start, end, label, text=None, from_name="label"):
+    value = {"start": start, "end": end, "labels": [label]}
+    if text is not None:
+        value["text"] = text
+    return {"type": "labels", "from_name": from_name, "to_name": "text", "value": value}
+
+
+def ls_choice(from_name, *choices):
+    return {"type": "choices", "from_name": from_name, "to_name": "text", "value": {"choices": list(choices)}}
+
+
+def ls_task(task_id, text, *result, cancelled_first=False):
+    annotations = [{"id": 1, "result": result}]
+    if cancelled_first:
+        annotations.insert(0, {"id": 0, "was_cancelled": True, "result": []})
+    return {"id": task_id, "data": {"text": text}, "annotations": annotations}
+
+
+def write_json(tmp_path, value, name="export.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(value), encoding="utf-8")
+    return path
+
+
+def write_jsonl(tmp_path, records, name="export.jsonl"):
+    path = tmp_path / name
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    return path
+
+
+def test_label_studio_spans_and_choices(tmp_path):
+    path = write_json(tmp_path, [
+        ls_task(41, TEXT, ls_span(19, 27, "LOC", "Helsinki"), ls_span(0, 5, "PER", "Putin"), ls_span(10, 15, "PER"),
+                ls_choice("topic", "summit_diplomacy"), ls_choice("stance", "neutral"),
+                {"type": "relation", "from_id": "a", "to_id": "b"}),
+        ls_task(42, "Nothing here.", ls_choice("topic", "other"), cancelled_first=True)])
+    first, second = read_label_studio(path)
+    assert entities(first) == [("Putin", "PER"), ("Trump", "PER"), ("Helsinki", "LOC")]
+    assert first.labels == {"topic": ["summit_diplomacy"], "stance": ["neutral"]}
+    assert first.source == f"{path}: task 0 (id 41)"
+    assert second.spans == {"entities": []} and second.labels == {"topic": ["other"]}
+
+
+def test_label_studio_choice_tasks_rename_and_select(tmp_path):
+    path = write_json(tmp_path, [ls_task(1, TEXT, ls_choice("sentiment", "neutral"), ls_choice("topic", "x"))])
+    [doc] = read_label_studio(path, ner_task=None, choice_tasks={"sentiment": "stance"})
+    assert doc.labels == {"stance": ["neutral"]} and doc.spans == {}
+
+
+def test_label_studio_problems_name_task_index_and_id(tmp_path):
+    path = write_json(tmp_path, [
+        ls_task(1, TEXT, ls_span(0, 5, "PER")),
+        ls_task(2, "", ls_span(0, 5, "PER")),
+        ls_task(3, TEXT, ls_span(0, 99, "PER"), ls_span(10, 15, "PER", "Biden")),
+        {"id": 4, "data": {"text": TEXT}, "annotations": []},
+        ls_task(5, TEXT, ls_span(0, 9, "PER"), ls_span(6, 15, "ORG"))])
+    with pytest.raises(DataError) as err:
+        read_label_studio(path)
+    assert err.value.problems == [
+        f"{path}: task 1 (id 2): data.text is missing or empty",
+        f"{path}: task 2 (id 3): result[0]: offset 99 is past the end of the text (28 characters)",
+        f"{path}: task 2 (id 3): result[1]: span 10..15 reads 'Trump' but the annotation says 'Biden'",
+        f"{path}: task 3 (id 4): no annotation (or every annotation was cancelled)",
+        f"{path}: task 4 (id 5): entities overlap: 0..9 PER 'Putin met' and 6..15 ORG 'met Trump'"]
+
+
+def test_label_studio_broken_json_gives_the_line(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text('[\n  {"id": 1, "data": {"text": "a"}\n  {"id": 2}\n]', encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_label_studio(path)
+    [problem] = err.value.problems
+    assert problem.startswith(f"{path}:3: invalid JSON (Expecting ',' delimiter")
+
+
+def test_label_studio_export_must_be_a_list(tmp_path):
+    with pytest.raises(DataError, match="a Label Studio export is a JSON list of tasks, not dict"):
+        read_label_studio(write_json(tmp_path, {"data": {"text": TEXT}}))
+
+
+def test_doccano_sequence_labelling_triples(tmp_path):
+    path = write_jsonl(tmp_path, [{"id": 1, "text": TEXT, "label": [[10, 15, "PER"], [0, 5, "PER"], [19, 27, "LOC"]]},
+                                  {"id": 2, "text": "No entities.", "label": []}])
+    first, second = read_doccano(path)
+    assert entities(first) == [("Putin", "PER"), ("Trump", "PER"), ("Helsinki", "LOC")]
+    assert first.labels == {} and first.source == f"{path}:1"
+    assert second.spans == {"entities": []}   # a sentence without entities still trains "O"
+
+
+def test_doccano_entities_with_cats(tmp_path):
+    path = write_jsonl(tmp_path, [{"text": TEXT, "cats": ["summit_diplomacy", "other"],
+                                   "entities": [{"id": 7, "start_offset": 19, "end_offset": 27, "label": "LOC"}]}])
+    [doc] = read_doccano(path, label_task="topic")
+    assert entities(doc) == [("Helsinki", "LOC")] and doc.labels == {"topic": ["summit_diplomacy", "other"]}
+
+
+def test_doccano_text_classification_label_list(tmp_path):
+    path = write_jsonl(tmp_path, [{"text": "Good news", "label": ["positive"]}, {"text": "Unlabelled", "label": []}])
+    first, second = read_doccano(path, label_task="sentiment")
+    assert first.labels == {"sentiment": ["positive"]} and first.spans == {}
+    assert second.labels == {}
+
+
+def test_doccano_problems_are_all_reported_with_their_lines(tmp_path):
+    path = write_jsonl(tmp_path, [
+        {"text": TEXT, "label": [[0, 5, "PER"]]},
+        '{"text": "broken',
+        {"text": "   ", "label": []},
+        {"text": TEXT, "label": [[5, 0, "PER"], [0, 5]]},
+        {"text": TEXT, "entities": [{"start_offset": 0, "end_offset": 5, "label": ""}]}])
+    with pytest.raises(DataError) as err:
+        read_doccano(path)
+    problems = err.value.problems
+    assert problems[0].startswith(f"{path}:2: invalid JSON (Unterminated string")
+    assert problems[1:] == [
+        f"{path}:3: field 'text' is missing or empty",
+        f"{path}:4: label[0]: empty or reversed span 5..0",
+        f"{path}:4: label[1]: expected [start, end, label] or {{start_offset, end_offset, label}}, got [0, 5]",
+        f"{path}:5: entities[0]: label must be a non-empty string, not ''"]
+
+
+def test_doccano_wrong_encoding(tmp_path):
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b'{"text": "ok", "label": []}\n{"text": "caf\xe9", "label": []}\n')
+    with pytest.raises(DataError) as err:
+        read_doccano(path)
+    [problem] = err.value.problems
+    assert problem.startswith(f"{path}:2: not valid UTF-8")

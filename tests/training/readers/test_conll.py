@@ -1,0 +1,180 @@
+import pytest
+
+from training.corpus import DataError
+from training.readers import entity_types, read_conll
+
+
+def write(tmp_path, text, name="data.conll"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def entities(doc, task="entities"):
+    return [(doc.text[s.start:s.end], s.label) for s in doc.spans[task]]
+
+
+def line_numbers(problems):
+    return [int(p.split(": ")[0].rsplit(":", 1)[1]) for p in problems]
+
+
+# CoNLL-2003 as distributed: 4 space-separated columns, IOB1, -DOCSTART- lines.
+IOB1_FILE = """\
+-DOCSTART- -X- -X- O
+
+EU NNP B-NP I-ORG
+rejects VBZ B-VP O
+German JJ B-NP I-MISC
+call NN I-NP O
+. . O O
+
+Peter NNP B-NP I-PER
+Blackburn NNP I-NP I-PER
+and CC O O
+John NNP B-NP I-PER
+Smith NNP I-NP I-PER
+B B-NP B-NP B-PER
+
+-DOCSTART- -X- -X- O
+
+New NNP B-NP I-LOC
+York NNP I-NP I-LOC
+Stock NNP I-NP I-ORG
+Exchange NNP I-NP I-ORG
+"""
+
+
+def test_iob1_with_docstart_gives_one_document_per_docstart(tmp_path):
+    path = write(tmp_path, IOB1_FILE)
+    first, second = read_conll(path)
+    assert first.text == "EU rejects German call .\nPeter Blackburn and John Smith B"
+    assert entities(first) == [("EU", "ORG"), ("German", "MISC"), ("Peter Blackburn", "PER"),
+                               ("John Smith", "PER"), ("B", "PER")]   # B- splits two PER entities
+    assert first.source == f"{path}:1" and second.source == f"{path}:16"
+    assert second.text == "New York Stock Exchange"
+    assert entities(second) == [("New York", "LOC"), ("Stock Exchange", "ORG")]   # type change splits
+    assert [second.text[a:b] for a, b in second.tokens] == ["New", "York", "Stock", "Exchange"]
+    assert entity_types([first, second]) == ["LOC", "MISC", "ORG", "PER"]
+
+
+def test_offsets_cover_exactly_the_entity_tokens(tmp_path):
+    [doc, _] = read_conll(write(tmp_path, IOB1_FILE))
+    assert len(doc.tokens) == 11
+    words = [doc.text[a:b] for a, b in doc.tokens]
+    assert words == "EU rejects German call . Peter Blackburn and John Smith B".split()
+    peter = doc.spans["entities"][2]
+    assert (peter.start, peter.end) == (doc.text.index("Peter"), doc.text.index("Blackburn") + len("Blackburn"))
+    for span in doc.spans["entities"]:   # every span starts and ends on token boundaries
+        assert span.start in {a for a, _ in doc.tokens} and span.end in {b for _, b in doc.tokens}
+
+
+def test_bioes_and_bilou_tags_become_spans(tmp_path):
+    text = ("Angela\tB-PER\nMerkel\tE-PER\nvisited\tO\nParis\tS-LOC\nand\tO\n"
+            "the\tO\nUnited\tB-ORG\nNations\tI-ORG\nOffice\tL-ORG\nin\tO\nBonn\tU-LOC\n")
+    [doc] = read_conll(write(tmp_path, text))
+    assert entities(doc) == [("Angela Merkel", "PER"), ("Paris", "LOC"), ("United Nations Office", "ORG"),
+                             ("Bonn", "LOC")]
+    assert doc.spans["entities"][0].start == 0 and doc.spans["entities"][0].end == len("Angela Merkel")
+
+
+def test_file_without_docstart_gives_one_document_per_sentence(tmp_path):
+    path = write(tmp_path, "Obama B-PER\nspoke O\n\n\nIn O\nBerlin B-LOC\n. O\n")
+    first, second = read_conll(path)
+    assert (first.text, second.text) == ("Obama spoke", "In Berlin .")
+    assert entities(second) == [("Berlin", "LOC")]
+    assert (first.source, second.source) == (f"{path}:1", f"{path}:5")
+
+
+def test_tab_separated_tokens_may_hold_spaces_and_iob2_is_detected(tmp_path):
+    text = "The\tO\nNew York\tB-LOC\nTimes\tB-ORG\nreported\tO\n"
+    [doc] = read_conll(write(tmp_path, text), task="ner")
+    assert entities(doc, "ner") == [("New York", "LOC"), ("Times", "ORG")]   # B- after B- of another type
+
+
+def test_strict_iob2_accepts_well_formed_tags(tmp_path):
+    [doc] = read_conll(write(tmp_path, "Kim B-PER\nJong I-PER\nUn I-PER\n"), scheme="IOB2", strict=True)
+    assert entities(doc) == [("Kim Jong Un", "PER")]
+
+
+def test_explicit_scheme_must_be_known():
+    with pytest.raises(ValueError, match="unknown tag scheme"):
+        read_conll("whatever.conll", scheme="IOE2")
+
+
+def test_ragged_columns_are_all_reported(tmp_path):
+    text = "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman B-MISC\ncall NN I-NP O\n\nfine NN B-NP O\nbad O\n"
+    path = write(tmp_path, text)
+    with pytest.raises(DataError) as err:
+        read_conll(path)
+    assert err.value.problems == [
+        f"{path}:3: ragged columns: 2 here, 4 in the rest of the file (space-separated)",
+        f"{path}:7: ragged columns: 2 here, 4 in the rest of the file (space-separated)"]
+
+
+def test_a_space_separated_line_in_a_tab_file_is_ragged(tmp_path):
+    path = write(tmp_path, "EU\tB-ORG\nrejects O\n")
+    with pytest.raises(DataError) as err:
+        read_conll(path)
+    assert err.value.problems == [f"{path}:2: ragged columns: 1 here, 2 in the rest of the file (tab-separated)"]
+
+
+def test_unknown_tag_prefixes_and_foreign_scheme_tags_are_all_reported(tmp_path):
+    path = write(tmp_path, "EU X-ORG\nsays O\nGerman MISC\nis O\nParis S-LOC\n")
+    with pytest.raises(DataError) as err:
+        read_conll(path, scheme="IOB2")
+    assert line_numbers(err.value.problems) == [1, 3, 5]
+    assert err.value.problems[0] == (f"{path}:1: unknown tag 'X-ORG': expected O, or B-, I-, E-, S-, L- "
+                                     f"or U- followed by the entity type")
+    assert "'MISC'" in err.value.problems[1]
+    assert err.value.problems[2] == f"{path}:5: tag 'S-LOC' does not belong to the IOB2 scheme"
+
+
+def test_strict_iob2_reports_every_i_that_starts_an_entity(tmp_path):
+    path = write(tmp_path, "The O\nUnited I-ORG\nNations I-ORG\n\nParis I-LOC\nand O\nLondon B-LOC\nBank I-ORG\n")
+    with pytest.raises(DataError) as err:
+        read_conll(path, scheme="IOB2", strict=True)
+    assert err.value.problems == [
+        f"{path}:2: I-ORG after O: an entity starts with B- in strict IOB2",
+        f"{path}:5: I-LOC at the start of a sentence: an entity starts with B- in strict IOB2",
+        f"{path}:8: I-ORG after B-LOC: an entity starts with B- in strict IOB2"]
+    # Without strict the same file reads as IOB1 would: each such I- starts an entity.
+    docs = read_conll(path)
+    assert [entities(d) for d in docs] == [[("United Nations", "ORG")],
+                                           [("Paris", "LOC"), ("London", "LOC"), ("Bank", "ORG")]]
+
+
+def test_strict_auto_detection_treats_i_after_o_as_an_iob2_error(tmp_path):
+    path = write(tmp_path, "The O\nUnited I-ORG\n")
+    with pytest.raises(DataError, match=r":2: I-ORG after O"):
+        read_conll(path, strict=True)
+
+
+def test_strict_bioes_reports_entities_left_open(tmp_path):
+    path = write(tmp_path, "Angela B-PER\nsaid O\nParis E-LOC\n")
+    with pytest.raises(DataError) as err:
+        read_conll(path, strict=True)
+    assert err.value.problems == [f"{path}:1: B-PER ends the entity: BIOES ends it with E-PER",
+                                  f"{path}:3: E-LOC after O: an entity starts with B- or S- in strict BIOES"]
+
+
+def test_all_kinds_of_error_in_one_file_come_in_one_error(tmp_path):
+    path = write(tmp_path, "EU B-ORG\nrejects\tO\nGerman Q-MISC\n")
+    with pytest.raises(DataError) as err:
+        read_conll(path)
+    assert line_numbers(err.value.problems) == [2, 3]
+    assert str(err.value).startswith("2 bad record(s):")
+
+
+def test_a_file_that_is_not_utf8_names_the_line(tmp_path):
+    path = tmp_path / "latin1.conll"
+    path.write_bytes("Paris B-LOC\n\nZ\u00fcrich B-LOC\n".encode("latin-1"))
+    with pytest.raises(DataError) as err:
+        read_conll(path)
+    [problem] = err.value.problems
+    assert problem.startswith(f"{path}:3: not valid UTF-8")
+
+
+def test_three_column_file_is_refused(tmp_path):
+    path = write(tmp_path, "EU NNP B-ORG\nsays VBZ O\n")
+    with pytest.raises(DataError, match="lines have 3 columns"):
+        read_conll(path)

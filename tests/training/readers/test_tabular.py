@@ -1,0 +1,148 @@
+import json
+
+import pytest
+
+from training.corpus import DataError
+from training.readers import read_classification, read_pairs_joined
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def jsonl(tmp_path, records, name="data.jsonl"):
+    return write(tmp_path, name, "\n".join(r if isinstance(r, str) else json.dumps(r) for r in records) + "\n")
+
+
+def test_csv_single_label_with_quoted_multiline_text(tmp_path):
+    path = write(tmp_path, "news.csv", 'text,label\n"Markets fell.\nOil rose.",business\nA goal at last,sport\n')
+    first, second = read_classification(path, task="topic")
+    assert (first.text, first.labels) == ("Markets fell.\nOil rose.", {"topic": ["business"]})
+    assert (first.source, second.source) == (f"{path}:2", f"{path}:4")   # the line each record starts on
+    assert second.text_pair is None
+
+
+def test_tsv_and_other_field_names(tmp_path):
+    path = write(tmp_path, "news.tsv", "id\tbody\ttopic\n1\tRates, again, unchanged\teconomy\n")
+    [doc] = read_classification(path, text_field="body", label_field="topic", task="topic")
+    assert (doc.text, doc.labels["topic"]) == ("Rates, again, unchanged", ["economy"])
+
+
+def test_jsonl_multi_label_list_and_empty_list(tmp_path):
+    path = jsonl(tmp_path, [{"text": "Grain and oil", "labels": ["grain", "crude", "grain"]},
+                            {"text": "No topic", "labels": []}])
+    first, second = read_classification(path, label_field="labels", task="topic", multi=True)
+    assert first.labels == {"topic": ["grain", "crude"]} and second.labels == {"topic": []}
+
+
+def test_csv_multi_label_split_on_delimiter(tmp_path):
+    path = write(tmp_path, "topics.csv", "text,topics\nSummit on arms,arms_control; summit_diplomacy\n")
+    [doc] = read_classification(path, label_field="topics", task="topic", multi=True, delimiter=";")
+    assert doc.labels == {"topic": ["arms_control", "summit_diplomacy"]}
+
+
+def test_text_pairs_from_json_lines_with_numeric_labels(tmp_path):
+    path = jsonl(tmp_path, [{"premise": "Rain fell.", "hypothesis": "It was wet.", "label": 0}], name="pairs.json")
+    [doc] = read_classification(path, text_field="premise", pair_field="hypothesis", task="nli")
+    assert (doc.text, doc.text_pair, doc.labels) == ("Rain fell.", "It was wet.", {"nli": ["0"]})
+
+
+def test_unlabelled_file_for_prediction(tmp_path):
+    [doc] = read_classification(jsonl(tmp_path, [{"text": "Just text"}]), label_field=None)
+    assert doc.labels == {}
+
+
+def test_fnc1_join_puts_the_body_beside_each_headline(tmp_path):
+    bodies = write(tmp_path, "bodies.csv", 'Body ID,articleBody\n0,"A meteorite fell.\n\nNobody was hurt."\n7,Cats can swim.\n')
+    stances = write(tmp_path, "stances.csv", "Headline,Body ID,Stance\nMeteorite hits Nicaragua,0,agree\n"
+                                             "Cat swims,7,discuss\nMeteorite was a hoax,0,disagree\n")
+    docs = read_pairs_joined(stances, bodies)
+    assert [(d.text, d.text_pair, d.labels["stance"]) for d in docs] == [
+        ("Meteorite hits Nicaragua", "A meteorite fell.\n\nNobody was hurt.", ["agree"]),
+        ("Cat swims", "Cats can swim.", ["discuss"]),
+        ("Meteorite was a hoax", "A meteorite fell.\n\nNobody was hurt.", ["disagree"])]
+    assert docs[2].source == f"{stances}:4"
+
+
+def test_missing_pair_ids_are_all_reported_with_their_lines(tmp_path):
+    bodies = write(tmp_path, "bodies.csv", "Body ID,articleBody\n0,Some body.\n")
+    stances = write(tmp_path, "stances.csv", "Headline,Body ID,Stance\nA,0,agree\nB,99,agree\nC,0,agree\nD,5,discuss\n")
+    with pytest.raises(DataError) as err:
+        read_pairs_joined(stances, bodies)
+    assert err.value.problems == [f"{stances}:3: missing pair id: Body ID '99' is not in {bodies}",
+                                  f"{stances}:5: missing pair id: Body ID '5' is not in {bodies}"]
+
+
+def test_problems_of_both_fnc1_files_come_together(tmp_path):
+    bodies = write(tmp_path, "bodies.csv", "Body ID,articleBody\n0,Body.\n0,Again.\n1,\n")
+    stances = write(tmp_path, "stances.csv", "Headline,Body ID,Stance\n,0,agree\n")
+    with pytest.raises(DataError) as err:
+        read_pairs_joined(stances, bodies)
+    assert err.value.problems == [f"{bodies}:3: duplicate Body ID '0' (first at {bodies}:2)",
+                                  f"{bodies}:4: empty text in field 'articleBody'",
+                                  f"{stances}:2: empty text in field 'Headline'"]
+
+
+def test_empty_texts_and_labels_are_all_reported(tmp_path):
+    path = write(tmp_path, "news.csv", "text,label\nGood,sport\n   ,sport\nNo label,\n\"\",\n")
+    with pytest.raises(DataError) as err:
+        read_classification(path)
+    assert err.value.problems == [f"{path}:3: empty text in field 'text'",
+                                  f"{path}:4: empty label in field 'label'",
+                                  f"{path}:5: empty text in field 'text'",
+                                  f"{path}:5: empty label in field 'label'"]
+
+
+def test_missing_column_is_named_with_the_columns_present(tmp_path):
+    path = write(tmp_path, "news.csv", "headline,topic\nA,b\n")
+    with pytest.raises(DataError) as err:
+        read_classification(path, text_field="headline")
+    assert err.value.problems == [f"{path}:1: missing column 'label' (columns present: headline, topic)"]
+
+
+def test_missing_field_in_json_lines_names_the_fields_present(tmp_path):
+    path = jsonl(tmp_path, [{"text": "ok", "label": "a"}, {"body": "x", "label": "a"}])
+    with pytest.raises(DataError) as err:
+        read_classification(path)
+    assert err.value.problems == [f"{path}:2: missing field 'text' (fields present: body, label)"]
+
+
+def test_ragged_csv_rows_are_reported_at_their_line(tmp_path):
+    path = write(tmp_path, "news.csv", "text,label\nFine,a\nCommas, unquoted,a\n")
+    with pytest.raises(DataError, match=r"news.csv:3: 3 fields, the header has 2"):
+        read_classification(path)
+
+
+def test_wrong_encoding_names_the_line(tmp_path):
+    path = tmp_path / "news.csv"
+    path.write_bytes("text,label\nFine,a\nCaf\u00e9 au lait,b\n".encode("cp1252"))
+    with pytest.raises(DataError) as err:
+        read_classification(path)
+    [problem] = err.value.problems
+    assert problem.startswith(f"{path}:3: not valid UTF-8")
+
+
+def test_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("text,label\nHello,a\n".encode("utf-8-sig"))
+    assert read_classification(path)[0].text == "Hello"
+
+
+def test_broken_json_lines_are_all_reported(tmp_path):
+    path = jsonl(tmp_path, ['{"text": "ok", "label": "a"}', '{"text": "cut', '["a list"]',
+                            '{"text": "two", "label": ["a", "b"]}'])
+    with pytest.raises(DataError) as err:
+        read_classification(path)
+    assert err.value.problems[0].startswith(f"{path}:2: invalid JSON (Unterminated string")
+    assert err.value.problems[1:] == [
+        f"{path}:3: a record must be a JSON object, not list",
+        f"{path}:4: field 'label' holds a list ['a', 'b']; pass multi=True for a multi-label task"]
+
+
+def test_unknown_extension_needs_fmt(tmp_path):
+    path = write(tmp_path, "news.txt", "text\tlabel\nHello\ta\n")
+    with pytest.raises(ValueError, match="pass fmt="):
+        read_classification(path)
+    assert read_classification(path, fmt="tsv")[0].labels == {"label": ["a"]}

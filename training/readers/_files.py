@@ -1,0 +1,52 @@
+"""What every reader shares: strict UTF-8 decoding and checks on character-offset spans."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from training.corpus import DataError, Document, Span
+
+
+def read_utf8(path: Path) -> str:
+    """The file's text; a byte-order mark (Excel writes one) is dropped, bad bytes are a DataError."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1   # so the message points at a line like every other
+        raise DataError([f"{path}:{line}: not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                         f"re-save the file as UTF-8"]) from None
+
+
+def read_lines(path: Path) -> list[str]:
+    """The file's lines, numbered as an editor numbers them (\\r\\n and lone \\r end lines too)."""
+    return read_utf8(path).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def span_problem(start, end, text: str) -> str | None:
+    """Why start..end cannot be an entity of `text`, or None when it can."""
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
+        return f"start and end must be integers, got {start!r} and {end!r}"
+    if not 0 <= start < end:
+        return f"empty or reversed span {start}..{end}"
+    if end > len(text):
+        return f"offset {end} is past the end of the text ({len(text)} characters)"
+    if not text[start:end].strip():
+        return f"span {start}..{end} covers only white space"
+    return None
+
+
+def overlap_problems(spans: list[Span], text: str) -> list[str]:
+    """One reason per overlapping pair: a BIO tagger cannot learn nested or crossing entities."""
+    spans = sorted(spans, key=lambda s: (s.start, s.end))
+    return [f"entities overlap: {a.start}..{a.end} {a.label} {text[a.start:a.end]!r} and "
+            f"{b.start}..{b.end} {b.label} {text[b.start:b.end]!r}"
+            for a, b in zip(spans, spans[1:]) if b.start < a.end]
+
+
+def finish(path: Path, docs: list[Document], problems: list[str]) -> list[Document]:
+    """The documents, or every problem at once: nothing is returned from a file with any problem."""
+    if problems:
+        raise DataError(problems)
+    if not docs:
+        raise DataError([f"{path}: no records"])
+    return docs

@@ -1,0 +1,162 @@
+"""Read the exports of two annotation tools: Label Studio (JSON) and Doccano (JSON lines).
+
+Both give character offsets into the text, so entities become Spans as they are; choices and
+document labels become `Document.labels`.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from training.corpus import DataError, Document, Span
+from training.readers._files import finish, overlap_problems, read_lines, read_utf8, span_problem
+
+
+def read_label_studio(path: str | Path, ner_task: str | None = "entities",
+                      choice_tasks: dict[str, str] | None = None) -> list[Document]:
+    """One Document per task of a Label Studio JSON export, from its first non-cancelled annotation.
+
+    "labels" results become `spans[ner_task]` (value.labels[0] is the type); "choices" results
+    become `labels[choice_tasks[from_name]]`, or `labels[from_name]` when choice_tasks is None.
+    Choice controls missing from a given choice_tasks are left out on purpose.
+    """
+    path = Path(path)
+    try:
+        tasks = json.loads(read_utf8(path))
+    except json.JSONDecodeError as exc:   # one broken byte spoils the whole array: nothing to go on with
+        raise DataError([f"{path}:{exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})"]) from None
+    if not isinstance(tasks, list):
+        raise DataError([f"{path}: a Label Studio export is a JSON list of tasks, not {type(tasks).__name__}"])
+    docs, problems = [], []
+    for n, task in enumerate(tasks):
+        # The index is the task's place in the list (0-based, as jq's .[n]); the id is Label Studio's.
+        where = f"{path}: task {n}" + (f" (id {task['id']})" if isinstance(task, dict) and "id" in task else "")
+        errors: list[str] = []
+        doc = _label_studio_task(task, ner_task, choice_tasks, errors)
+        problems.extend(f"{where}: {e}" for e in errors)
+        if not errors:
+            doc.source = where
+            docs.append(doc)
+    return finish(path, docs, problems)
+
+
+def _label_studio_task(task, ner_task, choice_tasks, errors: list[str]) -> Document | None:
+    if not isinstance(task, dict):
+        errors.append(f"a task must be a JSON object, not {type(task).__name__}")
+        return None
+    data = task.get("data")
+    text = data.get("text") if isinstance(data, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        errors.append("data.text is missing or empty")
+        return None
+    annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+    if not annotations:
+        errors.append("no annotation (or every annotation was cancelled)")
+        return None
+    doc, spans = Document(text), []
+    for k, item in enumerate(annotations[0].get("result") or []):
+        value = item.get("value") if isinstance(item, dict) else None
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind in ("labels", "choices") and not isinstance(value, dict):
+            errors.append(f"result[{k}]: no 'value' object")
+        elif kind == "labels":
+            start, end, labels = value.get("start"), value.get("end"), value.get("labels")
+            reason = span_problem(start, end, text)
+            if not isinstance(labels, list) or not labels or not isinstance(labels[0], str):
+                errors.append(f"result[{k}]: value.labels must be a non-empty list of strings")
+            elif reason:
+                errors.append(f"result[{k}]: {reason}")
+            elif "text" in value and value["text"] != text[start:end]:
+                # Offsets counted another way (UTF-16 units, text edited after labelling) land here.
+                errors.append(f"result[{k}]: span {start}..{end} reads {text[start:end]!r} "
+                              f"but the annotation says {value['text']!r}")
+            else:
+                spans.append(Span(start, end, labels[0]))
+        elif kind == "choices":
+            name = item.get("from_name")
+            target = name if choice_tasks is None else choice_tasks.get(name)
+            choices = value.get("choices")
+            if target is None:
+                continue
+            if not isinstance(choices, list) or not choices or not all(isinstance(c, str) for c in choices):
+                errors.append(f"result[{k}]: value.choices must be a non-empty list of strings")
+            else:
+                doc.labels.setdefault(target, []).extend(choices)
+        # Other result types (relations, text areas, ratings) carry nothing these tasks learn from.
+    if ner_task:
+        errors.extend(overlap_problems(spans, text))
+        doc.spans[ner_task] = sorted(spans, key=lambda s: (s.start, s.end))
+    return doc
+
+
+def read_doccano(path: str | Path, ner_task: str | None = "entities",
+                 label_task: str | None = "label") -> list[Document]:
+    """One Document per line of a Doccano JSONL export.
+
+    Accepts {"text", "label": [[start, end, "TYPE"], ...]} (sequence labelling) and
+    {"text", "entities": [{"start_offset", "end_offset", "label"}], "cats" or "label": [names]}.
+    """
+    path = Path(path)
+    problems, records = [], []
+    for number, line in enumerate(read_lines(path), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(record, dict):
+            problems.append(f"{path}:{number}: a record must be a JSON object, not {type(record).__name__}")
+            continue
+        records.append((f"{path}:{number}", record))
+    # "label" holds span triples in a sequence-labelling export and class names otherwise. Decided
+    # once per file, so an empty list means "no entities" in the one and "no labels" in the other.
+    label_is_spans = any(isinstance(x, list) for _, r in records
+                         if isinstance(r.get("label"), list) for x in r["label"])
+    docs = []
+    for where, record in records:
+        errors: list[str] = []
+        doc = _doccano_record(record, ner_task, label_task, label_is_spans, errors)
+        problems.extend(f"{where}: {e}" for e in errors)
+        if not errors:
+            doc.source = where
+            docs.append(doc)
+    return finish(path, docs, problems)
+
+
+def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, errors: list[str]) -> Document | None:
+    text = record.get("text", record.get("data"))   # doccano before 1.0 called the text "data"
+    if not isinstance(text, str) or not text.strip():
+        errors.append("field 'text' is missing or empty")
+        return None
+    doc = Document(text)
+    span_key = "entities" if "entities" in record else "label" if label_is_spans and "label" in record else None
+    label_key = "cats" if "cats" in record else "label" if "label" in record and span_key != "label" else None
+    if ner_task and span_key:
+        spans = []
+        for k, item in enumerate(record[span_key] if isinstance(record[span_key], list) else [None]):
+            if isinstance(item, list) and len(item) == 3:
+                start, end, label = item
+            elif isinstance(item, dict) and {"start_offset", "end_offset", "label"} <= set(item):
+                start, end, label = item["start_offset"], item["end_offset"], item["label"]
+            else:
+                errors.append(f"{span_key}[{k}]: expected [start, end, label] or "
+                              f"{{start_offset, end_offset, label}}, got {item!r}")
+                continue
+            reason = span_problem(start, end, text) or (None if isinstance(label, str) and label
+                                                        else f"label must be a non-empty string, not {label!r}")
+            if reason:
+                errors.append(f"{span_key}[{k}]: {reason}")
+            else:
+                spans.append(Span(start, end, label))
+        errors.extend(overlap_problems(spans, text))
+        doc.spans[ner_task] = sorted(spans, key=lambda s: (s.start, s.end))
+    if label_task and label_key:
+        value = record[label_key]
+        labels = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str) and v.strip() for v in labels):
+            errors.append(f"field {label_key!r}: labels must be non-empty strings, got {value!r}")
+        elif labels:   # an unlabelled example (label: []) trains no class
+            doc.labels[label_task] = list(dict.fromkeys(labels))
+    return doc

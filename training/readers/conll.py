@@ -1,0 +1,180 @@
+"""Read CoNLL column files (CoNLL-2003 and the like) into Documents with character-offset entities.
+
+Each line is `token [pos chunk] tag`: 2 or 4 columns, token first and NER tag last, separated by
+spaces or by tabs (whichever the file's first line uses). A blank line ends a sentence and a
+`-DOCSTART-` line starts a new document. Tags are IOB1, IOB2 (BIO) or BIOES (BILOU's L- and U-
+read as E- and S-); the reader decodes them to spans so the rest of the trainer never sees a scheme.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from training.corpus import DataError, Document, Span
+from training.readers._files import read_lines
+
+DOCSTART = "-DOCSTART-"
+# Scheme names a caller may pass -> the scheme they mean; BIO is IOB2 and BILOU is BIOES renamed.
+SCHEMES = {"IOB1": "IOB1", "IOB2": "IOB2", "BIO": "IOB2", "BIOES": "BIOES", "BILOU": "BIOES"}
+PREFIXES = {"IOB1": "BI", "IOB2": "BI", "BIOES": "BIES"}
+_ALIASES = {"L": "E", "U": "S"}
+
+
+def read_conll(path: str | Path, task: str = "entities", scheme: str = "auto",
+               strict: bool = False) -> list[Document]:
+    """One Document per `-DOCSTART-` document (per sentence in a file without them).
+
+    `strict` turns scheme violations into errors: an I- (or E-) that starts an entity in IOB2 or
+    BIOES, a B- that does not split two same-type entities in IOB1, a BIOES entity left without
+    its E-. Without it they are decoded the forgiving way (conlleval's): such a tag starts an entity.
+    """
+    path = Path(path)
+    if scheme.upper() != "AUTO" and scheme.upper() not in SCHEMES:
+        raise ValueError(f"unknown tag scheme {scheme!r} (known: auto, {', '.join(SCHEMES)})")
+    problems: list[str] = []
+    documents = _parse(path, read_lines(path), problems)
+    scheme = _detect(documents, strict) if scheme.upper() == "AUTO" else SCHEMES[scheme.upper()]
+    docs = []
+    for first, sentences in documents:
+        spans = []
+        for sentence in sentences:
+            _check_prefixes(path, sentence, scheme, problems)
+            spans.append(_decode(path, sentence, scheme, strict, problems))
+        docs.append(_document(f"{path}:{first}", sentences, spans, task))
+    if problems:
+        raise DataError(problems)
+    if not docs:
+        raise DataError([f"{path}: no sentences"])
+    return docs
+
+
+def entity_types(docs: list[Document], task: str = "entities") -> list[str]:
+    """The entity types the documents use, sorted: the label list of a schema built from them."""
+    return sorted({s.label for d in docs for s in d.spans.get(task, [])})
+
+
+def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int, list[list]]]:
+    """[(first line, sentences)]; a sentence is a list of [line, token, tag, prefix, type].
+
+    prefix is O, B, I, E or S, or None for a tag that could not be read (already reported).
+    """
+    content = [line for line in lines if line.strip()]
+    if not content:
+        return []
+    tabs = "\t" in content[0]   # the first line decides for the whole file
+
+    def split(line: str) -> list[str]:
+        return line.split("\t") if tabs else [c for c in line.split(" ") if c]
+
+    # The usual column count, not the first line's, so that one odd first line is the one reported.
+    rows = [split(line.rstrip()) for line in content]
+    widths = Counter(len(cols) for cols in rows if cols[0] != DOCSTART)
+    width = widths.most_common(1)[0][0] if widths else 2
+    if width not in (2, 4):
+        problems.append(f"{path}: lines have {width} columns; a CoNLL file has 2 (token tag) "
+                        f"or 4 (token pos chunk tag)")
+        return []
+    documents: list[list] = [[None, []]]   # sentences before any -DOCSTART- form a document too
+    sentence = None
+    for number, line in enumerate(lines, 1):
+        line = line.rstrip()
+        if not line:
+            sentence = None
+            continue
+        cols = split(line)
+        if cols[0] == DOCSTART:   # its other columns vary between files: never ragged
+            documents.append([number, []])
+            sentence = None
+            continue
+        if len(cols) != width:
+            problems.append(f"{path}:{number}: ragged columns: {len(cols)} here, {width} in the rest "
+                            f"of the file ({'tab' if tabs else 'space'}-separated)")
+            continue
+        token, tag = cols[0].strip(), cols[-1].strip()
+        prefix, _, etype = tag.partition("-")
+        prefix = _ALIASES.get(prefix, prefix)
+        if not token:
+            problems.append(f"{path}:{number}: empty token")
+        if tag == "O":
+            prefix, etype = "O", ""
+        elif len(prefix) != 1 or prefix not in "BIES" or not etype:
+            problems.append(f"{path}:{number}: unknown tag {tag!r}: expected O, or B-, I-, E-, S-, L- "
+                            f"or U- followed by the entity type")
+            prefix = None
+        if sentence is None:
+            sentence = []
+            documents[-1][1].append(sentence)
+        sentence.append([number, token, tag, prefix, etype])
+    if len(documents) == 1:   # no -DOCSTART- at all: every sentence is a document
+        return [(s[0][0], [s]) for s in documents[0][1]]
+    return [(first or sentences[0][0][0], sentences) for first, sentences in documents if sentences]
+
+
+def _detect(documents, strict: bool) -> str:
+    """BIOES if any E-/S- tag; IOB1 if an I- ever starts an entity (IOB2 when strict: it is an error)."""
+    sentences = [s for _, doc in documents for s in doc]
+    if any(t[3] in ("E", "S") for s in sentences for t in s):
+        return "BIOES"
+    for s in sentences:
+        for prev, t in zip([None] + s, s):
+            if t[3] == "I" and not (prev and prev[3] in ("B", "I") and prev[4] == t[4]):
+                return "IOB2" if strict else "IOB1"
+    return "IOB2"
+
+
+def _check_prefixes(path: Path, sentence: list[list], scheme: str, problems: list[str]) -> None:
+    for t in sentence:
+        if t[3] not in (None, "O") and t[3] not in PREFIXES[scheme]:
+            problems.append(f"{path}:{t[0]}: tag {t[2]!r} does not belong to the {scheme} scheme")
+            t[3] = None   # decoded as an unreadable tag, so it causes no second message
+
+
+def _decode(path: Path, sentence: list[list], scheme: str, strict: bool,
+            problems: list[str]) -> list[tuple[int, int, str]]:
+    """Entities as (first token, token past the last, type); strict violations go to `problems`."""
+    spans, open_ = [], None   # open_: (first token, type) of the entity being read
+
+    def close(stop: int) -> None:
+        nonlocal open_
+        if open_ is None:
+            return
+        last = sentence[stop - 1]
+        if strict and scheme == "BIOES" and last[3] in ("B", "I"):
+            problems.append(f"{path}:{last[0]}: {last[2]} ends the entity: BIOES ends it with E-{open_[1]}")
+        spans.append((open_[0], stop, open_[1]))
+        open_ = None
+
+    for i, (line, _, tag, prefix, etype) in enumerate(sentence):
+        if prefix in (None, "O"):
+            close(i)
+            continue
+        continues = open_ is not None and open_[1] == etype
+        if prefix in ("B", "S") or not continues:
+            # After an unreadable tag there is nothing to judge against: that tag is reported already.
+            if strict and (i == 0 or sentence[i - 1][3] is not None):
+                where = "at the start of a sentence" if i == 0 else f"after {sentence[i - 1][2]}"
+                if prefix in ("I", "E") and scheme != "IOB1":
+                    problems.append(f"{path}:{line}: {tag} {where}: an entity starts with "
+                                    f"{'B- or S-' if scheme == 'BIOES' else 'B-'} in strict {scheme}")
+                elif prefix == "B" and scheme == "IOB1" and not continues:
+                    problems.append(f"{path}:{line}: {tag} {where}: IOB1 uses B- only between two "
+                                    f"{etype} entities; an entity starts with I-")
+            close(i)
+            open_ = (i, etype)
+        if prefix in ("E", "S"):
+            close(i + 1)
+    close(len(sentence))
+    return spans
+
+
+def _document(source: str, sentences: list[list], entities: list, task: str) -> Document:
+    """Tokens joined by single spaces, sentences by newlines; spans and tokens as character offsets."""
+    tokens, spans, offset = [], [], 0
+    for sentence, sentence_entities in zip(sentences, entities):
+        base = len(tokens)
+        for t in sentence:
+            tokens.append((offset, offset + len(t[1])))
+            offset += len(t[1]) + 1   # the space after a token, or the newline after a sentence
+        spans += [Span(tokens[base + i][0], tokens[base + j - 1][1], etype) for i, j, etype in sentence_entities]
+    text = "\n".join(" ".join(t[1] for t in sentence) for sentence in sentences)
+    return Document(text, spans={task: spans}, source=source, tokens=tokens)

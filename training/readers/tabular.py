@@ -1,0 +1,173 @@
+"""Read document-classification data from CSV, TSV or JSON lines, and FNC-1 style stance pairs.
+
+Every record becomes a Document with one label task: a single label, several (a JSON list, or a
+string cut at `delimiter`), and for pair tasks a second text (`Document.text_pair`).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Iterator
+
+from training.corpus import Document
+from training.readers._files import finish, read_lines, read_utf8
+
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
+
+
+def read_classification(path: str | Path, text_field: str = "text", label_field: str | None = "label",
+                        task: str = "label", multi: bool = False, delimiter: str | None = None,
+                        pair_field: str | None = None, fmt: str = "auto") -> list[Document]:
+    """Documents with `labels[task]` from `label_field` (no labels when it is None: text to predict on)."""
+    path = Path(path)
+    problems: list[str] = []
+    docs = []
+    fields = [f for f in (text_field, pair_field, label_field) if f]
+    for where, record in _records(path, fmt, fields, problems):
+        errors: list[str] = []
+        doc = Document(_text(record, text_field, errors), source=where)
+        if pair_field:
+            doc.text_pair = _text(record, pair_field, errors)
+        if label_field:
+            doc.labels[task] = _labels(record[label_field], label_field, multi, delimiter, errors)
+        problems.extend(f"{where}: {e}" for e in errors)
+        if not errors:
+            docs.append(doc)
+    return finish(path, docs, problems)
+
+
+def read_pairs_joined(stances_path: str | Path, bodies_path: str | Path, text_field: str = "Headline",
+                      id_field: str = "Body ID", body_field: str = "articleBody",
+                      label_field: str | None = "Stance", task: str = "stance") -> list[Document]:
+    """FNC-1: each stance row's headline is the text, the body it names (by id) is the text pair.
+
+    Problems of both files are reported together; an id missing from the bodies file is one of them.
+    """
+    stances_path, bodies_path = Path(stances_path), Path(bodies_path)
+    problems: list[str] = []
+    bodies: dict[str, tuple[str, str]] = {}   # id -> (body, where it was read)
+    for where, row in _records(bodies_path, "auto", [id_field, body_field], problems):
+        errors: list[str] = []
+        key, body = _id(row[id_field]), _text(row, body_field, errors)
+        if key in bodies:
+            errors.append(f"duplicate {id_field} {key!r} (first at {bodies[key][1]})")
+        problems.extend(f"{where}: {e}" for e in errors)
+        if not errors:
+            bodies[key] = (body, where)
+    docs = []
+    fields = [f for f in (text_field, id_field, label_field) if f]
+    for where, row in _records(stances_path, "auto", fields, problems):
+        errors = []
+        doc = Document(_text(row, text_field, errors), source=where)
+        key = _id(row[id_field])
+        if key in bodies:
+            doc.text_pair = bodies[key][0]
+        else:
+            errors.append(f"missing pair id: {id_field} {key!r} is not in {bodies_path}")
+        if label_field:
+            doc.labels[task] = _labels(row[label_field], label_field, False, None, errors)
+        problems.extend(f"{where}: {e}" for e in errors)
+        if not errors:
+            docs.append(doc)
+    return finish(stances_path, docs, problems)
+
+
+def _records(path: Path, fmt: str, required: list[str], problems: list[str]) -> Iterator[tuple[str, dict]]:
+    """("path:line", record) for every record holding the required fields; the rest go to `problems`."""
+    fmt = FORMATS.get(path.suffix.lower()) if fmt == "auto" else fmt
+    if fmt in ("csv", "tsv"):
+        yield from _csv_records(path, "\t" if fmt == "tsv" else ",", required, problems)
+    elif fmt == "jsonl":
+        yield from _json_records(path, required, problems)
+    else:
+        raise ValueError(f"{path}: cannot tell the format from the extension {path.suffix!r}; "
+                         f"pass fmt= one of csv, tsv, jsonl")
+
+
+def _csv_records(path: Path, delimiter: str, required: list[str], problems: list[str]):
+    # newline="" lets the csv module see the real line ends, so quoted multi-line fields stay whole
+    reader = csv.reader(io.StringIO(read_utf8(path), newline=""), delimiter=delimiter)
+    header = next(reader, None)
+    if not header:
+        problems.append(f"{path}:1: no header row")
+        return
+    missing = [f for f in required if f not in header]
+    if missing:   # every row would fail the same way: one message says it all
+        problems.append(f"{path}:1: missing column {', '.join(map(repr, missing))} "
+                        f"(columns present: {', '.join(header)})")
+        return
+    while True:
+        line = reader.line_num + 1   # the physical line the next record starts on
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:   # e.g. a NUL byte; the reader cannot go on past it
+            problems.append(f"{path}:{line}: unreadable CSV ({exc})")
+            return
+        if not row:
+            continue
+        if len(row) != len(header):
+            problems.append(f"{path}:{line}: {len(row)} fields, the header has {len(header)} "
+                            f"(an unquoted {delimiter!r} in a field?)")
+            continue
+        yield f"{path}:{line}", dict(zip(header, row))
+
+
+def _json_records(path: Path, required: list[str], problems: list[str]):
+    for number, line in enumerate(read_lines(path), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(record, dict):
+            problems.append(f"{where}: a record must be a JSON object, not {type(record).__name__}")
+            continue
+        missing = [f for f in required if f not in record]
+        if missing:
+            problems.append(f"{where}: missing field {', '.join(map(repr, missing))} "
+                            f"(fields present: {', '.join(record)})")
+            continue
+        yield where, record
+
+
+def _text(record: dict, field: str, errors: list[str]) -> str:
+    value = record[field]
+    if not isinstance(value, str):
+        errors.append(f"field {field!r} must be a string, not {type(value).__name__}")
+    elif not value.strip():
+        errors.append(f"empty text in field {field!r}")
+    return value
+
+
+def _labels(value, field: str, multi: bool, delimiter: str | None, errors: list[str]) -> list[str]:
+    if isinstance(value, list) and not multi:
+        errors.append(f"field {field!r} holds a list {value!r}; pass multi=True for a multi-label task")
+        return []
+    if isinstance(value, str):
+        values = value.split(delimiter) if multi and delimiter else [value]
+    else:
+        values = value if isinstance(value, list) else [value]
+    labels, before = [], len(errors)
+    for v in values:
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)   # numeric class ids (0/1 sentiment) are labels like any other
+        if not isinstance(v, str):
+            errors.append(f"field {field!r}: a label must be a string, not {v!r}")
+        elif v.strip() and v.strip() not in labels:
+            labels.append(v.strip())
+    # An empty JSON list is a multi-label record no label applies to (a Reuters story with no topic).
+    if not labels and len(errors) == before and not (multi and value == []):
+        errors.append(f"empty label in field {field!r}")
+    return labels
+
+
+def _id(value) -> str:
+    """Ids compare as text: a CSV gives "12" where a JSON file may give 12."""
+    return str(value).strip()
