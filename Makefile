@@ -26,7 +26,7 @@ install: $(BIN)/.installed
 train: install
 	$(BIN)/python -m training train --train data/train.jsonl --dev data/dev.jsonl --test data/test.jsonl \
 		--output $(CHECKPOINT) --model-card model_card.md
-	$(BIN)/python -m training predict --checkpoint $(CHECKPOINT) --file data/example_article.txt
+	$(BIN)/python -m training predict --checkpoint $(CHECKPOINT) --file data/example_article.txt | $(BIN)/python -m json.tool
 
 test: install
 	$(BIN)/python -m pytest -q

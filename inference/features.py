@@ -6,6 +6,7 @@ it contains (accents, emoji, CJK, CRLF, zero-width characters).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # The encoder's vocabulary is uncased, so capitalisation never reaches it; the NER head
@@ -52,8 +53,20 @@ class EncodedText:
         return firsts
 
 
+def join_pair(tokenizer, text: str, pair: str | None) -> str:
+    """A text pair (headline + body) as one string: the separator token between the two, so
+    windows, offsets and pooling work unchanged; offsets inside `text` stay valid."""
+    return text if pair is None else f"{text} {tokenizer.sep_token} {pair}"
+
+
+# Zero-width characters, control characters and lone surrogates become spaces before
+# tokenizing: one character for one, so offsets still index the original text, while words
+# split where a reader sees a break and the tokenizer never meets a string it cannot encode.
+_INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def encode(tokenizer, text: str) -> EncodedText:
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    enc = tokenizer(_INVISIBLE.sub(" ", text), add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offsets, word_ids = enc["input_ids"], enc["offset_mapping"], enc.word_ids()
     token_words, words = [], []
     last = None

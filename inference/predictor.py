@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import torch
 
 from .checkpoint import load_checkpoint
 from .decoding import decode_entities
-from .features import EncodedText, encode, plan_windows
+from .features import EncodedText, encode, join_pair, plan_windows
 from .manifest import Manifest
 
 DEFAULT_CHECKPOINT_ENV = "NEWSMODEL_CHECKPOINT"
@@ -69,20 +70,25 @@ class NewsModel:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         return cls(model, tokenizer, manifest)
 
-    def predict(self, text: str) -> Prediction:
-        return self.predict_batch([text])[0]
+    def predict(self, text: str, pair: str | None = None) -> Prediction:
+        """Entities and labels of `text`. `pair`: the second text of a pair task (an article
+        body after its headline); entities are then those of `text`."""
+        return self.predict_batch([text], pairs=None if pair is None else [pair])[0]
 
-    def predict_batch(self, texts: list[str], batch_size: int = 16) -> list[Prediction]:
-        return [self._prediction(text, a) for text, a in zip(texts, self.analyse(texts, batch_size))]
+    def predict_batch(self, texts: list[str], batch_size: int = 16, pairs: list[str] | None = None) -> list[Prediction]:
+        return [self._prediction(text, a) for text, a in zip(texts, self.analyse(texts, batch_size, pairs=pairs))]
 
-    def analyse(self, texts: list[str], batch_size: int = 16, calibrated: bool = True) -> list[Analysis]:
+    def analyse(self, texts: list[str], batch_size: int = 16, calibrated: bool = True,
+                pairs: list[str | None] | None = None) -> list[Analysis]:
         """Encoder pass over every window of every text, windows batched by length.
         `calibrated=False` gives the probabilities before temperature scaling."""
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"text {i} must be str, not {type(text).__name__}")
+        pairs = pairs or [None] * len(texts)
+        for i, (text, pair) in enumerate(zip(texts, pairs)):
+            if not isinstance(text, str) or not isinstance(pair, (str, type(None))):
+                bad = text if not isinstance(text, str) else pair
+                raise TypeError(f"text {i} must be str, not {type(bad).__name__}")
         with self._tokenizer_lock:
-            encoded = [encode(self.tokenizer, t) for t in texts]
+            encoded = [encode(self.tokenizer, join_pair(self.tokenizer, t, p)) for t, p in zip(texts, pairs)]
         content = self.manifest.window_length - 2
         windows = []  # (text index, start, end, owned mask)
         for t, enc in enumerate(encoded):
@@ -154,7 +160,9 @@ class NewsModel:
             if task.kind != "ner":
                 continue
             for first, last, label, score in decode_entities(analysis.word_probs[task.name], task.labels):
-                start, end = words[first][0], words[last - 1][1]
+                start, end = _trim(text, words[first][0], words[last - 1][1])
+                if end > len(text) or start == end:  # inside the pair text, or symbols only
+                    continue
                 entities.append(Entity(text[start:end], label, start, end, round(score, 6)))
         labels = {}
         for name, probs in analysis.doc_probs.items():
@@ -163,6 +171,16 @@ class NewsModel:
             labels[name] = [Label(label, round(p, 6)) for label, p in ranked]
         entities.sort(key=lambda e: (e.start, e.end))
         return Prediction(entities, labels)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop symbols and invisible characters at an entity's edges ("Berlin😀" -> "Berlin"):
+    the tokenizer keeps them in the word, but they are no part of a name."""
+    while start < end and unicodedata.category(text[start])[0] in "SCZ":
+        start += 1
+    while end > start and unicodedata.category(text[end - 1])[0] in "SCZ":
+        end -= 1
+    return start, end
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

@@ -66,6 +66,9 @@ def fit_temperature(confidences_at) -> float:
 
     `confidences_at(T)` returns (confidence, outcome) at temperature T. Decoding does not
     depend on T (it only rescales), so this fits exactly the scores users will see."""
+    confidence, outcome = confidences_at(1.0)
+    if len(outcome) == 0 or outcome.min() == outcome.max():
+        return 1.0  # all right (or all wrong) on dev: nothing to fit against, sharpening would only overfit
     losses = []
     for t in TEMPERATURES:
         confidence, outcome = confidences_at(t)

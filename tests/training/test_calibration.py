@@ -41,3 +41,7 @@ def test_reliability_diagram_writes_a_png(tmp_path):
     path = tmp_path / "r.png"
     reliability_diagram(([0.9, 0.6, 0.2], [1, 0, 0]), ([0.7, 0.5, 0.2], [1, 0, 0]), path, "topic")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_no_temperature_is_fitted_when_dev_has_no_errors():
+    assert fit_temperature(lambda t: (rescale(np.array([0.7, 0.8, 0.9]), "multi", t), np.ones(3))) == 1.0

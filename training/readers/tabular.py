@@ -20,14 +20,24 @@ FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 def read_classification(path: str | Path, text_field: str = "text", label_field: str | None = "label",
                         task: str = "label", multi: bool = False, delimiter: str | None = None,
                         pair_field: str | None = None, fmt: str = "auto") -> list[Document]:
-    """Documents with `labels[task]` from `label_field` (no labels when it is None: text to predict on)."""
+    """Documents with `labels[task]` from `label_field` (no labels when it is None: text to predict on).
+
+    `text_field` may join several fields with "+" ("title+text"): their non-empty values are
+    joined by a newline, so a story with a headline but no body still has text."""
     path = Path(path)
     problems: list[str] = []
     docs = []
-    fields = [f for f in (text_field, pair_field, label_field) if f]
+    text_fields = text_field.split("+")
+    fields = [f for f in (*text_fields, pair_field, label_field) if f]
     for where, record in _records(path, fmt, fields, problems):
         errors: list[str] = []
-        doc = Document(_text(record, text_field, errors), source=where)
+        if len(text_fields) == 1:
+            text = _text(record, text_field, errors)
+        else:
+            text = "\n".join(str(record[f]).strip() for f in text_fields if str(record[f] or "").strip())
+            if not text:
+                errors.append(f"empty text in fields {text_field!r}")
+        doc = Document(text, source=where)
         if pair_field:
             doc.text_pair = _text(record, pair_field, errors)
         if label_field:

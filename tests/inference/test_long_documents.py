@@ -1,0 +1,56 @@
+"""Whole documents: every word is labelled, far past 512 tokens, with exact offsets.
+
+The model here is rigged so that its answer is known: the shape embedding of UPPER-case words
+points along one hidden dimension that the NER head reads as B-LOC, so every UPPER word, and
+nothing else, must come back as a LOC entity, wherever it sits in the text."""
+import pytest
+import torch
+
+from inference import load
+from inference.features import SHAPES
+
+
+@pytest.fixture(scope="module")
+def rigged(tiny_checkpoint):
+    model = load(tiny_checkpoint)
+    tags = model.manifest.task("entities").labels
+    with torch.no_grad():
+        emb = model.model.shape_embedding.weight
+        for initial in (0, len(SHAPES)):
+            emb[initial + SHAPES.index("upper"), 0] = 60.0
+        head = model.model.heads["entities"]
+        head.weight.zero_()
+        head.bias.zero_()
+        head.weight[tags.index("B-LOC"), 0] = 1.0
+        head.bias[tags.index("B-LOC")] = -30.0
+    return model
+
+
+def expected(text):
+    import re
+    return [(m.start(), m.end()) for m in re.finditer(r"(?<![A-Za-z])[A-Z]{2,}(?![A-Za-z])", text)]
+
+
+def test_entity_after_token_2000_is_found(rigged):
+    text = "the delegates talked about the treaty again . " * 400 + "GENEVA hosts the talks ."
+    analysis = rigged.analyse([text])[0]
+    assert len(analysis.encoded.input_ids) > 2000
+    entities = rigged.predict(text).entities
+    start = text.index("GENEVA")
+    assert [(e.start, e.end, e.label) for e in entities] == [(start, start + 6, "LOC")]
+    assert entities[0].text == "GENEVA"
+
+
+@pytest.mark.parametrize("noise", ["café, naïve façade ", "😀🇺🇳 ", "東京で会談 ", "\r\n", "\t", "   ",
+                                   "\u200b", "\u200d\ufeff ", "\x07\x1b "])
+def test_offsets_stay_exact_around_unusual_characters(rigged, noise):
+    text = "".join(f"{noise}talks in BERLIN{noise}and OSLO went on{noise}" for _ in range(60))
+    entities = rigged.predict(text).entities
+    assert [(e.start, e.end) for e in entities] == expected(text)
+    assert all(text[e.start:e.end] == e.text for e in entities)
+
+
+def test_invalid_surrogates_do_not_crash(rigged):
+    text = "talks in PARIS \ud800 went on \udfff and on"
+    entities = rigged.predict(text).entities
+    assert [e.text for e in entities] == ["PARIS"]
