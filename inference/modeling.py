@@ -22,15 +22,14 @@ class MultiTaskModel(nn.Module):
         self.heads = nn.ModuleDict({t.name: nn.Linear(hidden, len(t.labels)) for t in tasks})
 
     def forward(self, input_ids, attention_mask, shape_ids, pool_mask) -> dict[str, torch.Tensor]:
-        """Logits per task. NER logits are per token; document logits are computed from
-        `pooled_states`, which callers may combine across windows first."""
+        """Logits per task: per token for NER, per window for document tasks. `pool_sum` and
+        `pool_count` let a caller pool a document over several windows (`document_logits`)."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        out = {"hidden": hidden}
+        out = {"pool_sum": (hidden * pool_mask.unsqueeze(-1)).sum(1), "pool_count": pool_mask.sum(1, keepdim=True)}
         for name, task in self.tasks.items():
             if task.kind == "ner":
                 out[name] = self.heads[name](self.dropout(hidden + self.shape_embedding(shape_ids)))
-        out["pool_sum"] = (hidden * pool_mask.unsqueeze(-1)).sum(1)
-        out["pool_count"] = pool_mask.sum(1, keepdim=True)
+        out.update(self.document_logits(out["pool_sum"] / out["pool_count"].clamp(min=1.0)))
         return out
 
     def document_logits(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:

