@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--dev", action="append", help="dev file: metrics each epoch, best epoch kept, calibration")
     t.add_argument("--test", action="append", help="test file: scored once with the best checkpoint")
     t.add_argument("--dev-fraction", type=float, help="without --dev: hold out this share of train")
+    t.add_argument("--max-train-docs", type=int, help="train on a seeded random sample of this many documents")
     t.add_argument("--format", choices=FORMATS, help="format of the files given here (default: by extension)")
     t.add_argument("--task", help="task name the reader assigns (conll: entities; classification: label)")
     t.add_argument("--text-field", help="classification: text column(s), e.g. text or title+text")
@@ -82,7 +83,7 @@ def train_config(args) -> TrainConfig:
         paths = getattr(args, split)
         if paths:
             values[split] = [{"path": p, "format": args.format or "auto", "options": options} for p in paths]
-    for name in ("dev_fraction", "output", "init_from", "resume", "base", "schema", "epochs", "batch_size", "learning_rate",
+    for name in ("dev_fraction", "max_train_docs", "output", "init_from", "resume", "base", "schema", "epochs", "batch_size", "learning_rate",
                  "head_learning_rate", "window_length", "window_overlap", "seed", "max_steps", "model_card"):
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)

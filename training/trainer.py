@@ -39,6 +39,7 @@ class TrainConfig:
     dev: str | dict | list | None = None
     test: str | dict | list | None = None
     dev_fraction: float = 0.0        # without a dev file: hold out this share of train (seeded)
+    max_train_docs: int | None = None  # train on a seeded random sample of this many documents
     base: str | None = None          # local Hugging Face encoder directory; default all-MiniLM-L6-v2
     schema: str | None = None        # JSON {task: {kind, labels}} for news-format files; default the news schema
     epochs: int = 15
@@ -107,6 +108,8 @@ def read_data(config: TrainConfig):
         random.Random(config.seed).shuffle(shuffled)
         cut = max(1, int(len(shuffled) * config.dev_fraction))
         docs["dev"], docs["train"] = shuffled[:cut], shuffled[cut:]
+    if config.max_train_docs and len(docs["train"]) > config.max_train_docs:
+        docs["train"] = random.Random(config.seed).sample(docs["train"], config.max_train_docs)
     files = [s.path for sources in splits.values() for s in sources]
     files += [s.options["bodies"] for sources in splits.values() for s in sources if "bodies" in s.options]
     return schema, docs["train"], docs["dev"], docs["test"], {f: file_sha256(f) for f in files}

@@ -1,0 +1,23 @@
+import torch
+
+from inference.checkpoint import load_checkpoint
+from training.schema import NEWS_SCHEMA
+from training.sources import merge_schemas
+from training.trainer import continue_from
+
+
+def test_new_labels_get_new_rows_and_old_rows_are_kept(tiny_checkpoint):
+    old, _, _ = load_checkpoint(tiny_checkpoint)
+    wider = merge_schemas(NEWS_SCHEMA, {"topic": {"kind": "multi", "labels": ["cyber"]},
+                                        "entities": {"kind": "ner", "labels": ["WEAPON"]},
+                                        "region": {"kind": "single", "labels": ["europe", "asia"]}})
+    messages = []
+    model, _, base, schema = continue_from(str(tiny_checkpoint), wider, messages.append)
+    assert model.tasks["topic"].labels[-1] == "cyber" and "B-WEAPON" in model.tasks["entities"].labels
+    for task in ("topic", "entities", "stance"):
+        old_labels = old.tasks[task].labels
+        for row, label in enumerate(model.tasks[task].labels):
+            if label in old_labels:
+                assert torch.equal(model.heads[task].weight[row], old.heads[task].weight[old_labels.index(label)])
+    assert torch.equal(model.shape_embedding.weight, old.shape_embedding.weight)
+    assert any("new labels cyber" in m for m in messages) and any("new task 'region'" in m for m in messages)
