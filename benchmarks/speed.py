@@ -72,7 +72,7 @@ def run_system(args) -> dict:
 def accuracy_cost(args) -> dict:
     """Test-set metrics of the float and int8 models, for the price of quantization."""
     from inference import load
-    from training.corpus import read_jsonl
+    from training.readers import read_jsonl
     from training.evaluation import evaluate
     from training.schema import schema_of
     out = {}

@@ -111,7 +111,7 @@ def _model(path):
 
 
 def _evaluate(args) -> int:
-    from .corpus import read_jsonl
+    from .readers import read_jsonl
     from .evaluation import evaluate, format_metrics
     from .schema import schema_of
     model = _model(args.checkpoint)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .corpus import Document, read_jsonl
+from .corpus import Document
+from .readers import read_jsonl
 from .readers import read_classification, read_conll, read_doccano, read_label_studio, read_pairs_joined
 
 READERS = {

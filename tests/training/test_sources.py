@@ -4,7 +4,7 @@ import pytest
 
 from training.cli import main as cli_main
 from training.corpus import DataError
-from training.sources import Source, infer_schema, merge_schemas, read_source
+from training.sources import Source, merge_schemas
 from training.trainer import TrainConfig, read_data
 
 CONLL = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP I-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP I-MISC\ncall NN I-NP O\n\n"

@@ -5,7 +5,8 @@ found, `path:line: reason` a line, so a bad corpus is fixed in one pass instead 
 """
 from training.readers.annotation_tools import read_doccano, read_label_studio
 from training.readers.conll import entity_types, read_conll
+from training.readers.news import read_jsonl
 from training.readers.tabular import read_classification, read_pairs_joined
 
-__all__ = ["read_conll", "entity_types", "read_classification", "read_pairs_joined",
+__all__ = ["read_jsonl", "read_conll", "entity_types", "read_classification", "read_pairs_joined",
            "read_label_studio", "read_doccano"]

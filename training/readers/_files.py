@@ -1,6 +1,7 @@
 """What every reader shares: strict UTF-8 decoding and checks on character-offset spans."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from training.corpus import DataError, Document, Span
@@ -20,6 +21,23 @@ def read_utf8(path: Path) -> str:
 def read_lines(path: Path) -> list[str]:
     """The file's lines, numbered as an editor numbers them (\\r\\n and lone \\r end lines too)."""
     return read_utf8(path).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def json_lines(path: Path, problems: list[str]):
+    """("path:line", record) for every JSON-object line; broken lines go to `problems`."""
+    for number, line in enumerate(read_lines(path), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(record, dict):
+            problems.append(f"{where}: a record must be a JSON object, not {type(record).__name__}")
+            continue
+        yield where, record
 
 
 def span_problem(start, end, text: str) -> str | None:

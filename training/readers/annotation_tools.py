@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from training.corpus import DataError, Document, Span
-from training.readers._files import finish, overlap_problems, read_lines, read_utf8, span_problem
+from training.readers._files import finish, json_lines, overlap_problems, read_utf8, span_problem
 
 
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
@@ -97,19 +97,8 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
     {"text", "entities": [{"start_offset", "end_offset", "label"}], "cats" or "label": [names]}.
     """
     path = Path(path)
-    problems, records = [], []
-    for number, line in enumerate(read_lines(path), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        if not isinstance(record, dict):
-            problems.append(f"{path}:{number}: a record must be a JSON object, not {type(record).__name__}")
-            continue
-        records.append((f"{path}:{number}", record))
+    problems = []
+    records = list(json_lines(path, problems))
     # "label" holds span triples in a sequence-labelling export and class names otherwise. Decided
     # once per file, so an empty list means "no entities" in the one and "no labels" in the other.
     label_is_spans = any(isinstance(x, list) for _, r in records

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Iterator
 
 from training.corpus import Document
-from training.readers._files import finish, read_lines, read_utf8
+from training.readers._files import finish, json_lines, read_utf8
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 
@@ -127,18 +126,7 @@ def _csv_records(path: Path, delimiter: str, required: list[str], problems: list
 
 
 def _json_records(path: Path, required: list[str], problems: list[str]):
-    for number, line in enumerate(read_lines(path), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        if not isinstance(record, dict):
-            problems.append(f"{where}: a record must be a JSON object, not {type(record).__name__}")
-            continue
+    for where, record in json_lines(path, problems):
         missing = [f for f in required if f not in record]
         if missing:
             problems.append(f"{where}: missing field {', '.join(map(repr, missing))} "

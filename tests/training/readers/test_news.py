@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from training.corpus import DataError, read_jsonl
+from training.corpus import DataError
+from training.readers import read_jsonl
 from training.schema import NEWS_SCHEMA
 
 GOOD = {"text": "Putin met Trump in Helsinki.", "topic": ["summit_diplomacy"], "stance": "neutral",

@@ -1,0 +1,137 @@
+"""What the benchmark scripts share: arguments, data subsets and splits, timing, and the one
+JSON line each run ends with.
+
+Every script prints its progress to stderr and exactly one line to stdout:
+    {"benchmark": ..., "system": ..., "split": ..., <metrics>..., "train_seconds": ..., "words_per_second": ...}
+so a results table is built from those lines and nothing else.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")   # nothing is downloaded at run time
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"          # the development set-up's public data
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DEV_FRACTION = 0.1   # share of train held out as dev where a corpus has no dev file
+
+
+def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
+    """The options every benchmark takes; each script adds its data paths."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--system", choices=systems, required=True)
+    p.add_argument("--limit", type=int, help="use only the first N documents of each split (smoke runs)")
+    p.add_argument("--output-json", help="also append the result line to this JSON-lines file")
+    p.add_argument("--epochs", type=int, help="training epochs (default 3; spacy: 20)")
+    p.add_argument("--max-steps", type=int, help="stop training after this many optimiser steps (smoke runs)")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's own choice); recorded in the result")
+    p.add_argument("--checkpoint", help="ours: score this trained checkpoint instead of training one")
+    p.add_argument("--output", help="ours: checkpoint directory to train into (default: runs/<benchmark>-ours)")
+    p.add_argument("--base", help="ours / hf-recipe: local Hugging Face encoder (default: all-MiniLM-L6-v2)")
+    return p
+
+
+def head(items: list, limit: int | None) -> list:
+    return items[:limit] if limit else items
+
+
+def holdout(items: list, fraction: float, seed: int) -> tuple[list, list]:
+    """(train, dev): the same seeded shuffle and cut as the trainer's dev_fraction, so every
+    system of a benchmark sees the same dev set."""
+    shuffled = items[:]
+    random.Random(seed).shuffle(shuffled)
+    cut = max(1, int(len(shuffled) * fraction))
+    return shuffled[cut:], shuffled[:cut]
+
+
+def count_words(texts) -> int:
+    """Words as the results table counts them: whitespace tokens of every text predicted."""
+    return sum(len(t.split()) for t in texts if t)
+
+
+class Stopwatch:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
+def words_per_second(words: int, seconds: float) -> float | None:
+    return words / seconds if seconds > 0 else None
+
+
+def base_model(args) -> str:
+    if args.base:
+        return args.base
+    from training.trainer import default_base_model
+    return default_base_model()
+
+
+def train_ours(args, benchmark: str, **data):
+    """(NewsModel, train seconds) for `--system ours`: trained here with training.trainer.train
+    on `data` (train/dev sources), or loaded from --checkpoint.
+
+    train seconds come from the manifest (training.train_minutes) in both cases, so a reused
+    checkpoint reports the same figure as the run that made it."""
+    from inference import load
+    path = args.checkpoint
+    if not path:
+        from training.trainer import TrainConfig, train
+        path = args.output or str(ROOT / "runs" / f"{benchmark}-ours")
+        config = TrainConfig(output=path, epochs=args.epochs or 3, max_steps=args.max_steps, seed=args.seed,
+                             base=args.base, **data)
+        train(config, log=lambda m: print(m, file=sys.stderr, flush=True))
+    model = load(path)
+    minutes = model.manifest.training.get("train_minutes")
+    return model, None if minutes is None else minutes * 60
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+def emit(result: dict, output_json: str | None = None) -> None:
+    """Print the run's one JSON line (identity first, cost last) and append it to output_json."""
+    first = ("benchmark", "system", "split")
+    last = ("train_seconds", "words_per_second")
+    line = {k: result.get(k) for k in first}
+    line.update({k: _rounded(v) for k, v in result.items() if k not in first + last})
+    for k in last:
+        v = result.get(k)
+        line[k] = round(v, 1) if isinstance(v, (int, float)) else v
+    text = json.dumps(line, ensure_ascii=False)
+    print(text, flush=True)
+    if output_json:
+        with open(output_json, "a", encoding="utf-8") as f:
+            f.write(text + "\n")
+
+
+def main(run, args) -> None:
+    """Run `run(args) -> result dict` with everything it prints sent to stderr (spaCy and the
+    trainer log to stdout), then emit the result: stdout carries the JSON line alone."""
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+    with contextlib.redirect_stdout(sys.stderr):
+        result = run(args)
+    import torch
+    result.setdefault("threads", torch.get_num_threads())
+    if args.limit:
+        result["limit"] = args.limit   # a smoke run's figures must never pass for a real one
+    emit(result, args.output_json)
