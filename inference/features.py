@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 # The encoder's vocabulary is uncased, so capitalisation never reaches it; the NER head
 # gets it back from a small embedding of each word's shape, read from the original text.
@@ -42,7 +43,7 @@ class EncodedText:
     words: list[tuple[int, int]]  # character span of each word in the original text
     shape_ids: list[int]          # shape id of each subword (its word's shape)
 
-    @property
+    @cached_property
     def first_subwords(self) -> list[int]:
         """Index of the first subword of each word: the one whose label is the word's."""
         firsts, seen = [], -1

@@ -43,6 +43,8 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
         base_model=manifest.base_model,
         tasks=", ".join(f"`{t.name}` ({t.kind}: {', '.join(t.labels)})" for t in manifest.tasks),
         data_summary=data_summary(manifest, train_docs),
+        data_note=("\nThe bundled corpus (`data/`) is original, written for this project; see `data/README.md`.\n"
+                   if "data/" in _files(config["train"]) else ""),
         train_file=_files(config["train"]), dev_file=_files(config["dev"]), test_file=_files(config["test"]),
         epochs=config["epochs"], best_epoch=manifest.training.get("best_epoch"),
         batch_size=config["batch_size"], learning_rate=config["learning_rate"],

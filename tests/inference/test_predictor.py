@@ -1,4 +1,5 @@
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,16 @@ def test_default_predict_without_checkpoint_says_how_to_train(tmp_path, monkeypa
 def test_default_predict_uses_the_environment_checkpoint(tiny_checkpoint, monkeypatch):
     monkeypatch.setenv("NEWSMODEL_CHECKPOINT", str(tiny_checkpoint))
     assert set(inference.predict("Geneva talks.").labels) == {"topic", "stance"}
+
+
+SUMMIT = Path(__file__).resolve().parents[3] / "shared" / "examples" / "summit_article.txt"
+
+
+@pytest.mark.skipif(not SUMMIT.exists(), reason="../shared/examples is not here")
+def test_real_wire_article_is_read_to_its_last_word(model):
+    text = SUMMIT.read_text(encoding="utf-8")
+    analysis = model.analyse([text])[0]
+    assert len(analysis.encoded.input_ids) > 512
+    assert analysis.encoded.words[-1][1] >= len(text.rstrip()) - 1  # the last word is labelled too
+    for e in model.predict(text).entities:
+        assert text[e.start:e.end] == e.text

@@ -1,0 +1,253 @@
+"""NER benchmark: entity micro-F1 on CoNLL-2003 English or re3d, scored by seqeval (strict,
+IOB2) on the corpus's own tokens.
+
+    python benchmarks/conll.py --system ours          # train eng.train, select on eng.testa, report eng.testb
+    python benchmarks/conll.py --system ours --conllpp ../shared/data/conllpp/conllpp_test.txt
+    python benchmarks/conll.py --system hf-recipe
+    python benchmarks/conll.py --system spacy
+    python benchmarks/conll.py --dataset re3d --system ours --test PATH/re3d-test.conll
+
+Systems:
+  ours       training.trainer.train (--epochs, default 3), scored by training.evaluation.evaluate;
+             --checkpoint DIR scores an already trained checkpoint instead.
+  hf-recipe  Hugging Face run_ner.py's recipe on the same encoder: AutoModelForTokenClassification,
+             first-subword labels, AdamW lr 5e-5, batch 16, linear decay, 3 epochs, one sentence
+             at a time, no model selection.
+  spacy      spaCy 3 CNN NER from `spacy init config --lang en --pipeline ner --optimize
+             efficiency`, trained on the same tokens (gold_preproc) for --epochs (default 20),
+             model-best by dev F1.
+re3d has no dev file: 10% of its training documents are held out (seeded), for every system.
+"""
+from __future__ import annotations
+
+import math
+import random
+import tempfile
+from pathlib import Path
+
+import common
+
+SYSTEMS = ["ours", "hf-recipe", "spacy"]
+TASK = "entities"
+DOCSTART = "-DOCSTART-"
+MAX_LENGTH = 512   # hf-recipe: a CoNLL sentence never comes near it; past it words are tagged O
+
+
+def conll_blocks(path: str) -> list[list[str]]:
+    """The file's documents as lines (each -DOCSTART- starts one); its sentences when it has none,
+    as read_conll counts documents, so --limit and the dev hold-out cut where the reader would."""
+    lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    blocks: list[list[str]] = []
+    if any(line.startswith(DOCSTART) for line in lines):
+        for line in lines:
+            if line.startswith(DOCSTART) or not blocks:
+                blocks.append([])
+            blocks[-1].append(line)
+    else:
+        current: list[str] = []
+        for line in lines + [""]:
+            if line.strip():
+                current.append(line)
+            elif current:
+                blocks.append(current + [""])
+                current = []
+    return [b for b in blocks if any(line.strip() and not line.startswith(DOCSTART) for line in b)]
+
+
+def write_blocks(blocks: list[list[str]], path: Path) -> str:
+    path.write_text("\n".join(line for b in blocks for line in b) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def prepare(args, tmp: Path) -> dict[str, str]:
+    """The files every system reads: each split cut to --limit documents, re3d's dev held out."""
+    def cut(path, name):
+        return write_blocks(common.head(conll_blocks(path), args.limit), tmp / name) if args.limit else path
+
+    if args.dataset == "conll2003":
+        files = {"train": cut(args.train, "train"), "dev": cut(args.dev, "dev")}
+    else:
+        train, dev = common.holdout(common.head(conll_blocks(args.train), args.limit), common.DEV_FRACTION, args.seed)
+        files = {"train": write_blocks(train, tmp / "train"), "dev": write_blocks(dev, tmp / "dev")}
+    files["test"] = cut(args.test, "test")
+    if args.conllpp:
+        files["conllpp"] = cut(args.conllpp, "conllpp")
+    return files
+
+
+def sentences(docs) -> list[tuple[list[str], list[str]]]:
+    """(tokens, gold IOB2 tags) of every sentence; read_conll ends each sentence with a newline."""
+    from training.encoding import spans_to_tags, word_spans
+    out = []
+    for doc in docs:
+        words = [doc.text[s:e] for s, e in doc.tokens]
+        tags = spans_to_tags(len(words), word_spans(doc.tokens, doc.spans[TASK]))
+        start = 0
+        for i in range(1, len(words) + 1):
+            if i == len(words) or doc.text[doc.tokens[i - 1][1]] == "\n":
+                out.append((words[start:i], tags[start:i]))
+                start = i
+    return out
+
+
+def hf_recipe(args, train, dev, tmp):
+    """(tagger, train seconds) for run_ner.py's recipe, in a plain loop (the Trainer would need
+    accelerate and changes nothing here: AdamW, no warm-up, linear decay, clip 1.0)."""
+    import torch
+    from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
+                              get_linear_schedule_with_warmup)
+    labels = sorted({t for _, tags in train for t in tags})   # run_ner.py sorts its label list too
+    base = common.base_model(args)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    torch.manual_seed(args.seed)
+    model = AutoModelForTokenClassification.from_pretrained(
+        base, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+    features = []
+    for words, tags in train:
+        enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=MAX_LENGTH)
+        ids, previous = [], None
+        for w in enc.word_ids():   # label the first subword of each word; the rest are ignored
+            ids.append(-100 if w is None or w == previous else labels.index(tags[w]))
+            previous = w
+        features.append({**enc, "labels": ids})
+    collator = DataCollatorForTokenClassification(tokenizer)
+    batch_size, epochs = 16, args.epochs or 3
+    total = math.ceil(len(features) / batch_size) * epochs
+    total = min(total, args.max_steps) if args.max_steps else total
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=0.0)
+    scheduler = get_linear_schedule_with_warmup(optimizer, 0, total)
+    rng, step = random.Random(args.seed), 0
+    with common.Stopwatch() as clock:
+        model.train()
+        while step < total:
+            order = list(range(len(features)))
+            rng.shuffle(order)
+            for b in range(0, len(order), batch_size):
+                loss = model(**collator([features[i] for i in order[b:b + batch_size]])).loss
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+                step += 1
+                if step >= total:
+                    break
+    model.eval()
+
+    def tag(sents: list[list[str]]) -> list[list[str]]:
+        out = [None] * len(sents)
+        order = sorted(range(len(sents)), key=lambda i: len(sents[i]))   # less padding, as ours batches by length
+        with torch.inference_mode():
+            for b in range(0, len(order), 32):
+                idx = order[b:b + 32]
+                enc = tokenizer([sents[i] for i in idx], is_split_into_words=True, truncation=True,
+                                max_length=MAX_LENGTH, padding=True, return_tensors="pt")
+                best = model(**enc).logits.argmax(-1)
+                for row, i in enumerate(idx):
+                    tags, seen = ["O"] * len(sents[i]), set()
+                    for pos, w in enumerate(enc.word_ids(row)):
+                        if w is not None and w not in seen:   # the first subword speaks for the word
+                            seen.add(w)
+                            tags[w] = labels[int(best[row, pos])]
+                    out[i] = tags
+        return out
+
+    return tag, clock.seconds
+
+
+def spacy_ner(args, train, dev, tmp: Path):
+    """(tagger, train seconds) for spaCy 3's efficiency NER trained with spaCy's own train()."""
+    import spacy
+    from spacy.cli.init_config import init_config
+    from spacy.cli.train import train as spacy_train
+    from spacy.tokens import Doc, DocBin
+    vocab = spacy.blank("en").vocab
+    for name, sents in (("train", train), ("dev", dev)):
+        DocBin(docs=[Doc(vocab, words=w, ents=t) for w, t in sents]).to_disk(tmp / f"{name}.spacy")
+    config = init_config(lang="en", pipeline=["ner"], optimize="efficiency", gpu=False)
+    config.to_disk(tmp / "spacy.cfg")
+    overrides = {"paths.train": str(tmp / "train.spacy"), "paths.dev": str(tmp / "dev.spacy"),
+                 "system.seed": args.seed, "training.max_epochs": args.epochs or 20,
+                 # train on the corpus's tokens, as every system is scored on them
+                 "corpora.train.gold_preproc": True, "corpora.dev.gold_preproc": True}
+    if args.max_steps:
+        overrides["training.max_steps"] = args.max_steps
+    with common.Stopwatch() as clock:
+        spacy_train(tmp / "spacy.cfg", tmp / "spacy", use_gpu=-1, overrides=overrides)
+    best = tmp / "spacy" / "model-best"
+    nlp = spacy.load(best if best.exists() else tmp / "spacy" / "model-last")
+
+    def tag(sents: list[list[str]]) -> list[list[str]]:
+        docs = nlp.pipe((Doc(nlp.vocab, words=w) for w in sents), batch_size=256)
+        return [[f"{t.ent_iob_}-{t.ent_type_}" if t.ent_iob_ in ("B", "I") else "O" for t in d] for d in docs]
+
+    return tag, clock.seconds
+
+
+def summary(m: dict, prefix: str = "") -> dict:
+    out = {f"{prefix}{k}": m[k] for k in ("precision", "recall", "f1")}
+    if not prefix:
+        out["per_type_f1"] = {t: r["f1"] for t, r in m["per_type"].items()}
+    return out
+
+
+def run(args) -> dict:
+    from training.metrics import entity_metrics
+    from training.readers import read_conll
+    with tempfile.TemporaryDirectory() as tmp:
+        files = prepare(args, Path(tmp))
+        docs = {split: read_conll(path, task=TASK) for split, path in files.items()}
+        if args.system == "ours":
+            from training.evaluation import evaluate
+            model, train_seconds = common.train_ours(
+                args, args.dataset, train={"path": files["train"], "format": "conll"},
+                dev={"path": files["dev"], "format": "conll"})
+
+            def score(split):
+                with common.Stopwatch() as clock:
+                    m = evaluate(model, docs[split])[TASK]
+                return m, common.count_words(d.text for d in docs[split]), clock.seconds
+        else:
+            fit = hf_recipe if args.system == "hf-recipe" else spacy_ner
+            tagger, train_seconds = fit(args, sentences(docs["train"]), sentences(docs["dev"]), Path(tmp))
+
+            def score(split):
+                sents = sentences(docs[split])
+                with common.Stopwatch() as clock:
+                    predicted = tagger([w for w, _ in sents])
+                return entity_metrics([t for _, t in sents], predicted), sum(len(w) for w, _ in sents), clock.seconds
+
+        test, words, seconds = score("test")
+        result = {"benchmark": args.dataset, "system": args.system, "split": Path(args.test).name, **summary(test)}
+        result.update(summary(score("dev")[0], "dev_"))
+        if args.conllpp:
+            result.update(summary(score("conllpp")[0], "conllpp_"))
+        result.update(train_documents=len(docs["train"]), test_documents=len(docs["test"]), test_words=words,
+                      train_seconds=train_seconds, words_per_second=common.words_per_second(words, seconds))
+    return result
+
+
+def main() -> None:
+    p = common.parser(__doc__, SYSTEMS)
+    p.add_argument("--dataset", choices=["conll2003", "re3d"], default="conll2003")
+    p.add_argument("--train", help="default: conll2003/eng.train or re3d/re3d-train.conll under ../shared/data")
+    p.add_argument("--dev", help="conll2003 only (default: eng.testa); re3d holds out 10%% of --train")
+    p.add_argument("--test", help="default: conll2003/eng.testb; required for re3d")
+    p.add_argument("--conllpp", help="also report this CoNLL++ test file (conllpp_test.txt)")
+    args = p.parse_args()
+    data = common.DATA
+    if args.dataset == "conll2003":
+        args.train = args.train or str(data / "conll2003" / "eng.train")
+        args.dev = args.dev or str(data / "conll2003" / "eng.testa")
+        args.test = args.test or str(data / "conll2003" / "eng.testb")
+    else:
+        args.train = args.train or str(data / "re3d" / "re3d-train.conll")
+        if args.dev:
+            p.error("re3d has no dev file: its dev set is 10% of --train")
+        if not args.test:
+            p.error("re3d: --test PATH is required (the test portion is not in ../shared/data)")
+    common.main(run, args)
+
+
+if __name__ == "__main__":
+    main()

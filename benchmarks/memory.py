@@ -1,0 +1,45 @@
+"""Peak memory of `predict` on one very long text (default 1 MB): it must stay bounded.
+
+    python benchmarks/memory.py --checkpoint checkpoints/news --megabytes 1
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "news"))
+    parser.add_argument("--source", default=str(ROOT / "data" / "test.jsonl"), help="JSON lines whose texts are repeated")
+    parser.add_argument("--megabytes", type=float, default=1.0)
+    args = parser.parse_args()
+    from inference import load
+    model = load(args.checkpoint)
+    model.predict("warm-up text in Geneva.")
+    loaded_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    texts = [json.loads(l)["text"] for l in Path(args.source).read_text(encoding="utf-8").splitlines() if l.strip()]
+    size = int(args.megabytes * 1_000_000)
+    text = ("\n\n".join(texts) * (size // sum(len(t) + 2 for t in texts) + 1))[:size]
+    start = time.perf_counter()
+    result = model.predict(text)
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"benchmark": "memory", "system": "ours", "split": Path(args.source).name,
+                      "characters": len(text), "words": len(text.split()), "entities": len(result.entities),
+                      "seconds": round(seconds, 1), "words_per_second": round(len(text.split()) / seconds, 1),
+                      "rss_after_load_mb": round(loaded_mb, 1), "peak_rss_mb": round(peak_mb, 1),
+                      "train_seconds": None}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Topic benchmark: BBC News (5 classes, one label a story: accuracy, macro-F1) and Reuters-21578
+ModApte R90 (multi-label: micro- and macro-F1).
+
+    python benchmarks/topic.py --system ours --test PATH/bbc_test.jsonl
+    python benchmarks/topic.py --system tfidf-svm --test PATH/bbc_test.jsonl
+    python benchmarks/topic.py --dataset reuters --system ours --test PATH/modapte_test.jsonl
+    python benchmarks/topic.py --dataset reuters --system tfidf-svm --test PATH/modapte_test.jsonl
+
+Systems:
+  ours       training.trainer.train on the classification files (--epochs, default 3), scored by
+             training.evaluation.evaluate with the checkpoint's decision rule (Reuters: thresholds
+             tuned on dev); --checkpoint DIR scores an already trained checkpoint instead.
+  tfidf-svm  scikit-learn TfidfVectorizer() + LinearSVC(), defaults, no tuning; one-vs-rest for
+             Reuters, each topic at the SVM's own threshold (a story may get none).
+BBC: train/dev files as given. Reuters: text = title + text; R90 = the topics found in both the
+train and the test file; stories with none of them are left out (the usual 7,769 / 3,019 stories
+of the full files) and other topics are dropped from a story; dev = 10% of train (seeded).
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import common
+
+SYSTEMS = ["ours", "tfidf-svm"]
+TASK = "topic"
+
+
+def read_records(path: str) -> list[dict]:
+    lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def write_records(records: list[dict], path: Path) -> str:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return str(path)
+
+
+def prepare(args, tmp: Path):
+    """(files every system reads, reader options, label set or None): splits cut to --limit,
+    Reuters cut down to R90 with its dev held out."""
+    if args.dataset == "bbc":
+        files = {split: write_records(common.head(read_records(path), args.limit), tmp / f"{split}.jsonl")
+                 if args.limit else path for split, path in (("train", args.train), ("dev", args.dev), ("test", args.test))}
+        return files, {"task": TASK, "text_field": "text", "label_field": "label"}, None
+    train = common.head(read_records(args.train), args.limit)
+    test = common.head(read_records(args.test), args.limit)
+    topics = lambda records: {label for r in records for label in r.get("labels") or []}
+    r90 = sorted(topics(train) & topics(test))
+    if not r90:
+        raise SystemExit("no topic occurs in both the train and the test file")
+
+    def keep(records):
+        kept = [{**r, "labels": [label for label in r.get("labels") or [] if label in r90]} for r in records]
+        return [r for r in kept if r["labels"]]
+
+    train, dev = common.holdout(keep(train), common.DEV_FRACTION, args.seed)
+    files = {"train": write_records(train, tmp / "train.jsonl"), "dev": write_records(dev, tmp / "dev.jsonl"),
+             "test": write_records(keep(test), tmp / "test.jsonl")}
+    return files, {"task": TASK, "text_field": "title+text", "label_field": "labels", "multi": True}, r90
+
+
+def tfidf_svm(args, train_docs, labels: list[str] | None):
+    """(predict(texts) -> label lists, train seconds)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.preprocessing import MultiLabelBinarizer
+    from sklearn.svm import LinearSVC
+    with common.Stopwatch() as clock:
+        vectorizer = TfidfVectorizer()
+        x = vectorizer.fit_transform([d.text for d in train_docs])
+        if labels is None:
+            svm = LinearSVC(random_state=args.seed).fit(x, [d.labels[TASK][0] for d in train_docs])
+        else:
+            binarizer = MultiLabelBinarizer(classes=labels)
+            y = binarizer.fit_transform([d.labels[TASK] for d in train_docs])
+            svm = OneVsRestClassifier(LinearSVC(random_state=args.seed)).fit(x, y)
+
+    def predict(texts: list[str]) -> list[list[str]]:
+        predicted = svm.predict(vectorizer.transform(texts))
+        if labels is None:
+            return [[label] for label in predicted]
+        return [list(row) for row in binarizer.inverse_transform(predicted)]
+
+    return predict, clock.seconds
+
+
+def run(args) -> dict:
+    from training.metrics import multi_label_metrics, single_label_metrics
+    from training.readers import read_classification
+    keys = ["accuracy", "macro_f1"] if args.dataset == "bbc" else ["micro_f1", "macro_f1"]
+    with tempfile.TemporaryDirectory() as tmp:
+        files, options, r90 = prepare(args, Path(tmp))
+        docs = {split: read_classification(path, **options) for split, path in files.items()}
+        if args.system == "ours":
+            from training.evaluation import evaluate
+            source = lambda path: {"path": path, "format": "classification", "options": options}
+            model, train_seconds = common.train_ours(args, args.dataset, train=source(files["train"]),
+                                                     dev=source(files["dev"]))
+
+            def score(split):
+                with common.Stopwatch() as clock:
+                    m = evaluate(model, docs[split])[TASK]
+                return m, clock.seconds
+        else:
+            predict, train_seconds = tfidf_svm(args, docs["train"], r90)
+
+            def score(split):
+                gold = [d.labels[TASK] for d in docs[split]]
+                with common.Stopwatch() as clock:
+                    predicted = predict([d.text for d in docs[split]])
+                if r90 is None:
+                    return single_label_metrics([g[0] for g in gold], [p[0] for p in predicted]), clock.seconds
+                return multi_label_metrics(gold, predicted, r90), clock.seconds
+
+        test, seconds = score("test")
+        dev, _ = score("dev")
+        words = common.count_words(d.text for d in docs["test"])
+        result = {"benchmark": "bbc" if args.dataset == "bbc" else "reuters-r90", "system": args.system,
+                  "split": Path(args.test).name, **{k: test[k] for k in keys}, **{f"dev_{k}": dev[k] for k in keys}}
+        if r90 is not None:
+            result["topics"] = len(r90)
+        result.update(train_documents=len(docs["train"]), test_documents=len(docs["test"]), test_words=words,
+                      train_seconds=train_seconds, words_per_second=common.words_per_second(words, seconds))
+    return result
+
+
+def main() -> None:
+    p = common.parser(__doc__, SYSTEMS)
+    p.add_argument("--dataset", choices=["bbc", "reuters"], default="bbc")
+    p.add_argument("--train", help="default: bbc_news/train.jsonl or reuters21578/modapte_train.jsonl under ../shared/data")
+    p.add_argument("--dev", help="bbc only (default: bbc_news/dev.jsonl); reuters holds out 10%% of --train")
+    p.add_argument("--test", required=True, help="held-out test file, same format as --train")
+    args = p.parse_args()
+    if args.dataset == "bbc":
+        args.train = args.train or str(common.DATA / "bbc_news" / "train.jsonl")
+        args.dev = args.dev or str(common.DATA / "bbc_news" / "dev.jsonl")
+    else:
+        args.train = args.train or str(common.DATA / "reuters21578" / "modapte_train.jsonl")
+        if args.dev:
+            p.error("reuters has no dev file: its dev set is 10% of --train")
+    common.main(run, args)
+
+
+if __name__ == "__main__":
+    main()
