@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("predict", help="predict entities and labels; writes JSON lines")
     p.add_argument("text", nargs="?", help="text to read (default: a file given by --file, or stdin)")
     p.add_argument("--file", help="read the text from this file")
-    p.add_argument("--jsonl", action="store_true", help="one document per input line")
+    p.add_argument("--jsonl", action="store_true",
+                   help='one document per input line: plain text, or a JSON object with "text" (and "id", echoed)')
     p.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the default checkpoint)")
     p.add_argument("--batch-size", type=int, default=16)
 
@@ -130,10 +131,23 @@ def _predict(args) -> int:
             raw = f.read()
     else:
         raw = sys.stdin.read()
-    texts = [line for line in raw.splitlines() if line.strip()] if args.jsonl else [raw]
-    for prediction in model.predict_batch(texts, batch_size=args.batch_size):
-        print(json.dumps(prediction.to_dict(), ensure_ascii=False))
+    records = [_jsonl_record(line) for line in raw.splitlines() if line.strip()] if args.jsonl else [{"text": raw}]
+    predictions = model.predict_batch([r["text"] for r in records], batch_size=args.batch_size)
+    for record, prediction in zip(records, predictions):
+        out = prediction.to_dict()
+        if "id" in record:
+            out = {"id": record["id"], **out}
+        print(json.dumps(out, ensure_ascii=False))
     return 0
+
+
+def _jsonl_record(line: str) -> dict:
+    """A line of --jsonl input: a JSON object with "text" (and "id", echoed), or plain text."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return {"text": line}
+    return record if isinstance(record, dict) and isinstance(record.get("text"), str) else {"text": line}
 
 
 if __name__ == "__main__":
