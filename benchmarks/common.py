@@ -112,9 +112,9 @@ def emit(result: dict, output_json: str | None = None) -> None:
     last = ("train_seconds", "words_per_second")
     line = {k: result.get(k) for k in first}
     line.update({k: _rounded(v) for k, v in result.items() if k not in first + last})
-    for k in last:
-        v = result.get(k)
-        line[k] = round(v, 1) if isinstance(v, (int, float)) else v
+    seconds, speed = result.get("train_seconds"), result.get("words_per_second")
+    line["train_seconds"] = round(seconds, 3) if seconds is not None else None
+    line["words_per_second"] = round(speed, 1) if speed is not None else None
     text = json.dumps(line, ensure_ascii=False)
     print(text, flush=True)
     if output_json:

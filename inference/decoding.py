@@ -10,11 +10,36 @@ from __future__ import annotations
 import numpy as np
 
 
-def decode_entities(tag_probs: np.ndarray, tags: list[str]) -> list[tuple[int, int, str, float]]:
-    """Entities as (first word, last word + 1, type, score) from an (n_words, n_tags) array."""
+def valid_bio_path(tag_probs: np.ndarray, tags: list[str]) -> np.ndarray:
+    """The most probable tag sequence in which every I-X follows B-X or I-X (Viterbi)."""
+    n, k = tag_probs.shape
+    log_p = np.log(np.clip(tag_probs, 1e-12, 1.0))
+    allowed = np.ones((k, k), dtype=bool)          # allowed[previous, current]
+    opens = np.ones(k, dtype=bool)                 # may start a sequence
+    for j, tag in enumerate(tags):
+        if tag.startswith("I-"):
+            allowed[:, j] = [prev in (f"B-{tag[2:]}", tag) for prev in tags]
+            opens[j] = False
+    penalty = np.where(allowed, 0.0, -np.inf)
+    score = np.where(opens, log_p[0], -np.inf)
+    back = np.zeros((n, k), dtype=np.int64)
+    for i in range(1, n):
+        candidates = score[:, None] + penalty       # (previous, current)
+        back[i] = candidates.argmax(0)
+        score = candidates.max(0) + log_p[i]
+    path = np.empty(n, dtype=np.int64)
+    path[-1] = score.argmax()
+    for i in range(n - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    return path
+
+
+def decode_entities(tag_probs: np.ndarray, tags: list[str], viterbi: bool = False) -> list[tuple[int, int, str, float]]:
+    """Entities as (first word, last word + 1, type, score) from an (n_words, n_tags) array.
+    Tags are each word's most probable one, or with `viterbi` the best valid BIO sequence."""
     if len(tag_probs) == 0:
         return []
-    best = tag_probs.argmax(1)
+    best = valid_bio_path(tag_probs, tags) if viterbi else tag_probs.argmax(1)
     spans = []
     i, n = 0, len(best)
     while i < n:

@@ -159,7 +159,7 @@ class NewsModel:
         for task in self.manifest.tasks:
             if task.kind != "ner":
                 continue
-            for first, last, label, score in decode_entities(analysis.word_probs[task.name], task.labels):
+            for first, last, label, score in decode_entities(analysis.word_probs[task.name], task.labels, task.viterbi):
                 start, end = _trim(text, words[first][0], words[last - 1][1])
                 if end > len(text) or start == end:  # inside the pair text, or symbols only
                     continue

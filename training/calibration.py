@@ -42,11 +42,12 @@ def expected_calibration_error(confidence, outcome, bins: int = 15) -> float:
     return float(ece)
 
 
-def entity_confidences(word_probs: list[np.ndarray], gold: list[set], tags: list[str], temperature: float = 1.0):
+def entity_confidences(word_probs: list[np.ndarray], gold: list[set], tags: list[str], temperature: float = 1.0,
+                       viterbi: bool = False):
     """(score, exactly right?) of every predicted entity: what a user filtering on score sees."""
     scores, correct = [], []
     for probs, gold_spans in zip(word_probs, gold):
-        for first, last, label, score in decode_entities(rescale(probs, "ner", temperature), tags):
+        for first, last, label, score in decode_entities(rescale(probs, "ner", temperature), tags, viterbi):
             scores.append(score)
             correct.append((first, last, label) in gold_spans)
     return np.array(scores), np.array(correct, float)

@@ -37,7 +37,7 @@ class _TaskView:
 
     def confidences(self, temperature: float):
         if self.task.kind == "ner":
-            return entity_confidences(self.word_probs, self.gold_spans, self.task.labels, temperature)
+            return entity_confidences(self.word_probs, self.gold_spans, self.task.labels, temperature, self.task.viterbi)
         return document_confidences(self.probs, self.gold, self.task.kind, temperature)
 
 
@@ -71,7 +71,7 @@ def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots
                 # column files are scored on their own tokens, as conlleval does; other text on words
                 units = doc.tokens or a.encoded.words
                 predicted = [Span(a.encoded.words[f][0], a.encoded.words[l - 1][1], label)
-                             for f, l, label, _ in decode_entities(probs, task.labels)]
+                             for f, l, label, _ in decode_entities(rescale(probs, "ner", task.temperature), task.labels, task.viterbi)]
                 gold.append(spans_to_tags(len(units), word_spans(units, doc.spans[task.name])))
                 pred.append(spans_to_tags(len(units), word_spans(units, predicted)))
             m = entity_metrics(gold, pred)

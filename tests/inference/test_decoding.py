@@ -37,3 +37,17 @@ def test_scores_are_probabilities_and_empty_input():
     p = rng.dirichlet(np.ones(len(TAGS)), size=200)
     assert all(0.0 <= s <= 1.0 for *_, s in decode_entities(p, TAGS))
     assert decode_entities(np.zeros((0, len(TAGS))), TAGS) == []
+
+
+def test_viterbi_never_opens_with_i_and_keeps_valid_argmax():
+    p = probs([[0.4, 0.05, 0.0, 0.05, 0.5],    # argmax I-LOC after nothing: invalid
+               [0.9, 0.05, 0.0, 0.05, 0.0]])
+    assert decode_entities(p, TAGS, viterbi=False)[0][:3] == (0, 1, "LOC")  # argmax repairs I- to an entity
+    assert decode_entities(p, TAGS, viterbi=True) == []   # valid paths only: O (0.4) beats B-LOC (0.05)
+    rng = np.random.default_rng(1)
+    q = rng.dirichlet(np.ones(len(TAGS)) * 0.3, size=50)
+    from inference.decoding import valid_bio_path
+    path = [TAGS[i] for i in valid_bio_path(q, TAGS)]
+    for prev, tag in zip(["O"] + path, path):
+        if tag.startswith("I-"):
+            assert prev in (f"B-{tag[2:]}", tag)

@@ -1,0 +1,169 @@
+"""Stance benchmark: FNC-1, a headline against an article body (agree / disagree / discuss /
+unrelated). Reports the official FNC-1 relative score and macro-F1 over the four classes (the
+score rewards the majority class, unrelated, so macro-F1 is the fairer figure).
+
+    python benchmarks/stance.py --system ours \\
+        --test-stances PATH/competition_test_stances.csv --test-bodies PATH/competition_test_bodies.csv
+    python benchmarks/stance.py --system tfidf-svm --test-stances ... --test-bodies ...
+
+Systems:
+  ours       training.trainer.train on the pairs (--epochs, default 3), predictions from
+             predict_batch(headlines, pairs=bodies); --checkpoint DIR scores a trained checkpoint.
+  tfidf-svm  LinearSVC() on the TF-IDF vectors of headline and body (one vocabulary, fitted on the
+             training headlines and bodies) plus their cosine similarity.
+Both read the same inputs: bodies cut to their first --max-body-words words (default 200) and, with
+--unrelated-fraction F < 1, only that share of the unrelated training pairs (dev and test keep all).
+dev = the pairs of 10% of the training bodies (seeded): test bodies are unseen, so dev bodies are too.
+"""
+from __future__ import annotations
+
+import csv
+import random
+import re
+import tempfile
+from pathlib import Path
+
+import common
+
+SYSTEMS = ["ours", "tfidf-svm"]
+TASK = "stance"
+LABELS = ["agree", "disagree", "discuss", "unrelated"]
+RELATED = LABELS[:3]
+STANCE_FIELDS = ["Headline", "Body ID", "Stance"]
+BODY_FIELDS = ["Body ID", "articleBody"]
+
+
+def fnc_score(gold: list[str], predicted: list[str]) -> float:
+    """The official FNC-1 scorer (fnc-1/scorer.py) as a share of the best possible score:
+    +0.25 for the right related/unrelated call, +0.75 more for the right class of a related pair."""
+    def score(pred):
+        total = 0.0
+        for g, p in zip(gold, pred):
+            if g == p:
+                total += 0.25 + (0.50 if g != "unrelated" else 0.0)
+            if g in RELATED and p in RELATED:
+                total += 0.25
+        return total
+    best = score(gold)
+    return score(predicted) / best if best else 0.0
+
+
+def read_csv(path: str) -> list[dict]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def write_csv(rows: list[dict], fields: list[str], path: Path) -> str:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return str(path)
+
+
+def cap(body: str, words: int) -> str:
+    """The body up to the end of its `words`-th word, line breaks kept."""
+    if not words:
+        return body
+    ends = [m.end() for m in re.finditer(r"\S+", body)]
+    return body[:ends[words - 1]] if len(ends) > words else body
+
+
+def prepare(args, tmp: Path) -> dict[str, tuple[str, str]]:
+    """(stances file, bodies file) per split, as every system reads them."""
+    bodies = lambda path: [{**r, "articleBody": cap(r["articleBody"], args.max_body_words)} for r in read_csv(path)]
+    rows = common.head(read_csv(args.train), args.limit)
+    ids = list(dict.fromkeys(r["Body ID"].strip() for r in rows))
+    _, dev_ids = common.holdout(ids, common.DEV_FRACTION, args.seed)
+    dev_ids = set(dev_ids)
+    train = [r for r in rows if r["Body ID"].strip() not in dev_ids]
+    dev = [r for r in rows if r["Body ID"].strip() in dev_ids]
+    if args.unrelated_fraction < 1:
+        rng = random.Random(args.seed)
+        train = [r for r in train if r["Stance"] != "unrelated" or rng.random() < args.unrelated_fraction]
+    train_bodies = write_csv(bodies(args.bodies), BODY_FIELDS, tmp / "bodies.csv")
+    test_bodies = write_csv(bodies(args.test_bodies), BODY_FIELDS, tmp / "test_bodies.csv")
+    test = common.head(read_csv(args.test_stances), args.limit)
+    return {"train": (write_csv(train, STANCE_FIELDS, tmp / "train.csv"), train_bodies),
+            "dev": (write_csv(dev, STANCE_FIELDS, tmp / "dev.csv"), train_bodies),
+            "test": (write_csv(test, STANCE_FIELDS, tmp / "test.csv"), test_bodies)}
+
+
+def tfidf_svm(args, train_docs):
+    """(predict(docs) -> labels, train seconds)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    def features(vectorizer, docs):
+        bodies = list(dict.fromkeys(d.text_pair for d in docs))   # each body vectorised once
+        where = {b: i for i, b in enumerate(bodies)}
+        h = vectorizer.transform([d.text for d in docs])
+        b = vectorizer.transform(bodies)[[where[d.text_pair] for d in docs]]
+        cosine = np.asarray(h.multiply(b).sum(axis=1))   # rows are L2-normalised: the dot is the cosine
+        return hstack([h, b, csr_matrix(cosine)]).tocsr()
+
+    with common.Stopwatch() as clock:
+        texts = list(dict.fromkeys([d.text for d in train_docs] + [d.text_pair for d in train_docs]))
+        vectorizer = TfidfVectorizer().fit(texts)
+        svm = LinearSVC(random_state=args.seed).fit(features(vectorizer, train_docs),
+                                                    [d.labels[TASK][0] for d in train_docs])
+    return (lambda docs: list(svm.predict(features(vectorizer, docs)))), clock.seconds
+
+
+def metrics(gold: list[str], predicted: list[str]) -> dict:
+    from sklearn.metrics import accuracy_score, f1_score
+    per_class = f1_score(gold, predicted, labels=LABELS, average=None, zero_division=0)
+    return {"fnc_score": fnc_score(gold, predicted),
+            "macro_f1": float(per_class.mean()), "accuracy": accuracy_score(gold, predicted),
+            "per_class_f1": dict(zip(LABELS, map(float, per_class)))}
+
+
+def run(args) -> dict:
+    from training.readers import read_pairs_joined
+    with tempfile.TemporaryDirectory() as tmp:
+        files = prepare(args, Path(tmp))
+        docs = {split: read_pairs_joined(stances, bodies, task=TASK) for split, (stances, bodies) in files.items()}
+        if args.system == "ours":
+            source = lambda split: {"path": files[split][0], "format": "pairs",
+                                    "options": {"bodies": files[split][1], "task": TASK}}
+            model, train_seconds = common.train_ours(args, "fnc1", train=source("train"), dev=source("dev"))
+            predict = lambda ds: [p.labels[TASK][0].label for p in
+                                  model.predict_batch([d.text for d in ds], pairs=[d.text_pair for d in ds])]
+        else:
+            predict, train_seconds = tfidf_svm(args, docs["train"])
+
+        def score(split):
+            with common.Stopwatch() as clock:
+                predicted = predict(docs[split])
+            return metrics([d.labels[TASK][0] for d in docs[split]], predicted), clock.seconds
+
+        test, seconds = score("test")
+        dev, _ = score("dev")
+        words = common.count_words(t for d in docs["test"] for t in (d.text, d.text_pair))
+        result = {"benchmark": "fnc1", "system": args.system, "split": Path(args.test_stances).name, **test,
+                  "dev_fnc_score": dev["fnc_score"], "dev_macro_f1": dev["macro_f1"],
+                  "max_body_words": args.max_body_words or None, "unrelated_fraction": args.unrelated_fraction,
+                  "train_pairs": len(docs["train"]), "test_pairs": len(docs["test"]), "test_words": words,
+                  "train_seconds": train_seconds, "words_per_second": common.words_per_second(words, seconds)}
+    return result
+
+
+def main() -> None:
+    p = common.parser(__doc__, SYSTEMS)
+    p.add_argument("--train", default=str(common.DATA / "fnc1" / "train_stances.csv"), help="training stances CSV")
+    p.add_argument("--bodies", default=str(common.DATA / "fnc1" / "train_bodies.csv"), help="training bodies CSV")
+    p.add_argument("--test-stances", required=True, help="test stances CSV (Headline, Body ID, Stance)")
+    p.add_argument("--test-bodies", required=True, help="test bodies CSV (Body ID, articleBody)")
+    p.add_argument("--max-body-words", type=int, default=200, help="cut each body after this many words (0: whole)")
+    p.add_argument("--unrelated-fraction", type=float, default=1.0,
+                   help="keep this share of the unrelated training pairs (seeded); dev and test keep all")
+    args = p.parse_args()
+    if not 0 < args.unrelated_fraction <= 1:
+        p.error("--unrelated-fraction must be in (0, 1]")
+    common.main(run, args)
+
+
+if __name__ == "__main__":
+    main()
