@@ -78,6 +78,8 @@ def prepare(args, tmp: Path) -> dict[str, tuple[str, str]]:
     dev_ids = set(dev_ids)
     train = [r for r in rows if r["Body ID"].strip() not in dev_ids]
     dev = [r for r in rows if r["Body ID"].strip() in dev_ids]
+    if len(ids) < 2:
+        raise SystemExit(f"the training pairs name {len(ids)} body: a dev set needs bodies of its own (raise --limit)")
     if args.unrelated_fraction < 1:
         rng = random.Random(args.seed)
         train = [r for r in train if r["Stance"] != "unrelated" or rng.random() < args.unrelated_fraction]

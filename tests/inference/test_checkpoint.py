@@ -33,3 +33,18 @@ def test_interrupted_save_leaves_the_previous_checkpoint(tiny_checkpoint, tmp_pa
 def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError, match="manifest.json"):
         load_checkpoint(tmp_path)
+
+
+def test_shape_input_widens_token_types_and_survives_a_round_trip(tiny_base, news_tasks, tmp_path):
+    from transformers import AutoModel, AutoTokenizer
+    from inference.features import NUM_SHAPE_IDS
+    from inference.manifest import Manifest
+    from inference.modeling import MultiTaskModel
+    model = MultiTaskModel(AutoModel.from_pretrained(tiny_base), news_tasks, shape_input=True)
+    assert model.encoder.embeddings.token_type_embeddings.num_embeddings == NUM_SHAPE_IDS
+    manifest = Manifest(tasks=news_tasks, base_model="tiny", shape_input=True)
+    path = save_checkpoint(model, AutoTokenizer.from_pretrained(tiny_base), manifest, tmp_path / "c")
+    loaded, _, _ = load_checkpoint(path)
+    assert loaded.shape_input
+    assert torch.equal(loaded.encoder.embeddings.token_type_embeddings.weight,
+                       model.encoder.embeddings.token_type_embeddings.weight)

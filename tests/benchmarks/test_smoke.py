@@ -1,0 +1,155 @@
+"""Smoke runs of the benchmark scripts on small files written here (CI has no ../shared): each
+script must run end to end and end its output with the one JSON result line."""
+import csv
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+BENCHMARKS = REPO / "benchmarks"
+RESULT_KEYS = {"benchmark", "system", "split", "train_seconds", "words_per_second", "limit"}
+PEOPLE = [["John", "Smith"], ["Maria", "Garcia"], ["Li", "Wei"], ["Anna", "Berg"]]
+ORGS = [["European", "Union"], ["Reuters"], ["United", "Nations"]]
+PLACES = [["Germany"], ["Paris"], ["New", "York"]]
+
+
+def run(script: str, *args) -> dict:
+    """The last stdout line of `python benchmarks/<script> args...`, parsed; stdout holds nothing else."""
+    out = subprocess.run([sys.executable, str(BENCHMARKS / script), *map(str, args)], cwd=REPO,
+                         capture_output=True, text=True, timeout=180, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 0, out.stderr[-4000:]
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 1, out.stdout[-2000:]
+    return json.loads(lines[-1])
+
+
+def sentence(i: int, iob2: bool) -> list[tuple[str, str]]:
+    """`<person> of <org> met officials in <place> .` tagged IOB1 (I- only) or IOB2."""
+    words = []
+    for name, etype in ((PEOPLE[i % 4], "PER"), (["of"], None), (ORGS[i % 3], "ORG"), (["met", "officials", "in"], None),
+                        (PLACES[i % 3], "LOC"), (["."], None)):
+        for k, w in enumerate(name):
+            words.append((w, "O" if etype is None else f"{'B' if iob2 and k == 0 else 'I'}-{etype}"))
+    return words
+
+
+def write_conll(path, docs: int, iob2: bool, four_columns: bool = True, docstart: bool = True) -> None:
+    lines = []
+    for d in range(docs):
+        if docstart:
+            lines += ["-DOCSTART- -X- -X- O", ""]
+        for s in range(2):
+            for w, tag in sentence(d + s, iob2):
+                lines.append(f"{w} NNP I-NP {tag}" if four_columns else f"{w}\t{tag}")
+            lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def write_jsonl(path, records) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+def write_csv(path, header, rows) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+
+
+TOPIC_WORDS = {"business": "shares profit market bank", "sport": "match goal team season", "tech": "software phone chip internet"}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bench_data")
+    write_conll(d / "eng.train", 24, iob2=False)
+    write_conll(d / "eng.testa", 6, iob2=False)
+    write_conll(d / "eng.testb", 6, iob2=False)
+    write_conll(d / "conllpp.txt", 6, iob2=True)
+    write_conll(d / "re3d-train.conll", 30, iob2=True, four_columns=False, docstart=False)
+    write_conll(d / "re3d-test.conll", 8, iob2=True, four_columns=False, docstart=False)
+    topics = list(TOPIC_WORDS)
+    bbc = lambda n: [{"id": str(i), "text": f"Headline {i}\n\nThe {TOPIC_WORDS[topics[i % 3]]} story {i}.",
+                      "label": topics[i % 3]} for i in range(n)]
+    write_jsonl(d / "bbc_train.jsonl", bbc(30))
+    write_jsonl(d / "bbc_dev.jsonl", bbc(9))
+    write_jsonl(d / "bbc_test.jsonl", bbc(9))
+    reuters_labels = [["earn"], ["acq"], ["earn", "acq"], ["crude"], [], ["grain", "crude"]]
+    reuters = lambda n, extra: [{"id": str(i), "title": f"STORY {i}", "text": f"{' '.join(reuters_labels[i % 6])} news {i}",
+                                 "labels": reuters_labels[i % 6] + ([extra] if i == 0 else [])} for i in range(n)]
+    write_jsonl(d / "reuters_train.jsonl", reuters(30, "only-in-train"))
+    write_jsonl(d / "reuters_test.jsonl", reuters(12, "only-in-test"))
+    stances = ["agree", "disagree", "discuss", "unrelated", "unrelated"]
+    body = lambda i: f'Officials said, "the deal {i} is done".\nMarkets rose {i}% on the news, analysts said.'
+    write_csv(d / "bodies.csv", ["Body ID", "articleBody"], [[i, body(i)] for i in range(10)])
+    write_csv(d / "stances.csv", ["Headline", "Body ID", "Stance"],
+              [[f"Deal {i % 10} done, say officials", i % 10, stances[i % 5]] for i in range(40)])
+    write_csv(d / "test_bodies.csv", ["Body ID", "articleBody"], [[i, body(i)] for i in range(100, 104)])
+    write_csv(d / "test_stances.csv", ["Headline", "Body ID", "Stance"],
+              [[f"Deal {i} done?", 100 + i % 4, stances[i % 5]] for i in range(15)])
+    return d
+
+
+def test_conll_ours_with_conllpp(data, tiny_base, tmp_path):
+    line = run("conll.py", "--system", "ours", "--train", data / "eng.train", "--dev", data / "eng.testa",
+               "--test", data / "eng.testb", "--conllpp", data / "conllpp.txt", "--limit", 20, "--epochs", 1,
+               "--max-steps", 2, "--base", tiny_base, "--output", tmp_path / "ckpt")
+    assert RESULT_KEYS | {"precision", "recall", "f1", "dev_f1", "conllpp_f1", "per_type_f1"} <= set(line)
+    assert (line["benchmark"], line["system"], line["split"], line["train_documents"]) == ("conll2003", "ours", "eng.testb", 20)
+    assert 0.0 <= line["f1"] <= 1.0 and line["words_per_second"] > 0
+
+
+def test_conll_hf_recipe_on_re3d(data, tiny_base):
+    line = run("conll.py", "--dataset", "re3d", "--system", "hf-recipe", "--train", data / "re3d-train.conll",
+               "--test", data / "re3d-test.conll", "--limit", 20, "--max-steps", 2, "--base", tiny_base)
+    assert RESULT_KEYS | {"precision", "recall", "f1", "dev_f1"} <= set(line)
+    assert (line["benchmark"], line["train_documents"]) == ("re3d", 18)   # 2 of 20 held out as dev
+
+
+@pytest.mark.skipif(importlib.util.find_spec("spacy") is None, reason="spacy is not installed")
+def test_conll_spacy(data):
+    line = run("conll.py", "--system", "spacy", "--train", data / "eng.train", "--dev", data / "eng.testa",
+               "--test", data / "eng.testb", "--limit", 20, "--max-steps", 2)
+    assert RESULT_KEYS | {"precision", "recall", "f1", "dev_f1"} <= set(line)
+
+
+def test_topic_bbc_tfidf_svm(data):
+    line = run("topic.py", "--system", "tfidf-svm", "--train", data / "bbc_train.jsonl",
+               "--dev", data / "bbc_dev.jsonl", "--test", data / "bbc_test.jsonl", "--limit", 20)
+    assert RESULT_KEYS | {"accuracy", "macro_f1", "dev_accuracy"} <= set(line)
+    assert line["accuracy"] == 1.0   # the classes share no word: a linear model separates them
+
+
+def test_topic_reuters_ours(data, tiny_base, tmp_path):
+    line = run("topic.py", "--dataset", "reuters", "--system", "ours", "--train", data / "reuters_train.jsonl",
+               "--test", data / "reuters_test.jsonl", "--limit", 20, "--max-steps", 2, "--base", tiny_base,
+               "--output", tmp_path / "ckpt")
+    assert RESULT_KEYS | {"micro_f1", "macro_f1", "dev_micro_f1"} <= set(line)
+    assert (line["benchmark"], line["topics"]) == ("reuters-r90", 4)   # only-in-train / only-in-test are out
+
+
+def test_stance_tfidf_svm(data):
+    line = run("stance.py", "--system", "tfidf-svm", "--train", data / "stances.csv", "--bodies", data / "bodies.csv",
+               "--test-stances", data / "test_stances.csv", "--test-bodies", data / "test_bodies.csv",
+               "--limit", 20, "--unrelated-fraction", 0.5)
+    assert RESULT_KEYS | {"fnc_score", "macro_f1", "dev_fnc_score", "unrelated_fraction", "max_body_words"} <= set(line)
+    assert line["unrelated_fraction"] == 0.5 and line["test_pairs"] == 15
+
+
+def test_stance_ours(data, tiny_base, tmp_path):
+    line = run("stance.py", "--system", "ours", "--train", data / "stances.csv", "--bodies", data / "bodies.csv",
+               "--test-stances", data / "test_stances.csv", "--test-bodies", data / "test_bodies.csv",
+               "--limit", 20, "--max-steps", 2, "--base", tiny_base, "--output", tmp_path / "ckpt")
+    assert RESULT_KEYS | {"fnc_score", "macro_f1"} <= set(line)
+
+
+def test_fnc_score_is_the_official_one():
+    sys.path.insert(0, str(BENCHMARKS))
+    from stance import fnc_score
+    gold = ["agree", "unrelated", "discuss", "disagree"]
+    # best 1 + .25 + 1 + 1 = 3.25; got: agree right (1), unrelated right (.25), discuss as agree (.25), none (0)
+    assert fnc_score(gold, ["agree", "unrelated", "agree", "unrelated"]) == pytest.approx(1.5 / 3.25)
+    assert fnc_score(gold, gold) == 1.0
