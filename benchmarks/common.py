@@ -72,6 +72,13 @@ def words_per_second(words: int, seconds: float) -> float | None:
     return words / seconds if seconds > 0 else None
 
 
+def run_figures(docs: dict, test_words: int, train_seconds, predict_seconds: float) -> dict:
+    """The size and cost fields every result line ends with."""
+    return {"train_documents": len(docs["train"]), "dev_documents": len(docs["dev"]),
+            "test_documents": len(docs["test"]), "test_words": test_words, "train_seconds": train_seconds,
+            "words_per_second": words_per_second(test_words, predict_seconds)}
+
+
 def base_model(args) -> str:
     if args.base:
         return args.base
@@ -130,8 +137,14 @@ def main(run, args) -> None:
         torch.set_num_threads(args.threads)
     with contextlib.redirect_stdout(sys.stderr):
         result = run(args)
-    import torch
-    result.setdefault("threads", torch.get_num_threads())
-    if args.limit:
-        result["limit"] = args.limit   # a smoke run's figures must never pass for a real one
+    if "torch" in sys.modules:   # the scikit-learn baselines never load it: no thread count to report
+        result.setdefault("threads", sys.modules["torch"].get_num_threads())
+    # Settings that change what a figure means go into the line itself.
+    for name in ("epochs", "max_steps", "limit"):   # a smoke run's figures must never pass for a real one
+        if getattr(args, name):
+            result[name] = getattr(args, name)
+    if args.checkpoint and args.system == "ours":
+        result["checkpoint"] = args.checkpoint
+        for key in ("train_documents", "train_pairs"):   # counted here, not what the checkpoint learnt from
+            result.pop(key, None)
     emit(result, args.output_json)

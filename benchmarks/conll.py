@@ -222,8 +222,7 @@ def run(args) -> dict:
         result.update(summary(score("dev")[0], "dev_"))
         if args.conllpp:
             result.update(summary(score("conllpp")[0], "conllpp_"))
-        result.update(train_documents=len(docs["train"]), test_documents=len(docs["test"]), test_words=words,
-                      train_seconds=train_seconds, words_per_second=common.words_per_second(words, seconds))
+        result.update(common.run_figures(docs, words, train_seconds, seconds))
     return result
 
 

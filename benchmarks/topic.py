@@ -13,8 +13,9 @@ Systems:
   tfidf-svm  scikit-learn TfidfVectorizer() + LinearSVC(), defaults, no tuning; one-vs-rest for
              Reuters, each topic at the SVM's own threshold (a story may get none).
 BBC: train/dev files as given. Reuters: text = title + text; R90 = the topics found in both the
-train and the test file; stories with none of them are left out (the usual 7,769 / 3,019 stories
-of the full files) and other topics are dropped from a story; dev = 10% of train (seeded).
+train and the test file; stories with none of them are left out (the usual R90 set-up: about
+7,769 / 3,019 stories of the full files, counts in the JSON line) and other topics are dropped
+from a story; dev = 10% of train (seeded).
 """
 from __future__ import annotations
 
@@ -122,8 +123,7 @@ def run(args) -> dict:
                   "split": Path(args.test).name, **{k: test[k] for k in keys}, **{f"dev_{k}": dev[k] for k in keys}}
         if r90 is not None:
             result["topics"] = len(r90)
-        result.update(train_documents=len(docs["train"]), test_documents=len(docs["test"]), test_words=words,
-                      train_seconds=train_seconds, words_per_second=common.words_per_second(words, seconds))
+        result.update(common.run_figures(docs, words, train_seconds, seconds))
     return result
 
 
