@@ -60,11 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the default checkpoint)")
     p.add_argument("--batch-size", type=int, default=16)
 
+    x = sub.add_parser("export", help="write an NER task as a standard Hugging Face token classifier")
+    x.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the default checkpoint)")
+    x.add_argument("--task", default="entities")
+    x.add_argument("--output", required=True)
+
     args = parser.parse_args(argv)
     import transformers
     transformers.logging.set_verbosity_error()  # the base model's unused pooler is expected
     try:
-        return {"train": _train, "evaluate": _evaluate, "predict": _predict}[args.command](args)
+        return {"train": _train, "evaluate": _evaluate, "predict": _predict, "export": _export}[args.command](args)
     except (DataError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -140,6 +145,12 @@ def _predict(args) -> int:
         if "id" in record:
             out = {"id": record["id"], **out}
         print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+def _export(args) -> int:
+    from inference.export import export_ner
+    print(export_ner(_model(args.checkpoint), args.task, args.output))
     return 0
 
 

@@ -33,3 +33,9 @@ def test_predict_command_writes_json_lines(tiny_checkpoint, tmp_path, capsys):
 def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
     assert main(["predict", "x", "--checkpoint", str(tmp_path / "none")]) == 2
     assert "train one" in capsys.readouterr().err
+
+
+def test_export_command_writes_a_token_classifier(tiny_checkpoint, tmp_path, capsys):
+    assert main(["export", "--checkpoint", str(tiny_checkpoint), "--output", str(tmp_path / "ner")]) == 0
+    config = json.loads((tmp_path / "ner" / "config.json").read_text())
+    assert config["architectures"] == ["BertForTokenClassification"] and config["id2label"]["1"] == "B-PER"
