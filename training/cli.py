@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--label-field", help="classification: label column")
     t.add_argument("--pair-field", help="classification: second text column (text pairs)")
     t.add_argument("--multi", action="store_true", default=None, help="classification: multi-label")
+    t.add_argument("--skip-empty", action="store_true", default=None,
+                   help="classification: leave out records with no text instead of refusing the file")
     t.add_argument("--delimiter", help="classification: separator of several labels in one cell")
     t.add_argument("--bodies", help="pairs: the bodies file the --train/--dev stances join to")
     t.add_argument("--scheme", help="conll: tag scheme (auto, IOB1, IOB2, BIOES)")
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
 READER_OPTIONS = {"task": "task", "text_field": "text_field", "label_field": "label_field",
                   "pair_field": "pair_field", "multi": "multi", "delimiter": "delimiter", "bodies": "bodies",
-                  "scheme": "scheme"}
+                  "scheme": "scheme", "skip_empty": "skip_empty"}
 
 
 def train_config(args) -> TrainConfig:

@@ -18,11 +18,12 @@ FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 
 def read_classification(path: str | Path, text_field: str = "text", label_field: str | None = "label",
                         task: str = "label", multi: bool = False, delimiter: str | None = None,
-                        pair_field: str | None = None, fmt: str = "auto") -> list[Document]:
+                        pair_field: str | None = None, fmt: str = "auto", skip_empty: bool = False) -> list[Document]:
     """Documents with `labels[task]` from `label_field` (no labels when it is None: text to predict on).
 
     `text_field` may join several fields with "+" ("title+text"): their non-empty values are
-    joined by a newline, so a story with a headline but no body still has text."""
+    joined by a newline, so a story with a headline but no body still has text. `skip_empty`
+    leaves out records with no text at all (Reuters-21578 has some) instead of refusing the file."""
     path = Path(path)
     problems: list[str] = []
     docs = []
@@ -30,6 +31,8 @@ def read_classification(path: str | Path, text_field: str = "text", label_field:
     fields = [f for f in (*text_fields, pair_field, label_field) if f]
     for where, record in _records(path, fmt, fields, problems):
         errors: list[str] = []
+        if skip_empty and not any(str(record[f] or "").strip() for f in text_fields):
+            continue
         if len(text_fields) == 1:
             text = _text(record, text_field, errors)
         else:

@@ -146,3 +146,13 @@ def test_unknown_extension_needs_fmt(tmp_path):
     with pytest.raises(ValueError, match="pass fmt="):
         read_classification(path)
     assert read_classification(path, fmt="tsv")[0].labels == {"label": ["a"]}
+
+
+def test_skip_empty_leaves_out_records_without_text(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"title": "", "text": "", "labels": ["ship"]}\n{"title": "Oil", "text": "up", "labels": ["crude"]}\n',
+                    encoding="utf-8")
+    with pytest.raises(DataError, match="empty text"):
+        read_classification(path, text_field="title+text", label_field="labels", multi=True)
+    [doc] = read_classification(path, text_field="title+text", label_field="labels", multi=True, skip_empty=True)
+    assert doc.text == "Oil\nup" and doc.labels["label"] == ["crude"]
