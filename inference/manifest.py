@@ -16,7 +16,7 @@ class TaskSpec:
     labels: list[str]            # in head-row order; BIO tags for ner
     temperature: float = 1.0     # divides the logits before softmax/sigmoid (fitted on dev)
     thresholds: dict[str, float] = field(default_factory=dict)  # multi: per-label decision threshold
-    viterbi: bool = False        # ner: decode the best valid BIO sequence instead of each word's best tag
+    viterbi: bool = True         # ner: the best valid BIO sequence (False: each word's best tag)
 
     def __post_init__(self):
         if self.kind not in KINDS:
