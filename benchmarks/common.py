@@ -18,7 +18,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")   # nothing is downloaded at run time
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"          # the development set-up's public data
+DATA = ROOT.parent / "shared" / "data"          # public data kept beside the checkout
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
