@@ -65,8 +65,8 @@ def document_confidences(probs: np.ndarray, gold: np.ndarray, kind: str, tempera
 def fit_temperature(confidences_at) -> float:
     """The grid temperature whose confidences have the lowest binary NLL.
 
-    `confidences_at(T)` returns (confidence, outcome) at temperature T. Decoding does not
-    depend on T (it only rescales), so this fits exactly the scores users will see."""
+    `confidences_at(T)` returns (confidence, outcome) at temperature T, decoding again at each T
+    as `predict` would, so this fits exactly the scores users will see."""
     confidence, outcome = confidences_at(1.0)
     if len(outcome) == 0 or outcome.min() == outcome.max():
         return 1.0  # all right (or all wrong) on dev: nothing to fit against, sharpening would only overfit

@@ -6,7 +6,7 @@ import os
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +55,6 @@ class TrainConfig:
     resume: bool = False             # continue an interrupted run from <output>.state/
     max_steps: int | None = None     # stop after this many optimiser steps (smoke runs)
     model_card: str | None = None    # also write the model card here
-    extra: dict = field(default_factory=dict)
 
 
 def seed_everything(seed: int) -> None:
