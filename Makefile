@@ -23,7 +23,7 @@ $(BIN)/.base: pyproject.toml Makefile
 	touch $@
 
 $(BIN)/.dev: $(BIN)/.base
-	$(BIN)/pip install --quiet -e ".[train,bench,dev]"
+	$(BIN)/pip install --quiet -e ".[train,bench,dev,onnx]"
 	touch $@
 
 install: $(BIN)/.base

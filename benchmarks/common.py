@@ -38,6 +38,10 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="ours: score this trained checkpoint instead of training one")
     p.add_argument("--output", help="ours: checkpoint directory to train into (default: runs/<benchmark>-ours)")
     p.add_argument("--base", help="ours / hf-recipe: local Hugging Face encoder (default: all-MiniLM-L6-v2)")
+    p.add_argument("--max-train-docs", type=int,
+                   help="train every system on the same seeded sample of N training documents (2 CPU cores)")
+    p.add_argument("--max-dev-docs", type=int, help="score every system on a seeded sample of N dev documents")
+    p.add_argument("--window-length", type=int, help="ours: tokens per window (default: the trainer's)")
     return p
 
 
@@ -52,6 +56,14 @@ def holdout(items: list, fraction: float, seed: int) -> tuple[list, list]:
     random.Random(seed).shuffle(shuffled)
     cut = max(1, int(len(shuffled) * fraction))
     return shuffled[cut:], shuffled[:cut]
+
+
+def sample(items: list, n: int | None, seed: int) -> list:
+    """A seeded random sample of n items (all of them when n is None or not smaller), in file order."""
+    if not n or n >= len(items):
+        return items
+    chosen = set(random.Random(seed).sample(range(len(items)), n))
+    return [item for i, item in enumerate(items) if i in chosen]
 
 
 def count_words(texts) -> int:
@@ -97,8 +109,9 @@ def train_ours(args, benchmark: str, **data):
     if not path:
         from training.trainer import TrainConfig, train
         path = args.output or str(ROOT / "runs" / f"{benchmark}-ours")
+        sizes = {"window_length": args.window_length} if args.window_length else {}
         config = TrainConfig(output=path, epochs=args.epochs or 3, max_steps=args.max_steps, seed=args.seed,
-                             base=args.base, **data)
+                             base=args.base, **sizes, **data)
         train(config, log=lambda m: print(m, file=sys.stderr, flush=True))
     model = load(path)
     minutes = model.manifest.training.get("train_minutes")
@@ -140,7 +153,7 @@ def main(run, args) -> None:
     if "torch" in sys.modules:   # the scikit-learn baselines never load it: no thread count to report
         result.setdefault("threads", sys.modules["torch"].get_num_threads())
     # Settings that change what a figure means go into the line itself.
-    for name in ("epochs", "max_steps", "limit"):   # a smoke run's figures must never pass for a real one
+    for name in ("epochs", "max_steps", "limit", "max_train_docs", "max_dev_docs", "window_length"):   # a smoke run's figures must never pass for a real one
         if getattr(args, name):
             result[name] = getattr(args, name)
     if args.checkpoint and args.system == "ours":

@@ -6,6 +6,7 @@ the articles of a JSON-lines file repeated --repeat times, plus whole long artic
 
     python benchmarks/speed.py --checkpoint checkpoints/news
     python benchmarks/speed.py --checkpoint checkpoints/news --quantize   # also int8, with its accuracy cost
+    python benchmarks/speed.py --checkpoint checkpoints/news --onnx --quantize   # and ONNX Runtime (fp32, int8)
 """
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+# our systems: the keyword arguments of inference.load that make each
+VARIANTS = {"ours": {}, "ours-int8": {"quantize": True}, "ours-onnx": {"runtime": "onnx"},
+            "ours-onnx-int8": {"runtime": "onnx", "quantize": True}}
 
 
 def load_articles(args) -> list[str]:
@@ -41,9 +47,9 @@ def run_system(args) -> dict:
     torch.set_num_threads(args.threads)
     texts = load_articles(args)
     words = sum(len(t.split()) for t in texts)
-    if args.system in ("ours", "ours-int8"):
+    if args.system in VARIANTS:
         from inference import load
-        model = load(args.checkpoint, quantize=args.system == "ours-int8")
+        model = load(args.checkpoint, **VARIANTS[args.system])
         model.predict_batch(texts[:4])  # warm-up
         run_all = lambda: model.predict_batch(texts, batch_size=args.batch_size)
         run_one = model.predict
@@ -69,15 +75,15 @@ def run_system(args) -> dict:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
-def accuracy_cost(args) -> dict:
-    """Test-set metrics of the float and int8 models, for the price of quantization."""
+def accuracy_cost(args, systems: list[str]) -> dict:
+    """Test-set metrics of each of our variants, for the price of quantization."""
     from inference import load
     from training.readers import read_jsonl
     from training.evaluation import evaluate
     from training.schema import schema_of
     out = {}
-    for name, quantize in (("float", False), ("int8", True)):
-        model = load(args.checkpoint, quantize=quantize)
+    for name in systems:
+        model = load(args.checkpoint, **VARIANTS[name])
         docs = read_jsonl(args.articles, schema_of(model.manifest.tasks))
         m = evaluate(model, docs)
         out[name] = {task: round(v.get("f1", v.get("micro_f1", v.get("accuracy"))), 4) for task, v in m.items()}
@@ -97,6 +103,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--latency-articles", type=int, default=40)
     parser.add_argument("--quantize", action="store_true", help="also time our int8 model and measure its accuracy cost")
+    parser.add_argument("--onnx", action="store_true",
+                        help="also time ONNX Runtime (int8 too with --quantize); needs the onnx extra")
     parser.add_argument("--system", help=argparse.SUPPRESS)
     parser.add_argument("--exported", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -108,16 +116,17 @@ def main() -> None:
     from inference.export import export_ner
     with tempfile.TemporaryDirectory() as tmp:
         export_ner(load(args.checkpoint), "entities", tmp)
-        systems = ["pipeline", "ours"] + (["ours-int8"] if args.quantize else [])
+        systems = ["pipeline", "ours"] + (["ours-int8"] if args.quantize else []) + \
+            (["ours-onnx"] if args.onnx else []) + (["ours-onnx-int8"] if args.onnx and args.quantize else [])
         results = {}
         for system in systems:
             cmd = [sys.executable, __file__, "--system", system, "--exported", tmp] + sys.argv[1:]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             results[system] = json.loads(out.strip().splitlines()[-1])
     base = results["pipeline"]["words_per_second"]
-    print(f"{'system':<12} {'words/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'peak RSS MB':>12} {'ratio':>6}")
+    print(f"{'system':<15} {'words/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'peak RSS MB':>12} {'ratio':>6}")
     for name, r in results.items():
-        print(f"{name:<12} {r['words_per_second']:>9.1f} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} "
+        print(f"{name:<15} {r['words_per_second']:>9.1f} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} "
               f"{r['peak_rss_mb']:>12.1f} {r['words_per_second'] / base:>6.2f}")
     print(f"{results['ours']['articles']} articles, {results['ours']['words']} words, {args.threads} threads; "
           "ours = entities + topic + stance, pipeline = entities only")
@@ -127,10 +136,14 @@ def main() -> None:
             "ratio": round(results["ours"]["words_per_second"] / base, 2),
             "p50_ms": results["ours"]["p50_ms"], "p95_ms": results["ours"]["p95_ms"],
             "peak_rss_mb": results["ours"]["peak_rss_mb"], "train_seconds": None}
-    if args.quantize:
-        line["int8_words_per_second"] = results["ours-int8"]["words_per_second"]
-        line["int8_ratio"] = round(results["ours-int8"]["words_per_second"] / base, 2)
-        line["accuracy"] = accuracy_cost(args)
+    variants = [name for name in results if name != "pipeline"]
+    for name in variants[1:]:
+        prefix = name.removeprefix("ours-").replace("-", "_")
+        line[f"{prefix}_words_per_second"] = results[name]["words_per_second"]
+        line[f"{prefix}_ratio"] = round(results[name]["words_per_second"] / base, 2)
+        line[f"{prefix}_p50_ms"] = results[name]["p50_ms"]
+    if len(variants) > 1:
+        line["accuracy"] = accuracy_cost(args, variants)
     print(json.dumps(line))
 
 

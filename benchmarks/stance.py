@@ -83,6 +83,7 @@ def prepare(args, tmp: Path) -> dict[str, tuple[str, str]]:
     if args.unrelated_fraction < 1:
         rng = random.Random(args.seed)
         train = [r for r in train if r["Stance"] != "unrelated" or rng.random() < args.unrelated_fraction]
+    train, dev = common.sample(train, args.max_train_docs, args.seed), common.sample(dev, args.max_dev_docs, args.seed)
     train_bodies = write_csv(bodies(args.bodies), BODY_FIELDS, tmp / "bodies.csv")
     test_bodies = write_csv(bodies(args.test_bodies), BODY_FIELDS, tmp / "test_bodies.csv")
     test = common.head(read_csv(args.test_stances), args.limit)

@@ -42,9 +42,11 @@ def write_records(records: list[dict], path: Path) -> str:
 def prepare(args, tmp: Path):
     """(files every system reads, reader options, label set or None): splits cut to --limit,
     Reuters cut down to R90 with its dev held out."""
+    cut = {"train": args.max_train_docs, "dev": args.max_dev_docs, "test": None}
     if args.dataset == "bbc":
-        files = {split: write_records(common.head(read_records(path), args.limit), tmp / f"{split}.jsonl")
-                 if args.limit else path for split, path in (("train", args.train), ("dev", args.dev), ("test", args.test))}
+        files = {split: write_records(common.sample(common.head(read_records(path), args.limit), cut[split], args.seed),
+                                      tmp / f"{split}.jsonl") if args.limit or cut[split] else path
+                 for split, path in (("train", args.train), ("dev", args.dev), ("test", args.test))}
         return files, {"task": TASK, "text_field": "text", "label_field": "label"}, None
     train = common.head(read_records(args.train), args.limit)
     test = common.head(read_records(args.test), args.limit)
@@ -58,9 +60,11 @@ def prepare(args, tmp: Path):
         return [r for r in kept if r["labels"]]
 
     train, dev = common.holdout(keep(train), common.DEV_FRACTION, args.seed)
+    train, dev = common.sample(train, cut["train"], args.seed), common.sample(dev, cut["dev"], args.seed)
     files = {"train": write_records(train, tmp / "train.jsonl"), "dev": write_records(dev, tmp / "dev.jsonl"),
              "test": write_records(keep(test), tmp / "test.jsonl")}
-    return files, {"task": TASK, "text_field": "title+text", "label_field": "labels", "multi": True}, r90
+    return files, {"task": TASK, "text_field": "title+text", "label_field": "labels", "multi": True,
+                   "skip_empty": True}, r90
 
 
 def tfidf_svm(args, train_docs, labels: list[str] | None):

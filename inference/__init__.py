@@ -24,10 +24,11 @@ def default_checkpoint() -> Path:
     return Path(os.environ.get(DEFAULT_CHECKPOINT_ENV) or DEFAULT_CHECKPOINT)
 
 
-def load(path: str | os.PathLike, quantize: bool = False) -> NewsModel:
+def load(path: str | os.PathLike, quantize: bool = False, runtime: str = "torch") -> NewsModel:
     """Load a checkpoint directory (safetensors only; nothing is downloaded).
-    `quantize=True` runs the linear layers in int8 (faster on CPU, see benchmarks/)."""
-    return NewsModel.load(path, quantize=quantize)
+    `runtime="onnx"` runs the encoder in ONNX Runtime and `quantize=True` in int8: both faster
+    on CPU (see benchmarks/speed.py)."""
+    return NewsModel.load(path, quantize=quantize, runtime=runtime)
 
 
 def predict(text: str) -> Prediction:

@@ -62,11 +62,17 @@ class NewsModel:
         self._tokenizer_lock = threading.Lock()  # the Rust tokenizer is not re-entrant
 
     @classmethod
-    def load(cls, path: str | os.PathLike, quantize: bool = False) -> "NewsModel":
-        """`quantize=True`: int8 dynamic quantization of the linear layers (faster on CPU;
-        its accuracy cost is measured by benchmarks/speed.py --quantize)."""
+    def load(cls, path: str | os.PathLike, quantize: bool = False, runtime: str = "torch") -> "NewsModel":
+        """`runtime="onnx"`: the encoder pass runs in ONNX Runtime (exported at load, a few
+        seconds; needs the `onnx` extra). `quantize=True`: int8 dynamic quantization of the
+        linear layers. Both are faster on CPU; benchmarks/speed.py measures speed and accuracy cost."""
+        if runtime not in ("torch", "onnx"):
+            raise ValueError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")
         model, tokenizer, manifest = load_checkpoint(path)
-        if quantize:
+        if runtime == "onnx":
+            from .onnx_runtime import OnnxForward
+            model = OnnxForward(model, quantize=quantize)
+        elif quantize:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         return cls(model, tokenizer, manifest)
 

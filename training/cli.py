@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     for flag, kind in (("epochs", int), ("batch-size", int), ("learning-rate", float), ("head-learning-rate", float),
                        ("window-length", int), ("window-overlap", int), ("seed", int), ("max-steps", int)):
         t.add_argument(f"--{flag}", type=kind, help=f"default: {getattr(TrainConfig, flag.replace('-', '_'))}")
+    t.add_argument("--select-by", help="task whose dev figure picks the best epoch (default: the mean over tasks)")
     t.add_argument("--model-card", help="also write the model card to this path")
 
     e = sub.add_parser("evaluate", help="score a checkpoint on an annotated JSON-lines file")
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                    help='one document per input line: plain text, or a JSON object with "text" (and "id", echoed)')
     p.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the default checkpoint)")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
+                   help="onnx: run the encoder in ONNX Runtime (faster on CPU; needs the onnx extra)")
+    p.add_argument("--quantize", action="store_true", help="int8 linear layers (faster on CPU, see benchmarks/speed.py)")
 
     x = sub.add_parser("export", help="write an NER task as a standard Hugging Face token classifier")
     x.add_argument("--checkpoint", default=None, help="checkpoint directory (default: the default checkpoint)")
@@ -94,7 +98,7 @@ def train_config(args) -> TrainConfig:
         if paths:
             values[split] = [{"path": p, "format": args.format or "auto", "options": options} for p in paths]
     for name in ("dev_fraction", "max_train_docs", "output", "init_from", "resume", "shape_input", "base", "schema", "epochs", "batch_size", "learning_rate",
-                 "head_learning_rate", "window_length", "window_overlap", "seed", "max_steps", "model_card"):
+                 "head_learning_rate", "window_length", "window_overlap", "seed", "max_steps", "select_by", "model_card"):
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
     values.setdefault("output", "checkpoints/news")
@@ -112,12 +116,12 @@ def _train(args) -> int:
     return 0
 
 
-def _model(path):
+def _model(path, **options):
     from inference import default_checkpoint, load
     path = path or default_checkpoint()
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}: train one with `python -m training train --output {path}`")
-    return load(path)
+    return load(path, **options)
 
 
 def _evaluate(args) -> int:
@@ -132,7 +136,7 @@ def _evaluate(args) -> int:
 
 
 def _predict(args) -> int:
-    model = _model(args.checkpoint)
+    model = _model(args.checkpoint, runtime=args.runtime, quantize=args.quantize)
     if args.text is not None:
         raw = args.text
     elif args.file:

@@ -29,9 +29,15 @@ def multi_label_metrics(gold: list[list[str]], predicted: list[list[str]], label
             "macro_f1": f1_score(g, p, average="macro", zero_division=0)}
 
 
-def headline(metrics: dict) -> float:
-    """One number to pick the best epoch by: the mean of each task's main figure."""
-    mains = []
-    for m in metrics.values():
-        mains.append(m.get("f1", m.get("micro_f1", m.get("macro_f1"))))
+def main_figure(task_metrics: dict) -> float:
+    """A task's main figure: entity F1, multi-label micro-F1, or single-label macro-F1."""
+    return task_metrics.get("f1", task_metrics.get("micro_f1", task_metrics.get("macro_f1")))
+
+
+def headline(metrics: dict, select_by: str | None = None) -> float:
+    """One number to pick the best epoch by: the main figure of task `select_by`, or by default
+    the mean of every task's main figure."""
+    if select_by:
+        return main_figure(metrics[select_by])
+    mains = [main_figure(m) for m in metrics.values()]
     return sum(mains) / len(mains) if mains else 0.0

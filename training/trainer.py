@@ -54,6 +54,7 @@ class TrainConfig:
     shape_input: bool = False        # word shapes also feed the encoder, not only the NER head
     resume: bool = False             # continue an interrupted run from <output>.state/
     max_steps: int | None = None     # stop after this many optimiser steps (smoke runs)
+    select_by: str | None = None     # task whose dev figure picks the best epoch; default the mean of all
     model_card: str | None = None    # also write the model card here
 
 
@@ -117,6 +118,8 @@ def read_data(config: TrainConfig):
 def train(config: TrainConfig, log=print) -> dict:
     """Train, write the best checkpoint to config.output, return the run's metrics."""
     schema, train_docs, dev_docs, test_docs, hashes = read_data(config)
+    if config.select_by and config.select_by not in schema:
+        raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: {', '.join(sorted(schema))}"])
 
     seed_everything(config.seed)
     if config.init_from:
@@ -215,7 +218,7 @@ def _end_of_epoch(config: TrainConfig, model, tokenizer, manifest: Manifest, dev
     model.eval()
     epoch = progress["epoch"]
     dev_metrics = evaluate(NewsModel(model, tokenizer, manifest), dev_docs) if dev_docs else {}
-    score = headline(dev_metrics) if dev_docs else float(epoch)
+    score = headline(dev_metrics, config.select_by) if dev_docs else float(epoch)
     progress["history"].append({"epoch": epoch, "dev_score": score, "minutes": round(progress["minutes"], 2)})
     if dev_docs:
         log(f"epoch {epoch} dev (score {score:.4f}):\n{format_metrics(dev_metrics)}")

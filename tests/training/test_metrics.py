@@ -16,3 +16,9 @@ def test_document_metrics():
     m = multi_label_metrics([["a", "b"], ["c"]], [["a"], ["c"]], ["a", "b", "c"])
     assert m["micro_f1"] == pytest.approx(0.8) and m["macro_f1"] == pytest.approx(2 / 3)
     assert headline({"x": {"f1": 0.5}, "y": {"micro_f1": 1.0}}) == 0.75
+
+
+def test_headline_can_follow_one_task():
+    metrics = {"entities": {"f1": 0.5}, "stance": {"accuracy": 1.0, "macro_f1": 0.9}}
+    assert headline(metrics, select_by="entities") == 0.5
+    assert headline(metrics, select_by="stance") == 0.9

@@ -5,6 +5,7 @@ import pytest
 
 from conftest import REPO
 from inference import load
+from training.corpus import DataError
 from training.trainer import TrainConfig, train
 
 
@@ -48,3 +49,11 @@ def test_same_seed_same_metrics(trained, tmp_path):
     again = train(TrainConfig(**{**config.__dict__, "output": str(tmp_path / "again"), "model_card": None}),
                   log=lambda m: None)
     assert again["dev"] == result["dev"]
+
+
+def test_select_by_an_unknown_task_stops_before_training(trained, tmp_path):
+    config, _ = trained
+    bad = TrainConfig(**{**config.__dict__, "output": str(tmp_path / "bad"), "select_by": "sentiment"})
+    with pytest.raises(DataError, match="select_by: no task 'sentiment'.*entities, stance, topic"):
+        train(bad, log=lambda m: None)
+    assert not (tmp_path / "bad").exists()

@@ -1,0 +1,92 @@
+"""The encoder pass run by ONNX Runtime instead of PyTorch: the same MultiTaskModel graph,
+exported once at load time, optionally with int8 dynamic quantization of its weights.
+
+ONNX Runtime fuses attention and layer norm and has faster int8 kernels than PyTorch's
+eager mode, which is most of the time `predict` spends on a CPU. Needs the `onnx` extra:
+`pip install "newsmodel[onnx]"`.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+
+INPUTS = ("input_ids", "attention_mask", "shape_ids", "pool_mask")
+
+
+class _Outputs(torch.nn.Module):
+    """MultiTaskModel's forward with its dict flattened to a tuple, as ONNX graphs return."""
+
+    def __init__(self, model, names: list[str]):
+        super().__init__()
+        self.model, self.names = model, names
+
+    def forward(self, input_ids, attention_mask, shape_ids, pool_mask):
+        out = self.model(input_ids, attention_mask, shape_ids, pool_mask)
+        return tuple(out[name] for name in self.names)
+
+
+class OnnxForward:
+    """Drop-in for MultiTaskModel at inference: `__call__` gives the same dict of tensors.
+    Document heads (one small matrix product per document) stay in PyTorch."""
+
+    def __init__(self, model, quantize: bool = False):
+        try:
+            import onnxruntime
+            import onnxscript  # noqa: F401  (torch's ONNX exporter builds the graph with it)
+        except ImportError as exc:
+            raise ImportError('runtime="onnx" needs ONNX Runtime: pip install "newsmodel[onnx]"') from exc
+        self.model = model.eval()
+        self.names = ["pool_sum", "pool_count"] + [n for n, t in model.tasks.items() if t.kind == "ner"]
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()  # as many threads as torch would use
+        with tempfile.TemporaryDirectory() as tmp:
+            path = _export(model, self.names, Path(tmp))
+            if quantize:
+                from onnxruntime.quantization import QuantType, quantize_dynamic
+                with _quiet():  # its advice to pre-process the graph is for static quantization
+                    quantize_dynamic(path, Path(tmp) / "model.int8.onnx", weight_type=QuantType.QInt8)
+                path = Path(tmp) / "model.int8.onnx"
+            self.session = onnxruntime.InferenceSession(path.read_bytes(), options,
+                                                        providers=["CPUExecutionProvider"])
+
+    def __call__(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        outputs = self.session.run(self.names, {k: inputs[k].numpy() for k in INPUTS})
+        return {name: torch.from_numpy(value) for name, value in zip(self.names, outputs)}
+
+    def document_logits(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.model.document_logits(pooled)
+
+    def eval(self) -> "OnnxForward":
+        return self
+
+
+def _export(model, names: list[str], folder: Path) -> Path:
+    """Trace the model on a small dummy batch with batch and length left dynamic."""
+    path = folder / "model.onnx"
+    dummy = (torch.full((2, 16), 100, dtype=torch.long), torch.ones((2, 16), dtype=torch.long),
+             torch.zeros((2, 16), dtype=torch.long), torch.ones((2, 16)))
+    batch, length = torch.export.Dim("batch"), torch.export.Dim("length")
+    with _quiet():
+        torch.onnx.export(_Outputs(model, names).eval(), dummy, str(path), input_names=list(INPUTS),
+                          output_names=names, dynamic_shapes={k: {0: batch, 1: length} for k in INPUTS},
+                          dynamo=True, external_data=False, verbose=False)
+    return path
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The exporter and quantizer report progress on stdout and warn about their own internals
+    (unused torchvision ops, deprecations): none of it concerns a user loading a model."""
+    logging.disable(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(logging.NOTSET)

@@ -1,0 +1,33 @@
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
+from inference import load  # noqa: E402
+
+TEXTS = ["Officials in Geneva met Anna Lindqvist of the United Nations on Tuesday. " * 6,
+         "Short note from Kyiv.", ""]
+
+
+def test_onnx_runtime_gives_the_probabilities_of_torch(tiny_checkpoint):
+    torch_model, onnx_model = load(tiny_checkpoint), load(tiny_checkpoint, runtime="onnx")
+    assert len(torch_model.analyse(TEXTS[:1])[0].encoded.input_ids) > 64  # several windows of 32
+    for ours, theirs in zip(torch_model.analyse(TEXTS), onnx_model.analyse(TEXTS)):
+        for task, probs in ours.word_probs.items():
+            np.testing.assert_allclose(theirs.word_probs[task], probs, atol=1e-5)
+        for task, probs in ours.doc_probs.items():
+            np.testing.assert_allclose(theirs.doc_probs[task], probs, atol=1e-5)
+    assert onnx_model.predict_batch(TEXTS) == torch_model.predict_batch(TEXTS)
+
+
+def test_int8_onnx_runtime_predicts_probabilities(tiny_checkpoint):
+    model = load(tiny_checkpoint, runtime="onnx", quantize=True)
+    labels = model.predict(TEXTS[0]).labels
+    assert set(labels) == {"topic", "stance"}
+    assert abs(sum(label.score for label in labels["stance"]) - 1.0) < 1e-4
+
+
+def test_unknown_runtime_is_refused(tiny_checkpoint):
+    with pytest.raises(ValueError, match="runtime must be 'torch' or 'onnx', not 'tensorrt'"):
+        load(tiny_checkpoint, runtime="tensorrt")
