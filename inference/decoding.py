@@ -7,19 +7,34 @@ which a single tag's probability would hide.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
-def valid_bio_path(tag_probs: np.ndarray, tags: list[str]) -> np.ndarray:
-    """The most probable tag sequence in which every I-X follows B-X or I-X (Viterbi)."""
-    n, k = tag_probs.shape
-    log_p = np.log(np.clip(tag_probs, 1e-12, 1.0))
-    allowed = np.ones((k, k), dtype=bool)          # allowed[previous, current]
-    opens = np.ones(k, dtype=bool)                 # may start a sequence
+@lru_cache(maxsize=64)
+def _transitions(tags: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """allowed[previous, current]: I-X may only follow B-X or I-X; opens: tags that may start."""
+    k = len(tags)
+    allowed = np.ones((k, k), dtype=bool)
+    opens = np.ones(k, dtype=bool)
     for j, tag in enumerate(tags):
         if tag.startswith("I-"):
             allowed[:, j] = [prev in (f"B-{tag[2:]}", tag) for prev in tags]
             opens[j] = False
+    allowed.setflags(write=False)  # shared by every caller (and thread) through the cache
+    opens.setflags(write=False)
+    return allowed, opens
+
+
+def valid_bio_path(tag_probs: np.ndarray, tags: list[str]) -> np.ndarray:
+    """The most probable tag sequence in which every I-X follows B-X or I-X (Viterbi)."""
+    allowed, opens = _transitions(tuple(tags))
+    best = tag_probs.argmax(1)
+    if opens[best[0]] and allowed[best[:-1], best[1:]].all():
+        return best  # the unconstrained best path is already valid: no search needed
+    n, k = tag_probs.shape
+    log_p = np.log(np.clip(tag_probs, 1e-12, 1.0))
     penalty = np.where(allowed, 0.0, -np.inf)
     score = np.where(opens, log_p[0], -np.inf)
     back = np.zeros((n, k), dtype=np.int64)

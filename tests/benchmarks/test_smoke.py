@@ -159,10 +159,12 @@ def test_fnc_score_is_the_official_one():
 def test_speed_times_every_runtime(tiny_checkpoint):
     pytest.importorskip("onnxruntime")
     out = subprocess.run([sys.executable, str(BENCHMARKS / "speed.py"), "--checkpoint", str(tiny_checkpoint),
-                          "--limit", "2", "--repeat", "1", "--long", "--latency-articles", "1", "--onnx", "--quantize"],
+                          "--limit", "2", "--repeat", "1", "--long", "--latency-articles", "1", "--onnx", "--quantize",
+                          "--rounds", "2", "--tuned-malloc"],
                          cwd=REPO, capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert out.returncode == 0, out.stderr[-4000:]
     line = json.loads(out.stdout.strip().splitlines()[-1])
     for prefix in ("", "int8_", "onnx_", "onnx_int8_"):
         assert line[f"{prefix}words_per_second"] > 0
     assert set(line["accuracy"]) == {"ours", "ours-int8", "ours-onnx", "ours-onnx-int8"}
+    assert (line["rounds"], line["malloc"]) == (2, "tuned")

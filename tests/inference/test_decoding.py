@@ -51,3 +51,21 @@ def test_viterbi_never_opens_with_i_and_keeps_valid_argmax():
     for prev, tag in zip(["O"] + path, path):
         if tag.startswith("I-"):
             assert prev in (f"B-{tag[2:]}", tag)
+
+
+def test_viterbi_path_is_the_most_probable_valid_path():
+    """Against brute force over every tag sequence of short texts, valid argmax or not."""
+    import itertools
+
+    from inference.decoding import valid_bio_path
+
+    def valid(path):
+        return all(not t.startswith("I-") or p in (f"B-{t[2:]}", t) for p, t in zip(["O", *path], path))
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3, 4):
+        for _ in range(20):
+            q = rng.dirichlet(np.ones(len(TAGS)) * 0.5, size=n)
+            best = max((p for p in itertools.product(range(len(TAGS)), repeat=n) if valid([TAGS[i] for i in p])),
+                       key=lambda p: np.log(q[np.arange(n), p]).sum())
+            assert list(valid_bio_path(q, TAGS)) == list(best)

@@ -57,3 +57,21 @@ def test_select_by_an_unknown_task_stops_before_training(trained, tmp_path):
     with pytest.raises(DataError, match="select_by: no task 'sentiment'.*entities, stance, topic"):
         train(bad, log=lambda m: None)
     assert not (tmp_path / "bad").exists()
+
+
+def test_layer_decay_lowers_the_learning_rate_layer_by_layer(news_tasks):
+    from transformers import BertConfig, BertModel
+
+    from inference.modeling import MultiTaskModel
+    from training.trainer import _optimizer
+    encoder = BertModel(BertConfig(vocab_size=100, hidden_size=8, num_hidden_layers=3, num_attention_heads=2,
+                                   intermediate_size=16), add_pooling_layer=False)
+    model = MultiTaskModel(encoder, news_tasks)
+    config = TrainConfig(train="x", output="y", learning_rate=1.0, head_learning_rate=5.0, layer_decay=0.5)
+    lr_of = {id(p): g["lr"] for g in _optimizer(model, config).param_groups for p in g["params"]}
+    named = dict(model.named_parameters())
+    assert lr_of[id(named["encoder.embeddings.word_embeddings.weight"])] == 0.5 ** 3
+    for layer in range(3):
+        assert lr_of[id(named[f"encoder.encoder.layer.{layer}.output.dense.weight"])] == 0.5 ** (2 - layer)
+    assert lr_of[id(named["heads.entities.weight"])] == 5.0
+    assert len(lr_of) == len(named)  # every parameter is optimised, once
