@@ -126,6 +126,8 @@ def main() -> None:
     parser.add_argument("--system", help=argparse.SUPPRESS)
     parser.add_argument("--exported", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.system:
         print(json.dumps(run_system(args)))
         return
