@@ -23,6 +23,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 DEV_FRACTION = 0.1   # share of train held out as dev where a corpus has no dev file
+CALIBRATION = ("ece_before", "ece_after")  # what evaluate reports of ours: ECE before / after temperature
 
 
 def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:

@@ -189,11 +189,8 @@ def spacy_ner(args, train, dev, tmp: Path):
     return tag, clock.seconds
 
 
-CALIBRATION = ("ece_before", "ece_after")  # ours only: entity-score ECE before / after temperature
-
-
 def summary(m: dict, prefix: str = "") -> dict:
-    out = {f"{prefix}{k}": m[k] for k in ("precision", "recall", "f1", *CALIBRATION) if k in m}
+    out = {f"{prefix}{k}": m[k] for k in ("precision", "recall", "f1", *common.CALIBRATION) if k in m}
     if not prefix:
         out["per_type_f1"] = {t: r["f1"] for t, r in m["per_type"].items()}
     return out

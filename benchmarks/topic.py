@@ -125,7 +125,7 @@ def run(args) -> dict:
         words = common.count_words(d.text for d in docs["test"])
         result = {"benchmark": "bbc" if args.dataset == "bbc" else "reuters-r90", "system": args.system,
                   "split": Path(args.test).name, **{k: test[k] for k in keys}, **{f"dev_{k}": dev[k] for k in keys},
-                  **{k: test[k] for k in ("ece_before", "ece_after") if k in test}}  # ours: calibration on test
+                  **{k: test[k] for k in common.CALIBRATION if k in test}}
         if r90 is not None:
             result["topics"] = len(r90)
         result.update(common.run_figures(docs, words, train_seconds, seconds))
