@@ -3,8 +3,11 @@ transformers token-classification pipeline running the exported NER weights alon
 
 Each system runs in its own process on the same articles (so peak RSS is its own):
 the articles of a JSON-lines file repeated --repeat times, plus whole long articles.
-Each system is timed --rounds times over all of them after a short warm-up: words/s is the
-median round, what a long-running service sees; the first round is printed too.
+Every process loads and warms up first; then each round times every system once over all
+the articles, one after another, for --rounds rounds. So the systems share the same stretch of
+time, and a slow spell on the machine slows them alike instead of skewing the ratio.
+words/s is each system's median round, what a long-running service sees; the first round
+and the range of per-round ratios are printed too.
 `--tuned-malloc` runs both processes with glibc's malloc told to keep freed memory
 (MALLOC_TUNING below): by default every large tensor is a fresh mmap whose pages fault in
 again, which slows a first pass over new shapes. PyTorch's CPU performance guide recommends a
@@ -52,8 +55,9 @@ def load_articles(args) -> list[str]:
     return texts
 
 
-def run_system(args) -> dict:
-    """Time one system in this process; print its figures as JSON."""
+def serve_system(args) -> None:
+    """One system in this process: load and warm up, then time a pass over all articles for each
+    `round` line on stdin; on `finish`, measure per-article latency and print the summary."""
     import torch
     torch.set_num_threads(args.threads)
     texts = load_articles(args)
@@ -71,12 +75,16 @@ def run_system(args) -> dict:
         pipe(texts[:4])
         run_all = lambda: [pipe(t) for t in texts]
         run_one = pipe
+    reply({"ready": True})
     rounds = []
-    for _ in range(args.rounds):
-        start = time.perf_counter()
-        run_all()
-        rounds.append(time.perf_counter() - start)
-    seconds = statistics.median(rounds)
+    for command in sys.stdin:
+        if command.strip() == "round":
+            start = time.perf_counter()
+            run_all()
+            rounds.append(time.perf_counter() - start)
+            reply({"seconds": rounds[-1]})
+        elif command.strip() == "finish":
+            break
     latencies = []
     for text in texts[:args.latency_articles]:
         t0 = time.perf_counter()
@@ -84,10 +92,58 @@ def run_system(args) -> dict:
         latencies.append((time.perf_counter() - t0) * 1000)
     latencies.sort()
     pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
-    return {"system": args.system, "articles": len(texts), "words": words, "seconds": round(seconds, 3),
-            "words_per_second": round(words / seconds, 1), "first_round_words_per_second": round(words / rounds[0], 1),
-            "p50_ms": round(pct(0.5), 1), "p95_ms": round(pct(0.95), 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    seconds = statistics.median(rounds)
+    reply({"system": args.system, "articles": len(texts), "words": words, "seconds": round(seconds, 3),
+           "rounds": rounds, "words_per_second": round(words / seconds, 1),
+           "first_round_words_per_second": round(words / rounds[0], 1),
+           "p50_ms": round(pct(0.5), 1), "p95_ms": round(pct(0.95), 1),
+           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)})
+
+
+def reply(message: dict) -> None:
+    print(json.dumps(message), flush=True)
+
+
+class SystemProcess:
+    """A `--system` child: its replies are the JSON lines it prints (libraries may print other lines)."""
+
+    def __init__(self, system: str, exported: str, env: dict):
+        cmd = [sys.executable, __file__, "--system", system, "--exported", exported] + sys.argv[1:]
+        self.name = system
+        self.log = tempfile.TemporaryFile(mode="w+")  # stderr: progress bars and warnings, shown on failure
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+                                     text=True, env=env)
+        self.read()  # ready
+
+    def ask(self, command: str) -> dict:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self.read()
+
+    def read(self) -> dict:
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                return json.loads(line)
+        self.log.seek(0)
+        raise SystemExit(f"speed.py: the {self.name} process ended with status {self.proc.wait()}:\n{self.log.read()[-4000:]}")
+
+    def finish(self) -> dict:
+        summary = self.ask("finish")
+        self.proc.wait()
+        return summary
+
+
+def time_systems(args, systems: list[str], exported: str) -> dict[str, dict]:
+    env = {**os.environ, **MALLOC_TUNING} if args.tuned_malloc else os.environ
+    processes = [SystemProcess(system, exported, env) for system in systems]
+    try:
+        for _ in range(args.rounds):
+            for process in processes:
+                process.ask("round")
+        return {process.name: process.finish() for process in processes}
+    finally:
+        for process in processes:
+            process.proc.kill()
 
 
 def accuracy_cost(args, systems: list[str]) -> dict:
@@ -117,7 +173,7 @@ def main() -> None:
     parser.add_argument("--stride", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--latency-articles", type=int, default=40)
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="time every system this many times over all articles; words/s is the median round")
     parser.add_argument("--quantize", action="store_true", help="also time our int8 model and measure its accuracy cost")
     parser.add_argument("--onnx", action="store_true",
@@ -129,7 +185,7 @@ def main() -> None:
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     if args.system:
-        print(json.dumps(run_system(args)))
+        serve_system(args)
         return
 
     from inference import load
@@ -138,20 +194,19 @@ def main() -> None:
         export_ner(load(args.checkpoint), "entities", tmp)
         systems = ["pipeline", "ours"] + (["ours-int8"] if args.quantize else []) + \
             (["ours-onnx"] if args.onnx else []) + (["ours-onnx-int8"] if args.onnx and args.quantize else [])
-        results = {}
-        for system in systems:
-            cmd = [sys.executable, __file__, "--system", system, "--exported", tmp] + sys.argv[1:]
-            env = {**os.environ, **MALLOC_TUNING} if args.tuned_malloc else os.environ
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-            results[system] = json.loads(out.strip().splitlines()[-1])
+        results = time_systems(args, systems, tmp)
     base = results["pipeline"]["words_per_second"]
     print(f"{'system':<15} {'words/s':>9} {'1st round':>10} {'p50 ms':>8} {'p95 ms':>8} {'peak RSS MB':>12} {'ratio':>6}")
     for name, r in results.items():
         print(f"{name:<15} {r['words_per_second']:>9.1f} {r['first_round_words_per_second']:>10.1f} {r['p50_ms']:>8.1f} "
               f"{r['p95_ms']:>8.1f} {r['peak_rss_mb']:>12.1f} {r['words_per_second'] / base:>6.2f}")
     print(f"{results['ours']['articles']} articles, {results['ours']['words']} words, {args.threads} threads, "
-          f"median of {args.rounds} rounds, {'tuned' if args.tuned_malloc else 'default'} malloc; "
+          f"median of {args.rounds} interleaved rounds, {'tuned' if args.tuned_malloc else 'default'} malloc; "
           "ours = entities + topic + stance, pipeline = entities only")
+    for name in results:
+        if name != "pipeline":
+            ratios = round_ratios(results, name)
+            print(f"{name}: ratio per round {min(ratios):.2f} to {max(ratios):.2f}")
     line = {"benchmark": "speed", "system": "ours", "split": Path(args.articles).name,
             "words_per_second": results["ours"]["words_per_second"],
             "pipeline_words_per_second": base,
@@ -165,9 +220,17 @@ def main() -> None:
         line[f"{prefix}_words_per_second"] = results[name]["words_per_second"]
         line[f"{prefix}_ratio"] = round(results[name]["words_per_second"] / base, 2)
         line[f"{prefix}_p50_ms"] = results[name]["p50_ms"]
+    for name in variants:
+        prefix = "" if name == "ours" else name.removeprefix("ours-").replace("-", "_") + "_"
+        line[f"{prefix}ratio_per_round"] = [round(r, 2) for r in round_ratios(results, name)]
     if len(variants) > 1:
         line["accuracy"] = accuracy_cost(args, variants)
     print(json.dumps(line))
+
+
+def round_ratios(results: dict, name: str) -> list[float]:
+    """Our words/s over the pipeline's, round by round (same articles, so a ratio of times)."""
+    return [p / o for p, o in zip(results["pipeline"]["rounds"], results[name]["rounds"])]
 
 
 if __name__ == "__main__":

@@ -27,34 +27,71 @@ def _transitions(tags: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     return allowed, opens
 
 
-def valid_bio_path(tag_probs: np.ndarray, tags: list[str]) -> np.ndarray:
-    """The most probable tag sequence in which every I-X follows B-X or I-X (Viterbi)."""
+def valid_bio_paths(tag_probs: list[np.ndarray], tags: list[str], group: int = 32) -> list[np.ndarray]:
+    """For each (n_words, n_tags) array, the most probable tag sequence in which every I-X
+    follows B-X or I-X (Viterbi). Texts whose best tags are already valid keep them; the rest
+    are decoded together, in groups of similar length, so the loop runs over positions once
+    per group instead of once per text."""
     allowed, opens = _transitions(tuple(tags))
-    best = tag_probs.argmax(1)
-    if opens[best[0]] and allowed[best[:-1], best[1:]].all():
-        return best  # the unconstrained best path is already valid: no search needed
-    n, k = tag_probs.shape
-    log_p = np.log(np.clip(tag_probs, 1e-12, 1.0))
+    paths = [p.argmax(1) for p in tag_probs]
+    todo = sorted((t for t, best in enumerate(paths)
+                   if len(best) and not (opens[best[0]] and allowed[best[:-1], best[1:]].all())),
+                  key=lambda t: len(paths[t]))
+    for g in range(0, len(todo), group):
+        members = todo[g:g + group]
+        for t, path in zip(members, _viterbi([tag_probs[t] for t in members], allowed, opens)):
+            paths[t] = path
+    return paths
+
+
+def valid_bio_path(tag_probs: np.ndarray, tags: list[str]) -> np.ndarray:
+    return valid_bio_paths([tag_probs], tags)[0]
+
+
+def _viterbi(tag_probs: list[np.ndarray], allowed: np.ndarray, opens: np.ndarray) -> list[np.ndarray]:
+    """Viterbi over texts of different lengths at once: positions past a text's end carry
+    log-probability 0 and are never read back."""
+    lengths = [len(p) for p in tag_probs]
+    m, n, k = len(tag_probs), max(lengths), allowed.shape[0]
+    log_p = np.zeros((m, n, k))
+    for row, p in enumerate(tag_probs):
+        log_p[row, :len(p)] = np.log(np.clip(p, 1e-12, 1.0))
     penalty = np.where(allowed, 0.0, -np.inf)
-    score = np.where(opens, log_p[0], -np.inf)
-    back = np.zeros((n, k), dtype=np.int64)
+    score = np.where(opens, log_p[:, 0], -np.inf)                  # (text, tag)
+    back = np.zeros((m, n, k), dtype=np.int64)
+    final = score.copy()                                            # score at each text's last word
+    ends = {}
+    for row, length in enumerate(lengths):
+        ends.setdefault(length - 1, []).append(row)
     for i in range(1, n):
-        candidates = score[:, None] + penalty       # (previous, current)
-        back[i] = candidates.argmax(0)
-        score = candidates.max(0) + log_p[i]
-    path = np.empty(n, dtype=np.int64)
-    path[-1] = score.argmax()
-    for i in range(n - 1, 0, -1):
-        path[i - 1] = back[i, path[i]]
-    return path
+        candidates = score[:, :, None] + penalty                    # (text, previous, current)
+        back[:, i] = candidates.argmax(1)
+        score = candidates.max(1) + log_p[:, i]
+        if i in ends:
+            final[ends[i]] = score[ends[i]]
+    paths = []
+    for row, length in enumerate(lengths):
+        pointers = back[row, :length].tolist()
+        path = [int(final[row].argmax())]
+        for i in range(length - 1, 0, -1):
+            path.append(pointers[i][path[-1]])
+        paths.append(np.array(path[::-1], dtype=np.int64))
+    return paths
+
+
+def decode_all(tag_probs: list[np.ndarray], tags: list[str], viterbi: bool = False) -> list[list[tuple[int, int, str, float]]]:
+    """`decode_entities` of many texts, with their Viterbi searches batched."""
+    paths = valid_bio_paths(tag_probs, tags) if viterbi else [p.argmax(1) for p in tag_probs]
+    return [_spans(p, best, tags) for p, best in zip(tag_probs, paths)]
 
 
 def decode_entities(tag_probs: np.ndarray, tags: list[str], viterbi: bool = False) -> list[tuple[int, int, str, float]]:
     """Entities as (first word, last word + 1, type, score) from an (n_words, n_tags) array.
     Tags are each word's most probable one, or with `viterbi` the best valid BIO sequence."""
-    if len(tag_probs) == 0:
-        return []
-    best = valid_bio_path(tag_probs, tags) if viterbi else tag_probs.argmax(1)
+    return decode_all([tag_probs], tags, viterbi)[0]
+
+
+def _spans(tag_probs: np.ndarray, best: np.ndarray, tags: list[str]) -> list[tuple[int, int, str, float]]:
     spans = []
     i, n = 0, len(best)
     while i < n:

@@ -11,12 +11,15 @@ import numpy as np
 import torch
 
 from .checkpoint import load_checkpoint
-from .decoding import decode_entities
+from .decoding import decode_all
 from .features import EncodedText, encode, join_pair, plan_windows
 from .manifest import Manifest
 
 DEFAULT_CHECKPOINT_ENV = "NEWSMODEL_CHECKPOINT"
 DEFAULT_CHECKPOINT = Path("checkpoints") / "news"
+# Padded tokens per encoder batch: on CPU, batches that stay small enough for the caches run
+# faster than large ones (benchmarks/README.md, "Batch size").
+MAX_BATCH_TOKENS = 1024
 
 
 @dataclass(frozen=True)
@@ -81,13 +84,23 @@ class NewsModel:
         body after its headline); entities are then those of `text`."""
         return self.predict_batch([text], pairs=None if pair is None else [pair])[0]
 
-    def predict_batch(self, texts: list[str], batch_size: int = 16, pairs: list[str] | None = None) -> list[Prediction]:
-        return [self._prediction(text, a) for text, a in zip(texts, self.analyse(texts, batch_size, pairs=pairs))]
+    def predict_batch(self, texts: list[str], batch_size: int = 16, pairs: list[str] | None = None,
+                      max_tokens: int = MAX_BATCH_TOKENS) -> list[Prediction]:
+        """Predictions for many texts. Their windows are sorted by length and run through the
+        encoder in batches of at most `batch_size` windows and `max_tokens` tokens, padding included."""
+        analyses = self.analyse(texts, batch_size, pairs=pairs, max_tokens=max_tokens)
+        ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]
+        decoded = {task.name: decode_all([a.word_probs[task.name] for a in analyses], task.labels, task.viterbi)
+                   for task in ner_tasks}
+        return [self._prediction(text, a, {name: spans[i] for name, spans in decoded.items()})
+                for i, (text, a) in enumerate(zip(texts, analyses))]
 
     def analyse(self, texts: list[str], batch_size: int = 16, calibrated: bool = True,
-                pairs: list[str | None] | None = None) -> list[Analysis]:
+                pairs: list[str | None] | None = None, max_tokens: int = MAX_BATCH_TOKENS) -> list[Analysis]:
         """Encoder pass over every window of every text, windows batched by length.
         `calibrated=False` gives the probabilities before temperature scaling."""
+        if batch_size < 1 or max_tokens < 1:
+            raise ValueError(f"batch_size and max_tokens must be positive, not {batch_size} and {max_tokens}")
         pairs = pairs or [None] * len(texts)
         for i, (text, pair) in enumerate(zip(texts, pairs)):
             if not isinstance(text, str) or not isinstance(pair, (str, type(None))):
@@ -108,8 +121,7 @@ class NewsModel:
         pool_sum = [None] * len(texts)
         pool_count = [0.0] * len(texts)
         with torch.inference_mode():
-            for b in range(0, len(order), batch_size):
-                batch = [windows[i] for i in order[b:b + batch_size]]
+            for batch in _batches([windows[i] for i in order], batch_size, max_tokens):
                 inputs = self._window_batch(encoded, batch)
                 out = self.model(**inputs)
                 for row, (t, start, end, owned) in enumerate(batch):
@@ -157,15 +169,14 @@ class NewsModel:
             result[task.name][present] = _sigmoid(scaled) if task.kind == "multi" else _softmax(scaled)
         return result
 
-    def _prediction(self, text: str, analysis: Analysis) -> Prediction:
+    def _prediction(self, text: str, analysis: Analysis, spans: dict[str, list]) -> Prediction:
+        """`spans`: the decoded entity spans of each NER task, in word indices."""
         if not analysis.encoded.input_ids:
             return Prediction()
         entities = []
         words = analysis.encoded.words
-        for task in self.manifest.tasks:
-            if task.kind != "ner":
-                continue
-            for first, last, label, score in decode_entities(analysis.word_probs[task.name], task.labels, task.viterbi):
+        for task_spans in spans.values():
+            for first, last, label, score in task_spans:
                 start, end = _trim(text, words[first][0], words[last - 1][1])
                 if end > len(text) or start == end:  # inside the pair text, or symbols only
                     continue
@@ -177,6 +188,20 @@ class NewsModel:
             labels[name] = [Label(label, round(p, 6)) for label, p in ranked]
         entities.sort(key=lambda e: (e.start, e.end))
         return Prediction(entities, labels)
+
+
+def _batches(windows: list[tuple], batch_size: int, max_tokens: int):
+    """Consecutive runs of windows sorted by length, each at most `batch_size` windows and
+    `max_tokens` tokens once padded to its longest (special tokens included); never empty."""
+    batch = []
+    for window in windows:
+        width = window[2] - window[1] + 2
+        if batch and (len(batch) == batch_size or (len(batch) + 1) * width > max_tokens):
+            yield batch
+            batch = []
+        batch.append(window)
+    if batch:
+        yield batch
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

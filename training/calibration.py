@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.decoding import decode_entities
+from inference.decoding import decode_all
 
 EPS = 1e-7
 TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(8.0), 161))  # log-spaced search grid
@@ -46,8 +46,9 @@ def entity_confidences(word_probs: list[np.ndarray], gold: list[set], tags: list
                        viterbi: bool = False):
     """(score, exactly right?) of every predicted entity: what a user filtering on score sees."""
     scores, correct = [], []
-    for probs, gold_spans in zip(word_probs, gold):
-        for first, last, label, score in decode_entities(rescale(probs, "ner", temperature), tags, viterbi):
+    decoded = decode_all([rescale(probs, "ner", temperature) for probs in word_probs], tags, viterbi)
+    for spans, gold_spans in zip(decoded, gold):
+        for first, last, label, score in spans:
             scores.append(score)
             correct.append((first, last, label) in gold_spans)
     return np.array(scores), np.array(correct, float)

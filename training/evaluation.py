@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.decoding import decode_entities
+from inference.decoding import decode_all
 from inference.predictor import NewsModel
 
 from .calibration import (document_confidences, entity_confidences, expected_calibration_error,
@@ -67,11 +67,12 @@ def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots
         task = view.task
         if task.kind == "ner":
             gold, pred = [], []
-            for doc, a, probs in zip(view.docs, view.analyses, view.word_probs):
+            decoded = decode_all([rescale(probs, "ner", task.temperature) for probs in view.word_probs],
+                                 task.labels, task.viterbi)
+            for doc, a, spans in zip(view.docs, view.analyses, decoded):
                 # column files are scored on their own tokens, as conlleval does; other text on words
                 units = doc.tokens or a.encoded.words
-                predicted = [Span(a.encoded.words[f][0], a.encoded.words[l - 1][1], label)
-                             for f, l, label, _ in decode_entities(rescale(probs, "ner", task.temperature), task.labels, task.viterbi)]
+                predicted = [Span(a.encoded.words[f][0], a.encoded.words[l - 1][1], label) for f, l, label, _ in spans]
                 gold.append(spans_to_tags(len(units), word_spans(units, doc.spans[task.name])))
                 pred.append(spans_to_tags(len(units), word_spans(units, predicted)))
             m = entity_metrics(gold, pred)

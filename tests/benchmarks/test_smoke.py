@@ -168,3 +168,4 @@ def test_speed_times_every_runtime(tiny_checkpoint):
         assert line[f"{prefix}words_per_second"] > 0
     assert set(line["accuracy"]) == {"ours", "ours-int8", "ours-onnx", "ours-onnx-int8"}
     assert (line["rounds"], line["malloc"]) == (2, "tuned")
+    assert len(line["ratio_per_round"]) == len(line["onnx_int8_ratio_per_round"]) == 2
