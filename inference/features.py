@@ -100,7 +100,10 @@ def _starts_sentence(text: str, words: list[tuple[int, int]], i: int) -> bool:
 
 
 def plan_windows(n_tokens: int, content_length: int, overlap: int) -> tuple[list[tuple[int, int]], list[int]]:
-    """Cut n_tokens into windows of at most content_length with the given overlap.
+    """Cut n_tokens into as few windows of at most content_length as keep neighbours sharing at
+    least `overlap` tokens, all of one length and evenly spaced: a text just over one window's
+    length becomes two windows of about half its length plus the overlap, not a full window
+    and a second one that mostly repeats it.
 
     Returns the (start, end) of each window and, for each token, the window in which it
     sits most centrally: the one whose label and hidden state count for that token.
@@ -109,15 +112,13 @@ def plan_windows(n_tokens: int, content_length: int, overlap: int) -> tuple[list
         return [], []
     if content_length <= overlap:
         raise ValueError(f"window length {content_length} must exceed overlap {overlap}")
-    step = content_length - overlap
-    spans = []
-    start = 0
-    while True:
-        end = min(start + content_length, n_tokens)
-        spans.append((max(0, end - content_length), end))
-        if end == n_tokens:
-            break
-        start += step
+    if n_tokens <= content_length:
+        spans = [(0, n_tokens)]
+    else:
+        count = -(-(n_tokens - overlap) // (content_length - overlap))   # ceil: fewest windows that fit
+        length = -(-(n_tokens + (count - 1) * overlap) // count)         # <= content_length
+        spans = [(i * (n_tokens - length) // (count - 1), i * (n_tokens - length) // (count - 1) + length)
+                 for i in range(count)]
     owner = []
     w = 0
     for i in range(n_tokens):

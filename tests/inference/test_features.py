@@ -34,11 +34,15 @@ def test_shapes_are_read_from_the_cased_text(tokenizer):
     assert shape_of["cities"] == SHAPES.index("lower")              # "U.S." is not a sentence end
 
 
-@pytest.mark.parametrize("n,length,overlap", [(1, 8, 2), (10, 4, 2), (100, 30, 8), (31, 30, 8), (1000, 254, 64)])
+@pytest.mark.parametrize("n,length,overlap", [(1, 8, 2), (10, 4, 2), (100, 30, 8), (31, 30, 8), (1000, 254, 64),
+                                              (255, 254, 64), (445, 254, 64), (1013, 254, 64), (97, 10, 9)])
 def test_windows_cover_every_token_and_owner_is_most_central(n, length, overlap):
     spans, owner = plan_windows(n, length, overlap)
     assert spans[0][0] == 0 and spans[-1][1] == n
     assert all(e - s <= length for s, e in spans)
+    assert all(e1 - s2 >= overlap for (_, e1), (s2, _) in zip(spans, spans[1:]))  # neighbours share >= overlap
+    assert len({e - s for s, e in spans}) == 1                                       # one length for all
+    assert len(spans) == 1 or (len(spans) - 2) * (length - overlap) + length < n  # one window fewer would not do
     for i, w in enumerate(owner):
         s, e = spans[w]
         assert s <= i < e
