@@ -66,7 +66,7 @@ def serve_system(args) -> None:
         from inference import load
         model = load(args.checkpoint, **VARIANTS[args.system])
         model.predict_batch(texts[:4])  # warm-up
-        run_all = lambda: model.predict_batch(texts, batch_size=args.batch_size)
+        run_all = lambda: model.predict_batch(texts, batch_size=args.batch_size, max_tokens=args.max_tokens)
         run_one = model.predict
     else:
         from transformers import pipeline
@@ -169,7 +169,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="use only the first N articles (smoke runs)")
     parser.add_argument("--long", nargs="*", default=[str(ROOT / "data" / "example_article.txt"),
                                                        str(ROOT.parent / "shared" / "examples" / "summit_article.txt")])
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=16, help="ours: windows per encoder batch, at most")
+    parser.add_argument("--max-tokens", type=int, default=1024, help="ours: padded tokens per encoder batch, at most")
     parser.add_argument("--stride", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--latency-articles", type=int, default=40)
@@ -213,7 +214,8 @@ def main() -> None:
             "ratio": round(results["ours"]["words_per_second"] / base, 2),
             "p50_ms": results["ours"]["p50_ms"], "p95_ms": results["ours"]["p95_ms"],
             "peak_rss_mb": results["ours"]["peak_rss_mb"], "rounds": args.rounds,
-            "malloc": "tuned" if args.tuned_malloc else "default", "train_seconds": None}
+            "malloc": "tuned" if args.tuned_malloc else "default", "batch_size": args.batch_size,
+            "max_tokens": args.max_tokens, "train_seconds": None}
     variants = [name for name in results if name != "pipeline"]
     for name in variants[1:]:
         prefix = name.removeprefix("ours-").replace("-", "_")

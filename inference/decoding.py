@@ -27,20 +27,25 @@ def _transitions(tags: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     return allowed, opens
 
 
-def valid_bio_paths(tag_probs: list[np.ndarray], tags: list[str], group: int = 32) -> list[np.ndarray]:
+def valid_bio_paths(tag_probs: list[np.ndarray], tags: list[str], group: int = 32,
+                    max_words: int = 1 << 18) -> list[np.ndarray]:
     """For each (n_words, n_tags) array, the most probable tag sequence in which every I-X
     follows B-X or I-X (Viterbi). Texts whose best tags are already valid keep them; the rest
-    are decoded together, in groups of similar length, so the loop runs over positions once
-    per group instead of once per text."""
+    are decoded together, in groups of similar length (at most `group` texts and `max_words`
+    padded words), so the loop runs over positions once per group instead of once per text."""
     allowed, opens = _transitions(tuple(tags))
     paths = [p.argmax(1) for p in tag_probs]
     todo = sorted((t for t, best in enumerate(paths)
                    if len(best) and not (opens[best[0]] and allowed[best[:-1], best[1:]].all())),
                   key=lambda t: len(paths[t]))
-    for g in range(0, len(todo), group):
-        members = todo[g:g + group]
-        for t, path in zip(members, _viterbi([tag_probs[t] for t in members], allowed, opens)):
-            paths[t] = path
+    members = []
+    for position, t in enumerate(todo):
+        members.append(t)
+        following = todo[position + 1] if position + 1 < len(todo) else None
+        if following is None or len(members) == group or (len(members) + 1) * len(paths[following]) > max_words:
+            for member, path in zip(members, _viterbi([tag_probs[m] for m in members], allowed, opens)):
+                paths[member] = path
+            members = []
     return paths
 
 
@@ -58,7 +63,7 @@ def _viterbi(tag_probs: list[np.ndarray], allowed: np.ndarray, opens: np.ndarray
         log_p[row, :len(p)] = np.log(np.clip(p, 1e-12, 1.0))
     penalty = np.where(allowed, 0.0, -np.inf)
     score = np.where(opens, log_p[:, 0], -np.inf)                  # (text, tag)
-    back = np.zeros((m, n, k), dtype=np.int64)
+    back = np.zeros((m, n, k), dtype=np.int8 if k < 128 else np.int32)
     final = score.copy()                                            # score at each text's last word
     ends = {}
     for row, length in enumerate(lengths):
