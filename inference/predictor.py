@@ -17,8 +17,8 @@ from .manifest import Manifest
 
 DEFAULT_CHECKPOINT_ENV = "NEWSMODEL_CHECKPOINT"
 DEFAULT_CHECKPOINT = Path("checkpoints") / "news"
-# Padded tokens per encoder batch: on CPU, batches that stay small enough for the caches run
-# faster than large ones (benchmarks/README.md, "Batch size").
+# Padded tokens per encoder batch: on CPU, batches small enough to stay in the caches run
+# faster than large ones; short texts still share a batch 16 at a time.
 MAX_BATCH_TOKENS = 1024
 
 
