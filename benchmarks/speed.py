@@ -8,7 +8,7 @@ the articles, one after another, for --rounds rounds. So the systems share the s
 time, and a slow spell on the machine slows them alike instead of skewing the ratio.
 words/s is each system's median round, what a long-running service sees; the first round
 and the range of per-round ratios are printed too.
-`--tuned-malloc` runs both processes with glibc's malloc told to keep freed memory
+`--tuned-malloc` runs every system's process with glibc's malloc told to keep freed memory
 (MALLOC_TUNING below): by default every large tensor is a fresh mmap whose pages fault in
 again, which slows a first pass over new shapes. PyTorch's CPU performance guide recommends a
 caching allocator (jemalloc, tcmalloc) for the same reason; these settings need nothing installed.
