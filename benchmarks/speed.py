@@ -4,8 +4,9 @@ transformers token-classification pipeline running the exported NER weights alon
 Each system runs in its own process on the same articles (so peak RSS is its own):
 the articles of a JSON-lines file repeated --repeat times, plus whole long articles.
 Every process loads and warms up first; then each round times every system once over all
-the articles, one after another, for --rounds rounds. So the systems share the same stretch of
-time, and a slow spell on the machine slows them alike instead of skewing the ratio.
+the articles, one after another (each round starting with the next system), for --rounds
+rounds. So the systems share the same stretch of time, and a slow spell on the machine slows
+them alike instead of skewing the ratio.
 words/s is each system's median round, what a long-running service sees; the first round
 and the range of per-round ratios are printed too.
 `--tuned-malloc` runs every system's process with glibc's malloc told to keep freed memory
@@ -85,6 +86,8 @@ def serve_system(args) -> None:
             reply({"seconds": rounds[-1]})
         elif command.strip() == "finish":
             break
+    else:
+        return  # stdin closed without `finish`: the parent is gone
     latencies = []
     for text in texts[:args.latency_articles]:
         t0 = time.perf_counter()
@@ -132,18 +135,28 @@ class SystemProcess:
         self.proc.wait()
         return summary
 
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+        self.log.close()
+
 
 def time_systems(args, systems: list[str], exported: str) -> dict[str, dict]:
+    """Every system's summary; each round starts with a different system, so none always goes first."""
     env = {**os.environ, **MALLOC_TUNING} if args.tuned_malloc else os.environ
-    processes = [SystemProcess(system, exported, env) for system in systems]
+    processes = []
     try:
-        for _ in range(args.rounds):
-            for process in processes:
+        for system in systems:
+            processes.append(SystemProcess(system, exported, env))
+        for r in range(args.rounds):
+            for process in processes[r % len(processes):] + processes[:r % len(processes)]:
                 process.ask("round")
         return {process.name: process.finish() for process in processes}
     finally:
         for process in processes:
-            process.proc.kill()
+            process.close()
 
 
 def accuracy_cost(args, systems: list[str]) -> dict:

@@ -50,6 +50,7 @@ def valid_bio_paths(tag_probs: list[np.ndarray], tags: list[str], group: int = 3
 
 
 def valid_bio_path(tag_probs: np.ndarray, tags: list[str]) -> np.ndarray:
+    """`valid_bio_paths` of one text."""
     return valid_bio_paths([tag_probs], tags)[0]
 
 

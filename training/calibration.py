@@ -63,18 +63,26 @@ def document_confidences(probs: np.ndarray, gold: np.ndarray, kind: str, tempera
     return p.max(1), (p.argmax(1) == gold).astype(float)
 
 
-def fit_temperature(confidences_at) -> float:
-    """The grid temperature whose confidences have the lowest binary NLL.
+def multiclass_nll(probs: np.ndarray, gold: np.ndarray) -> float:
+    """Mean negative log-probability of each document's gold label."""
+    return float(-np.mean(np.log(np.clip(probs[np.arange(len(gold)), gold], EPS, 1.0))))
+
+
+def fit_temperature(confidences_at, loss_at=None) -> float:
+    """The grid temperature with the lowest dev loss.
 
     `confidences_at(T)` returns (confidence, outcome) at temperature T, decoding again at each T
-    as `predict` would, so this fits exactly the scores users will see."""
+    as `predict` would, so this fits exactly the scores users will see. The loss is `loss_at(T)`,
+    by default the binary NLL of those pairs; single-label heads pass the NLL of the gold label
+    over all labels (standard temperature scaling), which uses more than the top label."""
     confidence, outcome = confidences_at(1.0)
     if len(outcome) == 0 or outcome.min() == outcome.max():
         return 1.0  # all right (or all wrong) on dev: nothing to fit against, sharpening would only overfit
-    losses = []
-    for t in TEMPERATURES:
-        confidence, outcome = confidences_at(t)
-        losses.append(binary_nll(confidence, outcome) if len(confidence) else np.inf)
+    if loss_at is None:
+        def loss_at(t):
+            confidence, outcome = confidences_at(t)
+            return binary_nll(confidence, outcome) if len(confidence) else np.inf
+    losses = [loss_at(t) for t in TEMPERATURES]
     return float(TEMPERATURES[int(np.argmin(losses))]) if np.isfinite(min(losses)) else 1.0
 
 

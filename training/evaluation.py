@@ -10,7 +10,7 @@ from inference.decoding import decode_all
 from inference.predictor import NewsModel
 
 from .calibration import (document_confidences, entity_confidences, expected_calibration_error,
-                          fit_temperature, reliability_diagram, rescale, tune_thresholds)
+                          fit_temperature, multiclass_nll, reliability_diagram, rescale, tune_thresholds)
 from .corpus import Document, Span
 from .encoding import spans_to_tags, word_spans
 from .metrics import entity_metrics, multi_label_metrics, single_label_metrics
@@ -35,6 +35,9 @@ class _TaskView:
             else:
                 self.gold = np.array([task.labels.index(d.labels[task.name][0]) for d in self.docs])
 
+    def gold_label_nll(self, temperature: float) -> float:
+        return multiclass_nll(rescale(self.probs, "single", temperature), self.gold)
+
     def confidences(self, temperature: float):
         if self.task.kind == "ner":
             return entity_confidences(self.word_probs, self.gold_spans, self.task.labels, temperature, self.task.viterbi)
@@ -52,7 +55,7 @@ def calibrate(model: NewsModel, dev_docs: list[Document], batch_size: int = 16) 
     fitted = {}
     for view in _views(model, dev_docs, batch_size):
         task = view.task
-        task.temperature = fit_temperature(view.confidences)
+        task.temperature = fit_temperature(view.confidences, view.gold_label_nll if task.kind == "single" else None)
         if task.kind == "multi":
             task.thresholds = tune_thresholds(rescale(view.probs, "multi", task.temperature), view.gold, task.labels)
         fitted[task.name] = {"temperature": task.temperature, "thresholds": task.thresholds}

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from training.calibration import (expected_calibration_error, fit_temperature, reliability_diagram, rescale,
-                                  tune_thresholds)
+from training.calibration import (expected_calibration_error, fit_temperature, multiclass_nll, reliability_diagram,
+                                  rescale, tune_thresholds)
 
 
 def test_ece_of_perfect_and_overconfident_scores():
@@ -28,6 +28,19 @@ def test_fitted_temperature_undoes_overconfidence():
     assert t == pytest.approx(3.0, rel=0.15)
     assert expected_calibration_error(rescale(overconfident, "multi", t), outcome) < \
         expected_calibration_error(overconfident, outcome) / 3
+
+
+def test_single_label_temperature_from_the_gold_label_nll():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(3000, 4)) * 2
+    true_p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    gold = np.array([rng.choice(4, p=row) for row in true_p])
+    overconfident = np.exp(3 * logits) / np.exp(3 * logits).sum(1, keepdims=True)
+    top = lambda t: (rescale(overconfident, "single", t).max(1),
+                     (rescale(overconfident, "single", t).argmax(1) == gold).astype(float))
+    t = fit_temperature(top, lambda t: multiclass_nll(rescale(overconfident, "single", t), gold))
+    assert t == pytest.approx(3.0, rel=0.1)
+    assert multiclass_nll(true_p, gold) < multiclass_nll(overconfident, gold)
 
 
 def test_thresholds_maximise_dev_f1():
