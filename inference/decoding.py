@@ -11,6 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .batching import padded_runs
+
 
 @lru_cache(maxsize=64)
 def _transitions(tags: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -38,14 +40,10 @@ def valid_bio_paths(tag_probs: list[np.ndarray], tags: list[str], group: int = 3
     todo = sorted((t for t, best in enumerate(paths)
                    if len(best) and not (opens[best[0]] and allowed[best[:-1], best[1:]].all())),
                   key=lambda t: len(paths[t]))
-    members = []
-    for position, t in enumerate(todo):
-        members.append(t)
-        following = todo[position + 1] if position + 1 < len(todo) else None
-        if following is None or len(members) == group or (len(members) + 1) * len(paths[following]) > max_words:
-            for member, path in zip(members, _viterbi([tag_probs[m] for m in members], allowed, opens)):
-                paths[member] = path
-            members = []
+    for run in padded_runs([len(paths[t]) for t in todo], group, max_words):
+        members = [todo[i] for i in run]
+        for member, path in zip(members, _viterbi([tag_probs[m] for m in members], allowed, opens)):
+            paths[member] = path
     return paths
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .batching import padded_runs
 from .checkpoint import load_checkpoint
 from .decoding import decode_all
 from .features import EncodedText, encode, join_pair, plan_windows
@@ -122,7 +123,9 @@ class NewsModel:
         pool_sum = [None] * len(texts)
         pool_count = [0.0] * len(texts)
         with torch.inference_mode():
-            for batch in _batches([windows[i] for i in order], batch_size, max_tokens):
+            widths = [windows[i][2] - windows[i][1] + 2 for i in order]  # special tokens included
+            for run in padded_runs(widths, batch_size, max_tokens):
+                batch = [windows[order[i]] for i in run]
                 inputs = self._window_batch(encoded, batch)
                 out = self.model(**inputs)
                 for row, (t, start, end, owned) in enumerate(batch):
@@ -189,20 +192,6 @@ class NewsModel:
             labels[name] = [Label(label, round(p, 6)) for label, p in ranked]
         entities.sort(key=lambda e: (e.start, e.end))
         return Prediction(entities, labels)
-
-
-def _batches(windows: list[tuple], batch_size: int, max_tokens: int):
-    """Consecutive runs of windows sorted by length, each at most `batch_size` windows and
-    `max_tokens` tokens once padded to its longest (special tokens included); never empty."""
-    batch = []
-    for window in windows:
-        width = window[2] - window[1] + 2
-        if batch and (len(batch) == batch_size or (len(batch) + 1) * width > max_tokens):
-            yield batch
-            batch = []
-        batch.append(window)
-    if batch:
-        yield batch
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

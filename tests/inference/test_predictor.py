@@ -46,17 +46,6 @@ def test_batch_equals_one_by_one(model):
                 assert a.label == b.label and a.score == pytest.approx(b.score, abs=1e-4)
 
 
-def test_batches_keep_to_both_limits_and_the_order():
-    from inference.predictor import _batches
-    windows = [(0, 0, n, None) for n in (3, 3, 5, 8, 8, 20, 40, 40)]  # sorted by length, as analyse sends them
-    batches = list(_batches(windows, batch_size=3, max_tokens=30))
-    assert [w for b in batches for w in b] == windows and all(batches)
-    for batch in batches:
-        width = max(end - start for _, start, end, _ in batch) + 2
-        assert len(batch) <= 3 and (len(batch) * width <= 30 or len(batch) == 1)
-    assert [len(b) for b in batches] == [3, 2, 1, 1, 1]  # one window over the budget still runs, alone
-
-
 def test_token_budget_does_not_change_predictions(model):
     texts = ["Short one.", LONG, "Moscow and Washington agreed on Tuesday."]
     default = [p.to_dict() for p in model.predict_batch(texts)]
