@@ -7,6 +7,7 @@ it contains (accents, emoji, CJK, CRLF, zero-width characters).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -68,17 +69,39 @@ _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\ud800-\udfff\x00-\x08\x0b\x0
 
 
 def encode(tokenizer, text: str) -> EncodedText:
-    enc = tokenizer(_INVISIBLE.sub(" ", text), add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    """Subwords of `text` and the words they make up. A word is what the tokenizer calls one
+    (WordPiece: split at spaces and punctuation; SentencePiece: at spaces only), further split
+    where a subword starts or ends with punctuation, so that "Moscow," is two words for either
+    tokenizer and an entity never takes the comma along."""
+    visible = _INVISIBLE.sub(" ", text)
+    enc = tokenizer(visible, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offsets, word_ids = enc["input_ids"], enc["offset_mapping"], enc.word_ids()
     token_words, words = [], []
+    waiting = 0          # subwords with no visible character (a lone SentencePiece "▁"): join the next word
     last = None
     for (start, end), wid in zip(offsets, word_ids):
-        if wid != last:
+        while start < end and visible[start].isspace():   # SentencePiece's "▁" covers the space before a word
+            start += 1
+        while end > start and visible[end - 1].isspace():
+            end -= 1
+        if start == end:
+            waiting += 1
+            continue
+        if not words or wid != last or _is_punctuation(text[start]) or _is_punctuation(text[words[-1][1] - 1]):
             words.append([start, end])
             last = wid
         else:
             words[-1][1] = end
-        token_words.append(len(words) - 1)
+        token_words.extend([len(words) - 1] * (waiting + 1))
+        waiting = 0
+    if waiting and words:
+        token_words.extend([len(words) - 1] * waiting)
+    elif waiting:        # nothing but white space: no words, so no subwords either
+        ids = []
+    for w, following in zip(words, [s for s, _ in words[1:]] + [len(text)]):
+        # a character the tokenizer normalised away (a combining accent) stays in its word
+        while w[1] < following and not visible[w[1]].isspace():
+            w[1] += 1
     words = [tuple(w) for w in words]
     word_shape_ids = []
     for i, (start, end) in enumerate(words):
@@ -86,6 +109,13 @@ def encode(tokenizer, text: str) -> EncodedText:
         word_shape_ids.append(SHAPES.index(word_shape(text[start:end])) + (len(SHAPES) if initial else 0))
     shape_ids = [word_shape_ids[w] for w in token_words]
     return EncodedText(list(ids), token_words, words, shape_ids)
+
+
+def _is_punctuation(char: str) -> bool:
+    """BERT's definition: ASCII symbols and every Unicode punctuation character."""
+    code = ord(char)
+    return 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126 \
+        or unicodedata.category(char).startswith("P")
 
 
 def _starts_sentence(text: str, words: list[tuple[int, int]], i: int) -> bool:
