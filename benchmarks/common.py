@@ -10,17 +10,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import random
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")   # nothing is downloaded at run time
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"          # public data kept beside the checkout
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 DEV_FRACTION = 0.1   # share of train held out as dev where a corpus has no dev file
 CALIBRATION = ("ece_before", "ece_after")  # what evaluate reports of ours: ECE before / after temperature
@@ -38,7 +34,9 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch threads (default: torch's own choice); recorded in the result")
     p.add_argument("--checkpoint", help="ours: score this trained checkpoint instead of training one")
     p.add_argument("--output", help="ours: checkpoint directory to train into (default: runs/<benchmark>-ours)")
-    p.add_argument("--base", help="ours / hf-recipe: local Hugging Face encoder (default: all-MiniLM-L6-v2)")
+    p.add_argument("--base", help="ours / hf-recipe: base encoder, minilm, e5-small or a local Hugging Face "
+                                  "encoder folder (default: the trainer's)")
+    p.add_argument("--device", default="auto", help="ours / hf-recipe: auto (a GPU when there is one), cpu or cuda")
     p.add_argument("--max-train-docs", type=int,
                    help="train every system on the same seeded sample of N training documents (2 CPU cores)")
     p.add_argument("--max-dev-docs", type=int, help="score every system on a seeded sample of N dev documents")
@@ -51,12 +49,10 @@ def head(items: list, limit: int | None) -> list:
 
 
 def holdout(items: list, fraction: float, seed: int) -> tuple[list, list]:
-    """(train, dev): the same seeded shuffle and cut as the trainer's dev_fraction, so every
-    system of a benchmark sees the same dev set."""
-    shuffled = items[:]
-    random.Random(seed).shuffle(shuffled)
-    cut = max(1, int(len(shuffled) * fraction))
-    return shuffled[cut:], shuffled[:cut]
+    """(train, dev): the trainer's own dev_fraction cut, so every system of a benchmark sees the
+    same dev set."""
+    from training.data import hold_out
+    return hold_out(items, fraction, seed)
 
 
 def sample(items: list, n: int | None, seed: int) -> list:
@@ -93,10 +89,9 @@ def run_figures(docs: dict, test_words: int, train_seconds, predict_seconds: flo
 
 
 def base_model(args) -> str:
-    if args.base:
-        return args.base
-    from training.trainer import default_base_model
-    return default_base_model()
+    """The folder of --base (a name such as e5-small, or a path), as ours would train from."""
+    from training.base_models import resolve_base
+    return resolve_base(args.base)[0]
 
 
 def train_ours(args, benchmark: str, default_epochs: int = 3, **data):
@@ -108,15 +103,22 @@ def train_ours(args, benchmark: str, default_epochs: int = 3, **data):
     from inference import load
     path = args.checkpoint
     if not path:
-        from training.trainer import TrainConfig, train
+        from training.config import TrainConfig
+        from training.trainer import train
         path = args.output or str(ROOT / "runs" / f"{benchmark}-ours")
         sizes = {"window_length": args.window_length} if args.window_length else {}
         config = TrainConfig(output=path, epochs=args.epochs or default_epochs, max_steps=args.max_steps, seed=args.seed,
-                             base=args.base, **sizes, **data)
+                             base=args.base, device=args.device, **sizes, **data)
         train(config, log=lambda m: print(m, file=sys.stderr, flush=True))
-    model = load(path)
+    model = load(path, device=args.device)
     minutes = model.manifest.training.get("train_minutes")
     return model, None if minutes is None else minutes * 60
+
+
+def _device_name(device) -> str:
+    """What made a figure: "cpu" or the GPU's name."""
+    import torch
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
 def _rounded(value):
@@ -152,7 +154,9 @@ def main(run, args) -> None:
     with contextlib.redirect_stdout(sys.stderr):
         result = run(args)
     if "torch" in sys.modules:   # the scikit-learn baselines never load it: no thread count to report
+        from inference.devices import resolve_device
         result.setdefault("threads", sys.modules["torch"].get_num_threads())
+        result.setdefault("device", _device_name(resolve_device(args.device)))
     # Settings that change what a figure means go into the line itself.
     for name in ("epochs", "max_steps", "limit", "max_train_docs", "max_dev_docs", "window_length"):   # a smoke run's figures must never pass for a real one
         if getattr(args, name):

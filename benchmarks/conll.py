@@ -82,7 +82,7 @@ def prepare(args, tmp: Path) -> dict[str, str]:
 
 def sentences(docs) -> list[tuple[list[str], list[str]]]:
     """(tokens, gold IOB2 tags) of every sentence; read_conll ends each sentence with a newline."""
-    from training.encoding import spans_to_tags, word_spans
+    from training.targets import spans_to_tags, word_spans
     out = []
     for doc in docs:
         words = [doc.text[s:e] for s, e in doc.tokens]
@@ -101,20 +101,16 @@ def hf_recipe(args, train, dev, tmp):
     import torch
     from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
                               get_linear_schedule_with_warmup)
+    from inference.devices import autocast, resolve_device
     labels = sorted({t for _, tags in train for t in tags})   # run_ner.py sorts its label list too
     base = common.base_model(args)
+    device = resolve_device(args.device)
     tokenizer = AutoTokenizer.from_pretrained(base)
     torch.manual_seed(args.seed)
     model = AutoModelForTokenClassification.from_pretrained(
-        base, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
-    features = []
-    for words, tags in train:
-        enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=MAX_LENGTH)
-        ids, previous = [], None
-        for w in enc.word_ids():   # label the first subword of each word; the rest are ignored
-            ids.append(-100 if w is None or w == previous else labels.index(tags[w]))
-            previous = w
-        features.append({**enc, "labels": ids})
+        base, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)}
+    ).to(device)
+    features = first_subword_features(tokenizer, train, labels)
     collator = DataCollatorForTokenClassification(tokenizer)
     batch_size, epochs = 16, args.epochs or 3
     total = math.ceil(len(features) / batch_size) * epochs
@@ -128,7 +124,9 @@ def hf_recipe(args, train, dev, tmp):
             order = list(range(len(features)))
             rng.shuffle(order)
             for b in range(0, len(order), batch_size):
-                loss = model(**collator([features[i] for i in order[b:b + batch_size]])).loss
+                batch = collator([features[i] for i in order[b:b + batch_size]])
+                with autocast(device):
+                    loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 optimizer.step()
@@ -138,26 +136,43 @@ def hf_recipe(args, train, dev, tmp):
                 if step >= total:
                     break
     model.eval()
+    return (lambda sents: first_subword_tags(model, tokenizer, labels, sents, device)), clock.seconds
 
-    def tag(sents: list[list[str]]) -> list[list[str]]:
-        out = [None] * len(sents)
-        order = sorted(range(len(sents)), key=lambda i: len(sents[i]))   # less padding, as ours batches by length
-        with torch.inference_mode():
-            for b in range(0, len(order), 32):
-                idx = order[b:b + 32]
-                enc = tokenizer([sents[i] for i in idx], is_split_into_words=True, truncation=True,
-                                max_length=MAX_LENGTH, padding=True, return_tensors="pt")
-                best = model(**enc).logits.argmax(-1)
-                for row, i in enumerate(idx):
-                    tags, seen = ["O"] * len(sents[i]), set()
-                    for pos, w in enumerate(enc.word_ids(row)):
-                        if w is not None and w not in seen:   # the first subword speaks for the word
-                            seen.add(w)
-                            tags[w] = labels[int(best[row, pos])]
-                    out[i] = tags
-        return out
 
-    return tag, clock.seconds
+def first_subword_features(tokenizer, sents, labels: list[str]) -> list[dict]:
+    """run_ner.py's features: each word's label on its first subword; the rest are ignored."""
+    features = []
+    for words, tags in sents:
+        enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=MAX_LENGTH)
+        ids, previous = [], None
+        for w in enc.word_ids():
+            ids.append(-100 if w is None or w == previous else labels.index(tags[w]))
+            previous = w
+        features.append({**enc, "labels": ids})
+    return features
+
+
+def first_subword_tags(model, tokenizer, labels: list[str], sents: list[list[str]], device) -> list[list[str]]:
+    """Each word's tag: the argmax at its first subword, sentences batched 32 at a time by length."""
+    import torch
+    from inference.devices import autocast
+    out = [None] * len(sents)
+    order = sorted(range(len(sents)), key=lambda i: len(sents[i]))   # less padding, as ours batches by length
+    with torch.inference_mode():
+        for b in range(0, len(order), 32):
+            idx = order[b:b + 32]
+            enc = tokenizer([sents[i] for i in idx], is_split_into_words=True, truncation=True,
+                            max_length=MAX_LENGTH, padding=True, return_tensors="pt")
+            with autocast(device):
+                best = model(**{k: v.to(device) for k, v in enc.items()}).logits.argmax(-1).cpu()
+            for row, i in enumerate(idx):
+                tags, seen = ["O"] * len(sents[i]), set()
+                for pos, w in enumerate(enc.word_ids(row)):
+                    if w is not None and w not in seen:   # the first subword speaks for the word
+                        seen.add(w)
+                        tags[w] = labels[int(best[row, pos])]
+                out[i] = tags
+    return out
 
 
 def spacy_ner(args, train, dev, tmp: Path):

@@ -6,24 +6,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from inference import default_checkpoint, load
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "news"))
+    parser.add_argument("--checkpoint", default=str(default_checkpoint()))
     parser.add_argument("--source", default=str(ROOT / "data" / "test.jsonl"), help="JSON lines whose texts are repeated")
     parser.add_argument("--megabytes", type=float, default=1.0)
     args = parser.parse_args()
-    from inference import load
     model = load(args.checkpoint)
     model.predict("warm-up text in Geneva.")
     loaded_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -31,9 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from inference import default_checkpoint, load
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 # glibc reads these at start-up: serve tensors of up to 256 MB from the heap, and give memory back
@@ -64,7 +64,6 @@ def serve_system(args) -> None:
     texts = load_articles(args)
     words = sum(len(t.split()) for t in texts)
     if args.system in VARIANTS:
-        from inference import load
         model = load(args.checkpoint, **VARIANTS[args.system])
         model.predict_batch(texts[:4])  # warm-up
         run_all = lambda: model.predict_batch(texts, batch_size=args.batch_size, max_tokens=args.max_tokens)
@@ -160,23 +159,22 @@ def time_systems(args, systems: list[str], exported: str) -> dict[str, dict]:
 
 
 def accuracy_cost(args, systems: list[str]) -> dict:
-    """Test-set metrics of each of our variants, for the price of quantization."""
-    from inference import load
-    from training.readers import read_jsonl
+    """Each task's main figure on the articles for each of our variants, for the price of quantization."""
     from training.evaluation import evaluate
+    from training.metrics import main_figure
+    from training.readers import read_jsonl
     from training.schema import schema_of
     out = {}
     for name in systems:
         model = load(args.checkpoint, **VARIANTS[name])
         docs = read_jsonl(args.articles, schema_of(model.manifest.tasks))
-        m = evaluate(model, docs)
-        out[name] = {task: round(v.get("f1", v.get("micro_f1", v.get("accuracy"))), 4) for task, v in m.items()}
+        out[name] = {task: round(main_figure(m), 4) for task, m in evaluate(model, docs).items()}
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "news"))
+    parser.add_argument("--checkpoint", default=str(default_checkpoint()))
     parser.add_argument("--articles", default=str(ROOT / "data" / "test.jsonl"), help="JSON lines with a 'text' field")
     parser.add_argument("--repeat", type=int, default=4)
     parser.add_argument("--limit", type=int, help="use only the first N articles (smoke runs)")
@@ -202,25 +200,14 @@ def main() -> None:
         serve_system(args)
         return
 
-    from inference import load
     from inference.export import export_ner
     with tempfile.TemporaryDirectory() as tmp:
         export_ner(load(args.checkpoint), "entities", tmp)
         systems = ["pipeline", "ours"] + (["ours-int8"] if args.quantize else []) + \
             (["ours-onnx"] if args.onnx else []) + (["ours-onnx-int8"] if args.onnx and args.quantize else [])
         results = time_systems(args, systems, tmp)
+    print_table(args, results)
     base = results["pipeline"]["words_per_second"]
-    print(f"{'system':<15} {'words/s':>9} {'1st round':>10} {'p50 ms':>8} {'p95 ms':>8} {'peak RSS MB':>12} {'ratio':>6}")
-    for name, r in results.items():
-        print(f"{name:<15} {r['words_per_second']:>9.1f} {r['first_round_words_per_second']:>10.1f} {r['p50_ms']:>8.1f} "
-              f"{r['p95_ms']:>8.1f} {r['peak_rss_mb']:>12.1f} {r['words_per_second'] / base:>6.2f}")
-    print(f"{results['ours']['articles']} articles, {results['ours']['words']} words, {args.threads} threads, "
-          f"median of {args.rounds} interleaved rounds, {'tuned' if args.tuned_malloc else 'default'} malloc; "
-          "ours = entities + topic + stance, pipeline = entities only")
-    for name in results:
-        if name != "pipeline":
-            ratios = round_ratios(results, name)
-            print(f"{name}: ratio per round {min(ratios):.2f} to {max(ratios):.2f}")
     line = {"benchmark": "speed", "system": "ours", "split": Path(args.articles).name,
             "words_per_second": results["ours"]["words_per_second"],
             "pipeline_words_per_second": base,
@@ -241,6 +228,23 @@ def main() -> None:
     if len(variants) > 1:
         line["accuracy"] = accuracy_cost(args, variants)
     print(json.dumps(line))
+
+
+def print_table(args, results: dict) -> None:
+    """The comparison as a table, on stderr: stdout carries the JSON line alone."""
+    say = lambda line: print(line, file=sys.stderr)
+    base = results["pipeline"]["words_per_second"]
+    say(f"{'system':<15} {'words/s':>9} {'1st round':>10} {'p50 ms':>8} {'p95 ms':>8} {'peak RSS MB':>12} {'ratio':>6}")
+    for name, r in results.items():
+        say(f"{name:<15} {r['words_per_second']:>9.1f} {r['first_round_words_per_second']:>10.1f} {r['p50_ms']:>8.1f} "
+            f"{r['p95_ms']:>8.1f} {r['peak_rss_mb']:>12.1f} {r['words_per_second'] / base:>6.2f}")
+    say(f"{results['ours']['articles']} articles, {results['ours']['words']} words, {args.threads} threads, "
+        f"median of {args.rounds} interleaved rounds, {'tuned' if args.tuned_malloc else 'default'} malloc; "
+        "ours = entities + topic + stance, pipeline = entities only")
+    for name in results:
+        if name != "pipeline":
+            ratios = round_ratios(results, name)
+            say(f"{name}: ratio per round {min(ratios):.2f} to {max(ratios):.2f}")
 
 
 def round_ratios(results: dict, name: str) -> list[float]:

@@ -10,8 +10,10 @@ import os
 import threading
 from pathlib import Path
 
-from .predictor import (DEFAULT_CHECKPOINT, DEFAULT_CHECKPOINT_ENV, Entity, Label, NewsModel,
-                        Prediction)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever downloaded: every import of the package sees this
+
+from .checkpoint import DEFAULT_CHECKPOINT, DEFAULT_CHECKPOINT_ENV
+from .predictor import Entity, Label, NewsModel, Prediction
 
 __all__ = ["load", "predict", "default_checkpoint", "NewsModel", "Prediction", "Entity", "Label"]
 
@@ -24,11 +26,11 @@ def default_checkpoint() -> Path:
     return Path(os.environ.get(DEFAULT_CHECKPOINT_ENV) or DEFAULT_CHECKPOINT)
 
 
-def load(path: str | os.PathLike, quantize: bool = False, runtime: str = "torch") -> NewsModel:
+def load(path: str | os.PathLike, quantize: bool = False, runtime: str = "torch", device: str = "auto") -> NewsModel:
     """Load a checkpoint directory (safetensors only; nothing is downloaded).
-    `runtime="onnx"` runs the encoder in ONNX Runtime and `quantize=True` in int8: both faster
-    on CPU (see benchmarks/speed.py)."""
-    return NewsModel.load(path, quantize=quantize, runtime=runtime)
+    `device`: "auto" (a GPU when there is one), "cpu" or "cuda". `runtime="onnx"` runs the
+    encoder in ONNX Runtime and `quantize=True` in int8: both faster on CPU (see benchmarks/speed.py)."""
+    return NewsModel.load(path, quantize=quantize, runtime=runtime, device=device)
 
 
 def predict(text: str) -> Prediction:

@@ -14,6 +14,8 @@ from transformers import AutoModel, AutoTokenizer
 from .manifest import Manifest
 from .modeling import MultiTaskModel
 
+DEFAULT_CHECKPOINT = Path("checkpoints") / "news"   # where `make train` writes; predict() reads it by default
+DEFAULT_CHECKPOINT_ENV = "NEWSMODEL_CHECKPOINT"      # overrides that default
 MANIFEST = "manifest.json"
 HEADS = "heads.safetensors"
 
@@ -25,7 +27,7 @@ def save_checkpoint(model: MultiTaskModel, tokenizer, manifest: Manifest, path: 
     try:
         model.encoder.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        save_file({k: v.contiguous() for k, v in model.head_state_dict().items()}, str(tmp / HEADS))
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.head_state_dict().items()}, str(tmp / HEADS))
         (tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         old = None
         if path.exists():
@@ -38,6 +40,13 @@ def save_checkpoint(model: MultiTaskModel, tokenizer, manifest: Manifest, path: 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def write_manifest(path: str | os.PathLike, manifest: Manifest) -> None:
+    """Replace a checkpoint's manifest in one step (a reader sees the old one or the new one)."""
+    tmp = Path(path) / (MANIFEST + ".tmp")
+    tmp.write_text(manifest.to_json(), encoding="utf-8")
+    os.replace(tmp, Path(path) / MANIFEST)
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Manifest]:

@@ -47,11 +47,6 @@ def valid_bio_paths(tag_probs: list[np.ndarray], tags: list[str], group: int = 3
     return paths
 
 
-def valid_bio_path(tag_probs: np.ndarray, tags: list[str]) -> np.ndarray:
-    """`valid_bio_paths` of one text."""
-    return valid_bio_paths([tag_probs], tags)[0]
-
-
 def _viterbi(tag_probs: list[np.ndarray], allowed: np.ndarray, opens: np.ndarray) -> list[np.ndarray]:
     """Viterbi over texts of different lengths at once: positions past a text's end carry
     log-probability 0 and are never read back."""
@@ -84,15 +79,11 @@ def _viterbi(tag_probs: list[np.ndarray], allowed: np.ndarray, opens: np.ndarray
 
 
 def decode_all(tag_probs: list[np.ndarray], tags: list[str], viterbi: bool = False) -> list[list[tuple[int, int, str, float]]]:
-    """`decode_entities` of many texts, with their Viterbi searches batched."""
+    """Entities of each text as (first word, last word + 1, type, score) from its (n_words, n_tags)
+    array. Tags are each word's most probable one, or with `viterbi` the best valid BIO
+    sequence; the Viterbi searches of all texts run batched."""
     paths = valid_bio_paths(tag_probs, tags) if viterbi else [p.argmax(1) for p in tag_probs]
     return [_spans(p, best, tags) for p, best in zip(tag_probs, paths)]
-
-
-def decode_entities(tag_probs: np.ndarray, tags: list[str], viterbi: bool = False) -> list[tuple[int, int, str, float]]:
-    """Entities as (first word, last word + 1, type, score) from an (n_words, n_tags) array.
-    Tags are each word's most probable one, or with `viterbi` the best valid BIO sequence."""
-    return decode_all([tag_probs], tags, viterbi)[0]
 
 
 def _spans(tag_probs: np.ndarray, best: np.ndarray, tags: list[str]) -> list[tuple[int, int, str, float]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .features import NUM_SHAPE_IDS
+from .tokenization import NUM_SHAPE_IDS
 from .manifest import TaskSpec
 
 

@@ -5,23 +5,24 @@ import os
 import threading
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from .batching import padded_runs
+from .calibration import probabilities
 from .checkpoint import load_checkpoint
 from .decoding import decode_all
-from .features import EncodedText, encode, join_pair, plan_windows
+from .devices import autocast, resolve_device
 from .manifest import Manifest
+from .tokenization import EncodedText, encode, join_pair
+from .windows import SpecialTokens, batch_inputs, cut_windows
 
-DEFAULT_CHECKPOINT_ENV = "NEWSMODEL_CHECKPOINT"
-DEFAULT_CHECKPOINT = Path("checkpoints") / "news"
 # Padded tokens per encoder batch: on CPU, batches small enough to stay in the caches run
 # faster than large ones. Full 256-token windows go 4 at a time; windows of up to 62 tokens
 # still go 16 at a time (batch_size).
 MAX_BATCH_TOKENS = 1024
+RUNTIMES = ("torch", "onnx")
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,18 @@ class Entity:
 class Label:
     label: str
     score: float
+    chosen: bool = False   # the checkpoint's decision rule gives the document this label
 
 
 @dataclass
 class Prediction:
     entities: list[Entity] = field(default_factory=list)
-    labels: dict[str, list[Label]] = field(default_factory=dict)  # per task, best first
+    labels: dict[str, list[Label]] = field(default_factory=dict)  # per task, every label, best first
+
+    def chosen(self, task: str) -> list[str]:
+        """The labels the checkpoint's decision rule gives the document for `task` (multi-label:
+        every label at or above its threshold, else the best; single-label: the best)."""
+        return [l.label for l in self.labels[task] if l.chosen]
 
     def to_dict(self) -> dict:
         return {"entities": [asdict(e) for e in self.entities],
@@ -60,26 +67,36 @@ class Analysis:
 class NewsModel:
     """A loaded checkpoint. Thread-safe: many threads may call `predict` at once."""
 
-    def __init__(self, model, tokenizer, manifest: Manifest):
+    def __init__(self, model, tokenizer, manifest: Manifest, device: torch.device | None = None):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.manifest = manifest
+        self.device = device or torch.device("cpu")
+        self.special = SpecialTokens.of(tokenizer)
         self._tokenizer_lock = threading.Lock()  # the Rust tokenizer is not re-entrant
 
     @classmethod
-    def load(cls, path: str | os.PathLike, quantize: bool = False, runtime: str = "torch") -> "NewsModel":
-        """`runtime="onnx"`: the encoder pass runs in ONNX Runtime (exported at load, a few
-        seconds; needs the `onnx` extra). `quantize=True`: int8 dynamic quantization of the
-        linear layers. Both are faster on CPU; benchmarks/speed.py measures speed and accuracy cost."""
-        if runtime not in ("torch", "onnx"):
-            raise ValueError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")
+    def load(cls, path: str | os.PathLike, quantize: bool = False, runtime: str = "torch",
+             device: str | torch.device | None = "auto") -> "NewsModel":
+        """`device`: `auto` takes a GPU when there is one (bf16 autocast there), else the CPU.
+        `runtime="onnx"`: the encoder pass runs in ONNX Runtime (exported at load, a few seconds;
+        needs the `onnx` extra). `quantize=True`: int8 dynamic quantization of the linear layers.
+        Both are CPU runtimes, faster there; benchmarks/speed.py measures speed and accuracy cost."""
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be {' or '.join(map(repr, RUNTIMES))}, not {runtime!r}")
+        cpu_only = runtime == "onnx" or quantize
+        if cpu_only and device not in (None, "auto", "cpu") and torch.device(device).type != "cpu":
+            raise ValueError(f"runtime={runtime!r}, quantize={quantize} runs on the CPU only, not on {device!r}")
+        device = torch.device("cpu") if cpu_only else resolve_device(device)
         model, tokenizer, manifest = load_checkpoint(path)
         if runtime == "onnx":
             from .onnx_runtime import OnnxForward
             model = OnnxForward(model, quantize=quantize)
         elif quantize:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-        return cls(model, tokenizer, manifest)
+        else:
+            model = model.to(device)
+        return cls(model, tokenizer, manifest, device)
 
     def predict(self, text: str, pair: str | None = None) -> Prediction:
         """Entities and labels of `text`. `pair`: the second text of a pair task (an article
@@ -97,68 +114,52 @@ class NewsModel:
         return [self._prediction(text, a, {name: spans[i] for name, spans in decoded.items()})
                 for i, (text, a) in enumerate(zip(texts, analyses))]
 
-    def analyse(self, texts: list[str], batch_size: int = 16, calibrated: bool = True,
-                pairs: list[str | None] | None = None, max_tokens: int = MAX_BATCH_TOKENS) -> list[Analysis]:
-        """Encoder pass over every window of every text, windows batched by length.
-        `calibrated=False` gives the probabilities before temperature scaling."""
-        if batch_size < 1 or max_tokens < 1:
-            raise ValueError(f"batch_size and max_tokens must be positive, not {batch_size} and {max_tokens}")
+    def encode(self, texts: list[str], pairs: list[str | None] | None = None) -> list[EncodedText]:
+        """Each text (joined to its pair, if any) as subwords, words and shapes."""
         pairs = pairs or [None] * len(texts)
         for i, (text, pair) in enumerate(zip(texts, pairs)):
             if not isinstance(text, str) or not isinstance(pair, (str, type(None))):
                 bad = text if not isinstance(text, str) else pair
                 raise TypeError(f"text {i} must be str, not {type(bad).__name__}")
         with self._tokenizer_lock:
-            encoded = [encode(self.tokenizer, join_pair(self.tokenizer, t, p)) for t, p in zip(texts, pairs)]
-        content = self.manifest.window_length - 2
-        windows = []  # (text index, start, end, owned mask)
-        for t, enc in enumerate(encoded):
-            spans, owner = plan_windows(len(enc.input_ids), content, self.manifest.window_overlap)
-            for w, (start, end) in enumerate(spans):
-                windows.append((t, start, end, [owner[i] == w for i in range(start, end)]))
-        order = sorted(range(len(windows)), key=lambda i: windows[i][2] - windows[i][1])
+            return [encode(self.tokenizer, join_pair(self.tokenizer, t, p)) for t, p in zip(texts, pairs)]
+
+    def analyse(self, texts: list[str], batch_size: int = 16, calibrated: bool = True,
+                pairs: list[str | None] | None = None, max_tokens: int = MAX_BATCH_TOKENS) -> list[Analysis]:
+        """Encoder pass over every window of every text, windows batched by length.
+        `calibrated=False` gives the probabilities before temperature scaling."""
+        if batch_size < 1 or max_tokens < 1:
+            raise ValueError(f"batch_size and max_tokens must be positive, not {batch_size} and {max_tokens}")
+        encoded = self.encode(texts, pairs)
+        windows = cut_windows(encoded, self.manifest.window_length, self.manifest.window_overlap)
+        order = sorted(range(len(windows)), key=lambda i: windows[i].width)
         ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]
         token_logits = {task.name: [np.zeros((len(e.input_ids), len(task.labels)), np.float32) for e in encoded]
                         for task in ner_tasks}
         pool_sum = [None] * len(texts)
         pool_count = [0.0] * len(texts)
-        with torch.inference_mode():
-            widths = [windows[i][2] - windows[i][1] + 2 for i in order]  # special tokens included
-            for run in padded_runs(widths, batch_size, max_tokens):
+        with torch.inference_mode(), autocast(self.device):
+            for run in padded_runs([windows[i].width for i in order], batch_size, max_tokens):
                 batch = [windows[order[i]] for i in run]
-                inputs = self._window_batch(encoded, batch)
+                inputs = {k: v.to(self.device) for k, v in batch_inputs(batch, encoded, self.special).items()}
                 out = self.model(**inputs)
-                for row, (t, start, end, owned) in enumerate(batch):
-                    owned_idx = np.flatnonzero(owned)
+                for row, w in enumerate(batch):
+                    owned = np.flatnonzero(w.owned)
                     for task in ner_tasks:
-                        logits = out[task.name][row, 1:1 + end - start].float().numpy()
-                        token_logits[task.name][t][start + owned_idx] = logits[owned_idx]
-                    s = out["pool_sum"][row]
-                    pool_sum[t] = s if pool_sum[t] is None else pool_sum[t] + s
-                    pool_count[t] += float(out["pool_count"][row])
+                        logits = out[task.name][row, 1:1 + w.end - w.start].float().cpu().numpy()
+                        token_logits[task.name][w.text][w.start + owned] = logits[owned]
+                    s = out["pool_sum"][row].float()
+                    pool_sum[w.text] = s if pool_sum[w.text] is None else pool_sum[w.text] + s
+                    pool_count[w.text] += float(out["pool_count"][row])
             doc_probs = self._document_probs(pool_sum, pool_count, calibrated)
         analyses = []
         for t, enc in enumerate(encoded):
             firsts = enc.first_subwords
-            word_probs = {task.name: _softmax(token_logits[task.name][t][firsts] / (task.temperature if calibrated else 1.0))
+            word_probs = {task.name: probabilities(token_logits[task.name][t][firsts], "ner",
+                                                   task.temperature if calibrated else 1.0)
                           for task in ner_tasks}
             analyses.append(Analysis(enc, word_probs, {k: v[t] for k, v in doc_probs.items()}))
         return analyses
-
-    def _window_batch(self, encoded: list[EncodedText], batch) -> dict[str, torch.Tensor]:
-        tok = self.tokenizer
-        width = max(end - start for _, start, end, _ in batch) + 2
-        ids = torch.full((len(batch), width), tok.pad_token_id, dtype=torch.long)
-        attention = torch.zeros((len(batch), width), dtype=torch.long)
-        shapes = torch.zeros((len(batch), width), dtype=torch.long)
-        pool = torch.zeros((len(batch), width), dtype=torch.float32)
-        for row, (t, start, end, owned) in enumerate(batch):
-            n = end - start
-            ids[row, :n + 2] = torch.tensor([tok.cls_token_id, *encoded[t].input_ids[start:end], tok.sep_token_id])
-            attention[row, :n + 2] = 1
-            shapes[row, 1:n + 1] = torch.tensor(encoded[t].shape_ids[start:end])
-            pool[row, 1:n + 1] = torch.tensor(owned, dtype=torch.float32)
-        return {"input_ids": ids, "attention_mask": attention, "shape_ids": shapes, "pool_mask": pool}
 
     def _document_probs(self, pool_sum, pool_count, calibrated: bool) -> dict[str, np.ndarray]:
         doc_tasks = [t for t in self.manifest.tasks if t.kind != "ner"]
@@ -169,8 +170,8 @@ class NewsModel:
         pooled = torch.stack([pool_sum[i] / pool_count[i] for i in present])
         logits = self.model.document_logits(pooled)
         for task in doc_tasks:
-            scaled = logits[task.name].float().numpy() / (task.temperature if calibrated else 1.0)
-            result[task.name][present] = _sigmoid(scaled) if task.kind == "multi" else _softmax(scaled)
+            result[task.name][present] = probabilities(logits[task.name].float().cpu().numpy(), task.kind,
+                                                       task.temperature if calibrated else 1.0)
         return result
 
     def _prediction(self, text: str, analysis: Analysis, spans: dict[str, list]) -> Prediction:
@@ -188,8 +189,9 @@ class NewsModel:
         labels = {}
         for name, probs in analysis.doc_probs.items():
             task = self.manifest.task(name)
+            chosen = set(task.decide(probs))
             ranked = sorted(zip(task.labels, probs.tolist()), key=lambda x: -x[1])
-            labels[name] = [Label(label, round(p, 6)) for label, p in ranked]
+            labels[name] = [Label(label, round(p, 6), label in chosen) for label, p in ranked]
         entities.sort(key=lambda e: (e.start, e.end))
         return Prediction(entities, labels)
 
@@ -202,12 +204,3 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and unicodedata.category(text[end - 1])[0] in "SCZ":
         end -= 1
     return start, end
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))

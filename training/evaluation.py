@@ -1,101 +1,79 @@
-"""Score a model on annotated documents through the same code path as `predict`, and fit
-its calibration on dev."""
+"""Score a model on annotated documents through the same code path as `predict`."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
+from inference.calibration import HeadOutputs, expected_calibration_error, reliability_diagram, rescale
 from inference.decoding import decode_all
 from inference.predictor import NewsModel
 
-from .calibration import (document_confidences, entity_confidences, expected_calibration_error,
-                          fit_temperature, multiclass_nll, reliability_diagram, rescale, tune_thresholds)
 from .corpus import Document, Span
-from .encoding import spans_to_tags, word_spans
 from .metrics import entity_metrics, multi_label_metrics, single_label_metrics
+from .targets import gold_targets, spans_to_tags, word_spans
 
 
-class _TaskView:
-    """Raw (temperature 1) outputs and gold labels of one task, over the documents annotated for it."""
-
-    def __init__(self, task, docs: list[Document], analyses):
-        self.task = task
-        pairs = [(d, a) for d, a in zip(docs, analyses)
-                 if (task.name in d.spans if task.kind == "ner" else task.name in d.labels)]
-        self.docs = [d for d, _ in pairs]
-        self.analyses = [a for _, a in pairs]
-        if task.kind == "ner":
-            self.word_probs = [a.word_probs[task.name] for a in self.analyses]
-            self.gold_spans = [set(word_spans(a.encoded.words, d.spans[task.name])) for d, a in pairs]
-        else:
-            self.probs = np.stack([a.doc_probs[task.name] for a in self.analyses]) if pairs else None
-            if task.kind == "multi":
-                self.gold = np.array([[float(l in d.labels[task.name]) for l in task.labels] for d in self.docs])
-            else:
-                self.gold = np.array([task.labels.index(d.labels[task.name][0]) for d in self.docs])
-
-    def gold_label_nll(self, temperature: float) -> float:
-        return multiclass_nll(rescale(self.probs, "single", temperature), self.gold)
-
-    def confidences(self, temperature: float):
-        if self.task.kind == "ner":
-            return entity_confidences(self.word_probs, self.gold_spans, self.task.labels, temperature, self.task.viterbi)
-        return document_confidences(self.probs, self.gold, self.task.kind, temperature)
-
-
-def _views(model: NewsModel, docs: list[Document], batch_size: int) -> list[_TaskView]:
+def head_outputs(model: NewsModel, docs: list[Document], batch_size: int = 16) -> list[tuple[HeadOutputs, list]]:
+    """Each head's raw outputs and gold labels over the documents annotated for its task, with
+    those (document, analysis) pairs."""
     analyses = model.analyse([d.text for d in docs], batch_size, calibrated=False, pairs=[d.text_pair for d in docs])
-    views = [_TaskView(task, docs, analyses) for task in model.manifest.tasks]
-    return [v for v in views if v.docs]
-
-
-def calibrate(model: NewsModel, dev_docs: list[Document], batch_size: int = 16) -> dict:
-    """Fit each head's temperature (and multi-label thresholds) on dev; updates the manifest."""
-    fitted = {}
-    for view in _views(model, dev_docs, batch_size):
-        task = view.task
-        task.temperature = fit_temperature(view.confidences, view.gold_label_nll if task.kind == "single" else None)
-        if task.kind == "multi":
-            task.thresholds = tune_thresholds(rescale(view.probs, "multi", task.temperature), view.gold, task.labels)
-        fitted[task.name] = {"temperature": task.temperature, "thresholds": task.thresholds}
-    return fitted
+    gold = [gold_targets(d, a.encoded, model.manifest.tasks) for d, a in zip(docs, analyses)]
+    heads = []
+    for task in model.manifest.tasks:
+        kept = [i for i, g in enumerate(gold) if task.name in (g.entity_spans if task.kind == "ner" else g.document)]
+        if not kept:
+            continue
+        if task.kind == "ner":
+            head = HeadOutputs(task, word_probs=[analyses[i].word_probs[task.name] for i in kept],
+                               gold_spans=[set(gold[i].entity_spans[task.name]) for i in kept])
+        else:
+            head = HeadOutputs(task, probs=np.stack([analyses[i].doc_probs[task.name] for i in kept]),
+                               gold=np.array([gold[i].document[task.name] for i in kept]))
+        heads.append((head, [(docs[i], analyses[i]) for i in kept]))
+    return heads
 
 
 def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots: str | Path | None = None) -> dict:
     """Metrics per task with the checkpoint's calibration, plus ECE (15 bins) before and after
     calibration; `plots` is a directory for one reliability diagram (PNG) per task."""
     metrics = {}
-    for view in _views(model, docs, batch_size):
-        task = view.task
-        if task.kind == "ner":
-            gold, pred = [], []
-            decoded = decode_all([rescale(probs, "ner", task.temperature) for probs in view.word_probs],
-                                 task.labels, task.viterbi)
-            for doc, a, spans in zip(view.docs, view.analyses, decoded):
-                # column files are scored on their own tokens, as conlleval does; other text on words
-                units = doc.tokens or a.encoded.words
-                predicted = [Span(a.encoded.words[f][0], a.encoded.words[l - 1][1], label) for f, l, label, _ in spans]
-                gold.append(spans_to_tags(len(units), word_spans(units, doc.spans[task.name])))
-                pred.append(spans_to_tags(len(units), word_spans(units, predicted)))
-            m = entity_metrics(gold, pred)
-        else:
-            calibrated = rescale(view.probs, task.kind, task.temperature)
-            decided = [task.decide(row) for row in calibrated]
-            if task.kind == "multi":
-                m = multi_label_metrics([d.labels[task.name] for d in view.docs], decided, task.labels)
-            else:
-                m = single_label_metrics([d.labels[task.name][0] for d in view.docs], [d[0] for d in decided])
-        before, after = view.confidences(1.0), view.confidences(task.temperature)
+    for head, annotated in head_outputs(model, docs, batch_size):
+        task = head.task
+        m = _entity_metrics(head, annotated) if task.kind == "ner" else _document_metrics(head, annotated)
+        before, after = head.confidences(1.0), head.confidences(task.temperature)
         m["ece_before"] = expected_calibration_error(*before)
         m["ece_after"] = expected_calibration_error(*after)
-        m["documents"] = len(view.docs)
+        m["documents"] = len(annotated)
         if plots:
             Path(plots).mkdir(parents=True, exist_ok=True)
             reliability_diagram(before, after, Path(plots) / f"reliability_{task.name}.png",
                                 f"{task.name} (T={task.temperature:.2f}, n={len(before[0])})")
         metrics[task.name] = m
     return metrics
+
+
+def _entity_metrics(head: HeadOutputs, annotated: list) -> dict:
+    task = head.task
+    gold, pred = [], []
+    decoded = decode_all([rescale(probs, "ner", task.temperature) for probs in head.word_probs],
+                         task.labels, task.viterbi)
+    for (doc, a), spans in zip(annotated, decoded):
+        # column files are scored on their own tokens, as conlleval does; other text on words
+        units = doc.tokens or a.encoded.words
+        predicted = [Span(a.encoded.words[f][0], a.encoded.words[l - 1][1], label) for f, l, label, _ in spans]
+        gold.append(spans_to_tags(len(units), word_spans(units, doc.spans[task.name])))
+        pred.append(spans_to_tags(len(units), word_spans(units, predicted)))
+    return entity_metrics(gold, pred)
+
+
+def _document_metrics(head: HeadOutputs, annotated: list) -> dict:
+    task = head.task
+    decided = [task.decide(row) for row in rescale(head.probs, task.kind, task.temperature)]
+    gold = [doc.labels[task.name] for doc, _ in annotated]
+    if task.kind == "multi":
+        return multi_label_metrics(gold, decided, task.labels)
+    return single_label_metrics([g[0] for g in gold], [d[0] for d in decided])
 
 
 def format_metrics(metrics: dict) -> str:

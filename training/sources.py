@@ -1,8 +1,10 @@
 """Where a run's documents come from: a file, its format and the reader's options.
 
 Formats: `news` (JSON lines of data/README.md), `conll`, `classification` (CSV / JSON lines),
-`pairs` (FNC-1 style stances + bodies), `label-studio`, `doccano`. `auto` picks by extension:
-.jsonl -> news, .conll/.txt/no extension -> conll, .csv/.tsv -> classification.
+`pairs` (FNC-1 style stances + bodies), `label-studio`, `doccano`, `hf` (a Hugging Face dataset:
+a `save_to_disk` folder, Parquet files, or a `datasets.Dataset` in memory). `auto` picks by
+extension: .jsonl -> news, .csv/.tsv -> classification, .parquet or a `save_to_disk` folder -> hf,
+.conll/.txt/no extension -> conll.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from .corpus import Document
 from .readers import read_jsonl
-from .readers import read_classification, read_conll, read_doccano, read_label_studio, read_pairs_joined
+from .readers import read_classification, read_conll, read_doccano, read_hf, read_label_studio, read_pairs_joined
 
 READERS = {
     "conll": read_conll,
@@ -19,13 +21,28 @@ READERS = {
     "pairs": lambda path, bodies, **kw: read_pairs_joined(path, bodies, **kw),
     "label-studio": read_label_studio,
     "doccano": read_doccano,
+    "hf": read_hf,
 }
 FORMATS = ("auto", "news", *READERS)
+# Keyword arguments the readers take: (type, help), as the command line offers them.
+READER_OPTIONS = {
+    "task": (str, "task name the reader assigns (conll: entities; classification: label)"),
+    "text_field": (str, "classification: text column(s), e.g. text or title+text"),
+    "label_field": (str, "classification: label column"),
+    "pair_field": (str, "classification: second text column (text pairs)"),
+    "multi": (bool, "classification: multi-label"),
+    "skip_empty": (bool, "classification: leave out records with no text instead of refusing the file"),
+    "delimiter": (str, "classification: separator of several labels in one cell"),
+    "bodies": (str, "pairs: the bodies file the --train/--dev stances join to"),
+    "scheme": (str, "conll, hf: tag scheme (auto, IOB1, IOB2, BIOES)"),
+    "tokens_field": (str, "hf: token-list column of NER data (default: tokens)"),
+    "tags_field": (str, "hf: tag-list column of NER data (default: ner_tags)"),
+}
 
 
 @dataclass
 class Source:
-    path: str
+    path: str                 # a file or folder; or a datasets.Dataset (format hf)
     format: str = "auto"
     options: dict = field(default_factory=dict)   # keyword arguments of the format's reader
 
@@ -37,11 +54,16 @@ class Source:
     def resolved_format(self) -> str:
         if self.format != "auto":
             return self.format
-        suffix = Path(self.path).suffix.lower()
+        if not isinstance(self.path, (str, Path)):
+            return "hf"
+        path = Path(self.path)
+        suffix = path.suffix.lower()
         if suffix in (".jsonl", ".json"):
             return "news"
         if suffix in (".csv", ".tsv"):
             return "classification"
+        if suffix == ".parquet" or (path / "state.json").is_file():
+            return "hf"
         return "conll"
 
     @property
@@ -53,6 +75,10 @@ def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:
     fmt = source.resolved_format
     if fmt == "news":
         return read_jsonl(source.path, schema)
+    if fmt == "hf":   # multi-label or not, the dataset's label feature says
+        docs, multi = read_hf(source.path, **{k: v for k, v in source.options.items() if k != "multi"})
+        source.options["multi"] = multi
+        return docs
     return READERS[fmt](source.path, **source.options)
 
 

@@ -23,9 +23,9 @@ def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, prog
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
         opt = optimizer.state_dict()
-        moments = {f"{index}/{name}": value for index, state in opt["state"].items()
+        moments = {f"{index}/{name}": value.cpu() for index, state in opt["state"].items()
                    for name, value in state.items()}
         moments["torch_rng"] = torch.get_rng_state()
         save_file(moments, str(tmp / "optimizer.safetensors"))

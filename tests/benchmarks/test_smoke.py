@@ -3,7 +3,6 @@ script must run end to end and end its output with the one JSON result line."""
 import csv
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 
@@ -21,7 +20,7 @@ PLACES = [["Germany"], ["Paris"], ["New", "York"]]
 def run(script: str, *args) -> dict:
     """The last stdout line of `python benchmarks/<script> args...`, parsed; stdout holds nothing else."""
     out = subprocess.run([sys.executable, str(BENCHMARKS / script), *map(str, args)], cwd=REPO,
-                         capture_output=True, text=True, timeout=180, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                         capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-4000:]
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1, out.stdout[-2000:]
@@ -161,7 +160,7 @@ def test_speed_times_every_runtime(tiny_checkpoint):
     out = subprocess.run([sys.executable, str(BENCHMARKS / "speed.py"), "--checkpoint", str(tiny_checkpoint),
                           "--limit", "2", "--repeat", "1", "--long", "--latency-articles", "1", "--onnx", "--quantize",
                           "--rounds", "2", "--tuned-malloc"],
-                         cwd=REPO, capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-4000:]
     line = json.loads(out.stdout.strip().splitlines()[-1])
     for prefix in ("", "int8_", "onnx_", "onnx_int8_"):

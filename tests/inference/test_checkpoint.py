@@ -37,7 +37,7 @@ def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
 
 def test_shape_input_widens_token_types_and_survives_a_round_trip(tiny_base, news_tasks, tmp_path):
     from transformers import AutoModel, AutoTokenizer
-    from inference.features import NUM_SHAPE_IDS
+    from inference.tokenization import NUM_SHAPE_IDS
     from inference.manifest import Manifest
     from inference.modeling import MultiTaskModel
     model = MultiTaskModel(AutoModel.from_pretrained(tiny_base), news_tasks, shape_input=True)

@@ -1,9 +1,17 @@
 import numpy as np
 import pytest
 
-from inference.decoding import decode_entities
+from inference.decoding import decode_all, valid_bio_paths
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+
+
+def decode_entities(p, tags, viterbi=False):
+    return decode_all([p], tags, viterbi)[0]
+
+
+def valid_bio_path(p, tags):
+    return valid_bio_paths([p], tags)[0]
 
 
 def probs(rows):
@@ -46,7 +54,6 @@ def test_viterbi_never_opens_with_i_and_keeps_valid_argmax():
     assert decode_entities(p, TAGS, viterbi=True) == []   # valid paths only: O (0.4) beats B-LOC (0.05)
     rng = np.random.default_rng(1)
     q = rng.dirichlet(np.ones(len(TAGS)) * 0.3, size=50)
-    from inference.decoding import valid_bio_path
     path = [TAGS[i] for i in valid_bio_path(q, TAGS)]
     for prev, tag in zip(["O"] + path, path):
         if tag.startswith("I-"):
@@ -57,7 +64,6 @@ def test_viterbi_path_is_the_most_probable_valid_path():
     """Against brute force over every tag sequence of short texts, valid argmax or not."""
     import itertools
 
-    from inference.decoding import valid_bio_path
 
     def valid(path):
         return all(not t.startswith("I-") or p in (f"B-{t[2:]}", t) for p, t in zip(["O", *path], path))

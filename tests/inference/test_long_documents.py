@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from inference import load
-from inference.features import SHAPES
+from inference.tokenization import SHAPES
 
 
 @pytest.fixture(scope="module")
-def rigged(tiny_checkpoint):
-    model = load(tiny_checkpoint)
+def rigged(any_tiny_checkpoint):
+    model = load(any_tiny_checkpoint)
     tags = model.manifest.task("entities").labels
     with torch.no_grad():
         emb = model.model.shape_embedding.weight

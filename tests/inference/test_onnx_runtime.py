@@ -10,8 +10,8 @@ TEXTS = ["Officials in Geneva met Anna Lindqvist of the United Nations on Tuesda
          "Short note from Kyiv.", ""]
 
 
-def test_onnx_runtime_gives_the_probabilities_of_torch(tiny_checkpoint):
-    torch_model, onnx_model = load(tiny_checkpoint), load(tiny_checkpoint, runtime="onnx")
+def test_onnx_runtime_gives_the_probabilities_of_torch(any_tiny_checkpoint):
+    torch_model, onnx_model = load(any_tiny_checkpoint), load(any_tiny_checkpoint, runtime="onnx")
     assert len(torch_model.analyse(TEXTS[:1])[0].encoded.input_ids) > 64  # several windows of 32
     for ours, theirs in zip(torch_model.analyse(TEXTS), onnx_model.analyse(TEXTS)):
         for task, probs in ours.word_probs.items():
@@ -24,8 +24,8 @@ def test_onnx_runtime_gives_the_probabilities_of_torch(tiny_checkpoint):
         assert all(text[e.start:e.end] == e.text for e in prediction.entities)
 
 
-def test_int8_onnx_runtime_predicts_probabilities(tiny_checkpoint):
-    model = load(tiny_checkpoint, runtime="onnx", quantize=True)
+def test_int8_onnx_runtime_predicts_probabilities(any_tiny_checkpoint):
+    model = load(any_tiny_checkpoint, runtime="onnx", quantize=True)
     labels = model.predict(TEXTS[0]).labels
     assert set(labels) == {"topic", "stance"}
     assert abs(sum(label.score for label in labels["stance"]) - 1.0) < 1e-4

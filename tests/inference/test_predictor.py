@@ -10,8 +10,8 @@ LONG = " ".join(f"Delegates from Geneva met officials in round {i}." for i in ra
 
 
 @pytest.fixture(scope="module")
-def model(tiny_checkpoint):
-    return load(tiny_checkpoint)
+def model(any_tiny_checkpoint):
+    return load(any_tiny_checkpoint)
 
 
 def test_result_shape_offsets_and_probabilities(model):
@@ -26,6 +26,19 @@ def test_result_shape_offsets_and_probabilities(model):
     assert abs(sum(l.score for l in result.labels["stance"]) - 1.0) < 1e-4
     d = result.to_dict()
     assert set(d) == {"entities", "labels"} and isinstance(d["labels"]["topic"][0]["score"], float)
+
+
+def test_chosen_labels_follow_the_checkpoint_decision_rule(model):
+    topic = model.manifest.task("topic")
+    topic.thresholds = {label: 0.0 for label in topic.labels[:2]} | {label: 1.0 for label in topic.labels[2:]}
+    try:
+        result = model.predict("Sanctions on Iran were discussed in Geneva.")
+    finally:
+        topic.thresholds = {}
+    assert sorted(result.chosen("topic")) == sorted(topic.labels[:2])         # at or above threshold
+    stance = result.labels["stance"]
+    assert result.chosen("stance") == [stance[0].label] and [l.chosen for l in stance] == [True, False, False]
+    assert result.to_dict()["labels"]["stance"][0]["chosen"] is True
 
 
 def test_long_text_is_read_whole_in_windows(model):

@@ -3,7 +3,7 @@ import torch
 from inference.checkpoint import load_checkpoint
 from training.schema import NEWS_SCHEMA
 from training.sources import merge_schemas
-from training.trainer import continue_from
+from training.initial_model import continue_from
 
 
 def test_new_labels_get_new_rows_and_old_rows_are_kept(tiny_checkpoint):

@@ -35,7 +35,7 @@ def run_args(tmp_path_factory, tiny_base):
 
 
 def run(args, env_extra=None, code=None):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **(env_extra or {})}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **(env_extra or {})}
     cmd = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "training", *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
 
@@ -68,7 +68,7 @@ def test_kill_9_then_resume_ends_like_an_uninterrupted_run(run_args):
 def test_two_processes_with_torchrun(run_args):
     tmp, args = run_args
     torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")  # installed with torch
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "training",
                            *args, "--output", str(tmp / "ddp")],
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=600)

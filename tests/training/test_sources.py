@@ -2,10 +2,10 @@ import json
 
 import pytest
 
-from training.cli import main as cli_main
 from training.corpus import DataError
 from training.sources import Source, merge_schemas
-from training.trainer import TrainConfig, read_data
+from training.config import TrainConfig
+from training.data import read_data
 
 CONLL = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP I-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP I-MISC\ncall NN I-NP O\n\n"
 NEWS = {"text": "Putin met Trump in Helsinki.", "entities": [{"start": 0, "end": 5, "label": "PER"}],
@@ -33,12 +33,12 @@ def test_tasks_from_different_files_in_one_run(files):
                                 {"path": str(files / "topics.csv"),
                                  "options": {"task": "commodity", "label_field": "labels", "multi": True, "delimiter": ";"}}],
                          output=str(files / "out"))
-    schema, train_docs, dev, test, hashes = read_data(config)
-    assert schema["entities"]["labels"] == ["PER", "ORG", "LOC", "MISC"]   # news types, CoNLL adds none
-    assert schema["commodity"] == {"kind": "multi", "labels": ["crude", "grain", "trade"]}
-    assert {"topic", "stance"} <= set(schema) and dev is None and test is None
-    assert len(train_docs) == 4 and len(hashes) == 3
-    conll_doc = train_docs[0]
+    data = read_data(config)
+    assert data.schema["entities"]["labels"] == ["PER", "ORG", "LOC", "MISC"]   # news types, CoNLL adds none
+    assert data.schema["commodity"] == {"kind": "multi", "labels": ["crude", "grain", "trade"]}
+    assert {"topic", "stance"} <= set(data.schema) and data.dev is None and data.test is None
+    assert len(data.train) == 4 and len(data.sha256) == 3
+    conll_doc = data.train[0]
     assert conll_doc.spans["entities"][0].label == "ORG" and "topic" not in conll_doc.labels
 
 
@@ -54,8 +54,8 @@ def test_problems_of_every_file_are_reported_together(files):
 def test_dev_fraction_holds_out_train_documents(files):
     lines = [dict(NEWS, text=f"Putin met Trump in Helsinki, round {i}.") for i in range(10)]
     (files / "many.jsonl").write_text("\n".join(json.dumps(l) for l in lines) + "\n", encoding="utf-8")
-    _, train_docs, dev, _, _ = read_data(TrainConfig(train=str(files / "many.jsonl"), output="x", dev_fraction=0.2))
-    assert len(train_docs) == 8 and len(dev) == 2
+    data = read_data(TrainConfig(train=str(files / "many.jsonl"), output="x", dev_fraction=0.2))
+    assert len(data.train) == 8 and len(data.dev) == 2
 
 
 def test_schema_merge_and_conflicts():
@@ -63,27 +63,3 @@ def test_schema_merge_and_conflicts():
     assert merged["t"]["labels"] == ["a", "b"]
     with pytest.raises(ValueError, match="single"):
         merge_schemas({"t": {"kind": "single", "labels": ["a"]}}, {"t": {"kind": "multi", "labels": ["a"]}})
-
-
-def test_toml_config_with_flag_overrides(files, monkeypatch):
-    config_file = files / "run.toml"
-    config_file.write_text(f"""
-epochs = 3
-seed = 7
-output = "{files / 'ckpt'}"
-[[train]]
-path = "{files / 'ner.conll'}"
-format = "conll"
-""", encoding="utf-8")
-    captured = {}
-    monkeypatch.setattr("training.trainer.train", lambda config, log: captured.setdefault("config", config))
-    assert cli_main(["train", "--config", str(config_file), "--epochs", "5"]) == 0
-    config = captured["config"]
-    assert config.epochs == 5 and config.seed == 7           # the flag wins, the file fills the rest
-    assert config.train == [{"path": str(files / "ner.conll"), "format": "conll"}]
-
-
-def test_unknown_config_setting_is_an_error(files, capsys):
-    (files / "bad.toml").write_text('epoch = 3\n[[train]]\npath = "x.jsonl"\n', encoding="utf-8")
-    assert cli_main(["train", "--config", str(files / "bad.toml")]) == 2
-    assert "unknown setting(s) epoch" in capsys.readouterr().err

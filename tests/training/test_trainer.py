@@ -6,7 +6,8 @@ import pytest
 from conftest import REPO
 from inference import load
 from training.corpus import DataError
-from training.trainer import TrainConfig, train
+from training.config import TrainConfig
+from training.trainer import train
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +64,12 @@ def test_layer_decay_lowers_the_learning_rate_layer_by_layer(news_tasks):
     from transformers import BertConfig, BertModel
 
     from inference.modeling import MultiTaskModel
-    from training.trainer import _optimizer
+    from training.optimization import optimizer_for
     encoder = BertModel(BertConfig(vocab_size=100, hidden_size=8, num_hidden_layers=3, num_attention_heads=2,
                                    intermediate_size=16), add_pooling_layer=False)
     model = MultiTaskModel(encoder, news_tasks)
     config = TrainConfig(train="x", output="y", learning_rate=1.0, head_learning_rate=5.0, layer_decay=0.5)
-    lr_of = {id(p): g["lr"] for g in _optimizer(model, config).param_groups for p in g["params"]}
+    lr_of = {id(p): g["lr"] for g in optimizer_for(model, config).param_groups for p in g["params"]}
     named = dict(model.named_parameters())
     assert lr_of[id(named["encoder.embeddings.word_embeddings.weight"])] == 0.5 ** 3
     for layer in range(3):

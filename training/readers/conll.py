@@ -32,7 +32,39 @@ def read_conll(path: str | Path, task: str = "entities", scheme: str = "auto",
     if scheme.upper() != "AUTO" and scheme.upper() not in SCHEMES:
         raise ValueError(f"unknown tag scheme {scheme!r} (known: auto, {', '.join(SCHEMES)})")
     problems: list[str] = []
-    documents = _parse(path, read_lines(path), problems)
+    docs = _decoded(path, _parse(path, read_lines(path), problems), task, scheme, strict, problems)
+    if problems:
+        raise DataError(problems)
+    if not docs:
+        raise DataError([f"{path}: no sentences"])
+    return docs
+
+
+def parse_tag(tag: str, where: str, problems: list[str]) -> tuple[str | None, str]:
+    """(prefix, type) of a tag: O, B, I, E or S (L- and U- read as E- and S-), or None for a tag
+    that cannot be read (reported to `problems`)."""
+    if tag == "O":
+        return "O", ""
+    prefix, _, etype = tag.partition("-")
+    prefix = _ALIASES.get(prefix, prefix)
+    if len(prefix) != 1 or prefix not in "BIES" or not etype:
+        problems.append(f"{where}: unknown tag {tag!r}: expected O, or B-, I-, E-, S-, L- "
+                        f"or U- followed by the entity type")
+        return None, etype
+    return prefix, etype
+
+
+def decode_tagged(where: str, documents: list[tuple[int, list[list[tuple[str, str]]]]], task: str,
+                  scheme: str = "auto", problems: list[str] | None = None) -> list[Document]:
+    """Documents from already split tokens and tags: [(first row, [sentence of (token, tag)])],
+    decoded exactly as a column file is (problems say `where:row`)."""
+    problems = [] if problems is None else problems
+    parsed = [(first, [[[first, token, tag, *parse_tag(tag, f"{where}:{first}", problems)] for token, tag in sentence]
+                       for sentence in sentences]) for first, sentences in documents]
+    return _decoded(where, parsed, task, scheme, False, problems)
+
+
+def _decoded(path, documents, task: str, scheme: str, strict: bool, problems: list[str]) -> list[Document]:
     scheme = _detect(documents, strict) if scheme.upper() == "AUTO" else SCHEMES[scheme.upper()]
     docs = []
     for first, sentences in documents:
@@ -41,16 +73,7 @@ def read_conll(path: str | Path, task: str = "entities", scheme: str = "auto",
             _check_prefixes(path, sentence, scheme, problems)
             spans.append(_decode(path, sentence, scheme, strict, problems))
         docs.append(_document(f"{path}:{first}", sentences, spans, task))
-    if problems:
-        raise DataError(problems)
-    if not docs:
-        raise DataError([f"{path}: no sentences"])
     return docs
-
-
-def entity_types(docs: list[Document], task: str = "entities") -> list[str]:
-    """The entity types the documents use, sorted: the label list of a schema built from them."""
-    return sorted({s.label for d in docs for s in d.spans.get(task, [])})
 
 
 def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int, list[list]]]:
@@ -91,16 +114,9 @@ def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int,
                             f"of the file ({'tab' if tabs else 'space'}-separated)")
             continue
         token, tag = cols[0].strip(), cols[-1].strip()
-        prefix, _, etype = tag.partition("-")
-        prefix = _ALIASES.get(prefix, prefix)
         if not token:
             problems.append(f"{path}:{number}: empty token")
-        if tag == "O":
-            prefix, etype = "O", ""
-        elif len(prefix) != 1 or prefix not in "BIES" or not etype:
-            problems.append(f"{path}:{number}: unknown tag {tag!r}: expected O, or B-, I-, E-, S-, L- "
-                            f"or U- followed by the entity type")
-            prefix = None
+        prefix, etype = parse_tag(tag, f"{path}:{number}", problems)
         if sentence is None:
             sentence = []
             documents[-1][1].append(sentence)

@@ -1,7 +1,8 @@
 import pytest
 
 from training.corpus import DataError
-from training.readers import entity_types, read_conll
+from training.readers import read_conll
+from training.sources import Source, infer_schema
 
 
 def write(tmp_path, text, name="data.conll"):
@@ -54,7 +55,7 @@ def test_iob1_with_docstart_gives_one_document_per_docstart(tmp_path):
     assert second.text == "New York Stock Exchange"
     assert entities(second) == [("New York", "LOC"), ("Stock Exchange", "ORG")]   # type change splits
     assert [second.text[a:b] for a, b in second.tokens] == ["New", "York", "Stock", "Exchange"]
-    assert entity_types([first, second]) == ["LOC", "MISC", "ORG", "PER"]
+    assert infer_schema([(Source(str(path)), [first, second])])["entities"]["labels"] == ["LOC", "MISC", "ORG", "PER"]
 
 
 def test_offsets_cover_exactly_the_entity_tokens(tmp_path):

@@ -1,5 +1,4 @@
-"""Turn raw text into model inputs: subword ids with exact character offsets, word
-boundaries, word shapes and overlapping windows.
+"""Turn raw text into subword ids with exact character offsets, word boundaries and word shapes.
 
 Everything is computed on the original string, so offsets index it exactly whatever
 it contains (accents, emoji, CJK, CRLF, zero-width characters).
@@ -70,9 +69,10 @@ _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\ud800-\udfff\x00-\x08\x0b\x0
 
 def encode(tokenizer, text: str) -> EncodedText:
     """Subwords of `text` and the words they make up. A word is what the tokenizer calls one
-    (WordPiece: split at spaces and punctuation; SentencePiece: at spaces only), further split
-    where a subword starts or ends with punctuation, so that "Moscow," is two words for either
-    tokenizer and an entity never takes the comma along."""
+    (WordPiece: split at spaces, punctuation and CJK characters; SentencePiece: at spaces only),
+    further split where a subword starts or ends with punctuation or a CJK character, as WordPiece
+    does, so that "Moscow," is two words for either tokenizer and an entity never takes the comma
+    along."""
     visible = _INVISIBLE.sub(" ", text)
     enc = tokenizer(visible, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offsets, word_ids = enc["input_ids"], enc["offset_mapping"], enc.word_ids()
@@ -87,7 +87,7 @@ def encode(tokenizer, text: str) -> EncodedText:
         if start == end:
             waiting += 1
             continue
-        if not words or wid != last or _is_punctuation(text[start]) or _is_punctuation(text[words[-1][1] - 1]):
+        if not words or wid != last or _breaks_word(text[start]) or _breaks_word(text[words[-1][1] - 1]):
             words.append([start, end])
             last = wid
         else:
@@ -111,11 +111,17 @@ def encode(tokenizer, text: str) -> EncodedText:
     return EncodedText(list(ids), token_words, words, shape_ids)
 
 
-def _is_punctuation(char: str) -> bool:
-    """BERT's definition: ASCII symbols and every Unicode punctuation character."""
+# BERT's basic tokenizer makes a word of each of these characters: CJK ideographs have no spaces between words
+_CJK = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F), (0x2B740, 0x2B81F),
+        (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
+
+
+def _breaks_word(char: str) -> bool:
+    """A character that is a word of its own, as BERT's basic tokenizer has it: ASCII symbols,
+    Unicode punctuation, CJK ideographs."""
     code = ord(char)
     return 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126 \
-        or unicodedata.category(char).startswith("P")
+        or unicodedata.category(char).startswith("P") or any(lo <= code <= hi for lo, hi in _CJK)
 
 
 def _starts_sentence(text: str, words: list[tuple[int, int]], i: int) -> bool:
@@ -127,40 +133,3 @@ def _starts_sentence(text: str, words: list[tuple[int, int]], i: int) -> bool:
     # "U.S. officials": a full stop after a single letter ends an abbreviation, not a sentence
     before_start, before_end = words[i - 2]
     return before_end - before_start > 1
-
-
-def plan_windows(n_tokens: int, content_length: int, overlap: int) -> tuple[list[tuple[int, int]], list[int]]:
-    """Cut n_tokens into as few windows of at most content_length as keep neighbours sharing at
-    least `overlap` tokens, all of one length and evenly spaced: a text just over one window's
-    length becomes two windows of about half its length plus the overlap, not a full window
-    and a second one that mostly repeats it.
-
-    Returns the (start, end) of each window and, for each token, the window in which it
-    sits most centrally: the one whose label and hidden state count for that token.
-    """
-    if n_tokens == 0:
-        return [], []
-    if content_length <= overlap:
-        raise ValueError(f"window length {content_length} must exceed overlap {overlap}")
-    if n_tokens <= content_length:
-        spans = [(0, n_tokens)]
-    else:
-        count = -(-(n_tokens - overlap) // (content_length - overlap))   # ceil: fewest windows that fit
-        length = -(-(n_tokens + (count - 1) * overlap) // count)         # <= content_length
-        spans = [(i * (n_tokens - length) // (count - 1), i * (n_tokens - length) // (count - 1) + length)
-                 for i in range(count)]
-    owner = []
-    w = 0
-    for i in range(n_tokens):
-        # windows are ordered, so the most central one only moves forward
-        while w + 1 < len(spans) and _centrality(i, spans[w + 1]) > _centrality(i, spans[w]):
-            w += 1
-        owner.append(w)
-    return spans, owner
-
-
-def _centrality(i: int, span: tuple[int, int]) -> int:
-    start, end = span
-    if not start <= i < end:
-        return -1
-    return min(i - start, end - 1 - i)

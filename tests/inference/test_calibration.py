@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from training.calibration import (expected_calibration_error, fit_temperature, multiclass_nll, reliability_diagram,
+from inference.calibration import (expected_calibration_error, fit_temperature, multiclass_nll, reliability_diagram,
                                   rescale, tune_thresholds)
 
 

@@ -1,14 +1,28 @@
-"""Make scores mean what they say: one temperature per head and per-label thresholds,
-fitted on the dev set, and the expected calibration error (ECE) to show the effect."""
+"""Make scores mean what they say: probabilities from logits at a head's temperature, the
+fitting of that temperature and of per-label thresholds on dev, and the expected calibration
+error (ECE) and reliability diagrams that show the effect. Training fits, `predict` applies."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
-from inference.decoding import decode_all
+from .decoding import decode_all
+from .manifest import TaskSpec
 
 EPS = 1e-7
 TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(8.0), 161))  # log-spaced search grid
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
+
+
+def probabilities(logits: np.ndarray, kind: str, temperature: float = 1.0) -> np.ndarray:
+    """A head's probabilities from its logits at `temperature`: independent sigmoids for
+    multi-label heads, a softmax over the last axis for the others."""
+    scaled = logits / temperature
+    if kind == "multi":
+        return 1.0 / (1.0 + np.exp(-scaled))
+    e = np.exp(scaled - scaled.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
 
 
 def rescale(probs: np.ndarray, kind: str, temperature: float) -> np.ndarray:
@@ -100,6 +114,40 @@ def tune_thresholds(probs: np.ndarray, gold: np.ndarray, labels: list[str]) -> d
             f1s.append(2 * tp / max(pred.sum() + gold[:, j].sum(), 1))
         thresholds[label] = float(THRESHOLDS[int(np.argmax(f1s))])
     return thresholds
+
+
+@dataclass
+class HeadOutputs:
+    """One head's raw (temperature 1) outputs over the documents annotated for its task, beside
+    their gold labels: what its calibration is fitted and measured on."""
+    task: TaskSpec
+    word_probs: list[np.ndarray] | None = None   # ner: (n_words, n_tags) per document
+    gold_spans: list[set] | None = None          # ner: (first word, last word + 1, type) per document
+    probs: np.ndarray | None = None              # document heads: (n_documents, n_labels)
+    gold: np.ndarray | None = None               # multi: 0/1 per label; single: the gold label's index
+
+    def confidences(self, temperature: float):
+        """(confidence, outcome) pairs at `temperature`, as a user filtering on scores sees them."""
+        if self.task.kind == "ner":
+            return entity_confidences(self.word_probs, self.gold_spans, self.task.labels, temperature, self.task.viterbi)
+        return document_confidences(self.probs, self.gold, self.task.kind, temperature)
+
+    def gold_label_nll(self, temperature: float) -> float:
+        return multiclass_nll(rescale(self.probs, self.task.kind, temperature), self.gold)
+
+
+def calibrate(heads: list[HeadOutputs]) -> dict:
+    """Fit each head's temperature on its dev outputs (and a threshold per label of multi-label
+    heads, for F1 at that temperature); sets them on the tasks and returns them."""
+    fitted = {}
+    for head in heads:
+        task = head.task
+        single = task.kind not in ("ner", "multi")
+        task.temperature = fit_temperature(head.confidences, head.gold_label_nll if single else None)
+        if task.kind == "multi":
+            task.thresholds = tune_thresholds(rescale(head.probs, "multi", task.temperature), head.gold, task.labels)
+        fitted[task.name] = {"temperature": task.temperature, "thresholds": task.thresholds}
+    return fitted
 
 
 def reliability_diagram(before, after, path, title: str, bins: int = 15) -> None:

@@ -1,0 +1,48 @@
+import pytest
+
+from inference.tokenization import SHAPES, encode, word_shape
+
+
+@pytest.mark.parametrize("word,shape", [
+    ("geneva", "lower"), ("Geneva", "title"), ("GENEVA", "upper"), ("McDonald", "mixed"),
+    ("I", "title"), ("1987", "digit"), ("-", "punct"), ("東京", "other"), ("Sørensen", "title"),
+])
+def test_word_shape(word, shape):
+    assert word_shape(word) == shape
+
+
+TRICKY = "Café  Sørensen\tmet\r\nYUKI 東京 😀 in\u200bGeneva  \u00a0 Zürich, U.S.-led."
+
+
+def test_words_index_the_original_text_exactly(any_tokenizer):
+    enc = encode(any_tokenizer, TRICKY)
+    words = [TRICKY[s:e] for s, e in enc.words]
+    for w in ("Café", "Sørensen", "met", "YUKI", "😀", "Zürich", "led"):
+        assert w in words
+    assert all(w.strip() == w and w for w in words)
+    assert len(enc.input_ids) == len(enc.token_words) == len(enc.shape_ids)
+
+
+def test_shapes_are_read_from_the_cased_text(any_tokenizer):
+    text = "Yesterday GENEVA hosted talks. Officials met in U.S. cities"
+    enc = encode(any_tokenizer, text)
+    shape_of = {text[s:e]: enc.shape_ids[i] for (s, e), i in zip(enc.words, enc.first_subwords)}
+    n = len(SHAPES)
+    assert shape_of["Yesterday"] == n + SHAPES.index("title")       # sentence-initial
+    assert shape_of["GENEVA"] == SHAPES.index("upper")
+    assert shape_of["Officials"] == n + SHAPES.index("title")       # after a full stop
+    assert shape_of["cities"] == SHAPES.index("lower")              # "U.S." is not a sentence end
+
+
+def test_wordpiece_and_sentencepiece_cut_words_alike(tokenizer, e5_tokenizer):
+    """SentencePiece splits at spaces only; punctuation inside a subword run still makes a word
+    of its own, so an entity never takes the comma or the possessive along."""
+    text = " MOSCOW, May 3 (Reuters) - Putin's aide met U.S.-led envoys in Geneva.  Talks\tre\u0301sume\u0301 "
+    wordpiece, sentencepiece = encode(tokenizer, text), encode(e5_tokenizer, text)
+    words = [text[s:e] for s, e in sentencepiece.words]
+    assert words == [text[s:e] for s, e in wordpiece.words]
+    assert words[:8] == ["MOSCOW", ",", "May", "3", "(", "Reuters", ")", "-"]
+    assert words[8:12] == ["Putin", "'", "s", "aide"]
+    assert words[-4:] == ["Geneva", ".", "Talks", "re\u0301sume\u0301"]   # combining accents stay in the word
+    assert len(sentencepiece.token_words) == len(sentencepiece.input_ids)   # every subword in a word
+    assert all(text[s:e].strip() == text[s:e] for s, e in sentencepiece.words)

@@ -1,0 +1,46 @@
+import pytest
+
+from inference.tokenization import encode
+from inference.windows import IGNORE, SpecialTokens, batch_inputs, batch_token_targets, cut_windows, plan_windows
+
+
+@pytest.mark.parametrize("n,length,overlap", [(1, 8, 2), (10, 4, 2), (100, 30, 8), (31, 30, 8), (1000, 254, 64),
+                                              (255, 254, 64), (445, 254, 64), (1013, 254, 64), (97, 10, 9)])
+def test_windows_cover_every_token_and_owner_is_most_central(n, length, overlap):
+    spans, owner = plan_windows(n, length, overlap)
+    assert spans[0][0] == 0 and spans[-1][1] == n
+    assert all(e - s <= length for s, e in spans)
+    assert all(e1 - s2 >= overlap for (_, e1), (s2, _) in zip(spans, spans[1:]))  # neighbours share >= overlap
+    assert len({e - s for s, e in spans}) == 1                                       # one length for all
+    assert len(spans) == 1 or (len(spans) - 2) * (length - overlap) + length < n  # one window fewer would not do
+    for i, w in enumerate(owner):
+        s, e = spans[w]
+        assert s <= i < e
+        centrality = min(i - s, e - 1 - i)
+        for s2, e2 in spans:
+            if s2 <= i < e2:
+                assert min(i - s2, e2 - 1 - i) <= centrality
+
+
+def test_windows_reject_overlap_as_long_as_window():
+    with pytest.raises(ValueError, match="overlap"):
+        plan_windows(10, 8, 8)
+
+
+def test_batches_pad_windows_and_keep_targets_of_owned_subwords_only(tokenizer):
+    texts = [encode(tokenizer, " ".join(["Officials met in Geneva."] * 12)), encode(tokenizer, "Short one.")]
+    windows = cut_windows(texts, window_length=24, overlap=6)
+    assert [w.text for w in windows].count(1) == 1 and len(windows) > 3
+    special = SpecialTokens.of(tokenizer)
+    inputs = batch_inputs(windows, texts, special)
+    widest = max(w.width for w in windows)
+    assert inputs["input_ids"].shape == (len(windows), widest)
+    for row, w in enumerate(windows):
+        ids = inputs["input_ids"][row]
+        assert ids[0] == special.cls and ids[w.width - 1] == special.sep and (ids[w.width:] == special.pad).all()
+        assert inputs["pool_mask"][row].sum() == sum(w.owned)
+    targets = [list(range(len(t.input_ids))) for t in texts]
+    batch = batch_token_targets(windows, [targets[0], None])
+    labelled = [int(v) for row in batch for v in row if v != IGNORE]
+    assert sorted(labelled) == targets[0]        # each subword of text 0 learnt once, text 1 not at all
+    assert (batch[[w.text for w in windows].index(1)] == IGNORE).all()

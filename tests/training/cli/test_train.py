@@ -1,0 +1,72 @@
+import json
+
+import pytest
+
+from training.cli import main
+from training.config import TrainConfig, options
+
+CONLL = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP I-ORG\nrejects VBZ B-VP O\n\n"
+GOOD = {"text": "Putin met Trump in Helsinki.", "entities": [{"start": 0, "end": 5, "label": "PER"}],
+        "topic": ["summit_diplomacy"], "stance": "neutral"}
+
+
+def test_bad_records_stop_training_before_any_checkpoint(tmp_path, capsys):
+    bad = [GOOD,
+           dict(GOOD, entities=[{"start": 20, "end": 80, "label": "LOC"}]),
+           dict(GOOD, entities=[{"start": 0, "end": 5, "label": "PER"}, {"start": 2, "end": 9, "label": "PER"}]),
+           dict(GOOD, stance="hostile")]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in bad) + "\n{broken\n", encoding="utf-8")
+    code = main(["train", "--train", str(path), "--output", str(tmp_path / "ckpt")])
+    err = capsys.readouterr().err
+    assert code == 2
+    for line in (2, 3, 4, 5):
+        assert f"{path}:{line}: " in err
+    assert f"{path}:1:" not in err
+    assert not (tmp_path / "ckpt").exists()
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "ner.conll").write_text(CONLL, encoding="utf-8")
+    return tmp_path
+
+
+def test_toml_config_with_flag_overrides(files, monkeypatch):
+    config_file = files / "run.toml"
+    config_file.write_text(f"""
+epochs = 3
+seed = 7
+output = "{files / 'ckpt'}"
+[[train]]
+path = "{files / 'ner.conll'}"
+format = "conll"
+""", encoding="utf-8")
+    captured = {}
+    monkeypatch.setattr("training.trainer.train", lambda config, log: captured.setdefault("config", config))
+    assert main(["train", "--config", str(config_file), "--epochs", "5"]) == 0
+    config = captured["config"]
+    assert config.epochs == 5 and config.seed == 7           # the flag wins, the file fills the rest
+    assert config.train == [{"path": str(files / "ner.conll"), "format": "conll"}]
+
+
+def test_unknown_config_setting_is_an_error(files, capsys):
+    (files / "bad.toml").write_text('epoch = 3\n[[train]]\npath = "x.jsonl"\n', encoding="utf-8")
+    assert main(["train", "--config", str(files / "bad.toml")]) == 2
+    assert "unknown setting(s) epoch" in capsys.readouterr().err
+
+
+def test_every_option_is_a_flag_with_its_help_and_overrides_the_default(tmp_path, monkeypatch, capsys):
+    import training.cli.train as train_command
+    parser = __import__("argparse").ArgumentParser()
+    train_command.add_parser(parser.add_subparsers())
+    help_text = " ".join(parser._subparsers._group_actions[0].choices["train"].format_help().split())
+    for f in options():
+        assert f"--{f.name.replace('_', '-')}" in help_text and " ".join(f.metadata["help"].split()) in help_text
+    captured = {}
+    monkeypatch.setattr("training.trainer.train", lambda config, log: captured.setdefault("config", config))
+    assert main(["train", "--train", "x.jsonl", "--learning-rate", "3e-5", "--no-shape-input", "--device", "cpu",
+                 "--max-steps", "7"]) == 0
+    config = captured["config"]
+    assert (config.learning_rate, config.shape_input, config.device, config.max_steps) == (3e-5, False, "cpu", 7)
+    assert config.epochs == TrainConfig.__dataclass_fields__["epochs"].default

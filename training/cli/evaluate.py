@@ -1,0 +1,30 @@
+"""`newsmodel evaluate`: score a checkpoint on an annotated file; metrics as one JSON line."""
+from __future__ import annotations
+
+import json
+import sys
+
+from training.sources import FORMATS
+
+from .checkpoints import add_checkpoint_argument, open_checkpoint
+
+
+def add_parser(sub) -> None:
+    e = sub.add_parser("evaluate", help="score a checkpoint on an annotated file")
+    add_checkpoint_argument(e)
+    e.add_argument("--data", required=True, help="annotated file")
+    e.add_argument("--format", choices=FORMATS, default="auto", help="its format (default: by extension)")
+    e.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
+    e.add_argument("--plots", help="directory for one reliability diagram (PNG) per task")
+
+
+def run(args) -> int:
+    from training.evaluation import evaluate, format_metrics
+    from training.schema import schema_of
+    from training.sources import Source, read_source
+    model = open_checkpoint(args.checkpoint, device=args.device)
+    docs = read_source(Source(args.data, args.format), schema_of(model.manifest.tasks))
+    metrics = evaluate(model, docs, plots=args.plots)
+    print(format_metrics(metrics), file=sys.stderr)
+    print(json.dumps(metrics))
+    return 0

@@ -1,0 +1,17 @@
+"""`newsmodel export`: an NER task as a standard Hugging Face token classifier."""
+from __future__ import annotations
+
+from .checkpoints import add_checkpoint_argument, open_checkpoint
+
+
+def add_parser(sub) -> None:
+    x = sub.add_parser("export", help="write an NER task as a standard Hugging Face token classifier")
+    add_checkpoint_argument(x)
+    x.add_argument("--task", default="entities")
+    x.add_argument("--output", required=True)
+
+
+def run(args) -> int:
+    from inference.export import export_ner
+    print(export_ner(open_checkpoint(args.checkpoint, device="cpu"), args.task, args.output))
+    return 0

@@ -1,0 +1,49 @@
+"""`newsmodel predict`: entities and labels of a text, a file or stdin, as JSON lines."""
+from __future__ import annotations
+
+import json
+import sys
+
+from .checkpoints import add_checkpoint_argument, open_checkpoint
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("predict", help="predict entities and labels; writes JSON lines")
+    p.add_argument("text", nargs="?", help="text to read (default: a file given by --file, or stdin)")
+    p.add_argument("--file", help="read the text from this file")
+    p.add_argument("--jsonl", action="store_true",
+                   help='one document per input line: plain text, or a JSON object with "text" (and "id", echoed)')
+    add_checkpoint_argument(p)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
+    p.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
+                   help="onnx: run the encoder in ONNX Runtime (faster on CPU; needs the onnx extra)")
+    p.add_argument("--quantize", action="store_true", help="int8 linear layers (faster on CPU, see benchmarks/speed.py)")
+
+
+def run(args) -> int:
+    model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
+    if args.text is not None:
+        raw = args.text
+    elif args.file:
+        with open(args.file, encoding="utf-8") as f:
+            raw = f.read()
+    else:
+        raw = sys.stdin.read()
+    records = [_jsonl_record(line) for line in raw.splitlines() if line.strip()] if args.jsonl else [{"text": raw}]
+    predictions = model.predict_batch([r["text"] for r in records], batch_size=args.batch_size)
+    for record, prediction in zip(records, predictions):
+        out = prediction.to_dict()
+        if "id" in record:
+            out = {"id": record["id"], **out}
+        print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+def _jsonl_record(line: str) -> dict:
+    """A line of --jsonl input: a JSON object with "text" (and "id", echoed), or plain text."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return {"text": line}
+    return record if isinstance(record, dict) and isinstance(record.get("text"), str) else {"text": line}

@@ -1,0 +1,60 @@
+"""`newsmodel train`: fine-tune the encoder and heads; every TrainConfig field is a flag."""
+from __future__ import annotations
+
+import argparse
+import tomllib
+
+from training.config import TrainConfig, options
+from training.corpus import DataError
+from training.sources import FORMATS, READER_OPTIONS
+
+
+def add_parser(sub) -> None:
+    t = sub.add_parser("train", help="fine-tune the encoder and heads on annotated files")
+    t.add_argument("--config", help="TOML run config (keys as the flags below, data as [[train]] tables); "
+                                    "flags override it")
+    for split in ("train", "dev", "test"):
+        t.add_argument(f"--{split}", action="append", help=TrainConfig.__dataclass_fields__[split].metadata["help"])
+    t.add_argument("--format", choices=FORMATS, help="format of the files given here (default: by extension)")
+    for name, (kind, help) in READER_OPTIONS.items():
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            t.add_argument(flag, action="store_true", default=None, help=help)
+        else:
+            t.add_argument(flag, type=kind, help=help)
+    for f in options():
+        flag = "--" + f.name.replace("_", "-")
+        help = f"{f.metadata['help']} (default: {f.default})"
+        if f.type == "bool":
+            t.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help)
+        else:
+            t.add_argument(flag, type=_scalar(f.type), default=None, help=help)
+
+
+def _scalar(annotation: str):
+    """The argparse type of a TrainConfig field, from its annotation ("int | None" -> int)."""
+    return {"int": int, "float": float}.get(annotation.split(" | ")[0], str)
+
+
+def train_config(args) -> TrainConfig:
+    """The run config: the --config file, then every flag given on the command line."""
+    values = {}
+    if args.config:
+        with open(args.config, "rb") as f:
+            values = tomllib.load(f)
+        unknown = set(values) - set(TrainConfig.__dataclass_fields__)
+        if unknown:
+            raise DataError([f"{args.config}: unknown setting(s) {', '.join(sorted(unknown))}"])
+    reader_options = {k: getattr(args, k) for k in READER_OPTIONS if getattr(args, k) is not None}
+    for split in ("train", "dev", "test"):
+        if getattr(args, split):
+            values[split] = [{"path": p, "format": args.format or "auto", "options": reader_options}
+                             for p in getattr(args, split)]
+    values.update({f.name: getattr(args, f.name) for f in options() if getattr(args, f.name) is not None})
+    return TrainConfig(**values)
+
+
+def run(args) -> int:
+    from training.trainer import train
+    train(train_config(args), log=lambda m: print(m, flush=True))
+    return 0

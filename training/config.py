@@ -1,0 +1,74 @@
+"""Every training option, declared once: the command line (`newsmodel train --help`) and the
+TOML run config are derived from these fields and their help texts."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from inference.checkpoint import DEFAULT_CHECKPOINT
+
+from .corpus import DataError
+
+
+def option(default, help: str, **cli):
+    """A field with the help text the command line shows; `cli` passes argparse settings
+    (e.g. `flag=False` for a setting only a TOML config can give)."""
+    return field(default=default, metadata={"help": help, **cli})
+
+
+@dataclass
+class TrainConfig:
+    # Data: a path, a {"path", "format", "options"} table (see training.sources), or a list of them.
+    train: str | dict | list = option(None, "training file (repeatable)", data=True)
+    output: str = option(str(DEFAULT_CHECKPOINT), "checkpoint directory")
+    dev: str | dict | list | None = option(None, "dev file: metrics each epoch, best epoch kept, calibration", data=True)
+    test: str | dict | list | None = option(None, "test file: scored once with the best checkpoint", data=True)
+    dev_fraction: float = option(0.0, "without --dev: hold out this share of train (seeded)")
+    max_train_docs: int | None = option(None, "train on a seeded random sample of this many documents")
+    base: str | None = option(None, "base encoder: minilm, e5-small, or a local Hugging Face encoder folder "
+                                    "(default: minilm)")
+    schema: str | None = option(None, "JSON {task: {kind, labels}} for news JSON lines (default: data/README.md's)")
+    epochs: int = option(15, "epochs at most; the best epoch by dev score is kept")
+    batch_size: int = option(8, "windows per optimiser step")
+    learning_rate: float = option(1.5e-4, "encoder learning rate")
+    head_learning_rate: float = option(1e-3, "learning rate of the heads and the shape embedding (freshly initialised)")
+    warmup_ratio: float = option(0.1, "share of the steps with a linearly rising learning rate")
+    layer_decay: float = option(1.0, "top encoder layer at the learning rate, each one below (embeddings last) "
+                                     "times this")
+    label_smoothing: float = option(0.0, "label smoothing of the NER and single-label losses")
+    weight_decay: float = option(0.01, "AdamW weight decay of the encoder's weights")
+    window_length: int = option(256, "subwords per window, special tokens included")
+    window_overlap: int = option(64, "subwords shared by neighbouring windows, at least")
+    seed: int = option(13, "seed of every random choice: the same seed reproduces the run")
+    init_from: str | None = option(None, "continue from this checkpoint: labels it knows keep their weights, "
+                                         "new labels get new ones")
+    shape_input: bool = option(True, "word shapes also feed the encoder (token-type embedding), not only the NER head")
+    resume: bool = option(False, "continue an interrupted run from <output>.state/")
+    max_steps: int | None = option(None, "stop after this many optimiser steps (smoke runs)")
+    select_by: str | None = option(None, "task whose dev figure picks the best epoch (default: the mean over tasks)")
+    device: str = option("auto", "auto (a GPU when there is one), cpu or cuda")
+    model_card: str | None = option(None, "also write the model card to this path")
+
+    def __post_init__(self):
+        if not self.train:
+            raise DataError(["no training data: give --train FILE or a config with [[train]] tables"])
+
+
+    def record(self) -> dict:
+        """The config as the manifest keeps it (JSON): a dataset given in memory is named by
+        its fingerprint."""
+        return {f.name: _recorded(getattr(self, f.name)) for f in fields(self)}
+
+
+def _recorded(value):
+    if isinstance(value, list):
+        return [_recorded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _recorded(v) for k, v in value.items()}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return f"<datasets.Dataset {value._fingerprint}>" if hasattr(value, "_fingerprint") else str(value)
+
+
+def options() -> list:
+    """The fields the command line offers as flags, in declaration order."""
+    return [f for f in fields(TrainConfig) if not f.metadata.get("data")]

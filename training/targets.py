@@ -1,0 +1,63 @@
+"""Gold labels of a document in the model's terms: BIO tag ids on the first subword of each
+word, entity spans in words, and document targets. Built once here for training windows,
+evaluation and calibration alike."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from inference.manifest import TaskSpec
+from inference.tokenization import EncodedText
+from inference.windows import IGNORE
+
+from .corpus import Document, Span
+
+
+def word_spans(words: list[tuple[int, int]], spans: list[Span]) -> list[tuple[int, int, str]]:
+    """Entities as (first word, last word + 1, type): the words each character span touches."""
+    result, w = [], 0
+    for span in spans:
+        while w < len(words) and words[w][1] <= span.start:
+            w += 1
+        first = w
+        while w < len(words) and words[w][0] < span.end:
+            w += 1
+        if w > first:
+            result.append((first, w, span.label))
+    return result
+
+
+def spans_to_tags(n_words: int, spans) -> list[str]:
+    """IOB2 tags from (first, last + 1, type, ...) word spans."""
+    tags = ["O"] * n_words
+    for first, last, label, *_ in spans:
+        tags[first] = f"B-{label}"
+        for k in range(first + 1, last):
+            tags[k] = f"I-{label}"
+    return tags
+
+
+@dataclass
+class Gold:
+    """What a document is annotated with, for the tasks it is annotated for."""
+    entity_spans: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)  # ner task -> word spans
+    subword_tags: dict[str, list[int]] = field(default_factory=dict)  # ner task -> tag id per subword (IGNORE
+                                                                       # but on first subwords)
+    document: dict[str, list[float] | int] = field(default_factory=dict)  # multi: 0/1 per label; else label index
+
+
+def gold_targets(doc: Document, encoded: EncodedText, tasks: list[TaskSpec]) -> Gold:
+    gold = Gold()
+    for task in tasks:
+        if task.kind == "ner" and task.name in doc.spans:
+            spans = word_spans(encoded.words, doc.spans[task.name])
+            tags = spans_to_tags(len(encoded.words), spans)
+            per_subword = [IGNORE] * len(encoded.input_ids)
+            for w, i in enumerate(encoded.first_subwords):
+                per_subword[i] = task.labels.index(tags[w])
+            gold.entity_spans[task.name] = spans
+            gold.subword_tags[task.name] = per_subword
+        elif task.kind == "multi" and task.name in doc.labels:
+            gold.document[task.name] = [float(label in doc.labels[task.name]) for label in task.labels]
+        elif task.kind != "ner" and task.name in doc.labels:
+            gold.document[task.name] = task.labels.index(doc.labels[task.name][0])
+    return gold
