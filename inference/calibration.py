@@ -101,7 +101,10 @@ def fit_temperature(confidences_at, loss_at=None) -> float:
 
 
 def tune_thresholds(probs: np.ndarray, gold: np.ndarray, labels: list[str]) -> dict[str, float]:
-    """Per label, the threshold with the best dev F1 (0.5 where dev has no positive)."""
+    """Per label, the threshold with the best dev F1 (0.5 where dev has no positive). Where a
+    range of thresholds ties for the best, the middle of the widest such range: the decision
+    then sits as far as dev allows from the documents on either side, instead of just above a
+    negative, where any small shift in scores (another runtime, new data) flips it."""
     thresholds = {}
     for j, label in enumerate(labels):
         if gold[:, j].sum() == 0:
@@ -112,7 +115,16 @@ def tune_thresholds(probs: np.ndarray, gold: np.ndarray, labels: list[str]) -> d
             pred = probs[:, j] >= t
             tp = float((pred & (gold[:, j] == 1)).sum())
             f1s.append(2 * tp / max(pred.sum() + gold[:, j].sum(), 1))
-        thresholds[label] = float(THRESHOLDS[int(np.argmax(f1s))])
+        best = np.isclose(f1s, max(f1s))
+        runs, start = [], None
+        for i, b in enumerate([*best, False]):
+            if b and start is None:
+                start = i
+            elif not b and start is not None:
+                runs.append((i - start, start, i - 1))
+                start = None
+        _, first, last = max(runs)   # widest; on a tie, the higher thresholds (fewer false positives)
+        thresholds[label] = float(round((THRESHOLDS[first] + THRESHOLDS[last]) / 2, 3))
     return thresholds
 
 

@@ -45,6 +45,7 @@ class Label:
 class Prediction:
     entities: list[Entity] = field(default_factory=list)
     labels: dict[str, list[Label]] = field(default_factory=dict)  # per task, every label, best first
+    text: str = field(default="", repr=False)                      # what was predicted on
 
     def chosen(self, task: str) -> list[str]:
         """The labels the checkpoint's decision rule gives the document for `task` (multi-label:
@@ -54,6 +55,11 @@ class Prediction:
     def to_dict(self) -> dict:
         return {"entities": [asdict(e) for e in self.entities],
                 "labels": {task: [asdict(l) for l in ls] for task, ls in self.labels.items()}}
+
+    def to_html(self, title: str = "Prediction") -> str:
+        """A self-contained HTML page: the text with entities highlighted, labels as bars."""
+        from .html import render
+        return render([self], [title])
 
 
 @dataclass
@@ -177,7 +183,7 @@ class NewsModel:
     def _prediction(self, text: str, analysis: Analysis, spans: dict[str, list]) -> Prediction:
         """`spans`: the decoded entity spans of each NER task, in word indices."""
         if not analysis.encoded.input_ids:
-            return Prediction()
+            return Prediction(text=text)
         entities = []
         words = analysis.encoded.words
         for task_spans in spans.values():
@@ -193,7 +199,7 @@ class NewsModel:
             ranked = sorted(zip(task.labels, probs.tolist()), key=lambda x: -x[1])
             labels[name] = [Label(label, round(p, 6), label in chosen) for label, p in ranked]
         entities.sort(key=lambda e: (e.start, e.end))
-        return Prediction(entities, labels)
+        return Prediction(entities, labels, text)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

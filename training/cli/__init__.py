@@ -27,3 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ImportError as exc:   # predict and export need only the inference dependencies
+        print(f"error: {exc}. `newsmodel {args.command}` needs the training extras: pip install 'newsmodel[train]'",
+              file=sys.stderr)
+        return 2

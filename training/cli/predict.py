@@ -19,6 +19,7 @@ def add_parser(sub) -> None:
     p.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
                    help="onnx: run the encoder in ONNX Runtime (faster on CPU; needs the onnx extra)")
     p.add_argument("--quantize", action="store_true", help="int8 linear layers (faster on CPU, see benchmarks/speed.py)")
+    p.add_argument("--html", help="also write the predictions as one self-contained HTML page to this file")
 
 
 def run(args) -> int:
@@ -37,6 +38,11 @@ def run(args) -> int:
         if "id" in record:
             out = {"id": record["id"], **out}
         print(json.dumps(out, ensure_ascii=False))
+    if args.html:
+        from inference.html import render
+        titles = [str(r.get("id", args.file or f"document {i + 1}")) for i, r in enumerate(records)]
+        with open(args.html, "w", encoding="utf-8") as f:
+            f.write(render(predictions, titles))
     return 0
 
 

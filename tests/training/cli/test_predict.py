@@ -1,4 +1,5 @@
 import json
+import re
 
 from training.cli import main
 
@@ -14,3 +15,12 @@ def test_predict_command_writes_json_lines(tiny_checkpoint, tmp_path, capsys):
 def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
     assert main(["predict", "x", "--checkpoint", str(tmp_path / "none")]) == 2
     assert "train one" in capsys.readouterr().err
+
+
+def test_predict_writes_an_html_page(tiny_checkpoint, tmp_path, capsys):
+    page = tmp_path / "page.html"
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "Talks in Geneva.", "--html", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    text = html[html.index('<div class="text">'):html.index("</section>")]
+    assert html.startswith("<!DOCTYPE html>") and "<h2>topic</h2>" in html
+    assert re.sub(r"<[^>]+>", "", text) == "Talks in Geneva.\n"          # the whole text, highlights around it

@@ -1,0 +1,65 @@
+"""A prediction as one self-contained HTML page: the text with every entity highlighted by type
+(its score on hover), and each document task's labels with their probabilities as bars.
+No scripts, fonts or images are fetched: the page opens anywhere, offline."""
+from __future__ import annotations
+
+from html import escape
+
+# One colour per CoNLL type; other types cycle through the rest.
+COLOURS = {"PER": "#fde68a", "ORG": "#bfdbfe", "LOC": "#bbf7d0", "MISC": "#fbcfe8"}
+SPARE = ("#ddd6fe", "#fed7aa", "#a5f3fc", "#e5e7eb")
+
+STYLE = """
+body { font: 16px/1.6 Georgia, serif; max-width: 48em; margin: 2em auto; padding: 0 1em; color: #111; }
+.text { white-space: pre-wrap; }
+mark { border-radius: 3px; padding: 0 2px; }
+mark::after { content: attr(data-label); font: 10px sans-serif; margin-left: 3px; opacity: .6; }
+.legend span, .task td { font: 13px sans-serif; }
+.legend span { margin-right: 1em; padding: 0 4px; border-radius: 3px; }
+table.task { border-collapse: collapse; margin: .5em 0 1.5em; font: 13px sans-serif; }
+table.task td { padding: 1px 6px; }
+.bar { background: #2563eb; height: 10px; }
+.chosen td { font-weight: bold; }
+"""
+
+
+def render(predictions: list, titles: list[str] | None = None) -> str:
+    """One page with a section per Prediction (each carries its text)."""
+    titles = titles or [f"Document {i + 1}" for i in range(len(predictions))]
+    page_title = titles[0] if len(predictions) == 1 else f"{len(predictions)} documents"
+    sections = "".join(_section(p, t) for p, t in zip(predictions, titles))
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(page_title)}</title>"
+            f"<style>{STYLE}</style></head><body>\n{sections}</body></html>\n")
+
+
+def _section(prediction, title: str) -> str:
+    types = sorted({e.label for e in prediction.entities})
+    colour = {t: COLOURS.get(t) or SPARE[i % len(SPARE)] for i, t in enumerate(types)}
+    legend = "".join(f'<span style="background:{colour[t]}">{escape(t)}</span>' for t in types)
+    return (f"<section>\n<h1>{escape(title)}</h1>\n{_labels(prediction.labels)}"
+            f"<div class=\"legend\">{legend}</div>\n"
+            f"<div class=\"text\">{_highlighted(prediction.text, prediction.entities, colour)}</div>\n</section>\n")
+
+
+def _highlighted(text: str, entities, colour: dict) -> str:
+    parts, at = [], 0
+    for e in sorted(entities, key=lambda e: (e.start, e.end)):
+        if e.start < at:   # entities of different tasks may overlap: the first one shown wins
+            continue
+        parts.append(escape(text[at:e.start]))
+        parts.append(f'<mark style="background:{colour[e.label]}" data-label="{escape(e.label)}" '
+                     f'data-start="{e.start}" data-end="{e.end}" title="{escape(e.label)} {e.score:.2f}">'
+                     f"{escape(text[e.start:e.end])}</mark>")
+        at = e.end
+    parts.append(escape(text[at:]))
+    return "".join(parts)
+
+
+def _labels(labels: dict) -> str:
+    rows = []
+    for task, ranked in labels.items():
+        cells = "".join(f'<tr class="{"chosen" if l.chosen else ""}"><td>{escape(l.label)}</td>'
+                        f'<td style="width:12em"><div class="bar" style="width:{100 * l.score:.1f}%"></div></td>'
+                        f"<td>{l.score:.2f}</td></tr>" for l in ranked)
+        rows.append(f"<h2>{escape(task)}</h2>\n<table class=\"task\">{cells}</table>\n")
+    return "".join(rows)

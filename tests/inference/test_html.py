@@ -1,0 +1,68 @@
+"""The HTML view: entity highlights at exactly the predicted spans, labels as bars, nothing fetched."""
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import pytest
+
+from inference.predictor import Entity, Label, Prediction
+
+TEXT = "GENEVA <b>&</b> talks: Anna Berg met\nofficials of the U.N. in Geneva, then flew to Oslo."
+
+
+def prediction() -> Prediction:
+    names = [("GENEVA", "LOC"), ("Anna Berg", "PER"), ("U.N.", "ORG"), ("Geneva", "LOC"), ("Oslo", "LOC")]
+    entities = [Entity(name, label, TEXT.index(name), TEXT.index(name) + len(name), 0.9) for name, label in names]
+    labels = {"topic": [Label("summit_diplomacy", 0.8, True), Label("trade", 0.1)],
+              "stance": [Label("neutral", 0.7, True), Label("critical", 0.3)]}
+    return Prediction(entities, labels, TEXT)
+
+
+class Marks(HTMLParser):
+    """(data-start, data-end, data-label, text inside) of every <mark>, and every tag seen."""
+
+    def __init__(self):
+        super().__init__()
+        self.marks, self.tags, self._open = [], set(), None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        if tag == "mark":
+            a = dict(attrs)
+            self._open = [int(a["data-start"]), int(a["data-end"]), a["data-label"], ""]
+
+    def handle_data(self, data):
+        if self._open:
+            self._open[3] += data
+
+    def handle_endtag(self, tag):
+        if tag == "mark":
+            self.marks.append(tuple(self._open))
+            self._open = None
+
+
+def marks_of(page: str) -> Marks:
+    parser = Marks()
+    parser.feed(page)
+    return parser
+
+
+def test_highlights_are_the_entities_and_nothing_is_fetched():
+    p = prediction()
+    page = p.to_html("Summit")
+    parsed = marks_of(page)
+    assert parsed.marks == [(e.start, e.end, e.label, TEXT[e.start:e.end]) for e in p.entities]
+    assert "b" not in parsed.tags and "&lt;b&gt;&amp;&lt;/b&gt;" in page    # the text's markup is text
+    assert "<script" not in page and "src=" not in page and "http" not in page and "@import" not in page
+    assert 'class="chosen"' in page and "width:80.0%" in page
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="no headless Chromium installed")
+def test_a_browser_reads_the_same_highlights_back(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(prediction().to_html(), encoding="utf-8")
+    out = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                          "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert marks_of(out.stdout).marks == [(e.start, e.end, e.label, e.text) for e in prediction().entities]
