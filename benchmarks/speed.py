@@ -40,9 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # to the system only when 512 MB lie free at its top
 MALLOC_TUNING = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(512 << 20)}
 
-# our systems: the keyword arguments of inference.load that make each
-VARIANTS = {"ours": {}, "ours-int8": {"quantize": True}, "ours-onnx": {"runtime": "onnx"},
-            "ours-onnx-int8": {"runtime": "onnx", "quantize": True}}
+# our systems: the keyword arguments of inference.load that make each; "ours" is load(path) as a
+# user calls it, in the runtime the checkpoint chose (see inference.runtimes)
+VARIANTS = {"ours": {}, "ours-fp32": {"runtime": "torch", "quantize": False}, "ours-int8": {"quantize": True},
+            "ours-onnx": {"runtime": "onnx", "quantize": False}, "ours-onnx-int8": {"runtime": "onnx", "quantize": True}}
 
 
 def load_articles(args) -> list[str]:
@@ -201,14 +202,18 @@ def main() -> None:
         return
 
     from inference.export import export_ner
+    from inference.runtimes import choose
     with tempfile.TemporaryDirectory() as tmp:
-        export_ner(load(args.checkpoint), "entities", tmp)
-        systems = ["pipeline", "ours"] + (["ours-int8"] if args.quantize else []) + \
+        fp32 = load(args.checkpoint, **VARIANTS["ours-fp32"])
+        export_ner(fp32, "entities", tmp)
+        chosen = choose(fp32.manifest.runtimes)[0]
+        systems = ["pipeline", "ours"] + (["ours-fp32"] if chosen != "torch" else []) + \
+            (["ours-int8"] if args.quantize else []) + \
             (["ours-onnx"] if args.onnx else []) + (["ours-onnx-int8"] if args.onnx and args.quantize else [])
         results = time_systems(args, systems, tmp)
     print_table(args, results)
     base = results["pipeline"]["words_per_second"]
-    line = {"benchmark": "speed", "system": "ours", "split": Path(args.articles).name,
+    line = {"benchmark": "speed", "system": "ours", "split": Path(args.articles).name, "runtime": chosen,
             "words_per_second": results["ours"]["words_per_second"],
             "pipeline_words_per_second": base,
             "ratio": round(results["ours"]["words_per_second"] / base, 2),
@@ -225,8 +230,7 @@ def main() -> None:
     for name in variants:
         prefix = "" if name == "ours" else name.removeprefix("ours-").replace("-", "_") + "_"
         line[f"{prefix}ratio_per_round"] = [round(r, 2) for r in round_ratios(results, name)]
-    if len(variants) > 1:
-        line["accuracy"] = accuracy_cost(args, variants)
+    line["accuracy"] = accuracy_cost(args, variants if len(variants) > 1 else ["ours", "ours-fp32"])
     print(json.dumps(line))
 
 

@@ -26,10 +26,12 @@ def default_checkpoint() -> Path:
     return Path(os.environ.get(DEFAULT_CHECKPOINT_ENV) or DEFAULT_CHECKPOINT)
 
 
-def load(path: str | os.PathLike, quantize: bool = False, runtime: str = "torch", device: str = "auto") -> NewsModel:
+def load(path: str | os.PathLike, quantize: bool | None = None, runtime: str | None = None,
+         device: str = "auto") -> NewsModel:
     """Load a checkpoint directory (safetensors only; nothing is downloaded).
-    `device`: "auto" (a GPU when there is one), "cpu" or "cuda". `runtime="onnx"` runs the
-    encoder in ONNX Runtime and `quantize=True` in int8: both faster on CPU (see benchmarks/speed.py)."""
+    `device`: "auto" (a GPU when there is one), "cpu" or "cuda". On the CPU the checkpoint's
+    fastest accurate runtime is taken (`model.runtime` says which); `runtime="onnx"` (ONNX
+    Runtime) or `quantize=True` (int8) force one (see benchmarks/speed.py)."""
     return NewsModel.load(path, quantize=quantize, runtime=runtime, device=device)
 
 

@@ -17,6 +17,10 @@ from .predictor import NewsModel
 
 
 def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> Path:
+    """`model` loaded in fp32 PyTorch (`load(path, runtime="torch", quantize=False)`)."""
+    if model.runtime != "torch":
+        raise ValueError(f"export reads the fp32 PyTorch weights: load the checkpoint with runtime='torch', "
+                         f"quantize=False (this one runs {model.runtime})")
     task = model.manifest.task(task_name)
     if task.kind != "ner":
         raise ValueError(f"task {task_name!r} is {task.kind!r}; only ner tasks export as token classifiers")

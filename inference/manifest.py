@@ -43,6 +43,7 @@ class Manifest:
     window_overlap: int = 64     # tokens shared by neighbouring windows
     shape_input: bool = False    # word shapes also feed the encoder (as token types), not only the NER head
     metrics: dict = field(default_factory=dict)    # dev (and test) figures of the run
+    runtimes: dict = field(default_factory=dict)   # CPU runtime -> dev figures and words/s (inference.runtimes)
     training: dict = field(default_factory=dict)   # resolved config, data hashes, epochs
     format_version: int = FORMAT_VERSION
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import threading
 import unicodedata
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -15,6 +16,7 @@ from .checkpoint import load_checkpoint
 from .decoding import decode_all
 from .devices import autocast, resolve_device
 from .manifest import Manifest
+from .runtimes import RUNTIMES, choose, log, name_of
 from .tokenization import EncodedText, encode, join_pair
 from .windows import SpecialTokens, batch_inputs, cut_windows
 
@@ -22,7 +24,6 @@ from .windows import SpecialTokens, batch_inputs, cut_windows
 # faster than large ones. Full 256-token windows go 4 at a time; windows of up to 62 tokens
 # still go 16 at a time (batch_size).
 MAX_BATCH_TOKENS = 1024
-RUNTIMES = ("torch", "onnx")
 
 
 @dataclass(frozen=True)
@@ -73,36 +74,47 @@ class Analysis:
 class NewsModel:
     """A loaded checkpoint. Thread-safe: many threads may call `predict` at once."""
 
-    def __init__(self, model, tokenizer, manifest: Manifest, device: torch.device | None = None):
+    def __init__(self, model, tokenizer, manifest: Manifest, device: torch.device | None = None,
+                 runtime: str = "torch"):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.manifest = manifest
         self.device = device or torch.device("cpu")
+        self.runtime = runtime   # torch, torch-int8, onnx or onnx-int8 (see inference.runtimes)
         self.special = SpecialTokens.of(tokenizer)
         self._tokenizer_lock = threading.Lock()  # the Rust tokenizer is not re-entrant
 
     @classmethod
-    def load(cls, path: str | os.PathLike, quantize: bool = False, runtime: str = "torch",
+    def load(cls, path: str | os.PathLike, quantize: bool | None = None, runtime: str | None = None,
              device: str | torch.device | None = "auto") -> "NewsModel":
-        """`device`: `auto` takes a GPU when there is one (bf16 autocast there), else the CPU.
-        `runtime="onnx"`: the encoder pass runs in ONNX Runtime (exported at load, a few seconds;
-        needs the `onnx` extra). `quantize=True`: int8 dynamic quantization of the linear layers.
-        Both are CPU runtimes, faster there; benchmarks/speed.py measures speed and accuracy cost."""
-        if runtime not in RUNTIMES:
-            raise ValueError(f"runtime must be {' or '.join(map(repr, RUNTIMES))}, not {runtime!r}")
-        cpu_only = runtime == "onnx" or quantize
-        if cpu_only and device not in (None, "auto", "cpu") and torch.device(device).type != "cpu":
-            raise ValueError(f"runtime={runtime!r}, quantize={quantize} runs on the CPU only, not on {device!r}")
-        device = torch.device("cpu") if cpu_only else resolve_device(device)
+        """`device`: `auto` takes a GPU when there is one (fp32 weights, bf16 autocast), else the
+        CPU. On the CPU, with neither `runtime` nor `quantize` given, the runtime is the fastest
+        whose dev figures, measured at the end of training, stayed within 0.3 points of fp32's
+        (inference.runtimes); `runtime="onnx"` (ONNX Runtime, exported at load; the `onnx` extra)
+        and `quantize=True` (int8 linear layers) force one."""
+        if runtime not in (None, *{r["runtime"] for r in RUNTIMES.values()}):
+            raise ValueError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")
         model, tokenizer, manifest = load_checkpoint(path)
-        if runtime == "onnx":
+        if runtime is not None or quantize is not None:
+            name = name_of(runtime or "torch", bool(quantize))
+        elif resolve_device(device).type != "cpu":
+            name = "torch"
+        else:
+            name, why = choose(manifest.runtimes)
+            log.info("%s: runtime %s: %s", path, name, why)
+        if name != "torch" and device not in (None, "auto", "cpu") and torch.device(device).type != "cpu":
+            raise ValueError(f"runtime {name} runs on the CPU only, not on {device!r}")
+        device = resolve_device(device) if name == "torch" else torch.device("cpu")
+        if RUNTIMES[name]["runtime"] == "onnx":
             from .onnx_runtime import OnnxForward
-            model = OnnxForward(model, quantize=quantize)
-        elif quantize:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            model = OnnxForward(model, quantize=RUNTIMES[name]["quantize"])
+        elif RUNTIMES[name]["quantize"]:
+            with warnings.catch_warnings():   # torch.ao announces its own future, nothing about this call
+                warnings.simplefilter("ignore")
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         else:
             model = model.to(device)
-        return cls(model, tokenizer, manifest, device)
+        return cls(model, tokenizer, manifest, device, name)
 
     def predict(self, text: str, pair: str | None = None) -> Prediction:
         """Entities and labels of `text`. `pair`: the second text of a pair task (an article

@@ -46,6 +46,8 @@ class TrainConfig:
     max_steps: int | None = option(None, "stop after this many optimiser steps (smoke runs)")
     select_by: str | None = option(None, "task whose dev figure picks the best epoch (default: the mean over tasks)")
     device: str = option("auto", "auto (a GPU when there is one), cpu or cuda")
+    measure_runtimes: bool = option(True, "at the end, score and time each CPU runtime on dev (the default runtime "
+                                          "of load() is chosen from these figures)")
     model_card: str | None = option(None, "also write the model card to this path")
 
     def __post_init__(self):

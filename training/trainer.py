@@ -17,6 +17,7 @@ from inference.checkpoint import save_checkpoint, write_manifest
 from inference.devices import autocast, resolve_device
 from inference.manifest import Manifest
 from inference.predictor import NewsModel
+from inference.runtimes import choose
 
 from . import distributed
 from .config import TrainConfig
@@ -29,6 +30,7 @@ from .metrics import headline
 from .model_card import write_model_card
 from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
+from .runtime_figures import measure_runtimes
 from .state import load_state, save_state, state_dir
 
 
@@ -147,7 +149,7 @@ class Trainer:
         config, data = self.config, self.data
         self.manifest.training.update(history=self.progress["history"], best_epoch=self.progress["best_epoch"],
                                       train_minutes=round((time.perf_counter() - self.started) / 60, 2))
-        best = NewsModel.load(config.output, device=self.device)
+        best = NewsModel.load(config.output, runtime="torch", device=self.device)
         best.manifest.training = self.manifest.training
         result = {"best_epoch": self.manifest.training["best_epoch"]}
         if data.dev:
@@ -158,7 +160,12 @@ class Trainer:
             result["test"] = evaluate(best, data.test)
             self.log(f"test (epoch {result['best_epoch']}):\n{format_metrics(result['test'])}")
         best.manifest.metrics = {k: v for k, v in result.items() if k in ("dev", "test")}
-        write_manifest(Path(config.output), best.manifest)
+        write_manifest(Path(config.output), best.manifest)   # the runtimes below load it calibrated
+        if data.dev and config.measure_runtimes:
+            best.manifest.runtimes = measure_runtimes(config.output, data.dev, self.log)
+            name, why = choose(best.manifest.runtimes)
+            self.log(f"default CPU runtime: {name} ({why})")
+            write_manifest(Path(config.output), best.manifest)
         write_model_card(Path(config.output), best.manifest, data.train, extra_path=config.model_card)
         shutil.rmtree(self.state, ignore_errors=True)
         return result

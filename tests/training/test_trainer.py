@@ -5,6 +5,7 @@ import pytest
 
 from conftest import REPO
 from inference import load
+from inference.runtimes import available, choose
 from training.corpus import DataError
 from training.config import TrainConfig
 from training.trainer import train
@@ -31,6 +32,10 @@ def test_training_writes_a_loadable_checkpoint_with_metrics(trained):
     assert 0.0 <= result["test"]["entities"]["f1"] <= 1.0
     assert manifest["training"]["data_sha256"][config.train]
     model = load(config.output)
+    assert set(manifest["runtimes"]) == set(available())               # each scored and timed on dev
+    assert all(set(r["dev"]) == {"entities", "topic", "stance"} and r["words_per_second"] > 0
+               for r in manifest["runtimes"].values())
+    assert model.runtime == choose(manifest["runtimes"])[0]
     text = "GENEVA, May 4 - Russian and American negotiators met on Tuesday."
     prediction = model.predict(text)
     assert all(text[e.start:e.end] == e.text for e in prediction.entities)

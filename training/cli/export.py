@@ -13,5 +13,6 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from inference.export import export_ner
-    print(export_ner(open_checkpoint(args.checkpoint, device="cpu"), args.task, args.output))
+    print(export_ner(open_checkpoint(args.checkpoint, runtime="torch", quantize=False, device="cpu"), args.task,
+                     args.output))
     return 0

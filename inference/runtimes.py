@@ -1,0 +1,43 @@
+"""The ways a checkpoint can run on the CPU, and the choice among them.
+
+At the end of training each runtime this machine has is scored and timed on the dev split and
+the figures go into the manifest (`runtimes`). `load(path)` then takes the fastest runtime
+whose every dev figure is within `TOLERANCE` of fp32's; `runtime=` / `quantize=` force one."""
+from __future__ import annotations
+
+import importlib.util
+import logging
+
+log = logging.getLogger("newsmodel")
+
+# name -> the load() arguments that make it
+RUNTIMES = {"torch": {"runtime": "torch", "quantize": False}, "torch-int8": {"runtime": "torch", "quantize": True},
+            "onnx": {"runtime": "onnx", "quantize": False}, "onnx-int8": {"runtime": "onnx", "quantize": True}}
+REFERENCE = "torch"
+TOLERANCE = 0.003   # 0.3 points: a dev figure may fall this much below fp32's
+
+
+def available() -> list[str]:
+    """The runtimes this machine can run (ONNX Runtime is an optional extra)."""
+    onnx = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnxscript"))
+    return [name for name, args in RUNTIMES.items() if args["runtime"] == "torch" or onnx]
+
+
+def name_of(runtime: str, quantize: bool) -> str:
+    return runtime + ("-int8" if quantize else "")
+
+
+def choose(measured: dict) -> tuple[str, str]:
+    """(runtime name, why) from the manifest's `runtimes` figures: the fastest available one
+    whose every dev figure is at most TOLERANCE below the reference's."""
+    if REFERENCE not in measured:
+        return REFERENCE, "the checkpoint records no runtime figures"
+    reference = measured[REFERENCE]["dev"]
+    accurate = [name for name in available() if name in measured
+                and all(measured[name]["dev"].get(task, -1.0) >= figure - TOLERANCE for task, figure in reference.items())]
+    best = max(accurate, key=lambda name: measured[name]["words_per_second"])
+    speedup = measured[best]["words_per_second"] / measured[REFERENCE]["words_per_second"]
+    rejected = [name for name in available() if name in measured and name not in accurate]
+    why = (f"{speedup:.2f}x fp32's words/s on dev with every dev figure within {100 * TOLERANCE:.1f} points"
+           + (f"; {', '.join(rejected)} lost more" if rejected else ""))
+    return best, why

@@ -1,0 +1,42 @@
+"""Score and time every CPU runtime this machine has on the dev split, for the manifest: what
+`load(path)` chooses its default runtime from (inference.runtimes)."""
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from inference.predictor import NewsModel
+from inference.runtimes import RUNTIMES, available
+
+from .corpus import Document
+from .evaluation import evaluate
+from .metrics import main_figure
+
+TIMED_WORDS = 20_000   # dev words timed per pass: enough for a stable rate, bounded on big dev sets
+PASSES = 3
+
+
+def measure_runtimes(checkpoint: str | Path, dev: list[Document], log) -> dict:
+    """{runtime: {"dev": {task: main figure}, "words_per_second": median of PASSES passes}}."""
+    timed, words = [], 0
+    for doc in dev:
+        if words >= TIMED_WORDS:
+            break
+        timed.append(doc)
+        words += len(doc.text.split()) + len((doc.text_pair or "").split())
+    figures = {}
+    for name in available():
+        model = NewsModel.load(checkpoint, device="cpu", **RUNTIMES[name])
+        scores = {task: round(float(main_figure(m)), 6) for task, m in evaluate(model, dev).items()}
+        texts, pairs = [d.text for d in timed], [d.text_pair for d in timed]
+        model.predict_batch(texts[:8], pairs=pairs[:8])   # warm-up
+        seconds = []
+        for _ in range(PASSES):
+            start = time.perf_counter()
+            model.predict_batch(texts, pairs=pairs)
+            seconds.append(time.perf_counter() - start)
+        figures[name] = {"dev": scores, "words_per_second": round(words / statistics.median(seconds), 1)}
+        log(f"runtime {name}: {figures[name]['words_per_second']:.0f} words/s on dev, "
+            + ", ".join(f"{task} {value:.4f}" for task, value in scores.items()))
+    return figures
