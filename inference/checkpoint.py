@@ -56,7 +56,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Ma
     manifest = Manifest.read(path / MANIFEST)
     tokenizer = AutoTokenizer.from_pretrained(path)
     encoder = AutoModel.from_pretrained(path, use_safetensors=True, add_pooling_layer=False)
-    model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input)
+    model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input, lexicon_size=len(manifest.lexicon))
     missing, unexpected = model.load_state_dict(load_file(str(path / HEADS)), strict=False)
     missing = [k for k in missing if not k.startswith("encoder.")]
     if missing or unexpected:

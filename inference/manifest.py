@@ -17,6 +17,8 @@ class TaskSpec:
     temperature: float = 1.0     # divides the logits before softmax/sigmoid (fitted on dev)
     thresholds: dict[str, float] = field(default_factory=dict)  # multi: per-label decision threshold
     viterbi: bool = True         # ner: the best valid BIO sequence (False: each word's best tag)
+    lexical: bool = False        # document heads: also read the document's lexical features
+    gate: str | None = None      # single/pair: this label is decided first, by a lexical gate
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -44,6 +46,7 @@ class Manifest:
     shape_input: bool = False    # word shapes also feed the encoder (as token types), not only the NER head
     metrics: dict = field(default_factory=dict)    # dev (and test) figures of the run
     runtimes: dict = field(default_factory=dict)   # CPU runtime -> dev figures and words/s (inference.runtimes)
+    lexicon: list[str] = field(default_factory=list)   # vocabulary of the lexical features (idf: heads.safetensors)
     training: dict = field(default_factory=dict)   # resolved config, data hashes, epochs
     format_version: int = FORMAT_VERSION
 

@@ -60,8 +60,15 @@ class OnnxForward:
         outputs = self.session.run(self.names, {k: inputs[k].numpy() for k in INPUTS})
         return {name: torch.from_numpy(value) for name, value in zip(self.names, outputs)}
 
-    def document_logits(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.model.document_logits(pooled)
+    def document_logits(self, pooled: torch.Tensor, lexical=None) -> dict[str, torch.Tensor]:
+        return self.model.document_logits(pooled, lexical)
+
+    def feature_kinds(self) -> set[str]:
+        return self.model.feature_kinds()
+
+    @property
+    def lexicon_idf(self) -> torch.Tensor:
+        return self.model.lexicon_idf
 
     def eval(self) -> "OnnxForward":
         return self

@@ -15,9 +15,10 @@ from .calibration import probabilities
 from .checkpoint import load_checkpoint
 from .decoding import decode_all
 from .devices import autocast, resolve_device
+from .lexical import Lexicon
 from .manifest import Manifest
 from .runtimes import RUNTIMES, choose, log, name_of
-from .tokenization import EncodedText, encode, join_pair
+from .tokenization import EncodedText, encode
 from .windows import SpecialTokens, batch_inputs, cut_windows
 
 # Padded tokens per encoder batch: on CPU, batches small enough to stay in the caches run
@@ -82,6 +83,7 @@ class NewsModel:
         self.device = device or torch.device("cpu")
         self.runtime = runtime   # torch, torch-int8, onnx or onnx-int8 (see inference.runtimes)
         self.special = SpecialTokens.of(tokenizer)
+        self.lexicon = Lexicon(manifest.lexicon, model.lexicon_idf.cpu().numpy()) if manifest.lexicon else None
         self._tokenizer_lock = threading.Lock()  # the Rust tokenizer is not re-entrant
 
     @classmethod
@@ -140,7 +142,7 @@ class NewsModel:
                 bad = text if not isinstance(text, str) else pair
                 raise TypeError(f"text {i} must be str, not {type(bad).__name__}")
         with self._tokenizer_lock:
-            return [encode(self.tokenizer, join_pair(self.tokenizer, t, p)) for t, p in zip(texts, pairs)]
+            return [encode(self.tokenizer, t, p) for t, p in zip(texts, pairs)]
 
     def analyse(self, texts: list[str], batch_size: int = 16, calibrated: bool = True,
                 pairs: list[str | None] | None = None, max_tokens: int = MAX_BATCH_TOKENS) -> list[Analysis]:
@@ -148,6 +150,7 @@ class NewsModel:
         `calibrated=False` gives the probabilities before temperature scaling."""
         if batch_size < 1 or max_tokens < 1:
             raise ValueError(f"batch_size and max_tokens must be positive, not {batch_size} and {max_tokens}")
+        pairs = pairs or [None] * len(texts)
         encoded = self.encode(texts, pairs)
         windows = cut_windows(encoded, self.manifest.window_length, self.manifest.window_overlap)
         order = sorted(range(len(windows)), key=lambda i: windows[i].width)
@@ -164,12 +167,12 @@ class NewsModel:
                 for row, w in enumerate(batch):
                     owned = np.flatnonzero(w.owned)
                     for task in ner_tasks:
-                        logits = out[task.name][row, 1:1 + w.end - w.start].float().cpu().numpy()
-                        token_logits[task.name][w.text][w.start + owned] = logits[owned]
+                        logits = out[task.name][row, 1:w.width - 1].float().cpu().numpy()
+                        token_logits[task.name][w.text][w.positions[owned]] = logits[owned]
                     s = out["pool_sum"][row].float()
                     pool_sum[w.text] = s if pool_sum[w.text] is None else pool_sum[w.text] + s
                     pool_count[w.text] += float(out["pool_count"][row])
-            doc_probs = self._document_probs(pool_sum, pool_count, calibrated)
+            doc_probs = self._document_probs(pool_sum, pool_count, calibrated, texts, pairs)
         analyses = []
         for t, enc in enumerate(encoded):
             firsts = enc.first_subwords
@@ -179,14 +182,19 @@ class NewsModel:
             analyses.append(Analysis(enc, word_probs, {k: v[t] for k, v in doc_probs.items()}))
         return analyses
 
-    def _document_probs(self, pool_sum, pool_count, calibrated: bool) -> dict[str, np.ndarray]:
+    def _document_probs(self, pool_sum, pool_count, calibrated: bool, texts, pairs) -> dict[str, np.ndarray]:
         doc_tasks = [t for t in self.manifest.tasks if t.kind != "ner"]
         present = [i for i, s in enumerate(pool_sum) if s is not None]
         result = {t.name: np.full((len(pool_sum), len(t.labels)), np.nan, np.float32) for t in doc_tasks}
         if not doc_tasks or not present:
             return result
         pooled = torch.stack([pool_sum[i] / pool_count[i] for i in present])
-        logits = self.model.document_logits(pooled)
+        lexical = None
+        if self.lexicon is not None:
+            chosen = [texts[i] for i in present]
+            lexical = {kind: self.lexicon.features(chosen, [pairs[i] for i in present] if kind == "pair" else None
+                                                   ).to(self.device) for kind in self.model.feature_kinds()}
+        logits = self.model.document_logits(pooled, lexical)
         for task in doc_tasks:
             result[task.name][present] = probabilities(logits[task.name].float().cpu().numpy(), task.kind,
                                                        task.temperature if calibrated else 1.0)
@@ -200,8 +208,10 @@ class NewsModel:
         words = analysis.encoded.words
         for task_spans in spans.values():
             for first, last, label, score in task_spans:
-                start, end = _trim(text, words[first][0], words[last - 1][1])
-                if end > len(text) or start == end:  # inside the pair text, or symbols only
+                if words[first][0] >= len(text):   # in the second text of a pair
+                    continue
+                start, end = _trim(text, words[first][0], min(words[last - 1][1], len(text)))
+                if start == end:   # symbols only
                     continue
                 entities.append(Entity(text[start:end], label, start, end, round(score, 6)))
         labels = {}

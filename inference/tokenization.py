@@ -43,6 +43,8 @@ class EncodedText:
     token_words: list[int]        # index of the word each subword belongs to
     words: list[tuple[int, int]]  # character span of each word in the original text
     shape_ids: list[int]          # shape id of each subword (its word's shape)
+    prefix: int = 0               # of a text pair: the subwords of the first text and the separator, which
+                                  # every window repeats before its part of the second
 
     @cached_property
     def first_subwords(self) -> list[int]:
@@ -56,8 +58,8 @@ class EncodedText:
 
 
 def join_pair(tokenizer, text: str, pair: str | None) -> str:
-    """A text pair (headline + body) as one string: the separator token between the two, so
-    windows, offsets and pooling work unchanged; offsets inside `text` stay valid."""
+    """A text pair (headline + body) as one string with the separator token between the two;
+    offsets inside `text` stay valid."""
     return text if pair is None else f"{text} {tokenizer.sep_token} {pair}"
 
 
@@ -67,12 +69,15 @@ def join_pair(tokenizer, text: str, pair: str | None) -> str:
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def encode(tokenizer, text: str) -> EncodedText:
-    """Subwords of `text` and the words they make up. A word is what the tokenizer calls one
+def encode(tokenizer, text: str, pair: str | None = None) -> EncodedText:
+    """Subwords of `text` (joined to `pair`, the second text of a pair, if any) and the words
+    they make up. A word is what the tokenizer calls one
     (WordPiece: split at spaces, punctuation and CJK characters; SentencePiece: at spaces only),
     further split where a subword starts or ends with punctuation or a CJK character, as WordPiece
     does, so that "Moscow," is two words for either tokenizer and an entity never takes the comma
     along."""
+    first_length = len(text)
+    text = join_pair(tokenizer, text, pair)
     visible = _INVISIBLE.sub(" ", text)
     enc = tokenizer(visible, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offsets, word_ids = enc["input_ids"], enc["offset_mapping"], enc.word_ids()
@@ -108,7 +113,9 @@ def encode(tokenizer, text: str) -> EncodedText:
         initial = i == 0 or _starts_sentence(text, words, i)
         word_shape_ids.append(SHAPES.index(word_shape(text[start:end])) + (len(SHAPES) if initial else 0))
     shape_ids = [word_shape_ids[w] for w in token_words]
-    return EncodedText(list(ids), token_words, words, shape_ids)
+    # the separator starts after the first text and a space: it and everything before it lead each window
+    prefix = 0 if pair is None else sum(1 for w in token_words if words[w][0] <= first_length + 1)
+    return EncodedText(list(ids), token_words, words, shape_ids, prefix)
 
 
 # BERT's basic tokenizer makes a word of each of these characters: CJK ideographs have no spaces between words

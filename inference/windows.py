@@ -3,12 +3,15 @@ that cuts and pads, for training, evaluation and serving alike.
 
 A text longer than one window is cut into windows of one length, evenly spaced, neighbours
 sharing at least `overlap` subwords; each subword takes its label and hidden state from the
-window where it sits most centrally (the window "owns" it).
+window where it sits most centrally (the window "owns" it). In a text pair every window starts
+with the whole first text (a headline) and its separator, then its part of the second (the
+body), so each window sees what the body is being read against.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .tokenization import EncodedText
@@ -19,14 +22,24 @@ IGNORE = -100   # target of a position without a label (cross-entropy's ignore_i
 @dataclass(frozen=True)
 class Window:
     text: int                  # index of the text in the encoded list
-    start: int                 # the window reads input_ids[start:end] of that text
+    start: int                 # the window reads input_ids[:prefix] + input_ids[start:end] of that text
     end: int
-    owned: tuple[bool, ...]    # per subword of the window: is this the window that speaks for it
+    owned: tuple[bool, ...]    # per subword the window reads: is this the window that speaks for it
+    prefix: int = 0            # leading subwords every window of the text repeats (a pair's first text)
 
     @property
     def width(self) -> int:
         """Length once the special tokens are added."""
-        return self.end - self.start + 2
+        return self.prefix + self.end - self.start + 2
+
+    @property
+    def positions(self) -> np.ndarray:
+        """The index in the text of each subword the window reads."""
+        return np.r_[0:self.prefix, self.start:self.end]
+
+    def subwords(self, values: list) -> list:
+        """The values (ids, shapes, targets) of the subwords the window reads."""
+        return values[:self.prefix] + values[self.start:self.end]
 
 
 @dataclass(frozen=True)
@@ -78,12 +91,15 @@ def _centrality(i: int, span: tuple[int, int]) -> int:
 
 
 def cut_windows(encoded: list[EncodedText], window_length: int, overlap: int) -> list[Window]:
-    """Every window of every text, text by text; `window_length` counts the special tokens."""
+    """Every window of every text, text by text; `window_length` counts the special tokens. A
+    pair whose first text leaves too little room for the second is cut as one text."""
     windows = []
     for t, enc in enumerate(encoded):
-        spans, owner = plan_windows(len(enc.input_ids), window_length - 2, overlap)
+        prefix = enc.prefix if window_length - 2 - enc.prefix > overlap + 1 else 0
+        spans, owner = plan_windows(len(enc.input_ids) - prefix, window_length - 2 - prefix, overlap)
         for w, (start, end) in enumerate(spans):
-            windows.append(Window(t, start, end, tuple(owner[i] == w for i in range(start, end))))
+            owned = (w == 0,) * prefix + tuple(owner[i] == w for i in range(start, end))
+            windows.append(Window(t, start + prefix, end + prefix, owned, prefix))
     return windows
 
 
@@ -96,10 +112,10 @@ def batch_inputs(windows: list[Window], encoded: list[EncodedText], special: Spe
     shapes = torch.zeros((len(windows), width), dtype=torch.long)
     pool = torch.zeros((len(windows), width), dtype=torch.float32)
     for row, w in enumerate(windows):
-        n, text = w.end - w.start, encoded[w.text]
-        ids[row, :n + 2] = torch.tensor([special.cls, *text.input_ids[w.start:w.end], special.sep])
+        n, text = w.width - 2, encoded[w.text]
+        ids[row, :n + 2] = torch.tensor([special.cls, *w.subwords(text.input_ids), special.sep])
         attention[row, :n + 2] = 1
-        shapes[row, 1:n + 1] = torch.tensor(text.shape_ids[w.start:w.end])
+        shapes[row, 1:n + 1] = torch.tensor(w.subwords(text.shape_ids))
         pool[row, 1:n + 1] = torch.tensor(w.owned, dtype=torch.float32)
     return {"input_ids": ids, "attention_mask": attention, "shape_ids": shapes, "pool_mask": pool}
 
@@ -112,6 +128,6 @@ def batch_token_targets(windows: list[Window], targets: list[list[int] | None]) 
     out = torch.full((len(windows), width), IGNORE, dtype=torch.long)
     for row, w in enumerate(windows):
         if targets[w.text] is not None:
-            out[row, 1:w.end - w.start + 1] = torch.tensor(
-                [t if owned else IGNORE for t, owned in zip(targets[w.text][w.start:w.end], w.owned)])
+            out[row, 1:w.width - 1] = torch.tensor(
+                [t if owned else IGNORE for t, owned in zip(w.subwords(targets[w.text]), w.owned)])
     return out

@@ -42,6 +42,11 @@ class TrainConfig:
     init_from: str | None = option(None, "continue from this checkpoint: labels it knows keep their weights, "
                                          "new labels get new ones")
     shape_input: bool = option(True, "word shapes also feed the encoder (token-type embedding), not only the NER head")
+    lexical_terms: int = option(0, "document heads also read TF-IDF features over this many terms, through a "
+                                   "logistic regression fitted first and held fixed (0: off)")
+    gate_label: str | None = option(None, "with lexical_terms: a single-label head decides this label first with a "
+                                          "lexical gate, and the encoder trains on the other labels' documents only "
+                                          "(FNC-1: unrelated)")
     resume: bool = option(False, "continue an interrupted run from <output>.state/")
     max_steps: int | None = option(None, "stop after this many optimiser steps (smoke runs)")
     select_by: str | None = option(None, "task whose dev figure picks the best epoch (default: the mean over tasks)")

@@ -1,11 +1,15 @@
 """Training documents as the model sees them: each tokenized once, cut into windows by
-`inference.windows` (exactly as `predict` cuts them), and batched with its gold targets."""
+`inference.windows` (exactly as `predict` cuts them), and batched with its gold targets (and
+its lexical features, where heads read them). A gated head learns nothing from the documents
+of its gate label (the gate decides those), and a document left with nothing to learn is not
+fed to the encoder at all."""
 from __future__ import annotations
 
 import torch
 
+from inference.lexical import Lexicon
 from inference.manifest import TaskSpec
-from inference.tokenization import encode, join_pair
+from inference.tokenization import encode
 from inference.windows import IGNORE, SpecialTokens, batch_inputs, batch_token_targets, cut_windows
 
 from .corpus import Document
@@ -13,12 +17,28 @@ from .targets import gold_targets
 
 
 class TrainingSet:
-    def __init__(self, docs: list[Document], tokenizer, tasks: list[TaskSpec], window_length: int, window_overlap: int):
+    def __init__(self, docs: list[Document], tokenizer, tasks: list[TaskSpec], window_length: int, window_overlap: int,
+                 lexicon: Lexicon | None = None):
         self.tasks = tasks
         self.special = SpecialTokens.of(tokenizer)
-        self.encoded = [encode(tokenizer, join_pair(tokenizer, d.text, d.text_pair)) for d in docs]
-        self.gold = [gold_targets(d, e, tasks) for d, e in zip(docs, self.encoded)]
+        gated = {t.name: t.labels.index(t.gate) for t in tasks if t.gate}
+        self.docs, self.encoded, self.gold = [], [], []
+        for doc in docs:
+            encoded = encode(tokenizer, doc.text, doc.text_pair)
+            gold = gold_targets(doc, encoded, tasks)
+            for name, index in gated.items():
+                if gold.document.get(name) == index:
+                    del gold.document[name]
+            if gold.subword_tags or gold.document:
+                self.docs.append(doc)
+                self.encoded.append(encoded)
+                self.gold.append(gold)
         self.windows = cut_windows(self.encoded, window_length, window_overlap)
+        self.lexicon = lexicon
+        kinds = {"pair" if t.kind == "pair" else "text" for t in tasks if t.lexical or t.gate}
+        self.lexical = {kind: [lexicon.rows([d.text for d in self.docs]),
+                               lexicon.rows([d.text_pair or "" for d in self.docs]) if kind == "pair" else None]
+                        for kind in kinds} if lexicon else {}
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -39,4 +59,10 @@ class TrainingSet:
                 targets[task.name] = (values, mask)
             else:
                 targets[task.name] = torch.tensor([g.document.get(task.name, IGNORE) for g in gold])
-        return {"inputs": batch_inputs(windows, self.encoded, self.special), "targets": targets}
+        inputs = batch_inputs(windows, self.encoded, self.special)
+        if self.lexical:
+            docs = [w.text for w in windows]
+            inputs["lexical"] = {kind: self.lexicon.from_rows([first[d] for d in docs],
+                                                              [second[d] for d in docs] if second else None)
+                                 for kind, (first, second) in self.lexical.items()}
+        return {"inputs": inputs, "targets": targets}

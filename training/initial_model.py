@@ -9,16 +9,20 @@ from inference.checkpoint import load_checkpoint
 from inference.modeling import MultiTaskModel
 
 from .base_models import resolve_base
+from .lexical_fit import flag_tasks
 from .schema import schema_of, task_specs
 from .sources import merge_schemas
 
 
-def new_model(base: str | None, schema: dict, shape_input: bool):
-    """(model, tokenizer, base name) for `base` (a name or a folder) with one fresh head per task."""
+def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: int = 0, gate_label: str | None = None):
+    """(model, tokenizer, base name) for `base` (a name or a folder) with one fresh head per task;
+    with `lexicon_size`, document heads get a lexical branch over that many terms."""
     folder, name = resolve_base(base)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     encoder = AutoModel.from_pretrained(folder, use_safetensors=True, add_pooling_layer=False)
-    return MultiTaskModel(encoder, task_specs(schema), shape_input=shape_input), tokenizer, name
+    tasks = task_specs(schema)
+    flag_tasks(tasks, lexicon_size > 0, gate_label)
+    return MultiTaskModel(encoder, tasks, shape_input=shape_input, lexicon_size=lexicon_size), tokenizer, name
 
 
 def continue_from(checkpoint: str, schema: dict, log):
@@ -28,8 +32,13 @@ def continue_from(checkpoint: str, schema: dict, log):
     old, tokenizer, old_manifest = load_checkpoint(checkpoint)
     schema = merge_schemas(schema_of(old_manifest.tasks), schema)
     tasks = task_specs(schema)
-    model = MultiTaskModel(old.encoder, tasks, shape_input=old.shape_input)
+    for task in tasks:   # a head keeps its lexical branch and gate (refitted on the new data by the trainer)
+        if task.name in old.tasks:
+            task.lexical, task.gate = old.tasks[task.name].lexical, old.tasks[task.name].gate
+    model = MultiTaskModel(old.encoder, tasks, shape_input=old.shape_input, lexicon_size=old.lexicon_size)
     model.shape_embedding.load_state_dict(old.shape_embedding.state_dict())
+    if old.lexicon_size:
+        model.lexicon_idf.copy_(old.lexicon_idf)
     with torch.no_grad():
         for task in tasks:
             if task.name not in old.tasks:
@@ -43,4 +52,4 @@ def continue_from(checkpoint: str, schema: dict, log):
             added = [l for l in task.labels if l not in old_labels]
             if added:
                 log(f"task {task.name!r}: new labels {', '.join(added)}")
-    return model, tokenizer, old_manifest.base_model, schema
+    return model, tokenizer, old_manifest.base_model, schema, old_manifest.lexicon

@@ -17,6 +17,8 @@ def optimizer_for(model: MultiTaskModel, config: TrainConfig) -> torch.optim.Opt
     depth = model.encoder.config.num_hidden_layers
     groups = {}
     for name, p in model.named_parameters():
+        if not p.requires_grad:   # the fitted lexical branches stay as fitted
+            continue
         if not name.startswith("encoder."):
             key = (config.head_learning_rate, 0.0)
         else:

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from inference.calibration import calibrate
 from inference.checkpoint import save_checkpoint, write_manifest
 from inference.devices import autocast, resolve_device
+from inference.lexical import Lexicon
 from inference.manifest import Manifest
 from inference.predictor import NewsModel
 from inference.runtimes import choose
@@ -26,6 +27,7 @@ from .data import RunData, read_data
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import continue_from, new_model
+from .lexical_fit import fit_lexical_heads, fit_lexicon
 from .metrics import headline
 from .model_card import write_model_card
 from .objective import batch_loss
@@ -56,16 +58,15 @@ class Trainer:
         self.config, self.data, self.log = config, data, log
         seed_everything(config.seed)
         self.device = resolve_device(config.device)
-        if config.init_from:
-            model, self.tokenizer, base_name, data.schema = continue_from(config.init_from, data.schema, log)
-        else:
-            model, self.tokenizer, base_name = new_model(config.base, data.schema, config.shape_input)
+        model, self.tokenizer, base_name, lexicon = self._starting_model()
         self.model = model.to(self.device)
         tasks = list(model.tasks.values())
         self.manifest = Manifest(tasks=tasks, base_model=base_name, window_length=config.window_length,
-                                 window_overlap=config.window_overlap, shape_input=model.shape_input)
+                                 window_overlap=config.window_overlap, shape_input=model.shape_input,
+                                 lexicon=lexicon.vocabulary if lexicon else [])
         self.manifest.training = {"config": config.record(), "data_sha256": data.sha256}
-        self.examples = TrainingSet(data.train, self.tokenizer, tasks, config.window_length, config.window_overlap)
+        self.examples = TrainingSet(data.train, self.tokenizer, tasks, config.window_length, config.window_overlap,
+                                    lexicon)
         self.rank, self.world = distributed.join_process_group(self.device)
         # every process sees the same shuffled order and takes every world-th batch of it
         batches = (len(self.examples) + config.batch_size - 1) // config.batch_size
@@ -85,6 +86,21 @@ class Trainer:
             log(f"nothing to resume at {self.state}: starting from the beginning")
         self.trainee = distributed.wrap(model, self.device, self.world)
 
+    def _starting_model(self):
+        """(model, tokenizer, base name, lexicon or None): the base encoder with fresh heads, or the
+        checkpoint to continue; lexical branches fitted on the training documents."""
+        config, data = self.config, self.data
+        if config.init_from:
+            model, tokenizer, base_name, data.schema, vocabulary = continue_from(config.init_from, data.schema, self.log)
+            lexicon = Lexicon(vocabulary, model.lexicon_idf.numpy()) if vocabulary else None
+        else:
+            lexicon = fit_lexicon(data.train, config.lexical_terms) if config.lexical_terms else None
+            model, tokenizer, base_name = new_model(config.base, data.schema, config.shape_input,
+                                                    len(lexicon) if lexicon else 0, config.gate_label)
+        if lexicon:
+            fit_lexical_heads(model, data.train, lexicon, self.log)
+        return model, tokenizer, base_name, lexicon
+
     def run_epochs(self) -> None:
         config = self.config
         if self.rank == 0:
@@ -92,6 +108,10 @@ class Trainer:
             self.log(f"training on {len(self.data.train)} documents ({len(self.examples)} windows), {config.epochs} "
                      f"epochs, {self.total_steps} steps, {self.world} process(es) x {threads}")
         self.started = time.perf_counter() - self.progress["minutes"] * 60
+        if self.model.lexical and self.progress["epoch"] == 0:
+            if self.rank == 0:
+                self._end_of_epoch()   # "epoch 0", the lexical branches alone: kept if no epoch beats them
+            distributed.barrier(self.world)
         for epoch in range(self.progress["epoch"] + 1, config.epochs + 1):
             self._epoch(epoch)
             self.progress["epoch"] = epoch
@@ -171,9 +191,12 @@ class Trainer:
         return result
 
 
-def _to_device(batch: dict, device: torch.device) -> dict:
+def _to_device(batch, device: torch.device):
+    """The batch's tensors (in dicts and tuples, at any depth) on `device`."""
     if device.type == "cpu":
         return batch
-    move = lambda t: tuple(x.to(device) for x in t) if isinstance(t, tuple) else t.to(device)
-    return {"inputs": {k: move(v) for k, v in batch["inputs"].items()},
-            "targets": {k: move(v) for k, v in batch["targets"].items()}}
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, tuple):
+        return tuple(_to_device(v, device) for v in batch)
+    return batch.to(device)

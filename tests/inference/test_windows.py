@@ -44,3 +44,18 @@ def test_batches_pad_windows_and_keep_targets_of_owned_subwords_only(tokenizer):
     labelled = [int(v) for row in batch for v in row if v != IGNORE]
     assert sorted(labelled) == targets[0]        # each subword of text 0 learnt once, text 1 not at all
     assert (batch[[w.text for w in windows].index(1)] == IGNORE).all()
+
+
+def test_every_window_of_a_pair_starts_with_the_first_text(any_tokenizer):
+    headline, body = "Rates rise in Geneva", " ".join(["The bank said it would raise rates again."] * 12)
+    enc = encode(any_tokenizer, headline, body)
+    lead = enc.input_ids[:enc.prefix]
+    assert any_tokenizer.sep_token_id == lead[-1] and enc.prefix < 12
+    windows = cut_windows([enc], window_length=40, overlap=8)
+    assert len(windows) > 2 and all(w.width <= 40 for w in windows)
+    inputs = batch_inputs(windows, [enc], SpecialTokens.of(any_tokenizer))
+    for row, w in enumerate(windows):
+        assert inputs["input_ids"][row, 1:1 + enc.prefix].tolist() == lead    # [CLS] headline [SEP] body part
+    owned = sorted(int(i) for w in windows for i in w.positions[[k for k, o in enumerate(w.owned) if o]])
+    assert owned == list(range(len(enc.input_ids)))                            # each subword owned once
+    assert cut_windows([enc], window_length=enc.prefix + 10, overlap=8)[0].prefix == 0   # no room: cut as one text

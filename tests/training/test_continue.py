@@ -12,7 +12,7 @@ def test_new_labels_get_new_rows_and_old_rows_are_kept(tiny_checkpoint):
                                         "entities": {"kind": "ner", "labels": ["WEAPON"]},
                                         "region": {"kind": "single", "labels": ["europe", "asia"]}})
     messages = []
-    model, _, base, schema = continue_from(str(tiny_checkpoint), wider, messages.append)
+    model, _, base, schema, lexicon = continue_from(str(tiny_checkpoint), wider, messages.append)
     assert model.tasks["topic"].labels[-1] == "cyber" and "B-WEAPON" in model.tasks["entities"].labels
     for task in ("topic", "entities", "stance"):
         old_labels = old.tasks[task].labels
@@ -21,3 +21,4 @@ def test_new_labels_get_new_rows_and_old_rows_are_kept(tiny_checkpoint):
                 assert torch.equal(model.heads[task].weight[row], old.heads[task].weight[old_labels.index(label)])
     assert torch.equal(model.shape_embedding.weight, old.shape_embedding.weight)
     assert any("new labels cyber" in m for m in messages) and any("new task 'region'" in m for m in messages)
+    assert lexicon == []   # the tiny checkpoint has no lexical branches

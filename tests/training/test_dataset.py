@@ -18,11 +18,13 @@ def test_windows_label_each_word_once_and_carry_document_targets(tokenizer, news
     assert batch["inputs"]["input_ids"].shape[0] == len(examples)
 
 
-def test_missing_task_gets_no_targets(tokenizer, news_tasks):
-    examples = TrainingSet([Document("Plain text only.")], tokenizer, news_tasks, 64, 16)
+def test_missing_task_gets_no_targets_and_unannotated_documents_are_left_out(tokenizer, news_tasks):
+    docs = [Document("Plain text only."), Document("Stance only.", labels={"stance": ["neutral"]})]
+    examples = TrainingSet(docs, tokenizer, news_tasks, 64, 16)
+    assert len(examples) == 1                  # nothing to learn from the first: no encoder pass for it
     batch = examples.batch([0])
-    assert (batch["targets"]["entities"] == IGNORE).all()
-    assert not batch["targets"]["topic"][1].any() and (batch["targets"]["stance"] == IGNORE).all()
+    assert (batch["targets"]["entities"] == IGNORE).all() and not batch["targets"]["topic"][1].any()
+    assert (batch["targets"]["stance"] != IGNORE).all()
 
 
 def test_training_and_serving_cut_a_text_into_identical_windows(any_tiny_checkpoint, news_tasks):
@@ -32,8 +34,8 @@ def test_training_and_serving_cut_a_text_into_identical_windows(any_tiny_checkpo
     forward = model.model.forward
     model.model.forward = lambda **inputs: served.append(inputs) or forward(**inputs)
     model.predict(text)
-    examples = TrainingSet([Document(text)], model.tokenizer, news_tasks, model.manifest.window_length,
-                           model.manifest.window_overlap)
+    examples = TrainingSet([Document(text, labels={"stance": ["neutral"]})], model.tokenizer, news_tasks,
+                           model.manifest.window_length, model.manifest.window_overlap)
     assert len(examples) > 2
     trained = examples.batch(list(range(len(examples))))["inputs"]
     assert sum(len(b["input_ids"]) for b in served) == len(examples)

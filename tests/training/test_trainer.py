@@ -81,3 +81,19 @@ def test_layer_decay_lowers_the_learning_rate_layer_by_layer(news_tasks):
         assert lr_of[id(named[f"encoder.encoder.layer.{layer}.output.dense.weight"])] == 0.5 ** (2 - layer)
     assert lr_of[id(named["heads.entities.weight"])] == 5.0
     assert len(lr_of) == len(named)  # every parameter is optimised, once
+
+
+def test_lexical_branches_are_fitted_first_and_kept_in_the_checkpoint(trained, tmp_path):
+    config, _ = trained
+    lexical = TrainConfig(**{**config.__dict__, "output": str(tmp_path / "lexical"), "model_card": None,
+                             "lexical_terms": 300, "measure_runtimes": False})
+    result = train(lexical, log=lambda m: None)
+    manifest = json.loads((tmp_path / "lexical" / "manifest.json").read_text())
+    assert len(manifest["lexicon"]) == 300
+    assert {t["name"]: t["lexical"] for t in manifest["tasks"]} == {"entities": False, "topic": True, "stance": True}
+    assert manifest["training"]["history"][0]["epoch"] == 0      # the lexical branches alone, scored first
+    model = load(tmp_path / "lexical")
+    assert model.lexicon is not None and len(model.lexicon) == 300
+    prediction = model.predict("Sanctions on Iran's oil exports were tightened in Vienna.")
+    assert abs(sum(l.score for l in prediction.labels["stance"]) - 1) < 1e-4
+    assert result["dev"]["topic"]["documents"] == 4

@@ -12,7 +12,10 @@ def add_parser(sub) -> None:
     p.add_argument("text", nargs="?", help="text to read (default: a file given by --file, or stdin)")
     p.add_argument("--file", help="read the text from this file")
     p.add_argument("--jsonl", action="store_true",
-                   help='one document per input line: plain text, or a JSON object with "text" (and "id", echoed)')
+                   help='one document per input line: plain text, or a JSON object with "text" (and "id", echoed; '
+                        '"pair": the second text of a pair task)')
+    p.add_argument("--pair", help="the second text of a pair task (an article body after its headline)")
+    p.add_argument("--pair-file", help="read the second text from this file")
     add_checkpoint_argument(p)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
@@ -31,8 +34,14 @@ def run(args) -> int:
             raw = f.read()
     else:
         raw = sys.stdin.read()
-    records = [_jsonl_record(line) for line in raw.splitlines() if line.strip()] if args.jsonl else [{"text": raw}]
-    predictions = model.predict_batch([r["text"] for r in records], batch_size=args.batch_size)
+    if args.pair_file:
+        with open(args.pair_file, encoding="utf-8") as f:
+            args.pair = f.read()
+    records = [_jsonl_record(line) for line in raw.splitlines() if line.strip()] if args.jsonl else \
+        [{"text": raw, "pair": args.pair}]
+    pairs = [r.get("pair") for r in records]
+    predictions = model.predict_batch([r["text"] for r in records], batch_size=args.batch_size,
+                                      pairs=pairs if any(p is not None for p in pairs) else None)
     for record, prediction in zip(records, predictions):
         out = prediction.to_dict()
         if "id" in record:
@@ -47,9 +56,13 @@ def run(args) -> int:
 
 
 def _jsonl_record(line: str) -> dict:
-    """A line of --jsonl input: a JSON object with "text" (and "id", echoed), or plain text."""
+    """A line of --jsonl input: a JSON object with "text" (and "id", echoed; "pair"), or plain text."""
     try:
         record = json.loads(line)
     except json.JSONDecodeError:
         return {"text": line}
-    return record if isinstance(record, dict) and isinstance(record.get("text"), str) else {"text": line}
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        return {"text": line}
+    if not isinstance(record.get("pair"), (str, type(None))):
+        raise ValueError(f"--jsonl record {record.get('id', line[:40])!r}: \"pair\" must be a string")
+    return record

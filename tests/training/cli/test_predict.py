@@ -24,3 +24,15 @@ def test_predict_writes_an_html_page(tiny_checkpoint, tmp_path, capsys):
     text = html[html.index('<div class="text">'):html.index("</section>")]
     assert html.startswith("<!DOCTYPE html>") and "<h2>topic</h2>" in html
     assert re.sub(r"<[^>]+>", "", text) == "Talks in Geneva.\n"          # the whole text, highlights around it
+
+
+def test_predict_reads_a_headline_with_its_body(tiny_checkpoint, tmp_path, capsys):
+    body = tmp_path / "body.txt"
+    body.write_text("Officials in Geneva said the talks went on. " * 40, encoding="utf-8")
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "Talks resume", "--pair-file", str(body)]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert all(e["end"] <= len("Talks resume") for e in row["entities"])   # entities of the first text only
+    records = tmp_path / "pairs.jsonl"
+    records.write_text(json.dumps({"id": 1, "text": "Talks resume", "pair": "In Geneva."}) + "\n", encoding="utf-8")
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--jsonl", "--file", str(records)]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == 1

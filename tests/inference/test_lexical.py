@@ -1,0 +1,34 @@
+import numpy as np
+import pytest
+
+from inference.lexical import Lexicon, fit_vocabulary
+
+TEXTS = ["Oil prices rose as OPEC cut output.", "Wheat and corn exports fell; oil steady.",
+         "The central bank raised rates again, rates rising.", "Oil, oil and more oil in the Gulf."]
+
+
+def test_features_are_scikit_learns_sublinear_tfidf():
+    sklearn = pytest.importorskip("sklearn.feature_extraction.text")
+    vocabulary, idf = fit_vocabulary(TEXTS, max_terms=1000)
+    reference = sklearn.TfidfVectorizer(sublinear_tf=True, vocabulary=vocabulary).fit(TEXTS)
+    np.testing.assert_allclose(idf, reference.idf_, rtol=1e-6)
+    ours = Lexicon(vocabulary, idf).features(TEXTS + ["unseen words only"]).numpy()
+    theirs = reference.transform(TEXTS + ["unseen words only"]).toarray()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
+
+
+def test_vocabulary_keeps_the_most_frequent_terms():
+    vocabulary, _ = fit_vocabulary(TEXTS, max_terms=2)
+    assert vocabulary == ["and", "oil"]     # in 3 and 2 texts: "oil" 3, then the ties broken by term
+
+
+def test_pair_features_hold_both_texts_and_their_cosine():
+    lexicon = Lexicon(*fit_vocabulary(TEXTS, 1000))
+    pair = lexicon.features(TEXTS[:2], pairs=[TEXTS[3], TEXTS[0]])
+    size = len(lexicon)
+    first, second = lexicon.features(TEXTS[:2]), lexicon.features([TEXTS[3], TEXTS[0]])
+    assert pair.shape == (2, 2 * size + 1)
+    np.testing.assert_allclose(pair[:, :size], first)
+    np.testing.assert_allclose(pair[:, size:2 * size], second)
+    np.testing.assert_allclose(pair[:, -1], (first * second).sum(1), rtol=1e-6)
+    assert pair[0, -1] > pair[1, -1] > 0          # oil against oil beats wheat against oil
