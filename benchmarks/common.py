@@ -28,7 +28,7 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--system", choices=systems, required=True)
     p.add_argument("--limit", type=int, help="use only the first N documents of each split (smoke runs)")
     p.add_argument("--output-json", help="also append the result line to this JSON-lines file")
-    p.add_argument("--epochs", type=int, help="training epochs (default 3; ours on CoNLL-2003: 6; spacy: 20)")
+    p.add_argument("--epochs", type=int, help="training epochs (default: the benchmark's recipe; hf-recipe 3; spacy 20)")
     p.add_argument("--max-steps", type=int, help="stop training after this many optimiser steps (smoke runs)")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, help="torch threads (default: torch's own choice); recorded in the result")
@@ -40,7 +40,9 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--max-train-docs", type=int,
                    help="train every system on the same seeded sample of N training documents (2 CPU cores)")
     p.add_argument("--max-dev-docs", type=int, help="score every system on a seeded sample of N dev documents")
-    p.add_argument("--window-length", type=int, help="ours: tokens per window (default: the trainer's)")
+    p.add_argument("--window-length", type=int, help="ours: tokens per window (default: the benchmark's recipe)")
+    p.add_argument("--lexical-terms", type=int, help="ours: TF-IDF terms the document heads read, 0 for none "
+                                                     "(default: the benchmark's recipe)")
     return p
 
 
@@ -94,31 +96,29 @@ def base_model(args) -> str:
     return resolve_base(args.base)[0]
 
 
-def train_ours(args, benchmark: str, default_epochs: int = 3, **data):
+def train_ours(args, benchmark: str, recipe: dict, **data):
     """(NewsModel, train seconds) for `--system ours`: trained here with training.trainer.train
-    on `data` (train/dev sources), or loaded from --checkpoint.
+    on `data` (train/dev sources) with the benchmark's `recipe` (TrainConfig settings; --epochs,
+    --window-length, --lexical-terms override it), or loaded from --checkpoint.
 
-    train seconds come from the manifest (training.train_minutes) in both cases, so a reused
-    checkpoint reports the same figure as the run that made it."""
+    train seconds come from the manifest in both cases (training.total_minutes: the whole run,
+    from tokenizing to calibration; older checkpoints: the epochs alone), so a reused checkpoint
+    reports the same figure as the run that made it."""
     from inference import load
     path = args.checkpoint
     if not path:
         from training.config import TrainConfig
         from training.trainer import train
         path = args.output or str(ROOT / "runs" / f"{benchmark}-ours")
-        sizes = {"window_length": args.window_length} if args.window_length else {}
-        config = TrainConfig(output=path, epochs=args.epochs or default_epochs, max_steps=args.max_steps, seed=args.seed,
-                             base=args.base, device=args.device, **sizes, **data)
+        overrides = {k: getattr(args, k) for k in ("epochs", "window_length", "lexical_terms")
+                     if getattr(args, k) is not None}
+        config = TrainConfig(output=path, max_steps=args.max_steps, seed=args.seed, base=args.base, device=args.device,
+                             **{**recipe, **overrides}, **data)
         train(config, log=lambda m: print(m, file=sys.stderr, flush=True))
     model = load(path, device=args.device)
-    minutes = model.manifest.training.get("train_minutes")
+    training = model.manifest.training
+    minutes = training.get("total_minutes", training.get("train_minutes"))
     return model, None if minutes is None else minutes * 60
-
-
-def _device_name(device) -> str:
-    """What made a figure: "cpu" or the GPU's name."""
-    import torch
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
 def _rounded(value):
@@ -153,10 +153,9 @@ def main(run, args) -> None:
         torch.set_num_threads(args.threads)
     with contextlib.redirect_stdout(sys.stderr):
         result = run(args)
-    if "torch" in sys.modules:   # the scikit-learn baselines never load it: no thread count to report
-        from inference.devices import resolve_device
-        result.setdefault("threads", sys.modules["torch"].get_num_threads())
-        result.setdefault("device", _device_name(resolve_device(args.device)))
+    if args.system != "tfidf-svm":
+        from inference.devices import device_name, resolve_device
+        result.setdefault("device", device_name(resolve_device(args.device)))
     # Settings that change what a figure means go into the line itself.
     for name in ("epochs", "max_steps", "limit", "max_train_docs", "max_dev_docs", "window_length"):   # a smoke run's figures must never pass for a real one
         if getattr(args, name):

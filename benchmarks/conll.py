@@ -29,6 +29,7 @@ from pathlib import Path
 import common
 
 SYSTEMS = ["ours", "hf-recipe", "spacy"]
+RECIPES = {"conll2003": {"epochs": 6}, "re3d": {"epochs": 3}}   # ours: the trainer's defaults otherwise
 TASK = "entities"
 DOCSTART = "-DOCSTART-"
 MAX_LENGTH = 512   # hf-recipe: a CoNLL sentence never comes near it; past it words are tagged O
@@ -220,8 +221,7 @@ def run(args) -> dict:
         if args.system == "ours":
             from training.evaluation import evaluate
             model, train_seconds = common.train_ours(
-                args, args.dataset, default_epochs=6 if args.dataset == "conll2003" else 3,
-                train={"path": files["train"], "format": "conll"},
+                args, args.dataset, RECIPES[args.dataset], train={"path": files["train"], "format": "conll"},
                 dev={"path": files["dev"], "format": "conll"})
 
             def score(split):

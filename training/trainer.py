@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from inference.calibration import calibrate
 from inference.checkpoint import save_checkpoint, write_manifest
-from inference.devices import autocast, resolve_device
+from inference.devices import autocast, device_name, resolve_device
 from inference.lexical import Lexicon
 from inference.manifest import Manifest
 from inference.predictor import NewsModel
@@ -56,6 +56,7 @@ def train(config: TrainConfig, log=print) -> dict:
 class Trainer:
     def __init__(self, config: TrainConfig, data: RunData, log):
         self.config, self.data, self.log = config, data, log
+        self.created = time.perf_counter()
         seed_everything(config.seed)
         self.device = resolve_device(config.device)
         model, self.tokenizer, base_name, lexicon = self._starting_model()
@@ -185,7 +186,10 @@ class Trainer:
             best.manifest.runtimes = measure_runtimes(config.output, data.dev, self.log)
             name, why = choose(best.manifest.runtimes)
             self.log(f"default CPU runtime: {name} ({why})")
-            write_manifest(Path(config.output), best.manifest)
+        # everything from building the model to here: tokenizing, lexical fits, epochs, calibration, runtimes
+        best.manifest.training["total_minutes"] = round((time.perf_counter() - self.created) / 60, 2)
+        best.manifest.training["device"] = device_name(self.device)
+        write_manifest(Path(config.output), best.manifest)
         write_model_card(Path(config.output), best.manifest, data.train, extra_path=config.model_card)
         shutil.rmtree(self.state, ignore_errors=True)
         return result
