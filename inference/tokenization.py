@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 # The encoder's vocabulary is uncased, so capitalisation never reaches it; the NER head
 # gets it back from a small embedding of each word's shape, read from the original text.
@@ -43,18 +43,10 @@ class EncodedText:
     token_words: list[int]        # index of the word each subword belongs to
     words: list[tuple[int, int]]  # character span of each word in the original text
     shape_ids: list[int]          # shape id of each subword (its word's shape)
+    first_subwords: list[int]     # per word, its first subword with a visible character: the one whose
+                                  # label is the word's (not a lone SentencePiece "▁" before it)
     prefix: int = 0               # of a text pair: the subwords of the first text and the separator, which
                                   # every window repeats before its part of the second
-
-    @cached_property
-    def first_subwords(self) -> list[int]:
-        """Index of the first subword of each word: the one whose label is the word's."""
-        firsts, seen = [], -1
-        for i, w in enumerate(self.token_words):
-            if w != seen:
-                firsts.append(i)
-                seen = w
-        return firsts
 
 
 def join_pair(tokenizer, text: str, pair: str | None) -> str:
@@ -81,7 +73,7 @@ def encode(tokenizer, text: str, pair: str | None = None) -> EncodedText:
     visible = _INVISIBLE.sub(" ", text)
     enc = tokenizer(visible, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offsets, word_ids = enc["input_ids"], enc["offset_mapping"], enc.word_ids()
-    token_words, words = [], []
+    token_words, words, firsts = [], [], []
     waiting = 0          # subwords with no visible character (a lone SentencePiece "▁"): join the next word
     last = None
     for (start, end), wid in zip(offsets, word_ids):
@@ -94,6 +86,7 @@ def encode(tokenizer, text: str, pair: str | None = None) -> EncodedText:
             continue
         if not words or wid != last or _breaks_word(text[start]) or _breaks_word(text[words[-1][1] - 1]):
             words.append([start, end])
+            firsts.append(len(token_words) + waiting)
             last = wid
         else:
             words[-1][1] = end
@@ -115,7 +108,7 @@ def encode(tokenizer, text: str, pair: str | None = None) -> EncodedText:
     shape_ids = [word_shape_ids[w] for w in token_words]
     # the separator starts after the first text and a space: it and everything before it lead each window
     prefix = 0 if pair is None else sum(1 for w in token_words if words[w][0] <= first_length + 1)
-    return EncodedText(list(ids), token_words, words, shape_ids, prefix)
+    return EncodedText(list(ids), token_words, words, shape_ids, firsts, prefix)
 
 
 # BERT's basic tokenizer makes a word of each of these characters: CJK ideographs have no spaces between words
