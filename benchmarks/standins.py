@@ -10,6 +10,7 @@ re3d_train.conll + re3d_test.conll; then run the scripts with --train/--dev/--te
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import common
@@ -45,10 +46,11 @@ def main() -> None:
     re3d_train, re3d_test = common.holdout(conll.conll_blocks(str(data / "re3d" / "re3d-train.conll")), 0.15, SEED)
     conll.write_blocks(re3d_train, out / "re3d_train.conll")
     conll.write_blocks(re3d_test, out / "re3d_test.conll")
-    print(f"stand-ins written to {out}: BBC {len(bbc_train)} train / {len(bbc_dev)} dev; Reuters {len(reuters_train)} "
-          f"train / {len(reuters_test)} test; FNC-1 {len(rows) - sum(r['Body ID'].strip() in test_bodies for r in rows)} "
-          f"train / {sum(r['Body ID'].strip() in test_bodies for r in rows)} test pairs; re3d {len(re3d_train)} / "
-          f"{len(re3d_test)} sentences")
+    test_pairs = sum(r["Body ID"].strip() in test_bodies for r in rows)
+    print(json.dumps({"output": str(out), "bbc_train": len(bbc_train), "bbc_dev": len(bbc_dev),
+                      "reuters_train": len(reuters_train), "reuters_test": len(reuters_test),
+                      "fnc1_train_pairs": len(rows) - test_pairs, "fnc1_test_pairs": test_pairs,
+                      "re3d_train": len(re3d_train), "re3d_test": len(re3d_test)}))
 
 
 if __name__ == "__main__":
