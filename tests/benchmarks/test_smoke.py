@@ -162,9 +162,24 @@ def test_speed_times_every_runtime(tiny_checkpoint):
                           "--rounds", "2", "--tuned-malloc"],
                          cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-4000:]
-    line = json.loads(out.stdout.strip().splitlines()[-1])
+    [line] = [json.loads(l) for l in out.stdout.strip().splitlines()]   # the JSON line alone; the table on stderr
+    assert "ratio" in out.stderr and line["runtime"] == "torch"
     for prefix in ("", "int8_", "onnx_", "onnx_int8_"):
         assert line[f"{prefix}words_per_second"] > 0
     assert set(line["accuracy"]) == {"ours", "ours-int8", "ours-onnx", "ours-onnx-int8"}
     assert (line["rounds"], line["malloc"]) == (2, "tuned")
     assert len(line["ratio_per_round"]) == len(line["onnx_int8_ratio_per_round"]) == 2
+
+
+def test_consistency_lists_words_with_more_than_one_type(tiny_checkpoint, tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    from consistency import mixed_types
+
+    from inference import Entity
+    entities = [Entity("Putin", "PER", 0, 5, 0.9), Entity("Putin-Trump", "MISC", 10, 21, 0.8),
+                Entity("TASS", "ORG", 30, 34, 0.9), Entity("Trump", "PER", 40, 45, 0.9)]
+    assert mixed_types(entities) == {"Putin": ["MISC", "PER"], "Trump": ["MISC", "PER"]}
+    article = tmp_path / "article.txt"
+    article.write_text("Putin met Trump in Helsinki. TASS said Putin was pleased.", encoding="utf-8")
+    line = run("consistency.py", "--checkpoint", tiny_checkpoint, "--file", article)
+    assert line["entities"] == len(line["spans"]) and isinstance(line["mixed_types"], dict)

@@ -1,0 +1,46 @@
+"""Type consistency within one article: the capitalised words that the model puts into entities
+of more than one type (e.g. "Putin" as PER in one mention and MISC in another).
+
+    python benchmarks/consistency.py --checkpoint checkpoints/news --file ../shared/examples/summit_article.txt
+
+Prints one JSON line: every entity, and each word with the types it got (only words with two or
+more). A word counts when it is capitalised and part of the entity's text.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from inference import default_checkpoint, load
+
+
+def mixed_types(entities) -> dict[str, list[str]]:
+    """Capitalised word -> the sorted entity types it occurs in, where there are two or more."""
+    types = defaultdict(set)
+    for e in entities:
+        for word in re.findall(r"[A-Z][\w']*", e.text):
+            types[word.split("'")[0]].add(e.label)
+    return {word: sorted(t) for word, t in sorted(types.items()) if len(t) > 1}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", default=str(default_checkpoint()))
+    parser.add_argument("--file", required=True, help="the article, plain text")
+    parser.add_argument("--runtime", choices=["torch", "onnx"], help="force a runtime (default: the checkpoint's)")
+    parser.add_argument("--quantize", action="store_true", default=None, help="force int8")
+    args = parser.parse_args()
+    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize)
+    prediction = model.predict(Path(args.file).read_text(encoding="utf-8"))
+    print(json.dumps({"benchmark": "consistency", "system": "ours", "split": Path(args.file).name,
+                      "runtime": model.runtime, "entities": len(prediction.entities),
+                      "mixed_types": mixed_types(prediction.entities),
+                      "spans": [[e.text, e.label, e.start, e.end] for e in prediction.entities],
+                      "train_seconds": None, "words_per_second": None}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
