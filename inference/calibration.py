@@ -13,6 +13,7 @@ from .manifest import TaskSpec
 EPS = 1e-7
 TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(8.0), 161))  # log-spaced search grid
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
+SPAN_LENGTH_CAP = 4   # spans of 4 words and more are one group
 
 
 def probabilities(logits: np.ndarray, kind: str, temperature: float = 1.0) -> np.ndarray:
@@ -56,16 +57,45 @@ def expected_calibration_error(confidence, outcome, bins: int = 15) -> float:
     return float(ece)
 
 
-def entity_confidences(word_probs: list[np.ndarray], gold: list[set], tags: list[str], temperature: float = 1.0,
-                       viterbi: bool = False):
-    """(score, exactly right?) of every predicted entity: what a user filtering on score sees."""
-    scores, correct = [], []
-    decoded = decode_all([rescale(probs, "ner", temperature) for probs in word_probs], tags, viterbi)
-    for spans, gold_spans in zip(decoded, gold):
-        for first, last, label, score in spans:
-            scores.append(score)
-            correct.append((first, last, label) in gold_spans)
-    return np.array(scores), np.array(correct, float)
+def entity_spans(word_probs: list[np.ndarray], tags: list[str], temperature: float = 1.0, viterbi: bool = False):
+    """Every predicted entity of every document, decoded as `predict` decodes it."""
+    return decode_all([rescale(probs, "ner", temperature) for probs in word_probs], tags, viterbi)
+
+
+def span_features(scores, lengths, types, seen, type_names: list[str]) -> np.ndarray:
+    """What the span calibrator reads: the span probability's logit, whether the training data
+    had this string as an entity, its length in words (capped) and its type."""
+    s = np.clip(np.asarray(scores, float), EPS, 1 - EPS)
+    columns = [np.log(s / (1 - s)), np.asarray(seen, float), np.minimum(np.asarray(lengths, float), SPAN_LENGTH_CAP)]
+    columns += [np.array([t == name for t in types], float) for name in type_names]
+    return np.column_stack(columns) if len(s) else np.zeros((0, 3 + len(type_names)))
+
+
+def calibrated_span_scores(task: TaskSpec, scores, lengths, types, seen) -> np.ndarray:
+    """Entity scores after the task's span calibrator (the raw scores where it has none)."""
+    if not task.span_calibrator:
+        return np.asarray(scores, float)
+    c = task.span_calibrator
+    z = span_features(scores, lengths, types, seen, c["types"]) @ np.array(c["coef"]) + c["intercept"]
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:
+    """(coef, intercept) of an L2-regularised logistic regression (the intercept unpenalised), by
+    Newton's method: a handful of features, so no solver library is needed."""
+    a = np.column_stack([x, np.ones(len(x))])
+    w = np.zeros(a.shape[1])
+    penalty = np.full(a.shape[1], l2)
+    penalty[-1] = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(a @ w)))
+        gradient = a.T @ (p - y) + penalty * w
+        hessian = (a * (p * (1 - p))[:, None]).T @ a + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
 
 
 def document_confidences(probs: np.ndarray, gold: np.ndarray, kind: str, temperature: float = 1.0):
@@ -135,26 +165,54 @@ class HeadOutputs:
     task: TaskSpec
     word_probs: list[np.ndarray] | None = None   # ner: (n_words, n_tags) per document
     gold_spans: list[set] | None = None          # ner: (first word, last word + 1, type) per document
+    texts: list[str] | None = None               # ner: the documents' texts and word offsets (for span strings)
+    words: list[list[tuple[int, int]]] | None = None
     probs: np.ndarray | None = None              # document heads: (n_documents, n_labels)
     gold: np.ndarray | None = None               # multi: 0/1 per label; single: the gold label's index
 
-    def confidences(self, temperature: float):
-        """(confidence, outcome) pairs at `temperature`, as a user filtering on scores sees them."""
-        if self.task.kind == "ner":
-            return entity_confidences(self.word_probs, self.gold_spans, self.task.labels, temperature, self.task.viterbi)
-        return document_confidences(self.probs, self.gold, self.task.kind, temperature)
+    def __post_init__(self):
+        self.seen = set(self.task.seen_entities)
+
+    def confidences(self, temperature: float, span_calibrator: bool = False):
+        """(confidence, outcome) pairs at `temperature` (and for NER, with `span_calibrator`,
+        after the task's span calibrator), as a user filtering on scores sees them."""
+        if self.task.kind != "ner":
+            return document_confidences(self.probs, self.gold, self.task.kind, temperature)
+        rows = self.entity_rows(temperature)
+        scores = calibrated_span_scores(self.task, *rows[:4]) if span_calibrator else rows[0]
+        return scores, rows[4]
+
+    def entity_rows(self, temperature: float = 1.0):
+        """Per predicted entity: score, length in words, type, seen in training?, exactly right?"""
+        rows = []
+        for spans, gold, text, words in zip(entity_spans(self.word_probs, self.task.labels, temperature,
+                                                         self.task.viterbi), self.gold_spans, self.texts, self.words):
+            for first, last, label, score in spans:
+                rows.append((score, last - first, label, text[words[first][0]:words[last - 1][1]] in self.seen,
+                             float((first, last, label) in gold)))
+        return tuple(map(list, zip(*rows))) if rows else ([], [], [], [], [])
 
     def gold_label_nll(self, temperature: float) -> float:
         return multiclass_nll(rescale(self.probs, self.task.kind, temperature), self.gold)
 
 
 def calibrate(heads: list[HeadOutputs]) -> dict:
-    """Fit each head's temperature on its dev outputs (and a threshold per label of multi-label
-    heads, for F1 at that temperature); sets them on the tasks and returns them."""
+    """Fit each head's calibration on its dev outputs and set it on the task: for NER the span
+    calibrator (which also knows whether an entity's string was seen in training, and so
+    follows a test set with more unseen names than dev); for document heads a temperature (and
+    a threshold per label of multi-label heads, for F1 at that temperature)."""
     fitted = {}
     for head in heads:
         task = head.task
-        single = task.kind not in ("ner", "multi")
+        if task.kind == "ner":
+            scores, lengths, types, seen, correct = head.entity_rows()
+            if len(set(correct)) == 2:   # right and wrong entities on dev: something to fit against
+                coef, intercept = fit_logistic(span_features(scores, lengths, types, seen, task.entity_types),
+                                               np.array(correct))
+                task.span_calibrator = {"types": task.entity_types, "coef": coef.tolist(), "intercept": intercept}
+            fitted[task.name] = {"span_calibrator": task.span_calibrator}
+            continue
+        single = task.kind != "multi"
         task.temperature = fit_temperature(head.confidences, head.gold_label_nll if single else None)
         if task.kind == "multi":
             task.thresholds = tune_thresholds(rescale(head.probs, "multi", task.temperature), head.gold, task.labels)

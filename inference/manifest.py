@@ -19,7 +19,13 @@ class TaskSpec:
     viterbi: bool = True         # ner: the best valid BIO sequence (False: each word's best tag)
     lexical: bool = False        # document heads: also read the document's lexical features
     gate: str | None = None      # single/pair: this label is decided first, by a lexical gate
+    span_calibrator: dict = field(default_factory=dict)   # ner: entity-score calibrator fitted on dev
+    seen_entities: list[str] = field(default_factory=list)   # ner: entity strings of the training data
 
+    @property
+    def entity_types(self) -> list[str]:
+        """ner: the types of the BIO tags, in order."""
+        return list(dict.fromkeys(label[2:] for label in self.labels if label != "O"))
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"task {self.name!r}: unknown kind {self.kind!r} (expected one of {', '.join(KINDS)})")

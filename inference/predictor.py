@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .batching import padded_runs
-from .calibration import probabilities
+from .calibration import calibrated_span_scores, probabilities
 from .checkpoint import load_checkpoint
 from .decoding import decode_all
 from .devices import autocast, resolve_device
@@ -84,6 +84,7 @@ class NewsModel:
         self.runtime = runtime   # torch, torch-int8, onnx or onnx-int8 (see inference.runtimes)
         self.special = SpecialTokens.of(tokenizer)
         self.lexicon = Lexicon(manifest.lexicon, model.lexicon_idf.cpu().numpy()) if manifest.lexicon else None
+        self.seen = {t.name: frozenset(t.seen_entities) for t in manifest.tasks if t.kind == "ner"}
         self._tokenizer_lock = threading.Lock()  # the Rust tokenizer is not re-entrant
 
     @classmethod
@@ -206,8 +207,12 @@ class NewsModel:
             return Prediction(text=text)
         entities = []
         words = analysis.encoded.words
-        for task_spans in spans.values():
-            for first, last, label, score in task_spans:
+        for name, task_spans in spans.items():
+            task = self.manifest.task(name)
+            scores = calibrated_span_scores(task, [s[3] for s in task_spans], [s[1] - s[0] for s in task_spans],
+                                            [s[2] for s in task_spans],
+                                            [text[words[f][0]:words[l - 1][1]] in self.seen[name] for f, l, _, _ in task_spans])
+            for (first, last, label, _), score in zip(task_spans, scores):
                 if words[first][0] >= len(text):   # in the second text of a pair
                     continue
                 start, end = _trim(text, words[first][0], min(words[last - 1][1], len(text)))

@@ -26,7 +26,8 @@ def head_outputs(model: NewsModel, docs: list[Document], batch_size: int = 16) -
             continue
         if task.kind == "ner":
             head = HeadOutputs(task, word_probs=[analyses[i].word_probs[task.name] for i in kept],
-                               gold_spans=[set(gold[i].entity_spans[task.name]) for i in kept])
+                               gold_spans=[set(gold[i].entity_spans[task.name]) for i in kept],
+                               texts=[docs[i].text for i in kept], words=[analyses[i].encoded.words for i in kept])
         else:
             head = HeadOutputs(task, probs=np.stack([analyses[i].doc_probs[task.name] for i in kept]),
                                gold=np.array([gold[i].document[task.name] for i in kept]))
@@ -41,14 +42,15 @@ def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots
     for head, annotated in head_outputs(model, docs, batch_size):
         task = head.task
         m = _entity_metrics(head, annotated) if task.kind == "ner" else _document_metrics(head, annotated)
-        before, after = head.confidences(1.0), head.confidences(task.temperature)
+        before, after = head.confidences(1.0), head.confidences(task.temperature, span_calibrator=True)
         m["ece_before"] = expected_calibration_error(*before)
         m["ece_after"] = expected_calibration_error(*after)
         m["documents"] = len(annotated)
         if plots:
             Path(plots).mkdir(parents=True, exist_ok=True)
+            how = "span calibrator" if task.span_calibrator else f"T={task.temperature:.2f}"
             reliability_diagram(before, after, Path(plots) / f"reliability_{task.name}.png",
-                                f"{task.name} (T={task.temperature:.2f}, n={len(before[0])})")
+                                f"{task.name} ({how}, n={len(before[0])})")
         metrics[task.name] = m
     return metrics
 

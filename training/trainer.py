@@ -173,6 +173,9 @@ class Trainer:
         best = NewsModel.load(config.output, runtime="torch", device=self.device)
         best.manifest.training = self.manifest.training
         result = {"best_epoch": self.manifest.training["best_epoch"]}
+        for task in best.manifest.tasks:   # the span calibrator reads whether a name was seen in training
+            if task.kind == "ner":
+                task.seen_entities = sorted({d.text[s.start:s.end] for d in data.train for s in d.spans.get(task.name, [])})
         if data.dev:
             best.manifest.training["calibration"] = calibrate([head for head, _ in head_outputs(best, data.dev)])
             result["dev"] = evaluate(best, data.dev)

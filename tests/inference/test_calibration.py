@@ -58,3 +58,37 @@ def test_reliability_diagram_writes_a_png(tmp_path):
 
 def test_no_temperature_is_fitted_when_dev_has_no_errors():
     assert fit_temperature(lambda t: (rescale(np.array([0.7, 0.8, 0.9]), "multi", t), np.ones(3))) == 1.0
+
+
+def test_logistic_fit_is_scikit_learns():
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    from inference.calibration import fit_logistic
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 3))
+    y = (rng.uniform(size=500) < 1 / (1 + np.exp(-(x @ [1.5, -2.0, 0.5] + 0.3)))).astype(float)
+    coef, intercept = fit_logistic(x, y, l2=1.0)
+    reference = linear_model.LogisticRegression(C=1.0).fit(x, y)
+    np.testing.assert_allclose(coef, reference.coef_[0], rtol=1e-3)   # to the precision of its lbfgs
+    assert intercept == pytest.approx(reference.intercept_[0], rel=1e-3)
+
+
+def test_span_calibrator_follows_names_unseen_in_training():
+    """Dev has few unseen names, test many: a calibrator that knows seen from unseen keeps its
+    scores honest on test, where one temperature cannot."""
+    from inference.calibration import calibrated_span_scores, fit_logistic, span_features
+    from inference.manifest import TaskSpec
+    rng = np.random.default_rng(1)
+
+    def spans(n, unseen_share):
+        seen = rng.uniform(size=n) > unseen_share
+        scores = rng.uniform(0.8, 1.0, size=n)
+        correct = (rng.uniform(size=n) < np.where(seen, 0.98, 0.75)).astype(float)
+        return scores, np.ones(n), ["PER"] * n, seen, correct
+
+    task = TaskSpec("entities", "ner", ["O", "B-PER", "I-PER"])
+    scores, lengths, types, seen, correct = spans(3000, 0.2)
+    coef, intercept = fit_logistic(span_features(scores, lengths, types, seen, task.entity_types), correct)
+    task.span_calibrator = {"types": task.entity_types, "coef": coef.tolist(), "intercept": intercept}
+    scores, lengths, types, seen, correct = spans(3000, 0.6)
+    calibrated = calibrated_span_scores(task, scores, lengths, types, seen)
+    assert expected_calibration_error(calibrated, correct) < 0.03 < expected_calibration_error(scores, correct)

@@ -119,3 +119,19 @@ def test_real_wire_article_is_read_to_its_last_word(model):
     assert analysis.encoded.words[-1][1] >= len(text.rstrip()) - 1  # the last word is labelled too
     for e in model.predict(text).entities:
         assert text[e.start:e.end] == e.text
+
+
+def test_entity_scores_pass_through_the_span_calibrator(any_tiny_checkpoint, tmp_path):
+    import json
+    import shutil
+    path = tmp_path / "ckpt"
+    shutil.copytree(any_tiny_checkpoint, path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    entities = next(t for t in manifest["tasks"] if t["kind"] == "ner")
+    entities["seen_entities"] = ["Geneva"]
+    entities["span_calibrator"] = {"types": ["PER", "ORG", "LOC", "MISC"], "coef": [0, 2.0, 0, 0, 0, 0, 0],
+                                   "intercept": 0.0}   # 0.5, or 0.88 for a string seen in training
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    text = "Talks in Geneva and Vienna went on. " * 3
+    scores = {text[e.start:e.end]: e.score for e in load(path).predict(text).entities}
+    assert scores and all(s == pytest.approx(0.880797 if name == "Geneva" else 0.5) for name, s in scores.items())
