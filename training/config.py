@@ -29,7 +29,8 @@ class TrainConfig:
     schema: str | None = option(None, "JSON {task: {kind, labels}} for news JSON lines (default: data/README.md's)")
     epochs: int = option(15, "epochs at most; the best epoch by dev score is kept")
     batch_size: int = option(8, "windows per optimiser step")
-    learning_rate: float = option(1.5e-4, "encoder learning rate")
+    learning_rate: float | None = option(None, "encoder learning rate (default: the base encoder's, minilm 1.5e-4, "
+                                               "e5-small 1e-4)")
     head_learning_rate: float = option(1e-3, "learning rate of the heads and the shape embedding (freshly initialised)")
     warmup_ratio: float = option(0.1, "share of the steps with a linearly rising learning rate")
     layer_decay: float = option(1.0, "top encoder layer at the learning rate, each one below (embeddings last) "
