@@ -34,6 +34,7 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch threads (default: torch's own choice); recorded in the result")
     p.add_argument("--checkpoint", help="ours: score this trained checkpoint instead of training one")
     p.add_argument("--output", help="ours: checkpoint directory to train into (default: runs/<benchmark>-ours)")
+    p.add_argument("--resume", action="store_true", help="ours: continue an interrupted run from <output>.state/")
     p.add_argument("--base", help="ours / hf-recipe: base encoder, minilm, e5-small or a local Hugging Face "
                                   "encoder folder (default: the trainer's)")
     p.add_argument("--device", default="auto", help="ours / hf-recipe: auto (a GPU when there is one), cpu or cuda")
@@ -112,7 +113,7 @@ def train_ours(args, benchmark: str, recipe: dict, **data):
         path = args.output or str(ROOT / "runs" / f"{benchmark}-ours")
         overrides = {k: getattr(args, k) for k in ("epochs", "window_length", "lexical_terms")
                      if getattr(args, k) is not None}
-        config = TrainConfig(output=path, max_steps=args.max_steps, seed=args.seed, base=args.base, device=args.device,
+        config = TrainConfig(output=path, resume=args.resume, max_steps=args.max_steps, seed=args.seed, base=args.base, device=args.device,
                              **{**recipe, **overrides}, **data)
         train(config, log=lambda m: print(m, file=sys.stderr, flush=True))
     model = load(path, device=args.device)

@@ -85,6 +85,7 @@ class Trainer:
         self.state = state_dir(config.output)
         if config.resume and (self.state / "state.json").exists():
             self.progress = load_state(self.state, model, self.optimizer, self.scheduler, self.rng)
+            self.created -= self.progress["minutes"] * 60   # total_minutes counts the interrupted run's epochs too
             log(f"resuming from {self.state} after epoch {self.progress['epoch']} (step {self.progress['step']})")
         elif config.resume:
             log(f"nothing to resume at {self.state}: starting from the beginning")
