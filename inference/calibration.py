@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decoding import decode_all
+from .decoding import decode_task
 from .manifest import TaskSpec
 
 EPS = 1e-7
@@ -57,9 +57,15 @@ def expected_calibration_error(confidence, outcome, bins: int = 15) -> float:
     return float(ece)
 
 
-def entity_spans(word_probs: list[np.ndarray], tags: list[str], temperature: float = 1.0, viterbi: bool = False):
+def entity_spans(task: TaskSpec, word_probs: list[np.ndarray], temperature: float = 1.0,
+                 surfaces: list[list[str]] | None = None):
     """Every predicted entity of every document, decoded as `predict` decodes it."""
-    return decode_all([rescale(probs, "ner", temperature) for probs in word_probs], tags, viterbi)
+    return decode_task(task, [rescale(probs, "ner", temperature) for probs in word_probs], surfaces)
+
+
+def word_strings(text: str, words: list[tuple[int, int]]) -> list[str]:
+    """A document's words as strings, from their character spans."""
+    return [text[start:end] for start, end in words]
 
 
 def span_features(scores, lengths, types, seen, type_names: list[str]) -> np.ndarray:
@@ -185,8 +191,9 @@ class HeadOutputs:
     def entity_rows(self, temperature: float = 1.0):
         """Per predicted entity: score, length in words, type, seen in training?, exactly right?"""
         rows = []
-        for spans, gold, text, words in zip(entity_spans(self.word_probs, self.task.labels, temperature,
-                                                         self.task.viterbi), self.gold_spans, self.texts, self.words):
+        surfaces = [word_strings(text, words) for text, words in zip(self.texts, self.words)]
+        for spans, gold, text, words in zip(entity_spans(self.task, self.word_probs, temperature, surfaces),
+                                            self.gold_spans, self.texts, self.words):
             for first, last, label, score in spans:
                 rows.append((score, last - first, label, text[words[first][0]:words[last - 1][1]] in self.seen,
                              float((first, last, label) in gold)))

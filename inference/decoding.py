@@ -4,6 +4,9 @@ The score of an entity is the model's probability of exactly that span and type,
 treating words as independent: P(B-X on its first word) x P(I-X on each following word)
 x P(not I-X on the word after it), where an opening I-X counts as B-X. It falls when the type or either boundary is uncertain,
 which a single tag's probability would hide.
+
+Within one document a name keeps one type (`one_type_per_name`): news repeats names, and a
+mention read alone ("Putin said ...") is often typed less surely than the full first mention.
 """
 from __future__ import annotations
 
@@ -12,6 +15,10 @@ from functools import lru_cache
 import numpy as np
 
 from .batching import padded_runs
+
+
+PERSON_TYPES = {"PER", "PERSON"}   # whose one-word mentions are surnames of longer ones
+SAME_WORDS_SHARE = 0.75   # chosen on CoNLL-2003 eng.testa (benchmarks/README.md, "One type per name")
 
 
 @lru_cache(maxsize=64)
@@ -101,14 +108,67 @@ def _spans(tag_probs: np.ndarray, best: np.ndarray, tags: list[str]) -> list[tup
         j = i + 1
         while j < n and inside is not None and best[j] == inside:
             j += 1
-        score = tag_probs[i, begin]
         follows_same_type = bool(spans) and spans[-1][1] == i and spans[-1][2] == etype
-        if inside is not None and not follows_same_type:
-            score += tag_probs[i, inside]  # after O, I-X opens an entity just as B-X does
-        for k in range(i + 1, j):
-            score *= tag_probs[k, inside]
-        if j < n and inside is not None:
-            score *= 1.0 - tag_probs[j, inside]
-        spans.append((i, j, etype, float(score)))
+        spans.append((i, j, etype, _span_score(tag_probs, tags, i, j, etype, opens_with_inside=not follows_same_type)))
         i = j
     return spans
+
+
+def _span_score(tag_probs: np.ndarray, tags: list[str], i: int, j: int, etype: str, opens_with_inside: bool = True) -> float:
+    """P(words i..j-1 are exactly one entity of type etype), as the module docstring says."""
+    inside = tags.index(f"I-{etype}") if f"I-{etype}" in tags else None
+    score = tag_probs[i, tags.index(f"B-{etype}")]
+    if inside is not None and opens_with_inside:
+        score += tag_probs[i, inside]  # after O, I-X opens an entity just as B-X does
+    for k in range(i + 1, j):
+        score *= tag_probs[k, inside]
+    if j < len(tag_probs) and inside is not None:
+        score *= 1.0 - tag_probs[j, inside]
+    return float(score)
+
+
+def decode_task(task, tag_probs: list[np.ndarray], surfaces: list[list[str]] | None = None):
+    """decode_all with an NER task's settings. With `surfaces` (each document's words as strings)
+    and the task's `one_type_per_name`, each name keeps one type within its document."""
+    decoded = decode_all(tag_probs, task.labels, task.viterbi)
+    if surfaces is None or not task.one_type_per_name:
+        return decoded
+    return [one_type_per_name(spans, probs, words, task.labels) for spans, probs, words in zip(decoded, tag_probs, surfaces)]
+
+
+def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.ndarray, words: list[str],
+                      tags: list[str]) -> list[tuple[int, int, str, float]]:
+    """The mentions of one name in one document share the type with the most probability mass
+    summed over them; a relabelled mention is rescored as that type. Mentions of a name: a
+    one-word mention and the longer person names it ends ("Putin" after "Vladimir Putin"), always;
+    mentions with the same words, when that type holds at least SAME_WORDS_SHARE of their mass
+    (a place and a team can share a name: "Leeds" the city, "Leeds" the club)."""
+    if len(spans) < 2:
+        return spans
+    types = list(dict.fromkeys(tag[2:] for tag in tags if tag != "O"))
+    columns = [[k for k, tag in enumerate(tags) if tag[2:] == t] for t in types]
+    names = [tuple(words[i:j]) for i, j, _, _ in spans]
+    group = {name: name for name in names}
+
+    def root(name):
+        while group[name] != name:
+            name = group[name]
+        return name
+
+    aliased = [longer for (_, _, etype, _), longer in zip(spans, names)   # not "Canada" after "Global Affairs Canada"
+               if etype in PERSON_TYPES and len(longer) > 1 and (longer[-1],) in group]
+    for longer in aliased:
+        group[root(longer)] = root((longer[-1],))
+    aliased = {root(name) for name in aliased}
+    mass = {}
+    for (i, j, _, _), name in zip(spans, names):
+        per_type = np.array([tag_probs[i:j, cols].sum(1).mean() for cols in columns])
+        mass[root(name)] = mass.get(root(name), 0.0) + per_type
+    result = []
+    for (i, j, etype, score), name in zip(spans, names):
+        total = mass[root(name)]
+        chosen = types[int(np.argmax(total))]
+        sure = root(name) in aliased or total.max() >= SAME_WORDS_SHARE * total.sum()
+        result.append((i, j, chosen, _span_score(tag_probs, tags, i, j, chosen)) if sure and chosen != etype
+                      else (i, j, etype, score))
+    return result

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 from .batching import padded_runs
-from .calibration import calibrated_span_scores, probabilities
+from .calibration import calibrated_span_scores, probabilities, word_strings
 from .checkpoint import load_checkpoint
-from .decoding import decode_all
+from .decoding import decode_task
 from .devices import autocast, resolve_device
 from .lexical import Lexicon
 from .manifest import Manifest
@@ -130,7 +130,8 @@ class NewsModel:
         encoder in batches of at most `batch_size` windows and `max_tokens` tokens, padding included."""
         analyses = self.analyse(texts, batch_size, pairs=pairs, max_tokens=max_tokens)
         ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]
-        decoded = {task.name: decode_all([a.word_probs[task.name] for a in analyses], task.labels, task.viterbi)
+        surfaces = [word_strings(text, a.encoded.words) for text, a in zip(texts, analyses)]
+        decoded = {task.name: decode_task(task, [a.word_probs[task.name] for a in analyses], surfaces)
                    for task in ner_tasks}
         return [self._prediction(text, a, {name: spans[i] for name, spans in decoded.items()})
                 for i, (text, a) in enumerate(zip(texts, analyses))]

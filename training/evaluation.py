@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.calibration import HeadOutputs, expected_calibration_error, reliability_diagram, rescale
-from inference.decoding import decode_all
+from inference.calibration import (HeadOutputs, entity_spans, expected_calibration_error, reliability_diagram, rescale,
+                                   word_strings)
 from inference.predictor import NewsModel
 
 from .corpus import Document, Span
@@ -58,8 +58,8 @@ def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots
 def _entity_metrics(head: HeadOutputs, annotated: list) -> dict:
     task = head.task
     gold, pred = [], []
-    decoded = decode_all([rescale(probs, "ner", task.temperature) for probs in head.word_probs],
-                         task.labels, task.viterbi)
+    decoded = entity_spans(task, head.word_probs, task.temperature,
+                           [word_strings(doc.text, a.encoded.words) for doc, a in annotated])
     for (doc, a), spans in zip(annotated, decoded):
         # column files are scored on their own tokens, as conlleval does; other text on words
         units = doc.tokens or a.encoded.words

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from inference.decoding import decode_all, valid_bio_paths
+from inference.decoding import decode_all, one_type_per_name, valid_bio_paths
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
@@ -89,3 +89,38 @@ def test_batched_viterbi_matches_one_text_at_a_time():
     together = valid_bio_paths(texts, TAGS, group=4, max_words=100)
     assert [list(p) for p in together] == [list(p) for p in alone]
     assert sum(not np.array_equal(p, q.argmax(1)) for p, q in zip(together, texts)) >= 3  # the search did work
+
+
+def test_a_surname_after_a_full_name_takes_the_full_names_type_and_is_rescored():
+    words = ["Vladimir", "Putin", "met", "Putin"]
+    p = probs([[0.0, 0.9, 0.1, 0.0, 0.0],       # B-PER
+               [0.0, 0.0, 0.9, 0.0, 0.1],       # I-PER
+               [1.0, 0.0, 0.0, 0.0, 0.0],       # O
+               [0.0, 0.4, 0.0, 0.6, 0.0]])      # alone: B-LOC 0.6, B-PER 0.4
+    spans = decode_all([p], TAGS)[0]
+    assert [s[2] for s in spans] == ["PER", "LOC"]
+    harmonised = one_type_per_name(spans, p, words, TAGS)
+    assert [(f, l, label) for f, l, label, _ in harmonised] == [(0, 2, "PER"), (3, 4, "PER")]
+    assert harmonised[0] == spans[0]                       # the mention that had the winning type is untouched
+    assert harmonised[1][3] == pytest.approx(0.4)          # rescored as PER: the model's probability of that
+
+
+def test_the_same_name_takes_a_type_that_holds_most_of_its_mass_and_keeps_its_types_otherwise():
+    words = ["Jordan", "and", "Jordan", "and", "Jordan"]
+    sure, barely_per = [0.0, 0.05, 0.0, 0.95, 0.0], [0.0, 0.55, 0.0, 0.45, 0.0]
+    o = [1.0, 0.0, 0.0, 0.0, 0.0]
+    p = probs([sure, o, sure, o, barely_per])               # LOC holds (0.95 + 0.95 + 0.45) / 3 of the mass
+    harmonised = one_type_per_name(decode_all([p], TAGS)[0], p, words, TAGS)
+    assert [label for _, _, label, _ in harmonised] == ["LOC", "LOC", "LOC"]
+    p = probs([sure, o, barely_per, o, barely_per])         # LOC holds (0.95 + 0.45 + 0.45) / 3 < 0.75
+    spans = decode_all([p], TAGS)[0]
+    assert [label for _, _, label, _ in spans] == ["LOC", "PER", "PER"]
+    assert one_type_per_name(spans, p, words, TAGS) == spans
+
+
+def test_a_one_word_place_does_not_join_a_longer_name_that_is_not_a_person():
+    tags = ["O", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
+    words = ["Global", "Affairs", "Canada", "said", "Canada"]
+    p = probs([[0, 0.9, 0.1, 0, 0], [0, 0, 1.0, 0, 0], [0, 0, 0.9, 0, 0.1], [1.0, 0, 0, 0, 0], [0, 0.1, 0, 0.9, 0]])
+    spans = decode_all([p], tags)[0]
+    assert one_type_per_name(spans, p, words, tags) == spans
