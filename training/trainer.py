@@ -54,6 +54,12 @@ def train(config: TrainConfig, log=print) -> dict:
     return trainer.finish() if trainer.rank == 0 else {}
 
 
+def seen_entities(task, docs) -> list[str]:
+    """The entity strings of an NER task in `docs`: the span calibrator reads whether a name was
+    seen in training."""
+    return sorted({d.text[s.start:s.end] for d in docs for s in d.spans.get(task.name, [])})
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, data: RunData, log):
         self.config, self.data, self.log = config, data, log
@@ -177,9 +183,9 @@ class Trainer:
         best = NewsModel.load(config.output, runtime="torch", device=self.device)
         best.manifest.training = self.manifest.training
         result = {"best_epoch": self.manifest.training["best_epoch"]}
-        for task in best.manifest.tasks:   # the span calibrator reads whether a name was seen in training
+        for task in best.manifest.tasks:
             if task.kind == "ner":
-                task.seen_entities = sorted({d.text[s.start:s.end] for d in data.train for s in d.spans.get(task.name, [])})
+                task.seen_entities = seen_entities(task, data.train)
         if data.dev:
             best.manifest.training["calibration"] = calibrate([head for head, _ in head_outputs(best, data.dev)])
             result["dev"] = evaluate(best, data.dev)

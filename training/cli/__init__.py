@@ -1,4 +1,4 @@
-"""Command line: `newsmodel train | evaluate | predict | export` (also `python -m training ...`).
+"""Command line: `newsmodel train | evaluate | calibrate | predict | export` (also `python -m training ...`).
 
 Each command is a module of this package with `add_parser(subparsers)` and `run(args)`; a
 command imports what it needs when it runs, so `predict` and `export` work with the inference
@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import evaluate, export, predict, train
+from . import calibrate, evaluate, export, predict, train
 
-COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "export": export}
+COMMANDS = {"train": train, "evaluate": evaluate, "calibrate": calibrate, "predict": predict, "export": export}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,27 @@
+import json
+import shutil
+
+from inference import load
+from training.cli import main
+
+
+def test_calibrate_refits_the_manifest_in_place_with_the_training_names(tiny_checkpoint, tmp_path, capsys):
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    train = tmp_path / "train.conll"
+    train.write_text("EU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n\n", encoding="utf-8")
+    dev = tmp_path / "dev.conll"
+    dev.write_text("Peter NNP B-NP B-PER\nBlackburn NNP I-NP I-PER\nvisits VBZ B-VP O\nBrussels NNP B-NP B-LOC\n\n"
+                   "EU NNP B-NP B-ORG\nsaid VBD B-VP O\n\n", encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--format", "conll",
+                 "--train", str(train), "--train-format", "conll", "--device", "cpu"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["training"]["calibration"] == printed and "entities" in printed
+    task = load(ckpt).manifest.task("entities")
+    assert task.seen_entities == ["EU", "German"]
+
+
+def test_calibrate_without_a_checkpoint_is_a_clear_error(tmp_path, capsys):
+    assert main(["calibrate", "--checkpoint", str(tmp_path / "none"), "--data", "x.conll"]) == 2
+    assert "train one" in capsys.readouterr().err

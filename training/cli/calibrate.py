@@ -1,0 +1,47 @@
+"""`newsmodel calibrate`: refit a checkpoint's calibration on annotated data, in place."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from training.sources import FORMATS
+
+from .checkpoints import add_checkpoint_argument, open_checkpoint
+
+
+def add_parser(sub) -> None:
+    c = sub.add_parser("calibrate", help="refit a checkpoint's calibration (entity span calibrator, temperatures, "
+                                         "topic thresholds) on annotated data, e.g. a newer dev set")
+    add_checkpoint_argument(c)
+    c.add_argument("--data", required=True, help="annotated file to fit on (not the test file)")
+    c.add_argument("--format", choices=FORMATS, default="auto", help="its format (default: by extension)")
+    c.add_argument("--train", help="the checkpoint's training file: the span calibrator reads whether a name was "
+                                   "seen in training (default: the names the checkpoint already lists)")
+    c.add_argument("--train-format", choices=FORMATS, default="auto")
+    c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
+
+
+def run(args) -> int:
+    from inference import default_checkpoint
+    from inference.checkpoint import write_manifest
+    from inference.calibration import calibrate
+    from training.evaluation import head_outputs
+    from training.schema import schema_of
+    from training.sources import Source, read_source
+    from training.trainer import seen_entities
+    path = args.checkpoint or default_checkpoint()
+    model = open_checkpoint(path, runtime="torch", device=args.device)   # fitted on fp32 outputs
+    schema = schema_of(model.manifest.tasks)
+    if args.train:
+        train = read_source(Source(args.train, args.train_format), schema)
+        for task in model.manifest.tasks:
+            if task.kind == "ner":
+                task.seen_entities = seen_entities(task, train)
+    docs = read_source(Source(args.data, args.format), schema)
+    model.manifest.training["calibration"] = calibrate([head for head, _ in head_outputs(model, docs)])
+    write_manifest(Path(path), model.manifest)
+    print(json.dumps(model.manifest.training["calibration"]))
+    print(f"calibration refitted on {len(docs)} documents of {args.data}; written to {path}/manifest.json",
+          file=sys.stderr)
+    return 0
