@@ -207,20 +207,27 @@ def calibrate(heads: list[HeadOutputs]) -> dict:
     """Fit each head's calibration on its dev outputs and set it on the task: for NER the span
     calibrator (which also knows whether an entity's string was seen in training, and so
     follows a test set with more unseen names than dev); for document heads a temperature (and
-    a threshold per label of multi-label heads, for F1 at that temperature)."""
+    a threshold per label of multi-label heads, for F1 at that temperature). A calibration that
+    does not lower the dev ECE it was fitted on is not kept: scores stay as the model gives them."""
     fitted = {}
     for head in heads:
         task = head.task
+        before = expected_calibration_error(*head.confidences(1.0))
         if task.kind == "ner":
             scores, lengths, types, seen, correct = head.entity_rows()
+            task.span_calibrator = {}
             if len(set(correct)) == 2:   # right and wrong entities on dev: something to fit against
                 coef, intercept = fit_logistic(span_features(scores, lengths, types, seen, task.entity_types),
                                                np.array(correct))
                 task.span_calibrator = {"types": task.entity_types, "coef": coef.tolist(), "intercept": intercept}
+                if expected_calibration_error(*head.confidences(1.0, span_calibrator=True)) >= before:
+                    task.span_calibrator = {}
             fitted[task.name] = {"span_calibrator": task.span_calibrator}
             continue
         single = task.kind != "multi"
         task.temperature = fit_temperature(head.confidences, head.gold_label_nll if single else None)
+        if expected_calibration_error(*head.confidences(task.temperature)) >= before:
+            task.temperature = 1.0
         if task.kind == "multi":
             task.thresholds = tune_thresholds(rescale(head.probs, "multi", task.temperature), head.gold, task.labels)
         fitted[task.name] = {"temperature": task.temperature, "thresholds": task.thresholds}

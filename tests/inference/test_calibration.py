@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from inference.calibration import (expected_calibration_error, fit_temperature, multiclass_nll, reliability_diagram,
-                                  rescale, tune_thresholds)
+from inference.calibration import (HeadOutputs, calibrate, expected_calibration_error, fit_temperature,
+                                   multiclass_nll, reliability_diagram, rescale, tune_thresholds)
+from inference.manifest import TaskSpec
 
 
 def test_ece_of_perfect_and_overconfident_scores():
@@ -92,3 +93,30 @@ def test_span_calibrator_follows_names_unseen_in_training():
     scores, lengths, types, seen, correct = spans(3000, 0.6)
     calibrated = calibrated_span_scores(task, scores, lengths, types, seen)
     assert expected_calibration_error(calibrated, correct) < 0.03 < expected_calibration_error(scores, correct)
+
+
+def _single_label_head(logits, gold):
+    task = TaskSpec("stance", "single", ["a", "b", "c", "d"])
+    return HeadOutputs(task, probs=np.exp(logits) / np.exp(logits).sum(1, keepdims=True), gold=gold)
+
+
+def test_a_temperature_is_kept_only_where_it_lowers_the_dev_ece():
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(3000, 4)) * 2
+    true_p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    gold = np.array([rng.choice(4, p=row) for row in true_p])
+    overconfident = _single_label_head(3 * logits, gold)
+    calibrate([overconfident])
+    assert overconfident.task.temperature == pytest.approx(3.0, rel=0.1)
+    # 200 documents scored by the true probabilities: the NLL's best temperature (0.98) would
+    # raise the ECE (0.0809 -> 0.0822), so none is kept
+    rng = np.random.default_rng(4)
+    logits = rng.normal(size=(200, 4)) * 2
+    true_p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    gold = np.array([rng.choice(4, p=row) for row in true_p])
+    calibrated = _single_label_head(logits, gold)
+    fitted = fit_temperature(calibrated.confidences, calibrated.gold_label_nll)
+    assert fitted != 1.0 and expected_calibration_error(*calibrated.confidences(fitted)) > \
+        expected_calibration_error(*calibrated.confidences(1.0))
+    calibrate([calibrated])
+    assert calibrated.task.temperature == 1.0
