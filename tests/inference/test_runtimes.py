@@ -1,7 +1,9 @@
 import json
+import re
 import shutil
 
 import pytest
+import torch
 
 from inference import load
 from inference.runtimes import TOLERANCE, available, choose
@@ -37,3 +39,12 @@ def test_load_takes_the_recorded_choice_and_flags_force_one(tiny_checkpoint, tmp
     assert load(path, quantize=False).runtime == "torch" and load(tiny_checkpoint).runtime == "torch"
     with pytest.raises(ValueError, match="CPU only"):
         load(path, quantize=True, device="cuda")
+
+
+def test_int8_keeps_each_ffn_output_projection_fp32_and_quantises_the_other_linears(tiny_checkpoint):
+    model = load(tiny_checkpoint, quantize=True).model
+    kinds = {name: type(module) for name, module in model.named_modules() if "Linear" in type(module).__name__}
+    ffn_out = [n for n in kinds if re.search(r"layer\.\d+\.output\.dense$", n)]
+    others = [n for n in kinds if n not in ffn_out]
+    assert ffn_out and all(kinds[n] is torch.nn.Linear for n in ffn_out)
+    assert others and all(kinds[n] is not torch.nn.Linear for n in others)
