@@ -215,7 +215,7 @@ def calibrate(heads: list[HeadOutputs]) -> dict:
         before = expected_calibration_error(*head.confidences(1.0))
         if task.kind == "ner":
             scores, lengths, types, seen, correct = head.entity_rows()
-            task.span_calibrator = {}
+            task.span_calibrator, task.temperature = {}, 1.0   # the span calibrator replaces a temperature
             if len(set(correct)) == 2:   # right and wrong entities on dev: something to fit against
                 coef, intercept = fit_logistic(span_features(scores, lengths, types, seen, task.entity_types),
                                                np.array(correct))

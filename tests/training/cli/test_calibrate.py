@@ -8,6 +8,10 @@ from training.cli import main
 def test_calibrate_refits_the_manifest_in_place_with_the_training_names(tiny_checkpoint, tmp_path, capsys):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    for task in manifest["tasks"]:   # as an older checkpoint calibrated by one temperature
+        task["temperature"] = 2.0
+    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     train = tmp_path / "train.conll"
     train.write_text("EU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n\n", encoding="utf-8")
     dev = tmp_path / "dev.conll"
@@ -20,6 +24,7 @@ def test_calibrate_refits_the_manifest_in_place_with_the_training_names(tiny_che
     assert manifest["training"]["calibration"] == printed and "entities" in printed
     task = load(ckpt).manifest.task("entities")
     assert task.seen_entities == ["EU", "German"]
+    assert task.temperature == 1.0          # the span calibrator replaces the temperature
 
 
 def test_calibrate_without_a_checkpoint_is_a_clear_error(tmp_path, capsys):
