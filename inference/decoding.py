@@ -138,11 +138,12 @@ def decode_task(task, tag_probs: list[np.ndarray], surfaces: list[list[str]] | N
 
 def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.ndarray, words: list[str],
                       tags: list[str]) -> list[tuple[int, int, str, float]]:
-    """The mentions of one name in one document share the type with the most probability mass
-    summed over them; a relabelled mention is rescored as that type. Mentions of a name: a
-    one-word mention and the longer person names it ends ("Putin" after "Vladimir Putin"), always;
-    mentions with the same words, when that type holds at least SAME_WORDS_SHARE of their mass
-    (a place and a team can share a name: "Leeds" the city, "Leeds" the club)."""
+    """The mentions of one name in one document share a type; a relabelled mention is rescored as
+    that type. A one-word mention that ends a longer person name ("Putin" after "Vladimir
+    Putin") takes the type with the most probability mass over the longer mentions of its group:
+    the full name is the surer reading. Mentions with the same words take the type with the most
+    mass over all of them, where that type holds at least SAME_WORDS_SHARE of it (a place and a
+    team can share a name: "Leeds" the city, "Leeds" the club)."""
     if len(spans) < 2:
         return spans
     types = list(dict.fromkeys(tag[2:] for tag in tags if tag != "O"))
@@ -162,8 +163,9 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
     aliased = {root(name) for name in aliased}
     mass = {}
     for (i, j, _, _), name in zip(spans, names):
-        per_type = np.array([tag_probs[i:j, cols].sum(1).mean() for cols in columns])
-        mass[root(name)] = mass.get(root(name), 0.0) + per_type
+        if root(name) not in aliased or len(name) > 1:
+            per_type = np.array([tag_probs[i:j, cols].sum(1).mean() for cols in columns])
+            mass[root(name)] = mass.get(root(name), 0.0) + per_type
     result = []
     for (i, j, etype, score), name in zip(spans, names):
         total = mass[root(name)]

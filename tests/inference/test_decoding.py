@@ -105,6 +105,16 @@ def test_a_surname_after_a_full_name_takes_the_full_names_type_and_is_rescored()
     assert harmonised[1][3] == pytest.approx(0.4)          # rescored as PER: the model's probability of that
 
 
+def test_surnames_follow_the_full_names_even_when_they_outnumber_them():
+    words = ["John", "Bolton", "said", "Bolton", "Bolton", "Bolton"]
+    full_per, i_per = [0.0, 0.9, 0.0, 0.1, 0.0], [0.0, 0.0, 0.9, 0.0, 0.1]
+    leans_loc = [0.0, 0.3, 0.0, 0.7, 0.0]
+    p = probs([full_per, i_per, [1.0, 0, 0, 0, 0], leans_loc, leans_loc, leans_loc])
+    spans = decode_all([p], TAGS)[0]
+    assert [s[2] for s in spans] == ["PER", "LOC", "LOC", "LOC"]   # the surnames hold more LOC mass than PER
+    assert [s[2] for s in one_type_per_name(spans, p, words, TAGS)] == ["PER"] * 4
+
+
 def test_the_same_name_takes_a_type_that_holds_most_of_its_mass_and_keeps_its_types_otherwise():
     words = ["Jordan", "and", "Jordan", "and", "Jordan"]
     sure, barely_per = [0.0, 0.05, 0.0, 0.95, 0.0], [0.0, 0.55, 0.0, 0.45, 0.0]
