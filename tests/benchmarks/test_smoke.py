@@ -183,3 +183,14 @@ def test_consistency_lists_words_with_more_than_one_type(tiny_checkpoint, tmp_pa
     article.write_text("Putin met Trump in Helsinki. TASS said Putin was pleased.", encoding="utf-8")
     line = run("consistency.py", "--checkpoint", tiny_checkpoint, "--file", article)
     assert line["entities"] == len(line["spans"]) and isinstance(line["mixed_types"], dict)
+
+
+def test_runtime_agreement_compares_every_variant_with_fp32(tiny_checkpoint, tmp_path):
+    article = tmp_path / "article.txt"
+    article.write_text("Putin met Trump in Helsinki. TASS said Putin was pleased.", encoding="utf-8")
+    line = run("runtime_agreement.py", "--checkpoint", tiny_checkpoint, "--file", article)
+    result = line["files"]["article.txt"]
+    from inference.runtimes import available
+    assert set(result) == {"fp32", "pipeline", *(set(available()) - {"torch"})}
+    for variant in set(result) - {"fp32"}:
+        assert result[variant]["same"] + len(result[variant]["only_fp32"]) == result["fp32"]
