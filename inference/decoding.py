@@ -17,7 +17,7 @@ import numpy as np
 from .batching import padded_runs
 
 
-PERSON_TYPES = {"PER", "PERSON"}   # whose one-word mentions are surnames of longer ones
+PERSON_TYPES = {"PER", "PERSON"}   # (any case) whose one-word mentions are surnames of longer ones
 SAME_WORDS_SHARE = 0.75   # chosen on CoNLL-2003 eng.testa (benchmarks/README.md, "One type per name")
 
 
@@ -157,7 +157,7 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
         return name
 
     aliased = [longer for (_, _, etype, _), longer in zip(spans, names)   # not "Canada" after "Global Affairs Canada"
-               if etype in PERSON_TYPES and len(longer) > 1 and (longer[-1],) in group]
+               if etype.upper() in PERSON_TYPES and len(longer) > 1 and (longer[-1],) in group]
     for longer in aliased:
         group[root(longer)] = root((longer[-1],))
     aliased = {root(name) for name in aliased}
