@@ -212,18 +212,19 @@ def calibrate(heads: list[HeadOutputs]) -> dict:
     fitted = {}
     for head in heads:
         task = head.task
-        before = expected_calibration_error(*head.confidences(1.0))
         if task.kind == "ner":
-            scores, lengths, types, seen, correct = head.entity_rows()
+            scores, lengths, types, seen, correct = head.entity_rows()   # decoded once, scored raw and calibrated
             task.span_calibrator, task.temperature = {}, 1.0   # the span calibrator replaces a temperature
             if len(set(correct)) == 2:   # right and wrong entities on dev: something to fit against
                 coef, intercept = fit_logistic(span_features(scores, lengths, types, seen, task.entity_types),
                                                np.array(correct))
                 task.span_calibrator = {"types": task.entity_types, "coef": coef.tolist(), "intercept": intercept}
-                if expected_calibration_error(*head.confidences(1.0, span_calibrator=True)) >= before:
+                after = calibrated_span_scores(task, scores, lengths, types, seen)
+                if expected_calibration_error(after, correct) >= expected_calibration_error(scores, correct):
                     task.span_calibrator = {}
             fitted[task.name] = {"span_calibrator": task.span_calibrator}
             continue
+        before = expected_calibration_error(*head.confidences(1.0))
         single = task.kind != "multi"
         task.temperature = fit_temperature(head.confidences, head.gold_label_nll if single else None)
         if expected_calibration_error(*head.confidences(task.temperature)) >= before:

@@ -27,6 +27,7 @@ class TaskSpec:
     def entity_types(self) -> list[str]:
         """ner: the types of the BIO tags, in order."""
         return list(dict.fromkeys(label[2:] for label in self.labels if label != "O"))
+
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"task {self.name!r}: unknown kind {self.kind!r} (expected one of {', '.join(KINDS)})")
