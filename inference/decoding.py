@@ -104,7 +104,6 @@ def _spans(tag_probs: np.ndarray, best: np.ndarray, tags: list[str]) -> list[tup
         etype = tag[2:]
         # an I- tag that does not continue an entity of its type opens one (lenient BIO repair)
         inside = tags.index(f"I-{etype}") if f"I-{etype}" in tags else None
-        begin = tags.index(f"B-{etype}")
         j = i + 1
         while j < n and inside is not None and best[j] == inside:
             j += 1
@@ -161,11 +160,11 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
     for longer in aliased:
         group[root(longer)] = root((longer[-1],))
     aliased = {root(name) for name in aliased}
+    type_probs = np.stack([tag_probs[:, cols].sum(1) for cols in columns], 1)   # word x type
     mass = {}
     for (i, j, _, _), name in zip(spans, names):
         if root(name) not in aliased or len(name) > 1:
-            per_type = np.array([tag_probs[i:j, cols].sum(1).mean() for cols in columns])
-            mass[root(name)] = mass.get(root(name), 0.0) + per_type
+            mass[root(name)] = mass.get(root(name), 0.0) + type_probs[i:j].mean(0)
     result = []
     for (i, j, etype, score), name in zip(spans, names):
         total = mass[root(name)]

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import os
-import re
 import threading
 import unicodedata
-import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -18,6 +16,7 @@ from .decoding import decode_task
 from .devices import autocast, resolve_device
 from .lexical import Lexicon
 from .manifest import Manifest
+from .quantization import int8_linears
 from .runtimes import RUNTIMES, choose, log, name_of
 from .tokenization import EncodedText, encode
 from .windows import SpecialTokens, batch_inputs, cut_windows
@@ -71,22 +70,6 @@ class Analysis:
     encoded: EncodedText
     word_probs: dict[str, np.ndarray]   # ner task -> (n_words, n_tags)
     doc_probs: dict[str, np.ndarray]    # document task -> (n_labels,)
-
-
-# Each encoder layer's FFN output projection stays fp32: its inputs (GELU outputs) carry the
-# outliers that one int8 scale per tensor flattens. On the bundled dev split int8 everywhere lost
-# 2.7 entity F1 and 10 stance points against fp32; with these projections fp32, 0.1 and none.
-FP32_LINEARS = re.compile(r"layer\.\d+\.output\.dense$")
-
-
-def int8_linears(model: torch.nn.Module) -> torch.nn.Module:
-    """The model with dynamic int8 linear layers (weights int8, activations quantised per batch),
-    but for FP32_LINEARS."""
-    names = {name for name, module in model.named_modules()
-             if isinstance(module, torch.nn.Linear) and not FP32_LINEARS.search(name)}
-    with warnings.catch_warnings():   # torch.ao announces its own future, nothing about this call
-        warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(model, names, dtype=torch.qint8)
 
 
 class NewsModel:

@@ -2,15 +2,17 @@ import json
 import shutil
 
 from inference import load
+from inference.runtimes import available
 from training.cli import main
 
 
-def test_calibrate_refits_the_manifest_in_place_with_the_training_names(tiny_checkpoint, tmp_path, capsys):
+def test_calibrate_refits_the_manifest_in_place_with_the_training_names_and_remeasures_runtimes(tiny_checkpoint, tmp_path, capsys):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)
     manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
     for task in manifest["tasks"]:   # as an older checkpoint calibrated by one temperature
         task["temperature"] = 2.0
+    manifest["runtimes"] = {"torch": {"dev": {"entities": 0.1}, "words_per_second": 1.0}}   # stale
     (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     train = tmp_path / "train.conll"
     train.write_text("EU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n\n", encoding="utf-8")
@@ -25,6 +27,8 @@ def test_calibrate_refits_the_manifest_in_place_with_the_training_names(tiny_che
     task = load(ckpt).manifest.task("entities")
     assert task.seen_entities == ["EU", "German"]
     assert task.temperature == 1.0          # the span calibrator replaces the temperature
+    assert set(manifest["runtimes"]) == set(available())    # measured again, on the data it was fitted on
+    assert manifest["runtimes"]["torch"]["words_per_second"] > 1.0
 
 
 def test_calibrate_without_a_checkpoint_is_a_clear_error(tmp_path, capsys):

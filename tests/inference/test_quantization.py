@@ -1,0 +1,34 @@
+import re
+
+import pytest
+import torch
+
+from inference.checkpoint import load_checkpoint
+from inference.quantization import Bf16Linear, int8_linears
+
+FFN_OUT = re.compile(r"layer\.\d+\.output\.dense$")
+
+
+def linear_kinds(model) -> dict[str, type]:
+    return {name: type(module) for name, module in model.named_modules()
+            if "Linear" in type(module).__name__}
+
+
+@pytest.mark.parametrize("bf16, kept", [(False, torch.nn.Linear), (True, Bf16Linear)])
+def test_int8_keeps_each_ffn_output_projection_out_of_int8_and_quantises_the_other_linears(tiny_checkpoint, bf16, kept):
+    kinds = linear_kinds(int8_linears(load_checkpoint(tiny_checkpoint)[0], bf16=bf16))
+    ffn_out = [name for name in kinds if FFN_OUT.search(name)]
+    others = [name for name in kinds if name not in ffn_out]
+    assert ffn_out and all(kinds[name] is kept for name in ffn_out)
+    assert others and all(kinds[name].__module__.startswith("torch.ao") for name in others)
+
+
+def test_a_bf16_linear_gives_the_fp32_result_to_bf16_precision():
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(64, 16)
+    x = torch.randn(8, 64)
+    with torch.no_grad():
+        exact, approx = linear(x), Bf16Linear(linear)(x)
+    assert approx.dtype == torch.float32 and approx.shape == exact.shape
+    assert torch.allclose(approx, exact, rtol=0.02, atol=0.02 * exact.abs().max().item())
+    assert not torch.equal(approx, exact)   # it did run in bf16
