@@ -18,7 +18,8 @@ KEPT_OUT_OF_INT8 = re.compile(r"layer\.\d+\.output\.dense$")
 def cpu_has_bf16() -> bool:
     """Whether this CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX); without, a
     bf16 matrix product is slower than an fp32 one."""
-    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")   # torch's own CPU feature checks
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
 
 class Bf16Linear(nn.Module):
