@@ -19,14 +19,16 @@ def add_parser(sub) -> None:
     add_checkpoint_argument(p)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
-    p.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
-                   help="onnx: run the encoder in ONNX Runtime (faster on CPU; needs the onnx extra)")
-    p.add_argument("--quantize", action="store_true", help="int8 linear layers (faster on CPU, see benchmarks/speed.py)")
+    p.add_argument("--runtime", choices=["torch", "onnx"],
+                   help="force a runtime (default: the one the checkpoint chose from its measured dev figures); "
+                        "onnx: ONNX Runtime, needs the onnx extra")
+    p.add_argument("--quantize", action="store_true",
+                   help="force int8 linear layers (with --runtime, or PyTorch's); see benchmarks/speed.py")
     p.add_argument("--html", help="also write the predictions as one self-contained HTML page to this file")
 
 
 def run(args) -> int:
-    model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
+    model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
     if args.text is not None:
         raw = args.text
     elif args.file:

@@ -1,7 +1,9 @@
 import json
 import re
+import shutil
 
 from training.cli import main
+from training.cli import predict as predict_command
 
 
 def test_predict_command_writes_json_lines(tiny_checkpoint, tmp_path, capsys):
@@ -36,3 +38,23 @@ def test_predict_reads_a_headline_with_its_body(tiny_checkpoint, tmp_path, capsy
     records.write_text(json.dumps({"id": 1, "text": "Talks resume", "pair": "In Geneva."}) + "\n", encoding="utf-8")
     assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--jsonl", "--file", str(records)]) == 0
     assert json.loads(capsys.readouterr().out)["id"] == 1
+
+
+def test_predict_runs_the_checkpoints_chosen_runtime_unless_told_otherwise(tiny_checkpoint, tmp_path, monkeypatch, capsys):
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    manifest["runtimes"] = {"torch": {"dev": {"entities": 0.9}, "words_per_second": 100.0},
+                            "torch-int8": {"dev": {"entities": 0.9}, "words_per_second": 300.0}}
+    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    used = []
+    opened = predict_command.open_checkpoint
+
+    def spy(*args, **kwargs):
+        model = opened(*args, **kwargs)
+        used.append(model.runtime)
+        return model
+    monkeypatch.setattr(predict_command, "open_checkpoint", spy)
+    for flags in ([], ["--runtime", "torch"], ["--quantize"]):
+        assert main(["predict", "--checkpoint", str(ckpt), "--device", "cpu", "Talks in Geneva.", *flags]) == 0
+    assert used == ["torch-int8", "torch", "torch-int8"]
