@@ -2,6 +2,7 @@
 costs accuracy, which run in bf16 where the CPU has bf16 instructions and in fp32 elsewhere."""
 from __future__ import annotations
 
+import copy
 import re
 import warnings
 
@@ -23,21 +24,28 @@ def cpu_has_bf16() -> bool:
 
 
 class Bf16Linear(nn.Module):
-    """A linear layer that multiplies in bf16 (fp32 accumulation) and takes and gives fp32."""
+    """A linear layer computed in bf16 (weights, bias, input and result; the kernel sums its
+    products in fp32) that takes and gives the caller's dtype. For inference only."""
 
     def __init__(self, linear: nn.Linear):
         super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
         self.register_buffer("weight", linear.weight.detach().to(torch.bfloat16))
         self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().to(torch.bfloat16))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.linear(x.to(torch.bfloat16), self.weight, self.bias).to(x.dtype)
 
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
 
 def int8_linears(model: nn.Module, bf16: bool | None = None) -> nn.Module:
-    """`model` with dynamic int8 linear layers (weights int8, activations quantised per batch),
-    but for KEPT_OUT_OF_INT8, which run in bf16 (`bf16`; by default where cpu_has_bf16) or fp32."""
+    """A copy of `model` with dynamic int8 linear layers (weights int8, activations quantised per
+    batch), but for KEPT_OUT_OF_INT8, which run in bf16 (`bf16`; by default where cpu_has_bf16)
+    or fp32."""
     bf16 = cpu_has_bf16() if bf16 is None else bf16
+    model = copy.deepcopy(model)
     int8 = set()
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
@@ -50,4 +58,4 @@ def int8_linears(model: nn.Module, bf16: bool | None = None) -> nn.Module:
                 setattr(module, child_name, Bf16Linear(child))
     with warnings.catch_warnings():   # torch.ao announces its own future, nothing about this call
         warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(model, int8, dtype=torch.qint8)
+        return torch.ao.quantization.quantize_dynamic(model, int8, dtype=torch.qint8, inplace=True)

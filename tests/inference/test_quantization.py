@@ -23,9 +23,10 @@ def test_int8_keeps_each_ffn_output_projection_out_of_int8_and_quantises_the_oth
     assert others and all(kinds[name].__module__.startswith("torch.ao") for name in others)
 
 
-def test_a_bf16_linear_gives_the_fp32_result_to_bf16_precision():
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_bf16_linear_gives_the_fp32_result_to_bf16_precision(bias):
     torch.manual_seed(0)
-    linear = torch.nn.Linear(64, 16)
+    linear = torch.nn.Linear(64, 16, bias=bias)
     x = torch.randn(8, 64)
     with torch.no_grad():
         exact, approx = linear(x), Bf16Linear(linear)(x)
@@ -38,3 +39,15 @@ def test_without_torch_cpu_feature_probes_bf16_is_not_assumed(monkeypatch):
     for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
         monkeypatch.delattr(torch.cpu, probe, raising=False)
     assert cpu_has_bf16() is False
+
+
+def test_the_int8_model_is_a_copy_and_predicts_like_fp32(tiny_checkpoint):
+    model = load_checkpoint(tiny_checkpoint)[0].eval()
+    before = {name: type(m) for name, m in model.named_modules()}
+    inputs = {"input_ids": torch.randint(5, 100, (2, 12)), "attention_mask": torch.ones(2, 12, dtype=torch.long),
+              "shape_ids": torch.zeros(2, 12, dtype=torch.long), "pool_mask": torch.ones(2, 12)}
+    with torch.no_grad():
+        exact = model(**inputs)["entities"]
+        approx = int8_linears(model, bf16=True)(**inputs)["entities"]
+    assert {name: type(m) for name, m in model.named_modules()} == before   # the argument is left as it was
+    assert approx.shape == exact.shape and torch.allclose(approx, exact, atol=0.1 * exact.abs().max().item())

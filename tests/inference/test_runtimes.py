@@ -28,6 +28,12 @@ def test_a_speed_tie_goes_to_the_more_accurate_runtime():
     assert name == ("onnx-int8" if "onnx-int8" in available() else "torch-int8")
     if name == "onnx-int8":
         assert "as fast as torch-int8 and more accurate" in why
+    tie_within_torch = figures(torch=(1000, 0), **{"torch-int8": (1000 * (1 + SPEED_TIE / 2), 0.002)})
+    assert choose(tie_within_torch) == ("torch", "1.00x fp32's words/s on dev with every dev figure within 0.3 points; "
+                                                 "as fast as torch-int8 and more accurate on dev")
+    equal = figures(torch=(100, 0), **{"torch-int8": (1000, 0.0)}, onnx=(990, 0.0)) if "onnx" in available() else None
+    if equal:   # equally accurate: the faster one, and no claim of accuracy
+        assert choose(equal) == ("torch-int8", "10.00x fp32's words/s on dev with every dev figure within 0.3 points")
     slower = 1000 * (1 - 2 * SPEED_TIE)
     assert choose(figures(torch=(100, 0), **{"torch-int8": (1000, 0.002), "onnx-int8": (slower, 0.0)}))[0] == "torch-int8"
 
@@ -35,6 +41,9 @@ def test_a_speed_tie_goes_to_the_more_accurate_runtime():
 def test_a_better_figure_never_disqualifies_and_no_figures_mean_fp32():
     assert choose(figures(torch=(100, 0), **{"torch-int8": (300, -0.05)}))[0] == "torch-int8"
     assert choose({}) == ("torch", "the checkpoint records no runtime figures")
+    unscored = {"torch": {"dev": {"entities": float("nan")}, "words_per_second": 100},
+                "torch-int8": {"dev": {"entities": 0.9}, "words_per_second": 300}}
+    assert choose(unscored)[0] == "torch"   # nothing to compare with: fp32, never an error
 
 
 def test_load_takes_the_recorded_choice_and_flags_force_one(tiny_checkpoint, tmp_path):

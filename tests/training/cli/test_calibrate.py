@@ -21,7 +21,8 @@ def test_calibrate_refits_the_manifest_in_place_with_the_training_names_and_reme
                    "EU NNP B-NP B-ORG\nsaid VBD B-VP O\n\n", encoding="utf-8")
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--format", "conll",
                  "--train", str(train), "--train-format", "conll", "--device", "cpu"]) == 0
-    printed = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)
     manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["training"]["calibration"] == printed and "entities" in printed
     task = load(ckpt).manifest.task("entities")
@@ -29,6 +30,8 @@ def test_calibrate_refits_the_manifest_in_place_with_the_training_names_and_reme
     assert task.temperature == 1.0          # the span calibrator replaces the temperature
     assert set(manifest["runtimes"]) == set(available())    # measured again, on the data it was fitted on
     assert manifest["runtimes"]["torch"]["words_per_second"] > 1.0
+    assert manifest["runtimes"]["torch"]["dev"] != {"entities": 0.1}
+    assert "default CPU runtime" in captured.err
 
 
 def test_calibrate_without_a_checkpoint_is_a_clear_error(tmp_path, capsys):
