@@ -93,8 +93,9 @@ class NewsModel:
         """`device`: `auto` takes a GPU when there is one (fp32 weights, bf16 autocast), else the
         CPU. On the CPU, with neither `runtime` nor `quantize` given, the runtime is the fastest
         whose dev figures, measured at the end of training, stayed within 0.3 points of fp32's (of
-        those within 5% of the fastest, the most accurate on dev; inference.runtimes); `runtime="onnx"` (ONNX Runtime, exported at load; the `onnx` extra)
-        and `quantize=True` (int8 linear layers) force one."""
+        those within 5% of the fastest, the most accurate on dev; inference.runtimes);
+        `runtime="onnx"` (ONNX Runtime, exported at load; the `onnx` extra) and `quantize=True`
+        (int8 linear layers, see inference.quantization) force one."""
         if runtime not in (None, *{r["runtime"] for r in RUNTIMES.values()}):
             raise ValueError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")
         model, tokenizer, manifest = load_checkpoint(path)

@@ -12,7 +12,8 @@ from torch import nn
 # Each encoder layer's FFN output projection stays out of int8: its inputs (GELU outputs) carry
 # the outliers that one int8 scale per tensor flattens. On the bundled dev split int8 everywhere
 # lost 2.7 entity F1 and 10 stance points against fp32; with these projections in fp32, 0.1 and
-# none; in bf16, 0.2 and none, at 1.47x the fp32 projections' words/s (AVX512-BF16, 2 threads).
+# none; in bf16, 0.2 and none, and the whole model ran at about 1.45x the words/s it had with
+# them in fp32 (AVX512-BF16, 2 threads).
 KEPT_OUT_OF_INT8 = re.compile(r"layer\.\d+\.output\.dense$")
 
 
