@@ -4,6 +4,11 @@ Entities export as `BertForTokenClassification` (encoder + the NER head). The wo
 embedding has no place in that class, so the exported model does not see capitalisation:
 its labels can differ from `predict` where case matters. Use it for interop and as a
 baseline; `predict` remains the reference.
+
+A SentencePiece tokenizer's `▁` stands for the space before a word, so its offsets cover that
+space and the pipeline's entities would start one character early. The exported tokenizer
+splits at white space before the metaspace step: the same pieces (bar a lone `▁` that trailing
+white space would add), offsets on the word alone.
 """
 from __future__ import annotations
 
@@ -36,5 +41,17 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
                                    "bias": head.bias.detach() / task.temperature})
     output = Path(output)
     hf.save_pretrained(output, safe_serialization=True)
-    model.tokenizer.save_pretrained(output)
+    _with_word_offsets(model.tokenizer).save_pretrained(output)
     return output
+
+
+def _with_word_offsets(tokenizer):
+    """`tokenizer`, or a copy whose SentencePiece pieces have offsets without the space before them."""
+    from tokenizers import pre_tokenizers
+
+    if not isinstance(tokenizer.backend_tokenizer.pre_tokenizer, pre_tokenizers.Metaspace):
+        return tokenizer
+    tokenizer = copy.deepcopy(tokenizer)
+    backend = tokenizer.backend_tokenizer
+    backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), backend.pre_tokenizer])
+    return tokenizer

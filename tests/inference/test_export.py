@@ -18,3 +18,19 @@ def test_exported_ner_model_labels_text_as_predict_does(any_tiny_checkpoint, tmp
     for first, tag in zip(analysis.encoded.first_subwords, ours):
         assert theirs.get(first + 1, "O") == tag
     assert pipe.model.config.id2label == dict(enumerate(tags))
+
+
+def test_exported_tokenizer_keeps_the_pieces_and_gives_offsets_without_spaces(any_tiny_checkpoint, tmp_path):
+    # SentencePiece's "▁" stands for the space before a word; the pipeline takes an entity's
+    # start from its first piece's offset, so that offset must not cover the space.
+    from transformers import AutoTokenizer
+    model = load(any_tiny_checkpoint)
+    exported = AutoTokenizer.from_pretrained(export_ner(model, "entities", tmp_path / "ner"))
+    text = "Talks in Geneva.\nAnna  Lindqvist\tof the United Nations said: “[Putin] agreed”"
+    ours = model.tokenizer(text, return_offsets_mapping=True)
+    theirs = exported(text, return_offsets_mapping=True)
+    assert theirs["input_ids"] == ours["input_ids"]
+    spans = [text[s:e] for s, e in theirs["offset_mapping"] if e > s]
+    assert len(spans) == len(ours["input_ids"]) - 2   # every piece but <s> / [CLS] and </s> / [SEP]
+    assert all(span == span.strip() for span in spans)
+    assert "in" in spans and "of" in spans
