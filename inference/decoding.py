@@ -127,12 +127,21 @@ def _span_score(tag_probs: np.ndarray, tags: list[str], i: int, j: int, etype: s
 
 
 def decode_task(task, tag_probs: list[np.ndarray], surfaces: list[list[str]] | None = None):
-    """decode_all with an NER task's settings. With `surfaces` (each document's words as strings)
-    and the task's `one_type_per_name`, each name keeps one type within its document."""
+    """decode_all with an NER task's settings. With `surfaces` (each document's words as strings),
+    spans without a letter or digit are dropped (a bracket or an "@" is no name), and with the
+    task's `one_type_per_name` each name keeps one type within its document."""
     decoded = decode_all(tag_probs, task.labels, task.viterbi)
-    if surfaces is None or not task.one_type_per_name:
+    if surfaces is None:
+        return decoded
+    decoded = [[span for span in spans if _has_letter_or_digit(words[span[0]:span[1]])]
+               for spans, words in zip(decoded, surfaces)]
+    if not task.one_type_per_name:
         return decoded
     return [one_type_per_name(spans, probs, words, task.labels) for spans, probs, words in zip(decoded, tag_probs, surfaces)]
+
+
+def _has_letter_or_digit(words: list[str]) -> bool:
+    return any(char.isalnum() for word in words for char in word)
 
 
 def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.ndarray, words: list[str],

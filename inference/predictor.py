@@ -216,8 +216,6 @@ class NewsModel:
                 if words[first][0] >= len(text):   # in the second text of a pair
                     continue
                 start, end = _trim(text, words[first][0], min(words[last - 1][1], len(text)))
-                if start == end:   # symbols only
-                    continue
                 entities.append(Entity(text[start:end], label, start, end, round(score, 6)))
         labels = {}
         for name, probs in analysis.doc_probs.items():

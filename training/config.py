@@ -31,7 +31,8 @@ class TrainConfig:
     batch_size: int = option(8, "windows per optimiser step")
     learning_rate: float | None = option(None, "encoder learning rate (default: the base encoder's, minilm 1.5e-4, "
                                                "e5-small 1e-4)")
-    head_learning_rate: float = option(1e-3, "learning rate of the heads and the shape embedding (freshly initialised)")
+    head_learning_rate: float | None = option(None, "learning rate of the heads and the shape embedding (freshly "
+                                                    "initialised; default: the base encoder's, minilm 1e-3, e5-small 5e-3)")
     warmup_ratio: float = option(0.1, "share of the steps with a linearly rising learning rate")
     layer_decay: float = option(1.0, "top encoder layer at the learning rate, each one below (embeddings last) "
                                      "times this")

@@ -21,7 +21,7 @@ from inference.predictor import NewsModel
 from inference.runtimes import choose
 
 from . import distributed
-from .base_models import default_learning_rate
+from .base_models import default_learning_rates
 from .config import TrainConfig
 from .corpus import DataError
 from .data import RunData, read_data
@@ -67,8 +67,11 @@ class Trainer:
         seed_everything(config.seed)
         self.device = resolve_device(config.device)
         model, self.tokenizer, base_name, lexicon = self._starting_model()
+        encoder_rate, head_rate = default_learning_rates(base_name)
         if config.learning_rate is None:   # recorded resolved, so the manifest's config reproduces the run
-            config.learning_rate = default_learning_rate(base_name)
+            config.learning_rate = encoder_rate
+        if config.head_learning_rate is None:
+            config.head_learning_rate = head_rate
         self.model = model.to(self.device)
         tasks = list(model.tasks.values())
         self.manifest = Manifest(tasks=tasks, base_model=base_name, window_length=config.window_length,

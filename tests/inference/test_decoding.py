@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from inference.decoding import decode_all, one_type_per_name, valid_bio_paths
+from inference.decoding import decode_all, decode_task, one_type_per_name, valid_bio_paths
+from inference.manifest import TaskSpec
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
@@ -134,3 +135,18 @@ def test_a_one_word_place_does_not_join_a_longer_name_that_is_not_a_person():
     p = probs([[0, 0.9, 0.1, 0, 0], [0, 0, 1.0, 0, 0], [0, 0, 0.9, 0, 0.1], [1.0, 0, 0, 0, 0], [0, 0.1, 0, 0.9, 0]])
     spans = decode_all([p], tags)[0]
     assert one_type_per_name(spans, p, words, tags) == spans
+
+
+def test_a_span_without_a_letter_or_digit_is_no_entity():
+    # "[" tagged as a person of its own before "Putin]" (a SentencePiece model did this)
+    words = ["our", "President", "[", "Putin", "]", "said"]
+    p = probs([[1.0, 0.0, 0.0, 0.0, 0.0],
+               [1.0, 0.0, 0.0, 0.0, 0.0],
+               [0.2, 0.8, 0.0, 0.0, 0.0],       # B-PER
+               [0.1, 0.9, 0.0, 0.0, 0.0],       # B-PER
+               [1.0, 0.0, 0.0, 0.0, 0.0],
+               [1.0, 0.0, 0.0, 0.0, 0.0]])
+    task = TaskSpec(name="entities", kind="ner", labels=TAGS)
+    assert [s[:3] for s in decode_all([p], TAGS)[0]] == [(2, 3, "PER"), (3, 4, "PER")]
+    assert [s[:3] for s in decode_task(task, [p], [words])[0]] == [(3, 4, "PER")]
+    assert [s[:3] for s in decode_task(task, [p])[0]] == [(2, 3, "PER"), (3, 4, "PER")]   # no words, no test

@@ -31,6 +31,8 @@ def test_training_writes_a_loadable_checkpoint_with_metrics(trained):
     assert set(manifest["metrics"]) == {"dev", "test"}
     assert 0.0 <= result["test"]["entities"]["f1"] <= 1.0
     assert manifest["training"]["data_sha256"][config.train]
+    recorded = manifest["training"]["config"]   # the base encoder's rates, resolved, so the run can be repeated
+    assert (recorded["learning_rate"], recorded["head_learning_rate"]) == (1.5e-4, 1e-3)
     entities = next(t for t in manifest["tasks"] if t["name"] == "entities")
     assert "Moscow" in entities["seen_entities"] or len(entities["seen_entities"]) > 20   # training names, for calibration
     model = load(config.output)
