@@ -19,7 +19,6 @@ from .batching import padded_runs
 
 PERSON_TYPES = {"PER", "PERSON"}   # (any case) whose one-word mentions are surnames of longer ones
 SAME_WORDS_SHARE = 0.75   # chosen on CoNLL-2003 eng.testa (benchmarks/README.md, "One type per name")
-MENTION_SHARE = 0.9   # below SAME_WORDS_SHARE, a mention this unsure of its own type follows its name (same README)
 
 
 @lru_cache(maxsize=64)
@@ -152,9 +151,7 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
     Putin") takes the type with the most probability mass over the longer mentions of its group:
     the full name is the surer reading. Mentions with the same words take the type with the most
     mass over all of them, where that type holds at least SAME_WORDS_SHARE of it (a place and a
-    team can share a name: "Leeds" the city, "Leeds" the club); below that share, only mentions
-    that give their own type at least MENTION_SHARE of their mass keep it, and the unsure rest
-    follow the name ("according to TASS" three times, once leaning PER)."""
+    team can share a name: "Leeds" the city, "Leeds" the club)."""
     if len(spans) < 2:
         return spans
     types = list(dict.fromkeys(tag[2:] for tag in tags if tag != "O"))
@@ -181,9 +178,7 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
     for (i, j, etype, score), name in zip(spans, names):
         total = mass[root(name)]
         chosen = types[int(np.argmax(total))]
-        own = type_probs[i:j].mean(0)
-        follows_name = (root(name) in aliased or total.max() >= SAME_WORDS_SHARE * total.sum()
-                        or own[types.index(etype)] < MENTION_SHARE * own.sum())
-        result.append((i, j, chosen, _span_score(tag_probs, tags, i, j, chosen)) if follows_name and chosen != etype
+        sure = root(name) in aliased or total.max() >= SAME_WORDS_SHARE * total.sum()
+        result.append((i, j, chosen, _span_score(tag_probs, tags, i, j, chosen)) if sure and chosen != etype
                       else (i, j, etype, score))
     return result
