@@ -51,6 +51,16 @@ def default_learning_rates(base: str | None) -> tuple[float, float]:
     return (known.learning_rate, known.head_learning_rate) if known else OTHER_LEARNING_RATES
 
 
+def per_base(setting: str) -> str:
+    """Each named encoder's default `setting`, for help texts: "minilm 1.5e-4, e5-small 1e-4"."""
+    return ", ".join(f"{b.name} {_short(getattr(b, setting))}" for b in BASE_MODELS.values())
+
+
+def _short(value: float) -> str:
+    mantissa, exponent = f"{value:e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
+
+
 def resolve_base(base: str | None) -> tuple[str, str]:
     """(folder to load, name the manifest records) of `base`: a name above, or a folder."""
     name = base or DEFAULT_BASE

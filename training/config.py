@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 
 from inference.checkpoint import DEFAULT_CHECKPOINT
 
+from .base_models import DEFAULT_BASE, per_base
 from .corpus import DataError
 
 
@@ -25,14 +26,15 @@ class TrainConfig:
     dev_fraction: float = option(0.0, "without --dev: hold out this share of train (seeded)")
     max_train_docs: int | None = option(None, "train on a seeded random sample of this many documents")
     base: str | None = option(None, "base encoder: minilm, e5-small, or a local Hugging Face encoder folder "
-                                    "(default: minilm)")
+                                    f"(default: {DEFAULT_BASE})")
     schema: str | None = option(None, "JSON {task: {kind, labels}} for news JSON lines (default: data/README.md's)")
     epochs: int = option(15, "epochs at most; the best epoch by dev score is kept")
     batch_size: int = option(8, "windows per optimiser step")
-    learning_rate: float | None = option(None, "encoder learning rate (default: the base encoder's, minilm 1.5e-4, "
-                                               "e5-small 1e-4)")
+    learning_rate: float | None = option(None, "encoder learning rate (default: the base encoder's, "
+                                               f"{per_base('learning_rate')})")
     head_learning_rate: float | None = option(None, "learning rate of the heads and the shape embedding (freshly "
-                                                    "initialised; default: the base encoder's, minilm 1e-3, e5-small 5e-3)")
+                                                    "initialised; default: the base encoder's, "
+                                                    f"{per_base('head_learning_rate')})")
     warmup_ratio: float = option(0.1, "share of the steps with a linearly rising learning rate")
     layer_decay: float = option(1.0, "top encoder layer at the learning rate, each one below (embeddings last) "
                                      "times this")

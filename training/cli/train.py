@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
             t.add_argument(flag, type=kind, help=help)
     for f in options():
         flag = "--" + f.name.replace("_", "-")
-        help = f"{f.metadata['help']} (default: {f.default})"
+        help = f.metadata["help"] if f.default is None else f"{f.metadata['help']} (default: {f.default})"
         if f.type == "bool":
             t.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help)
         else:

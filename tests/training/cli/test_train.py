@@ -70,3 +70,16 @@ def test_every_option_is_a_flag_with_its_help_and_overrides_the_default(tmp_path
     config = captured["config"]
     assert (config.learning_rate, config.shape_input, config.device, config.max_steps) == (3e-5, False, "cpu", 7)
     assert config.epochs == TrainConfig.__dataclass_fields__["epochs"].default
+
+
+def test_help_states_each_base_encoders_own_rates_and_no_empty_default():
+    import re
+    from training.base_models import BASE_MODELS
+    import training.cli.train as train_command
+    parser = __import__("argparse").ArgumentParser()
+    train_command.add_parser(parser.add_subparsers())
+    assert "(default: None)" not in " ".join(parser._subparsers._group_actions[0].choices["train"].format_help().split())
+    for setting in ("learning_rate", "head_learning_rate"):
+        stated = re.search(r"base encoder's, (.*)\)", TrainConfig.__dataclass_fields__[setting].metadata["help"])[1]
+        assert {name: float(rate) for name, rate in (pair.split() for pair in stated.split(", "))} == {
+            name: getattr(base, setting) for name, base in BASE_MODELS.items()}
