@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields
 
 from inference.checkpoint import DEFAULT_CHECKPOINT
 
-from .base_models import DEFAULT_BASE, per_base
+from .base_models import BASE_MODELS, DEFAULT_BASE, per_base
 from .corpus import DataError
 
 
@@ -25,8 +25,8 @@ class TrainConfig:
     test: str | dict | list | None = option(None, "test file: scored once with the best checkpoint", data=True)
     dev_fraction: float = option(0.0, "without --dev: hold out this share of train (seeded)")
     max_train_docs: int | None = option(None, "train on a seeded random sample of this many documents")
-    base: str | None = option(None, "base encoder: minilm, e5-small, or a local Hugging Face encoder folder "
-                                    f"(default: {DEFAULT_BASE})")
+    base: str | None = option(None, f"base encoder: {', '.join(BASE_MODELS)}, or a local Hugging Face encoder "
+                                    f"folder (default: {DEFAULT_BASE})")
     schema: str | None = option(None, "JSON {task: {kind, labels}} for news JSON lines (default: data/README.md's)")
     epochs: int = option(15, "epochs at most; the best epoch by dev score is kept")
     batch_size: int = option(8, "windows per optimiser step")

@@ -57,10 +57,7 @@ def test_unknown_config_setting_is_an_error(files, capsys):
 
 
 def test_every_option_is_a_flag_with_its_help_and_overrides_the_default(tmp_path, monkeypatch, capsys):
-    import training.cli.train as train_command
-    parser = __import__("argparse").ArgumentParser()
-    train_command.add_parser(parser.add_subparsers())
-    help_text = " ".join(parser._subparsers._group_actions[0].choices["train"].format_help().split())
+    help_text = _train_help()
     for f in options():
         assert f"--{f.name.replace('_', '-')}" in help_text and " ".join(f.metadata["help"].split()) in help_text
     captured = {}
@@ -75,11 +72,16 @@ def test_every_option_is_a_flag_with_its_help_and_overrides_the_default(tmp_path
 def test_help_states_each_base_encoders_own_rates_and_no_empty_default():
     import re
     from training.base_models import BASE_MODELS
-    import training.cli.train as train_command
-    parser = __import__("argparse").ArgumentParser()
-    train_command.add_parser(parser.add_subparsers())
-    assert "(default: None)" not in " ".join(parser._subparsers._group_actions[0].choices["train"].format_help().split())
+    assert "(default: None)" not in _train_help()
     for setting in ("learning_rate", "head_learning_rate"):
         stated = re.search(r"base encoder's, (.*)\)", TrainConfig.__dataclass_fields__[setting].metadata["help"])[1]
         assert {name: float(rate) for name, rate in (pair.split() for pair in stated.split(", "))} == {
             name: getattr(base, setting) for name, base in BASE_MODELS.items()}
+
+
+def _train_help() -> str:
+    """`newsmodel train --help`, white space collapsed."""
+    import training.cli.train as train_command
+    parser = __import__("argparse").ArgumentParser()
+    train_command.add_parser(parser.add_subparsers())
+    return " ".join(parser._subparsers._group_actions[0].choices["train"].format_help().split())
