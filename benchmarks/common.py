@@ -44,6 +44,8 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--window-length", type=int, help="ours: tokens per window (default: the benchmark's recipe)")
     p.add_argument("--lexical-terms", type=int, help="ours: TF-IDF terms the document heads read, 0 for none "
                                                      "(default: the benchmark's recipe)")
+    p.add_argument("--group-by-length", action=argparse.BooleanOptionalAction,
+                   help="ours: batch windows of similar length together (default: the trainer's, off)")
     return p
 
 
@@ -100,7 +102,7 @@ def base_model(args) -> str:
 def train_ours(args, benchmark: str, recipe: dict, **data):
     """(NewsModel, train seconds) for `--system ours`: trained here with training.trainer.train
     on `data` (train/dev sources) with the benchmark's `recipe` (TrainConfig settings; --epochs,
-    --window-length, --lexical-terms override it), or loaded from --checkpoint.
+    --window-length, --lexical-terms, --[no-]group-by-length override it), or loaded from --checkpoint.
 
     train seconds come from the manifest in both cases (training.total_minutes: the whole run,
     from tokenizing to calibration; older checkpoints: the epochs alone), so a reused checkpoint
@@ -111,7 +113,7 @@ def train_ours(args, benchmark: str, recipe: dict, **data):
         from training.config import TrainConfig
         from training.trainer import train
         path = args.output or str(ROOT / "runs" / f"{benchmark}-ours")
-        overrides = {k: getattr(args, k) for k in ("epochs", "window_length", "lexical_terms")
+        overrides = {k: getattr(args, k) for k in ("epochs", "window_length", "lexical_terms", "group_by_length")
                      if getattr(args, k) is not None}
         config = TrainConfig(output=path, resume=args.resume, max_steps=args.max_steps, seed=args.seed, base=args.base, device=args.device,
                              **{**recipe, **overrides}, **data)
@@ -161,6 +163,8 @@ def main(run, args) -> None:
     for name in ("epochs", "max_steps", "limit", "max_train_docs", "max_dev_docs", "window_length"):   # a smoke run's figures must never pass for a real one
         if getattr(args, name):
             result[name] = getattr(args, name)
+    if args.group_by_length is not None:
+        result["group_by_length"] = args.group_by_length
     if args.checkpoint and args.system == "ours":
         result["checkpoint"] = args.checkpoint
         for key in ("train_documents", "train_pairs"):   # counted here, not what the checkpoint learnt from

@@ -81,7 +81,7 @@ class Trainer:
         self.examples = TrainingSet(data.train, self.tokenizer, tasks, config.window_length, config.window_overlap,
                                     lexicon)
         self.rank, self.world = distributed.join_process_group(self.device)
-        # every process sees the same shuffled order and takes every world-th batch of it
+        # every process sees the same epoch order and takes every world-th batch of it
         batches = (len(self.examples) + config.batch_size - 1) // config.batch_size
         self.steps_per_epoch = max(1, batches // self.world)
         self.total_steps = self.steps_per_epoch * config.epochs
@@ -141,8 +141,7 @@ class Trainer:
     def _epoch(self, epoch: int) -> None:
         config = self.config
         self.model.train()
-        order = list(range(len(self.examples)))
-        self.rng.shuffle(order)
+        order = self.examples.epoch_order(self.rng, config.batch_size, config.group_by_length)
         starts = list(range(0, len(order), config.batch_size))[self.rank::self.world][:self.steps_per_epoch]
         bar = tqdm(starts, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=self.rank != 0)
         for b in bar:

@@ -1,3 +1,4 @@
+import random
 
 from inference.predictor import NewsModel
 from training.corpus import Document, Span
@@ -25,6 +26,28 @@ def test_missing_task_gets_no_targets_and_unannotated_documents_are_left_out(tok
     batch = examples.batch([0])
     assert (batch["targets"]["entities"] == IGNORE).all() and not batch["targets"]["topic"][1].any()
     assert (batch["targets"]["stance"] != IGNORE).all()
+
+
+def test_grouped_order_takes_every_window_once_pads_less_and_repeats_with_the_seed(tokenizer, news_tasks):
+    # documents of 1 to 12 sentences: one window each, of many widths
+    docs = [Document(" ".join(["Officials in Geneva said talks went on."] * (1 + i % 12)),
+                     labels={"stance": ["neutral"]}) for i in range(96)]
+    examples = TrainingSet(docs, tokenizer, news_tasks, window_length=256, window_overlap=32)
+    widths = [w.width for w in examples.windows]
+
+    def padded(order):
+        return sum(max(widths[i] for i in order[b:b + 4]) * len(order[b:b + 4]) for b in range(0, len(order), 4))
+
+    grouped = examples.epoch_order(random.Random(5), 4, group_by_length=True)
+    shuffled = examples.epoch_order(random.Random(5), 4, group_by_length=False)
+    assert sorted(grouped) == sorted(shuffled) == list(range(len(examples)))
+    assert padded(grouped) < 0.9 * padded(shuffled)
+    assert grouped == examples.epoch_order(random.Random(5), 4, group_by_length=True)
+    assert grouped != examples.epoch_order(random.Random(6), 4, group_by_length=True)
+    unchanged = list(range(len(examples)))   # without grouping: the shuffle of earlier versions, so old runs repeat
+    random.Random(5).shuffle(unchanged)
+    assert shuffled == unchanged
+    assert TrainingSet([], tokenizer, news_tasks, 256, 32).epoch_order(random.Random(5), 4, True) == []
 
 
 def test_training_and_serving_cut_a_text_into_identical_windows(any_tiny_checkpoint, news_tasks):

@@ -19,7 +19,7 @@ def trained(tmp_path_factory):
     (tmp / "dev.jsonl").write_text("\n".join(lines[12:16]) + "\n", encoding="utf-8")
     config = TrainConfig(train=str(tmp / "train.jsonl"), dev=str(tmp / "dev.jsonl"), test=str(tmp / "dev.jsonl"),
                          output=str(tmp / "ckpt"), epochs=2, batch_size=4, max_steps=4, window_length=128,
-                         window_overlap=32, model_card=str(tmp / "card.md"))
+                         window_overlap=32, group_by_length=True, model_card=str(tmp / "card.md"))
     result = train(config, log=lambda m: None)
     return config, result
 
@@ -51,6 +51,7 @@ def test_model_card_holds_this_runs_figures(trained):
     card = open(config.model_card).read()
     assert card.startswith("---\n") and "base_model:" in card
     assert f"| test | entities | f1 | {result['test']['entities']['f1']:.4f} |" in card
+    assert "batch size 4 (windows of similar length together)" in card   # the run's batching, as configured
     assert open(f"{config.output}/README.md").read() == card
 
 
