@@ -31,7 +31,8 @@ class TrainConfig:
     epochs: int = option(15, "epochs at most; the best epoch by dev score is kept")
     batch_size: int = option(8, "windows per optimiser step")
     group_by_length: bool = option(False, "batch windows of similar length together (shuffled, then sorted by length "
-                                         "within groups of up to 50 batches): less padding, faster steps: see benchmarks/README.md")
+                                         "within groups of up to 50 batches): less padding, faster steps "
+                                         "(benchmarks/README.md)")
     learning_rate: float | None = option(None, "encoder learning rate (default: the base encoder's, "
                                                f"{per_base('learning_rate')})")
     head_learning_rate: float | None = option(None, "learning rate of the heads and the shape embedding (freshly "
