@@ -18,6 +18,11 @@ from .batching import padded_runs
 
 
 PERSON_TYPES = {"PER", "PERSON"}   # (any case) whose one-word mentions are surnames of longer ones
+# A place and an organisation often share a name ("Leeds" the city, "Leeds" the club), so
+# identical mentions split between the two take one type only where it holds SAME_WORDS_SHARE
+# of their mass; split between any other types, the type with the most mass wins.
+PLACE_TYPES = {"LOC", "LOCATION", "GPE"}
+ORGANISATION_TYPES = {"ORG", "ORGANISATION", "ORGANIZATION"}
 SAME_WORDS_SHARE = 0.75   # chosen on CoNLL-2003 eng.testa (benchmarks/README.md, "One type per name")
 
 
@@ -144,14 +149,20 @@ def _has_letter_or_digit(words: list[str]) -> bool:
     return any(char.isalnum() for word in words for char in word)
 
 
+def _place_and_organisation(types: list[str]) -> bool:
+    upper = {t.upper() for t in types}
+    return bool(upper & PLACE_TYPES) and bool(upper & ORGANISATION_TYPES)
+
+
 def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.ndarray, words: list[str],
                       tags: list[str]) -> list[tuple[int, int, str, float]]:
     """The mentions of one name in one document share a type; a relabelled mention is rescored as
     that type. A one-word mention that ends a longer person name ("Putin" after "Vladimir
     Putin") takes the type with the most probability mass over the longer mentions of its group:
     the full name is the surer reading. Mentions with the same words take the type with the most
-    mass over all of them, where that type holds at least SAME_WORDS_SHARE of it (a place and a
-    team can share a name: "Leeds" the city, "Leeds" the club)."""
+    mass over all of them; where the two types with the most mass are a place and an
+    organisation, only if the first holds at least SAME_WORDS_SHARE of it (a place and a team
+    can share a name: "Leeds" the city, "Leeds" the club)."""
     if len(spans) < 2:
         return spans
     types = list(dict.fromkeys(tag[2:] for tag in tags if tag != "O"))
@@ -177,8 +188,10 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
     result = []
     for (i, j, etype, score), name in zip(spans, names):
         total = mass[root(name)]
-        chosen = types[int(np.argmax(total))]
-        sure = root(name) in aliased or total.max() >= SAME_WORDS_SHARE * total.sum()
+        ranked = [types[k] for k in np.argsort(-total, kind="stable")]
+        chosen = ranked[0]
+        sure = (root(name) in aliased or not _place_and_organisation(ranked[:2])
+                or total.max() >= SAME_WORDS_SHARE * total.sum())
         result.append((i, j, chosen, _span_score(tag_probs, tags, i, j, chosen)) if sure and chosen != etype
                       else (i, j, etype, score))
     return result

@@ -116,17 +116,33 @@ def test_surnames_follow_the_full_names_even_when_they_outnumber_them():
     assert [s[2] for s in one_type_per_name(spans, p, words, TAGS)] == ["PER"] * 4
 
 
-def test_the_same_name_takes_a_type_that_holds_most_of_its_mass_and_keeps_its_types_otherwise():
-    words = ["Jordan", "and", "Jordan", "and", "Jordan"]
-    sure, barely_per = [0.0, 0.05, 0.0, 0.95, 0.0], [0.0, 0.55, 0.0, 0.45, 0.0]
+PLACE_OR_TEAM = ["O", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
+
+
+def test_a_place_and_a_team_of_one_name_share_a_type_only_where_it_holds_most_of_the_mass():
+    words = ["Leeds", "and", "Leeds", "and", "Leeds"]
+    sure, barely_org = [0.0, 0.05, 0.0, 0.95, 0.0], [0.0, 0.55, 0.0, 0.45, 0.0]
     o = [1.0, 0.0, 0.0, 0.0, 0.0]
-    p = probs([sure, o, sure, o, barely_per])               # LOC holds (0.95 + 0.95 + 0.45) / 3 of the mass
-    harmonised = one_type_per_name(decode_all([p], TAGS)[0], p, words, TAGS)
+    p = probs([sure, o, sure, o, barely_org])               # LOC holds (0.95 + 0.95 + 0.45) / 3 of the mass
+    harmonised = one_type_per_name(decode_all([p], PLACE_OR_TEAM)[0], p, words, PLACE_OR_TEAM)
     assert [label for _, _, label, _ in harmonised] == ["LOC", "LOC", "LOC"]
-    p = probs([sure, o, barely_per, o, barely_per])         # LOC holds (0.95 + 0.45 + 0.45) / 3 < 0.75
-    spans = decode_all([p], TAGS)[0]
-    assert [label for _, _, label, _ in spans] == ["LOC", "PER", "PER"]
-    assert one_type_per_name(spans, p, words, TAGS) == spans
+    p = probs([sure, o, barely_org, o, barely_org])         # LOC holds (0.95 + 0.45 + 0.45) / 3 < 0.75
+    spans = decode_all([p], PLACE_OR_TEAM)[0]
+    assert [label for _, _, label, _ in spans] == ["LOC", "ORG", "ORG"]
+    assert one_type_per_name(spans, p, words, PLACE_OR_TEAM) == spans
+
+
+def test_a_name_split_between_other_types_takes_the_type_with_the_most_mass():
+    tags = ["O", "B-ORG", "I-ORG", "B-PER", "I-PER"]
+    words = ["TASS", "said", "TASS", "said", "TASS"]
+    org, leans_per = [0.0, 0.6, 0.0, 0.4, 0.0], [0.0, 0.4, 0.0, 0.6, 0.0]
+    o = [1.0, 0.0, 0.0, 0.0, 0.0]
+    p = probs([org, o, org, o, leans_per])                  # ORG holds (0.6 + 0.6 + 0.4) / 3 < 0.75 of the mass
+    spans = decode_all([p], tags)[0]
+    assert [label for _, _, label, _ in spans] == ["ORG", "ORG", "PER"]
+    harmonised = one_type_per_name(spans, p, words, tags)
+    assert [label for _, _, label, _ in harmonised] == ["ORG", "ORG", "ORG"]
+    assert harmonised[2][3] == pytest.approx(0.4)           # rescored as ORG
 
 
 def test_a_one_word_place_does_not_join_a_longer_name_that_is_not_a_person():
