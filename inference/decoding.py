@@ -20,7 +20,8 @@ from .batching import padded_runs
 PERSON_TYPES = {"PER", "PERSON"}   # (any case) whose one-word mentions are surnames of longer ones
 # A place and an organisation often share a name ("Leeds" the city, "Leeds" the club), so
 # identical mentions split between the two take one type only where it holds SAME_WORDS_SHARE
-# of their mass; split between any other types, the type with the most mass wins.
+# of their mass; split between any other types, the type with the most mass wins
+# (benchmarks/README.md, "A place and an organisation").
 PLACE_TYPES = {"LOC", "LOCATION", "GPE"}
 ORGANISATION_TYPES = {"ORG", "ORGANISATION", "ORGANIZATION"}
 SAME_WORDS_SHARE = 0.75   # chosen on CoNLL-2003 eng.testa (benchmarks/README.md, "One type per name")
@@ -157,16 +158,16 @@ def _place_and_organisation(types: list[str]) -> bool:
 def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.ndarray, words: list[str],
                       tags: list[str]) -> list[tuple[int, int, str, float]]:
     """The mentions of one name in one document share a type; a relabelled mention is rescored as
-    that type. A one-word mention that ends a longer person name ("Putin" after "Vladimir
-    Putin") takes the type with the most probability mass over the longer mentions of its group:
-    the full name is the surer reading. Mentions with the same words take the type with the most
-    mass over all of them; where the two types with the most mass are a place and an
-    organisation, only if the first holds at least SAME_WORDS_SHARE of it (a place and a team
-    can share a name: "Leeds" the city, "Leeds" the club)."""
+    that type. A type's mass over some mentions is the sum of their span scores as that type.
+    A one-word mention that ends a longer person name ("Putin" after "Vladimir Putin") takes the
+    type with the most mass over the longer mentions of its group: the full name is the surer
+    reading. Mentions with the same words that were decoded as different types take the type with
+    the most mass over all of them; where the two types with the most mass are a place and an
+    organisation, only if the first holds at least SAME_WORDS_SHARE of it (a place and a team can
+    share a name: "Leeds" the city, "Leeds" the club). Mentions decoded as one type keep it."""
     if len(spans) < 2:
         return spans
     types = list(dict.fromkeys(tag[2:] for tag in tags if tag != "O"))
-    columns = [[k for k, tag in enumerate(tags) if tag[2:] == t] for t in types]
     names = [tuple(words[i:j]) for i, j, _, _ in spans]
     group = {name: name for name in names}
 
@@ -180,18 +181,18 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
     for longer in aliased:
         group[root(longer)] = root((longer[-1],))
     aliased = {root(name) for name in aliased}
-    type_probs = np.stack([tag_probs[:, cols].sum(1) for cols in columns], 1)   # word x type
-    mass = {}
-    for (i, j, _, _), name in zip(spans, names):
+    mass, given = {}, {}   # per group: type mass, and the types its mentions were decoded as
+    for (i, j, etype, _), name in zip(spans, names):
+        given.setdefault(root(name), set()).add(etype)
         if root(name) not in aliased or len(name) > 1:
-            mass[root(name)] = mass.get(root(name), 0.0) + type_probs[i:j].mean(0)
+            mass[root(name)] = mass.get(root(name), 0.0) + np.array([_span_score(tag_probs, tags, i, j, t) for t in types])
     result = []
     for (i, j, etype, score), name in zip(spans, names):
         total = mass[root(name)]
         ranked = [types[k] for k in np.argsort(-total, kind="stable")]
         chosen = ranked[0]
-        sure = (root(name) in aliased or not _place_and_organisation(ranked[:2])
-                or total.max() >= SAME_WORDS_SHARE * total.sum())
+        sure = root(name) in aliased or (len(given[root(name)]) > 1 and (
+            not _place_and_organisation(ranked[:2]) or total.max() >= SAME_WORDS_SHARE * total.sum()))
         result.append((i, j, chosen, _span_score(tag_probs, tags, i, j, chosen)) if sure and chosen != etype
                       else (i, j, etype, score))
     return result
