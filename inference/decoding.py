@@ -191,8 +191,9 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
         total = mass[root(name)]
         ranked = [types[k] for k in np.argsort(-total, kind="stable")]
         chosen = ranked[0]
-        sure = root(name) in aliased or (len(given[root(name)]) > 1 and (
-            not _place_and_organisation(ranked[:2]) or total.max() >= SAME_WORDS_SHARE * total.sum()))
+        split = len(given[root(name)]) > 1
+        needs_share = _place_and_organisation(ranked[:2])
+        sure = root(name) in aliased or (split and (not needs_share or total.max() >= SAME_WORDS_SHARE * total.sum()))
         result.append((i, j, chosen, _span_score(tag_probs, tags, i, j, chosen)) if sure and chosen != etype
                       else (i, j, etype, score))
     return result
