@@ -185,6 +185,23 @@ def test_consistency_lists_words_with_more_than_one_type(tiny_checkpoint, tmp_pa
     assert line["entities"] == len(line["spans"]) and isinstance(line["mixed_types"], dict)
 
 
+def test_word_types_counts_the_type_that_covers_each_occurrence(tiny_checkpoint, tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    from word_types import word_types
+
+    from inference import Entity, Prediction
+    text = "US envoys met us. The US Treasury agreed. USA and AUS did not."
+    entities = [Entity("US", "LOC", 0, 2, 0.9), Entity("US Treasury", "ORG", 22, 33, 0.8)]
+    result = word_types([text], [Prediction(entities=entities, labels={})], "US")
+    assert result == {"occurrences": 2, "types": {"LOC": 1, "ORG": 1}, "in_longer_spans": 1,
+                      "longer_spans": {"US Treasury (ORG)": 1}}
+    assert word_types([text], [Prediction(entities=entities, labels={})], "us")["types"] == {"none": 1}
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text(json.dumps({"text": text}) + "\n", encoding="utf-8")
+    line = run("word_types.py", "--checkpoint", tiny_checkpoint, "--articles", articles, "--word", "US")
+    assert line["articles"] == 1 and line["words"]["US"]["occurrences"] == 2
+
+
 def test_runtime_agreement_compares_every_variant_with_fp32(tiny_checkpoint, tmp_path):
     article = tmp_path / "article.txt"
     article.write_text("Putin met Trump in Helsinki. TASS said Putin was pleased.", encoding="utf-8")

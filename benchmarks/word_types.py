@@ -1,0 +1,65 @@
+"""How the model types one word across many articles: every occurrence of the word (whole word,
+case-sensitive), and the type of the entity that covers it, or none. For spellings the training
+data may lack ("US" where the bundled corpus writes "U.S.") and words that must stay out of
+entities (the pronoun "us").
+
+    python benchmarks/word_types.py --checkpoint checkpoints/news --articles ../shared/data/bbc_news/dev.jsonl --word US --word us
+
+--articles: JSON lines with a "text" field, or plain-text files (one article each). Prints one
+JSON line: per word, its occurrences, the count per covering type ("none": in no entity), how
+many of those entities are longer than the word, and the longer spans with their types.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+from inference import default_checkpoint, load
+
+
+def read_texts(paths: list[str]) -> list[str]:
+    texts = []
+    for path in paths:
+        if path.endswith(".jsonl"):
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+            texts += [json.loads(line)["text"] for line in lines if line.strip()]
+        else:
+            texts.append(Path(path).read_text(encoding="utf-8"))
+    return texts
+
+
+def word_types(texts: list[str], predictions, word: str) -> dict:
+    """Occurrences of `word` in `texts` and the types of the predicted entities that cover them."""
+    types, longer = Counter(), Counter()
+    for text, prediction in zip(texts, predictions):
+        for match in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text):
+            cover = next((e for e in prediction.entities if e.start <= match.start() < e.end), None)
+            types[cover.label if cover else "none"] += 1
+            if cover and (cover.start, cover.end) != match.span():
+                longer[f"{cover.text} ({cover.label})"] += 1
+    return {"occurrences": sum(types.values()), "types": dict(types.most_common()),
+            "in_longer_spans": sum(longer.values()), "longer_spans": dict(longer.most_common())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", default=str(default_checkpoint()))
+    parser.add_argument("--articles", action="append", required=True, help="a .jsonl file of {\"text\"} or a text file")
+    parser.add_argument("--word", action="append", required=True, help="the word to follow (repeat for more)")
+    parser.add_argument("--runtime", choices=["torch", "onnx"], help="force a runtime (default: the checkpoint's)")
+    parser.add_argument("--quantize", action="store_true", default=None, help="force int8")
+    args = parser.parse_args()
+    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize)
+    texts = read_texts(args.articles)
+    predictions = model.predict_batch(texts)
+    print(json.dumps({"benchmark": "word_types", "system": "ours", "split": "+".join(Path(p).name for p in args.articles),
+                      "runtime": model.runtime, "articles": len(texts),
+                      "words": {word: word_types(texts, predictions, word) for word in args.word},
+                      "train_seconds": None, "words_per_second": None}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
