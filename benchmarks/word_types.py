@@ -5,9 +5,11 @@ entities (the pronoun "us").
 
     python benchmarks/word_types.py --checkpoint checkpoints/news --articles ../shared/data/bbc_news/dev.jsonl --word US --word us
 
---articles: JSON lines with a "text" field, or plain-text files (one article each). Prints one
-JSON line: per word, its occurrences, the count per covering type ("none": in no entity), how
-many of those entities are longer than the word, and the longer spans with their types.
+--articles: a file ending in .jsonl holds JSON lines with a "text" field; any other file is one
+plain-text article. Prints one JSON line: per word, its occurrences, the count per type of the
+entity that contains the whole occurrence ("none": no entity touches it; "partial": an entity
+takes only part of it), how many of those entities are longer than the word, and the longer
+spans with their types.
 """
 from __future__ import annotations
 
@@ -36,8 +38,9 @@ def word_types(texts: list[str], predictions, word: str) -> dict:
     types, longer = Counter(), Counter()
     for text, prediction in zip(texts, predictions):
         for match in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text):
-            cover = next((e for e in prediction.entities if e.start <= match.start() < e.end), None)
-            types[cover.label if cover else "none"] += 1
+            cover = next((e for e in prediction.entities if e.start <= match.start() and match.end() <= e.end), None)
+            touches = any(e.start < match.end() and match.start() < e.end for e in prediction.entities)
+            types[cover.label if cover else "partial" if touches else "none"] += 1
             if cover and (cover.start, cover.end) != match.span():
                 longer[f"{cover.text} ({cover.label})"] += 1
     return {"occurrences": sum(types.values()), "types": dict(types.most_common()),

@@ -190,16 +190,18 @@ def test_word_types_counts_the_type_that_covers_each_occurrence(tiny_checkpoint,
     from word_types import word_types
 
     from inference import Entity, Prediction
-    text = "US envoys met us. The US Treasury agreed. USA and AUS did not."
-    entities = [Entity("US", "LOC", 0, 2, 0.9), Entity("US Treasury", "ORG", 22, 33, 0.8)]
+    text = "US envoys met us. The US Treasury agreed. USA and AUS did not. Team US won. US-led talks."
+    entities = [Entity("US", "LOC", 0, 2, 0.9), Entity("US Treasury", "ORG", 22, 33, 0.8),
+                Entity("Team US", "ORG", 63, 70, 0.7), Entity("US-l", "MISC", 76, 80, 0.5)]
     result = word_types([text], [Prediction(entities=entities, labels={})], "US")
-    assert result == {"occurrences": 2, "types": {"LOC": 1, "ORG": 1}, "in_longer_spans": 1,
-                      "longer_spans": {"US Treasury (ORG)": 1}}
+    assert result == {"occurrences": 4, "types": {"ORG": 2, "LOC": 1, "MISC": 1}, "in_longer_spans": 3,
+                      "longer_spans": {"US Treasury (ORG)": 1, "Team US (ORG)": 1, "US-l (MISC)": 1}}
     assert word_types([text], [Prediction(entities=entities, labels={})], "us")["types"] == {"none": 1}
+    assert word_types([text], [Prediction(entities=entities, labels={})], "Team US won")["types"] == {"partial": 1}
     articles = tmp_path / "articles.jsonl"
     articles.write_text(json.dumps({"text": text}) + "\n", encoding="utf-8")
     line = run("word_types.py", "--checkpoint", tiny_checkpoint, "--articles", articles, "--word", "US")
-    assert line["articles"] == 1 and line["words"]["US"]["occurrences"] == 2
+    assert line["articles"] == 1 and line["words"]["US"]["occurrences"] == 4
 
 
 def test_runtime_agreement_compares_every_variant_with_fp32(tiny_checkpoint, tmp_path):
