@@ -68,6 +68,12 @@ def sample(items: list, n: int | None, seed: int) -> list:
     return [item for i, item in enumerate(items) if i in chosen]
 
 
+def jsonl_texts(path) -> list[str]:
+    """The "text" field of every line of a JSON-lines file (blank lines skipped)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["text"] for line in lines if line.strip()]
+
+
 def count_words(texts) -> int:
     """Words as the results table counts them: whitespace tokens of every text predicted."""
     return sum(len(t.split()) for t in texts if t)

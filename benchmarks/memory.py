@@ -10,6 +10,7 @@ import resource
 import time
 from pathlib import Path
 
+import common
 from inference import default_checkpoint, load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +25,7 @@ def main() -> None:
     model = load(args.checkpoint)
     model.predict("warm-up text in Geneva.")
     loaded_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    texts = [json.loads(l)["text"] for l in Path(args.source).read_text(encoding="utf-8").splitlines() if l.strip()]
+    texts = common.jsonl_texts(args.source)
     size = int(args.megabytes * 1_000_000)
     text = ("\n\n".join(texts) * (size // sum(len(t) + 2 for t in texts) + 1))[:size]
     start = time.perf_counter()

@@ -31,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import common
 from inference import default_checkpoint, load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,7 @@ VARIANTS = {"ours": {}, "ours-fp32": {"runtime": "torch", "quantize": False}, "o
 
 
 def load_articles(args) -> list[str]:
-    texts = [json.loads(l)["text"] for l in Path(args.articles).read_text(encoding="utf-8").splitlines() if l.strip()]
+    texts = common.jsonl_texts(args.articles)
     if args.limit:
         texts = texts[:args.limit]
     texts = texts * args.repeat

@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import common
 from inference import default_checkpoint, load
 
 
@@ -26,8 +27,7 @@ def read_texts(paths: list[str]) -> list[str]:
     texts = []
     for path in paths:
         if path.endswith(".jsonl"):
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
-            texts += [json.loads(line)["text"] for line in lines if line.strip()]
+            texts += common.jsonl_texts(path)
         else:
             texts.append(Path(path).read_text(encoding="utf-8"))
     return texts
@@ -39,8 +39,8 @@ def word_types(texts: list[str], predictions, word: str) -> dict:
     for text, prediction in zip(texts, predictions):
         for match in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text):
             cover = next((e for e in prediction.entities if e.start <= match.start() and match.end() <= e.end), None)
-            touches = any(e.start < match.end() and match.start() < e.end for e in prediction.entities)
-            types[cover.label if cover else "partial" if touches else "none"] += 1
+            touches = (e.start < match.end() and match.start() < e.end for e in prediction.entities)
+            types[cover.label if cover else "partial" if any(touches) else "none"] += 1
             if cover and (cover.start, cover.end) != match.span():
                 longer[f"{cover.text} ({cover.label})"] += 1
     return {"occurrences": sum(types.values()), "types": dict(types.most_common()),
