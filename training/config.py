@@ -28,7 +28,7 @@ class TrainConfig:
     base: str | None = option(None, f"base encoder: {', '.join(BASE_MODELS)}, or a local Hugging Face encoder "
                                     f"folder (default: {DEFAULT_BASE})")
     schema: str | None = option(None, "JSON {task: {kind, labels}} for news JSON lines (default: data/README.md's)")
-    epochs: int = option(15, "epochs at most; the best epoch by dev score is kept")
+    epochs: int = option(14, "epochs at most; the best epoch by dev score is kept")
     batch_size: int = option(8, "windows per optimiser step")
     group_by_length: bool = option(False, "batch windows of similar length together (shuffled, then sorted by length "
                                          "within groups of up to 50 batches): less padding, faster steps "
