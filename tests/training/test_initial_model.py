@@ -1,0 +1,33 @@
+import pytest
+import torch
+from transformers import BertConfig, BertModel
+
+from training.initial_model import set_attention_dropout
+
+
+def _encoder(attention_dropout: float) -> BertModel:
+    config = BertConfig(vocab_size=100, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=16, hidden_dropout_prob=0.0, attention_probs_dropout_prob=attention_dropout)
+    return BertModel(config, add_pooling_layer=False).train()
+
+
+def _two_passes(encoder: BertModel) -> tuple[torch.Tensor, torch.Tensor]:
+    ids = torch.randint(0, 100, (2, 12), generator=torch.Generator().manual_seed(0))
+    return encoder(input_ids=ids).last_hidden_state, encoder(input_ids=ids).last_hidden_state
+
+
+def test_attention_dropout_reaches_every_self_attention_layer():
+    encoder = _encoder(0.5)
+    first, second = _two_passes(encoder)
+    assert not torch.equal(first, second)          # the only dropout left is on the attention probabilities
+    set_attention_dropout(encoder, 0.0)
+    first, second = _two_passes(encoder)
+    assert torch.equal(first, second)
+    assert encoder.config.attention_probs_dropout_prob == 0.0   # the saved config says what the run trained with
+    set_attention_dropout(encoder, 0.3)
+    assert [m.dropout.p for m in encoder.modules() if type(m).__name__ == "BertSelfAttention"] == [0.3, 0.3]
+
+
+def test_attention_dropout_on_an_encoder_without_bert_attention_is_an_error():
+    with pytest.raises(ValueError, match="attention_dropout: Linear has no BERT-style self-attention dropout"):
+        set_attention_dropout(torch.nn.Linear(2, 2), 0.0)
