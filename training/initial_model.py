@@ -25,15 +25,27 @@ def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: i
     return MultiTaskModel(encoder, tasks, shape_input=shape_input, lexicon_size=lexicon_size), tokenizer, name
 
 
+# where encoder configs keep the dropout of their attention probabilities (BERT and most; DistilBERT)
+ATTENTION_DROPOUT_KEYS = ("attention_probs_dropout_prob", "attention_dropout")
+
+
+def attention_dropout_of(encoder: torch.nn.Module) -> float | None:
+    """The attention dropout the encoder's config gives (the checkpoint's own after --init-from)."""
+    return next((getattr(encoder.config, key) for key in ATTENTION_DROPOUT_KEYS if hasattr(encoder.config, key)), None)
+
+
 def set_attention_dropout(encoder: torch.nn.Module, p: float) -> None:
     """Dropout on the attention probabilities of every self-attention layer of a BERT-style
-    encoder (`{Bert,Roberta,...}SelfAttention.dropout`, which their forward reads at each call)."""
+    encoder (`{Bert,Roberta,...}SelfAttention.dropout`, which their forward reads at each call),
+    and in its config, so the saved checkpoint says what it trained with."""
     layers = [m for m in encoder.modules() if type(m).__name__.endswith("SelfAttention")]
     if not layers or not all(isinstance(getattr(m, "dropout", None), torch.nn.Dropout) for m in layers):
         raise ValueError(f"attention_dropout: {type(encoder).__name__} has no BERT-style self-attention dropout")
     for layer in layers:
         layer.dropout.p = p
-    encoder.config.attention_probs_dropout_prob = p
+    for key in ATTENTION_DROPOUT_KEYS:
+        if hasattr(encoder.config, key):
+            setattr(encoder.config, key, p)
 
 
 def continue_from(checkpoint: str, schema: dict, log):

@@ -27,7 +27,7 @@ from .corpus import DataError
 from .data import RunData, read_data
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
-from .initial_model import continue_from, new_model, set_attention_dropout
+from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
 from .lexical_fit import fit_lexical_heads, fit_lexicon
 from .metrics import headline
 from .model_card import write_model_card
@@ -72,7 +72,9 @@ class Trainer:
             config.learning_rate = encoder_rate
         if config.head_learning_rate is None:
             config.head_learning_rate = head_rate
-        if config.attention_dropout is not None:
+        if config.attention_dropout is None:   # the encoder's own, recorded as the rates are
+            config.attention_dropout = attention_dropout_of(model.encoder)
+        else:
             set_attention_dropout(model.encoder, config.attention_dropout)
         self.model = model.to(self.device)
         tasks = list(model.tasks.values())

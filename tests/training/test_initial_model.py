@@ -1,8 +1,9 @@
 import pytest
 import torch
-from transformers import BertConfig, BertModel
+from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel
 
-from training.initial_model import set_attention_dropout
+from training.initial_model import attention_dropout_of, set_attention_dropout
+from training.model_card import _attention_dropout
 
 
 def _encoder(attention_dropout: float) -> BertModel:
@@ -23,7 +24,7 @@ def test_attention_dropout_reaches_every_self_attention_layer():
     set_attention_dropout(encoder, 0.0)
     first, second = _two_passes(encoder)
     assert torch.equal(first, second)
-    assert encoder.config.attention_probs_dropout_prob == 0.0   # the saved config says what the run trained with
+    assert attention_dropout_of(encoder) == 0.0   # the saved config says what the run trained with
     set_attention_dropout(encoder, 0.3)
     assert [m.dropout.p for m in encoder.modules() if type(m).__name__ == "BertSelfAttention"] == [0.3, 0.3]
 
@@ -31,3 +32,21 @@ def test_attention_dropout_reaches_every_self_attention_layer():
 def test_attention_dropout_on_an_encoder_without_bert_attention_is_an_error():
     with pytest.raises(ValueError, match="attention_dropout: Linear has no BERT-style self-attention dropout"):
         set_attention_dropout(torch.nn.Linear(2, 2), 0.0)
+
+
+def test_the_encoders_own_attention_dropout_is_read_from_its_config():
+    assert attention_dropout_of(_encoder(0.1)) == 0.1
+
+
+def test_distilbert_keeps_its_attention_dropout_under_its_own_config_key():
+    encoder = DistilBertModel(DistilBertConfig(vocab_size=100, dim=8, n_layers=1, n_heads=2, hidden_dim=16))
+    set_attention_dropout(encoder, 0.0)
+    assert encoder.config.attention_dropout == 0.0 and attention_dropout_of(encoder) == 0.0
+    assert [m.dropout.p for m in encoder.modules() if type(m).__name__.endswith("SelfAttention")] == [0.0]
+    assert not hasattr(encoder.config, "attention_probs_dropout_prob")
+
+
+@pytest.mark.parametrize("p, card", [(0.1, ", attention dropout 0.1"), (0.0, ", no dropout on the attention probabilities"),
+                                     (None, "")])
+def test_the_model_card_names_the_attention_dropout_a_run_used(p, card):
+    assert _attention_dropout(p) == card
