@@ -43,9 +43,9 @@ class TrainConfig:
     layer_decay: float = option(1.0, "top encoder layer at the learning rate, each one below (embeddings last) "
                                      "times this")
     attention_dropout: float | None = option(None, "dropout on the attention probabilities while training "
-                                                   "(default: the encoder's own, 0.1 for both named ones); 0 "
-                                                   "skips drawing its masks: CPU epochs about a fifth "
-                                                   "shorter (benchmarks/README.md)")
+                                                   "(default: the encoder's own, 0.1 for both named ones); at 0 "
+                                                   "CPU epochs took about a fifth less time "
+                                                   "(benchmarks/README.md)")
     label_smoothing: float = option(0.0, "label smoothing of the NER and single-label losses")
     weight_decay: float = option(0.01, "AdamW weight decay of the encoder's weights")
     window_length: int = option(256, "subwords per window, special tokens included")
