@@ -44,7 +44,7 @@ class TrainConfig:
                                      "times this")
     attention_dropout: float | None = option(None, "dropout on the attention probabilities while training "
                                                    "(default: the encoder's own, 0.1 for both named ones); at 0 "
-                                                   "CPU epochs took about a fifth less time "
+                                                   "MiniLM's CPU epochs took about a fifth less time "
                                                    "(benchmarks/README.md)")
     label_smoothing: float = option(0.0, "label smoothing of the NER and single-label losses")
     weight_decay: float = option(0.01, "AdamW weight decay of the encoder's weights")
