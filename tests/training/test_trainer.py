@@ -1,5 +1,6 @@
 """End to end: train a few steps on a slice of the bundled corpus, then predict."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +107,23 @@ def test_lexical_branches_are_fitted_first_and_kept_in_the_checkpoint(trained, t
     prediction = model.predict("Sanctions on Iran's oil exports were tightened in Vienna.")
     assert abs(sum(l.score for l in prediction.labels["stance"]) - 1) < 1e-4
     assert result["dev"]["topic"]["documents"] == 4
+
+
+def test_without_attention_dropout_a_named_base_trains_with_its_own_default_and_a_folder_with_its_config(
+        trained, tiny_base, tmp_path, monkeypatch):
+    import dataclasses
+
+    from training import base_models
+    config, _ = trained
+    # a named base (e5-small's default of 0 on a tiny encoder) against the same encoder given by path (config: 0.1)
+    tiny = dataclasses.replace(base_models.BASE_MODELS["e5-small"], name="tiny")
+    monkeypatch.setitem(base_models.BASE_MODELS, "tiny", tiny)
+    monkeypatch.setitem(base_models._LOCATORS, "tiny", lambda: tiny_base)
+    for base, expected in (("tiny", tiny.attention_dropout), (tiny_base, 0.1)):
+        output = tmp_path / Path(base).name
+        train(TrainConfig(**{**config.__dict__, "base": base, "attention_dropout": None, "output": str(output),
+                             "model_card": None, "measure_runtimes": False, "max_steps": 1}), log=lambda m: None)
+        manifest = json.loads((output / "manifest.json").read_text())
+        assert manifest["training"]["config"]["attention_dropout"] == expected
+        assert json.loads((output / "config.json").read_text())["attention_probs_dropout_prob"] == expected
+    assert tiny.attention_dropout == 0.0
