@@ -44,7 +44,8 @@ class TrainConfig:
                                      "times this")
     attention_dropout: float | None = option(None, "dropout on the attention probabilities while training; at 0 "
                                                    "MiniLM's CPU epochs took about a fifth less time, see "
-                                                   "benchmarks/README.md (default: the base encoder's, "
+                                                   "benchmarks/README.md; a continued checkpoint keeps its own "
+                                                   "(default: the base encoder's, "
                                                    f"{per_base('attention_dropout')})")
     label_smoothing: float = option(0.0, "label smoothing of the NER and single-label losses")
     weight_decay: float = option(0.01, "AdamW weight decay of the encoder's weights")
