@@ -21,7 +21,7 @@ from inference.predictor import NewsModel
 from inference.runtimes import choose
 
 from . import distributed
-from .base_models import default_attention_dropout, default_learning_rates
+from .base_models import default_learning_rates
 from .config import TrainConfig
 from .corpus import DataError
 from .data import RunData, read_data
@@ -72,9 +72,7 @@ class Trainer:
             config.learning_rate = encoder_rate
         if config.head_learning_rate is None:
             config.head_learning_rate = head_rate
-        if config.attention_dropout is None and not config.init_from:
-            config.attention_dropout = default_attention_dropout(base_name)
-        if config.attention_dropout is None:   # a folder or a continued checkpoint: its own, recorded as the rates are
+        if config.attention_dropout is None:   # the encoder's own, recorded as the rates are
             config.attention_dropout = attention_dropout_of(model.encoder)
         else:
             set_attention_dropout(model.encoder, config.attention_dropout)

@@ -1,6 +1,5 @@
 """End to end: train a few steps on a slice of the bundled corpus, then predict."""
 import json
-from pathlib import Path
 
 import pytest
 
@@ -107,33 +106,3 @@ def test_lexical_branches_are_fitted_first_and_kept_in_the_checkpoint(trained, t
     prediction = model.predict("Sanctions on Iran's oil exports were tightened in Vienna.")
     assert abs(sum(l.score for l in prediction.labels["stance"]) - 1) < 1e-4
     assert result["dev"]["topic"]["documents"] == 4
-
-
-
-def test_without_attention_dropout_a_named_base_trains_with_its_default_a_folder_or_checkpoint_with_its_own(
-        trained, tiny_base, tmp_path, monkeypatch):
-    import dataclasses
-    import shutil
-
-    from training import base_models
-    config, _ = trained
-    folder = shutil.copytree(tiny_base, tmp_path / "folder")   # the same tiny encoder, its config saying 0.2
-    encoder_config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**encoder_config, "attention_probs_dropout_prob": 0.2}))
-    named = dataclasses.replace(base_models.BASE_MODELS["e5-small"], name="tiny", attention_dropout=0.05)
-    monkeypatch.setitem(base_models.BASE_MODELS, "tiny", named)
-    monkeypatch.setitem(base_models._LOCATORS, "tiny", lambda: tiny_base)
-
-    def trained_dropout(output: str, **settings) -> tuple[float, float]:
-        """(recorded in the manifest, saved in the encoder's config) of a one-step run."""
-        train(TrainConfig(**{**config.__dict__, "attention_dropout": None, "output": str(tmp_path / output),
-                             "model_card": None, "measure_runtimes": False, "max_steps": 1, **settings}),
-              log=lambda m: None)
-        manifest = json.loads((tmp_path / output / "manifest.json").read_text())
-        saved = json.loads((tmp_path / output / "config.json").read_text())["attention_probs_dropout_prob"]
-        return manifest["training"]["config"]["attention_dropout"], saved
-
-    assert trained_dropout("named", base="tiny") == (0.05, 0.05)
-    assert trained_dropout("folder", base=str(folder)) == (0.2, 0.2)
-    monkeypatch.setitem(base_models.BASE_MODELS, "tiny", dataclasses.replace(named, attention_dropout=0.07))
-    assert trained_dropout("continued", init_from=str(tmp_path / "named")) == (0.05, 0.05)   # not the base's 0.07

@@ -69,11 +69,11 @@ def test_every_option_is_a_flag_with_its_help_and_overrides_the_default(tmp_path
     assert config.epochs == TrainConfig.__dataclass_fields__["epochs"].default
 
 
-def test_help_states_each_base_encoders_own_defaults_and_no_empty_default():
+def test_help_states_each_base_encoders_own_rates_and_no_empty_default():
     import re
     from training.base_models import BASE_MODELS
     assert "(default: None)" not in _train_help()
-    for setting in ("learning_rate", "head_learning_rate", "attention_dropout"):
+    for setting in ("learning_rate", "head_learning_rate"):
         stated = re.search(r"base encoder's, (.*)\)", TrainConfig.__dataclass_fields__[setting].metadata["help"])[1]
         assert {name: float(rate) for name, rate in (pair.split() for pair in stated.split(", "))} == {
             name: getattr(base, setting) for name, base in BASE_MODELS.items()}
