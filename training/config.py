@@ -42,10 +42,11 @@ class TrainConfig:
     warmup_ratio: float = option(0.1, "share of the steps with a linearly rising learning rate")
     layer_decay: float = option(1.0, "top encoder layer at the learning rate, each one below (embeddings last) "
                                      "times this")
-    attention_dropout: float | None = option(None, "dropout on the attention probabilities while training "
-                                                   "(default: the encoder's own, 0.1 for both named ones); at 0 "
-                                                   "MiniLM's CPU epochs took about a fifth less time "
-                                                   "(benchmarks/README.md)")
+    attention_dropout: float | None = option(None, "dropout on the attention probabilities while training; at 0 "
+                                                   "MiniLM's CPU epochs took about a fifth less time, see "
+                                                   "benchmarks/README.md; an encoder given by path or a continued "
+                                                   "checkpoint keeps its own (default: the base encoder's, "
+                                                   f"{per_base('attention_dropout')})")
     label_smoothing: float = option(0.0, "label smoothing of the NER and single-label losses")
     weight_decay: float = option(0.01, "AdamW weight decay of the encoder's weights")
     window_length: int = option(256, "subwords per window, special tokens included")

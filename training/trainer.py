@@ -21,7 +21,7 @@ from inference.predictor import NewsModel
 from inference.runtimes import choose
 
 from . import distributed
-from .base_models import default_learning_rates
+from .base_models import default_recipe
 from .config import TrainConfig
 from .corpus import DataError
 from .data import RunData, read_data
@@ -67,12 +67,14 @@ class Trainer:
         seed_everything(config.seed)
         self.device = resolve_device(config.device)
         model, self.tokenizer, base_name, lexicon = self._starting_model()
-        encoder_rate, head_rate = default_learning_rates(base_name)
+        recipe = default_recipe(base_name, entities_only=all(t.kind == "ner" for t in model.tasks.values()))
         if config.learning_rate is None:   # recorded resolved, so the manifest's config reproduces the run
-            config.learning_rate = encoder_rate
+            config.learning_rate = recipe.learning_rate
         if config.head_learning_rate is None:
-            config.head_learning_rate = head_rate
-        if config.attention_dropout is None:   # the encoder's own, recorded as the rates are
+            config.head_learning_rate = recipe.head_learning_rate
+        if config.attention_dropout is None and not config.init_from:
+            config.attention_dropout = recipe.attention_dropout
+        if config.attention_dropout is None:   # the encoder's or continued checkpoint's own, recorded as the rates are
             config.attention_dropout = attention_dropout_of(model.encoder)
         else:
             set_attention_dropout(model.encoder, config.attention_dropout)

@@ -106,3 +106,37 @@ def test_lexical_branches_are_fitted_first_and_kept_in_the_checkpoint(trained, t
     prediction = model.predict("Sanctions on Iran's oil exports were tightened in Vienna.")
     assert abs(sum(l.score for l in prediction.labels["stance"]) - 1) < 1e-4
     assert result["dev"]["topic"]["documents"] == 4
+
+
+def test_ner_alone_trains_with_the_base_encoders_ner_only_recipe(tiny_base, tmp_path, monkeypatch):
+    import dataclasses
+
+    from training import base_models
+    # e5-small's two recipes on a tiny encoder: with document heads its default, with NER alone the other
+    tiny = dataclasses.replace(base_models.BASE_MODELS["e5-small"], name="tiny")
+    monkeypatch.setitem(base_models.BASE_MODELS, "tiny", tiny)
+    monkeypatch.setitem(base_models._LOCATORS, "tiny", lambda: tiny_base)
+    (tmp_path / "ner.conll").write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n"
+                                        "German JJ B-NP B-MISC\ncall NN I-NP O\n\n", encoding="utf-8")
+    news = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:2]
+    (tmp_path / "news.jsonl").write_text("\n".join(news) + "\n", encoding="utf-8")
+    assert tiny.entities_only.learning_rate != tiny.recipe.learning_rate
+    assert tiny.entities_only.attention_dropout != tiny.recipe.attention_dropout
+    for data, recipe in (("ner.conll", tiny.entities_only), ("news.jsonl", tiny.recipe)):
+        output = tmp_path / data.replace(".", "_")
+        train(TrainConfig(train=str(tmp_path / data), base="tiny", output=str(output), epochs=1, max_steps=1,
+                          window_length=64, window_overlap=16, measure_runtimes=False), log=lambda m: None)
+        recorded = json.loads((output / "manifest.json").read_text())["training"]["config"]
+        assert (recorded["learning_rate"], recorded["head_learning_rate"], recorded["attention_dropout"]) == (
+            recipe.learning_rate, recipe.head_learning_rate, recipe.attention_dropout)
+        assert json.loads((output / "config.json").read_text())["attention_probs_dropout_prob"] == recipe.attention_dropout
+
+
+def test_a_continued_checkpoint_keeps_its_own_attention_dropout(trained, tmp_path):
+    config, _ = trained   # trained without attention dropout; MiniLM's recipe would give 0.1
+    output = tmp_path / "continued"
+    train(TrainConfig(**{**config.__dict__, "init_from": config.output, "attention_dropout": None,
+                         "output": str(output), "model_card": None, "measure_runtimes": False, "max_steps": 1}),
+          log=lambda m: None)
+    assert json.loads((output / "manifest.json").read_text())["training"]["config"]["attention_dropout"] == 0.0
+    assert json.loads((output / "config.json").read_text())["attention_probs_dropout_prob"] == 0.0

@@ -69,14 +69,17 @@ def test_every_option_is_a_flag_with_its_help_and_overrides_the_default(tmp_path
     assert config.epochs == TrainConfig.__dataclass_fields__["epochs"].default
 
 
-def test_help_states_each_base_encoders_own_rates_and_no_empty_default():
+def test_help_states_each_base_encoders_own_defaults_and_no_empty_default():
     import re
     from training.base_models import BASE_MODELS
     assert "(default: None)" not in _train_help()
-    for setting in ("learning_rate", "head_learning_rate"):
+    for setting in ("learning_rate", "head_learning_rate", "attention_dropout"):
         stated = re.search(r"base encoder's, (.*)\)", TrainConfig.__dataclass_fields__[setting].metadata["help"])[1]
-        assert {name: float(rate) for name, rate in (pair.split() for pair in stated.split(", "))} == {
-            name: getattr(base, setting) for name, base in BASE_MODELS.items()}
+        default, _, ner_only = stated.partition("; NER only: ")
+        assert {name: float(value) for name, value in (pair.split() for pair in default.split(", "))} == {
+            name: getattr(base.recipe, setting) for name, base in BASE_MODELS.items()}
+        ner_only = {name: float(value) for name, value in (pair.split() for pair in ner_only.split(", ") if pair)}
+        assert all(getattr(BASE_MODELS[name].entities_only, setting) == value for name, value in ner_only.items())
 
 
 def _train_help() -> str:

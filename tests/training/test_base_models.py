@@ -1,0 +1,21 @@
+from training.base_models import BASE_MODELS, OTHER_RECIPE, default_recipe, per_base
+
+
+def test_named_encoders_train_with_their_own_recipe_and_e5_small_with_another_when_ner_is_alone():
+    e5 = BASE_MODELS["e5-small"]
+    assert default_recipe("e5-small", entities_only=False) == e5.recipe
+    assert default_recipe("e5-small", entities_only=True) == e5.entities_only
+    assert (e5.entities_only.learning_rate, e5.entities_only.attention_dropout) == (1.5e-4, 0.0)
+    for entities_only in (False, True):   # MiniLM has one recipe; no --base means MiniLM
+        assert default_recipe("minilm", entities_only) == default_recipe(None, entities_only) == BASE_MODELS["minilm"].recipe
+
+
+def test_an_encoder_given_by_path_keeps_its_own_attention_dropout():
+    assert default_recipe("/models/my-bert", entities_only=True) == OTHER_RECIPE
+    assert OTHER_RECIPE.attention_dropout is None
+
+
+def test_help_names_the_ner_only_setting_only_where_it_differs():
+    assert per_base("learning_rate") == "minilm 1.5e-4, e5-small 1e-4; NER only: e5-small 1.5e-4"
+    assert per_base("head_learning_rate") == "minilm 1e-3, e5-small 5e-3"
+    assert per_base("attention_dropout") == "minilm 0.1, e5-small 0.1; NER only: e5-small 0"
