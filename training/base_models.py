@@ -16,7 +16,7 @@ class Recipe:
     """The fine-tuning settings a base encoder trains with unless told otherwise."""
     learning_rate: float        # the encoder's
     head_learning_rate: float   # the heads' and the shape embedding's (freshly initialised)
-    attention_dropout: float | None = None   # None: the encoder's own
+    attention_dropout: float | None   # None: the encoder's own (for an encoder given by path)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ BASE_MODELS = {
         entities_only=Recipe(learning_rate=1.5e-4, head_learning_rate=5e-3, attention_dropout=0.0)),
 }
 DEFAULT_BASE = "minilm"
-OTHER_RECIPE = Recipe(learning_rate=1.5e-4, head_learning_rate=1e-3)   # for an encoder given by path
+OTHER_RECIPE = Recipe(learning_rate=1.5e-4, head_learning_rate=1e-3, attention_dropout=None)   # encoder by path
 
 
 def default_recipe(base: str | None, entities_only: bool) -> Recipe:

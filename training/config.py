@@ -44,8 +44,8 @@ class TrainConfig:
                                      "times this")
     attention_dropout: float | None = option(None, "dropout on the attention probabilities while training; at 0 "
                                                    "MiniLM's CPU epochs took about a fifth less time, see "
-                                                   "benchmarks/README.md; an encoder given by path or a continued "
-                                                   "checkpoint keeps its own (default: the base encoder's, "
+                                                   "benchmarks/README.md; an encoder given by path keeps its own "
+                                                   "(default: the base encoder's, "
                                                    f"{per_base('attention_dropout')})")
     label_smoothing: float = option(0.0, "label smoothing of the NER and single-label losses")
     weight_decay: float = option(0.01, "AdamW weight decay of the encoder's weights")
@@ -53,7 +53,8 @@ class TrainConfig:
     window_overlap: int = option(64, "subwords shared by neighbouring windows, at least")
     seed: int = option(13, "seed of every random choice: the same seed reproduces the run")
     init_from: str | None = option(None, "continue from this checkpoint: labels it knows keep their weights, "
-                                         "new labels get new ones")
+                                         "new labels get new ones; the training settings are this run's, as for "
+                                         "a new one")
     shape_input: bool = option(True, "word shapes also feed the encoder (token-type embedding), not only the NER head")
     lexical_terms: int = option(0, "document heads also read TF-IDF features over this many terms, through a "
                                    "logistic regression fitted first and held fixed (0: off)")

@@ -72,9 +72,9 @@ class Trainer:
             config.learning_rate = recipe.learning_rate
         if config.head_learning_rate is None:
             config.head_learning_rate = recipe.head_learning_rate
-        if config.attention_dropout is None and not config.init_from:
+        if config.attention_dropout is None:   # rates and dropout come as the pair measured together
             config.attention_dropout = recipe.attention_dropout
-        if config.attention_dropout is None:   # the encoder's or continued checkpoint's own, recorded as the rates are
+        if config.attention_dropout is None:   # an encoder given by path: its own, recorded as the rates are
             config.attention_dropout = attention_dropout_of(model.encoder)
         else:
             set_attention_dropout(model.encoder, config.attention_dropout)

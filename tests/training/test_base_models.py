@@ -19,3 +19,12 @@ def test_help_names_the_ner_only_setting_only_where_it_differs():
     assert per_base("learning_rate") == "minilm 1.5e-4, e5-small 1e-4; NER only: e5-small 1.5e-4"
     assert per_base("head_learning_rate") == "minilm 1e-3, e5-small 5e-3"
     assert per_base("attention_dropout") == "minilm 0.1, e5-small 0.1; NER only: e5-small 0"
+
+
+def test_the_recipes_with_document_heads_keep_each_encoders_own_attention_dropout(e5_folder):
+    import json
+    from pathlib import Path
+    # so setting it explicitly changes nothing for runs that trained with the encoder's own before
+    for name, folder in (("minilm", BASE_MODELS["minilm"].folder()), ("e5-small", e5_folder)):
+        own = json.loads((Path(folder) / "config.json").read_text())["attention_probs_dropout_prob"]
+        assert BASE_MODELS[name].recipe.attention_dropout == own

@@ -9,6 +9,6 @@ def test_attention_dropout_must_be_a_probability(p):
         TrainConfig(train="train.jsonl", attention_dropout=p)
 
 
-def test_attention_dropout_defaults_to_the_encoders_own():
+def test_attention_dropout_is_left_to_the_base_encoders_recipe_unless_given():
     assert TrainConfig(train="train.jsonl").attention_dropout is None
     assert TrainConfig(train="train.jsonl", attention_dropout=0.0).attention_dropout == 0.0

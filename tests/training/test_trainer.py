@@ -122,21 +122,23 @@ def test_ner_alone_trains_with_the_base_encoders_ner_only_recipe(tiny_base, tmp_
     (tmp_path / "news.jsonl").write_text("\n".join(news) + "\n", encoding="utf-8")
     assert tiny.entities_only.learning_rate != tiny.recipe.learning_rate
     assert tiny.entities_only.attention_dropout != tiny.recipe.attention_dropout
-    for data, recipe in (("ner.conll", tiny.entities_only), ("news.jsonl", tiny.recipe)):
-        output = tmp_path / data.replace(".", "_")
-        train(TrainConfig(train=str(tmp_path / data), base="tiny", output=str(output), epochs=1, max_steps=1,
-                          window_length=64, window_overlap=16, measure_runtimes=False), log=lambda m: None)
-        recorded = json.loads((output / "manifest.json").read_text())["training"]["config"]
-        assert (recorded["learning_rate"], recorded["head_learning_rate"], recorded["attention_dropout"]) == (
-            recipe.learning_rate, recipe.head_learning_rate, recipe.attention_dropout)
-        assert json.loads((output / "config.json").read_text())["attention_probs_dropout_prob"] == recipe.attention_dropout
+    given = base_models.Recipe(learning_rate=2e-5, head_learning_rate=3e-3, attention_dropout=0.2)
 
+    def recorded(data: str, output: str, **settings) -> tuple:
+        train(TrainConfig(train=str(tmp_path / data), base="tiny", output=str(tmp_path / output), epochs=1,
+                          max_steps=1, window_length=64, window_overlap=16, measure_runtimes=False, **settings),
+              log=lambda m: None)
+        config = json.loads((tmp_path / output / "manifest.json").read_text())["training"]["config"]
+        saved = json.loads((tmp_path / output / "config.json").read_text())["attention_probs_dropout_prob"]
+        assert saved == config["attention_dropout"]   # the checkpoint says what it trained with
+        return config["learning_rate"], config["head_learning_rate"], config["attention_dropout"]
 
-def test_a_continued_checkpoint_keeps_its_own_attention_dropout(trained, tmp_path):
-    config, _ = trained   # trained without attention dropout; MiniLM's recipe would give 0.1
-    output = tmp_path / "continued"
-    train(TrainConfig(**{**config.__dict__, "init_from": config.output, "attention_dropout": None,
-                         "output": str(output), "model_card": None, "measure_runtimes": False, "max_steps": 1}),
-          log=lambda m: None)
-    assert json.loads((output / "manifest.json").read_text())["training"]["config"]["attention_dropout"] == 0.0
-    assert json.loads((output / "config.json").read_text())["attention_probs_dropout_prob"] == 0.0
+    def pair(recipe) -> tuple:
+        return recipe.learning_rate, recipe.head_learning_rate, recipe.attention_dropout
+
+    assert recorded("ner.conll", "ner") == pair(tiny.entities_only)
+    assert recorded("news.jsonl", "news") == pair(tiny.recipe)
+    assert recorded("ner.conll", "ner_given", **given.__dict__) == pair(given)   # flags win over the recipe
+    # continued on NER alone, a checkpoint with document heads keeps them, so their recipe
+    assert recorded("ner.conll", "news_then_ner", init_from=str(tmp_path / "news")) == pair(tiny.recipe)
+    assert recorded("news.jsonl", "ner_given_then_news", init_from=str(tmp_path / "ner_given")) == pair(tiny.recipe)
