@@ -108,8 +108,9 @@ def test_lexical_branches_are_fitted_first_and_kept_in_the_checkpoint(trained, t
     assert result["dev"]["topic"]["documents"] == 4
 
 
-def test_ner_alone_trains_with_the_base_encoders_ner_only_recipe(tiny_base, tmp_path, monkeypatch):
+def test_each_run_trains_with_the_recipe_of_its_base_and_tasks(tiny_base, tmp_path, monkeypatch):
     import dataclasses
+    import shutil
 
     from training import base_models
     # e5-small's two recipes on a tiny encoder: with document heads its default, with NER alone the other
@@ -125,9 +126,9 @@ def test_ner_alone_trains_with_the_base_encoders_ner_only_recipe(tiny_base, tmp_
     given = base_models.Recipe(learning_rate=2e-5, head_learning_rate=3e-3, attention_dropout=0.2)
 
     def recorded(data: str, output: str, **settings) -> tuple:
-        train(TrainConfig(train=str(tmp_path / data), base="tiny", output=str(tmp_path / output), epochs=1,
-                          max_steps=1, window_length=64, window_overlap=16, measure_runtimes=False, **settings),
-              log=lambda m: None)
+        train(TrainConfig(**{"train": str(tmp_path / data), "base": "tiny", "output": str(tmp_path / output),
+                             "epochs": 1, "max_steps": 1, "window_length": 64, "window_overlap": 16,
+                             "measure_runtimes": False, **settings}), log=lambda m: None)
         config = json.loads((tmp_path / output / "manifest.json").read_text())["training"]["config"]
         saved = json.loads((tmp_path / output / "config.json").read_text())["attention_probs_dropout_prob"]
         assert saved == config["attention_dropout"]   # the checkpoint says what it trained with
@@ -142,3 +143,8 @@ def test_ner_alone_trains_with_the_base_encoders_ner_only_recipe(tiny_base, tmp_
     # continued on NER alone, a checkpoint with document heads keeps them, so their recipe
     assert recorded("ner.conll", "news_then_ner", init_from=str(tmp_path / "news")) == pair(tiny.recipe)
     assert recorded("news.jsonl", "ner_given_then_news", init_from=str(tmp_path / "ner_given")) == pair(tiny.recipe)
+    # an encoder given by path: the rates for any encoder, and the dropout its own config gives
+    folder = shutil.copytree(tiny_base, tmp_path / "folder")
+    encoder_config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**encoder_config, "attention_probs_dropout_prob": 0.3}))
+    assert recorded("ner.conll", "by_path", base=str(folder)) == (*pair(base_models.OTHER_RECIPE)[:2], 0.3)
