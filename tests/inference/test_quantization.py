@@ -51,3 +51,19 @@ def test_the_int8_model_is_a_copy_and_predicts_like_fp32(tiny_checkpoint):
         approx = int8_linears(model, bf16=True)(**inputs)["entities"]
     assert {name: type(m) for name, m in model.named_modules()} == before   # the argument is left as it was
     assert approx.shape == exact.shape and torch.allclose(approx, exact, atol=0.1 * exact.abs().max().item())
+
+
+def test_int8_weights_have_a_scale_per_output_channel_so_a_row_of_small_weights_keeps_its_precision():
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(64, 2)
+    with torch.no_grad():   # one row 10,000 times the other: one scale per matrix would round the small row to 0
+        linear.weight[0] *= 100.0
+        linear.weight[1] *= 0.01
+        linear.bias.zero_()
+    model = torch.nn.Sequential(linear).eval()
+    quantised = int8_linears(model, bf16=False)[0]
+    assert quantised.weight().qscheme() == torch.per_channel_affine
+    x = torch.randn(16, 64)
+    with torch.no_grad():
+        exact, approx = model(x)[:, 1], quantised(x)[:, 1]
+    assert (approx - exact).abs().max() < 0.05 * exact.abs().max()
