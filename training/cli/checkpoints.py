@@ -1,4 +1,4 @@
-"""The --checkpoint argument every command that reads a checkpoint shares."""
+"""The arguments every command that reads a checkpoint shares: --checkpoint, and the runtime."""
 from __future__ import annotations
 
 import os
@@ -7,6 +7,15 @@ import os
 def add_checkpoint_argument(parser) -> None:
     parser.add_argument("--checkpoint", default=None,
                         help="checkpoint directory (default: $NEWSMODEL_CHECKPOINT, else checkpoints/news)")
+
+
+def add_runtime_arguments(parser) -> None:
+    parser.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
+    parser.add_argument("--runtime", choices=["torch", "onnx"],
+                        help="force a runtime (default: the one the checkpoint chose from its measured dev figures); "
+                             "onnx: ONNX Runtime, needs the onnx extra")
+    parser.add_argument("--quantize", action="store_true",
+                        help="force int8 linear layers (with --runtime, or PyTorch's); see benchmarks/speed.py")
 
 
 def open_checkpoint(path: str | None, **options):

@@ -6,7 +6,7 @@ import sys
 
 from training.sources import FORMATS
 
-from .checkpoints import add_checkpoint_argument, open_checkpoint
+from .checkpoints import add_checkpoint_argument, add_runtime_arguments, open_checkpoint
 
 
 def add_parser(sub) -> None:
@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
     add_checkpoint_argument(e)
     e.add_argument("--data", required=True, help="annotated file")
     e.add_argument("--format", choices=FORMATS, default="auto", help="its format (default: by extension)")
-    e.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
+    add_runtime_arguments(e)
     e.add_argument("--plots", help="directory for one reliability diagram (PNG) per task")
 
 
@@ -22,7 +22,7 @@ def run(args) -> int:
     from training.evaluation import evaluate, format_metrics
     from training.schema import schema_of
     from training.sources import Source, read_source
-    model = open_checkpoint(args.checkpoint, device=args.device)
+    model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
     docs = read_source(Source(args.data, args.format), schema_of(model.manifest.tasks))
     metrics = evaluate(model, docs, plots=args.plots)
     print(format_metrics(metrics), file=sys.stderr)

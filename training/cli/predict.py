@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .checkpoints import add_checkpoint_argument, open_checkpoint
+from .checkpoints import add_checkpoint_argument, add_runtime_arguments, open_checkpoint
 
 
 def add_parser(sub) -> None:
@@ -18,12 +18,7 @@ def add_parser(sub) -> None:
     p.add_argument("--pair-file", help="read the second text from this file")
     add_checkpoint_argument(p)
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
-    p.add_argument("--runtime", choices=["torch", "onnx"],
-                   help="force a runtime (default: the one the checkpoint chose from its measured dev figures); "
-                        "onnx: ONNX Runtime, needs the onnx extra")
-    p.add_argument("--quantize", action="store_true",
-                   help="force int8 linear layers (with --runtime, or PyTorch's); see benchmarks/speed.py")
+    add_runtime_arguments(p)
     p.add_argument("--html", help="also write the predictions as one self-contained HTML page to this file")
 
 

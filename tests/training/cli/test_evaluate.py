@@ -14,3 +14,17 @@ def test_evaluate_scores_a_file_of_any_format_as_one_json_line(tiny_checkpoint, 
     metrics = json.loads(out[0])
     assert set(metrics) == {"entities"} and metrics["entities"]["documents"] == 1
     assert 0.0 <= metrics["entities"]["f1"] <= 1.0
+
+
+def test_evaluate_scores_through_the_runtime_it_is_given(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    import training.evaluation
+    data = tmp_path / "gold.conll"
+    data.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n", encoding="utf-8")
+    scored_by, evaluate = [], training.evaluation.evaluate
+    monkeypatch.setattr(training.evaluation, "evaluate",
+                        lambda model, docs, **kw: scored_by.append(model.runtime) or evaluate(model, docs, **kw))
+    for flags in (["--quantize"], ["--runtime", "torch"]):
+        assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cpu",
+                     *flags]) == 0
+    assert scored_by == ["torch-int8", "torch"]
+    assert all(json.loads(line)["entities"]["documents"] == 1 for line in capsys.readouterr().out.splitlines())
