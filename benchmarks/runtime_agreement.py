@@ -9,6 +9,12 @@ transformers token-classification pipeline over the exported NER weights (`newsm
 `aggregation_strategy="first"`, `stride=128`: argmax, no word shapes unless the encoder reads
 them from its token types, no Viterbi, no one type per name). Prints one JSON line: per file and
 variant, how many entities equal fp32's exactly (offsets and type) and the ones that do not.
+
+    python benchmarks/runtime_agreement.py --checkpoint checkpoints/news \
+        --articles ../shared/data/bbc_news/dev.jsonl --variants torch-int8
+
+`--articles`: JSON lines with "text", counted over all of them (how many, not which);
+`--variants`: only these (comma separated: torch-int8, onnx, onnx-int8, pipeline).
 """
 from __future__ import annotations
 
@@ -36,23 +42,42 @@ def compare(reference: set, other: set, text: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=str(default_checkpoint()))
-    parser.add_argument("--file", action="append", required=True, help="a plain-text article (repeatable)")
+    parser.add_argument("--file", action="append", default=[], help="a plain-text article (repeatable)")
+    parser.add_argument("--articles", help='JSON lines with "text": counted together')
+    parser.add_argument("--variants", help="comma separated (default: every runtime this machine has, and pipeline)")
     parser.add_argument("--task", default="entities", help="the NER task to compare")
     args = parser.parse_args()
+    if not args.file and not args.articles:
+        parser.error("give --file or --articles")
     texts = {Path(f).name: Path(f).read_text(encoding="utf-8") for f in args.file}
+    if args.articles:
+        with open(args.articles, encoding="utf-8") as f:
+            articles = [json.loads(line)["text"] for line in f if line.strip()]
+        texts.update({f"{Path(args.articles).name}:{i + 1}": text for i, text in enumerate(articles)})
+    names = [name for name in available() if name != "torch"] + ["pipeline"]
+    wanted = args.variants.split(",") if args.variants else names
+    if set(wanted) - set(names):
+        parser.error(f"--variants: {', '.join(sorted(set(wanted) - set(names)))} not among {', '.join(names)}")
     fp32 = load(args.checkpoint, runtime="torch", quantize=False)
     found = lambda model: {name: {(e.start, e.end, e.label) for e in model.predict(text).entities}
                            for name, text in texts.items()}
     reference = found(fp32)
-    variants = {name: found(load(args.checkpoint, **RUNTIMES[name])) for name in available() if name != "torch"}
-    with tempfile.TemporaryDirectory() as tmp:
-        exported = export_ner(fp32, args.task, Path(tmp) / "ner")
-        variants["pipeline"] = {name: pipeline_entities(exported, text) for name, text in texts.items()}
+    variants = {name: found(load(args.checkpoint, **RUNTIMES[name])) for name in wanted if name != "pipeline"}
+    if "pipeline" in wanted:
+        with tempfile.TemporaryDirectory() as tmp:
+            exported = export_ner(fp32, args.task, Path(tmp) / "ner")
+            variants["pipeline"] = {name: pipeline_entities(exported, text) for name, text in texts.items()}
     result = {name: {"fp32": len(reference[name]),
                      **{v: compare(reference[name], spans[name], texts[name]) for v, spans in variants.items()}}
               for name in texts}
-    print(json.dumps({"benchmark": "runtime-agreement", "system": "ours", "checkpoint": args.checkpoint,
-                      "files": result}))
+    line = {"benchmark": "runtime-agreement", "system": "ours", "checkpoint": args.checkpoint,
+            "files": {name: result[name] for name in result if name in {Path(f).name for f in args.file}}}
+    if args.articles:
+        docs = [result[name] for name in result if name.startswith(f"{Path(args.articles).name}:")]
+        line["articles"] = {"documents": len(docs), "fp32": sum(d["fp32"] for d in docs),
+                            **{v: {key: sum(d[v][key] if key == "same" else len(d[v][key]) for d in docs)
+                                   for key in ("same", "only_fp32", "only_this")} for v in variants}}
+    print(json.dumps(line))
 
 
 if __name__ == "__main__":

@@ -213,3 +213,14 @@ def test_runtime_agreement_compares_every_variant_with_fp32(tiny_checkpoint, tmp
     assert set(result) == {"fp32", "pipeline", *(set(available()) - {"torch"})}
     for variant in set(result) - {"fp32"}:
         assert result[variant]["same"] + len(result[variant]["only_fp32"]) == result["fp32"]
+
+
+def test_runtime_agreement_counts_articles_together_for_the_variants_asked(tiny_checkpoint, tmp_path):
+    articles = tmp_path / "articles.jsonl"
+    texts = ["Putin met Trump in Helsinki.", "TASS said Putin was pleased."]
+    articles.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    line = run("runtime_agreement.py", "--checkpoint", tiny_checkpoint, "--articles", articles,
+               "--variants", "torch-int8")
+    counts = line["articles"]
+    assert line["files"] == {} and counts["documents"] == 2 and set(counts) == {"documents", "fp32", "torch-int8"}
+    assert counts["torch-int8"]["same"] + counts["torch-int8"]["only_fp32"] == counts["fp32"]
