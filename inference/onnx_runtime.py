@@ -49,10 +49,7 @@ class OnnxForward:
         with tempfile.TemporaryDirectory() as tmp:
             path = _export(model, self.names, Path(tmp))
             if quantize:
-                from onnxruntime.quantization import QuantType, quantize_dynamic
-                with _quiet():  # its advice to pre-process the graph is for static quantization
-                    quantize_dynamic(path, Path(tmp) / "model.int8.onnx", weight_type=QuantType.QInt8)
-                path = Path(tmp) / "model.int8.onnx"
+                path = _int8(path)
             self.session = onnxruntime.InferenceSession(path.read_bytes(), options,
                                                         providers=["CPUExecutionProvider"])
 
@@ -85,6 +82,17 @@ def _export(model, names: list[str], folder: Path) -> Path:
                           output_names=names, dynamic_shapes={k: {0: batch, 1: length} for k in INPUTS},
                           dynamo=True, external_data=False, verbose=False)
     return path
+
+
+def _int8(path: Path) -> Path:
+    """The ONNX model at `path` with int8 weights, one scale per output channel, beside it. Against
+    one scale per matrix, on 222 BBC News articles it found 95.8% of fp32's entities exactly, not
+    90.7% (4 MiniLM checkpoints of the bundled corpus; benchmarks/README.md, Speed)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    out = path.with_suffix(".int8.onnx")
+    with _quiet():  # its advice to pre-process the graph is for static quantization
+        quantize_dynamic(path, out, weight_type=QuantType.QInt8, per_channel=True)
+    return out
 
 
 @contextlib.contextmanager
