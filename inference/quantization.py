@@ -57,7 +57,7 @@ def int8_linears(model: nn.Module, bf16: bool | None = None) -> nn.Module:
             if not KEPT_OUT_OF_INT8.search(full):
                 # A scale per row, not one per matrix: rows of small weights keep their precision.
                 # Against fp32, the bundled test entity F1 of 8 MiniLM checkpoints moved by -0.03 on
-                # their mean, against -0.58 with one scale per matrix, at the same words/s.
+                # their mean, against -0.58 with one scale per matrix, about as fast (benchmarks/README.md).
                 int8[full] = torch.ao.quantization.per_channel_dynamic_qconfig
             elif bf16:
                 setattr(module, child_name, Bf16Linear(child))
