@@ -28,10 +28,10 @@ from inference.export import export_ner
 from inference.runtimes import RUNTIMES, available
 
 
-def pipeline_entities(exported: Path, text: str) -> set[tuple[int, int, str]]:
+def pipeline_entities(exported: Path, texts: list[str]) -> list[set[tuple[int, int, str]]]:
     from transformers import pipeline
     pipe = pipeline("token-classification", model=str(exported), aggregation_strategy="first", stride=128, device=-1)
-    return {(e["start"], e["end"], e["entity_group"]) for e in pipe(text)}
+    return [{(e["start"], e["end"], e["entity_group"]) for e in pipe(text)} for text in texts]
 
 
 def compare(reference: set, other: set, text: str) -> dict:
@@ -49,34 +49,34 @@ def main() -> None:
     args = parser.parse_args()
     if not args.file and not args.articles:
         parser.error("give --file or --articles")
-    texts = {Path(f).name: Path(f).read_text(encoding="utf-8") for f in args.file}
+    files = {Path(f).name: Path(f).read_text(encoding="utf-8") for f in args.file}
+    articles = []
     if args.articles:
         with open(args.articles, encoding="utf-8") as f:
             articles = [json.loads(line)["text"] for line in f if line.strip()]
-        texts.update({f"{Path(args.articles).name}:{i + 1}": text for i, text in enumerate(articles)})
+    texts = [*files.values(), *articles]
     names = [name for name in available() if name != "torch"] + ["pipeline"]
     wanted = args.variants.split(",") if args.variants else names
     if set(wanted) - set(names):
         parser.error(f"--variants: {', '.join(sorted(set(wanted) - set(names)))} not among {', '.join(names)}")
     fp32 = load(args.checkpoint, runtime="torch", quantize=False)
-    found = lambda model: {name: {(e.start, e.end, e.label) for e in model.predict(text).entities}
-                           for name, text in texts.items()}
+    found = lambda model: [{(e.start, e.end, e.label) for e in model.predict(text).entities} for text in texts]
     reference = found(fp32)
     variants = {name: found(load(args.checkpoint, **RUNTIMES[name])) for name in wanted if name != "pipeline"}
     if "pipeline" in wanted:
         with tempfile.TemporaryDirectory() as tmp:
-            exported = export_ner(fp32, args.task, Path(tmp) / "ner")
-            variants["pipeline"] = {name: pipeline_entities(exported, text) for name, text in texts.items()}
-    result = {name: {"fp32": len(reference[name]),
-                     **{v: compare(reference[name], spans[name], texts[name]) for v, spans in variants.items()}}
-              for name in texts}
+            variants["pipeline"] = pipeline_entities(export_ner(fp32, args.task, Path(tmp) / "ner"), texts)
     line = {"benchmark": "runtime-agreement", "system": "ours", "checkpoint": args.checkpoint,
-            "files": {name: result[name] for name in result if name in {Path(f).name for f in args.file}}}
-    if args.articles:
-        docs = [result[name] for name in result if name.startswith(f"{Path(args.articles).name}:")]
-        line["articles"] = {"documents": len(docs), "fp32": sum(d["fp32"] for d in docs),
-                            **{v: {key: sum(d[v][key] if key == "same" else len(d[v][key]) for d in docs)
-                                   for key in ("same", "only_fp32", "only_this")} for v in variants}}
+            "files": {name: {"fp32": len(reference[i]),
+                             **{v: compare(reference[i], spans[i], texts[i]) for v, spans in variants.items()}}
+                      for i, name in enumerate(files)}}
+    if articles:
+        in_articles = range(len(files), len(texts))
+        line["articles"] = {"documents": len(articles), "fp32": sum(len(reference[i]) for i in in_articles),
+                            **{v: {"same": sum(len(reference[i] & spans[i]) for i in in_articles),
+                                   "only_fp32": sum(len(reference[i] - spans[i]) for i in in_articles),
+                                   "only_this": sum(len(spans[i] - reference[i]) for i in in_articles)}
+                               for v, spans in variants.items()}}
     print(json.dumps(line))
 
 
