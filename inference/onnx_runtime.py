@@ -43,7 +43,7 @@ class OnnxForward:
         except ImportError as exc:
             raise ImportError('runtime="onnx" needs ONNX Runtime: pip install "newsmodel[onnx]"') from exc
         self.model = model.eval()
-        self.names = ["pool_sum", "pool_count"] + [n for n, t in model.tasks.items() if t.kind == "ner"]
+        self.names = output_names(model)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()  # as many threads as torch would use
         with tempfile.TemporaryDirectory() as tmp:
@@ -71,6 +71,12 @@ class OnnxForward:
         return self
 
 
+def output_names(model) -> list[str]:
+    """What the ONNX graph returns: the pooled sums and counts for the document heads, then the
+    logits of each NER head."""
+    return ["pool_sum", "pool_count"] + [n for n, t in model.tasks.items() if t.kind == "ner"]
+
+
 def _export(model, names: list[str], folder: Path) -> Path:
     """Trace the model on a small dummy batch with batch and length left dynamic."""
     path = folder / "model.onnx"
@@ -87,7 +93,7 @@ def _export(model, names: list[str], folder: Path) -> Path:
 def _int8(path: Path) -> Path:
     """The ONNX model at `path` with int8 weights, one scale per output channel, beside it. Against
     one scale per matrix, on 222 BBC News articles it found 95.8% of fp32's entities exactly, not
-    90.7% (4 MiniLM checkpoints of the bundled corpus; benchmarks/README.md, Speed)."""
+    90.7% (4 MiniLM checkpoints of the bundled corpus; benchmarks/README.md, "Int8 weights")."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
     out = path.with_suffix(".int8.onnx")
     with _quiet():  # its advice to pre-process the graph is for static quantization

@@ -39,10 +39,9 @@ def test_unknown_runtime_is_refused(tiny_checkpoint):
 def test_int8_onnx_weights_have_a_scale_per_output_channel(tiny_checkpoint, tmp_path):
     onnx = pytest.importorskip("onnx")
     from inference.checkpoint import load_checkpoint
-    from inference.onnx_runtime import _export, _int8
+    from inference.onnx_runtime import _export, _int8, output_names
     model = load_checkpoint(tiny_checkpoint)[0].eval()
-    names = ["pool_sum", "pool_count"] + [name for name, task in model.tasks.items() if task.kind == "ner"]
-    graph = onnx.load(str(_int8(_export(model, names, tmp_path)))).graph
+    graph = onnx.load(str(_int8(_export(model, output_names(model), tmp_path)))).graph
     dims = {init.name: list(init.dims) for init in graph.initializer}
     weights = [node.input[1] for node in graph.node if node.op_type == "MatMulInteger"]
     assert weights
