@@ -49,6 +49,9 @@ class TrainConfig:
                                                    "(default: the base encoder's, "
                                                    f"{per_base('attention_dropout')})")
     label_smoothing: float = option(0.0, "label smoothing of the NER and single-label losses")
+    ema_decay: float = option(0.0, "also keep an exponential moving average of the weights, updated after every step "
+                                   "with this decay; each epoch scores and saves the average instead of the "
+                                   "weights (0: off)")
     weight_decay: float = option(0.01, "AdamW weight decay of the encoder's weights")
     window_length: int = option(256, "subwords per window, special tokens included")
     window_overlap: int = option(64, "subwords shared by neighbouring windows, at least")
@@ -75,6 +78,8 @@ class TrainConfig:
             raise DataError(["no training data: give --train FILE or a config with [[train]] tables"])
         if self.attention_dropout is not None and not 0.0 <= self.attention_dropout < 1.0:
             raise ValueError(f"attention_dropout: {self.attention_dropout} is not a probability in [0, 1)")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay: {self.ema_decay} is not in [0, 1)")
 
 
     def record(self) -> dict:

@@ -51,6 +51,8 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
         batch_size=config["batch_size"],
         grouping=" (windows of similar length together)" if config.get("group_by_length") else "",
         attention_dropout=_attention_dropout(config.get("attention_dropout")),
+        averaging=f", the moving average of the weights kept (decay {config['ema_decay']:g})"
+                  if config.get("ema_decay") else "",
         learning_rate=config["learning_rate"],
         head_learning_rate=config["head_learning_rate"], seed=config["seed"],
         window_length=manifest.window_length, window_overlap=manifest.window_overlap,

@@ -19,11 +19,14 @@ def state_dir(output: str | os.PathLike) -> Path:
     return output.with_name(output.name + ".state")
 
 
-def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, progress: dict) -> None:
+def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, progress: dict, average=None) -> None:
+    """`average`: the moving average of the weights (torch.optim.swa_utils.AveragedModel), if kept."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        _save_module(model, tmp / "model.safetensors")
+        if average is not None:
+            _save_module(average, tmp / "average.safetensors")
         opt = optimizer.state_dict()
         moments = {f"{index}/{name}": value.cpu() for index, state in opt["state"].items()
                    for name, value in state.items()}
@@ -42,10 +45,14 @@ def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, prog
         raise
 
 
-def load_state(path: Path, model, optimizer, scheduler, rng: random.Random) -> dict:
+def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, average=None) -> dict:
     """Restore everything into the given objects; returns the saved progress."""
     meta = json.loads((path / "state.json").read_text(encoding="utf-8"))
     model.load_state_dict(load_file(str(path / "model.safetensors")))
+    if average is not None:
+        if not (path / "average.safetensors").exists():
+            raise ValueError(f"{path}: this run kept no moving average of the weights; resume it without --ema-decay")
+        average.load_state_dict(load_file(str(path / "average.safetensors")))
     tensors = load_file(str(path / "optimizer.safetensors"))
     torch.set_rng_state(tensors.pop("torch_rng"))
     state: dict = {}
@@ -56,6 +63,10 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random) -> d
     scheduler.load_state_dict(meta["scheduler"])
     rng.setstate(_tupled(meta["python_rng"]))
     return meta["progress"]
+
+
+def _save_module(module, file: Path) -> None:
+    save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}, str(file))
 
 
 def _jsonable(value):

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from inference.calibration import calibrate
@@ -79,6 +80,9 @@ class Trainer:
         else:
             set_attention_dropout(model.encoder, config.attention_dropout)
         self.model = model.to(self.device)
+        # buffers (position ids) are constants, so only the parameters are averaged
+        self.average = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
+                        if config.ema_decay else None)
         tasks = list(model.tasks.values())
         self.manifest = Manifest(tasks=tasks, base_model=base_name, window_length=config.window_length,
                                  window_overlap=config.window_overlap, shape_input=model.shape_input,
@@ -99,7 +103,7 @@ class Trainer:
         self.progress = {"epoch": 0, "step": 0, "best_score": -1.0, "history": [], "best_epoch": None, "minutes": 0.0}
         self.state = state_dir(config.output)
         if config.resume and (self.state / "state.json").exists():
-            self.progress = load_state(self.state, model, self.optimizer, self.scheduler, self.rng)
+            self.progress = load_state(self.state, model, self.optimizer, self.scheduler, self.rng, self.average)
             self.created -= self.progress["minutes"] * 60   # total_minutes counts the interrupted run's epochs too
             log(f"resuming from {self.state} after epoch {self.progress['epoch']} (step {self.progress['step']})")
         elif config.resume:
@@ -138,7 +142,8 @@ class Trainer:
             self.progress["minutes"] = (time.perf_counter() - self.started) / 60
             if self.rank == 0:
                 self._end_of_epoch()
-                save_state(self.state, self.model, self.optimizer, self.scheduler, self.rng, self.progress)
+                save_state(self.state, self.model, self.optimizer, self.scheduler, self.rng, self.progress,
+                           self.average)
             distributed.barrier(self.world)
             if self.progress["step"] >= self.total_steps:
                 break
@@ -159,6 +164,8 @@ class Trainer:
             self.optimizer.step()
             self.scheduler.step()
             self.optimizer.zero_grad()
+            if self.average is not None:
+                self.average.update_parameters(self.model)
             self.progress["step"] += 1
             bar.set_postfix(loss=f"{loss.item():.3f}")
             if self.progress["step"] >= self.total_steps:
@@ -166,11 +173,13 @@ class Trainer:
         bar.close()
 
     def _end_of_epoch(self) -> None:
-        """Score the epoch on dev; save it as the checkpoint if it is the best so far."""
+        """Score the epoch on dev; save it as the checkpoint if it is the best so far. With a moving
+        average of the weights, the average is what is scored and saved."""
         config, progress, dev = self.config, self.progress, self.data.dev
-        self.model.eval()
+        scored = self.average.module if self.average is not None else self.model
+        scored.eval()
         epoch = progress["epoch"]
-        dev_metrics = evaluate(NewsModel(self.model, self.tokenizer, self.manifest, self.device), dev) if dev else {}
+        dev_metrics = evaluate(NewsModel(scored, self.tokenizer, self.manifest, self.device), dev) if dev else {}
         score = headline(dev_metrics, config.select_by) if dev else float(epoch)
         progress["history"].append({"epoch": epoch, "dev_score": score, "minutes": round(progress["minutes"], 2)})
         if dev:
@@ -179,7 +188,7 @@ class Trainer:
             progress["best_score"], progress["best_epoch"] = score, epoch
             self.manifest.metrics = {"dev": dev_metrics}
             self.manifest.training.update(best_epoch=epoch, history=progress["history"])
-            save_checkpoint(self.model, self.tokenizer, self.manifest, config.output)
+            save_checkpoint(scored, self.tokenizer, self.manifest, config.output)
             self.log(f"saved checkpoint (epoch {epoch}) to {config.output}")
 
     def finish(self) -> dict:

@@ -148,3 +148,30 @@ def test_each_run_trains_with_the_recipe_of_its_base_and_tasks(tiny_base, tmp_pa
     encoder_config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**encoder_config, "attention_probs_dropout_prob": 0.3}))
     assert recorded("ner.conll", "by_path", base=str(folder)) == (*pair(base_models.OTHER_RECIPE)[:2], 0.3)
+
+
+def test_a_moving_average_of_the_weights_is_what_gets_scored_and_saved(tiny_base, tmp_path):
+    from safetensors.torch import load_file
+
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:8]) + "\n", encoding="utf-8")
+
+    def saved_weights(output: str, ema_decay: float) -> dict:
+        # one epoch of 3 steps: its checkpoint is the one saved
+        train(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "train.jsonl"), base=tiny_base,
+                          output=str(tmp_path / output), epochs=1, max_steps=3, batch_size=4, window_length=64,
+                          window_overlap=16, ema_decay=ema_decay, measure_runtimes=False, model_card=None),
+              log=lambda m: None)
+        card = (tmp_path / output / "README.md").read_text()
+        assert ("moving average of the weights kept" in card) == bool(ema_decay)
+        return load_file(str(tmp_path / output / "model.safetensors"))
+
+    plain, averaged, tracking = saved_weights("plain", 0.0), saved_weights("ema", 0.9), saved_weights("near", 1e-9)
+    assert plain.keys() == averaged.keys()
+    assert any(not (plain[k] - averaged[k]).abs().max() < 1e-6 for k in plain)  # the average, not the last step
+    assert all((plain[k] - tracking[k]).abs().max() < 1e-5 for k in plain)      # decay ~0: the last step itself
+
+
+def test_ema_decay_must_be_below_one():
+    with pytest.raises(ValueError, match="ema_decay: 1.0 is not in"):
+        TrainConfig(train="x", output="y", ema_decay=1.0)

@@ -1,0 +1,41 @@
+"""The resume state: every tensor it saves comes back, the moving average of the weights included."""
+import random
+
+import pytest
+import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from training.state import load_state, save_state
+
+
+def _run(seed: int):
+    torch.manual_seed(seed)
+    model = torch.nn.Linear(4, 2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.LinearLR(optimizer)
+    average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.5))
+    return model, optimizer, scheduler, average
+
+
+def test_the_moving_average_survives_a_save_and_load(tmp_path):
+    model, optimizer, scheduler, average = _run(0)
+    for _ in range(3):
+        model(torch.ones(1, 4)).sum().backward()
+        optimizer.step()
+        scheduler.step()
+        average.update_parameters(model)
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1}, average)
+
+    fresh = _run(1)
+    assert load_state(tmp_path / "s", *fresh[:3], random.Random(), fresh[3]) == {"epoch": 1}
+    assert torch.equal(fresh[3].module.weight, average.module.weight)
+    assert not torch.equal(average.module.weight, model.weight)      # the average is its own tensor
+    assert int(fresh[3].n_averaged) == 3
+
+
+def test_resuming_with_an_average_that_was_not_kept_says_so(tmp_path):
+    model, optimizer, scheduler, _ = _run(0)
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1})
+    fresh = _run(1)
+    with pytest.raises(ValueError, match="kept no moving average.*without --ema-decay"):
+        load_state(tmp_path / "s", *fresh[:3], random.Random(), fresh[3])
