@@ -1,0 +1,69 @@
+"""Entity F1 on the sentences written wholly in capitals (headlines, datelines: "SOCCER - JAPAN
+GET LUCKY WIN .", "LONDON 1996-12-06") against the other sentences of a CoNLL file, through
+`predict_batch`, scored by seqeval (strict, IOB2) on the file's own tokens.
+
+    python benchmarks/capital_lines.py --checkpoint C --conll ../shared/data/conll2003/eng.testb
+
+A sentence is in capitals when it has at least 4 cased letters and none is lower case. Prints
+one JSON line: per group, its sentences, precision, recall, F1 and F1 per type.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+
+from inference import load
+from training.corpus import Span
+from training.metrics import entity_metrics
+from training.readers import read_conll
+from training.targets import spans_to_tags, word_spans
+
+TASK = "entities"
+MIN_CAPITALS = 4   # "US" alone is a name, not a headline
+
+
+def in_capitals(sentence: str) -> bool:
+    cased = [c for c in sentence if c.isupper() or c.islower()]
+    return len(cased) >= MIN_CAPITALS and all(c.isupper() for c in cased)
+
+
+def split_by_capitals(docs, predictions) -> dict:
+    """(gold tags, predicted tags) of each sentence, grouped into "capitals" and "other"."""
+    groups = {"capitals": ([], []), "other": ([], [])}
+    for doc, prediction in zip(docs, predictions):
+        predicted = [Span(e.start, e.end, e.label) for e in prediction.entities]
+        gold = spans_to_tags(len(doc.tokens), word_spans(doc.tokens, doc.spans[TASK]))
+        pred = spans_to_tags(len(doc.tokens), word_spans(doc.tokens, predicted))
+        start = 0
+        for i in range(1, len(doc.tokens) + 1):   # read_conll ends each sentence with a newline
+            if i == len(doc.tokens) or doc.text[doc.tokens[i - 1][1]] == "\n":
+                sentence = doc.text[doc.tokens[start][0]:doc.tokens[i - 1][1]]
+                tags = groups["capitals" if in_capitals(sentence) else "other"]
+                tags[0].append(gold[start:i])
+                tags[1].append(pred[start:i])
+                start = i
+    return groups
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--conll", required=True, help="a CoNLL-2003 style file")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = load(args.checkpoint)
+    docs = read_conll(args.conll, task=TASK)
+    result = {"checkpoint": args.checkpoint, "file": args.conll, "runtime": model.runtime}
+    for name, (gold, pred) in split_by_capitals(docs, model.predict_batch([d.text for d in docs])).items():
+        m = entity_metrics(gold, pred)
+        result[name] = {"sentences": len(gold), **{k: round(float(m[k]), 4) for k in ("precision", "recall", "f1")},
+                        "per_type_f1": {t: round(float(r["f1"]), 4) for t, r in m["per_type"].items()}}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
