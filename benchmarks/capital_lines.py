@@ -13,8 +13,10 @@ import argparse
 import json
 
 import torch
+from conll import sentence_ranges
 
 from inference import load
+from inference.tokenization import word_shape
 from training.corpus import Span
 from training.metrics import entity_metrics
 from training.readers import read_conll
@@ -25,8 +27,7 @@ MIN_CAPITALS = 4   # "US" alone is a name, not a headline
 
 
 def in_capitals(sentence: str) -> bool:
-    cased = [c for c in sentence if c.isupper() or c.islower()]
-    return len(cased) >= MIN_CAPITALS and all(c.isupper() for c in cased)
+    return word_shape(sentence) == "upper" and sum(c.isupper() for c in sentence) >= MIN_CAPITALS
 
 
 def split_by_capitals(docs, predictions) -> dict:
@@ -36,14 +37,11 @@ def split_by_capitals(docs, predictions) -> dict:
         predicted = [Span(e.start, e.end, e.label) for e in prediction.entities]
         gold = spans_to_tags(len(doc.tokens), word_spans(doc.tokens, doc.spans[TASK]))
         pred = spans_to_tags(len(doc.tokens), word_spans(doc.tokens, predicted))
-        start = 0
-        for i in range(1, len(doc.tokens) + 1):   # read_conll ends each sentence with a newline
-            if i == len(doc.tokens) or doc.text[doc.tokens[i - 1][1]] == "\n":
-                sentence = doc.text[doc.tokens[start][0]:doc.tokens[i - 1][1]]
-                tags = groups["capitals" if in_capitals(sentence) else "other"]
-                tags[0].append(gold[start:i])
-                tags[1].append(pred[start:i])
-                start = i
+        for first, end in sentence_ranges(doc):
+            sentence = doc.text[doc.tokens[first][0]:doc.tokens[end - 1][1]]
+            tags = groups["capitals" if in_capitals(sentence) else "other"]
+            tags[0].append(gold[first:end])
+            tags[1].append(pred[first:end])
     return groups
 
 

@@ -81,18 +81,21 @@ def prepare(args, tmp: Path) -> dict[str, str]:
     return files
 
 
+def sentence_ranges(doc) -> list[tuple[int, int]]:
+    """(first, end) token indices of each sentence of a document read by read_conll, which ends
+    each sentence with a newline."""
+    ends = [i + 1 for i, (_, end) in enumerate(doc.tokens[:-1]) if doc.text[end] == "\n"] + [len(doc.tokens)]
+    return list(zip([0] + ends[:-1], ends)) if doc.tokens else []
+
+
 def sentences(docs) -> list[tuple[list[str], list[str]]]:
-    """(tokens, gold IOB2 tags) of every sentence; read_conll ends each sentence with a newline."""
+    """(tokens, gold IOB2 tags) of every sentence."""
     from training.targets import spans_to_tags, word_spans
     out = []
     for doc in docs:
         words = [doc.text[s:e] for s, e in doc.tokens]
         tags = spans_to_tags(len(words), word_spans(doc.tokens, doc.spans[TASK]))
-        start = 0
-        for i in range(1, len(words) + 1):
-            if i == len(words) or doc.text[doc.tokens[i - 1][1]] == "\n":
-                out.append((words[start:i], tags[start:i]))
-                start = i
+        out += [(words[first:end], tags[first:end]) for first, end in sentence_ranges(doc)]
     return out
 
 
