@@ -52,6 +52,7 @@ class Manifest:
     window_length: int = 256     # tokens per window, special tokens included
     window_overlap: int = 64     # tokens shared by neighbouring windows
     shape_input: bool = False    # word shapes also feed the encoder (as token types), not only the NER head
+    recase_capitals: bool = False   # lines in capitals reach the encoder recased (inference.recasing)
     metrics: dict = field(default_factory=dict)    # dev (and test) figures of the run
     runtimes: dict = field(default_factory=dict)   # CPU runtime -> dev figures and words/s (inference.runtimes)
     lexicon: list[str] = field(default_factory=list)   # vocabulary of the lexical features (idf: heads.safetensors)

@@ -143,7 +143,7 @@ class NewsModel:
                 bad = text if not isinstance(text, str) else pair
                 raise TypeError(f"text {i} must be str, not {type(bad).__name__}")
         with self._tokenizer_lock:
-            return [encode(self.tokenizer, t, p) for t, p in zip(texts, pairs)]
+            return [encode(self.tokenizer, t, p, self.manifest.recase_capitals) for t, p in zip(texts, pairs)]
 
     def analyse(self, texts: list[str], batch_size: int = 16, calibrated: bool = True,
                 pairs: list[str | None] | None = None, max_tokens: int = MAX_BATCH_TOKENS) -> list[Analysis]:

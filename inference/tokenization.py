@@ -10,6 +10,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .recasing import recase_capital_lines
+
 # The encoder's vocabulary is uncased, so capitalisation never reaches it; the NER head
 # gets it back from a small embedding of each word's shape, read from the original text.
 SHAPES = ("pad", "lower", "title", "upper", "mixed", "digit", "punct", "other")
@@ -61,16 +63,23 @@ def join_pair(tokenizer, text: str, pair: str | None) -> str:
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def encode(tokenizer, text: str, pair: str | None = None) -> EncodedText:
+def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) -> EncodedText:
     """Subwords of `text` (joined to `pair`, the second text of a pair, if any) and the words
     they make up. A word is what the tokenizer calls one
     (WordPiece: split at spaces, punctuation and CJK characters; SentencePiece: at spaces only),
     further split where a subword starts or ends with punctuation or a CJK character, as WordPiece
     does, so that "Moscow," is two words for either tokenizer and an entity never takes the comma
-    along."""
+    along. With `recase`, lines in capitals reach the tokenizer recased (`inference.recasing`);
+    offsets and shapes still come from the original text."""
     first_length = len(text)
     text = join_pair(tokenizer, text, pair)
     visible = _INVISIBLE.sub(" ", text)
+    if recase:
+        recased = recase_capital_lines(visible)
+        if pair is not None:   # the separator stays the tokenizer's token ("[SEP]", not "[Sep]")
+            sep = slice(first_length + 1, first_length + 1 + len(tokenizer.sep_token))
+            recased = recased[:sep.start] + visible[sep] + recased[sep.stop:]
+        visible = recased
     enc = tokenizer(visible, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offsets, word_ids = enc["input_ids"], enc["offset_mapping"], enc.word_ids()
     token_words, words, firsts = [], [], []

@@ -21,13 +21,13 @@ from .targets import gold_targets
 
 class TrainingSet:
     def __init__(self, docs: list[Document], tokenizer, tasks: list[TaskSpec], window_length: int, window_overlap: int,
-                 lexicon: Lexicon | None = None):
+                 lexicon: Lexicon | None = None, recase: bool = False):
         self.tasks = tasks
         self.special = SpecialTokens.of(tokenizer)
         gated = {t.name: t.labels.index(t.gate) for t in tasks if t.gate}
         self.docs, self.encoded, self.gold = [], [], []
         for doc in docs:
-            encoded = encode(tokenizer, doc.text, doc.text_pair)
+            encoded = encode(tokenizer, doc.text, doc.text_pair, recase)
             gold = gold_targets(doc, encoded, tasks)
             for name, index in gated.items():
                 if gold.document.get(name) == index:

@@ -53,6 +53,9 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
         attention_dropout=_attention_dropout(config.get("attention_dropout")),
         averaging=f", the moving average of the weights kept (decay {config['ema_decay']:g})"
                   if config.get("ema_decay") else "",
+        recasing="- lines wholly in capitals (headlines, datelines) reach the encoder with each word as the\n"
+                 "  rest of its document writes it (`recase_capitals`; offsets and word shapes stay the text's)\n"
+                 if manifest.recase_capitals else "",
         learning_rate=config["learning_rate"],
         head_learning_rate=config["head_learning_rate"], seed=config["seed"],
         window_length=manifest.window_length, window_overlap=manifest.window_overlap,

@@ -73,6 +73,8 @@ class Trainer:
             config.learning_rate = recipe.learning_rate
         if config.head_learning_rate is None:
             config.head_learning_rate = recipe.head_learning_rate
+        if config.recase_capitals is None:
+            config.recase_capitals = recipe.recase_capitals
         if config.attention_dropout is None:   # rates and dropout come as the pair measured together
             config.attention_dropout = recipe.attention_dropout
         if config.attention_dropout is None:   # an encoder given by path: its own, recorded as the rates are
@@ -86,10 +88,11 @@ class Trainer:
         tasks = list(model.tasks.values())
         self.manifest = Manifest(tasks=tasks, base_model=base_name, window_length=config.window_length,
                                  window_overlap=config.window_overlap, shape_input=model.shape_input,
+                                 recase_capitals=config.recase_capitals,
                                  lexicon=lexicon.vocabulary if lexicon else [])
         self.manifest.training = {"config": config.record(), "data_sha256": data.sha256}
         self.examples = TrainingSet(data.train, self.tokenizer, tasks, config.window_length, config.window_overlap,
-                                    lexicon)
+                                    lexicon, config.recase_capitals)
         self.rank, self.world = distributed.join_process_group(self.device)
         # every process sees the same epoch order and takes every world-th batch of it
         batches = (len(self.examples) + config.batch_size - 1) // config.batch_size

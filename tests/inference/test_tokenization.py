@@ -46,3 +46,26 @@ def test_wordpiece_and_sentencepiece_cut_words_alike(tokenizer, e5_tokenizer):
     assert words[-4:] == ["Geneva", ".", "Talks", "re\u0301sume\u0301"]   # combining accents stay in the word
     assert len(sentencepiece.token_words) == len(sentencepiece.input_ids)   # every subword in a word
     assert all(text[s:e].strip() == text[s:e] for s, e in sentencepiece.words)
+
+
+def test_recasing_changes_only_what_the_encoder_reads(tokenizer, e5_tokenizer):
+    text = "RUSSIA AND UKRAINE RESUME TALKS\nOfficials of Russia and Ukraine said talks resume ."
+    for tok in (tokenizer, e5_tokenizer):
+        plain, recased = encode(tok, text), encode(tok, text, recase=True)
+        assert recased.words == plain.words
+        assert [recased.shape_ids[i] for i in recased.first_subwords] == [plain.shape_ids[i] for i in plain.first_subwords]
+        assert [text[s:e] for s, e in recased.words][:5] == ["RUSSIA", "AND", "UKRAINE", "RESUME", "TALKS"]
+    # the uncased WordPiece lowercases anyway; the cased SentencePiece now reads "Russia and Ukraine"
+    assert encode(tokenizer, text, recase=True).input_ids == encode(tokenizer, text).input_ids
+    recased = encode(e5_tokenizer, text, recase=True)
+    assert recased.input_ids != encode(e5_tokenizer, text).input_ids
+    assert recased.input_ids[:len(e5_tokenizer("Russia and Ukraine", add_special_tokens=False)["input_ids"])] == \
+        e5_tokenizer("Russia and Ukraine", add_special_tokens=False)["input_ids"]
+
+
+def test_recasing_keeps_the_separator_of_a_pair(tokenizer):
+    """"Sep" inside a sentence of the body would otherwise turn "[SEP]" into "[Sep]"."""
+    headline, body = "TALKS RESUME", "OFFICIALS MEET\nTalks resume on Sep 12 ."
+    recased = encode(tokenizer, headline, body, recase=True)
+    assert recased.input_ids == encode(tokenizer, headline, body).input_ids
+    assert tokenizer.sep_token_id in recased.input_ids

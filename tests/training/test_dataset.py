@@ -3,6 +3,7 @@ import random
 from inference.predictor import NewsModel
 from training.corpus import Document, Span
 from training.dataset import TrainingSet
+from inference.tokenization import encode
 from inference.windows import IGNORE
 
 
@@ -68,3 +69,11 @@ def test_training_and_serving_cut_a_text_into_identical_windows(any_tiny_checkpo
                           tuple(batch["pool_mask"][r].tolist()[:int(batch["attention_mask"][r].sum())])
                           for r in range(len(batch["input_ids"]))}
     assert set().union(*(rows(b) for b in served)) == rows(trained)
+
+
+def test_recased_windows_read_what_predict_reads(e5_tokenizer, news_tasks):
+    text = "RUSSIA AND UKRAINE RESUME TALKS\nOfficials of Russia and Ukraine said talks resume."
+    doc = Document(text, labels={"stance": ["neutral"]})
+    recased = TrainingSet([doc], e5_tokenizer, news_tasks, 64, 16, recase=True).encoded[0]
+    assert recased.input_ids == encode(e5_tokenizer, text, recase=True).input_ids
+    assert recased.input_ids != TrainingSet([doc], e5_tokenizer, news_tasks, 64, 16).encoded[0].input_ids

@@ -123,7 +123,9 @@ def test_each_run_trains_with_the_recipe_of_its_base_and_tasks(tiny_base, tmp_pa
     (tmp_path / "news.jsonl").write_text("\n".join(news) + "\n", encoding="utf-8")
     assert tiny.entities_only.learning_rate != tiny.recipe.learning_rate
     assert tiny.entities_only.attention_dropout != tiny.recipe.attention_dropout
-    given = base_models.Recipe(learning_rate=2e-5, head_learning_rate=3e-3, attention_dropout=0.2)
+    assert tiny.entities_only.recase_capitals != tiny.recipe.recase_capitals
+    given = base_models.Recipe(learning_rate=2e-5, head_learning_rate=3e-3, attention_dropout=0.2,
+                               recase_capitals=False)
 
     def recorded(data: str, output: str, **settings) -> tuple:
         train(TrainConfig(**{"train": str(tmp_path / data), "base": "tiny", "output": str(tmp_path / output),
@@ -132,10 +134,13 @@ def test_each_run_trains_with_the_recipe_of_its_base_and_tasks(tiny_base, tmp_pa
         config = json.loads((tmp_path / output / "manifest.json").read_text())["training"]["config"]
         saved = json.loads((tmp_path / output / "config.json").read_text())["attention_probs_dropout_prob"]
         assert saved == config["attention_dropout"]   # the checkpoint says what it trained with
-        return config["learning_rate"], config["head_learning_rate"], config["attention_dropout"]
+        assert json.loads((tmp_path / output / "manifest.json").read_text())["recase_capitals"] == \
+            config["recase_capitals"]
+        return config["learning_rate"], config["head_learning_rate"], config["attention_dropout"], \
+            config["recase_capitals"]
 
     def pair(recipe) -> tuple:
-        return recipe.learning_rate, recipe.head_learning_rate, recipe.attention_dropout
+        return recipe.learning_rate, recipe.head_learning_rate, recipe.attention_dropout, recipe.recase_capitals
 
     assert recorded("ner.conll", "ner") == pair(tiny.entities_only)
     assert recorded("news.jsonl", "news") == pair(tiny.recipe)
@@ -147,7 +152,7 @@ def test_each_run_trains_with_the_recipe_of_its_base_and_tasks(tiny_base, tmp_pa
     folder = shutil.copytree(tiny_base, tmp_path / "folder")
     encoder_config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**encoder_config, "attention_probs_dropout_prob": 0.3}))
-    assert recorded("ner.conll", "by_path", base=str(folder)) == (*pair(base_models.OTHER_RECIPE)[:2], 0.3)
+    assert recorded("ner.conll", "by_path", base=str(folder)) == (*pair(base_models.OTHER_RECIPE)[:2], 0.3, False)
 
 
 def test_a_moving_average_of_the_weights_is_what_gets_scored_and_saved(tiny_base, tmp_path):
@@ -170,6 +175,25 @@ def test_a_moving_average_of_the_weights_is_what_gets_scored_and_saved(tiny_base
     assert plain.keys() == averaged.keys()
     assert any(not (plain[k] - averaged[k]).abs().max() < 1e-6 for k in plain)  # the average, not the last step
     assert all((plain[k] - tracking[k]).abs().max() < 1e-5 for k in plain)      # decay ~0: the last step itself
+
+
+def test_recasing_is_recorded_and_used_by_predict(tiny_e5_base, tmp_path):
+    from inference.tokenization import encode
+
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    output = tmp_path / "recased"
+    train(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "train.jsonl"), base=tiny_e5_base,
+                      output=str(output), epochs=1, max_steps=1, batch_size=4, window_length=64, window_overlap=16,
+                      recase_capitals=True, measure_runtimes=False, model_card=None),
+          log=lambda m: None)
+    assert json.loads((output / "manifest.json").read_text())["recase_capitals"] is True
+    assert "lines wholly in capitals" in (output / "README.md").read_text()
+    model = load(str(output))
+    text = "RUSSIA AND UKRAINE RESUME TALKS\nOfficials of Russia and Ukraine said talks resume."
+    assert model.encode([text])[0].input_ids == encode(model.tokenizer, text, recase=True).input_ids
+    assert model.encode([text])[0].input_ids != encode(model.tokenizer, text).input_ids
+    assert all(text[e.start:e.end] == e.text for e in model.predict(text).entities)
 
 
 def test_ema_decay_must_be_below_one():

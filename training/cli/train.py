@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
     for f in options():
         flag = "--" + f.name.replace("_", "-")
         help = f.metadata["help"] if f.default is None else f"{f.metadata['help']} (default: {f.default})"
-        if f.type == "bool":
+        if f.type in ("bool", "bool | None"):
             t.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help)
         else:
             t.add_argument(flag, type=_scalar(f.type), default=None, help=help)

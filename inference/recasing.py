@@ -1,0 +1,53 @@
+"""Recase lines written in capitals (headlines, datelines) from the rest of their document.
+
+A cased encoder reads "JAPAN GET LUCKY WIN" as rare, split-up pieces, and capitals no longer
+tell names from other words. Each word of such a line takes the form the same word has
+inside a sentence elsewhere in the document ("Japan", "lucky"); a word with no such
+evidence keeps its capitals. Only the encoder's input changes: the recased text has the
+original's length, so offsets and word shapes still come from the original.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+
+_WORD = re.compile(r"[^\W\d_]+")   # a run of letters
+_SENTENCE_END = frozenset(".!?")
+MIN_CAPITAL_LETTERS = 4             # "US" or "UK" alone is a name, not a line in capitals
+
+
+def is_capital_line(line: str) -> bool:
+    """Every cased letter is a capital, and there are at least MIN_CAPITAL_LETTERS of them."""
+    cased = [c for c in line if c.isupper() or c.islower()]
+    return len(cased) >= MIN_CAPITAL_LETTERS and all(c.isupper() for c in cased)
+
+
+def recase_capital_lines(text: str) -> str:
+    """`text` with each word of its lines in capitals in its most frequent form inside a
+    sentence of the document's other lines (not first in a sentence, where a capital says
+    nothing); the same length as `text`."""
+    lines = text.splitlines(keepends=True)
+    capital = [is_capital_line(line) for line in lines]
+    if not any(capital):
+        return text
+    forms: dict[str, Counter] = defaultdict(Counter)
+    for line, is_capital in zip(lines, capital):
+        if not is_capital:
+            for match in _WORD.finditer(line):
+                if not _starts_sentence(line, match.start()):
+                    forms[match.group().lower()][match.group()] += 1
+
+    def recased(match: re.Match) -> str:
+        word = match.group()
+        seen = forms.get(word.lower())
+        if not seen:
+            return word
+        form = seen.most_common(1)[0][0]
+        return form if len(form) == len(word) else word   # "ß" against "SS": keep offsets exact
+
+    return "".join(_WORD.sub(recased, line) if is_capital else line for line, is_capital in zip(lines, capital))
+
+
+def _starts_sentence(line: str, start: int) -> bool:
+    before = line[:start].rstrip().rstrip("\"'“‘(").rstrip()   # an opening quote starts a sentence too
+    return not before or before[-1] in _SENTENCE_END

@@ -1,0 +1,36 @@
+from inference.recasing import is_capital_line, recase_capital_lines
+
+ARTICLE = ("SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT .\n"
+           "AL-AIN , United Arab Emirates 1996-12-06\n"
+           "Japan began the defence of their title with a lucky 2-1 win against Syria .\n"
+           "China lost to Uzbekistan in a surprise defeat .\n")
+
+
+def test_a_line_in_capitals_takes_the_forms_of_the_rest_of_the_document():
+    recased = recase_capital_lines(ARTICLE)
+    assert recased.splitlines()[0] == "SOCCER - JAPAN GET lucky win , CHINA in surprise defeat ."
+    assert recased.splitlines()[1:] == ARTICLE.splitlines()[1:]
+
+
+def test_a_capital_at_the_start_of_a_sentence_is_no_evidence():
+    """"Japan" and "China" open their sentences above, so they stay in capitals; inside a
+    sentence, or after an opening quote at its start, a word shows its own form."""
+    text = "TALKS WITH JAPAN END\nOfficials in Japan said talks end .\n\" With that , it was over .\n"
+    assert recase_capital_lines(text).splitlines()[0] == "talks WITH Japan end"
+    assert recase_capital_lines(text + "They met with him .\n").splitlines()[0] == "talks with Japan end"
+
+
+def test_offsets_survive_every_rewrite():
+    text = "STRASSE UND MASSE\nDie Straße und die Masse .\nİSTANBUL\nin İstanbul\n"
+    recased = recase_capital_lines(text)
+    assert len(recased) == len(text)
+    assert recased.splitlines()[0] == "STRASSE und Masse"   # "Straße" is shorter than "STRASSE": kept
+
+
+def test_only_lines_wholly_in_capitals_change():
+    assert is_capital_line("NATO AND THE EU MEET")
+    assert not is_capital_line("NATO and the EU meet")
+    assert not is_capital_line("US")            # too short to be a headline
+    assert not is_capital_line("1996-12-06")
+    text = "NATO and the EU meet in Brussels .\nThe EU said nato was wrong .\n"
+    assert recase_capital_lines(text) == text
