@@ -3,7 +3,8 @@
 A cased encoder reads "JAPAN GET LUCKY WIN" as rare, split-up pieces, and capitals no longer
 tell names from other words. Each word of such a line takes the form the same word has
 inside a sentence elsewhere in the document ("Japan", "lucky"); a word with no such
-evidence keeps its capitals. Only the encoder's input changes: the recased text has the
+evidence keeps its capitals, and so does a word the document also writes in capitals inside a
+sentence ("the US said": "US", even where it has "told us" too) and a single letter ("U.S."). Only the encoder's input changes: the recased text has the
 original's length, so offsets and word shapes still come from the original.
 """
 from __future__ import annotations
@@ -40,7 +41,7 @@ def recase_capital_lines(text: str) -> str:
     def recased(match: re.Match) -> str:
         word = match.group()
         seen = forms.get(word.lower())
-        if not seen:
+        if not seen or len(word) == 1 or seen[word]:   # no evidence, an initial, or an acronym
             return word
         form = seen.most_common(1)[0][0]
         return form if len(form) == len(word) else word   # "ß" against "SS": keep offsets exact

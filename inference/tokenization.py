@@ -63,6 +63,17 @@ def join_pair(tokenizer, text: str, pair: str | None) -> str:
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def _recased(visible: str, first_length: int, pair_start: int | None) -> str:
+    """`visible` with its lines in capitals recased; of a pair, the first text and the second are
+    lines of one document apart from the separator between them, which stays as it is ("[SEP]",
+    "</s>")."""
+    if pair_start is None:
+        return recase_capital_lines(visible)
+    gap = pair_start - first_length
+    apart = recase_capital_lines(visible[:first_length] + "\n" + " " * (gap - 2) + "\n" + visible[pair_start:])
+    return apart[:first_length] + visible[first_length:pair_start] + apart[pair_start:]
+
+
 def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) -> EncodedText:
     """Subwords of `text` (joined to `pair`, the second text of a pair, if any) and the words
     they make up. A word is what the tokenizer calls one
@@ -75,11 +86,7 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     text = join_pair(tokenizer, text, pair)
     visible = _INVISIBLE.sub(" ", text)
     if recase:
-        recased = recase_capital_lines(visible)
-        if pair is not None:   # the separator stays the tokenizer's token ("[SEP]", not "[Sep]")
-            sep = slice(first_length + 1, first_length + 1 + len(tokenizer.sep_token))
-            recased = recased[:sep.start] + visible[sep] + recased[sep.stop:]
-        visible = recased
+        visible = _recased(visible, first_length, len(text) - len(pair) if pair is not None else None)
     enc = tokenizer(visible, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offsets, word_ids = enc["input_ids"], enc["offset_mapping"], enc.word_ids()
     token_words, words, firsts = [], [], []

@@ -34,3 +34,12 @@ def test_only_lines_wholly_in_capitals_change():
     assert not is_capital_line("1996-12-06")
     text = "NATO and the EU meet in Brussels .\nThe EU said nato was wrong .\n"
     assert recase_capital_lines(text) == text
+
+
+def test_initials_and_acronyms_keep_their_capitals():
+    """"U.S." is two single letters, and the possessive "'s" is no evidence for the second; a
+    document that writes "US" in capitals inside a sentence means the name, whatever else it has."""
+    assert recase_capital_lines("U.S. TROOPS LEAVE\nThe Pentagon 's troops leave .\n").splitlines()[0] == \
+        "U.S. troops leave"
+    assert recase_capital_lines("US TROOPS LEAVE\nThey told us the US troops leave .\n").splitlines()[0] == \
+        "US troops leave"

@@ -69,3 +69,12 @@ def test_recasing_keeps_the_separator_of_a_pair(tokenizer):
     recased = encode(tokenizer, headline, body, recase=True)
     assert recased.input_ids == encode(tokenizer, headline, body).input_ids
     assert tokenizer.sep_token_id in recased.input_ids
+
+
+def test_a_headline_is_recased_from_its_body(e5_tokenizer):
+    """The separator ("</s>", lower-case letters and all) neither joins the headline to the body's
+    first line nor counts as a word of either."""
+    headline, body = "RUSSIA AND UKRAINE RESUME TALKS", "Officials said Russia and Ukraine resume talks ."
+    recased = encode(e5_tokenizer, headline, body, recase=True)
+    assert recased.input_ids == encode(e5_tokenizer, "Russia and Ukraine resume talks", body).input_ids
+    assert e5_tokenizer.sep_token_id in recased.input_ids
