@@ -46,6 +46,8 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
                                                      "(default: the benchmark's recipe)")
     p.add_argument("--group-by-length", action=argparse.BooleanOptionalAction,
                    help="ours: batch windows of similar length together (default: the trainer's, off)")
+    p.add_argument("--recase-capitals", action=argparse.BooleanOptionalAction,
+                   help="ours: recase lines in capitals for the encoder (default: the trainer's, by base and tasks)")
     return p
 
 
@@ -108,7 +110,7 @@ def base_model(args) -> str:
 def train_ours(args, benchmark: str, recipe: dict, **data):
     """(NewsModel, train seconds) for `--system ours`: trained here with training.trainer.train
     on `data` (train/dev sources) with the benchmark's `recipe` (TrainConfig settings; --epochs,
-    --window-length, --lexical-terms, --[no-]group-by-length override it), or loaded from --checkpoint.
+    --window-length, --lexical-terms, --[no-]group-by-length, --[no-]recase-capitals override it), or loaded from --checkpoint.
 
     train seconds come from the manifest in both cases (training.total_minutes: the whole run,
     from tokenizing to calibration; older checkpoints: the epochs alone), so a reused checkpoint
@@ -119,7 +121,8 @@ def train_ours(args, benchmark: str, recipe: dict, **data):
         from training.config import TrainConfig
         from training.trainer import train
         path = args.output or str(ROOT / "runs" / f"{benchmark}-ours")
-        overrides = {k: getattr(args, k) for k in ("epochs", "window_length", "lexical_terms", "group_by_length")
+        overrides = {k: getattr(args, k) for k in ("epochs", "window_length", "lexical_terms", "group_by_length",
+                                                         "recase_capitals")
                      if getattr(args, k) is not None}
         config = TrainConfig(output=path, resume=args.resume, max_steps=args.max_steps, seed=args.seed, base=args.base, device=args.device,
                              **{**recipe, **overrides}, **data)

@@ -83,6 +83,10 @@ class TrainConfig:
             raise ValueError(f"attention_dropout: {self.attention_dropout} is not a probability in [0, 1)")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay: {self.ema_decay} is not in [0, 1)")
+        for f in fields(self):   # a TOML string "false" would otherwise read as on
+            value = getattr(self, f.name)
+            if f.type in ("bool", "bool | None") and not isinstance(value, bool) and value is not None:
+                raise ValueError(f"{f.name}: {value!r} is not true or false")
 
 
     def record(self) -> dict:

@@ -14,7 +14,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from inference.calibration import calibrate
-from inference.checkpoint import save_checkpoint, write_manifest
+from inference.checkpoint import MANIFEST, save_checkpoint, write_manifest
 from inference.devices import autocast, device_name, resolve_device
 from inference.lexical import Lexicon
 from inference.manifest import Manifest
@@ -73,8 +73,9 @@ class Trainer:
             config.learning_rate = recipe.learning_rate
         if config.head_learning_rate is None:
             config.head_learning_rate = recipe.head_learning_rate
-        if config.recase_capitals is None:
-            config.recase_capitals = recipe.recase_capitals
+        if config.recase_capitals is None:   # a continued checkpoint goes on reading text as it learnt to
+            config.recase_capitals = (Manifest.read(Path(config.init_from) / MANIFEST).recase_capitals
+                                      if config.init_from else recipe.recase_capitals)
         if config.attention_dropout is None:   # rates and dropout come as the pair measured together
             config.attention_dropout = recipe.attention_dropout
         if config.attention_dropout is None:   # an encoder given by path: its own, recorded as the rates are

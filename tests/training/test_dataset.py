@@ -71,7 +71,7 @@ def test_training_and_serving_cut_a_text_into_identical_windows(any_tiny_checkpo
     assert set().union(*(rows(b) for b in served)) == rows(trained)
 
 
-def test_recased_windows_read_what_predict_reads(e5_tokenizer, news_tasks):
+def test_recasing_reaches_the_training_windows(e5_tokenizer, news_tasks):
     text = "RUSSIA AND UKRAINE RESUME TALKS\nOfficials of Russia and Ukraine said talks resume."
     doc = Document(text, labels={"stance": ["neutral"]})
     recased = TrainingSet([doc], e5_tokenizer, news_tasks, 64, 16, recase=True).encoded[0]

@@ -193,7 +193,18 @@ def test_recasing_is_recorded_and_used_by_predict(tiny_e5_base, tmp_path):
     text = "RUSSIA AND UKRAINE RESUME TALKS\nOfficials of Russia and Ukraine said talks resume."
     assert model.encode([text])[0].input_ids == encode(model.tokenizer, text, recase=True).input_ids
     assert model.encode([text])[0].input_ids != encode(model.tokenizer, text).input_ids
-    assert all(text[e.start:e.end] == e.text for e in model.predict(text).entities)
+    assert model.encode([text])[0].words == encode(model.tokenizer, text).words   # offsets of the text as written
+    # continued without the flag, the checkpoint goes on reading text as it learnt to
+    train(TrainConfig(train=str(tmp_path / "train.jsonl"), init_from=str(output), output=str(tmp_path / "continued"),
+                      epochs=1, max_steps=1, batch_size=4, window_length=64, window_overlap=16,
+                      measure_runtimes=False, model_card=None),
+          log=lambda m: None)
+    assert json.loads((tmp_path / "continued" / "manifest.json").read_text())["recase_capitals"] is True
+
+
+def test_a_setting_that_is_on_or_off_takes_true_or_false_only():
+    with pytest.raises(ValueError, match="recase_capitals: 'false' is not true or false"):
+        TrainConfig(train="x", output="y", recase_capitals="false")   # as a TOML string would give it
 
 
 def test_ema_decay_must_be_below_one():

@@ -73,12 +73,15 @@ def test_help_states_each_base_encoders_own_defaults_and_no_empty_default():
     import re
     from training.base_models import BASE_MODELS
     assert "(default: None)" not in _train_help()
-    for setting in ("learning_rate", "head_learning_rate", "attention_dropout"):
+    def value(text: str) -> float | bool:
+        return {"on": True, "off": False}[text] if text in ("on", "off") else float(text)
+
+    for setting in ("learning_rate", "head_learning_rate", "attention_dropout", "recase_capitals"):
         stated = re.search(r"base encoder's, (.*)\)", TrainConfig.__dataclass_fields__[setting].metadata["help"])[1]
         default, _, ner_only = stated.partition("; NER only: ")
-        assert {name: float(value) for name, value in (pair.split() for pair in default.split(", "))} == {
+        assert {name: value(v) for name, v in (pair.split() for pair in default.split(", "))} == {
             name: getattr(base.recipe, setting) for name, base in BASE_MODELS.items()}
-        ner_only = {name: float(value) for name, value in (pair.split() for pair in ner_only.split(", ") if pair)}
+        ner_only = {name: value(v) for name, v in (pair.split() for pair in ner_only.split(", ") if pair)}
         assert all(getattr(BASE_MODELS[name].entities_only, setting) == value for name, value in ner_only.items())
 
 
