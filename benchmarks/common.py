@@ -110,7 +110,8 @@ def base_model(args) -> str:
 def train_ours(args, benchmark: str, recipe: dict, **data):
     """(NewsModel, train seconds) for `--system ours`: trained here with training.trainer.train
     on `data` (train/dev sources) with the benchmark's `recipe` (TrainConfig settings; --epochs,
-    --window-length, --lexical-terms, --[no-]group-by-length, --[no-]recase-capitals override it), or loaded from --checkpoint.
+    --window-length, --lexical-terms, --[no-]group-by-length, --[no-]recase-capitals override it),
+    or loaded from --checkpoint.
 
     train seconds come from the manifest in both cases (training.total_minutes: the whole run,
     from tokenizing to calibration; older checkpoints: the epochs alone), so a reused checkpoint

@@ -2,9 +2,10 @@
 
 A cased encoder reads "JAPAN GET LUCKY WIN" as rare, split-up pieces, and capitals no longer
 tell names from other words. Each word of such a line takes the form the same word has
-inside a sentence elsewhere in the document ("Japan", "lucky"); a word with no such
-evidence keeps its capitals, and so does a word the document also writes in capitals inside a
-sentence ("the US said": "US", even where it has "told us" too) and a single letter ("U.S."). Only the encoder's input changes: the recased text has the
+inside a sentence elsewhere in the document ("Japan", "lucky"). A word with no such evidence
+keeps its capitals, and so do a single letter ("U.S.") and a word the document also writes in
+capitals inside a sentence ("the US said": "US", even beside "told us"); "US" with only "us"
+for evidence still becomes "us". Only the encoder's input changes: the recased text has the
 original's length, so offsets and word shapes still come from the original.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ def is_capital_line(line: str) -> bool:
 def recase_capital_lines(text: str) -> str:
     """`text` with each word of its lines in capitals in its most frequent form inside a
     sentence of the document's other lines (not first in a sentence, where a capital says
-    nothing); the same length as `text`."""
+    nothing), initials and acronyms apart; the same length as `text`."""
     lines = text.splitlines(keepends=True)
     capital = [is_capital_line(line) for line in lines]
     if not any(capital):
