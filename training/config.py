@@ -61,7 +61,7 @@ class TrainConfig:
                                          "a new one")
     recase_capitals: bool | None = option(None, "lines in capitals (headlines, datelines) reach the encoder with "
                                                 "each word as the rest of its document writes it (inference.recasing; "
-                                                "default: with --init-from the checkpoint's, else the base "
+                                                "default: a continued checkpoint's own, else the base "
                                                 f"encoder's, {per_base('recase_capitals')})")
     shape_input: bool = option(True, "word shapes also feed the encoder (token-type embedding), not only the NER head")
     lexical_terms: int = option(0, "document heads also read TF-IDF features over this many terms, through a "
