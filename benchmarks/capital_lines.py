@@ -4,7 +4,8 @@ GET LUCKY WIN .", "LONDON 1996-12-06") against the other sentences of a CoNLL fi
 
     python benchmarks/capital_lines.py --checkpoint C --conll ../shared/data/conll2003/eng.testb
 
-A sentence is in capitals when it has at least 4 cased letters and none is lower case. Prints
+A sentence is in capitals when it has at least 4 cased letters and none is lower case: the
+lines `--recase-capitals` recases (`inference.recasing.is_capital_line`). Prints
 one JSON line: per group, its sentences, precision, recall, F1 and F1 per type.
 """
 from __future__ import annotations
@@ -16,18 +17,13 @@ import torch
 from conll import sentence_ranges
 
 from inference import load
-from inference.tokenization import word_shape
+from inference.recasing import is_capital_line
 from training.corpus import Span
 from training.metrics import entity_metrics
 from training.readers import read_conll
 from training.targets import spans_to_tags, word_spans
 
 TASK = "entities"
-MIN_CAPITALS = 4   # "US" alone is a name, not a headline
-
-
-def in_capitals(sentence: str) -> bool:
-    return word_shape(sentence) == "upper" and sum(c.isupper() for c in sentence) >= MIN_CAPITALS
 
 
 def split_by_capitals(docs, predictions) -> dict:
@@ -39,7 +35,7 @@ def split_by_capitals(docs, predictions) -> dict:
         pred = spans_to_tags(len(doc.tokens), word_spans(doc.tokens, predicted))
         for first, end in sentence_ranges(doc):
             sentence = doc.text[doc.tokens[first][0]:doc.tokens[end - 1][1]]
-            tags = groups["capitals" if in_capitals(sentence) else "other"]
+            tags = groups["capitals" if is_capital_line(sentence) else "other"]
             tags[0].append(gold[first:end])
             tags[1].append(pred[first:end])
     return groups

@@ -131,11 +131,11 @@ def test_each_run_trains_with_the_recipe_of_its_base_and_tasks(tiny_base, tmp_pa
         train(TrainConfig(**{"train": str(tmp_path / data), "base": "tiny", "output": str(tmp_path / output),
                              "epochs": 1, "max_steps": 1, "window_length": 64, "window_overlap": 16,
                              "measure_runtimes": False, **settings}), log=lambda m: None)
-        config = json.loads((tmp_path / output / "manifest.json").read_text())["training"]["config"]
+        manifest = json.loads((tmp_path / output / "manifest.json").read_text())
+        config = manifest["training"]["config"]
         saved = json.loads((tmp_path / output / "config.json").read_text())["attention_probs_dropout_prob"]
         assert saved == config["attention_dropout"]   # the checkpoint says what it trained with
-        assert json.loads((tmp_path / output / "manifest.json").read_text())["recase_capitals"] == \
-            config["recase_capitals"]
+        assert manifest["recase_capitals"] == config["recase_capitals"]
         return config["learning_rate"], config["head_learning_rate"], config["attention_dropout"], \
             config["recase_capitals"]
 
