@@ -48,9 +48,6 @@ class TrainConfig:
                                                    "benchmarks/README.md; an encoder given by path keeps its own "
                                                    "(default: the base encoder's, "
                                                    f"{per_base('attention_dropout')})")
-    label_all_subwords: bool = option(False, "the NER loss also reads a word's later subwords, each labelled inside "
-                                             "its word's entity (I-) or O; predictions still come from first "
-                                             "subwords")
     label_smoothing: float = option(0.0, "label smoothing of the NER and single-label losses")
     ema_decay: float = option(0.0, "also keep an exponential moving average of the weights, updated after every step "
                                    "with this decay; each epoch scores and saves the average instead of the "

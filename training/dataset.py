@@ -21,14 +21,14 @@ from .targets import gold_targets
 
 class TrainingSet:
     def __init__(self, docs: list[Document], tokenizer, tasks: list[TaskSpec], window_length: int, window_overlap: int,
-                 lexicon: Lexicon | None = None, recase: bool = False, all_subwords: bool = False):
+                 lexicon: Lexicon | None = None, recase: bool = False):
         self.tasks = tasks
         self.special = SpecialTokens.of(tokenizer)
         gated = {t.name: t.labels.index(t.gate) for t in tasks if t.gate}
         self.docs, self.encoded, self.gold = [], [], []
         for doc in docs:
             encoded = encode(tokenizer, doc.text, doc.text_pair, recase)
-            gold = gold_targets(doc, encoded, tasks, all_subwords)
+            gold = gold_targets(doc, encoded, tasks)
             for name, index in gated.items():
                 if gold.document.get(name) == index:
                     del gold.document[name]

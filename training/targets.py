@@ -1,5 +1,5 @@
 """Gold labels of a document in the model's terms: BIO tag ids on the first subword of each
-word (optionally on every subword), entity spans in words, and document targets. Built once here for training windows,
+word, entity spans in words, and document targets. Built once here for training windows,
 evaluation and calibration alike."""
 from __future__ import annotations
 
@@ -41,13 +41,11 @@ class Gold:
     """What a document is annotated with, for the tasks it is annotated for."""
     entity_spans: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)  # ner task -> word spans
     subword_tags: dict[str, list[int]] = field(default_factory=dict)  # ner task -> tag id per subword (IGNORE
-                                                                       # but on first subwords, unless all_subwords)
+                                                                       # but on first subwords)
     document: dict[str, list[float] | int] = field(default_factory=dict)  # multi: 0/1 per label; else label index
 
 
-def gold_targets(doc: Document, encoded: EncodedText, tasks: list[TaskSpec], all_subwords: bool = False) -> Gold:
-    """`all_subwords`: a word's later subwords are labelled too, inside of its entity (I- of its
-    type) or O; decoding reads first subwords only, so this changes what training learns from."""
+def gold_targets(doc: Document, encoded: EncodedText, tasks: list[TaskSpec]) -> Gold:
     gold = Gold()
     for task in tasks:
         if task.kind == "ner" and task.name in doc.spans:
@@ -56,10 +54,6 @@ def gold_targets(doc: Document, encoded: EncodedText, tasks: list[TaskSpec], all
             per_subword = [IGNORE] * len(encoded.input_ids)
             for w, i in enumerate(encoded.first_subwords):
                 per_subword[i] = task.labels.index(tags[w])
-            if all_subwords:
-                for i, w in enumerate(encoded.token_words):
-                    if i > encoded.first_subwords[w]:   # not a lone "▁" before the word's first visible subword
-                        per_subword[i] = task.labels.index("O" if tags[w] == "O" else "I-" + tags[w][2:])
             gold.entity_spans[task.name] = spans
             gold.subword_tags[task.name] = per_subword
         elif task.kind == "multi" and task.name in doc.labels:

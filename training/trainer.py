@@ -93,7 +93,7 @@ class Trainer:
                                  lexicon=lexicon.vocabulary if lexicon else [])
         self.manifest.training = {"config": config.record(), "data_sha256": data.sha256}
         self.examples = TrainingSet(data.train, self.tokenizer, tasks, config.window_length, config.window_overlap,
-                                    lexicon, config.recase_capitals, config.label_all_subwords)
+                                    lexicon, config.recase_capitals)
         self.rank, self.world = distributed.join_process_group(self.device)
         # every process sees the same epoch order and takes every world-th batch of it
         batches = (len(self.examples) + config.batch_size - 1) // config.batch_size
