@@ -60,7 +60,7 @@ def expected_calibration_error(confidence, outcome, bins: int = 15) -> float:
 def entity_spans(task: TaskSpec, word_probs: list[np.ndarray], temperature: float = 1.0,
                  surfaces: list[list[str]] | None = None):
     """Every predicted entity of every document, decoded as `predict` decodes it."""
-    return decode_task(task, [rescale(probs, "ner", temperature) for probs in word_probs], surfaces)
+    return decode_task(task, [rescale(probs, "ner", temperature) for probs in word_probs], surfaces, temperature)
 
 
 def word_strings(text: str, words: list[tuple[int, int]]) -> list[str]:

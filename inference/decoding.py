@@ -43,24 +43,28 @@ def _transitions(tags: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def valid_bio_paths(tag_probs: list[np.ndarray], tags: list[str], group: int = 32,
-                    max_words: int = 1 << 18) -> list[np.ndarray]:
+                    max_words: int = 1 << 18, transitions: np.ndarray | None = None) -> list[np.ndarray]:
     """For each (n_words, n_tags) array, the most probable tag sequence in which every I-X
-    follows B-X or I-X (Viterbi). Texts whose best tags are already valid keep them; the rest
-    are decoded together, in groups of similar length (at most `group` texts and `max_words`
-    padded words), so the loop runs over positions once per group instead of once per text."""
+    follows B-X or I-X (Viterbi), with `transitions[previous, current]` added to the
+    log-probabilities where a CRF learnt them. Without transitions, texts whose best tags are
+    already valid keep them; the rest are decoded together, in groups of similar length (at most
+    `group` texts and `max_words` padded words), so the loop runs over positions once per group
+    instead of once per text."""
     allowed, opens = _transitions(tuple(tags))
     paths = [p.argmax(1) for p in tag_probs]
     todo = sorted((t for t, best in enumerate(paths)
-                   if len(best) and not (opens[best[0]] and allowed[best[:-1], best[1:]].all())),
+                   if len(best) and (transitions is not None
+                                     or not (opens[best[0]] and allowed[best[:-1], best[1:]].all()))),
                   key=lambda t: len(paths[t]))
     for run in padded_runs([len(paths[t]) for t in todo], group, max_words):
         members = [todo[i] for i in run]
-        for member, path in zip(members, _viterbi([tag_probs[m] for m in members], allowed, opens)):
+        for member, path in zip(members, _viterbi([tag_probs[m] for m in members], allowed, opens, transitions)):
             paths[member] = path
     return paths
 
 
-def _viterbi(tag_probs: list[np.ndarray], allowed: np.ndarray, opens: np.ndarray) -> list[np.ndarray]:
+def _viterbi(tag_probs: list[np.ndarray], allowed: np.ndarray, opens: np.ndarray,
+             transitions: np.ndarray | None = None) -> list[np.ndarray]:
     """Viterbi over texts of different lengths at once: positions past a text's end carry
     log-probability 0 and are never read back."""
     lengths = [len(p) for p in tag_probs]
@@ -68,7 +72,7 @@ def _viterbi(tag_probs: list[np.ndarray], allowed: np.ndarray, opens: np.ndarray
     log_p = np.zeros((m, n, k))
     for row, p in enumerate(tag_probs):
         log_p[row, :len(p)] = np.log(np.clip(p, 1e-12, 1.0))
-    penalty = np.where(allowed, 0.0, -np.inf)
+    penalty = np.where(allowed, 0.0 if transitions is None else transitions, -np.inf)
     score = np.where(opens, log_p[:, 0], -np.inf)                  # (text, tag)
     back = np.zeros((m, n, k), dtype=np.int8 if k < 128 else np.int32)
     final = score.copy()                                            # score at each text's last word
@@ -91,11 +95,13 @@ def _viterbi(tag_probs: list[np.ndarray], allowed: np.ndarray, opens: np.ndarray
     return paths
 
 
-def decode_all(tag_probs: list[np.ndarray], tags: list[str], viterbi: bool = False) -> list[list[tuple[int, int, str, float]]]:
+def decode_all(tag_probs: list[np.ndarray], tags: list[str], viterbi: bool = False,
+               transitions: np.ndarray | None = None) -> list[list[tuple[int, int, str, float]]]:
     """Entities of each text as (first word, last word + 1, type, score) from its (n_words, n_tags)
     array. Tags are each word's most probable one, or with `viterbi` the best valid BIO
-    sequence; the Viterbi searches of all texts run batched."""
-    paths = valid_bio_paths(tag_probs, tags) if viterbi else [p.argmax(1) for p in tag_probs]
+    sequence (scored with `transitions` where given); the Viterbi searches of all texts run batched."""
+    paths = (valid_bio_paths(tag_probs, tags, transitions=transitions) if viterbi
+             else [p.argmax(1) for p in tag_probs])
     return [_spans(p, best, tags) for p, best in zip(tag_probs, paths)]
 
 
@@ -132,11 +138,17 @@ def _span_score(tag_probs: np.ndarray, tags: list[str], i: int, j: int, etype: s
     return float(score)
 
 
-def decode_task(task, tag_probs: list[np.ndarray], surfaces: list[list[str]] | None = None):
+def decode_task(task, tag_probs: list[np.ndarray], surfaces: list[list[str]] | None = None,
+                temperature: float | None = None):
     """decode_all with an NER task's settings. With `surfaces` (each document's words as strings),
     spans without a letter or digit are dropped (a bracket or an "@" is no name), and with the
-    task's `one_type_per_name` each name keeps one type within its document."""
-    decoded = decode_all(tag_probs, task.labels, task.viterbi)
+    task's `one_type_per_name` each name keeps one type within its document. `temperature`: the
+    one `tag_probs` were scaled with (default: the task's), by which a CRF's transition scores
+    are divided too, so the best path is the model's at any temperature."""
+    transitions = None
+    if task.transitions:
+        transitions = np.asarray(task.transitions) / (task.temperature if temperature is None else temperature)
+    decoded = decode_all(tag_probs, task.labels, task.viterbi, transitions)
     if surfaces is None:
         return decoded
     decoded = [[span for span in spans if _has_letter_or_digit(words[span[0]:span[1]])]

@@ -17,6 +17,8 @@ class TaskSpec:
     temperature: float = 1.0     # divides the logits before softmax/sigmoid (fitted on dev)
     thresholds: dict[str, float] = field(default_factory=dict)  # multi: per-label decision threshold
     viterbi: bool = True         # ner: the best valid BIO sequence (False: each word's best tag)
+    crf: bool = False            # ner: trained as a linear-chain CRF over the words' tags
+    transitions: list[list[float]] = field(default_factory=list)   # ner, crf: its scores[previous][current]
     one_type_per_name: bool = True   # ner: the mentions of a name in one document share a type
     lexical: bool = False        # document heads: also read the document's lexical features
     gate: str | None = None      # single/pair: this label is decided first, by a lexical gate

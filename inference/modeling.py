@@ -37,6 +37,9 @@ class MultiTaskModel(nn.Module):
         self.shape_embedding = nn.Embedding(NUM_SHAPE_IDS, hidden, padding_idx=0)
         nn.init.zeros_(self.shape_embedding.weight)
         self.heads = nn.ModuleDict({t.name: nn.Linear(hidden, len(t.labels)) for t in tasks})
+        # A CRF head's transition scores (scores[previous, current] over its words' tags).
+        self.transitions = nn.ParameterDict({t.name: nn.Parameter(torch.zeros(len(t.labels), len(t.labels)))
+                                             for t in tasks if t.kind == "ner" and t.crf})
         # Lexical maps and gates start at zero (no random draws): training sets them from a fitted
         # linear model. A pair task reads both texts' vectors and their cosine.
         self.lexicon_size = lexicon_size
@@ -88,6 +91,12 @@ class MultiTaskModel(nn.Module):
     @staticmethod
     def feature_kind(task: TaskSpec) -> str:
         return "pair" if task.kind == "pair" else "text"
+
+    def sync_transitions(self, tasks: list[TaskSpec]) -> None:
+        """Copy each CRF head's transition scores into its task spec, where decoding reads them."""
+        for task in tasks:
+            if task.name in self.transitions:
+                task.transitions = self.transitions[task.name].detach().float().cpu().tolist()
 
     def head_state_dict(self) -> dict[str, torch.Tensor]:
         return {k: v for k, v in self.state_dict().items() if not k.startswith("encoder.")}

@@ -14,14 +14,18 @@ from .schema import schema_of, task_specs
 from .sources import merge_schemas
 
 
-def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: int = 0, gate_label: str | None = None):
+def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: int = 0, gate_label: str | None = None,
+              crf: bool = False):
     """(model, tokenizer, base name) for `base` (a name or a folder) with one fresh head per task;
-    with `lexicon_size`, document heads get a lexical branch over that many terms."""
+    with `lexicon_size`, document heads get a lexical branch over that many terms; with `crf`,
+    NER heads are CRFs."""
     folder, name = resolve_base(base)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     encoder = AutoModel.from_pretrained(folder, use_safetensors=True, add_pooling_layer=False)
     tasks = task_specs(schema)
     flag_tasks(tasks, lexicon_size > 0, gate_label)
+    for task in tasks:
+        task.crf = crf and task.kind == "ner"
     return MultiTaskModel(encoder, tasks, shape_input=shape_input, lexicon_size=lexicon_size), tokenizer, name
 
 

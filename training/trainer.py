@@ -124,7 +124,7 @@ class Trainer:
         else:
             lexicon = fit_lexicon(data.train, config.lexical_terms) if config.lexical_terms else None
             model, tokenizer, base_name = new_model(config.base, data.schema, config.shape_input,
-                                                    len(lexicon) if lexicon else 0, config.gate_label)
+                                                    len(lexicon) if lexicon else 0, config.gate_label, config.crf)
         if lexicon:
             fit_lexical_heads(model, data.train, lexicon, self.log)
         return model, tokenizer, base_name, lexicon
@@ -182,6 +182,7 @@ class Trainer:
         config, progress, dev = self.config, self.progress, self.data.dev
         scored = self.average.module if self.average is not None else self.model
         scored.eval()
+        scored.sync_transitions(self.manifest.tasks)
         epoch = progress["epoch"]
         dev_metrics = evaluate(NewsModel(scored, self.tokenizer, self.manifest, self.device), dev) if dev else {}
         score = headline(dev_metrics, config.select_by) if dev else float(epoch)
