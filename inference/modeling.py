@@ -92,6 +92,19 @@ class MultiTaskModel(nn.Module):
     def feature_kind(task: TaskSpec) -> str:
         return "pair" if task.kind == "pair" else "text"
 
+    def set_crf(self, on: bool) -> None:
+        """Make every NER head a linear-chain CRF (its transition scores start at zero) or not."""
+        for task in self.tasks.values():
+            if task.kind != "ner":
+                continue
+            task.crf = on
+            if on and task.name not in self.transitions:
+                self.transitions[task.name] = nn.Parameter(torch.zeros(len(task.labels), len(task.labels)))
+            if not on and task.name in self.transitions:
+                del self.transitions[task.name]
+            if not on:
+                task.transitions = []
+
     def sync_transitions(self, tasks: list[TaskSpec]) -> None:
         """Copy each CRF head's transition scores into its task spec, where decoding reads them."""
         for task in tasks:

@@ -18,6 +18,7 @@ class Recipe:
     head_learning_rate: float   # the heads' and the shape embedding's (freshly initialised)
     attention_dropout: float | None   # None: the encoder's own (for an encoder given by path)
     recase_capitals: bool = False     # lines in capitals reach the encoder recased (inference.recasing)
+    crf: bool = False                 # NER heads train and decode as linear-chain CRFs
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ BASE_MODELS = {
         # against 0.9164 over five without (within the spread of seeds; benchmarks/README.md), most
         # on the lines in capitals themselves
         entities_only=Recipe(learning_rate=1.5e-4, head_learning_rate=5e-3, attention_dropout=0.0,
-                             recase_capitals=True)),
+                             recase_capitals=True, crf=True)),
 }
 DEFAULT_BASE = "minilm"
 OTHER_RECIPE = Recipe(learning_rate=1.5e-4, head_learning_rate=1e-3, attention_dropout=None)   # encoder by path

@@ -63,8 +63,9 @@ class TrainConfig:
                                                 "each word as the rest of its document writes it (inference.recasing; "
                                                 "default: a continued checkpoint's own, else the base "
                                                 f"encoder's, {per_base('recase_capitals')})")
-    crf: bool = option(False, "NER heads: train a linear-chain CRF over the words' tags with the encoder, and "
-                              "decode with its transition scores")
+    crf: bool | None = option(None, "NER heads: a linear-chain CRF over the words' tags, trained with the encoder; "
+                                    "decoding adds its transition scores (default: a continued checkpoint's own, "
+                                    f"else the base encoder's, {per_base('crf')})")
     shape_input: bool = option(True, "word shapes also feed the encoder (token-type embedding), not only the NER head")
     lexical_terms: int = option(0, "document heads also read TF-IDF features over this many terms, through a "
                                    "logistic regression fitted first and held fixed (0: off)")

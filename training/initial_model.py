@@ -14,18 +14,14 @@ from .schema import schema_of, task_specs
 from .sources import merge_schemas
 
 
-def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: int = 0, gate_label: str | None = None,
-              crf: bool = False):
+def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: int = 0, gate_label: str | None = None):
     """(model, tokenizer, base name) for `base` (a name or a folder) with one fresh head per task;
-    with `lexicon_size`, document heads get a lexical branch over that many terms; with `crf`,
-    NER heads are CRFs."""
+    with `lexicon_size`, document heads get a lexical branch over that many terms."""
     folder, name = resolve_base(base)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     encoder = AutoModel.from_pretrained(folder, use_safetensors=True, add_pooling_layer=False)
     tasks = task_specs(schema)
     flag_tasks(tasks, lexicon_size > 0, gate_label)
-    for task in tasks:
-        task.crf = crf and task.kind == "ner"
     return MultiTaskModel(encoder, tasks, shape_input=shape_input, lexicon_size=lexicon_size), tokenizer, name
 
 
@@ -59,9 +55,10 @@ def continue_from(checkpoint: str, schema: dict, log):
     old, tokenizer, old_manifest = load_checkpoint(checkpoint)
     schema = merge_schemas(schema_of(old_manifest.tasks), schema)
     tasks = task_specs(schema)
-    for task in tasks:   # a head keeps its lexical branch and gate (refitted on the new data by the trainer)
+    for task in tasks:   # a head keeps its lexical branch and gate (refitted on the new data by the trainer), and its CRF
         if task.name in old.tasks:
-            task.lexical, task.gate = old.tasks[task.name].lexical, old.tasks[task.name].gate
+            task.lexical, task.gate, task.crf = (old.tasks[task.name].lexical, old.tasks[task.name].gate,
+                                                 old.tasks[task.name].crf)
     model = MultiTaskModel(old.encoder, tasks, shape_input=old.shape_input, lexicon_size=old.lexicon_size)
     model.shape_embedding.load_state_dict(old.shape_embedding.state_dict())
     if old.lexicon_size:
@@ -76,6 +73,10 @@ def continue_from(checkpoint: str, schema: dict, log):
                 if label in old_labels:
                     head.weight[row] = old_head.weight[old_labels.index(label)]
                     head.bias[row] = old_head.bias[old_labels.index(label)]
+            if task.crf:   # transitions between labels it knows keep their scores
+                rows = torch.tensor([row for row, label in enumerate(task.labels) if label in old_labels])
+                old_rows = torch.tensor([old_labels.index(task.labels[row]) for row in rows.tolist()])
+                model.transitions[task.name][rows[:, None], rows] = old.transitions[task.name][old_rows[:, None], old_rows]
             added = [l for l in task.labels if l not in old_labels]
             if added:
                 log(f"task {task.name!r}: new labels {', '.join(added)}")

@@ -76,6 +76,9 @@ class Trainer:
         if config.recase_capitals is None:   # a continued checkpoint goes on reading text as it learnt to
             config.recase_capitals = (Manifest.read(Path(config.init_from) / MANIFEST).recase_capitals
                                       if config.init_from else recipe.recase_capitals)
+        if config.crf is None:
+            config.crf = (any(t.crf for t in model.tasks.values()) if config.init_from else recipe.crf)
+        model.set_crf(config.crf)
         if config.attention_dropout is None:   # rates and dropout come as the pair measured together
             config.attention_dropout = recipe.attention_dropout
         if config.attention_dropout is None:   # an encoder given by path: its own, recorded as the rates are
@@ -124,7 +127,7 @@ class Trainer:
         else:
             lexicon = fit_lexicon(data.train, config.lexical_terms) if config.lexical_terms else None
             model, tokenizer, base_name = new_model(config.base, data.schema, config.shape_input,
-                                                    len(lexicon) if lexicon else 0, config.gate_label, config.crf)
+                                                    len(lexicon) if lexicon else 0, config.gate_label)
         if lexicon:
             fit_lexical_heads(model, data.train, lexicon, self.log)
         return model, tokenizer, base_name, lexicon

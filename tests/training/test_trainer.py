@@ -124,8 +124,9 @@ def test_each_run_trains_with_the_recipe_of_its_base_and_tasks(tiny_base, tmp_pa
     assert tiny.entities_only.learning_rate != tiny.recipe.learning_rate
     assert tiny.entities_only.attention_dropout != tiny.recipe.attention_dropout
     assert tiny.entities_only.recase_capitals != tiny.recipe.recase_capitals
+    assert tiny.entities_only.crf != tiny.recipe.crf
     given = base_models.Recipe(learning_rate=2e-5, head_learning_rate=3e-3, attention_dropout=0.2,
-                               recase_capitals=False)
+                               recase_capitals=False, crf=False)
 
     def recorded(data: str, output: str, **settings) -> tuple:
         train(TrainConfig(**{"train": str(tmp_path / data), "base": "tiny", "output": str(tmp_path / output),
@@ -136,11 +137,13 @@ def test_each_run_trains_with_the_recipe_of_its_base_and_tasks(tiny_base, tmp_pa
         saved = json.loads((tmp_path / output / "config.json").read_text())["attention_probs_dropout_prob"]
         assert saved == config["attention_dropout"]   # the checkpoint says what it trained with
         assert manifest["recase_capitals"] == config["recase_capitals"]
+        assert all(t["crf"] == config["crf"] for t in manifest["tasks"] if t["kind"] == "ner")
         return config["learning_rate"], config["head_learning_rate"], config["attention_dropout"], \
-            config["recase_capitals"]
+            config["recase_capitals"], config["crf"]
 
     def pair(recipe) -> tuple:
-        return recipe.learning_rate, recipe.head_learning_rate, recipe.attention_dropout, recipe.recase_capitals
+        return (recipe.learning_rate, recipe.head_learning_rate, recipe.attention_dropout, recipe.recase_capitals,
+                recipe.crf)
 
     assert recorded("ner.conll", "ner") == pair(tiny.entities_only)
     assert recorded("news.jsonl", "news") == pair(tiny.recipe)
@@ -152,7 +155,8 @@ def test_each_run_trains_with_the_recipe_of_its_base_and_tasks(tiny_base, tmp_pa
     folder = shutil.copytree(tiny_base, tmp_path / "folder")
     encoder_config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**encoder_config, "attention_probs_dropout_prob": 0.3}))
-    assert recorded("ner.conll", "by_path", base=str(folder)) == (*pair(base_models.OTHER_RECIPE)[:2], 0.3, False)
+    assert recorded("ner.conll", "by_path", base=str(folder)) == (*pair(base_models.OTHER_RECIPE)[:2], 0.3, False,
+                                                                  False)
 
 
 def test_a_moving_average_of_the_weights_is_what_gets_scored_and_saved(tiny_base, tmp_path):
@@ -200,6 +204,33 @@ def test_recasing_is_recorded_and_used_by_predict(tiny_e5_base, tmp_path):
                       measure_runtimes=False, model_card=None),
           log=lambda m: None)
     assert json.loads((tmp_path / "continued" / "manifest.json").read_text())["recase_capitals"] is True
+
+
+def test_a_crf_head_keeps_its_transitions_in_the_checkpoint_and_decodes_with_them(tiny_base, tmp_path):
+    from safetensors.torch import load_file
+
+    from training.initial_model import continue_from
+
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    output = tmp_path / "crf"
+    train(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "train.jsonl"), base=tiny_base,
+                      output=str(output), epochs=1, max_steps=2, batch_size=4, window_length=64, window_overlap=16,
+                      crf=True, measure_runtimes=False, model_card=None),
+          log=lambda m: None)
+    task = next(t for t in json.loads((output / "manifest.json").read_text())["tasks"] if t["kind"] == "ner")
+    saved = load_file(str(output / "heads.safetensors"))[f"transitions.{task['name']}"]
+    assert task["crf"] and saved.shape == (len(task["labels"]),) * 2 and saved.abs().max() > 0   # trained
+    assert saved.flatten().tolist() == pytest.approx(sum(task["transitions"], []))   # decoding reads what training learnt
+    model = load(str(output))
+    ner = model.manifest.task(task["name"])
+    ner.transitions = [[-1e3 if label == "O" else 0.0 for label in ner.labels] for _ in ner.labels]   # O ruled out
+    words = "Officials of Russia and Ukraine met in Geneva".split()
+    covered = sum(len(e.text.split()) for e in model.predict(" ".join(words)).entities)
+    assert covered >= len(words) - 1   # only a text's first word can still be O: predict decodes with the transitions
+    continued, *_ = continue_from(str(output), {}, log=lambda m: None)
+    assert continued.tasks[task["name"]].crf
+    assert continued.transitions[task["name"]].tolist() == saved.tolist()
 
 
 def test_a_setting_that_is_on_or_off_takes_true_or_false_only():
