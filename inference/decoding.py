@@ -28,7 +28,7 @@ SAME_WORDS_SHARE = 0.75   # chosen on CoNLL-2003 eng.testa (benchmarks/README.md
 
 
 @lru_cache(maxsize=64)
-def _transitions(tags: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+def bio_transitions(tags: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """allowed[previous, current]: I-X may only follow B-X or I-X; opens: tags that may start."""
     k = len(tags)
     allowed = np.ones((k, k), dtype=bool)
@@ -50,7 +50,7 @@ def valid_bio_paths(tag_probs: list[np.ndarray], tags: list[str], group: int = 3
     already valid keep them; the rest are decoded together, in groups of similar length (at most
     `group` texts and `max_words` padded words), so the loop runs over positions once per group
     instead of once per text."""
-    allowed, opens = _transitions(tuple(tags))
+    allowed, opens = bio_transitions(tuple(tags))
     paths = [p.argmax(1) for p in tag_probs]
     todo = sorted((t for t, best in enumerate(paths)
                    if len(best) and (transitions is not None

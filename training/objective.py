@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from inference.decoding import _transitions
+from inference.decoding import bio_transitions
 from inference.modeling import MultiTaskModel
 from inference.windows import IGNORE
 
@@ -20,7 +20,7 @@ def batch_loss(trainee, model: MultiTaskModel, batch: dict, smoothing: float = 0
         target = batch["targets"][name]
         if task.kind == "ner" and task.crf:
             if (target != IGNORE).any():
-                allowed = torch.tensor(_transitions(tuple(task.labels))[0], device=target.device)
+                allowed = torch.tensor(bio_transitions(tuple(task.labels))[0], device=target.device)
                 total = total + crf_loss(out[name], target, model.transitions[name], allowed)
         elif task.kind == "ner":
             if (target != IGNORE).any():

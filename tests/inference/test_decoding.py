@@ -81,9 +81,9 @@ def test_viterbi_path_is_the_most_probable_valid_path():
 def test_batched_viterbi_matches_one_text_at_a_time():
     """Texts of many lengths decoded together (groups smaller than the batch, empty texts too)
     get the path each gets alone, including single-word texts and already valid ones."""
-    from inference.decoding import _transitions, _viterbi, valid_bio_paths
+    from inference.decoding import bio_transitions, _viterbi, valid_bio_paths
 
-    allowed, opens = _transitions(tuple(TAGS))
+    allowed, opens = bio_transitions(tuple(TAGS))
     rng = np.random.default_rng(3)
     texts = [rng.dirichlet(np.ones(len(TAGS)) * 0.3, size=n) for n in (5, 1, 0, 40, 2, 17, 1, 90, 3)]
     alone = [_viterbi([q], allowed, opens)[0] if len(q) else q.argmax(1) for q in texts]

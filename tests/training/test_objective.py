@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import torch
 
-from inference.decoding import _transitions, valid_bio_paths
+from inference.decoding import bio_transitions, valid_bio_paths
 from inference.windows import IGNORE
 from training.objective import FORBIDDEN, crf_loss
 
@@ -23,7 +23,7 @@ def test_crf_loss_is_the_negative_log_likelihood_per_labelled_word():
     torch.manual_seed(0)
     logits = torch.randn(2, 7, len(TAGS))
     transitions = torch.randn(len(TAGS), len(TAGS))
-    allowed = torch.tensor(_transitions(tuple(TAGS))[0])
+    allowed = torch.tensor(bio_transitions(tuple(TAGS))[0])
     # window 0: words at subwords 1, 3, 4 (the rest are later subwords or special tokens);
     # window 1: words at 2, 5; window 1 opens inside a name (I-PER), as a window may
     target = torch.full((2, 7), IGNORE)
@@ -38,7 +38,7 @@ def test_crf_loss_is_the_negative_log_likelihood_per_labelled_word():
 def test_crf_loss_skips_windows_without_labels_and_trains_the_transitions():
     logits = torch.randn(2, 4, len(TAGS), requires_grad=True)
     transitions = torch.zeros(len(TAGS), len(TAGS), requires_grad=True)
-    allowed = torch.tensor(_transitions(tuple(TAGS))[0])
+    allowed = torch.tensor(bio_transitions(tuple(TAGS))[0])
     target = torch.full((2, 4), IGNORE)
     target[1, 1:3] = torch.tensor([1, 2])
     loss = crf_loss(logits, target, transitions, allowed)
