@@ -48,6 +48,8 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
                    help="ours: batch windows of similar length together (default: the trainer's, off)")
     p.add_argument("--recase-capitals", action=argparse.BooleanOptionalAction,
                    help="ours: recase lines in capitals for the encoder (default: the trainer's, by base and tasks)")
+    p.add_argument("--crf", action=argparse.BooleanOptionalAction,
+                   help="ours: train NER heads as linear-chain CRFs (default: the trainer's, by base and tasks)")
     return p
 
 
@@ -110,7 +112,7 @@ def base_model(args) -> str:
 def train_ours(args, benchmark: str, recipe: dict, **data):
     """(NewsModel, train seconds) for `--system ours`: trained here with training.trainer.train
     on `data` (train/dev sources) with the benchmark's `recipe` (TrainConfig settings; --epochs,
-    --window-length, --lexical-terms, --[no-]group-by-length, --[no-]recase-capitals override it),
+    --window-length, --lexical-terms, --[no-]group-by-length, --[no-]recase-capitals, --[no-]crf override it),
     or loaded from --checkpoint.
 
     train seconds come from the manifest in both cases (training.total_minutes: the whole run,
@@ -123,7 +125,7 @@ def train_ours(args, benchmark: str, recipe: dict, **data):
         from training.trainer import train
         path = args.output or str(ROOT / "runs" / f"{benchmark}-ours")
         overrides = {k: getattr(args, k) for k in ("epochs", "window_length", "lexical_terms", "group_by_length",
-                                                         "recase_capitals")
+                                                         "recase_capitals", "crf")
                      if getattr(args, k) is not None}
         config = TrainConfig(output=path, resume=args.resume, max_steps=args.max_steps, seed=args.seed, base=args.base, device=args.device,
                              **{**recipe, **overrides}, **data)

@@ -56,6 +56,7 @@ def test_model_card_holds_this_runs_figures(trained):
     assert f"| test | entities | f1 | {result['test']['entities']['f1']:.4f} |" in card
     assert "batch size 4 (windows of similar length together)" in card   # the run's batching, as configured
     assert "linear warm-up and decay, no dropout on the attention probabilities, seed 13" in card
+    assert "(Viterbi); within a document" in card   # no CRF
     assert open(f"{config.output}/README.md").read() == card
 
 
@@ -222,6 +223,7 @@ def test_a_crf_head_keeps_its_transitions_in_the_checkpoint_and_decodes_with_the
     saved = load_file(str(output / "heads.safetensors"))[f"transitions.{task['name']}"]
     assert task["crf"] and saved.shape == (len(task["labels"]),) * 2 and saved.abs().max() > 0   # trained
     assert saved.flatten().tolist() == pytest.approx(sum(task["transitions"], []))   # decoding reads what training learnt
+    assert "(Viterbi, adding the transition scores of a CRF trained with the encoder)" in (output / "README.md").read_text()
     model = load(str(output))
     ner = model.manifest.task(task["name"])
     ner.transitions = [[-1e3 if label == "O" else 0.0 for label in ner.labels] for _ in ner.labels]   # O ruled out
