@@ -52,7 +52,8 @@ class MultiTaskModel(nn.Module):
                                        for t in tasks if t.gate and lexicon_size})
 
     def forward(self, input_ids, attention_mask, shape_ids, pool_mask, lexical=None) -> dict[str, torch.Tensor]:
-        """Logits per task: per token for NER, per window for document tasks. `pool_sum` and
+        """Logits per task: per token for NER, per window for document tasks, and a CRF head's
+        transition scores as "<task>.transitions". `pool_sum` and
         `pool_count` let a caller pool a document over several windows (`document_logits`);
         `lexical`: each window's document features (see document_logits)."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
@@ -61,6 +62,8 @@ class MultiTaskModel(nn.Module):
         for name, task in self.tasks.items():
             if task.kind == "ner":
                 out[name] = self.heads[name](self.dropout(hidden + self.shape_embedding(shape_ids)))
+            if name in self.transitions:   # for the loss, through the graph: DDP counts a parameter as used
+                out[f"{name}.transitions"] = self.transitions[name].clone()   # only if an output leads to it
         out.update(self.document_logits(out["pool_sum"] / out["pool_count"].clamp(min=1.0), lexical))
         return out
 

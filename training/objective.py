@@ -21,7 +21,7 @@ def batch_loss(trainee, model: MultiTaskModel, batch: dict, smoothing: float = 0
         if task.kind == "ner" and task.crf:
             if (target != IGNORE).any():
                 allowed = torch.tensor(bio_transitions(tuple(task.labels))[0], device=target.device)
-                total = total + crf_loss(out[name], target, model.transitions[name], allowed)
+                total = total + crf_loss(out[name], target, out[f"{name}.transitions"], allowed)
         elif task.kind == "ner":
             if (target != IGNORE).any():
                 total = total + nn.functional.cross_entropy(out[name].flatten(0, 1).float(), target.flatten(),

@@ -71,13 +71,27 @@ def test_kill_9_then_resume_ends_like_an_uninterrupted_run(run_args):
                 assert b[task][key] == pytest.approx(value, abs=1e-6), (task, key)
 
 
+def torchrun(args):
+    program = os.path.join(os.path.dirname(sys.executable), "torchrun")  # installed with torch
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([program, "--standalone", "--nproc_per_node", "2", "-m", "training", *args],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+
+
 def test_two_processes_with_torchrun(run_args):
     tmp, args = run_args
-    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")  # installed with torch
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "training",
-                           *args, "--output", str(tmp / "ddp")],
-                          capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    proc = torchrun([*args, "--output", str(tmp / "ddp")])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 process(es)" in proc.stdout
     assert set(dev_metrics(tmp / "ddp")) == {"entities", "topic", "stance"}
+
+
+def test_a_crf_trains_under_torchrun(run_args):
+    # the loss reads the CRF's transition scores, which data parallelism must count as used
+    tmp, args = run_args
+    proc = torchrun([*args, "--crf", "--epochs", "1", "--output", str(tmp / "ddp-crf")])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((tmp / "ddp-crf" / "manifest.json").read_text())
+    ner = next(t for t in manifest["tasks"] if t["kind"] == "ner")
+    transitions = load_file(str(tmp / "ddp-crf" / "heads.safetensors"))[f"transitions.{ner['name']}"]
+    assert ner["crf"] and transitions.abs().max() > 0
