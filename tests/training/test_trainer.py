@@ -182,16 +182,21 @@ def test_a_moving_average_of_the_weights_is_what_gets_scored_and_saved(tiny_base
     assert all((plain[k] - tracking[k]).abs().max() < 1e-5 for k in plain)      # decay ~0: the last step itself
 
 
+def train_on_four_articles(tmp_path, name: str, **settings):
+    """A one-epoch run on the first four bundled training articles (also its dev set), into tmp_path/name."""
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    train(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "train.jsonl"), output=str(tmp_path / name),
+                      epochs=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False,
+                      model_card=None, **settings),
+          log=lambda m: None)
+    return tmp_path / name
+
+
 def test_recasing_is_recorded_and_used_by_predict(tiny_e5_base, tmp_path):
     from inference.tokenization import encode
 
-    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
-    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
-    output = tmp_path / "recased"
-    train(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "train.jsonl"), base=tiny_e5_base,
-                      output=str(output), epochs=1, max_steps=1, batch_size=4, window_length=64, window_overlap=16,
-                      recase_capitals=True, measure_runtimes=False, model_card=None),
-          log=lambda m: None)
+    output = train_on_four_articles(tmp_path, "recased", base=tiny_e5_base, max_steps=1, recase_capitals=True)
     assert json.loads((output / "manifest.json").read_text())["recase_capitals"] is True
     assert "lines wholly in capitals" in (output / "README.md").read_text()
     model = load(str(output))
@@ -212,13 +217,7 @@ def test_a_crf_head_keeps_its_transitions_in_the_checkpoint_and_decodes_with_the
 
     from training.initial_model import continue_from
 
-    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
-    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
-    output = tmp_path / "crf"
-    train(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "train.jsonl"), base=tiny_base,
-                      output=str(output), epochs=1, max_steps=2, batch_size=4, window_length=64, window_overlap=16,
-                      crf=True, measure_runtimes=False, model_card=None),
-          log=lambda m: None)
+    output = train_on_four_articles(tmp_path, "crf", base=tiny_base, max_steps=2, crf=True)
     task = next(t for t in json.loads((output / "manifest.json").read_text())["tasks"] if t["kind"] == "ner")
     saved = load_file(str(output / "heads.safetensors"))[f"transitions.{task['name']}"]
     assert task["crf"] and saved.shape == (len(task["labels"]),) * 2 and saved.abs().max() > 0   # trained
