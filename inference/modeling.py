@@ -101,12 +101,12 @@ class MultiTaskModel(nn.Module):
             if task.kind != "ner":
                 continue
             task.crf = on
-            if on and task.name not in self.transitions:
-                self.transitions[task.name] = nn.Parameter(torch.zeros(len(task.labels), len(task.labels)))
-            if not on and task.name in self.transitions:
-                del self.transitions[task.name]
             if not on:
+                if task.name in self.transitions:
+                    del self.transitions[task.name]
                 task.transitions = []
+            elif task.name not in self.transitions:
+                self.transitions[task.name] = nn.Parameter(torch.zeros(len(task.labels), len(task.labels)))
 
     def sync_transitions(self, tasks: list[TaskSpec]) -> None:
         """Copy each CRF head's transition scores into its task spec, where decoding reads them."""

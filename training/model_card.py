@@ -57,7 +57,7 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
                  "  rest of its document writes it (`recase_capitals`; offsets and word shapes stay the text's)\n"
                  if manifest.recase_capitals else "",
         crf=", adding the transition scores of a CRF trained with the encoder"
-            if any(t.kind == "ner" and t.crf for t in manifest.tasks) else "",
+            if any(t.crf for t in manifest.tasks) else "",
         learning_rate=config["learning_rate"],
         head_learning_rate=config["head_learning_rate"], seed=config["seed"],
         window_length=manifest.window_length, window_overlap=manifest.window_overlap,
