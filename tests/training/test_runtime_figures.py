@@ -1,0 +1,27 @@
+"""The runtime figures behind load()'s default runtime: scored on all of dev, timed on its start."""
+from conftest import REPO
+from inference.predictor import NewsModel
+from training import runtime_figures
+from training.readers import read_jsonl
+from training.schema import NEWS_SCHEMA
+
+
+def test_every_runtime_is_scored_on_all_of_dev_and_timed_on_its_first_words(tiny_checkpoint, monkeypatch):
+    dev = read_jsonl(REPO / "data" / "dev.jsonl", NEWS_SCHEMA)[:3]
+    monkeypatch.setattr(runtime_figures, "available", lambda: ["torch", "torch-int8"])   # ONNX export: slow, and alike
+    first_words = len(dev[0].text.split())
+    monkeypatch.setattr(runtime_figures, "MEASURED_WORDS", first_words)   # the timing reads dev[0] alone
+    scored, timed = [], []
+    real_evaluate, real_predict_batch = runtime_figures.evaluate, NewsModel.predict_batch
+    monkeypatch.setattr(runtime_figures, "evaluate", lambda model, docs: scored.append(len(docs)) or real_evaluate(model, docs))
+    monkeypatch.setattr(NewsModel, "predict_batch",
+                        lambda self, texts, **kw: timed.append(len(texts)) or real_predict_batch(self, texts, **kw))
+
+    figures = runtime_figures.measure_runtimes(tiny_checkpoint, dev, log=lambda line: None)
+
+    assert set(figures) == {"torch", "torch-int8"}
+    assert scored == [len(dev)] * 2
+    assert set(timed) == {1}    # warm-up and every timed pass: the first document only
+    assert all(f["words_per_second"] > 0 and set(f["dev"]) == {"entities", "topic", "stance"}
+               for f in figures.values())
+
