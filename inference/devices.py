@@ -7,6 +7,7 @@ import os
 import torch
 
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -28,11 +29,27 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     return torch.device(device)
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on a GPU (tensor cores, fp32 master weights); fp32 on the CPU, where bf16
-    matmuls are no faster on most machines and results would move."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX); without, a
+    bf16 matrix product is slower than an fp32 one."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")   # torch's own CPU feature checks
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """`auto`: bf16 on a GPU, fp32 on the CPU, where bf16 matmuls are slower on CPUs without bf16
+    instructions and results would move; `bf16` on the CPU is there to ask for."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r} (expected one of {', '.join(PRECISIONS)})")
+    if precision == "auto":
+        return "bf16" if device.type == "cuda" else "fp32"
+    return precision
+
+
+def autocast(device: torch.device, precision: str = "auto"):
+    """bf16 autocast (fp32 master weights) or none, as resolve_precision decides."""
+    if resolve_precision(precision, device) == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 

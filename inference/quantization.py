@@ -10,19 +10,14 @@ import warnings
 import torch
 from torch import nn
 
+from .devices import cpu_has_bf16
+
 # Each encoder layer's FFN output projection stays out of int8: its inputs (GELU outputs) carry
 # the outliers that one int8 scale per tensor flattens. On the bundled dev split int8 everywhere
 # lost 2.7 entity F1 and 10 stance points against fp32; with these projections in fp32, 0.1 and
 # none; in bf16, 0.2 and none, and the whole model ran at about 1.45x the words/s it had with
 # them in fp32 (AVX512-BF16, 2 threads).
 KEPT_OUT_OF_INT8 = re.compile(r"layer\.\d+\.output\.dense$")
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX); without, a
-    bf16 matrix product is slower than an fp32 one."""
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")   # torch's own CPU feature checks
-    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
 
 class Bf16Linear(nn.Module):

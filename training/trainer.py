@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from inference.calibration import calibrate
 from inference.checkpoint import MANIFEST, save_checkpoint, write_manifest
-from inference.devices import autocast, device_name, resolve_device
+from inference.devices import autocast, cpu_has_bf16, device_name, resolve_device, resolve_precision
 from inference.lexical import Lexicon
 from inference.manifest import Manifest
 from inference.predictor import NewsModel
@@ -67,6 +67,9 @@ class Trainer:
         self.created = time.perf_counter()
         seed_everything(config.seed)
         self.device = resolve_device(config.device)
+        self.precision = resolve_precision(config.precision, self.device)
+        if self.precision == "bf16" and self.device.type == "cpu" and not cpu_has_bf16():
+            log("warning: this CPU has no bf16 instructions (AVX512-BF16 or AMX): bf16 steps will be slower than fp32")
         model, self.tokenizer, base_name, lexicon = self._starting_model()
         recipe = default_recipe(base_name, entities_only=all(t.kind == "ner" for t in model.tasks.values()))
         if config.learning_rate is None:   # recorded resolved, so the manifest's config reproduces the run
@@ -137,7 +140,7 @@ class Trainer:
         if self.rank == 0:
             threads = f"{torch.get_num_threads()} threads" if self.device.type == "cpu" else str(self.device)
             self.log(f"training on {len(self.data.train)} documents ({len(self.examples)} windows), {config.epochs} "
-                     f"epochs, {self.total_steps} steps, {self.world} process(es) x {threads}")
+                     f"epochs, {self.total_steps} steps, {self.world} process(es) x {threads}, {self.precision}")
         self.started = time.perf_counter() - self.progress["minutes"] * 60
         if self.model.lexical and self.progress["epoch"] == 0:
             if self.rank == 0:
@@ -164,7 +167,7 @@ class Trainer:
         bar = tqdm(starts, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=self.rank != 0)
         for b in bar:
             batch = _to_device(self.examples.batch(order[b:b + config.batch_size]), self.device)
-            with autocast(self.device):
+            with autocast(self.device, self.precision):
                 loss = batch_loss(self.trainee, self.model, batch, config.label_smoothing)
             loss.backward()
             nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -227,6 +230,7 @@ class Trainer:
         # everything from building the model to here: tokenizing, lexical fits, epochs, calibration, runtimes
         best.manifest.training["total_minutes"] = round((time.perf_counter() - self.created) / 60, 2)
         best.manifest.training["device"] = device_name(self.device)
+        best.manifest.training["precision"] = self.precision
         write_manifest(Path(config.output), best.manifest)
         write_model_card(Path(config.output), best.manifest, data.train, extra_path=config.model_card)
         shutil.rmtree(self.state, ignore_errors=True)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from inference.devices import autocast, resolve_device
+from inference.devices import autocast, cpu_has_bf16, resolve_device
 
 
 def test_auto_takes_a_gpu_only_when_there_is_one():
@@ -24,3 +24,21 @@ def test_unknown_device_is_refused():
 def test_cpu_runs_in_fp32():
     with autocast(torch.device("cpu")):
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+
+
+def test_bf16_on_the_cpu_is_there_to_ask_for():
+    with autocast(torch.device("cpu"), "bf16"):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
+    with autocast(torch.device("cpu"), "fp32"):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="unknown precision 'fp16'"):
+        autocast(torch.device("cpu"), "fp16")
+
+
+def test_without_torch_cpu_feature_probes_bf16_is_not_assumed(monkeypatch):
+    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.delattr(torch.cpu, probe, raising=False)
+    assert cpu_has_bf16() is False

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from inference.checkpoint import load_checkpoint
-from inference.quantization import Bf16Linear, cpu_has_bf16, int8_linears
+from inference.quantization import Bf16Linear, int8_linears
 
 FFN_OUT = re.compile(r"layer\.\d+\.output\.dense$")
 
@@ -33,12 +33,6 @@ def test_a_bf16_linear_gives_the_fp32_result_to_bf16_precision(bias):
     assert approx.dtype == torch.float32 and approx.shape == exact.shape
     assert torch.allclose(approx, exact, rtol=0.02, atol=0.02 * exact.abs().max().item())
     assert not torch.equal(approx, exact)   # it did run in bf16
-
-
-def test_without_torch_cpu_feature_probes_bf16_is_not_assumed(monkeypatch):
-    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
-        monkeypatch.delattr(torch.cpu, probe, raising=False)
-    assert cpu_has_bf16() is False
 
 
 def test_the_int8_model_is_a_copy_and_predicts_like_fp32(tiny_checkpoint):

@@ -2,6 +2,7 @@
 import json
 
 import pytest
+import torch
 
 from conftest import REPO
 from inference import load
@@ -57,6 +58,7 @@ def test_model_card_holds_this_runs_figures(trained):
     assert "batch size 4 (windows of similar length together)" in card   # the run's batching, as configured
     assert "linear warm-up and decay, no dropout on the attention probabilities, seed 13" in card
     assert "(Viterbi); within a document" in card   # no CRF
+    assert "minutes of training on cpu (" in card and "threads), fp32\n" in card   # what made the figures
     assert open(f"{config.output}/README.md").read() == card
 
 
@@ -237,6 +239,21 @@ def test_a_crf_head_keeps_its_transitions_in_the_checkpoint_and_decodes_with_the
 def test_a_setting_that_is_on_or_off_takes_true_or_false_only():
     with pytest.raises(ValueError, match="recase_capitals: 'false' is not true or false"):
         TrainConfig(train="x", output="y", recase_capitals="false")   # as a TOML string would give it
+
+
+def test_bf16_on_the_cpu_is_recorded_and_trains_other_weights_than_fp32(tiny_base, tmp_path):
+    from safetensors.torch import load_file
+
+    runs = {p: train_on_four_articles(tmp_path, p, base=tiny_base, max_steps=2, precision=p) for p in ("fp32", "bf16")}
+    assert [json.loads((runs[p] / "manifest.json").read_text())["training"]["precision"] for p in runs] == list(runs)
+    fp32, bf16 = (load_file(str(runs[p] / "model.safetensors")) for p in runs)
+    assert all(w.dtype == bf16[k].dtype for k, w in fp32.items())    # fp32 weights either way
+    assert any(not torch.equal(w, bf16[k]) for k, w in fp32.items())  # the steps did run in bf16
+
+
+def test_an_unknown_precision_stops_before_training():
+    with pytest.raises(ValueError, match="precision: 'fp16' is not one of auto, fp32, bf16"):
+        TrainConfig(train="x", output="y", precision="fp16")
 
 
 def test_ema_decay_must_be_below_one():
