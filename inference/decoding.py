@@ -10,6 +10,7 @@ mention read alone ("Putin said ...") is often typed less surely than the full f
 """
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 
 import numpy as np
@@ -141,25 +142,40 @@ def _span_score(tag_probs: np.ndarray, tags: list[str], i: int, j: int, etype: s
 def decode_task(task, tag_probs: list[np.ndarray], surfaces: list[list[str]] | None = None,
                 temperature: float | None = None):
     """decode_all with an NER task's settings. With `surfaces` (each document's words as strings),
-    spans without a letter or digit are dropped (a bracket or an "@" is no name), and with the
-    task's `one_type_per_name` each name keeps one type within its document. `temperature`: the
-    one `tag_probs` were scaled with (default: the task's), by which a CRF's transition scores
-    are divided too, so the best path is the model's at any temperature."""
+    dashes at either end of a span are trimmed and spans without a letter or digit are dropped
+    (a bracket or an "@" is no name), and with the task's `one_type_per_name` each name keeps
+    one type within its document. `temperature`: the one `tag_probs` were scaled with (default:
+    the task's), by which a CRF's transition scores are divided too, so the best path is the
+    model's at any temperature."""
     transitions = None
     if task.transitions:
         transitions = np.asarray(task.transitions) / (task.temperature if temperature is None else temperature)
     decoded = decode_all(tag_probs, task.labels, task.viterbi, transitions)
     if surfaces is None:
         return decoded
-    decoded = [[span for span in spans if _has_letter_or_digit(words[span[0]:span[1]])]
+    decoded = [[trimmed for span in spans if (trimmed := _as_name(span, words))]
                for spans, words in zip(decoded, surfaces)]
     if not task.one_type_per_name:
         return decoded
     return [one_type_per_name(spans, probs, words, task.labels) for spans, probs, words in zip(decoded, tag_probs, surfaces)]
 
 
-def _has_letter_or_digit(words: list[str]) -> bool:
-    return any(char.isalnum() for word in words for char in word)
+def _as_name(span: tuple[int, int, str, float], words: list[str]) -> tuple[int, int, str, float] | None:
+    """The span as a name: less the dashes that open or close it ("Stockholm" of "Stockholm-based":
+    no name in CoNLL-2003 or the bundled corpus starts or ends with one), or None where no letter
+    or digit is left. The score stays the decoded span's: the rule, not the model, moved the boundary."""
+    i, j, etype, score = span
+    while i < j and _is_dash(words[i]):
+        i += 1
+    while j > i and _is_dash(words[j - 1]):
+        j -= 1
+    if not any(char.isalnum() for word in words[i:j] for char in word):
+        return None
+    return i, j, etype, score
+
+
+def _is_dash(word: str) -> bool:
+    return bool(word) and all(unicodedata.category(char) == "Pd" for char in word)
 
 
 def _place_and_organisation(types: list[str]) -> bool:

@@ -166,3 +166,22 @@ def test_a_span_without_a_letter_or_digit_is_no_entity():
     assert [s[:3] for s in decode_all([p], TAGS)[0]] == [(2, 3, "PER"), (3, 4, "PER")]
     assert [s[:3] for s in decode_task(task, [p], [words])[0]] == [(3, 4, "PER")]
     assert [s[:3] for s in decode_task(task, [p])[0]] == [(2, 3, "PER"), (3, 4, "PER")]   # no words, no test
+
+
+def test_dashes_at_the_ends_of_a_span_are_trimmed():
+    # "Stockholm-based": the dash tagged as part of the place; "Al-Qaeda" keeps its inner dash
+    words = ["the", "Stockholm", "-", "based", "Al", "-", "Qaeda", "\u2013"]
+    p = probs([[1.0, 0.0, 0.0, 0.0, 0.0],
+               [0.1, 0.0, 0.0, 0.9, 0.0],       # B-LOC
+               [0.4, 0.0, 0.0, 0.0, 0.6],       # I-LOC
+               [1.0, 0.0, 0.0, 0.0, 0.0],
+               [0.1, 0.9, 0.0, 0.0, 0.0],       # B-PER
+               [0.1, 0.0, 0.9, 0.0, 0.0],       # I-PER
+               [0.1, 0.0, 0.9, 0.0, 0.0],       # I-PER
+               [0.1, 0.0, 0.9, 0.0, 0.0]])      # I-PER: an en dash after the name
+    task = TaskSpec(name="entities", kind="ner", labels=TAGS)
+    decoded = decode_all([p], TAGS)[0]
+    assert [s[:3] for s in decoded] == [(1, 3, "LOC"), (4, 8, "PER")]
+    trimmed = decode_task(task, [p], [words])[0]
+    assert [s[:3] for s in trimmed] == [(1, 2, "LOC"), (4, 7, "PER")]
+    assert [s[3] for s in trimmed] == [s[3] for s in decoded]   # the rule moved the boundary, not the model
