@@ -62,8 +62,8 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
         head_learning_rate=config["head_learning_rate"], seed=config["seed"],
         window_length=manifest.window_length, window_overlap=manifest.window_overlap,
         train_minutes=manifest.training.get("train_minutes"),
-        device=f" on {manifest.training['device']}, {manifest.training['precision']}"
-               if "precision" in manifest.training else "",
+        device_and_precision=f" on {manifest.training['device']}, {manifest.training['precision']}"
+                             if "precision" in manifest.training else "",
         metrics_table=metrics_table(manifest.metrics),
     )
     (checkpoint / "README.md").write_text(card, encoding="utf-8")
