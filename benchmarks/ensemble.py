@@ -1,0 +1,81 @@
+"""Entity F1 of an output ensemble of NER checkpoints on CoNLL files: every member reads the same
+windows, their token scores and CRF transition scores are averaged, and the mean is decoded as one
+checkpoint's would be (Viterbi, one type per name), through training.evaluation.evaluate.
+
+    python benchmarks/ensemble.py --checkpoint C1 --checkpoint C2 --conll ../shared/data/conll2003/eng.testb
+
+What accuracy the cost of several encoders buys: each member adds its forward pass. Members must
+be NER-only checkpoints of one base encoder with the same labels and windows; they run in fp32
+PyTorch on the CPU, and the first member's calibration gives the confidences. Prints one JSON
+line: per file, precision, recall, F1 and F1 per type.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+
+import torch
+from torch import nn
+
+from inference import NewsModel, load
+from training.evaluation import evaluate
+from training.readers import read_conll
+
+TASK = "entities"
+
+
+class MeanOutputs(nn.Module):
+    """The members' outputs for one batch, averaged output by output."""
+
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, **inputs) -> dict[str, torch.Tensor]:
+        outputs = [member(**inputs) for member in self.members]
+        return {key: sum(o[key] for o in outputs) / len(outputs) for key in outputs[0]}
+
+
+def _settings(model: NewsModel) -> tuple:
+    """What members must share to read the same windows and decode the same tags."""
+    m = model.manifest
+    return (m.base_model, m.window_length, m.window_overlap, m.shape_input, m.recase_capitals,
+            [(t.name, t.kind, t.labels, t.crf, t.viterbi, t.one_type_per_name) for t in m.tasks])
+
+
+def ensemble(paths: list[str]) -> NewsModel:
+    """One NewsModel whose forward pass averages the checkpoints at `paths` (see the module doc)."""
+    members = [load(path, runtime="torch", quantize=False, device="cpu") for path in paths]
+    for path, member in zip(paths, members):
+        if any(t.kind != "ner" for t in member.manifest.tasks):
+            raise ValueError(f"{path}: has document tasks; only NER-only checkpoints can be averaged here")
+        if _settings(member) != _settings(members[0]):
+            raise ValueError(f"{path}: base encoder, windows or tasks differ from {paths[0]}'s")
+    manifest = copy.deepcopy(members[0].manifest)
+    for i, task in enumerate(manifest.tasks):
+        if task.crf:
+            scores = torch.stack([torch.tensor(m.manifest.tasks[i].transitions) for m in members])
+            task.transitions = scores.mean(0).tolist()
+    return NewsModel(MeanOutputs([m.model for m in members]), members[0].tokenizer, manifest)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", action="append", required=True, help="a member; give it once per member")
+    parser.add_argument("--conll", action="append", required=True, help="a CoNLL-2003 style file; may repeat")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = ensemble(args.checkpoint)
+    result = {"benchmark": "ensemble", "checkpoints": args.checkpoint, "device": "cpu", "files": {}}
+    for path in args.conll:
+        m = evaluate(model, read_conll(path, task=TASK))[TASK]
+        result["files"][path] = {**{k: round(float(m[k]), 4) for k in ("precision", "recall", "f1")},
+                        "per_type_f1": {t: round(float(r["f1"]), 4) for t, r in m["per_type"].items()}}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""benchmarks/ensemble.py: the members' scores averaged, decoded as one checkpoint's."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import REPO
+
+BENCHMARKS = REPO / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+from ensemble import ensemble  # noqa: E402
+
+LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+TEXT = "Anna Berg met John Smith in Paris. Berg flew home to New York."
+
+
+def _ner_checkpoint(path, base: str, seed: int):
+    """An untrained NER-only CRF checkpoint; `seed` draws its head and its transition scores."""
+    from transformers import AutoModel, AutoTokenizer
+    from inference.checkpoint import save_checkpoint
+    from inference.manifest import Manifest, TaskSpec
+    from inference.modeling import MultiTaskModel
+    torch.manual_seed(seed)
+    task = TaskSpec(name="entities", kind="ner", labels=LABELS, crf=True)
+    model = MultiTaskModel(AutoModel.from_pretrained(base, add_pooling_layer=False), [task])
+    with torch.no_grad():
+        model.transitions["entities"].normal_()
+    model.sync_transitions([task])
+    save_checkpoint(model, AutoTokenizer.from_pretrained(base), Manifest(tasks=[task], base_model="tiny",
+                                                                       window_length=32, window_overlap=8), path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def members(tmp_path_factory, tiny_base):
+    d = tmp_path_factory.mktemp("members")
+    return [_ner_checkpoint(d / f"m{seed}", tiny_base, seed) for seed in (1, 2)]
+
+
+def test_one_member_predicts_as_the_checkpoint_itself(members):
+    from inference import load
+    alone = load(members[0], runtime="torch", quantize=False, device="cpu")
+    assert ensemble(members[:1]).predict(TEXT).to_dict() == alone.predict(TEXT).to_dict()
+
+
+def test_members_outputs_and_transitions_are_averaged(members):
+    from inference import load
+    single = [load(m, runtime="torch", quantize=False, device="cpu") for m in members]
+    both = ensemble(members)
+    inputs = {"input_ids": torch.tensor([[101, 2198, 3044, 2777, 102]]), "attention_mask": torch.ones(1, 5, dtype=torch.long),
+              "shape_ids": torch.zeros(1, 5, dtype=torch.long), "pool_mask": torch.ones(1, 5)}
+    with torch.inference_mode():
+        mean = both.model(**inputs)["entities"]
+        a, b = (s.model(**inputs)["entities"] for s in single)
+    assert not torch.allclose(a, b)
+    torch.testing.assert_close(mean, (a + b) / 2)
+    ta, tb = (torch.tensor(s.manifest.task("entities").transitions) for s in single)
+    torch.testing.assert_close(torch.tensor(both.manifest.task("entities").transitions), (ta + tb) / 2)
+    assert single[0].manifest.task("entities").transitions == ta.tolist()   # the members' manifests untouched
+
+
+def test_checkpoints_with_document_tasks_are_refused(members, tiny_checkpoint):
+    with pytest.raises(ValueError, match="document tasks"):
+        ensemble([members[0], str(tiny_checkpoint)])
+
+
+def test_members_must_share_labels(members, tmp_path, tiny_base):
+    from inference.checkpoint import write_manifest
+    from inference.manifest import Manifest
+    other = _ner_checkpoint(tmp_path / "other", tiny_base, 3)
+    manifest = Manifest.read(f"{other}/manifest.json")
+    manifest.tasks[0].labels = ["O", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
+    write_manifest(other, manifest)
+    with pytest.raises(ValueError, match="differ from"):
+        ensemble([members[0], other])
+
+
+def test_script_scores_every_file(members, tmp_path):
+    conll = tmp_path / "test.conll"
+    conll.write_text("-DOCSTART- -X- -X- O\n\nAnna NNP I-NP I-PER\nBerg NNP I-NP I-PER\nmet VB I-VP O\n"
+                     "in IN I-PP O\nParis NNP I-NP I-LOC\n. . O O\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "ensemble.py"), "--checkpoint", members[0],
+                          "--checkpoint", members[1], "--conll", str(conll), "--threads", "1"],
+                         cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-4000:]
+    line = json.loads(out.stdout)
+    assert line["checkpoints"] == members
+    from training.evaluation import evaluate
+    from training.readers import read_conll
+    m = evaluate(ensemble(members), read_conll(conll, task="entities"))["entities"]
+    assert line["files"][str(conll)]["f1"] == round(float(m["f1"]), 4)
+    assert set(line["files"][str(conll)]["per_type_f1"]) == set(m["per_type"])
