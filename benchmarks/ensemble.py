@@ -26,7 +26,8 @@ TASK = "entities"
 
 
 class MeanOutputs(nn.Module):
-    """The members' outputs for one batch, averaged output by output."""
+    """The members' outputs for one batch, averaged output by output. The pooled states are
+    averaged too, which would mix encoders under a document head: `ensemble` refuses those."""
 
     def __init__(self, members: list[nn.Module]):
         super().__init__()
@@ -37,11 +38,11 @@ class MeanOutputs(nn.Module):
         return {key: sum(o[key] for o in outputs) / len(outputs) for key in outputs[0]}
 
 
-def _settings(model: NewsModel) -> tuple:
+def _compatibility_key(model: NewsModel) -> tuple:
     """What members must share to read the same windows and decode the same tags."""
     m = model.manifest
     return (m.base_model, m.window_length, m.window_overlap, m.shape_input, m.recase_capitals,
-            [(t.name, t.kind, t.labels, t.crf, t.viterbi, t.one_type_per_name) for t in m.tasks])
+            [(t.name, t.kind, t.labels, t.temperature, t.crf, t.viterbi, t.one_type_per_name) for t in m.tasks])
 
 
 def ensemble(paths: list[str]) -> NewsModel:
@@ -50,9 +51,10 @@ def ensemble(paths: list[str]) -> NewsModel:
     for path, member in zip(paths, members):
         if any(t.kind != "ner" for t in member.manifest.tasks):
             raise ValueError(f"{path}: has document tasks; only NER-only checkpoints can be averaged here")
-        if _settings(member) != _settings(members[0]):
+        if _compatibility_key(member) != _compatibility_key(members[0]):
             raise ValueError(f"{path}: base encoder, windows or tasks differ from {paths[0]}'s")
     manifest = copy.deepcopy(members[0].manifest)
+    manifest.lexicon = []   # read by document heads only; MeanOutputs keeps no idf weights
     for i, task in enumerate(manifest.tasks):
         if task.crf:
             scores = torch.stack([torch.tensor(m.manifest.tasks[i].transitions) for m in members])
@@ -73,7 +75,7 @@ def main() -> None:
     for path in args.conll:
         m = evaluate(model, read_conll(path, task=TASK))[TASK]
         result["files"][path] = {**{k: round(float(m[k]), 4) for k in ("precision", "recall", "f1")},
-                        "per_type_f1": {t: round(float(r["f1"]), 4) for t, r in m["per_type"].items()}}
+                                 "per_type_f1": {t: round(float(r["f1"]), 4) for t, r in m["per_type"].items()}}
     print(json.dumps(result))
 
 

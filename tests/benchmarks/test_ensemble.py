@@ -16,7 +16,7 @@ LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 TEXT = "Anna Berg met John Smith in Paris. Berg flew home to New York."
 
 
-def _ner_checkpoint(path, base: str, seed: int):
+def _ner_checkpoint(path, base: str, seed: int, lexicon: tuple[str, ...] = ()):
     """An untrained NER-only CRF checkpoint; `seed` draws its head and its transition scores."""
     from transformers import AutoModel, AutoTokenizer
     from inference.checkpoint import save_checkpoint
@@ -24,12 +24,12 @@ def _ner_checkpoint(path, base: str, seed: int):
     from inference.modeling import MultiTaskModel
     torch.manual_seed(seed)
     task = TaskSpec(name="entities", kind="ner", labels=LABELS, crf=True)
-    model = MultiTaskModel(AutoModel.from_pretrained(base, add_pooling_layer=False), [task])
+    model = MultiTaskModel(AutoModel.from_pretrained(base, add_pooling_layer=False), [task], lexicon_size=len(lexicon))
     with torch.no_grad():
         model.transitions["entities"].normal_()
     model.sync_transitions([task])
-    save_checkpoint(model, AutoTokenizer.from_pretrained(base), Manifest(tasks=[task], base_model="tiny",
-                                                                       window_length=32, window_overlap=8), path)
+    manifest = Manifest(tasks=[task], base_model="tiny", window_length=32, window_overlap=8, lexicon=list(lexicon))
+    save_checkpoint(model, AutoTokenizer.from_pretrained(base), manifest, path)
     return str(path)
 
 
@@ -58,7 +58,12 @@ def test_members_outputs_and_transitions_are_averaged(members):
     torch.testing.assert_close(mean, (a + b) / 2)
     ta, tb = (torch.tensor(s.manifest.task("entities").transitions) for s in single)
     torch.testing.assert_close(torch.tensor(both.manifest.task("entities").transitions), (ta + tb) / 2)
-    assert single[0].manifest.task("entities").transitions == ta.tolist()   # the members' manifests untouched
+
+
+def test_a_lexicon_left_by_training_does_not_stop_the_ensemble(members, tmp_path, tiny_base):
+    # a NER-only run with --lexical-terms keeps its TF-IDF vocabulary, which no NER head reads
+    with_lexicon = _ner_checkpoint(tmp_path / "lexicon", tiny_base, 1, lexicon=("deal", "summit"))
+    assert ensemble([with_lexicon]).predict(TEXT).to_dict() == ensemble(members[:1]).predict(TEXT).to_dict()
 
 
 def test_checkpoints_with_document_tasks_are_refused(members, tiny_checkpoint):
@@ -77,7 +82,9 @@ def test_members_must_share_labels(members, tmp_path, tiny_base):
         ensemble([members[0], other])
 
 
-def test_script_scores_every_file(members, tmp_path):
+def test_script_prints_one_line_with_every_file(members, tmp_path):
+    """A smoke run of the command line: untrained members score near 0, so what it checks is the
+    line's shape and that it carries the figures `evaluate` gives the ensemble."""
     conll = tmp_path / "test.conll"
     conll.write_text("-DOCSTART- -X- -X- O\n\nAnna NNP I-NP I-PER\nBerg NNP I-NP I-PER\nmet VB I-VP O\n"
                      "in IN I-PP O\nParis NNP I-NP I-LOC\n. . O O\n", encoding="utf-8")
@@ -85,10 +92,13 @@ def test_script_scores_every_file(members, tmp_path):
                           "--checkpoint", members[1], "--conll", str(conll), "--threads", "1"],
                          cwd=REPO, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-4000:]
-    line = json.loads(out.stdout)
-    assert line["checkpoints"] == members
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 1, out.stdout[-2000:]
+    line = json.loads(lines[0])
+    assert (line["benchmark"], line["checkpoints"], list(line["files"])) == ("ensemble", members, [str(conll)])
     from training.evaluation import evaluate
     from training.readers import read_conll
     m = evaluate(ensemble(members), read_conll(conll, task="entities"))["entities"]
-    assert line["files"][str(conll)]["f1"] == round(float(m["f1"]), 4)
+    assert {k: line["files"][str(conll)][k] for k in ("precision", "recall", "f1")} == \
+        {k: round(float(m[k]), 4) for k in ("precision", "recall", "f1")}
     assert set(line["files"][str(conll)]["per_type_f1"]) == set(m["per_type"])
