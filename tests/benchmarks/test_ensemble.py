@@ -1,14 +1,10 @@
 """benchmarks/ensemble.py: the members' scores averaged, decoded as one checkpoint's."""
-import json
-import subprocess
 import sys
 
 import pytest
 import torch
+from test_smoke import BENCHMARKS, run
 
-from conftest import REPO
-
-BENCHMARKS = REPO / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 from ensemble import ensemble  # noqa: E402
 
@@ -88,13 +84,7 @@ def test_script_prints_one_line_with_every_file(members, tmp_path):
     conll = tmp_path / "test.conll"
     conll.write_text("-DOCSTART- -X- -X- O\n\nAnna NNP I-NP I-PER\nBerg NNP I-NP I-PER\nmet VB I-VP O\n"
                      "in IN I-PP O\nParis NNP I-NP I-LOC\n. . O O\n", encoding="utf-8")
-    out = subprocess.run([sys.executable, str(BENCHMARKS / "ensemble.py"), "--checkpoint", members[0],
-                          "--checkpoint", members[1], "--conll", str(conll), "--threads", "1"],
-                         cwd=REPO, capture_output=True, text=True, timeout=180)
-    assert out.returncode == 0, out.stderr[-4000:]
-    lines = out.stdout.strip().splitlines()
-    assert len(lines) == 1, out.stdout[-2000:]
-    line = json.loads(lines[0])
+    line = run("ensemble.py", "--checkpoint", members[0], "--checkpoint", members[1], "--conll", conll, "--threads", 1)
     assert (line["benchmark"], line["checkpoints"], list(line["files"])) == ("ensemble", members, [str(conll)])
     from training.evaluation import evaluate
     from training.readers import read_conll
