@@ -6,15 +6,20 @@ checkpoint's would be (Viterbi, one type per name), through training.evaluation.
 
 What accuracy the cost of several encoders buys: each member adds its forward pass. Members must
 be NER-only checkpoints of one base encoder with the same labels and windows; they run in fp32
-PyTorch on the CPU, and the first member's calibration gives the confidences. Prints one JSON
-line: per file, precision, recall, F1 and F1 per type.
+PyTorch on the CPU, and the first member's calibration gives the confidences. `--window-length`
+reads every text through windows of that length instead of the checkpoints' own; given more than
+once, through each of them, and the readings' word scores are averaged (several contexts per word
+from one checkpoint): each reading adds a forward pass too. Prints one JSON line: per file,
+precision, recall, F1 and F1 per type.
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -62,16 +67,49 @@ def ensemble(paths: list[str]) -> NewsModel:
     return NewsModel(MeanOutputs([m.model for m in members]), members[0].tokenizer, manifest)
 
 
+class Readings(NewsModel):
+    """`model` reading every text once per window length, the readings' word scores averaged: the
+    mean of the log-probabilities, renormalised, is the softmax of the mean logits."""
+
+    def __init__(self, model: NewsModel, window_lengths: list[int]):
+        super().__init__(model.model, model.tokenizer, model.manifest, model.device, model.runtime)
+        self.readings = [dataclasses.replace(model.manifest, window_length=n) for n in window_lengths]
+
+    def analyse(self, texts, *args, **kwargs):
+        own, readings = self.manifest, []
+        try:
+            for manifest in self.readings:
+                self.manifest = manifest   # analyse cuts its windows by self.manifest.window_length
+                readings.append(super().analyse(texts, *args, **kwargs))
+        finally:
+            self.manifest = own
+        mean = readings[0]
+        for t, analysis in enumerate(mean):
+            for task in analysis.word_probs:
+                logs = np.mean([np.log(np.maximum(r[t].word_probs[task], np.finfo(np.float32).tiny))
+                                for r in readings], axis=0)
+                probs = np.exp(logs - logs.max(-1, keepdims=True))
+                analysis.word_probs[task] = (probs / probs.sum(-1, keepdims=True)).astype(np.float32)
+        return mean
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", action="append", required=True, help="a member; give it once per member")
     parser.add_argument("--conll", action="append", required=True, help="a CoNLL-2003 style file; may repeat")
+    parser.add_argument("--window-length", type=int, action="append",
+                        help="read every text through windows of this many subwords, special tokens included; "
+                             "give it once per reading (default: the checkpoints' own length)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     model = ensemble(args.checkpoint)
-    result = {"benchmark": "ensemble", "checkpoints": args.checkpoint, "device": "cpu", "files": {}}
+    window_lengths = args.window_length or [model.manifest.window_length]
+    if window_lengths != [model.manifest.window_length]:
+        model = Readings(model, window_lengths)
+    result = {"benchmark": "ensemble", "checkpoints": args.checkpoint, "window_lengths": window_lengths,
+              "device": "cpu", "files": {}}
     for path in args.conll:
         m = evaluate(model, read_conll(path, task=TASK))[TASK]
         result["files"][path] = {**{k: round(float(m[k]), 4) for k in ("precision", "recall", "f1")},

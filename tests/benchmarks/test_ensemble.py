@@ -6,7 +6,7 @@ import torch
 from test_smoke import BENCHMARKS, run
 
 sys.path.insert(0, str(BENCHMARKS))
-from ensemble import ensemble  # noqa: E402
+from ensemble import Readings, ensemble  # noqa: E402
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 TEXT = "Anna Berg met John Smith in Paris. Berg flew home to New York."
@@ -56,6 +56,28 @@ def test_members_outputs_and_transitions_are_averaged(members):
     torch.testing.assert_close(torch.tensor(both.manifest.task("entities").transitions), (ta + tb) / 2)
 
 
+def test_readings_average_the_word_scores_of_each_window_length(members):
+    import dataclasses
+    import numpy as np
+    from inference import load
+    model = load(members[0], runtime="torch", quantize=False, device="cpu")
+    texts = [TEXT * 4]   # long enough for windows of 32 and of 24 subwords to cut it differently
+    alone = []
+    for length in (32, 24):
+        model.manifest = dataclasses.replace(model.manifest, window_length=length)
+        alone.append(model.analyse(texts)[0].word_probs["entities"])
+    assert not np.allclose(alone[0], alone[1])
+    own = load(members[0], runtime="torch", quantize=False, device="cpu")
+    read_twice = Readings(own, [32, 24])
+    mean = read_twice.analyse(texts)[0].word_probs["entities"]
+    logits = (np.log(alone[0]) + np.log(alone[1])) / 2   # log-probabilities differ from logits by a constant per word
+    expected = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    np.testing.assert_allclose(mean, expected, rtol=1e-5, atol=1e-7)
+    assert read_twice.manifest is own.manifest
+    read_once = Readings(own, [24]).analyse(texts)[0].word_probs["entities"]   # another length alone
+    np.testing.assert_allclose(read_once, alone[1], rtol=1e-5, atol=1e-7)
+
+
 def test_a_lexicon_left_by_training_does_not_stop_the_ensemble(members, tmp_path, tiny_base):
     # a NER-only run with --lexical-terms keeps its TF-IDF vocabulary, which no NER head reads
     with_lexicon = _ner_checkpoint(tmp_path / "lexicon", tiny_base, 1, lexicon=("deal", "summit"))
@@ -84,11 +106,13 @@ def test_script_prints_one_line_with_every_file(members, tmp_path):
     conll = tmp_path / "test.conll"
     conll.write_text("-DOCSTART- -X- -X- O\n\nAnna NNP I-NP I-PER\nBerg NNP I-NP I-PER\nmet VB I-VP O\n"
                      "in IN I-PP O\nParis NNP I-NP I-LOC\n. . O O\n", encoding="utf-8")
-    line = run("ensemble.py", "--checkpoint", members[0], "--checkpoint", members[1], "--conll", conll, "--threads", 1)
-    assert (line["benchmark"], line["checkpoints"], list(line["files"])) == ("ensemble", members, [str(conll)])
+    line = run("ensemble.py", "--checkpoint", members[0], "--checkpoint", members[1], "--conll", conll,
+               "--window-length", 32, "--window-length", 24, "--threads", 1)
+    assert (line["benchmark"], line["checkpoints"], line["window_lengths"], list(line["files"])) == \
+        ("ensemble", members, [32, 24], [str(conll)])
     from training.evaluation import evaluate
     from training.readers import read_conll
-    m = evaluate(ensemble(members), read_conll(conll, task="entities"))["entities"]
+    m = evaluate(Readings(ensemble(members), [32, 24]), read_conll(conll, task="entities"))["entities"]
     assert {k: line["files"][str(conll)][k] for k in ("precision", "recall", "f1")} == \
         {k: round(float(m[k]), 4) for k in ("precision", "recall", "f1")}
     assert set(line["files"][str(conll)]["per_type_f1"]) == set(m["per_type"])
