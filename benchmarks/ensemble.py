@@ -5,12 +5,13 @@ checkpoint's would be (Viterbi, one type per name), through training.evaluation.
     python benchmarks/ensemble.py --checkpoint C1 --checkpoint C2 --conll ../shared/data/conll2003/eng.testb
 
 What accuracy the cost of several encoders buys: each member adds its forward pass. Members must
-be NER-only checkpoints of one base encoder with the same labels and windows; they run in fp32
-PyTorch on the CPU, and the first member's calibration gives the confidences. `--window-length`
-reads every text through windows of that length instead of the checkpoints' own; given more than
-once, through each of them, and the readings' word scores are averaged (several contexts per word
-from one checkpoint): each reading adds a forward pass too. Prints one JSON line: per file,
-precision, recall, F1 and F1 per type.
+be NER-only checkpoints of one base encoder with the same labels and windows (their own windows
+must match even where `--window-length` replaces them); they run in fp32 PyTorch on the CPU, and
+the first member's calibration gives the confidences. `--window-length` reads every text through
+windows of that length instead of the checkpoints' own; given more than once, through each of
+them, and the readings' word scores are averaged (several contexts per word from one checkpoint):
+each reading adds a forward pass too. Prints one JSON line: per file, precision, recall, F1 and F1
+per type.
 """
 from __future__ import annotations
 
@@ -50,8 +51,9 @@ def _compatibility_key(model: NewsModel) -> tuple:
             [(t.name, t.kind, t.labels, t.temperature, t.crf, t.viterbi, t.one_type_per_name) for t in m.tasks])
 
 
-def ensemble(paths: list[str]) -> NewsModel:
-    """One NewsModel whose forward pass averages the checkpoints at `paths` (see the module doc)."""
+def ensemble(paths: list[str], window_lengths: list[int] | None = None) -> NewsModel:
+    """One NewsModel whose forward pass averages the checkpoints at `paths`, reading every text
+    through windows of each of `window_lengths` (default: the checkpoints' own; see the module doc)."""
     members = [load(path, runtime="torch", quantize=False, device="cpu") for path in paths]
     for path, member in zip(paths, members):
         if any(t.kind != "ner" for t in member.manifest.tasks):
@@ -64,25 +66,39 @@ def ensemble(paths: list[str]) -> NewsModel:
         if task.crf:
             scores = torch.stack([torch.tensor(m.manifest.tasks[i].transitions) for m in members])
             task.transitions = scores.mean(0).tolist()
-    return NewsModel(MeanOutputs([m.model for m in members]), members[0].tokenizer, manifest)
+    model = NewsModel(MeanOutputs([m.model for m in members]), members[0].tokenizer, manifest)
+    if window_lengths and window_lengths != [manifest.window_length]:
+        return Readings(model, window_lengths)
+    return model
 
 
 class Readings(NewsModel):
     """`model` reading every text once per window length, the readings' word scores averaged: the
-    mean of the log-probabilities, renormalised, is the softmax of the mean logits."""
+    mean of the log-probabilities, renormalised, is the softmax of the mean logits. NER tasks only."""
 
     def __init__(self, model: NewsModel, window_lengths: list[int]):
+        if any(t.kind != "ner" for t in model.manifest.tasks):
+            raise ValueError("only NER tasks are read through several window lengths; this checkpoint has "
+                             "document tasks")
+        overlap = model.manifest.window_overlap
+        positions = next(m.config.max_position_embeddings for m in model.model.modules() if hasattr(m, "config"))
+        for n in window_lengths:
+            if not overlap + 2 < n <= positions:
+                raise ValueError(f"window length {n}: it must exceed the overlap ({overlap}) and the 2 special "
+                                 f"tokens, and fit the encoder's {positions} positions")
+        if len(set(window_lengths)) < len(window_lengths):
+            raise ValueError(f"window lengths {window_lengths}: one is given twice")
         super().__init__(model.model, model.tokenizer, model.manifest, model.device, model.runtime)
-        self.readings = [dataclasses.replace(model.manifest, window_length=n) for n in window_lengths]
+        # a reader per length, sharing the weights and the tokenizer's lock: nothing changes per call
+        self.readers = [NewsModel(model.model, model.tokenizer, dataclasses.replace(model.manifest, window_length=n),
+                                  model.device, model.runtime) for n in window_lengths]
+        for reader in self.readers:
+            reader._tokenizer_lock = self._tokenizer_lock
 
     def analyse(self, texts, *args, **kwargs):
-        own, readings = self.manifest, []
-        try:
-            for manifest in self.readings:
-                self.manifest = manifest   # analyse cuts its windows by self.manifest.window_length
-                readings.append(super().analyse(texts, *args, **kwargs))
-        finally:
-            self.manifest = own
+        readings = [reader.analyse(texts, *args, **kwargs) for reader in self.readers]
+        if len(readings) == 1:
+            return readings[0]
         mean = readings[0]
         for t, analysis in enumerate(mean):
             for task in analysis.word_probs:
@@ -104,11 +120,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = ensemble(args.checkpoint)
-    window_lengths = args.window_length or [model.manifest.window_length]
-    if window_lengths != [model.manifest.window_length]:
-        model = Readings(model, window_lengths)
-    result = {"benchmark": "ensemble", "checkpoints": args.checkpoint, "window_lengths": window_lengths,
+    model = ensemble(args.checkpoint, args.window_length)
+    result = {"benchmark": "ensemble", "checkpoints": args.checkpoint,
+              "window_lengths": args.window_length or [model.manifest.window_length],
               "device": "cpu", "files": {}}
     for path in args.conll:
         m = evaluate(model, read_conll(path, task=TASK))[TASK]

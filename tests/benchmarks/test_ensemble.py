@@ -12,14 +12,14 @@ LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 TEXT = "Anna Berg met John Smith in Paris. Berg flew home to New York."
 
 
-def _ner_checkpoint(path, base: str, seed: int, lexicon: tuple[str, ...] = ()):
+def _ner_checkpoint(path, base: str, seed: int, lexicon: tuple[str, ...] = (), temperature: float = 1.0):
     """An untrained NER-only CRF checkpoint; `seed` draws its head and its transition scores."""
     from transformers import AutoModel, AutoTokenizer
     from inference.checkpoint import save_checkpoint
     from inference.manifest import Manifest, TaskSpec
     from inference.modeling import MultiTaskModel
     torch.manual_seed(seed)
-    task = TaskSpec(name="entities", kind="ner", labels=LABELS, crf=True)
+    task = TaskSpec(name="entities", kind="ner", labels=LABELS, crf=True, temperature=temperature)
     model = MultiTaskModel(AutoModel.from_pretrained(base, add_pooling_layer=False), [task], lexicon_size=len(lexicon))
     with torch.no_grad():
         model.transitions["entities"].normal_()
@@ -56,26 +56,46 @@ def test_members_outputs_and_transitions_are_averaged(members):
     torch.testing.assert_close(torch.tensor(both.manifest.task("entities").transitions), (ta + tb) / 2)
 
 
-def test_readings_average_the_word_scores_of_each_window_length(members):
+def test_readings_average_the_word_scores_of_each_window_length(tmp_path, tiny_base):
     import dataclasses
     import numpy as np
     from inference import load
-    model = load(members[0], runtime="torch", quantize=False, device="cpu")
+    hot = _ner_checkpoint(tmp_path / "hot", tiny_base, 1, temperature=2.0)   # calibrated scores are logits / 2
+    model = load(hot, runtime="torch", quantize=False, device="cpu")
     texts = [TEXT * 4]   # long enough for windows of 32 and of 24 subwords to cut it differently
     alone = []
     for length in (32, 24):
         model.manifest = dataclasses.replace(model.manifest, window_length=length)
         alone.append(model.analyse(texts)[0].word_probs["entities"])
     assert not np.allclose(alone[0], alone[1])
-    own = load(members[0], runtime="torch", quantize=False, device="cpu")
+    own = load(hot, runtime="torch", quantize=False, device="cpu")
     read_twice = Readings(own, [32, 24])
     mean = read_twice.analyse(texts)[0].word_probs["entities"]
     logits = (np.log(alone[0]) + np.log(alone[1])) / 2   # log-probabilities differ from logits by a constant per word
     expected = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     np.testing.assert_allclose(mean, expected, rtol=1e-5, atol=1e-7)
-    assert read_twice.manifest is own.manifest
     read_once = Readings(own, [24]).analyse(texts)[0].word_probs["entities"]   # another length alone
     np.testing.assert_allclose(read_once, alone[1], rtol=1e-5, atol=1e-7)
+
+
+def test_ensemble_reads_through_other_window_lengths_only_when_asked(members):
+    assert isinstance(ensemble(members, [32, 24]), Readings)
+    assert isinstance(ensemble(members, [24]), Readings)
+    assert not isinstance(ensemble(members, [32]), Readings)   # the checkpoints' own length
+    assert not isinstance(ensemble(members), Readings)
+
+
+@pytest.mark.parametrize("lengths, why", [([32, 10], "must exceed the overlap"), ([32, 1024], "positions"),
+                                          ([24, 24], "given twice")])
+def test_readings_refuse_window_lengths_that_cannot_work(members, lengths, why):
+    with pytest.raises(ValueError, match=why):
+        ensemble(members, lengths)
+
+
+def test_readings_refuse_document_tasks(tiny_checkpoint):
+    from inference import load
+    with pytest.raises(ValueError, match="document tasks"):
+        Readings(load(tiny_checkpoint, runtime="torch", quantize=False, device="cpu"), [32, 24])
 
 
 def test_a_lexicon_left_by_training_does_not_stop_the_ensemble(members, tmp_path, tiny_base):
@@ -112,7 +132,7 @@ def test_script_prints_one_line_with_every_file(members, tmp_path):
         ("ensemble", members, [32, 24], [str(conll)])
     from training.evaluation import evaluate
     from training.readers import read_conll
-    m = evaluate(Readings(ensemble(members), [32, 24]), read_conll(conll, task="entities"))["entities"]
+    m = evaluate(ensemble(members, [32, 24]), read_conll(conll, task="entities"))["entities"]
     assert {k: line["files"][str(conll)][k] for k in ("precision", "recall", "f1")} == \
         {k: round(float(m[k]), 4) for k in ("precision", "recall", "f1")}
     assert set(line["files"][str(conll)]["per_type_f1"]) == set(m["per_type"])
