@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from inference import NewsModel, load
+from inference.calibration import probabilities
 from training.evaluation import evaluate
 from training.readers import read_conll
 
@@ -104,8 +105,7 @@ class Readings(NewsModel):
             for task in analysis.word_probs:
                 logs = np.mean([np.log(np.maximum(r[t].word_probs[task], np.finfo(np.float32).tiny))
                                 for r in readings], axis=0)
-                probs = np.exp(logs - logs.max(-1, keepdims=True))
-                analysis.word_probs[task] = (probs / probs.sum(-1, keepdims=True)).astype(np.float32)
+                analysis.word_probs[task] = probabilities(logs, "ner").astype(np.float32)
         return mean
 
 
