@@ -216,7 +216,7 @@ class NewsModel:
                 if words[first][0] >= len(text):   # in the second text of a pair
                     continue
                 start, end = _trim(text, words[first][0], min(words[last - 1][1], len(text)))
-                entities.append(Entity(text[start:end], label, start, end, round(score, 6)))
+                entities.append(Entity(text[start:end], label, start, end, round(float(score), 6)))
         labels = {}
         for name, probs in analysis.doc_probs.items():
             task = self.manifest.task(name)

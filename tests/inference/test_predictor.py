@@ -135,3 +135,4 @@ def test_entity_scores_pass_through_the_span_calibrator(any_tiny_checkpoint, tmp
     text = "Talks in Geneva and Vienna went on. " * 3
     scores = {text[e.start:e.end]: e.score for e in load(path).predict(text).entities}
     assert scores and all(s == pytest.approx(0.880797 if name == "Geneva" else 0.5) for name, s in scores.items())
+    assert all(type(s) is float for s in scores.values())   # not numpy scalars: plain reprs, any JSON encoder
