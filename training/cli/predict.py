@@ -23,19 +23,21 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
+    from pathlib import Path
+    from training.readers._files import read_utf8, split_lines
+    # The input is read before the checkpoint loads: a wrong path or bad bytes fail at once.
     if args.text is not None:
         raw = args.text
     elif args.file:
-        with open(args.file, encoding="utf-8") as f:
-            raw = f.read()
+        raw = read_utf8(Path(args.file))
     else:
         raw = sys.stdin.read()
     if args.pair_file:
-        with open(args.pair_file, encoding="utf-8") as f:
-            args.pair = f.read()
-    records = [_jsonl_record(line) for line in raw.splitlines() if line.strip()] if args.jsonl else \
-        [{"text": raw, "pair": args.pair}]
+        args.pair = read_utf8(Path(args.pair_file))
+    where = args.file or "stdin"
+    records = [_jsonl_record(line, f"{where}:{number}") for number, line in enumerate(split_lines(raw), 1)
+               if line.strip()] if args.jsonl else [{"text": raw, "pair": args.pair}]
+    model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
     pairs = [r.get("pair") for r in records]
     predictions = model.predict_batch([r["text"] for r in records], batch_size=args.batch_size,
                                       pairs=pairs if any(p is not None for p in pairs) else None)
@@ -52,7 +54,7 @@ def run(args) -> int:
     return 0
 
 
-def _jsonl_record(line: str) -> dict:
+def _jsonl_record(line: str, where: str) -> dict:
     """A line of --jsonl input: a JSON object with "text" (and "id", echoed; "pair"), or plain text."""
     try:
         record = json.loads(line)
@@ -61,5 +63,5 @@ def _jsonl_record(line: str) -> dict:
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
         return {"text": line}
     if not isinstance(record.get("pair"), (str, type(None))):
-        raise ValueError(f"--jsonl record {record.get('id', line[:40])!r}: \"pair\" must be a string")
+        raise ValueError(f"{where}: \"pair\" must be a string")
     return record

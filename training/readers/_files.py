@@ -20,7 +20,13 @@ def read_utf8(path: Path) -> str:
 
 def read_lines(path: Path) -> list[str]:
     """The file's lines, numbered as an editor numbers them (\\r\\n and lone \\r end lines too)."""
-    return read_utf8(path).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return split_lines(read_utf8(path))
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as an editor counts them: unlike str.splitlines, a U+2028 or form feed inside a
+    JSON string does not cut its record in two."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def json_lines(path: Path, problems: list[str]):
