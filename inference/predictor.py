@@ -137,11 +137,16 @@ class NewsModel:
 
     def encode(self, texts: list[str], pairs: list[str | None] | None = None) -> list[EncodedText]:
         """Each text (joined to its pair, if any) as subwords, words and shapes."""
-        pairs = pairs or [None] * len(texts)
+        if isinstance(texts, str):   # iterating it would predict on each character
+            raise TypeError("texts must be a list of str, not a str: for one text, call predict(text)")
+        pairs = [None] * len(texts) if pairs is None else list(pairs)
+        if len(pairs) != len(texts):
+            raise ValueError(f"{len(pairs)} pairs for {len(texts)} texts: give one pair (or None) per text")
         for i, (text, pair) in enumerate(zip(texts, pairs)):
-            if not isinstance(text, str) or not isinstance(pair, (str, type(None))):
-                bad = text if not isinstance(text, str) else pair
-                raise TypeError(f"text {i} must be str, not {type(bad).__name__}")
+            if not isinstance(text, str):
+                raise TypeError(f"texts[{i}] must be str, not {type(text).__name__}")
+            if not isinstance(pair, (str, type(None))):
+                raise TypeError(f"pairs[{i}] must be str or None, not {type(pair).__name__}")
         with self._tokenizer_lock:
             return [encode(self.tokenizer, t, p, self.manifest.recase_capitals) for t, p in zip(texts, pairs)]
 

@@ -73,8 +73,14 @@ def test_empty_text_gives_empty_result_and_non_strings_raise(model):
     assert model.predict("").entities == [] and model.predict("  \n").labels == {}
     with pytest.raises(TypeError, match="NoneType"):
         model.predict(None)
-    with pytest.raises(TypeError, match="bytes"):
+    with pytest.raises(TypeError, match=r"texts\[1\] must be str, not bytes"):
         model.predict_batch(["ok", b"bytes"])
+    with pytest.raises(TypeError, match=r"pairs\[0\] must be str or None, not int"):
+        model.predict("Talks resume", pair=3)
+    with pytest.raises(TypeError, match="for one text, call predict"):
+        model.predict_batch("Talks in Geneva.")   # not one text per character
+    with pytest.raises(ValueError, match="1 pairs for 2 texts"):
+        model.predict_batch(["Talks resume", "Talks end"], pairs=["In Geneva."])   # not one prediction dropped
 
 
 def test_8_threads_x_50_calls_match_serial_results(model):
