@@ -9,14 +9,17 @@ from inference.calibration import (HeadOutputs, entity_spans, expected_calibrati
                                    word_strings)
 from inference.predictor import NewsModel
 
-from .corpus import Document, Span
+from .corpus import DataError, Document, Span
 from .metrics import entity_metrics, multi_label_metrics, single_label_metrics
-from .targets import gold_targets, spans_to_tags, word_spans
+from .targets import gold_targets, label_problems, spans_to_tags, word_spans
 
 
 def head_outputs(model: NewsModel, docs: list[Document], batch_size: int = 16) -> list[tuple[HeadOutputs, list]]:
     """Each head's raw outputs and gold labels over the documents annotated for its task, with
     those (document, analysis) pairs."""
+    problems = label_problems(docs, model.manifest.tasks)
+    if problems:   # before the encoder runs: a mapping mistake shows at once, every document of it
+        raise DataError(problems)
     analyses = model.analyse([d.text for d in docs], batch_size, calibrated=False, pairs=[d.text_pair for d in docs])
     gold = [gold_targets(d, a.encoded, model.manifest.tasks) for d, a in zip(docs, analyses)]
     heads = []

@@ -45,6 +45,24 @@ class Gold:
     document: dict[str, list[float] | int] = field(default_factory=dict)  # multi: 0/1 per label; else label index
 
 
+def label_problems(docs: list[Document], tasks: list[TaskSpec]) -> list[str]:
+    """One line per document and task whose annotations use labels the tasks do not have: a
+    model can neither score nor learn them (an entity type it was not trained on, say)."""
+    problems = []
+    for doc in docs:
+        for task in tasks:
+            if task.kind == "ner":
+                known = list(dict.fromkeys(label[2:] for label in task.labels if label != "O"))
+                found = [span.label for span in doc.spans.get(task.name, [])]
+            else:
+                known, found = task.labels, doc.labels.get(task.name, [])
+            unknown = sorted(set(found) - set(known))
+            if unknown:
+                problems.append(f"{doc.source or 'a document'}: {task.name} label(s) {', '.join(map(repr, unknown))} "
+                                f"not among the model's: {', '.join(known)}")
+    return problems
+
+
 def gold_targets(doc: Document, encoded: EncodedText, tasks: list[TaskSpec]) -> Gold:
     gold = Gold()
     for task in tasks:

@@ -1,5 +1,5 @@
 from training.corpus import Document, Span
-from training.targets import gold_targets
+from training.targets import gold_targets, label_problems
 from inference.tokenization import encode
 from inference.windows import IGNORE
 
@@ -25,3 +25,11 @@ def test_entity_spans_become_word_tags_on_first_subwords(any_tokenizer, news_tas
 def test_unannotated_tasks_have_no_targets(tokenizer, news_tasks):
     gold = gold_targets(Document("Plain text only."), encode(tokenizer, "Plain text only."), news_tasks)
     assert not gold.subword_tags and not gold.entity_spans and not gold.document
+
+
+def test_labels_the_tasks_do_not_have_are_named_with_their_document(news_tasks):
+    docs = [Document("Talks in Mosul.", {"entities": [Span(9, 14, "GPE")]}, {"stance": ["hostile"]}, source="a.conll:7"),
+            Document("Talks in Geneva.", {"entities": [Span(9, 15, "LOC")]}, {"topic": ["trade"]}, source="a.conll:12")]
+    assert label_problems(docs, news_tasks) == [
+        "a.conll:7: entities label(s) 'GPE' not among the model's: PER, ORG, LOC, MISC",
+        "a.conll:7: stance label(s) 'hostile' not among the model's: supportive, critical, neutral"]

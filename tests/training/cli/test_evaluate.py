@@ -28,3 +28,11 @@ def test_evaluate_scores_through_the_runtime_it_is_given(tiny_checkpoint, tmp_pa
                      *flags]) == 0
     assert scored_by == ["torch-int8", "torch"]
     assert all(json.loads(line)["entities"]["documents"] == 1 for line in capsys.readouterr().out.splitlines())
+
+
+def test_an_entity_type_the_checkpoint_does_not_know_is_refused_with_its_place(tiny_checkpoint, tmp_path, capsys):
+    data = tmp_path / "gold.conll"
+    data.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n\n-DOCSTART- -X- -X- O\n\nIn IN O O\nMosul NNP B-NP B-GPE\n",
+                    encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cpu"]) == 2
+    assert f"{data}:5: entities label(s) 'GPE' not among the model's: PER, ORG, LOC, MISC" in capsys.readouterr().err
