@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from transformers import AutoModel, AutoTokenizer
 
@@ -55,9 +56,16 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Ma
         raise FileNotFoundError(f"{path} is not a checkpoint: it has no {MANIFEST}")
     manifest = Manifest.read(path / MANIFEST)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    encoder = AutoModel.from_pretrained(path, use_safetensors=True, add_pooling_layer=False)
+    try:
+        encoder = AutoModel.from_pretrained(path, use_safetensors=True, add_pooling_layer=False)
+    except SafetensorError as exc:
+        raise ValueError(f"{path}: the encoder's weights are damaged ({exc}); copy the checkpoint again") from None
     model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input, lexicon_size=len(manifest.lexicon))
-    missing, unexpected = model.load_state_dict(load_file(str(path / HEADS)), strict=False)
+    try:
+        heads = load_file(str(path / HEADS))
+    except SafetensorError as exc:
+        raise ValueError(f"{path / HEADS}: damaged ({exc}); copy the checkpoint again") from None
+    missing, unexpected = model.load_state_dict(heads, strict=False)
     missing = [k for k in missing if not k.startswith("encoder.")]
     if missing or unexpected:
         raise ValueError(f"{path / HEADS}: heads do not match the manifest (missing {missing}, unexpected {unexpected})")

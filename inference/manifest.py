@@ -72,8 +72,15 @@ class Manifest:
 
     @classmethod
     def read(cls, path: Path) -> "Manifest":
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if data.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{path}: unsupported checkpoint format_version {data.get('format_version')!r}")
-        data["tasks"] = [TaskSpec(**t) for t in data["tasks"]]
-        return cls(**data)
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+            version = data.get("format_version") if isinstance(data, dict) else None
+            raise ValueError(f"{path}: unsupported checkpoint format_version {version!r}")
+        try:
+            data["tasks"] = [TaskSpec(**t) for t in data["tasks"]]
+            return cls(**data)
+        except (KeyError, TypeError) as exc:   # a field missing, unknown or of the wrong kind
+            raise ValueError(f"{path}: not a manifest this version reads: {type(exc).__name__} {exc}") from None

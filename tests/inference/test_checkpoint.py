@@ -35,6 +35,26 @@ def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
         load_checkpoint(tmp_path)
 
 
+@pytest.mark.parametrize("damage, message", [
+    (lambda ckpt: (ckpt / "manifest.json").write_text('{"tasks": [', encoding="utf-8"),
+     r"manifest.json: not valid JSON \(Expecting value at line 1, column 12\)"),
+    (lambda ckpt: (ckpt / "manifest.json").write_text(
+        (ckpt / "manifest.json").read_text(encoding="utf-8").replace('"labels"', '"tags"', 1), encoding="utf-8"),
+     r"manifest.json: not a manifest this version reads: TypeError .*'tags'"),
+    (lambda ckpt: (ckpt / "heads.safetensors").write_bytes((ckpt / "heads.safetensors").read_bytes()[:100]),
+     r"heads.safetensors: damaged"),
+    (lambda ckpt: (ckpt / "model.safetensors").write_bytes((ckpt / "model.safetensors").read_bytes()[:100]),
+     r"the encoder's weights are damaged"),
+], ids=["manifest-json", "manifest-field", "heads", "encoder"])
+def test_a_damaged_checkpoint_is_refused_naming_the_file(tiny_checkpoint, tmp_path, damage, message):
+    import shutil
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    damage(ckpt)
+    with pytest.raises(ValueError, match=message):
+        load_checkpoint(ckpt)
+
+
 def test_shape_input_widens_token_types_and_survives_a_round_trip(tiny_base, news_tasks, tmp_path):
     from transformers import AutoModel, AutoTokenizer
     from inference.tokenization import NUM_SHAPE_IDS
