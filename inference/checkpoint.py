@@ -21,8 +21,17 @@ MANIFEST = "manifest.json"
 HEADS = "heads.safetensors"
 
 
+def check_replaceable(path: str | os.PathLike) -> None:
+    """Refuse a destination a save would destroy: only an absent path, an empty directory or a
+    checkpoint may be replaced (`--output data` must not delete the corpus)."""
+    path = Path(path)
+    if path.exists() and not (path.is_dir() and ((path / MANIFEST).is_file() or not any(path.iterdir()))):
+        raise ValueError(f"{path} exists and is not a checkpoint: a save would replace it; choose another output")
+
+
 def save_checkpoint(model: MultiTaskModel, tokenizer, manifest: Manifest, path: str | os.PathLike) -> Path:
     path = Path(path)
+    check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:

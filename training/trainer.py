@@ -14,7 +14,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from inference.calibration import calibrate
-from inference.checkpoint import MANIFEST, save_checkpoint, write_manifest
+from inference.checkpoint import MANIFEST, check_replaceable, save_checkpoint, write_manifest
 from inference.devices import autocast, cpu_has_bf16, device_name, resolve_device, resolve_precision
 from inference.lexical import Lexicon
 from inference.manifest import Manifest
@@ -47,6 +47,7 @@ def seed_everything(seed: int) -> None:
 def train(config: TrainConfig, log=print) -> dict:
     """Train, write the best checkpoint to config.output, return the run's metrics (process 0;
     the other processes of a distributed run return {})."""
+    check_replaceable(config.output)   # before the data is read and hours are spent
     data = read_data(config)
     if config.select_by and config.select_by not in data.schema:
         raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: {', '.join(sorted(data.schema))}"])

@@ -30,6 +30,21 @@ def test_interrupted_save_leaves_the_previous_checkpoint(tiny_checkpoint, tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no temporary left behind
 
 
+def test_a_save_replaces_a_checkpoint_or_an_empty_folder_but_nothing_else(tiny_checkpoint, tmp_path):
+    model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
+    (tmp_path / "empty").mkdir()
+    save_checkpoint(model, tokenizer, manifest, save_checkpoint(model, tokenizer, manifest, tmp_path / "empty"))
+    assert (tmp_path / "empty" / "manifest.json").is_file()   # then replaced by the second save
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("keep me", encoding="utf-8")
+    (tmp_path / "file").write_text("keep me too", encoding="utf-8")
+    for target in ("notes", "file"):
+        with pytest.raises(ValueError, match="exists and is not a checkpoint"):
+            save_checkpoint(model, tokenizer, manifest, tmp_path / target)
+    assert (tmp_path / "notes" / "todo.txt").read_text(encoding="utf-8") == "keep me"
+    assert (tmp_path / "file").read_text(encoding="utf-8") == "keep me too"
+
+
 def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError, match="manifest.json"):
         load_checkpoint(tmp_path)

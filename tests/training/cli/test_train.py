@@ -26,6 +26,16 @@ def test_bad_records_stop_training_before_any_checkpoint(tmp_path, capsys):
     assert not (tmp_path / "ckpt").exists()
 
 
+def test_an_output_that_is_not_a_checkpoint_is_refused_before_reading_the_data(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "train.jsonl").write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
+    missing = tmp_path / "absent.jsonl"   # were the data read first, its error would come instead
+    assert main(["train", "--train", str(missing), "--output", str(corpus)]) == 2
+    assert f"{corpus} exists and is not a checkpoint" in capsys.readouterr().err
+    assert [p.name for p in corpus.iterdir()] == ["train.jsonl"]
+
+
 @pytest.fixture
 def files(tmp_path):
     (tmp_path / "ner.conll").write_text(CONLL, encoding="utf-8")
