@@ -87,22 +87,50 @@ class TrainConfig:
     def __post_init__(self):
         if not self.train:
             raise DataError(["no training data: give --train FILE or a config with [[train]] tables"])
-        if self.attention_dropout is not None and not 0.0 <= self.attention_dropout < 1.0:
-            raise ValueError(f"attention_dropout: {self.attention_dropout} is not a probability in [0, 1)")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision: {self.precision!r} is not one of {', '.join(PRECISIONS)}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay: {self.ema_decay} is not in [0, 1)")
+        for name, (valid, meaning) in BOUNDS.items():   # unset (None) settings take their defaults later
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not valid(value)):
+                raise ValueError(f"{name}: {value!r} is not {meaning}")
+        if self.window_length <= self.window_overlap + 2:
+            raise ValueError(f"window_length: {self.window_length} leaves no room beyond window_overlap "
+                             f"({self.window_overlap}) and the 2 special tokens")
         for f in fields(self):   # a TOML string "false" would otherwise read as on
             value = getattr(self, f.name)
             if f.type in ("bool", "bool | None") and not isinstance(value, bool) and value is not None:
                 raise ValueError(f"{f.name}: {value!r} is not true or false")
 
-
     def record(self) -> dict:
         """The config as the manifest keeps it (JSON): a dataset given in memory is named by
         its fingerprint."""
         return {f.name: _recorded(getattr(self, f.name)) for f in fields(self)}
+
+
+# What each numeric setting may be: a wrong one is refused before any data is read, not met as a
+# division by zero, a silent no-limit (max_steps 0) or an empty training split (dev_fraction 1.5).
+def _whole(low: int):
+    return (lambda v: isinstance(v, int) and v >= low), f"a whole number of at least {low}"
+
+
+BOUNDS = {
+    "epochs": _whole(1),
+    "batch_size": _whole(1),
+    "max_steps": (lambda v: isinstance(v, int) and v >= 1, "a whole number of at least 1 (leave it out for no limit)"),
+    "max_train_docs": _whole(1),
+    "window_length": _whole(1),
+    "window_overlap": _whole(0),
+    "lexical_terms": _whole(0),
+    "learning_rate": (lambda v: v > 0, "a number above 0"),
+    "head_learning_rate": (lambda v: v > 0, "a number above 0"),
+    "weight_decay": (lambda v: v >= 0, "a number of at least 0"),
+    "layer_decay": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "warmup_ratio": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "dev_fraction": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "attention_dropout": (lambda v: 0 <= v < 1, "a probability in [0, 1)"),
+}
 
 
 def _recorded(value):

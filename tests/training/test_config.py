@@ -12,3 +12,27 @@ def test_attention_dropout_must_be_a_probability(p):
 def test_attention_dropout_is_left_to_the_base_encoders_recipe_unless_given():
     assert TrainConfig(train="train.jsonl").attention_dropout is None
     assert TrainConfig(train="train.jsonl", attention_dropout=0.0).attention_dropout == 0.0
+
+
+@pytest.mark.parametrize("name, value, meaning", [
+    ("epochs", 0, "a whole number of at least 1"),
+    ("epochs", 2.5, "a whole number of at least 1"),
+    ("batch_size", 0, "a whole number of at least 1"),
+    ("max_steps", 0, r"a whole number of at least 1 \(leave it out for no limit\)"),
+    ("learning_rate", -1e-4, "a number above 0"),
+    ("head_learning_rate", "5e-3", "a number above 0"),   # a TOML string is not read as a number
+    ("dev_fraction", 1.5, r"in \[0, 1\)"),
+    ("label_smoothing", 2.0, r"in \[0, 1\)"),
+    ("layer_decay", 0.0, r"in \(0, 1\]"),
+    ("window_overlap", -1, "a whole number of at least 0"),
+    ("ema_decay", True, r"in \[0, 1\)"),
+])
+def test_a_numeric_setting_out_of_its_range_is_refused_with_what_it_may_be(name, value, meaning):
+    with pytest.raises(ValueError, match=rf"^{name}: {value!r} is not {meaning}$"):
+        TrainConfig(train="train.jsonl", **{name: value})
+
+
+def test_a_window_must_hold_more_than_its_overlap_and_the_special_tokens():
+    with pytest.raises(ValueError, match=r"window_length: 66 leaves no room beyond window_overlap \(64\)"):
+        TrainConfig(train="train.jsonl", window_length=66)
+    TrainConfig(train="train.jsonl", window_length=67, max_steps=1, dev_fraction=0.0, learning_rate=3e-5)
