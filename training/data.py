@@ -24,13 +24,25 @@ class RunData:
     sha256: dict[str, str]        # file path -> SHA-256 of its bytes (see fingerprint)
 
 
-def as_sources(value) -> list[Source]:
+TABLE_KEYS = ("path", "format", "options")
+
+
+def as_sources(value, split: str = "train") -> list[Source]:
     """A split's data as the config gives it (a path, a {"path", "format", "options"} table, a
     datasets.Dataset, or a list of them) as Sources."""
     if value is None or (isinstance(value, (str, list)) and not value):
         return []
     items = value if isinstance(value, list) else [value]
-    return [i if isinstance(i, Source) else Source(**i) if isinstance(i, dict) else Source(i) for i in items]
+    sources = []
+    for number, item in enumerate(items, 1):
+        if isinstance(item, dict):
+            unknown = sorted(set(item) - set(TABLE_KEYS))
+            if unknown or "path" not in item:
+                wrong = f"unknown key(s) {', '.join(unknown)}" if unknown else "no path"
+                raise ValueError(f"{split} table {number}: {wrong} (a table takes {', '.join(TABLE_KEYS)})")
+            item = Source(**item)
+        sources.append(item if isinstance(item, Source) else Source(item))
+    return sources
 
 
 def fingerprint(data) -> str:
@@ -55,7 +67,7 @@ def describe(data) -> str:
 def read_data(config: TrainConfig) -> RunData:
     """Every file of every split is read and validated, and all problems reported together,
     before anything trains."""
-    splits = {name: as_sources(getattr(config, name)) for name in SPLITS}
+    splits = {name: as_sources(getattr(config, name), name) for name in SPLITS}
     news_schema = load_schema(config.schema)
     read, problems = {name: [] for name in splits}, []
     for name, sources in splits.items():

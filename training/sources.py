@@ -49,6 +49,10 @@ class Source:
     def __post_init__(self):
         if self.format not in FORMATS:
             raise ValueError(f"{self.path}: unknown format {self.format!r} (known: {', '.join(FORMATS)})")
+        unknown = sorted(set(self.options) - set(READER_OPTIONS))
+        if unknown:
+            raise ValueError(f"{self.path}: unknown reader option(s) {', '.join(unknown)} "
+                             f"(known: {', '.join(READER_OPTIONS)})")
 
     @property
     def resolved_format(self) -> str:

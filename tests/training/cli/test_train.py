@@ -60,6 +60,20 @@ format = "conll"
     assert config.train == [{"path": str(files / "ner.conll"), "format": "conll"}]
 
 
+@pytest.mark.parametrize("toml, message", [
+    ('epochs = 3\n[[train]\npath = "x.jsonl"\n', "not valid TOML: Expected ']]'"),
+    ('[[train]]\npath = "x.jsonl"\nfromat = "news"\n',
+     "train table 1: unknown key(s) fromat (a table takes path, format, options)"),
+    ('[[train]]\npath = "x.jsonl"\n[[dev]]\nformat = "news"\n', "dev table 1: no path"),
+    ('[[train]]\npath = "x.jsonl"\noptions = {text_feld = "text"}\n', "x.jsonl: unknown reader option(s) text_feld"),
+], ids=["syntax", "table-key", "table-path", "reader-option"])
+def test_a_config_mistake_is_named_with_the_config_file(tmp_path, capsys, toml, message):
+    config = tmp_path / "run.toml"
+    config.write_text(toml, encoding="utf-8")
+    assert main(["train", "--config", str(config), "--output", str(tmp_path / "out")]) == 2
+    assert f"{config}: {message}" in capsys.readouterr().err
+
+
 def test_unknown_config_setting_is_an_error(files, capsys):
     (files / "bad.toml").write_text('epoch = 3\n[[train]]\npath = "x.jsonl"\n', encoding="utf-8")
     assert main(["train", "--config", str(files / "bad.toml")]) == 2
