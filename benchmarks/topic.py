@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 import common
+from training.readers._files import split_lines
 
 SYSTEMS = ["ours", "tfidf-svm"]
 # ours: every training document; document heads read TF-IDF features beside the encoder
@@ -32,8 +33,7 @@ TASK = "topic"
 
 
 def read_records(path: str) -> list[dict]:
-    lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    return [json.loads(line) for line in split_lines(Path(path).read_text(encoding="utf-8-sig")) if line.strip()]
 
 
 def write_records(records: list[dict], path: Path) -> str:
@@ -54,17 +54,18 @@ def prepare(args, tmp: Path):
     test = common.head(read_records(args.test), args.limit)
     topics = lambda records: {label for r in records for label in r.get("labels") or []}
     r90 = sorted(topics(train) & topics(test))
-    if not r90:
-        raise SystemExit("no topic occurs in both the train and the test file")
 
-    def keep(records):
-        kept = [{**r, "labels": [label for label in r.get("labels") or [] if label in r90]} for r in records]
+    def keep(records, labels):
+        kept = [{**r, "labels": [label for label in r.get("labels") or [] if label in labels]} for r in records]
         return [r for r in kept if r["labels"]]
 
-    train, dev = common.holdout(keep(train), common.DEV_FRACTION, args.seed)
+    train, dev = common.holdout(keep(train, r90), common.DEV_FRACTION, args.seed)
     train, dev = common.sample(train, cut["train"], args.seed), common.sample(dev, cut["dev"], args.seed)
+    r90 = sorted(set(r90) & topics(train + dev))   # a sample (--max-train-docs) may leave topics out: test keeps
+    if not r90:
+        raise SystemExit("no topic occurs in both the (sampled) training documents and the test file")
     files = {"train": write_records(train, tmp / "train.jsonl"), "dev": write_records(dev, tmp / "dev.jsonl"),
-             "test": write_records(keep(test), tmp / "test.jsonl")}
+             "test": write_records(keep(test, r90), tmp / "test.jsonl")}   # only those a model can learn
     return files, {"task": TASK, "text_field": "title+text", "label_field": "labels", "multi": True,
                    "skip_empty": True}, r90
 

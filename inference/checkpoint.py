@@ -24,13 +24,13 @@ HEADS = "heads.safetensors"
 def check_replaceable(path: str | os.PathLike) -> None:
     """Refuse a destination a save would destroy: only an absent path, an empty directory or a
     checkpoint may be replaced (`--output data` must not delete the corpus)."""
-    path = Path(path)
-    if path.exists() and not (path.is_dir() and ((path / MANIFEST).is_file() or not any(path.iterdir()))):
+    real = Path(os.path.realpath(path))
+    if real.exists() and not (real.is_dir() and ((real / MANIFEST).is_file() or not any(real.iterdir()))):
         raise ValueError(f"{path} exists and is not a checkpoint: a save would replace it; choose another output")
 
 
 def save_checkpoint(model: MultiTaskModel, tokenizer, manifest: Manifest, path: str | os.PathLike) -> Path:
-    path = Path(path)
+    path = Path(os.path.realpath(path))   # through a symlink: the link stays, what it points to is replaced
     check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
@@ -64,11 +64,13 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Ma
     if not (path / MANIFEST).is_file():
         raise FileNotFoundError(f"{path} is not a checkpoint: it has no {MANIFEST}")
     manifest = Manifest.read(path / MANIFEST)
-    tokenizer = AutoTokenizer.from_pretrained(path)
     try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
         encoder = AutoModel.from_pretrained(path, use_safetensors=True, add_pooling_layer=False)
     except SafetensorError as exc:
-        raise ValueError(f"{path}: the encoder's weights are damaged ({exc}); copy the checkpoint again") from None
+        raise ValueError(f"{path / 'model.safetensors'}: damaged ({exc}); copy the checkpoint again") from None
+    except OSError as exc:   # a file missing or unreadable: transformers' message names it
+        raise ValueError(f"{path}: the encoder or its tokenizer cannot be read: {exc}") from None
     model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input, lexicon_size=len(manifest.lexicon))
     try:
         heads = load_file(str(path / HEADS))

@@ -76,11 +76,14 @@ class Manifest:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
-        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-            version = data.get("format_version") if isinstance(data, dict) else None
-            raise ValueError(f"{path}: unsupported checkpoint format_version {version!r}")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        if not isinstance(data, dict) or "format_version" not in data:
+            raise ValueError(f"{path}: not a checkpoint manifest (no format_version)")
+        if data["format_version"] != FORMAT_VERSION:
+            raise ValueError(f"{path}: unsupported checkpoint format_version {data['format_version']!r}")
         try:
             data["tasks"] = [TaskSpec(**t) for t in data["tasks"]]
             return cls(**data)
-        except (KeyError, TypeError) as exc:   # a field missing, unknown or of the wrong kind
+        except (KeyError, TypeError, ValueError) as exc:   # a field missing or unknown, a task's kind
             raise ValueError(f"{path}: not a manifest this version reads: {type(exc).__name__} {exc}") from None

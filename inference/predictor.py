@@ -137,16 +137,7 @@ class NewsModel:
 
     def encode(self, texts: list[str], pairs: list[str | None] | None = None) -> list[EncodedText]:
         """Each text (joined to its pair, if any) as subwords, words and shapes."""
-        if isinstance(texts, str):   # iterating it would predict on each character
-            raise TypeError("texts must be a list of str, not a str: for one text, call predict(text)")
-        pairs = [None] * len(texts) if pairs is None else list(pairs)
-        if len(pairs) != len(texts):
-            raise ValueError(f"{len(pairs)} pairs for {len(texts)} texts: give one pair (or None) per text")
-        for i, (text, pair) in enumerate(zip(texts, pairs)):
-            if not isinstance(text, str):
-                raise TypeError(f"texts[{i}] must be str, not {type(text).__name__}")
-            if not isinstance(pair, (str, type(None))):
-                raise TypeError(f"pairs[{i}] must be str or None, not {type(pair).__name__}")
+        texts, pairs = _checked_inputs(texts, pairs)
         with self._tokenizer_lock:
             return [encode(self.tokenizer, t, p, self.manifest.recase_capitals) for t, p in zip(texts, pairs)]
 
@@ -156,7 +147,7 @@ class NewsModel:
         `calibrated=False` gives the probabilities before temperature scaling."""
         if batch_size < 1 or max_tokens < 1:
             raise ValueError(f"batch_size and max_tokens must be positive, not {batch_size} and {max_tokens}")
-        pairs = pairs or [None] * len(texts)
+        texts, pairs = _checked_inputs(texts, pairs)
         encoded = self.encode(texts, pairs)
         windows = cut_windows(encoded, self.manifest.window_length, self.manifest.window_overlap)
         order = sorted(range(len(windows)), key=lambda i: windows[i].width)
@@ -230,6 +221,24 @@ class NewsModel:
             labels[name] = [Label(label, round(p, 6), label in chosen) for label, p in ranked]
         entities.sort(key=lambda e: (e.start, e.end))
         return Prediction(entities, labels, text)
+
+
+def _checked_inputs(texts, pairs) -> tuple[list[str], list[str | None]]:
+    """Texts and pairs as lists of one entry per text, or a TypeError / ValueError naming the
+    argument and index that is wrong."""
+    for name, value in (("texts", texts), ("pairs", pairs)):
+        if isinstance(value, (str, bytes)):   # iterating it would read each character as a text
+            raise TypeError(f"{name} must be a list, not {type(value).__name__}: for one text, call predict(text, pair)")
+    texts = list(texts)
+    pairs = [None] * len(texts) if pairs is None else list(pairs)
+    if len(pairs) != len(texts):
+        raise ValueError(f"{len(pairs)} pairs for {len(texts)} texts: give one pair (or None) per text")
+    for i, (text, pair) in enumerate(zip(texts, pairs)):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] must be str, not {type(text).__name__}")
+        if not isinstance(pair, (str, type(None))):
+            raise TypeError(f"pairs[{i}] must be str or None, not {type(pair).__name__}")
+    return texts, pairs
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

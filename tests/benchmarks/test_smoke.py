@@ -129,6 +129,10 @@ def test_topic_reuters_ours(data, tiny_base, tmp_path):
                "--output", tmp_path / "ckpt")
     assert RESULT_KEYS | {"micro_f1", "macro_f1", "dev_micro_f1"} <= set(line)
     assert (line["benchmark"], line["topics"]) == ("reuters-r90", 4)   # only-in-train / only-in-test are out
+    sampled = run("topic.py", "--dataset", "reuters", "--system", "ours", "--train", data / "reuters_train.jsonl",
+                  "--test", data / "reuters_test.jsonl", "--limit", 20, "--max-steps", 2, "--base", tiny_base,
+                  "--max-train-docs", 2, "--output", tmp_path / "sampled")
+    assert sampled["topics"] < 4   # topics the sample left out are not scored against a model that never saw them
 
 
 def test_stance_tfidf_svm(data):

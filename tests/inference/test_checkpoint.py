@@ -45,6 +45,16 @@ def test_a_save_replaces_a_checkpoint_or_an_empty_folder_but_nothing_else(tiny_c
     assert (tmp_path / "file").read_text(encoding="utf-8") == "keep me too"
 
 
+def test_a_save_through_a_symlink_replaces_what_it_points_to_and_keeps_the_link(tiny_checkpoint, tmp_path):
+    model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
+    target = save_checkpoint(model, tokenizer, manifest, tmp_path / "store" / "v1")
+    (tmp_path / "current").symlink_to(target, target_is_directory=True)
+    manifest.metrics = {"saved": "through the link"}
+    save_checkpoint(model, tokenizer, manifest, tmp_path / "current")
+    assert (tmp_path / "current").is_symlink() and load_checkpoint(target)[2].metrics == manifest.metrics
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["v1"]   # nothing left beside it
+
+
 def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError, match="manifest.json"):
         load_checkpoint(tmp_path)
@@ -56,11 +66,14 @@ def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
     (lambda ckpt: (ckpt / "manifest.json").write_text(
         (ckpt / "manifest.json").read_text(encoding="utf-8").replace('"labels"', '"tags"', 1), encoding="utf-8"),
      r"manifest.json: not a manifest this version reads: TypeError .*'tags'"),
+    (lambda ckpt: (ckpt / "manifest.json").write_text("[]", encoding="utf-8"),
+     r"manifest.json: not a checkpoint manifest \(no format_version\)"),
     (lambda ckpt: (ckpt / "heads.safetensors").write_bytes((ckpt / "heads.safetensors").read_bytes()[:100]),
      r"heads.safetensors: damaged"),
     (lambda ckpt: (ckpt / "model.safetensors").write_bytes((ckpt / "model.safetensors").read_bytes()[:100]),
-     r"the encoder's weights are damaged"),
-], ids=["manifest-json", "manifest-field", "heads", "encoder"])
+     r"model.safetensors: damaged"),
+    (lambda ckpt: (ckpt / "model.safetensors").unlink(), r"the encoder or its tokenizer cannot be read"),
+], ids=["manifest-json", "manifest-field", "manifest-not-one", "heads", "encoder", "encoder-missing"])
 def test_a_damaged_checkpoint_is_refused_naming_the_file(tiny_checkpoint, tmp_path, damage, message):
     import shutil
     ckpt = tmp_path / "ckpt"

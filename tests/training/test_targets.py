@@ -27,9 +27,11 @@ def test_unannotated_tasks_have_no_targets(tokenizer, news_tasks):
     assert not gold.subword_tags and not gold.entity_spans and not gold.document
 
 
-def test_labels_the_tasks_do_not_have_are_named_with_their_document(news_tasks):
-    docs = [Document("Talks in Mosul.", {"entities": [Span(9, 14, "GPE")]}, {"stance": ["hostile"]}, source="a.conll:7"),
-            Document("Talks in Geneva.", {"entities": [Span(9, 15, "LOC")]}, {"topic": ["trade"]}, source="a.conll:12")]
+def test_labels_the_tasks_do_not_have_are_named_once_each_with_their_documents(news_tasks):
+    docs = [Document("Talks in Mosul.", {"entities": [Span(9, 14, "GPE")]}, {"stance": ["hostile"]}, source="a.conll:7")]
+    docs += [Document("Talks in Mosul.", {"entities": [Span(9, 14, "GPE")]}, source=f"a.conll:{n}") for n in (9, 11, 13, 15)]
+    docs.append(Document("Talks in Geneva.", {"entities": [Span(9, 15, "LOC")]}, {"topic": ["trade"]}, source="a.conll:17"))
     assert label_problems(docs, news_tasks) == [
-        "a.conll:7: entities label(s) 'GPE' not among the model's: PER, ORG, LOC, MISC",
-        "a.conll:7: stance label(s) 'hostile' not among the model's: supportive, critical, neutral"]
+        "a.conll:7: entities label 'GPE' is not among the model's (PER, ORG, LOC, MISC); "
+        "also 4 more document(s): a.conll:9, a.conll:11, a.conll:13, ...",
+        "a.conll:7: stance label 'hostile' is not among the model's (supportive, critical, neutral)"]

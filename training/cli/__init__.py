@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.corpus import DataError
     try:
         return COMMANDS[args.command].run(args)
-    except (DataError, FileNotFoundError, ValueError) as exc:
+    except (DataError, OSError, ValueError) as exc:   # OSError: a path missing, a folder for a file, ...
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:   # predict and export need only the inference dependencies

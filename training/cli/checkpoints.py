@@ -21,8 +21,15 @@ def add_runtime_arguments(parser) -> None:
 def open_checkpoint(path: str | None, **options):
     """The loaded checkpoint at `path` (default: the default checkpoint), or a FileNotFoundError
     that says how to make one."""
-    from inference import default_checkpoint, load
+    from inference import load
+    return load(checkpoint_path(path), **options)
+
+
+def checkpoint_path(path: str | None) -> str:
+    """`path` (default: the default checkpoint) if something is there, else a FileNotFoundError
+    that says how to make one: a cheap check to make before slow work."""
+    from inference import default_checkpoint
     path = path or default_checkpoint()
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}: train one with `newsmodel train --output {path}`")
-    return load(path, **options)
+    return path

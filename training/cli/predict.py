@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .checkpoints import add_checkpoint_argument, add_runtime_arguments, open_checkpoint
+from .checkpoints import add_checkpoint_argument, add_runtime_arguments, checkpoint_path, open_checkpoint
 
 
 def add_parser(sub) -> None:
@@ -24,20 +24,20 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from pathlib import Path
-    from training.readers._files import read_utf8, split_lines
-    # The input is read before the checkpoint loads: a wrong path or bad bytes fail at once.
+    from training.readers._files import decode_utf8, read_utf8, split_lines
+    # The input is read before the checkpoint loads, so a wrong path or bad bytes fail at once.
+    checkpoint = checkpoint_path(args.checkpoint)
     if args.text is not None:
-        raw = args.text
+        raw, where = args.text, "the text argument"
     elif args.file:
-        raw = read_utf8(Path(args.file))
+        raw, where = read_utf8(Path(args.file)), args.file
     else:
-        raw = sys.stdin.read()
+        raw, where = decode_utf8(sys.stdin.buffer.read(), "stdin"), "stdin"
     if args.pair_file:
         args.pair = read_utf8(Path(args.pair_file))
-    where = args.file or "stdin"
     records = [_jsonl_record(line, f"{where}:{number}") for number, line in enumerate(split_lines(raw), 1)
                if line.strip()] if args.jsonl else [{"text": raw, "pair": args.pair}]
-    model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
+    model = open_checkpoint(checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
     pairs = [r.get("pair") for r in records]
     predictions = model.predict_batch([r["text"] for r in records], batch_size=args.batch_size,
                                       pairs=pairs if any(p is not None for p in pairs) else None)

@@ -9,13 +9,17 @@ from training.corpus import DataError, Document, Span
 
 def read_utf8(path: Path) -> str:
     """The file's text; a byte-order mark (Excel writes one) is dropped, bad bytes are a DataError."""
-    data = path.read_bytes()
+    return decode_utf8(path.read_bytes(), str(path))
+
+
+def decode_utf8(data: bytes, name: str) -> str:
+    """`data` as text (a byte-order mark dropped), or a DataError at `name`:line."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1   # so the message points at a line like every other
-        raise DataError([f"{path}:{line}: not valid UTF-8 ({exc.reason} at byte {exc.start}); "
-                         f"re-save the file as UTF-8"]) from None
+        line = len(split_lines(data[:exc.start].decode("utf-8", "replace")))   # as the other messages count
+        raise DataError([f"{name}:{line}: not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                         f"re-save it as UTF-8"]) from None
 
 
 def read_lines(path: Path) -> list[str]:
@@ -24,8 +28,8 @@ def read_lines(path: Path) -> list[str]:
 
 
 def split_lines(text: str) -> list[str]:
-    """Lines as an editor counts them: unlike str.splitlines, a U+2028 or form feed inside a
-    JSON string does not cut its record in two."""
+    """Lines as an editor counts them (\\n, \\r\\n or \\r ends one): unlike str.splitlines, a
+    U+2028 inside a JSON string, or a form feed in a plain-text line, does not cut it in two."""
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 

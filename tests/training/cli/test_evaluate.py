@@ -35,4 +35,4 @@ def test_an_entity_type_the_checkpoint_does_not_know_is_refused_with_its_place(t
     data.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n\n-DOCSTART- -X- -X- O\n\nIn IN O O\nMosul NNP B-NP B-GPE\n",
                     encoding="utf-8")
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cpu"]) == 2
-    assert f"{data}:5: entities label(s) 'GPE' not among the model's: PER, ORG, LOC, MISC" in capsys.readouterr().err
+    assert f"{data}:5: entities label 'GPE' is not among the model's (PER, ORG, LOC, MISC)" in capsys.readouterr().err

@@ -60,22 +60,31 @@ def test_predict_runs_the_checkpoints_chosen_runtime_unless_told_otherwise(tiny_
     assert used == ["torch-int8", "torch", "torch-int8"]
 
 
-def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_path, capsys):
-    absent = str(tmp_path / "none")   # were the checkpoint opened first, its error would come instead
+def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_path, monkeypatch, capsys):
+    import io
+    import types
+    folder = tmp_path / "not-a-checkpoint"   # were it loaded first, its error would come instead
+    folder.mkdir()
+    checkpoint = ["--checkpoint", str(folder)]
     bad = tmp_path / "bad.txt"
-    bad.write_bytes(b"Talks\nin \xff Geneva.")
-    assert main(["predict", "--checkpoint", absent, "--file", str(bad)]) == 2
-    assert f"{bad}:2: not valid UTF-8" in capsys.readouterr().err
+    bad.write_bytes(b"Talks\r\nin\rGeneva \xff.")
+    assert main(["predict", *checkpoint, "--file", str(bad)]) == 2
+    assert f"{bad}:3: not valid UTF-8" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", types.SimpleNamespace(buffer=io.BytesIO(b"Talks\n\xff")))
+    assert main(["predict", *checkpoint]) == 2
+    assert "stdin:2: not valid UTF-8" in capsys.readouterr().err
     records = tmp_path / "records.jsonl"
     records.write_text('{"text": "Talks."}\n\n{"text": "In Geneva.", "pair": 3}\n', encoding="utf-8")
-    assert main(["predict", "--checkpoint", absent, "--jsonl", "--file", str(records)]) == 2
+    assert main(["predict", *checkpoint, "--jsonl", "--file", str(records)]) == 2
     assert f'{records}:3: "pair" must be a string' in capsys.readouterr().err
+    assert main(["predict", *checkpoint, "--jsonl", '{"text": "Talks.", "pair": 3}']) == 2
+    assert 'the text argument:1: "pair" must be a string' in capsys.readouterr().err
 
 
-def test_a_line_separator_inside_a_json_line_keeps_the_record_whole(tiny_checkpoint, tmp_path, capsys):
+def test_line_separators_inside_a_line_keep_it_one_record(tiny_checkpoint, tmp_path, capsys):
     records = tmp_path / "records.jsonl"
-    records.write_text(json.dumps({"id": "a", "text": "Talks\u2028in Geneva.\x0cEnd."}, ensure_ascii=False) + "\n",
-                       encoding="utf-8")
+    records.write_text(json.dumps({"id": "a", "text": "Talks\u2028in Geneva."}, ensure_ascii=False) + "\n"
+                       + "Talks in Geneva.\x0cEnd.\n", encoding="utf-8")   # a JSON line, then a plain-text one
     assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--jsonl", "--file", str(records)]) == 0
-    rows = capsys.readouterr().out.split("\n")   # the output keeps the separator raw, as JSON allows
-    assert len(rows) == 2 and rows[1] == "" and json.loads(rows[0])["id"] == "a"
+    rows = [json.loads(row) for row in capsys.readouterr().out.split("\n") if row]   # output keeps them raw too
+    assert len(rows) == 2 and rows[0]["id"] == "a"
