@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-from training.readers._files import split_lines
-
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"          # public data kept beside the checkout
 
@@ -76,6 +74,7 @@ def sample(items: list, n: int | None, seed: int) -> list:
 
 def jsonl_texts(path) -> list[str]:
     """The "text" field of every line of a JSON-lines file (blank lines skipped)."""
+    from training.readers._files import split_lines   # here: importing training loads torch
     lines = split_lines(Path(path).read_text(encoding="utf-8"))
     return [json.loads(line)["text"] for line in lines if line.strip()]
 

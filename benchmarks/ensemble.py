@@ -26,6 +26,7 @@ from torch import nn
 
 from inference import NewsModel, load
 from inference.calibration import probabilities
+from inference.windows import window_problem
 from training.evaluation import evaluate
 from training.readers import read_conll
 
@@ -83,10 +84,8 @@ class Readings(NewsModel):
                              "document tasks")
         overlap = model.manifest.window_overlap
         positions = next(m.config.max_position_embeddings for m in model.model.modules() if hasattr(m, "config"))
-        for n in window_lengths:
-            if not overlap + 2 < n <= positions:
-                raise ValueError(f"window length {n}: it must exceed the overlap ({overlap}) and the 2 special "
-                                 f"tokens, and fit the encoder's {positions} positions")
+        for problem in filter(None, (window_problem(n, overlap, positions) for n in window_lengths)):
+            raise ValueError(problem)
         if len(set(window_lengths)) < len(window_lengths):
             raise ValueError(f"window lengths {window_lengths}: one is given twice")
         super().__init__(model.model, model.tokenizer, model.manifest, model.device, model.runtime)

@@ -24,7 +24,6 @@ import tempfile
 from pathlib import Path
 
 import common
-from training.readers._files import split_lines
 
 SYSTEMS = ["ours", "tfidf-svm"]
 # ours: every training document; document heads read TF-IDF features beside the encoder
@@ -33,6 +32,7 @@ TASK = "topic"
 
 
 def read_records(path: str) -> list[dict]:
+    from training.readers._files import split_lines   # here: importing training loads torch
     return [json.loads(line) for line in split_lines(Path(path).read_text(encoding="utf-8-sig")) if line.strip()]
 
 
@@ -61,11 +61,13 @@ def prepare(args, tmp: Path):
 
     train, dev = common.holdout(keep(train, r90), common.DEV_FRACTION, args.seed)
     train, dev = common.sample(train, cut["train"], args.seed), common.sample(dev, cut["dev"], args.seed)
-    r90 = sorted(set(r90) & topics(train + dev))   # a sample (--max-train-docs) may leave topics out: test keeps
+    # Unsampled, this keeps all of R90. A sample (--max-train-docs, --max-dev-docs) may leave topics
+    # out of the run's data, which the checkpoint then has no label for: test keeps only the rest.
+    r90 = sorted(set(r90) & topics(train + dev))
     if not r90:
         raise SystemExit("no topic occurs in both the (sampled) training documents and the test file")
     files = {"train": write_records(train, tmp / "train.jsonl"), "dev": write_records(dev, tmp / "dev.jsonl"),
-             "test": write_records(keep(test, r90), tmp / "test.jsonl")}   # only those a model can learn
+             "test": write_records(keep(test, r90), tmp / "test.jsonl")}
     return files, {"task": TASK, "text_field": "title+text", "label_field": "labels", "multi": True,
                    "skip_empty": True}, r90
 

@@ -19,6 +19,7 @@ DEFAULT_CHECKPOINT = Path("checkpoints") / "news"   # where `make train` writes;
 DEFAULT_CHECKPOINT_ENV = "NEWSMODEL_CHECKPOINT"      # overrides that default
 MANIFEST = "manifest.json"
 HEADS = "heads.safetensors"
+ENCODER_FILES = ("config.json", "tokenizer.json", "model.safetensors")   # as save_pretrained writes them
 
 
 def check_replaceable(path: str | os.PathLike) -> None:
@@ -64,11 +65,14 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Ma
     if not (path / MANIFEST).is_file():
         raise FileNotFoundError(f"{path} is not a checkpoint: it has no {MANIFEST}")
     manifest = Manifest.read(path / MANIFEST)
+    missing = [name for name in ENCODER_FILES + (HEADS,) if not (path / name).is_file()]
+    if missing:   # without tokenizer.json, transformers would build a 5-token tokenizer and read [UNK]s
+        raise ValueError(f"{path} is not a whole checkpoint: {', '.join(missing)} missing; copy it again")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         encoder = AutoModel.from_pretrained(path, use_safetensors=True, add_pooling_layer=False)
     except SafetensorError as exc:
-        raise ValueError(f"{path / 'model.safetensors'}: damaged ({exc}); copy the checkpoint again") from None
+        raise ValueError(f"{path / ENCODER_FILES[2]}: damaged ({exc}); copy the checkpoint again") from None
     except OSError as exc:   # a file missing or unreadable: transformers' message names it
         raise ValueError(f"{path}: the encoder or its tokenizer cannot be read: {exc}") from None
     model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input, lexicon_size=len(manifest.lexicon))

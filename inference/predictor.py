@@ -127,6 +127,7 @@ class NewsModel:
                       max_tokens: int = MAX_BATCH_TOKENS) -> list[Prediction]:
         """Predictions for many texts. Their windows are sorted by length and run through the
         encoder in batches of at most `batch_size` windows and `max_tokens` tokens, padding included."""
+        texts, pairs = _checked_inputs(texts, pairs)   # a generator is read once, here
         analyses = self.analyse(texts, batch_size, pairs=pairs, max_tokens=max_tokens)
         ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]
         surfaces = [word_strings(text, a.encoded.words) for text, a in zip(texts, analyses)]
@@ -228,7 +229,8 @@ def _checked_inputs(texts, pairs) -> tuple[list[str], list[str | None]]:
     argument and index that is wrong."""
     for name, value in (("texts", texts), ("pairs", pairs)):
         if isinstance(value, (str, bytes)):   # iterating it would read each character as a text
-            raise TypeError(f"{name} must be a list, not {type(value).__name__}: for one text, call predict(text, pair)")
+            raise TypeError(f"{name} must be a list of str, not {type(value).__name__}"
+                            + (": for one text, call predict(text, pair)" if isinstance(value, str) else ""))
     texts = list(texts)
     pairs = [None] * len(texts) if pairs is None else list(pairs)
     if len(pairs) != len(texts):

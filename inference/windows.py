@@ -90,6 +90,15 @@ def _centrality(i: int, span: tuple[int, int]) -> int:
     return min(i - start, end - 1 - i)
 
 
+def window_problem(length: int, overlap: int, positions: int) -> str | None:
+    """Why an encoder of `positions` positions cannot read windows of `length` subwords (special
+    tokens included) sharing `overlap`, or None when it can."""
+    if not overlap + 2 < length <= positions:
+        return (f"window length {length}: it must exceed the overlap ({overlap}) and the 2 special tokens, "
+                f"and fit the encoder's {positions} positions")
+    return None
+
+
 def cut_windows(encoded: list[EncodedText], window_length: int, overlap: int) -> list[Window]:
     """Every window of every text, text by text; `window_length` counts the special tokens. A
     pair whose first text leaves too little room for the second is cut as one text."""

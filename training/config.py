@@ -2,6 +2,8 @@
 TOML run config are derived from these fields and their help texts."""
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field, fields
 
 from inference.checkpoint import DEFAULT_CHECKPOINT
@@ -91,7 +93,8 @@ class TrainConfig:
             raise ValueError(f"precision: {self.precision!r} is not one of {', '.join(PRECISIONS)}")
         for name, (valid, meaning) in BOUNDS.items():   # unset (None) settings take their defaults later
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not valid(value)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                      or not math.isfinite(value) or not valid(value)):
                 raise ValueError(f"{name}: {value!r} is not {meaning}")
         if self.window_length <= self.window_overlap + 2:
             raise ValueError(f"window_length: {self.window_length} leaves no room beyond window_overlap "
@@ -110,13 +113,14 @@ class TrainConfig:
 # What each numeric setting may be: a wrong one is refused before any data is read, not met as a
 # division by zero, a silent no-limit (max_steps 0) or an empty training split (dev_fraction 1.5).
 def _whole(low: int):
-    return (lambda v: isinstance(v, int) and v >= low), f"a whole number of at least {low}"
+    return (lambda v: isinstance(v, numbers.Integral) and v >= low), f"a whole number of at least {low}"
 
 
 BOUNDS = {
     "epochs": _whole(1),
     "batch_size": _whole(1),
-    "max_steps": (lambda v: isinstance(v, int) and v >= 1, "a whole number of at least 1 (leave it out for no limit)"),
+    "max_steps": (_whole(1)[0], "a whole number of at least 1 (leave it out for no limit)"),
+    "seed": (lambda v: isinstance(v, numbers.Integral) and 0 <= v < 2**32, "a whole number in [0, 2**32)"),
     "max_train_docs": _whole(1),
     "window_length": _whole(1),
     "window_overlap": _whole(0),
@@ -125,7 +129,7 @@ BOUNDS = {
     "head_learning_rate": (lambda v: v > 0, "a number above 0"),
     "weight_decay": (lambda v: v >= 0, "a number of at least 0"),
     "layer_decay": (lambda v: 0 < v <= 1, "in (0, 1]"),
-    "warmup_ratio": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "warmup_ratio": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "dev_fraction": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),

@@ -2,6 +2,7 @@
 training sampled as configured, and a SHA-256 of each file for the manifest."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from dataclasses import dataclass
@@ -24,9 +25,6 @@ class RunData:
     sha256: dict[str, str]        # file path -> SHA-256 of its bytes (see fingerprint)
 
 
-TABLE_KEYS = ("path", "format", "options")
-
-
 def as_sources(value, split: str = "train") -> list[Source]:
     """A split's data as the config gives it (a path, a {"path", "format", "options"} table, a
     datasets.Dataset, or a list of them) as Sources."""
@@ -36,10 +34,11 @@ def as_sources(value, split: str = "train") -> list[Source]:
     sources = []
     for number, item in enumerate(items, 1):
         if isinstance(item, dict):
-            unknown = sorted(set(item) - set(TABLE_KEYS))
+            keys = [f.name for f in dataclasses.fields(Source)]
+            unknown = sorted(set(item) - set(keys))
             if unknown or "path" not in item:
                 wrong = f"unknown key(s) {', '.join(unknown)}" if unknown else "no path"
-                raise ValueError(f"{split} table {number}: {wrong} (a table takes {', '.join(TABLE_KEYS)})")
+                raise ValueError(f"{split} table {number}: {wrong} (a table takes {', '.join(keys)})")
             item = Source(**item)
         sources.append(item if isinstance(item, Source) else Source(item))
     return sources

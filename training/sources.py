@@ -8,6 +8,7 @@ extension: .jsonl -> news, .csv/.tsv -> classification, .parquet or a `save_to_d
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,10 +50,16 @@ class Source:
     def __post_init__(self):
         if self.format not in FORMATS:
             raise ValueError(f"{self.path}: unknown format {self.format!r} (known: {', '.join(FORMATS)})")
-        unknown = sorted(set(self.options) - set(READER_OPTIONS))
+        if not isinstance(self.options, dict):
+            raise ValueError(f"{self.path}: reader options must be a table of name = value, not {self.options!r}")
+        known = reader_options(self.resolved_format)
+        unknown = sorted(set(self.options) - set(known))
         if unknown:
-            raise ValueError(f"{self.path}: unknown reader option(s) {', '.join(unknown)} "
-                             f"(known: {', '.join(READER_OPTIONS)})")
+            raise ValueError(f"{self.path}: the {self.resolved_format} reader takes no option(s) {', '.join(unknown)} "
+                             f"(it takes: {', '.join(known) or 'none'})")
+        for name, value in self.options.items():   # a TOML string "false" would otherwise read as on
+            if READER_OPTIONS.get(name, (None,))[0] is bool and not isinstance(value, bool):
+                raise ValueError(f"{self.path}: reader option {name}: {value!r} is not true or false")
 
     @property
     def resolved_format(self) -> str:
@@ -73,6 +80,15 @@ class Source:
     @property
     def multi(self) -> bool:
         return bool(self.options.get("multi"))
+
+
+def reader_options(fmt: str) -> list[str]:
+    """The keyword options the reader of a resolved format takes (news: none; its schema is the run's)."""
+    if fmt == "news":
+        return []
+    if fmt == "pairs":   # the stances file is the path; the bodies file is an option
+        return ["bodies", *list(inspect.signature(read_pairs_joined).parameters)[2:]]
+    return [*list(inspect.signature(READERS[fmt]).parameters)[1:], *(["multi"] if fmt == "hf" else [])]
 
 
 def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:

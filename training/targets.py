@@ -48,20 +48,18 @@ class Gold:
 def label_problems(docs: list[Document], tasks: list[TaskSpec]) -> list[str]:
     """One line per task and label the tasks do not have, at the first document using it (with
     how many more do): a model can neither score nor learn it (an entity type it never saw)."""
+    known = {task.name: task.entity_types if task.kind == "ner" else task.labels for task in tasks}
     places: dict[tuple[str, str], list[str]] = {}
     for doc in docs:
         for task in tasks:
-            known = task.entity_types if task.kind == "ner" else task.labels
             found = [s.label for s in doc.spans.get(task.name, [])] if task.kind == "ner" else doc.labels.get(task.name, [])
-            for label in sorted(set(found) - set(known)):
+            for label in sorted(set(found) - set(known[task.name])):
                 places.setdefault((task.name, label), []).append(doc.source or "a document")
     problems = []
     for (name, label), where in places.items():
-        task = next(t for t in tasks if t.name == name)
-        known = task.entity_types if task.kind == "ner" else task.labels
         more = f"; also {len(where) - 1} more document(s): {', '.join(where[1:4])}{', ...' * (len(where) > 4)}" \
             if len(where) > 1 else ""
-        problems.append(f"{where[0]}: {name} label {label!r} is not among the model's ({', '.join(known)}){more}")
+        problems.append(f"{where[0]}: {name} label {label!r} is not among the model's ({', '.join(known[name])}){more}")
     return problems
 
 

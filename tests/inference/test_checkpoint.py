@@ -72,8 +72,11 @@ def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
      r"heads.safetensors: damaged"),
     (lambda ckpt: (ckpt / "model.safetensors").write_bytes((ckpt / "model.safetensors").read_bytes()[:100]),
      r"model.safetensors: damaged"),
-    (lambda ckpt: (ckpt / "model.safetensors").unlink(), r"the encoder or its tokenizer cannot be read"),
-], ids=["manifest-json", "manifest-field", "manifest-not-one", "heads", "encoder", "encoder-missing"])
+    (lambda ckpt: (ckpt / "model.safetensors").unlink(), r"not a whole checkpoint: model.safetensors missing"),
+    (lambda ckpt: (ckpt / "tokenizer.json").unlink(), r"not a whole checkpoint: tokenizer.json missing"),
+    (lambda ckpt: (ckpt / "config.json").write_text("{", encoding="utf-8"), r"cannot be read"),
+], ids=["manifest-json", "manifest-field", "manifest-not-one", "heads", "encoder", "encoder-missing",
+        "tokenizer-missing", "config-broken"])
 def test_a_damaged_checkpoint_is_refused_naming_the_file(tiny_checkpoint, tmp_path, damage, message):
     import shutil
     ckpt = tmp_path / "ckpt"

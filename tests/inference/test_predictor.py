@@ -77,10 +77,14 @@ def test_empty_text_gives_empty_result_and_non_strings_raise(model):
         model.predict_batch(["ok", b"bytes"])
     with pytest.raises(TypeError, match=r"pairs\[0\] must be str or None, not int"):
         model.predict("Talks resume", pair=3)
-    with pytest.raises(TypeError, match="texts must be a list, not str: for one text, call predict"):
+    with pytest.raises(TypeError, match="texts must be a list of str, not str: for one text, call predict"):
         model.predict_batch("Talks in Geneva.")   # not one text per character
-    with pytest.raises(TypeError, match="pairs must be a list, not str"):
+    with pytest.raises(TypeError, match="pairs must be a list of str, not str"):
         model.predict_batch(["Talks resume"], pairs="In Geneva.")
+    with pytest.raises(TypeError, match=r"texts\[0\] must be str, not int"):
+        model.encode([3])   # the public encode checks as predict does
+    texts = ["Talks in Geneva.", "Talks in Berlin."]
+    assert [p.to_dict() for p in model.predict_batch(t for t in texts)] == [p.to_dict() for p in model.predict_batch(texts)]
     with pytest.raises(ValueError, match="1 pairs for 2 texts"):
         model.predict_batch(["Talks resume", "Talks end"], pairs=["In Geneva."])   # not one prediction dropped
 

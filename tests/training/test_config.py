@@ -26,6 +26,13 @@ def test_attention_dropout_is_left_to_the_base_encoders_recipe_unless_given():
     ("layer_decay", 0.0, r"in \(0, 1\]"),
     ("window_overlap", -1, "a whole number of at least 0"),
     ("ema_decay", True, r"in \[0, 1\)"),
+    ("seed", -1, r"a whole number in \[0, 2\*\*32\)"),
+    ("learning_rate", float("inf"), "a number above 0"),
+    ("max_train_docs", 0, "a whole number of at least 1"),
+    ("window_length", 0, "a whole number of at least 1"),
+    ("lexical_terms", -5, "a whole number of at least 0"),
+    ("weight_decay", -0.01, "a number of at least 0"),
+    ("warmup_ratio", 1.5, r"in \[0, 1\]"),
 ])
 def test_a_numeric_setting_out_of_its_range_is_refused_with_what_it_may_be(name, value, meaning):
     with pytest.raises(ValueError, match=rf"^{name}: {value!r} is not {meaning}$"):
@@ -36,3 +43,13 @@ def test_a_window_must_hold_more_than_its_overlap_and_the_special_tokens():
     with pytest.raises(ValueError, match=r"window_length: 66 leaves no room beyond window_overlap \(64\)"):
         TrainConfig(train="train.jsonl", window_length=66)
     TrainConfig(train="train.jsonl", window_length=67, max_steps=1, dev_fraction=0.0, learning_rate=3e-5)
+
+
+def test_every_numeric_setting_has_its_range_and_numbers_of_any_kind_pass():
+    import numpy as np
+    from dataclasses import fields
+    from training.config import BOUNDS
+    numeric = {f.name for f in fields(TrainConfig) if f.type.split(" | ")[0] in ("int", "float")}
+    assert numeric == set(BOUNDS)
+    config = TrainConfig(train="train.jsonl", epochs=np.int64(3), learning_rate=np.float32(1e-4), warmup_ratio=1.0)
+    assert config.epochs == 3 and config.warmup_ratio == 1.0

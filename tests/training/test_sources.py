@@ -63,3 +63,11 @@ def test_schema_merge_and_conflicts():
     assert merged["t"]["labels"] == ["a", "b"]
     with pytest.raises(ValueError, match="single"):
         merge_schemas({"t": {"kind": "single", "labels": ["a"]}}, {"t": {"kind": "multi", "labels": ["a"]}})
+
+
+def test_each_format_takes_its_own_readers_options():
+    Source("a.conll", options={"strict": True, "scheme": "IOB1"})
+    Source("export.json", "label-studio", {"ner_task": "entities", "choice_tasks": {"sentiment": "stance"}})
+    Source("stances.csv", "pairs", {"bodies": "bodies.csv", "id_field": "Body ID"})
+    with pytest.raises(ValueError, match="the news reader takes no option.s. task .it takes: none."):
+        Source("data/train.jsonl", options={"task": "entities"})

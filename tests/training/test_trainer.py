@@ -1,5 +1,6 @@
 """End to end: train a few steps on a slice of the bundled corpus, then predict."""
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -259,3 +260,14 @@ def test_an_unknown_precision_stops_before_training():
 def test_ema_decay_must_be_below_one():
     with pytest.raises(ValueError, match="ema_decay: 1.0 is not in"):
         TrainConfig(train="x", output="y", ema_decay=1.0)
+
+
+def test_windows_longer_than_the_encoders_positions_are_refused_before_the_first_step(tiny_base, tmp_path):
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    positions = json.loads((Path(str(tiny_base)) / "config.json").read_text())["max_position_embeddings"]
+    with pytest.raises(ValueError, match=rf"window length {positions + 1}: .* fit the encoder's {positions} positions"):
+        train(TrainConfig(train=str(tmp_path / "train.jsonl"), base=tiny_base, output=str(tmp_path / "out"),
+                          window_length=positions + 1, window_overlap=16, measure_runtimes=False, model_card=None),
+              log=lambda m: None)
+    assert not (tmp_path / "out").exists()

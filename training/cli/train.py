@@ -5,7 +5,6 @@ import argparse
 import tomllib
 
 from training.config import TrainConfig, options
-from training.corpus import DataError
 from training.data import as_sources
 from training.sources import FORMATS, READER_OPTIONS
 
@@ -45,15 +44,15 @@ def train_config(args) -> TrainConfig:
             try:
                 values = tomllib.load(f)
             except tomllib.TOMLDecodeError as exc:
-                raise DataError([f"{args.config}: not valid TOML: {exc}"]) from None
+                raise ValueError(f"{args.config}: not valid TOML: {exc}") from None
         unknown = set(values) - set(TrainConfig.__dataclass_fields__)
         if unknown:
-            raise DataError([f"{args.config}: unknown setting(s) {', '.join(sorted(unknown))}"])
+            raise ValueError(f"{args.config}: unknown setting(s) {', '.join(sorted(unknown))}")
         for split in ("train", "dev", "test"):
             try:
                 as_sources(values.get(split), split)   # a mistyped table key, named with its file
             except ValueError as exc:
-                raise DataError([f"{args.config}: {exc}"]) from None
+                raise ValueError(f"{args.config}: {exc}") from None
     reader_options = {k: getattr(args, k) for k in READER_OPTIONS if getattr(args, k) is not None}
     for split in ("train", "dev", "test"):
         if getattr(args, split):

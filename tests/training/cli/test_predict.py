@@ -88,3 +88,13 @@ def test_line_separators_inside_a_line_keep_it_one_record(tiny_checkpoint, tmp_p
     assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--jsonl", "--file", str(records)]) == 0
     rows = [json.loads(row) for row in capsys.readouterr().out.split("\n") if row]   # output keeps them raw too
     assert len(rows) == 2 and rows[0]["id"] == "a"
+
+
+def test_a_missing_checkpoint_is_reported_before_stdin_is_waited_on(tmp_path, monkeypatch, capsys):
+    import types
+
+    def read():
+        raise AssertionError("stdin was read before the checkpoint was looked for")
+    monkeypatch.setattr("sys.stdin", types.SimpleNamespace(buffer=types.SimpleNamespace(read=read)))
+    assert main(["predict", "--checkpoint", str(tmp_path / "none")]) == 2
+    assert "no checkpoint at" in capsys.readouterr().err

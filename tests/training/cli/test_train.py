@@ -65,8 +65,11 @@ format = "conll"
     ('[[train]]\npath = "x.jsonl"\nfromat = "news"\n',
      "train table 1: unknown key(s) fromat (a table takes path, format, options)"),
     ('[[train]]\npath = "x.jsonl"\n[[dev]]\nformat = "news"\n', "dev table 1: no path"),
-    ('[[train]]\npath = "x.jsonl"\noptions = {text_feld = "text"}\n', "x.jsonl: unknown reader option(s) text_feld"),
-], ids=["syntax", "table-key", "table-path", "reader-option"])
+    ('[[train]]\npath = "x.conll"\noptions = {text_field = "text"}\n',
+     "x.conll: the conll reader takes no option(s) text_field (it takes: task, scheme, strict)"),
+    ('[[train]]\npath = "x.csv"\noptions = {multi = "false"}\n', "x.csv: reader option multi: 'false' is not true or false"),
+    ('[[train]]\npath = "x.csv"\noptions = "multi"\n', "x.csv: reader options must be a table"),
+], ids=["syntax", "table-key", "table-path", "reader-option", "reader-flag", "reader-options"])
 def test_a_config_mistake_is_named_with_the_config_file(tmp_path, capsys, toml, message):
     config = tmp_path / "run.toml"
     config.write_text(toml, encoding="utf-8")
