@@ -26,7 +26,7 @@ from torch import nn
 
 from inference import NewsModel, load
 from inference.calibration import probabilities
-from inference.windows import window_problem
+from inference.windows import usable_positions, window_problem
 from training.evaluation import evaluate
 from training.readers import read_conll
 
@@ -83,7 +83,7 @@ class Readings(NewsModel):
             raise ValueError("only NER tasks are read through several window lengths; this checkpoint has "
                              "document tasks")
         overlap = model.manifest.window_overlap
-        positions = next(m.config.max_position_embeddings for m in model.model.modules() if hasattr(m, "config"))
+        positions = usable_positions(next(m.config for m in model.model.modules() if hasattr(m, "config")))
         for problem in filter(None, (window_problem(n, overlap, positions) for n in window_lengths)):
             raise ValueError(problem)
         if len(set(window_lengths)) < len(window_lengths):

@@ -90,10 +90,19 @@ def _centrality(i: int, span: tuple[int, int]) -> int:
     return min(i - start, end - 1 - i)
 
 
-def window_problem(length: int, overlap: int, positions: int) -> str | None:
+def usable_positions(config) -> int | None:
+    """How many positions an encoder's config lets a window use (None: it does not say);
+    RoBERTa-type encoders reserve their padding index and the positions before it."""
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions is not None and "roberta" in str(getattr(config, "model_type", "")):
+        positions -= (getattr(config, "pad_token_id", None) or 0) + 1
+    return positions
+
+
+def window_problem(length: int, overlap: int, positions: int | None) -> str | None:
     """Why an encoder of `positions` positions cannot read windows of `length` subwords (special
     tokens included) sharing `overlap`, or None when it can."""
-    if not overlap + 2 < length <= positions:
+    if not overlap + 2 < length <= (positions or length):
         return (f"window length {length}: it must exceed the overlap ({overlap}) and the 2 special tokens, "
                 f"and fit the encoder's {positions} positions")
     return None

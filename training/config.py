@@ -96,6 +96,8 @@ class TrainConfig:
             if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
                                       or not math.isfinite(value) or not valid(value)):
                 raise ValueError(f"{name}: {value!r} is not {meaning}")
+            if value is not None:   # numpy's numbers too, as Python's: random.Random and JSON take only those
+                setattr(self, name, int(value) if isinstance(value, numbers.Integral) else float(value))
         if self.window_length <= self.window_overlap + 2:
             raise ValueError(f"window_length: {self.window_length} leaves no room beyond window_overlap "
                              f"({self.window_overlap}) and the 2 special tokens")

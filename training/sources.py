@@ -52,14 +52,18 @@ class Source:
             raise ValueError(f"{self.path}: unknown format {self.format!r} (known: {', '.join(FORMATS)})")
         if not isinstance(self.options, dict):
             raise ValueError(f"{self.path}: reader options must be a table of name = value, not {self.options!r}")
-        known = reader_options(self.resolved_format)
+        fmt = self.resolved_format
+        known = reader_options(fmt)
+        guessed = f" (format guessed from the path; give the format if it is another)" if self.format == "auto" else ""
         unknown = sorted(set(self.options) - set(known))
         if unknown:
-            raise ValueError(f"{self.path}: the {self.resolved_format} reader takes no option(s) {', '.join(unknown)} "
-                             f"(it takes: {', '.join(known) or 'none'})")
+            raise ValueError(f"{self.path}: the {fmt} reader takes no option(s) {', '.join(unknown)} "
+                             f"(it takes: {', '.join(known) or 'none'}){guessed}")
         for name, value in self.options.items():   # a TOML string "false" would otherwise read as on
-            if READER_OPTIONS.get(name, (None,))[0] is bool and not isinstance(value, bool):
+            if isinstance(known[name], bool) and not isinstance(value, bool):
                 raise ValueError(f"{self.path}: reader option {name}: {value!r} is not true or false")
+        if fmt == "pairs" and "bodies" not in self.options:
+            raise ValueError(f"{self.path}: the pairs reader needs the bodies file (option bodies, flag --bodies)")
 
     @property
     def resolved_format(self) -> str:
@@ -82,13 +86,19 @@ class Source:
         return bool(self.options.get("multi"))
 
 
-def reader_options(fmt: str) -> list[str]:
-    """The keyword options the reader of a resolved format takes (news: none; its schema is the run's)."""
+def reader_options(fmt: str) -> dict:
+    """The keyword options the reader of a resolved format takes, with their defaults (news: none;
+    its schema is the run's)."""
     if fmt == "news":
-        return []
+        return {}
     if fmt == "pairs":   # the stances file is the path; the bodies file is an option
-        return ["bodies", *list(inspect.signature(read_pairs_joined).parameters)[2:]]
-    return [*list(inspect.signature(READERS[fmt]).parameters)[1:], *(["multi"] if fmt == "hf" else [])]
+        return {"bodies": None, **_defaults(read_pairs_joined, 2)}
+    return {**_defaults(READERS[fmt], 1), **({"multi": False} if fmt == "hf" else {})}   # hf: the data decides
+
+
+def _defaults(reader, positional: int) -> dict:
+    params = list(inspect.signature(reader).parameters.values())[positional:]
+    return {p.name: None if p.default is inspect.Parameter.empty else p.default for p in params}
 
 
 def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:

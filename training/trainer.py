@@ -19,7 +19,7 @@ from inference.devices import autocast, cpu_has_bf16, device_name, resolve_devic
 from inference.lexical import Lexicon
 from inference.manifest import Manifest
 from inference.predictor import NewsModel
-from inference.windows import window_problem
+from inference.windows import usable_positions, window_problem
 from inference.runtimes import choose
 
 from . import distributed
@@ -133,7 +133,7 @@ class Trainer:
             lexicon = fit_lexicon(data.train, config.lexical_terms) if config.lexical_terms else None
             model, tokenizer, base_name = new_model(config.base, data.schema, config.shape_input,
                                                     len(lexicon) if lexicon else 0, config.gate_label)
-        problem = window_problem(config.window_length, config.window_overlap, model.encoder.config.max_position_embeddings)
+        problem = window_problem(config.window_length, config.window_overlap, usable_positions(model.encoder.config))
         if problem:   # before the first step, not when the first long document reaches the encoder
             raise ValueError(problem)
         if lexicon:

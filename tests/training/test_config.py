@@ -51,5 +51,9 @@ def test_every_numeric_setting_has_its_range_and_numbers_of_any_kind_pass():
     from training.config import BOUNDS
     numeric = {f.name for f in fields(TrainConfig) if f.type.split(" | ")[0] in ("int", "float")}
     assert numeric == set(BOUNDS)
-    config = TrainConfig(train="train.jsonl", epochs=np.int64(3), learning_rate=np.float32(1e-4), warmup_ratio=1.0)
-    assert config.epochs == 3 and config.warmup_ratio == 1.0
+    config = TrainConfig(train="train.jsonl", epochs=np.int64(3), seed=np.int64(5), learning_rate=np.float32(1e-4),
+                         warmup_ratio=1.0)
+    assert (type(config.epochs), type(config.seed), type(config.learning_rate)) == (int, int, float)
+    recorded = config.record()
+    assert (recorded["epochs"], recorded["seed"], recorded["warmup_ratio"]) == (3, 5, 1.0)
+    assert recorded["learning_rate"] == pytest.approx(1e-4)

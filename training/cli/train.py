@@ -6,7 +6,7 @@ import tomllib
 
 from training.config import TrainConfig, options
 from training.data import as_sources
-from training.sources import FORMATS, READER_OPTIONS
+from training.sources import FORMATS, READER_OPTIONS, Source, reader_options
 
 
 def add_parser(sub) -> None:
@@ -53,11 +53,19 @@ def train_config(args) -> TrainConfig:
                 as_sources(values.get(split), split)   # a mistyped table key, named with its file
             except ValueError as exc:
                 raise ValueError(f"{args.config}: {exc}") from None
-    reader_options = {k: getattr(args, k) for k in READER_OPTIONS if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in READER_OPTIONS if getattr(args, k) is not None}
+    taken = set()
     for split in ("train", "dev", "test"):
         if getattr(args, split):
-            values[split] = [{"path": p, "format": args.format or "auto", "options": reader_options}
-                             for p in getattr(args, split)]
+            values[split] = []
+            for path in getattr(args, split):   # each file gets the flags its own reader takes
+                fmt = Source(path, args.format or "auto").resolved_format
+                its = {k: v for k, v in given.items() if k in reader_options(fmt)}
+                taken |= set(its)
+                values[split].append({"path": path, "format": args.format or "auto", "options": its})
+    if set(given) - taken:
+        flags = ", ".join("--" + k.replace("_", "-") for k in sorted(set(given) - taken))
+        raise ValueError(f"{flags}: no reader of the files given takes it (check --format)")
     values.update({f.name: getattr(args, f.name) for f in options() if getattr(args, f.name) is not None})
     return TrainConfig(**values)
 

@@ -69,12 +69,25 @@ format = "conll"
      "x.conll: the conll reader takes no option(s) text_field (it takes: task, scheme, strict)"),
     ('[[train]]\npath = "x.csv"\noptions = {multi = "false"}\n', "x.csv: reader option multi: 'false' is not true or false"),
     ('[[train]]\npath = "x.csv"\noptions = "multi"\n', "x.csv: reader options must be a table"),
-], ids=["syntax", "table-key", "table-path", "reader-option", "reader-flag", "reader-options"])
+    ('[[train]]\npath = "x.conll"\noptions = {strict = "false"}\n', "x.conll: reader option strict: 'false' is not"),
+    ('[[train]]\npath = "x.csv"\nformat = "pairs"\n', "x.csv: the pairs reader needs the bodies file"),
+], ids=["syntax", "table-key", "table-path", "reader-option", "reader-flag", "reader-options", "reader-bool",
+        "pairs-bodies"])
 def test_a_config_mistake_is_named_with_the_config_file(tmp_path, capsys, toml, message):
     config = tmp_path / "run.toml"
     config.write_text(toml, encoding="utf-8")
     assert main(["train", "--config", str(config), "--output", str(tmp_path / "out")]) == 2
     assert f"{config}: {message}" in capsys.readouterr().err
+
+
+def test_reader_flags_reach_the_files_whose_reader_takes_them(files, monkeypatch, capsys):
+    captured = {}
+    monkeypatch.setattr("training.trainer.train", lambda config, log: captured.setdefault("config", config))
+    news = str(files / "news.jsonl")
+    assert main(["train", "--train", str(files / "ner.conll"), "--train", news, "--scheme", "IOB1"]) == 0
+    assert [t["options"] for t in captured["config"].train] == [{"scheme": "IOB1"}, {}]   # news takes none
+    assert main(["train", "--train", news, "--scheme", "IOB1"]) == 2
+    assert "--scheme: no reader of the files given takes it" in capsys.readouterr().err
 
 
 def test_unknown_config_setting_is_an_error(files, capsys):
