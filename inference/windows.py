@@ -103,8 +103,8 @@ def window_problem(length: int, overlap: int, positions: int | None) -> str | No
     """Why an encoder of `positions` positions cannot read windows of `length` subwords (special
     tokens included) sharing `overlap`, or None when it can."""
     if not overlap + 2 < length <= (positions or length):
-        return (f"window length {length}: it must exceed the overlap ({overlap}) and the 2 special tokens, "
-                f"and fit the encoder's {positions} positions")
+        fits = f", and fit the encoder's {positions} positions" if positions else ""
+        return f"window length {length}: it must exceed the overlap ({overlap}) and the 2 special tokens{fits}"
     return None
 
 

@@ -54,7 +54,7 @@ class Source:
             raise ValueError(f"{self.path}: reader options must be a table of name = value, not {self.options!r}")
         fmt = self.resolved_format
         known = reader_options(fmt)
-        guessed = f" (format guessed from the path; give the format if it is another)" if self.format == "auto" else ""
+        guessed = " (format guessed from the path; give the format if it is another)" if self.format == "auto" else ""
         unknown = sorted(set(self.options) - set(known))
         if unknown:
             raise ValueError(f"{self.path}: the {fmt} reader takes no option(s) {', '.join(unknown)} "
