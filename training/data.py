@@ -31,10 +31,10 @@ def as_sources(value, split: str = "train") -> list[Source]:
     if value is None or (isinstance(value, (str, list)) and not value):
         return []
     items = value if isinstance(value, list) else [value]
+    keys = [f.name for f in dataclasses.fields(Source)]   # what a table may name
     sources = []
     for number, item in enumerate(items, 1):
         if isinstance(item, dict):
-            keys = [f.name for f in dataclasses.fields(Source)]
             unknown = sorted(set(item) - set(keys))
             if unknown or "path" not in item:
                 wrong = f"unknown key(s) {', '.join(unknown)}" if unknown else "no path"
