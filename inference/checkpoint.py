@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -22,24 +23,30 @@ HEADS = "heads.safetensors"
 ENCODER_FILES = ("config.json", "tokenizer.json", "model.safetensors")   # as save_pretrained writes them
 
 
-def check_replaceable(path: str | os.PathLike) -> None:
+def is_checkpoint(path: Path) -> bool:
+    return (path / MANIFEST).is_file()
+
+
+def check_replaceable(path: str | os.PathLike, ours: Callable[[Path], bool] = is_checkpoint,
+                      what: str = "a checkpoint") -> None:
     """Refuse a destination a save would destroy: only an absent path, an empty directory or a
-    checkpoint may be replaced (`--output data` must not delete the corpus)."""
+    directory that `ours` recognises (a checkpoint) may be replaced (`--output data` must not
+    delete the corpus)."""
     real = Path(os.path.realpath(path))
-    if real.exists() and not (real.is_dir() and ((real / MANIFEST).is_file() or not any(real.iterdir()))):
-        raise ValueError(f"{path} exists and is not a checkpoint: a save would replace it; choose another output")
+    if real.exists() and not (real.is_dir() and (not any(real.iterdir()) or ours(real))):
+        raise ValueError(f"{path} exists and is not {what}: writing there would replace it; choose another output")
 
 
-def save_checkpoint(model: MultiTaskModel, tokenizer, manifest: Manifest, path: str | os.PathLike) -> Path:
+def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours: Callable[[Path], bool] = is_checkpoint,
+                   what: str = "a checkpoint") -> Path:
+    """`write(folder)` into a temporary folder beside `path`, then renamed into place, replacing
+    what check_replaceable allows: a reader sees the old directory or the new one, never half."""
     path = Path(os.path.realpath(path))   # through a symlink: the link stays, what it points to is replaced
-    check_replaceable(path)
+    check_replaceable(path, ours, what)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
-        model.encoder.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        save_file({k: v.detach().cpu().contiguous() for k, v in model.head_state_dict().items()}, str(tmp / HEADS))
-        (tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+        write(tmp)
         old = None
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
@@ -51,6 +58,15 @@ def save_checkpoint(model: MultiTaskModel, tokenizer, manifest: Manifest, path: 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def save_checkpoint(model: MultiTaskModel, tokenizer, manifest: Manifest, path: str | os.PathLike) -> Path:
+    def write(folder: Path) -> None:
+        model.encoder.save_pretrained(folder, safe_serialization=True)
+        tokenizer.save_pretrained(folder)
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.head_state_dict().items()}, str(folder / HEADS))
+        (folder / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    return save_directory(path, write)
 
 
 def write_manifest(path: str | os.PathLike, manifest: Manifest) -> None:

@@ -14,12 +14,32 @@ white space would add), offsets on the word alone.
 from __future__ import annotations
 
 import copy
+import json
 import os
 from pathlib import Path
 
 from transformers import AutoModelForTokenClassification
 
+from .checkpoint import check_replaceable, save_directory
 from .predictor import NewsModel
+
+# Set in the exported config.json, so that a later export may replace the folder and nothing
+# else is ever overwritten (a checkpoint, someone's own model).
+EXPORT_MARK = "newsmodel_export"
+
+
+def is_export(path: Path) -> bool:
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and EXPORT_MARK in config
+
+
+def check_export_output(output: str | os.PathLike) -> None:
+    """Refuse an `output` that an export would destroy: only an absent path, an empty folder
+    or an earlier export may be replaced."""
+    check_replaceable(output, is_export, "an earlier export")
 
 
 def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> Path:
@@ -27,7 +47,11 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
     if model.runtime != "torch":
         raise ValueError(f"export reads the fp32 PyTorch weights: load the checkpoint with runtime='torch', "
                          f"quantize=False (this one runs {model.runtime})")
-    task = model.manifest.task(task_name)
+    check_export_output(output)
+    try:
+        task = model.manifest.task(task_name)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
     if task.kind != "ner":
         raise ValueError(f"task {task_name!r} is {task.kind!r}; only ner tasks export as token classifiers")
     config = copy.deepcopy(model.model.encoder.config)
@@ -35,15 +59,17 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
     config.id2label = dict(enumerate(task.labels))
     config.label2id = {label: i for i, label in enumerate(task.labels)}
     config.architectures = ["BertForTokenClassification"]
+    setattr(config, EXPORT_MARK, {"task": task_name})
     hf = AutoModelForTokenClassification.from_config(config)
     hf.base_model.load_state_dict(model.model.encoder.state_dict())
     head = model.model.heads[task_name]
     hf.classifier.load_state_dict({"weight": head.weight.detach() / task.temperature,
                                    "bias": head.bias.detach() / task.temperature})
-    output = Path(output)
-    hf.save_pretrained(output, safe_serialization=True)
-    _with_word_offsets(model.tokenizer).save_pretrained(output)
-    return output
+
+    def write(folder: Path) -> None:
+        hf.save_pretrained(folder, safe_serialization=True)
+        _with_word_offsets(model.tokenizer).save_pretrained(folder)
+    return save_directory(output, write, is_export, "an earlier export")
 
 
 def _with_word_offsets(tokenizer):

@@ -1,3 +1,4 @@
+import pytest
 from transformers import pipeline
 
 from inference import load
@@ -34,3 +35,30 @@ def test_exported_tokenizer_keeps_the_pieces_and_gives_offsets_without_spaces(an
     assert len(spans) == len(ours["input_ids"]) - 2   # every piece but <s> / [CLS] and </s> / [SEP]
     assert all(span == span.strip() for span in spans)
     assert "in" in spans and "of" in spans
+
+
+def test_an_export_replaces_an_earlier_export_or_an_empty_folder_but_nothing_else(tiny_checkpoint, tmp_path):
+    model = load(tiny_checkpoint)
+    first = export_ner(model, "entities", tmp_path / "ner")
+    (first / "stale.txt").write_text("from an older export", encoding="utf-8")
+    again = export_ner(model, "entities", first)
+    assert again == first and not (again / "stale.txt").exists()   # replaced whole, not written over
+    (tmp_path / "empty").mkdir()
+    export_ner(model, "entities", tmp_path / "empty")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "config.json").write_text('{"architectures": ["BertModel"]}', encoding="utf-8")
+    before = {f: f.read_bytes() for folder in (tmp_path / "mine", tiny_checkpoint) for f in folder.iterdir()}
+    for target in (tmp_path / "mine", tiny_checkpoint):   # someone's own model; a checkpoint
+        with pytest.raises(ValueError, match="exists and is not an earlier export"):
+            export_ner(model, "entities", target)
+    assert {f: f.read_bytes() for f in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "mine", "ner"]   # no temporary left
+
+
+def test_an_unknown_or_document_task_is_refused_by_name(tiny_checkpoint, tmp_path):
+    model = load(tiny_checkpoint)
+    with pytest.raises(ValueError, match=r"no task 'nope' in this checkpoint \(tasks: entities, topic, stance\)"):
+        export_ner(model, "nope", tmp_path / "ner")
+    with pytest.raises(ValueError, match="only ner tasks"):
+        export_ner(model, "topic", tmp_path / "ner")
+    assert not (tmp_path / "ner").exists()

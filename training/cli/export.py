@@ -12,7 +12,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from inference.export import export_ner
+    from inference.export import check_export_output, export_ner
+    check_export_output(args.output)   # before the checkpoint loads
     print(export_ner(open_checkpoint(args.checkpoint, runtime="torch", quantize=False, device="cpu"), args.task,
                      args.output))
     return 0

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from training.cli import main
 
 
@@ -7,3 +9,18 @@ def test_export_command_writes_a_token_classifier(tiny_checkpoint, tmp_path, cap
     assert main(["export", "--checkpoint", str(tiny_checkpoint), "--output", str(tmp_path / "ner")]) == 0
     config = json.loads((tmp_path / "ner" / "config.json").read_text())
     assert config["architectures"] == ["BertForTokenClassification"] and config["id2label"]["1"] == "B-PER"
+
+
+def test_export_command_refuses_a_folder_it_did_not_write_before_loading(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    import training.cli.export as command
+    monkeypatch.setattr(command, "open_checkpoint", lambda *a, **k: pytest.fail("loaded before the output was checked"))
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("keep me", encoding="utf-8")
+    assert main(["export", "--checkpoint", str(tiny_checkpoint), "--output", str(tmp_path / "notes")]) == 2
+    assert "notes exists and is not an earlier export" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "notes").iterdir()] == ["todo.txt"]
+
+
+def test_export_command_names_the_tasks_when_one_is_unknown(tiny_checkpoint, tmp_path, capsys):
+    assert main(["export", "--checkpoint", str(tiny_checkpoint), "--task", "nope", "--output", str(tmp_path / "n")]) == 2
+    assert "error: no task 'nope' in this checkpoint (tasks: entities, topic, stance)" in capsys.readouterr().err
