@@ -3,8 +3,9 @@
 Entities export as `BertForTokenClassification` (encoder + the NER head). The word-shape
 embedding has no place in that class, so the exported model does not see capitalisation, and
 the pipeline reads lines in capitals as written where the checkpoint recases them
-(`recase_capitals`): its labels can differ from `predict` where case matters. Use it for
-interop and as a baseline; `predict` remains the reference.
+(`recase_capitals`): its labels can differ from `predict` where case matters. The head is
+divided by its temperature; the entity span calibrator has no place there, so its scores are
+uncalibrated. Use it for interop and as a baseline; `predict` remains the reference.
 
 A SentencePiece tokenizer's `▁` stands for the space before a word, so its offsets cover that
 space and the pipeline's entities would start one character early. The exported tokenizer
