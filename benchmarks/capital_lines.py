@@ -17,7 +17,9 @@ import torch
 from conll import sentence_ranges
 
 from inference import load
+from inference.devices import device_name
 from inference.recasing import is_capital_line
+from training.cli.checkpoints import add_runtime_arguments
 from training.corpus import Span
 from training.metrics import entity_metrics
 from training.readers import read_conll
@@ -46,12 +48,14 @@ def main() -> None:
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--conll", required=True, help="a CoNLL-2003 style file")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    add_runtime_arguments(parser)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = load(args.checkpoint)
+    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
     docs = read_conll(args.conll, task=TASK)
-    result = {"checkpoint": args.checkpoint, "file": args.conll, "runtime": model.runtime}
+    result = {"checkpoint": args.checkpoint, "file": args.conll, "runtime": model.runtime,
+              "device": device_name(model.device)}
     for name, (gold, pred) in split_by_capitals(docs, model.predict_batch([d.text for d in docs])).items():
         m = entity_metrics(gold, pred)
         result[name] = {"sentences": len(gold), **{k: round(float(m[k]), 4) for k in ("precision", "recall", "f1")},

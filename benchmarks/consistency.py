@@ -15,6 +15,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from inference import default_checkpoint, load
+from inference.devices import device_name
+from training.cli.checkpoints import add_runtime_arguments
 
 
 def mixed_types(entities) -> dict[str, list[str]]:
@@ -30,13 +32,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=str(default_checkpoint()))
     parser.add_argument("--file", required=True, help="the article, plain text")
-    parser.add_argument("--runtime", choices=["torch", "onnx"], help="force a runtime (default: the checkpoint's)")
-    parser.add_argument("--quantize", action="store_true", default=None, help="force int8")
+    add_runtime_arguments(parser)
     args = parser.parse_args()
-    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize)
+    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
     prediction = model.predict(Path(args.file).read_text(encoding="utf-8"))
     print(json.dumps({"benchmark": "consistency", "system": "ours", "split": Path(args.file).name,
-                      "runtime": model.runtime, "entities": len(prediction.entities),
+                      "runtime": model.runtime, "device": device_name(model.device), "entities": len(prediction.entities),
                       "mixed_types": mixed_types(prediction.entities),
                       "spans": [[e.text, e.label, e.start, e.end] for e in prediction.entities],
                       "train_seconds": None, "words_per_second": None}, ensure_ascii=False))

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import common
 from inference import default_checkpoint, load
+from inference.devices import device_name
+from training.cli.checkpoints import add_runtime_arguments
 
 
 def read_texts(paths: list[str]) -> list[str]:
@@ -52,14 +54,13 @@ def main() -> None:
     parser.add_argument("--checkpoint", default=str(default_checkpoint()))
     parser.add_argument("--articles", action="append", required=True, help="a .jsonl file of {\"text\"} or a text file")
     parser.add_argument("--word", action="append", required=True, help="the word to follow (repeat for more)")
-    parser.add_argument("--runtime", choices=["torch", "onnx"], help="force a runtime (default: the checkpoint's)")
-    parser.add_argument("--quantize", action="store_true", default=None, help="force int8")
+    add_runtime_arguments(parser)
     args = parser.parse_args()
-    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize)
+    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
     texts = read_texts(args.articles)
     predictions = model.predict_batch(texts)
     print(json.dumps({"benchmark": "word_types", "system": "ours", "split": "+".join(Path(p).name for p in args.articles),
-                      "runtime": model.runtime, "articles": len(texts),
+                      "runtime": model.runtime, "device": device_name(model.device), "articles": len(texts),
                       "words": {word: word_types(texts, predictions, word) for word in args.word},
                       "train_seconds": None, "words_per_second": None}, ensure_ascii=False))
 

@@ -185,8 +185,9 @@ def test_consistency_lists_words_with_more_than_one_type(tiny_checkpoint, tmp_pa
     assert mixed_types(entities) == {"Putin": ["MISC", "PER"], "Trump": ["MISC", "PER"]}
     article = tmp_path / "article.txt"
     article.write_text("Putin met Trump in Helsinki. TASS said Putin was pleased.", encoding="utf-8")
-    line = run("consistency.py", "--checkpoint", tiny_checkpoint, "--file", article)
+    line = run("consistency.py", "--checkpoint", tiny_checkpoint, "--file", article, "--device", "cpu")
     assert line["entities"] == len(line["spans"]) and isinstance(line["mixed_types"], dict)
+    assert line["device"].startswith("cpu (") and line["runtime"] == "torch"
 
 
 def test_word_types_counts_the_type_that_covers_each_occurrence(tiny_checkpoint, tmp_path):
@@ -204,8 +205,9 @@ def test_word_types_counts_the_type_that_covers_each_occurrence(tiny_checkpoint,
     assert word_types([text], [Prediction(entities=entities, labels={})], "Team US won")["types"] == {"partial": 1}
     articles = tmp_path / "articles.jsonl"
     articles.write_text(json.dumps({"text": text}) + "\n", encoding="utf-8")
-    line = run("word_types.py", "--checkpoint", tiny_checkpoint, "--articles", articles, "--word", "US")
+    line = run("word_types.py", "--checkpoint", tiny_checkpoint, "--articles", articles, "--word", "US", "--quantize")
     assert line["articles"] == 1 and line["words"]["US"]["occurrences"] == 4
+    assert line["device"].startswith("cpu (") and line["runtime"] == "torch-int8"
 
 
 def test_runtime_agreement_compares_every_variant_with_fp32(tiny_checkpoint, tmp_path):
@@ -250,6 +252,7 @@ def test_capital_lines_scores_sentences_in_capitals_apart(tiny_checkpoint, tmp_p
     assert entity_metrics(*groups["capitals"])["recall"] == 0.0
     other = entity_metrics(*groups["other"])
     assert (other["precision"], other["recall"]) == (2 / 3, 2 / 3)
-    line = run("capital_lines.py", "--checkpoint", tiny_checkpoint, "--conll", conll, "--threads", 1)
+    line = run("capital_lines.py", "--checkpoint", tiny_checkpoint, "--conll", conll, "--threads", 1, "--device", "cpu")
+    assert line["device"].startswith("cpu (") and line["runtime"] == "torch"
     assert (line["capitals"]["sentences"], line["other"]["sentences"]) == (1, 2)
     assert 0.0 <= line["other"]["f1"] <= 1.0
