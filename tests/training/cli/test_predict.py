@@ -79,6 +79,9 @@ def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_pat
     assert f'{records}:3: "pair" must be a string' in capsys.readouterr().err
     assert main(["predict", *checkpoint, "--jsonl", '{"text": "Talks.", "pair": 3}']) == 2
     assert 'the text argument:1: "pair" must be a string' in capsys.readouterr().err
+    for page in (tmp_path, tmp_path / "no-such-folder" / "page.html"):
+        assert main(["predict", *checkpoint, "Talks.", "--html", str(page)]) == 2
+        assert f"--html {page}: give a file in an existing folder" in capsys.readouterr().err
 
 
 def test_line_separators_inside_a_line_keep_it_one_record(tiny_checkpoint, tmp_path, capsys):
