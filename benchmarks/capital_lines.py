@@ -52,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
+    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     docs = read_conll(args.conll, task=TASK)
     result = {"checkpoint": args.checkpoint, "file": args.conll, "runtime": model.runtime,
               "device": device_name(model.device)}

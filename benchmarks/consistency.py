@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--file", required=True, help="the article, plain text")
     add_runtime_arguments(parser)
     args = parser.parse_args()
-    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
+    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     prediction = model.predict(Path(args.file).read_text(encoding="utf-8"))
     print(json.dumps({"benchmark": "consistency", "system": "ours", "split": Path(args.file).name,
                       "runtime": model.runtime, "device": device_name(model.device), "entities": len(prediction.entities),

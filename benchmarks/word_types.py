@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--word", action="append", required=True, help="the word to follow (repeat for more)")
     add_runtime_arguments(parser)
     args = parser.parse_args()
-    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
+    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     texts = read_texts(args.articles)
     predictions = model.predict_batch(texts)
     print(json.dumps({"benchmark": "word_types", "system": "ours", "split": "+".join(Path(p).name for p in args.articles),

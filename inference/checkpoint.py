@@ -46,12 +46,21 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)   # as a plain mkdir would make it, not mkdtemp's owner-only 0o700
         write(tmp)
         old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            path.rename(old)
-        tmp.rename(path)
+        try:
+            if path.exists():
+                old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                path.rename(old)
+            tmp.rename(path)
+        except OSError as exc:
+            if old is not None and not path.exists():
+                old.rename(path)   # the previous one back in its place
+            raise OSError(f"{path} could not be replaced ({exc.strerror}; a mount point, for one, cannot be): "
+                          f"write into a new folder inside it") from exc
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from transformers import AutoModelForTokenClassification
 
-from .checkpoint import check_replaceable, save_directory
+from .checkpoint import check_replaceable, is_checkpoint, save_directory
 from .predictor import NewsModel
 
 # Set in the exported config.json, so that a later export may replace the folder and nothing
@@ -30,6 +30,8 @@ EXPORT_MARK = "newsmodel_export"
 
 
 def is_export(path: Path) -> bool:
+    if is_checkpoint(path):   # a checkpoint grown from an exported encoder carries the mark in its config
+        return False
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -39,7 +41,7 @@ def is_export(path: Path) -> bool:
 
 def check_export_output(output: str | os.PathLike) -> None:
     """Refuse an `output` that an export would destroy: only an absent path, an empty folder
-    or an earlier export may be replaced."""
+    or an earlier export (one with the mark) may be replaced."""
     check_replaceable(output, is_export, "an earlier export")
 
 
@@ -48,7 +50,6 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
     if model.runtime != "torch":
         raise ValueError(f"export reads the fp32 PyTorch weights: load the checkpoint with runtime='torch', "
                          f"quantize=False (this one runs {model.runtime})")
-    check_export_output(output)
     try:
         task = model.manifest.task(task_name)
     except KeyError as exc:
@@ -70,7 +71,8 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
     def write(folder: Path) -> None:
         hf.save_pretrained(folder, safe_serialization=True)
         _with_word_offsets(model.tokenizer).save_pretrained(folder)
-    return save_directory(output, write, is_export, "an earlier export")
+    save_directory(output, write, is_export, "an earlier export")
+    return Path(output)
 
 
 def _with_word_offsets(tokenizer):

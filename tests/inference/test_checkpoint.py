@@ -1,3 +1,7 @@
+import errno
+import os
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -28,6 +32,33 @@ def test_interrupted_save_leaves_the_previous_checkpoint(tiny_checkpoint, tmp_pa
     assert (target / "heads.safetensors").read_bytes() == before
     load_checkpoint(target)
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no temporary left behind
+
+
+def test_a_saved_folder_is_readable_as_a_plain_mkdir_would_make_it(tiny_checkpoint, tmp_path):
+    model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
+    umask = os.umask(0o022)
+    try:
+        target = save_checkpoint(model, tokenizer, manifest, tmp_path / "shared")
+    finally:
+        os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o755   # a model server running as another user can read it
+
+
+def test_a_folder_that_cannot_be_swapped_keeps_the_previous_checkpoint(tiny_checkpoint, tmp_path, monkeypatch):
+    model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
+    target = save_checkpoint(model, tokenizer, manifest, tmp_path / "ckpt")
+    rename = Path.rename
+
+    def busy(self, to):
+        if self.name.startswith(".ckpt.tmp-"):
+            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY))
+        return rename(self, to)
+    monkeypatch.setattr(Path, "rename", busy)
+    with pytest.raises(OSError, match="could not be replaced"):
+        save_checkpoint(model, tokenizer, manifest, target)
+    monkeypatch.undo()
+    load_checkpoint(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
 
 
 def test_a_save_replaces_a_checkpoint_or_an_empty_folder_but_nothing_else(tiny_checkpoint, tmp_path):

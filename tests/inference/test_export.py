@@ -1,3 +1,6 @@
+import json
+import shutil
+
 import pytest
 from transformers import pipeline
 
@@ -43,16 +46,22 @@ def test_an_export_replaces_an_earlier_export_or_an_empty_folder_but_nothing_els
     (first / "stale.txt").write_text("from an older export", encoding="utf-8")
     again = export_ner(model, "entities", first)
     assert again == first and not (again / "stale.txt").exists()   # replaced whole, not written over
+    assert json.loads((first / "config.json").read_text(encoding="utf-8"))["newsmodel_export"] == {"task": "entities"}
     (tmp_path / "empty").mkdir()
-    export_ner(model, "entities", tmp_path / "empty")
+    assert export_ner(model, "entities", tmp_path / "empty") == tmp_path / "empty"
+    assert (tmp_path / "empty" / "model.safetensors").is_file()
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "config.json").write_text('{"architectures": ["BertModel"]}', encoding="utf-8")
     before = {f: f.read_bytes() for folder in (tmp_path / "mine", tiny_checkpoint) for f in folder.iterdir()}
-    for target in (tmp_path / "mine", tiny_checkpoint):   # someone's own model; a checkpoint
+    marked = tmp_path / "marked"   # a checkpoint whose encoder grew from an export keeps the mark
+    shutil.copytree(tiny_checkpoint, marked)
+    (marked / "config.json").write_text(json.dumps({**json.loads((first / "config.json").read_text()), "x": 1}))
+    before.update({f: f.read_bytes() for f in marked.iterdir()})
+    for target in (tmp_path / "mine", tiny_checkpoint, marked):   # someone's own model; checkpoints
         with pytest.raises(ValueError, match="exists and is not an earlier export"):
             export_ner(model, "entities", target)
     assert {f: f.read_bytes() for f in before} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "mine", "ner"]   # no temporary left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "marked", "mine", "ner"]   # no temporary left
 
 
 def test_an_unknown_or_document_task_is_refused_by_name(tiny_checkpoint, tmp_path):

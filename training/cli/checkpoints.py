@@ -14,7 +14,7 @@ def add_runtime_arguments(parser) -> None:
     parser.add_argument("--runtime", choices=["torch", "onnx"],
                         help="force a runtime (default: the one the checkpoint chose from its measured dev figures); "
                              "onnx: ONNX Runtime, needs the onnx extra")
-    parser.add_argument("--quantize", action="store_true",
+    parser.add_argument("--quantize", action="store_true", default=None,
                         help="force int8 linear layers (with --runtime, or PyTorch's); see benchmarks/speed.py")
 
 

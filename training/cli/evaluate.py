@@ -22,7 +22,7 @@ def run(args) -> int:
     from training.evaluation import evaluate, format_metrics
     from training.schema import schema_of
     from training.sources import Source, read_source
-    model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
+    model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     docs = read_source(Source(args.data, args.format), schema_of(model.manifest.tasks))
     metrics = evaluate(model, docs, plots=args.plots)
     print(format_metrics(metrics), file=sys.stderr)

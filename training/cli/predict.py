@@ -39,7 +39,7 @@ def run(args) -> int:
         args.pair = read_utf8(Path(args.pair_file))
     records = [_jsonl_record(line, f"{where}:{number}") for number, line in enumerate(split_lines(raw), 1)
                if line.strip()] if args.jsonl else [{"text": raw, "pair": args.pair}]
-    model = open_checkpoint(checkpoint, runtime=args.runtime, quantize=args.quantize or None, device=args.device)
+    model = open_checkpoint(checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     pairs = [r.get("pair") for r in records]
     predictions = model.predict_batch([r["text"] for r in records], batch_size=args.batch_size,
                                       pairs=pairs if any(p is not None for p in pairs) else None)
