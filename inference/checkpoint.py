@@ -35,6 +35,8 @@ def check_replaceable(path: str | os.PathLike, ours: Callable[[Path], bool] = is
     real = Path(os.path.realpath(path))
     if real.exists() and not (real.is_dir() and (not any(real.iterdir()) or ours(real))):
         raise ValueError(f"{path} exists and is not {what}: writing there would replace it; choose another output")
+    if os.path.ismount(real):
+        raise ValueError(f"{path} is a mount point, which a save cannot replace: write into a new folder inside it")
 
 
 def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours: Callable[[Path], bool] = is_checkpoint,
@@ -59,8 +61,7 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
         except OSError as exc:
             if old is not None and not path.exists():
                 old.rename(path)   # the previous one back in its place
-            raise OSError(f"{path} could not be replaced ({exc.strerror}; a mount point, for one, cannot be): "
-                          f"write into a new folder inside it") from exc
+            raise OSError(f"{path} could not be replaced ({exc.strerror}): write into a new folder inside it") from exc
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

@@ -61,6 +61,15 @@ def test_a_folder_that_cannot_be_swapped_keeps_the_previous_checkpoint(tiny_chec
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
 
 
+def test_a_mount_point_is_refused_before_anything_is_written(tiny_checkpoint, tmp_path, monkeypatch):
+    model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
+    (tmp_path / "volume").mkdir()
+    monkeypatch.setattr(os.path, "ismount", lambda p: str(p).endswith("volume"))
+    with pytest.raises(ValueError, match="is a mount point, which a save cannot replace"):
+        save_checkpoint(model, tokenizer, manifest, tmp_path / "volume")
+    assert [p.name for p in tmp_path.iterdir()] == ["volume"] and not any((tmp_path / "volume").iterdir())
+
+
 def test_a_save_replaces_a_checkpoint_or_an_empty_folder_but_nothing_else(tiny_checkpoint, tmp_path):
     model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
     (tmp_path / "empty").mkdir()
