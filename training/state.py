@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from inference.checkpoint import save_directory
+
+STATE = "state.json"
+# Settings a resumed run may change: where it runs and what it writes at the end, not what it trains.
+FREE_ON_RESUME = frozenset({"resume", "output", "test", "model_card", "measure_runtimes", "device"})
 
 
 def state_dir(output: str | os.PathLike) -> Path:
@@ -19,35 +23,35 @@ def state_dir(output: str | os.PathLike) -> Path:
     return output.with_name(output.name + ".state")
 
 
-def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, progress: dict, average=None) -> None:
-    """`average`: the moving average of the weights (torch.optim.swa_utils.AveragedModel), if kept."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
-        _save_module(model, tmp / "model.safetensors")
+def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, progress: dict, average=None,
+               run: dict | None = None) -> None:
+    """`average`: the moving average of the weights (torch.optim.swa_utils.AveragedModel), if kept;
+    `run`: what the run trains (run_identity), which a resumed run must match."""
+    def write(folder: Path) -> None:
+        _save_module(model, folder / "model.safetensors")
         if average is not None:
-            _save_module(average, tmp / "average.safetensors")
+            _save_module(average, folder / "average.safetensors")
         opt = optimizer.state_dict()
         moments = {f"{index}/{name}": value.cpu() for index, state in opt["state"].items()
                    for name, value in state.items()}
         moments["torch_rng"] = torch.get_rng_state()
-        save_file(moments, str(tmp / "optimizer.safetensors"))
+        save_file(moments, str(folder / "optimizer.safetensors"))
         meta = {"progress": progress, "param_groups": opt["param_groups"], "scheduler": scheduler.state_dict(),
-                "python_rng": _jsonable(rng.getstate())}
-        (tmp / "state.json").write_text(json.dumps(meta), encoding="utf-8")
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
-        if path.exists():
-            path.rename(old)
-        tmp.rename(path)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+                "python_rng": _jsonable(rng.getstate()), "run": run}
+        (folder / STATE).write_text(json.dumps(meta), encoding="utf-8")
+    save_directory(path, write, lambda folder: (folder / STATE).is_file(), "a training state")
 
 
-def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, average=None) -> dict:
-    """Restore everything into the given objects; returns the saved progress."""
-    meta = json.loads((path / "state.json").read_text(encoding="utf-8"))
+def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, average=None,
+               run: dict | None = None) -> dict:
+    """Restore everything into the given objects; returns the saved progress. A `run` other than
+    the saved one is refused, naming each difference, before anything is restored."""
+    meta = json.loads((path / STATE).read_text(encoding="utf-8"))
+    if run is not None and meta.get("run") is not None:
+        changed = _differences(meta["run"], json.loads(json.dumps(run)))
+        if changed:
+            raise ValueError(f"--resume continues the run that saved {path}, and this one differs from it: "
+                             f"{'; '.join(changed)}. Run the same command, or start again without --resume")
     model.load_state_dict(load_file(str(path / "model.safetensors")))
     if average is not None:
         if not (path / "average.safetensors").exists():
@@ -63,6 +67,21 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
     scheduler.load_state_dict(meta["scheduler"])
     rng.setstate(_tupled(meta["python_rng"]))
     return meta["progress"]
+
+
+def run_identity(config: dict, data_sha256: dict[str, str]) -> dict:
+    """What a run trains, from its recorded config and data files: what --resume must find unchanged."""
+    return {"config": {k: v for k, v in config.items() if k not in FREE_ON_RESUME}, "data_sha256": data_sha256}
+
+
+def _differences(saved: dict, now: dict) -> list[str]:
+    settings = [f"{k} was {saved['config'].get(k)!r}, now {now['config'].get(k)!r}"
+                for k in sorted(saved["config"].keys() | now["config"].keys())
+                if saved["config"].get(k) != now["config"].get(k)]
+    before, after = saved["data_sha256"], now["data_sha256"]
+    files = [f"{f} {'changed' if f in before and f in after else 'added' if f in after else 'left out'}"
+             for f in sorted(before.keys() | after.keys()) if before.get(f) != after.get(f)]
+    return settings + files
 
 
 def _save_module(module, file: Path) -> None:

@@ -36,7 +36,7 @@ from .model_card import write_model_card
 from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
 from .runtime_figures import measure_runtimes
-from .state import load_state, save_state, state_dir
+from .state import load_state, run_identity, save_state, state_dir
 
 
 def seed_everything(seed: int) -> None:
@@ -100,6 +100,7 @@ class Trainer:
                                  recase_capitals=config.recase_capitals,
                                  lexicon=lexicon.vocabulary if lexicon else [])
         self.manifest.training = {"config": config.record(), "data_sha256": data.sha256}
+        self.identity = run_identity(self.manifest.training["config"], data.sha256)
         self.examples = TrainingSet(data.train, self.tokenizer, tasks, config.window_length, config.window_overlap,
                                     lexicon, config.recase_capitals)
         self.rank, self.world = distributed.join_process_group(self.device)
@@ -115,7 +116,8 @@ class Trainer:
         self.progress = {"epoch": 0, "step": 0, "best_score": -1.0, "history": [], "best_epoch": None, "minutes": 0.0}
         self.state = state_dir(config.output)
         if config.resume and (self.state / "state.json").exists():
-            self.progress = load_state(self.state, model, self.optimizer, self.scheduler, self.rng, self.average)
+            self.progress = load_state(self.state, model, self.optimizer, self.scheduler, self.rng, self.average,
+                                       self.identity)
             self.created -= self.progress["minutes"] * 60   # total_minutes counts the interrupted run's epochs too
             log(f"resuming from {self.state} after epoch {self.progress['epoch']} (step {self.progress['step']})")
         elif config.resume:
@@ -158,7 +160,7 @@ class Trainer:
             if self.rank == 0:
                 self._end_of_epoch()
                 save_state(self.state, self.model, self.optimizer, self.scheduler, self.rng, self.progress,
-                           self.average)
+                           self.average, self.identity)
             distributed.barrier(self.world)
             if self.progress["step"] >= self.total_steps:
                 break

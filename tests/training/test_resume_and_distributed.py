@@ -57,6 +57,8 @@ def test_kill_9_then_resume_ends_like_an_uninterrupted_run(run_args):
     assert (tmp / "killed.state" / "state.json").exists()
     assert (tmp / "killed" / "manifest.json").exists()  # epoch 1's checkpoint survived the kill
 
+    changed = run(args + ["--output", str(tmp / "killed"), "--resume", "--epochs", "4"])
+    assert changed.returncode == 2 and "epochs was 3, now 4" in changed.stderr
     resumed = run(args + ["--output", str(tmp / "killed"), "--resume"])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "resuming from" in resumed.stdout + resumed.stderr

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from training.state import load_state, save_state
+from training.state import load_state, run_identity, save_state
 
 
 def _run(seed: int):
@@ -39,3 +39,22 @@ def test_resuming_with_an_average_that_was_not_kept_says_so(tmp_path):
     fresh = _run(1)
     with pytest.raises(ValueError, match="kept no moving average.*without --ema-decay"):
         load_state(tmp_path / "s", *fresh[:3], random.Random(), fresh[3])
+
+
+def test_a_run_that_trains_something_else_is_refused_before_anything_is_restored(tmp_path):
+    model, optimizer, scheduler, _ = _run(0)
+    config = {"epochs": 3, "seed": 5, "device": "cpu", "output": "a", "train": "t.jsonl"}
+    saved = run_identity(config, {"t.jsonl": "aa", "d.jsonl": "bb"})
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1}, run=saved)
+    fresh = _run(1)
+    weight = fresh[0].weight.clone()
+    # where it runs may change; what it trains may not
+    same = run_identity({**config, "device": "cuda", "output": "b"}, {"t.jsonl": "aa", "d.jsonl": "bb"})
+    assert load_state(tmp_path / "s", *fresh[:3], random.Random(), run=same) == {"epoch": 1}
+    other = run_identity({**config, "epochs": 4}, {"t.jsonl": "cc", "e.jsonl": "dd"})
+    fresh = _run(1)
+    with pytest.raises(ValueError) as refused:
+        load_state(tmp_path / "s", *fresh[:3], random.Random(), run=other)
+    assert ("epochs was 3, now 4; d.jsonl left out; e.jsonl added; t.jsonl changed. Run the same command, "
+            "or start again without --resume") in str(refused.value)
+    assert torch.equal(fresh[0].weight, weight)
