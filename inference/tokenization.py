@@ -57,10 +57,14 @@ def join_pair(tokenizer, text: str, pair: str | None) -> str:
     return text if pair is None else f"{text} {tokenizer.sep_token} {pair}"
 
 
-# Zero-width characters, control characters and lone surrogates become spaces before
-# tokenizing: one character for one, so offsets still index the original text, while words
-# split where a reader sees a break and the tokenizer never meets a string it cannot encode.
-_INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A zero-width space, control characters and lone surrogates become spaces before tokenizing:
+# one character for one, so offsets still index the original text, while words split where a
+# reader sees a break and the tokenizer never meets a string it cannot encode.
+_INVISIBLE = re.compile("[\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Joiners and the soft hyphen sit inside words without breaking them ("Pu\u00adtin" is "Putin"):
+# the tokenizer reads the text without them (the tokenizers disagree on them: WordPiece drops
+# them, SentencePiece made some spaces), and its offsets are mapped back around them.
+_JOINERS = re.compile("[\u00ad\u200c\u200d\u2060\ufeff]")
 
 
 def _recased(visible: str, first_length: int, pair_start: int | None) -> str:
@@ -87,8 +91,11 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     visible = _INVISIBLE.sub(" ", text)
     if recase:
         visible = _recased(visible, first_length, len(text) - len(pair) if pair is not None else None)
-    enc = tokenizer(visible, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    read, at = _without_joiners(visible)
+    enc = tokenizer(read, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offsets, word_ids = enc["input_ids"], enc["offset_mapping"], enc.word_ids()
+    if at is not None:
+        offsets = [(at[s], at[e - 1] + 1) if e > s else (at[s], at[s]) for s, e in offsets]
     token_words, words, firsts = [], [], []
     waiting = 0          # subwords with no visible character (a lone SentencePiece "▁"): join the next word
     last = None
@@ -113,8 +120,9 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     elif waiting:        # nothing but white space: no words, so no subwords either
         ids = []
     for w, following in zip(words, [s for s, _ in words[1:]] + [len(text)]):
-        # a character the tokenizer normalised away (a combining accent) stays in its word
-        while w[1] < following and not visible[w[1]].isspace():
+        # a character the tokenizer normalised away (a combining accent) stays in its word; a
+        # joiner only between two of its characters
+        while w[1] < following and not visible[w[1]].isspace() and not _JOINERS.match(visible, w[1]):
             w[1] += 1
     words = [tuple(w) for w in words]
     word_shape_ids = []
@@ -125,6 +133,15 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     # the separator starts after the first text and a space: it and everything before it lead each window
     prefix = 0 if pair is None else sum(1 for w in token_words if words[w][0] <= first_length + 1)
     return EncodedText(list(ids), token_words, words, shape_ids, firsts, prefix)
+
+
+def _without_joiners(visible: str) -> tuple[str, list[int] | None]:
+    """`visible` without its joiners, and where each of its characters (and its end) sits in
+    `visible`; None where it has none."""
+    if not _JOINERS.search(visible):
+        return visible, None
+    kept = [i for i, char in enumerate(visible) if not _JOINERS.match(char)]
+    return "".join(visible[i] for i in kept), kept + [len(visible)]
 
 
 # BERT's basic tokenizer makes a word of each of these characters: CJK ideographs have no spaces between words

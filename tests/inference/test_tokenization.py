@@ -78,3 +78,14 @@ def test_a_headline_is_recased_from_its_body(e5_tokenizer):
     recased = encode(e5_tokenizer, headline, body, recase=True)
     assert recased.input_ids == encode(e5_tokenizer, "Russia and Ukraine resume talks", body).input_ids
     assert e5_tokenizer.sep_token_id in recased.input_ids
+
+
+def test_joiners_and_soft_hyphens_stay_inside_their_word(any_tokenizer):
+    """They break no word where a reader sees none ("Pu\u00adtin" is "Putin"); the encoder reads
+    the word without them, and a word never ends on one."""
+    text = "Vladimir Pu\u200dtin met Hel\u00adsinki\u2060 officials\ufeff, Ko\u200cfi said"
+    plain = "Vladimir Putin met Helsinki officials, Kofi said"
+    enc = encode(any_tokenizer, text)
+    assert [text[s:e] for s, e in enc.words] == ["Vladimir", "Pu\u200dtin", "met", "Hel\u00adsinki", "officials", ",",
+                                                 "Ko\u200cfi", "said"]
+    assert enc.input_ids == encode(any_tokenizer, plain).input_ids
