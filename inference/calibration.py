@@ -9,6 +9,7 @@ import numpy as np
 
 from .decoding import decode_task
 from .manifest import TaskSpec
+from .tokenization import surface
 
 EPS = 1e-7
 TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(8.0), 161))  # log-spaced search grid
@@ -64,8 +65,9 @@ def entity_spans(task: TaskSpec, word_probs: list[np.ndarray], temperature: floa
 
 
 def word_strings(text: str, words: list[tuple[int, int]]) -> list[str]:
-    """A document's words as strings, from their character spans."""
-    return [text[start:end] for start, end in words]
+    """A document's words as strings (without joiners, as the encoder reads them), from their
+    character spans."""
+    return [surface(text[start:end]) for start, end in words]
 
 
 def span_features(scores, lengths, types, seen, type_names: list[str]) -> np.ndarray:
@@ -195,7 +197,7 @@ class HeadOutputs:
         for spans, gold, text, words in zip(entity_spans(self.task, self.word_probs, temperature, surfaces),
                                             self.gold_spans, self.texts, self.words):
             for first, last, label, score in spans:
-                rows.append((score, last - first, label, text[words[first][0]:words[last - 1][1]] in self.seen,
+                rows.append((score, last - first, label, surface(text[words[first][0]:words[last - 1][1]]) in self.seen,
                              float((first, last, label) in gold)))
         return tuple(map(list, zip(*rows))) if rows else ([], [], [], [], [])
 

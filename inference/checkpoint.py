@@ -4,8 +4,8 @@ interrupted save never leaves a half-written checkpoint behind."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -31,7 +31,7 @@ def check_replaceable(path: str | os.PathLike, ours: Callable[[Path], bool] = is
                       what: str = "a checkpoint") -> None:
     """Refuse a destination a save would destroy: only an absent path, an empty directory or a
     directory that `ours` recognises (a checkpoint) may be replaced (`--output data` must not
-    delete the corpus)."""
+    delete the corpus); and a mount point, whose folder cannot be renamed."""
     real = Path(os.path.realpath(path))
     if real.exists() and not (real.is_dir() and (not any(real.iterdir()) or ours(real))):
         raise ValueError(f"{path} exists and is not {what}: writing there would replace it; choose another output")
@@ -46,22 +46,22 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
     path = Path(os.path.realpath(path))   # through a symlink: the link stays, what it points to is replaced
     check_replaceable(path, ours, what)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
+    tmp.mkdir(0o777)   # as a plain mkdir makes it (the umask, a shared folder's group), not owner-only
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)   # as a plain mkdir would make it, not mkdtemp's owner-only 0o700
         write(tmp)
         old = None
         try:
             if path.exists():
-                old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                old = path.with_name(f".{path.name}.old-{secrets.token_hex(6)}")
                 path.rename(old)
             tmp.rename(path)
-        except OSError as exc:
+        except BaseException as exc:
             if old is not None and not path.exists():
                 old.rename(path)   # the previous one back in its place
-            raise OSError(f"{path} could not be replaced ({exc.strerror}): write into a new folder inside it") from exc
+            if isinstance(exc, OSError):
+                raise OSError(f"{path} could not be replaced: {exc}") from exc
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

@@ -18,7 +18,7 @@ from .lexical import Lexicon
 from .manifest import Manifest
 from .quantization import int8_linears
 from .runtimes import RUNTIMES, choose, log, name_of
-from .tokenization import EncodedText, encode
+from .tokenization import EncodedText, encode, surface
 from .windows import SpecialTokens, batch_inputs, cut_windows
 
 # Padded tokens per encoder batch: on CPU, batches small enough to stay in the caches run
@@ -208,7 +208,8 @@ class NewsModel:
             task = self.manifest.task(name)
             scores = calibrated_span_scores(task, [s[3] for s in task_spans], [s[1] - s[0] for s in task_spans],
                                             [s[2] for s in task_spans],
-                                            [text[words[f][0]:words[l - 1][1]] in self.seen[name] for f, l, _, _ in task_spans])
+                                            [surface(text[words[f][0]:words[l - 1][1]]) in self.seen[name]
+                                             for f, l, _, _ in task_spans])
             for (first, last, label, _), score in zip(task_spans, scores):
                 if words[first][0] >= len(text):   # in the second text of a pair
                     continue

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -89,9 +90,10 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     first_length = len(text)
     text = join_pair(tokenizer, text, pair)
     visible = _INVISIBLE.sub(" ", text)
-    if recase:
-        visible = _recased(visible, first_length, len(text) - len(pair) if pair is not None else None)
     read, at = _without_joiners(visible)
+    if recase:
+        to_read = (lambda i: bisect_left(at, i)) if at is not None else (lambda i: i)
+        read = _recased(read, to_read(first_length), to_read(len(text) - len(pair)) if pair is not None else None)
     enc = tokenizer(read, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offsets, word_ids = enc["input_ids"], enc["offset_mapping"], enc.word_ids()
     if at is not None:
@@ -100,9 +102,9 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     waiting = 0          # subwords with no visible character (a lone SentencePiece "▁"): join the next word
     last = None
     for (start, end), wid in zip(offsets, word_ids):
-        while start < end and visible[start].isspace():   # SentencePiece's "▁" covers the space before a word
+        while start < end and _blank(visible, start):   # SentencePiece's "▁" covers the space before a word
             start += 1
-        while end > start and visible[end - 1].isspace():
+        while end > start and _blank(visible, end - 1):
             end -= 1
         if start == end:
             waiting += 1
@@ -122,7 +124,7 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     for w, following in zip(words, [s for s, _ in words[1:]] + [len(text)]):
         # a character the tokenizer normalised away (a combining accent) stays in its word; a
         # joiner only between two of its characters
-        while w[1] < following and not visible[w[1]].isspace() and not _JOINERS.match(visible, w[1]):
+        while w[1] < following and not _blank(visible, w[1]):
             w[1] += 1
     words = [tuple(w) for w in words]
     word_shape_ids = []
@@ -133,6 +135,16 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     # the separator starts after the first text and a space: it and everything before it lead each window
     prefix = 0 if pair is None else sum(1 for w in token_words if words[w][0] <= first_length + 1)
     return EncodedText(list(ids), token_words, words, shape_ids, firsts, prefix)
+
+
+def surface(string: str) -> str:
+    """A name as the encoder reads it, without joiners: what training names are compared by."""
+    return _JOINERS.sub("", string)
+
+
+def _blank(visible: str, i: int) -> bool:
+    """White space, or a joiner: neither starts nor ends a word."""
+    return visible[i].isspace() or _JOINERS.match(visible, i) is not None
 
 
 def _without_joiners(visible: str) -> tuple[str, list[int] | None]:

@@ -23,6 +23,7 @@ class RunData:
     dev: list[Document] | None
     test: list[Document] | None
     sha256: dict[str, str]        # file path -> SHA-256 of its bytes (see fingerprint)
+    test_only: frozenset[str] = frozenset()   # the files of sha256 that only the test split reads
 
 
 def as_sources(value, split: str = "train") -> list[Source]:
@@ -86,9 +87,11 @@ def read_data(config: TrainConfig) -> RunData:
         docs["train"], docs["dev"] = hold_out(docs["train"], config.dev_fraction, config.seed)
     if config.max_train_docs and len(docs["train"]) > config.max_train_docs:
         docs["train"] = random.Random(config.seed).sample(docs["train"], config.max_train_docs)
-    files = [s.path for sources in splits.values() for s in sources]
-    files += [s.options["bodies"] for sources in splits.values() for s in sources if "bodies" in s.options]
-    return RunData(schema, docs["train"], docs["dev"], docs["test"], {describe(f): fingerprint(f) for f in files})
+    files = {split: [f for s in sources for f in (s.path, s.options.get("bodies")) if f is not None]
+             for split, sources in splits.items()}
+    sha256 = {describe(f): fingerprint(f) for split_files in files.values() for f in split_files}
+    trained = {describe(f) for split in ("train", "dev") for f in files[split]}
+    return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, frozenset(sha256) - trained)
 
 
 def hold_out(items: list, fraction: float, seed: int) -> tuple[list, list]:

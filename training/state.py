@@ -18,6 +18,10 @@ STATE = "state.json"
 FREE_ON_RESUME = frozenset({"resume", "output", "test", "model_card", "measure_runtimes", "device"})
 
 
+def is_state(path: Path) -> bool:
+    return (path / STATE).is_file()
+
+
 def state_dir(output: str | os.PathLike) -> Path:
     output = Path(output)
     return output.with_name(output.name + ".state")
@@ -39,7 +43,7 @@ def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, prog
         meta = {"progress": progress, "param_groups": opt["param_groups"], "scheduler": scheduler.state_dict(),
                 "python_rng": _jsonable(rng.getstate()), "run": run}
         (folder / STATE).write_text(json.dumps(meta), encoding="utf-8")
-    save_directory(path, write, lambda folder: (folder / STATE).is_file(), "a training state")
+    save_directory(path, write, is_state, "a training state")
 
 
 def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, average=None,
@@ -69,9 +73,11 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
     return meta["progress"]
 
 
-def run_identity(config: dict, data_sha256: dict[str, str]) -> dict:
-    """What a run trains, from its recorded config and data files: what --resume must find unchanged."""
-    return {"config": {k: v for k, v in config.items() if k not in FREE_ON_RESUME}, "data_sha256": data_sha256}
+def run_identity(config: dict, trained_sha256: dict[str, str], processes: int) -> dict:
+    """What a run trains, from its recorded config, the files it trains and selects on, and its
+    process count (each takes its share of every batch): what --resume must find unchanged."""
+    return {"config": {k: v for k, v in config.items() if k not in FREE_ON_RESUME}, "data_sha256": trained_sha256,
+            "processes": processes}
 
 
 def _differences(saved: dict, now: dict) -> list[str]:
@@ -81,7 +87,9 @@ def _differences(saved: dict, now: dict) -> list[str]:
     before, after = saved["data_sha256"], now["data_sha256"]
     files = [f"{f} {'changed' if f in before and f in after else 'added' if f in after else 'left out'}"
              for f in sorted(before.keys() | after.keys()) if before.get(f) != after.get(f)]
-    return settings + files
+    processes = [f"processes was {saved.get('processes')}, now {now['processes']}"] \
+        if saved.get("processes", now["processes"]) != now["processes"] else []
+    return settings + files + processes
 
 
 def _save_module(module, file: Path) -> None:

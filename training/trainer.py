@@ -19,6 +19,7 @@ from inference.devices import autocast, cpu_has_bf16, device_name, resolve_devic
 from inference.lexical import Lexicon
 from inference.manifest import Manifest
 from inference.predictor import NewsModel
+from inference.tokenization import surface
 from inference.windows import usable_positions, window_problem
 from inference.runtimes import choose
 
@@ -36,7 +37,7 @@ from .model_card import write_model_card
 from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
 from .runtime_figures import measure_runtimes
-from .state import load_state, run_identity, save_state, state_dir
+from .state import is_state, load_state, run_identity, save_state, state_dir
 
 
 def seed_everything(seed: int) -> None:
@@ -49,6 +50,7 @@ def train(config: TrainConfig, log=print) -> dict:
     """Train, write the best checkpoint to config.output, return the run's metrics (process 0;
     the other processes of a distributed run return {})."""
     check_replaceable(config.output)   # before the data is read and hours are spent
+    check_replaceable(state_dir(config.output), is_state, "a training state")
     data = read_data(config)
     if config.select_by and config.select_by not in data.schema:
         raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: {', '.join(sorted(data.schema))}"])
@@ -60,7 +62,7 @@ def train(config: TrainConfig, log=print) -> dict:
 def seen_entities(task, docs) -> list[str]:
     """The entity strings of an NER task in `docs`: the span calibrator reads whether a name was
     seen in training."""
-    return sorted({d.text[s.start:s.end] for d in docs for s in d.spans.get(task.name, [])})
+    return sorted({surface(d.text[s.start:s.end]) for d in docs for s in d.spans.get(task.name, [])})
 
 
 class Trainer:
@@ -100,10 +102,11 @@ class Trainer:
                                  recase_capitals=config.recase_capitals,
                                  lexicon=lexicon.vocabulary if lexicon else [])
         self.manifest.training = {"config": config.record(), "data_sha256": data.sha256}
-        self.identity = run_identity(self.manifest.training["config"], data.sha256)
         self.examples = TrainingSet(data.train, self.tokenizer, tasks, config.window_length, config.window_overlap,
                                     lexicon, config.recase_capitals)
         self.rank, self.world = distributed.join_process_group(self.device)
+        self.identity = run_identity(self.manifest.training["config"],
+                                     {f: h for f, h in data.sha256.items() if f not in data.test_only}, self.world)
         # every process sees the same epoch order and takes every world-th batch of it
         batches = (len(self.examples) + config.batch_size - 1) // config.batch_size
         self.steps_per_epoch = max(1, batches // self.world)
@@ -115,7 +118,7 @@ class Trainer:
         self.rng = random.Random(config.seed)
         self.progress = {"epoch": 0, "step": 0, "best_score": -1.0, "history": [], "best_epoch": None, "minutes": 0.0}
         self.state = state_dir(config.output)
-        if config.resume and (self.state / "state.json").exists():
+        if config.resume and is_state(self.state):
             self.progress = load_state(self.state, model, self.optimizer, self.scheduler, self.rng, self.average,
                                        self.identity)
             self.created -= self.progress["minutes"] * 60   # total_minutes counts the interrupted run's epochs too

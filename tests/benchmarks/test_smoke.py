@@ -185,7 +185,7 @@ def test_consistency_lists_words_with_more_than_one_type(tiny_checkpoint, tmp_pa
     assert mixed_types(entities) == {"Putin": ["MISC", "PER"], "Trump": ["MISC", "PER"]}
     article = tmp_path / "article.txt"
     article.write_text("Putin met Trump in Helsinki. TASS said Putin was pleased.", encoding="utf-8")
-    line = run("consistency.py", "--checkpoint", tiny_checkpoint, "--file", article, "--device", "cpu", "--runtime", "torch")
+    line = run("consistency.py", "--checkpoint", tiny_checkpoint, "--file", article, "--device", "cpu")
     assert line["entities"] == len(line["spans"]) and isinstance(line["mixed_types"], dict)
     assert line["device"].startswith("cpu (") and line["runtime"] == "torch"
 

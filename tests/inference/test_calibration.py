@@ -120,3 +120,10 @@ def test_a_temperature_is_kept_only_where_it_lowers_the_dev_ece():
         expected_calibration_error(*calibrated.confidences(1.0))
     calibrate([calibrated])
     assert calibrated.task.temperature == 1.0
+
+
+
+def test_names_are_compared_as_the_encoder_reads_them():
+    """A soft hyphen or a joiner inside a name does not make it another name."""
+    from inference.calibration import word_strings
+    assert word_strings("Pu\u00adtin met Ko\u200dfi", [(0, 6), (7, 10), (11, 16)]) == ["Putin", "met", "Kofi"]

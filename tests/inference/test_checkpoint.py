@@ -34,14 +34,22 @@ def test_interrupted_save_leaves_the_previous_checkpoint(tiny_checkpoint, tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no temporary left behind
 
 
-def test_a_saved_folder_is_readable_as_a_plain_mkdir_would_make_it(tiny_checkpoint, tmp_path):
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o755), (0o027, 0o750)])
+def test_a_saved_folder_has_the_mode_a_plain_mkdir_would_give_it(tiny_checkpoint, tmp_path, umask, mode):
     model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
-    umask = os.umask(0o022)
+    before = os.umask(umask)
     try:
         target = save_checkpoint(model, tokenizer, manifest, tmp_path / "shared")
     finally:
-        os.umask(umask)
-    assert target.stat().st_mode & 0o777 == 0o755   # a model server running as another user can read it
+        os.umask(before)
+    assert target.stat().st_mode & 0o777 == mode   # a model server running as another user can read it
+
+
+def test_a_saved_folder_keeps_a_shared_folders_group(tiny_checkpoint, tmp_path):
+    model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team").chmod(0o2775)   # setgid: what is made inside takes the folder's group
+    assert save_checkpoint(model, tokenizer, manifest, tmp_path / "team" / "news").stat().st_mode & 0o2000
 
 
 def test_a_folder_that_cannot_be_swapped_keeps_the_previous_checkpoint(tiny_checkpoint, tmp_path, monkeypatch):

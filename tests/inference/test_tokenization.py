@@ -89,3 +89,12 @@ def test_joiners_and_soft_hyphens_stay_inside_their_word(any_tokenizer):
     assert [text[s:e] for s, e in enc.words] == ["Vladimir", "Pu\u200dtin", "met", "Hel\u00adsinki", "officials", ",",
                                                  "Ko\u200cfi", "said"]
     assert enc.input_ids == encode(any_tokenizer, plain).input_ids
+    edges = "met \u200dPutin\u00ad \ufeff\u200c"   # after a space, at the end: never part of a word
+    assert [edges[s:e] for s, e in encode(any_tokenizer, edges).words] == ["met", "Putin"]
+
+
+def test_lines_in_capitals_are_recased_through_joiners(e5_tokenizer):
+    text = "PU\u00adTIN MEETS TRUMP IN HEL\u200dSINKI\nPutin met Trump in Helsinki on Monday ."
+    plain = "PUTIN MEETS TRUMP IN HELSINKI\nPutin met Trump in Helsinki on Monday ."
+    assert encode(e5_tokenizer, text, recase=True).input_ids == encode(e5_tokenizer, plain, recase=True).input_ids
+    assert encode(e5_tokenizer, plain, recase=True).input_ids != encode(e5_tokenizer, plain).input_ids

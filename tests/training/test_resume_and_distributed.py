@@ -59,7 +59,9 @@ def test_kill_9_then_resume_ends_like_an_uninterrupted_run(run_args):
 
     changed = run(args + ["--output", str(tmp / "killed"), "--resume", "--epochs", "4"])
     assert changed.returncode == 2 and "epochs was 3, now 4" in changed.stderr
-    resumed = run(args + ["--output", str(tmp / "killed"), "--resume"])
+    # a test file changes nothing that trains: it may come with the resumed command
+    (tmp / "test.jsonl").write_text((tmp / "dev.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    resumed = run(args + ["--output", str(tmp / "killed"), "--resume", "--test", str(tmp / "test.jsonl")])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "resuming from" in resumed.stdout + resumed.stderr
     assert not (tmp / "killed.state").exists()

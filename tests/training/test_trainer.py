@@ -271,3 +271,13 @@ def test_windows_longer_than_the_encoders_positions_are_refused_before_the_first
                           window_length=positions + 1, window_overlap=16, measure_runtimes=False, model_card=None),
               log=lambda m: None)
     assert not (tmp_path / "out").exists()
+
+
+def test_training_names_are_kept_as_the_encoder_reads_them():
+    """"Pu\u00adtin" in the training data counts as a seen "Putin" for the span calibrator."""
+    from inference.manifest import TaskSpec
+    from training.corpus import Document, Span
+    from training.trainer import seen_entities
+    task = TaskSpec(name="entities", kind="ner", labels=["O", "B-PER", "I-PER"])
+    document = Document(text="Pu\u00adtin met Ko\u200dfi", spans={"entities": [Span(0, 6, "PER"), Span(11, 16, "PER")]})
+    assert seen_entities(task, [document]) == ["Kofi", "Putin"]
