@@ -65,8 +65,7 @@ def entity_spans(task: TaskSpec, word_probs: list[np.ndarray], temperature: floa
 
 
 def word_strings(text: str, words: list[tuple[int, int]]) -> list[str]:
-    """A document's words as strings (without joiners, as the encoder reads them), from their
-    character spans."""
+    """A document's words as strings, from their character spans, without joiners (see surface)."""
     return [surface(text[start:end]) for start, end in words]
 
 

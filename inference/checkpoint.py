@@ -31,7 +31,7 @@ def check_replaceable(path: str | os.PathLike, ours: Callable[[Path], bool] = is
                       what: str = "a checkpoint") -> None:
     """Refuse a destination a save would destroy: only an absent path, an empty directory or a
     directory that `ours` recognises (a checkpoint) may be replaced (`--output data` must not
-    delete the corpus); and a mount point, whose folder cannot be renamed."""
+    delete the corpus). A mount point is refused too: its folder cannot be renamed."""
     real = Path(os.path.realpath(path))
     if real.exists() and not (real.is_dir() and (not any(real.iterdir()) or ours(real))):
         raise ValueError(f"{path} exists and is not {what}: writing there would replace it; choose another output")

@@ -138,7 +138,7 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
 
 
 def surface(string: str) -> str:
-    """A name as the encoder reads it, without joiners: what training names are compared by."""
+    """A name without its joiners: what names seen in training are compared by."""
     return _JOINERS.sub("", string)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import TrainConfig
@@ -23,7 +23,7 @@ class RunData:
     dev: list[Document] | None
     test: list[Document] | None
     sha256: dict[str, str]        # file path -> SHA-256 of its bytes (see fingerprint)
-    test_only: frozenset[str] = frozenset()   # the files of sha256 that only the test split reads
+    trained_sha256: dict[str, str] = field(default_factory=dict)   # of sha256, the train and dev files
 
 
 def as_sources(value, split: str = "train") -> list[Source]:
@@ -90,8 +90,8 @@ def read_data(config: TrainConfig) -> RunData:
     files = {split: [f for s in sources for f in (s.path, s.options.get("bodies")) if f is not None]
              for split, sources in splits.items()}
     sha256 = {describe(f): fingerprint(f) for split_files in files.values() for f in split_files}
-    trained = {describe(f) for split in ("train", "dev") for f in files[split]}
-    return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, frozenset(sha256) - trained)
+    trained = {describe(f): sha256[describe(f)] for split in ("train", "dev") for f in files[split]}
+    return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, trained)
 
 
 def hold_out(items: list, fraction: float, seed: int) -> tuple[list, list]:

@@ -73,23 +73,27 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
     return meta["progress"]
 
 
-def run_identity(config: dict, trained_sha256: dict[str, str], processes: int) -> dict:
-    """What a run trains, from its recorded config, the files it trains and selects on, and its
-    process count (each takes its share of every batch): what --resume must find unchanged."""
+def run_identity(config: dict, trained_sha256: dict[str, str], schema: dict, processes: int) -> dict:
+    """What a run trains, from its recorded config, the files it trains and selects on, its tasks
+    and labels (a test file can add some) and its process count (each takes its share of every
+    batch): what --resume must find unchanged."""
     return {"config": {k: v for k, v in config.items() if k not in FREE_ON_RESUME}, "data_sha256": trained_sha256,
-            "processes": processes}
+            "schema": schema, "processes": processes}
 
 
 def _differences(saved: dict, now: dict) -> list[str]:
-    settings = [f"{k} was {saved['config'].get(k)!r}, now {now['config'].get(k)!r}"
-                for k in sorted(saved["config"].keys() | now["config"].keys())
-                if saved["config"].get(k) != now["config"].get(k)]
+    changes = [f"{k} was {saved['config'].get(k)!r}, now {now['config'].get(k)!r}"
+               for k in sorted(saved["config"].keys() | now["config"].keys())
+               if saved["config"].get(k) != now["config"].get(k)]
     before, after = saved["data_sha256"], now["data_sha256"]
-    files = [f"{f} {'changed' if f in before and f in after else 'added' if f in after else 'left out'}"
-             for f in sorted(before.keys() | after.keys()) if before.get(f) != after.get(f)]
-    processes = [f"processes was {saved.get('processes')}, now {now['processes']}"] \
-        if saved.get("processes", now["processes"]) != now["processes"] else []
-    return settings + files + processes
+    changes += [f"{f} {'changed' if f in before and f in after else 'added' if f in after else 'left out'}"
+                for f in sorted(before.keys() | after.keys()) if before.get(f) != after.get(f)]
+    changes += [f"task {name} was {json.dumps(saved['schema'].get(name))}, now {json.dumps(now['schema'].get(name))}"
+                for name in sorted(saved["schema"].keys() | now["schema"].keys())
+                if saved["schema"].get(name) != now["schema"].get(name)]
+    if saved["processes"] != now["processes"]:
+        changes.append(f"processes was {saved['processes']}, now {now['processes']}")
+    return changes
 
 
 def _save_module(module, file: Path) -> None:

@@ -105,8 +105,7 @@ class Trainer:
         self.examples = TrainingSet(data.train, self.tokenizer, tasks, config.window_length, config.window_overlap,
                                     lexicon, config.recase_capitals)
         self.rank, self.world = distributed.join_process_group(self.device)
-        self.identity = run_identity(self.manifest.training["config"],
-                                     {f: h for f, h in data.sha256.items() if f not in data.test_only}, self.world)
+        self.identity = run_identity(self.manifest.training["config"], data.trained_sha256, data.schema, self.world)
         # every process sees the same epoch order and takes every world-th batch of it
         batches = (len(self.examples) + config.batch_size - 1) // config.batch_size
         self.steps_per_epoch = max(1, batches // self.world)

@@ -52,17 +52,20 @@ def test_a_saved_folder_keeps_a_shared_folders_group(tiny_checkpoint, tmp_path):
     assert save_checkpoint(model, tokenizer, manifest, tmp_path / "team" / "news").stat().st_mode & 0o2000
 
 
-def test_a_folder_that_cannot_be_swapped_keeps_the_previous_checkpoint(tiny_checkpoint, tmp_path, monkeypatch):
+@pytest.mark.parametrize("failure,raised", [(OSError(errno.EBUSY, os.strerror(errno.EBUSY)), OSError),
+                                            (KeyboardInterrupt(), KeyboardInterrupt)])
+def test_a_folder_that_cannot_be_swapped_keeps_the_previous_checkpoint(tiny_checkpoint, tmp_path, monkeypatch,
+                                                                      failure, raised):
     model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
     target = save_checkpoint(model, tokenizer, manifest, tmp_path / "ckpt")
     rename = Path.rename
 
-    def busy(self, to):
+    def interrupted(self, to):   # between setting the old one aside and renaming the new one in
         if self.name.startswith(".ckpt.tmp-"):
-            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY))
+            raise failure
         return rename(self, to)
-    monkeypatch.setattr(Path, "rename", busy)
-    with pytest.raises(OSError, match="could not be replaced"):
+    monkeypatch.setattr(Path, "rename", interrupted)
+    with pytest.raises(raised):
         save_checkpoint(model, tokenizer, manifest, target)
     monkeypatch.undo()
     load_checkpoint(target)

@@ -54,3 +54,19 @@ def test_invalid_surrogates_do_not_crash(rigged):
     text = "talks in PARIS \ud800 went on \udfff and on"
     entities = rigged.predict(text).entities
     assert [e.text for e in entities] == ["PARIS"]
+
+
+def test_a_name_seen_in_training_is_seen_through_a_soft_hyphen(rigged):
+    """The span calibrator reads whether a name was seen in training; "BER\u00adLIN" is "BERLIN"."""
+    task = rigged.manifest.task("entities")
+    calibrator, seen = task.span_calibrator, rigged.seen
+    try:
+        # a calibrator that gives seen names 0.9 and unseen ones 0.1, whatever else it reads
+        task.span_calibrator = {"types": task.entity_types, "coef": [0.0, 4.4, 0.0] + [0.0] * len(task.entity_types),
+                                "intercept": -2.2}
+        rigged.seen = {**seen, "entities": frozenset({"BERLIN"})}
+        scores = [[round(e.score, 2) for e in rigged.predict(text).entities]
+                  for text in ("talks in BERLIN and OSLO", "talks in BER\u00adLIN and OSLO")]
+    finally:
+        task.span_calibrator, rigged.seen = calibrator, seen
+    assert scores == [[0.9, 0.1], [0.9, 0.1]]

@@ -98,3 +98,13 @@ def test_lines_in_capitals_are_recased_through_joiners(e5_tokenizer):
     plain = "PUTIN MEETS TRUMP IN HELSINKI\nPutin met Trump in Helsinki on Monday ."
     assert encode(e5_tokenizer, text, recase=True).input_ids == encode(e5_tokenizer, plain, recase=True).input_ids
     assert encode(e5_tokenizer, plain, recase=True).input_ids != encode(e5_tokenizer, plain).input_ids
+
+
+def test_a_pair_with_joiners_is_recased_as_without_them(e5_tokenizer):
+    # "Kofi", early in the body, is the only evidence for "KOFI": the body must be read from where it
+    # starts, though the headline's nine joiners are not read
+    headline, body = "P\u00adU\u00adT\u00adI\u00adN MEETS K\u00adO\u00adF\u00adI\u200d\u200d", "He met Kofi in Ac\u200dcra ."
+    encoded = encode(e5_tokenizer, headline, pair=body, recase=True)
+    plain = encode(e5_tokenizer, "PUTIN MEETS KOFI", pair="He met Kofi in Accra .", recase=True)
+    assert (encoded.input_ids, encoded.prefix) == (plain.input_ids, plain.prefix)
+    assert e5_tokenizer.convert_ids_to_tokens(encoded.input_ids[4:6]) == ["▁Ko", "fi"]   # not "▁KO", "FI"

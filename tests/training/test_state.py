@@ -44,18 +44,21 @@ def test_resuming_with_an_average_that_was_not_kept_says_so(tmp_path):
 def test_a_run_that_trains_something_else_is_refused_before_anything_is_restored(tmp_path):
     model, optimizer, scheduler, _ = _run(0)
     config = {"epochs": 3, "seed": 5, "device": "cpu", "output": "a", "train": "t.jsonl"}
-    saved = run_identity(config, {"t.jsonl": "aa", "d.jsonl": "bb"}, 1)
+    schema = {"entities": {"kind": "ner", "labels": ["O", "B-PER", "I-PER"]}}
+    saved = run_identity(config, {"t.jsonl": "aa", "d.jsonl": "bb"}, schema, 1)
     save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1}, run=saved)
     fresh = _run(1)
     weight = fresh[0].weight.clone()
     # where it runs may change; what it trains may not
-    same = run_identity({**config, "device": "cuda", "output": "b"}, {"t.jsonl": "aa", "d.jsonl": "bb"}, 1)
+    same = run_identity({**config, "device": "cuda", "output": "b"}, {"t.jsonl": "aa", "d.jsonl": "bb"}, schema, 1)
     assert load_state(tmp_path / "s", *fresh[:3], random.Random(), run=same) == {"epoch": 1}
-    other = run_identity({**config, "epochs": 4}, {"t.jsonl": "cc", "e.jsonl": "dd"}, 2)
+    wider = {"entities": {"kind": "ner", "labels": ["O", "B-PER", "I-PER", "B-WEIRD", "I-WEIRD"]}}   # from a test file
+    other = run_identity({**config, "epochs": 4}, {"t.jsonl": "cc", "e.jsonl": "dd"}, wider, 2)
     fresh = _run(1)
     with pytest.raises(ValueError) as refused:
         load_state(tmp_path / "s", *fresh[:3], random.Random(), run=other)
-    assert ("epochs was 3, now 4; d.jsonl left out; e.jsonl added; t.jsonl changed; processes was 1, now 2. "
-            "Run the same command, "
+    assert ("epochs was 3, now 4; d.jsonl left out; e.jsonl added; t.jsonl changed; task entities was "
+            '{"kind": "ner", "labels": ["O", "B-PER", "I-PER"]}, now {"kind": "ner", "labels": ["O", "B-PER", '
+            '"I-PER", "B-WEIRD", "I-WEIRD"]}; processes was 1, now 2. Run the same command, '
             "or start again without --resume") in str(refused.value)
     assert torch.equal(fresh[0].weight, weight)

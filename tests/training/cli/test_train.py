@@ -36,6 +36,14 @@ def test_an_output_that_is_not_a_checkpoint_is_refused_before_reading_the_data(t
     assert [p.name for p in corpus.iterdir()] == ["train.jsonl"]
 
 
+def test_a_state_folder_that_is_not_a_training_state_is_refused_before_reading_the_data(tmp_path, capsys):
+    (tmp_path / "ckpt.state").mkdir()
+    (tmp_path / "ckpt.state" / "notes.txt").write_text("keep me", encoding="utf-8")
+    assert main(["train", "--train", str(tmp_path / "absent.jsonl"), "--output", str(tmp_path / "ckpt")]) == 2
+    assert f"{tmp_path / 'ckpt.state'} exists and is not a training state" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "ckpt.state").iterdir()] == ["notes.txt"]
+
+
 @pytest.fixture
 def files(tmp_path):
     (tmp_path / "ner.conll").write_text(CONLL, encoding="utf-8")
