@@ -65,7 +65,8 @@ _INVISIBLE = re.compile("[\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Joiners and the soft hyphen sit inside words without breaking them ("Pu\u00adtin" is "Putin"):
 # the tokenizer reads the text without them (the tokenizers disagree on them: WordPiece drops
 # them, SentencePiece made some spaces), and its offsets are mapped back around them.
-_JOINERS = re.compile("[\u00ad\u200c\u200d\u2060\ufeff]")
+JOINERS = "\u00ad\u200c\u200d\u2060\ufeff"
+_JOINERS = re.compile(f"[{JOINERS}]")
 
 
 def _recased(visible: str, first_length: int, pair_start: int | None) -> str:
@@ -144,7 +145,7 @@ def surface(string: str) -> str:
 
 def _blank(visible: str, i: int) -> bool:
     """White space, or a joiner: neither starts nor ends a word."""
-    return visible[i].isspace() or _JOINERS.match(visible, i) is not None
+    return visible[i].isspace() or visible[i] in JOINERS
 
 
 def _without_joiners(visible: str) -> tuple[str, list[int] | None]:
@@ -152,7 +153,7 @@ def _without_joiners(visible: str) -> tuple[str, list[int] | None]:
     `visible`; None where it has none."""
     if not _JOINERS.search(visible):
         return visible, None
-    kept = [i for i, char in enumerate(visible) if not _JOINERS.match(char)]
+    kept = [i for i, char in enumerate(visible) if char not in JOINERS]
     return "".join(visible[i] for i in kept), kept + [len(visible)]
 
 

@@ -25,7 +25,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
     from training.readers._files import decode_utf8, read_utf8, split_lines
-    # The input is read and the outputs checked before the checkpoint loads, so a wrong path or bad bytes fail at once.
+    # The input is read and the outputs checked before the checkpoint loads, so a wrong path or
+    # bad bytes fail at once.
     checkpoint = checkpoint_path(args.checkpoint)
     if args.html and (Path(args.html).is_dir() or not Path(args.html).parent.is_dir()):
         raise ValueError(f"--html {args.html}: give a file in an existing folder")
