@@ -32,7 +32,8 @@ class TrainConfig:
                                     f"folder (default: {DEFAULT_BASE})")
     schema: str | None = option(None, "JSON {task: {kind, labels}} for news JSON lines (default: data/README.md's)")
     # 11: with the 227 bundled training articles `make train` must fit in 10 minutes on 2 CPU cores; 14
-    # took 11 min 2 s on a slower machine of that kind and 12 up to 9 min 59 s (benchmarks/README.md, "The bundled corpus: base encoder and epochs")
+    # took 11 min 2 s on a slower machine of that kind and 12 up to 9 min 59 s (benchmarks/README.md,
+    # "The bundled corpus: base encoder and epochs")
     epochs: int = option(11, "epochs at most; the best epoch by dev score is kept")
     batch_size: int = option(8, "windows per optimiser step")
     group_by_length: bool = option(False, "batch windows of similar length together (shuffled, then sorted by length "
