@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from dataclasses import dataclass, field, fields
 
 from inference.checkpoint import DEFAULT_CHECKPOINT
@@ -106,6 +107,8 @@ class TrainConfig:
             value = getattr(self, f.name)
             if f.type in ("bool", "bool | None") and not isinstance(value, bool) and value is not None:
                 raise ValueError(f"{f.name}: {value!r} is not true or false")
+            if f.type in ("str", "str | None") and not isinstance(value, (str, os.PathLike)) and value is not None:
+                raise ValueError(f"{f.name}: {value!r} is not a string")   # `output = 5` in a config file
 
     def record(self) -> dict:
         """The config as the manifest keeps it (JSON): a dataset given in memory is named by

@@ -50,6 +50,8 @@ class Source:
     def __post_init__(self):
         if self.format not in FORMATS:
             raise ValueError(f"{self.path}: unknown format {self.format!r} (known: {', '.join(FORMATS)})")
+        if not isinstance(self.path, (str, Path)) and not hasattr(self.path, "_fingerprint"):   # nor a Dataset
+            raise ValueError(f"path: {self.path!r} is not a file or folder name")
         if not isinstance(self.options, dict):
             raise ValueError(f"{self.path}: reader options must be a table of name = value, not {self.options!r}")
         fmt = self.resolved_format
@@ -62,28 +64,35 @@ class Source:
         for name, value in self.options.items():   # a TOML string "false" would otherwise read as on
             if isinstance(known[name], bool) and not isinstance(value, bool):
                 raise ValueError(f"{self.path}: reader option {name}: {value!r} is not true or false")
+            if READER_OPTIONS.get(name, (None,))[0] is str and not isinstance(value, (str, Path)):
+                raise ValueError(f"{self.path}: reader option {name}: {value!r} is not a string")
         if fmt == "pairs" and "bodies" not in self.options:
             raise ValueError(f"{self.path}: the pairs reader needs the bodies file (option bodies, flag --bodies)")
 
     @property
     def resolved_format(self) -> str:
-        if self.format != "auto":
-            return self.format
-        if not isinstance(self.path, (str, Path)):
-            return "hf"
-        path = Path(self.path)
-        suffix = path.suffix.lower()
-        if suffix in (".jsonl", ".json"):
-            return "news"
-        if suffix in (".csv", ".tsv"):
-            return "classification"
-        if suffix == ".parquet" or (path / "state.json").is_file():
-            return "hf"
-        return "conll"
+        return resolve_format(self.path, self.format)
 
     @property
     def multi(self) -> bool:
         return bool(self.options.get("multi"))
+
+
+def resolve_format(path, fmt: str = "auto") -> str:
+    """The format a path is read as: `fmt`, or for auto the one its extension names."""
+    if fmt != "auto":
+        return fmt
+    if not isinstance(path, (str, Path)):
+        return "hf"
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json"):
+        return "news"
+    if suffix in (".csv", ".tsv"):
+        return "classification"
+    if suffix == ".parquet" or (path / "state.json").is_file():
+        return "hf"
+    return "conll"
 
 
 def reader_options(fmt: str) -> dict:
@@ -119,24 +128,29 @@ def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> dict[str,
         for doc in docs:
             for task, spans in doc.spans.items():
                 _add_labels(schema.setdefault(task, {"kind": "ner", "labels": []}), [s.label for s in spans])
-            for task, labels in doc.labels.items():
-                kind = "pair" if doc.text_pair is not None else "multi" if source.multi else "single"
-                entry = schema.setdefault(task, {"kind": kind, "labels": []})
-                if entry["kind"] != kind:
-                    raise ValueError(f"{doc.source}: task {task!r} is {kind} here but {entry['kind']} elsewhere")
+            for task, labels in doc.labels.items():   # several labels on one document make a task multi-label
+                kind = "pair" if doc.text_pair is not None else "multi" if source.multi or len(labels) > 1 else "single"
+                entry = schema.setdefault(task, {"kind": kind, "labels": [], "source": doc.source})
+                if {entry["kind"], kind} == {"single", "multi"}:   # one label a document fits a multi-label task
+                    entry["kind"] = "multi"
+                elif entry["kind"] != kind:
+                    raise ValueError(f"{doc.source}: task {task!r} is {kind} here but {entry['kind']} at "
+                                     f"{entry['source']}")
                 _add_labels(entry, labels)
     for entry in schema.values():
+        entry.pop("source", None)
         entry["labels"].sort()
     return schema
 
 
 def merge_schemas(first: dict[str, dict], second: dict[str, dict]) -> dict[str, dict]:
-    """Tasks of both; a task in both keeps its kind and gains the second's new labels."""
+    """Tasks of both; a task in both keeps its kind and gains the second's new labels. The
+    second's single-label data fits the first's multi-label task, not the other way round."""
     merged = {name: {"kind": spec["kind"], "labels": list(spec["labels"])} for name, spec in first.items()}
     for name, spec in second.items():
         if name not in merged:
             merged[name] = {"kind": spec["kind"], "labels": list(spec["labels"])}
-        elif merged[name]["kind"] != spec["kind"]:
+        elif merged[name]["kind"] != spec["kind"] and (merged[name]["kind"], spec["kind"]) != ("multi", "single"):
             raise ValueError(f"task {name!r} is {merged[name]['kind']} in one file and {spec['kind']} in another")
         else:
             _add_labels(merged[name], spec["labels"])

@@ -6,7 +6,7 @@ import tomllib
 
 from training.config import TrainConfig, options
 from training.data import as_sources
-from training.sources import FORMATS, READER_OPTIONS, Source, reader_options
+from training.sources import FORMATS, READER_OPTIONS, reader_options, resolve_format
 
 
 def add_parser(sub) -> None:
@@ -59,7 +59,7 @@ def train_config(args) -> TrainConfig:
         if getattr(args, split):
             values[split] = []
             for path in getattr(args, split):   # each file gets the flags its own reader takes
-                fmt = Source(path, args.format or "auto").resolved_format
+                fmt = resolve_format(path, args.format or "auto")
                 its = {k: v for k, v in given.items() if k in reader_options(fmt)}
                 taken |= set(its)
                 values[split].append({"path": path, "format": args.format or "auto", "options": its})

@@ -79,8 +79,11 @@ format = "conll"
     ('[[train]]\npath = "x.csv"\noptions = "multi"\n', "x.csv: reader options must be a table"),
     ('[[train]]\npath = "x.conll"\noptions = {strict = "false"}\n', "x.conll: reader option strict: 'false' is not"),
     ('[[train]]\npath = "x.csv"\nformat = "pairs"\n', "x.csv: the pairs reader needs the bodies file"),
+    ('[[train]]\npath = "x.conll"\noptions = {scheme = 5}\n', "x.conll: reader option scheme: 5 is not a string"),
+    ('train = 5\n', "train 1: a path, a table or a datasets.Dataset, not 5"),
+    ('[[train]]\npath = 7\n', "path: 7 is not a file or folder name"),
 ], ids=["syntax", "table-key", "table-path", "reader-option", "reader-flag", "reader-options", "reader-bool",
-        "pairs-bodies"])
+        "pairs-bodies", "reader-string", "train-number", "path-number"])
 def test_a_config_mistake_is_named_with_the_config_file(tmp_path, capsys, toml, message):
     config = tmp_path / "run.toml"
     config.write_text(toml, encoding="utf-8")
@@ -96,6 +99,22 @@ def test_reader_flags_reach_the_files_whose_reader_takes_them(files, monkeypatch
     assert [t["options"] for t in captured["config"].train] == [{"scheme": "IOB1"}, {}]   # news takes none
     assert main(["train", "--train", news, "--scheme", "IOB1"]) == 2
     assert "--scheme: no reader of the files given takes it" in capsys.readouterr().err
+
+
+def test_pairs_take_their_bodies_file_from_the_flag(tmp_path, monkeypatch):
+    captured = {}
+    monkeypatch.setattr("training.trainer.train", lambda config, log: captured.setdefault("config", config))
+    stances, bodies = str(tmp_path / "stances.csv"), str(tmp_path / "bodies.csv")
+    assert main(["train", "--format", "pairs", "--task", "stance", "--train", stances, "--bodies", bodies]) == 0
+    assert captured["config"].train == [{"path": stances, "format": "pairs",
+                                         "options": {"task": "stance", "bodies": bodies}}]
+
+
+def test_a_setting_of_the_wrong_type_is_named(tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text(f'output = 5\n[[train]]\npath = "{tmp_path / "x.jsonl"}"\n', encoding="utf-8")
+    assert main(["train", "--config", str(config)]) == 2
+    assert "output: 5 is not a string" in capsys.readouterr().err
 
 
 def test_unknown_config_setting_is_an_error(files, capsys):
