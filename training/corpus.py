@@ -22,6 +22,11 @@ class Document:
     tokens: list[tuple[int, int]] | None = None  # character span of each gold token (column files)
 
 
+def annotated_tasks(docs: list[Document]) -> set[str]:
+    """The tasks at least one of the documents is annotated for (an empty list counts)."""
+    return {name for doc in docs for name in (*doc.spans, *doc.labels)}
+
+
 class DataError(ValueError):
     """Every problem found in the input, one `file:line: reason` a line."""
 

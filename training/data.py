@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import TrainConfig
-from .corpus import DataError, Document
+from .corpus import DataError, Document, annotated_tasks
 from .schema import load_schema
 from .sources import Source, infer_schema, merge_schemas, read_source
 
@@ -24,6 +24,7 @@ class RunData:
     test: list[Document] | None
     sha256: dict[str, str]        # file path -> SHA-256 of its bytes (see fingerprint)
     trained_sha256: dict[str, str] = field(default_factory=dict)   # of sha256, the train and dev files
+    untrained: list[str] = field(default_factory=list)   # schema tasks no training document annotates: left out
 
 
 def as_sources(value, split: str = "train") -> list[Source]:
@@ -41,6 +42,8 @@ def as_sources(value, split: str = "train") -> list[Source]:
                 wrong = f"unknown key(s) {', '.join(unknown)}" if unknown else "no path"
                 raise ValueError(f"{split} table {number}: {wrong} (a table takes {', '.join(keys)})")
             item = Source(**item)
+        elif not isinstance(item, (str, Path, Source)) and not hasattr(item, "_fingerprint"):   # not a Dataset
+            raise ValueError(f"{split} {number}: a path, a table or a datasets.Dataset, not {item!r}")
         sources.append(item if isinstance(item, Source) else Source(item))
     return sources
 
@@ -76,6 +79,8 @@ def read_data(config: TrainConfig) -> RunData:
                 read[name].append((source, read_source(source, news_schema)))
             except DataError as exc:
                 problems.extend(exc.problems)
+            except OSError as exc:   # missing, a folder, unreadable: one problem among the others
+                problems.append(f"{source.path}: {exc.strerror or exc}")
     if problems:
         raise DataError(problems)
     other = [(s, d) for pairs in read.values() for s, d in pairs if s.resolved_format != "news"]
@@ -83,6 +88,10 @@ def read_data(config: TrainConfig) -> RunData:
     if len(other) < sum(len(pairs) for pairs in read.values()):  # some files are news JSON lines
         schema = merge_schemas(news_schema, schema)
     docs = {name: [d for _, ds in pairs for d in ds] or None for name, pairs in read.items()}
+    schema, untrained = trained_tasks(schema, docs["train"] or [])
+    if docs["dev"] and not annotated_tasks(docs["dev"]) & set(schema):
+        raise DataError([f"no dev document is annotated for a task trained ({', '.join(schema)}): "
+                         "nothing to score the epochs on"])
     if docs["dev"] is None and config.dev_fraction > 0:
         docs["train"], docs["dev"] = hold_out(docs["train"], config.dev_fraction, config.seed)
     if config.max_train_docs and len(docs["train"]) > config.max_train_docs:
@@ -91,7 +100,17 @@ def read_data(config: TrainConfig) -> RunData:
              for split, sources in splits.items()}
     sha256 = {describe(f): fingerprint(f) for split_files in files.values() for f in split_files}
     trained = {describe(f): sha256[describe(f)] for split in ("train", "dev") for f in files[split]}
-    return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, trained)
+    return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, trained, untrained)
+
+
+def trained_tasks(schema: dict[str, dict], train: list[Document]) -> tuple[dict[str, dict], list[str]]:
+    """(the schema's tasks some training document annotates, the others): a head with nothing to
+    learn from would still predict, at random (a news file's `topic` misspelled in every record)."""
+    annotated = annotated_tasks(train)
+    if train and not annotated & set(schema):
+        raise DataError([f"no training document is annotated for any task ({', '.join(schema)}): "
+                         "check the field or column names"])
+    return {k: v for k, v in schema.items() if k in annotated}, [k for k in schema if k not in annotated]
 
 
 def hold_out(items: list, fraction: float, seed: int) -> tuple[list, list]:

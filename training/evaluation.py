@@ -9,7 +9,7 @@ from inference.calibration import (HeadOutputs, entity_spans, expected_calibrati
                                    word_strings)
 from inference.predictor import NewsModel
 
-from .corpus import DataError, Document, Span
+from .corpus import DataError, Document, Span, annotated_tasks
 from .metrics import entity_metrics, multi_label_metrics, single_label_metrics
 from .targets import gold_targets, label_problems, spans_to_tags, word_spans
 
@@ -20,6 +20,10 @@ def head_outputs(model: NewsModel, docs: list[Document], batch_size: int = 16) -
     problems = label_problems(docs, model.manifest.tasks)
     if problems:   # before the encoder runs: a mapping mistake shows at once, every document of it
         raise DataError(problems)
+    tasks = [t.name for t in model.manifest.tasks]
+    if not annotated_tasks(docs) & set(tasks):
+        where = docs[0].source.rsplit(":", 1)[0] if docs else "the data"
+        raise DataError([f"{where}: no document is annotated for any of the model's tasks ({', '.join(tasks)})"])
     analyses = model.analyse([d.text for d in docs], batch_size, calibrated=False, pairs=[d.text_pair for d in docs])
     gold = [gold_targets(d, a.encoded, model.manifest.tasks) for d, a in zip(docs, analyses)]
     heads = []

@@ -52,6 +52,10 @@ def train(config: TrainConfig, log=print) -> dict:
     check_replaceable(config.output)   # before the data is read and hours are spent
     check_replaceable(state_dir(config.output), is_state, "a training state")
     data = read_data(config)
+    for name in data.untrained:
+        what = "not trained (a head --init-from's checkpoint has for it stays)" if config.init_from else \
+            "left out of the checkpoint"
+        log(f"warning: no training document is annotated for task {name!r}: {what}")
     if config.select_by and config.select_by not in data.schema:
         raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: {', '.join(sorted(data.schema))}"])
     trainer = Trainer(config, data, log)

@@ -46,9 +46,12 @@ def test_problems_of_every_file_are_reported_together(files):
     (files / "bad.conll").write_text("EU B-ORG extra\nfoo O\nbar O\n", encoding="utf-8")
     (files / "bad.jsonl").write_text("{broken\n", encoding="utf-8")
     with pytest.raises(DataError) as err:
-        read_data(TrainConfig(train=[str(files / "bad.conll"), str(files / "bad.jsonl")], output="x"))
+        read_data(TrainConfig(train=[str(files / "bad.conll"), str(files / "bad.jsonl")], output="x",
+                              test=[str(files), str(files / "missing.jsonl")]))
     assert any("bad.conll:1" in p for p in err.value.problems)
     assert any("bad.jsonl:1" in p for p in err.value.problems)
+    assert f"{files}: Is a directory" in err.value.problems and f"{files / 'missing.jsonl'}: No such file or directory" \
+        in err.value.problems   # a file that cannot be read is one problem among the others
 
 
 def test_dev_fraction_holds_out_train_documents(files):
@@ -63,6 +66,21 @@ def test_schema_merge_and_conflicts():
     assert merged["t"]["labels"] == ["a", "b"]
     with pytest.raises(ValueError, match="single"):
         merge_schemas({"t": {"kind": "single", "labels": ["a"]}}, {"t": {"kind": "multi", "labels": ["a"]}})
+    assert merge_schemas({"t": {"kind": "multi", "labels": ["a"]}}, {"t": {"kind": "single", "labels": ["b"]}}) == \
+        {"t": {"kind": "multi", "labels": ["a", "b"]}}   # one label a document fits a multi-label task
+
+
+def test_several_labels_on_a_document_make_a_task_multi_label(tmp_path):
+    tasks = [{"data": {"text": "Talks in Geneva."}, "annotations": [{"result": [
+        {"type": "choices", "from_name": "topic", "value": {"choices": ["summit_diplomacy", "arms_control"]}}]}]},
+        {"data": {"text": "Tariffs rise."}, "annotations": [{"result": [
+            {"type": "choices", "from_name": "topic", "value": {"choices": ["trade"]}}]}]}]
+    (tmp_path / "ls.json").write_text(json.dumps(tasks), encoding="utf-8")
+    (tmp_path / "news.jsonl").write_text(json.dumps(NEWS) + "\n", encoding="utf-8")
+    config = TrainConfig(train=[{"path": str(tmp_path / "ls.json"), "format": "label-studio"}], dev_fraction=0)
+    assert read_data(config).schema["topic"] == {"kind": "multi", "labels": ["arms_control", "summit_diplomacy", "trade"]}
+    config.train.append(str(tmp_path / "news.jsonl"))   # with the news corpus, whose topic is multi-label too
+    assert read_data(config).schema["topic"]["kind"] == "multi"
 
 
 def test_each_format_takes_its_own_readers_options():
@@ -71,3 +89,14 @@ def test_each_format_takes_its_own_readers_options():
     Source("stances.csv", "pairs", {"bodies": "bodies.csv", "id_field": "Body ID"})
     with pytest.raises(ValueError, match="the news reader takes no option.s. task .it takes: none."):
         Source("data/train.jsonl", options={"task": "entities"})
+
+
+def test_a_task_no_training_document_annotates_is_left_out(tmp_path):
+    misspelt = {k: v for k, v in NEWS.items() if k != "topic"} | {"topics": ["trade"]}
+    (tmp_path / "train.jsonl").write_text(json.dumps(misspelt) + "\n", encoding="utf-8")
+    (tmp_path / "dev.jsonl").write_text(json.dumps(NEWS) + "\n", encoding="utf-8")
+    data = read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "dev.jsonl")))
+    assert list(data.schema) == ["entities", "stance"] and data.untrained == ["topic"]
+    (tmp_path / "bare.jsonl").write_text(json.dumps({"text": "Putin met Trump."}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"no training document is annotated for any task \(entities, topic, stance\)"):
+        read_data(TrainConfig(train=str(tmp_path / "bare.jsonl"), dev_fraction=0))

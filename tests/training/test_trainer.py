@@ -281,3 +281,16 @@ def test_training_names_are_kept_as_the_encoder_reads_them():
     task = TaskSpec(name="entities", kind="ner", labels=["O", "B-PER", "I-PER"])
     document = Document(text="Pu\u00adtin met Ko\u200dfi", spans={"entities": [Span(0, 6, "PER"), Span(11, 16, "PER")]})
     assert seen_entities(task, [document]) == ["Kofi", "Putin"]
+
+
+def test_a_task_no_training_document_annotates_gets_no_head(tiny_base, tmp_path):
+    records = [json.loads(line) for line in (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:4]]
+    for record in records:
+        record["topics"] = record.pop("topic")   # the field misspelt in every record
+    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    logged = []
+    train(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "train.jsonl"), base=tiny_base,
+                      output=str(tmp_path / "out"), epochs=1, max_steps=1, batch_size=4, window_length=64,
+                      window_overlap=16, measure_runtimes=False, model_card=None), log=logged.append)
+    assert "warning: no training document is annotated for task 'topic': left out of the checkpoint" in logged
+    assert [t.name for t in load(tmp_path / "out").manifest.tasks] == ["entities", "stance"]

@@ -40,7 +40,9 @@ def run(args) -> int:
             if task.kind == "ner":
                 task.seen_entities = seen_entities(task, train)
     docs = read_source(Source(args.data, args.format), schema)
-    model.manifest.training["calibration"] = calibrate([head for head, _ in head_outputs(model, docs)])
+    refitted = calibrate([head for head, _ in head_outputs(model, docs)])   # refuses data annotating no task
+    kept = sorted(set(model.manifest.training.get("calibration", {})) - set(refitted))
+    model.manifest.training["calibration"] = {**model.manifest.training.get("calibration", {}), **refitted}
     # The runtime figures were scored under the old calibration: dropped (fp32 until measured
     # again, should measuring fail), then measured again on the same data.
     stale, model.manifest.runtimes = model.manifest.runtimes, {}
@@ -52,6 +54,7 @@ def run(args) -> int:
         write_manifest(Path(path), model.manifest)
         print("default CPU runtime: %s (%s)" % choose(model.manifest.runtimes), file=sys.stderr)
     print(json.dumps(model.manifest.training["calibration"]))
-    print(f"calibration refitted on {len(docs)} documents of {args.data}; written to {path}/manifest.json",
-          file=sys.stderr)
+    print(f"calibration of {', '.join(refitted)} refitted on {len(docs)} documents of {args.data}"
+          f"{'; ' + ', '.join(kept) + ' kept as it was (not annotated there)' if kept else ''}; "
+          f"written to {path}/manifest.json", file=sys.stderr)
     return 0

@@ -36,3 +36,11 @@ def test_an_entity_type_the_checkpoint_does_not_know_is_refused_with_its_place(t
                     encoding="utf-8")
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cpu"]) == 2
     assert f"{data}:5: entities label 'GPE' is not among the model's (PER, ORG, LOC, MISC)" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_data_that_annotates_none_of_the_tasks(tiny_checkpoint, tmp_path, capsys):
+    data = tmp_path / "labels.csv"
+    data.write_text("text,label\nTariffs rise,trade\n", encoding="utf-8")   # task "label": not the model's
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cpu"]) == 2
+    captured = capsys.readouterr()
+    assert f"{data}: no document is annotated for any of the model's tasks" in captured.err and not captured.out
