@@ -19,10 +19,17 @@ def load_schema(path: str | Path | None) -> dict[str, dict]:
     """The schema in a JSON file ({task: {"kind", "labels"}}), or the news schema."""
     if path is None:
         return NEWS_SCHEMA
-    schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(schema, dict):
+        raise ValueError(f"{path}: a schema is an object of task name -> {{\"kind\", \"labels\"}}")
     for name, spec in schema.items():
-        if set(spec) != {"kind", "labels"} or not spec["labels"]:
-            raise ValueError(f"{path}: task {name!r} needs exactly 'kind' and a non-empty 'labels' list")
+        labels = spec.get("labels") if isinstance(spec, dict) else None
+        if (not isinstance(spec, dict) or set(spec) != {"kind", "labels"} or not isinstance(labels, list)
+                or not labels or not all(isinstance(label, str) for label in labels)):
+            raise ValueError(f"{path}: task {name!r} needs exactly 'kind' and a non-empty 'labels' list of strings")
         TaskSpec(name, spec["kind"], list(spec["labels"]))  # validates the kind
     return schema
 

@@ -36,8 +36,10 @@ def read_classification(path: str | Path, text_field: str = "text", label_field:
         if len(text_fields) == 1:
             text = _text(record, text_field, errors)
         else:
-            text = "\n".join(str(record[f]).strip() for f in text_fields if str(record[f] or "").strip())
-            if not text:
+            errors.extend(f"field {f!r} must be a string, not {type(record[f]).__name__}" for f in text_fields
+                          if not isinstance(record[f], (str, type(None))))   # not a list's repr as text
+            text = "\n".join(record[f].strip() for f in text_fields if isinstance(record[f], str) and record[f].strip())
+            if not text and not errors:
                 errors.append(f"empty text in fields {text_field!r}")
         doc = Document(text, source=where)
         if pair_field:
@@ -108,7 +110,11 @@ def _csv_records(path: Path, delimiter: str, required: list[str], problems: list
     missing = [f for f in required if f not in header]
     if missing:   # every row would fail the same way: one message says it all
         problems.append(f"{path}:1: missing column {', '.join(map(repr, missing))} "
-                        f"(columns present: {', '.join(header)})")
+                        f"(columns present: {', '.join(map(repr, header))})")
+        return
+    twice = sorted({f for f in required if header.count(f) > 1})
+    if twice:   # which of the two a row's value came from would be a guess
+        problems.append(f"{path}:1: column {', '.join(map(repr, twice))} appears more than once")
         return
     while True:
         line = reader.line_num + 1   # the physical line the next record starts on

@@ -99,7 +99,23 @@ def test_missing_column_is_named_with_the_columns_present(tmp_path):
     path = write(tmp_path, "news.csv", "headline,topic\nA,b\n")
     with pytest.raises(DataError) as err:
         read_classification(path, text_field="headline")
-    assert err.value.problems == [f"{path}:1: missing column 'label' (columns present: headline, topic)"]
+    assert err.value.problems == [f"{path}:1: missing column 'label' (columns present: 'headline', 'topic')"]
+
+
+def test_a_column_named_twice_is_refused(tmp_path):
+    path = write(tmp_path, "news.csv", "text,label,label\nTariffs rise,trade,sanctions\n")
+    with pytest.raises(DataError) as err:
+        read_classification(path)
+    assert err.value.problems == [f"{path}:1: column 'label' appears more than once"]
+
+
+def test_joined_text_fields_must_hold_text(tmp_path):
+    path = jsonl(tmp_path, [{"title": ["Tariffs", "rise"], "text": "Body", "label": "trade"},
+                            {"title": None, "text": 12, "label": "trade"}, {"title": "Ok", "text": None, "label": "a"}])
+    with pytest.raises(DataError) as err:
+        read_classification(path, text_field="title+text")
+    assert err.value.problems == [f"{path}:1: field 'title' must be a string, not list",
+                                  f"{path}:2: field 'text' must be a string, not int"]
 
 
 def test_missing_field_in_json_lines_names_the_fields_present(tmp_path):

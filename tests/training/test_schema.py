@@ -1,0 +1,22 @@
+import pytest
+
+from training.schema import NEWS_SCHEMA, load_schema
+
+
+def test_no_file_means_the_news_schema():
+    assert load_schema(None) is NEWS_SCHEMA
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"entities": {"kind": "ner", "labels": ["PER",]}}', "not valid JSON: Expecting value: line 1"),
+    ('["PER"]', "a schema is an object of task name"),
+    ('{"entities": {"kind": "ner", "labels": "PERSON"}}', "task 'entities' needs exactly 'kind' and a non-empty"),
+    ('{"topic": {"kind": "multi", "labels": [1, 2]}}', "'labels' list of strings"),
+    ('{"topic": ["trade"]}', "task 'topic' needs exactly 'kind'"),
+], ids=["syntax", "not-an-object", "labels-a-string", "labels-not-strings", "spec-not-an-object"])
+def test_a_bad_schema_file_is_refused_with_its_name(tmp_path, content, message):
+    path = tmp_path / "schema.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match="^" + str(path).replace(".", r"\.") + ": ") as raised:
+        load_schema(path)
+    assert message in str(raised.value)
