@@ -10,7 +10,8 @@ from .checkpoints import add_checkpoint_argument, add_runtime_arguments, checkpo
 def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="predict entities and labels; writes JSON lines")
     p.add_argument("text", nargs="?", help="text to read (default: a file given by --file, or stdin)")
-    p.add_argument("--file", help="read the text from this file")
+    p.add_argument("--file", action="append",
+                   help="read the text from this file; given more than once, one document per file, in order")
     p.add_argument("--jsonl", action="store_true",
                    help='one document per input line: plain text, or a JSON object with "text" (and "id", echoed; '
                         '"pair": the second text of a pair task)')
@@ -30,16 +31,21 @@ def run(args) -> int:
     checkpoint = checkpoint_path(args.checkpoint)
     if args.html and (Path(args.html).is_dir() or not Path(args.html).parent.is_dir()):
         raise ValueError(f"--html {args.html}: give a file in an existing folder")
+    if args.text is not None and args.file:
+        raise ValueError("give the text or --file, not both")
     if args.text is not None:
-        raw, where = args.text, "the text argument"
+        inputs = [(args.text, "the text argument")]
     elif args.file:
-        raw, where = read_utf8(Path(args.file)), args.file
+        inputs = [(read_utf8(Path(file)), file) for file in args.file]
     else:
-        raw, where = decode_utf8(sys.stdin.buffer.read(), "stdin"), "stdin"
+        inputs = [(decode_utf8(sys.stdin.buffer.read(), "stdin"), "stdin")]
     if args.pair_file:
         args.pair = read_utf8(Path(args.pair_file))
-    records = [_jsonl_record(line, f"{where}:{number}") for number, line in enumerate(split_lines(raw), 1)
-               if line.strip()] if args.jsonl else [{"text": raw, "pair": args.pair}]
+    if args.pair is not None and (args.jsonl or len(inputs) > 1):
+        raise ValueError("--pair and --pair-file go with one document: with --jsonl, give each line its \"pair\"")
+    records = [_jsonl_record(line, f"{where}:{number}") for raw, where in inputs
+               for number, line in enumerate(split_lines(raw), 1) if line.strip()] if args.jsonl else \
+        [{"text": raw, "pair": args.pair, "file": where if args.file else None} for raw, where in inputs]
     model = open_checkpoint(checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     pairs = [r.get("pair") for r in records]
     predictions = model.predict_batch([r["text"] for r in records], batch_size=args.batch_size,
@@ -51,20 +57,25 @@ def run(args) -> int:
         print(json.dumps(out, ensure_ascii=False))
     if args.html:
         from inference.html import render
-        titles = [str(r.get("id", args.file or f"document {i + 1}")) for i, r in enumerate(records)]
+        titles = [str(r.get("id", r.get("file") or f"document {i + 1}")) for i, r in enumerate(records)]
         with open(args.html, "w", encoding="utf-8") as f:
             f.write(render(predictions, titles))
     return 0
 
 
 def _jsonl_record(line: str, where: str) -> dict:
-    """A line of --jsonl input: a JSON object with "text" (and "id", echoed; "pair"), or plain text."""
+    """A line of --jsonl input: a JSON object with "text" (and "id", echoed; "pair"), or plain text.
+    A line that opens as an object must be one, with its text: not read as text of JSON syntax."""
     try:
         record = json.loads(line)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as exc:
+        if line.lstrip().startswith("{"):
+            raise ValueError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
         return {"text": line}
-    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+    if not isinstance(record, dict):
         return {"text": line}
+    if not isinstance(record.get("text"), str):
+        raise ValueError(f"{where}: a JSON object needs a \"text\" string")
     if not isinstance(record.get("pair"), (str, type(None))):
         raise ValueError(f"{where}: \"pair\" must be a string")
     return record

@@ -79,9 +79,35 @@ def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_pat
     assert f'{records}:3: "pair" must be a string' in capsys.readouterr().err
     assert main(["predict", *checkpoint, "--jsonl", '{"text": "Talks.", "pair": 3}']) == 2
     assert 'the text argument:1: "pair" must be a string' in capsys.readouterr().err
+    records.write_text('{"id": "a1", "body": "Talks."}\n{"id": "a2", "text": "Truncated\n', encoding="utf-8")
+    assert main(["predict", *checkpoint, "--jsonl", "--file", str(records)]) == 2
+    assert f'{records}:1: a JSON object needs a "text" string' in capsys.readouterr().err   # not read as text
+    records.write_text('{"id": "a2", "text": "Truncated\n', encoding="utf-8")
+    assert main(["predict", *checkpoint, "--jsonl", "--file", str(records)]) == 2
+    assert f"{records}:1: invalid JSON (Unterminated string" in capsys.readouterr().err
+    assert main(["predict", *checkpoint, "Talks.", "--file", str(records)]) == 2
+    assert "give the text or --file, not both" in capsys.readouterr().err
+    assert main(["predict", *checkpoint, "--file", str(records), "--file", str(records), "--pair", "x"]) == 2
+    assert "--pair and --pair-file go with one document" in capsys.readouterr().err
     for page in (tmp_path, tmp_path / "no-such-folder" / "page.html"):
         assert main(["predict", *checkpoint, "Talks.", "--html", str(page)]) == 2
         assert f"--html {page}: give a file in an existing folder" in capsys.readouterr().err
+
+
+def test_each_file_given_is_one_document_in_order(tiny_checkpoint, tmp_path, capsys):
+    files = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    files[0].write_text("Talks in Geneva.", encoding="utf-8")
+    files[1].write_text("Sanctions on Iran were lifted by the European Union.", encoding="utf-8")
+    checkpoint = ["--checkpoint", str(tiny_checkpoint), "--device", "cpu"]
+    alone = []
+    for file in files:
+        assert main(["predict", *checkpoint, "--file", str(file)]) == 0
+        alone.append(json.loads(capsys.readouterr().out))
+    page = tmp_path / "page.html"
+    assert main(["predict", *checkpoint, "--file", str(files[0]), "--file", str(files[1]), "--html", str(page)]) == 0
+    assert [json.loads(row) for row in capsys.readouterr().out.splitlines()] == alone
+    html = page.read_text(encoding="utf-8")
+    assert html.index(str(files[0])) < html.index(str(files[1]))   # each titled by its file
 
 
 def test_line_separators_inside_a_line_keep_it_one_record(tiny_checkpoint, tmp_path, capsys):
