@@ -50,6 +50,10 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
     tmp.mkdir(0o777)   # as a plain mkdir makes it (the umask, a shared folder's group), not owner-only
     try:
         write(tmp)
+        readable = tmp.stat().st_mode & 0o666   # the folder's umask, for the files: safetensors makes them 0600
+        for file in tmp.rglob("*"):
+            if file.is_file():
+                file.chmod(readable)
         old = None
         try:
             if path.exists():
@@ -95,11 +99,12 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Ma
     if missing:   # without tokenizer.json, transformers would build a 5-token tokenizer and read [UNK]s
         raise ValueError(f"{path} is not a whole checkpoint: {', '.join(missing)} missing; copy it again")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        encoder = AutoModel.from_pretrained(path, use_safetensors=True, add_pooling_layer=False)
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+        encoder = AutoModel.from_pretrained(path, use_safetensors=True, add_pooling_layer=False,
+                                            trust_remote_code=False)
     except SafetensorError as exc:
         raise ValueError(f"{path / ENCODER_FILES[2]}: damaged ({exc}); copy the checkpoint again") from None
-    except OSError as exc:   # a file missing or unreadable: transformers' message names it
+    except (OSError, ValueError) as exc:   # missing, unreadable, not JSON, or code of its own (never run)
         raise ValueError(f"{path}: the encoder or its tokenizer cannot be read: {exc}") from None
     model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input, lexicon_size=len(manifest.lexicon))
     try:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 FORMAT_VERSION = 1
@@ -84,6 +86,30 @@ class Manifest:
             raise ValueError(f"{path}: unsupported checkpoint format_version {data['format_version']!r}")
         try:
             data["tasks"] = [TaskSpec(**t) for t in data["tasks"]]
-            return cls(**data)
+            manifest = cls(**data)
         except (KeyError, TypeError, ValueError) as exc:   # a field missing or unknown, a task's kind
             raise ValueError(f"{path}: not a manifest this version reads: {type(exc).__name__} {exc}") from None
+        wrong = _wrong_types(manifest, "") + [p for t in manifest.tasks for p in _wrong_types(t, f"task {t.name!r}: ")]
+        wrong += [f"task {t.name!r}: temperature must be above 0" for t in manifest.tasks
+                  if isinstance(t.temperature, (int, float)) and not t.temperature > 0]
+        if wrong:   # a hand edit gone wrong: named here, not met as a crash in the middle of predict
+            raise ValueError(f"{path}: " + "; ".join(wrong))
+        return manifest
+
+
+def _wrong_types(record, prefix: str) -> list[str]:
+    """A line per field of the dataclass `record` whose value is not of its annotated type (the
+    outer type: list, dict, str, number, bool, or None where allowed)."""
+    hints = typing.get_type_hints(type(record))
+    wrong = []
+    for f in fields(record):
+        hint, value = hints[f.name], getattr(record, f.name)
+        allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        allowed = tuple(typing.get_origin(a) or a for a in allowed)
+        if float in allowed:
+            allowed += (int,)
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            names = " or ".join("null" if a is type(None) else a.__name__ for a in allowed if a is not int or
+                                float not in allowed)
+            wrong.append(f"{prefix}{f.name} must be {names}, not {json.dumps(value)[:40]}")
+    return wrong

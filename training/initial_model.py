@@ -18,8 +18,9 @@ def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: i
     """(model, tokenizer, base name) for `base` (a name or a folder) with one fresh head per task;
     with `lexicon_size`, document heads get a lexical branch over that many terms."""
     folder, name = resolve_base(base)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    encoder = AutoModel.from_pretrained(folder, use_safetensors=True, add_pooling_layer=False)
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    encoder = AutoModel.from_pretrained(folder, use_safetensors=True, add_pooling_layer=False,
+                                        trust_remote_code=False)
     tasks = task_specs(schema)
     flag_tasks(tasks, lexicon_size > 0, gate_label)
     return MultiTaskModel(encoder, tasks, shape_input=shape_input, lexicon_size=lexicon_size), tokenizer, name

@@ -43,6 +43,8 @@ def test_a_saved_folder_has_the_mode_a_plain_mkdir_would_give_it(tiny_checkpoint
     finally:
         os.umask(before)
     assert target.stat().st_mode & 0o777 == mode   # a model server running as another user can read it
+    assert {file.name: file.stat().st_mode & 0o777 for file in target.iterdir()} == \
+        {file.name: mode & 0o666 for file in target.iterdir()}   # and every file in it, the weights too
 
 
 def test_a_saved_folder_keeps_a_shared_folders_group(tiny_checkpoint, tmp_path):
@@ -126,8 +128,10 @@ def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
     (lambda ckpt: (ckpt / "model.safetensors").unlink(), r"not a whole checkpoint: model.safetensors missing"),
     (lambda ckpt: (ckpt / "tokenizer.json").unlink(), r"not a whole checkpoint: tokenizer.json missing"),
     (lambda ckpt: (ckpt / "config.json").write_text("{", encoding="utf-8"), r"cannot be read"),
+    (lambda ckpt: (ckpt / "tokenizer.json").write_bytes((ckpt / "tokenizer.json").read_bytes()[:1000]),
+     r"ckpt: the encoder or its tokenizer cannot be read"),
 ], ids=["manifest-json", "manifest-field", "manifest-not-one", "heads", "encoder", "encoder-missing",
-        "tokenizer-missing", "config-broken"])
+        "tokenizer-missing", "config-broken", "tokenizer-broken"])
 def test_a_damaged_checkpoint_is_refused_naming_the_file(tiny_checkpoint, tmp_path, damage, message):
     import shutil
     ckpt = tmp_path / "ckpt"
@@ -135,6 +139,22 @@ def test_a_damaged_checkpoint_is_refused_naming_the_file(tiny_checkpoint, tmp_pa
     damage(ckpt)
     with pytest.raises(ValueError, match=message):
         load_checkpoint(ckpt)
+
+
+def test_code_in_a_checkpoint_folder_is_never_run(tiny_checkpoint, tmp_path, monkeypatch):
+    import json
+    import shutil
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    marker = tmp_path / "ran"
+    (ckpt / "evil.py").write_text(f"open({str(marker)!r}, 'w').close()\n", encoding="utf-8")
+    config = json.loads((ckpt / "config.json").read_text(encoding="utf-8"))
+    config |= {"model_type": "evilbert", "auto_map": {"AutoConfig": "evil.Config", "AutoModel": "evil.Model"}}
+    (ckpt / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    monkeypatch.setattr("builtins.input", lambda *a: "y")   # were a prompt to ask, it would be answered yes
+    with pytest.raises(ValueError, match="cannot be read"):
+        load_checkpoint(ckpt)
+    assert not marker.exists()
 
 
 def test_shape_input_widens_token_types_and_survives_a_round_trip(tiny_base, news_tasks, tmp_path):

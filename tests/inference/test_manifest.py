@@ -23,3 +23,23 @@ def test_decide_multi_label_uses_thresholds_and_keeps_the_best():
     assert task.decide([0.7, 0.25, 0.1]) == ["a", "b"]
     assert task.decide([0.3, 0.1, 0.4]) == ["c"]   # none passes: the best one
     assert TaskSpec("stance", "single", ["x", "y"]).decide([0.4, 0.6]) == ["y"]
+
+
+def test_a_field_of_the_wrong_type_is_named_when_the_manifest_is_read(tmp_path):
+    import json
+    path = tmp_path / "manifest.json"
+    good = Manifest(tasks=[TaskSpec("entities", "ner", ["O", "B-PER", "I-PER"]), TaskSpec("topic", "multi", ["a"])],
+                    base_model="m")
+    path.write_text(good.to_json(), encoding="utf-8")
+    assert Manifest.read(path) == good
+    data = json.loads(good.to_json())
+    data |= {"window_length": "256", "recase_capitals": "false", "lexicon": None}
+    data["tasks"][0] |= {"labels": "O B-PER", "temperature": 0}
+    data["tasks"][1] |= {"gate": 3, "temperature": 2}    # a whole number is a number
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError) as raised:
+        Manifest.read(path)
+    assert str(raised.value) == (
+        f'{path}: window_length must be int, not "256"; recase_capitals must be bool, not "false"; '
+        "lexicon must be list, not null; task 'entities': labels must be list, not \"O B-PER\"; "
+        "task 'topic': gate must be str or null, not 3; task 'entities': temperature must be above 0")
