@@ -58,10 +58,11 @@ def join_pair(tokenizer, text: str, pair: str | None) -> str:
     return text if pair is None else f"{text} {tokenizer.sep_token} {pair}"
 
 
-# A zero-width space, control characters and lone surrogates become spaces before tokenizing:
-# one character for one, so offsets still index the original text, while words split where a
-# reader sees a break and the tokenizer never meets a string it cannot encode.
-_INVISIBLE = re.compile("[\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A zero-width space, control characters (C0 and C1, where U+0085 ends a line) and lone
+# surrogates become spaces before tokenizing: one character for one, so offsets still index the
+# original text, while words split where a reader sees a break and the tokenizer never meets a
+# string it cannot encode.
+_INVISIBLE = re.compile("[\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Joiners and the soft hyphen sit inside words without breaking them ("Pu\u00adtin" is "Putin"):
 # the tokenizer reads the text without them (the tokenizers disagree on them: WordPiece drops
 # them, SentencePiece made some spaces), and its offsets are mapped back around them.

@@ -110,10 +110,12 @@ def window_problem(length: int, overlap: int, positions: int | None) -> str | No
 
 def cut_windows(encoded: list[EncodedText], window_length: int, overlap: int) -> list[Window]:
     """Every window of every text, text by text; `window_length` counts the special tokens. A
-    pair whose first text leaves too little room for the second is cut as one text."""
+    pair whose first text leaves too little room for the second, or whose second text is blank,
+    is cut as one text."""
     windows = []
     for t, enc in enumerate(encoded):
-        prefix = enc.prefix if window_length - 2 - enc.prefix > overlap + 1 else 0
+        roomy = window_length - 2 - enc.prefix > overlap + 1 and len(enc.input_ids) > enc.prefix
+        prefix = enc.prefix if roomy else 0
         spans, owner = plan_windows(len(enc.input_ids) - prefix, window_length - 2 - prefix, overlap)
         for w, (start, end) in enumerate(spans):
             owned = (w == 0,) * prefix + tuple(owner[i] == w for i in range(start, end))

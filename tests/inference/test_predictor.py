@@ -89,6 +89,13 @@ def test_empty_text_gives_empty_result_and_non_strings_raise(model):
         model.predict_batch(["Talks resume", "Talks end"], pairs=["In Geneva."])   # not one prediction dropped
 
 
+def test_a_blank_pair_reads_the_first_text_alone(model):
+    import math
+    result = model.predict("Vladimir Putin met Emmanuel Macron in Paris", pair=" ")
+    scores = [label.score for labels in result.labels.values() for label in labels]
+    assert set(result.labels) == {"topic", "stance"} and all(math.isfinite(s) for s in scores)
+
+
 def test_8_threads_x_50_calls_match_serial_results(model):
     texts = [f"Talks in Geneva, round {i}. " * (i % 5 + 1) for i in range(8)]
     serial = [model.predict(t).to_dict() for t in texts]

@@ -23,6 +23,14 @@ def test_words_index_the_original_text_exactly(any_tokenizer):
     assert len(enc.input_ids) == len(enc.token_words) == len(enc.shape_ids)
 
 
+def test_control_characters_part_words_as_the_line_break_they_are(any_tokenizer):
+    text = "Talks opened in Paris\x85Berlin was next\x96said Angela Merkel\x7fThe minister left."
+    enc = encode(any_tokenizer, text)
+    words = [text[s:e] for s, e in enc.words]
+    assert {"Paris", "Berlin", "next", "said", "Merkel", "The"} <= set(words)
+    assert not any(c in w for w in words for c in "\x85\x96\x7f")
+
+
 def test_shapes_are_read_from_the_cased_text(any_tokenizer):
     text = "Yesterday GENEVA hosted talks. Officials met in U.S. cities"
     enc = encode(any_tokenizer, text)
