@@ -6,6 +6,7 @@ dependencies alone."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import calibrate, evaluate, export, predict, train
@@ -24,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     from training.corpus import DataError
     try:
         return COMMANDS[args.command].run(args)
+    except BrokenPipeError:   # `newsmodel predict ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # so the exit's flush raises nothing
+        return 0
     except (DataError, OSError, ValueError) as exc:   # OSError: a path missing, a folder for a file, ...
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -127,3 +127,18 @@ def test_a_missing_checkpoint_is_reported_before_stdin_is_waited_on(tmp_path, mo
     monkeypatch.setattr("sys.stdin", types.SimpleNamespace(buffer=types.SimpleNamespace(read=read)))
     assert main(["predict", "--checkpoint", str(tmp_path / "none")]) == 2
     assert "no checkpoint at" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tiny_checkpoint, tmp_path):
+    import subprocess
+    import sys
+    from conftest import REPO
+    lines = tmp_path / "lines.txt"
+    lines.write_text("Talks in Geneva.\n" * 2000, encoding="utf-8")   # more output than a pipe holds
+    command = [sys.executable, "-m", "training", "predict", "--checkpoint", str(tiny_checkpoint), "--device", "cpu",
+               "--jsonl", "--file", str(lines)]
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert json.loads(proc.stdout.readline())["entities"] is not None   # as `| head -1` reads it
+    proc.stdout.close()
+    error = proc.stderr.read().decode()
+    assert proc.wait() == 0 and "Broken pipe" not in error and "Traceback" not in error
