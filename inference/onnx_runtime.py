@@ -105,10 +105,11 @@ def _int8(path: Path) -> Path:
 def _quiet():
     """The exporter and quantizer report progress on stdout and warn about their own internals
     (unused torchvision ops, deprecations): none of it concerns a user loading a model."""
-    logging.disable(logging.WARNING)
+    before = logging.root.manager.disable   # a level the caller disabled stays disabled afterwards
+    logging.disable(max(before, logging.WARNING))
     try:
         with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
-        logging.disable(logging.NOTSET)
+        logging.disable(before)

@@ -47,3 +47,18 @@ def test_int8_onnx_weights_have_a_scale_per_output_channel(tiny_checkpoint, tmp_
     assert weights
     for weight in weights:   # "<w>_quantized" is [in, out]; its scale "<w>_scale" has one value per out
         assert dims[weight.removesuffix("_quantized") + "_scale"] == dims[weight][1:]
+
+
+def test_quieting_the_exporter_leaves_the_callers_logging_as_it_was():
+    import logging
+    from inference.onnx_runtime import _quiet
+    logging.disable(logging.ERROR)   # a caller's own choice
+    try:
+        with _quiet():
+            assert logging.root.manager.disable == logging.ERROR
+        assert logging.root.manager.disable == logging.ERROR
+    finally:
+        logging.disable(logging.NOTSET)
+    with _quiet():
+        assert logging.root.manager.disable == logging.WARNING
+    assert logging.root.manager.disable == logging.NOTSET
