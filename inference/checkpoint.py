@@ -92,6 +92,8 @@ def write_manifest(path: str | os.PathLike, manifest: Manifest) -> None:
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Manifest]:
     path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
     if not (path / MANIFEST).is_file():
         raise FileNotFoundError(f"{path} is not a checkpoint: it has no {MANIFEST}")
     manifest = Manifest.read(path / MANIFEST)

@@ -111,6 +111,8 @@ def test_a_save_through_a_symlink_replaces_what_it_points_to_and_keeps_the_link(
 def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError, match="manifest.json"):
         load_checkpoint(tmp_path)
+    with pytest.raises(FileNotFoundError, match=f"^{tmp_path / 'nowhere'} does not exist$"):
+        load_checkpoint(tmp_path / "nowhere")
 
 
 @pytest.mark.parametrize("damage, message", [
