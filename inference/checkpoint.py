@@ -3,6 +3,7 @@ manifest in JSON. Written to a temporary directory and renamed into place, so an
 interrupted save never leaves a half-written checkpoint behind."""
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -53,7 +54,8 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
         readable = tmp.stat().st_mode & 0o666   # the folder's umask, for the files: safetensors makes them 0600
         for file in tmp.rglob("*"):
             if file.is_file():
-                file.chmod(readable)
+                with contextlib.suppress(OSError):   # a filesystem without modes (some network mounts)
+                    file.chmod(readable)
         old = None
         try:
             if path.exists():

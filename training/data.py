@@ -80,7 +80,7 @@ def read_data(config: TrainConfig) -> RunData:
             except DataError as exc:
                 problems.extend(exc.problems)
             except OSError as exc:   # missing, a folder, unreadable: one problem among the others
-                problems.append(f"{source.path}: {exc.strerror or exc}")
+                problems.append(f"{exc.filename or source.path}: {exc.strerror or exc}")
     if problems:
         raise DataError(problems)
     other = [(s, d) for pairs in read.values() for s, d in pairs if s.resolved_format != "news"]
@@ -88,14 +88,15 @@ def read_data(config: TrainConfig) -> RunData:
     if len(other) < sum(len(pairs) for pairs in read.values()):  # some files are news JSON lines
         schema = merge_schemas(news_schema, schema)
     docs = {name: [d for _, ds in pairs for d in ds] or None for name, pairs in read.items()}
-    schema, untrained = trained_tasks(schema, docs["train"] or [])
-    if docs["dev"] and not annotated_tasks(docs["dev"]) & set(schema):
-        raise DataError([f"no dev document is annotated for a task trained ({', '.join(schema)}): "
-                         "nothing to score the epochs on"])
     if docs["dev"] is None and config.dev_fraction > 0:
         docs["train"], docs["dev"] = hold_out(docs["train"], config.dev_fraction, config.seed)
     if config.max_train_docs and len(docs["train"]) > config.max_train_docs:
         docs["train"] = random.Random(config.seed).sample(docs["train"], config.max_train_docs)
+    schema, untrained = trained_tasks(schema, docs["train"] or [])
+    for split, purpose in (("dev", "to score the epochs on"), ("test", "to score")):
+        if docs[split] and not annotated_tasks(docs[split]) & set(schema):
+            raise DataError([f"no {split} document is annotated for a task trained ({', '.join(schema)}): "
+                             f"nothing {purpose}"])
     files = {split: [f for s in sources for f in (s.path, s.options.get("bodies")) if f is not None]
              for split, sources in splits.items()}
     sha256 = {describe(f): fingerprint(f) for split_files in files.values() for f in split_files}

@@ -20,10 +20,6 @@ def head_outputs(model: NewsModel, docs: list[Document], batch_size: int = 16) -
     problems = label_problems(docs, model.manifest.tasks)
     if problems:   # before the encoder runs: a mapping mistake shows at once, every document of it
         raise DataError(problems)
-    tasks = [t.name for t in model.manifest.tasks]
-    if not annotated_tasks(docs) & set(tasks):
-        where = docs[0].source.rsplit(":", 1)[0] if docs else "the data"
-        raise DataError([f"{where}: no document is annotated for any of the model's tasks ({', '.join(tasks)})"])
     analyses = model.analyse([d.text for d in docs], batch_size, calibrated=False, pairs=[d.text_pair for d in docs])
     gold = [gold_targets(d, a.encoded, model.manifest.tasks) for d, a in zip(docs, analyses)]
     heads = []
@@ -40,6 +36,13 @@ def head_outputs(model: NewsModel, docs: list[Document], batch_size: int = 16) -
                                gold=np.array([gold[i].document[task.name] for i in kept]))
         heads.append((head, [(docs[i], analyses[i]) for i in kept]))
     return heads
+
+
+def check_annotated(docs: list[Document], tasks, where: str) -> None:
+    """Refuse data that annotates none of `tasks` (names): scored, it would give no figure at all;
+    fitted on, no calibration."""
+    if not annotated_tasks(docs) & set(tasks):
+        raise DataError([f"{where}: no document is annotated for any of the model's tasks ({', '.join(tasks)})"])
 
 
 def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots: str | Path | None = None) -> dict:

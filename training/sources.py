@@ -64,7 +64,7 @@ class Source:
         for name, value in self.options.items():   # a TOML string "false" would otherwise read as on
             if isinstance(known[name], bool) and not isinstance(value, bool):
                 raise ValueError(f"{self.path}: reader option {name}: {value!r} is not true or false")
-            if READER_OPTIONS.get(name, (None,))[0] is str and not isinstance(value, (str, Path)):
+            if READER_OPTIONS.get(name, (None,))[0] is str and not isinstance(value, (str, Path, type(None))):
                 raise ValueError(f"{self.path}: reader option {name}: {value!r} is not a string")
         if fmt == "pairs" and "bodies" not in self.options:
             raise ValueError(f"{self.path}: the pairs reader needs the bodies file (option bodies, flag --bodies)")
@@ -127,7 +127,10 @@ def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> dict[str,
     for source, docs in sources_docs:
         for doc in docs:
             for task, spans in doc.spans.items():
-                _add_labels(schema.setdefault(task, {"kind": "ner", "labels": []}), [s.label for s in spans])
+                entry = schema.setdefault(task, {"kind": "ner", "labels": [], "source": doc.source})
+                if entry["kind"] != "ner":
+                    raise ValueError(f"{doc.source}: task {task!r} is ner here but {entry['kind']} at {entry['source']}")
+                _add_labels(entry, [s.label for s in spans])
             for task, labels in doc.labels.items():   # several labels on one document make a task multi-label
                 kind = "pair" if doc.text_pair is not None else "multi" if source.multi or len(labels) > 1 else "single"
                 entry = schema.setdefault(task, {"kind": kind, "labels": [], "source": doc.source})

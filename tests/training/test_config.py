@@ -57,3 +57,11 @@ def test_every_numeric_setting_has_its_range_and_numbers_of_any_kind_pass():
     recorded = config.record()
     assert (recorded["epochs"], recorded["seed"], recorded["warmup_ratio"]) == (3, 5, 1.0)
     assert recorded["learning_rate"] == pytest.approx(1e-4)
+
+
+def test_string_settings_take_strings_and_paths_and_the_device_a_torch_device():
+    import torch
+    from pathlib import Path
+    assert TrainConfig(train="x", output=Path("out"), device=torch.device("cpu")).device == torch.device("cpu")
+    with pytest.raises(ValueError, match="output: 5 is not a string"):
+        TrainConfig(train="x", output=5)

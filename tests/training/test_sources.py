@@ -100,3 +100,31 @@ def test_a_task_no_training_document_annotates_is_left_out(tmp_path):
     (tmp_path / "bare.jsonl").write_text(json.dumps({"text": "Putin met Trump."}) + "\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"no training document is annotated for any task \(entities, topic, stance\)"):
         read_data(TrainConfig(train=str(tmp_path / "bare.jsonl"), dev_fraction=0))
+
+
+def test_a_test_file_that_annotates_no_trained_task_is_refused_before_training(tmp_path):
+    (tmp_path / "train.jsonl").write_text(json.dumps(NEWS) + "\n", encoding="utf-8")
+    (tmp_path / "bare.jsonl").write_text(json.dumps({"text": "Putin met Trump."}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="no test document is annotated for a task trained"):
+        read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), test=str(tmp_path / "bare.jsonl")))
+
+
+def test_a_task_of_two_kinds_is_named_with_both_places(files):
+    (files / "ents.csv").write_text("text,label\nEU rejects,ORG\n", encoding="utf-8")
+    table = {"path": str(files / "ents.csv"), "options": {"task": "entities"}}
+    with pytest.raises(ValueError, match=r"ents.csv:2: task 'entities' is single here but ner at .*ner.conll:"):
+        read_data(TrainConfig(train=[str(files / "ner.conll"), table]))
+    with pytest.raises(ValueError, match=r"ner.conll:.*: task 'entities' is ner here but single at .*ents.csv:2"):
+        read_data(TrainConfig(train=[table, str(files / "ner.conll")]))
+
+
+def test_a_reader_option_left_at_none_takes_the_readers_default():
+    assert Source("x.csv", "classification", {"label_field": None}).options == {"label_field": None}
+
+
+def test_a_missing_bodies_file_is_named_itself(tmp_path):
+    (tmp_path / "stances.csv").write_text("Headline,Body ID,Stance\nA,1,agree\n", encoding="utf-8")
+    table = {"path": str(tmp_path / "stances.csv"), "format": "pairs", "options": {"bodies": str(tmp_path / "b.csv")}}
+    with pytest.raises(DataError) as raised:
+        read_data(TrainConfig(train=[table]))
+    assert raised.value.problems == [f"{tmp_path / 'b.csv'}: No such file or directory"]

@@ -27,7 +27,7 @@ def run(args) -> int:
     from inference import default_checkpoint
     from inference.checkpoint import write_manifest
     from inference.calibration import calibrate
-    from training.evaluation import head_outputs
+    from training.evaluation import check_annotated, head_outputs
     from training.schema import schema_of
     from training.sources import Source, read_source
     from training.trainer import seen_entities
@@ -40,7 +40,8 @@ def run(args) -> int:
             if task.kind == "ner":
                 task.seen_entities = seen_entities(task, train)
     docs = read_source(Source(args.data, args.format), schema)
-    refitted = calibrate([head for head, _ in head_outputs(model, docs)])   # refuses data annotating no task
+    check_annotated(docs, list(schema), args.data)
+    refitted = calibrate([head for head, _ in head_outputs(model, docs)])
     kept = sorted(set(model.manifest.training.get("calibration", {})) - set(refitted))
     model.manifest.training["calibration"] = {**model.manifest.training.get("calibration", {}), **refitted}
     # The runtime figures were scored under the old calibration: dropped (fp32 until measured
@@ -51,6 +52,9 @@ def run(args) -> int:
         from inference.runtimes import choose
         from training.runtime_figures import measure_runtimes
         model.manifest.runtimes = measure_runtimes(path, docs, lambda line: print(line, file=sys.stderr))
+        for name, figures in model.manifest.runtimes.items():   # a kept task's figures stand: its scores did not move
+            old = stale.get(name, {}).get("dev", {})
+            figures["dev"] = {**{task: old[task] for task in kept if task in old}, **figures["dev"]}
         write_manifest(Path(path), model.manifest)
         print("default CPU runtime: %s (%s)" % choose(model.manifest.runtimes), file=sys.stderr)
     print(json.dumps(model.manifest.training["calibration"]))

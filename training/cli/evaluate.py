@@ -19,11 +19,12 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from training.evaluation import evaluate, format_metrics
+    from training.evaluation import check_annotated, evaluate, format_metrics
     from training.schema import schema_of
     from training.sources import Source, read_source
     model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     docs = read_source(Source(args.data, args.format), schema_of(model.manifest.tasks))
+    check_annotated(docs, [t.name for t in model.manifest.tasks], args.data)
     metrics = evaluate(model, docs, plots=args.plots)
     print(format_metrics(metrics), file=sys.stderr)
     print(json.dumps(metrics))

@@ -12,7 +12,7 @@ def test_calibrate_refits_the_manifest_in_place_with_the_training_names_and_reme
     manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
     for task in manifest["tasks"]:   # as an older checkpoint calibrated by one temperature
         task["temperature"] = 2.0
-    manifest["runtimes"] = {"torch": {"dev": {"entities": 0.1}, "words_per_second": 1.0}}   # stale
+    manifest["runtimes"] = {"torch": {"dev": {"entities": 0.1, "topic": 0.7}, "words_per_second": 1.0}}   # stale
     manifest["training"]["calibration"] = {"topic": {"temperature": 2.0, "thresholds": None}}   # fitted before
     (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     train = tmp_path / "train.conll"
@@ -33,7 +33,8 @@ def test_calibrate_refits_the_manifest_in_place_with_the_training_names_and_reme
     assert task.temperature == 1.0          # the span calibrator replaces the temperature
     assert set(manifest["runtimes"]) == set(available())    # measured again, on the data it was fitted on
     assert manifest["runtimes"]["torch"]["words_per_second"] > 1.0
-    assert manifest["runtimes"]["torch"]["dev"] != {"entities": 0.1}
+    assert manifest["runtimes"]["torch"]["dev"]["entities"] != 0.1
+    assert manifest["runtimes"]["torch"]["dev"]["topic"] == 0.7   # not in that data: its calibration and figure stand
     assert "default CPU runtime" in captured.err
 
 

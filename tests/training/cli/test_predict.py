@@ -105,7 +105,9 @@ def test_each_file_given_is_one_document_in_order(tiny_checkpoint, tmp_path, cap
         alone.append(json.loads(capsys.readouterr().out))
     page = tmp_path / "page.html"
     assert main(["predict", *checkpoint, "--file", str(files[0]), "--file", str(files[1]), "--html", str(page)]) == 0
-    assert [json.loads(row) for row in capsys.readouterr().out.splitlines()] == alone
+    together = [json.loads(row) for row in capsys.readouterr().out.splitlines()]
+    assert [_without_scores(row) for row in together] == [_without_scores(row) for row in alone]
+    assert max(abs(a - b) for row, one in zip(together, alone) for a, b in zip(_scores(row), _scores(one))) < 1e-4
     html = page.read_text(encoding="utf-8")
     assert html.index(str(files[0])) < html.index(str(files[1]))   # each titled by its file
 
@@ -142,3 +144,13 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tiny_checkpoint, tmp
     proc.stdout.close()
     error = proc.stderr.read().decode()
     assert proc.wait() == 0 and "Broken pipe" not in error and "Traceback" not in error
+
+
+def _without_scores(row: dict) -> dict:
+    """A prediction row without its scores, which a batch's padding moves in the 6th place."""
+    return {"entities": [{k: v for k, v in e.items() if k != "score"} for e in row["entities"]],
+            "labels": {t: [{k: v for k, v in l.items() if k != "score"} for l in ls] for t, ls in row["labels"].items()}}
+
+
+def _scores(row: dict) -> list[float]:
+    return [e["score"] for e in row["entities"]] + [l["score"] for ls in row["labels"].values() for l in ls]
