@@ -12,6 +12,7 @@ import contextlib
 import logging
 import sys
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -101,15 +102,19 @@ def _int8(path: Path) -> Path:
     return out
 
 
+_QUIETING = threading.RLock()
+
+
 @contextlib.contextmanager
 def _quiet():
     """The exporter and quantizer report progress on stdout and warn about their own internals
     (unused torchvision ops, deprecations): none of it concerns a user loading a model."""
-    before = logging.root.manager.disable   # a level the caller disabled stays disabled afterwards
-    logging.disable(max(before, logging.WARNING))
-    try:
-        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logging.disable(before)
+    with _QUIETING:   # one at a time: a second thread would take the first one's level as the caller's
+        before = logging.root.manager.disable   # a level the caller disabled stays disabled afterwards
+        logging.disable(max(before, logging.WARNING))
+        try:
+            with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                yield
+        finally:
+            logging.disable(before)

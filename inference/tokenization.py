@@ -90,7 +90,8 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     along. With `recase`, lines in capitals reach the tokenizer recased (`inference.recasing`);
     offsets and shapes still come from the original text."""
     first_length = len(text)
-    pair = pair if pair is None or pair.strip() else None   # a blank second text: the first read alone
+    if pair is not None and not _without_joiners(_INVISIBLE.sub(" ", pair))[0].strip():
+        pair = None   # a second text with nothing to read: the first read alone
     text = join_pair(tokenizer, text, pair)
     visible = _INVISIBLE.sub(" ", text)
     read, at = _without_joiners(visible)

@@ -107,8 +107,8 @@ class TrainConfig:
             value = getattr(self, f.name)
             if f.type in ("bool", "bool | None") and not isinstance(value, bool) and value is not None:
                 raise ValueError(f"{f.name}: {value!r} is not true or false")
-            if (f.type in ("str", "str | None") and not isinstance(value, (str, os.PathLike)) and value is not None
-                    and f.name != "device"):   # which resolve_device also takes as a torch.device
+            if f.type in ("str", "str | None") and not isinstance(value, (str, os.PathLike)) and value is not None \
+                    and not (f.name == "device" and type(value).__name__ == "device"):   # a torch.device too
                 raise ValueError(f"{f.name}: {value!r} is not a string")   # `output = 5` in a config file
 
     def record(self) -> dict:

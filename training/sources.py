@@ -64,9 +64,12 @@ class Source:
         for name, value in self.options.items():   # a TOML string "false" would otherwise read as on
             if isinstance(known[name], bool) and not isinstance(value, bool):
                 raise ValueError(f"{self.path}: reader option {name}: {value!r} is not true or false")
+            if value is None and name not in _optional(fmt) and known[name] is not None:
+                raise ValueError(f"{self.path}: reader option {name}: the {fmt} reader needs a value (leave it out "
+                                 f"for its default, {known[name]!r})")
             if READER_OPTIONS.get(name, (None,))[0] is str and not isinstance(value, (str, Path, type(None))):
                 raise ValueError(f"{self.path}: reader option {name}: {value!r} is not a string")
-        if fmt == "pairs" and "bodies" not in self.options:
+        if fmt == "pairs" and self.options.get("bodies") is None:
             raise ValueError(f"{self.path}: the pairs reader needs the bodies file (option bodies, flag --bodies)")
 
     @property
@@ -103,6 +106,12 @@ def reader_options(fmt: str) -> dict:
     if fmt == "pairs":   # the stances file is the path; the bodies file is an option
         return {"bodies": None, **_defaults(read_pairs_joined, 2)}
     return {**_defaults(READERS[fmt], 1), **({"multi": False} if fmt == "hf" else {})}   # hf: the data decides
+
+
+def _optional(fmt: str) -> set[str]:
+    """The options the format's reader takes None for (classification's label_field: text only)."""
+    reader = read_pairs_joined if fmt == "pairs" else READERS[fmt]
+    return {p.name for p in inspect.signature(reader).parameters.values() if "None" in str(p.annotation)}
 
 
 def _defaults(reader, positional: int) -> dict:

@@ -53,9 +53,11 @@ def train(config: TrainConfig, log=print) -> dict:
     check_replaceable(state_dir(config.output), is_state, "a training state")
     data = read_data(config)
     for name in data.untrained:
-        what = "not trained: left out, or where --init-from's checkpoint has it, its head kept as it was" \
-            if config.init_from else "left out of the checkpoint"
-        log(f"warning: no training document is annotated for task {name!r}: {what}")
+        what = ("left out, unless --init-from's checkpoint has it: then its head is carried over, trained no "
+                "further, and calibrated afresh only where dev annotates it") if config.init_from else \
+            "left out of the checkpoint"
+        log(f"warning: none of the documents trained on (after any hold-out or sample) is annotated for task "
+            f"{name!r}: {what}")
     if config.select_by and config.select_by not in data.schema:
         raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: {', '.join(sorted(data.schema))}"])
     trainer = Trainer(config, data, log)

@@ -65,3 +65,5 @@ def test_string_settings_take_strings_and_paths_and_the_device_a_torch_device():
     assert TrainConfig(train="x", output=Path("out"), device=torch.device("cpu")).device == torch.device("cpu")
     with pytest.raises(ValueError, match="output: 5 is not a string"):
         TrainConfig(train="x", output=5)
+    with pytest.raises(ValueError, match="device: 5 is not a string"):
+        TrainConfig(train="x", device=5)

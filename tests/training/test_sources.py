@@ -3,7 +3,7 @@ import json
 import pytest
 
 from training.corpus import DataError
-from training.sources import Source, merge_schemas
+from training.sources import Source, merge_schemas, read_source
 from training.config import TrainConfig
 from training.data import read_data
 
@@ -118,8 +118,15 @@ def test_a_task_of_two_kinds_is_named_with_both_places(files):
         read_data(TrainConfig(train=[table, str(files / "ner.conll")]))
 
 
-def test_a_reader_option_left_at_none_takes_the_readers_default():
-    assert Source("x.csv", "classification", {"label_field": None}).options == {"label_field": None}
+def test_none_is_an_option_only_where_the_reader_takes_it(tmp_path):
+    (tmp_path / "texts.csv").write_text("text\nTariffs rise\n", encoding="utf-8")
+    [doc] = read_source(Source(str(tmp_path / "texts.csv"), "classification", {"label_field": None}), {})
+    assert doc.text == "Tariffs rise" and doc.labels == {}   # label_field None: text to predict on
+    with pytest.raises(ValueError, match=r"reader option text_field: the classification reader needs a value "
+                                         r"\(leave it out for its default, 'text'\)"):
+        Source("x.csv", "classification", {"text_field": None})
+    with pytest.raises(ValueError, match="the pairs reader needs the bodies file"):
+        Source("x.csv", "pairs", {"bodies": None})
 
 
 def test_a_missing_bodies_file_is_named_itself(tmp_path):
@@ -128,3 +135,17 @@ def test_a_missing_bodies_file_is_named_itself(tmp_path):
     with pytest.raises(DataError) as raised:
         read_data(TrainConfig(train=[table]))
     assert raised.value.problems == [f"{tmp_path / 'b.csv'}: No such file or directory"]
+
+
+def test_tasks_are_counted_on_the_documents_trained_on_and_dev_must_annotate_one(tmp_path):
+    from training.data import hold_out
+    [held] = hold_out(list(range(10)), 0.1, 13)[1]   # the record read_data's hold-out takes at seed 13
+    records = [{k: v for k, v in NEWS.items() if k != "topic" or i == held} | {"text": f"Putin met Trump, round {i}."}
+               for i in range(10)]   # topic in that record only
+    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    data = read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), dev_fraction=0.1, seed=13))
+    assert [d.labels.get("topic") for d in data.dev] == [["summit_diplomacy"]]
+    assert data.untrained == ["topic"] and list(data.schema) == ["entities", "stance"]
+    (tmp_path / "bare.jsonl").write_text(json.dumps({"text": "Putin met Trump."}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="no dev document is annotated for a task trained"):
+        read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "bare.jsonl")))

@@ -292,5 +292,6 @@ def test_a_task_no_training_document_annotates_gets_no_head(tiny_base, tmp_path)
     train(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "train.jsonl"), base=tiny_base,
                       output=str(tmp_path / "out"), epochs=1, max_steps=1, batch_size=4, window_length=64,
                       window_overlap=16, measure_runtimes=False, model_card=None), log=logged.append)
-    assert "warning: no training document is annotated for task 'topic': left out of the checkpoint" in logged
+    assert "warning: none of the documents trained on (after any hold-out or sample) is annotated for task " \
+        "'topic': left out of the checkpoint" in logged
     assert [t.name for t in load(tmp_path / "out").manifest.tasks] == ["entities", "stance"]

@@ -24,10 +24,15 @@ def main(argv: list[str] | None = None) -> int:
     transformers.logging.set_verbosity_error()  # the base model's unused pooler is expected
     from training.corpus import DataError
     try:
-        return COMMANDS[args.command].run(args)
+        status = COMMANDS[args.command].run(args)
+        sys.stdout.flush()   # here, not at exit, where a closed pipe could no longer be caught
+        return status
     except BrokenPipeError:   # `newsmodel predict ... | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # so the exit's flush raises nothing
-        return 0
+        if args.command != "train":   # a training run's log is not its output: it stopped unfinished
+            return 0
+        print("error: the output of the training log was closed: training stopped", file=sys.stderr)
+        return 2
     except (DataError, OSError, ValueError) as exc:   # OSError: a path missing, a folder for a file, ...
         print(f"error: {exc}", file=sys.stderr)
         return 2

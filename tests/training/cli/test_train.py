@@ -158,3 +158,18 @@ def _train_help() -> str:
     parser = __import__("argparse").ArgumentParser()
     train_command.add_parser(parser.add_subparsers())
     return " ".join(parser._subparsers._group_actions[0].choices["train"].format_help().split())
+
+
+def test_a_closed_log_stops_training_with_an_error_not_a_success(tiny_base, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from conftest import REPO
+    (tmp_path / "train.jsonl").write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
+    command = [sys.executable, "-m", "training", "train", "--train", str(tmp_path / "train.jsonl"), "--base",
+               str(tiny_base), "--output", str(tmp_path / "out"), "--max-steps", "1", "--no-measure-runtimes"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()   # `newsmodel train ... | true`
+    error = proc.stderr.read().decode()
+    assert proc.wait() == 2 and "training stopped" in error
