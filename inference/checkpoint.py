@@ -38,6 +38,11 @@ def check_replaceable(path: str | os.PathLike, ours: Callable[[Path], bool] = is
         raise ValueError(f"{path} exists and is not {what}: writing there would replace it; choose another output")
     if os.path.ismount(real):
         raise ValueError(f"{path} is a mount point, which a save cannot replace: write into a new folder inside it")
+    above = next(p for p in real.parents if p.exists())   # where the save makes its folders and renames
+    if not above.is_dir():
+        raise ValueError(f"{path} cannot be made: {above} is a file, not a folder")
+    if not os.access(above, os.W_OK):   # no permission, or a read-only filesystem
+        raise ValueError(f"{path} cannot be written: {above} is not writable")
 
 
 def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours: Callable[[Path], bool] = is_checkpoint,

@@ -26,7 +26,7 @@ from inference.runtimes import choose
 from . import distributed
 from .base_models import default_recipe
 from .config import TrainConfig
-from .corpus import DataError
+from .corpus import DataError, annotated_tasks
 from .data import RunData, read_data
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
@@ -50,6 +50,8 @@ def train(config: TrainConfig, log=print) -> dict:
     """Train, write the best checkpoint to config.output, return the run's metrics (process 0;
     the other processes of a distributed run return {})."""
     check_replaceable(config.output)   # before the data is read and hours are spent
+    if config.model_card and (Path(config.model_card).is_dir() or not Path(config.model_card).parent.is_dir()):
+        raise ValueError(f"model_card {config.model_card}: give a file in an existing folder")
     check_replaceable(state_dir(config.output), is_state, "a training state")
     data = read_data(config)
     for name in data.untrained:
@@ -60,6 +62,10 @@ def train(config: TrainConfig, log=print) -> dict:
             f"{name!r}: {what}")
     if config.select_by and config.select_by not in data.schema:
         raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: {', '.join(sorted(data.schema))}"])
+    if config.select_by and data.dev and config.select_by not in annotated_tasks(data.dev):
+        raise DataError([f"select_by: no dev document is annotated for task {config.select_by!r}"])
+    if config.init_from and config.base:
+        log(f"warning: --base {config.base} has no effect with --init-from: the encoder is the checkpoint's")
     trainer = Trainer(config, data, log)
     trainer.run_epochs()
     return trainer.finish() if trainer.rank == 0 else {}
@@ -162,6 +168,8 @@ class Trainer:
                 self._end_of_epoch()   # "epoch 0", the lexical branches alone: kept if no epoch beats them
             distributed.barrier(self.world)
         for epoch in range(self.progress["epoch"] + 1, config.epochs + 1):
+            if self.progress["step"] >= self.total_steps:   # resumed after its last step (--max-steps)
+                break
             self._epoch(epoch)
             self.progress["epoch"] = epoch
             self.progress["minutes"] = (time.perf_counter() - self.started) / 60

@@ -173,3 +173,9 @@ def test_shape_input_widens_token_types_and_survives_a_round_trip(tiny_base, new
     assert loaded.shape_input
     assert torch.equal(loaded.encoder.embeddings.token_type_embeddings.weight,
                        model.encoder.embeddings.token_type_embeddings.weight)
+
+
+def test_an_output_under_a_file_is_refused_before_anything_is_written(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"cannot be made: {re.escape(str(tmp_path / 'notes.txt'))} is a file"):
+        checkpoint.check_replaceable(tmp_path / "notes.txt" / "news")

@@ -75,6 +75,20 @@ def test_kill_9_then_resume_ends_like_an_uninterrupted_run(run_args):
                 assert b[task][key] == pytest.approx(value, abs=1e-6), (task, key)
 
 
+def test_a_run_killed_after_its_last_step_resumes_to_its_end_and_no_further(run_args):
+    tmp, args = run_args
+    args = args + ["--max-steps", "2", "--ema-decay", "0.5"]   # the last step in epoch 1; the average would move
+    whole = run(args + ["--output", str(tmp / "whole2")])
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    killed = run(args + ["--output", str(tmp / "killed2")], code=KILL_AFTER_FIRST_SAVE)
+    assert killed.returncode == -signal.SIGKILL
+    resumed = run(args + ["--output", str(tmp / "killed2"), "--resume"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "epoch 2/3" not in resumed.stdout + resumed.stderr   # no epoch after the last step
+    whole_weights, resumed_weights = (load_file(str(tmp / name / "model.safetensors")) for name in ("whole2", "killed2"))
+    assert all(torch.equal(whole_weights[k], resumed_weights[k]) for k in whole_weights)
+
+
 def torchrun(args):
     program = os.path.join(os.path.dirname(sys.executable), "torchrun")  # installed with torch
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}

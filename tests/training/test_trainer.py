@@ -295,3 +295,19 @@ def test_a_task_no_training_document_annotates_gets_no_head(tiny_base, tmp_path)
     assert "warning: none of the documents trained on (after any hold-out or sample) is annotated for task " \
         "'topic': left out of the checkpoint" in logged
     assert [t.name for t in load(tmp_path / "out").manifest.tasks] == ["entities", "stance"]
+
+
+def test_settings_that_would_fail_after_training_are_refused_before_it(tiny_base, tmp_path):
+    ents = [{k: v for k, v in json.loads(line).items() if k not in ("topic", "stance")}
+            for line in (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:4]]
+    (tmp_path / "train.jsonl").write_text((REPO / "data" / "train.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "dev.jsonl").write_text("\n".join(json.dumps(r) for r in ents) + "\n", encoding="utf-8")
+    settings = dict(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "dev.jsonl"), base=tiny_base,
+                    output=str(tmp_path / "out"), max_steps=1, window_length=64, window_overlap=16,
+                    measure_runtimes=False)
+    with pytest.raises(DataError, match="select_by: no dev document is annotated for task 'stance'"):
+        train(TrainConfig(**settings, select_by="stance"), log=lambda m: None)
+    for card in (tmp_path, tmp_path / "no-such-folder" / "card.md"):
+        with pytest.raises(ValueError, match="give a file in an existing folder"):
+            train(TrainConfig(**settings, model_card=str(card)), log=lambda m: None)
+    assert not (tmp_path / "out").exists()   # nothing trained

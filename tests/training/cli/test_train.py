@@ -173,3 +173,12 @@ def test_a_closed_log_stops_training_with_an_error_not_a_success(tiny_base, tmp_
     proc.stdout.close()   # `newsmodel train ... | true`
     error = proc.stderr.read().decode()
     assert proc.wait() == 2 and "training stopped" in error
+
+
+def test_ctrl_c_says_how_to_go_on_instead_of_a_traceback(files, monkeypatch, capsys):
+    def interrupted(config, log):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("training.trainer.train", interrupted)
+    assert main(["train", "--train", str(files / "ner.conll")]) == 130
+    assert capsys.readouterr().err == ("interrupted; the last saved epoch is kept, and the same command with --resume "
+                                       "goes on from it\n")
