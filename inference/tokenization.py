@@ -62,12 +62,14 @@ def join_pair(tokenizer, text: str, pair: str | None) -> str:
 # surrogates become spaces before tokenizing: one character for one, so offsets still index the
 # original text, while words split where a reader sees a break and the tokenizer never meets a
 # string it cannot encode.
-_INVISIBLE = re.compile("[\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_INVISIBLE_CHARS = "\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # Joiners and the soft hyphen sit inside words without breaking them ("Pu\u00adtin" is "Putin"):
 # the tokenizer reads the text without them (the tokenizers disagree on them: WordPiece drops
 # them, SentencePiece made some spaces), and its offsets are mapped back around them.
 JOINERS = "\u00ad\u200c\u200d\u2060\ufeff"
 _JOINERS = re.compile(f"[{JOINERS}]")
+_READABLE = re.compile(f"[^\\s{_INVISIBLE_CHARS}{JOINERS}]")   # a character the encoder reads: not blank
 
 
 def _recased(visible: str, first_length: int, pair_start: int | None) -> str:
@@ -90,7 +92,7 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     along. With `recase`, lines in capitals reach the tokenizer recased (`inference.recasing`);
     offsets and shapes still come from the original text."""
     first_length = len(text)
-    if pair is not None and not _without_joiners(_INVISIBLE.sub(" ", pair))[0].strip():
+    if pair is not None and not _READABLE.search(pair):
         pair = None   # a second text with nothing to read: the first read alone
     text = join_pair(tokenizer, text, pair)
     visible = _INVISIBLE.sub(" ", text)

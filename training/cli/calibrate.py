@@ -42,8 +42,9 @@ def run(args) -> int:
     docs = read_source(Source(args.data, args.format), schema)
     check_annotated(docs, list(schema), args.data)
     refitted = calibrate([head for head, _ in head_outputs(model, docs)])
-    kept = sorted(set(model.manifest.training.get("calibration", {})) - set(refitted))
-    model.manifest.training["calibration"] = {**model.manifest.training.get("calibration", {}), **refitted}
+    before = model.manifest.training.get("calibration", {})
+    kept = sorted(set(before) - set(refitted))
+    model.manifest.training["calibration"] = {**before, **refitted}
     # The runtime figures were scored under the old calibration: dropped (fp32 until measured
     # again, should measuring fail), then measured again on the same data.
     stale, model.manifest.runtimes = model.manifest.runtimes, {}
