@@ -51,7 +51,10 @@ class Prediction:
 
     def chosen(self, task: str) -> list[str]:
         """The labels the checkpoint's decision rule gives the document for `task` (multi-label:
-        every label at or above its threshold, else the best; single-label: the best)."""
+        every label at or above its threshold, else the best; single-label: the best). A blank
+        text has none."""
+        if task not in self.labels:
+            raise KeyError(f"no document task {task!r}; the model's: {', '.join(self.labels) or 'none'}")
         return [l.label for l in self.labels[task] if l.chosen]
 
     def to_dict(self) -> dict:
@@ -96,6 +99,8 @@ class NewsModel:
         those within 5% of the fastest, the most accurate on dev; inference.runtimes);
         `runtime="onnx"` (ONNX Runtime, exported at load; the `onnx` extra) and `quantize=True`
         (int8 linear layers, see inference.quantization) force one."""
+        if not isinstance(quantize, (bool, type(None))):   # "no" would be true
+            raise TypeError(f"quantize must be True, False or None, not {quantize!r}")
         if runtime not in (None, *{r["runtime"] for r in RUNTIMES.values()}):
             raise ValueError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")
         model, tokenizer, manifest = load_checkpoint(path)
@@ -200,8 +205,8 @@ class NewsModel:
 
     def _prediction(self, text: str, analysis: Analysis, spans: dict[str, list]) -> Prediction:
         """`spans`: the decoded entity spans of each NER task, in word indices."""
-        if not analysis.encoded.input_ids:
-            return Prediction(text=text)
+        if not analysis.encoded.input_ids:   # blank: no entities, no labels, the same tasks as any text
+            return Prediction(labels={name: [] for name in analysis.doc_probs}, text=text)
         entities = []
         words = analysis.encoded.words
         for name, task_spans in spans.items():

@@ -70,7 +70,11 @@ def test_token_budget_does_not_change_predictions(model):
 
 
 def test_empty_text_gives_empty_result_and_non_strings_raise(model):
-    assert model.predict("").entities == [] and model.predict("  \n").labels == {}
+    blank = model.predict("  \n")
+    assert model.predict("").entities == [] and blank.labels == {"topic": [], "stance": []}
+    assert blank.chosen("topic") == [] and blank.to_dict() == {"entities": [], "labels": {"topic": [], "stance": []}}
+    with pytest.raises(KeyError, match="no document task 'topics'; the model's: topic, stance"):
+        blank.chosen("topics")
     with pytest.raises(TypeError, match="NoneType"):
         model.predict(None)
     with pytest.raises(TypeError, match=r"texts\[1\] must be str, not bytes"):

@@ -56,3 +56,5 @@ def test_load_takes_the_recorded_choice_and_flags_force_one(tiny_checkpoint, tmp
     assert load(path, quantize=False).runtime == "torch" and load(tiny_checkpoint).runtime == "torch"
     with pytest.raises(ValueError, match="CPU only"):
         load(path, quantize=True, device="cuda")
+    with pytest.raises(TypeError, match="quantize must be True, False or None, not 'no'"):
+        load(path, quantize="no")   # a string would have read as true
