@@ -28,8 +28,9 @@ def annotated_tasks(docs: list[Document]) -> set[str]:
 
 
 class DataError(ValueError):
-    """Every problem found in the input, one `file:line: reason` a line."""
+    """Every problem found in the input, one `file:line: reason` a line: one alone as it is,
+    several under a count (not all are records: a missing file, a setting the data contradicts)."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__(f"{len(problems)} bad record(s):\n" + "\n".join(problems))
+        super().__init__(problems[0] if len(problems) == 1 else f"{len(problems)} problems:\n" + "\n".join(problems))

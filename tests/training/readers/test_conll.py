@@ -163,7 +163,9 @@ def test_all_kinds_of_error_in_one_file_come_in_one_error(tmp_path):
     with pytest.raises(DataError) as err:
         read_conll(path)
     assert line_numbers(err.value.problems) == [2, 3]
-    assert str(err.value).startswith("2 bad record(s):")
+    assert str(err.value) == "2 problems:\n" + "\n".join(err.value.problems)
+    with pytest.raises(DataError, match=r"^[^\n]*no sentences$"):   # one problem alone, under no count
+        read_conll(write(tmp_path, "\n\n"))
 
 
 def test_a_file_that_is_not_utf8_names_the_line(tmp_path):
