@@ -4,6 +4,7 @@ interrupted save never leaves a half-written checkpoint behind."""
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
 import shutil
@@ -52,6 +53,7 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
     path = Path(os.path.realpath(path))   # through a symlink: the link stays, what it points to is replaced
     check_replaceable(path, ours, what)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _clear_killed_saves(path)
     tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
     tmp.mkdir(0o777)   # as a plain mkdir makes it (the umask, a shared folder's group), not owner-only
     try:
@@ -79,6 +81,20 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def _clear_killed_saves(path: Path) -> None:
+    """What a save killed outright (SIGKILL, power loss) left beside `path`: its half-written
+    temporary folder, and the previous directory it had moved aside, put back where a kill fell
+    between its two renames."""
+    hex12 = "[0-9a-f]" * 12
+    for tmp in glob.glob(f"{glob.escape(str(path.parent / ('.' + path.name)))}.tmp-{hex12}"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    olds = sorted(glob.glob(f"{glob.escape(str(path.parent / ('.' + path.name)))}.old-{hex12}"), key=os.path.getmtime)
+    if olds and not path.exists():
+        os.rename(olds.pop(), path)
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def save_checkpoint(model: MultiTaskModel, tokenizer, manifest: Manifest, path: str | os.PathLike) -> Path:

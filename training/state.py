@@ -3,12 +3,14 @@ progress, saved at the end of every epoch. Tensors go to safetensors, the rest t
 nothing is pickled. Written to a temporary directory and renamed into place, like checkpoints."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from inference.checkpoint import save_directory
@@ -49,28 +51,48 @@ def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, prog
 def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, average=None,
                run: dict | None = None) -> dict:
     """Restore everything into the given objects; returns the saved progress. A `run` other than
-    the saved one is refused, naming each difference, before anything is restored."""
-    meta = json.loads((path / STATE).read_text(encoding="utf-8"))
-    if run is not None and meta.get("run") is not None:
-        changed = _differences(meta["run"], json.loads(json.dumps(run)))
+    the saved one is refused, naming each difference, before anything is restored; so is a
+    state that cannot be read whole (a disk full or a copy cut short)."""
+    try:
+        meta = json.loads((path / STATE).read_text(encoding="utf-8"))
+        saved_run = meta.get("run")
+        weights = load_file(str(path / "model.safetensors"))
+        averaged = load_file(str(path / "average.safetensors")) if (path / "average.safetensors").exists() else None
+        tensors = load_file(str(path / "optimizer.safetensors"))
+    except (OSError, ValueError, AttributeError, SafetensorError) as exc:
+        raise ValueError(_damaged(path, exc)) from None
+    if run is not None and saved_run is not None:
+        changed = _differences(saved_run, json.loads(json.dumps(run)))
         if changed:
             raise ValueError(f"--resume continues the run that saved {path}, and this one differs from it: "
                              f"{'; '.join(changed)}. Run the same command, or start again without --resume")
-    model.load_state_dict(load_file(str(path / "model.safetensors")))
-    if average is not None:
-        if not (path / "average.safetensors").exists():
-            raise ValueError(f"{path}: this run kept no moving average of the weights; resume it without --ema-decay")
-        average.load_state_dict(load_file(str(path / "average.safetensors")))
-    tensors = load_file(str(path / "optimizer.safetensors"))
-    torch.set_rng_state(tensors.pop("torch_rng"))
-    state: dict = {}
-    for key, value in tensors.items():
-        index, name = key.split("/", 1)
-        state.setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-    scheduler.load_state_dict(meta["scheduler"])
-    rng.setstate(_tupled(meta["python_rng"]))
-    return meta["progress"]
+    if average is not None and averaged is None:
+        raise ValueError(f"{path}: this run kept no moving average of the weights; resume it without --ema-decay")
+    try:
+        model.load_state_dict(weights)
+        if average is not None:
+            average.load_state_dict(averaged)
+        torch.set_rng_state(tensors.pop("torch_rng"))
+        state: dict = {}
+        for key, value in tensors.items():
+            index, name = key.split("/", 1)
+            state.setdefault(int(index), {})[name] = value
+        optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+        scheduler.load_state_dict(meta["scheduler"])
+        rng.setstate(_tupled(meta["python_rng"]))
+        return meta["progress"]
+    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise ValueError(_damaged(path, exc)) from None
+
+
+def _damaged(path: Path, exc: Exception) -> str:
+    return (f"{path} cannot be resumed from, it is damaged ({type(exc).__name__}: {exc}); delete it and run "
+            f"the command without --resume")
+
+
+def run_digest(run: dict) -> str:
+    """A finished run's mark in its manifest: --resume finds the same run already done."""
+    return hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
 
 
 def run_identity(config: dict, trained_sha256: dict[str, str], schema: dict, processes: int) -> dict:

@@ -14,7 +14,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from inference.calibration import calibrate
-from inference.checkpoint import MANIFEST, check_replaceable, save_checkpoint, write_manifest
+from inference.checkpoint import MANIFEST, check_replaceable, is_checkpoint, save_checkpoint, write_manifest
 from inference.devices import autocast, cpu_has_bf16, device_name, resolve_device, resolve_precision
 from inference.lexical import Lexicon
 from inference.manifest import Manifest
@@ -37,7 +37,7 @@ from .model_card import write_model_card
 from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
 from .runtime_figures import measure_runtimes
-from .state import is_state, load_state, run_identity, save_state, state_dir
+from .state import is_state, load_state, run_digest, run_identity, save_state, state_dir
 
 
 def seed_everything(seed: int) -> None:
@@ -67,6 +67,9 @@ def train(config: TrainConfig, log=print) -> dict:
     if config.init_from and config.base:
         log(f"warning: --base {config.base} has no effect with --init-from: the encoder is the checkpoint's")
     trainer = Trainer(config, data, log)
+    if trainer.finished is not None:   # --resume of a run that has already ended: nothing to do
+        distributed.leave(trainer.world)
+        return trainer.finished if trainer.rank == 0 else {}
     trainer.run_epochs()
     return trainer.finish() if trainer.rank == 0 else {}
 
@@ -129,14 +132,33 @@ class Trainer:
         self.rng = random.Random(config.seed)
         self.progress = {"epoch": 0, "step": 0, "best_score": -1.0, "history": [], "best_epoch": None, "minutes": 0.0}
         self.state = state_dir(config.output)
+        self.finished = None   # the metrics of this same run, when --resume finds it already ended
         if config.resume and is_state(self.state):
             self.progress = load_state(self.state, model, self.optimizer, self.scheduler, self.rng, self.average,
                                        self.identity)
             self.created -= self.progress["minutes"] * 60   # total_minutes counts the interrupted run's epochs too
             log(f"resuming from {self.state} after epoch {self.progress['epoch']} (step {self.progress['step']})")
+        elif config.resume and (finished := self._finished_run()) is not None:
+            self.finished = finished
+            log(f"this run has already ended: {config.output} holds its checkpoint (best epoch "
+                f"{finished['best_epoch']}); nothing to resume")
         elif config.resume:
             log(f"nothing to resume at {self.state}: starting from the beginning")
         self.trainee = distributed.wrap(model, self.device, self.world)
+
+    def _finished_run(self) -> dict | None:
+        """The recorded metrics of this same run if it ended into config.output (its state is
+        removed then), else None."""
+        output = Path(self.config.output)
+        if not is_checkpoint(output):
+            return None
+        try:
+            manifest = Manifest.read(output / MANIFEST)
+        except (OSError, ValueError):   # a damaged checkpoint is no finished run: trained again and replaced
+            return None
+        if manifest.training.get("run_sha256") != run_digest(self.identity):
+            return None
+        return {"best_epoch": manifest.training.get("best_epoch"), **manifest.metrics}
 
     def _starting_model(self):
         """(model, tokenizer, base name, lexicon or None): the base encoder with fresh heads, or the
@@ -187,8 +209,9 @@ class Trainer:
         self.model.train()
         order = self.examples.epoch_order(self.rng, config.batch_size, config.group_by_length)
         starts = list(range(0, len(order), config.batch_size))[self.rank::self.world][:self.steps_per_epoch]
-        bar = tqdm(starts, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=self.rank != 0)
-        for b in bar:
+        starts = starts[:self.total_steps - self.progress["step"]]   # --max-steps may end it early
+        bar = tqdm(total=len(starts), desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=self.rank != 0)
+        for b in starts:
             batch = _to_device(self.examples.batch(order[b:b + config.batch_size]), self.device)
             with autocast(self.device, self.precision):
                 loss = batch_loss(self.trainee, self.model, batch, config.label_smoothing)
@@ -200,9 +223,8 @@ class Trainer:
             if self.average is not None:
                 self.average.update_parameters(self.model)
             self.progress["step"] += 1
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-            if self.progress["step"] >= self.total_steps:
-                break
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+            bar.update()   # counted when taken: iterating the bar would count a step only at the next one
         bar.close()
 
     def _end_of_epoch(self) -> None:
@@ -254,6 +276,7 @@ class Trainer:
         best.manifest.training["total_minutes"] = round((time.perf_counter() - self.created) / 60, 2)
         best.manifest.training["device"] = device_name(self.device)
         best.manifest.training["precision"] = self.precision
+        best.manifest.training["run_sha256"] = run_digest(self.identity)   # what --resume finds ended
         write_manifest(Path(config.output), best.manifest)
         write_model_card(Path(config.output), best.manifest, data.train, extra_path=config.model_card)
         shutil.rmtree(self.state, ignore_errors=True)

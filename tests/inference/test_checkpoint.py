@@ -35,6 +35,28 @@ def test_interrupted_save_leaves_the_previous_checkpoint(tiny_checkpoint, tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no temporary left behind
 
 
+def test_the_next_save_clears_what_a_save_killed_outright_left(tiny_checkpoint, tmp_path, monkeypatch):
+    model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
+    target = save_checkpoint(model, tokenizer, manifest, tmp_path / "ckpt")
+    good = (target / "heads.safetensors").read_bytes()
+    # a kill between the save's two renames: the previous checkpoint moved aside, the new one half-written
+    target.rename(tmp_path / ".ckpt.old-0123456789ab")
+    (tmp_path / ".ckpt.tmp-ba9876543210").mkdir()
+    (tmp_path / ".ckpt.tmp-notours").mkdir()   # not a name a save gives: left alone
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(checkpoint, "save_file", crash)
+    with pytest.raises(OSError):
+        save_checkpoint(model, tokenizer, manifest, target)
+    assert (target / "heads.safetensors").read_bytes() == good   # the moved-aside one is back in place
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".ckpt.tmp-notours", "ckpt"]
+    monkeypatch.undo()
+    (tmp_path / ".ckpt.old-aaaaaaaaaaaa").mkdir()   # beside a checkpoint in place, an old one is only a leftover
+    save_checkpoint(model, tokenizer, manifest, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".ckpt.tmp-notours", "ckpt"]
+
+
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o755), (0o027, 0o750)])
 def test_a_saved_folder_has_the_mode_a_plain_mkdir_would_give_it(tiny_checkpoint, tmp_path, umask, mode):
     model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)

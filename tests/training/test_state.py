@@ -62,3 +62,19 @@ def test_a_run_that_trains_something_else_is_refused_before_anything_is_restored
             '"I-PER", "B-WEIRD", "I-WEIRD"]}; processes was 1, now 2. Run the same command, '
             "or start again without --resume") in str(refused.value)
     assert torch.equal(fresh[0].weight, weight)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda s: (s / "state.json").write_text('{"progress": {"epoch": 1}, "param_gr', encoding="utf-8"),   # cut short
+    lambda s: (s / "optimizer.safetensors").write_bytes((s / "optimizer.safetensors").read_bytes()[:40]),
+    lambda s: (s / "model.safetensors").unlink(),
+    lambda s: (s / "state.json").write_text('{"progress": {"epoch": 1}}', encoding="utf-8"),   # fields missing
+    lambda s: (s / "state.json").write_text("[1, 2]", encoding="utf-8"),
+])
+def test_a_damaged_state_is_named_not_met_as_a_traceback(tmp_path, damage):
+    model, optimizer, scheduler, _ = _run(0)
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1})
+    damage(tmp_path / "s")
+    with pytest.raises(ValueError, match=rf"^{tmp_path / 's'} cannot be resumed from, it is damaged \(\w+.*\); "
+                                         "delete it and run the command without --resume$"):
+        load_state(tmp_path / "s", *_run(1)[:3], random.Random())
