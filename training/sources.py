@@ -3,8 +3,9 @@
 Formats: `news` (JSON lines of data/README.md), `conll`, `classification` (CSV / JSON lines),
 `pairs` (FNC-1 style stances + bodies), `label-studio`, `doccano`, `hf` (a Hugging Face dataset:
 a `save_to_disk` folder, Parquet files, or a `datasets.Dataset` in memory). `auto` picks by
-extension: .jsonl -> news, .csv/.tsv -> classification, .parquet or a `save_to_disk` folder -> hf,
-.conll/.txt/no extension -> conll.
+extension: .jsonl -> news, .json -> label-studio if it opens a JSON list (else news),
+.csv/.tsv -> classification, .parquet or a `save_to_disk` folder -> hf, .conll/.txt/no
+extension -> conll.
 """
 from __future__ import annotations
 
@@ -89,6 +90,8 @@ def resolve_format(path, fmt: str = "auto") -> str:
         return "hf"
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix == ".json" and _opens_a_list(path):   # Label Studio exports one JSON list; news is JSON lines
+        return "label-studio"
     if suffix in (".jsonl", ".json"):
         return "news"
     if suffix in (".csv", ".tsv"):
@@ -96,6 +99,14 @@ def resolve_format(path, fmt: str = "auto") -> str:
     if suffix == ".parquet" or (path / "state.json").is_file():
         return "hf"
     return "conll"
+
+
+def _opens_a_list(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+    except OSError:   # missing or unreadable: its reader says so
+        return False
 
 
 def reader_options(fmt: str) -> dict:

@@ -26,6 +26,11 @@ def test_formats_by_extension(files):
     assert Source(str(files / "topics.csv")).resolved_format == "classification"
     with pytest.raises(ValueError, match="unknown format"):
         Source("x", format="xml")
+    (files / "export.json").write_text('\ufeff\n [{"id": 1, "data": {"text": "Talks"}, "annotations": []}]', encoding="utf-8")
+    (files / "news.json").write_text(json.dumps(NEWS) + "\n", encoding="utf-8")
+    assert Source(str(files / "export.json")).resolved_format == "label-studio"   # one JSON list
+    assert Source(str(files / "news.json")).resolved_format == "news"
+    assert Source(str(files / "missing.json")).resolved_format == "news"   # its reader names it missing
 
 
 def test_tasks_from_different_files_in_one_run(files):
