@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,6 +113,25 @@ def trained_tasks(schema: dict[str, dict], train: list[Document]) -> tuple[dict[
         raise DataError([f"no training document is annotated for any task ({', '.join(schema)}): "
                          "check the field or column names"])
     return {k: v for k, v in schema.items() if k in annotated}, [k for k in schema if k not in annotated]
+
+
+def rare_entity_types(schema: dict[str, dict], train: list[Document], at_most: int = 2,
+                      among: int = 50) -> list[str]:
+    """A line for each entity type with at most `at_most` training mentions in a task with at
+    least `among`: a tag typo (B-PRE for B-PER) makes a type of its own, which then trains on
+    next to nothing."""
+    lines = []
+    for name, spec in schema.items():
+        if spec.get("kind") != "ner":
+            continue
+        counts = Counter(span.label for doc in train for span in doc.spans.get(name, []))
+        for label, count in sorted(counts.items()):
+            if count <= at_most and sum(counts.values()) >= among:
+                first = next(doc.source for doc in train if any(s.label == label for s in doc.spans.get(name, [])))
+                usual = ", ".join(f"{l} {n}" for l, n in counts.most_common(4))
+                lines.append(f"entity type {label!r} of task {name!r} has {count} training mention(s), against "
+                             f"{usual}: a typo in a tag? The first is in the document at {first}")
+    return lines
 
 
 def hold_out(items: list, fraction: float, seed: int) -> tuple[list, list]:

@@ -154,3 +154,16 @@ def test_tasks_are_counted_on_the_documents_trained_on_and_dev_must_annotate_one
     (tmp_path / "bare.jsonl").write_text(json.dumps({"text": "Putin met Trump."}) + "\n", encoding="utf-8")
     with pytest.raises(DataError, match="no dev document is annotated for a task trained"):
         read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "bare.jsonl")))
+
+
+def test_an_entity_type_with_next_to_no_mentions_is_warned_about_as_a_likely_typo():
+    from training.corpus import Document, Span
+    from training.data import rare_entity_types
+    docs = [Document("Putin spoke.", spans={"entities": [Span(0, 5, "PER")]}, source=f"a.conll:{3 * i + 1}")
+            for i in range(60)]
+    docs[7].spans["entities"].append(Span(6, 11, "PRE"))
+    schema = {"entities": {"kind": "ner", "labels": ["O", "B-PER", "I-PER", "B-PRE", "I-PRE"]}}
+    assert rare_entity_types(schema, docs) == [
+        "entity type 'PRE' of task 'entities' has 1 training mention(s), against PER 60, PRE 1: a typo in a tag? "
+        "The first is in the document at a.conll:22"]
+    assert rare_entity_types(schema, docs[:40]) == []   # in a small corpus every type is rare
