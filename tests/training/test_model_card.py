@@ -1,0 +1,32 @@
+"""The model card says what this checkpoint's tasks are, and nothing of tasks it lacks."""
+from inference.manifest import Manifest, TaskSpec
+from training.config import TrainConfig
+from training.corpus import Document, Span
+from training.model_card import write_model_card
+
+NER = TaskSpec("entities", "ner", ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"])
+TOPIC = TaskSpec("topic", "multi", ["arms_control", "trade"])
+STANCE = TaskSpec("stance", "single", ["critical", "neutral", "supportive"])
+DOCS = [Document("Putin met Trump.", spans={"entities": [Span(0, 5, "PER")]}, labels={"topic": ["trade"]})]
+
+
+def card(tmp_path, tasks, train):
+    manifest = Manifest(tasks=tasks, base_model="minilm")
+    manifest.training = {"config": TrainConfig(train=train, learning_rate=1e-4, head_learning_rate=1e-3).record()}
+    return write_model_card(tmp_path, manifest, DOCS)
+
+
+def test_a_card_of_entities_alone_speaks_of_entities_alone(tmp_path):
+    text = card(tmp_path, [NER], "eng.train")
+    assert "pipeline_tag: token-classification\ntags:\n- named-entity-recognition\n- news\n---" in text
+    assert "# News: entities\n" in text and "gives its named entities (PER, LOC), each with a probability" in text
+    assert "stance" not in text.lower() and "topic" not in text and "bundled corpus is small" not in text
+    assert "before the NER head" in text   # the NER procedure is described
+
+
+def test_a_card_of_document_tasks_alone_has_no_ner_procedure(tmp_path):
+    text = card(tmp_path, [TOPIC, STANCE], "data/train.jsonl")
+    assert "pipeline_tag: text-classification\ntags:\n- text-classification\n- news\n- multi-task\n---" in text
+    assert "gives its `topic` labels (several may apply) and its `stance` label, each" in text
+    assert "NER head" not in text and "Viterbi" not in text and "named entities" not in text
+    assert "bundled corpus is small" in text and "hardest of the\n  bundled tasks" in text
