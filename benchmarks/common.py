@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
+import os
 import random
 import sys
 import time
@@ -73,10 +75,23 @@ def sample(items: list, n: int | None, seed: int) -> list:
 
 
 def jsonl_texts(path) -> list[str]:
-    """The "text" field of every line of a JSON-lines file (blank lines skipped)."""
+    """The "text" field of every line of a JSON-lines file (blank lines skipped); an error naming
+    the file and line where one has none, or where there is no text at all."""
     from training.readers._files import split_lines   # here: importing training loads torch
-    lines = split_lines(Path(path).read_text(encoding="utf-8"))
-    return [json.loads(line)["text"] for line in lines if line.strip()]
+    try:
+        lines = split_lines(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"error: {path}: {exc}") from None
+    texts = []
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                texts.append(json.loads(line)["text"])
+            except (ValueError, KeyError, TypeError):
+                raise SystemExit(f"error: {path}:{number}: not a JSON object with a \"text\" field") from None
+    if not texts:
+        raise SystemExit(f"error: {path}: no texts")
+    return texts
 
 
 def count_words(texts) -> int:
@@ -110,7 +125,12 @@ def base_model(args) -> str:
     return resolve_base(args.base)[0]
 
 
-def train_ours(args, benchmark: str, recipe: dict, **data):
+# ours: what trains a checkpoint, so has no effect with --checkpoint
+TRAINING_OPTIONS = ("epochs", "max_steps", "window_length", "lexical_terms", "group_by_length", "recase_capitals",
+                    "crf", "base", "resume", "output")
+
+
+def train_ours(args, benchmark: str, recipe: dict, task: str, **data):
     """(NewsModel, train seconds) for `--system ours`: trained here with training.trainer.train
     on `data` (train/dev sources) with the benchmark's `recipe` (TrainConfig settings; --epochs,
     --window-length, --lexical-terms, --[no-]group-by-length, --[no-]recase-capitals, --[no-]crf override it),
@@ -118,10 +138,20 @@ def train_ours(args, benchmark: str, recipe: dict, **data):
 
     train seconds come from the manifest in both cases (training.total_minutes: the whole run,
     from tokenizing to calibration; older checkpoints: the epochs alone), so a reused checkpoint
-    reports the same figure as the run that made it."""
+    reports the same figure as the run that made it. `task`: the one the benchmark scores, which
+    a given checkpoint must have."""
     from inference import load
     path = args.checkpoint
-    if not path:
+    if path:
+        from inference.checkpoint import MANIFEST
+        from inference.manifest import Manifest
+        try:
+            tasks = [t.name for t in Manifest.read(Path(path) / MANIFEST).tasks]
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"error: --checkpoint {path}: {exc}") from None
+        if task not in tasks:
+            raise SystemExit(f"error: checkpoint {path} has no task {task!r} (tasks: {', '.join(tasks)})")
+    else:
         from training.config import TrainConfig
         from training.trainer import train
         path = args.output or str(ROOT / "runs" / f"{benchmark}-ours")
@@ -132,6 +162,7 @@ def train_ours(args, benchmark: str, recipe: dict, **data):
                              **{**recipe, **overrides}, **data)
         train(config, log=lambda m: print(m, file=sys.stderr, flush=True))
     model = load(path, device=args.device)
+    args.runtime, args.trained_into = model.runtime, None if args.checkpoint else path   # for the result line
     training = model.manifest.training
     minutes = training.get("total_minutes", training.get("train_minutes"))
     return model, None if minutes is None else minutes * 60
@@ -161,17 +192,42 @@ def emit(result: dict, output_json: str | None = None) -> None:
             f.write(text + "\n")
 
 
+def refuse_unmeant(args) -> None:
+    """Settings that would be ignored, or a split scored on itself, refused before any work."""
+    if args.system == "ours" and args.checkpoint:
+        given = [name for name in TRAINING_OPTIONS if getattr(args, name) is not None and (name != "resume" or args.resume)]
+        if given:
+            raise SystemExit(f"error: --checkpoint scores a trained checkpoint; "
+                             f"{', '.join('--' + n.replace('_', '-') for n in given)} would train one: leave them out")
+    if args.system == "spacy" and args.device not in ("auto", "cpu"):
+        raise SystemExit(f"error: --system spacy runs on the CPU here, not on --device {args.device}")
+    files = {name: getattr(args, name) for name in ("train", "dev", "test", "test_stances")
+             if isinstance(getattr(args, name, None), str)}
+    real = {name: os.path.realpath(path) for name, path in files.items()}
+    for a, b in itertools.combinations(real, 2):
+        if real[a] == real[b] and not args.limit:   # a smoke run (--limit, recorded in its line) may reuse a file
+            raise SystemExit(f"error: --{a.replace('_', '-')} and --{b.replace('_', '-')} are the same file "
+                             f"({files[a]}): a split would be scored on what it trained or selected on")
+
+
 def main(run, args) -> None:
     """Run `run(args) -> result dict` with everything it prints sent to stderr (spaCy and the
     trainer log to stdout), then emit the result: stdout carries the JSON line alone."""
+    refuse_unmeant(args)
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
     with contextlib.redirect_stdout(sys.stderr):
         result = run(args)
-    if args.system != "tfidf-svm":
+    if args.system == "spacy":
+        result["device"] = "cpu"   # spaCy trains and tags on the CPU here, whatever torch could use
+    elif args.system != "tfidf-svm":
         from inference.devices import device_name, resolve_device
         result.setdefault("device", device_name(resolve_device(args.device)))
+    if getattr(args, "runtime", None):
+        result["runtime"] = args.runtime   # load() picks it from the checkpoint: the figures move with it
+    if getattr(args, "trained_into", None):
+        result["output"] = args.trained_into
     # Settings that change what a figure means go into the line itself.
     for name in ("epochs", "max_steps", "limit", "max_train_docs", "max_dev_docs", "window_length"):   # a smoke run's figures must never pass for a real one
         if getattr(args, name):

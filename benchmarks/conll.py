@@ -224,7 +224,7 @@ def run(args) -> dict:
         if args.system == "ours":
             from training.evaluation import evaluate
             model, train_seconds = common.train_ours(
-                args, args.dataset, RECIPES[args.dataset], train={"path": files["train"], "format": "conll"},
+                args, args.dataset, RECIPES[args.dataset], TASK, train={"path": files["train"], "format": "conll"},
                 dev={"path": files["dev"], "format": "conll"})
 
             def score(split):

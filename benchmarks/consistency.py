@@ -20,11 +20,12 @@ from training.cli.checkpoints import add_runtime_arguments
 
 
 def mixed_types(entities) -> dict[str, list[str]]:
-    """Capitalised word -> the sorted entity types it occurs in, where there are two or more."""
+    """Capitalised word ("Élysée" too) -> the sorted entity types it occurs in, where there are two or more."""
     types = defaultdict(set)
     for e in entities:
-        for word in re.findall(r"[A-Z][\w']*", e.text):
-            types[word.split("'")[0]].add(e.label)
+        for word in re.findall(r"[^\W\d_][\w']*", e.text):
+            if word[0].isupper():
+                types[word.split("'")[0]].add(e.label)
     return {word: sorted(t) for word, t in sorted(types.items()) if len(t) > 1}
 
 
@@ -35,6 +36,8 @@ def main() -> None:
     add_runtime_arguments(parser)
     args = parser.parse_args()
     model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
+    if not any(task.kind == "ner" for task in model.manifest.tasks):   # no entities would read as consistent
+        raise SystemExit(f"error: checkpoint {args.checkpoint} has no entity task: nothing to compare")
     prediction = model.predict(Path(args.file).read_text(encoding="utf-8"))
     print(json.dumps({"benchmark": "consistency", "system": "ours", "split": Path(args.file).name,
                       "runtime": model.runtime, "device": device_name(model.device), "entities": len(prediction.entities),

@@ -119,12 +119,16 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    try:   # every file read before the models load: a typo in the last path loses no figure
+        docs = {path: read_conll(path, task=TASK) for path in args.conll}
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"error: {exc}") from None
     model = ensemble(args.checkpoint, args.window_length)
     result = {"benchmark": "ensemble", "checkpoints": args.checkpoint,
               "window_lengths": args.window_length or [model.manifest.window_length],
-              "device": "cpu", "files": {}}
+              "device": f"cpu ({torch.get_num_threads()} threads)", "files": {}}
     for path in args.conll:
-        m = evaluate(model, read_conll(path, task=TASK))[TASK]
+        m = evaluate(model, docs[path])[TASK]
         result["files"][path] = {**{k: round(float(m[k]), 4) for k in ("precision", "recall", "f1")},
                                  "per_type_f1": {t: round(float(r["f1"]), 4) for t, r in m["per_type"].items()}}
     print(json.dumps(result))

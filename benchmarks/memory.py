@@ -22,10 +22,10 @@ def main() -> None:
     parser.add_argument("--source", default=str(ROOT / "data" / "test.jsonl"), help="JSON lines whose texts are repeated")
     parser.add_argument("--megabytes", type=float, default=1.0)
     args = parser.parse_args()
+    texts = common.jsonl_texts(args.source)   # a bad source is named before the model loads
     model = load(args.checkpoint)
     model.predict("warm-up text in Geneva.")
     loaded_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    texts = common.jsonl_texts(args.source)
     size = int(args.megabytes * 1_000_000)
     text = ("\n\n".join(texts) * (size // sum(len(t) + 2 for t in texts) + 1))[:size]
     start = time.perf_counter()

@@ -49,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.file and not args.articles:
         parser.error("give --file or --articles")
-    files = {Path(f).name: Path(f).read_text(encoding="utf-8") for f in args.file}
+    files = {f: Path(f).read_text(encoding="utf-8") for f in dict.fromkeys(args.file)}   # as given: two folders may share a name
     articles = []
     if args.articles:
         with open(args.articles, encoding="utf-8") as f:

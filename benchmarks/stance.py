@@ -147,7 +147,7 @@ def run(args) -> dict:
         if args.system == "ours":
             source = lambda split: {"path": files[split][0], "format": "pairs",
                                     "options": {"bodies": files[split][1], "task": TASK}}
-            model, train_seconds = common.train_ours(args, "fnc1", RECIPE, train=source("train"), dev=source("dev"))
+            model, train_seconds = common.train_ours(args, "fnc1", RECIPE, TASK, train=source("train"), dev=source("dev"))
             predict = lambda ds: ours(model, ds)
         else:
             predict, train_seconds = tfidf_svm(args, docs["train"])

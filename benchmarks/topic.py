@@ -107,7 +107,7 @@ def run(args) -> dict:
         if args.system == "ours":
             from training.evaluation import evaluate
             source = lambda path: {"path": path, "format": "classification", "options": options}
-            model, train_seconds = common.train_ours(args, args.dataset, RECIPES[args.dataset],
+            model, train_seconds = common.train_ours(args, args.dataset, RECIPES[args.dataset], TASK,
                                                      train=source(files["train"]), dev=source(files["dev"]))
 
             def score(split):

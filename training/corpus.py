@@ -29,8 +29,15 @@ def annotated_tasks(docs: list[Document]) -> set[str]:
 
 class DataError(ValueError):
     """Every problem found in the input, one `file:line: reason` a line: one alone as it is,
-    several under a count (not all are records: a missing file, a setting the data contradicts)."""
+    several under a count (not all are records: a missing file, a setting the data contradicts).
+    The message shows the first SHOWN; `problems` keeps them all."""
+    SHOWN = 20   # a file read in the wrong format has a problem on every line
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__(problems[0] if len(problems) == 1 else f"{len(problems)} problems:\n" + "\n".join(problems))
+        if len(problems) == 1:
+            super().__init__(problems[0])
+            return
+        hidden = len(problems) - self.SHOWN
+        super().__init__(f"{len(problems)} problems:\n" + "\n".join(problems[:self.SHOWN])
+                         + (f"\n... and {hidden} more (is --format right for the file?)" if hidden > 0 else ""))

@@ -1,4 +1,5 @@
 """benchmarks/ensemble.py: the members' scores averaged, decoded as one checkpoint's."""
+import subprocess
 import sys
 
 import pytest
@@ -135,4 +136,8 @@ def test_script_prints_one_line_with_every_file(members, tmp_path):
     m = evaluate(ensemble(members, [32, 24]), read_conll(conll, task="entities"))["entities"]
     assert {k: line["files"][str(conll)][k] for k in ("precision", "recall", "f1")} == \
         {k: round(float(m[k]), 4) for k in ("precision", "recall", "f1")}
-    assert set(line["files"][str(conll)]["per_type_f1"]) == set(m["per_type"])
+    assert set(line["files"][str(conll)]["per_type_f1"]) == set(m["per_type"]) and line["device"] == "cpu (1 threads)"
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "ensemble.py"), "--checkpoint", str(members[0]),
+                          "--conll", str(conll), "--conll", str(tmp_path / "typo.conll")],
+                         cwd=BENCHMARKS.parent, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "typo.conll" in out.stderr.splitlines()[-1] and "Loading weights" not in out.stderr

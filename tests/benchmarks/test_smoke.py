@@ -99,6 +99,37 @@ def test_conll_ours_with_conllpp(data, tiny_base, tmp_path):
     assert RESULT_KEYS | {"precision", "recall", "f1", "dev_f1", "conllpp_f1", "per_type_f1"} <= set(line)
     assert (line["benchmark"], line["system"], line["split"], line["train_documents"]) == ("conll2003", "ours", "eng.testb", 20)
     assert 0.0 <= line["f1"] <= 1.0 and line["words_per_second"] > 0
+    # what made the figures, and where: the runtime load() chose from the checkpoint's own measurements
+    from inference.runtimes import choose
+    chosen = choose(json.loads((tmp_path / "ckpt" / "manifest.json").read_text())["runtimes"])[0]
+    assert line["runtime"] == chosen and line["output"] == str(tmp_path / "ckpt")
+
+
+def refusal(script: str, *args) -> str:
+    """The error of a run refused before any work: exit status 1 and stderr's last line."""
+    out = subprocess.run([sys.executable, str(BENCHMARKS / script), *map(str, args)], cwd=REPO,
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 1 and out.stdout == "", out.stderr[-2000:]
+    return out.stderr.strip().splitlines()[-1]
+
+
+def test_settings_that_would_be_ignored_or_score_a_split_on_itself_are_refused(data, tiny_checkpoint, tmp_path):
+    assert refusal("conll.py", "--system", "ours", "--checkpoint", tiny_checkpoint, "--epochs", 2, "--no-crf") == (
+        "error: --checkpoint scores a trained checkpoint; --epochs, --crf would train one: leave them out")
+    assert refusal("conll.py", "--system", "spacy", "--device", "cuda") == (
+        "error: --system spacy runs on the CPU here, not on --device cuda")
+    assert refusal("topic.py", "--system", "tfidf-svm", "--train", data / "bbc_train.jsonl", "--dev",
+                   data / "bbc_dev.jsonl", "--test", data / "bbc_dev.jsonl") == (
+        f"error: --dev and --test are the same file ({data / 'bbc_dev.jsonl'}): a split would be scored on what it "
+        "trained or selected on")
+    (tmp_path / "ner_only").mkdir()
+    manifest = json.loads((tiny_checkpoint / "manifest.json").read_text())
+    manifest["tasks"] = [t for t in manifest["tasks"] if t["name"] == "entities"]
+    (tmp_path / "ner_only" / "manifest.json").write_text(json.dumps(manifest))
+    assert refusal("stance.py", "--system", "ours", "--checkpoint", tmp_path / "ner_only", "--train", data / "stances.csv",
+                   "--bodies", data / "bodies.csv", "--test-stances", data / "test_stances.csv", "--test-bodies",
+                   data / "test_bodies.csv") == (
+        f"error: checkpoint {tmp_path / 'ner_only'} has no task 'stance' (tasks: entities)")
 
 
 def test_conll_hf_recipe_on_re3d(data, tiny_base):
@@ -175,6 +206,25 @@ def test_speed_times_every_runtime(tiny_checkpoint):
     assert len(line["ratio_per_round"]) == len(line["onnx_int8_ratio_per_round"]) == 2
 
 
+def test_memory_names_a_source_without_texts_before_loading(tmp_path):
+    for content, error in (("", "no texts"), ("plain words\n", ":1: not a JSON object with a \"text\" field")):
+        (tmp_path / "source.jsonl").write_text(content, encoding="utf-8")
+        out = subprocess.run([sys.executable, str(BENCHMARKS / "memory.py"), "--checkpoint", str(tmp_path / "none"),
+                              "--source", str(tmp_path / "source.jsonl")], cwd=REPO, capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 1 and out.stderr.strip().endswith(error), out.stderr[-2000:]
+
+
+def test_speed_reports_each_process_its_own_peak_memory():
+    ballast = b"x" * (1 << 30)   # this process's peak passes 1 GB; a child's own must not count it
+    child = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                            "from speed import peak_rss_mb; print(peak_rss_mb())", str(BENCHMARKS)],
+                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    del ballast
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert 0 < float(child.stdout) < 1000   # torch and transformers imported; ru_maxrss said more than 1024 here
+
+
 def test_consistency_lists_words_with_more_than_one_type(tiny_checkpoint, tmp_path):
     sys.path.insert(0, str(BENCHMARKS))
     from consistency import mixed_types
@@ -183,6 +233,9 @@ def test_consistency_lists_words_with_more_than_one_type(tiny_checkpoint, tmp_pa
     entities = [Entity("Putin", "PER", 0, 5, 0.9), Entity("Putin-Trump", "MISC", 10, 21, 0.8),
                 Entity("TASS", "ORG", 30, 34, 0.9), Entity("Trump", "PER", 40, 45, 0.9)]
     assert mixed_types(entities) == {"Putin": ["MISC", "PER"], "Trump": ["MISC", "PER"]}
+    accented = [Entity("Élysée", "LOC", 0, 6, 0.9), Entity("Élysée Palace", "ORG", 10, 23, 0.9),
+                Entity("d'Öcalan", "PER", 30, 38, 0.9)]
+    assert mixed_types(accented) == {"Élysée": ["LOC", "ORG"]}   # capitals beyond A-Z; "d'Öcalan" starts lower
     article = tmp_path / "article.txt"
     article.write_text("Putin met Trump in Helsinki. TASS said Putin was pleased.", encoding="utf-8")
     line = run("consistency.py", "--checkpoint", tiny_checkpoint, "--file", article, "--device", "cpu")
@@ -213,8 +266,12 @@ def test_word_types_counts_the_type_that_covers_each_occurrence(tiny_checkpoint,
 def test_runtime_agreement_compares_every_variant_with_fp32(tiny_checkpoint, tmp_path):
     article = tmp_path / "article.txt"
     article.write_text("Putin met Trump in Helsinki. TASS said Putin was pleased.", encoding="utf-8")
-    line = run("runtime_agreement.py", "--checkpoint", tiny_checkpoint, "--file", article)
-    result = line["files"]["article.txt"]
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "article.txt").write_text("Merkel met Macron in Berlin.", encoding="utf-8")
+    line = run("runtime_agreement.py", "--checkpoint", tiny_checkpoint, "--file", article,
+               "--file", tmp_path / "other" / "article.txt")
+    assert list(line["files"]) == [str(article), str(tmp_path / "other" / "article.txt")]   # one name, two files
+    result = line["files"][str(article)]
     from inference.runtimes import available
     assert set(result) == {"fp32", "pipeline", *(set(available()) - {"torch"})}
     for variant in set(result) - {"fp32"}:

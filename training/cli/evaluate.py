@@ -26,6 +26,9 @@ def run(args) -> int:
     docs = read_source(Source(args.data, args.format), schema_of(model.manifest.tasks))
     check_annotated(docs, [t.name for t in model.manifest.tasks], args.data)
     metrics = evaluate(model, docs, plots=args.plots)
+    from inference.devices import device_name
+    print(f"{len(docs)} documents of {args.data}, scored by {args.checkpoint or 'the default checkpoint'} through "
+          f"runtime {model.runtime} on {device_name(model.device)}:", file=sys.stderr)   # the figures move with it
     print(format_metrics(metrics), file=sys.stderr)
     print(json.dumps(metrics))
     return 0

@@ -9,8 +9,10 @@ def test_evaluate_scores_a_file_of_any_format_as_one_json_line(tiny_checkpoint, 
                     encoding="utf-8")
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--format", "conll",
                  "--device", "cpu"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
     assert len(out) == 1
+    assert f"1 documents of {data}, scored by {tiny_checkpoint} through runtime torch on cpu (" in captured.err
     metrics = json.loads(out[0])
     assert set(metrics) == {"entities"} and metrics["entities"]["documents"] == 1
     assert 0.0 <= metrics["entities"]["f1"] <= 1.0

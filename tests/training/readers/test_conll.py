@@ -166,6 +166,11 @@ def test_all_kinds_of_error_in_one_file_come_in_one_error(tmp_path):
     assert str(err.value) == "2 problems:\n" + "\n".join(err.value.problems)
     with pytest.raises(DataError, match=r"^[^\n]*no sentences$"):   # one problem alone, under no count
         read_conll(write(tmp_path, "\n\n"))
+    with pytest.raises(DataError) as err:   # a file of another format: every line wrong, the message short
+        read_conll(write(tmp_path, "".join(f"word{i} Q-X\n" for i in range(30))))
+    assert len(err.value.problems) == 30 and str(err.value).splitlines()[0] == "30 problems:"
+    assert str(err.value).splitlines()[-1] == "... and 10 more (is --format right for the file?)"
+    assert len(str(err.value).splitlines()) == 22
 
 
 def test_a_file_that_is_not_utf8_names_the_line(tmp_path):
