@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import transformers
     transformers.logging.set_verbosity_error()  # the base model's unused pooler is expected
+    transformers.logging.disable_progress_bar()  # a bar per weights file read: loading takes a second
     from training.corpus import DataError
     try:
         status = COMMANDS[args.command].run(args)

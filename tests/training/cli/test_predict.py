@@ -12,8 +12,10 @@ def test_predict_command_writes_json_lines(tiny_checkpoint, tmp_path, capsys):
     src = tmp_path / "docs.txt"
     src.write_text('Talks in Geneva.\n{"id": "a7", "text": "Sanctions on Iran."}\n', encoding="utf-8")
     assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--file", str(src), "--jsonl"]) == 0
-    rows = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
+    captured = capsys.readouterr()
+    rows = [json.loads(l) for l in captured.out.splitlines()]
     assert len(rows) == 2 and set(rows[0]) == {"entities", "labels"} and rows[1]["id"] == "a7"
+    assert "Loading weights" not in captured.err   # no bar for a load of a second
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
