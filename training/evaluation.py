@@ -11,6 +11,7 @@ from inference.predictor import NewsModel
 
 from .corpus import DataError, Document, Span, annotated_tasks
 from .metrics import entity_metrics, multi_label_metrics, single_label_metrics
+from .sources import reader_options, resolve_format
 from .targets import gold_targets, label_problems, spans_to_tags, word_spans
 
 
@@ -38,11 +39,14 @@ def head_outputs(model: NewsModel, docs: list[Document], batch_size: int = 16) -
     return heads
 
 
-def check_annotated(docs: list[Document], tasks, where: str) -> None:
+def check_annotated(docs: list[Document], tasks, source: dict) -> None:
     """Refuse data that annotates none of `tasks` (names): scored, it would give no figure at all;
-    fitted on, no calibration."""
+    fitted on, no calibration. `source`: the file's table (path, format, options)."""
     if not annotated_tasks(docs) & set(tasks):
-        raise DataError([f"{where}: no document is annotated for any of the model's tasks ({', '.join(tasks)})"])
+        named = "task" in reader_options(resolve_format(source["path"], source["format"])) and \
+            "task" not in source["options"]   # its reader names the task itself: "label", "entities"
+        raise DataError([f"{source['path']}: no document is annotated for any of the model's tasks ({', '.join(tasks)})"
+                         + ("; give the task its labels belong to with --task" if named else "")])
 
 
 def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots: str | Path | None = None) -> dict:

@@ -8,6 +8,7 @@ from pathlib import Path
 from training.sources import FORMATS
 
 from .checkpoints import add_checkpoint_argument, open_checkpoint
+from .reading import add_reader_arguments, file_sources
 
 
 def add_parser(sub) -> None:
@@ -19,7 +20,8 @@ def add_parser(sub) -> None:
     c.add_argument("--format", choices=FORMATS, default="auto", help="its format (default: by extension)")
     c.add_argument("--train", help="the checkpoint's training file: the span calibrator reads whether a name was "
                                    "seen in training (default: the names the checkpoint already lists)")
-    c.add_argument("--train-format", choices=FORMATS, default="auto")
+    c.add_argument("--train-format", choices=FORMATS, default="auto", help="its format (default: by extension)")
+    add_reader_arguments(c)
     c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
 
 
@@ -32,15 +34,16 @@ def run(args) -> int:
     from training.sources import Source, read_source
     from training.trainer import seen_entities
     path = args.checkpoint or default_checkpoint()
+    data, *train = file_sources(args, [(args.data, args.format)] + ([(args.train, args.train_format)] if args.train else []))
     model = open_checkpoint(path, runtime="torch", device=args.device)   # fitted on fp32 outputs
     schema = schema_of(model.manifest.tasks)
-    if args.train:
-        train = read_source(Source(args.train, args.train_format), schema)
+    if train:
+        train_docs = read_source(Source(**train[0]), schema)
         for task in model.manifest.tasks:
             if task.kind == "ner":
-                task.seen_entities = seen_entities(task, train)
-    docs = read_source(Source(args.data, args.format), schema)
-    check_annotated(docs, list(schema), args.data)
+                task.seen_entities = seen_entities(task, train_docs)
+    docs = read_source(Source(**data), schema)
+    check_annotated(docs, list(schema), data)
     refitted = calibrate([head for head, _ in head_outputs(model, docs)])
     before = model.manifest.training.get("calibration", {})
     kept = sorted(set(before) - set(refitted))

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from training.sources import FORMATS
 
 from .checkpoints import add_checkpoint_argument, add_runtime_arguments, open_checkpoint
+from .reading import add_reader_arguments, file_sources
 
 
 def add_parser(sub) -> None:
@@ -14,6 +16,7 @@ def add_parser(sub) -> None:
     add_checkpoint_argument(e)
     e.add_argument("--data", required=True, help="annotated file")
     e.add_argument("--format", choices=FORMATS, default="auto", help="its format (default: by extension)")
+    add_reader_arguments(e)
     add_runtime_arguments(e)
     e.add_argument("--plots", help="directory for one reliability diagram (PNG) per task")
 
@@ -22,9 +25,12 @@ def run(args) -> int:
     from training.evaluation import check_annotated, evaluate, format_metrics
     from training.schema import schema_of
     from training.sources import Source, read_source
+    [source] = file_sources(args, [(args.data, args.format)])
+    if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():   # before the slow part
+        raise ValueError(f"--plots {args.plots}: a file is there; give a folder")
     model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
-    docs = read_source(Source(args.data, args.format), schema_of(model.manifest.tasks))
-    check_annotated(docs, [t.name for t in model.manifest.tasks], args.data)
+    docs = read_source(Source(**source), schema_of(model.manifest.tasks))
+    check_annotated(docs, [t.name for t in model.manifest.tasks], source)
     metrics = evaluate(model, docs, plots=args.plots)
     from inference.devices import device_name
     print(f"{len(docs)} documents of {args.data}, scored by {args.checkpoint or 'the default checkpoint'} through "

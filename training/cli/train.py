@@ -6,7 +6,9 @@ import tomllib
 
 from training.config import TrainConfig, options
 from training.data import as_sources
-from training.sources import FORMATS, READER_OPTIONS, reader_options, resolve_format
+from training.sources import FORMATS
+
+from .reading import add_reader_arguments, file_sources
 
 
 def add_parser(sub) -> None:
@@ -16,12 +18,7 @@ def add_parser(sub) -> None:
     for split in ("train", "dev", "test"):
         t.add_argument(f"--{split}", action="append", help=TrainConfig.__dataclass_fields__[split].metadata["help"])
     t.add_argument("--format", choices=FORMATS, help="format of the files given here (default: by extension)")
-    for name, (kind, help) in READER_OPTIONS.items():
-        flag = "--" + name.replace("_", "-")
-        if kind is bool:
-            t.add_argument(flag, action="store_true", default=None, help=help)
-        else:
-            t.add_argument(flag, type=kind, help=help)
+    add_reader_arguments(t)
     for f in options():
         flag = "--" + f.name.replace("_", "-")
         help = f.metadata["help"] if f.default is None else f"{f.metadata['help']} (default: {f.default})"
@@ -53,19 +50,10 @@ def train_config(args) -> TrainConfig:
                 as_sources(values.get(split), split)   # a mistyped table key, named with its file
             except ValueError as exc:
                 raise ValueError(f"{args.config}: {exc}") from None
-    given = {k: getattr(args, k) for k in READER_OPTIONS if getattr(args, k) is not None}
-    taken = set()
-    for split in ("train", "dev", "test"):
-        if getattr(args, split):
-            values[split] = []
-            for path in getattr(args, split):   # each file gets the flags its own reader takes
-                fmt = resolve_format(path, args.format or "auto")
-                its = {k: v for k, v in given.items() if k in reader_options(fmt)}
-                taken |= set(its)
-                values[split].append({"path": path, "format": args.format or "auto", "options": its})
-    if set(given) - taken:
-        flags = ", ".join("--" + k.replace("_", "-") for k in sorted(set(given) - taken))
-        raise ValueError(f"{flags}: no reader of the files given takes it (check --format)")
+    splits = [split for split in ("train", "dev", "test") if getattr(args, split)]
+    sources = file_sources(args, [(path, args.format) for split in splits for path in getattr(args, split)])
+    for split in splits:   # the tables in the order of the files
+        values[split], sources = sources[:len(getattr(args, split))], sources[len(getattr(args, split)):]
     values.update({f.name: getattr(args, f.name) for f in options() if getattr(args, f.name) is not None})
     return TrainConfig(**values)
 

@@ -53,3 +53,12 @@ def test_calibrate_refuses_data_that_annotates_none_of_the_tasks_and_writes_noth
     assert f"{data}: no document is annotated for any of the model's tasks (entities, topic, stance)" \
         in capsys.readouterr().err
     assert (ckpt / "manifest.json").read_bytes() == before
+
+
+def test_calibrate_reads_a_classification_file_with_its_task(tiny_checkpoint, tmp_path, capsys):
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    data = tmp_path / "stances.csv"
+    data.write_text("text,label\nTalks resume in Geneva,neutral\nSanctions condemned,critical\n", encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--task", "stance", "--device", "cpu"]) == 0
+    assert "calibration of stance refitted on 2 documents" in capsys.readouterr().err

@@ -45,4 +45,20 @@ def test_evaluate_refuses_data_that_annotates_none_of_the_tasks(tiny_checkpoint,
     data.write_text("text,label\nTariffs rise,trade\n", encoding="utf-8")   # task "label": not the model's
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cpu"]) == 2
     captured = capsys.readouterr()
-    assert f"{data}: no document is annotated for any of the model's tasks" in captured.err and not captured.out
+    assert f"{data}: no document is annotated for any of the model's tasks (entities, topic, stance); give the " \
+        "task its labels belong to with --task" in captured.err and not captured.out
+
+
+def test_evaluate_takes_the_reader_flags_train_takes(tiny_checkpoint, tmp_path, capsys):
+    data = tmp_path / "stances.csv"
+    data.write_text("headline,verdict\nTalks resume in Geneva,neutral\nSanctions condemned,critical\n", encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--task", "stance",
+                 "--text-field", "headline", "--label-field", "verdict", "--device", "cpu"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert set(metrics) == {"stance"} and metrics["stance"]["documents"] == 2
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--bodies", "b.csv"]) == 2
+    assert "--bodies: no reader of the files given takes it (check --format)" in capsys.readouterr().err
+    (tmp_path / "plots.png").write_bytes(b"")
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "none"), "--data", str(data), "--task", "stance",
+                 "--plots", str(tmp_path / "plots.png")]) == 2   # refused before the checkpoint is even looked for
+    assert f"--plots {tmp_path / 'plots.png'}: a file is there; give a folder" in capsys.readouterr().err

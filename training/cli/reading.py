@@ -1,0 +1,30 @@
+"""The reader flags `train`, `evaluate` and `calibrate` share: `--format` and each reader's
+options, which every file given takes as far as its own reader has them."""
+from __future__ import annotations
+
+from training.sources import READER_OPTIONS, reader_options, resolve_format
+
+
+def add_reader_arguments(parser) -> None:
+    for name, (kind, help) in READER_OPTIONS.items():
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            parser.add_argument(flag, action="store_true", default=None, help=help)
+        else:
+            parser.add_argument(flag, type=kind, help=help)
+
+
+def file_sources(args, files: list[tuple[str, str | None]]) -> list[dict]:
+    """A source table ({"path", "format", "options"}) for each (path, format or None for auto)
+    of `files`, with the reader flags given that its reader takes; a flag no file's reader takes
+    is refused, not ignored."""
+    given = {k: getattr(args, k) for k in READER_OPTIONS if getattr(args, k) is not None}
+    taken, sources = set(), []
+    for path, fmt in files:
+        its = {k: v for k, v in given.items() if k in reader_options(resolve_format(path, fmt or "auto"))}
+        taken |= set(its)
+        sources.append({"path": path, "format": fmt or "auto", "options": its})
+    if set(given) - taken:
+        flags = ", ".join("--" + k.replace("_", "-") for k in sorted(set(given) - taken))
+        raise ValueError(f"{flags}: no reader of the files given takes it (check --format)")
+    return sources
