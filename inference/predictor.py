@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import threading
 import unicodedata
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -154,6 +155,9 @@ class NewsModel:
         if batch_size < 1 or max_tokens < 1:
             raise ValueError(f"batch_size and max_tokens must be positive, not {batch_size} and {max_tokens}")
         texts, pairs = _checked_inputs(texts, pairs)
+        if not any(t.kind == "pair" for t in self.manifest.tasks) and any(p is not None for p in pairs):
+            warnings.warn("this checkpoint has no pair task: a second text joins the first as one reading, which "
+                          "changes its document labels; entities are the first text's", stacklevel=2)
         encoded = self.encode(texts, pairs)
         windows = cut_windows(encoded, self.manifest.window_length, self.manifest.window_overlap)
         order = sorted(range(len(windows)), key=lambda i: windows[i].width)
