@@ -68,6 +68,15 @@ def train(config: TrainConfig, log=print) -> dict:
         raise DataError([f"select_by: no dev document is annotated for task {config.select_by!r}"])
     if config.init_from and config.base:
         log(f"warning: --base {config.base} has no effect with --init-from: the encoder is the checkpoint's")
+    if config.gate_label and config.init_from:
+        log(f"warning: --gate-label {config.gate_label} has no effect with --init-from: the gates are the checkpoint's")
+    elif config.gate_label and not config.lexical_terms:
+        raise ValueError(f"gate_label {config.gate_label!r}: the gate reads the lexical features; give lexical_terms too")
+    elif config.gate_label and not any(spec["kind"] in ("single", "pair") and config.gate_label in spec["labels"]
+                                       for spec in data.schema.values()):
+        raise DataError([f"gate_label: no single-label task has a label {config.gate_label!r}; tasks: "
+                         + "; ".join(f"{name} ({', '.join(spec['labels'])})" for name, spec in data.schema.items()
+                                     if spec["kind"] in ("single", "pair"))])
     trainer = Trainer(config, data, log)
     if trainer.finished is not None:   # --resume of a run that has already ended: nothing to do
         distributed.leave(trainer.world)

@@ -310,4 +310,8 @@ def test_settings_that_would_fail_after_training_are_refused_before_it(tiny_base
     for card in (tmp_path, tmp_path / "no-such-folder" / "card.md"):
         with pytest.raises(ValueError, match="give a file in an existing folder"):
             train(TrainConfig(**settings, model_card=str(card)), log=lambda m: None)
+    with pytest.raises(ValueError, match="gate_label 'neutral': the gate reads the lexical features; give lexical_terms"):
+        train(TrainConfig(**settings, gate_label="neutral"), log=lambda m: None)
+    with pytest.raises(DataError, match=r"gate_label: no single-label task has a label 'unrelated'; tasks: stance \("):
+        train(TrainConfig(**settings, gate_label="unrelated", lexical_terms=100), log=lambda m: None)
     assert not (tmp_path / "out").exists()   # nothing trained
