@@ -7,7 +7,7 @@ ModApte R90 (multi-label: micro- and macro-F1).
     python benchmarks/topic.py --dataset reuters --system tfidf-svm --test PATH/modapte_test.jsonl
 
 Systems:
-  ours       training.trainer.train on the classification files (--epochs, default 3), scored by
+  ours       training.trainer.train on the classification files (RECIPES: BBC 3 epochs, Reuters 2), scored by
              training.evaluation.evaluate with the checkpoint's decision rule (Reuters: thresholds
              tuned on dev); --checkpoint DIR scores an already trained checkpoint instead.
   tfidf-svm  scikit-learn TfidfVectorizer() + LinearSVC(), defaults, no tuning; one-vs-rest for

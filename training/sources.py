@@ -28,15 +28,15 @@ READERS = {
 FORMATS = ("auto", "news", *READERS)
 # Keyword arguments the readers take: (type, help), as the command line offers them.
 READER_OPTIONS = {
-    "task": (str, "task name the reader assigns (conll: entities; classification: label)"),
-    "text_field": (str, "classification: text column(s), e.g. text or title+text"),
-    "label_field": (str, "classification: label column"),
-    "pair_field": (str, "classification: second text column (text pairs)"),
+    "task": (str, "task name the reader assigns (default: conll entities, classification label, pairs stance)"),
+    "text_field": (str, "classification: text column(s), e.g. text or title+text (default: text; pairs: Headline)"),
+    "label_field": (str, "classification: label column (default: label; pairs: Stance)"),
+    "pair_field": (str, "classification: second text column of a text pair (default: none)"),
     "multi": (bool, "classification: multi-label"),
     "skip_empty": (bool, "classification: leave out records with no text instead of refusing the file"),
-    "delimiter": (str, "classification: separator of several labels in one cell"),
+    "delimiter": (str, "classification: separator of several labels in one cell (default: none)"),
     "bodies": (str, "pairs: the bodies file the --train/--dev stances join to"),
-    "scheme": (str, "conll, hf: tag scheme (auto, IOB1, IOB2, BIOES)"),
+    "scheme": (str, "conll, hf: tag scheme, auto, IOB1, IOB2 or BIOES (default: auto, from the tags)"),
     "tokens_field": (str, "hf: token-list column of NER data (default: tokens)"),
     "tags_field": (str, "hf: tag-list column of NER data (default: ner_tags)"),
 }
