@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import random
+import resource
 import sys
 import time
 from pathlib import Path
@@ -108,6 +109,18 @@ class Stopwatch:
         self.seconds = time.perf_counter() - self.start
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory: VmHWM where Linux gives it (it starts afresh at exec),
+    else ru_maxrss (which a child takes over from its parent)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def words_per_second(words: int, seconds: float) -> float | None:
     return words / seconds if seconds > 0 else None
 
@@ -130,7 +143,7 @@ TRAINING_OPTIONS = ("epochs", "max_steps", "window_length", "lexical_terms", "gr
                     "crf", "base", "resume", "output")
 
 
-def train_ours(args, benchmark: str, recipe: dict, task: str, **data):
+def train_ours(args, benchmark: str, recipe: dict, **data):
     """(NewsModel, train seconds) for `--system ours`: trained here with training.trainer.train
     on `data` (train/dev sources) with the benchmark's `recipe` (TrainConfig settings; --epochs,
     --window-length, --lexical-terms, --[no-]group-by-length, --[no-]recase-capitals, --[no-]crf override it),
@@ -138,20 +151,10 @@ def train_ours(args, benchmark: str, recipe: dict, task: str, **data):
 
     train seconds come from the manifest in both cases (training.total_minutes: the whole run,
     from tokenizing to calibration; older checkpoints: the epochs alone), so a reused checkpoint
-    reports the same figure as the run that made it. `task`: the one the benchmark scores, which
-    a given checkpoint must have."""
+    reports the same figure as the run that made it."""
     from inference import load
     path = args.checkpoint
-    if path:
-        from inference.checkpoint import MANIFEST
-        from inference.manifest import Manifest
-        try:
-            tasks = [t.name for t in Manifest.read(Path(path) / MANIFEST).tasks]
-        except (OSError, ValueError) as exc:
-            raise SystemExit(f"error: --checkpoint {path}: {exc}") from None
-        if task not in tasks:
-            raise SystemExit(f"error: checkpoint {path} has no task {task!r} (tasks: {', '.join(tasks)})")
-    else:
+    if not path:
         from training.config import TrainConfig
         from training.trainer import train
         path = args.output or str(ROOT / "runs" / f"{benchmark}-ours")
@@ -192,13 +195,22 @@ def emit(result: dict, output_json: str | None = None) -> None:
             f.write(text + "\n")
 
 
-def refuse_unmeant(args) -> None:
-    """Settings that would be ignored, or a split scored on itself, refused before any work."""
+def refuse_unmeant(args, task: str | None) -> None:
+    """Settings that would be ignored, a checkpoint without the benchmark's `task`, or a split
+    scored on itself, refused before any work."""
     if args.system == "ours" and args.checkpoint:
         given = [name for name in TRAINING_OPTIONS if getattr(args, name) is not None and (name != "resume" or args.resume)]
         if given:
             raise SystemExit(f"error: --checkpoint scores a trained checkpoint; "
                              f"{', '.join('--' + n.replace('_', '-') for n in given)} would train one: leave them out")
+        from inference.checkpoint import MANIFEST
+        from inference.manifest import Manifest
+        try:
+            tasks = [t.name for t in Manifest.read(Path(args.checkpoint) / MANIFEST).tasks]
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"error: --checkpoint {args.checkpoint}: {exc}") from None
+        if task and task not in tasks:
+            raise SystemExit(f"error: checkpoint {args.checkpoint} has no task {task!r} (tasks: {', '.join(tasks)})")
     if args.system == "spacy" and args.device not in ("auto", "cpu"):
         raise SystemExit(f"error: --system spacy runs on the CPU here, not on --device {args.device}")
     files = {name: getattr(args, name) for name in ("train", "dev", "test", "test_stances")
@@ -210,10 +222,11 @@ def refuse_unmeant(args) -> None:
                              f"({files[a]}): a split would be scored on what it trained or selected on")
 
 
-def main(run, args) -> None:
+def main(run, args, task: str | None = None) -> None:
     """Run `run(args) -> result dict` with everything it prints sent to stderr (spaCy and the
-    trainer log to stdout), then emit the result: stdout carries the JSON line alone."""
-    refuse_unmeant(args)
+    trainer log to stdout), then emit the result: stdout carries the JSON line alone. `task`: the
+    one the benchmark scores, which a --checkpoint must have."""
+    refuse_unmeant(args, task)
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)

@@ -224,7 +224,7 @@ def run(args) -> dict:
         if args.system == "ours":
             from training.evaluation import evaluate
             model, train_seconds = common.train_ours(
-                args, args.dataset, RECIPES[args.dataset], TASK, train={"path": files["train"], "format": "conll"},
+                args, args.dataset, RECIPES[args.dataset], train={"path": files["train"], "format": "conll"},
                 dev={"path": files["dev"], "format": "conll"})
 
             def score(split):
@@ -269,7 +269,7 @@ def main() -> None:
             p.error("re3d has no dev file: its dev set is 10% of --train")
         if not args.test:
             p.error("re3d: --test PATH is required (the test portion is not in ../shared/data)")
-    common.main(run, args)
+    common.main(run, args, TASK)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
 from pathlib import Path
 
@@ -25,13 +24,13 @@ def main() -> None:
     texts = common.jsonl_texts(args.source)   # a bad source is named before the model loads
     model = load(args.checkpoint)
     model.predict("warm-up text in Geneva.")
-    loaded_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    loaded_mb = common.peak_rss_mb()
     size = int(args.megabytes * 1_000_000)
     text = ("\n\n".join(texts) * (size // sum(len(t) + 2 for t in texts) + 1))[:size]
     start = time.perf_counter()
     result = model.predict(text)
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = common.peak_rss_mb()
     print(json.dumps({"benchmark": "memory", "system": "ours", "split": Path(args.source).name,
                       "characters": len(text), "words": len(text.split()), "entities": len(result.entities),
                       "seconds": round(seconds, 1), "words_per_second": round(len(text.split()) / seconds, 1),

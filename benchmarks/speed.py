@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -57,17 +56,6 @@ def load_articles(args) -> list[str]:
         if Path(path).exists():
             texts.append(Path(path).read_text(encoding="utf-8"))
     return texts
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory: VmHWM where Linux gives it, else ru_maxrss."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def serve_system(args) -> None:
@@ -113,7 +101,7 @@ def serve_system(args) -> None:
            "rounds": rounds, "words_per_second": round(words / seconds, 1),
            "first_round_words_per_second": round(words / rounds[0], 1),
            "p50_ms": round(pct(0.5), 1), "p95_ms": round(pct(0.95), 1),
-           "peak_rss_mb": peak_rss_mb()})
+           "peak_rss_mb": common.peak_rss_mb()})
 
 
 def reply(message: dict) -> None:

@@ -147,7 +147,7 @@ def run(args) -> dict:
         if args.system == "ours":
             source = lambda split: {"path": files[split][0], "format": "pairs",
                                     "options": {"bodies": files[split][1], "task": TASK}}
-            model, train_seconds = common.train_ours(args, "fnc1", RECIPE, TASK, train=source("train"), dev=source("dev"))
+            model, train_seconds = common.train_ours(args, "fnc1", RECIPE, train=source("train"), dev=source("dev"))
             predict = lambda ds: ours(model, ds)
         else:
             predict, train_seconds = tfidf_svm(args, docs["train"])
@@ -184,7 +184,7 @@ def main() -> None:
     args = p.parse_args()
     if not 0 < args.unrelated_fraction <= 1:
         p.error("--unrelated-fraction must be in (0, 1]")
-    common.main(run, args)
+    common.main(run, args, TASK)
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ def run(args) -> dict:
         if args.system == "ours":
             from training.evaluation import evaluate
             source = lambda path: {"path": path, "format": "classification", "options": options}
-            model, train_seconds = common.train_ours(args, args.dataset, RECIPES[args.dataset], TASK,
+            model, train_seconds = common.train_ours(args, args.dataset, RECIPES[args.dataset],
                                                      train=source(files["train"]), dev=source(files["dev"]))
 
             def score(split):
@@ -151,7 +151,7 @@ def main() -> None:
         args.train = args.train or str(common.DATA / "reuters21578" / "modapte_train.jsonl")
         if args.dev:
             p.error("reuters has no dev file: its dev set is 10% of --train")
-    common.main(run, args)
+    common.main(run, args, TASK)
 
 
 if __name__ == "__main__":

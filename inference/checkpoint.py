@@ -53,7 +53,7 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
     path = Path(os.path.realpath(path))   # through a symlink: the link stays, what it points to is replaced
     check_replaceable(path, ours, what)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _clear_killed_saves(path)
+    recover_killed_save(path)
     tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
     tmp.mkdir(0o777)   # as a plain mkdir makes it (the umask, a shared folder's group), not owner-only
     try:
@@ -83,10 +83,12 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
     return path
 
 
-def _clear_killed_saves(path: Path) -> None:
-    """What a save killed outright (SIGKILL, power loss) left beside `path`: its half-written
-    temporary folder, and the previous directory it had moved aside, put back where a kill fell
-    between its two renames."""
+def recover_killed_save(path: str | os.PathLike) -> None:
+    """Clear what a save killed outright (SIGKILL, power loss) left beside `path`: its
+    half-written temporary folder; and put the previous directory it had moved aside back in
+    place where the kill fell between its two renames (run before a save, and before training
+    looks for a checkpoint or a resume state)."""
+    path = Path(os.path.realpath(path))
     hex12 = "[0-9a-f]" * 12
     for tmp in glob.glob(f"{glob.escape(str(path.parent / ('.' + path.name)))}.tmp-{hex12}"):
         shutil.rmtree(tmp, ignore_errors=True)

@@ -30,7 +30,8 @@ def annotated_tasks(docs: list[Document]) -> set[str]:
 class DataError(ValueError):
     """Every problem found in the input, one `file:line: reason` a line: one alone as it is,
     several under a count (not all are records: a missing file, a setting the data contradicts).
-    The message shows the first SHOWN; `problems` keeps them all."""
+    The message shows the first SHOWN of each file, so every file with problems is named;
+    `problems` keeps them all."""
     SHOWN = 20   # a file read in the wrong format has a problem on every line
 
     def __init__(self, problems: list[str]):
@@ -38,6 +39,12 @@ class DataError(ValueError):
         if len(problems) == 1:
             super().__init__(problems[0])
             return
-        hidden = len(problems) - self.SHOWN
-        super().__init__(f"{len(problems)} problems:\n" + "\n".join(problems[:self.SHOWN])
-                         + (f"\n... and {hidden} more (is --format right for the file?)" if hidden > 0 else ""))
+        shown, hidden = [], {}
+        for problem in problems:
+            where = problem.split(":", 1)[0]   # the file (or the setting) it is about
+            hidden[where] = hidden.get(where, -self.SHOWN) + 1
+            if hidden[where] <= 0:
+                shown.append(problem)
+        super().__init__(f"{len(problems)} problems:\n" + "\n".join(shown) + "".join(
+            f"\n... and {count} more in {where} (is its format the one given or guessed?)"
+            for where, count in hidden.items() if count > 0))

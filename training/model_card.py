@@ -10,6 +10,7 @@ from .base_models import BASE_MODELS
 from .corpus import Document
 
 TEMPLATE = Path(__file__).with_name("model_card_template.md")
+BUNDLED = Path(__file__).resolve().parents[1] / "data"   # the corpus shipped with the project
 
 
 def metrics_table(metrics: dict) -> str:
@@ -40,7 +41,7 @@ def data_summary(manifest: Manifest, docs: list[Document]) -> str:
 def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Document],
                      extra_path: str | None = None) -> str:
     config = manifest.training["config"]
-    bundled = "data/" in _files(config["train"])
+    bundled = any(_inside(path, BUNDLED) for path in _paths(config["train"]))
     base = base_model_fields(manifest.base_model)
     card = TEMPLATE.read_text(encoding="utf-8").format(
         **base, **task_fields(manifest, bundled), ner_procedure=_ner_procedure(manifest, base["shape_reason"]),
@@ -81,13 +82,23 @@ def task_fields(manifest: Manifest, bundled: bool) -> dict:
     tags = (["named-entity-recognition"] if ner else []) + (["text-classification"] if documents else []) + ["news"]
     corpus = ("- The bundled corpus is small (a few hundred short articles): figures on it have wide error\n"
               "  bars, and the model has seen few ways of writing about each topic.\n") if bundled else ""
-    stance = ("- Stance is the position of the article's main actors, not the author's"
-              + ("; it is the hardest of the\n  bundled tasks and the least reliable.\n" if bundled else ".\n")
-              if any(t.name == "stance" for t in documents) else "")
+    stance = ("- Stance is the position of the article's main actors, not the author's; it is the hardest of\n"
+              "  the bundled tasks and the least reliable.\n") if bundled and any(t.name == "stance" for t in documents) else ""
+    kinds = {t.kind for t in manifest.tasks}
+    single = kinds & {"single", "pair"}
+    metrics = (["Entities: seqeval, strict IOB2, entity-level micro P/R/F1 and F1 per type."] * bool(ner)
+               + ["Multi-label tasks: micro and macro F1."] * ("multi" in kinds)
+               + ["Single-label tasks: accuracy and macro F1."] * bool(single))
+    ece = (["entity scores (against exact span and type match)"] * bool(ner)
+           + ["each label's probability (multi-label)"] * ("multi" in kinds)
+           + ["the top label's (single-label)"] * bool(single))
+    calibration = (["a span calibrator for entities"] * bool(ner) + ["a temperature per document head"] * bool(documents)
+                   + ["thresholds of multi-label heads tuned there"] * ("multi" in kinds))
     return {"pipeline_tag": "token-classification" if ner else "text-classification",
             "tags": "\n".join(f"- {tag}" for tag in tags + (["multi-task"] if len(manifest.tasks) > 1 else [])),
             "title": ", ".join(["entities"] * bool(ner) + [t.name for t in documents]),
-            "outputs": _joined(outputs), "corpus_limitation": corpus, "stance_limitation": stance}
+            "outputs": _joined(outputs), "corpus_limitation": corpus, "stance_limitation": stance,
+            "metrics_text": "\n".join(metrics), "ece_text": _joined(ece), "calibration_text": ", ".join(calibration)}
 
 
 def _ner_procedure(manifest: Manifest, shape_reason: str) -> str:
@@ -99,6 +110,10 @@ def _ner_procedure(manifest: Manifest, shape_reason: str) -> str:
             "  shapes also enter the encoder through its token-type embedding\n"
             f"- entities are decoded as the most probable valid BIO sequence (Viterbi{crf}); within a document a\n"
             "  name keeps one type (a surname takes its full name's; see the README)\n")
+
+
+def _inside(path: str, folder: Path) -> bool:
+    return Path(path).resolve().is_relative_to(folder)
 
 
 def _joined(items: list[str]) -> str:
@@ -129,7 +144,11 @@ def _attention_dropout(p: float | None) -> str:
     return ", no dropout on the attention probabilities" if p == 0 else f", attention dropout {p:g}"
 
 
-def _files(value) -> str:
+def _paths(value) -> list[str]:
     """The data files of a split, as the config gives them (a path, a source table or a list)."""
     items = value if isinstance(value, list) else [value] if value else []
-    return ", ".join(i if isinstance(i, str) else i["path"] for i in items) or "(none)"
+    return [i if isinstance(i, str) else i["path"] for i in items]
+
+
+def _files(value) -> str:
+    return ", ".join(_paths(value)) or "(none)"

@@ -13,7 +13,7 @@ import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .corpus import Document
+from .corpus import DataError, Document
 from .readers import read_jsonl
 from .readers import read_classification, read_conll, read_doccano, read_hf, read_label_studio, read_pairs_joined
 
@@ -138,7 +138,13 @@ def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:
         docs, multi = read_hf(source.path, **{k: v for k, v in source.options.items() if k != "multi"})
         source.options["multi"] = multi
         return docs
-    return READERS[fmt](source.path, **source.options)
+    try:
+        return READERS[fmt](source.path, **source.options)
+    except DataError as exc:
+        if fmt == "label-studio" and source.format == "auto":   # guessed from the content, not the name
+            raise DataError(exc.problems + [f"{source.path}: read as a Label Studio export because it holds a JSON "
+                                            "list; give --format if it is another"]) from None
+        raise
 
 
 def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> dict[str, dict]:

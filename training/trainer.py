@@ -14,7 +14,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from inference.calibration import calibrate
-from inference.checkpoint import MANIFEST, check_replaceable, is_checkpoint, save_checkpoint, write_manifest
+from inference.checkpoint import (MANIFEST, check_replaceable, is_checkpoint, recover_killed_save, save_checkpoint,
+                                  write_manifest)
 from inference.devices import autocast, cpu_has_bf16, device_name, resolve_device, resolve_precision
 from inference.lexical import Lexicon
 from inference.manifest import Manifest
@@ -27,7 +28,7 @@ from . import distributed
 from .base_models import default_recipe
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
-from .data import RunData, rare_entity_types, read_data
+from .data import RunData, fingerprint, rare_entity_types, read_data
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
@@ -49,6 +50,8 @@ def seed_everything(seed: int) -> None:
 def train(config: TrainConfig, log=print) -> dict:
     """Train, write the best checkpoint to config.output, return the run's metrics (process 0;
     the other processes of a distributed run return {})."""
+    for path in (config.output, state_dir(config.output)):   # so --resume finds what a kill left moved aside
+        recover_killed_save(path)
     check_replaceable(config.output)   # before the data is read and hours are spent
     if config.model_card and (Path(config.model_card).is_dir() or not Path(config.model_card).parent.is_dir()):
         raise ValueError(f"model_card {config.model_card}: give a file in an existing folder")
@@ -131,7 +134,11 @@ class Trainer:
         self.examples = TrainingSet(data.train, self.tokenizer, tasks, config.window_length, config.window_overlap,
                                     lexicon, config.recase_capitals)
         self.rank, self.world = distributed.join_process_group(self.device)
-        self.identity = run_identity(self.manifest.training["config"], data.trained_sha256, data.schema, self.world)
+        # what trains: the train and dev files, and the checkpoint or encoder folder it starts from
+        starts = [p for p in (config.init_from, config.base) if p and Path(p).is_dir()]
+        self.identity = run_identity(self.manifest.training["config"],
+                                     {**data.trained_sha256, **{p: fingerprint(p) for p in starts}}, data.schema,
+                                     self.world)
         # every process sees the same epoch order and takes every world-th batch of it
         batches = (len(self.examples) + config.batch_size - 1) // config.batch_size
         self.steps_per_epoch = max(1, batches // self.world)
@@ -167,9 +174,15 @@ class Trainer:
             manifest = Manifest.read(output / MANIFEST)
         except (OSError, ValueError):   # a damaged checkpoint is no finished run: trained again and replaced
             return None
-        if manifest.training.get("run_sha256") != run_digest(self.identity):
+        if manifest.training.get("run_sha256") != self._ended_digest():
             return None
         return {"best_epoch": manifest.training.get("best_epoch"), **manifest.metrics}
+
+    def _ended_digest(self) -> str:
+        """The run and what its end made of it (the test file scored, the model card written):
+        with another of those, a --resume of the ended run trains again rather than skip them."""
+        config = self.manifest.training["config"]
+        return run_digest({**self.identity, "end": {k: config[k] for k in ("test", "model_card")}})
 
     def _starting_model(self):
         """(model, tokenizer, base name, lexicon or None): the base encoder with fresh heads, or the
@@ -287,7 +300,7 @@ class Trainer:
         best.manifest.training["total_minutes"] = round((time.perf_counter() - self.created) / 60, 2)
         best.manifest.training["device"] = device_name(self.device)
         best.manifest.training["precision"] = self.precision
-        best.manifest.training["run_sha256"] = run_digest(self.identity)   # what --resume finds ended
+        best.manifest.training["run_sha256"] = self._ended_digest()   # what --resume finds ended
         write_manifest(Path(config.output), best.manifest)
         write_model_card(Path(config.output), best.manifest, data.train, extra_path=config.model_card)
         shutil.rmtree(self.state, ignore_errors=True)

@@ -218,7 +218,7 @@ def test_memory_names_a_source_without_texts_before_loading(tmp_path):
 def test_speed_reports_each_process_its_own_peak_memory():
     ballast = b"x" * (1 << 30)   # this process's peak passes 1 GB; a child's own must not count it
     child = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
-                            "from speed import peak_rss_mb; print(peak_rss_mb())", str(BENCHMARKS)],
+                            "from common import peak_rss_mb; import speed; print(peak_rss_mb())", str(BENCHMARKS)],
                            cwd=REPO, capture_output=True, text=True, timeout=120)
     del ballast
     assert child.returncode == 0, child.stderr[-2000:]

@@ -1,4 +1,5 @@
 """The model card says what this checkpoint's tasks are, and nothing of tasks it lacks."""
+from conftest import REPO
 from inference.manifest import Manifest, TaskSpec
 from training.config import TrainConfig
 from training.corpus import Document, Span
@@ -25,8 +26,18 @@ def test_a_card_of_entities_alone_speaks_of_entities_alone(tmp_path):
 
 
 def test_a_card_of_document_tasks_alone_has_no_ner_procedure(tmp_path):
-    text = card(tmp_path, [TOPIC, STANCE], "data/train.jsonl")
+    text = card(tmp_path, [TOPIC, STANCE], str(REPO / "data" / "train.jsonl"))
     assert "pipeline_tag: text-classification\ntags:\n- text-classification\n- news\n- multi-task\n---" in text
     assert "gives its `topic` labels (several may apply) and its `stance` label, each" in text
-    assert "NER head" not in text and "Viterbi" not in text and "named entities" not in text
-    assert "bundled corpus is small" in text and "hardest of the\n  bundled tasks" in text
+    for entities_only in ("NER head", "Viterbi", "named entities", "Entities: seqeval", "entity scores", "span calibrator"):
+        assert entities_only not in text
+    assert "bundled corpus is small" in text and "hardest of\n  the bundled tasks" in text
+    assert "calibrated on the dev set:\n  a temperature per document head, thresholds of multi-label heads tuned" in text
+
+
+def test_only_the_projects_own_folder_is_the_bundled_corpus(tmp_path):
+    elsewhere = tmp_path / "shared" / "data" / "fnc1" / "train_stances.csv"   # another corpus's data/ folder
+    text = card(tmp_path, [STANCE], str(elsewhere))
+    assert "bundled corpus is small" not in text and "is original, written for this project" not in text
+    assert "main actors" not in text   # the stance caveat is the bundled corpus's
+    assert "of this run.\nSingle-label tasks: accuracy and macro F1.\n`ece_before`" in text and "Multi-label" not in text

@@ -61,6 +61,8 @@ def test_kill_9_then_resume_ends_like_an_uninterrupted_run(run_args):
     assert changed.returncode == 2 and "epochs was 3, now 4" in changed.stderr
     # a test file changes nothing that trains: it may come with the resumed command
     (tmp / "test.jsonl").write_text((tmp / "dev.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    # killed between the renames of a later save: the state moved aside is put back for --resume
+    (tmp / "killed.state").rename(tmp / ".killed.state.old-0123456789ab")
     resumed = run(args + ["--output", str(tmp / "killed"), "--resume", "--test", str(tmp / "test.jsonl")])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "resuming from" in resumed.stdout + resumed.stderr
@@ -94,6 +96,10 @@ def test_a_run_killed_after_its_last_step_resumes_to_its_end_and_no_further(run_
     assert again.returncode == 0, again.stderr[-2000:]
     assert "this run has already ended" in again.stdout and "epoch 1/3" not in again.stdout + again.stderr
     assert (tmp / "whole2" / "model.safetensors").stat().st_mtime_ns == written
+    # with a test file to score that the ended run did not have, it trains again: nothing is skipped
+    (tmp / "test2.jsonl").write_text((tmp / "dev.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    again = run(args + ["--output", str(tmp / "whole2"), "--resume", "--test", str(tmp / "test2.jsonl")])
+    assert again.returncode == 0 and "nothing to resume" in again.stdout and "test (epoch 1)" in again.stdout
 
 
 def torchrun(args):

@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
     e = sub.add_parser("evaluate", help="score a checkpoint on an annotated file")
     add_checkpoint_argument(e)
     e.add_argument("--data", required=True, help="annotated file")
-    e.add_argument("--format", choices=FORMATS, default="auto", help="its format (default: by extension)")
+    e.add_argument("--format", choices=FORMATS, default="auto", help="its format (default: by extension; a .json file holding a JSON list is Label Studio)")
     add_reader_arguments(e)
     add_runtime_arguments(e)
     e.add_argument("--plots", help="directory for one reliability diagram (PNG) per task")

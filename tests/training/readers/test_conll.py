@@ -166,11 +166,13 @@ def test_all_kinds_of_error_in_one_file_come_in_one_error(tmp_path):
     assert str(err.value) == "2 problems:\n" + "\n".join(err.value.problems)
     with pytest.raises(DataError, match=r"^[^\n]*no sentences$"):   # one problem alone, under no count
         read_conll(write(tmp_path, "\n\n"))
-    with pytest.raises(DataError) as err:   # a file of another format: every line wrong, the message short
-        read_conll(write(tmp_path, "".join(f"word{i} Q-X\n" for i in range(30))))
-    assert len(err.value.problems) == 30 and str(err.value).splitlines()[0] == "30 problems:"
-    assert str(err.value).splitlines()[-1] == "... and 10 more (is --format right for the file?)"
-    assert len(str(err.value).splitlines()) == 22
+    bad = write(tmp_path, "".join(f"word{i} Q-X\n" for i in range(30)))   # another format: every line wrong
+    with pytest.raises(DataError) as err:
+        read_conll(bad)
+    err = DataError(err.value.problems + ["dev.conll: no such file"])   # the other files' problems stay in sight
+    lines = str(err).splitlines()
+    assert len(err.problems) == 31 and lines[0] == "31 problems:" and len(lines) == 23
+    assert lines[-2:] == ["dev.conll: no such file", f"... and 10 more in {bad} (is its format the one given or guessed?)"]
 
 
 def test_a_file_that_is_not_utf8_names_the_line(tmp_path):
