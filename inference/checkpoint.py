@@ -94,7 +94,8 @@ def recover_killed_save(path: str | os.PathLike) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     olds = sorted(glob.glob(f"{glob.escape(str(path.parent / ('.' + path.name)))}.old-{hex12}"), key=os.path.getmtime)
     if olds and not path.exists():
-        os.rename(olds.pop(), path)
+        with contextlib.suppress(FileNotFoundError):   # another process of the run put it back first
+            os.rename(olds.pop(), path)
     for old in olds:
         shutil.rmtree(old, ignore_errors=True)
 

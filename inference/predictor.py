@@ -19,7 +19,7 @@ from .lexical import Lexicon
 from .manifest import Manifest
 from .quantization import int8_linears
 from .runtimes import RUNTIMES, choose, log, name_of
-from .tokenization import EncodedText, encode, surface
+from .tokenization import EncodedText, encode, readable, surface
 from .windows import SpecialTokens, batch_inputs, cut_windows
 
 # Padded tokens per encoder batch: on CPU, batches small enough to stay in the caches run
@@ -155,7 +155,7 @@ class NewsModel:
         if batch_size < 1 or max_tokens < 1:
             raise ValueError(f"batch_size and max_tokens must be positive, not {batch_size} and {max_tokens}")
         texts, pairs = _checked_inputs(texts, pairs)
-        if not any(t.kind == "pair" for t in self.manifest.tasks) and any(p is not None for p in pairs):
+        if not any(t.kind == "pair" for t in self.manifest.tasks) and any(p is not None and readable(p) for p in pairs):
             warnings.warn("this checkpoint has no pair task: a second text joins the first as one reading, which "
                           "changes its document labels; entities are the first text's", stacklevel=2)
         encoded = self.encode(texts, pairs)

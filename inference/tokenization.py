@@ -92,7 +92,7 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     along. With `recase`, lines in capitals reach the tokenizer recased (`inference.recasing`);
     offsets and shapes still come from the original text."""
     first_length = len(text)
-    if pair is not None and not _READABLE.search(pair):
+    if pair is not None and not readable(pair):
         pair = None   # a second text with nothing to read: the first read alone
     text = join_pair(tokenizer, text, pair)
     visible = _INVISIBLE.sub(" ", text)
@@ -141,6 +141,11 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     # the separator starts after the first text and a space: it and everything before it lead each window
     prefix = 0 if pair is None else sum(1 for w in token_words if words[w][0] <= first_length + 1)
     return EncodedText(list(ids), token_words, words, shape_ids, firsts, prefix)
+
+
+def readable(text: str) -> bool:
+    """Whether the encoder reads anything of `text`: not only white space, controls and joiners."""
+    return _READABLE.search(text) is not None
 
 
 def surface(string: str) -> str:

@@ -78,13 +78,15 @@ def task_fields(manifest: Manifest, bundled: bool) -> dict:
     ner = [t for t in manifest.tasks if t.kind == "ner"]
     documents = [t for t in manifest.tasks if t.kind != "ner"]
     outputs = [f"its named entities ({', '.join(t.entity_types)})" for t in ner]
-    outputs += [f"its `{t.name}` label{'s (several may apply)' if t.kind == 'multi' else ''}" for t in documents]
+    outputs += [f"its `{t.name}` label{'s (several may apply)' if t.kind == 'multi' else ''}"
+                + (" (of a text pair: a headline against its body)" if t.kind == "pair" else "") for t in documents]
     tags = (["named-entity-recognition"] if ner else []) + (["text-classification"] if documents else []) + ["news"]
     corpus = ("- The bundled corpus is small (a few hundred short articles): figures on it have wide error\n"
               "  bars, and the model has seen few ways of writing about each topic.\n") if bundled else ""
     stance = ("- Stance is the position of the article's main actors, not the author's; it is the hardest of\n"
               "  the bundled tasks and the least reliable.\n") if bundled and any(t.name == "stance" for t in documents) else ""
     kinds = {t.kind for t in manifest.tasks}
+    calibrated = "calibration" in manifest.training   # fitted at the end of a run with dev data
     single = kinds & {"single", "pair"}
     metrics = (["Entities: seqeval, strict IOB2, entity-level micro P/R/F1 and F1 per type."] * bool(ner)
                + ["Multi-label tasks: micro and macro F1."] * ("multi" in kinds)
@@ -98,7 +100,14 @@ def task_fields(manifest: Manifest, bundled: bool) -> dict:
             "tags": "\n".join(f"- {tag}" for tag in tags + (["multi-task"] if len(manifest.tasks) > 1 else [])),
             "title": ", ".join(["entities"] * bool(ner) + [t.name for t in documents]),
             "outputs": _joined(outputs), "corpus_limitation": corpus, "stance_limitation": stance,
-            "metrics_text": "\n".join(metrics), "ece_text": _joined(ece), "calibration_text": ", ".join(calibration)}
+            "metrics_text": "\n".join(metrics),
+            "ece_text": ("`ece_before` / `ece_after`: expected calibration error (15 bins) before and after "
+                         f"calibration, for\n{_joined(ece)}.\n") if calibrated else "",
+            "calibration_text": (f"- Scores are calibrated on the dev set:\n  {', '.join(calibration)}.\n  Check the "
+                                 "`ece_after` figures above on your own held-out data (`newsmodel evaluate --plots DIR`)."
+                                 if calibrated else "- Trained without a dev set: the scores are the model's own, "
+                                 "uncalibrated (`newsmodel calibrate` fits them\n  on annotated data)."),
+            "predict_call": "`predict(text, pair=second_text)`" if "pair" in kinds else "`predict(text)`"}
 
 
 def _ner_procedure(manifest: Manifest, shape_reason: str) -> str:

@@ -35,7 +35,7 @@ READER_OPTIONS = {
     "multi": (bool, "classification: multi-label"),
     "skip_empty": (bool, "classification: leave out records with no text instead of refusing the file"),
     "delimiter": (str, "classification: separator of several labels in one cell (default: none)"),
-    "bodies": (str, "pairs: the bodies file the --train/--dev stances join to"),
+    "bodies": (str, "pairs: the bodies file the stances files join to"),
     "scheme": (str, "conll, hf: tag scheme, auto, IOB1, IOB2 or BIOES (default: auto, from the tags)"),
     "tokens_field": (str, "hf: token-list column of NER data (default: tokens)"),
     "tags_field": (str, "hf: tag-list column of NER data (default: ner_tags)"),
@@ -142,8 +142,8 @@ def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:
         return READERS[fmt](source.path, **source.options)
     except DataError as exc:
         if fmt == "label-studio" and source.format == "auto":   # guessed from the content, not the name
-            raise DataError(exc.problems + [f"{source.path}: read as a Label Studio export because it holds a JSON "
-                                            "list; give --format if it is another"]) from None
+            raise DataError([f"{source.path}: read as a Label Studio export because it holds a JSON list; give "
+                             "--format if it is another"] + exc.problems) from None   # first: the message is cut
         raise
 
 

@@ -2,6 +2,7 @@
 by dev score, then calibrate and score the kept checkpoint."""
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import time
@@ -25,7 +26,7 @@ from inference.windows import usable_positions, window_problem
 from inference.runtimes import choose
 
 from . import distributed
-from .base_models import default_recipe
+from .base_models import BASE_MODELS, default_recipe
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
 from .data import RunData, fingerprint, rare_entity_types, read_data
@@ -56,6 +57,8 @@ def train(config: TrainConfig, log=print) -> dict:
     if config.model_card and (Path(config.model_card).is_dir() or not Path(config.model_card).parent.is_dir()):
         raise ValueError(f"model_card {config.model_card}: give a file in an existing folder")
     check_replaceable(state_dir(config.output), is_state, "a training state")
+    if config.gate_label and not config.lexical_terms and not config.init_from:
+        raise ValueError(f"gate_label {config.gate_label!r}: the gate reads the lexical features; give lexical_terms too")
     data = read_data(config)
     for name in data.untrained:
         what = ("left out, unless --init-from's checkpoint has it: then its head is carried over, trained no "
@@ -73,8 +76,6 @@ def train(config: TrainConfig, log=print) -> dict:
         log(f"warning: --base {config.base} has no effect with --init-from: the encoder is the checkpoint's")
     if config.gate_label and config.init_from:
         log(f"warning: --gate-label {config.gate_label} has no effect with --init-from: the gates are the checkpoint's")
-    elif config.gate_label and not config.lexical_terms:
-        raise ValueError(f"gate_label {config.gate_label!r}: the gate reads the lexical features; give lexical_terms too")
     elif config.gate_label and not any(spec["kind"] in ("single", "pair") and config.gate_label in spec["labels"]
                                        for spec in data.schema.values()):
         raise DataError([f"gate_label: no single-label task has a label {config.gate_label!r}; tasks: "
@@ -135,7 +136,8 @@ class Trainer:
                                     lexicon, config.recase_capitals)
         self.rank, self.world = distributed.join_process_group(self.device)
         # what trains: the train and dev files, and the checkpoint or encoder folder it starts from
-        starts = [p for p in (config.init_from, config.base) if p and Path(p).is_dir()]
+        starts = [p for p in (config.init_from, config.base) if p and p not in BASE_MODELS and Path(p).is_dir()
+                  and os.path.realpath(p) != os.path.realpath(config.output)]   # trained in place: its own save
         self.identity = run_identity(self.manifest.training["config"],
                                      {**data.trained_sha256, **{p: fingerprint(p) for p in starts}}, data.schema,
                                      self.world)
@@ -174,15 +176,19 @@ class Trainer:
             manifest = Manifest.read(output / MANIFEST)
         except (OSError, ValueError):   # a damaged checkpoint is no finished run: trained again and replaced
             return None
-        if manifest.training.get("run_sha256") != self._ended_digest():
+        if manifest.training.get("run_sha256") != run_digest(self.identity):
             return None
+        if manifest.training.get("end_sha256") != self._end_digest():
+            raise ValueError(f"--resume: this run has already ended into {self.config.output}, with another --test or "
+                             f"--model-card: score a test file with `newsmodel evaluate --checkpoint "
+                             f"{self.config.output} --data FILE`, or leave out --resume to train it again")
         return {"best_epoch": manifest.training.get("best_epoch"), **manifest.metrics}
 
-    def _ended_digest(self) -> str:
-        """The run and what its end made of it (the test file scored, the model card written):
-        with another of those, a --resume of the ended run trains again rather than skip them."""
+    def _end_digest(self) -> str:
+        """What the run's end made (the test file scored, the model card written): a --resume of
+        the ended run with others would skip them."""
         config = self.manifest.training["config"]
-        return run_digest({**self.identity, "end": {k: config[k] for k in ("test", "model_card")}})
+        return run_digest({k: config[k] for k in ("test", "model_card")})
 
     def _starting_model(self):
         """(model, tokenizer, base name, lexicon or None): the base encoder with fresh heads, or the
@@ -300,7 +306,8 @@ class Trainer:
         best.manifest.training["total_minutes"] = round((time.perf_counter() - self.created) / 60, 2)
         best.manifest.training["device"] = device_name(self.device)
         best.manifest.training["precision"] = self.precision
-        best.manifest.training["run_sha256"] = self._ended_digest()   # what --resume finds ended
+        best.manifest.training["run_sha256"] = run_digest(self.identity)   # what --resume finds ended
+        best.manifest.training["end_sha256"] = self._end_digest()
         write_manifest(Path(config.output), best.manifest)
         write_model_card(Path(config.output), best.manifest, data.train, extra_path=config.model_card)
         shutil.rmtree(self.state, ignore_errors=True)

@@ -1,4 +1,5 @@
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -98,8 +99,11 @@ def test_a_blank_pair_reads_the_first_text_alone(model):
     text = "Vladimir Putin met Emmanuel Macron in Paris"
     alone = model.predict(text).to_dict()
     for blank in (" \n", "\u200b", "\u00ad\x85"):   # white space, or what the encoder drops
-        with pytest.warns(UserWarning, match="this checkpoint has no pair task"):   # said, as a pair is given
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")   # nothing to warn about: the pair changes nothing
             assert model.predict(text, pair=blank).to_dict() == alone
+    with pytest.warns(UserWarning, match="this checkpoint has no pair task"):   # a pair it reads: said
+        model.predict(text, pair="Macron said talks would go on.")
     scores = [label["score"] for labels in alone["labels"].values() for label in labels]
     assert set(alone["labels"]) == {"topic", "stance"} and all(math.isfinite(s) for s in scores)
 

@@ -11,9 +11,11 @@ STANCE = TaskSpec("stance", "single", ["critical", "neutral", "supportive"])
 DOCS = [Document("Putin met Trump.", spans={"entities": [Span(0, 5, "PER")]}, labels={"topic": ["trade"]})]
 
 
-def card(tmp_path, tasks, train):
+def card(tmp_path, tasks, train, calibrated=True):
     manifest = Manifest(tasks=tasks, base_model="minilm")
     manifest.training = {"config": TrainConfig(train=train, learning_rate=1e-4, head_learning_rate=1e-3).record()}
+    if calibrated:   # as the end of a run with dev data leaves it
+        manifest.training["calibration"] = {}
     return write_model_card(tmp_path, manifest, DOCS)
 
 
@@ -41,3 +43,11 @@ def test_only_the_projects_own_folder_is_the_bundled_corpus(tmp_path):
     assert "bundled corpus is small" not in text and "is original, written for this project" not in text
     assert "main actors" not in text   # the stance caveat is the bundled corpus's
     assert "of this run.\nSingle-label tasks: accuracy and macro F1.\n`ece_before`" in text and "Multi-label" not in text
+
+
+def test_a_pair_task_is_called_with_its_pair_and_a_run_without_dev_claims_no_calibration(tmp_path):
+    text = card(tmp_path, [TaskSpec("stance", "pair", ["agree", "unrelated"])], "stances.csv", calibrated=False)
+    assert "its `stance` label (of a text pair: a headline against its body)" in text
+    assert "call `predict(text, pair=second_text)`" in text
+    assert "ece_before" not in text and "calibrated on the dev set" not in text
+    assert "Trained without a dev set: the scores are the model's own, uncalibrated" in text

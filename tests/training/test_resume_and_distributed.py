@@ -96,10 +96,11 @@ def test_a_run_killed_after_its_last_step_resumes_to_its_end_and_no_further(run_
     assert again.returncode == 0, again.stderr[-2000:]
     assert "this run has already ended" in again.stdout and "epoch 1/3" not in again.stdout + again.stderr
     assert (tmp / "whole2" / "model.safetensors").stat().st_mtime_ns == written
-    # with a test file to score that the ended run did not have, it trains again: nothing is skipped
+    # with a test file the ended run did not score: refused, saying how to score it, not skipped
     (tmp / "test2.jsonl").write_text((tmp / "dev.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
     again = run(args + ["--output", str(tmp / "whole2"), "--resume", "--test", str(tmp / "test2.jsonl")])
-    assert again.returncode == 0 and "nothing to resume" in again.stdout and "test (epoch 1)" in again.stdout
+    assert again.returncode == 2 and "already ended into" in again.stderr and "newsmodel evaluate" in again.stderr
+    assert (tmp / "whole2" / "model.safetensors").stat().st_mtime_ns == written
 
 
 def torchrun(args):

@@ -8,7 +8,7 @@ from pathlib import Path
 from training.sources import FORMATS
 
 from .checkpoints import add_checkpoint_argument, open_checkpoint
-from .reading import add_reader_arguments, file_sources
+from .reading import FORMAT_HELP, add_reader_arguments, file_sources
 
 
 def add_parser(sub) -> None:
@@ -17,10 +17,11 @@ def add_parser(sub) -> None:
                                          "runtime figures, if the checkpoint has them, are measured again on it")
     add_checkpoint_argument(c)
     c.add_argument("--data", required=True, help="annotated file to fit on (not the test file)")
-    c.add_argument("--format", choices=FORMATS, default="auto", help="its format (default: by extension; a .json file holding a JSON list is Label Studio)")
+    c.add_argument("--format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
     c.add_argument("--train", help="the checkpoint's training file: the span calibrator reads whether a name was "
-                                   "seen in training (default: the names the checkpoint already lists)")
-    c.add_argument("--train-format", choices=FORMATS, default="auto", help="its format (default: by extension; a .json file holding a JSON list is Label Studio)")
+                                   "seen in training (default: the names the checkpoint already lists); the reader flags "
+                                   "apply to it too")
+    c.add_argument("--train-format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
     add_reader_arguments(c)
     c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
 

@@ -8,14 +8,14 @@ from pathlib import Path
 from training.sources import FORMATS
 
 from .checkpoints import add_checkpoint_argument, add_runtime_arguments, open_checkpoint
-from .reading import add_reader_arguments, file_sources
+from .reading import FORMAT_HELP, add_reader_arguments, file_sources
 
 
 def add_parser(sub) -> None:
     e = sub.add_parser("evaluate", help="score a checkpoint on an annotated file")
     add_checkpoint_argument(e)
     e.add_argument("--data", required=True, help="annotated file")
-    e.add_argument("--format", choices=FORMATS, default="auto", help="its format (default: by extension; a .json file holding a JSON list is Label Studio)")
+    e.add_argument("--format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
     add_reader_arguments(e)
     add_runtime_arguments(e)
     e.add_argument("--plots", help="directory for one reliability diagram (PNG) per task")

@@ -5,6 +5,9 @@ from __future__ import annotations
 from training.sources import READER_OPTIONS, reader_options, resolve_format
 
 
+FORMAT_HELP = "(default: by extension; a .json file holding a JSON list is Label Studio)"
+
+
 def add_reader_arguments(parser) -> None:
     for name, (kind, help) in READER_OPTIONS.items():
         flag = "--" + name.replace("_", "-")

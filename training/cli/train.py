@@ -8,7 +8,7 @@ from training.config import TrainConfig, options
 from training.data import as_sources
 from training.sources import FORMATS
 
-from .reading import add_reader_arguments, file_sources
+from .reading import FORMAT_HELP, add_reader_arguments, file_sources
 
 
 def add_parser(sub) -> None:
@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
                                     "flags override it")
     for split in ("train", "dev", "test"):
         t.add_argument(f"--{split}", action="append", help=TrainConfig.__dataclass_fields__[split].metadata["help"])
-    t.add_argument("--format", choices=FORMATS, help="format of the files given here (default: by extension; a .json file holding a JSON list is Label Studio)")
+    t.add_argument("--format", choices=FORMATS, help="format of the files given here " + FORMAT_HELP)
     add_reader_arguments(t)
     for f in options():
         flag = "--" + f.name.replace("_", "-")
