@@ -89,6 +89,7 @@ class NewsModel:
         self.special = SpecialTokens.of(tokenizer)
         self.lexicon = Lexicon(manifest.lexicon, model.lexicon_idf.cpu().numpy()) if manifest.lexicon else None
         self.seen = {t.name: frozenset(t.seen_entities) for t in manifest.tasks if t.kind == "ner"}
+        self.reads_pairs = any(t.kind == "pair" for t in manifest.tasks)   # else a second text is warned about
         self._tokenizer_lock = threading.Lock()  # the Rust tokenizer is not re-entrant
 
     @classmethod
@@ -155,7 +156,7 @@ class NewsModel:
         if batch_size < 1 or max_tokens < 1:
             raise ValueError(f"batch_size and max_tokens must be positive, not {batch_size} and {max_tokens}")
         texts, pairs = _checked_inputs(texts, pairs)
-        if not any(t.kind == "pair" for t in self.manifest.tasks) and any(p is not None and readable(p) for p in pairs):
+        if not self.reads_pairs and any(p is not None and readable(p) for p in pairs):
             warnings.warn("this checkpoint has no pair task: a second text joins the first as one reading, which "
                           "changes its document labels; entities are the first text's", stacklevel=2)
         encoded = self.encode(texts, pairs)
