@@ -3,13 +3,15 @@
 Formats: `news` (JSON lines of data/README.md), `conll`, `classification` (CSV / JSON lines),
 `pairs` (FNC-1 style stances + bodies), `label-studio`, `doccano`, `hf` (a Hugging Face dataset:
 a `save_to_disk` folder, Parquet files, or a `datasets.Dataset` in memory). `auto` picks by
-extension: .jsonl -> news, .json -> label-studio if it opens a JSON list (else news),
+extension: .jsonl -> news (doccano where its first record has Doccano's spans), .json ->
+label-studio if it opens a JSON list (else as .jsonl),
 .csv/.tsv -> classification, .parquet or a `save_to_disk` folder -> hf, .conll/.txt/no
 extension -> conll.
 """
 from __future__ import annotations
 
 import inspect
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,7 +95,7 @@ def resolve_format(path, fmt: str = "auto") -> str:
     if suffix == ".json" and _opens_a_list(path):   # Label Studio exports one JSON list; news is JSON lines
         return "label-studio"
     if suffix in (".jsonl", ".json"):
-        return "news"
+        return "doccano" if _has_doccano_spans(path) else "news"
     if suffix in (".csv", ".tsv"):
         return "classification"
     if suffix == ".parquet" or (path / "state.json").is_file():
@@ -107,6 +109,24 @@ def _opens_a_list(path: Path) -> bool:
             return f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
     except OSError:   # missing or unreadable: its reader says so
         return False
+
+
+def _has_doccano_spans(path: Path) -> bool:
+    """Whether the first record holds spans as only Doccano writes them: "label" as [start, end,
+    type] triples, or "entities" with start_offset. (A news task may be named "label"; its value is
+    never a triple.)"""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            first = next((line for line in f if line.strip()), "")
+        record = json.loads(first)
+    except (OSError, UnicodeDecodeError, ValueError):   # missing, unreadable or broken: its reader says so
+        return False
+    if not isinstance(record, dict):
+        return False
+    triples = record.get("label")
+    entities = record.get("entities")
+    return (isinstance(triples, list) and any(isinstance(x, list) and len(x) == 3 for x in triples)) or \
+        (isinstance(entities, list) and any(isinstance(x, dict) and "start_offset" in x for x in entities))
 
 
 def reader_options(fmt: str) -> dict:
@@ -141,10 +161,14 @@ def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:
     try:
         return READERS[fmt](source.path, **source.options)
     except DataError as exc:
-        if fmt == "label-studio" and source.format == "auto":   # guessed from the content, not the name
-            raise DataError([f"{source.path}: read as a Label Studio export because it holds a JSON list; give "
-                             "--format if it is another"] + exc.problems) from None   # first: the message is cut
+        if fmt in _GUESSED_FROM_CONTENT and source.format == "auto":
+            raise DataError([f"{source.path}: read as a {_GUESSED_FROM_CONTENT[fmt]}; give --format if it is "
+                             "another"] + exc.problems) from None   # first: a long list is cut
         raise
+
+
+_GUESSED_FROM_CONTENT = {"label-studio": "Label Studio export because it holds a JSON list",
+                         "doccano": "Doccano export because its first record has Doccano's spans"}
 
 
 def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> dict[str, dict]:

@@ -38,6 +38,26 @@ def test_formats_by_extension(files):
                                               "holds a JSON list; give --format if it is another")   # in sight
 
 
+def test_a_doccano_export_is_known_by_its_spans(files):
+    triples = files / "triples.jsonl"
+    triples.write_text(json.dumps({"text": "Putin met Trump.", "label": [[0, 5, "PER"], [10, 15, "PER"]]}) + "\n",
+                       encoding="utf-8")
+    offsets = files / "offsets.jsonl"
+    offsets.write_text(json.dumps({"text": "Putin met Trump.", "entities": [
+        {"start_offset": 0, "end_offset": 5, "label": "PER"}], "cats": ["summit"]}) + "\n", encoding="utf-8")
+    named_label = files / "named_label.jsonl"   # a news task may be called "label": its value is no triple
+    named_label.write_text(json.dumps({"text": "Talks.", "label": ["summit"]}) + "\n", encoding="utf-8")
+    assert Source(str(triples)).resolved_format == "doccano"
+    assert Source(str(offsets)).resolved_format == "doccano"
+    assert Source(str(named_label)).resolved_format == "news"
+    docs = read_source(Source(str(triples)), {})
+    assert [(s.start, s.end, s.label) for s in docs[0].spans["entities"]] == [(0, 5, "PER"), (10, 15, "PER")]
+    triples.write_text(json.dumps({"text": "Putin met Trump.", "label": [[0, 99, "PER"]]}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_source(Source(str(triples)), {})
+    assert "read as a Doccano export because its first record has Doccano's spans" in str(err.value)
+
+
 def test_tasks_from_different_files_in_one_run(files):
     config = TrainConfig(train=[{"path": str(files / "ner.conll")}, str(files / "news.jsonl"),
                                 {"path": str(files / "topics.csv"),
