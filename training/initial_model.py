@@ -54,7 +54,7 @@ def continue_from(checkpoint: str, schema: dict, log):
     Every label it knows keeps its head row (and so what it learnt), labels it has never seen
     get new rows, new tasks new heads."""
     old, tokenizer, old_manifest = load_checkpoint(checkpoint)
-    schema = merge_schemas(schema_of(old_manifest.tasks), schema)
+    schema = merge_schemas(schema_of(old_manifest.tasks), schema, f"the checkpoint {checkpoint}", "this run's data")
     tasks = task_specs(schema)
     for task in tasks:   # a head keeps its lexical branch and gate (refitted on the new data by the trainer), and its CRF
         if task.name in old.tasks:

@@ -196,15 +196,18 @@ def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> dict[str,
     return schema
 
 
-def merge_schemas(first: dict[str, dict], second: dict[str, dict]) -> dict[str, dict]:
+def merge_schemas(first: dict[str, dict], second: dict[str, dict], first_place: str,
+                  second_place: str | dict[str, str]) -> dict[str, dict]:
     """Tasks of both; a task in both keeps its kind and gains the second's new labels. The
-    second's single-label data fits the first's multi-label task, not the other way round."""
+    second's single-label data fits the first's multi-label task, not the other way round.
+    A conflict of kinds names where each side's task comes from (`second_place`: per task)."""
     merged = {name: {"kind": spec["kind"], "labels": list(spec["labels"])} for name, spec in first.items()}
     for name, spec in second.items():
         if name not in merged:
             merged[name] = {"kind": spec["kind"], "labels": list(spec["labels"])}
         elif merged[name]["kind"] != spec["kind"] and (merged[name]["kind"], spec["kind"]) != ("multi", "single"):
-            raise ValueError(f"task {name!r} is {merged[name]['kind']} in one file and {spec['kind']} in another")
+            where = second_place[name] if isinstance(second_place, dict) else second_place
+            raise ValueError(f"task {name!r} is {spec['kind']} at {where} but {merged[name]['kind']} in {first_place}")
         else:
             _add_labels(merged[name], spec["labels"])
     return merged

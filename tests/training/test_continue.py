@@ -1,3 +1,6 @@
+import re
+
+import pytest
 import torch
 
 from inference.checkpoint import load_checkpoint
@@ -10,7 +13,8 @@ def test_new_labels_get_new_rows_and_old_rows_are_kept(tiny_checkpoint):
     old, _, _ = load_checkpoint(tiny_checkpoint)
     wider = merge_schemas(NEWS_SCHEMA, {"topic": {"kind": "multi", "labels": ["cyber"]},
                                         "entities": {"kind": "ner", "labels": ["WEAPON"]},
-                                        "region": {"kind": "single", "labels": ["europe", "asia"]}})
+                                        "region": {"kind": "single", "labels": ["europe", "asia"]}},
+                          "the news schema", "data")
     messages = []
     model, _, base, schema, lexicon = continue_from(str(tiny_checkpoint), wider, messages.append)
     assert model.tasks["topic"].labels[-1] == "cyber" and "B-WEAPON" in model.tasks["entities"].labels
@@ -22,3 +26,9 @@ def test_new_labels_get_new_rows_and_old_rows_are_kept(tiny_checkpoint):
     assert torch.equal(model.shape_embedding.weight, old.shape_embedding.weight)
     assert any("new labels cyber" in m for m in messages) and any("new task 'region'" in m for m in messages)
     assert lexicon == []   # the tiny checkpoint has no lexical branches
+
+
+def test_a_kind_conflict_with_the_checkpoint_names_it(tiny_checkpoint):
+    with pytest.raises(ValueError, match=rf"^task 'stance' is multi at this run's data but single in the checkpoint "
+                                         rf"{re.escape(str(tiny_checkpoint))}$"):
+        continue_from(str(tiny_checkpoint), {"stance": {"kind": "multi", "labels": ["neutral"]}}, print)

@@ -92,12 +92,24 @@ def test_dev_fraction_holds_out_train_documents(files):
 
 
 def test_schema_merge_and_conflicts():
-    merged = merge_schemas({"t": {"kind": "single", "labels": ["a"]}}, {"t": {"kind": "single", "labels": ["b", "a"]}})
+    merged = merge_schemas({"t": {"kind": "single", "labels": ["a"]}}, {"t": {"kind": "single", "labels": ["b", "a"]}},
+                           "s.json", "f")
     assert merged["t"]["labels"] == ["a", "b"]
-    with pytest.raises(ValueError, match="single"):
-        merge_schemas({"t": {"kind": "single", "labels": ["a"]}}, {"t": {"kind": "multi", "labels": ["a"]}})
-    assert merge_schemas({"t": {"kind": "multi", "labels": ["a"]}}, {"t": {"kind": "single", "labels": ["b"]}}) == \
-        {"t": {"kind": "multi", "labels": ["a", "b"]}}   # one label a document fits a multi-label task
+    with pytest.raises(ValueError, match=r"^task 't' is multi at f.csv:3 but single in s.json$"):
+        merge_schemas({"t": {"kind": "single", "labels": ["a"]}}, {"t": {"kind": "multi", "labels": ["a"]}},
+                      "s.json", {"t": "f.csv:3"})
+    assert merge_schemas({"t": {"kind": "multi", "labels": ["a"]}}, {"t": {"kind": "single", "labels": ["b"]}},
+                         "s.json", "f") == {"t": {"kind": "multi", "labels": ["a", "b"]}}   # one label a document fits
+
+
+def test_a_kind_conflict_between_the_news_schema_and_another_file_names_both(files):
+    (files / "stances.csv").write_text("text,label\nTalks.,supportive|neutral\n", encoding="utf-8")
+    config = TrainConfig(train=[str(files / "news.jsonl"), {"path": str(files / "stances.csv"), "options": {
+        "task": "stance", "multi": True, "delimiter": "|"}}], dev_fraction=0)
+    with pytest.raises(ValueError) as err:
+        read_data(config)
+    assert str(err.value) == (f"task 'stance' is multi at {files / 'stances.csv'}:2 but single in the schema "
+                              "(the news schema, data/README.md)")
 
 
 def test_several_labels_on_a_document_make_a_task_multi_label(tmp_path):
