@@ -126,20 +126,34 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Ma
     missing = [name for name in ENCODER_FILES + (HEADS,) if not (path / name).is_file()]
     if missing:   # without tokenizer.json, transformers would build a 5-token tokenizer and read [UNK]s
         raise ValueError(f"{path} is not a whole checkpoint: {', '.join(missing)} missing; copy it again")
+    # Missing, unreadable, not JSON, fields missing, or code of its own (never run): named, not a traceback.
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-        encoder = AutoModel.from_pretrained(path, use_safetensors=True, add_pooling_layer=False,
-                                            trust_remote_code=False)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: the tokenizer (tokenizer.json, tokenizer_config.json) cannot be read: "
+                         f"{type(exc).__name__}: {exc}") from None
+    try:
+        encoder, loaded = AutoModel.from_pretrained(path, use_safetensors=True, add_pooling_layer=False,
+                                                    trust_remote_code=False, output_loading_info=True)
     except SafetensorError as exc:
         raise ValueError(f"{path / ENCODER_FILES[2]}: damaged ({exc}); copy the checkpoint again") from None
-    except (OSError, ValueError) as exc:   # missing, unreadable, not JSON, or code of its own (never run)
-        raise ValueError(f"{path}: the encoder or its tokenizer cannot be read: {exc}") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: the encoder (config.json, {ENCODER_FILES[2]}) cannot be read: "
+                         f"{type(exc).__name__}: {exc}") from None
+    if loaded["missing_keys"] or loaded["mismatched_keys"]:   # else those weights would be random, silently
+        wrong = sorted(loaded["missing_keys"]) + sorted(str(k) for k in loaded["mismatched_keys"])
+        raise ValueError(f"{path / ENCODER_FILES[2]}: not the encoder config.json describes ({len(wrong)} weights "
+                         f"missing or of another shape, e.g. {wrong[0]}); copy the checkpoint again")
     model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input, lexicon_size=len(manifest.lexicon))
     try:
         heads = load_file(str(path / HEADS))
     except SafetensorError as exc:
         raise ValueError(f"{path / HEADS}: damaged ({exc}); copy the checkpoint again") from None
-    missing, unexpected = model.load_state_dict(heads, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(heads, strict=False)
+    except RuntimeError as exc:   # a head of another size than the manifest's labels
+        raise ValueError(f"{path / HEADS}: heads do not match the manifest's tasks and labels "
+                         f"({str(exc).strip().splitlines()[-1].strip()})") from None
     missing = [k for k in missing if not k.startswith("encoder.")]
     if missing or unexpected:
         raise ValueError(f"{path / HEADS}: heads do not match the manifest (missing {missing}, unexpected {unexpected})")

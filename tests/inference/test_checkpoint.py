@@ -1,6 +1,7 @@
 import errno
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -138,6 +139,14 @@ def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
         load_checkpoint(tmp_path / "nowhere")
 
 
+def _one_label_less(manifest_path) -> str:
+    import json
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    task = next(t for t in manifest["tasks"] if t["kind"] != "ner")
+    task["labels"] = task["labels"][:-1]
+    return json.dumps(manifest)
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda ckpt: (ckpt / "manifest.json").write_text('{"tasks": [', encoding="utf-8"),
      r"manifest.json: not valid JSON \(Expecting value at line 1, column 12\)"),
@@ -154,11 +163,17 @@ def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
     (lambda ckpt: (ckpt / "tokenizer.json").unlink(), r"not a whole checkpoint: tokenizer.json missing"),
     (lambda ckpt: (ckpt / "config.json").write_text("{", encoding="utf-8"), r"cannot be read"),
     (lambda ckpt: (ckpt / "tokenizer.json").write_bytes((ckpt / "tokenizer.json").read_bytes()[:1000]),
-     r"ckpt: the encoder or its tokenizer cannot be read"),
+     r"ckpt: the tokenizer \(tokenizer.json, tokenizer_config.json\) cannot be read"),
+    (lambda ckpt: (ckpt / "tokenizer.json").write_text('{"version": "1.0"}', encoding="utf-8"),
+     r"ckpt: the tokenizer \(tokenizer.json, tokenizer_config.json\) cannot be read: KeyError"),
+    (lambda ckpt: shutil.copy(ckpt / "heads.safetensors", ckpt / "model.safetensors"),
+     r"model.safetensors: not the encoder config.json describes \(\d+ weights missing"),
+    (lambda ckpt: (ckpt / "manifest.json").write_text(_one_label_less(ckpt / "manifest.json"), encoding="utf-8"),
+     r"heads.safetensors: heads do not match the manifest's tasks and labels \(size mismatch"),
 ], ids=["manifest-json", "manifest-field", "manifest-not-one", "heads", "encoder", "encoder-missing",
-        "tokenizer-missing", "config-broken", "tokenizer-broken"])
+        "tokenizer-missing", "config-broken", "tokenizer-broken", "tokenizer-fields", "encoder-not-one",
+        "manifest-labels"])
 def test_a_damaged_checkpoint_is_refused_naming_the_file(tiny_checkpoint, tmp_path, damage, message):
-    import shutil
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)
     damage(ckpt)
