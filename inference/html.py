@@ -3,7 +3,10 @@
 No scripts, fonts or images are fetched: the page opens anywhere, offline."""
 from __future__ import annotations
 
+import re
 from html import escape
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # One colour per CoNLL type; other types cycle through the rest.
 COLOURS = {"PER": "#fde68a", "ORG": "#bfdbfe", "LOC": "#bbf7d0", "MISC": "#fbcfe8"}
@@ -28,8 +31,9 @@ def render(predictions: list, titles: list[str] | None = None) -> str:
     titles = titles or [f"Document {i + 1}" for i in range(len(predictions))]
     page_title = titles[0] if len(predictions) == 1 else f"{len(predictions)} documents"
     sections = "".join(_section(p, t) for p, t in zip(predictions, titles))
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(page_title)}</title>"
+    page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(page_title)}</title>"
             f"<style>{STYLE}</style></head><body>\n{sections}</body></html>\n")
+    return _LONE_SURROGATE.sub("\ufffd", page)   # half an emoji: UTF-8 cannot hold it, so the page could not be saved
 
 
 def _section(prediction, title: str) -> str:

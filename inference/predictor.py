@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import unicodedata
 import warnings
@@ -128,6 +129,9 @@ class NewsModel:
     def predict(self, text: str, pair: str | None = None) -> Prediction:
         """Entities and labels of `text`. `pair`: the second text of a pair task (an article
         body after its headline); entities are then those of `text`."""
+        if not isinstance(text, str) or not isinstance(pair, (str, type(None))):
+            wrong, value = ("text", text) if not isinstance(text, str) else ("pair", pair)
+            raise TypeError(f"{wrong} must be str{' or None' if wrong == 'pair' else ''}, not {type(value).__name__}")
         return self.predict_batch([text], pairs=None if pair is None else [pair])[0]
 
     def predict_batch(self, texts: list[str], batch_size: int = 16, pairs: list[str] | None = None,
@@ -153,12 +157,13 @@ class NewsModel:
                 pairs: list[str | None] | None = None, max_tokens: int = MAX_BATCH_TOKENS) -> list[Analysis]:
         """Encoder pass over every window of every text, windows batched by length.
         `calibrated=False` gives the probabilities before temperature scaling."""
-        if batch_size < 1 or max_tokens < 1:
-            raise ValueError(f"batch_size and max_tokens must be positive, not {batch_size} and {max_tokens}")
+        for name, value in (("batch_size", batch_size), ("max_tokens", max_tokens)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive whole number, not {value!r}")
         texts, pairs = _checked_inputs(texts, pairs)
         if not self.reads_pairs and any(p is not None and readable(p) for p in pairs):
             warnings.warn("this checkpoint has no pair task: a second text joins the first as one reading, which "
-                          "changes its document labels; entities are the first text's", stacklevel=2)
+                          "changes its document labels; entities are the first text's", stacklevel=_callers_level())
         encoded = self.encode(texts, pairs)
         windows = cut_windows(encoded, self.manifest.window_length, self.manifest.window_overlap)
         order = sorted(range(len(windows)), key=lambda i: windows[i].width)
@@ -233,6 +238,18 @@ class NewsModel:
             labels[name] = [Label(label, round(p, 6), label in chosen) for label, p in ranked]
         entities.sort(key=lambda e: (e.start, e.end))
         return Prediction(entities, labels, text)
+
+
+def _callers_level() -> int:
+    """The stacklevel, for a warning raised here, of the first caller outside this package
+    (predict, predict_batch and analyse reach the warning at different depths)."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _HERE:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _checked_inputs(texts, pairs) -> tuple[list[str], list[str | None]]:

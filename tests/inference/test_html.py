@@ -66,3 +66,10 @@ def test_a_browser_reads_the_same_highlights_back(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert marks_of(out.stdout).marks == [(e.start, e.end, e.label, e.text) for e in prediction().entities]
+
+
+def test_a_page_with_half_an_emoji_can_be_saved(tmp_path):
+    text = "Talks in Geneva \ud83d resumed."   # a lone surrogate: an emoji cut in two
+    page = Prediction([Entity("Geneva", "LOC", 9, 15, 0.9)], {}, text).to_html()
+    (tmp_path / "page.html").write_text(page, encoding="utf-8")   # before: UnicodeEncodeError
+    assert "</mark> \ufffd resumed" in page and marks_of(page).marks == [(9, 15, "LOC", "Geneva")]

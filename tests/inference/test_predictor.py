@@ -66,8 +66,10 @@ def test_token_budget_does_not_change_predictions(model):
     one_by_one = [p.to_dict() for p in model.predict_batch(texts, max_tokens=1)]
     assert [[(e["start"], e["end"], e["label"]) for e in d["entities"]] for d in default] == \
         [[(e["start"], e["end"], e["label"]) for e in d["entities"]] for d in one_by_one]
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="max_tokens must be a positive whole number, not 0"):
         model.predict_batch(texts, max_tokens=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive whole number, not 2.5"):
+        model.predict_batch(texts, batch_size=2.5)   # before: taken, and no window limit at all
 
 
 def test_empty_text_gives_empty_result_and_non_strings_raise(model):
@@ -76,12 +78,14 @@ def test_empty_text_gives_empty_result_and_non_strings_raise(model):
     assert blank.chosen("topic") == [] and blank.to_dict() == {"entities": [], "labels": {"topic": [], "stance": []}}
     with pytest.raises(KeyError, match="no document task 'topics'; the model's: topic, stance"):
         blank.chosen("topics")
-    with pytest.raises(TypeError, match="NoneType"):
+    with pytest.raises(TypeError, match="^text must be str, not NoneType$"):   # the argument's name, not texts[0]
         model.predict(None)
     with pytest.raises(TypeError, match=r"texts\[1\] must be str, not bytes"):
         model.predict_batch(["ok", b"bytes"])
-    with pytest.raises(TypeError, match=r"pairs\[0\] must be str or None, not int"):
+    with pytest.raises(TypeError, match=r"^pair must be str or None, not int$"):
         model.predict("Talks resume", pair=3)
+    with pytest.raises(TypeError, match=r"pairs\[0\] must be str or None, not int"):
+        model.predict_batch(["Talks resume"], pairs=[3])
     with pytest.raises(TypeError, match="texts must be a list of str, not str: for one text, call predict"):
         model.predict_batch("Talks in Geneva.")   # not one text per character
     with pytest.raises(TypeError, match="pairs must be a list of str, not str"):
@@ -102,8 +106,12 @@ def test_a_blank_pair_reads_the_first_text_alone(model):
         with warnings.catch_warnings():
             warnings.simplefilter("error")   # nothing to warn about: the pair changes nothing
             assert model.predict(text, pair=blank).to_dict() == alone
-    with pytest.warns(UserWarning, match="this checkpoint has no pair task"):   # a pair it reads: said
-        model.predict(text, pair="Macron said talks would go on.")
+    for call in (lambda: model.predict(text, pair="Macron said talks would go on."),
+                 lambda: model.predict_batch([text], pairs=["Macron said talks would go on."]),
+                 lambda: model.analyse([text], pairs=["Macron said talks would go on."])):
+        with pytest.warns(UserWarning, match="this checkpoint has no pair task") as said:   # a pair it reads: said
+            call()
+        assert said[0].filename == __file__   # pointing at the caller's line, not the package's
     scores = [label["score"] for labels in alone["labels"].values() for label in labels]
     assert set(alone["labels"]) == {"topic", "stance"} and all(math.isfinite(s) for s in scores)
 

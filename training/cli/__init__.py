@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from . import calibrate, evaluate, export, predict, train
 
+TRAINING_EXTRAS = {"datasets", "seqeval", "sklearn", "tqdm", "matplotlib"}   # pyproject.toml's train extra
 COMMANDS = {"train": train, "evaluate": evaluate, "calibrate": calibrate, "predict": predict, "export": export}
 
 
@@ -24,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     transformers.logging.set_verbosity_error()  # the base model's unused pooler is expected
     transformers.logging.disable_progress_bar()  # a bar per weights file read: loading takes a second
     from training.corpus import DataError
+    formatwarning = warnings.formatwarning
+    warnings.formatwarning = lambda message, *_, **__: f"warning: {message}\n"   # not the source line it came from
     try:
         status = COMMANDS[args.command].run(args)
         sys.stdout.flush()   # here, not at exit, where a closed pipe could no longer be caught
@@ -43,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:   # predict and export need only the inference dependencies
-        print(f"error: {exc}. `newsmodel {args.command}` needs the training extras: pip install 'newsmodel[train]'",
-              file=sys.stderr)
+        extras = f". `newsmodel {args.command}` needs the training extras: pip install 'newsmodel[train]'" \
+            if (exc.name or "").split(".")[0] in TRAINING_EXTRAS else ""   # else the message says what to install
+        print(f"error: {exc}{extras}", file=sys.stderr)
         return 2
+    finally:
+        warnings.formatwarning = formatwarning   # main() called from Python leaves the caller's as it was

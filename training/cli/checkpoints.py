@@ -31,5 +31,6 @@ def checkpoint_path(path: str | None) -> str:
     from inference import default_checkpoint
     path = path or default_checkpoint()
     if not os.path.exists(path):
-        raise FileNotFoundError(f"no checkpoint at {path}: train one with `newsmodel train --output {path}`")
+        raise FileNotFoundError(f"no checkpoint at {path} (--checkpoint, else $NEWSMODEL_CHECKPOINT, else "
+                                f"checkpoints/news): train one with `newsmodel train --output {path}`")
     return path

@@ -1,7 +1,9 @@
 """`newsmodel predict`: entities and labels of a text, a file or stdin, as JSON lines."""
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import sys
 
 from .checkpoints import add_checkpoint_argument, add_runtime_arguments, checkpoint_path, open_checkpoint
@@ -10,30 +12,44 @@ from .checkpoints import add_checkpoint_argument, add_runtime_arguments, checkpo
 def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="predict entities and labels; writes JSON lines")
     p.add_argument("text", nargs="?", help="text to read (default: a file given by --file, or stdin)")
-    p.add_argument("--file", action="append",
-                   help="read the text from this file; given more than once, one document per file, in order")
+    p.add_argument("--file", action="extend", nargs="+",
+                   help="read the text from this file; several files (--file a.txt b.txt), one document per file, "
+                        "in order")
     p.add_argument("--jsonl", action="store_true",
-                   help='one document per input line: plain text, or a JSON object with "text" (and "id", echoed; '
-                        '"pair": the second text of a pair task)')
+                   help='one document per input line, one output line for each (a blank line gives an empty '
+                        'prediction): plain text, or a JSON object with "text" (and "id", echoed; "pair": the second '
+                        'text of a pair task)')
     p.add_argument("--pair", help="the second text of a pair task (an article body after its headline)")
     p.add_argument("--pair-file", help="read the second text from this file")
     add_checkpoint_argument(p)
-    p.add_argument("--batch-size", type=int, default=16, help="windows per encoder batch, at most (default: 16)")
+    p.add_argument("--batch-size", type=_positive, default=16, help="windows per encoder batch, at most (default: 16)")
     add_runtime_arguments(p)
     p.add_argument("--html", help="also write the predictions as one self-contained HTML page to this file")
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive whole number")
+    return number
+
+
 def run(args) -> int:
     from pathlib import Path
-    from training.readers._files import decode_utf8, read_utf8, split_lines
+    from training.readers._files import decode_utf8, read_utf8
     # The input is read and the outputs checked before the checkpoint loads, so a wrong path or
     # bad bytes fail at once.
     checkpoint = checkpoint_path(args.checkpoint)
-    if args.html and (Path(args.html).is_dir() or not Path(args.html).parent.is_dir()):
-        raise ValueError(f"--html {args.html}: give a file in an existing folder")
+    if args.html is not None:
+        folder = Path(args.html).parent
+        if not args.html or Path(args.html).is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise ValueError(f"--html {args.html!r}: give a file in an existing folder you can write to")
     if args.text is not None and args.file:
         raise ValueError("give the text or --file, not both")
     if args.text is not None:
+        if "\n" not in args.text and os.path.isfile(args.text):   # `newsmodel predict article.txt`
+            print(f"warning: reading the text {args.text!r} itself, not the file of that name: give --file "
+                  f"{args.text} to read the file", file=sys.stderr)
         inputs = [(args.text, "the text argument")]
     elif args.file:
         inputs = [(read_utf8(Path(file)), file) for file in args.file]
@@ -43,8 +59,7 @@ def run(args) -> int:
         args.pair = read_utf8(Path(args.pair_file))
     if args.pair is not None and (args.jsonl or len(inputs) > 1):
         raise ValueError("--pair and --pair-file go with one document: with --jsonl, give each line its \"pair\"")
-    records = [_jsonl_record(line, f"{where}:{number}") for raw, where in inputs
-               for number, line in enumerate(split_lines(raw), 1) if line.strip()] if args.jsonl else \
+    records = [record for raw, where in inputs for record in _jsonl_records(raw, where)] if args.jsonl else \
         [{"text": raw, "pair": args.pair, "file": where if args.file else None} for raw, where in inputs]
     model = open_checkpoint(checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     pairs = [r.get("pair") for r in records]
@@ -54,13 +69,26 @@ def run(args) -> int:
         out = prediction.to_dict()
         if "id" in record:
             out = {"id": record["id"], **out}
-        print(json.dumps(out, ensure_ascii=False))
+        # A lone surrogate (a cut emoji) cannot be written as UTF-8: it goes out as its JSON escape,
+        # which reads back as the same string.
+        print(json.dumps(out, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8"))
     if args.html:
         from inference.html import render
         titles = [str(r.get("id", r.get("file") or f"document {i + 1}")) for i, r in enumerate(records)]
         with open(args.html, "w", encoding="utf-8") as f:
             f.write(render(predictions, titles))
     return 0
+
+
+def _jsonl_records(raw: str, where: str) -> list[dict]:
+    """One record for each line of --jsonl input, so the outputs line up with the lines: a blank
+    line is an empty text (the newline that ends the last line starts none)."""
+    from training.readers._files import split_lines
+    lines = split_lines(raw)
+    if lines[-1] == "":
+        lines.pop()
+    return [_jsonl_record(line, f"{where}:{number}") if line.strip() else {"text": ""}
+            for number, line in enumerate(lines, 1)]
 
 
 def _jsonl_record(line: str, where: str) -> dict:

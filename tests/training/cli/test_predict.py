@@ -97,7 +97,7 @@ def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_pat
     assert "--pair and --pair-file go with one document" in capsys.readouterr().err
     for page in (tmp_path, tmp_path / "no-such-folder" / "page.html"):
         assert main(["predict", *checkpoint, "Talks.", "--html", str(page)]) == 2
-        assert f"--html {page}: give a file in an existing folder" in capsys.readouterr().err
+        assert f"--html {str(page)!r}: give a file in an existing folder" in capsys.readouterr().err
 
 
 def test_each_file_given_is_one_document_in_order(tiny_checkpoint, tmp_path, capsys):
@@ -154,6 +154,74 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tiny_checkpoint, tmp
     proc.stdout.close()   # for one line: before anything is read, as `| true` does
     error = proc.stderr.read().decode()
     assert proc.wait() == 0 and "Broken pipe" not in error and "Exception ignored" not in error
+
+
+def test_jsonl_output_lines_up_with_the_input_lines(tiny_checkpoint, tmp_path, capsys):
+    records = tmp_path / "records.jsonl"
+    records.write_text('Talks in Geneva.\n\n{"id": "c", "text": "Sanctions on Iran."}\n  \nEnd.\n', encoding="utf-8")
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--jsonl", "--file", str(records)]) == 0
+    rows = [json.loads(row) for row in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 5 and rows[2]["id"] == "c"   # before: 3 rows, the blank lines skipped
+    assert rows[1] == rows[3] == {"entities": [], "labels": {"topic": [], "stance": []}}
+
+
+def test_half_an_emoji_is_written_as_its_json_escape(tiny_checkpoint, tmp_path, capsys):
+    records = tmp_path / "records.jsonl"
+    records.write_text('{"id": "t", "text": "Geneva \\ud83d talks."}\n{"id": "u", "text": "Oslo talks."}\n',
+                       encoding="utf-8")
+    page = tmp_path / "page.html"
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--jsonl", "--file", str(records),
+                 "--html", str(page)]) == 0
+    out = capsys.readouterr().out
+    out.encode("utf-8")   # writable as UTF-8: before, the command failed writing the first line
+    rows = [json.loads(row) for row in out.splitlines()]
+    assert [row["id"] for row in rows] == ["t", "u"] and "\ufffd" in page.read_text(encoding="utf-8")
+    assert all(text[e["start"]:e["end"]] == e["text"] for row, text in zip(rows, ["Geneva \ud83d talks.", "Oslo talks."])
+               for e in row["entities"])   # read back, the offsets index the text as it came in
+
+
+def test_a_text_argument_naming_a_file_is_warned_about_and_files_follow_one_flag(tiny_checkpoint, tmp_path,
+                                                                                 monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("Talks in Geneva.", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Talks in Oslo.", encoding="utf-8")
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "a.txt"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: reading the text 'a.txt' itself, not the file of that name: give --file a.txt" in captured.err
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--file", "a.txt", "b.txt"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2   # before: b.txt was read as the text, and refused
+
+
+def test_a_warning_is_one_line_without_source(tiny_checkpoint):
+    import subprocess
+    import sys
+    import warnings
+    from conftest import REPO
+    before = warnings.formatwarning
+    command = [sys.executable, "-m", "training", "predict", "--checkpoint", str(tiny_checkpoint), "--device", "cpu",
+               "Talks resume", "--pair", "In Geneva."]
+    error = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True).stderr
+    assert error == ("warning: this checkpoint has no pair task: a second text joins the first as one reading, which "
+                     "changes its document labels; entities are the first text's\n")   # before: with a line of code
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "Talks resume"]) == 0
+    assert warnings.formatwarning is before   # main() leaves the caller's as it was
+
+
+def test_only_a_missing_training_extra_asks_for_the_training_extras(monkeypatch, capsys):
+    for name, message, advice in ((None, 'runtime="onnx" needs ONNX Runtime: pip install "newsmodel[onnx]"', False),
+                                  ("seqeval", "No module named 'seqeval'", True)):
+        def run(args, exc=ImportError(message, name=name)):
+            raise exc
+        monkeypatch.setattr(predict_command, "run", run)
+        assert main(["predict", "x"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {message}") and ("newsmodel[train]" in err) == advice
+
+
+def test_a_batch_size_below_one_is_refused_before_loading(capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "x", "--batch-size", "0"])
+    assert "--batch-size: 0 is not a positive whole number" in capsys.readouterr().err
 
 
 def _without_scores(row: dict) -> dict:
