@@ -137,15 +137,17 @@ def fit_temperature(confidences_at, loss_at=None) -> float:
     return float(TEMPERATURES[int(np.argmin(losses))]) if np.isfinite(min(losses)) else 1.0
 
 
-def tune_thresholds(probs: np.ndarray, gold: np.ndarray, labels: list[str]) -> dict[str, float]:
-    """Per label, the threshold with the best dev F1 (0.5 where dev has no positive). Where a
+def tune_thresholds(probs: np.ndarray, gold: np.ndarray, labels: list[str],
+                    current: dict[str, float] | None = None) -> dict[str, float]:
+    """Per label, the threshold with the best dev F1 (where dev has no positive: the `current`
+    one, else 0.5). Where a
     range of thresholds ties for the best, the middle of the widest such range: the decision
     then sits as far as dev allows from the documents on either side, instead of just above a
     negative, where any small shift in scores (another runtime, new data) flips it."""
     thresholds = {}
     for j, label in enumerate(labels):
-        if gold[:, j].sum() == 0:
-            thresholds[label] = 0.5
+        if gold[:, j].sum() == 0:   # nothing to tune on: a recalibration keeps what was tuned before
+            thresholds[label] = (current or {}).get(label, 0.5)
             continue
         f1s = []
         for t in THRESHOLDS:
@@ -209,21 +211,27 @@ def calibrate(heads: list[HeadOutputs]) -> dict:
     calibrator (which also knows whether an entity's string was seen in training, and so
     follows a test set with more unseen names than dev); for document heads a temperature (and
     a threshold per label of multi-label heads, for F1 at that temperature). A calibration that
-    does not lower the dev ECE it was fitted on is not kept: scores stay as the model gives them."""
+    does not lower the dev ECE it was fitted on is not kept: scores stay as the model gives them.
+    A head whose outputs are all right, all wrong or none has nothing to fit against: it keeps the
+    calibration it has, and is left out of the result (the tasks refitted)."""
     fitted = {}
     for head in heads:
         task = head.task
         if task.kind == "ner":
             scores, lengths, types, seen, correct = head.entity_rows()   # decoded once, scored raw and calibrated
+            if len(set(correct)) < 2:
+                continue
             task.span_calibrator, task.temperature = {}, 1.0   # the span calibrator replaces a temperature
-            if len(set(correct)) == 2:   # right and wrong entities on dev: something to fit against
-                coef, intercept = fit_logistic(span_features(scores, lengths, types, seen, task.entity_types),
-                                               np.array(correct))
-                task.span_calibrator = {"types": task.entity_types, "coef": coef.tolist(), "intercept": intercept}
-                after = calibrated_span_scores(task, scores, lengths, types, seen)
-                if expected_calibration_error(after, correct) >= expected_calibration_error(scores, correct):
-                    task.span_calibrator = {}
+            coef, intercept = fit_logistic(span_features(scores, lengths, types, seen, task.entity_types),
+                                           np.array(correct))
+            task.span_calibrator = {"types": task.entity_types, "coef": coef.tolist(), "intercept": intercept}
+            after = calibrated_span_scores(task, scores, lengths, types, seen)
+            if expected_calibration_error(after, correct) >= expected_calibration_error(scores, correct):
+                task.span_calibrator = {}
             fitted[task.name] = {"span_calibrator": task.span_calibrator}
+            continue
+        _, outcome = head.confidences(1.0)
+        if len(outcome) == 0 or outcome.min() == outcome.max():
             continue
         before = expected_calibration_error(*head.confidences(1.0))
         single = task.kind != "multi"
@@ -231,7 +239,8 @@ def calibrate(heads: list[HeadOutputs]) -> dict:
         if expected_calibration_error(*head.confidences(task.temperature)) >= before:
             task.temperature = 1.0
         if task.kind == "multi":
-            task.thresholds = tune_thresholds(rescale(head.probs, "multi", task.temperature), head.gold, task.labels)
+            task.thresholds = tune_thresholds(rescale(head.probs, "multi", task.temperature), head.gold, task.labels,
+                                              task.thresholds)
         fitted[task.name] = {"temperature": task.temperature, "thresholds": task.thresholds}
     return fitted
 

@@ -45,9 +45,11 @@ def run(args) -> int:
                 task.seen_entities = seen_entities(task, train_docs)
     docs = read_source(Source(**data), schema)
     check_annotated(docs, list(schema), data)
-    refitted = calibrate([head for head, _ in head_outputs(model, docs)])
+    heads = [head for head, _ in head_outputs(model, docs)]
+    refitted = calibrate(heads)
     before = model.manifest.training.get("calibration", {})
-    kept = sorted(set(before) - set(refitted))
+    unfitted = [head.task.name for head in heads if head.task.name not in refitted]   # all right, all wrong or none
+    kept = sorted(set(schema) - set(refitted))
     model.manifest.training["calibration"] = {**before, **refitted}
     # The runtime figures were scored under the old calibration: dropped (fp32 until measured
     # again, should measuring fail), then measured again on the same data.
@@ -59,11 +61,13 @@ def run(args) -> int:
         model.manifest.runtimes = measure_runtimes(path, docs, lambda line: print(line, file=sys.stderr))
         for name, figures in model.manifest.runtimes.items():   # a kept task's figures stand: its scores did not move
             old = stale.get(name, {}).get("dev", {})
-            figures["dev"] = {**{task: old[task] for task in kept if task in old}, **figures["dev"]}
+            figures["dev"] = {**figures["dev"], **{task: old[task] for task in kept if task in old}}
         write_manifest(Path(path), model.manifest)
         print("default CPU runtime: %s (%s)" % choose(model.manifest.runtimes), file=sys.stderr)
     print(json.dumps(model.manifest.training["calibration"]))
-    print(f"calibration of {', '.join(refitted)} refitted on {len(docs)} documents of {args.data}"
-          f"{'; ' + ', '.join(kept) + ' kept as it was (not annotated there)' if kept else ''}; "
-          f"written to {path}/manifest.json", file=sys.stderr)
+    reasons = {"nothing to fit against: its outputs there are all right, all wrong or none": unfitted,
+               "not annotated there": [task for task in kept if task not in unfitted]}
+    kept_text = "".join(f"; {', '.join(tasks)} kept as it was ({why})" for why, tasks in reasons.items() if tasks)
+    print(f"calibration of {', '.join(refitted) or 'no task'} refitted on {len(docs)} documents of {args.data}"
+          f"{kept_text}; written to {path}/manifest.json", file=sys.stderr)
     return 0

@@ -17,10 +17,9 @@ def test_calibrate_refits_the_manifest_in_place_with_the_training_names_and_reme
     (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     train = tmp_path / "train.conll"
     train.write_text("EU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n\n", encoding="utf-8")
-    dev = tmp_path / "dev.conll"
-    dev.write_text("Peter NNP B-NP B-PER\nBlackburn NNP I-NP I-PER\nvisits VBZ B-VP O\nBrussels NNP B-NP B-LOC\n\n"
-                   "EU NNP B-NP B-ORG\nsaid VBD B-VP O\n\n", encoding="utf-8")
-    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--format", "conll",
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(_right_and_wrong_entities(ckpt, "Peter Blackburn visits Brussels, the EU said."), encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev),
                  "--train", str(train), "--train-format", "conll", "--device", "cpu"]) == 0
     captured = capsys.readouterr()
     printed = json.loads(captured.out)
@@ -36,6 +35,14 @@ def test_calibrate_refits_the_manifest_in_place_with_the_training_names_and_reme
     assert manifest["runtimes"]["torch"]["dev"]["entities"] != 0.1
     assert manifest["runtimes"]["torch"]["dev"]["topic"] == 0.7   # not in that data: its calibration and figure stand
     assert "default CPU runtime" in captured.err
+
+
+def _right_and_wrong_entities(checkpoint, text: str) -> str:
+    """News JSON lines of `text` twice: annotated with what the (untrained) checkpoint finds,
+    so every entity it predicts is right, then with none, so every one is wrong."""
+    found = [{"start": e.start, "end": e.end, "label": e.label} for e in load(checkpoint, device="cpu").predict(text).entities]
+    assert found   # an untrained head tags something: a calibrator has right and wrong to fit on
+    return "".join(json.dumps({"text": text, "entities": gold}) + "\n" for gold in (found, []))
 
 
 def test_calibrate_without_a_checkpoint_is_a_clear_error(tmp_path, capsys):
@@ -59,6 +66,34 @@ def test_calibrate_reads_a_classification_file_with_its_task(tiny_checkpoint, tm
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)
     data = tmp_path / "stances.csv"
-    data.write_text("text,label\nTalks resume in Geneva,neutral\nSanctions condemned,critical\n", encoding="utf-8")
+    data.write_text("text,label\n" + "".join(f"Talks resume in Geneva,{label}\n" for label in ("neutral", "critical",
+                                                                                              "supportive")),
+                    encoding="utf-8")   # one text, three labels: the one predicted is right, the others wrong
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--task", "stance", "--device", "cpu"]) == 0
-    assert "calibration of stance refitted on 2 documents" in capsys.readouterr().err
+    assert "calibration of stance refitted on 3 documents" in capsys.readouterr().err
+
+
+def test_calibrate_keeps_what_the_data_gives_nothing_to_fit_against(tiny_checkpoint, tmp_path, capsys):
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    entities = next(t for t in manifest["tasks"] if t["name"] == "entities")
+    entities["span_calibrator"] = {"types": ["LOC", "MISC", "ORG", "PER"], "coef": [1.0] * 7, "intercept": 0.5}
+    topic = next(t for t in manifest["tasks"] if t["name"] == "topic")
+    topic["thresholds"] = {label: 0.3 for label in topic["labels"]}   # as tuned on a fuller dev set
+    manifest["runtimes"] = {"torch": {"dev": {"entities": 0.9, "topic": 0.7}, "words_per_second": 1.0}}
+    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    data = tmp_path / "no_entities.jsonl"   # entities annotated as none; one topic in every document
+    data.write_text("".join(json.dumps({"text": f"Talks on arms in Geneva, round {i}.", "entities": [],
+                                        "topic": ["arms_control"] if i % 2 else ["arms_control", "trade"]}) + "\n"
+                            for i in range(6)), encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    entities = next(t for t in manifest["tasks"] if t["name"] == "entities")
+    topic = next(t for t in manifest["tasks"] if t["name"] == "topic")
+    assert entities["span_calibrator"]["intercept"] == 0.5   # before: wiped to {}
+    assert "entities kept as it was (nothing to fit against" in err
+    assert manifest["runtimes"]["torch"]["dev"]["entities"] == 0.9   # before: 0.0 for every runtime
+    untuned = [label for label in topic["labels"] if label not in ("arms_control", "trade")]
+    assert all(topic["thresholds"][label] == 0.3 for label in untuned)   # before: 0.5, no positive to tune on
