@@ -143,7 +143,10 @@ class Trainer:
                                      self.world)
         # every process sees the same epoch order and takes every world-th batch of it
         batches = (len(self.examples) + config.batch_size - 1) // config.batch_size
-        self.steps_per_epoch = max(1, batches // self.world)
+        if batches < self.world:   # a process without a batch leaves the others waiting in backward, for ever
+            raise ValueError(f"{len(self.examples)} training windows make {batches} batch(es) of {config.batch_size} "
+                             f"for {self.world} processes: each needs one; give a smaller batch_size or fewer processes")
+        self.steps_per_epoch = batches // self.world
         self.total_steps = self.steps_per_epoch * config.epochs
         if config.max_steps:
             self.total_steps = min(self.total_steps, config.max_steps)

@@ -127,3 +127,11 @@ def test_a_crf_trains_under_torchrun(run_args):
     ner = next(t for t in manifest["tasks"] if t["kind"] == "ner")
     transitions = load_file(str(tmp / "ddp-crf" / "heads.safetensors"))[f"transitions.{ner['name']}"]
     assert ner["crf"] and transitions.abs().max() > 0
+
+
+def test_fewer_batches_than_processes_is_refused_not_left_waiting(run_args):
+    tmp, args = run_args
+    proc = torchrun([*args, "--batch-size", "1000", "--output", str(tmp / "ddp-one-batch")])   # one batch, two processes
+    assert proc.returncode != 0   # before: the process with a batch waited for the other's for ever
+    assert "make 1 batch(es) of 1000 for 2 processes: each needs one" in proc.stderr
+    assert not (tmp / "ddp-one-batch").exists()
