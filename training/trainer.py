@@ -156,6 +156,7 @@ class Trainer:
         self.progress = {"epoch": 0, "step": 0, "best_score": -1.0, "history": [], "best_epoch": None, "minutes": 0.0}
         self.state = state_dir(config.output)
         self.finished = None   # the metrics of this same run, when --resume finds it already ended
+        log = log if self.rank == 0 else (lambda line: None)   # said once, not once per process
         if config.resume and is_state(self.state):
             self.progress = load_state(self.state, model, self.optimizer, self.scheduler, self.rng, self.average,
                                        self.identity)
