@@ -37,6 +37,9 @@ def as_sources(value, split: str = "train") -> list[Source]:
     keys = [f.name for f in dataclasses.fields(Source)]   # what a table may name
     sources = []
     for number, item in enumerate(items, 1):
+        if type(item).__name__ == "DatasetDict":   # a dict of splits, not a table
+            raise ValueError(f"{split} {number}: a DatasetDict; give one of its splits ({', '.join(item)}), "
+                             f"e.g. dataset[{next(iter(item), 'train')!r}]")
         if isinstance(item, dict):
             unknown = sorted(set(item) - set(keys))
             if unknown or "path" not in item:
@@ -44,7 +47,7 @@ def as_sources(value, split: str = "train") -> list[Source]:
                 raise ValueError(f"{split} table {number}: {wrong} (a table takes {', '.join(keys)})")
             item = Source(**item)
         elif not isinstance(item, (str, Path, Source)) and not hasattr(item, "_fingerprint"):   # not a Dataset
-            raise ValueError(f"{split} {number}: a path, a table or a datasets.Dataset, not {item!r}")
+            raise ValueError(f"{split} {number}: a path, a table or a datasets.Dataset, not {type(item).__name__}")
         sources.append(item if isinstance(item, Source) else Source(item))
     return sources
 

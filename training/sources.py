@@ -4,9 +4,9 @@ Formats: `news` (JSON lines of data/README.md), `conll`, `classification` (CSV /
 `pairs` (FNC-1 style stances + bodies), `label-studio`, `doccano`, `hf` (a Hugging Face dataset:
 a `save_to_disk` folder, Parquet files, or a `datasets.Dataset` in memory). `auto` picks by
 extension: .jsonl -> news (doccano where its first record has Doccano's spans), .json ->
-label-studio if it opens a JSON list (else as .jsonl),
-.csv/.tsv -> classification, .parquet or a `save_to_disk` folder -> hf, .conll/.txt/no
-extension -> conll.
+label-studio if it opens a JSON list (else as .jsonl), .csv/.tsv -> classification, .parquet,
+a folder of them or a `save_to_disk` folder (of a Dataset or a DatasetDict) -> hf,
+.conll/.txt/no extension -> conll.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ READER_OPTIONS = {
     "text_field": (str, "classification: text column(s), e.g. text or title+text (default: text; pairs: Headline)"),
     "label_field": (str, "classification: label column (default: label; pairs: Stance)"),
     "pair_field": (str, "classification: second text column of a text pair (default: none)"),
-    "multi": (bool, "classification: multi-label"),
+    "multi": (bool, "classification, hf: multi-label (hf: else as the dataset's label feature says)"),
     "skip_empty": (bool, "classification: leave out records with no text instead of refusing the file"),
     "delimiter": (str, "classification: separator of several labels in one cell (default: none)"),
     "bodies": (str, "pairs: the bodies file the stances files join to"),
@@ -98,7 +98,8 @@ def resolve_format(path, fmt: str = "auto") -> str:
         return "doccano" if _has_doccano_spans(path) else "news"
     if suffix in (".csv", ".tsv"):
         return "classification"
-    if suffix == ".parquet" or (path / "state.json").is_file():
+    if suffix == ".parquet" or (path / "state.json").is_file() or (path / "dataset_dict.json").is_file() \
+            or (path.is_dir() and any(path.glob("*.parquet"))):   # save_to_disk of a Dataset or a DatasetDict
         return "hf"
     return "conll"
 
@@ -154,9 +155,9 @@ def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:
     fmt = source.resolved_format
     if fmt == "news":
         return read_jsonl(source.path, schema)
-    if fmt == "hf":   # multi-label or not, the dataset's label feature says
+    if fmt == "hf":   # multi-label or not, the dataset's label feature says, unless multi is asked for
         docs, multi = read_hf(source.path, **{k: v for k, v in source.options.items() if k != "multi"})
-        source.options["multi"] = multi
+        source.options["multi"] = multi or bool(source.options.get("multi"))
         return docs
     try:
         return READERS[fmt](source.path, **source.options)

@@ -63,6 +63,11 @@ def _ner(dataset, where: str, task: str, tokens_field: str, tags_field: str, sch
     if scheme.upper() != "AUTO" and scheme.upper() not in SCHEMES:
         raise ValueError(f"unknown tag scheme {scheme!r} (known: auto, {', '.join(SCHEMES)})")
     names = _names(dataset.features[tags_field])
+    inner = getattr(dataset.features[tags_field], "feature", None)
+    if names is None and getattr(inner, "dtype", "").startswith(("int", "uint")):   # ids whose names are elsewhere
+        raise DataError([f"{where}: {tags_field!r} holds tag ids without their names (no ClassLabel feature); give "
+                         f"the names, e.g. dataset.cast_column({tags_field!r}, datasets.Sequence(datasets.ClassLabel("
+                         f"names=[\"O\", \"B-PER\", ...]))), or tag strings"])
     problems, rows = [], []
     for i, row in enumerate(dataset):
         tokens, tags = row[tokens_field], row[tags_field]

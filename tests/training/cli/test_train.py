@@ -80,7 +80,7 @@ format = "conll"
     ('[[train]]\npath = "x.conll"\noptions = {strict = "false"}\n', "x.conll: reader option strict: 'false' is not"),
     ('[[train]]\npath = "x.csv"\nformat = "pairs"\n', "x.csv: the pairs reader needs the bodies file"),
     ('[[train]]\npath = "x.conll"\noptions = {scheme = 5}\n', "x.conll: reader option scheme: 5 is not a string"),
-    ('train = 5\n', "train 1: a path, a table or a datasets.Dataset, not 5"),
+    ('train = 5\n', "train 1: a path, a table or a datasets.Dataset, not int"),
     ('[[train]]\npath = 7\n', "path: 7 is not a file or folder name"),
 ], ids=["syntax", "table-key", "table-path", "reader-option", "reader-flag", "reader-options", "reader-bool",
         "pairs-bodies", "reader-string", "train-number", "path-number"])

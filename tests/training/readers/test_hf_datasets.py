@@ -9,6 +9,7 @@ from training.config import TrainConfig  # noqa: E402
 from training.corpus import DataError  # noqa: E402
 from training.data import read_data  # noqa: E402
 from training.readers import read_hf  # noqa: E402
+from training.sources import Source  # noqa: E402
 
 TAGS = datasets.ClassLabel(names=["O", "B-PER", "I-PER", "B-LOC", "I-LOC"])
 NER = datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")), "ner_tags": datasets.Sequence(TAGS)})
@@ -61,6 +62,33 @@ def test_dataset_dict_folder_asks_for_a_split(tmp_path):
     datasets.DatasetDict({"train": ner_dataset([(["Anna"], [1])])}).save_to_disk(tmp_path / "dd")
     with pytest.raises(DataError, match="DatasetDict folder; give one of its splits \\(train\\)"):
         read_hf(tmp_path / "dd")
+
+
+def test_a_dataset_dict_or_a_folder_of_parquet_files_is_known_without_format(tmp_path):
+    dd = datasets.DatasetDict({"train": ner_dataset([(["Anna"], [1])]), "validation": ner_dataset([(["Oslo"], [3])])})
+    dd.save_to_disk(tmp_path / "dd")
+    with pytest.raises(DataError, match="DatasetDict folder; give one of its splits"):   # before: "Is a directory"
+        read_data(TrainConfig(train=str(tmp_path / "dd"), dev_fraction=0))
+    with pytest.raises(ValueError, match=r"train 1: a DatasetDict; give one of its splits \(train, validation\), "
+                                         r"e.g. dataset\['train'\]"):   # before: taken for a table
+        read_data(TrainConfig(train=dd, dev_fraction=0))
+    (tmp_path / "pq").mkdir()
+    ner_dataset([(["Anna", "Berg"], [1, 2])]).to_parquet(str(tmp_path / "pq" / "part-0.parquet"))
+    assert Source(str(tmp_path / "pq")).resolved_format == "hf"
+
+
+def test_tag_ids_without_names_are_one_clear_problem(tmp_path):
+    plain = datasets.Dataset.from_dict({"tokens": [["Anna", "Berg"]] * 30, "ner_tags": [[1, 2]] * 30})
+    with pytest.raises(DataError) as err:
+        read_hf(plain)
+    assert len(err.value.problems) == 1 and "'ner_tags' holds tag ids without their names" in err.value.problems[0]
+
+
+def test_multi_makes_single_labels_a_multi_label_task(tmp_path):
+    single = datasets.Dataset.from_dict({"text": ["Talks.", "Sanctions."], "label": ["summit", "trade"]})
+    source = {"path": single, "format": "hf", "options": {"task": "topic", "multi": True}}
+    data = read_data(TrainConfig(train=[source], dev_fraction=0))
+    assert data.schema["topic"]["kind"] == "multi"   # before: --multi was taken and dropped
 
 
 def test_training_config_takes_a_dataset_object_and_a_folder_by_extension(tmp_path):
