@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
+import common
 import torch
 from conll import sentence_ranges
 
@@ -50,6 +51,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     add_runtime_arguments(parser)
     args = parser.parse_args()
+    common.refuse_unusable_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)

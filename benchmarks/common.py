@@ -195,9 +195,18 @@ def emit(result: dict, output_json: str | None = None) -> None:
             f.write(text + "\n")
 
 
+def refuse_unusable_device(device: str) -> None:
+    """A --device this machine does not have (cuda without a GPU), refused before any work."""
+    from inference.devices import resolve_device
+    try:
+        resolve_device(device)
+    except ValueError as exc:
+        raise SystemExit(f"error: --device {device}: {exc}") from None
+
+
 def refuse_unmeant(args, task: str | None) -> None:
-    """Settings that would be ignored, a checkpoint without the benchmark's `task`, or a split
-    scored on itself, refused before any work."""
+    """Settings that would be ignored, a device the machine lacks, a checkpoint without the
+    benchmark's `task`, or a split scored on itself, refused before any work."""
     if args.system == "ours" and args.checkpoint:
         given = [name for name in TRAINING_OPTIONS if getattr(args, name) is not None and (name != "resume" or args.resume)]
         if given:
@@ -213,6 +222,7 @@ def refuse_unmeant(args, task: str | None) -> None:
             raise SystemExit(f"error: checkpoint {args.checkpoint} has no task {task!r} (tasks: {', '.join(tasks)})")
     if args.system == "spacy" and args.device not in ("auto", "cpu"):
         raise SystemExit(f"error: --system spacy runs on the CPU here, not on --device {args.device}")
+    refuse_unusable_device(args.device)
     files = {name: getattr(args, name) for name in ("train", "dev", "test", "test_stances")
              if isinstance(getattr(args, name, None), str)}
     real = {name: os.path.realpath(path) for name, path in files.items()}

@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+import common
 from inference import default_checkpoint, load
 from inference.devices import device_name
 from training.cli.checkpoints import add_runtime_arguments
@@ -35,6 +36,7 @@ def main() -> None:
     parser.add_argument("--file", required=True, help="the article, plain text")
     add_runtime_arguments(parser)
     args = parser.parse_args()
+    common.refuse_unusable_device(args.device)
     model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     if not any(task.kind == "ner" for task in model.manifest.tasks):   # no entities would read as consistent
         raise SystemExit(f"error: checkpoint {args.checkpoint} has no entity task: nothing to compare")

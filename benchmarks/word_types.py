@@ -56,6 +56,7 @@ def main() -> None:
     parser.add_argument("--word", action="append", required=True, help="the word to follow (repeat for more)")
     add_runtime_arguments(parser)
     args = parser.parse_args()
+    common.refuse_unusable_device(args.device)
     model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     texts = read_texts(args.articles)
     predictions = model.predict_batch(texts)

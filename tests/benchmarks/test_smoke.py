@@ -132,6 +132,18 @@ def test_settings_that_would_be_ignored_or_score_a_split_on_itself_are_refused(d
         f"error: checkpoint {tmp_path / 'ner_only'} has no task 'stance' (tasks: entities)")
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a GPU is there: cuda is usable")
+@pytest.mark.parametrize("script, args", [("conll.py", ["--system", "ours", "--limit", 5]),
+                                          ("consistency.py", ["--file", "data/example_article.txt"]),
+                                          ("word_types.py", ["--articles", "data/example_article.txt", "--word", "US"]),
+                                          ("capital_lines.py", ["--conll", "x.conll"])])
+def test_a_device_the_machine_lacks_is_refused_before_any_work(tiny_checkpoint, script, args):
+    if script != "conll.py":
+        args = [*args, "--checkpoint", tiny_checkpoint]
+    assert refusal(script, *args, "--device", "cuda").startswith(   # before: a traceback, for some after training
+        "error: --device cuda: device 'cuda' was asked for, but torch sees no GPU")
+
+
 def test_conll_hf_recipe_on_re3d(data, tiny_base):
     line = run("conll.py", "--dataset", "re3d", "--system", "hf-recipe", "--train", data / "re3d-train.conll",
                "--test", data / "re3d-test.conll", "--limit", 20, "--max-steps", 2, "--base", tiny_base)
