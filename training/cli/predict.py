@@ -13,8 +13,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="predict entities and labels; writes JSON lines")
     p.add_argument("text", nargs="?", help="text to read (default: a file given by --file, or stdin)")
     p.add_argument("--file", action="extend", nargs="+",
-                   help="read the text from this file; several files (--file a.txt b.txt), one document per file, "
-                        "in order")
+                   help="read the text from this UTF-8 file (a byte-order mark is dropped: offsets count from the "
+                        "character after it); several files (--file a.txt b.txt), one document per file, in order")
     p.add_argument("--jsonl", action="store_true",
                    help='one document per input line, one output line for each (a blank line gives an empty '
                         'prediction): plain text, or a JSON object with "text" (and "id", echoed; "pair": the second '
