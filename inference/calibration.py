@@ -212,8 +212,9 @@ def calibrate(heads: list[HeadOutputs]) -> dict:
     follows a test set with more unseen names than dev); for document heads a temperature (and
     a threshold per label of multi-label heads, for F1 at that temperature). A calibration that
     does not lower the dev ECE it was fitted on is not kept: scores stay as the model gives them.
-    A head whose outputs are all right, all wrong or none has nothing to fit against: it keeps the
-    calibration it has, and is left out of the result (the tasks refitted)."""
+    A head with nothing to fit against (every outcome the same: each entity right, or each wrong;
+    every label applying, or none; or no output at all) keeps the calibration it has, and is left
+    out of the result (the tasks refitted)."""
     fitted = {}
     for head in heads:
         task = head.task

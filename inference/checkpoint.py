@@ -116,6 +116,28 @@ def write_manifest(path: str | os.PathLike, manifest: Manifest) -> None:
     os.replace(tmp, Path(path) / MANIFEST)
 
 
+def load_encoder(folder: str | os.PathLike, advice: str = ""):
+    """The Hugging Face encoder in `folder` (safetensors only, no code of its own run), or a
+    ValueError naming what is wrong: unreadable, damaged, or weights missing or of another shape
+    than its config.json says (which transformers would fill with random values, or raise on)."""
+    folder = Path(folder)
+    try:
+        encoder, loaded = AutoModel.from_pretrained(folder, use_safetensors=True, add_pooling_layer=False,
+                                                    trust_remote_code=False, output_loading_info=True,
+                                                    ignore_mismatched_sizes=True)
+    except SafetensorError as exc:
+        raise ValueError(f"{folder / ENCODER_FILES[2]}: damaged ({exc}){advice}") from None
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise ValueError(f"{folder}: the encoder (config.json, {ENCODER_FILES[2]}) cannot be read: "
+                         f"{type(exc).__name__}: {exc}") from None
+    wrong = sorted(loaded["missing_keys"]) + sorted(str(k[0] if isinstance(k, tuple) else k)
+                                                    for k in loaded["mismatched_keys"])
+    if wrong:
+        raise ValueError(f"{folder / ENCODER_FILES[2]}: not the encoder config.json describes ({len(wrong)} weights "
+                         f"missing or of another shape, e.g. {wrong[0]}){advice}")
+    return encoder
+
+
 def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Manifest]:
     path = Path(path)
     if not path.exists():
@@ -132,18 +154,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Ma
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{path}: the tokenizer (tokenizer.json, tokenizer_config.json) cannot be read: "
                          f"{type(exc).__name__}: {exc}") from None
-    try:
-        encoder, loaded = AutoModel.from_pretrained(path, use_safetensors=True, add_pooling_layer=False,
-                                                    trust_remote_code=False, output_loading_info=True)
-    except SafetensorError as exc:
-        raise ValueError(f"{path / ENCODER_FILES[2]}: damaged ({exc}); copy the checkpoint again") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: the encoder (config.json, {ENCODER_FILES[2]}) cannot be read: "
-                         f"{type(exc).__name__}: {exc}") from None
-    if loaded["missing_keys"] or loaded["mismatched_keys"]:   # else those weights would be random, silently
-        wrong = sorted(loaded["missing_keys"]) + sorted(str(k) for k in loaded["mismatched_keys"])
-        raise ValueError(f"{path / ENCODER_FILES[2]}: not the encoder config.json describes ({len(wrong)} weights "
-                         f"missing or of another shape, e.g. {wrong[0]}); copy the checkpoint again")
+    encoder = load_encoder(path, "; copy the checkpoint again")
     model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input, lexicon_size=len(manifest.lexicon))
     try:
         heads = load_file(str(path / HEADS))

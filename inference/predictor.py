@@ -1,6 +1,7 @@
 """Load a checkpoint once, then predict entities and document labels for whole texts."""
 from __future__ import annotations
 
+import operator
 import os
 import sys
 import threading
@@ -158,7 +159,11 @@ class NewsModel:
         """Encoder pass over every window of every text, windows batched by length.
         `calibrated=False` gives the probabilities before temperature scaling."""
         for name, value in (("batch_size", batch_size), ("max_tokens", max_tokens)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            try:
+                whole = operator.index(value)   # an int or a NumPy integer; not 2.5
+            except TypeError:
+                whole = None
+            if whole is None or isinstance(value, bool) or whole < 1:
                 raise ValueError(f"{name} must be a positive whole number, not {value!r}")
         texts, pairs = _checked_inputs(texts, pairs)
         if not self.reads_pairs and any(p is not None and readable(p) for p in pairs):

@@ -11,8 +11,6 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
-import regex   # Unicode categories in classes (\p{So}), which re lacks
-
 from .recasing import recase_capital_lines
 
 # The encoder's vocabulary is uncased, so capitalisation never reaches it; the NER head
@@ -63,18 +61,19 @@ def join_pair(tokenizer, text: str, pair: str | None) -> str:
 # A zero-width space, control characters (C0 and C1, where U+0085 ends a line) and lone
 # surrogates become spaces before tokenizing: one character for one, so offsets still index the
 # original text, while words split where a reader sees a break and the tokenizer never meets a
-# string it cannot encode. So do emoji and other symbols (Unicode "So", with the variation
-# selectors, skin tones, keycap and tags that build emoji): WordPiece splits no word at them and
-# read "Putin😀" or "Paris🇫🇷" as one unknown token, losing the name.
-_INVISIBLE_CHARS = ("\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-                    "\\p{So}\U0001F3FB-\U0001F3FF\ufe00-\ufe0f\u20e3\U000E0020-\U000E007F")
-_INVISIBLE = regex.compile(f"[{_INVISIBLE_CHARS}]")
+# string it cannot encode. So do emoji (pictographs, flags, dingbats such as \u2764 and \u2708, with
+# the variation selectors, keycap and tags that build them): WordPiece splits no word at them and
+# read "Putin\U0001f600" or "Paris\U0001f1eb\U0001f1f7" as one unknown token, losing the name. Symbols
+# the vocabularies know ("\u00b0", "\u00a9", "\u2122") stay.
+_EMOJI_CHARS = "\u2600-\u27bf\u2b00-\u2bff\ufe00-\ufe0f\u20e3\U0001F000-\U0001FAFF\U000E0020-\U000E007F"
+_INVISIBLE_CHARS = "\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _EMOJI_CHARS
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # Joiners and the soft hyphen sit inside words without breaking them ("Pu\u00adtin" is "Putin"):
 # the tokenizer reads the text without them (the tokenizers disagree on them: WordPiece drops
 # them, SentencePiece made some spaces), and its offsets are mapped back around them.
 JOINERS = "\u00ad\u200c\u200d\u2060\ufeff"
 _JOINERS = re.compile(f"[{JOINERS}]")
-_READABLE = regex.compile(f"[^\\s{_INVISIBLE_CHARS}{JOINERS}]")   # a character the encoder reads: not blank
+_READABLE = re.compile(f"[^\\s{_INVISIBLE_CHARS}{JOINERS}]")   # a character the encoder reads: not blank
 
 
 def _recased(visible: str, first_length: int, pair_start: int | None) -> str:
@@ -149,7 +148,7 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
 
 
 def readable(text: str) -> bool:
-    """Whether the encoder reads anything of `text`: not only white space, controls and joiners."""
+    """Whether the encoder reads anything of `text`: not only white space, controls, emoji and joiners."""
     return _READABLE.search(text) is not None
 
 

@@ -88,15 +88,10 @@ def read_data(config: TrainConfig) -> RunData:
     if problems:
         raise DataError(problems)
     other = [(s, d) for pairs in read.values() for s, d in pairs if s.resolved_format != "news"]
-    schema = infer_schema(other)
+    schema, first_seen = infer_schema(other)
     if len(other) < sum(len(pairs) for pairs in read.values()):  # some files are news JSON lines
-        first_doc = {}   # of each task, in the other formats' files
-        for _, docs in other:
-            for doc in docs:
-                for task in (*doc.spans, *doc.labels):
-                    first_doc.setdefault(task, doc.source)
         schema = merge_schemas(news_schema, schema, f"the schema {config.schema or '(the news schema, data/README.md)'}",
-                               first_doc)
+                               first_seen)
     docs = {name: [d for _, ds in pairs for d in ds] or None for name, pairs in read.items()}
     if docs["dev"] is None and config.dev_fraction > 0:
         docs["train"], docs["dev"] = hold_out(docs["train"], config.dev_fraction, config.seed)

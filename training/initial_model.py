@@ -3,9 +3,9 @@ run's labels."""
 from __future__ import annotations
 
 import torch
-from transformers import AutoModel, AutoTokenizer
+from transformers import AutoTokenizer
 
-from inference.checkpoint import load_checkpoint
+from inference.checkpoint import load_checkpoint, load_encoder
 from inference.modeling import MultiTaskModel
 
 from .base_models import resolve_base
@@ -19,8 +19,7 @@ def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: i
     with `lexicon_size`, document heads get a lexical branch over that many terms."""
     folder, name = resolve_base(base)
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
-    encoder = AutoModel.from_pretrained(folder, use_safetensors=True, add_pooling_layer=False,
-                                        trust_remote_code=False)
+    encoder = load_encoder(folder)
     tasks = task_specs(schema)
     flag_tasks(tasks, lexicon_size > 0, gate_label)
     return MultiTaskModel(encoder, tasks, shape_input=shape_input, lexicon_size=lexicon_size), tokenizer, name

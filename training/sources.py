@@ -172,8 +172,9 @@ _GUESSED_FROM_CONTENT = {"label-studio": "Label Studio export because it holds a
                          "doccano": "Doccano export because its first record has Doccano's spans"}
 
 
-def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> dict[str, dict]:
-    """Tasks and label sets found in documents read by the non-news readers."""
+def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> tuple[dict[str, dict], dict[str, str]]:
+    """(tasks and label sets found in documents read by the non-news readers, the document
+    where each task was first seen)."""
     schema: dict[str, dict] = {}
     for source, docs in sources_docs:
         for doc in docs:
@@ -191,10 +192,10 @@ def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> dict[str,
                     raise ValueError(f"{doc.source}: task {task!r} is {kind} here but {entry['kind']} at "
                                      f"{entry['source']}")
                 _add_labels(entry, labels)
+    first_seen = {task: entry.pop("source") for task, entry in schema.items()}
     for entry in schema.values():
-        entry.pop("source", None)
         entry["labels"].sort()
-    return schema
+    return schema, first_seen
 
 
 def merge_schemas(first: dict[str, dict], second: dict[str, dict], first_place: str,

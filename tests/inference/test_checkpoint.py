@@ -139,6 +139,14 @@ def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
         load_checkpoint(tmp_path / "nowhere")
 
 
+def _shrink_a_weight(weights_path) -> None:
+    from safetensors.torch import load_file, save_file
+    weights = load_file(str(weights_path))
+    name = next(k for k in sorted(weights) if k.endswith("LayerNorm.bias"))
+    weights[name] = torch.zeros(3)
+    save_file(weights, str(weights_path), metadata={"format": "pt"})
+
+
 def _one_label_less(manifest_path) -> str:
     import json
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -168,11 +176,13 @@ def _one_label_less(manifest_path) -> str:
      r"ckpt: the tokenizer \(tokenizer.json, tokenizer_config.json\) cannot be read: KeyError"),
     (lambda ckpt: shutil.copy(ckpt / "heads.safetensors", ckpt / "model.safetensors"),
      r"model.safetensors: not the encoder config.json describes \(\d+ weights missing"),
+    (lambda ckpt: _shrink_a_weight(ckpt / "model.safetensors"),
+     r"model.safetensors: not the encoder config.json describes \(1 weights missing or of another shape"),
     (lambda ckpt: (ckpt / "manifest.json").write_text(_one_label_less(ckpt / "manifest.json"), encoding="utf-8"),
      r"heads.safetensors: heads do not match the manifest's tasks and labels \(size mismatch"),
 ], ids=["manifest-json", "manifest-field", "manifest-not-one", "heads", "encoder", "encoder-missing",
         "tokenizer-missing", "config-broken", "tokenizer-broken", "tokenizer-fields", "encoder-not-one",
-        "manifest-labels"])
+        "encoder-shape", "manifest-labels"])
 def test_a_damaged_checkpoint_is_refused_naming_the_file(tiny_checkpoint, tmp_path, damage, message):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)

@@ -2,6 +2,7 @@ import threading
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import inference
@@ -70,6 +71,7 @@ def test_token_budget_does_not_change_predictions(model):
         model.predict_batch(texts, max_tokens=0)
     with pytest.raises(ValueError, match="batch_size must be a positive whole number, not 2.5"):
         model.predict_batch(texts, batch_size=2.5)   # before: taken, and no window limit at all
+    assert [p.to_dict() for p in model.predict_batch(texts, batch_size=np.int64(16))] == default   # a NumPy integer
 
 
 def test_empty_text_gives_empty_result_and_non_strings_raise(model):

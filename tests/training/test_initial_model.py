@@ -50,3 +50,17 @@ def test_distilbert_keeps_its_attention_dropout_under_its_own_config_key():
                                      (None, "")])
 def test_the_model_card_names_the_attention_dropout_a_run_used(p, card):
     assert _attention_dropout(p) == card
+
+
+def test_a_base_folder_with_weights_missing_is_refused(tiny_base, tmp_path):
+    import shutil
+    from safetensors.torch import load_file, save_file
+    from training.initial_model import new_model
+    base = tmp_path / "base"
+    shutil.copytree(tiny_base, base)
+    weights = load_file(str(base / "model.safetensors"))
+    save_file({k: v for k, v in weights.items() if "layer.0.output" not in k}, str(base / "model.safetensors"),
+              metadata={"format": "pt"})
+    with pytest.raises(ValueError, match=r"base/model.safetensors: not the encoder config.json describes \(\d+ "
+                                         r"weights missing"):   # before: filled with random values, silently
+        new_model(str(base), {"entities": {"kind": "ner", "labels": ["PER"]}}, shape_input=True)

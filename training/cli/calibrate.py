@@ -14,7 +14,8 @@ from .reading import FORMAT_HELP, add_reader_arguments, file_sources
 def add_parser(sub) -> None:
     c = sub.add_parser("calibrate", help="refit a checkpoint's calibration (entity span calibrator, temperatures, "
                                          "topic thresholds) on annotated data, e.g. a newer dev set; the "
-                                         "runtime figures, if the checkpoint has them, are measured again on it")
+                                         "runtime figures, if the checkpoint has them, are measured again on it "
+                                         "(a task it gives nothing to fit keeps its calibration and figures)")
     add_checkpoint_argument(c)
     c.add_argument("--data", required=True, help="annotated file to fit on (not the test file)")
     c.add_argument("--format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
@@ -59,13 +60,18 @@ def run(args) -> int:
         from inference.runtimes import choose
         from training.runtime_figures import measure_runtimes
         model.manifest.runtimes = measure_runtimes(path, docs, lambda line: print(line, file=sys.stderr))
-        for name, figures in model.manifest.runtimes.items():   # a kept task's figures stand: its scores did not move
-            old = stale.get(name, {}).get("dev", {})
-            figures["dev"] = {**figures["dev"], **{task: old[task] for task in kept if task in old}}
+        # A kept task's figures stand, its scores did not move: where every runtime has one (the
+        # runtimes are compared on the same data), or where it was not measured again at all.
+        runtimes = model.manifest.runtimes
+        old = {name: stale.get(name, {}).get("dev", {}) for name in runtimes}
+        standing = [task for task in kept if all(task in old[name] for name in runtimes)
+                    or not any(task in figures["dev"] for figures in runtimes.values())]
+        for name, figures in runtimes.items():
+            figures["dev"] = {**figures["dev"], **{task: old[name][task] for task in standing if task in old[name]}}
         write_manifest(Path(path), model.manifest)
         print("default CPU runtime: %s (%s)" % choose(model.manifest.runtimes), file=sys.stderr)
     print(json.dumps(model.manifest.training["calibration"]))
-    reasons = {"nothing to fit against: its outputs there are all right, all wrong or none": unfitted,
+    reasons = {"nothing to fit against there: every outcome the same, or none": unfitted,
                "not annotated there": [task for task in kept if task not in unfitted]}
     kept_text = "".join(f"; {', '.join(tasks)} kept as it was ({why})" for why, tasks in reasons.items() if tasks)
     print(f"calibration of {', '.join(refitted) or 'no task'} refitted on {len(docs)} documents of {args.data}"

@@ -12,9 +12,9 @@ from .checkpoints import add_checkpoint_argument, add_runtime_arguments, checkpo
 def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="predict entities and labels; writes JSON lines")
     p.add_argument("text", nargs="?", help="text to read (default: a file given by --file, or stdin)")
-    p.add_argument("--file", action="extend", nargs="+",
+    p.add_argument("--file", action="append",
                    help="read the text from this UTF-8 file (a byte-order mark is dropped: offsets count from the "
-                        "character after it); several files (--file a.txt b.txt), one document per file, in order")
+                        "character after it); given more than once, one document per file, in order")
     p.add_argument("--jsonl", action="store_true",
                    help='one document per input line, one output line for each (a blank line gives an empty '
                         'prediction): plain text, or a JSON object with "text" (and "id", echoed; "pair": the second '
@@ -22,16 +22,15 @@ def add_parser(sub) -> None:
     p.add_argument("--pair", help="the second text of a pair task (an article body after its headline)")
     p.add_argument("--pair-file", help="read the second text from this file")
     add_checkpoint_argument(p)
-    p.add_argument("--batch-size", type=_positive, default=16, help="windows per encoder batch, at most (default: 16)")
+    p.add_argument("--batch-size", type=positive_whole_number, default=16, help="windows per encoder batch, at most (default: 16)")
     add_runtime_arguments(p)
     p.add_argument("--html", help="also write the predictions as one self-contained HTML page to this file")
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive whole number")
-    return number
+def positive_whole_number(value: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return int(value)
 
 
 def run(args) -> int:
@@ -45,7 +44,8 @@ def run(args) -> int:
         if not args.html or Path(args.html).is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
             raise ValueError(f"--html {args.html!r}: give a file in an existing folder you can write to")
     if args.text is not None and args.file:
-        raise ValueError("give the text or --file, not both")
+        several = " (for several files, repeat --file: --file a.txt --file b.txt)" if os.path.isfile(args.text) else ""
+        raise ValueError(f"give the text or --file, not both{several}")
     if args.text is not None:
         if "\n" not in args.text and os.path.isfile(args.text):   # `newsmodel predict article.txt`
             print(f"warning: reading the text {args.text!r} itself, not the file of that name: give --file "

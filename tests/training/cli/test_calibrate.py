@@ -81,7 +81,8 @@ def test_calibrate_keeps_what_the_data_gives_nothing_to_fit_against(tiny_checkpo
     entities["span_calibrator"] = {"types": ["LOC", "MISC", "ORG", "PER"], "coef": [1.0] * 7, "intercept": 0.5}
     topic = next(t for t in manifest["tasks"] if t["name"] == "topic")
     topic["thresholds"] = {label: 0.3 for label in topic["labels"]}   # as tuned on a fuller dev set
-    manifest["runtimes"] = {"torch": {"dev": {"entities": 0.9, "topic": 0.7}, "words_per_second": 1.0}}
+    manifest["runtimes"] = {name: {"dev": {"entities": 0.9, "topic": 0.7}, "words_per_second": 1.0}
+                            for name in available()}   # every runtime's, so they stay compared on one data set
     (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     data = tmp_path / "no_entities.jsonl"   # entities annotated as none; one topic in every document
     data.write_text("".join(json.dumps({"text": f"Talks on arms in Geneva, round {i}.", "entities": [],
@@ -93,7 +94,12 @@ def test_calibrate_keeps_what_the_data_gives_nothing_to_fit_against(tiny_checkpo
     entities = next(t for t in manifest["tasks"] if t["name"] == "entities")
     topic = next(t for t in manifest["tasks"] if t["name"] == "topic")
     assert entities["span_calibrator"]["intercept"] == 0.5   # before: wiped to {}
-    assert "entities kept as it was (nothing to fit against" in err
+    assert "entities kept as it was (nothing to fit against there" in err
     assert manifest["runtimes"]["torch"]["dev"]["entities"] == 0.9   # before: 0.0 for every runtime
     untuned = [label for label in topic["labels"] if label not in ("arms_control", "trade")]
     assert all(topic["thresholds"][label] == 0.3 for label in untuned)   # before: 0.5, no positive to tune on
+    manifest["runtimes"] = {"torch": {"dev": {"entities": 0.9}, "words_per_second": 1.0}}   # one runtime's only
+    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]) == 0
+    runtimes = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))["runtimes"]
+    assert runtimes["torch"]["dev"]["entities"] != 0.9   # the other runtimes lack it: measured again for all

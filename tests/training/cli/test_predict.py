@@ -180,16 +180,18 @@ def test_half_an_emoji_is_written_as_its_json_escape(tiny_checkpoint, tmp_path, 
                for e in row["entities"])   # read back, the offsets index the text as it came in
 
 
-def test_a_text_argument_naming_a_file_is_warned_about_and_files_follow_one_flag(tiny_checkpoint, tmp_path,
-                                                                                 monkeypatch, capsys):
+def test_a_text_argument_naming_a_file_is_warned_about(tiny_checkpoint, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a.txt").write_text("Talks in Geneva.", encoding="utf-8")
     (tmp_path / "b.txt").write_text("Talks in Oslo.", encoding="utf-8")
     assert main(["predict", "--checkpoint", str(tiny_checkpoint), "a.txt"]) == 0
     captured = capsys.readouterr()
     assert "warning: reading the text 'a.txt' itself, not the file of that name: give --file a.txt" in captured.err
-    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--file", "a.txt", "b.txt"]) == 0
-    assert len(capsys.readouterr().out.splitlines()) == 2   # before: b.txt was read as the text, and refused
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--file", "a.txt", "b.txt"]) == 2
+    assert capsys.readouterr().err == ("error: give the text or --file, not both (for several files, repeat --file: "
+                                       "--file a.txt --file b.txt)\n")
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--file", "a.txt", "--file", "b.txt"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
 
 
 def test_a_warning_is_one_line_without_source(tiny_checkpoint):
@@ -221,7 +223,10 @@ def test_only_a_missing_training_extra_asks_for_the_training_extras(monkeypatch,
 def test_a_batch_size_below_one_is_refused_before_loading(capsys):
     with pytest.raises(SystemExit):
         main(["predict", "x", "--batch-size", "0"])
-    assert "--batch-size: 0 is not a positive whole number" in capsys.readouterr().err
+    assert "--batch-size: '0' is not a positive whole number" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["predict", "x", "--batch-size", "x"])
+    assert "--batch-size: 'x' is not a positive whole number" in capsys.readouterr().err
 
 
 def _without_scores(row: dict) -> dict:

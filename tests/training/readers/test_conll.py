@@ -55,7 +55,7 @@ def test_iob1_with_docstart_gives_one_document_per_docstart(tmp_path):
     assert second.text == "New York Stock Exchange"
     assert entities(second) == [("New York", "LOC"), ("Stock Exchange", "ORG")]   # type change splits
     assert [second.text[a:b] for a, b in second.tokens] == ["New", "York", "Stock", "Exchange"]
-    assert infer_schema([(Source(str(path)), [first, second])])["entities"]["labels"] == ["LOC", "MISC", "ORG", "PER"]
+    assert infer_schema([(Source(str(path)), [first, second])])[0]["entities"]["labels"] == ["LOC", "MISC", "ORG", "PER"]
 
 
 def test_offsets_cover_exactly_the_entity_tokens(tmp_path):
