@@ -98,9 +98,20 @@ def run_digest(run: dict) -> str:
 def run_identity(config: dict, trained_sha256: dict[str, str], schema: dict, processes: int) -> dict:
     """What a run trains, from its recorded config, the files it trains and selects on, its tasks
     and labels (a test file can add some) and its process count (each takes its share of every
-    batch): what --resume must find unchanged."""
-    return {"config": {k: v for k, v in config.items() if k not in FREE_ON_RESUME}, "data_sha256": trained_sha256,
+    batch): what --resume must find unchanged. Paths are compared resolved: "./d/train.jsonl",
+    "d/train.jsonl" and the absolute path, from any folder, name the same file."""
+    return {"config": _resolved({k: v for k, v in config.items() if k not in FREE_ON_RESUME}),
+            "data_sha256": {_resolved(f): digest for f, digest in trained_sha256.items()},
             "schema": schema, "processes": processes}
+
+
+def _resolved(value):
+    """`value` with every string that names an existing file or folder made its real path."""
+    if isinstance(value, dict):
+        return {k: _resolved(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved(v) for v in value]
+    return os.path.realpath(value) if isinstance(value, str) and value and os.path.exists(value) else value
 
 
 def _differences(saved: dict, now: dict) -> list[str]:

@@ -2,6 +2,7 @@
 by dev score, then calibrate and score the kept checkpoint."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import shutil
@@ -51,12 +52,16 @@ def seed_everything(seed: int) -> None:
 def train(config: TrainConfig, log=print) -> dict:
     """Train, write the best checkpoint to config.output, return the run's metrics (process 0;
     the other processes of a distributed run return {})."""
+    config = dataclasses.replace(config)   # settings resolved for this run (rates of its base) stay out of the caller's
     for path in (config.output, state_dir(config.output)):   # so --resume finds what a kill left moved aside
         recover_killed_save(path)
     check_replaceable(config.output)   # before the data is read and hours are spent
     if config.model_card and (Path(config.model_card).is_dir() or not Path(config.model_card).parent.is_dir()):
         raise ValueError(f"model_card {config.model_card}: give a file in an existing folder")
     check_replaceable(state_dir(config.output), is_state, "a training state")
+    if not config.resume and is_state(state_dir(config.output)):   # its first save would replace hours of work
+        raise ValueError(f"{state_dir(config.output)} holds the state of an interrupted run: give --resume to go on "
+                         "from it, or remove that folder to start again")
     if config.gate_label and not config.lexical_terms and not config.init_from:
         raise ValueError(f"gate_label {config.gate_label!r}: the gate reads the lexical features; give lexical_terms too")
     data = read_data(config)
@@ -168,6 +173,7 @@ class Trainer:
                 f"{finished['best_epoch']}); nothing to resume")
         elif config.resume:
             log(f"nothing to resume at {self.state}: starting from the beginning")
+
         self.trainee = distributed.wrap(model, self.device, self.world)
 
     def _finished_run(self) -> dict | None:

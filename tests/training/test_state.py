@@ -78,3 +78,13 @@ def test_a_damaged_state_is_named_not_met_as_a_traceback(tmp_path, damage):
     with pytest.raises(ValueError, match=rf"^{tmp_path / 's'} cannot be resumed from, it is damaged \(\w+.*\); "
                                          "delete it and run the command without --resume$"):
         load_state(tmp_path / "s", *_run(1)[:3], random.Random())
+
+
+def test_paths_name_files_not_spellings_in_a_runs_identity(tmp_path, monkeypatch):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "train.jsonl").write_text("{}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    typed = [run_identity({"train": path, "epochs": 3}, {path: "abc"}, {}, 1)
+             for path in ("d/train.jsonl", "./d/train.jsonl", str(tmp_path / "d" / "train.jsonl"))]
+    assert typed[0] == typed[1] == typed[2]   # before: "./d/train.jsonl added; d/train.jsonl left out"
+    assert run_identity({"train": "d/other.jsonl"}, {}, {}, 1) != run_identity({"train": "d/train.jsonl"}, {}, {}, 1)

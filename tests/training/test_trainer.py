@@ -315,3 +315,14 @@ def test_settings_that_would_fail_after_training_are_refused_before_it(tiny_base
     with pytest.raises(DataError, match=r"gate_label: no single-label task has a label 'unrelated'; tasks: stance \("):
         train(TrainConfig(**settings, gate_label="unrelated", lexical_terms=100), log=lambda m: None)
     assert not (tmp_path / "out").exists()   # nothing trained
+
+
+def test_train_leaves_the_callers_config_as_it_was(trained, tmp_path):
+    import dataclasses
+    config, _ = trained
+    sweep = TrainConfig(**{**config.__dict__, "output": str(tmp_path / "sweep"), "model_card": None,
+                           "learning_rate": None, "head_learning_rate": None, "crf": None, "attention_dropout": None,
+                           "max_steps": 1})
+    before = dataclasses.asdict(sweep)
+    train(sweep, log=lambda m: None)
+    assert dataclasses.asdict(sweep) == before   # before: the base's rates written in, then reused for another base

@@ -44,6 +44,15 @@ def test_a_state_folder_that_is_not_a_training_state_is_refused_before_reading_t
     assert [p.name for p in (tmp_path / "ckpt.state").iterdir()] == ["notes.txt"]
 
 
+def test_an_interrupted_runs_state_is_not_replaced_without_resume(tmp_path, capsys):
+    (tmp_path / "ckpt.state").mkdir()
+    (tmp_path / "ckpt.state" / "state.json").write_text("{}", encoding="utf-8")   # what an interrupted run left
+    assert main(["train", "--train", str(tmp_path / "absent.jsonl"), "--output", str(tmp_path / "ckpt")]) == 2
+    assert (f"{tmp_path / 'ckpt.state'} holds the state of an interrupted run: give --resume to go on from it, or "
+            "remove that folder to start again") in capsys.readouterr().err   # before: replaced at the first save
+    assert [p.name for p in (tmp_path / "ckpt.state").iterdir()] == ["state.json"]
+
+
 @pytest.fixture
 def files(tmp_path):
     (tmp_path / "ner.conll").write_text(CONLL, encoding="utf-8")
