@@ -138,9 +138,35 @@ def rare_entity_types(schema: dict[str, dict], train: list[Document], at_most: i
     return lines
 
 
+def input_files(config: TrainConfig) -> list[str]:
+    """The files a run reads: every split's (with a pairs file's bodies) and the schema."""
+    sources = [s for split in SPLITS for s in as_sources(getattr(config, split), split)]
+    return [str(p) for s in sources for p in (s.path, s.options.get("bodies")) if isinstance(p, (str, Path))] + \
+        ([str(config.schema)] if config.schema else [])
+
+
+def labels_without_examples(schema: dict[str, dict], train: list[Document]) -> list[str]:
+    """A line for each label of the schema that no training document has (an entity type no span
+    bears, a topic no document): its head row learns nothing from the data."""
+    lines = []
+    for name, spec in schema.items():
+        had = {span.label for doc in train for span in doc.spans.get(name, [])} if spec["kind"] == "ner" else \
+            {label for doc in train for label in doc.labels.get(name, [])}
+        missing = [label for label in spec["labels"] if label not in had]
+        if missing:
+            lines.append(f"task {name!r}: no training example of {', '.join(map(repr, missing))}: "
+                         f"{'its tags learn' if spec['kind'] == 'ner' else 'the head learns'} nothing of "
+                         f"{'it' if len(missing) == 1 else 'them'} from the data")
+    return lines
+
+
 def hold_out(items: list, fraction: float, seed: int) -> tuple[list, list]:
-    """(rest, held out): a seeded shuffle, the first `fraction` of it (at least one) held out."""
+    """(rest, held out): a seeded shuffle, the first `fraction` of it (at least one) held out;
+    refused where that leaves nothing to train on."""
+    if len(items) < 2:
+        raise DataError([f"dev_fraction {fraction}: {len(items)} training document(s) cannot be split into training "
+                         "and dev documents; give --dev, or more data"])
     shuffled = items[:]
     random.Random(seed).shuffle(shuffled)
-    cut = max(1, int(len(shuffled) * fraction))
+    cut = min(max(1, int(len(shuffled) * fraction)), len(shuffled) - 1)   # at least one each side
     return shuffled[cut:], shuffled[:cut]

@@ -23,6 +23,8 @@ def load_schema(path: str | Path | None) -> dict[str, dict]:
         schema = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise ValueError(f"schema {path}: {exc.strerror or exc}") from None
     if not isinstance(schema, dict):
         raise ValueError(f"{path}: a schema is an object of task name -> {{\"kind\", \"labels\"}}")
     for name, spec in schema.items():
@@ -31,6 +33,9 @@ def load_schema(path: str | Path | None) -> dict[str, dict]:
                 or not labels or not all(isinstance(label, str) for label in labels)):
             raise ValueError(f"{path}: task {name!r} needs exactly 'kind' and a non-empty 'labels' list of strings")
         TaskSpec(name, spec["kind"], list(spec["labels"]))  # validates the kind
+        if len(set(labels)) < len(labels):   # a second row that never trains, yet takes probability
+            twice = sorted({label for label in labels if labels.count(label) > 1})
+            raise ValueError(f"{path}: task {name!r} lists {', '.join(map(repr, twice))} more than once")
     return schema
 
 

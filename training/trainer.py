@@ -30,7 +30,7 @@ from . import distributed
 from .base_models import BASE_MODELS, default_recipe
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
-from .data import RunData, fingerprint, rare_entity_types, read_data
+from .data import RunData, fingerprint, input_files, labels_without_examples, rare_entity_types, read_data
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
@@ -58,6 +58,8 @@ def train(config: TrainConfig, log=print) -> dict:
     check_replaceable(config.output)   # before the data is read and hours are spent
     if config.model_card and (Path(config.model_card).is_dir() or not Path(config.model_card).parent.is_dir()):
         raise ValueError(f"model_card {config.model_card}: give a file in an existing folder")
+    if config.model_card and os.path.realpath(config.model_card) in map(os.path.realpath, input_files(config)):
+        raise ValueError(f"model_card {config.model_card}: that is an input of this run; give another file")
     check_replaceable(state_dir(config.output), is_state, "a training state")
     if not config.resume and is_state(state_dir(config.output)):   # its first save would replace hours of work
         raise ValueError(f"{state_dir(config.output)} holds the state of an interrupted run: give --resume to go on "
@@ -71,11 +73,14 @@ def train(config: TrainConfig, log=print) -> dict:
             "left out of the checkpoint"
         log(f"warning: none of the documents trained on (after any hold-out or sample) is annotated for task "
             f"{name!r}: {what}")
-    for line in rare_entity_types(data.schema, data.train):
+    for line in rare_entity_types(data.schema, data.train) + labels_without_examples(data.schema, data.train):
         log(f"warning: {line}")
     if config.select_by and config.select_by not in data.schema:
         raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: {', '.join(sorted(data.schema))}"])
-    if config.select_by and data.dev and config.select_by not in annotated_tasks(data.dev):
+    if config.select_by and not data.dev:
+        raise DataError([f"select_by {config.select_by!r}: there is no dev data to select the epoch on (give --dev "
+                         "or --dev-fraction)"])
+    if config.select_by and config.select_by not in annotated_tasks(data.dev):
         raise DataError([f"select_by: no dev document is annotated for task {config.select_by!r}"])
     if config.init_from and config.base:
         log(f"warning: --base {config.base} has no effect with --init-from: the encoder is the checkpoint's")

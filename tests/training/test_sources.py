@@ -204,3 +204,20 @@ def test_an_entity_type_with_next_to_no_mentions_is_warned_about_as_a_likely_typ
         "entity type 'PRE' of task 'entities' has 1 training mention(s), against PER 60, PRE 1: a typo in a tag? "
         "The first is in the document at a.conll:22"]
     assert rare_entity_types(schema, docs[:40]) == []   # in a small corpus every type is rare
+
+
+def test_a_label_without_a_training_example_is_warned_about():
+    from training.corpus import Document, Span
+    from training.data import labels_without_examples
+    docs = [Document("Putin spoke.", spans={"entities": [Span(0, 5, "PER")]}, labels={"topic": ["trade"]})]
+    schema = {"entities": {"kind": "ner", "labels": ["PER", "FAC"]}, "topic": {"kind": "multi", "labels": ["trade", "energy"]}}
+    assert labels_without_examples(schema, docs) == [   # before: nothing said, "at most two mentions" left out zero
+        "task 'entities': no training example of 'FAC': its tags learn nothing of it from the data",
+        "task 'topic': no training example of 'energy': the head learns nothing of it from the data"]
+
+
+def test_a_hold_out_leaves_a_document_on_each_side_or_is_refused():
+    from training.data import hold_out
+    assert [len(side) for side in hold_out(list(range(3)), 0.999, 13)] == [1, 2]   # before: [0, 3]
+    with pytest.raises(DataError, match="dev_fraction 0.5: 1 training document\\(s\\) cannot be split"):
+        hold_out([1], 0.5, 13)

@@ -78,6 +78,15 @@ def test_select_by_an_unknown_task_stops_before_training(trained, tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
+def test_select_by_without_dev_data_stops_before_training(trained, tmp_path):
+    config, _ = trained
+    bad = TrainConfig(**{**config.__dict__, "output": str(tmp_path / "bad"), "select_by": "topic", "dev": None,
+                         "dev_fraction": 0.0})
+    with pytest.raises(DataError, match="select_by 'topic': there is no dev data to select the epoch on"):
+        train(bad, log=lambda m: None)   # before: taken, and nothing selected
+    assert not (tmp_path / "bad").exists()
+
+
 def test_layer_decay_lowers_the_learning_rate_layer_by_layer(news_tasks):
     from transformers import BertConfig, BertModel
 

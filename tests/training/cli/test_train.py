@@ -191,3 +191,23 @@ def test_ctrl_c_says_how_to_go_on_instead_of_a_traceback(files, monkeypatch, cap
     assert main(["train", "--train", str(files / "ner.conll")]) == 130
     assert capsys.readouterr().err == ("interrupted; the last saved epoch is kept, and the same command with --resume "
                                        "goes on from it\n")
+
+
+def test_the_model_card_may_not_replace_an_input(tmp_path, capsys):
+    data = tmp_path / "train.jsonl"
+    data.write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
+    before = data.read_bytes()
+    assert main(["train", "--train", str(data), "--output", str(tmp_path / "ckpt"), "--model-card", str(data)]) == 2
+    assert f"model_card {data}: that is an input of this run; give another file" in capsys.readouterr().err
+    assert data.read_bytes() == before   # before: replaced by the card after the whole run
+
+
+def test_a_schema_listing_a_label_twice_or_missing_is_named(tmp_path, capsys):
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"stance": {"kind": "single", "labels": ["neutral", "critical", "neutral"]}}),
+                      encoding="utf-8")
+    assert main(["train", "--train", "x.jsonl", "--schema", str(schema), "--output", str(tmp_path / "c")]) == 2
+    assert f"{schema}: task 'stance' lists 'neutral' more than once" in capsys.readouterr().err
+    assert main(["train", "--train", "x.jsonl", "--schema", str(tmp_path / "nope.json"),
+                 "--output", str(tmp_path / "c")]) == 2
+    assert f"schema {tmp_path / 'nope.json'}: No such file or directory" in capsys.readouterr().err
