@@ -32,10 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         status = COMMANDS[args.command].run(args)
         sys.stdout.flush()   # here, not at exit, where a closed pipe could no longer be caught
         return status
-    except KeyboardInterrupt:   # Ctrl-C: what was saved stays, and how to go on, not a traceback
-        resume = "; the last saved epoch is kept, and the same command with --resume goes on from it" \
-            if args.command == "train" else ""
-        print(f"interrupted{resume}", file=sys.stderr)
+    except KeyboardInterrupt as exc:   # Ctrl-C: what was saved stays, and how to go on (train says), not a traceback
+        print(f"interrupted{exc.args[0] if exc.args else ''}", file=sys.stderr)
         return 130
     except BrokenPipeError:   # `newsmodel predict ... | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # so the exit's flush raises nothing

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import tomllib
 
 from training.config import TrainConfig, options
@@ -59,6 +60,14 @@ def train_config(args) -> TrainConfig:
 
 
 def run(args) -> int:
+    from training.state import is_state, state_dir
     from training.trainer import train
-    train(train_config(args), log=lambda m: print(m, flush=True))
+    config = train_config(args)
+    try:
+        train(config, log=lambda m: print(m, flush=True))
+    except KeyboardInterrupt:
+        saved = is_state(state_dir(config.output))
+        print(file=sys.stderr)   # off the progress bar's line
+        raise KeyboardInterrupt("; the last saved epoch is kept, and the same command with --resume goes on from it"
+                                if saved else "; before an epoch was saved: nothing to resume") from None
     return 0

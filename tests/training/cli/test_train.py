@@ -184,12 +184,17 @@ def test_a_closed_log_stops_training_with_an_error_not_a_success(tiny_base, tmp_
     assert proc.wait() == 2 and "training stopped" in error
 
 
-def test_ctrl_c_says_how_to_go_on_instead_of_a_traceback(files, monkeypatch, capsys):
+def test_ctrl_c_says_how_to_go_on_instead_of_a_traceback(files, tmp_path, monkeypatch, capsys):
     def interrupted(config, log):
         raise KeyboardInterrupt
     monkeypatch.setattr("training.trainer.train", interrupted)
-    assert main(["train", "--train", str(files / "ner.conll")]) == 130
-    assert capsys.readouterr().err == ("interrupted; the last saved epoch is kept, and the same command with --resume "
+    output = ["--output", str(tmp_path / "ckpt")]
+    assert main(["train", "--train", str(files / "ner.conll"), *output]) == 130
+    assert capsys.readouterr().err == "\ninterrupted; before an epoch was saved: nothing to resume\n"   # before: "kept"
+    (tmp_path / "ckpt.state").mkdir()
+    (tmp_path / "ckpt.state" / "state.json").write_text("{}", encoding="utf-8")   # an epoch saved
+    assert main(["train", "--train", str(files / "ner.conll"), *output]) == 130
+    assert capsys.readouterr().err == ("\ninterrupted; the last saved epoch is kept, and the same command with --resume "
                                        "goes on from it\n")
 
 
