@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -143,6 +144,27 @@ def input_files(config: TrainConfig) -> list[str]:
     sources = [s for split in SPLITS for s in as_sources(getattr(config, split), split)]
     return [str(p) for s in sources for p in (s.path, s.options.get("bodies")) if isinstance(p, (str, Path))] + \
         ([str(config.schema)] if config.schema else [])
+
+
+def overlaps(config: TrainConfig, data: RunData) -> list[str]:
+    """A line for each file given twice (within a split or across splits) and for dev or test
+    documents that are also training documents: figures on them are not held out."""
+    lines, seen = [], {}
+    for split in SPLITS:
+        for source in as_sources(getattr(config, split), split):
+            if isinstance(source.path, (str, Path)):
+                real = os.path.realpath(source.path)
+                if real in seen:
+                    lines.append(f"{source.path} is given twice, as {seen[real]} and as {split} data")
+                seen.setdefault(real, split)
+    trained = {doc.text for doc in data.train}
+    for split in ("dev", "test"):
+        docs = getattr(data, split) or []
+        again = sum(doc.text in trained for doc in docs)
+        if again:
+            lines.append(f"{again} of the {len(docs)} {split} documents are also training documents (the same text): "
+                         f"{split} figures on them are not held out")
+    return lines
 
 
 def labels_without_examples(schema: dict[str, dict], train: list[Document]) -> list[str]:

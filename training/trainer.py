@@ -30,7 +30,8 @@ from . import distributed
 from .base_models import BASE_MODELS, default_recipe
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
-from .data import RunData, fingerprint, input_files, labels_without_examples, rare_entity_types, read_data
+from .data import (RunData, fingerprint, input_files, labels_without_examples, overlaps, rare_entity_types,
+                   read_data)
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
@@ -73,7 +74,8 @@ def train(config: TrainConfig, log=print) -> dict:
             "left out of the checkpoint"
         log(f"warning: none of the documents trained on (after any hold-out or sample) is annotated for task "
             f"{name!r}: {what}")
-    for line in rare_entity_types(data.schema, data.train) + labels_without_examples(data.schema, data.train):
+    for line in (rare_entity_types(data.schema, data.train) + labels_without_examples(data.schema, data.train)
+                 + overlaps(config, data)):
         log(f"warning: {line}")
     if config.select_by and config.select_by not in data.schema:
         raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: {', '.join(sorted(data.schema))}"])

@@ -221,3 +221,15 @@ def test_a_hold_out_leaves_a_document_on_each_side_or_is_refused():
     assert [len(side) for side in hold_out(list(range(3)), 0.999, 13)] == [1, 2]   # before: [0, 3]
     with pytest.raises(DataError, match="dev_fraction 0.5: 1 training document\\(s\\) cannot be split"):
         hold_out([1], 0.5, 13)
+
+
+def test_a_file_given_twice_and_test_documents_also_trained_on_are_warned_about(files, tmp_path):
+    from training.data import overlaps
+    twice = tmp_path / "twice.jsonl"
+    twice.write_text((files / "news.jsonl").read_text(encoding="utf-8"), encoding="utf-8")   # a copy: the same texts
+    config = TrainConfig(train=[str(files / "news.jsonl"), str(files / "news.jsonl")], test=str(twice), dev_fraction=0)
+    data = read_data(config)
+    lines = overlaps(config, data)
+    assert lines[0] == f"{files / 'news.jsonl'} is given twice, as train and as train data"
+    assert lines[1].endswith("test documents are also training documents (the same text): test figures on them are "
+                             "not held out")   # before: nothing said, and the figures read as held out
