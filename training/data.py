@@ -167,6 +167,26 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
     return lines
 
 
+def spans_inside_words(docs: list[Document], what: str) -> list[str]:
+    """A line when entity spans of `docs` start or end inside a word (between two cased letters or
+    digits: byte offsets, or an end off by one): each is read as the whole words it touches."""
+    inside = [(doc, span) for doc in docs for spans in doc.spans.values() for span in spans
+              if _joined(doc.text, span.start) or _joined(doc.text, span.end)]
+    if not inside:
+        return []
+    doc, span = inside[0]
+    return [f"{len(inside)} entity span(s) of the {what} start or end inside a word, and are read as the whole words "
+            f"they touch (first: {doc.source} {doc.text[span.start:span.end]!r}): do the offsets count characters?"]
+
+
+def _joined(text: str, i: int) -> bool:
+    """Whether offset `i` falls between two characters of one word (scripts written without
+    spaces between words, such as Chinese, have no such place)."""
+    def part(c: str) -> bool:
+        return c.isdigit() or c.isupper() or c.islower()
+    return 0 < i < len(text) and part(text[i - 1]) and part(text[i])
+
+
 def labels_without_examples(schema: dict[str, dict], train: list[Document]) -> list[str]:
     """A line for each label of the schema that no training document has (an entity type no span
     bears, a topic no document): its head row learns nothing from the data."""

@@ -233,3 +233,16 @@ def test_a_file_given_twice_and_test_documents_also_trained_on_are_warned_about(
     assert lines[0] == f"{files / 'news.jsonl'} is given twice, as train and as train data"
     assert lines[1].endswith("test documents are also training documents (the same text): test figures on them are "
                              "not held out")   # before: nothing said, and the figures read as held out
+
+
+def test_spans_inside_words_are_warned_about_but_not_in_scripts_without_spaces():
+    from training.corpus import Document, Span
+    from training.data import spans_inside_words
+    text = "Müller met Jürgen Weiß in Zürich."
+    as_bytes = [Span(0, 7, "PER"), Span(12, 25, "PER")]   # shifted, as byte offsets shift them: "Müller ", "ürgen Weiß in"
+    docs = [Document(text, spans={"entities": as_bytes}, source="a.jsonl:1"),
+            Document("习近平会见普京。", spans={"entities": [Span(0, 3, "PER"), Span(5, 7, "PER")]}, source="a.jsonl:2")]
+    assert spans_inside_words(docs, "train data") == [   # before: stretched to whole words, silently
+        "1 entity span(s) of the train data start or end inside a word, and are read as the whole words they touch "
+        "(first: a.jsonl:1 'ürgen Weiß in'): do the offsets count characters?"]
+    assert spans_inside_words(docs[1:], "train data") == []
