@@ -51,3 +51,11 @@ def test_a_pair_task_is_called_with_its_pair_and_a_run_without_dev_claims_no_cal
     assert "call `predict(text, pair=second_text)`" in text
     assert "ece_before" not in text and "calibrated on the dev set" not in text
     assert "Trained without a dev set: the scores are the model's own, uncalibrated" in text
+
+
+def test_a_run_continued_from_a_checkpoint_says_so(tmp_path):
+    manifest = Manifest(tasks=[NER], base_model="minilm")
+    manifest.training = {"config": TrainConfig(train="more.jsonl", init_from="checkpoints/news", learning_rate=1e-4,
+                                               head_learning_rate=1e-3).record()}
+    text = write_model_card(tmp_path, manifest, DOCS)
+    assert "Continued from the checkpoint `checkpoints/news` (`--init-from`)" in text   # before: only its 4 documents
