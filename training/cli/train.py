@@ -7,7 +7,7 @@ import tomllib
 
 from training.config import TrainConfig, options
 from training.data import as_sources
-from training.sources import FORMATS
+from training.sources import FORMATS, READER_OPTIONS
 
 from .reading import FORMAT_HELP, add_reader_arguments, file_sources
 
@@ -52,6 +52,9 @@ def train_config(args) -> TrainConfig:
             except ValueError as exc:
                 raise ValueError(f"{args.config}: {exc}") from None
     splits = [split for split in ("train", "dev", "test") if getattr(args, split)]
+    if args.config and not splits and (args.format or any(getattr(args, k) is not None for k in READER_OPTIONS)):
+        raise ValueError(f"--format and the reader flags apply to files given on the command line; the files of "
+                         f"{args.config} take theirs in their tables (format = ..., options = {{...}})")
     sources = file_sources(args, [(path, args.format) for split in splits for path in getattr(args, split)])
     for split in splits:   # the tables in the order of the files
         values[split], sources = sources[:len(getattr(args, split))], sources[len(getattr(args, split)):]

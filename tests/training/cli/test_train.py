@@ -216,3 +216,12 @@ def test_a_schema_listing_a_label_twice_or_missing_is_named(tmp_path, capsys):
     assert main(["train", "--train", "x.jsonl", "--schema", str(tmp_path / "nope.json"),
                  "--output", str(tmp_path / "c")]) == 2
     assert f"schema {tmp_path / 'nope.json'}: No such file or directory" in capsys.readouterr().err
+
+
+def test_reader_flags_beside_a_config_of_files_say_where_they_go(tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text('[[train]]\npath = "eng.train"\nformat = "conll"\n', encoding="utf-8")
+    for flags in (["--scheme", "IOB1"], ["--format", "conll"]):   # before: refused as taken by no reader, or ignored
+        assert main(["train", "--config", str(config), *flags, "--output", str(tmp_path / "c")]) == 2
+        assert (f"--format and the reader flags apply to files given on the command line; the files of {config} "
+                "take theirs in their tables") in capsys.readouterr().err
