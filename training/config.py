@@ -107,7 +107,8 @@ class TrainConfig:
             value = getattr(self, f.name)
             if f.type in ("bool", "bool | None") and not isinstance(value, bool) and value is not None:
                 raise ValueError(f"{f.name}: {value!r} is not true or false")
-            if f.type in ("str", "str | None") and not isinstance(value, (str, os.PathLike)) and value is not None \
+            if f.type in ("str", "str | None") and not isinstance(value, (str, os.PathLike)) \
+                    and (value is not None or f.type == "str") \
                     and not (f.name == "device" and type(value).__name__ == "device"):   # a torch.device too
                 raise ValueError(f"{f.name}: {value!r} is not a string")   # `output = 5` in a config file
 
