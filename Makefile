@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 CHECKPOINT ?= checkpoints/news
+# more `newsmodel train` flags, e.g. TRAIN_FLAGS=--resume after an interrupted `make train`
+TRAIN_FLAGS ?=
 export HF_HUB_OFFLINE := 1
 # No byte-compiling at install: Python compiles the modules it imports on first use, and
 # compiling all of torch and transformers up front took half of the install (88 s against 45 s).
@@ -39,7 +41,7 @@ install-dev: $(BIN)/.dev
 
 train: install
 	$(BIN)/python -m training train --train data/train.jsonl --dev data/dev.jsonl --test data/test.jsonl \
-		--output $(CHECKPOINT) --model-card model_card.md
+		--output $(CHECKPOINT) --model-card model_card.md $(TRAIN_FLAGS)
 	$(BIN)/python -m training predict --checkpoint $(CHECKPOINT) --file data/example_article.txt | $(BIN)/python -m json.tool
 
 test: install-dev

@@ -91,6 +91,8 @@ class TrainConfig:
     def __post_init__(self):
         if not self.train:
             raise DataError(["no training data: give --train FILE or a config with [[train]] tables"])
+        if self.device is None:   # as load() and resolve_device take it
+            self.device = "auto"
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision: {self.precision!r} is not one of {', '.join(PRECISIONS)}")
         for name, (valid, meaning) in BOUNDS.items():   # unset (None) settings take their defaults later

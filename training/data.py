@@ -152,15 +152,19 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
     lines, seen = [], {}
     for split in SPLITS:
         for source in as_sources(getattr(config, split), split):
-            if isinstance(source.path, (str, Path)):
+            if isinstance(source.path, (str, Path)):   # one file read twice the same way (in one split), or in two splits
                 real = os.path.realpath(source.path)
-                if real in seen:
-                    lines.append(f"{source.path} is given twice, as {seen[real]} and as {split} data")
-                seen.setdefault(real, split)
-    trained = {doc.text for doc in data.train}
+                reading = (source.resolved_format, repr(sorted(source.options.items())))
+                for earlier_split, earlier_reading in seen.get(real, []):
+                    if earlier_split != split or earlier_reading == reading:
+                        where = f"in {split} data" if earlier_split == split else f"as {earlier_split} and {split} data"
+                        lines.append(f"{source.path} is given twice, {where}")
+                        break
+                seen.setdefault(real, []).append((split, reading))
+    trained = {(doc.text, doc.text_pair) for doc in data.train}
     for split in ("dev", "test"):
         docs = getattr(data, split) or []
-        again = sum(doc.text in trained for doc in docs)
+        again = sum((doc.text, doc.text_pair) in trained for doc in docs)
         if again:
             lines.append(f"{again} of the {len(docs)} {split} documents are also training documents (the same text): "
                          f"{split} figures on them are not held out")
@@ -204,11 +208,11 @@ def labels_without_examples(schema: dict[str, dict], train: list[Document]) -> l
 
 def hold_out(items: list, fraction: float, seed: int) -> tuple[list, list]:
     """(rest, held out): a seeded shuffle, the first `fraction` of it (at least one) held out;
-    refused where that leaves nothing to train on."""
+    refused where that leaves nothing to train on (fraction is below 1)."""
     if len(items) < 2:
         raise DataError([f"dev_fraction {fraction}: {len(items)} training document(s) cannot be split into training "
                          "and dev documents; give --dev, or more data"])
     shuffled = items[:]
     random.Random(seed).shuffle(shuffled)
-    cut = min(max(1, int(len(shuffled) * fraction)), len(shuffled) - 1)   # at least one each side
+    cut = max(1, int(len(shuffled) * fraction))
     return shuffled[cut:], shuffled[:cut]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import os
 from pathlib import Path
 
 from inference.manifest import Manifest
@@ -44,9 +45,11 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
     bundled = any(_inside(path, BUNDLED) for path in _paths(config["train"]))
     base = base_model_fields(manifest.base_model)
     if config.get("init_from"):   # the data of that run is part of this model too
-        base["base_model_text"] += (f"\n\nContinued from the checkpoint `{config['init_from']}` (`--init-from`): this run "
-                                    "trained its encoder and heads further, so what it learnt from its own training "
-                                    "data (see its model card) is part of this model.")
+        in_place = os.path.realpath(config["init_from"]) == os.path.realpath(checkpoint)
+        base["base_model_text"] += (f"\n\nContinued from the checkpoint {'then ' if in_place else ''}at "
+                                    f"`{config['init_from']}` (`--init-from`): this run trained its encoder and heads "
+                                    "further, so what it learnt from its own training data (see its model card"
+                                    f"{', which this one replaced' if in_place else ''}) is part of this model.")
     card = TEMPLATE.read_text(encoding="utf-8").format(
         **base, **task_fields(manifest, bundled), ner_procedure=_ner_procedure(manifest, base["shape_reason"]),
         tasks=", ".join(f"`{t.name}` ({t.kind}: {', '.join(t.labels)})" for t in manifest.tasks),

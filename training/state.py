@@ -62,7 +62,7 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
     except (OSError, ValueError, AttributeError, SafetensorError) as exc:
         raise ValueError(_damaged(path, exc)) from None
     if run is not None and saved_run is not None:
-        changed = _differences(saved_run, json.loads(json.dumps(run)))
+        changed = _differences(resolved(saved_run), json.loads(json.dumps(run)))   # saved before paths were resolved
         if changed:
             raise ValueError(f"--resume continues the run that saved {path}, and this one differs from it: "
                              f"{'; '.join(changed)}. Run the same command, or start again without --resume")
@@ -95,23 +95,27 @@ def run_digest(run: dict) -> str:
     return hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
 
 
-def run_identity(config: dict, trained_sha256: dict[str, str], schema: dict, processes: int) -> dict:
+def run_identity(config: dict, trained_sha256: dict[str, str], schema: dict, processes: int,
+                 typed: bool = False) -> dict:
     """What a run trains, from its recorded config, the files it trains and selects on, its tasks
     and labels (a test file can add some) and its process count (each takes its share of every
-    batch): what --resume must find unchanged. Paths are compared resolved: "./d/train.jsonl",
-    "d/train.jsonl" and the absolute path, from any folder, name the same file."""
-    return {"config": _resolved({k: v for k, v in config.items() if k not in FREE_ON_RESUME}),
-            "data_sha256": {_resolved(f): digest for f, digest in trained_sha256.items()},
-            "schema": schema, "processes": processes}
+    batch): what --resume must find unchanged. `typed`: its paths as given, not `resolved` (what
+    runs that ended before paths were resolved recorded)."""
+    identity = {"config": {k: v for k, v in config.items() if k not in FREE_ON_RESUME},
+                "data_sha256": trained_sha256, "schema": schema, "processes": processes}
+    return identity if typed else resolved(identity)
 
 
-def _resolved(value):
-    """`value` with every string that names an existing file or folder made its real path."""
+def resolved(value):
+    """`value` with every string (or key) that names an existing file or folder written one way:
+    from the folder the command runs in, so "./d/train.jsonl", "d/train.jsonl" and the absolute
+    path are one file, and a run moved with its files still names them as before."""
     if isinstance(value, dict):
-        return {k: _resolved(v) for k, v in value.items()}
+        return {resolved(k): resolved(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolved(v) for v in value]
-    return os.path.realpath(value) if isinstance(value, str) and value and os.path.exists(value) else value
+        return [resolved(v) for v in value]
+    return os.path.relpath(os.path.realpath(value)) if isinstance(value, str) and value and os.path.exists(value) \
+        else value
 
 
 def _differences(saved: dict, now: dict) -> list[str]:

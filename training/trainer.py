@@ -41,7 +41,7 @@ from .model_card import write_model_card
 from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
 from .runtime_figures import measure_runtimes
-from .state import is_state, load_state, run_digest, run_identity, save_state, state_dir
+from .state import is_state, load_state, resolved, run_digest, run_identity, save_state, state_dir
 
 
 def seed_everything(seed: int) -> None:
@@ -54,6 +54,8 @@ def train(config: TrainConfig, log=print) -> dict:
     """Train, write the best checkpoint to config.output, return the run's metrics (process 0;
     the other processes of a distributed run return {})."""
     config = dataclasses.replace(config)   # settings resolved for this run (rates of its base) stay out of the caller's
+    if os.environ.get("RANK", "0") != "0":   # under torchrun process 0 alone speaks, not each process in turn
+        log = lambda line: None   # noqa: E731
     for path in (config.output, state_dir(config.output)):   # so --resume finds what a kill left moved aside
         recover_killed_save(path)
     check_replaceable(config.output)   # before the data is read and hours are spent
@@ -151,9 +153,9 @@ class Trainer:
         # what trains: the train and dev files, and the checkpoint or encoder folder it starts from
         starts = [p for p in (config.init_from, config.base) if p and p not in BASE_MODELS and Path(p).is_dir()
                   and os.path.realpath(p) != os.path.realpath(config.output)]   # trained in place: its own save
-        self.identity = run_identity(self.manifest.training["config"],
-                                     {**data.trained_sha256, **{p: fingerprint(p) for p in starts}}, data.schema,
-                                     self.world)
+        identity = (self.manifest.training["config"], {**data.trained_sha256, **{p: fingerprint(p) for p in starts}},
+                    data.schema, self.world)
+        self.identity, self.typed_identity = run_identity(*identity), run_identity(*identity, typed=True)
         # every process sees the same epoch order and takes every world-th batch of it
         batches = (len(self.examples) + config.batch_size - 1) // config.batch_size
         if batches < self.world:   # a process without a batch leaves the others waiting in backward, for ever
@@ -169,7 +171,6 @@ class Trainer:
         self.progress = {"epoch": 0, "step": 0, "best_score": -1.0, "history": [], "best_epoch": None, "minutes": 0.0}
         self.state = state_dir(config.output)
         self.finished = None   # the metrics of this same run, when --resume finds it already ended
-        log = log if self.rank == 0 else (lambda line: None)   # said once, not once per process
         if config.resume and is_state(self.state):
             self.progress = load_state(self.state, model, self.optimizer, self.scheduler, self.rng, self.average,
                                        self.identity)
@@ -194,19 +195,21 @@ class Trainer:
             manifest = Manifest.read(output / MANIFEST)
         except (OSError, ValueError):   # a damaged checkpoint is no finished run: trained again and replaced
             return None
-        if manifest.training.get("run_sha256") != run_digest(self.identity):
+        if manifest.training.get("run_sha256") not in (run_digest(self.identity), run_digest(self.typed_identity)):
             return None
-        if manifest.training.get("end_sha256") != self._end_digest():
+        if manifest.training.get("end_sha256") not in self._end_digests():
             raise ValueError(f"--resume: this run has already ended into {self.config.output}, with another --test or "
                              f"--model-card: score a test file with `newsmodel evaluate --checkpoint "
                              f"{self.config.output} --data FILE`, or leave out --resume to train it again")
         return {"best_epoch": manifest.training.get("best_epoch"), **manifest.metrics}
 
-    def _end_digest(self) -> str:
+    def _end_digests(self) -> tuple[str, str]:
         """What the run's end made (the test file scored, the model card written): a --resume of
-        the ended run with others would skip them."""
+        the ended run with others would skip them. Its paths resolved, and as typed (the digest
+        runs that ended before paths were resolved recorded)."""
         config = self.manifest.training["config"]
-        return run_digest({k: config[k] for k in ("test", "model_card")})
+        end = {k: config[k] for k in ("test", "model_card")}
+        return run_digest(resolved(end)), run_digest(end)
 
     def _starting_model(self):
         """(model, tokenizer, base name, lexicon or None): the base encoder with fresh heads, or the
@@ -325,7 +328,7 @@ class Trainer:
         best.manifest.training["device"] = device_name(self.device)
         best.manifest.training["precision"] = self.precision
         best.manifest.training["run_sha256"] = run_digest(self.identity)   # what --resume finds ended
-        best.manifest.training["end_sha256"] = self._end_digest()
+        best.manifest.training["end_sha256"] = self._end_digests()[0]
         write_manifest(Path(config.output), best.manifest)
         write_model_card(Path(config.output), best.manifest, data.train, extra_path=config.model_card)
         shutil.rmtree(self.state, ignore_errors=True)

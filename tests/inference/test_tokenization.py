@@ -35,6 +35,8 @@ def test_a_name_glued_to_an_emoji_is_read_as_the_name(any_tokenizer):
     assert first_subword_ids(glued) == first_subword_ids(plain)   # before: "Merkel\U0001f44d" one unknown token
     enc = encode(any_tokenizer, glued)
     assert [glued[s:e] for s, e in enc.words] == ["Merkel", "visited", "Paris", "and", "Berlin", ",", "."]
+    clocked = "Zelensky\u23f0 and Berlin\u25b6"   # emoji beyond the pictograph blocks too
+    assert [clocked[s:e] for s, e in encode(any_tokenizer, clocked).words] == ["Zelensky", "and", "Berlin"]
     known = encode(any_tokenizer, "Windows\u2122 at 25\u00b0C").input_ids   # symbols the vocabulary has: read
     assert known != encode(any_tokenizer, "Windows  at 25 C").input_ids and any_tokenizer.unk_token_id not in known
 

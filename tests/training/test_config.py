@@ -69,3 +69,4 @@ def test_string_settings_take_strings_and_paths_and_the_device_a_torch_device():
         TrainConfig(train="x", device=5)
     with pytest.raises(ValueError, match="output: None is not a string"):   # before: a TypeError from pathlib, later
         TrainConfig(train="x", output=None)
+    assert TrainConfig(train="x", device=None).device == "auto"

@@ -58,4 +58,4 @@ def test_a_run_continued_from_a_checkpoint_says_so(tmp_path):
     manifest.training = {"config": TrainConfig(train="more.jsonl", init_from="checkpoints/news", learning_rate=1e-4,
                                                head_learning_rate=1e-3).record()}
     text = write_model_card(tmp_path, manifest, DOCS)
-    assert "Continued from the checkpoint `checkpoints/news` (`--init-from`)" in text   # before: only its 4 documents
+    assert "Continued from the checkpoint at `checkpoints/news` (`--init-from`)" in text   # before: only its 4 documents

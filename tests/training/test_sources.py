@@ -216,9 +216,8 @@ def test_a_label_without_a_training_example_is_warned_about():
         "task 'topic': no training example of 'energy': the head learns nothing of it from the data"]
 
 
-def test_a_hold_out_leaves_a_document_on_each_side_or_is_refused():
+def test_a_hold_out_of_one_document_is_refused():
     from training.data import hold_out
-    assert [len(side) for side in hold_out(list(range(3)), 0.999, 13)] == [1, 2]   # before: [0, 3]
     with pytest.raises(DataError, match="dev_fraction 0.5: 1 training document\\(s\\) cannot be split"):
         hold_out([1], 0.5, 13)
 
@@ -230,7 +229,7 @@ def test_a_file_given_twice_and_test_documents_also_trained_on_are_warned_about(
     config = TrainConfig(train=[str(files / "news.jsonl"), str(files / "news.jsonl")], test=str(twice), dev_fraction=0)
     data = read_data(config)
     lines = overlaps(config, data)
-    assert lines[0] == f"{files / 'news.jsonl'} is given twice, as train and as train data"
+    assert lines[0] == f"{files / 'news.jsonl'} is given twice, in train data"
     assert lines[1].endswith("test documents are also training documents (the same text): test figures on them are "
                              "not held out")   # before: nothing said, and the figures read as held out
 
@@ -246,3 +245,17 @@ def test_spans_inside_words_are_warned_about_but_not_in_scripts_without_spaces()
         "1 entity span(s) of the train data start or end inside a word, and are read as the whole words they touch "
         "(first: a.jsonl:1 'ürgen Weiß in'): do the offsets count characters?"]
     assert spans_inside_words(docs[1:], "train data") == []
+
+
+def test_one_file_read_as_two_tasks_or_pairs_with_other_bodies_is_no_overlap(tmp_path):
+    from training.data import overlaps
+    both = tmp_path / "both.csv"
+    both.write_text("text,topic,stance\nTalks resume.,summit,neutral\nSanctions bite.,trade,critical\n", encoding="utf-8")
+    tables = [{"path": str(both), "options": {"task": task, "label_field": task}} for task in ("topic", "stance")]
+    config = TrainConfig(train=tables, dev_fraction=0)
+    assert overlaps(config, read_data(config)) == []   # read as two tasks: not a mistake
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("text,body,label\nTalks,Body one.,agree\nTalks,Body two.,agree\n", encoding="utf-8")
+    source = {"path": str(pairs), "options": {"task": "stance", "pair_field": "body"}}
+    config = TrainConfig(train=[source], dev_fraction=0.5)
+    assert overlaps(config, read_data(config)) == []   # one headline, two bodies: two documents

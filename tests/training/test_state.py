@@ -87,4 +87,10 @@ def test_paths_name_files_not_spellings_in_a_runs_identity(tmp_path, monkeypatch
     typed = [run_identity({"train": path, "epochs": 3}, {path: "abc"}, {}, 1)
              for path in ("d/train.jsonl", "./d/train.jsonl", str(tmp_path / "d" / "train.jsonl"))]
     assert typed[0] == typed[1] == typed[2]   # before: "./d/train.jsonl added; d/train.jsonl left out"
+    assert typed[0]["config"]["train"] == "d/train.jsonl"   # from where it runs: a moved run still finds its files
     assert run_identity({"train": "d/other.jsonl"}, {}, {}, 1) != run_identity({"train": "d/train.jsonl"}, {}, {}, 1)
+    model, optimizer, scheduler, _ = _run(0)   # a state saved with the paths as typed resumes
+    old = run_identity({"train": "./d/train.jsonl"}, {"./d/train.jsonl": "abc"}, {}, 1, typed=True)
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1}, run=old)
+    now = run_identity({"train": "d/train.jsonl"}, {"d/train.jsonl": "abc"}, {}, 1)
+    assert load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=now) == {"epoch": 1}

@@ -32,7 +32,7 @@ def run(args) -> int:
     model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     docs = read_source(Source(**source), schema_of(model.manifest.tasks))
     check_annotated(docs, [t.name for t in model.manifest.tasks], source)
-    for line in spans_inside_words(docs, str(args.data)):
+    for line in spans_inside_words(docs, f"file {args.data}"):
         print(f"warning: {line}", file=sys.stderr)
     metrics = evaluate(model, docs, plots=args.plots)
     from inference.devices import device_name
