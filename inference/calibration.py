@@ -140,10 +140,9 @@ def fit_temperature(confidences_at, loss_at=None) -> float:
 def tune_thresholds(probs: np.ndarray, gold: np.ndarray, labels: list[str],
                     current: dict[str, float] | None = None) -> dict[str, float]:
     """Per label, the threshold with the best dev F1 (where dev has no positive: the `current`
-    one, else 0.5). Where a
-    range of thresholds ties for the best, the middle of the widest such range: the decision
-    then sits as far as dev allows from the documents on either side, instead of just above a
-    negative, where any small shift in scores (another runtime, new data) flips it."""
+    one, else 0.5). Where a range of thresholds ties for the best, the middle of the widest such
+    range: the decision then sits as far as dev allows from the documents on either side, instead
+    of just above a negative, where any small shift in scores (another runtime, new data) flips it."""
     thresholds = {}
     for j, label in enumerate(labels):
         if gold[:, j].sum() == 0:   # nothing to tune on: a recalibration keeps what was tuned before
@@ -231,10 +230,10 @@ def calibrate(heads: list[HeadOutputs]) -> dict:
                 task.span_calibrator = {}
             fitted[task.name] = {"span_calibrator": task.span_calibrator}
             continue
-        _, outcome = head.confidences(1.0)
+        confidence, outcome = head.confidences(1.0)
         if len(outcome) == 0 or outcome.min() == outcome.max():
             continue
-        before = expected_calibration_error(*head.confidences(1.0))
+        before = expected_calibration_error(confidence, outcome)
         single = task.kind != "multi"
         task.temperature = fit_temperature(head.confidences, head.gold_label_nll if single else None)
         if expected_calibration_error(*head.confidences(task.temperature)) >= before:

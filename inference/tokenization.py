@@ -62,9 +62,9 @@ def join_pair(tokenizer, text: str, pair: str | None) -> str:
 # surrogates become spaces before tokenizing: one character for one, so offsets still index the
 # original text, while words split where a reader sees a break and the tokenizer never meets a
 # string it cannot encode. So do emoji (pictographs, flags, clocks, arrows, shapes and dingbats
-# such as \u2764 and \u2708, with the variation selectors, keycap and tags that build them): WordPiece splits no word at them and
-# read "Putin\U0001f600" or "Paris\U0001f1eb\U0001f1f7" as one unknown token, losing the name. Symbols
-# the vocabularies know ("\u00b0", "\u00a9", "\u2122") stay.
+# such as \u2764 and \u2708, with the variation selectors, keycap and tags that build them):
+# WordPiece splits no word at them and read "Putin\U0001f600" or "Paris\U0001f1eb\U0001f1f7" as one
+# unknown token, losing the name. Symbols the vocabularies know ("\u00b0", "\u00a9", "\u2122") stay.
 _EMOJI_CHARS = ("\u2190-\u21ff\u2300-\u23ff\u24c2\u25a0-\u27bf\u2900-\u297f\u2b00-\u2bff\u3030\u303d\u3297\u3299"
                 "\ufe00-\ufe0f\u20e3\U0001F000-\U0001FAFF\U000E0020-\U000E007F")   # arrows, clocks, shapes, pictographs
 _INVISIBLE_CHARS = "\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _EMOJI_CHARS

@@ -91,8 +91,8 @@ def read_data(config: TrainConfig) -> RunData:
     other = [(s, d) for pairs in read.values() for s, d in pairs if s.resolved_format != "news"]
     schema, first_seen = infer_schema(other)
     if len(other) < sum(len(pairs) for pairs in read.values()):  # some files are news JSON lines
-        schema = merge_schemas(news_schema, schema, f"the schema {config.schema or '(the news schema, data/README.md)'}",
-                               first_seen)
+        schema_file = config.schema or "(the news schema, data/README.md)"
+        schema = merge_schemas(news_schema, schema, f"the schema {schema_file}", first_seen)
     docs = {name: [d for _, ds in pairs for d in ds] or None for name, pairs in read.items()}
     if docs["dev"] is None and config.dev_fraction > 0:
         docs["train"], docs["dev"] = hold_out(docs["train"], config.dev_fraction, config.seed)
@@ -152,7 +152,7 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
     lines, seen = [], {}
     for split in SPLITS:
         for source in as_sources(getattr(config, split), split):
-            if isinstance(source.path, (str, Path)):   # one file read twice the same way (in one split), or in two splits
+            if isinstance(source.path, (str, Path)):   # read twice the same way in one split, or in two splits
                 real = os.path.realpath(source.path)
                 reading = (source.resolved_format, repr(sorted(source.options.items())))
                 for earlier_split, earlier_reading in seen.get(real, []):

@@ -22,7 +22,8 @@ def add_parser(sub) -> None:
     p.add_argument("--pair", help="the second text of a pair task (an article body after its headline)")
     p.add_argument("--pair-file", help="read the second text from this file")
     add_checkpoint_argument(p)
-    p.add_argument("--batch-size", type=positive_whole_number, default=16, help="windows per encoder batch, at most (default: 16)")
+    p.add_argument("--batch-size", type=positive_whole_number, default=16,
+                   help="windows per encoder batch, at most (default: 16)")
     add_runtime_arguments(p)
     p.add_argument("--html", help="also write the predictions as one self-contained HTML page to this file")
 
