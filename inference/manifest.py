@@ -11,6 +11,16 @@ FORMAT_VERSION = 1
 KINDS = ("ner", "single", "multi", "pair")
 
 
+def read_json(path: str | Path):
+    """A JSON file's value, or a ValueError naming the file and where its text is wrong."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
 @dataclass
 class TaskSpec:
     name: str
@@ -74,12 +84,7 @@ class Manifest:
 
     @classmethod
     def read(cls, path: Path) -> "Manifest":
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        data = read_json(path)
         if not isinstance(data, dict) or "format_version" not in data:
             raise ValueError(f"{path}: not a checkpoint manifest (no format_version)")
         if data["format_version"] != FORMAT_VERSION:

@@ -1,10 +1,9 @@
 """Which tasks a run trains and the labels each may take."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from inference.manifest import TaskSpec
+from inference.manifest import TaskSpec, read_json
 
 # The bundled news corpus (data/README.md): one NER task and two document-label tasks.
 NEWS_SCHEMA = {
@@ -20,9 +19,7 @@ def load_schema(path: str | Path | None) -> dict[str, dict]:
     if path is None:
         return NEWS_SCHEMA
     try:
-        schema = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+        schema = read_json(path)
     except OSError as exc:
         raise ValueError(f"schema {path}: {exc.strerror or exc}") from None
     if not isinstance(schema, dict):

@@ -8,7 +8,7 @@ def test_no_file_means_the_news_schema():
 
 
 @pytest.mark.parametrize("content, message", [
-    ('{"entities": {"kind": "ner", "labels": ["PER",]}}', "not valid JSON: Expecting value: line 1"),
+    ('{"entities": {"kind": "ner", "labels": ["PER",]}}', "not valid JSON (Expecting value at line 1, column 47)"),
     ('["PER"]', "a schema is an object of task name"),
     ('{"entities": {"kind": "ner", "labels": "PERSON"}}', "task 'entities' needs exactly 'kind' and a non-empty"),
     ('{"topic": {"kind": "multi", "labels": [1, 2]}}', "'labels' list of strings"),
