@@ -103,8 +103,7 @@ def read_data(config: TrainConfig) -> RunData:
         if docs[split] and not annotated_tasks(docs[split]) & set(schema):
             raise DataError([f"no {split} document is annotated for a task trained ({', '.join(schema)}): "
                              f"nothing {purpose}"])
-    files = {split: [f for s in sources for f in (s.path, s.options.get("bodies")) if f is not None]
-             for split, sources in splits.items()}
+    files = {split: source_files(sources) for split, sources in splits.items()}
     sha256 = {describe(f): fingerprint(f) for split_files in files.values() for f in split_files}
     trained = {describe(f): sha256[describe(f)] for split in ("train", "dev") for f in files[split]}
     return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, trained, untrained)
@@ -139,11 +138,15 @@ def rare_entity_types(schema: dict[str, dict], train: list[Document], at_most: i
     return lines
 
 
+def source_files(sources: list[Source]) -> list:
+    """What each source reads: its path (or dataset in memory) and a pairs file's bodies."""
+    return [f for s in sources for f in (s.path, s.options.get("bodies")) if f is not None]
+
+
 def input_files(config: TrainConfig) -> list[str]:
     """The files a run reads: every split's (with a pairs file's bodies) and the schema."""
-    sources = [s for split in SPLITS for s in as_sources(getattr(config, split), split)]
-    return [str(p) for s in sources for p in (s.path, s.options.get("bodies")) if isinstance(p, (str, Path))] + \
-        ([str(config.schema)] if config.schema else [])
+    files = source_files([s for split in SPLITS for s in as_sources(getattr(config, split), split)])
+    return [str(f) for f in files if isinstance(f, (str, Path))] + ([str(config.schema)] if config.schema else [])
 
 
 def overlaps(config: TrainConfig, data: RunData) -> list[str]:
