@@ -10,7 +10,8 @@ uncalibrated. Use it for interop and as a baseline; `predict` remains the refere
 A SentencePiece tokenizer's `▁` stands for the space before a word, so its offsets cover that
 space and the pipeline's entities would start one character early. The exported tokenizer
 splits at white space before the metaspace step: the same pieces (bar a lone `▁` that trailing
-white space would add), offsets on the word alone.
+white space would add), offsets on the word alone. It reads a text's own "[SEP]" as words, as
+`predict` does (`split_special_tokens`).
 """
 from __future__ import annotations
 
@@ -70,18 +71,19 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
 
     def write(folder: Path) -> None:
         hf.save_pretrained(folder, safe_serialization=True)
-        _with_word_offsets(model.tokenizer).save_pretrained(folder)
+        _for_pipeline(model.tokenizer).save_pretrained(folder)
     save_directory(output, write, is_export, "an earlier export")
     return Path(output)
 
 
-def _with_word_offsets(tokenizer):
-    """`tokenizer`, or a copy whose SentencePiece pieces have offsets without the space before them."""
+def _for_pipeline(tokenizer):
+    """A copy of `tokenizer` that reads "[SEP]" or "</s>" in a text as words, as `predict` does,
+    and whose SentencePiece pieces have offsets without the space before them."""
     from tokenizers import pre_tokenizers
 
-    if not isinstance(tokenizer.backend_tokenizer.pre_tokenizer, pre_tokenizers.Metaspace):
-        return tokenizer
     tokenizer = copy.deepcopy(tokenizer)
+    tokenizer.split_special_tokens = tokenizer.init_kwargs["split_special_tokens"] = True   # saved in its config
     backend = tokenizer.backend_tokenizer
-    backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), backend.pre_tokenizer])
+    if isinstance(backend.pre_tokenizer, pre_tokenizers.Metaspace):
+        backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), backend.pre_tokenizer])
     return tokenizer

