@@ -17,6 +17,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from .manifest import Manifest
 from .modeling import MultiTaskModel
+from .windows import usable_positions, window_problem
 
 DEFAULT_CHECKPOINT = Path("checkpoints") / "news"   # where `make train` writes; predict() reads it by default
 DEFAULT_CHECKPOINT_ENV = "NEWSMODEL_CHECKPOINT"      # overrides that default
@@ -155,6 +156,9 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Ma
         raise ValueError(f"{path}: the tokenizer (tokenizer.json, tokenizer_config.json) cannot be read: "
                          f"{type(exc).__name__}: {exc}") from None
     encoder = load_encoder(path, "; copy the checkpoint again")
+    problem = window_problem(manifest.window_length, manifest.window_overlap, usable_positions(encoder.config))
+    if problem:   # a hand edit: named here, not met as an index error at the first long text
+        raise ValueError(f"{path / MANIFEST}: {problem}")
     model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input, lexicon_size=len(manifest.lexicon))
     try:
         heads = load_file(str(path / HEADS))

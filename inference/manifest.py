@@ -103,18 +103,41 @@ class Manifest:
 
 
 def _wrong_types(record, prefix: str) -> list[str]:
-    """A line per field of the dataclass `record` whose value is not of its annotated type (the
-    outer type: list, dict, str, number, bool, or None where allowed)."""
+    """A line per field of the dataclass `record` whose value is not of its annotated type, down
+    to the items of its lists and dicts (a threshold of "0.5" is a string, not a number)."""
     hints = typing.get_type_hints(type(record))
-    wrong = []
-    for f in fields(record):
-        hint, value = hints[f.name], getattr(record, f.name)
-        allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-        allowed = tuple(typing.get_origin(a) or a for a in allowed)
-        if float in allowed:
-            allowed += (int,)
-        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-            names = " or ".join("null" if a is type(None) else a.__name__ for a in allowed if a is not int or
-                                float not in allowed)
-            wrong.append(f"{prefix}{f.name} must be {names}, not {json.dumps(value)[:40]}")
-    return wrong
+    return [f"{prefix}{f.name} must be {_describe(hints[f.name])}, not {json.dumps(getattr(record, f.name))[:40]}"
+            for f in fields(record) if not _conforms(getattr(record, f.name), hints[f.name])]
+
+
+def _conforms(value, hint) -> bool:
+    origin, args = typing.get_origin(hint) or hint, typing.get_args(hint)
+    if isinstance(hint, types.UnionType):
+        return any(_conforms(value, a) for a in args)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(value, bool) and hint is not bool:
+        return False
+    if not isinstance(value, origin):
+        return False
+    if origin is list and args:
+        return all(_conforms(v, args[0]) for v in value)
+    if origin is dict and args:
+        return all(_conforms(k, args[0]) and _conforms(v, args[1]) for k, v in value.items())
+    return True
+
+
+def _describe(hint) -> str:
+    """A type as the JSON it stands for: "list of str", "object of number", "str or null"."""
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if hint is type(None):
+        return "null"
+    if hint is float:
+        return "number"
+    if typing.get_origin(hint) is list:
+        return f"list of {_describe(args[0])}"
+    if typing.get_origin(hint) is dict:
+        return f"object of {_describe(args[1])}"
+    return getattr(hint, "__name__", str(hint))

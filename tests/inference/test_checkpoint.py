@@ -155,6 +155,11 @@ def _one_label_less(manifest_path) -> str:
     return json.dumps(manifest)
 
 
+def _a_window_beyond_the_encoder(manifest_path) -> str:
+    import json
+    return json.dumps(json.loads(manifest_path.read_text(encoding="utf-8")) | {"window_length": 100_000})
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda ckpt: (ckpt / "manifest.json").write_text('{"tasks": [', encoding="utf-8"),
      r"manifest.json: not valid JSON \(Expecting value at line 1, column 12\)"),
@@ -180,9 +185,12 @@ def _one_label_less(manifest_path) -> str:
      r"model.safetensors: not the encoder config.json describes \(1 weights missing or of another shape"),
     (lambda ckpt: (ckpt / "manifest.json").write_text(_one_label_less(ckpt / "manifest.json"), encoding="utf-8"),
      r"heads.safetensors: heads do not match the manifest's tasks and labels \(size mismatch"),
+    (lambda ckpt: (ckpt / "manifest.json").write_text(_a_window_beyond_the_encoder(ckpt / "manifest.json"),
+                                                      encoding="utf-8"),
+     r"manifest.json: window length 100000: it must .* fit the encoder's \d+ positions"),
 ], ids=["manifest-json", "manifest-field", "manifest-not-one", "heads", "encoder", "encoder-missing",
         "tokenizer-missing", "config-broken", "tokenizer-broken", "tokenizer-fields", "encoder-not-one",
-        "encoder-shape", "manifest-labels"])
+        "encoder-shape", "manifest-labels", "manifest-window"])
 def test_a_damaged_checkpoint_is_refused_naming_the_file(tiny_checkpoint, tmp_path, damage, message):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)

@@ -35,11 +35,30 @@ def test_a_field_of_the_wrong_type_is_named_when_the_manifest_is_read(tmp_path):
     data = json.loads(good.to_json())
     data |= {"window_length": "256", "recase_capitals": "false", "lexicon": None}
     data["tasks"][0] |= {"labels": "O B-PER", "temperature": 0}
-    data["tasks"][1] |= {"gate": 3, "temperature": 2}    # a whole number is a number
+    data["tasks"][1] |= {"gate": 3, "temperature": 2, "thresholds": {"a": 0.5}}   # a whole number is a number
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ValueError) as raised:
         Manifest.read(path)
     assert str(raised.value) == (
         f'{path}: window_length must be int, not "256"; recase_capitals must be bool, not "false"; '
-        "lexicon must be list, not null; task 'entities': labels must be list, not \"O B-PER\"; "
+        "lexicon must be list of str, not null; task 'entities': labels must be list of str, not \"O B-PER\"; "
         "task 'topic': gate must be str or null, not 3; task 'entities': temperature must be above 0")
+
+
+def test_the_items_of_a_list_or_an_object_are_checked_too(tmp_path):
+    """A threshold of "0.5" or a label of 1 failed at the first predict, not when the manifest was read."""
+    import json
+    path = tmp_path / "manifest.json"
+    data = json.loads(Manifest(tasks=[TaskSpec("entities", "ner", ["O", "B-PER", "I-PER"], crf=True,
+                                               transitions=[[0.0] * 3] * 3),
+                                      TaskSpec("topic", "multi", ["a", "b"])], base_model="m").to_json())
+    data["tasks"][0]["transitions"] = [[0, 0, 0], [0, "1", 2], [0, 0, 0]]
+    data["tasks"][1] |= {"thresholds": {"a": "0.5", "b": 1}, "labels": ["a", 1]}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError) as raised:
+        Manifest.read(path)
+    assert str(raised.value) == (
+        f"{path}: task 'entities': transitions must be list of list of number, not "
+        '[[0, 0, 0], [0, "1", 2], [0, 0, 0]]; '
+        "task 'topic': labels must be list of str, not [\"a\", 1]; "
+        "task 'topic': thresholds must be object of number, not {\"a\": \"0.5\", \"b\": 1}")
