@@ -1,6 +1,6 @@
 """Read the news corpus format: JSON lines of {"text", "entities": [{"start", "end", "label"}],
 "<task>": label(s)} (data/README.md). Any subset of the task fields may be present; a missing
-task contributes no loss. Every record is validated before anything trains."""
+or null one contributes no loss. Every record is validated before anything trains."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,10 +35,11 @@ def parse_record(record, schema: dict[str, dict], errors: list[str]) -> Document
         return None
     doc = Document(text)
     for name, spec in schema.items():
+        if record.get(name) is None:   # absent or null: the record does not annotate the task
+            continue
         if spec["kind"] == "ner":
-            if name in record:
-                doc.spans[name] = _spans(name, record[name], text, spec["labels"], errors)
-        elif name in record and record[name] is not None:
+            doc.spans[name] = _spans(name, record[name], text, spec["labels"], errors)
+        else:
             doc.labels[name] = _labels(name, record[name], spec, errors)
     return doc if not errors else None
 

@@ -24,9 +24,14 @@ def test_good_record(tmp_path):
     assert doc.source.endswith("data.jsonl:1")
 
 
-def test_tasks_may_be_missing(tmp_path):
-    [doc] = read_jsonl(write(tmp_path, [{"text": "No labels here."}]), NEWS_SCHEMA)
-    assert doc.spans == {} and doc.labels == {}
+def test_tasks_may_be_missing_or_null(tmp_path):
+    """null is the same as leaving the field out, for entities as for labels (before, "entities":
+    null was refused as not a list)."""
+    nulls = {"text": "No labels here.", "entities": None, "topic": None, "stance": None}
+    for doc in read_jsonl(write(tmp_path, [{"text": "No labels here."}, nulls]), NEWS_SCHEMA):
+        assert doc.spans == {} and doc.labels == {}
+    [empty] = read_jsonl(write(tmp_path, [{"text": "No names here.", "entities": []}]), NEWS_SCHEMA)
+    assert empty.spans == {"entities": []}   # annotated: no entity
 
 
 def test_every_bad_record_is_reported_with_file_and_line(tmp_path):
@@ -67,4 +72,6 @@ def test_wrong_encoding_is_reported(tmp_path):
 def test_bundled_corpus_is_valid():
     from conftest import REPO
     for split in ("train", "dev", "test"):
-        assert read_jsonl(REPO / "data" / f"{split}.jsonl", NEWS_SCHEMA)
+        docs = read_jsonl(REPO / "data" / f"{split}.jsonl", NEWS_SCHEMA)
+        assert docs
+        assert not [d.source for d in docs if "other" in d.labels.get("topic", []) and len(d.labels["topic"]) > 1]
