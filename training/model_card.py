@@ -5,6 +5,7 @@ import collections
 import os
 from pathlib import Path
 
+from inference.checkpoint import MANIFEST
 from inference.manifest import Manifest
 
 from .base_models import BASE_MODELS
@@ -139,6 +140,16 @@ def _joined(items: list[str]) -> str:
 def base_model_fields(name: str) -> dict:
     """What the card says of the base encoder: its name, origin and licence as its package states them."""
     base = BASE_MODELS.get(name)
+    if base is None and (Path(name) / MANIFEST).is_file():   # the encoder of one of our checkpoints
+        try:
+            its_base = Manifest.read(Path(name) / MANIFEST).base_model
+        except ValueError:
+            its_base = None
+        if its_base and its_base != name:
+            fields = base_model_fields(its_base)
+            fields["base_model_text"] = (f"The encoder of the checkpoint at `{name}` (`--base`), its heads trained "
+                                         f"afresh; that checkpoint's base: {fields['base_model_text']}")
+            return fields
     if base is None:   # a local folder given by path
         return {"license": "other", "base_model_id": name, "base_model_text": f"A local encoder: `{name}`.",
                 "shape_reason": "", "casing_limitation": ""}

@@ -59,3 +59,17 @@ def test_a_run_continued_from_a_checkpoint_says_so(tmp_path):
                                                head_learning_rate=1e-3).record()}
     text = write_model_card(tmp_path, manifest, DOCS)
     assert "Continued from the checkpoint at `checkpoints/news` (`--init-from`)" in text   # before: only its 4 documents
+
+
+def test_a_checkpoints_encoder_given_as_base_names_that_checkpoints_base(tmp_path):
+    """Before: "A local encoder: `checkpoints/news`.", with no origin or licence."""
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "manifest.json").write_text(Manifest(tasks=[NER], base_model="e5-small").to_json(), encoding="utf-8")
+    manifest = Manifest(tasks=[NER], base_model=str(earlier))
+    manifest.training = {"config": TrainConfig(train="more.jsonl", base=str(earlier), learning_rate=1e-4,
+                                               head_learning_rate=1e-3).record()}
+    text = write_model_card(tmp_path, manifest, DOCS)
+    assert f"The encoder of the checkpoint at `{earlier}` (`--base`), its heads trained afresh; " \
+           "that checkpoint's base: `intfloat/multilingual-e5-small` (`--base e5-small`)" in text
+    assert "base_model: intfloat/multilingual-e5-small\n" in text and "license: mit\n" in text
