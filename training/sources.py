@@ -3,7 +3,7 @@
 Formats: `news` (JSON lines of data/README.md), `conll`, `classification` (CSV / JSON lines),
 `pairs` (FNC-1 style stances + bodies), `label-studio`, `doccano`, `hf` (a Hugging Face dataset:
 a `save_to_disk` folder, Parquet files, or a `datasets.Dataset` in memory). `auto` picks by
-extension: .jsonl -> news (doccano where its first record has Doccano's spans), .json ->
+extension: .jsonl -> news (doccano where its first record with spans has Doccano's), .json ->
 label-studio if it opens a JSON list (else as .jsonl), .csv/.tsv -> classification, .parquet,
 a folder of them or a `save_to_disk` folder (of a Dataset or a DatasetDict) -> hf,
 .conll/.txt/no extension -> conll.
@@ -113,21 +113,26 @@ def _opens_a_list(path: Path) -> bool:
 
 
 def _has_doccano_spans(path: Path) -> bool:
-    """Whether the first record holds spans as only Doccano writes them: "label" as [start, end,
-    type] triples, or "entities" with start_offset. (A news task may be named "label"; its value is
-    never a triple.)"""
+    """Whether the first record with spans holds them as only Doccano writes them: "label" as
+    [start, end, type] triples, or "entities" with start_offset. Records with none (Doccano lists
+    unlabelled examples too, as "label": []) decide nothing. (A news task may be named "label";
+    its value is never a triple.)"""
     try:
         with open(path, encoding="utf-8-sig") as f:
-            first = next((line for line in f if line.strip()), "")
-        record = json.loads(first)
-    except (OSError, UnicodeDecodeError, ValueError):   # missing, unreadable or broken: its reader says so
-        return False
-    if not isinstance(record, dict):
-        return False
-    triples = record.get("label")
-    entities = record.get("entities")
-    return (isinstance(triples, list) and any(isinstance(x, list) and len(x) == 3 for x in triples)) or \
-        (isinstance(entities, list) and any(isinstance(x, dict) and "start_offset" in x for x in entities))
+            for line in f:
+                try:
+                    record = json.loads(line)
+                except ValueError:   # blank or broken: its reader says so
+                    continue
+                triples = record.get("label") if isinstance(record, dict) else None
+                entities = record.get("entities") if isinstance(record, dict) else None
+                if isinstance(triples, list) and any(isinstance(x, list) and len(x) == 3 for x in triples):
+                    return True
+                if isinstance(entities, list) and entities:
+                    return any(isinstance(x, dict) and "start_offset" in x for x in entities)
+    except (OSError, UnicodeDecodeError):   # missing or unreadable: its reader says so
+        pass
+    return False
 
 
 def reader_options(fmt: str) -> dict:
@@ -169,7 +174,7 @@ def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:
 
 
 _GUESSED_FROM_CONTENT = {"label-studio": "Label Studio export because it holds a JSON list",
-                         "doccano": "Doccano export because its first record has Doccano's spans"}
+                         "doccano": "Doccano export because its first record with spans has Doccano's"}
 
 
 def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> tuple[dict[str, dict], dict[str, str]]:

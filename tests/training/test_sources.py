@@ -50,12 +50,21 @@ def test_a_doccano_export_is_known_by_its_spans(files):
     assert Source(str(triples)).resolved_format == "doccano"
     assert Source(str(offsets)).resolved_format == "doccano"
     assert Source(str(named_label)).resolved_format == "news"
+    unlabelled_first = files / "unlabelled_first.jsonl"   # Doccano lists unlabelled examples too
+    unlabelled_first.write_text("\n".join(json.dumps(r) for r in [
+        {"text": "Nothing to see here.", "label": []},
+        {"text": "Barack Obama visited Paris.", "label": [[0, 12, "PER"], [21, 26, "LOC"]]}]) + "\n", encoding="utf-8")
+    assert Source(str(unlabelled_first)).resolved_format == "doccano"   # before: news, the entities dropped
+    news_with_none_first = files / "news_none_first.jsonl"
+    news_with_none_first.write_text(json.dumps({"text": "No names.", "entities": []}) + "\n" + json.dumps(NEWS) + "\n",
+                                    encoding="utf-8")
+    assert Source(str(news_with_none_first)).resolved_format == "news"
     docs = read_source(Source(str(triples)), {})
     assert [(s.start, s.end, s.label) for s in docs[0].spans["entities"]] == [(0, 5, "PER"), (10, 15, "PER")]
     triples.write_text(json.dumps({"text": "Putin met Trump.", "label": [[0, 99, "PER"]]}) + "\n", encoding="utf-8")
     with pytest.raises(DataError) as err:
         read_source(Source(str(triples)), {})
-    assert "read as a Doccano export because its first record has Doccano's spans" in str(err.value)
+    assert "read as a Doccano export because its first record with spans has Doccano's" in str(err.value)
 
 
 def test_tasks_from_different_files_in_one_run(files):

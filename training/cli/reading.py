@@ -6,7 +6,7 @@ from training.sources import READER_OPTIONS, reader_options, resolve_format
 
 
 FORMAT_HELP = ("(default: by extension; a .json file holding a JSON list is Label Studio, a JSON-lines file "
-               "whose first record has Doccano's spans is Doccano)")
+               "whose first record with spans has Doccano's is Doccano)")
 
 
 def add_reader_arguments(parser) -> None:

@@ -14,11 +14,14 @@ from training.readers._files import finish, json_lines, overlap_problems, read_u
 
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
                       choice_tasks: dict[str, str] | None = None) -> list[Document]:
-    """One Document per task of a Label Studio JSON export, from its first non-cancelled annotation.
+    """One Document per task of a Label Studio JSON export, from its ground-truth annotation, else
+    its first one not cancelled.
 
-    "labels" results become `spans[ner_task]` (value.labels[0] is the type); "choices" results
+    "labels" results become `spans[ner_task]` (value.labels holds the type); "choices" results
     become `labels[choice_tasks[from_name]]`, or `labels[from_name]` when choice_tasks is None.
-    Choice controls missing from a given choice_tasks are left out on purpose.
+    Choice controls missing from a given choice_tasks are left out on purpose. An export with no
+    "labels" result at all annotates no entities (a project of choices alone), rather than
+    saying that its texts name none.
     """
     path = Path(path)
     try:
@@ -37,6 +40,9 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
         if not errors:
             doc.source = where
             docs.append(doc)
+    if ner_task and not any(doc.spans[ner_task] for doc in docs):
+        for doc in docs:
+            del doc.spans[ner_task]
     return finish(path, docs, problems)
 
 
@@ -53,8 +59,9 @@ def _label_studio_task(task, ner_task, choice_tasks, errors: list[str]) -> Docum
     if not annotations:
         errors.append("no annotation (or every annotation was cancelled)")
         return None
+    chosen = next((a for a in annotations if a.get("ground_truth")), annotations[0])
     doc, spans = Document(text), []
-    for k, item in enumerate(annotations[0].get("result") or []):
+    for k, item in enumerate(chosen.get("result") or []):
         value = item.get("value") if isinstance(item, dict) else None
         kind = item.get("type") if isinstance(item, dict) else None
         if kind in ("labels", "choices") and not isinstance(value, dict):
@@ -62,8 +69,10 @@ def _label_studio_task(task, ner_task, choice_tasks, errors: list[str]) -> Docum
         elif kind == "labels":
             start, end, labels = value.get("start"), value.get("end"), value.get("labels")
             reason = span_problem(start, end, text)
-            if not isinstance(labels, list) or not labels or not isinstance(labels[0], str):
+            if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
                 errors.append(f"result[{k}]: value.labels must be a non-empty list of strings")
+            elif len(set(labels)) > 1:
+                errors.append(f"result[{k}]: a span of several types {labels}: an entity has one")
             elif reason:
                 errors.append(f"result[{k}]: {reason}")
             elif "text" in value and value["text"] != text[start:end]:
@@ -81,7 +90,10 @@ def _label_studio_task(task, ner_task, choice_tasks, errors: list[str]) -> Docum
             if not isinstance(choices, list) or not choices or not all(isinstance(c, str) for c in choices):
                 errors.append(f"result[{k}]: value.choices must be a non-empty list of strings")
             else:
-                doc.labels.setdefault(target, []).extend(choices)
+                doc.labels[target] = list(dict.fromkeys(doc.labels.get(target, []) + choices))
+        elif kind in ("hypertextlabels", "paragraphlabels"):
+            errors.append(f"result[{k}]: {kind} spans index HTML or dialogue paragraphs, not data.text, "
+                          "so they cannot be read; label the text with Labels")
         # Other result types (relations, text areas, ratings) carry nothing these tasks learn from.
     if ner_task:
         errors.extend(overlap_problems(spans, text))

@@ -61,6 +61,38 @@ def test_label_studio_choice_tasks_rename_and_select(tmp_path):
     assert doc.labels == {"stance": ["neutral"]} and doc.spans == {}
 
 
+def test_label_studio_choices_alone_annotate_no_entities(tmp_path):
+    """Before, a project of choices alone gave every text "no entities", which trained names as O
+    beside an NER file."""
+    path = write_json(tmp_path, [ls_task(1, "NATO troops fought near Kharkiv.", ls_choice("topic", "military_conflict")),
+                                 ls_task(2, "The summit in Geneva ended.", ls_choice("topic", "summit_diplomacy"))])
+    assert [doc.spans for doc in read_label_studio(path)] == [{}, {}]
+
+
+def test_label_studio_reads_the_ground_truth_annotation_and_each_choice_once(tmp_path):
+    task = ls_task(1, TEXT, ls_choice("topic", "trade"))
+    task["annotations"].append({"id": 2, "ground_truth": True,
+                                "result": [ls_span(0, 5, "PER"), ls_choice("topic", "trade"), ls_choice("topic", "trade")]})
+    [doc] = read_label_studio(write_json(tmp_path, [task]))
+    assert entities(doc) == [("Putin", "PER")]
+    assert doc.labels == {"topic": ["trade"]}   # before: ["trade", "trade"], which made the task multi-label
+
+
+def test_label_studio_spans_it_cannot_read_are_refused(tmp_path):
+    two_types = ls_span(0, 5, "PER")
+    two_types["value"]["labels"] = ["PER", "ORG"]
+    html = {"type": "hypertextlabels", "from_name": "h", "to_name": "text",
+            "value": {"start": "/p[1]/text()[1]", "end": "/p[1]/text()[1]", "startOffset": 0, "endOffset": 5,
+                      "hypertextlabels": ["PER"]}}
+    path = write_json(tmp_path, [ls_task(1, TEXT, two_types, html)])
+    with pytest.raises(DataError) as err:
+        read_label_studio(path)
+    assert err.value.problems == [
+        f"{path}: task 0 (id 1): result[0]: a span of several types ['PER', 'ORG']: an entity has one",
+        f"{path}: task 0 (id 1): result[1]: hypertextlabels spans index HTML or dialogue paragraphs, not "
+        "data.text, so they cannot be read; label the text with Labels"]
+
+
 def test_label_studio_problems_name_task_index_and_id(tmp_path):
     path = write_json(tmp_path, [
         ls_task(1, TEXT, ls_span(0, 5, "PER")),
