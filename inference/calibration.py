@@ -179,7 +179,7 @@ class HeadOutputs:
     gold: np.ndarray | None = None               # multi: 0/1 per label; single: the gold label's index
 
     def __post_init__(self):
-        self.seen = set(self.task.seen_entities)
+        self.seen = {surface(s) for s in self.task.seen_entities}   # as compared, whatever made them
 
     def confidences(self, temperature: float, span_calibrator: bool = False):
         """(confidence, outcome) pairs at `temperature` (and for NER, with `span_calibrator`,

@@ -90,7 +90,7 @@ class NewsModel:
         self.runtime = runtime   # torch, torch-int8, onnx or onnx-int8 (see inference.runtimes)
         self.special = SpecialTokens.of(tokenizer)
         self.lexicon = Lexicon(manifest.lexicon, model.lexicon_idf.cpu().numpy()) if manifest.lexicon else None
-        self.seen = {t.name: frozenset(t.seen_entities) for t in manifest.tasks if t.kind == "ner"}
+        self.seen = {t.name: frozenset(map(surface, t.seen_entities)) for t in manifest.tasks if t.kind == "ner"}
         self.reads_pairs = any(t.kind == "pair" for t in manifest.tasks)   # else a second text is warned about
         self._tokenizer_lock = threading.Lock()  # the Rust tokenizer is not re-entrant
 

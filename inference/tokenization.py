@@ -74,6 +74,7 @@ _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # them, SentencePiece made some spaces), and its offsets are mapped back around them.
 JOINERS = "\u00ad\u200c\u200d\u2060\ufeff"
 _JOINERS = re.compile(f"[{JOINERS}]")
+_SPACES = re.compile(r"\s+")
 _READABLE = re.compile(f"[^\\s{_INVISIBLE_CHARS}{JOINERS}]")   # a character the encoder reads: not blank
 
 
@@ -179,8 +180,9 @@ def readable(text: str) -> bool:
 
 
 def surface(string: str) -> str:
-    """A name without its joiners: what names seen in training are compared by."""
-    return _JOINERS.sub("", string)
+    """A name as names seen in training are compared: without its joiners, in NFC, its white space
+    of any kind and length one space ("Vladimir\u00a0 Putin" is "Vladimir Putin")."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", _JOINERS.sub("", string)))
 
 
 def _blank(visible: str, i: int) -> bool:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from inference import load
-from inference.tokenization import SHAPES
+from inference.tokenization import SHAPES, surface
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +56,32 @@ def test_invalid_surrogates_do_not_crash(rigged):
     assert [e.text for e in entities] == ["PARIS"]
 
 
-def test_a_name_seen_in_training_is_seen_through_a_soft_hyphen(rigged):
-    """The span calibrator reads whether a name was seen in training; "BER\u00adLIN" is "BERLIN"."""
+@pytest.mark.parametrize("written", ["BER\u00adLIN", "BRASI\u0301LIA"])
+def test_a_name_seen_in_training_is_seen_through_a_soft_hyphen_or_a_decomposed_accent(rigged, written):
+    """The span calibrator reads whether a name was seen in training; "BER\u00adLIN" is "BERLIN",
+    and "BRASI\u0301LIA" (NFD) "BRAS\u00cdLIA" (before: unseen, its score 0.9 -> 0.1)."""
     task = rigged.manifest.task("entities")
     calibrator, seen = task.span_calibrator, rigged.seen
     try:
         # a calibrator that gives seen names 0.9 and unseen ones 0.1, whatever else it reads
         task.span_calibrator = {"types": task.entity_types, "coef": [0.0, 4.4, 0.0] + [0.0] * len(task.entity_types),
                                 "intercept": -2.2}
-        rigged.seen = {**seen, "entities": frozenset({"BERLIN"})}
+        rigged.seen = {**seen, "entities": frozenset({"BERLIN", "BRAS\u00cdLIA"})}
         scores = [[round(e.score, 2) for e in rigged.predict(text).entities]
-                  for text in ("talks in BERLIN and OSLO", "talks in BER\u00adLIN and OSLO")]
+                  for text in (f"talks in {surface(written)} and OSLO", f"talks in {written} and OSLO")]
     finally:
         task.span_calibrator, rigged.seen = calibrator, seen
     assert scores == [[0.9, 0.1], [0.9, 0.1]]
+
+
+def test_names_seen_in_training_are_compared_as_they_read(any_tiny_checkpoint, tmp_path):
+    """However white space or accents were written in training or in the text: one form."""
+    import json
+    import shutil
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(any_tiny_checkpoint, ckpt)
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    next(t for t in manifest["tasks"] if t["kind"] == "ner")["seen_entities"] = ["Vladimir\u00a0 Putin", "Brasi\u0301lia"]
+    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert load(ckpt).seen["entities"] == {"Vladimir Putin", "Bras\u00edlia"}
+    assert surface("Vladimir\t Putin") == surface("Vladimir\nPutin") == surface("Vladi\u00admir Putin") == "Vladimir Putin"

@@ -28,6 +28,10 @@ def read_classification(path: str | Path, text_field: str = "text", label_field:
     problems: list[str] = []
     docs = []
     text_fields = text_field.split("+")
+    if not all(text_fields):
+        raise ValueError(f"text_field {text_field!r}: a field name is empty (\"title+text\" joins two fields)")
+    if delimiter and not multi:   # a single-label task would take "earn;acq" as one label
+        raise ValueError(f"delimiter {delimiter!r} cuts the labels of a multi-label task: add --multi (multi = true)")
     fields = [f for f in (*text_fields, pair_field, label_field) if f]
     for where, record in _records(path, fmt, fields, problems):
         errors: list[str] = []
@@ -95,14 +99,21 @@ def _records(path: Path, fmt: str, required: list[str], problems: list[str]) -> 
         yield from _csv_records(path, "\t" if fmt == "tsv" else ",", required, problems)
     elif fmt == "jsonl":
         yield from _json_records(path, required, problems)
+    elif fmt is None:
+        raise ValueError(f"{path}: cannot tell csv, tsv or jsonl from the extension {path.suffix!r}; rename it, "
+                         f"or give the reader option fmt in a --config file (options = {{fmt = \"tsv\"}})")
     else:
-        raise ValueError(f"{path}: cannot tell the format from the extension {path.suffix!r}; "
-                         f"pass fmt= one of csv, tsv, jsonl")
+        raise ValueError(f"{path}: fmt {fmt!r} is none of csv, tsv, jsonl")
 
 
 def _csv_records(path: Path, delimiter: str, required: list[str], problems: list[str]):
-    # newline="" lets the csv module see the real line ends, so quoted multi-line fields stay whole
-    reader = csv.reader(io.StringIO(read_utf8(path), newline=""), delimiter=delimiter)
+    text = read_utf8(path)
+    if len(text) > csv.field_size_limit():   # a long article is a field of its own, not an error
+        csv.field_size_limit(len(text))
+    # newline="" lets the csv module see the real line ends, so quoted multi-line fields stay whole;
+    # strict: a stray quote ('"Quoted" headline', or one never closed) is a problem of its line,
+    # not a field that silently swallows the rows after it or loses its quotes
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header = next(reader, None)
     if not header:
         problems.append(f"{path}:1: no header row")
@@ -122,9 +133,11 @@ def _csv_records(path: Path, delimiter: str, required: list[str], problems: list
             row = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:   # e.g. a NUL byte; the reader cannot go on past it
-            problems.append(f"{path}:{line}: unreadable CSV ({exc})")
-            return
+        except csv.Error as exc:   # a stray quote, a NUL byte: the reader goes on at the next line
+            lines = f" (lines {line}-{reader.line_num}: a quote opens a field there)" if reader.line_num > line else ""
+            reason = str(exc).replace("\t", "\\t")   # the tab it expected, visible
+            problems.append(f"{path}:{line}: unreadable CSV ({reason}){lines}")
+            continue
         if not row:
             continue
         if len(row) != len(header):

@@ -159,9 +159,37 @@ def test_broken_json_lines_are_all_reported(tmp_path):
 
 def test_unknown_extension_needs_fmt(tmp_path):
     path = write(tmp_path, "news.txt", "text\tlabel\nHello\ta\n")
-    with pytest.raises(ValueError, match="pass fmt="):
-        read_classification(path)
+    with pytest.raises(ValueError, match=r"rename it, or give the reader option fmt in a --config file"):
+        read_classification(path)   # before: "pass fmt=", which no command-line flag is
     assert read_classification(path, fmt="tsv")[0].labels == {"label": ["a"]}
+    with pytest.raises(ValueError, match="fmt 'xlsx' is none of csv, tsv, jsonl"):
+        read_classification(path, fmt="xlsx")
+
+
+def test_a_stray_quote_is_a_problem_of_its_lines_not_a_silent_merge(tmp_path):
+    """Before: the quote swallowed two rows into one text labelled 'business', and '"Quoted"
+    headline' lost its quotes; neither was said."""
+    path = write(tmp_path, "q.tsv", 'text\tlabel\n"Unbalanced quote headline\tsport\nplain text\tpolitics\n'
+                                    'more "text\tbusiness\nok\tfine\n"Quoted" headline\tsport\nlast\tone\n')
+    with pytest.raises(DataError) as err:
+        read_classification(path)
+    assert err.value.problems == [
+        f"{path}:2: unreadable CSV ('\\t' expected after '\"') (lines 2-4: a quote opens a field there)",
+        f"{path}:6: unreadable CSV ('\\t' expected after '\"')"]
+
+
+def test_a_field_longer_than_the_csv_modules_limit_is_read(tmp_path):
+    article = "Talks resumed in Geneva. " * 8000   # 200,000 characters: over csv's default 131,072
+    path = write(tmp_path, "long.csv", f"text,label\n{article},a\nshort,b\n")
+    assert [d.text for d in read_classification(path)] == [article, "short"]
+
+
+def test_reader_options_that_cannot_work_are_refused(tmp_path):
+    path = write(tmp_path, "m.csv", "text,label\nOil,earn;acq\n")
+    with pytest.raises(ValueError, match="delimiter ';' cuts the labels of a multi-label task: add --multi"):
+        read_classification(path, delimiter=";")   # before: one label 'earn;acq'
+    with pytest.raises(ValueError, match=r"text_field 'text\+': a field name is empty"):
+        read_classification(path, text_field="text+")   # before: KeyError ''
 
 
 def test_skip_empty_leaves_out_records_without_text(tmp_path):
