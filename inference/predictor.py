@@ -1,6 +1,7 @@
 """Load a checkpoint once, then predict entities and document labels for whole texts."""
 from __future__ import annotations
 
+import itertools
 import operator
 import os
 import sys
@@ -171,14 +172,17 @@ class NewsModel:
                           "changes its document labels; entities are the first text's", stacklevel=_callers_level())
         encoded = self.encode(texts, pairs)
         windows = cut_windows(encoded, self.manifest.window_length, self.manifest.window_overlap)
-        order = sorted(range(len(windows)), key=lambda i: windows[i].width)
+        # int8 activations take one scale per batch: in batches of its own, a text reads the same
+        # whatever other texts are predicted beside it (fp32 batches agree to the 6th decimal)
+        alone = RUNTIMES[self.runtime]["quantize"]
+        order = sorted(range(len(windows)), key=lambda i: (windows[i].text if alone else 0, windows[i].width))
         ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]
         token_logits = {task.name: [np.zeros((len(e.input_ids), len(task.labels)), np.float32) for e in encoded]
                         for task in ner_tasks}
         pool_sum = [None] * len(texts)
         pool_count = [0.0] * len(texts)
         with torch.inference_mode(), autocast(self.device):
-            for run in padded_runs([windows[i].width for i in order], batch_size, max_tokens):
+            for run in _window_runs([windows[i] for i in order], batch_size, max_tokens, alone):
                 batch = [windows[order[i]] for i in run]
                 inputs = {k: v.to(self.device) for k, v in batch_inputs(batch, encoded, self.special).items()}
                 out = self.model(**inputs)
@@ -190,7 +194,7 @@ class NewsModel:
                     s = out["pool_sum"][row].float()
                     pool_sum[w.text] = s if pool_sum[w.text] is None else pool_sum[w.text] + s
                     pool_count[w.text] += float(out["pool_count"][row])
-            doc_probs = self._document_probs(pool_sum, pool_count, calibrated, texts, pairs)
+            doc_probs = self._document_probs(pool_sum, pool_count, calibrated, texts, pairs, alone)
         analyses = []
         for t, enc in enumerate(encoded):
             firsts = enc.first_subwords
@@ -200,7 +204,8 @@ class NewsModel:
             analyses.append(Analysis(enc, word_probs, {k: v[t] for k, v in doc_probs.items()}))
         return analyses
 
-    def _document_probs(self, pool_sum, pool_count, calibrated: bool, texts, pairs) -> dict[str, np.ndarray]:
+    def _document_probs(self, pool_sum, pool_count, calibrated: bool, texts, pairs,
+                        alone: bool = False) -> dict[str, np.ndarray]:
         doc_tasks = [t for t in self.manifest.tasks if t.kind != "ner"]
         present = [i for i, s in enumerate(pool_sum) if s is not None]
         result = {t.name: np.full((len(pool_sum), len(t.labels)), np.nan, np.float32) for t in doc_tasks}
@@ -212,7 +217,12 @@ class NewsModel:
             chosen = [texts[i] for i in present]
             lexical = {kind: self.lexicon.features(chosen, [pairs[i] for i in present] if kind == "pair" else None
                                                    ).to(self.device) for kind in self.model.feature_kinds()}
-        logits = self.model.document_logits(pooled, lexical)
+        if alone:   # int8 heads too: one text a call
+            rows = [self.model.document_logits(pooled[i:i + 1], lexical and {k: v[i:i + 1] for k, v in lexical.items()})
+                    for i in range(len(present))]
+            logits = {name: torch.cat([row[name] for row in rows]) for name in rows[0]}
+        else:
+            logits = self.model.document_logits(pooled, lexical)
         for task in doc_tasks:
             result[task.name][present] = probabilities(logits[task.name].float().cpu().numpy(), task.kind,
                                                        task.temperature if calibrated else 1.0)
@@ -255,6 +265,17 @@ def _callers_level() -> int:
 
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _window_runs(windows: list, batch_size: int, max_tokens: int, by_text: bool):
+    """Batches of indices into `windows` (sorted by width, by text first where `by_text`), each
+    padded to its widest; where `by_text`, a batch holds one text's windows only."""
+    groups = itertools.groupby(range(len(windows)), key=lambda i: windows[i].text) if by_text else \
+        [(None, range(len(windows)))]
+    for _, group in groups:
+        group = list(group)
+        for run in padded_runs([windows[i].width for i in group], batch_size, max_tokens):
+            yield [group[i] for i in run]
 
 
 def _checked_inputs(texts, pairs) -> tuple[list[str], list[str | None]]:

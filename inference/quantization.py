@@ -39,7 +39,8 @@ class Bf16Linear(nn.Module):
 
 def int8_linears(model: nn.Module, bf16: bool | None = None) -> nn.Module:
     """A copy of `model` with dynamic int8 linear layers (weights int8 with a scale per output
-    channel, activations quantised per batch), but for KEPT_OUT_OF_INT8, which run in bf16
+    channel, activations quantised per batch, so NewsModel batches each text apart), but for
+    KEPT_OUT_OF_INT8, which run in bf16
     (`bf16`; by default where cpu_has_bf16) or fp32."""
     bf16 = cpu_has_bf16() if bf16 is None else bf16
     model = copy.deepcopy(model)

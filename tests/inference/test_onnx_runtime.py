@@ -62,3 +62,12 @@ def test_quieting_the_exporter_leaves_the_callers_logging_as_it_was():
     with _quiet():
         assert logging.root.manager.disable == logging.WARNING
     assert logging.root.manager.disable == logging.NOTSET
+
+
+def test_an_int8_onnx_text_reads_the_same_whatever_texts_share_its_call(tiny_checkpoint):
+    model = load(tiny_checkpoint, runtime="onnx", quantize=True)
+    text = "Vladimir Putin met Angela Merkel in Berlin."
+    others = ["The IMF said exports rose 12.5% to 1,000.5 million " * 3, "short", "Moscow talks " * 40]
+    alone, beside = model.analyse([text])[0], model.analyse([text, *others])[0]
+    for name, probs in {**alone.word_probs, **alone.doc_probs}.items():
+        assert (probs == {**beside.word_probs, **beside.doc_probs}[name]).all()

@@ -61,3 +61,20 @@ def test_int8_weights_have_a_scale_per_output_channel_so_a_row_of_small_weights_
     with torch.no_grad():
         exact, approx = model(x)[:, 1], quantised(x)[:, 1]
     assert (approx - exact).abs().max() < 0.05 * exact.abs().max()
+
+
+def test_an_int8_text_reads_the_same_whatever_texts_share_its_call(tiny_checkpoint):
+    """int8 activations take one scale per batch: before, a text's entity split and scores moved
+    with the texts predicted beside it (a helper's reproduction: 'Vladimir Putin' 0.697 alone,
+    0.494 beside a line of figures)."""
+    from inference import load
+    model = load(tiny_checkpoint, quantize=True)
+    text = "Vladimir Putin met Angela Merkel in Berlin."
+    others = ["The IMF said exports rose 12.5% to 1,000.5 million " * 3, "short", "Moscow talks " * 40]
+    alone = model.analyse([text])[0]
+    beside = model.analyse([text, *others])[0]
+    for name, probs in alone.word_probs.items():
+        assert (probs == beside.word_probs[name]).all()
+    for name, probs in alone.doc_probs.items():
+        assert (probs == beside.doc_probs[name]).all()
+    assert model.predict(text).to_dict() == model.predict_batch([*others, text])[-1].to_dict()
