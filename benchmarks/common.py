@@ -15,6 +15,7 @@ import os
 import random
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -143,6 +144,25 @@ TRAINING_OPTIONS = ("epochs", "max_steps", "window_length", "lexical_terms", "gr
                     "crf", "base", "resume", "output")
 
 
+def ours_output(args, benchmark: str) -> str:
+    """The checkpoint folder `--system ours` trains into."""
+    return args.output or str(ROOT / "runs" / f"{benchmark}-ours")
+
+
+@contextlib.contextmanager
+def cut_files_folder(args, benchmark: str):
+    """Where a run writes the files it cuts from the data (splits held out, --limit): for our
+    system's training, `<output>.data/` beside its checkpoint, kept, so that `--resume` finds the
+    same files where the interrupted run read them; else a temporary folder."""
+    if args.system == "ours" and not args.checkpoint:
+        folder = Path(f"{ours_output(args, benchmark)}.data")
+        folder.mkdir(parents=True, exist_ok=True)
+        yield folder
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield Path(tmp)
+
+
 def train_ours(args, benchmark: str, recipe: dict, **data):
     """(NewsModel, train seconds) for `--system ours`: trained here with training.trainer.train
     on `data` (train/dev sources) with the benchmark's `recipe` (TrainConfig settings; --epochs,
@@ -157,7 +177,7 @@ def train_ours(args, benchmark: str, recipe: dict, **data):
     if not path:
         from training.config import TrainConfig
         from training.trainer import train
-        path = args.output or str(ROOT / "runs" / f"{benchmark}-ours")
+        path = ours_output(args, benchmark)
         overrides = {k: getattr(args, k) for k in ("epochs", "window_length", "lexical_terms", "group_by_length",
                                                          "recase_capitals", "crf")
                      if getattr(args, k) is not None}

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import random
-import tempfile
 from pathlib import Path
 
 import common
@@ -218,8 +217,8 @@ def summary(m: dict, prefix: str = "") -> dict:
 def run(args) -> dict:
     from training.metrics import entity_metrics
     from training.readers import read_conll
-    with tempfile.TemporaryDirectory() as tmp:
-        files = prepare(args, Path(tmp))
+    with common.cut_files_folder(args, args.dataset) as tmp:
+        files = prepare(args, tmp)
         docs = {split: read_conll(path, task=TASK) for split, path in files.items()}
         if args.system == "ours":
             from training.evaluation import evaluate

@@ -42,7 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MALLOC_TUNING = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(512 << 20)}
 
 # our systems: the keyword arguments of inference.load that make each; "ours" is load(path) as a
-# user calls it, in the runtime the checkpoint chose (see inference.runtimes)
+# user calls it, in the runtime the checkpoint chose (see inference.runtimes). Each loads on the
+# CPU, as the pipeline runs: on a machine with a GPU, "auto" would time a GPU against a CPU.
 VARIANTS = {"ours": {}, "ours-fp32": {"runtime": "torch", "quantize": False}, "ours-int8": {"quantize": True},
             "ours-onnx": {"runtime": "onnx", "quantize": False}, "ours-onnx-int8": {"runtime": "onnx", "quantize": True}}
 
@@ -66,7 +67,7 @@ def serve_system(args) -> None:
     texts = load_articles(args)
     words = sum(len(t.split()) for t in texts)
     if args.system in VARIANTS:
-        model = load(args.checkpoint, **VARIANTS[args.system])
+        model = load(args.checkpoint, device="cpu", **VARIANTS[args.system])
         model.predict_batch(texts[:4])  # warm-up
         run_all = lambda: model.predict_batch(texts, batch_size=args.batch_size, max_tokens=args.max_tokens)
         run_one = model.predict
@@ -168,7 +169,7 @@ def accuracy_cost(args, systems: list[str]) -> dict:
     from training.schema import schema_of
     out = {}
     for name in systems:
-        model = load(args.checkpoint, **VARIANTS[name])
+        model = load(args.checkpoint, device="cpu", **VARIANTS[name])
         docs = common.head(read_jsonl(args.articles, schema_of(model.manifest.tasks)), args.limit)   # as timed
         out[name] = {task: round(main_figure(m), 4) for task, m in evaluate(model, docs).items()}
     return out
@@ -208,7 +209,7 @@ def main() -> None:
     from inference.export import export_ner
     from inference.runtimes import choose
     with tempfile.TemporaryDirectory() as tmp:
-        fp32 = load(args.checkpoint, **VARIANTS["ours-fp32"])
+        fp32 = load(args.checkpoint, device="cpu", **VARIANTS["ours-fp32"])
         export_ner(fp32, "entities", tmp)
         chosen = choose(fp32.manifest.runtimes)[0]
         systems = ["pipeline", "ours"] + (["ours-fp32"] if chosen != "torch" else []) + \

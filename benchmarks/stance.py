@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import random
 import re
-import tempfile
 from pathlib import Path
 
 import common
@@ -141,8 +140,8 @@ def metrics(gold: list[str], predicted: list[str]) -> dict:
 
 def run(args) -> dict:
     from training.readers import read_pairs_joined
-    with tempfile.TemporaryDirectory() as tmp:
-        files = prepare(args, Path(tmp))
+    with common.cut_files_folder(args, "fnc1") as tmp:
+        files = prepare(args, tmp)
         docs = {split: read_pairs_joined(stances, bodies, task=TASK) for split, (stances, bodies) in files.items()}
         if args.system == "ours":
             source = lambda split: {"path": files[split][0], "format": "pairs",

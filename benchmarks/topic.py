@@ -20,7 +20,6 @@ from a story; dev = 10% of train (seeded).
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import common
@@ -101,8 +100,8 @@ def run(args) -> dict:
     from training.metrics import multi_label_metrics, single_label_metrics
     from training.readers import read_classification
     keys = ["accuracy", "macro_f1"] if args.dataset == "bbc" else ["micro_f1", "macro_f1"]
-    with tempfile.TemporaryDirectory() as tmp:
-        files, options, r90 = prepare(args, Path(tmp))
+    with common.cut_files_folder(args, args.dataset) as tmp:
+        files, options, r90 = prepare(args, tmp)
         docs = {split: read_classification(path, **options) for split, path in files.items()}
         if args.system == "ours":
             from training.evaluation import evaluate

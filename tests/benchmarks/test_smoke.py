@@ -193,6 +193,24 @@ def test_stance_ours(data, tiny_base, tmp_path):
     assert RESULT_KEYS | {"fnc_score", "macro_f1"} <= set(line)
 
 
+def test_a_run_that_cuts_its_files_finds_them_again_on_resume(data, tiny_base, tmp_path):
+    """The files a run cuts (FNC-1's dev held out, --limit) are kept in <output>.data/: before, each
+    run wrote them to a new temporary folder, so --resume refused every such run as another."""
+    args = ["--system", "ours", "--train", data / "stances.csv", "--bodies", data / "bodies.csv",
+            "--test-stances", data / "test_stances.csv", "--test-bodies", data / "test_bodies.csv",
+            "--limit", 20, "--max-steps", 2, "--base", tiny_base, "--output", tmp_path / "ckpt"]
+    first = run("stance.py", *args)
+    saved = (tmp_path / "ckpt" / "manifest.json").stat().st_mtime_ns
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "stance.py"), *map(str, args), "--resume"], cwd=REPO,
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "this run has already ended" in out.stderr
+    assert (tmp_path / "ckpt" / "manifest.json").stat().st_mtime_ns == saved   # nothing trained again
+    assert json.loads(out.stdout)["fnc_score"] == first["fnc_score"]
+    assert sorted(p.name for p in (tmp_path / "ckpt.data").iterdir()) == [
+        "bodies.csv", "dev.csv", "test.csv", "test_bodies.csv", "train.csv"]
+
+
 def test_fnc_score_is_the_official_one():
     sys.path.insert(0, str(BENCHMARKS))
     from stance import fnc_score
@@ -216,6 +234,24 @@ def test_speed_times_every_runtime(tiny_checkpoint):
     assert set(line["accuracy"]) == {"ours", "ours-int8", "ours-onnx", "ours-onnx-int8"}
     assert (line["rounds"], line["malloc"]) == (2, "tuned")
     assert len(line["ratio_per_round"]) == len(line["onnx_int8_ratio_per_round"]) == 2
+
+
+def test_speed_loads_our_variants_on_the_cpu_as_the_pipeline_runs(tiny_checkpoint, monkeypatch):
+    """Before, "ours" loaded with device "auto": on a GPU machine, a GPU timed against the CPU
+    pipeline under a CPU label."""
+    import argparse
+    sys.path.insert(0, str(BENCHMARKS))
+    import speed
+    from inference import load
+    asked = []
+
+    def recording_load(path, **kwargs):
+        asked.append(kwargs)
+        return load(path, **kwargs)
+    monkeypatch.setattr(speed, "load", recording_load)
+    args = argparse.Namespace(checkpoint=str(tiny_checkpoint), articles=str(REPO / "data" / "test.jsonl"), limit=2)
+    speed.accuracy_cost(args, ["ours", "ours-fp32"])
+    assert [kwargs.get("device") for kwargs in asked] == ["cpu", "cpu"]
 
 
 def test_memory_names_a_source_without_texts_before_loading(tmp_path):
