@@ -46,6 +46,15 @@ def test_a_better_figure_never_disqualifies_and_no_figures_mean_fp32():
     assert choose(unscored)[0] == "torch"   # nothing to compare with: fp32, never an error
 
 
+def test_a_runtime_without_a_figure_of_every_task_is_left_out_and_said_to_be():
+    """calibrate on data annotating entities alone measures a runtime new to the manifest on
+    entities only: before, it was left out as one that "lost more"."""
+    measured = figures(torch=(100, 0), **{"torch-int8": (300, 0)})
+    measured["torch-int8"]["dev"].pop("topic")
+    assert choose(measured) == ("torch", "1.00x fp32's words/s on dev with every dev figure within 0.3 points; "
+                                         "torch-int8 has no dev figure of topic")
+
+
 def test_load_takes_the_recorded_choice_and_flags_force_one(tiny_checkpoint, tmp_path):
     path = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, path)
