@@ -252,6 +252,24 @@ def refuse_unmeant(args, task: str | None) -> None:
                              f"({files[a]}): a split would be scored on what it trained or selected on")
 
 
+def refuse_labels_the_checkpoint_lacks(args, docs: dict, task: str) -> None:
+    """With --checkpoint, labels of the splits scored (entity types for NER) that the
+    checkpoint's `task` does not have, refused before it loads: not a traceback naming the cut
+    copies in a temporary folder."""
+    if args.system != "ours" or not args.checkpoint:
+        return
+    from inference.checkpoint import MANIFEST
+    from inference.manifest import Manifest
+    spec = Manifest.read(Path(args.checkpoint) / MANIFEST).task(task)
+    known = set(spec.entity_types if spec.kind == "ner" else spec.labels)
+    found = {label for name, split in docs.items() if name != "train" for d in split   # the splits scored
+             for label in [*d.labels.get(task, []), *(s.label for s in d.spans.get(task, []))]}
+    if found - known:
+        raise SystemExit(f"error: --checkpoint {args.checkpoint}: its {task!r} labels ({', '.join(sorted(known))}) "
+                         f"lack {', '.join(sorted(found - known))}, which the benchmark's data holds: it was trained "
+                         "for other labels")
+
+
 def main(run, args, task: str | None = None) -> None:
     """Run `run(args) -> result dict` with everything it prints sent to stderr (spaCy and the
     trainer log to stdout), then emit the result: stdout carries the JSON line alone. `task`: the
@@ -260,8 +278,12 @@ def main(run, args, task: str | None = None) -> None:
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
+    from training.corpus import DataError
     with contextlib.redirect_stdout(sys.stderr):
-        result = run(args)
+        try:
+            result = run(args)
+        except (DataError, OSError, ValueError) as exc:   # bad input met on the way: one line, as newsmodel says it
+            raise SystemExit(f"error: {exc}") from None
     if args.system == "spacy":
         result["device"] = "cpu"   # spaCy trains and tags on the CPU here, whatever torch could use
     elif args.system != "tfidf-svm":

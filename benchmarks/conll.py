@@ -220,6 +220,7 @@ def run(args) -> dict:
     with common.cut_files_folder(args, args.dataset) as tmp:
         files = prepare(args, tmp)
         docs = {split: read_conll(path, task=TASK) for split, path in files.items()}
+        common.refuse_labels_the_checkpoint_lacks(args, docs, TASK)
         if args.system == "ours":
             from training.evaluation import evaluate
             model, train_seconds = common.train_ours(

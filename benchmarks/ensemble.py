@@ -19,6 +19,7 @@ import argparse
 import copy
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,6 +27,8 @@ from torch import nn
 
 from inference import NewsModel, load
 from inference.calibration import probabilities
+from inference.checkpoint import MANIFEST
+from inference.manifest import Manifest
 from inference.windows import usable_positions, window_problem
 from training.evaluation import evaluate
 from training.readers import read_conll
@@ -56,10 +59,11 @@ def _compatibility_key(model: NewsModel) -> tuple:
 def ensemble(paths: list[str], window_lengths: list[int] | None = None) -> NewsModel:
     """One NewsModel whose forward pass averages the checkpoints at `paths`, reading every text
     through windows of each of `window_lengths` (default: the checkpoints' own; see the module doc)."""
+    for path in paths:   # read before any member loads
+        if any(t.kind != "ner" for t in Manifest.read(Path(path) / MANIFEST).tasks):
+            raise ValueError(f"{path}: has document tasks; only NER-only checkpoints can be averaged here")
     members = [load(path, runtime="torch", quantize=False, device="cpu") for path in paths]
     for path, member in zip(paths, members):
-        if any(t.kind != "ner" for t in member.manifest.tasks):
-            raise ValueError(f"{path}: has document tasks; only NER-only checkpoints can be averaged here")
         if _compatibility_key(member) != _compatibility_key(members[0]):
             raise ValueError(f"{path}: base encoder, windows or tasks differ from {paths[0]}'s")
     manifest = copy.deepcopy(members[0].manifest)
@@ -123,7 +127,10 @@ def main() -> None:
         docs = {path: read_conll(path, task=TASK) for path in args.conll}
     except (OSError, ValueError) as exc:
         raise SystemExit(f"error: {exc}") from None
-    model = ensemble(args.checkpoint, args.window_length)
+    try:
+        model = ensemble(args.checkpoint, args.window_length)
+    except (OSError, ValueError) as exc:   # a member missing, damaged or unlike the others: one line
+        raise SystemExit(f"error: {exc}") from None
     result = {"benchmark": "ensemble", "checkpoints": args.checkpoint,
               "window_lengths": args.window_length or [model.manifest.window_length],
               "device": f"cpu ({torch.get_num_threads()} threads)", "files": {}}

@@ -23,6 +23,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import common
 from inference import default_checkpoint, load
 from inference.export import export_ner
 from inference.runtimes import RUNTIMES, available
@@ -50,10 +51,7 @@ def main() -> None:
     if not args.file and not args.articles:
         parser.error("give --file or --articles")
     files = {f: Path(f).read_text(encoding="utf-8") for f in dict.fromkeys(args.file)}   # as given: two folders may share a name
-    articles = []
-    if args.articles:
-        with open(args.articles, encoding="utf-8") as f:
-            articles = [json.loads(line)["text"] for line in f if line.strip()]
+    articles = common.jsonl_texts(args.articles) if args.articles else []   # a line without text: named
     texts = [*files.values(), *articles]
     names = [name for name in available() if name != "torch"] + ["pipeline"]
     wanted = args.variants.split(",") if args.variants else names

@@ -206,6 +206,7 @@ def main() -> None:
     for path in args.long:   # the default summit article lies outside the checkout: said, not failed on
         if not Path(path).exists():
             print(f"note: --long {path} is not there; timing without it", file=sys.stderr)
+    load_articles(args)   # a bad --articles line named here, before the export, not by a child process
     from inference.export import export_ner
     from inference.runtimes import choose
     with tempfile.TemporaryDirectory() as tmp:

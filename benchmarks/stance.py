@@ -143,6 +143,7 @@ def run(args) -> dict:
     with common.cut_files_folder(args, "fnc1") as tmp:
         files = prepare(args, tmp)
         docs = {split: read_pairs_joined(stances, bodies, task=TASK) for split, (stances, bodies) in files.items()}
+        common.refuse_labels_the_checkpoint_lacks(args, docs, TASK)
         if args.system == "ours":
             source = lambda split: {"path": files[split][0], "format": "pairs",
                                     "options": {"bodies": files[split][1], "task": TASK}}

@@ -103,6 +103,7 @@ def run(args) -> dict:
     with common.cut_files_folder(args, args.dataset) as tmp:
         files, options, r90 = prepare(args, tmp)
         docs = {split: read_classification(path, **options) for split, path in files.items()}
+        common.refuse_labels_the_checkpoint_lacks(args, docs, TASK)
         if args.system == "ours":
             from training.evaluation import evaluate
             source = lambda path: {"path": path, "format": "classification", "options": options}

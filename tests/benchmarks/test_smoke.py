@@ -132,6 +132,26 @@ def test_settings_that_would_be_ignored_or_score_a_split_on_itself_are_refused(d
         f"error: checkpoint {tmp_path / 'ner_only'} has no task 'stance' (tasks: entities)")
 
 
+def test_bad_input_met_during_a_run_is_one_line_naming_the_users_file(data, tiny_checkpoint, tmp_path):
+    """Before: tracebacks, one after the model loaded naming a deleted temporary copy of the data."""
+    assert refusal("topic.py", "--system", "ours", "--checkpoint", tiny_checkpoint, "--train", data / "bbc_train.jsonl",
+                   "--dev", data / "bbc_dev.jsonl", "--test", data / "bbc_test.jsonl", "--limit", 5) == (
+        f"error: --checkpoint {tiny_checkpoint}: its 'topic' labels (arms_control, military_conflict, other, "
+        "sanctions, summit_diplomacy, trade) lack business, sport, tech, which the benchmark's data holds: it was "
+        "trained for other labels")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+    assert refusal("conll.py", "--system", "ours", "--train", data / "eng.train", "--dev", data / "eng.testa",
+                   "--test", data / "eng.testb", "--limit", 5, "--max-steps", 1, "--output", mine).startswith(
+        f"error: {mine} exists and is not a checkpoint")
+    assert (mine / "notes.txt").read_text(encoding="utf-8") == "mine"
+    no_text = tmp_path / "no_text.jsonl"
+    no_text.write_text('{"body": "Talks in Geneva."}\n', encoding="utf-8")
+    assert refusal("runtime_agreement.py", "--checkpoint", tiny_checkpoint, "--articles", no_text) == (
+        f'error: {no_text}:1: not a JSON object with a "text" field')   # before: KeyError: 'text'
+
+
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a GPU is there: cuda is usable")
 @pytest.mark.parametrize("script, args", [("conll.py", ["--system", "ours", "--limit", 5]),
                                           ("consistency.py", ["--file", "data/example_article.txt"]),
