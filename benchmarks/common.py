@@ -142,6 +142,8 @@ def base_model(args) -> str:
 # ours: what trains a checkpoint, so has no effect with --checkpoint
 TRAINING_OPTIONS = ("epochs", "max_steps", "window_length", "lexical_terms", "group_by_length", "recase_capitals",
                     "crf", "base", "resume", "output")
+# the training options each peer reads; the rest are ours alone
+PEER_OPTIONS = {"hf-recipe": {"epochs", "max_steps", "base"}, "spacy": {"epochs", "max_steps"}, "tfidf-svm": set()}
 
 
 def ours_output(args, benchmark: str) -> str:
@@ -240,10 +242,15 @@ def refuse_unmeant(args, task: str | None) -> None:
             raise SystemExit(f"error: --checkpoint {args.checkpoint}: {exc}") from None
         if task and task not in tasks:
             raise SystemExit(f"error: checkpoint {args.checkpoint} has no task {task!r} (tasks: {', '.join(tasks)})")
+    ignored = [name for name in TRAINING_OPTIONS if args.system in PEER_OPTIONS and name not in PEER_OPTIONS[args.system]
+               and getattr(args, name) is not None and (name != "resume" or args.resume)]
+    if ignored:   # accepted and dropped, the result line would still look like a run of those settings
+        raise SystemExit(f"error: --system {args.system} does not read "
+                         f"{', '.join('--' + n.replace('_', '-') for n in ignored)}: they set --system ours")
     if args.system == "spacy" and args.device not in ("auto", "cpu"):
         raise SystemExit(f"error: --system spacy runs on the CPU here, not on --device {args.device}")
     refuse_unusable_device(args.device)
-    files = {name: getattr(args, name) for name in ("train", "dev", "test", "test_stances")
+    files = {name: getattr(args, name) for name in ("train", "dev", "test", "test_stances", "conllpp")
              if isinstance(getattr(args, name, None), str)}
     real = {name: os.path.realpath(path) for name, path in files.items()}
     for a, b in itertools.combinations(real, 2):

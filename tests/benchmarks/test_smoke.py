@@ -116,11 +116,19 @@ def refusal(script: str, *args) -> str:
 def test_settings_that_would_be_ignored_or_score_a_split_on_itself_are_refused(data, tiny_checkpoint, tmp_path):
     assert refusal("conll.py", "--system", "ours", "--checkpoint", tiny_checkpoint, "--epochs", 2, "--no-crf") == (
         "error: --checkpoint scores a trained checkpoint; --epochs, --crf would train one: leave them out")
+    assert refusal("conll.py", "--system", "spacy", "--window-length", 128, "--crf", "--base", "minilm") == (
+        "error: --system spacy does not read --window-length, --crf, --base: they set --system ours")   # before: dropped
+    assert refusal("topic.py", "--system", "tfidf-svm", "--test", data / "bbc_test.jsonl", "--epochs", 2) == (
+        "error: --system tfidf-svm does not read --epochs: they set --system ours")
     assert refusal("conll.py", "--system", "spacy", "--device", "cuda") == (
         "error: --system spacy runs on the CPU here, not on --device cuda")
     assert refusal("topic.py", "--system", "tfidf-svm", "--train", data / "bbc_train.jsonl", "--dev",
                    data / "bbc_dev.jsonl", "--test", data / "bbc_dev.jsonl") == (
         f"error: --dev and --test are the same file ({data / 'bbc_dev.jsonl'}): a split would be scored on what it "
+        "trained or selected on")
+    assert refusal("conll.py", "--system", "spacy", "--train", data / "eng.train", "--dev", data / "eng.testa",
+                   "--test", data / "eng.testb", "--conllpp", data / "eng.testa") == (   # before: scored
+        f"error: --dev and --conllpp are the same file ({data / 'eng.testa'}): a split would be scored on what it "
         "trained or selected on")
     (tmp_path / "ner_only").mkdir()
     manifest = json.loads((tiny_checkpoint / "manifest.json").read_text())
