@@ -78,3 +78,27 @@ def finish(path: Path, docs: list[Document], problems: list[str]) -> list[Docume
     if not docs:
         raise DataError([f"{path}: no records"])
     return docs
+
+
+def label_list(value, field: str, multi: bool, delimiter: str | None, errors: list[str]) -> list[str]:
+    """The labels of one record's `field`: a string (cut at `delimiter` for a multi-label task),
+    a whole number or a list of them; stripped, each once. Problems go to `errors`."""
+    if isinstance(value, list) and not multi:
+        errors.append(f"field {field!r} holds a list {value!r}; pass multi=True for a multi-label task")
+        return []
+    if isinstance(value, str):
+        values = value.split(delimiter) if multi and delimiter else [value]
+    else:
+        values = value if isinstance(value, list) else [value]
+    labels, before = [], len(errors)
+    for v in values:
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)   # numeric class ids (0/1 sentiment) are labels like any other
+        if not isinstance(v, str):
+            errors.append(f"field {field!r}: a label must be a string, not {v!r}")
+        elif v.strip() and v.strip() not in labels:
+            labels.append(v.strip())
+    # An empty JSON list is a multi-label record no label applies to (a Reuters story with no topic).
+    if not labels and len(errors) == before and not (multi and value == []):
+        errors.append(f"empty label in field {field!r}")
+    return labels

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from training.corpus import Document
-from training.readers._files import finish, json_lines, read_utf8
+from training.readers._files import finish, json_lines, label_list, read_utf8
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 
@@ -49,7 +49,7 @@ def read_classification(path: str | Path, text_field: str = "text", label_field:
         if pair_field:
             doc.text_pair = _text(record, pair_field, errors)
         if label_field:
-            doc.labels[task] = _labels(record[label_field], label_field, multi, delimiter, errors)
+            doc.labels[task] = label_list(record[label_field], label_field, multi, delimiter, errors)
         problems.extend(f"{where}: {e}" for e in errors)
         if not errors:
             docs.append(doc)
@@ -85,7 +85,7 @@ def read_pairs_joined(stances_path: str | Path, bodies_path: str | Path, text_fi
         else:
             errors.append(f"missing pair id: {id_field} {key!r} is not in {bodies_path}")
         if label_field:
-            doc.labels[task] = _labels(row[label_field], label_field, False, None, errors)
+            doc.labels[task] = label_list(row[label_field], label_field, False, None, errors)
         problems.extend(f"{where}: {e}" for e in errors)
         if not errors:
             docs.append(doc)
@@ -164,28 +164,6 @@ def _text(record: dict, field: str, errors: list[str]) -> str:
     elif not value.strip():
         errors.append(f"empty text in field {field!r}")
     return value
-
-
-def _labels(value, field: str, multi: bool, delimiter: str | None, errors: list[str]) -> list[str]:
-    if isinstance(value, list) and not multi:
-        errors.append(f"field {field!r} holds a list {value!r}; pass multi=True for a multi-label task")
-        return []
-    if isinstance(value, str):
-        values = value.split(delimiter) if multi and delimiter else [value]
-    else:
-        values = value if isinstance(value, list) else [value]
-    labels, before = [], len(errors)
-    for v in values:
-        if isinstance(v, int) and not isinstance(v, bool):
-            v = str(v)   # numeric class ids (0/1 sentiment) are labels like any other
-        if not isinstance(v, str):
-            errors.append(f"field {field!r}: a label must be a string, not {v!r}")
-        elif v.strip() and v.strip() not in labels:
-            labels.append(v.strip())
-    # An empty JSON list is a multi-label record no label applies to (a Reuters story with no topic).
-    if not labels and len(errors) == before and not (multi and value == []):
-        errors.append(f"empty label in field {field!r}")
-    return labels
 
 
 def _id(value) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from training.corpus import DataError, Document
-from training.readers._files import finish
+from training.readers._files import finish, label_list
 from training.readers.conll import SCHEMES, decode_tagged
 
 NER_COLUMNS = ("tokens", "ner_tags")
@@ -71,6 +71,8 @@ def _ner(dataset, where: str, task: str, tokens_field: str, tags_field: str, sch
     problems, rows = [], []
     for i, row in enumerate(dataset):
         tokens, tags = row[tokens_field], row[tags_field]
+        if tokens == ["-DOCSTART-"]:   # the CoNLL files' document marker, kept as a row by some conversions
+            continue
         if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) and t.strip() for t in tokens):
             problems.append(f"{where}:{i}: {tokens_field!r} must be a non-empty list of non-blank strings")
             continue
@@ -101,16 +103,16 @@ def _classification(dataset, where, task, text_field, label_field, pair_field) -
         if pair_field and (not isinstance(pair, str) or not pair.strip()):
             errors.append(f"{pair_field!r} must be a non-empty string")
         value = row[label_field]
-        values = value if isinstance(value, list) else [value]
-        if names is not None:
+        if names is not None:   # ClassLabel ids to their names
+            values = value if isinstance(value, list) else [value]
             bad = [v for v in values if not isinstance(v, int) or not 0 <= v < len(names)]
-            labels = [] if bad else [names[v] for v in values]
             if bad:
                 errors.append(f"label id {bad[0]!r} is not one of the {len(names)} ClassLabel names")
-        else:
-            labels = [str(v) for v in values if v is not None and str(v).strip()]
-        if not labels and not errors:
-            errors.append(f"no label in {label_field!r}")
+            else:
+                value = [names[v] for v in values] if isinstance(value, list) else names[value]
+        # as the classification reader takes them: stripped, each once, strings or whole numbers,
+        # and [] a multi-label row no label applies to
+        labels = [] if errors else label_list(value, label_field, multi, None, errors)
         if errors:
             problems += [f"{where}:{i}: {e}" for e in errors]
             continue

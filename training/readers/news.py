@@ -73,4 +73,4 @@ def _labels(name: str, value, spec: dict, errors: list[str]) -> list[str]:
     for v in values:
         if v not in spec["labels"]:
             errors.append(f"field {name!r}: unknown label {v!r} (known: {', '.join(spec['labels'])})")
-    return list(values)
+    return list(dict.fromkeys(v for v in values if isinstance(v, str)))   # each once, as every reader gives them

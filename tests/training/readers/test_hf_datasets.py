@@ -99,3 +99,19 @@ def test_training_config_takes_a_dataset_object_and_a_folder_by_extension(tmp_pa
     assert data.schema == {"entities": {"kind": "ner", "labels": ["LOC", "PER"]}} and len(data.train) == 3
     assert any(k.startswith("<datasets.Dataset ") for k in data.sha256) and str(tmp_path / "dev") in data.sha256
     assert json.dumps(config.record())   # the manifest can hold it
+
+
+def test_labels_are_read_as_the_classification_reader_reads_them():
+    """Before: ' sport' and 'sport ' were two more classes, ["x", "x"] a label twice, True the
+    label 'True', and a multi-label row with no label refused."""
+    strings = datasets.Dataset.from_dict({"text": ["a", "b", "c"], "label": [" sport", "sport ", "politics"]})
+    assert [d.labels["label"] for d in read_hf(strings)[0]] == [["sport"], ["sport"], ["politics"]]
+    lists = datasets.Dataset.from_dict({"text": ["a", "b"], "label": [["x", "x"], []]})
+    assert [d.labels["label"] for d in read_hf(lists)[0]] == [["x"], []]
+    with pytest.raises(DataError, match=r":0: field 'label': a label must be a string, not True"):
+        read_hf(datasets.Dataset.from_dict({"text": ["a"], "label": [True]}))
+
+
+def test_docstart_rows_are_no_documents():
+    ds = ner_dataset([(["-DOCSTART-"], [0]), (["Anna", "Berg", "spoke"], [1, 2, 0])])
+    assert [d.text for d in read_hf(ds)[0]] == ["Anna Berg spoke"]   # before: a document '-DOCSTART-'

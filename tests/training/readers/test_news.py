@@ -32,6 +32,8 @@ def test_tasks_may_be_missing_or_null(tmp_path):
         assert doc.spans == {} and doc.labels == {}
     [empty] = read_jsonl(write(tmp_path, [{"text": "No names here.", "entities": []}]), NEWS_SCHEMA)
     assert empty.spans == {"entities": []}   # annotated: no entity
+    [twice] = read_jsonl(write(tmp_path, [dict(GOOD, topic=["trade", "sanctions", "trade"])]), NEWS_SCHEMA)
+    assert twice.labels["topic"] == ["trade", "sanctions"]   # each label once, as the other readers give them
 
 
 def test_every_bad_record_is_reported_with_file_and_line(tmp_path):
