@@ -30,7 +30,7 @@ def read_conll(path: str | Path, task: str = "entities", scheme: str = "auto",
     """
     path = Path(path)
     if scheme.upper() != "AUTO" and scheme.upper() not in SCHEMES:
-        raise ValueError(f"unknown tag scheme {scheme!r} (known: auto, {', '.join(SCHEMES)})")
+        raise ValueError(f"{path}: unknown tag scheme {scheme!r} (known: auto, {', '.join(SCHEMES)})")
     problems: list[str] = []
     docs = _decoded(path, _parse(path, read_lines(path), problems), task, scheme, strict, problems)
     if problems:
@@ -84,14 +84,16 @@ def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int,
     content = [line for line in lines if line.strip()]
     if not content:
         return []
-    tabs = "\t" in content[0]   # the first line decides for the whole file
+    # The first token line decides the separator for the whole file; -DOCSTART- lines, whose
+    # other columns vary between files (spaces in a tab-separated file), are known by their first word.
+    starts_document = lambda line: line.split(maxsplit=1)[0] == DOCSTART
+    tabs = "\t" in next((line for line in content if not starts_document(line)), content[0])
 
     def split(line: str) -> list[str]:
         return line.split("\t") if tabs else [c for c in line.split(" ") if c]
 
     # The usual column count, not the first line's, so that one odd first line is the one reported.
-    rows = [split(line.rstrip()) for line in content]
-    widths = Counter(len(cols) for cols in rows if cols[0] != DOCSTART)
+    widths = Counter(len(split(line.rstrip())) for line in content if not starts_document(line))
     width = widths.most_common(1)[0][0] if widths else 2
     if width not in (2, 4):
         problems.append(f"{path}: lines have {width} columns; a CoNLL file has 2 (token tag) "
@@ -104,11 +106,11 @@ def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int,
         if not line:
             sentence = None
             continue
-        cols = split(line)
-        if cols[0] == DOCSTART:   # its other columns vary between files: never ragged
+        if starts_document(line):   # never ragged
             documents.append([number, []])
             sentence = None
             continue
+        cols = split(line)
         if len(cols) != width:
             problems.append(f"{path}:{number}: ragged columns: {len(cols)} here, {width} in the rest "
                             f"of the file ({'tab' if tabs else 'space'}-separated)")

@@ -61,7 +61,7 @@ def _names(feature) -> list[str] | None:
 
 def _ner(dataset, where: str, task: str, tokens_field: str, tags_field: str, scheme: str) -> list[Document]:
     if scheme.upper() != "AUTO" and scheme.upper() not in SCHEMES:
-        raise ValueError(f"unknown tag scheme {scheme!r} (known: auto, {', '.join(SCHEMES)})")
+        raise ValueError(f"{where}: unknown tag scheme {scheme!r} (known: auto, {', '.join(SCHEMES)})")
     names = _names(dataset.features[tags_field])
     inner = getattr(dataset.features[tags_field], "feature", None)
     if names is None and getattr(inner, "dtype", "").startswith(("int", "uint")):   # ids whose names are elsewhere

@@ -98,8 +98,17 @@ def test_strict_iob2_accepts_well_formed_tags(tmp_path):
 
 
 def test_explicit_scheme_must_be_known():
-    with pytest.raises(ValueError, match="unknown tag scheme"):
+    with pytest.raises(ValueError, match="^whatever.conll: unknown tag scheme 'IOE2'"):   # the file it was given for
         read_conll("whatever.conll", scheme="IOE2")
+
+
+def test_space_separated_docstart_lines_in_a_tab_file_start_documents(tmp_path):
+    """Before: a first -DOCSTART- line with spaces made the file space-separated ("lines have 1
+    columns"), and one further down was a ragged line."""
+    text = "-DOCSTART- -X- -X- O\n\nEU\tNNP\tB-NP\tB-ORG\nNew York\tNNP\tI-NP\tB-LOC\n\n" \
+           "-DOCSTART- -X- -X- O\n\nKim\tNNP\tB-NP\tB-PER\n"
+    first, second = read_conll(write(tmp_path, text))
+    assert entities(first) == [("EU", "ORG"), ("New York", "LOC")] and entities(second) == [("Kim", "PER")]
 
 
 def test_ragged_columns_are_all_reported(tmp_path):
