@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 import os
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,6 +206,19 @@ def labels_without_examples(schema: dict[str, dict], train: list[Document]) -> l
             lines.append(f"task {name!r}: no training example of {', '.join(map(repr, missing))}: "
                          f"{'its tags learn' if spec['kind'] == 'ner' else 'the head learns'} nothing of "
                          f"{'it' if len(missing) == 1 else 'them'} from the data")
+    return lines
+
+
+def labels_differing_in_case(schema: dict[str, dict]) -> list[str]:
+    """A line for each set of a task's labels that differ only in case ('Trade' from a CSV beside
+    the schema's 'trade'): two rows of one head, which split the one class's examples."""
+    lines = []
+    for name, spec in schema.items():
+        by_case = defaultdict(list)
+        for label in spec["labels"]:   # entity types, for NER
+            by_case[label.casefold()].append(label)
+        lines += [f"task {name!r}: labels {' and '.join(map(repr, same))} differ only in case: they are "
+                  "learnt as different classes" for same in by_case.values() if len(same) > 1]
     return lines
 
 

@@ -30,8 +30,8 @@ from . import distributed
 from .base_models import BASE_MODELS, default_recipe
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
-from .data import (SPLITS, RunData, fingerprint, input_files, labels_without_examples, overlaps, rare_entity_types,
-                   read_data, spans_inside_words)
+from .data import (SPLITS, RunData, fingerprint, input_files, labels_differing_in_case, labels_without_examples,
+                   overlaps, rare_entity_types, read_data, spans_inside_words)
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
@@ -78,7 +78,7 @@ def train(config: TrainConfig, log=print) -> dict:
             f"{name!r}: {what}")
     inside = [line for split in SPLITS for line in spans_inside_words(getattr(data, split) or [], f"{split} data")]
     for line in (rare_entity_types(data.schema, data.train) + labels_without_examples(data.schema, data.train)
-                 + overlaps(config, data) + inside):
+                 + labels_differing_in_case(data.schema) + overlaps(config, data) + inside):
         log(f"warning: {line}")
     if config.select_by and config.select_by not in data.schema:
         raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: {', '.join(sorted(data.schema))}"])

@@ -225,6 +225,17 @@ def test_a_label_without_a_training_example_is_warned_about():
         "task 'topic': no training example of 'energy': the head learns nothing of it from the data"]
 
 
+def test_labels_differing_only_in_case_are_warned_about(files):
+    """A CSV's 'Trade' beside the news schema's 'trade' became a 7th topic, with no word."""
+    from training.data import labels_differing_in_case
+    (files / "more.csv").write_text("text,label\nTariffs rose,Trade\n", encoding="utf-8")
+    data = read_data(TrainConfig(train=[str(files / "news.jsonl"), {"path": str(files / "more.csv"),
+                                                                    "options": {"task": "topic"}}],
+                                 output=str(files / "out")))
+    assert labels_differing_in_case(data.schema) == [
+        "task 'topic': labels 'trade' and 'Trade' differ only in case: they are learnt as different classes"]
+
+
 def test_a_hold_out_of_one_document_is_refused():
     from training.data import hold_out
     with pytest.raises(DataError, match="dev_fraction 0.5: 1 training document\\(s\\) cannot be split"):
