@@ -146,8 +146,8 @@ class NewsModel:
         surfaces = [word_strings(text, a.encoded.words) for text, a in zip(texts, analyses)]
         decoded = {task.name: decode_task(task, [a.word_probs[task.name] for a in analyses], surfaces)
                    for task in ner_tasks}
-        return [self._prediction(text, a, {name: spans[i] for name, spans in decoded.items()})
-                for i, (text, a) in enumerate(zip(texts, analyses))]
+        return [self._prediction(text, a, {name: spans[i] for name, spans in decoded.items()}, pair)
+                for i, (text, pair, a) in enumerate(zip(texts, pairs, analyses))]
 
     def encode(self, texts: list[str], pairs: list[str | None] | None = None) -> list[EncodedText]:
         """Each text (joined to its pair, if any) as subwords, words and shapes."""
@@ -228,9 +228,10 @@ class NewsModel:
                                                        task.temperature if calibrated else 1.0)
         return result
 
-    def _prediction(self, text: str, analysis: Analysis, spans: dict[str, list]) -> Prediction:
+    def _prediction(self, text: str, analysis: Analysis, spans: dict[str, list], pair: str | None = None) -> Prediction:
         """`spans`: the decoded entity spans of each NER task, in word indices."""
-        if not analysis.encoded.input_ids:   # blank: no entities, no labels, the same tasks as any text
+        if not analysis.encoded.input_ids or not any(char.isalnum() for char in text + (pair or "")):
+            # blank, or punctuation alone ("!!!...???" was given four topics): no entities, no labels
             return Prediction(labels={name: [] for name in analysis.doc_probs}, text=text)
         entities = []
         words = analysis.encoded.words
@@ -300,7 +301,7 @@ def _checked_inputs(texts, pairs) -> tuple[list[str], list[str | None]]:
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop symbols and invisible characters at an entity's edges ("Berlin😀" -> "Berlin"):
     the tokenizer keeps them in the word, but they are no part of a name."""
-    while start < end and unicodedata.category(text[start])[0] in "SCZ":
+    while start < end and unicodedata.category(text[start])[0] in "SCZM":   # M: an accent with no letter before it
         start += 1
     while end > start and unicodedata.category(text[end - 1])[0] in "SCZ":
         end -= 1

@@ -67,12 +67,15 @@ def join_pair(tokenizer, text: str, pair: str | None) -> str:
 # unknown token, losing the name. Symbols the vocabularies know ("\u00b0", "\u00a9", "\u2122") stay.
 _EMOJI_CHARS = ("\u2190-\u21ff\u2300-\u23ff\u24c2\u25a0-\u27bf\u2900-\u297f\u2b00-\u2bff\u3030\u303d\u3297\u3299"
                 "\ufe00-\ufe0f\u20e3\U0001F000-\U0001FAFF\U000E0020-\U000E007F")   # arrows, clocks, shapes, pictographs
-_INVISIBLE_CHARS = "\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _EMOJI_CHARS
+# Hangul fillers are letters by category but print as blanks ("\u3164" was read as a name).
+_INVISIBLE_CHARS = "\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u115f\u1160\u3164\uffa0" + _EMOJI_CHARS
 _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
-# Joiners and the soft hyphen sit inside words without breaking them ("Pu\u00adtin" is "Putin"):
+# Joiners, the soft hyphen and the other invisible format characters (bidirectional marks and
+# isolates, invisible operators) sit inside words without breaking them ("Pu\u00adtin" is "Putin"):
 # the tokenizer reads the text without them (the tokenizers disagree on them: WordPiece drops
-# them, SentencePiece made some spaces), and its offsets are mapped back around them.
-JOINERS = "\u00ad\u200c\u200d\u2060\ufeff"
+# them, SentencePiece made some spaces or pieces of them), and its offsets are mapped back around them.
+JOINERS = ("\u00ad\u200c\u200d\u2060\ufeff\u061c\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+           "\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069")
 _JOINERS = re.compile(f"[{JOINERS}]")
 _SPACES = re.compile(r"\s+")
 _READABLE = re.compile(f"[^\\s{_INVISIBLE_CHARS}{JOINERS}]")   # a character the encoder reads: not blank

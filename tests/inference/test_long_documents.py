@@ -50,6 +50,11 @@ def test_offsets_stay_exact_around_unusual_characters(rigged, noise):
     assert all(text[e.start:e.end] == e.text for e in entities)
 
 
+def test_an_entity_never_starts_with_an_accent_of_no_letter(rigged):
+    text = "talks in \u0301BERLIN went on"   # the mark belongs to no letter of the name
+    assert [e.text for e in rigged.predict(text).entities] == ["BERLIN"]
+
+
 def test_invalid_surrogates_do_not_crash(rigged):
     text = "talks in PARIS \ud800 went on \udfff and on"
     entities = rigged.predict(text).entities

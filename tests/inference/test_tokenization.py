@@ -135,6 +135,16 @@ def test_joiners_and_soft_hyphens_stay_inside_their_word(any_tokenizer):
     assert [edges[s:e] for s, e in encode(any_tokenizer, edges).words] == ["met", "Putin"]
 
 
+def test_bidirectional_marks_are_read_as_joiners_and_hangul_fillers_as_spaces(any_tokenizer):
+    """Before, e5-small read "\u200e" and "\u2066" as pieces of their own, and "\u3164" (which prints as
+    a blank) was a word that could be tagged as a name."""
+    text = "\u202bVladimir Pu\u200etin\u202c met \u2066Kofi\u2069 \u3164in Helsinki"
+    enc = encode(any_tokenizer, text)
+    assert [text[s:e] for s, e in enc.words] == ["Vladimir", "Pu\u200etin", "met", "Kofi", "in", "Helsinki"]
+    assert enc.input_ids == encode(any_tokenizer, "Vladimir Putin met Kofi in Helsinki").input_ids
+    assert encode(any_tokenizer, "\u3164 \u200e\u200f").input_ids == []
+
+
 def test_lines_in_capitals_are_recased_through_joiners(e5_tokenizer):
     text = "PU\u00adTIN MEETS TRUMP IN HEL\u200dSINKI\nPutin met Trump in Helsinki on Monday ."
     plain = "PUTIN MEETS TRUMP IN HELSINKI\nPutin met Trump in Helsinki on Monday ."
