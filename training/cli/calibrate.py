@@ -39,6 +39,7 @@ def run(args) -> int:
     data, *train = file_sources(args, [(args.data, args.format)] + ([(args.train, args.train_format)] if args.train else []))
     model = open_checkpoint(path, runtime="torch", device=args.device)   # fitted on fp32 outputs
     schema = schema_of(model.manifest.tasks)
+    fitted_with = {task.name: task.seen_entities for task in model.manifest.tasks}
     if train:
         train_docs = read_source(Source(**train[0]), schema)
         for task in model.manifest.tasks:
@@ -48,6 +49,9 @@ def run(args) -> int:
     check_annotated(docs, list(schema), data)
     heads = [head for head, _ in head_outputs(model, docs)]
     refitted = calibrate(heads)
+    for task in model.manifest.tasks:   # a span calibrator kept keeps the names it was fitted with
+        if task.name not in refitted:
+            task.seen_entities = fitted_with[task.name]
     before = model.manifest.training.get("calibration", {})
     unfitted = [head.task.name for head in heads if head.task.name not in refitted]   # all right, all wrong or none
     kept = sorted(set(schema) - set(refitted))

@@ -88,12 +88,18 @@ def test_calibrate_keeps_what_the_data_gives_nothing_to_fit_against(tiny_checkpo
     data.write_text("".join(json.dumps({"text": f"Talks on arms in Geneva, round {i}.", "entities": [],
                                         "topic": ["arms_control"] if i % 2 else ["arms_control", "trade"]}) + "\n"
                             for i in range(6)), encoding="utf-8")
-    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]) == 0
+    other_names = tmp_path / "other_names.jsonl"
+    other_names.write_text(json.dumps({"text": "Kofi Annan spoke.", "entities": [{"start": 0, "end": 10, "label": "PER"}]})
+                           + "\n", encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--train", str(other_names),
+                 "--device", "cpu"]) == 0
     err = capsys.readouterr().err
+    seen_before = entities["seen_entities"]
     manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
     entities = next(t for t in manifest["tasks"] if t["name"] == "entities")
     topic = next(t for t in manifest["tasks"] if t["name"] == "topic")
     assert entities["span_calibrator"]["intercept"] == 0.5   # before: wiped to {}
+    assert entities["seen_entities"] == seen_before != ["Kofi Annan"]   # the kept calibrator's inputs, kept too
     assert "entities kept as it was (nothing to fit against there" in err
     assert manifest["runtimes"]["torch"]["dev"]["entities"] == 0.9   # before: 0.0 for every runtime
     untuned = [label for label in topic["labels"] if label not in ("arms_control", "trade")]
