@@ -277,6 +277,16 @@ def refuse_labels_the_checkpoint_lacks(args, docs: dict, task: str) -> None:
                          "for other labels")
 
 
+def _raised_here(exc: BaseException) -> bool:
+    """Whether `exc` was raised by this project's own code (a refusal that says what is wrong),
+    not inside a library (a ValueError there may be a bug, whose traceback is wanted)."""
+    tb = exc.__traceback__
+    while tb.tb_next:
+        tb = tb.tb_next
+    where = Path(tb.tb_frame.f_code.co_filename).resolve()
+    return where.is_relative_to(ROOT) and where.relative_to(ROOT).parts[0] in ("training", "inference", "benchmarks")
+
+
 def main(run, args, task: str | None = None) -> None:
     """Run `run(args) -> result dict` with everything it prints sent to stderr (spaCy and the
     trainer log to stdout), then emit the result: stdout carries the JSON line alone. `task`: the
@@ -289,8 +299,10 @@ def main(run, args, task: str | None = None) -> None:
     with contextlib.redirect_stdout(sys.stderr):
         try:
             result = run(args)
-        except (DataError, OSError, ValueError) as exc:   # bad input met on the way: one line, as newsmodel says it
-            raise SystemExit(f"error: {exc}") from None
+        except (DataError, OSError, ValueError) as exc:
+            if isinstance(exc, ValueError) and not _raised_here(exc):   # a library's: its traceback says where
+                raise
+            raise SystemExit(f"error: {exc}") from None   # bad input or a path: one line, as newsmodel says it
     if args.system == "spacy":
         result["device"] = "cpu"   # spaCy trains and tags on the CPU here, whatever torch could use
     elif args.system != "tfidf-svm":

@@ -67,8 +67,9 @@ def join_pair(tokenizer, text: str, pair: str | None) -> str:
 # unknown token, losing the name. Symbols the vocabularies know ("\u00b0", "\u00a9", "\u2122") stay.
 _EMOJI_CHARS = ("\u2190-\u21ff\u2300-\u23ff\u24c2\u25a0-\u27bf\u2900-\u297f\u2b00-\u2bff\u3030\u303d\u3297\u3299"
                 "\ufe00-\ufe0f\u20e3\U0001F000-\U0001FAFF\U000E0020-\U000E007F")   # arrows, clocks, shapes, pictographs
-# Hangul fillers are letters by category but print as blanks ("\u3164" was read as a name).
-_INVISIBLE_CHARS = "\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u115f\u1160\u3164\uffa0" + _EMOJI_CHARS
+# The Hangul fillers are letters by category but print as blanks ("\u3164" was read as a name);
+# the jamo fillers U+115F and U+1160 build decomposed syllables, and stay.
+_INVISIBLE_CHARS = "\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u3164\uffa0" + _EMOJI_CHARS
 _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # Joiners, the soft hyphen and the other invisible format characters (bidirectional marks and
 # isolates, invisible operators) sit inside words without breaking them ("Pu\u00adtin" is "Putin"):

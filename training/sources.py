@@ -37,6 +37,8 @@ READER_OPTIONS = {
     "multi": (bool, "classification, hf: multi-label (hf: else as the dataset's label feature says)"),
     "skip_empty": (bool, "classification: leave out records with no text instead of refusing the file"),
     "delimiter": (str, "classification: separator of several labels in one cell (default: none)"),
+    "quotes_as_text": (bool, "classification: quotes in CSV/TSV cells are text, not quoting (a cell then holds no "
+                             "separator or line break)"),
     "bodies": (str, "pairs: the bodies file the stances files join to"),
     "scheme": (str, "conll, hf: tag scheme, auto, IOB1, IOB2 or BIOES (default: auto, from the tags)"),
     "tokens_field": (str, "hf: token-list column of NER data (default: tokens)"),

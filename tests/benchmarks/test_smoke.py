@@ -239,6 +239,16 @@ def test_a_run_that_cuts_its_files_finds_them_again_on_resume(data, tiny_base, t
         "bodies.csv", "dev.csv", "test.csv", "test_bodies.csv", "train.csv"]
 
 
+def test_only_our_own_refusals_lose_their_traceback():
+    sys.path.insert(0, str(BENCHMARKS))
+    import common
+    from inference.manifest import TaskSpec
+    for raise_it, ours in ((lambda: TaskSpec("x", "regression", ["a"]), True), (lambda: json.loads("{"), False)):
+        with pytest.raises(ValueError) as raised:
+            raise_it()
+        assert common._raised_here(raised.value) is ours
+
+
 def test_fnc_score_is_the_official_one():
     sys.path.insert(0, str(BENCHMARKS))
     from stance import fnc_score

@@ -64,6 +64,8 @@ def _label_studio_task(task, ner_task, choice_tasks, errors: list[str]) -> Docum
     for k, item in enumerate(chosen.get("result") or []):
         value = item.get("value") if isinstance(item, dict) else None
         kind = item.get("type") if isinstance(item, dict) else None
+        if not ner_task and kind in ("labels", "hypertextlabels", "paragraphlabels"):
+            continue   # choices read alone: spans are not checked, nor kept
         if kind in ("labels", "choices") and not isinstance(value, dict):
             errors.append(f"result[{k}]: no 'value' object")
         elif kind == "labels":

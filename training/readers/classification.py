@@ -18,12 +18,15 @@ FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 
 def read_classification(path: str | Path, text_field: str = "text", label_field: str | None = "label",
                         task: str = "label", multi: bool = False, delimiter: str | None = None,
-                        pair_field: str | None = None, fmt: str = "auto", skip_empty: bool = False) -> list[Document]:
+                        pair_field: str | None = None, fmt: str = "auto", skip_empty: bool = False,
+                        quotes_as_text: bool = False) -> list[Document]:
     """Documents with `labels[task]` from `label_field` (no labels when it is None: text to predict on).
 
     `text_field` may join several fields with "+" ("title+text"): their non-empty values are
     joined by a newline, so a story with a headline but no body still has text. `skip_empty`
-    leaves out records with no text at all (Reuters-21578 has some) instead of refusing the file."""
+    leaves out records with no text at all (Reuters-21578 has some) instead of refusing the file.
+    `quotes_as_text`: a CSV/TSV cell's quotes are text ('"Brexit" means Brexit'), not quoting; a
+    cell then holds no separator and no line break."""
     path = Path(path)
     problems: list[str] = []
     docs = []
@@ -33,7 +36,7 @@ def read_classification(path: str | Path, text_field: str = "text", label_field:
     if delimiter and not multi:   # a single-label task would take "earn;acq" as one label
         raise ValueError(f"delimiter {delimiter!r} cuts the labels of a multi-label task: add --multi (multi = true)")
     fields = [f for f in (*text_fields, pair_field, label_field) if f]
-    for where, record in _records(path, fmt, fields, problems):
+    for where, record in _records(path, fmt, fields, problems, quotes_as_text):
         errors: list[str] = []
         if skip_empty and not any(str(record[f] or "").strip() for f in text_fields):
             continue
@@ -92,11 +95,12 @@ def read_pairs_joined(stances_path: str | Path, bodies_path: str | Path, text_fi
     return finish(stances_path, docs, problems)
 
 
-def _records(path: Path, fmt: str, required: list[str], problems: list[str]) -> Iterator[tuple[str, dict]]:
+def _records(path: Path, fmt: str, required: list[str], problems: list[str],
+             quotes_as_text: bool = False) -> Iterator[tuple[str, dict]]:
     """("path:line", record) for every record holding the required fields; the rest go to `problems`."""
     fmt = FORMATS.get(path.suffix.lower()) if fmt == "auto" else fmt
     if fmt in ("csv", "tsv"):
-        yield from _csv_records(path, "\t" if fmt == "tsv" else ",", required, problems)
+        yield from _csv_records(path, "\t" if fmt == "tsv" else ",", required, problems, quotes_as_text)
     elif fmt == "jsonl":
         yield from _json_records(path, required, problems)
     elif fmt is None:
@@ -106,14 +110,15 @@ def _records(path: Path, fmt: str, required: list[str], problems: list[str]) -> 
         raise ValueError(f"{path}: fmt {fmt!r} is none of csv, tsv, jsonl")
 
 
-def _csv_records(path: Path, delimiter: str, required: list[str], problems: list[str]):
+def _csv_records(path: Path, delimiter: str, required: list[str], problems: list[str], quotes_as_text: bool):
     text = read_utf8(path)
     if len(text) > csv.field_size_limit():   # a long article is a field of its own, not an error
         csv.field_size_limit(len(text))
     # newline="" lets the csv module see the real line ends, so quoted multi-line fields stay whole;
     # strict: a stray quote ('"Quoted" headline', or one never closed) is a problem of its line,
     # not a field that silently swallows the rows after it or loses its quotes
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True,
+                        quoting=csv.QUOTE_NONE if quotes_as_text else csv.QUOTE_MINIMAL)
     header = next(reader, None)
     if not header:
         problems.append(f"{path}:1: no header row")
@@ -136,7 +141,9 @@ def _csv_records(path: Path, delimiter: str, required: list[str], problems: list
         except csv.Error as exc:   # a stray quote, a NUL byte: the reader goes on at the next line
             lines = f" (lines {line}-{reader.line_num}: a quote opens a field there)" if reader.line_num > line else ""
             reason = str(exc).replace("\t", "\\t")   # the tab it expected, visible
-            problems.append(f"{path}:{line}: unreadable CSV ({reason}){lines}")
+            hint = ("; a cell that starts with a quote is quoted whole, its own quotes doubled, or give "
+                    "--quotes-as-text" if "expected after" in reason or "end of data" in reason else "")
+            problems.append(f"{path}:{line}: unreadable CSV ({reason}){lines}{hint}")
             continue
         if not row:
             continue

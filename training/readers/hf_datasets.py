@@ -103,6 +103,7 @@ def _classification(dataset, where, task, text_field, label_field, pair_field) -
         if pair_field and (not isinstance(pair, str) or not pair.strip()):
             errors.append(f"{pair_field!r} must be a non-empty string")
         value = row[label_field]
+        bad = []
         if names is not None:   # ClassLabel ids to their names
             values = value if isinstance(value, list) else [value]
             bad = [v for v in values if not isinstance(v, int) or not 0 <= v < len(names)]
@@ -112,7 +113,7 @@ def _classification(dataset, where, task, text_field, label_field, pair_field) -
                 value = [names[v] for v in values] if isinstance(value, list) else names[value]
         # as the classification reader takes them: stripped, each once, strings or whole numbers,
         # and [] a multi-label row no label applies to
-        labels = [] if errors else label_list(value, label_field, multi, None, errors)
+        labels = [] if bad else label_list(value, label_field, multi, None, errors)
         if errors:
             problems += [f"{where}:{i}: {e}" for e in errors]
             continue

@@ -84,7 +84,9 @@ def test_label_studio_spans_it_cannot_read_are_refused(tmp_path):
     html = {"type": "hypertextlabels", "from_name": "h", "to_name": "text",
             "value": {"start": "/p[1]/text()[1]", "end": "/p[1]/text()[1]", "startOffset": 0, "endOffset": 5,
                       "hypertextlabels": ["PER"]}}
-    path = write_json(tmp_path, [ls_task(1, TEXT, two_types, html)])
+    path = write_json(tmp_path, [ls_task(1, TEXT, two_types, html, ls_choice("topic", "trade"))])
+    [doc] = read_label_studio(path, ner_task=None)   # choices alone: the spans are no concern
+    assert doc.labels == {"topic": ["trade"]} and doc.spans == {}
     with pytest.raises(DataError) as err:
         read_label_studio(path)
     assert err.value.problems == [

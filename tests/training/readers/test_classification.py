@@ -173,9 +173,13 @@ def test_a_stray_quote_is_a_problem_of_its_lines_not_a_silent_merge(tmp_path):
                                     'more "text\tbusiness\nok\tfine\n"Quoted" headline\tsport\nlast\tone\n')
     with pytest.raises(DataError) as err:
         read_classification(path)
+    hint = "; a cell that starts with a quote is quoted whole, its own quotes doubled, or give --quotes-as-text"
     assert err.value.problems == [
-        f"{path}:2: unreadable CSV ('\\t' expected after '\"') (lines 2-4: a quote opens a field there)",
-        f"{path}:6: unreadable CSV ('\\t' expected after '\"')"]
+        f"{path}:2: unreadable CSV ('\\t' expected after '\"') (lines 2-4: a quote opens a field there){hint}",
+        f"{path}:6: unreadable CSV ('\\t' expected after '\"'){hint}"]
+    docs = read_classification(path, quotes_as_text=True)   # the file's quotes are text: read as written
+    assert [d.text for d in docs] == ['"Unbalanced quote headline', "plain text", 'more "text', "ok",
+                                      '"Quoted" headline', "last"]
 
 
 def test_a_field_longer_than_the_csv_modules_limit_is_read(tmp_path):
