@@ -140,7 +140,7 @@ class NewsModel:
                       max_tokens: int = MAX_BATCH_TOKENS) -> list[Prediction]:
         """Predictions for many texts. Their windows are sorted by length and run through the
         encoder in batches of at most `batch_size` windows and `max_tokens` tokens, padding included
-        (in an int8 runtime, each text's windows apart from other texts')."""
+        (in ONNX Runtime int8, each text's windows apart from other texts')."""
         texts, pairs = _checked_inputs(texts, pairs)   # a generator is read once, here
         analyses = self.analyse(texts, batch_size, pairs=pairs, max_tokens=max_tokens)
         ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]
@@ -173,9 +173,10 @@ class NewsModel:
                           "changes its document labels; entities are the first text's", stacklevel=_callers_level())
         encoded = self.encode(texts, pairs)
         windows = cut_windows(encoded, self.manifest.window_length, self.manifest.window_overlap)
-        # int8 activations take one scale per batch: in batches of its own, a text reads the same
-        # whatever other texts are predicted beside it (fp32 batches agree to the 6th decimal)
-        alone = RUNTIMES[self.runtime]["quantize"]
+        # ONNX Runtime's int8 activations take one scale per batch: in batches of its own, a text
+        # reads the same whatever other texts are predicted beside it (fp32 batches agree to the 6th
+        # decimal; PyTorch int8 scales each row apart, inference.quantization)
+        alone = self.runtime == "onnx-int8"
         order = sorted(range(len(windows)), key=lambda i: (windows[i].text if alone else 0, windows[i].width))
         ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]
         token_logits = {task.name: [np.zeros((len(e.input_ids), len(task.labels)), np.float32) for e in encoded]
@@ -218,7 +219,7 @@ class NewsModel:
             chosen = [texts[i] for i in present]
             lexical = {kind: self.lexicon.features(chosen, [pairs[i] for i in present] if kind == "pair" else None
                                                    ).to(self.device) for kind in self.model.feature_kinds()}
-        if alone:   # int8 heads too: one text a call
+        if alone:   # its int8 heads too: one text a call
             rows = [self.model.document_logits(pooled[i:i + 1], lexical and {k: v[i:i + 1] for k, v in lexical.items()})
                     for i in range(len(present))]
             logits = {name: torch.cat([row[name] for row in rows]) for name in rows[0]}
