@@ -283,8 +283,8 @@ def _raised_here(exc: BaseException) -> bool:
     tb = exc.__traceback__
     while tb.tb_next:
         tb = tb.tb_next
-    where = Path(tb.tb_frame.f_code.co_filename).resolve()
-    return where.is_relative_to(ROOT) and where.relative_to(ROOT).parts[0] in ("training", "inference", "benchmarks")
+    module = tb.tb_frame.f_globals.get("__name__", "")
+    return module.split(".")[0] in ("training", "inference", "common", "__main__")   # installed or not
 
 
 def main(run, args, task: str | None = None) -> None:

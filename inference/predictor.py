@@ -196,7 +196,7 @@ class NewsModel:
                     s = out["pool_sum"][row].float()
                     pool_sum[w.text] = s if pool_sum[w.text] is None else pool_sum[w.text] + s
                     pool_count[w.text] += float(out["pool_count"][row])
-            doc_probs = self._document_probs(pool_sum, pool_count, calibrated, texts, pairs, alone)
+            doc_probs = self._document_probs(pool_sum, pool_count, calibrated, texts, pairs)
         analyses = []
         for t, enc in enumerate(encoded):
             firsts = enc.first_subwords
@@ -206,8 +206,7 @@ class NewsModel:
             analyses.append(Analysis(enc, word_probs, {k: v[t] for k, v in doc_probs.items()}))
         return analyses
 
-    def _document_probs(self, pool_sum, pool_count, calibrated: bool, texts, pairs,
-                        alone: bool = False) -> dict[str, np.ndarray]:
+    def _document_probs(self, pool_sum, pool_count, calibrated: bool, texts, pairs) -> dict[str, np.ndarray]:
         doc_tasks = [t for t in self.manifest.tasks if t.kind != "ner"]
         present = [i for i, s in enumerate(pool_sum) if s is not None]
         result = {t.name: np.full((len(pool_sum), len(t.labels)), np.nan, np.float32) for t in doc_tasks}
@@ -219,12 +218,9 @@ class NewsModel:
             chosen = [texts[i] for i in present]
             lexical = {kind: self.lexicon.features(chosen, [pairs[i] for i in present] if kind == "pair" else None
                                                    ).to(self.device) for kind in self.model.feature_kinds()}
-        if alone:   # its int8 heads too: one text a call
-            rows = [self.model.document_logits(pooled[i:i + 1], lexical and {k: v[i:i + 1] for k, v in lexical.items()})
-                    for i in range(len(present))]
-            logits = {name: torch.cat([row[name] for row in rows]) for name in rows[0]}
-        else:
-            logits = self.model.document_logits(pooled, lexical)
+        # batch-independent in every runtime: PyTorch int8 scales row by row, and the ONNX runtimes
+        # run the document heads in fp32 PyTorch
+        logits = self.model.document_logits(pooled, lexical)
         for task in doc_tasks:
             result[task.name][present] = probabilities(logits[task.name].float().cpu().numpy(), task.kind,
                                                        task.temperature if calibrated else 1.0)

@@ -43,10 +43,11 @@ class RowScaledInt8Linear(nn.Module):
 
     Each row is divided by its largest magnitude, and a row holding -1 and 1 joins the batch, so
     the range torch quantises over is [-1, 1] whatever the batch holds; the output rows are
-    multiplied back. A text thus reads the same alone or beside others (with one scale per batch,
-    an entity's split and score moved with the texts beside it), and a row of small values keeps
-    its precision: on the bundled dev split, `make train`'s checkpoint lost 0.11 entity F1 to fp32
-    against 1.11 with one scale per batch."""
+    multiplied back. The layer gives each row the same output in any batch (the fp32 parts around
+    it still move in the 7th decimal with padding, which can tip one int8 step), so a text reads
+    nearly the same alone or beside others, where with one scale per batch an entity's split and
+    score moved with the texts beside it; and a row of small values keeps its precision: on the
+    bundled dev split, `make train`'s checkpoint lost 0.11 entity F1 to fp32 against 1.11."""
 
     def __init__(self, quantized: nn.Module, bias: torch.Tensor | None):
         super().__init__()

@@ -69,5 +69,7 @@ def test_an_int8_onnx_text_reads_the_same_whatever_texts_share_its_call(tiny_che
     text = "Vladimir Putin met Angela Merkel in Berlin."
     others = ["The IMF said exports rose 12.5% to 1,000.5 million " * 3, "short", "Moscow talks " * 40]
     alone, beside = model.analyse([text])[0], model.analyse([text, *others])[0]
-    for name, probs in {**alone.word_probs, **alone.doc_probs}.items():
-        assert (probs == {**beside.word_probs, **beside.doc_probs}[name]).all()
+    for name, probs in alone.word_probs.items():   # its windows batched apart: exact
+        assert (probs == beside.word_probs[name]).all()
+    for name, probs in alone.doc_probs.items():   # fp32 document heads over a stack of texts: to float precision
+        assert np.allclose(probs, beside.doc_probs[name], atol=1e-6)
