@@ -228,7 +228,7 @@ class NewsModel:
 
     def _prediction(self, text: str, analysis: Analysis, spans: dict[str, list], pair: str | None = None) -> Prediction:
         """`spans`: the decoded entity spans of each NER task, in word indices."""
-        if not analysis.encoded.input_ids or not any(char.isalnum() for char in text + (pair or "")):
+        if not analysis.encoded.input_ids or not any(char.isalnum() for part in (text, pair or "") for char in part):
             # blank, or punctuation alone ("!!!...???" was given four topics): no entities, no labels
             return Prediction(labels={name: [] for name in analysis.doc_probs}, text=text)
         entities = []
@@ -269,9 +269,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 def _window_runs(windows: list, batch_size: int, max_tokens: int, by_text: bool):
     """Batches of indices into `windows` (sorted by width, by text first where `by_text`), each
     padded to its widest; where `by_text`, a batch holds one text's windows only."""
-    groups = itertools.groupby(range(len(windows)), key=lambda i: windows[i].text) if by_text else \
-        [(None, range(len(windows)))]
-    for _, group in groups:
+    for _, group in itertools.groupby(range(len(windows)), key=lambda i: windows[i].text if by_text else None):
         group = list(group)
         for run in padded_runs([windows[i].width for i in group], batch_size, max_tokens):
             yield [group[i] for i in run]

@@ -110,7 +110,7 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     if recase:
         read = _recased(read, _read_index(at, first_length),
                         _read_index(at, len(text) - len(pair)) if pair is not None else None)
-    separator = None if pair is None else _read_index(at, len(text) - len(pair) - 1 - len(tokenizer.sep_token))
+    separator = None if pair is None else _read_index(at, first_length + 1)   # after the text and a space (join_pair)
     ids, offsets, word_ids = _tokenized(tokenizer, read, separator)
     if at is not None:
         offsets = [(at[s], at[e - 1] + 1) if e > s else (at[s], at[s]) for s, e in offsets]

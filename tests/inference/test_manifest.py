@@ -25,6 +25,15 @@ def test_decide_multi_label_uses_thresholds_and_keeps_the_best():
     assert TaskSpec("stance", "single", ["x", "y"]).decide([0.4, 0.6]) == ["y"]
 
 
+def refusal(path, data) -> str:
+    """The error of reading `data` written as the manifest at `path`."""
+    import json
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError) as raised:
+        Manifest.read(path)
+    return str(raised.value)
+
+
 def test_a_field_of_the_wrong_type_is_named_when_the_manifest_is_read(tmp_path):
     import json
     path = tmp_path / "manifest.json"
@@ -36,10 +45,7 @@ def test_a_field_of_the_wrong_type_is_named_when_the_manifest_is_read(tmp_path):
     data |= {"window_length": "256", "recase_capitals": "false", "lexicon": None}
     data["tasks"][0] |= {"labels": "O B-PER", "temperature": 0}
     data["tasks"][1] |= {"gate": 3, "temperature": 2, "thresholds": {"a": 0.5}}   # a whole number is a number
-    path.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(ValueError) as raised:
-        Manifest.read(path)
-    assert str(raised.value) == (
+    assert refusal(path, data) == (
         f'{path}: window_length must be int, not "256"; recase_capitals must be bool, not "false"; '
         "lexicon must be list of str, not null; task 'entities': labels must be list of str, not \"O B-PER\"; "
         "task 'topic': gate must be str or null, not 3; task 'entities': temperature must be above 0")
@@ -54,10 +60,7 @@ def test_the_items_of_a_list_or_an_object_are_checked_too(tmp_path):
                                       TaskSpec("topic", "multi", ["a", "b"])], base_model="m").to_json())
     data["tasks"][0]["transitions"] = [[0, 0, 0], [0, "1", 2], [0, 0, 0]]
     data["tasks"][1] |= {"thresholds": {"a": "0.5", "b": 1}, "labels": ["a", 1]}
-    path.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(ValueError) as raised:
-        Manifest.read(path)
-    assert str(raised.value) == (
+    assert refusal(path, data) == (
         f"{path}: task 'entities': transitions must be list of list of number, not "
         '[[0, 0, 0], [0, "1", 2], [0, 0, 0]]; '
         "task 'topic': labels must be list of str, not [\"a\", 1]; "
