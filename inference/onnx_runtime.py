@@ -1,13 +1,15 @@
 """The encoder pass run by ONNX Runtime instead of PyTorch: the same MultiTaskModel graph,
-exported once at load time, optionally with int8 dynamic quantization of its weights.
+exported once at load time, optionally in int8: the layers torch-int8 quantises, each token's
+activations on a scale of its own (inference.quantization.RowScaledLinear, exported with the graph).
 
-In benchmarks/speed.py, fp32 `predict_batch` ran at 1.45x the words/s of PyTorch eager; in int8
-PyTorch was faster (14,200 against 12,437 words/s), also with ONNX Runtime's transformer graph
+In benchmarks/speed.py, fp32 `predict_batch` once ran at 1.45x the words/s of PyTorch eager; in
+int8 PyTorch was faster (14,200 against 12,437 words/s), also with ONNX Runtime's transformer graph
 fusions applied before quantizing (tried, not kept). Needs the `onnx` extra:
 `pip install "newsmodel[onnx]"`.
 """
 from __future__ import annotations
 
+import ast
 import contextlib
 import logging
 import sys
@@ -17,6 +19,8 @@ import warnings
 from pathlib import Path
 
 import torch
+
+from .quantization import row_scaled_linears
 
 INPUTS = ("input_ids", "attention_mask", "shape_ids", "pool_mask")
 
@@ -48,9 +52,10 @@ class OnnxForward:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()  # as many threads as torch would use
         with tempfile.TemporaryDirectory() as tmp:
-            path = _export(model, self.names, Path(tmp))
             if quantize:
-                path = _int8(path)
+                path = _int8(_export(row_scaled_linears(model, bf16=False), self.names, Path(tmp)))
+            else:
+                path = _export(model, self.names, Path(tmp))
             self.session = onnxruntime.InferenceSession(path.read_bytes(), options,
                                                         providers=["CPUExecutionProvider"])
 
@@ -92,14 +97,29 @@ def _export(model, names: list[str], folder: Path) -> Path:
 
 
 def _int8(path: Path) -> Path:
-    """The ONNX model at `path` with int8 weights, one scale per output channel, beside it. Against
-    one scale per matrix, on 222 BBC News articles it found 95.8% of fp32's entities exactly, not
-    90.7% (4 MiniLM checkpoints of the bundled corpus; benchmarks/README.md, "Int8 weights")."""
+    """The ONNX model at `path`, exported from row_scaled_linears, with the products of its
+    RowScaledLinear layers in int8 (`.inner`: the layers torch-int8 quantises) beside it. Weights
+    take one scale per output channel: against one per matrix, on 222 BBC News articles it found
+    95.8% of fp32's entities exactly, not 90.7% (4 MiniLM checkpoints of the bundled corpus;
+    benchmarks/README.md, "Int8 weights")."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    # the exporter records each node's module path; an empty list would quantise every MatMul
+    inner = [node.name for node in onnx.load(str(path)).graph.node
+             if node.op_type == "MatMul" and any(scope.endswith(".inner") for scope in _module_path(node))]
+    if not inner:
+        raise RuntimeError(f"{path}: no MatMul node names its module (pkg.torch.onnx.name_scopes), so the "
+                           "layers to quantise are unknown; this torch's ONNX exporter does not record them")
     out = path.with_suffix(".int8.onnx")
     with _quiet():  # its advice to pre-process the graph is for static quantization
-        quantize_dynamic(path, out, weight_type=QuantType.QInt8, per_channel=True)
+        quantize_dynamic(path, out, weight_type=QuantType.QInt8, per_channel=True, nodes_to_quantize=inner)
     return out
+
+
+def _module_path(node) -> list[str]:
+    """The module names enclosing an exported node, outermost first ([] where not recorded)."""
+    scopes = next((p.value for p in node.metadata_props if p.key == "pkg.torch.onnx.name_scopes"), "[]")
+    return ast.literal_eval(scopes)
 
 
 _QUIETING = threading.RLock()

@@ -1,7 +1,6 @@
 """Load a checkpoint once, then predict entities and document labels for whole texts."""
 from __future__ import annotations
 
-import itertools
 import operator
 import os
 import sys
@@ -173,18 +172,14 @@ class NewsModel:
                           "changes its document labels; entities are the first text's", stacklevel=_callers_level())
         encoded = self.encode(texts, pairs)
         windows = cut_windows(encoded, self.manifest.window_length, self.manifest.window_overlap)
-        # ONNX Runtime's int8 activations take one scale per batch: in batches of its own, a text
-        # reads the same whatever other texts are predicted beside it (fp32 batches agree to the 6th
-        # decimal; PyTorch int8 scales each row apart, inference.quantization)
-        alone = self.runtime == "onnx-int8"
-        order = sorted(range(len(windows)), key=lambda i: (windows[i].text if alone else 0, windows[i].width))
+        order = sorted(range(len(windows)), key=lambda i: windows[i].width)
         ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]
         token_logits = {task.name: [np.zeros((len(e.input_ids), len(task.labels)), np.float32) for e in encoded]
                         for task in ner_tasks}
         pool_sum = [None] * len(texts)
         pool_count = [0.0] * len(texts)
         with torch.inference_mode(), autocast(self.device):
-            for run in _window_runs([windows[i] for i in order], batch_size, max_tokens, alone):
+            for run in padded_runs([windows[i].width for i in order], batch_size, max_tokens):
                 batch = [windows[order[i]] for i in run]
                 inputs = {k: v.to(self.device) for k, v in batch_inputs(batch, encoded, self.special).items()}
                 out = self.model(**inputs)
@@ -264,15 +259,6 @@ def _callers_level() -> int:
 
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _window_runs(windows: list, batch_size: int, max_tokens: int, by_text: bool):
-    """Batches of indices into `windows` (sorted by width, by text first where `by_text`), each
-    padded to its widest; where `by_text`, a batch holds one text's windows only."""
-    for _, group in itertools.groupby(range(len(windows)), key=lambda i: windows[i].text if by_text else None):
-        group = list(group)
-        for run in padded_runs([windows[i].width for i in group], batch_size, max_tokens):
-            yield [group[i] for i in run]
 
 
 def _checked_inputs(texts, pairs) -> tuple[list[str], list[str | None]]:

@@ -1,6 +1,7 @@
 """The `torch-int8` runtime's model: dynamic int8 linear layers (one weight scale per output
-channel), but for the layers where int8 costs accuracy, which run in bf16 where the CPU has bf16
-instructions and in fp32 elsewhere."""
+channel, one activation scale per token), but for the layers where int8 costs accuracy, which
+run in bf16 where the CPU has bf16 instructions and in fp32 elsewhere. `onnx-int8` exports the
+same layout (row_scaled_linears) for ONNX Runtime to quantise."""
 from __future__ import annotations
 
 import copy
@@ -37,21 +38,23 @@ class Bf16Linear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class RowScaledInt8Linear(nn.Module):
-    """A dynamic int8 linear layer (`quantized`, without its bias) whose input takes one scale per
-    row, that is per token, where torch's takes one per tensor: the batch.
+class RowScaledLinear(nn.Module):
+    """A linear layer whose input takes one scale per row, that is per token, for an int8 product
+    (`inner`, without the bias) whose own quantiser takes one per tensor: the batch. `inner` is
+    torch's dynamic int8 linear (`torch-int8`), or an fp32 linear that ONNX Runtime's quantiser
+    turns int8 after export (`onnx-int8`, inference.onnx_runtime).
 
     Each row is divided by its largest magnitude, and a row holding -1 and 1 joins the batch, so
-    the range torch quantises over is [-1, 1] whatever the batch holds; the output rows are
-    multiplied back. The layer gives each row the same output in any batch (the fp32 parts around
-    it still move in the 7th decimal with padding, which can tip one int8 step), so a text reads
-    nearly the same alone or beside others, where with one scale per batch an entity's split and
-    score moved with the texts beside it; and a row of small values keeps its precision: on the
-    bundled dev split, `make train`'s checkpoint lost 0.11 entity F1 to fp32 against 1.11."""
+    the range quantised over is [-1, 1] whatever the batch holds; the output rows are multiplied
+    back. The layer gives each row the same output in any batch (the fp32 parts around it still
+    move in the 7th decimal with padding, which can tip one int8 step), so a text reads nearly the
+    same alone or beside others, where with one scale per batch an entity's split and score moved
+    with the texts beside it; and a row of small values keeps its precision: on the bundled dev
+    split, `make train`'s checkpoint lost 0.11 entity F1 to fp32 in PyTorch against 1.11."""
 
-    def __init__(self, quantized: nn.Module, bias: torch.Tensor | None):
+    def __init__(self, inner: nn.Module, bias: torch.Tensor | None):
         super().__init__()
-        self.quantized, self.in_features, self.out_features = quantized, quantized.in_features, quantized.out_features
+        self.inner, self.in_features, self.out_features = inner, inner.in_features, inner.out_features
         self.register_buffer("bias", bias)
         ends = torch.zeros(1, self.in_features)
         ends[0, :2] = torch.tensor([-1.0, 1.0])
@@ -59,38 +62,43 @@ class RowScaledInt8Linear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = x.abs().amax(-1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
-        rows = torch.cat([(x / scale).reshape(-1, self.in_features), self.ends.to(x.dtype)])
-        out = self.quantized(rows)[:-1].reshape(*x.shape[:-1], self.out_features) * scale
+        # one 3-D stack of rows: ONNX export makes a 2-D product a Gemm, which ONNX Runtime's
+        # dynamic quantiser leaves in fp32, and a 3-D one the MatMul it quantises
+        rows = torch.cat([(x / scale).reshape(1, -1, self.in_features), self.ends.to(x.dtype)[None]], dim=1)
+        out = self.inner(rows)[0, :-1].reshape(*x.shape[:-1], self.out_features) * scale
         return out if self.bias is None else out + self.bias
 
 
-def int8_linears(model: nn.Module, bf16: bool | None = None) -> nn.Module:
-    """A copy of `model` with dynamic int8 linear layers (weights int8 with a scale per output
-    channel, activations with one per row: RowScaledInt8Linear), but for KEPT_OUT_OF_INT8, which
-    run in bf16 (`bf16`; by default where cpu_has_bf16) or fp32."""
-    bf16 = cpu_has_bf16() if bf16 is None else bf16
+def row_scaled_linears(model: nn.Module, bf16: bool) -> nn.Module:
+    """A copy of `model` whose linear layers are RowScaledLinear over a bias-less fp32 linear (the
+    product a quantiser turns int8), but for KEPT_OUT_OF_INT8, which run in bf16 (`bf16`) or fp32."""
     model = copy.deepcopy(model)
-    int8 = {}
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
             full = f"{name}.{child_name}" if name else child_name
             if not isinstance(child, nn.Linear):
                 continue
             if not KEPT_OUT_OF_INT8.search(full):
-                # A scale per row, not one per matrix: rows of small weights keep their precision.
-                # Against fp32, the bundled test entity F1 of 8 MiniLM checkpoints moved by -0.03 on
-                # their mean, against -0.58 with one scale per matrix, about as fast (benchmarks/README.md).
-                int8[full] = torch.ao.quantization.per_channel_dynamic_qconfig
+                inner = nn.Linear(child.in_features, child.out_features, bias=False)
+                inner.weight = child.weight
+                bias = None if child.bias is None else child.bias.detach()
+                setattr(module, child_name, RowScaledLinear(inner, bias))
             elif bf16:
                 setattr(module, child_name, Bf16Linear(child))
+    return model
+
+
+def int8_linears(model: nn.Module, bf16: bool | None = None) -> nn.Module:
+    """A copy of `model` with dynamic int8 linear layers (weights int8 with a scale per output
+    channel, activations with one per row: RowScaledLinear), but for KEPT_OUT_OF_INT8, which run
+    in bf16 (`bf16`; by default where cpu_has_bf16) or fp32."""
+    model = row_scaled_linears(model, cpu_has_bf16() if bf16 is None else bf16)
+    # A scale per row of weights, not one per matrix: rows of small weights keep their precision.
+    # Against fp32, the bundled test entity F1 of 8 MiniLM checkpoints moved by -0.03 on their
+    # mean, against -0.58 with one scale per matrix, about as fast (benchmarks/README.md).
+    inner = {f"{name}.inner": torch.ao.quantization.per_channel_dynamic_qconfig
+             for name, module in model.named_modules() if isinstance(module, RowScaledLinear)}
     with warnings.catch_warnings():   # torch.ao announces its own future, nothing about this call
         warnings.simplefilter("ignore")
-        torch.ao.quantization.quantize_dynamic(model, int8, dtype=torch.qint8, inplace=True)
-        for full in int8:
-            parent, _, child_name = full.rpartition(".")
-            module = model.get_submodule(parent)
-            quantized = getattr(module, child_name)
-            weight, bias = quantized.weight(), quantized.bias()
-            quantized.set_weight_bias(weight, None)
-            setattr(module, child_name, RowScaledInt8Linear(quantized, None if bias is None else bias.detach().clone()))
+        torch.ao.quantization.quantize_dynamic(model, inner, dtype=torch.qint8, inplace=True)
     return model

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -36,16 +38,26 @@ def test_unknown_runtime_is_refused(tiny_checkpoint):
         load(tiny_checkpoint, runtime="tensorrt")
 
 
-def test_int8_onnx_weights_have_a_scale_per_output_channel(tiny_checkpoint, tmp_path):
+def test_int8_onnx_quantises_the_layers_torch_int8_does_with_a_scale_per_output_channel(tiny_checkpoint, tmp_path):
     onnx = pytest.importorskip("onnx")
     from inference.checkpoint import load_checkpoint
-    from inference.onnx_runtime import _export, _int8, output_names
-    model = load_checkpoint(tiny_checkpoint)[0].eval()
-    graph = onnx.load(str(_int8(_export(model, output_names(model), tmp_path)))).graph
+    from inference.onnx_runtime import _export, _int8, _module_path, output_names
+    from inference.quantization import KEPT_OUT_OF_INT8, RowScaledLinear, row_scaled_linears
+    model = row_scaled_linears(load_checkpoint(tiny_checkpoint)[0].eval(), bf16=False)
+    exported = _export(model, output_names(model), tmp_path)
+    in_scope = lambda graph, pattern: [node for node in graph.node if node.op_type == "MatMul"
+                                       and any(re.search(pattern, scope) for scope in _module_path(node))]
+    # the products of the encoder's and the NER head's RowScaledLinear layers (document heads run in PyTorch)
+    row_scaled = in_scope(onnx.load(str(exported)).graph, r"\.inner$")
+    graph = onnx.load(str(_int8(exported))).graph
     dims = {init.name: list(init.dims) for init in graph.initializer}
-    weights = [node.input[1] for node in graph.node if node.op_type == "MatMulInteger"]
-    assert weights
-    for weight in weights:   # "<w>_quantized" is [in, out]; its scale "<w>_scale" has one value per out
+    quantised = [node for node in graph.node if node.op_type == "MatMulInteger"]
+    document_heads = ("heads.topic", "heads.stance")
+    assert len(quantised) == len(row_scaled) == sum(isinstance(m, RowScaledLinear) and not name.startswith(document_heads)
+                                                    for name, m in model.named_modules())
+    kept = in_scope(graph, KEPT_OUT_OF_INT8.pattern)
+    assert len(kept) == sum(bool(KEPT_OUT_OF_INT8.search(name)) for name, _ in model.named_modules()) > 0   # fp32
+    for weight in (node.input[1] for node in quantised):   # "<w>_quantized" is [in, out]; "<w>_scale" has one value per out
         assert dims[weight.removesuffix("_quantized") + "_scale"] == dims[weight][1:]
 
 
@@ -69,7 +81,9 @@ def test_an_int8_onnx_text_reads_the_same_whatever_texts_share_its_call(tiny_che
     text = "Vladimir Putin met Angela Merkel in Berlin."
     others = ["The IMF said exports rose 12.5% to 1,000.5 million " * 3, "short", "Moscow talks " * 40]
     alone, beside = model.analyse([text])[0], model.analyse([text, *others])[0]
-    for name, probs in alone.word_probs.items():   # its windows batched apart: exact
-        assert (probs == beside.word_probs[name]).all()
-    for name, probs in alone.doc_probs.items():   # fp32 document heads over a stack of texts: to float precision
-        assert np.allclose(probs, beside.doc_probs[name], atol=1e-6)
+    # each row takes its own activation scale (RowScaledLinear); the fp32 parts around the int8
+    # products move in the 7th decimal with padding, which can tip one int8 step: close, not equal
+    for name, probs in {**alone.word_probs, **alone.doc_probs}.items():
+        assert np.allclose(probs, {**beside.word_probs, **beside.doc_probs}[name], atol=1e-3)
+    entities = lambda prediction: [(e.start, e.end, e.label) for e in prediction.entities]
+    assert entities(model.predict(text)) == entities(model.predict_batch([*others, text])[-1])

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from inference.checkpoint import load_checkpoint
-from inference.quantization import Bf16Linear, RowScaledInt8Linear, int8_linears
+from inference.quantization import Bf16Linear, RowScaledLinear, int8_linears
 
 FFN_OUT = re.compile(r"layer\.\d+\.output\.dense$")
 
@@ -19,10 +19,10 @@ def linear_kinds(model) -> dict[str, type]:
 def test_int8_keeps_each_ffn_output_projection_out_of_int8_and_quantises_the_other_linears(tiny_checkpoint, bf16, kept):
     kinds = linear_kinds(int8_linears(load_checkpoint(tiny_checkpoint)[0], bf16=bf16))
     ffn_out = [name for name in kinds if FFN_OUT.search(name)]
-    others = [name for name in kinds if name not in ffn_out and ".quantized" not in name]
+    others = [name for name in kinds if name not in ffn_out and ".inner" not in name]
     assert ffn_out and all(kinds[name] is kept for name in ffn_out)
-    assert others and all(kinds[name] is RowScaledInt8Linear for name in others)
-    assert all(kinds[f"{name}.quantized"].__module__.startswith("torch.ao") for name in others)
+    assert others and all(kinds[name] is RowScaledLinear for name in others)
+    assert all(kinds[f"{name}.inner"].__module__.startswith("torch.ao") for name in others)
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -58,7 +58,7 @@ def test_int8_weights_have_a_scale_per_output_channel_so_a_row_of_small_weights_
         linear.bias.zero_()
     model = torch.nn.Sequential(linear).eval()
     quantised = int8_linears(model, bf16=False)[0]
-    assert quantised.quantized.weight().qscheme() == torch.per_channel_affine
+    assert quantised.inner.weight().qscheme() == torch.per_channel_affine
     x = torch.randn(16, 64)
     with torch.no_grad():
         exact, approx = model(x)[:, 1], quantised(x)[:, 1]
