@@ -138,8 +138,7 @@ class NewsModel:
     def predict_batch(self, texts: list[str], batch_size: int = 16, pairs: list[str] | None = None,
                       max_tokens: int = MAX_BATCH_TOKENS) -> list[Prediction]:
         """Predictions for many texts. Their windows are sorted by length and run through the
-        encoder in batches of at most `batch_size` windows and `max_tokens` tokens, padding included
-        (in ONNX Runtime int8, each text's windows apart from other texts')."""
+        encoder in batches of at most `batch_size` windows and `max_tokens` tokens, padding included."""
         texts, pairs = _checked_inputs(texts, pairs)   # a generator is read once, here
         analyses = self.analyse(texts, batch_size, pairs=pairs, max_tokens=max_tokens)
         ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]

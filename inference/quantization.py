@@ -64,7 +64,7 @@ class RowScaledLinear(nn.Module):
         scale = x.abs().amax(-1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
         # one 3-D stack of rows: ONNX export makes a 2-D product a Gemm, which ONNX Runtime's
         # dynamic quantiser leaves in fp32, and a 3-D one the MatMul it quantises
-        rows = torch.cat([(x / scale).reshape(1, -1, self.in_features), self.ends.to(x.dtype)[None]], dim=1)
+        rows = torch.cat([(x / scale).reshape(1, -1, self.in_features), self.ends.to(x)[None]], dim=1)
         out = self.inner(rows)[0, :-1].reshape(*x.shape[:-1], self.out_features) * scale
         return out if self.bias is None else out + self.bias
 
@@ -79,8 +79,8 @@ def row_scaled_linears(model: nn.Module, bf16: bool) -> nn.Module:
             if not isinstance(child, nn.Linear):
                 continue
             if not KEPT_OUT_OF_INT8.search(full):
-                inner = nn.Linear(child.in_features, child.out_features, bias=False)
-                inner.weight = child.weight
+                inner = nn.Linear(child.in_features, child.out_features, bias=False, device="meta")
+                inner.weight = child.weight   # on meta, the weight it replaces took no memory
                 bias = None if child.bias is None else child.bias.detach()
                 setattr(module, child_name, RowScaledLinear(inner, bias))
             elif bf16:

@@ -87,3 +87,27 @@ def test_an_int8_onnx_text_reads_the_same_whatever_texts_share_its_call(tiny_che
         assert np.allclose(probs, {**beside.word_probs, **beside.doc_probs}[name], atol=1e-3)
     entities = lambda prediction: [(e.start, e.end, e.label) for e in prediction.entities]
     assert entities(model.predict(text)) == entities(model.predict_batch([*others, text])[-1])
+
+
+def test_an_int8_onnx_row_is_quantised_on_its_own_scale(tmp_path):
+    """As in PyTorch int8 (tests/inference/test_quantization.py): a row's output is the same in any
+    batch, and a row of small values keeps its precision."""
+    import onnxruntime
+    import torch
+    from inference.onnx_runtime import _int8, _quiet
+    from inference.quantization import row_scaled_linears
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(64, 16)
+    model = row_scaled_linears(torch.nn.Sequential(linear), bf16=False).eval()
+    path = tmp_path / "layer.onnx"
+    with _quiet():
+        torch.onnx.export(model, (torch.randn(2, 3, 64),), str(path), input_names=["x"], dynamo=True,
+                          dynamic_shapes=({0: torch.export.Dim("batch")},), external_data=False)
+    session = onnxruntime.InferenceSession(_int8(path).read_bytes(), providers=["CPUExecutionProvider"])
+    small, large = torch.randn(1, 3, 64) * 0.01, torch.randn(3, 3, 64) * 100
+    alone = session.run(None, {"x": small.numpy()})[0]
+    beside = session.run(None, {"x": torch.cat([small, large]).numpy()})[0][:1]
+    with torch.no_grad():
+        exact = linear(small).numpy()
+    assert (alone == beside).all()
+    assert np.allclose(alone, exact, atol=0.02 * np.abs(exact).max())
