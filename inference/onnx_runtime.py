@@ -98,27 +98,28 @@ def _export(model, names: list[str], folder: Path) -> Path:
 
 def _int8(path: Path) -> Path:
     """The ONNX model at `path`, exported from row_scaled_linears, with the products of its
-    RowScaledLinear layers in int8 (`.inner`) beside it. Weights take one scale per output channel:
-    against one per matrix, on 222 BBC News articles it found 95.8% of fp32's entities exactly, not
-    90.7% (4 MiniLM checkpoints of the bundled corpus; benchmarks/README.md, "Int8 weights")."""
+    RowScaledLinear layers (`.inner`) in int8, beside it; weights take one scale per output
+    channel (benchmarks/README.md, "Int8 weights"). A RuntimeError where the graph does not name
+    those products, or where one of them was left in fp32."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    products = [node for node in onnx.load(str(path)).graph.node if node.op_type == "MatMul"]
-    # the exporter records each node's module path: a product without one could be a layer left in
-    # fp32 unnoticed, and an empty list would have every product quantised
-    untagged = [node.name for node in products if not _module_path(node)]
-    inner = [node.name for node in products if any(scope.endswith(".inner") for scope in _module_path(node))]
-    if untagged or not inner:
-        raise RuntimeError(f"{path}: {', '.join(untagged) or 'no MatMul node'} without its module path "
-                           "(pkg.torch.onnx.name_scopes), so the layers to quantise are unknown; this torch's "
-                           "ONNX exporter does not record them")
+    # the exporter records each node's module path; an empty list would have every product quantised
+    inner = [node.name for node in onnx.load(str(path)).graph.node
+             if node.op_type == "MatMul" and any(scope.endswith(".inner") for scope in _module_path(node))]
+    if not inner:
+        raise RuntimeError(f"{path}: no MatMul node names its module (pkg.torch.onnx.name_scopes), so the "
+                           "layers to quantise are unknown; this torch's ONNX exporter does not record them")
     out = path.with_suffix(".int8.onnx")
     # uint8 weights: with int8 ones, CPUs without VNNI sum pairs of uint8 x int8 products in 16 bits,
-    # which saturate on rows scaled to [-1, 1]: one such layer erred by 14% of its largest output,
-    # and `make train`'s checkpoint found 6,378 of fp32's 6,515 entities in 222 BBC News articles
-    # exactly against 6,455 (AVX2, 2 cores; benchmarks/README.md)
+    # which saturate on rows scaled to [-1, 1]; `make train`'s checkpoint found 6,378 of fp32's 6,515
+    # entities in 222 BBC News articles exactly against 6,455 (AVX2, 2 cores; benchmarks/README.md).
+    # With VNNI int8 weights would not saturate (not measured here).
     with _quiet():  # its advice to pre-process the graph is for static quantization
         quantize_dynamic(path, out, weight_type=QuantType.QUInt8, per_channel=True, nodes_to_quantize=inner)
+    quantised = sum(node.op_type == "MatMulInteger" for node in onnx.load(str(out)).graph.node)
+    if quantised != len(inner):   # e.g. a weight that is not a constant of the graph
+        raise RuntimeError(f"{path}: ONNX Runtime's quantiser took {quantised} of the {len(inner)} "
+                           "row-scaled products to int8; the rest would run in fp32 unseen")
     return out
 
 

@@ -104,10 +104,12 @@ def test_an_int8_onnx_row_is_quantised_on_its_own_scale(tmp_path):
         torch.onnx.export(model, (torch.randn(2, 3, 64),), str(path), input_names=["x"], dynamo=True,
                           dynamic_shapes=({0: torch.export.Dim("batch")},), external_data=False)
     session = onnxruntime.InferenceSession(_int8(path).read_bytes(), providers=["CPUExecutionProvider"])
-    small, large = torch.randn(1, 3, 64) * 0.01, torch.randn(3, 3, 64) * 100
+    # rows of one sign: alone, their range would be [0, 1] but for the row of -1 and 1 RowScaledLinear adds
+    small, large = torch.randn(1, 3, 64).abs() * 0.01, torch.randn(3, 3, 64) * 100
     alone = session.run(None, {"x": small.numpy()})[0]
     beside = session.run(None, {"x": torch.cat([small, large]).numpy()})[0][:1]
     with torch.no_grad():
         exact = linear(small).numpy()
     assert (alone == beside).all()
-    assert np.allclose(alone, exact, atol=0.02 * np.abs(exact).max())
+    # on CPUs without VNNI, int8 weights saturate ONNX Runtime's sums on such rows: uint8 weights
+    assert np.allclose(alone, exact, atol=0.005 * np.abs(exact).max())
