@@ -18,6 +18,7 @@ import threading
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .quantization import row_scaled_linears
@@ -53,7 +54,7 @@ class OnnxForward:
         options.intra_op_num_threads = torch.get_num_threads()  # as many threads as torch would use
         with tempfile.TemporaryDirectory() as tmp:
             if quantize:
-                path = _int8(_export(row_scaled_linears(model, bf16=False), self.names, Path(tmp)))
+                path = _int8(_export(row_scaled_linears(model, bf16=False, ends=False), self.names, Path(tmp)))
             else:
                 path = _export(model, self.names, Path(tmp))
             self.session = onnxruntime.InferenceSession(path.read_bytes(), options,
@@ -97,10 +98,12 @@ def _export(model, names: list[str], folder: Path) -> Path:
 
 
 def _int8(path: Path) -> Path:
-    """The ONNX model at `path`, exported from row_scaled_linears, with the products of its
-    RowScaledLinear layers (`.inner`) in int8, beside it; weights take one scale per output
-    channel (benchmarks/README.md, "Int8 weights"). A RuntimeError where the graph does not name
-    those products, or where one of them was left in fp32."""
+    """The ONNX model at `path`, exported from row_scaled_linears(..., ends=False), with the
+    products of its RowScaledLinear layers (`.inner`) in int8, beside it. Weights take one scale
+    per output channel (benchmarks/README.md, "Int8 weights"); activations, divided by each row's
+    largest magnitude before, are quantised on the fixed range [-1, 1], so a row reads the same in
+    any batch. A RuntimeError where the graph does not name those products, or where one of them
+    was left in fp32."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     # the exporter records each node's module path; an empty list would have every product quantised
@@ -116,11 +119,32 @@ def _int8(path: Path) -> Path:
     # With VNNI int8 weights would not saturate (not measured here).
     with _quiet():  # its advice to pre-process the graph is for static quantization
         quantize_dynamic(path, out, weight_type=QuantType.QUInt8, per_channel=True, nodes_to_quantize=inner)
-    quantised = sum(node.op_type == "MatMulInteger" for node in onnx.load(str(out)).graph.node)
+    model = onnx.load(str(out))
+    quantised = sum(node.op_type == "MatMulInteger" for node in model.graph.node)
     if quantised != len(inner):   # e.g. a weight that is not a constant of the graph
         raise RuntimeError(f"{path}: ONNX Runtime's quantiser took {quantised} of the {len(inner)} "
                            "row-scaled products to int8; the rest would run in fp32 unseen")
+    _fixed_range(model.graph)
+    onnx.save(model, str(out))
     return out
+
+
+def _fixed_range(graph) -> None:
+    """Each DynamicQuantizeLinear of `graph` (all of them quantise row-scaled inputs) made a
+    QuantizeLinear on [-1, 1]: the scale and zero point it would compute with a row of -1 and 1 in
+    the batch, without that row's two copies of each input or the pass for the batch's range
+    (benchmarks/README.md, "Since then ONNX int8")."""
+    from onnx import helper, numpy_helper
+    nodes = []
+    for node in graph.node:
+        if node.op_type == "DynamicQuantizeLinear":
+            quantised, scale, zero_point = node.output   # the scale: (1 - -1) / 255 in float32, as it computes it
+            graph.initializer.extend([numpy_helper.from_array(np.float32(2) / np.float32(255), scale),
+                                      numpy_helper.from_array(np.array(128, np.uint8), zero_point)])
+            node = helper.make_node("QuantizeLinear", [node.input[0], scale, zero_point], [quantised], name=node.name)
+        nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(nodes)
 
 
 def _module_path(node) -> list[str]:

@@ -50,28 +50,31 @@ class RowScaledLinear(nn.Module):
     move in the 7th decimal with padding, which can tip one int8 step), so a text reads nearly the
     same alone or beside others, where with one scale per batch an entity's split and score moved
     with the texts beside it; and a row of small values keeps its precision: on the bundled dev
-    split, `make train`'s checkpoint lost 0.11 entity F1 to fp32 in PyTorch against 1.11."""
+    split, `make train`'s checkpoint lost 0.11 entity F1 to fp32 in PyTorch against 1.11.
+    `ends=False` leaves that row out, for a quantiser given the range [-1, 1] (inference.onnx_runtime)."""
 
-    def __init__(self, inner: nn.Module, bias: torch.Tensor | None):
+    def __init__(self, inner: nn.Module, bias: torch.Tensor | None, ends: bool = True):
         super().__init__()
         self.inner, self.in_features, self.out_features = inner, inner.in_features, inner.out_features
         self.register_buffer("bias", bias)
-        ends = torch.zeros(1, self.in_features)
-        ends[0, :2] = torch.tensor([-1.0, 1.0])
-        self.register_buffer("ends", ends)
+        row = torch.zeros(1, self.in_features)
+        row[0, :2] = torch.tensor([-1.0, 1.0])
+        self.register_buffer("ends", row if ends else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = x.abs().amax(-1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
-        # one 3-D stack of rows: ONNX export makes a 2-D product a Gemm, which ONNX Runtime's
-        # dynamic quantiser leaves in fp32, and a 3-D one the MatMul it quantises
-        rows = torch.cat([(x / scale).reshape(1, -1, self.in_features), self.ends.to(x)[None]], dim=1)
-        out = self.inner(rows)[0, :-1].reshape(*x.shape[:-1], self.out_features) * scale
+        if self.ends is None:
+            out = self.inner(x / scale) * scale
+        else:
+            rows = torch.cat([(x / scale).reshape(-1, self.in_features), self.ends.to(x)])
+            out = self.inner(rows)[:-1].reshape(*x.shape[:-1], self.out_features) * scale
         return out if self.bias is None else out + self.bias
 
 
-def row_scaled_linears(model: nn.Module, bf16: bool) -> nn.Module:
-    """A copy of `model` whose linear layers are RowScaledLinear over a bias-less fp32 linear (the
-    product a quantiser turns int8), but for KEPT_OUT_OF_INT8, which run in bf16 (`bf16`) or fp32."""
+def row_scaled_linears(model: nn.Module, bf16: bool, ends: bool = True) -> nn.Module:
+    """A copy of `model` whose linear layers are RowScaledLinear (with `ends`) over a bias-less fp32
+    linear (the product a quantiser turns int8), but for KEPT_OUT_OF_INT8, which run in bf16
+    (`bf16`) or fp32."""
     model = copy.deepcopy(model)
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
@@ -82,7 +85,7 @@ def row_scaled_linears(model: nn.Module, bf16: bool) -> nn.Module:
                 inner = nn.Linear(child.in_features, child.out_features, bias=False, device="meta")
                 inner.weight = child.weight   # on meta, the weight it replaces took no memory
                 bias = None if child.bias is None else child.bias.detach()
-                setattr(module, child_name, RowScaledLinear(inner, bias))
+                setattr(module, child_name, RowScaledLinear(inner, bias, ends))
             elif bf16:
                 setattr(module, child_name, Bf16Linear(child))
     return model

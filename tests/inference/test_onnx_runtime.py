@@ -43,7 +43,7 @@ def test_int8_onnx_quantises_the_layers_torch_int8_does_with_a_scale_per_output_
     from inference.checkpoint import load_checkpoint
     from inference.onnx_runtime import _export, _int8, _module_path, output_names
     from inference.quantization import KEPT_OUT_OF_INT8, RowScaledLinear, row_scaled_linears
-    model = row_scaled_linears(load_checkpoint(tiny_checkpoint)[0].eval(), bf16=False)
+    model = row_scaled_linears(load_checkpoint(tiny_checkpoint)[0].eval(), bf16=False, ends=False)
     exported = _export(model, output_names(model), tmp_path)
     in_scope = lambda graph, pattern: [node for node in graph.node if node.op_type == "MatMul"
                                        and any(re.search(pattern, scope) for scope in _module_path(node))]
@@ -55,6 +55,8 @@ def test_int8_onnx_quantises_the_layers_torch_int8_does_with_a_scale_per_output_
     document_heads = ("heads.topic", "heads.stance")
     assert len(quantised) == len(row_scaled) == sum(isinstance(m, RowScaledLinear) and not name.startswith(document_heads)
                                                     for name, m in model.named_modules())
+    ops = {node.op_type for node in graph.node}
+    assert "QuantizeLinear" in ops and "DynamicQuantizeLinear" not in ops   # on [-1, 1], not the batch's range
     kept = in_scope(graph, KEPT_OUT_OF_INT8.pattern)
     assert len(kept) == sum(bool(KEPT_OUT_OF_INT8.search(name)) for name, _ in model.named_modules()) > 0   # fp32
     for weight in (node.input[1] for node in quantised):   # "<w>_quantized" is [in, out]; "<w>_scale" has one value per out
@@ -98,13 +100,13 @@ def test_an_int8_onnx_row_is_quantised_on_its_own_scale(tmp_path):
     from inference.quantization import row_scaled_linears
     torch.manual_seed(0)
     linear = torch.nn.Linear(64, 16)
-    model = row_scaled_linears(torch.nn.Sequential(linear), bf16=False).eval()
+    model = row_scaled_linears(torch.nn.Sequential(linear), bf16=False, ends=False).eval()
     path = tmp_path / "layer.onnx"
     with _quiet():
         torch.onnx.export(model, (torch.randn(2, 3, 64),), str(path), input_names=["x"], dynamo=True,
                           dynamic_shapes=({0: torch.export.Dim("batch")},), external_data=False)
     session = onnxruntime.InferenceSession(_int8(path).read_bytes(), providers=["CPUExecutionProvider"])
-    # rows of one sign: alone, their range would be [0, 1] but for the row of -1 and 1 RowScaledLinear adds
+    # rows of one sign: alone, their range would be [0, 1] but for the fixed range _int8 gives the quantisers
     small, large = torch.randn(1, 3, 64).abs() * 0.01, torch.randn(3, 3, 64) * 100
     alone = session.run(None, {"x": small.numpy()})[0]
     beside = session.run(None, {"x": torch.cat([small, large]).numpy()})[0][:1]
