@@ -106,9 +106,11 @@ def _int8(path: Path) -> Path:
     was left in fp32."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    # the exporter records each node's module path; an empty list would have every product quantised
-    inner = [node.name for node in onnx.load(str(path)).graph.node
-             if node.op_type == "MatMul" and any(scope.endswith(".inner") for scope in _module_path(node))]
+    # the exporter records each node's module path; an empty list would have every product quantised.
+    # A product of 2-D rows is a Gemm, which the quantiser leaves in fp32: counted, to be refused below
+    products = [node for node in onnx.load(str(path)).graph.node if node.op_type in ("MatMul", "Gemm")
+                and any(scope.endswith(".inner") for scope in _module_path(node))]
+    inner = [node.name for node in products if node.op_type == "MatMul"]
     if not inner:
         raise RuntimeError(f"{path}: no MatMul node names its module (pkg.torch.onnx.name_scopes), so the "
                            "layers to quantise are unknown; this torch's ONNX exporter does not record them")
@@ -121,8 +123,8 @@ def _int8(path: Path) -> Path:
         quantize_dynamic(path, out, weight_type=QuantType.QUInt8, per_channel=True, nodes_to_quantize=inner)
     model = onnx.load(str(out))
     quantised = sum(node.op_type == "MatMulInteger" for node in model.graph.node)
-    if quantised != len(inner):   # e.g. a weight that is not a constant of the graph
-        raise RuntimeError(f"{path}: ONNX Runtime's quantiser took {quantised} of the {len(inner)} "
+    if quantised != len(products):   # e.g. a weight that is not a constant of the graph
+        raise RuntimeError(f"{path}: ONNX Runtime's quantiser took {quantised} of the {len(products)} "
                            "row-scaled products to int8; the rest would run in fp32 unseen")
     _fixed_range(model.graph)
     onnx.save(model, str(out))
@@ -131,16 +133,16 @@ def _int8(path: Path) -> Path:
 
 def _fixed_range(graph) -> None:
     """Each DynamicQuantizeLinear of `graph` (all of them quantise row-scaled inputs) made a
-    QuantizeLinear on [-1, 1]: the scale and zero point it would compute with a row of -1 and 1 in
-    the batch, without that row's two copies of each input or the pass for the batch's range
-    (benchmarks/README.md, "Since then ONNX int8")."""
+    QuantizeLinear on [-1, 1]: the scale and zero point it computes with a row of -1 and 1 in the
+    batch (in float32, 2/255 and round(127.49999) = 127), without that row's two copies of each
+    input or the pass for the batch's range (benchmarks/README.md, "Since then ONNX int8")."""
     from onnx import helper, numpy_helper
     nodes = []
     for node in graph.node:
         if node.op_type == "DynamicQuantizeLinear":
-            quantised, scale, zero_point = node.output   # the scale: (1 - -1) / 255 in float32, as it computes it
+            quantised, scale, zero_point = node.output
             graph.initializer.extend([numpy_helper.from_array(np.float32(2) / np.float32(255), scale),
-                                      numpy_helper.from_array(np.array(128, np.uint8), zero_point)])
+                                      numpy_helper.from_array(np.array(127, np.uint8), zero_point)])
             node = helper.make_node("QuantizeLinear", [node.input[0], scale, zero_point], [quantised], name=node.name)
         nodes.append(node)
     del graph.node[:]

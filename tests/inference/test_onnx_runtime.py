@@ -115,3 +115,7 @@ def test_an_int8_onnx_row_is_quantised_on_its_own_scale(tmp_path):
     assert (alone == beside).all()
     # on CPUs without VNNI, int8 weights saturate ONNX Runtime's sums on such rows: uint8 weights
     assert np.allclose(alone, exact, atol=0.005 * np.abs(exact).max())
+    mixed = torch.randn(2, 3, 64)   # rows of both signs: the zero point sits in the middle of the range
+    with torch.no_grad():
+        exact = linear(mixed).numpy()
+    assert np.allclose(session.run(None, {"x": mixed.numpy()})[0], exact, atol=0.02 * np.abs(exact).max())
