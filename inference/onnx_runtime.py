@@ -106,14 +106,16 @@ def _int8(path: Path) -> Path:
     was left in fp32."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    # the exporter records each node's module path; an empty list would have every product quantised.
-    # A product of 2-D rows is a Gemm, which the quantiser leaves in fp32: counted, to be refused below
+    # the exporter records each node's module path; an empty list would have every product quantised
     products = [node for node in onnx.load(str(path)).graph.node if node.op_type in ("MatMul", "Gemm")
                 and any(scope.endswith(".inner") for scope in _module_path(node))]
     inner = [node.name for node in products if node.op_type == "MatMul"]
-    if not inner:
+    if not products:
         raise RuntimeError(f"{path}: no MatMul node names its module (pkg.torch.onnx.name_scopes), so the "
                            "layers to quantise are unknown; this torch's ONNX exporter does not record them")
+    if len(inner) < len(products):
+        raise RuntimeError(f"{path}: {len(products) - len(inner)} row-scaled product(s) are Gemm nodes (products "
+                           "of 2-D rows), which ONNX Runtime's dynamic quantiser leaves in fp32")
     out = path.with_suffix(".int8.onnx")
     # uint8 weights: with int8 ones, CPUs without VNNI sum pairs of uint8 x int8 products in 16 bits,
     # which saturate on rows scaled to [-1, 1]; `make train`'s checkpoint found 6,378 of fp32's 6,515
@@ -123,8 +125,8 @@ def _int8(path: Path) -> Path:
         quantize_dynamic(path, out, weight_type=QuantType.QUInt8, per_channel=True, nodes_to_quantize=inner)
     model = onnx.load(str(out))
     quantised = sum(node.op_type == "MatMulInteger" for node in model.graph.node)
-    if quantised != len(products):   # e.g. a weight that is not a constant of the graph
-        raise RuntimeError(f"{path}: ONNX Runtime's quantiser took {quantised} of the {len(products)} "
+    if quantised != len(inner):   # e.g. a weight that is not a constant of the graph
+        raise RuntimeError(f"{path}: ONNX Runtime's quantiser took {quantised} of the {len(inner)} "
                            "row-scaled products to int8; the rest would run in fp32 unseen")
     _fixed_range(model.graph)
     onnx.save(model, str(out))

@@ -119,3 +119,17 @@ def test_an_int8_onnx_row_is_quantised_on_its_own_scale(tmp_path):
     with torch.no_grad():
         exact = linear(mixed).numpy()
     assert np.allclose(session.run(None, {"x": mixed.numpy()})[0], exact, atol=0.02 * np.abs(exact).max())
+
+
+def test_int8_onnx_refuses_a_product_it_would_leave_in_fp32(tmp_path):
+    """A row-scaled product of 2-D rows exports as a Gemm, which ONNX Runtime's dynamic quantiser
+    skips: a clear error, not a layer silently left in fp32."""
+    import torch
+    from inference.onnx_runtime import _int8, _quiet
+    from inference.quantization import row_scaled_linears
+    model = row_scaled_linears(torch.nn.Sequential(torch.nn.Linear(8, 4)), bf16=False, ends=False).eval()
+    path = tmp_path / "layer.onnx"
+    with _quiet():
+        torch.onnx.export(model, (torch.randn(3, 8),), str(path), input_names=["x"], dynamo=True, external_data=False)
+    with pytest.raises(RuntimeError, match=r"1 row-scaled product\(s\) are Gemm nodes"):
+        _int8(path)
