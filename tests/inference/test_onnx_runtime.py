@@ -96,15 +96,10 @@ def test_an_int8_onnx_row_is_quantised_on_its_own_scale(tmp_path):
     batch, and a row of small values keeps its precision."""
     import onnxruntime
     import torch
-    from inference.onnx_runtime import _int8, _quiet
-    from inference.quantization import row_scaled_linears
+    from inference.onnx_runtime import _int8
     torch.manual_seed(0)
     linear = torch.nn.Linear(64, 16)
-    model = row_scaled_linears(torch.nn.Sequential(linear), bf16=False, ends=False).eval()
-    path = tmp_path / "layer.onnx"
-    with _quiet():
-        torch.onnx.export(model, (torch.randn(2, 3, 64),), str(path), input_names=["x"], dynamo=True,
-                          dynamic_shapes=({0: torch.export.Dim("batch")},), external_data=False)
+    path = _exported_layer(linear, torch.randn(2, 3, 64), tmp_path, batch_dimension=True)
     session = onnxruntime.InferenceSession(_int8(path).read_bytes(), providers=["CPUExecutionProvider"])
     # rows of one sign: alone, their range would be [0, 1] but for the fixed range _int8 gives the quantisers
     small, large = torch.randn(1, 3, 64).abs() * 0.01, torch.randn(3, 3, 64) * 100
@@ -125,11 +120,20 @@ def test_int8_onnx_refuses_a_product_it_would_leave_in_fp32(tmp_path):
     """A row-scaled product of 2-D rows exports as a Gemm, which ONNX Runtime's dynamic quantiser
     skips: a clear error, not a layer silently left in fp32."""
     import torch
-    from inference.onnx_runtime import _int8, _quiet
-    from inference.quantization import row_scaled_linears
-    model = row_scaled_linears(torch.nn.Sequential(torch.nn.Linear(8, 4)), bf16=False, ends=False).eval()
-    path = tmp_path / "layer.onnx"
-    with _quiet():
-        torch.onnx.export(model, (torch.randn(3, 8),), str(path), input_names=["x"], dynamo=True, external_data=False)
+    from inference.onnx_runtime import _int8
+    path = _exported_layer(torch.nn.Linear(8, 4), torch.randn(3, 8), tmp_path)
     with pytest.raises(RuntimeError, match=r"1 row-scaled product\(s\) are Gemm nodes"):
         _int8(path)
+
+
+def _exported_layer(linear, example, folder, batch_dimension: bool = False):
+    """`linear` made a RowScaledLinear as the onnx-int8 runtime exports it, exported on `example`."""
+    import torch
+    from inference.onnx_runtime import _quiet
+    from inference.quantization import row_scaled_linears
+    model = row_scaled_linears(torch.nn.Sequential(linear), bf16=False, ends=False).eval()
+    path = folder / "layer.onnx"
+    with _quiet():
+        torch.onnx.export(model, (example,), str(path), input_names=["x"], dynamo=True, external_data=False,
+                          dynamic_shapes=({0: torch.export.Dim("batch")},) if batch_dimension else None)
+    return path
