@@ -295,7 +295,7 @@ def test_training_names_are_kept_as_the_encoder_reads_them():
 def test_a_task_no_training_document_annotates_gets_no_head(tiny_base, tmp_path):
     records = [json.loads(line) for line in (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:4]]
     for record in records:
-        record["topics"] = record.pop("topic")   # the field misspelt in every record
+        record["subject"] = record.pop("topic")   # the field named otherwise in every record
     (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     logged = []
     train(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "train.jsonl"), base=tiny_base,

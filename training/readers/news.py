@@ -1,8 +1,10 @@
 """Read the news corpus format: JSON lines of {"text", "entities": [{"start", "end", "label"}],
 "<task>": label(s)} (data/README.md). Any subset of the task fields may be present; a missing
-or null one contributes no loss. Every record is validated before anything trains."""
+or null one contributes no loss; a field named like a task the record leaves out ("entites") is
+refused as a misspelling, other fields are ignored. Every record is validated before anything trains."""
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from training.corpus import Document, Span
@@ -33,6 +35,7 @@ def parse_record(record, schema: dict[str, dict], errors: list[str]) -> Document
     if not isinstance(text, str) or not text.strip():
         errors.append("field 'text' is missing or empty")
         return None
+    errors.extend(_misspelt_tasks(record, schema))
     doc = Document(text)
     for name, spec in schema.items():
         if record.get(name) is None:   # absent or null: the record does not annotate the task
@@ -42,6 +45,21 @@ def parse_record(record, schema: dict[str, dict], errors: list[str]) -> Document
         else:
             doc.labels[name] = _labels(name, record[name], spec, errors)
     return doc if not errors else None
+
+
+def _misspelt_tasks(record: dict, schema: dict[str, dict]) -> list[str]:
+    """A reason for each field named like a task the record leaves out ("entites", "Topics"):
+    other fields are metadata and are ignored, but that one would silently read as unannotated."""
+    reasons, tasks = [], {name.lower(): name for name in schema}
+    for field in record:
+        if field in schema or field in ("text", "id"):
+            continue
+        [near] = difflib.get_close_matches(field.lower(), list(tasks), n=1, cutoff=0.8) or [None]
+        near = tasks.get(near)
+        if near is not None and record.get(near) is None:
+            reasons.append(f"field {field!r} is not a task of the schema; is it {near!r} misspelt? "
+                           f"(tasks: {', '.join(schema)})")
+    return reasons
 
 
 def _spans(name: str, value, text: str, known: list[str], errors: list[str]) -> list[Span]:

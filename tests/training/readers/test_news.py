@@ -64,6 +64,19 @@ def test_malformed_fields(tmp_path, change, reason):
         read_jsonl(write(tmp_path, [dict(GOOD, **change)]), NEWS_SCHEMA)
 
 
+def test_a_task_field_misspelt_in_some_records_is_refused(tmp_path):
+    """A record whose "entites" stood for "entities" would train as a text naming nobody; other
+    fields are metadata, and a near name beside the task's own field is left alone."""
+    misspelt = {k: v for k, v in GOOD.items() if k != "entities"} | {"entites": GOOD["entities"]}
+    capitals = {k: v for k, v in GOOD.items() if k != "topic"} | {"Topics": ["trade"], "url": "https://x"}
+    path = write(tmp_path, [GOOD, misspelt, capitals, dict(GOOD, topics=["trade"], source="wire")])
+    with pytest.raises(DataError) as err:
+        read_jsonl(path, NEWS_SCHEMA)
+    assert err.value.problems == [
+        f"{path}:2: field 'entites' is not a task of the schema; is it 'entities' misspelt? (tasks: entities, topic, stance)",
+        f"{path}:3: field 'Topics' is not a task of the schema; is it 'topic' misspelt? (tasks: entities, topic, stance)"]
+
+
 def test_wrong_encoding_is_reported(tmp_path):
     path = tmp_path / "latin1.jsonl"
     path.write_bytes(json.dumps({"text": "Zürich"}, ensure_ascii=False).encode("latin-1"))
