@@ -1,7 +1,8 @@
 """Read CoNLL column files (CoNLL-2003 and the like) into Documents with character-offset entities.
 
-Each line is `token [pos chunk] tag`: 2 or 4 columns, token first and NER tag last, separated by
-spaces or by tabs (whichever the file's first line uses). A blank line ends a sentence and a
+Each line is `token [other columns] tag`: 2 or more columns (CoNLL-2003's 4: token pos chunk tag;
+CoNLL-2002's 3; German CoNLL-2003's 5), token first and NER tag last, separated by spaces or by
+tabs (whichever the file's first line uses). A blank line ends a sentence and a
 `-DOCSTART-` line starts a new document. Tags are IOB1, IOB2 (BIO) or BIOES (BILOU's L- and U-
 read as E- and S-); the reader decodes them to spans so the rest of the trainer never sees a scheme.
 """
@@ -95,9 +96,9 @@ def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int,
     # The usual column count, not the first line's, so that one odd first line is the one reported.
     widths = Counter(len(split(line.rstrip())) for line in content if not starts_document(line))
     width = widths.most_common(1)[0][0] if widths else 2
-    if width not in (2, 4):
-        problems.append(f"{path}: lines have {width} columns; a CoNLL file has 2 (token tag) "
-                        f"or 4 (token pos chunk tag)")
+    if width < 2:
+        problems.append(f"{path}: lines have 1 column; a CoNLL line has the token first and the NER tag "
+                        f"last, 2 or more columns ({'tab' if tabs else 'space'}-separated)")
         return []
     documents: list[list] = [[None, []]]   # sentences before any -DOCSTART- form a document too
     sentence = None

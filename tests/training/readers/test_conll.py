@@ -193,7 +193,15 @@ def test_a_file_that_is_not_utf8_names_the_line(tmp_path):
     assert problem.startswith(f"{path}:3: not valid UTF-8")
 
 
-def test_three_column_file_is_refused(tmp_path):
-    path = write(tmp_path, "EU NNP B-ORG\nsays VBZ O\n")
-    with pytest.raises(DataError, match="lines have 3 columns"):
+@pytest.mark.parametrize("columns", [3, 5])   # CoNLL-2002 (token pos tag); German CoNLL-2003 (token lemma pos chunk tag)
+def test_any_column_count_reads_the_token_first_and_the_tag_last(tmp_path, columns):
+    middle = " X" * (columns - 2)
+    [doc] = read_conll(write(tmp_path, f"European{middle} B-ORG\nUnion{middle} I-ORG\nsays{middle} O\n"))
+    assert doc.text == "European Union says"
+    assert [(doc.text[s.start:s.end], s.label) for s in doc.spans["entities"]] == [("European Union", "ORG")]
+
+
+def test_a_one_column_file_is_refused(tmp_path):
+    path = write(tmp_path, "EU\nsays\n")
+    with pytest.raises(DataError, match="lines have 1 column; a CoNLL line has the token first and the NER tag last"):
         read_conll(path)
