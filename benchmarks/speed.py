@@ -161,8 +161,10 @@ def time_systems(args, systems: list[str], exported: str) -> dict[str, dict]:
             process.close()
 
 
-def accuracy_cost(args, systems: list[str]) -> dict:
-    """Each task's main figure on the articles for each of our variants, for the price of quantization."""
+def accuracy_cost(args, systems: list[str]) -> dict | None:
+    """Each task's main figure on the articles for each of our variants, for the price of
+    quantization; None when the articles annotate none of the checkpoint's tasks."""
+    from training.corpus import annotated_tasks
     from training.evaluation import evaluate
     from training.metrics import main_figure
     from training.readers import read_jsonl
@@ -171,6 +173,10 @@ def accuracy_cost(args, systems: list[str]) -> dict:
     for name in systems:
         model = load(args.checkpoint, device="cpu", **VARIANTS[name])
         docs = common.head(read_jsonl(args.articles, schema_of(model.manifest.tasks)), args.limit)   # as timed
+        if not annotated_tasks(docs) & {task.name for task in model.manifest.tasks}:
+            print(f"note: {args.articles} annotates none of the checkpoint's tasks: no accuracy measured",
+                  file=sys.stderr)
+            return None
         out[name] = {task: round(main_figure(m), 4) for task, m in evaluate(model, docs).items()}
     return out
 

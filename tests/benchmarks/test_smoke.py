@@ -292,6 +292,17 @@ def test_speed_loads_our_variants_on_the_cpu_as_the_pipeline_runs(tiny_checkpoin
     assert [kwargs.get("device") for kwargs in asked] == ["cpu", "cpu"]
 
 
+def test_speed_measures_no_accuracy_on_articles_without_annotations(tiny_checkpoint, tmp_path, capsys):
+    """Before, such articles gave an accuracy block of empty objects, one per variant."""
+    import argparse
+    sys.path.insert(0, str(BENCHMARKS))
+    import speed
+    (tmp_path / "plain.jsonl").write_text('{"text": "Putin met Trump in Helsinki."}\n', encoding="utf-8")
+    args = argparse.Namespace(checkpoint=str(tiny_checkpoint), articles=str(tmp_path / "plain.jsonl"), limit=None)
+    assert speed.accuracy_cost(args, ["ours", "ours-fp32"]) is None
+    assert "annotates none of the checkpoint's tasks: no accuracy measured" in capsys.readouterr().err
+
+
 def test_memory_names_a_source_without_texts_before_loading(tmp_path):
     for content, error in (("", "no texts"), ("plain words\n", ":1: not a JSON object with a \"text\" field")):
         (tmp_path / "source.jsonl").write_text(content, encoding="utf-8")
