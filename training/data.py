@@ -111,7 +111,7 @@ def read_data(config: TrainConfig) -> RunData:
 
 def trained_tasks(schema: dict[str, dict], train: list[Document]) -> tuple[dict[str, dict], list[str]]:
     """(the schema's tasks some training document annotates, the others): a head with nothing to
-    learn from would still predict, at random (a news file's `topic` misspelled in every record)."""
+    learn from would still predict, at random (a news file's `topic` named otherwise in every record)."""
     annotated = annotated_tasks(train)
     if train and not annotated & set(schema):
         raise DataError([f"no training document is annotated for any task ({', '.join(schema)}): "
@@ -150,8 +150,9 @@ def input_files(config: TrainConfig) -> list[str]:
 
 
 def overlaps(config: TrainConfig, data: RunData) -> list[str]:
-    """A line for each file given twice (within a split or across splits) and for dev or test
-    documents that are also training documents: figures on them are not held out."""
+    """A line for each file given twice (within a split or across splits), for training documents
+    that repeat one another, and for dev or test documents that are also training documents:
+    figures on them are not held out."""
     lines, seen = [], {}
     for split in SPLITS:
         for source in as_sources(getattr(config, split), split):
@@ -164,7 +165,17 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
                         lines.append(f"{source.path} is given twice, {where}")
                         break
                 seen.setdefault(real, []).append((split, reading))
-    trained = {(doc.text, doc.text_pair) for doc in data.train}
+    first, repeats = {}, []   # text -> its first training document; (that one, a later one)
+    for doc in data.train:
+        if (doc.text, doc.text_pair) in first:
+            repeats.append((first[doc.text, doc.text_pair], doc))
+        else:
+            first[doc.text, doc.text_pair] = doc
+    if repeats:   # a copy weighs twice; one annotated differently teaches both readings
+        differ = sum((a.spans, a.labels) != (b.spans, b.labels) for a, b in repeats)
+        lines.append(f"{len(repeats)} training document(s) repeat an earlier one's text, {differ} of them annotated "
+                     f"differently (first: {repeats[0][1].source}, as {repeats[0][0].source})")
+    trained = set(first)
     for split in ("dev", "test"):
         docs = getattr(data, split) or []
         again = sum((doc.text, doc.text_pair) in trained for doc in docs)
