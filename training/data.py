@@ -165,17 +165,22 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
                         lines.append(f"{source.path} is given twice, {where}")
                         break
                 seen.setdefault(real, []).append((split, reading))
-    first, repeats = {}, []   # text -> its first training document; (that one, a later one)
+    # A copy weighs twice, and one annotated differently teaches both readings; one text read
+    # for two tasks (two columns of one table) is no repeat: each task learns it once.
+    by_text, repeats, differ = defaultdict(list), [], 0   # repeats: (earlier, later) documents
     for doc in data.train:
-        if (doc.text, doc.text_pair) in first:
-            repeats.append((first[doc.text, doc.text_pair], doc))
-        else:
-            first[doc.text, doc.text_pair] = doc
-    if repeats:   # a copy weighs twice; one annotated differently teaches both readings
-        differ = sum((a.spans, a.labels) != (b.spans, b.labels) for a, b in repeats)
+        earlier = by_text[doc.text, doc.text_pair]
+        for other in earlier:
+            shared = annotated_tasks([other]) & annotated_tasks([doc])
+            if shared:
+                repeats.append((other, doc))
+                differ += any(_annotation(other, t) != _annotation(doc, t) for t in shared)
+                break
+        earlier.append(doc)
+    if repeats:
         lines.append(f"{len(repeats)} training document(s) repeat an earlier one's text, {differ} of them annotated "
                      f"differently (first: {repeats[0][1].source}, as {repeats[0][0].source})")
-    trained = set(first)
+    trained = set(by_text)
     for split in ("dev", "test"):
         docs = getattr(data, split) or []
         again = sum((doc.text, doc.text_pair) in trained for doc in docs)
@@ -183,6 +188,10 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
             lines.append(f"{again} of the {len(docs)} {split} documents are also training documents (the same text): "
                          f"{split} figures on them are not held out")
     return lines
+
+
+def _annotation(doc: Document, task: str):
+    return doc.spans.get(task, doc.labels.get(task))
 
 
 def spans_inside_words(docs: list[Document], what: str) -> list[str]:
