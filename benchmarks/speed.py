@@ -161,22 +161,26 @@ def time_systems(args, systems: list[str], exported: str) -> dict[str, dict]:
             process.close()
 
 
-def accuracy_cost(args, systems: list[str]) -> dict | None:
-    """Each task's main figure on the articles for each of our variants, for the price of
-    quantization; None when the articles annotate none of the checkpoint's tasks."""
+def annotated_articles(args, manifest) -> list | None:
+    """The articles as timed, read with the checkpoint's tasks (a bad annotation named before any
+    timing), or None when they annotate none of them: no accuracy to measure."""
     from training.corpus import annotated_tasks
-    from training.evaluation import evaluate
-    from training.metrics import main_figure
     from training.readers import read_jsonl
     from training.schema import schema_of
+    docs = common.head(read_jsonl(args.articles, schema_of(manifest.tasks)), args.limit)
+    if not annotated_tasks(docs):
+        print(f"note: {args.articles} annotates none of the checkpoint's tasks: no accuracy measured", file=sys.stderr)
+        return None
+    return docs
+
+
+def accuracy_cost(args, systems: list[str], docs: list) -> dict:
+    """Each task's main figure on the articles for each of our variants, for the price of quantization."""
+    from training.evaluation import evaluate
+    from training.metrics import main_figure
     out = {}
     for name in systems:
         model = load(args.checkpoint, device="cpu", **VARIANTS[name])
-        docs = common.head(read_jsonl(args.articles, schema_of(model.manifest.tasks)), args.limit)   # as timed
-        if not annotated_tasks(docs) & {task.name for task in model.manifest.tasks}:
-            print(f"note: {args.articles} annotates none of the checkpoint's tasks: no accuracy measured",
-                  file=sys.stderr)
-            return None
         out[name] = {task: round(main_figure(m), 4) for task, m in evaluate(model, docs).items()}
     return out
 
@@ -217,6 +221,7 @@ def main() -> None:
     from inference.runtimes import choose
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = load(args.checkpoint, device="cpu", **VARIANTS["ours-fp32"])
+        scored = annotated_articles(args, fp32.manifest)
         export_ner(fp32, "entities", tmp)
         chosen = choose(fp32.manifest.runtimes)[0]
         systems = ["pipeline", "ours"] + (["ours-fp32"] if chosen != "torch" else []) + \
@@ -244,7 +249,7 @@ def main() -> None:
     for name in variants:
         prefix = "" if name == "ours" else name.removeprefix("ours-").replace("-", "_") + "_"
         line[f"{prefix}ratio_per_round"] = [round(r, 2) for r in round_ratios(results, name)]
-    line["accuracy"] = accuracy_cost(args, variants if len(variants) > 1 else ["ours", "ours-fp32"])
+    line["accuracy"] = scored and accuracy_cost(args, variants if len(variants) > 1 else ["ours", "ours-fp32"], scored)
     print(json.dumps(line))
 
 

@@ -167,7 +167,7 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
                 seen.setdefault(real, []).append((split, reading))
     # A copy weighs twice, and one annotated differently teaches both readings; one text read
     # for two tasks (two columns of one table) is no repeat: each task learns it once.
-    by_text, repeats, differ = defaultdict(list), [], 0   # repeats: (earlier, later) documents
+    by_text, repeats, differ = defaultdict(list), [], 0   # repeats: pairs of documents
     for doc in data.train:
         earlier = by_text[doc.text, doc.text_pair]
         for other in earlier:
@@ -177,9 +177,9 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
                 differ += any(_annotation(other, t) != _annotation(doc, t) for t in shared)
                 break
         earlier.append(doc)
-    if repeats:
-        lines.append(f"{len(repeats)} training document(s) repeat an earlier one's text, {differ} of them annotated "
-                     f"differently (first: {repeats[0][1].source}, as {repeats[0][0].source})")
+    if repeats:   # (the training documents may be shuffled by a hold-out: a pair, not an order)
+        lines.append(f"{len(repeats)} training document(s) repeat another one's text, {differ} of them annotated "
+                     f"differently (e.g. {repeats[0][0].source} and {repeats[0][1].source})")
     trained = set(by_text)
     for split in ("dev", "test"):
         docs = getattr(data, split) or []
@@ -190,8 +190,9 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
     return lines
 
 
-def _annotation(doc: Document, task: str):
-    return doc.spans.get(task, doc.labels.get(task))
+def _annotation(doc: Document, task: str) -> frozenset:
+    """What `doc` says for `task`, in no order: labels or spans listed otherwise say the same."""
+    return frozenset(doc.spans.get(task, doc.labels.get(task, ())))
 
 
 def spans_inside_words(docs: list[Document], what: str) -> list[str]:

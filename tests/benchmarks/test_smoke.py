@@ -288,19 +288,28 @@ def test_speed_loads_our_variants_on_the_cpu_as_the_pipeline_runs(tiny_checkpoin
         return load(path, **kwargs)
     monkeypatch.setattr(speed, "load", recording_load)
     args = argparse.Namespace(checkpoint=str(tiny_checkpoint), articles=str(REPO / "data" / "test.jsonl"), limit=2)
-    speed.accuracy_cost(args, ["ours", "ours-fp32"])
+    docs = speed.annotated_articles(args, load(tiny_checkpoint).manifest)
+    asked.clear()
+    speed.accuracy_cost(args, ["ours", "ours-fp32"], docs)
     assert [kwargs.get("device") for kwargs in asked] == ["cpu", "cpu"]
 
 
 def test_speed_measures_no_accuracy_on_articles_without_annotations(tiny_checkpoint, tmp_path, capsys):
-    """Before, such articles gave an accuracy block of empty objects, one per variant."""
+    """Before, such articles gave an accuracy block of empty objects, one per variant; and a bad
+    annotation is named before the timing, not after it."""
     import argparse
     sys.path.insert(0, str(BENCHMARKS))
     import speed
+    from inference import load
+    from training.corpus import DataError
+    manifest = load(tiny_checkpoint).manifest
     (tmp_path / "plain.jsonl").write_text('{"text": "Putin met Trump in Helsinki."}\n', encoding="utf-8")
     args = argparse.Namespace(checkpoint=str(tiny_checkpoint), articles=str(tmp_path / "plain.jsonl"), limit=None)
-    assert speed.accuracy_cost(args, ["ours", "ours-fp32"]) is None
+    assert speed.annotated_articles(args, manifest) is None
     assert "annotates none of the checkpoint's tasks: no accuracy measured" in capsys.readouterr().err
+    (tmp_path / "plain.jsonl").write_text('{"text": "Putin met Trump.", "stance": "angry"}\n', encoding="utf-8")
+    with pytest.raises(DataError, match="plain.jsonl:1: field 'stance': unknown label 'angry'"):
+        speed.annotated_articles(args, manifest)
 
 
 def test_memory_names_a_source_without_texts_before_loading(tmp_path):

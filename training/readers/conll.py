@@ -1,8 +1,9 @@
 """Read CoNLL column files (CoNLL-2003 and the like) into Documents with character-offset entities.
 
 Each line is `token [other columns] tag`: 2 or more columns (CoNLL-2003's 4: token pos chunk tag;
-CoNLL-2002's 3; German CoNLL-2003's 5), token first and NER tag last, separated by spaces or by
-tabs (whichever the file's first line uses). A blank line ends a sentence and a
+Dutch CoNLL-2002's 3; German CoNLL-2003's 5), token first and NER tag last, separated by spaces or
+by tabs (whichever the file's first line uses). A first column of numbers (a token index) or two
+last columns of tags (gold and predicted) are refused, not read as token and tag. A blank line ends a sentence and a
 `-DOCSTART-` line starts a new document. Tags are IOB1, IOB2 (BIO) or BIOES (BILOU's L- and U-
 read as E- and S-); the reader decodes them to spans so the rest of the trainer never sees a scheme.
 """
@@ -98,7 +99,11 @@ def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int,
     width = widths.most_common(1)[0][0] if widths else 2
     if width < 2:
         problems.append(f"{path}: lines have 1 column; a CoNLL line has the token first and the NER tag "
-                        f"last, 2 or more columns ({'tab' if tabs else 'space'}-separated)")
+                        f"last, 2 or more columns")
+        return []
+    misplaced = _misplaced_columns(path, [split(line.rstrip()) for line in content if not starts_document(line)])
+    if misplaced:
+        problems.append(misplaced)
         return []
     documents: list[list] = [[None, []]]   # sentences before any -DOCSTART- form a document too
     sentence = None
@@ -127,6 +132,24 @@ def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int,
     if len(documents) == 1:   # no -DOCSTART- at all: every sentence is a document
         return [(s[0][0], [s]) for s in documents[0][1]]
     return [(first or sentences[0][0][0], sentences) for first, sentences in documents if sentences]
+
+
+def _misplaced_columns(path: Path, rows: list[list[str]]) -> str | None:
+    """Why a file of 3 or more columns does not have the token first and the gold tag last, or None:
+    a first column of numbers (WikiNEuRal's token index) would train on the numbers, and two last
+    columns of tags of one set of types (conlleval's gold then predicted) on the predictions.
+    CoNLL-2003's chunk column holds tags too, but of other types (NP, VP)."""
+    rows = [row for row in rows if len(row) >= 3]
+    if not rows:
+        return None
+    if all(row[0].strip().isdigit() for row in rows):
+        return f"{path}: the first column is a number on every line (a token index?): a CoNLL line has the token first"
+    unreadable: list[str] = []   # the column before the last is not all tags: nothing to say
+    before = {parse_tag(row[-2].strip(), "", unreadable)[1] for row in rows}
+    if not unreadable and before & {parse_tag(row[-1].strip(), "", unreadable)[1] for row in rows} - {""}:
+        return (f"{path}: the last two columns both hold NER tags (gold and predicted?): a CoNLL line has its gold "
+                f"tag last")
+    return None
 
 
 def _detect(documents, strict: bool) -> str:

@@ -1,10 +1,11 @@
 """Read the news corpus format: JSON lines of {"text", "entities": [{"start", "end", "label"}],
 "<task>": label(s)} (data/README.md). Any subset of the task fields may be present; a missing
-or null one contributes no loss; a field named like a task the record leaves out ("entites") is
-refused as a misspelling, other fields are ignored. Every record is validated before anything trains."""
+or null one contributes no loss; a field named like a task the record leaves out ("entites"),
+holding a valid annotation of it, is refused as a misspelling; other fields are ignored. Every record is validated before anything trains."""
 from __future__ import annotations
 
 import difflib
+import functools
 from pathlib import Path
 
 from training.corpus import Document, Span
@@ -48,18 +49,33 @@ def parse_record(record, schema: dict[str, dict], errors: list[str]) -> Document
 
 
 def _misspelt_tasks(record: dict, schema: dict[str, dict]) -> list[str]:
-    """A reason for each field named like a task the record leaves out ("entites", "Topics"):
-    other fields are metadata and are ignored, but that one would silently read as unannotated."""
-    reasons, tasks = [], {name.lower(): name for name in schema}
-    for field in record:
-        if field in schema or field in ("text", "id"):
+    """A reason for each field named like a task the record leaves out whose value would be a
+    valid annotation of that task ("entites": [...], "Topics": ["trade"]): it would silently read
+    as unannotated. Other fields, "topics": ["World"] among them, are metadata and are ignored."""
+    reasons = []
+    for field, value in record.items():
+        near = _near_task(field, tuple(schema))
+        if near is None or value is None or record.get(near) is not None:
             continue
-        [near] = difflib.get_close_matches(field.lower(), list(tasks), n=1, cutoff=0.8) or [None]
-        near = tasks.get(near)
-        if near is not None and record.get(near) is None:
-            reasons.append(f"field {field!r} is not a task of the schema; is it {near!r} misspelt? "
-                           f"(tasks: {', '.join(schema)})")
+        spec, invalid = schema[near], []
+        if spec["kind"] == "ner":
+            _spans(near, value, record["text"], spec["labels"], invalid)
+        else:
+            _labels(near, value, spec, invalid)
+        if not invalid:
+            reasons.append(f"field {field!r} holds {near!r} annotations under another name: rename it {near!r} "
+                           f"(or, if it is metadata, to a name unlike the tasks': {', '.join(schema)})")
     return reasons
+
+
+@functools.lru_cache(maxsize=1024)   # field names repeat from record to record
+def _near_task(field: str, tasks: tuple[str, ...]) -> str | None:
+    """The task `field` looks like a misspelling of ("entites", "Topics"), or None."""
+    if field in tasks or field in ("text", "id"):
+        return None
+    lowered = {name.lower(): name for name in tasks}
+    near = difflib.get_close_matches(field.lower(), list(lowered), n=1, cutoff=0.8)
+    return lowered[near[0]] if near else None
 
 
 def _spans(name: str, value, text: str, known: list[str], errors: list[str]) -> list[Span]:

@@ -201,6 +201,17 @@ def test_any_column_count_reads_the_token_first_and_the_tag_last(tmp_path, colum
     assert [(doc.text[s.start:s.end], s.label) for s in doc.spans["entities"]] == [("European Union", "ORG")]
 
 
+@pytest.mark.parametrize("text,reason", [
+    ("0\tHer\tO\n1\tTuvalu\tB-LOC\n\n0\tEU\tB-ORG\n", "the first column is a number on every line"),   # WikiNEuRal
+    ("EU B-ORG B-ORG\nin O O\nGerman B-MISC B-PER\n", "the last two columns both hold NER tags"),   # gold, predicted
+    ("EU NNP B-NP B-ORG B-ORG\nsays VBZ B-VP O O\n", "the last two columns both hold NER tags"),   # conlleval's input
+])
+def test_a_file_whose_token_is_not_first_or_gold_tag_not_last_is_refused(tmp_path, text, reason):
+    """Read as token first, tag last, these trained on token numbers or on predicted tags."""
+    with pytest.raises(DataError, match=reason):
+        read_conll(write(tmp_path, text))
+
+
 def test_a_one_column_file_is_refused(tmp_path):
     path = write(tmp_path, "EU\nsays\n")
     with pytest.raises(DataError, match="lines have 1 column; a CoNLL line has the token first and the NER tag last"):

@@ -65,16 +65,23 @@ def test_malformed_fields(tmp_path, change, reason):
 
 
 def test_a_task_field_misspelt_in_some_records_is_refused(tmp_path):
-    """A record whose "entites" stood for "entities" would train as a text naming nobody; other
-    fields are metadata, and a near name beside the task's own field is left alone."""
+    """A record whose "entites" stood for "entities" would train as a text naming nobody. A near
+    name that is no annotation of the task is metadata ("topics" of a publisher's own, a null,
+    "distance" beside "stance"), and one beside the task's own field is left alone."""
     misspelt = {k: v for k, v in GOOD.items() if k != "entities"} | {"entites": GOOD["entities"]}
     capitals = {k: v for k, v in GOOD.items() if k != "topic"} | {"Topics": ["trade"], "url": "https://x"}
-    path = write(tmp_path, [GOOD, misspelt, capitals, dict(GOOD, topics=["trade"], source="wire")])
+    metadata = [{k: v for k, v in GOOD.items() if k != "topic"} | {"topics": ["World", "Politics"]},
+                {k: v for k, v in GOOD.items() if k != "stance"} | {"stances": None, "distance": 3, "instance": "dev-1"},
+                dict(GOOD, topics=["trade"], source="wire")]
+    path = write(tmp_path, [GOOD, misspelt, capitals, *metadata])
     with pytest.raises(DataError) as err:
         read_jsonl(path, NEWS_SCHEMA)
     assert err.value.problems == [
-        f"{path}:2: field 'entites' is not a task of the schema; is it 'entities' misspelt? (tasks: entities, topic, stance)",
-        f"{path}:3: field 'Topics' is not a task of the schema; is it 'topic' misspelt? (tasks: entities, topic, stance)"]
+        f"{path}:2: field 'entites' holds 'entities' annotations under another name: rename it 'entities' "
+        f"(or, if it is metadata, to a name unlike the tasks': entities, topic, stance)",
+        f"{path}:3: field 'Topics' holds 'topic' annotations under another name: rename it 'topic' "
+        f"(or, if it is metadata, to a name unlike the tasks': entities, topic, stance)"]
+    assert len(read_jsonl(write(tmp_path, [GOOD, *metadata]), NEWS_SCHEMA)) == 4
 
 
 def test_wrong_encoding_is_reported(tmp_path):
