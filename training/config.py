@@ -63,7 +63,8 @@ class TrainConfig:
     seed: int = option(13, "seed of every random choice: the same seed reproduces the run")
     init_from: str | None = option(None, "continue from this checkpoint: labels it knows keep their weights, "
                                          "new labels get new ones; the training settings are this run's, as for "
-                                         "a new one")
+                                         "a new one, but the encoder, word-shape input and lexicon are the "
+                                         "checkpoint's")
     recase_capitals: bool | None = option(None, "lines in capitals (headlines, datelines) reach the encoder with "
                                                 "each word as the rest of its document writes it (inference.recasing; "
                                                 "default: a continued checkpoint's own, else the base "

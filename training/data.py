@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .config import TrainConfig
 from .corpus import DataError, Document, annotated_tasks
-from .schema import load_schema
+from .schema import load_schema, schema_of
 from .sources import Source, infer_schema, merge_schemas, read_source
 
 SPLITS = ("train", "dev", "test")
@@ -67,6 +67,16 @@ def fingerprint(data) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def checkpoint_schema(checkpoint: str) -> dict[str, dict]:
+    """The schema of the checkpoint --init-from names, or an error that names the setting."""
+    from inference.checkpoint import MANIFEST
+    from inference.manifest import Manifest
+    try:
+        return schema_of(Manifest.read(Path(checkpoint) / MANIFEST).tasks)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"init_from {checkpoint}: not a checkpoint folder ({exc})") from None
+
+
 def describe(data) -> str:
     """How the manifest names a split's data: its path, or a dataset in memory by fingerprint."""
     return str(data) if isinstance(data, (str, Path)) else f"<datasets.Dataset {data._fingerprint}>"
@@ -77,6 +87,9 @@ def read_data(config: TrainConfig) -> RunData:
     before anything trains."""
     splits = {name: as_sources(getattr(config, name), name) for name in SPLITS}
     news_schema = load_schema(config.schema)
+    if config.init_from:   # a news file's fields for the checkpoint's tasks are read too, not only --schema's
+        news_schema = merge_schemas(checkpoint_schema(config.init_from), news_schema,
+                                    f"the checkpoint {config.init_from}", f"the schema {config.schema or '(news)'}")
     read, problems = {name: [] for name in splits}, []
     for name, sources in splits.items():
         for source in sources:

@@ -55,10 +55,10 @@ def continue_from(checkpoint: str, schema: dict, log):
     old, tokenizer, old_manifest = load_checkpoint(checkpoint)
     schema = merge_schemas(schema_of(old_manifest.tasks), schema, f"the checkpoint {checkpoint}", "this run's data")
     tasks = task_specs(schema)
-    for task in tasks:   # a head keeps its lexical branch and gate (refitted on the new data by the trainer), and its CRF
-        if task.name in old.tasks:
-            task.lexical, task.gate, task.crf = (old.tasks[task.name].lexical, old.tasks[task.name].gate,
-                                                 old.tasks[task.name].crf)
+    for task in tasks:   # a head keeps its lexical branch and gate (refitted on the new data by the trainer), its
+        if task.name in old.tasks:   # CRF, and the names it has trained on (the span calibrator reads them)
+            was = old.tasks[task.name]
+            task.lexical, task.gate, task.crf, task.seen_entities = was.lexical, was.gate, was.crf, was.seen_entities
     model = MultiTaskModel(old.encoder, tasks, shape_input=old.shape_input, lexicon_size=old.lexicon_size)
     model.shape_embedding.load_state_dict(old.shape_embedding.state_dict())
     if old.lexicon_size:

@@ -89,6 +89,14 @@ def train(config: TrainConfig, log=print) -> dict:
         raise DataError([f"select_by: no dev document is annotated for task {config.select_by!r}"])
     if config.init_from and config.base:
         log(f"warning: --base {config.base} has no effect with --init-from: the encoder is the checkpoint's")
+    if config.init_from:   # the checkpoint's model reads what it learnt to read: recorded as applied
+        kept = Manifest.read(Path(config.init_from) / MANIFEST)
+        if config.lexical_terms and config.lexical_terms != len(kept.lexicon):
+            log(f"warning: --lexical-terms {config.lexical_terms} has no effect with --init-from: the document heads "
+                f"read the checkpoint's {len(kept.lexicon)} terms")
+        if not config.shape_input and kept.shape_input:
+            log("warning: --no-shape-input has no effect with --init-from: the checkpoint's encoder reads word shapes")
+        config.lexical_terms, config.shape_input = len(kept.lexicon), kept.shape_input
     if config.gate_label and config.init_from:
         log(f"warning: --gate-label {config.gate_label} has no effect with --init-from: the gates are the checkpoint's")
     elif config.gate_label and not any(spec["kind"] in ("single", "pair") and config.gate_label in spec["labels"]
@@ -307,9 +315,9 @@ class Trainer:
         best = NewsModel.load(config.output, runtime="torch", device=self.device)
         best.manifest.training = self.manifest.training
         result = {"best_epoch": self.manifest.training["best_epoch"]}
-        for task in best.manifest.tasks:
+        for task in best.manifest.tasks:   # after --init-from, the names the checkpoint trained on too
             if task.kind == "ner":
-                task.seen_entities = seen_entities(task, data.train)
+                task.seen_entities = sorted({*task.seen_entities, *seen_entities(task, data.train)})
         if data.dev:
             best.manifest.training["calibration"] = calibrate([head for head, _ in head_outputs(best, data.dev)])
             result["dev"] = evaluate(best, data.dev)

@@ -335,3 +335,31 @@ def test_train_leaves_the_callers_config_as_it_was(trained, tmp_path):
     before = dataclasses.asdict(sweep)
     train(sweep, log=lambda m: None)
     assert dataclasses.asdict(sweep) == before   # before: the base's rates written in, then reused for another base
+
+
+def test_a_continued_run_reads_the_checkpoints_tasks_keeps_its_names_and_records_its_settings(tiny_base, tmp_path):
+    """Before: a --schema naming only the task to widen left the other tasks' annotations unread,
+    the names seen in training were those of the new data alone, and --lexical-terms and
+    --no-shape-input were recorded as applied while the checkpoint's model ignored them."""
+    base = train_on_four_articles(tmp_path, "base", base=tiny_base, max_steps=1)
+    base_names = set(load(str(base)).manifest.task("entities").seen_entities)
+    records = [json.loads(line) for line in (tmp_path / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    for record in records[2:]:   # their names were seen by the checkpoint, not by this run
+        del record["entities"]
+    records[0]["topic"] = records[0]["topic"] + ["energy"]
+    (tmp_path / "more.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    (tmp_path / "schema.json").write_text(json.dumps({"topic": {"kind": "multi", "labels": ["energy"]}}), encoding="utf-8")
+    logged = []
+    result = train(TrainConfig(train=str(tmp_path / "more.jsonl"), dev=str(tmp_path / "more.jsonl"),
+                               schema=str(tmp_path / "schema.json"), init_from=str(base), output=str(tmp_path / "more"),
+                               epochs=1, max_steps=1, batch_size=4, window_length=64, window_overlap=16,
+                               lexical_terms=50, shape_input=False, measure_runtimes=False, model_card=None),
+                   log=logged.append)
+    assert set(result["dev"]) == {"entities", "topic", "stance"}   # before: topic alone
+    continued = load(str(tmp_path / "more")).manifest
+    assert "energy" in continued.task("topic").labels
+    assert base_names and set(continued.task("entities").seen_entities) >= base_names
+    assert (continued.training["config"]["lexical_terms"], continued.training["config"]["shape_input"]) == (0, True)
+    assert "warning: --lexical-terms 50 has no effect with --init-from: the document heads read the checkpoint's " \
+           "0 terms" in logged
+    assert "warning: --no-shape-input has no effect with --init-from: the checkpoint's encoder reads word shapes" in logged
