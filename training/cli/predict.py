@@ -44,6 +44,11 @@ def run(args) -> int:
         folder = Path(args.html).parent
         if not args.html or Path(args.html).is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
             raise ValueError(f"--html {args.html!r}: give a file in an existing folder you can write to")
+        inputs = [*(args.file or []), *([args.pair_file] if args.pair_file else [])]
+        if os.path.realpath(args.html) in map(os.path.realpath, inputs) or \
+                Path(os.path.realpath(args.html)).is_relative_to(os.path.realpath(checkpoint)):
+            raise ValueError(f"--html {args.html}: that is an input of this command (a --file, --pair-file or the "
+                             f"checkpoint); give another file")
     if args.text is not None and args.file:
         several = " (for several files, repeat --file: --file a.txt --file b.txt)" if os.path.isfile(args.text) else ""
         raise ValueError(f"give the text or --file, not both{several}")

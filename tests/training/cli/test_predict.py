@@ -98,6 +98,11 @@ def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_pat
     for page in (tmp_path, tmp_path / "no-such-folder" / "page.html"):
         assert main(["predict", *checkpoint, "Talks.", "--html", str(page)]) == 2
         assert f"--html {str(page)!r}: give a file in an existing folder" in capsys.readouterr().err
+    for page, given in ((records, ["--file", str(records)]), (records, ["Talks.", "--pair-file", str(records)]),
+                        (folder / "page.html", ["Talks."])):   # before: the input was overwritten
+        assert main(["predict", *checkpoint, *given, "--html", str(page)]) == 2
+        assert f"--html {page}: that is an input of this command" in capsys.readouterr().err
+    assert records.read_text(encoding="utf-8").startswith("{") and not (folder / "page.html").exists()
 
 
 def test_each_file_given_is_one_document_in_order(tiny_checkpoint, tmp_path, capsys):
