@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tomllib
 
@@ -43,6 +44,7 @@ def train_config(args) -> TrainConfig:
                 values = tomllib.load(f)
             except tomllib.TOMLDecodeError as exc:
                 raise ValueError(f"{args.config}: not valid TOML: {exc}") from None
+        _expand_home(values)
         unknown = set(values) - set(TrainConfig.__dataclass_fields__)
         if unknown:
             raise ValueError(f"{args.config}: unknown setting(s) {', '.join(sorted(unknown))}")
@@ -60,6 +62,26 @@ def train_config(args) -> TrainConfig:
         values[split], sources = sources[:len(getattr(args, split))], sources[len(getattr(args, split)):]
     values.update({f.name: getattr(args, f.name) for f in options() if getattr(args, f.name) is not None})
     return TrainConfig(**values)
+
+
+def _expand_home(values: dict) -> None:
+    """A config's paths starting with ~ as a shell expands them on the command line (not a folder
+    named "~" in the working directory); other strings, a delimiter "~" among them, as written."""
+    def expand(holder: dict, key: str) -> None:
+        if isinstance(holder.get(key), str):
+            holder[key] = os.path.expanduser(holder[key])
+    for key in ("output", "init_from", "schema", "model_card", "base"):
+        expand(values, key)
+    for split in ("train", "dev", "test"):
+        sources = values.get(split) if isinstance(values.get(split), list) else [values.get(split)]
+        for i, source in enumerate(sources):
+            if isinstance(source, str):
+                sources[i] = os.path.expanduser(source)
+            elif isinstance(source, dict):
+                expand(source, "path")
+                expand(source.get("options") if isinstance(source.get("options"), dict) else {}, "bodies")
+        if isinstance(values.get(split), str):
+            values[split] = sources[0]
 
 
 def run(args) -> int:

@@ -77,6 +77,20 @@ format = "conll"
     assert config.train == [{"path": str(files / "ner.conll"), "format": "conll"}]
 
 
+def test_a_config_path_starting_with_a_tilde_is_in_the_home_folder(files, monkeypatch):
+    """As a shell expands it on the command line; before, a folder named "~" was made in the
+    working directory. A delimiter "~" is no path and stays as written."""
+    monkeypatch.setenv("HOME", str(files))
+    (files / "run.toml").write_text('output = "~/ckpt"\ntrain = ["~/news.jsonl"]\n[[dev]]\npath = "~/topics.csv"\n'
+                                    'options = {delimiter = "~", multi = true}\n', encoding="utf-8")
+    captured = {}
+    monkeypatch.setattr("training.trainer.train", lambda config, log: captured.setdefault("config", config))
+    assert main(["train", "--config", str(files / "run.toml")]) == 0
+    config = captured["config"]
+    assert config.output == str(files / "ckpt") and config.train == [str(files / "news.jsonl")]
+    assert config.dev == [{"path": str(files / "topics.csv"), "options": {"delimiter": "~", "multi": True}}]
+
+
 @pytest.mark.parametrize("toml, message", [
     ('epochs = 3\n[[train]\npath = "x.jsonl"\n', "not valid TOML: Expected ']]'"),
     ('[[train]]\npath = "x.jsonl"\nfromat = "news"\n',
