@@ -87,9 +87,12 @@ def read_data(config: TrainConfig) -> RunData:
     before anything trains."""
     splits = {name: as_sources(getattr(config, name), name) for name in SPLITS}
     news_schema = load_schema(config.schema)
-    if config.init_from:   # a news file's fields for the checkpoint's tasks are read too, not only --schema's
-        news_schema = merge_schemas(checkpoint_schema(config.init_from), news_schema,
-                                    f"the checkpoint {config.init_from}", f"the schema {config.schema or '(news)'}")
+    if config.init_from:   # checked before the data is read
+        checkpoint = checkpoint_schema(config.init_from)
+        if any(s.resolved_format == "news" for sources in splits.values() for s in sources):
+            # a news file's fields for the checkpoint's tasks are read too, not only those --schema lists
+            news_schema = merge_schemas(checkpoint, news_schema, f"the checkpoint {config.init_from}",
+                                        f"the schema {config.schema or '(the news schema, data/README.md)'}")
     read, problems = {name: [] for name in splits}, []
     for name, sources in splits.items():
         for source in sources:

@@ -123,7 +123,7 @@ def _ner_procedure(manifest: Manifest, shape_reason: str) -> str:
         return ""
     crf = ", adding the transition scores of a CRF trained with the encoder" if any(t.crf for t in manifest.tasks) else ""
     return ("- a learned word-shape embedding (case, digits, sentence start) is added to the token states\n"
-            f"  before the NER head{shape_reason}; with `shape_input` (see the manifest's training config) the\n"
+            f"  before the NER head{shape_reason}; with the manifest's `shape_input` the\n"
             "  shapes also enter the encoder through its token-type embedding\n"
             f"- entities are decoded as the most probable valid BIO sequence (Viterbi{crf}); within a document a\n"
             "  name keeps one type (a surname takes its full name's; see the README)\n")

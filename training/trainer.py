@@ -89,14 +89,14 @@ def train(config: TrainConfig, log=print) -> dict:
         raise DataError([f"select_by: no dev document is annotated for task {config.select_by!r}"])
     if config.init_from and config.base:
         log(f"warning: --base {config.base} has no effect with --init-from: the encoder is the checkpoint's")
-    if config.init_from:   # the checkpoint's model reads what it learnt to read: recorded as applied
+    if config.init_from:   # the checkpoint's model reads what it learnt to read (its manifest says what)
         kept = Manifest.read(Path(config.init_from) / MANIFEST)
         if config.lexical_terms and config.lexical_terms != len(kept.lexicon):
-            log(f"warning: --lexical-terms {config.lexical_terms} has no effect with --init-from: the document heads "
-                f"read the checkpoint's {len(kept.lexicon)} terms")
+            has = f"read the checkpoint's {len(kept.lexicon)} terms" if kept.lexicon else "read no lexical features"
+            log(f"warning: --lexical-terms {config.lexical_terms} has no effect with --init-from: the document "
+                f"heads {has}, as the checkpoint's")
         if not config.shape_input and kept.shape_input:
             log("warning: --no-shape-input has no effect with --init-from: the checkpoint's encoder reads word shapes")
-        config.lexical_terms, config.shape_input = len(kept.lexicon), kept.shape_input
     if config.gate_label and config.init_from:
         log(f"warning: --gate-label {config.gate_label} has no effect with --init-from: the gates are the checkpoint's")
     elif config.gate_label and not any(spec["kind"] in ("single", "pair") and config.gate_label in spec["labels"]

@@ -6,6 +6,7 @@ from training.corpus import DataError
 from training.sources import Source, merge_schemas, read_source
 from training.config import TrainConfig
 from training.data import read_data
+from training.schema import NEWS_SCHEMA
 
 CONLL = "-DOCSTART- -X- -X- O\n\nEU NNP B-NP I-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP I-MISC\ncall NN I-NP O\n\n"
 NEWS = {"text": "Putin met Trump in Helsinki.", "entities": [{"start": 0, "end": 5, "label": "PER"}],
@@ -294,3 +295,29 @@ def test_one_file_read_as_two_tasks_or_pairs_with_other_bodies_is_no_overlap(tmp
     source = {"path": str(pairs), "options": {"task": "stance", "pair_field": "body"}}
     config = TrainConfig(train=[source], dev_fraction=0.5)
     assert overlaps(config, read_data(config)) == []   # one headline, two bodies: two documents
+
+
+def test_a_continued_run_reads_news_files_with_the_checkpoints_tasks_and_other_files_as_before(tmp_path):
+    """News files take the checkpoint's tasks beside --schema's; a checkpoint whose task is of
+    another kind than the bundled schema's (FNC-1's pair stance) still continues on its own
+    format; a folder that is no checkpoint is named as init_from before the data is read."""
+    from inference.checkpoint import write_manifest
+    from inference.manifest import Manifest, TaskSpec
+    from training.schema import task_specs
+    news = tmp_path / "news"
+    news.mkdir()
+    write_manifest(news, Manifest(tasks=task_specs(NEWS_SCHEMA), base_model="tiny"))
+    (tmp_path / "topic.json").write_text(json.dumps({"topic": {"kind": "multi", "labels": ["energy"]}}), encoding="utf-8")
+    (tmp_path / "train.jsonl").write_text(json.dumps(dict(NEWS, topic=["energy"])) + "\n", encoding="utf-8")
+    data = read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), schema=str(tmp_path / "topic.json"),
+                                 init_from=str(news), dev_fraction=0))
+    assert set(data.schema) == {"entities", "topic", "stance"} and data.train[0].spans["entities"]
+    fnc = tmp_path / "fnc"
+    fnc.mkdir()
+    write_manifest(fnc, Manifest(tasks=[TaskSpec("stance", "pair", ["agree", "unrelated"])], base_model="tiny"))
+    (tmp_path / "stances.csv").write_text("Headline,Body ID,Stance\nTalks,1,agree\n", encoding="utf-8")
+    (tmp_path / "bodies.csv").write_text("Body ID,articleBody\n1,Talks resumed.\n", encoding="utf-8")
+    pairs = {"path": str(tmp_path / "stances.csv"), "format": "pairs", "options": {"bodies": str(tmp_path / "bodies.csv")}}
+    assert read_data(TrainConfig(train=[pairs], init_from=str(fnc), dev_fraction=0)).schema["stance"]["kind"] == "pair"
+    with pytest.raises(ValueError, match=f"^init_from {tmp_path}: not a checkpoint folder"):
+        read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), init_from=str(tmp_path), dev_fraction=0))

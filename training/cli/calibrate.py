@@ -20,8 +20,9 @@ def add_parser(sub) -> None:
     c.add_argument("--data", required=True, help="annotated file to fit on (not the test file)")
     c.add_argument("--format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
     c.add_argument("--train", help="the checkpoint's training file: the span calibrator reads whether a name was "
-                                   "seen in training (default: the names the checkpoint already lists); the reader flags "
-                                   "apply to it too")
+                                   "seen in training (default: the names the checkpoint already lists, which for a "
+                                   "checkpoint continued with --init-from include its earlier training's: the file "
+                                   "given replaces them); the reader flags apply to it too")
     c.add_argument("--train-format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
     add_reader_arguments(c)
     c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")

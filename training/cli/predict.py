@@ -44,11 +44,11 @@ def run(args) -> int:
         folder = Path(args.html).parent
         if not args.html or Path(args.html).is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
             raise ValueError(f"--html {args.html!r}: give a file in an existing folder you can write to")
-        inputs = [*(args.file or []), *([args.pair_file] if args.pair_file else [])]
-        if os.path.realpath(args.html) in map(os.path.realpath, inputs) or \
-                Path(os.path.realpath(args.html)).is_relative_to(os.path.realpath(checkpoint)):
-            raise ValueError(f"--html {args.html}: that is an input of this command (a --file, --pair-file or the "
-                             f"checkpoint); give another file")
+        if _an_input(args):
+            raise ValueError(f"--html {args.html!r}: that is an input of this command; give another file")
+        if Path(os.path.realpath(args.html)).is_relative_to(os.path.realpath(checkpoint)):
+            raise ValueError(f"--html {args.html!r}: that is inside the checkpoint folder, which predict leaves as it "
+                             f"is; give a file elsewhere")
     if args.text is not None and args.file:
         several = " (for several files, repeat --file: --file a.txt --file b.txt)" if os.path.isfile(args.text) else ""
         raise ValueError(f"give the text or --file, not both{several}")
@@ -84,6 +84,20 @@ def run(args) -> int:
         with open(args.html, "w", encoding="utf-8") as f:
             f.write(render(predictions, titles))
     return 0
+
+
+def _an_input(args) -> bool:
+    """Whether --html is the file read (--file, --pair-file, or stdin redirected from it), by any
+    name: a link, a relative path."""
+    if not os.path.exists(args.html):
+        return False
+    read = [os.stat(f) for f in [*(args.file or []), args.pair_file] if f and os.path.exists(f)]
+    if args.text is None and not args.file:
+        try:
+            read.append(os.fstat(sys.stdin.fileno()))
+        except (AttributeError, OSError, ValueError):   # stdin replaced or closed: no file to compare
+            pass
+    return any(os.path.samestat(os.stat(args.html), s) for s in read)
 
 
 def _jsonl_records(raw: str, where: str) -> list[dict]:

@@ -98,10 +98,16 @@ def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_pat
     for page in (tmp_path, tmp_path / "no-such-folder" / "page.html"):
         assert main(["predict", *checkpoint, "Talks.", "--html", str(page)]) == 2
         assert f"--html {str(page)!r}: give a file in an existing folder" in capsys.readouterr().err
+    (tmp_path / "linked.html").hardlink_to(records)
+    stdin = open(records, "rb")
+    monkeypatch.setattr("sys.stdin", types.SimpleNamespace(buffer=stdin, fileno=stdin.fileno))
     for page, given in ((records, ["--file", str(records)]), (records, ["Talks.", "--pair-file", str(records)]),
-                        (folder / "page.html", ["Talks."])):   # before: the input was overwritten
-        assert main(["predict", *checkpoint, *given, "--html", str(page)]) == 2
-        assert f"--html {page}: that is an input of this command" in capsys.readouterr().err
+                        (tmp_path / "linked.html", ["--file", str(records)]), (records, [])):   # the last from stdin
+        assert main(["predict", *checkpoint, *given, "--html", str(page)]) == 2   # before: written over the input
+        assert f"--html {str(page)!r}: that is an input of this command" in capsys.readouterr().err
+    stdin.close()
+    assert main(["predict", *checkpoint, "Talks.", "--html", str(folder / "page.html")]) == 2
+    assert "that is inside the checkpoint folder, which predict leaves as it is" in capsys.readouterr().err
     assert records.read_text(encoding="utf-8").startswith("{") and not (folder / "page.html").exists()
 
 

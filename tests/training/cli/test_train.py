@@ -81,13 +81,18 @@ def test_a_config_path_starting_with_a_tilde_is_in_the_home_folder(files, monkey
     """As a shell expands it on the command line; before, a folder named "~" was made in the
     working directory. A delimiter "~" is no path and stays as written."""
     monkeypatch.setenv("HOME", str(files))
-    (files / "run.toml").write_text('output = "~/ckpt"\ntrain = ["~/news.jsonl"]\n[[dev]]\npath = "~/topics.csv"\n'
-                                    'options = {delimiter = "~", multi = true}\n', encoding="utf-8")
+    (files / "run.toml").write_text('output = "~/ckpt"\ninit_from = "~/old"\nschema = "~/s.json"\nmodel_card = "~/c.md"\n'
+                                    'base = "~/enc"\ntrain = ["~/news.jsonl"]\n[[dev]]\npath = "~/topics.csv"\n'
+                                    'options = {delimiter = "~", multi = true}\n[[test]]\npath = "~/st.csv"\n'
+                                    'format = "pairs"\noptions = {bodies = "~/b.csv"}\n', encoding="utf-8")
     captured = {}
     monkeypatch.setattr("training.trainer.train", lambda config, log: captured.setdefault("config", config))
     assert main(["train", "--config", str(files / "run.toml")]) == 0
     config = captured["config"]
-    assert config.output == str(files / "ckpt") and config.train == [str(files / "news.jsonl")]
+    assert [config.output, config.init_from, config.schema, config.model_card, config.base] == [
+        str(files / name) for name in ("ckpt", "old", "s.json", "c.md", "enc")]
+    assert config.train == [str(files / "news.jsonl")]
+    assert config.test == [{"path": str(files / "st.csv"), "format": "pairs", "options": {"bodies": str(files / "b.csv")}}]
     assert config.dev == [{"path": str(files / "topics.csv"), "options": {"delimiter": "~", "multi": True}}]
 
 
