@@ -117,7 +117,12 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     token_words, words, firsts = [], [], []
     waiting = 0          # subwords with no visible character (a lone SentencePiece "▁"): join the next word
     last = None
-    for (start, end), wid in zip(offsets, word_ids):
+    for i, ((start, end), wid) in enumerate(zip(offsets, word_ids)):
+        if i + 1 < len(offsets) and offsets[i + 1][0] <= start < offsets[i + 1][1]:
+            # the next subword spans this one's first character too: a lone "▁" opening a text
+            # before a piece of its own ("▁", "東京"), or a byte of a character split in several
+            waiting += 1
+            continue
         while start < end and _blank(visible, start):   # SentencePiece's "▁" covers the space before a word
             start += 1
         while end > start and _blank(visible, end - 1):

@@ -74,6 +74,18 @@ def test_wordpiece_and_sentencepiece_cut_words_alike(tokenizer, e5_tokenizer):
     assert all(text[s:e].strip() == text[s:e] for s, e in sentencepiece.words)
 
 
+@pytest.mark.parametrize("opening", ["@Reuters", "#Brexit", "東京", "習近平"])
+def test_a_text_opening_with_a_character_sentencepiece_splits_off_has_its_words_once(e5_tokenizer, opening):
+    """SentencePiece gives a text's opening lone "▁" the first character, which the next subword
+    spans too: before, that made a word of its own, doubling or overlapping the next one."""
+    first = encode(e5_tokenizer, f"{opening} said talks resume.")
+    later = encode(e5_tokenizer, f"Talks: {opening} said talks resume.")
+    shift = len("Talks: ")
+    assert all(a[1] <= b[0] for a, b in zip(first.words, first.words[1:]))   # in order, none overlapping
+    assert first.words == [(s - shift, e - shift) for s, e in later.words[2:]]   # as the same words further on
+    assert [first.input_ids[i] for i in first.first_subwords] == [later.input_ids[i] for i in later.first_subwords[2:]]
+
+
 def test_recasing_changes_only_what_the_encoder_reads(tokenizer, e5_tokenizer):
     text = "RUSSIA AND UKRAINE RESUME TALKS\nOfficials of Russia and Ukraine said talks resume ."
     for tok in (tokenizer, e5_tokenizer):
