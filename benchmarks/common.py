@@ -26,11 +26,18 @@ DEV_FRACTION = 0.1   # share of train held out as dev where a corpus has no dev 
 CALIBRATION = ("ece_before", "ece_after")  # what evaluate reports of ours: ECE before / after temperature
 
 
+def positive(value: str) -> int:
+    """A count of at least 1 (a negative --limit would cut documents off the end)."""
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return int(value)
+
+
 def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     """The options every benchmark takes; each script adds its data paths."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--system", choices=systems, required=True)
-    p.add_argument("--limit", type=int, help="use only the first N documents of each split (smoke runs)")
+    p.add_argument("--limit", type=positive, help="use only the first N documents of each split (smoke runs)")
     p.add_argument("--output-json", help="also append the result line to this JSON-lines file")
     p.add_argument("--epochs", type=int, help="training epochs (default: the benchmark's recipe; hf-recipe 3; spacy 20)")
     p.add_argument("--max-steps", type=int, help="stop training after this many optimiser steps (smoke runs)")
@@ -42,9 +49,9 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--base", help="ours / hf-recipe: base encoder, minilm, e5-small or a local Hugging Face "
                                   "encoder folder (default: the trainer's)")
     p.add_argument("--device", default="auto", help="ours / hf-recipe: auto (a GPU when there is one), cpu or cuda")
-    p.add_argument("--max-train-docs", type=int,
+    p.add_argument("--max-train-docs", type=positive,
                    help="train every system on the same seeded sample of N training documents (2 CPU cores)")
-    p.add_argument("--max-dev-docs", type=int, help="score every system on a seeded sample of N dev documents")
+    p.add_argument("--max-dev-docs", type=positive, help="score every system on a seeded sample of N dev documents")
     p.add_argument("--window-length", type=int, help="ours: tokens per window (default: the benchmark's recipe)")
     p.add_argument("--lexical-terms", type=int, help="ours: TF-IDF terms the document heads read, 0 for none "
                                                      "(default: the benchmark's recipe)")
@@ -230,7 +237,8 @@ def refuse_unmeant(args, task: str | None) -> None:
     """Settings that would be ignored, a device the machine lacks, a checkpoint without the
     benchmark's `task`, or a split scored on itself, refused before any work."""
     if args.system == "ours" and args.checkpoint:
-        given = [name for name in TRAINING_OPTIONS if getattr(args, name) is not None and (name != "resume" or args.resume)]
+        given = [name for name in (*TRAINING_OPTIONS, "max_train_docs")   # every system's sample: none with a checkpoint
+                 if getattr(args, name) is not None and (name != "resume" or args.resume)]
         if given:
             raise SystemExit(f"error: --checkpoint scores a trained checkpoint; "
                              f"{', '.join('--' + n.replace('_', '-') for n in given)} would train one: leave them out")
@@ -250,6 +258,7 @@ def refuse_unmeant(args, task: str | None) -> None:
     if args.system == "spacy" and args.device not in ("auto", "cpu"):
         raise SystemExit(f"error: --system spacy runs on the CPU here, not on --device {args.device}")
     refuse_unusable_device(args.device)
+    refuse_output_over_an_input(args)
     files = {name: getattr(args, name) for name in ("train", "dev", "test", "test_stances", "conllpp")
              if isinstance(getattr(args, name, None), str)}
     real = {name: os.path.realpath(path) for name, path in files.items()}
@@ -257,6 +266,23 @@ def refuse_unmeant(args, task: str | None) -> None:
         if real[a] == real[b] and not args.limit:   # a smoke run (--limit, recorded in its line) may reuse a file
             raise SystemExit(f"error: --{a.replace('_', '-')} and --{b.replace('_', '-')} are the same file "
                              f"({files[a]}): a split would be scored on what it trained or selected on")
+
+
+def refuse_output_over_an_input(args) -> None:
+    """--output-json appends: naming a data file the run reads, or a file of the checkpoint it
+    scores or trains, it would corrupt it."""
+    if not args.output_json:
+        return
+    out = os.path.realpath(args.output_json)
+    for name, value in vars(args).items():
+        if name != "output_json" and isinstance(value, str) and os.path.isfile(value) and os.path.realpath(value) == out:
+            raise SystemExit(f"error: --output-json {args.output_json} is --{name.replace('_', '-')}, an input of "
+                             "this run: give a results file of its own")
+    for name in ("checkpoint", "output"):
+        folder = getattr(args, name, None)
+        if folder and Path(out).is_relative_to(os.path.realpath(folder)):
+            raise SystemExit(f"error: --output-json {args.output_json} is inside the --{name} folder: give a "
+                             "results file elsewhere")
 
 
 def refuse_labels_the_checkpoint_lacks(args, docs: dict, task: str) -> None:

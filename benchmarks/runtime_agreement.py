@@ -46,7 +46,8 @@ def main() -> None:
     parser.add_argument("--file", action="append", default=[], help="a plain-text article (repeatable)")
     parser.add_argument("--articles", help='JSON lines with "text": counted together')
     parser.add_argument("--variants", help="comma separated (default: every runtime this machine has, and pipeline)")
-    parser.add_argument("--task", default="entities", help="the NER task to compare")
+    parser.add_argument("--task", default="entities",
+                        help="the NER task the pipeline export carries (the runtimes compare every NER task's entities)")
     args = parser.parse_args()
     if not args.file and not args.articles:
         parser.error("give --file or --articles")
@@ -57,14 +58,18 @@ def main() -> None:
     wanted = args.variants.split(",") if args.variants else names
     if set(wanted) - set(names):
         parser.error(f"--variants: {', '.join(sorted(set(wanted) - set(names)))} not among {', '.join(names)}")
-    fp32 = load(args.checkpoint, runtime="torch", quantize=False)
+    # on the CPU, as every other variant runs (on a GPU machine "auto" would give fp32 another device)
+    fp32 = load(args.checkpoint, runtime="torch", quantize=False, device="cpu")
+    ner = [t.name for t in fp32.manifest.tasks if t.kind == "ner"]
+    if args.task not in ner:   # before: an empty comparison that read as full agreement
+        parser.error(f"--task {args.task}: the checkpoint's NER tasks are {', '.join(ner) or 'none'}")
     found = lambda model: [{(e.start, e.end, e.label) for e in model.predict(text).entities} for text in texts]
     reference = found(fp32)
     variants = {name: found(load(args.checkpoint, **RUNTIMES[name])) for name in wanted if name != "pipeline"}
     if "pipeline" in wanted:
         with tempfile.TemporaryDirectory() as tmp:
             variants["pipeline"] = pipeline_entities(export_ner(fp32, args.task, Path(tmp) / "ner"), texts)
-    line = {"benchmark": "runtime-agreement", "system": "ours", "checkpoint": args.checkpoint,
+    line = {"benchmark": "runtime-agreement", "system": "ours", "checkpoint": args.checkpoint, "device": "cpu",
             "files": {name: {"fp32": len(reference[i]),
                              **{v: compare(reference[i], spans[i], texts[i]) for v, spans in variants.items()}}
                       for i, name in enumerate(files)}}

@@ -77,12 +77,12 @@ def prepare(args, tmp: Path) -> dict[str, tuple[str, str]]:
     bodies = lambda path: [{**r, "articleBody": cap(r["articleBody"], args.max_body_words)} for r in read_csv(path)]
     rows = common.head(read_csv(args.train), args.limit)
     ids = list(dict.fromkeys(r["Body ID"].strip() for r in rows))
+    if len(ids) < 2:   # before the hold-out, whose own message would advise a --dev this script has not
+        raise SystemExit(f"the training pairs name {len(ids)} body: a dev set needs bodies of its own (raise --limit)")
     _, dev_ids = common.holdout(ids, common.DEV_FRACTION, args.seed)
     dev_ids = set(dev_ids)
     train = [r for r in rows if r["Body ID"].strip() not in dev_ids]
     dev = [r for r in rows if r["Body ID"].strip() in dev_ids]
-    if len(ids) < 2:
-        raise SystemExit(f"the training pairs name {len(ids)} body: a dev set needs bodies of its own (raise --limit)")
     if args.unrelated_fraction < 1:
         rng = random.Random(args.seed)
         train = [r for r in train if r["Stance"] != "unrelated" or rng.random() < args.unrelated_fraction]
@@ -184,6 +184,10 @@ def main() -> None:
     args = p.parse_args()
     if not 0 < args.unrelated_fraction <= 1:
         p.error("--unrelated-fraction must be in (0, 1]")
+    if args.unrelated_fraction < 1 and args.checkpoint:
+        p.error("--unrelated-fraction samples the training pairs; --checkpoint scores a trained checkpoint: leave it out")
+    if args.max_body_words < 0:
+        p.error("--max-body-words must be 0 (whole bodies) or more")
     common.main(run, args, TASK)
 
 

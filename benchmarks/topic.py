@@ -53,6 +53,10 @@ def prepare(args, tmp: Path):
     test = common.head(read_records(args.test), args.limit)
     topics = lambda records: {label for r in records for label in r.get("labels") or []}
     r90 = sorted(topics(train) & topics(test))
+    if args.system == "ours" and args.checkpoint:   # the topics it was trained on (one of a sample knows fewer)
+        from inference.checkpoint import MANIFEST
+        from inference.manifest import Manifest
+        r90 = sorted(set(r90) & set(Manifest.read(Path(args.checkpoint) / MANIFEST).task(TASK).labels))
 
     def keep(records, labels):
         kept = [{**r, "labels": [label for label in r.get("labels") or [] if label in labels]} for r in records]
@@ -61,7 +65,8 @@ def prepare(args, tmp: Path):
     train, dev = common.holdout(keep(train, r90), common.DEV_FRACTION, args.seed)
     train, dev = common.sample(train, cut["train"], args.seed), common.sample(dev, cut["dev"], args.seed)
     # Unsampled, this keeps all of R90. A sample (--max-train-docs, --max-dev-docs) may leave topics
-    # out of the run's data, which the checkpoint then has no label for: test keeps only the rest.
+    # out of the run's data, which the checkpoint then has no label for: test keeps only the rest
+    # (as it keeps only the topics a --checkpoint knows).
     r90 = sorted(set(r90) & topics(train + dev))
     if not r90:
         raise SystemExit("no topic occurs in both the (sampled) training documents and the test file")

@@ -130,6 +130,18 @@ def test_settings_that_would_be_ignored_or_score_a_split_on_itself_are_refused(d
                    "--test", data / "eng.testb", "--conllpp", data / "eng.testa") == (   # before: scored
         f"error: --dev and --conllpp are the same file ({data / 'eng.testa'}): a split would be scored on what it "
         "trained or selected on")
+    assert refusal("conll.py", "--system", "ours", "--checkpoint", tiny_checkpoint, "--max-train-docs", 5) == (
+        "error: --checkpoint scores a trained checkpoint; --max-train-docs would train one: leave them out")
+    test_file = data / "bbc_test.jsonl"   # --output-json appends: before, to the test file or the manifest
+    assert refusal("topic.py", "--system", "tfidf-svm", "--test", test_file, "--output-json", test_file) == (
+        f"error: --output-json {test_file} is --test, an input of this run: give a results file of its own")
+    assert refusal("conll.py", "--system", "ours", "--checkpoint", tiny_checkpoint, "--output-json",
+                   tiny_checkpoint / "manifest.json") == (
+        f"error: --output-json {tiny_checkpoint / 'manifest.json'} is inside the --checkpoint folder: give a results "
+        "file elsewhere")
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "topic.py"), "--system", "tfidf-svm", "--limit", "-5"],
+                         cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 2 and "--limit: '-5' is not a whole number of at least 1" in out.stderr   # before: cut off the end
     (tmp_path / "ner_only").mkdir()
     manifest = json.loads((tiny_checkpoint / "manifest.json").read_text())
     manifest["tasks"] = [t for t in manifest["tasks"] if t["name"] == "entities"]
@@ -382,6 +394,10 @@ def test_runtime_agreement_compares_every_variant_with_fp32(tiny_checkpoint, tmp
     assert set(result) == {"fp32", "pipeline", *(set(available()) - {"torch"})}
     for variant in set(result) - {"fp32"}:
         assert result[variant]["same"] + len(result[variant]["only_fp32"]) == result["fp32"]
+    assert line["device"] == "cpu"
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "runtime_agreement.py"), "--checkpoint", str(tiny_checkpoint),
+                          "--file", str(article), "--task", "topic"], cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 2 and "--task topic: the checkpoint's NER tasks are entities" in out.stderr   # before: 0 of 0
 
 
 def test_runtime_agreement_counts_articles_together_for_the_variants_asked(tiny_checkpoint, tmp_path):
