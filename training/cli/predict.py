@@ -61,6 +61,8 @@ def run(args) -> int:
         inputs = [(read_utf8(Path(file)), file) for file in args.file]
     else:
         inputs = [(decode_utf8(sys.stdin.buffer.read(), "stdin"), "stdin")]
+    if args.pair_file and args.pair is not None:
+        raise ValueError("give --pair or --pair-file, not both")
     if args.pair_file:
         args.pair = read_utf8(Path(args.pair_file))
     if args.pair is not None and (args.jsonl or len(inputs) > 1):

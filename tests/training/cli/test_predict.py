@@ -95,6 +95,8 @@ def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_pat
     assert "give the text or --file, not both" in capsys.readouterr().err
     assert main(["predict", *checkpoint, "--file", str(records), "--file", str(records), "--pair", "x"]) == 2
     assert "--pair and --pair-file go with one document" in capsys.readouterr().err
+    assert main(["predict", *checkpoint, "Talks.", "--pair", "x", "--pair-file", str(records)]) == 2
+    assert "give --pair or --pair-file, not both" in capsys.readouterr().err   # before: --pair dropped
     for page in (tmp_path, tmp_path / "no-such-folder" / "page.html"):
         assert main(["predict", *checkpoint, "Talks.", "--html", str(page)]) == 2
         assert f"--html {str(page)!r}: give a file in an existing folder" in capsys.readouterr().err
