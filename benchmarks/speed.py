@@ -190,7 +190,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", default=str(default_checkpoint()))
     parser.add_argument("--articles", default=str(ROOT / "data" / "test.jsonl"), help="JSON lines with a 'text' field")
     parser.add_argument("--repeat", type=int, default=4)
-    parser.add_argument("--limit", type=int, help="use only the first N articles (smoke runs)")
+    parser.add_argument("--limit", type=common.positive, help="use only the first N articles (smoke runs)")
     parser.add_argument("--long", nargs="*", default=[str(ROOT / "data" / "example_article.txt"),
                                                        str(ROOT.parent / "shared" / "examples" / "summit_article.txt")])
     parser.add_argument("--batch-size", type=int, default=16, help="ours: windows per encoder batch, at most")

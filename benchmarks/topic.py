@@ -13,9 +13,10 @@ Systems:
   tfidf-svm  scikit-learn TfidfVectorizer() + LinearSVC(), defaults, no tuning; one-vs-rest for
              Reuters, each topic at the SVM's own threshold (a story may get none).
 BBC: train/dev files as given. Reuters: text = title + text; R90 = the topics found in both the
-train and the test file; stories with none of them are left out (the usual R90 set-up: about
-7,769 / 3,019 stories of the full files, counts in the JSON line) and other topics are dropped
-from a story; dev = 10% of train (seeded).
+train and the test file (with --checkpoint, the R90 topics it knows, where all it knows are
+R90 topics); stories with none of them are left out (the usual R90 set-up: about 7,769 / 3,019
+stories of the full files, counts in the JSON line) and other topics are dropped from a story;
+dev = 10% of train (seeded).
 """
 from __future__ import annotations
 
@@ -53,10 +54,11 @@ def prepare(args, tmp: Path):
     test = common.head(read_records(args.test), args.limit)
     topics = lambda records: {label for r in records for label in r.get("labels") or []}
     r90 = sorted(topics(train) & topics(test))
-    if args.system == "ours" and args.checkpoint:   # the topics it was trained on (one of a sample knows fewer)
+    if args.system == "ours" and args.checkpoint:   # one trained on a sample knows fewer topics: those are scored
         from inference.checkpoint import MANIFEST
         from inference.manifest import Manifest
-        r90 = sorted(set(r90) & set(Manifest.read(Path(args.checkpoint) / MANIFEST).task(TASK).labels))
+        known = set(Manifest.read(Path(args.checkpoint) / MANIFEST).task(TASK).labels)
+        r90 = sorted(known) if known <= set(r90) else r90   # other labels: refused as before, for lacking R90's
 
     def keep(records, labels):
         kept = [{**r, "labels": [label for label in r.get("labels") or [] if label in labels]} for r in records]

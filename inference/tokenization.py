@@ -118,9 +118,10 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     waiting = 0          # subwords with no visible character (a lone SentencePiece "▁"): join the next word
     last = None
     for i, ((start, end), wid) in enumerate(zip(offsets, word_ids)):
-        if i + 1 < len(offsets) and offsets[i + 1][0] <= start < offsets[i + 1][1]:
-            # the next subword spans this one's first character too: a lone "▁" opening a text
-            # before a piece of its own ("▁", "東京"), or a byte of a character split in several
+        if i == 0 and len(offsets) > 1 and offsets[1][0] <= start < offsets[1][1] \
+                and tokenizer.convert_ids_to_tokens(ids[0]) == "\u2581":
+            # SentencePiece's lone "▁" opening a text ("▁", "東京") is given the first character,
+            # which the next subword spans too; further on, the space it stands for
             waiting += 1
             continue
         while start < end and _blank(visible, start):   # SentencePiece's "▁" covers the space before a word
@@ -130,7 +131,9 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
         if start == end:
             waiting += 1
             continue
-        if not words or wid != last or _breaks_word(text[start]) or _breaks_word(text[words[-1][1] - 1]):
+        if words and start < words[-1][1]:   # pieces of a character the last word has begun (".…", "ﷺ")
+            words[-1][1] = max(words[-1][1], end)
+        elif not words or wid != last or _breaks_word(text[start]) or _breaks_word(text[words[-1][1] - 1]):
             words.append([start, end])
             firsts.append(len(token_words) + waiting)
             last = wid

@@ -139,9 +139,18 @@ def test_settings_that_would_be_ignored_or_score_a_split_on_itself_are_refused(d
                    tiny_checkpoint / "manifest.json") == (
         f"error: --output-json {tiny_checkpoint / 'manifest.json'} is inside the --checkpoint folder: give a results "
         "file elsewhere")
-    out = subprocess.run([sys.executable, str(BENCHMARKS / "topic.py"), "--system", "tfidf-svm", "--limit", "-5"],
-                         cwd=REPO, capture_output=True, text=True, timeout=180)
-    assert out.returncode == 2 and "--limit: '-5' is not a whole number of at least 1" in out.stderr   # before: cut off the end
+    assert refusal("topic.py", "--system", "tfidf-svm", "--test", test_file, "--output-json", tmp_path) == (
+        f"error: --output-json {tmp_path}: give a file in an existing folder")   # before: after the whole run
+    stance = ["--train", data / "stances.csv", "--bodies", data / "bodies.csv", "--test-stances",
+              data / "test_stances.csv", "--test-bodies", data / "test_bodies.csv"]
+    for script, args, error in (
+            ("topic.py", ["--system", "tfidf-svm", "--limit", "-5"], "--limit: '-5' is not a whole number of at least 1"),
+            ("stance.py", ["--system", "ours", "--checkpoint", tiny_checkpoint, *stance, "--unrelated-fraction", "0.5"],
+             "--unrelated-fraction samples the training pairs; --checkpoint scores a trained checkpoint"),
+            ("stance.py", ["--system", "tfidf-svm", *stance, "--max-body-words", "-1"], "--max-body-words must be 0")):
+        out = subprocess.run([sys.executable, str(BENCHMARKS / script), *map(str, args)], cwd=REPO, capture_output=True,
+                             text=True, timeout=180)
+        assert out.returncode == 2 and error in out.stderr   # before: cut off the end, recorded, or a word cut off
     (tmp_path / "ner_only").mkdir()
     manifest = json.loads((tiny_checkpoint / "manifest.json").read_text())
     manifest["tasks"] = [t for t in manifest["tasks"] if t["name"] == "entities"]
