@@ -3,8 +3,8 @@
 Each line is `token [other columns] tag`: 2 or more columns (CoNLL-2003's 4: token pos chunk tag;
 Dutch CoNLL-2002's 3; German CoNLL-2003's 5), token first and NER tag last, separated by spaces or
 by tabs (whichever the file's first line uses). A first column of numbers (a token index) or two
-last columns of tags (gold and predicted) are refused, not read as token and tag. A blank line ends a sentence and a
-`-DOCSTART-` line starts a new document. Tags are IOB1, IOB2 (BIO) or BIOES (BILOU's L- and U-
+last columns of tags (gold and predicted) are refused, not read as token and tag. A blank line
+ends a sentence and a `-DOCSTART-` line starts a new document. Tags are IOB1, IOB2 (BIO) or BIOES (BILOU's L- and U-
 read as E- and S-); the reader decodes them to spans so the rest of the trainer never sees a scheme.
 """
 from __future__ import annotations
