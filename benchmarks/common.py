@@ -273,7 +273,8 @@ def refuse_output_over_an_input(args) -> None:
     scores or trains, it would corrupt it."""
     if not args.output_json:
         return
-    if os.path.isdir(args.output_json) or not os.path.isdir(os.path.dirname(os.path.abspath(args.output_json))):
+    if os.path.isdir(args.output_json) or args.output_json.endswith(os.sep) \
+            or not os.path.isdir(os.path.dirname(os.path.abspath(args.output_json))):
         raise SystemExit(f"error: --output-json {args.output_json}: give a file in an existing folder")
     out = os.path.realpath(args.output_json)
     for name, value in vars(args).items():
