@@ -68,10 +68,12 @@ def head(items: list, limit: int | None) -> list:
     return items[:limit] if limit else items
 
 
-def holdout(items: list, fraction: float, seed: int) -> tuple[list, list]:
+def holdout(items: list, fraction: float, seed: int, what: str = "training documents") -> tuple[list, list]:
     """(train, dev): the trainer's own dev_fraction cut, so every system of a benchmark sees the
     same dev set."""
     from training.data import hold_out
+    if len(items) < 2:   # here: the trainer's own message advises a --dev these hold-outs do not take
+        raise SystemExit(f"error: {len(items)} {what}: too few to hold out a dev set (raise --limit, or give more data)")
     return hold_out(items, fraction, seed)
 
 

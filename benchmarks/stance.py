@@ -77,9 +77,7 @@ def prepare(args, tmp: Path) -> dict[str, tuple[str, str]]:
     bodies = lambda path: [{**r, "articleBody": cap(r["articleBody"], args.max_body_words)} for r in read_csv(path)]
     rows = common.head(read_csv(args.train), args.limit)
     ids = list(dict.fromkeys(r["Body ID"].strip() for r in rows))
-    if len(ids) < 2:   # before the hold-out, whose own message would advise a --dev this script has not
-        raise SystemExit(f"the training pairs name {len(ids)} body: a dev set needs bodies of its own (raise --limit)")
-    _, dev_ids = common.holdout(ids, common.DEV_FRACTION, args.seed)
+    _, dev_ids = common.holdout(ids, common.DEV_FRACTION, args.seed, "article bodies in the training pairs")
     dev_ids = set(dev_ids)
     train = [r for r in rows if r["Body ID"].strip() not in dev_ids]
     dev = [r for r in rows if r["Body ID"].strip() in dev_ids]

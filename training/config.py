@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field, fields
 
 from inference.checkpoint import DEFAULT_CHECKPOINT
-from inference.devices import PRECISIONS
+from inference.devices import PRECISIONS, resolve_device
 
 from .base_models import BASE_MODELS, DEFAULT_BASE, per_base
 from .corpus import DataError
@@ -114,6 +114,10 @@ class TrainConfig:
                     and (value is not None or f.type == "str") \
                     and not (f.name == "device" and type(value).__name__ == "device"):   # a torch.device too
                 raise ValueError(f"{f.name}: {value!r} is not a string")   # `output = 5` in a config file
+        try:   # `device = "gpu"`, or cuda on a machine without one: refused before any data is read
+            resolve_device(self.device)
+        except ValueError as exc:
+            raise ValueError(f"device: {exc}") from None
 
     def record(self) -> dict:
         """The config as the manifest keeps it (JSON): a dataset given in memory is named by

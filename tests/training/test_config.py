@@ -70,3 +70,12 @@ def test_string_settings_take_strings_and_paths_and_the_device_a_torch_device():
     with pytest.raises(ValueError, match="output: None is not a string"):   # before: a TypeError from pathlib, later
         TrainConfig(train="x", output=None)
     assert TrainConfig(train="x", device=None).device == "auto"
+
+
+def test_a_device_this_machine_cannot_use_is_refused_naming_the_setting():
+    import torch
+    with pytest.raises(ValueError, match="^device: unknown device 'gpu'"):   # before: no setting named, after reading data
+        TrainConfig(train="x", device="gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="^device: device 'cuda' was asked for, but torch sees no GPU"):
+            TrainConfig(train="x", device="cuda")
