@@ -36,7 +36,7 @@ def positive_whole_number(value: str) -> int:
 
 def run(args) -> int:
     from pathlib import Path
-    from training.readers._files import decode_utf8, read_utf8
+    from training.readers._files import decode_utf8
     # The input is read and the outputs checked before the checkpoint loads, so a wrong path or
     # bad bytes fail at once.
     checkpoint = checkpoint_path(args.checkpoint)
@@ -58,13 +58,13 @@ def run(args) -> int:
                   f"{args.text} to read the file", file=sys.stderr)
         inputs = [(args.text, "the text argument")]
     elif args.file:
-        inputs = [(read_utf8(Path(file)), file) for file in args.file]
+        inputs = [(_read_file("--file", file), file) for file in args.file]
     else:
         inputs = [(decode_utf8(sys.stdin.buffer.read(), "stdin"), "stdin")]
-    if args.pair_file and args.pair is not None:
+    if args.pair_file is not None and args.pair is not None:
         raise ValueError("give --pair or --pair-file, not both")
-    if args.pair_file:
-        args.pair = read_utf8(Path(args.pair_file))
+    if args.pair_file is not None:
+        args.pair = _read_file("--pair-file", args.pair_file)
     if args.pair is not None and (args.jsonl or len(inputs) > 1):
         raise ValueError("--pair and --pair-file go with one document: with --jsonl, give each line its \"pair\"")
     records = [record for raw, where in inputs for record in _jsonl_records(raw, where)] if args.jsonl else \
@@ -86,6 +86,18 @@ def run(args) -> int:
         with open(args.html, "w", encoding="utf-8") as f:
             f.write(render(predictions, titles))
     return 0
+
+
+def _read_file(option: str, file: str) -> str:
+    """The file's text, or an error naming the option (an empty name would read as the working folder)."""
+    from pathlib import Path
+    from training.readers._files import read_utf8
+    if not file:
+        raise ValueError(f"{option} '': give a file name")
+    try:
+        return read_utf8(Path(file))
+    except OSError as exc:
+        raise ValueError(f"{option} {file!r}: {exc.strerror or exc}") from None
 
 
 def _an_input(args) -> bool:

@@ -97,6 +97,11 @@ def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_pat
     assert "--pair and --pair-file go with one document" in capsys.readouterr().err
     assert main(["predict", *checkpoint, "Talks.", "--pair", "x", "--pair-file", str(records)]) == 2
     assert "give --pair or --pair-file, not both" in capsys.readouterr().err   # before: --pair dropped
+    for option, given in (("--pair-file", ["Talks.", "--pair-file"]), ("--file", ["--file"])):
+        assert main(["predict", *checkpoint, *given, ""]) == 2   # before: --pair-file "" was dropped
+        assert f"{option} '': give a file name" in capsys.readouterr().err
+        assert main(["predict", *checkpoint, *given, str(tmp_path / "missing.txt")]) == 2
+        assert f"{option} {str(tmp_path / 'missing.txt')!r}: No such file or directory" in capsys.readouterr().err
     for page in (tmp_path, tmp_path / "no-such-folder" / "page.html"):
         assert main(["predict", *checkpoint, "Talks.", "--html", str(page)]) == 2
         assert f"--html {str(page)!r}: give a file in an existing folder" in capsys.readouterr().err
