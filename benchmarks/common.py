@@ -318,10 +318,13 @@ def _raised_here(exc: BaseException) -> bool:
     return module.split(".")[0] in ("training", "inference", "common", "__main__")   # installed or not
 
 
-def main(run, args, task: str | None = None) -> None:
+def main(run, args, task: str | None = None, benchmark: str | None = None) -> None:
     """Run `run(args) -> result dict` with everything it prints sent to stderr (spaCy and the
     trainer log to stdout), then emit the result: stdout carries the JSON line alone. `task`: the
-    one the benchmark scores, which a --checkpoint must have."""
+    one the benchmark scores, which a --checkpoint must have; `benchmark`: the name of the default
+    folder our system trains into."""
+    if benchmark and args.system == "ours" and not args.checkpoint:
+        args.output = ours_output(args, benchmark)   # so --output-json is checked against the default too
     refuse_unmeant(args, task)
     if args.threads:
         import torch

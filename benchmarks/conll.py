@@ -269,7 +269,7 @@ def main() -> None:
             p.error("re3d has no dev file: its dev set is 10% of --train")
         if not args.test:
             p.error("re3d: --test PATH is required (the test portion is not in ../shared/data)")
-    common.main(run, args, TASK)
+    common.main(run, args, TASK, args.dataset)
 
 
 if __name__ == "__main__":

@@ -263,6 +263,17 @@ def test_a_run_that_cuts_its_files_finds_them_again_on_resume(data, tiny_base, t
         "bodies.csv", "dev.csv", "test.csv", "test_bodies.csv", "train.csv"]
 
 
+def test_output_json_is_checked_against_the_folder_ours_trains_into_by_default(tmp_path, monkeypatch):
+    sys.path.insert(0, str(BENCHMARKS))
+    import common
+    monkeypatch.setattr(common, "ROOT", tmp_path)
+    (tmp_path / "runs" / "bbc-ours").mkdir(parents=True)   # a checkpoint trained there before
+    results = tmp_path / "runs" / "bbc-ours" / "results.jsonl"
+    args = common.parser("", ["ours"]).parse_args(["--system", "ours", "--output-json", str(results)])
+    with pytest.raises(SystemExit, match="is inside the --output folder"):   # before: appended into the checkpoint
+        common.main(lambda _: pytest.fail("the run started"), args, None, "bbc")
+
+
 def test_only_our_own_refusals_lose_their_traceback():
     sys.path.insert(0, str(BENCHMARKS))
     import common
