@@ -59,6 +59,9 @@ def continue_from(checkpoint: str, schema: dict, log):
         if task.name in old.tasks:   # CRF, and the names it has trained on (the span calibrator reads them)
             was = old.tasks[task.name]
             task.lexical, task.gate, task.crf, task.seen_entities = was.lexical, was.gate, was.crf, was.seen_entities
+            if task.labels == was.labels:   # its calibration too, which the trainer refits where dev annotates the
+                task.temperature, task.thresholds = was.temperature, dict(was.thresholds)   # task; else its
+                task.span_calibrator = dict(was.span_calibrator)   # scores would lose it (new labels: fitted anew)
     model = MultiTaskModel(old.encoder, tasks, shape_input=old.shape_input, lexicon_size=old.lexicon_size)
     model.shape_embedding.load_state_dict(old.shape_embedding.state_dict())
     if old.lexicon_size:

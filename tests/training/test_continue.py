@@ -32,3 +32,22 @@ def test_a_kind_conflict_with_the_checkpoint_names_it(tiny_checkpoint):
     with pytest.raises(ValueError, match=rf"^task 'stance' is multi at this run's data but single in the checkpoint "
                                          rf"{re.escape(str(tiny_checkpoint))}$"):
         continue_from(str(tiny_checkpoint), {"stance": {"kind": "multi", "labels": ["neutral"]}}, print)
+
+
+def test_a_task_whose_labels_are_unchanged_keeps_its_calibration(tiny_checkpoint, tmp_path):
+    """Before: every carried-over head came back uncalibrated (temperature 1, thresholds 0.5, no
+    span calibrator), and a task the new dev set does not annotate stayed so."""
+    import json
+    import shutil
+    checkpoint = shutil.copytree(tiny_checkpoint, tmp_path / "calibrated")
+    manifest = json.loads((checkpoint / "manifest.json").read_text())
+    calibration = {"topic": {"temperature": 1.7, "thresholds": {"trade": 0.3}}, "stance": {"temperature": 0.8},
+                   "entities": {"span_calibrator": {"types": ["PER"], "coef": [1.0], "intercept": -0.5}}}
+    for task in manifest["tasks"]:
+        task.update(calibration[task["name"]])
+    (checkpoint / "manifest.json").write_text(json.dumps(manifest))
+    wider = merge_schemas(NEWS_SCHEMA, {"topic": {"kind": "multi", "labels": ["cyber"]}}, "the news schema", "data")
+    model, *_ = continue_from(str(checkpoint), wider, print)
+    stance, entities, topic = (model.tasks[name] for name in ("stance", "entities", "topic"))
+    assert stance.temperature == 0.8 and entities.span_calibrator == calibration["entities"]["span_calibrator"]
+    assert (topic.temperature, topic.thresholds) == (1.0, {})   # a new label: its calibration is fitted anew
