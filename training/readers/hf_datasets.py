@@ -15,37 +15,44 @@ from training.readers._files import finish, label_list
 from training.readers.conll import SCHEMES, decode_tagged
 
 NER_COLUMNS = ("tokens", "ner_tags")
+SPLIT_NAMES = {"train", "validation", "valid", "dev", "test"}   # as the Hub names a split's Parquet files
 
 
 def load_dataset(source) -> tuple[object, str]:
     """(dataset, name used in messages) of a `datasets.Dataset`, a `save_to_disk` folder or a
     Parquet file (or a folder of them)."""
     import datasets
-    if isinstance(source, datasets.Dataset):
-        return source, f"<dataset {source._fingerprint}>"
+    if isinstance(source, datasets.Dataset):   # rows as Python objects, whatever set_format the user applied
+        return source.with_format(None), f"<dataset {source._fingerprint}>"
     path = Path(source)
     if not path.exists():
         raise DataError([f"{path}: no such file or folder"])
     if (path / "dataset_dict.json").is_file():
         splits = ", ".join(sorted(p.name for p in path.iterdir() if p.is_dir()))
         raise DataError([f"{path}: a DatasetDict folder; give one of its splits ({splits}), e.g. {path / 'train'}"])
-    if (path / "state.json").is_file():
-        return datasets.load_from_disk(str(path)), str(path)
+    if (path / "state.json").is_file():   # save_to_disk keeps a set_format: rows as Python objects all the same
+        return datasets.load_from_disk(str(path)).with_format(None), str(path)
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     if not files or any(f.suffix != ".parquet" for f in files):
         raise DataError([f"{path}: neither a save_to_disk folder nor Parquet files"])
+    splits = sorted({split for f in files if (split := f.name.split("-")[0].split(".")[0]) in SPLIT_NAMES})
+    if len(splits) > 1:   # the Hub's data/ layout: reading them all would train on the test split
+        raise DataError([f"{path}: Parquet files of several splits ({', '.join(splits)}); give the files of one, "
+                         f"e.g. {next(f for f in files if f.name.startswith(splits[-1]))}"])
     return datasets.Dataset.from_parquet([str(f) for f in files]), str(path)
 
 
-def read_hf(source, task: str | None = None, text_field: str = "text", label_field: str = "label",
+def read_hf(source, task: str | None = None, text_field: str = "text", label_field: str | None = None,
             pair_field: str | None = None, tokens_field: str = NER_COLUMNS[0], tags_field: str = NER_COLUMNS[1],
             scheme: str = "auto") -> tuple[list[Document], bool]:
     """(documents, multi-label?). A dataset with `tokens_field` and `tags_field` columns is read
-    as NER (task default "entities"), anything else as classification (task default "label")."""
+    as NER (task default "entities") unless a `label_field` is given; anything else as
+    classification (task default "label", label column default "label")."""
     dataset, where = load_dataset(source)
     columns = dataset.column_names
-    if tokens_field in columns and tags_field in columns:
+    if tokens_field in columns and tags_field in columns and label_field is None:
         return _ner(dataset, where, task or "entities", tokens_field, tags_field, scheme), False
+    label_field = label_field or "label"
     missing = [f for f in (text_field, label_field, pair_field) if f and f not in columns]
     if missing:
         raise DataError([f"{where}: no column {', '.join(map(repr, missing))} (columns: {', '.join(columns)}); "

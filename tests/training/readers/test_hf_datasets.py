@@ -115,3 +115,38 @@ def test_labels_are_read_as_the_classification_reader_reads_them():
 def test_docstart_rows_are_no_documents():
     ds = ner_dataset([(["-DOCSTART-"], [0]), (["Anna", "Berg", "spoke"], [1, 2, 0])])
     assert [d.text for d in read_hf(ds)[0]] == ["Anna Berg spoke"]   # before: a document '-DOCSTART-'
+
+
+def test_a_folder_of_the_hubs_split_files_is_refused(tmp_path):
+    """Before: train-, validation- and test- files were read as one training set."""
+    (tmp_path / "data").mkdir()
+    for split, name in (("train", "Anna"), ("validation", "Oslo"), ("test", "Berg")):
+        ner_dataset([([name], [1])]).to_parquet(str(tmp_path / "data" / f"{split}-00000-of-00001.parquet"))
+    with pytest.raises(DataError, match=r"Parquet files of several splits \(test, train, validation\); give the "
+                                        r"files of one"):
+        read_hf(tmp_path / "data")
+    docs, _ = read_hf(tmp_path / "data" / "train-00000-of-00001.parquet")
+    assert [d.text for d in docs] == ["Anna"]
+
+
+@pytest.mark.parametrize("fmt", ["numpy", "torch"])
+def test_a_dataset_saved_with_an_output_format_reads_as_python_rows(tmp_path, fmt):
+    """Before: numpy rows crashed the NER reader; torch label ids were refused as no ClassLabel id."""
+    ner = ner_dataset([(["Anna", "Berg", "spoke"], [1, 2, 0])])
+    ner.set_format(fmt)
+    ner.save_to_disk(tmp_path / "ner")
+    docs, _ = read_hf(tmp_path / "ner")
+    assert [(s.label, s.start, s.end) for s in docs[0].spans["entities"]] == [("PER", 0, 9)]
+    classes = datasets.Dataset.from_dict({"text": ["Oil rose"], "label": [1]}, features=datasets.Features(
+        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["sport", "trade"])}))
+    classes.set_format(fmt)
+    docs, _ = read_hf(classes, task="topic")
+    assert docs[0].labels["topic"] == ["trade"]
+
+
+def test_a_label_field_reads_a_dataset_with_ner_columns_as_classification():
+    """Before: the NER columns won and --label-field was dropped, an NER task trained under its name."""
+    ds = ner_dataset([(["Oil", "rose"], [0, 0])]).add_column("text", ["Oil rose"]).add_column("topic", ["trade"])
+    docs, multi = read_hf(ds, task="topic", label_field="topic")
+    assert not multi and docs[0].labels == {"topic": ["trade"]} and docs[0].spans == {}
+    assert read_hf(ds)[0][0].spans["entities"] == []   # without it: NER, as before
