@@ -102,6 +102,12 @@ def read_data(config: TrainConfig) -> RunData:
                 problems.extend(exc.problems)
             except OSError as exc:   # missing, a folder, unreadable: one problem among the others
                 problems.append(f"{exc.filename or source.path}: {exc.strerror or exc}")
+    for source, docs in (pair for pairs in read.values() for pair in pairs):   # a file that adds nothing: another
+        if docs and not annotated_tasks(docs):   # tool's records read as news, say, or an export of unlabelled texts
+            problems.append(f"{source.path}: none of its {len(docs)} documents annotates a task" + (
+                f" of the schema ({', '.join(news_schema)}): check the field names, or give the format of the tool "
+                "that wrote it (a Doccano classification export: --format doccano)"
+                if source.resolved_format == "news" else ""))
     if problems:
         raise DataError(problems)
     other = [(s, d) for pairs in read.values() for s, d in pairs if s.resolved_format != "news"]

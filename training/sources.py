@@ -115,8 +115,8 @@ def _opens_a_list(path: Path) -> bool:
 
 
 def _has_doccano_spans(path: Path) -> bool:
-    """Whether the first record with spans holds them as only Doccano writes them: "label" as
-    [start, end, type] triples, or "entities" with start_offset. Records with none (Doccano lists
+    """Whether the first record with spans holds them as only Doccano writes them: "label" or
+    "entities" as [start, end, type] triples, or "entities" with start_offset. Records with none (Doccano lists
     unlabelled examples too, as "label": []) decide nothing. (A news task may be named "label";
     its value is never a triple.)"""
     try:
@@ -130,8 +130,9 @@ def _has_doccano_spans(path: Path) -> bool:
                 entities = record.get("entities") if isinstance(record, dict) else None
                 if isinstance(triples, list) and any(isinstance(x, list) and len(x) == 3 for x in triples):
                     return True
-                if isinstance(entities, list) and entities:
-                    return any(isinstance(x, dict) and "start_offset" in x for x in entities)
+                if isinstance(entities, list) and entities:   # dicts with start_offset, or intent exports' triples
+                    return any(isinstance(x, dict) and "start_offset" in x or isinstance(x, list) and len(x) == 3
+                               for x in entities)
     except (OSError, UnicodeDecodeError):   # missing or unreadable: its reader says so
         pass
     return False

@@ -150,13 +150,16 @@ def test_a_task_no_training_document_annotates_is_left_out(tmp_path):
     data = read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "dev.jsonl")))
     assert list(data.schema) == ["entities", "stance"] and data.untrained == ["topic"]
     (tmp_path / "bare.jsonl").write_text(json.dumps({"text": "Putin met Trump."}) + "\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"no training document is annotated for any task \(entities, topic, stance\)"):
-        read_data(TrainConfig(train=str(tmp_path / "bare.jsonl"), dev_fraction=0))
+    with pytest.raises(DataError, match=r"bare.jsonl: none of its 1 documents annotates a task of the schema "
+                                        r"\(entities, topic, stance\): check the field names, or give the format"):
+        read_data(TrainConfig(train=[str(tmp_path / "train.jsonl"), str(tmp_path / "bare.jsonl")]))   # before: trained
 
 
 def test_a_test_file_that_annotates_no_trained_task_is_refused_before_training(tmp_path):
-    (tmp_path / "train.jsonl").write_text(json.dumps(NEWS) + "\n", encoding="utf-8")
-    (tmp_path / "bare.jsonl").write_text(json.dumps({"text": "Putin met Trump."}) + "\n", encoding="utf-8")
+    (tmp_path / "train.jsonl").write_text(json.dumps({k: v for k, v in NEWS.items() if k != "topic"}) + "\n",
+                                          encoding="utf-8")
+    (tmp_path / "bare.jsonl").write_text(json.dumps({"text": "Putin met Trump.", "topic": ["trade"]}) + "\n",
+                                         encoding="utf-8")   # a task no training document annotates
     with pytest.raises(DataError, match="no test document is annotated for a task trained"):
         read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), test=str(tmp_path / "bare.jsonl")))
 
@@ -198,9 +201,12 @@ def test_tasks_are_counted_on_the_documents_trained_on_and_dev_must_annotate_one
     data = read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), dev_fraction=0.1, seed=13))
     assert [d.labels.get("topic") for d in data.dev] == [["summit_diplomacy"]]
     assert data.untrained == ["topic"] and list(data.schema) == ["entities", "stance"]
-    (tmp_path / "bare.jsonl").write_text(json.dumps({"text": "Putin met Trump."}) + "\n", encoding="utf-8")
+    (tmp_path / "bare.jsonl").write_text(json.dumps({"text": "Putin met Trump.", "topic": ["trade"]}) + "\n",
+                                         encoding="utf-8")
+    (tmp_path / "no_topic.jsonl").write_text("\n".join(json.dumps(r) for r in records if "topic" not in r) + "\n",
+                                             encoding="utf-8")
     with pytest.raises(DataError, match="no dev document is annotated for a task trained"):
-        read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "bare.jsonl")))
+        read_data(TrainConfig(train=str(tmp_path / "no_topic.jsonl"), dev=str(tmp_path / "bare.jsonl")))
 
 
 def test_an_entity_type_with_next_to_no_mentions_is_warned_about_as_a_likely_typo():

@@ -174,3 +174,15 @@ def test_doccano_wrong_encoding(tmp_path):
         read_doccano(path)
     [problem] = err.value.problems
     assert problem.startswith(f"{path}:2: not valid UTF-8")
+
+
+def test_doccano_intent_exports_with_span_triples_under_entities_are_known_without_format(tmp_path):
+    """Doccano's intent detection and slot filling export; before: read as news, and refused."""
+    from training.sources import resolve_format
+    path = tmp_path / "intent.jsonl"
+    path.write_text(json.dumps({"text": "Find a flight from Memphis to Tacoma", "entities": [[19, 26, "City"]],
+                                "cats": ["flight"]}) + "\n", encoding="utf-8")
+    assert resolve_format(path) == "doccano"
+    [doc] = read_doccano(path)
+    assert [(doc.text[s.start:s.end], s.label) for s in doc.spans["entities"]] == [("Memphis", "City")]
+    assert doc.labels == {"label": ["flight"]}
