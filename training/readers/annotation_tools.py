@@ -13,13 +13,15 @@ from training.readers._files import finish, json_lines, overlap_problems, read_u
 
 
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
-                      choice_tasks: dict[str, str] | None = None) -> list[Document]:
-    """One Document per task of a Label Studio JSON export, from its ground-truth annotation, else
-    its first one not cancelled.
+                      choice_tasks: dict[str, str] | None = None, text_field: str = "text") -> list[Document]:
+    """One Document per task of a Label Studio JSON export (its text: `data[text_field]`), from
+    its ground-truth annotation, else its first one not cancelled.
 
     "labels" results become `spans[ner_task]` (value.labels holds the type); "choices" results
     become `labels[choice_tasks[from_name]]`, or `labels[from_name]` when choice_tasks is None.
-    Choice controls missing from a given choice_tasks are left out on purpose. An export with no
+    Choice controls missing from a given choice_tasks are left out on purpose, as are per-region
+    choices (a value with offsets: an attribute of a span, not a document label) and results on
+    another data field than the text (their `to_name` names that field). An export with no
     "labels" result at all annotates no entities (a project of choices alone), rather than
     saying that its texts name none.
     """
@@ -35,7 +37,7 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
         # The index is the task's place in the list (0-based, as jq's .[n]); the id is Label Studio's.
         where = f"{path}: task {n}" + (f" (id {task['id']})" if isinstance(task, dict) and "id" in task else "")
         errors: list[str] = []
-        doc = _label_studio_task(task, ner_task, choice_tasks, errors)
+        doc = _label_studio_task(task, ner_task, choice_tasks, text_field, errors)
         problems.extend(f"{where}: {e}" for e in errors)
         if not errors:
             doc.source = where
@@ -46,14 +48,16 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
     return finish(path, docs, problems)
 
 
-def _label_studio_task(task, ner_task, choice_tasks, errors: list[str]) -> Document | None:
+def _label_studio_task(task, ner_task, choice_tasks, text_field: str, errors: list[str]) -> Document | None:
     if not isinstance(task, dict):
         errors.append(f"a task must be a JSON object, not {type(task).__name__}")
         return None
     data = task.get("data")
-    text = data.get("text") if isinstance(data, dict) else None
+    text = data.get(text_field) if isinstance(data, dict) else None
     if not isinstance(text, str) or not text.strip():
-        errors.append("data.text is missing or empty")
+        others = [k for k, v in data.items() if isinstance(v, str) and v.strip()] if isinstance(data, dict) else []
+        errors.append(f"data.{text_field} is missing or empty" + (
+            f" (data holds {', '.join(others)}: give the text's key as text_field)" if others else ""))
         return None
     annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
     if not annotations:
@@ -64,6 +68,11 @@ def _label_studio_task(task, ner_task, choice_tasks, errors: list[str]) -> Docum
     for k, item in enumerate(chosen.get("result") or []):
         value = item.get("value") if isinstance(item, dict) else None
         kind = item.get("type") if isinstance(item, dict) else None
+        target_field = item.get("to_name") if isinstance(item, dict) else None
+        if target_field != text_field and target_field in data:   # drawn on another text of the task (a title)
+            continue
+        if kind == "choices" and isinstance(value, dict) and "start" in value:   # per-region: a span's attribute
+            continue
         if not ner_task and kind in ("labels", "hypertextlabels", "paragraphlabels"):
             continue   # choices read alone: spans are not checked, nor kept
         if kind in ("labels", "choices") and not isinstance(value, dict):

@@ -112,6 +112,28 @@ def test_label_studio_problems_name_task_index_and_id(tmp_path):
         f"{path}: task 4 (id 5): entities overlap: 0..9 PER 'Putin met' and 6..15 ORG 'met Trump'"]
 
 
+def test_label_studio_leaves_out_span_attributes_and_results_on_another_text(tmp_path):
+    """Before: a per-region choice became a document label (a task of its own), and spans drawn on
+    the title were read at their offsets in the text."""
+    per_region = {"type": "choices", "from_name": "kind", "to_name": "text",
+                  "value": {"start": 19, "end": 27, "text": "Helsinki", "choices": ["capital"]}}
+    on_title = {**ls_span(0, 6, "ORG"), "to_name": "title"}
+    task = ls_task(1, TEXT, ls_span(19, 27, "LOC"), per_region, on_title, ls_choice("topic", "summit"))
+    task["data"]["title"] = "Summit ends"
+    [doc] = read_label_studio(write_json(tmp_path, [task]))
+    assert entities(doc) == [("Helsinki", "LOC")] and doc.labels == {"topic": ["summit"]}
+
+
+def test_label_studio_text_under_another_key(tmp_path):
+    task = ls_task(1, TEXT, ls_span(0, 5, "PER"))
+    task["data"] = {"article": task["data"].pop("text")}
+    path = write_json(tmp_path, [task])
+    with pytest.raises(DataError, match=r"data.text is missing or empty \(data holds article: give the text's key "
+                                        r"as text_field\)"):
+        read_label_studio(path)
+    assert entities(read_label_studio(path, text_field="article")[0]) == [("Putin", "PER")]
+
+
 def test_label_studio_broken_json_gives_the_line(tmp_path):
     path = tmp_path / "export.json"
     path.write_text('[\n  {"id": 1, "data": {"text": "a"}\n  {"id": 2}\n]', encoding="utf-8")
