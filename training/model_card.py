@@ -102,8 +102,11 @@ def task_fields(manifest: Manifest, bundled: bool) -> dict:
     ece = (["entity scores (against exact span and type match)"] * bool(ner)
            + ["each label's probability (multi-label)"] * ("multi" in kinds)
            + ["the top label's (single-label)"] * bool(single))
-    calibration = (["a span calibrator for entities"] * bool(ner) + ["a temperature per document head"] * bool(documents)
-                   + ["thresholds of multi-label heads tuned there"] * ("multi" in kinds))
+    fitted = manifest.training.get("calibration", {})   # the tasks the dev set calibrated
+    calibration = [("a span calibrator" if t.kind == "ner" else "a temperature")
+                   + (" and thresholds" if t.kind == "multi" else "") + f" for {t.name}"
+                   for t in manifest.tasks if t.name in fitted]
+    unfitted = [t.name for t in manifest.tasks if t.name not in fitted]
     return {"pipeline_tag": "token-classification" if ner else "text-classification",
             "tags": "\n".join(f"- {tag}" for tag in tags + (["multi-task"] if len(manifest.tasks) > 1 else [])),
             "title": ", ".join(["entities"] * bool(ner) + [t.name for t in documents]),
@@ -111,8 +114,11 @@ def task_fields(manifest: Manifest, bundled: bool) -> dict:
             "metrics_text": "\n".join(metrics),
             "ece_text": ("`ece_before` / `ece_after`: expected calibration error (15 bins) before and after "
                          f"calibration, for\n{_joined(ece)}.\n") if calibrated else "",
-            "calibration_text": (f"- Scores are calibrated on the dev set:\n  {', '.join(calibration)}.\n  Check the "
-                                 "`ece_after` figures above on your own held-out data (`newsmodel evaluate --plots DIR`)."
+            "calibration_text": (f"- Scores are calibrated on the dev set:\n  {', '.join(calibration) or 'none'}.\n"
+                                 + (f"  Not calibrated there (the dev set does not annotate it, or its outcomes were "
+                                    f"all alike): {', '.join(unfitted)}.\n" if unfitted else "")
+                                 + "  Check the `ece_after` figures above on your own held-out data "
+                                 "(`newsmodel evaluate --plots DIR`)."
                                  if calibrated else "- Trained without a dev set: the scores are the model's own, "
                                  "uncalibrated (`newsmodel calibrate` fits them\n  on annotated data)."),
             "predict_call": "`predict(text, pair=second_text)`" if "pair" in kinds else "`predict(text)`"}

@@ -12,10 +12,12 @@ DOCS = [Document("Putin met Trump.", spans={"entities": [Span(0, 5, "PER")]}, la
 
 
 def card(tmp_path, tasks, train, calibrated=True):
+    """calibrated: every task, as the end of a run with dev data leaves it; or the names of those dev annotates."""
     manifest = Manifest(tasks=tasks, base_model="minilm")
     manifest.training = {"config": TrainConfig(train=train, learning_rate=1e-4, head_learning_rate=1e-3).record()}
-    if calibrated:   # as the end of a run with dev data leaves it
-        manifest.training["calibration"] = {}
+    if calibrated:
+        names = [t.name for t in tasks] if calibrated is True else calibrated
+        manifest.training["calibration"] = {name: {} for name in names}
     return write_model_card(tmp_path, manifest, DOCS)
 
 
@@ -34,7 +36,14 @@ def test_a_card_of_document_tasks_alone_has_no_ner_procedure(tmp_path):
     for entities_only in ("NER head", "Viterbi", "named entities", "Entities: seqeval", "entity scores", "span calibrator"):
         assert entities_only not in text
     assert "bundled corpus is small" in text and "hardest of\n  the bundled tasks" in text
-    assert "calibrated on the dev set:\n  a temperature per document head, thresholds of multi-label heads tuned" in text
+    assert "calibrated on the dev set:\n  a temperature and thresholds for topic, a temperature for stance.\n  Check" in text
+
+
+def test_a_task_the_dev_set_did_not_calibrate_is_named(tmp_path):
+    """Before: every task was said to be calibrated on dev, annotated there or not."""
+    text = card(tmp_path, [NER, TOPIC, STANCE], "train.jsonl", calibrated=["entities"])
+    assert ("calibrated on the dev set:\n  a span calibrator for entities.\n  Not calibrated there (the dev set does "
+            "not annotate it, or its outcomes were all alike): topic, stance.\n") in text
 
 
 def test_only_the_projects_own_folder_is_the_bundled_corpus(tmp_path):

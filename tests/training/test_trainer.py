@@ -363,3 +363,25 @@ def test_a_continued_run_reads_the_checkpoints_tasks_keeps_its_names_and_warns_o
     assert "warning: --lexical-terms 50 has no effect with --init-from: the document heads read no lexical " \
            "features, as the checkpoint's" in logged
     assert "warning: --no-shape-input has no effect with --init-from: the checkpoint's encoder reads word shapes" in logged
+
+
+def test_a_continued_run_selects_by_a_carried_over_task_and_warns_of_tasks_dev_leaves_out(tiny_base, tmp_path):
+    """Before: --select-by refused a task the checkpoint carries over though dev scores it, and a
+    dev set annotating some tasks alone passed without a word (the card claimed all calibrated)."""
+    base = train_on_four_articles(tmp_path, "base", base=tiny_base, max_steps=1)
+    records = [json.loads(line) for line in (tmp_path / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    write = lambda name, keep: (tmp_path / name).write_text(   # noqa: E731
+        "".join(json.dumps({k: v for k, v in r.items() if k in keep}) + "\n" for r in records), encoding="utf-8")
+    write("entities.jsonl", {"text", "entities"})
+    settings = dict(init_from=str(base), epochs=1, max_steps=1, batch_size=4, window_length=64, window_overlap=16,
+                    measure_runtimes=False, model_card=None)
+    result = train(TrainConfig(train=str(tmp_path / "entities.jsonl"), dev=str(tmp_path / "train.jsonl"),
+                               select_by="topic", output=str(tmp_path / "by_topic"), **settings), log=lambda m: None)
+    assert set(result["dev"]) == {"entities", "topic", "stance"}
+    logged = []
+    train(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "entities.jsonl"),
+                      output=str(tmp_path / "dev_entities"), **settings), log=logged.append)
+    assert ("warning: no dev document is annotated for task(s) topic, stance: the best epoch is chosen without them, "
+            "and their scores are not calibrated on dev") in logged
+    assert "Not calibrated there (the dev set does not annotate it, or its outcomes were all alike): topic, stance" in \
+        (tmp_path / "dev_entities" / "README.md").read_text()
