@@ -8,7 +8,7 @@ from html import escape
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
-# One colour per CoNLL type; other types cycle through the rest.
+# One colour per CoNLL type; other types take those a section leaves unused, then the spares, in turn.
 COLOURS = {"PER": "#fde68a", "ORG": "#bfdbfe", "LOC": "#bbf7d0", "MISC": "#fbcfe8"}
 SPARE = ("#ddd6fe", "#fed7aa", "#a5f3fc", "#e5e7eb")
 
@@ -38,7 +38,9 @@ def render(predictions: list, titles: list[str] | None = None) -> str:
 
 def _section(prediction, title: str) -> str:
     types = sorted({e.label for e in prediction.entities})
-    colour = {t: COLOURS.get(t) or SPARE[i % len(SPARE)] for i, t in enumerate(types)}
+    others = [t for t in types if t not in COLOURS]   # take the colours this section's CoNLL types leave, then the rest
+    palette = [c for t, c in COLOURS.items() if t not in types] + list(SPARE)
+    colour = {t: COLOURS[t] for t in types if t in COLOURS} | {t: palette[i % len(palette)] for i, t in enumerate(others)}
     legend = "".join(f'<span style="background:{colour[t]}">{escape(t)}</span>' for t in types)
     return (f"<section>\n<h1>{escape(title)}</h1>\n{_labels(prediction.labels)}"
             f"<div class=\"legend\">{legend}</div>\n"

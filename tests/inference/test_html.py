@@ -73,3 +73,14 @@ def test_a_page_with_half_an_emoji_can_be_saved(tmp_path):
     page = Prediction([Entity("Geneva", "LOC", 9, 15, 0.9)], {}, text).to_html()
     (tmp_path / "page.html").write_text(page, encoding="utf-8")   # before: UnicodeEncodeError
     assert "</mark> \ufffd resumed" in page and marks_of(page).marks == [(9, 15, "LOC", "Geneva")]
+
+
+def test_each_entity_type_of_a_section_has_a_colour_of_its_own():
+    """Before: types beyond the CoNLL four cycled through four spares, AGE and MONEY sharing one."""
+    import re
+    types = ["AGE", "DATE", "EVENT", "LOC", "MONEY", "PERSON"]
+    text = " ".join(types)
+    entities = [Entity(t, t, text.index(t), text.index(t) + len(t), 0.9) for t in types]
+    page = Prediction(entities, {}, text).to_html("Types")
+    colours = dict(re.findall(r'<mark style="background:(#\w+)" data-label="(\w+)"', page))
+    assert len(colours) == len(types)

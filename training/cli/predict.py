@@ -82,7 +82,8 @@ def run(args) -> int:
         print(json.dumps(out, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8"))
     if args.html:
         from inference.html import render
-        titles = [str(r.get("id", r.get("file") or f"document {i + 1}")) for i, r in enumerate(records)]
+        titles = [str(r["id"]) if r.get("id") is not None else r.get("file") or f"document {i + 1}"   # "id": null
+                  for i, r in enumerate(records)]
         with open(args.html, "w", encoding="utf-8") as f:
             f.write(render(predictions, titles))
     return 0

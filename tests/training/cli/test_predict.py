@@ -30,6 +30,10 @@ def test_predict_writes_an_html_page(tiny_checkpoint, tmp_path, capsys):
     text = html[html.index('<div class="text">'):html.index("</section>")]
     assert html.startswith("<!DOCTYPE html>") and "<h2>topic</h2>" in html
     assert re.sub(r"<[^>]+>", "", text) == "Talks in Geneva.\n"          # the whole text, highlights around it
+    lines = '{"id": null, "text": "Talks."}\n{"id": 0, "text": "More talks."}'
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--jsonl", lines, "--html", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert "<h1>document 1</h1>" in html and "<h1>0</h1>" in html   # before: "None"
 
 
 def test_predict_reads_a_headline_with_its_body(tiny_checkpoint, tmp_path, capsys):
