@@ -15,7 +15,8 @@ from training.readers._files import finish, json_lines, overlap_problems, read_u
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
                       choice_tasks: dict[str, str] | None = None, text_field: str = "text") -> list[Document]:
     """One Document per task of a Label Studio JSON export (its text: `data[text_field]`), from
-    its ground-truth annotation, else its first one not cancelled.
+    its ground-truth annotation, else its first one not cancelled; a task without one (skipped, or
+    with a model's predictions alone) is left out.
 
     "labels" results become `spans[ner_task]` (value.labels holds the type); "choices" results
     become `labels[choice_tasks[from_name]]`, or `labels[from_name]` when choice_tasks is None.
@@ -39,7 +40,7 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
         errors: list[str] = []
         doc = _label_studio_task(task, ner_task, choice_tasks, text_field, errors)
         problems.extend(f"{where}: {e}" for e in errors)
-        if not errors:
+        if doc is not None and not errors:
             doc.source = where
             docs.append(doc)
     if ner_task and not any(doc.spans[ner_task] for doc in docs):
@@ -60,8 +61,7 @@ def _label_studio_task(task, ner_task, choice_tasks, text_field: str, errors: li
             f" (data holds {', '.join(others)}: give the text's key as text_field)" if others else ""))
         return None
     annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
-    if not annotations:
-        errors.append("no annotation (or every annotation was cancelled)")
+    if not annotations:   # skipped, or a model's predictions alone: no one's reading of the text to learn
         return None
     chosen = next((a for a in annotations if a.get("ground_truth")), annotations[0])
     doc, spans = Document(text), []

@@ -108,8 +108,18 @@ def test_label_studio_problems_name_task_index_and_id(tmp_path):
         f"{path}: task 1 (id 2): data.text is missing or empty",
         f"{path}: task 2 (id 3): result[0]: offset 99 is past the end of the text (28 characters)",
         f"{path}: task 2 (id 3): result[1]: span 10..15 reads 'Trump' but the annotation says 'Biden'",
-        f"{path}: task 3 (id 4): no annotation (or every annotation was cancelled)",
         f"{path}: task 4 (id 5): entities overlap: 0..9 PER 'Putin met' and 6..15 ORG 'met Trump'"]
+
+
+def test_label_studio_leaves_out_tasks_skipped_or_with_predictions_alone(tmp_path):
+    """Before: one skipped task refused the whole export."""
+    skipped = ls_task(2, "Skipped.", ls_span(0, 7, "ORG"))
+    skipped["annotations"][0]["was_cancelled"] = True
+    predicted = {"id": 3, "data": {"text": TEXT}, "annotations": [], "predictions": [{"result": [ls_span(0, 5, "PER")]}]}
+    docs = read_label_studio(write_json(tmp_path, [ls_task(1, TEXT, ls_span(0, 5, "PER")), skipped, predicted]))
+    assert [d.source.split(": ")[-1] for d in docs] == ["task 0 (id 1)"]
+    with pytest.raises(DataError, match="export.json: no records"):   # none annotated at all
+        read_label_studio(write_json(tmp_path, [skipped, predicted]))
 
 
 def test_label_studio_leaves_out_span_attributes_and_results_on_another_text(tmp_path):
