@@ -60,7 +60,8 @@ def _label_studio_task(task, ner_task, choice_tasks, text_field: str, errors: li
         errors.append(f"data.{text_field} is missing or empty" + (
             f" (data holds {', '.join(others)}: give the text's key as text_field)" if others else ""))
         return None
-    annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+    annotations = [a for a in task.get("annotations") or task.get("completions") or []   # before 1.0: completions
+                   if isinstance(a, dict) and not a.get("was_cancelled")]
     if not annotations:   # skipped, or a model's predictions alone: no one's reading of the text to learn
         return None
     chosen = next((a for a in annotations if a.get("ground_truth")), annotations[0])

@@ -122,6 +122,12 @@ def test_label_studio_leaves_out_tasks_skipped_or_with_predictions_alone(tmp_pat
         read_label_studio(write_json(tmp_path, [skipped, predicted]))
 
 
+def test_label_studio_exports_before_1_0_hold_completions(tmp_path):
+    task = ls_task(1, TEXT, ls_span(0, 5, "PER"))
+    task["completions"] = task.pop("annotations")
+    assert entities(read_label_studio(write_json(tmp_path, [task]))[0]) == [("Putin", "PER")]   # before: left out
+
+
 def test_label_studio_leaves_out_span_attributes_and_results_on_another_text(tmp_path):
     """Before: a per-region choice became a document label (a task of its own), and spans drawn on
     the title were read at their offsets in the text."""
