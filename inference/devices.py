@@ -10,22 +10,33 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
+def device_setting(device: str | torch.device | None) -> str:
+    """The device asked for, as a string ("auto" for None), or a ValueError when it names none
+    ("gpu", "cuda:x", 1): what is there on this machine is not checked here."""
+    if device is None:
+        return "auto"
+    if isinstance(device, torch.device):   # torch.device("gpu") fails in torch itself; "cuda:0" is checked below
+        device = str(device)
+    if not isinstance(device, str):
+        raise ValueError(f"device {device!r} is not a string such as 'cpu' or 'cuda' (or a torch.device)")
+    index = device.removeprefix("cuda:")
+    if device not in DEVICES and not (device.startswith("cuda:") and index.isascii() and index.isdigit()):
+        raise ValueError(f"unknown device {device!r} (expected one of {', '.join(DEVICES)}, or cuda:N)")
+    return device
+
+
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """`auto` (or None): a GPU when there is one, else the CPU. Under torchrun each process takes
     the GPU of its local rank."""
-    if isinstance(device, torch.device):
-        return device
-    device = device or "auto"
+    device = device_setting(device)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} was asked for, but torch sees no GPU "
+            raise ValueError(f"{device!r} was asked for, but torch sees no GPU "
                              f"(torch {torch.__version__}, built {'with' if torch.backends.cuda.is_built() else 'without'} CUDA)")
         if device == "cuda":
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
-    elif device != "cpu":
-        raise ValueError(f"unknown device {device!r} (expected one of {', '.join(DEVICES)}, or cuda:N)")
     return torch.device(device)
 
 

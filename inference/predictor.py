@@ -16,7 +16,7 @@ from .batching import padded_runs
 from .calibration import calibrated_span_scores, probabilities, word_strings
 from .checkpoint import load_checkpoint
 from .decoding import decode_task
-from .devices import autocast, resolve_device
+from .devices import autocast, device_setting, resolve_device
 from .lexical import Lexicon
 from .manifest import Manifest
 from .quantization import int8_linears
@@ -115,7 +115,7 @@ class NewsModel:
         else:
             name, why = choose(manifest.runtimes)
             log.info("%s: runtime %s: %s", path, name, why)
-        if name != "torch" and device not in (None, "auto", "cpu") and torch.device(device).type != "cpu":
+        if name != "torch" and device_setting(device) not in ("auto", "cpu"):
             raise ValueError(f"runtime {name} runs on the CPU only, not on {device!r}")
         device = resolve_device(device) if name == "torch" else torch.device("cpu")
         if RUNTIMES[name]["runtime"] == "onnx":

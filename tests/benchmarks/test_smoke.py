@@ -193,7 +193,7 @@ def test_a_device_the_machine_lacks_is_refused_before_any_work(tiny_checkpoint, 
     if script != "conll.py":
         args = [*args, "--checkpoint", tiny_checkpoint]
     assert refusal(script, *args, "--device", "cuda").startswith(   # before: a traceback, for some after training
-        "error: --device cuda: device 'cuda' was asked for, but torch sees no GPU")
+        "error: --device cuda: 'cuda' was asked for, but torch sees no GPU")
 
 
 def test_conll_hf_recipe_on_re3d(data, tiny_base):

@@ -19,6 +19,18 @@ def test_asking_for_a_missing_gpu_is_a_clear_error():
 def test_unknown_device_is_refused():
     with pytest.raises(ValueError, match="unknown device 'tpu'"):
         resolve_device("tpu")
+    for device in ("", "gpu", "cuda:x", "cudax"):   # before: "" meant auto, the others a RuntimeError of torch's
+        with pytest.raises(ValueError, match=f"unknown device '{device}'"):
+            resolve_device(device)
+    for device in (0, 1):   # before: 0 meant auto, 1 an AttributeError
+        with pytest.raises(ValueError, match=f"device {device} is not a string"):
+            resolve_device(device)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_a_torch_device_of_a_missing_gpu_is_the_same_clear_error():
+    with pytest.raises(ValueError, match="sees no GPU"):   # before: torch's AssertionError
+        resolve_device(torch.device("cuda"))
 
 
 def test_cpu_runs_in_fp32():

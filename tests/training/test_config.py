@@ -77,5 +77,5 @@ def test_a_device_this_machine_cannot_use_is_refused_naming_the_setting():
     with pytest.raises(ValueError, match="^device: unknown device 'gpu'"):   # before: no setting named, after reading data
         TrainConfig(train="x", device="gpu")
     if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="^device: device 'cuda' was asked for, but torch sees no GPU"):
+        with pytest.raises(ValueError, match="^device: 'cuda' was asked for, but torch sees no GPU"):
             TrainConfig(train="x", device="cuda")

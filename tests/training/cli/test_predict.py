@@ -259,3 +259,9 @@ def _without_scores(row: dict) -> dict:
 
 def _scores(row: dict) -> list[float]:
     return [e["score"] for e in row["entities"]] + [l["score"] for ls in row["labels"].values() for l in ls]
+
+
+def test_a_device_that_names_none_is_one_line_with_any_runtime(tiny_checkpoint, capsys):
+    for flags in (["--quantize"], ["--runtime", "onnx"], []):   # before: torch's RuntimeError, a traceback
+        assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--device", "gpu", *flags, "Talks."]) == 2
+        assert "error: unknown device 'gpu'" in capsys.readouterr().err
