@@ -31,9 +31,10 @@ FORMATS = ("auto", "news", *READERS)
 # Keyword arguments the readers take: (type, help), as the command line offers them.
 READER_OPTIONS = {
     "task": (str, "task name the reader assigns (default: conll entities, classification label, pairs stance)"),
-    "text_field": (str, "classification: text column(s), e.g. text or title+text (default: text; pairs: Headline); "
-                        "label-studio: the key of data holding the text (default: text)"),
-    "label_field": (str, "classification: label column (default: label; pairs: Stance)"),
+    "text_field": (str, "classification: text column(s), e.g. text or title+text (default: text; pairs: Headline)"),
+    "text_key": (str, "label-studio: the key of each task's data holding the text (default: text)"),
+    "label_field": (str, "classification, hf: label column (default: label; pairs: Stance; hf data with tokens and "
+                         "tags columns is NER unless it has this column)"),
     "pair_field": (str, "classification: second text column of a text pair (default: none)"),
     "multi": (bool, "classification, hf: multi-label (hf: else as the dataset's label feature says)"),
     "skip_empty": (bool, "classification: leave out records with no text instead of refusing the file"),

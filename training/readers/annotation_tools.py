@@ -13,16 +13,17 @@ from training.readers._files import finish, json_lines, overlap_problems, read_u
 
 
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
-                      choice_tasks: dict[str, str] | None = None, text_field: str = "text") -> list[Document]:
-    """One Document per task of a Label Studio JSON export (its text: `data[text_field]`), from
+                      choice_tasks: dict[str, str] | None = None, text_key: str = "text") -> list[Document]:
+    """One Document per task of a Label Studio JSON export (its text: `data[text_key]`), from
     its ground-truth annotation, else its first one not cancelled; a task without one (skipped, or
     with a model's predictions alone) is left out.
 
     "labels" results become `spans[ner_task]` (value.labels holds the type); "choices" results
     become `labels[choice_tasks[from_name]]`, or `labels[from_name]` when choice_tasks is None.
     Choice controls missing from a given choice_tasks are left out on purpose, as are per-region
-    choices (a value with offsets: an attribute of a span, not a document label) and results on
-    another data field than the text (their `to_name` names that field). An export with no
+    choices (a value with offsets: an attribute of a span, not a document label). Spans drawn on
+    more than one text object (`to_name`: a title and a body) are refused: their offsets count
+    in different texts, and the export does not say which one `data[text_key]` is. An export with no
     "labels" result at all annotates no entities (a project of choices alone), rather than
     saying that its texts name none.
     """
@@ -38,30 +39,46 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
         # The index is the task's place in the list (0-based, as jq's .[n]); the id is Label Studio's.
         where = f"{path}: task {n}" + (f" (id {task['id']})" if isinstance(task, dict) and "id" in task else "")
         errors: list[str] = []
-        doc = _label_studio_task(task, ner_task, choice_tasks, text_field, errors)
+        doc = _label_studio_task(task, ner_task, choice_tasks, text_key, errors)
         problems.extend(f"{where}: {e}" for e in errors)
         if doc is not None and not errors:
             doc.source = where
             docs.append(doc)
+    span_objects = _span_objects(tasks)
+    if ner_task and len(span_objects) > 1:
+        problems.append(f"{path}: spans are drawn on {len(span_objects)} text objects ({', '.join(sorted(span_objects))}): "
+                        f"this reader reads one text per task (data.{text_key}); export one object's labels alone")
     if ner_task and not any(doc.spans[ner_task] for doc in docs):
         for doc in docs:
             del doc.spans[ner_task]
     return finish(path, docs, problems)
 
 
-def _label_studio_task(task, ner_task, choice_tasks, text_field: str, errors: list[str]) -> Document | None:
+def _span_objects(tasks: list) -> set[str]:
+    """The text objects (`to_name`) that the export's spans are drawn on."""
+    return {item["to_name"] for task in tasks if isinstance(task, dict)
+            for annotation in _annotations(task) for item in annotation.get("result") or []
+            if isinstance(item, dict) and item.get("type") == "labels" and isinstance(item.get("to_name"), str)}
+
+
+def _annotations(task: dict) -> list[dict]:
+    """A task's annotations not cancelled (exports before Label Studio 1.0 call them completions)."""
+    return [a for a in task.get("annotations") or task.get("completions") or []
+            if isinstance(a, dict) and not a.get("was_cancelled")]
+
+
+def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list[str]) -> Document | None:
     if not isinstance(task, dict):
         errors.append(f"a task must be a JSON object, not {type(task).__name__}")
         return None
     data = task.get("data")
-    text = data.get(text_field) if isinstance(data, dict) else None
+    text = data.get(text_key) if isinstance(data, dict) else None
     if not isinstance(text, str) or not text.strip():
         others = [k for k, v in data.items() if isinstance(v, str) and v.strip()] if isinstance(data, dict) else []
-        errors.append(f"data.{text_field} is missing or empty" + (
-            f" (data holds {', '.join(others)}: give the text's key as text_field)" if others else ""))
+        errors.append(f"data.{text_key} is missing or empty" + (
+            f" (data holds {', '.join(others)}: give the text's key, --text-key or text_key)" if others else ""))
         return None
-    annotations = [a for a in task.get("annotations") or task.get("completions") or []   # before 1.0: completions
-                   if isinstance(a, dict) and not a.get("was_cancelled")]
+    annotations = _annotations(task)
     if not annotations:   # skipped, or a model's predictions alone: no one's reading of the text to learn
         return None
     chosen = next((a for a in annotations if a.get("ground_truth")), annotations[0])
@@ -69,9 +86,6 @@ def _label_studio_task(task, ner_task, choice_tasks, text_field: str, errors: li
     for k, item in enumerate(chosen.get("result") or []):
         value = item.get("value") if isinstance(item, dict) else None
         kind = item.get("type") if isinstance(item, dict) else None
-        target_field = item.get("to_name") if isinstance(item, dict) else None
-        if target_field != text_field and target_field in data:   # drawn on another text of the task (a title)
-            continue
         if kind == "choices" and isinstance(value, dict) and "start" in value:   # per-region: a span's attribute
             continue
         if not ner_task and kind in ("labels", "hypertextlabels", "paragraphlabels"):

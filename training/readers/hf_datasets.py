@@ -37,8 +37,9 @@ def load_dataset(source) -> tuple[object, str]:
         raise DataError([f"{path}: neither a save_to_disk folder nor Parquet files"])
     splits = sorted({split for f in files if (split := f.name.split("-")[0].split(".")[0]) in SPLIT_NAMES})
     if len(splits) > 1:   # the Hub's data/ layout: reading them all would train on the test split
+        example = next(f for f in files if f.name.startswith("train" if "train" in splits else splits[0]))
         raise DataError([f"{path}: Parquet files of several splits ({', '.join(splits)}); give the files of one, "
-                         f"e.g. {next(f for f in files if f.name.startswith(splits[-1]))}"])
+                         f"e.g. {example}"])
     return datasets.Dataset.from_parquet([str(f) for f in files]), str(path)
 
 
@@ -46,11 +47,12 @@ def read_hf(source, task: str | None = None, text_field: str = "text", label_fie
             pair_field: str | None = None, tokens_field: str = NER_COLUMNS[0], tags_field: str = NER_COLUMNS[1],
             scheme: str = "auto") -> tuple[list[Document], bool]:
     """(documents, multi-label?). A dataset with `tokens_field` and `tags_field` columns is read
-    as NER (task default "entities") unless a `label_field` is given; anything else as
-    classification (task default "label", label column default "label")."""
+    as NER (task default "entities") unless it also has a `label_field` column asked for; anything
+    else as classification (task default "label", label column default "label"). (A label_field
+    the dataset lacks leaves NER data NER: one flag goes to each file of a run that takes it.)"""
     dataset, where = load_dataset(source)
     columns = dataset.column_names
-    if tokens_field in columns and tags_field in columns and label_field is None:
+    if tokens_field in columns and tags_field in columns and label_field not in columns:
         return _ner(dataset, where, task or "entities", tokens_field, tags_field, scheme), False
     label_field = label_field or "label"
     missing = [f for f in (text_field, label_field, pair_field) if f and f not in columns]

@@ -128,26 +128,33 @@ def test_label_studio_exports_before_1_0_hold_completions(tmp_path):
     assert entities(read_label_studio(write_json(tmp_path, [task]))[0]) == [("Putin", "PER")]   # before: left out
 
 
-def test_label_studio_leaves_out_span_attributes_and_results_on_another_text(tmp_path):
+def test_label_studio_leaves_out_span_attributes_and_refuses_spans_on_two_texts(tmp_path):
     """Before: a per-region choice became a document label (a task of its own), and spans drawn on
     the title were read at their offsets in the text."""
     per_region = {"type": "choices", "from_name": "kind", "to_name": "text",
                   "value": {"start": 19, "end": 27, "text": "Helsinki", "choices": ["capital"]}}
-    on_title = {**ls_span(0, 6, "ORG"), "to_name": "title"}
-    task = ls_task(1, TEXT, ls_span(19, 27, "LOC"), per_region, on_title, ls_choice("topic", "summit"))
+    on_title = {**ls_choice("topic", "summit"), "to_name": "title"}   # a document label, whichever text it names
+    task = ls_task(1, TEXT, ls_span(19, 27, "LOC"), per_region, on_title)
     task["data"]["title"] = "Summit ends"
     [doc] = read_label_studio(write_json(tmp_path, [task]))
     assert entities(doc) == [("Helsinki", "LOC")] and doc.labels == {"topic": ["summit"]}
+    task["annotations"][0]["result"] += ({**ls_span(0, 6, "ORG"), "to_name": "title"},)
+    with pytest.raises(DataError, match=r"spans are drawn on 2 text objects \(text, title\): this reader reads one "
+                                        r"text per task \(data.text\)"):
+        read_label_studio(write_json(tmp_path, [task]))
+    task["data"] = {"body": TEXT, "text": "A summary."}   # one object, <Text name="text" value="$body"/>
+    task["annotations"][0]["result"] = [ls_span(19, 27, "LOC")]
+    assert entities(read_label_studio(write_json(tmp_path, [task]), text_key="body")[0]) == [("Helsinki", "LOC")]
 
 
 def test_label_studio_text_under_another_key(tmp_path):
     task = ls_task(1, TEXT, ls_span(0, 5, "PER"))
     task["data"] = {"article": task["data"].pop("text")}
     path = write_json(tmp_path, [task])
-    with pytest.raises(DataError, match=r"data.text is missing or empty \(data holds article: give the text's key "
-                                        r"as text_field\)"):
+    with pytest.raises(DataError, match=r"data.text is missing or empty \(data holds article: give the text's key, "
+                                        r"--text-key or text_key\)"):
         read_label_studio(path)
-    assert entities(read_label_studio(path, text_field="article")[0]) == [("Putin", "PER")]
+    assert entities(read_label_studio(path, text_key="article")[0]) == [("Putin", "PER")]
 
 
 def test_label_studio_broken_json_gives_the_line(tmp_path):

@@ -123,7 +123,7 @@ def test_a_folder_of_the_hubs_split_files_is_refused(tmp_path):
     for split, name in (("train", "Anna"), ("validation", "Oslo"), ("test", "Berg")):
         ner_dataset([([name], [1])]).to_parquet(str(tmp_path / "data" / f"{split}-00000-of-00001.parquet"))
     with pytest.raises(DataError, match=r"Parquet files of several splits \(test, train, validation\); give the "
-                                        r"files of one"):
+                                        r"files of one, e.g. .*train-00000-of-00001.parquet"):
         read_hf(tmp_path / "data")
     docs, _ = read_hf(tmp_path / "data" / "train-00000-of-00001.parquet")
     assert [d.text for d in docs] == ["Anna"]
@@ -150,3 +150,4 @@ def test_a_label_field_reads_a_dataset_with_ner_columns_as_classification():
     docs, multi = read_hf(ds, task="topic", label_field="topic")
     assert not multi and docs[0].labels == {"topic": ["trade"]} and docs[0].spans == {}
     assert read_hf(ds)[0][0].spans["entities"] == []   # without it: NER, as before
+    assert read_hf(ds, label_field="category")[0][0].spans["entities"] == []   # a column it lacks: another file's flag
