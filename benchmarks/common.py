@@ -73,7 +73,7 @@ def holdout(items: list, fraction: float, seed: int, what: str = "training docum
     same dev set."""
     from training.data import hold_out
     if len(items) < 2:   # here: the trainer's own message advises a --dev these hold-outs do not take
-        raise SystemExit(f"error: {len(items)} {what}: too few to hold out a dev set (raise --limit, or give more data)")
+        raise SystemExit(f"error: too few {what} to hold out a dev set ({len(items)}; raise --limit, or give more data)")
     return hold_out(items, fraction, seed)
 
 

@@ -8,7 +8,7 @@ from html import escape
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
-# One colour per CoNLL type; other types take those a section leaves unused, then the spares, in turn.
+# One colour per CoNLL type; other types take those a page leaves unused, then the spares, in turn.
 COLOURS = {"PER": "#fde68a", "ORG": "#bfdbfe", "LOC": "#bbf7d0", "MISC": "#fbcfe8"}
 SPARE = ("#ddd6fe", "#fed7aa", "#a5f3fc", "#e5e7eb")
 
@@ -30,17 +30,22 @@ def render(predictions: list, titles: list[str] | None = None) -> str:
     """One page with a section per Prediction (each carries its text)."""
     titles = titles or [f"Document {i + 1}" for i in range(len(predictions))]
     page_title = titles[0] if len(predictions) == 1 else f"{len(predictions)} documents"
-    sections = "".join(_section(p, t) for p, t in zip(predictions, titles))
+    colour = _colours({e.label for p in predictions for e in p.entities})   # a type's colour is the page's
+    sections = "".join(_section(p, t, colour) for p, t in zip(predictions, titles))
     page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(page_title)}</title>"
             f"<style>{STYLE}</style></head><body>\n{sections}</body></html>\n")
     return _LONE_SURROGATE.sub("\ufffd", page)   # half an emoji: UTF-8 cannot hold it, so the page could not be saved
 
 
-def _section(prediction, title: str) -> str:
-    types = sorted({e.label for e in prediction.entities})
-    others = [t for t in types if t not in COLOURS]   # take the colours this section's CoNLL types leave, then the rest
+def _colours(types: set[str]) -> dict[str, str]:
+    """A colour per entity type: the CoNLL types their own; the others those left unused, then the spares."""
+    others = sorted(types - set(COLOURS))
     palette = [c for t, c in COLOURS.items() if t not in types] + list(SPARE)
-    colour = {t: COLOURS[t] for t in types if t in COLOURS} | {t: palette[i % len(palette)] for i, t in enumerate(others)}
+    return {t: COLOURS[t] for t in types if t in COLOURS} | {t: palette[i % len(palette)] for i, t in enumerate(others)}
+
+
+def _section(prediction, title: str, colour: dict[str, str]) -> str:
+    types = sorted({e.label for e in prediction.entities})
     legend = "".join(f'<span style="background:{colour[t]}">{escape(t)}</span>' for t in types)
     return (f"<section>\n<h1>{escape(title)}</h1>\n{_labels(prediction.labels)}"
             f"<div class=\"legend\">{legend}</div>\n"

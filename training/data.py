@@ -102,12 +102,14 @@ def read_data(config: TrainConfig) -> RunData:
                 problems.extend(exc.problems)
             except OSError as exc:   # missing, a folder, unreadable: one problem among the others
                 problems.append(f"{exc.filename or source.path}: {exc.strerror or exc}")
+    hints = {"news": f" of the schema ({', '.join(news_schema)}): check the field names, or give the format of the "
+                     "tool that wrote it (a Doccano classification export: --format doccano)",
+             "label-studio": " (an export without a single span annotates no entities: Label Studio writes nothing "
+                             "for a text without one)"}
     for source, docs in (pair for pairs in read.values() for pair in pairs):   # a file that adds nothing: another
         if docs and not annotated_tasks(docs):   # tool's records read as news, say, or an export of unlabelled texts
-            problems.append(f"{source.path}: none of its {len(docs)} documents annotates a task" + (
-                f" of the schema ({', '.join(news_schema)}): check the field names, or give the format of the tool "
-                "that wrote it (a Doccano classification export: --format doccano)"
-                if source.resolved_format == "news" else ""))
+            problems.append(f"{source.path}: none of its {len(docs)} documents annotates a task"
+                            + hints.get(source.resolved_format, ""))
     if problems:
         raise DataError(problems)
     other = [(s, d) for pairs in read.values() for s, d in pairs if s.resolved_format != "news"]
@@ -121,9 +123,10 @@ def read_data(config: TrainConfig) -> RunData:
     if config.max_train_docs and len(docs["train"]) > config.max_train_docs:
         docs["train"] = random.Random(config.seed).sample(docs["train"], config.max_train_docs)
     schema, untrained = trained_tasks(schema, docs["train"] or [])
+    scored = [*schema, *(t for t in (checkpoint if config.init_from else ()) if t not in schema)]   # carried over too
     for split, purpose in (("dev", "to score the epochs on"), ("test", "to score")):
-        if docs[split] and not annotated_tasks(docs[split]) & set(schema):
-            raise DataError([f"no {split} document is annotated for a task trained ({', '.join(schema)}): "
+        if docs[split] and not annotated_tasks(docs[split]) & set(scored):
+            raise DataError([f"no {split} document is annotated for a task trained ({', '.join(scored)}): "
                              f"nothing {purpose}"])
     files = {split: source_files(sources) for split, sources in splits.items()}
     sha256 = {describe(f): fingerprint(f) for split_files in files.values() for f in split_files}

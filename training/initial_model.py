@@ -49,19 +49,21 @@ def set_attention_dropout(encoder: torch.nn.Module, p: float) -> None:
 
 
 def continue_from(checkpoint: str, schema: dict, log):
-    """(model, tokenizer, base name, schema): the checkpoint's model widened to the run's schema.
+    """(model, tokenizer, base name, schema): the checkpoint's model widened to the run's schema
+    (the tasks it trains).
     Every label it knows keeps its head row (and so what it learnt), labels it has never seen
     get new rows, new tasks new heads."""
     old, tokenizer, old_manifest = load_checkpoint(checkpoint)
+    trained = set(schema)   # the run's own tasks; the checkpoint's others are carried over as they are
     schema = merge_schemas(schema_of(old_manifest.tasks), schema, f"the checkpoint {checkpoint}", "this run's data")
     tasks = task_specs(schema)
     for task in tasks:   # a head keeps its lexical branch and gate (refitted on the new data by the trainer), its
         if task.name in old.tasks:   # CRF, and the names it has trained on (the span calibrator reads them)
             was = old.tasks[task.name]
             task.lexical, task.gate, task.crf, task.seen_entities = was.lexical, was.gate, was.crf, was.seen_entities
-            if task.labels == was.labels:   # its calibration too, which the trainer refits where dev annotates the
-                task.temperature, task.thresholds = was.temperature, dict(was.thresholds)   # task; else its
-                task.span_calibrator = dict(was.span_calibrator)   # scores would lose it (new labels: fitted anew)
+            if task.name not in trained:   # a head trained no further keeps its calibration, unless dev refits it
+                task.temperature, task.thresholds = was.temperature, dict(was.thresholds)
+                task.span_calibrator = dict(was.span_calibrator)
     model = MultiTaskModel(old.encoder, tasks, shape_input=old.shape_input, lexicon_size=old.lexicon_size)
     model.shape_embedding.load_state_dict(old.shape_embedding.state_dict())
     if old.lexicon_size:

@@ -102,11 +102,6 @@ def task_fields(manifest: Manifest, bundled: bool) -> dict:
     ece = (["entity scores (against exact span and type match)"] * bool(ner)
            + ["each label's probability (multi-label)"] * ("multi" in kinds)
            + ["the top label's (single-label)"] * bool(single))
-    fitted = manifest.training.get("calibration", {})   # the tasks the dev set calibrated
-    calibration = [("a span calibrator" if t.kind == "ner" else "a temperature")
-                   + (" and thresholds" if t.kind == "multi" else "") + f" for {t.name}"
-                   for t in manifest.tasks if t.name in fitted]
-    unfitted = [t.name for t in manifest.tasks if t.name not in fitted]
     return {"pipeline_tag": "token-classification" if ner else "text-classification",
             "tags": "\n".join(f"- {tag}" for tag in tags + (["multi-task"] if len(manifest.tasks) > 1 else [])),
             "title": ", ".join(["entities"] * bool(ner) + [t.name for t in documents]),
@@ -114,14 +109,38 @@ def task_fields(manifest: Manifest, bundled: bool) -> dict:
             "metrics_text": "\n".join(metrics),
             "ece_text": ("`ece_before` / `ece_after`: expected calibration error (15 bins) before and after "
                          f"calibration, for\n{_joined(ece)}.\n") if calibrated else "",
-            "calibration_text": (f"- Scores are calibrated on the dev set:\n  {', '.join(calibration) or 'none'}.\n"
-                                 + (f"  Not calibrated there (the dev set does not annotate it, or its outcomes were "
-                                    f"all alike): {', '.join(unfitted)}.\n" if unfitted else "")
-                                 + "  Check the `ece_after` figures above on your own held-out data "
-                                 "(`newsmodel evaluate --plots DIR`)."
-                                 if calibrated else "- Trained without a dev set: the scores are the model's own, "
-                                 "uncalibrated (`newsmodel calibrate` fits them\n  on annotated data)."),
+            "calibration_text": _calibration_text(manifest),
             "predict_call": "`predict(text, pair=second_text)`" if "pair" in kinds else "`predict(text)`"}
+
+
+def _calibration_text(manifest: Manifest) -> str:
+    """What each task's scores pass through: what dev fitted and kept (a fit that did not lower the
+    dev ECE is dropped), or what a task carried over by --init-from kept from its checkpoint."""
+    fitted = manifest.training.get("calibration")   # None: a run without dev data
+    if fitted is None and not any(map(_applied, manifest.tasks)):
+        return ("- Trained without a dev set: the scores are the model's own, uncalibrated (`newsmodel calibrate` "
+                "fits them\n  on annotated data).")
+    parts = []
+    for task in manifest.tasks:
+        applied = _applied(task)
+        if fitted is not None and task.name in fitted:
+            parts.append(f"{task.name}: {applied}, fitted on the dev set" if applied else
+                         f"{task.name}: none (a fit on the dev set did not lower its ECE)")
+        elif applied:
+            parts.append(f"{task.name}: {applied}, kept from the checkpoint this run continued")
+        else:
+            parts.append(f"{task.name}: none" + (" (the dev set does not annotate it, or its outcomes were all alike)"
+                                                 if fitted is not None else ""))
+    check = ("\n  Check the `ece_after` figures above on your own held-out data (`newsmodel evaluate --plots DIR`)."
+             if fitted is not None else "")
+    return f"- Calibration of the scores, per task: {'; '.join(parts)}.{check}"
+
+
+def _applied(task) -> str:
+    """The calibration a task's scores pass through, in words ("" for none)."""
+    if task.kind == "ner":
+        return "a span calibrator" if task.span_calibrator else ""
+    return " and ".join(["a temperature"] * (task.temperature != 1.0) + ["thresholds"] * bool(task.thresholds))
 
 
 def _ner_procedure(manifest: Manifest, shape_reason: str) -> str:

@@ -73,7 +73,7 @@ def train(config: TrainConfig, log=print) -> dict:
     for name in data.untrained:
         what = ("left out, unless --init-from's checkpoint has it: then its head is carried over, trained no "
                 "further, and calibrated afresh only where dev annotates it (else it keeps the checkpoint's "
-                "calibration, if its labels are unchanged)") if config.init_from else \
+                "calibration)") if config.init_from else \
             "left out of the checkpoint"
         log(f"warning: none of the documents trained on (after any hold-out or sample) is annotated for task "
             f"{name!r}: {what}")

@@ -153,7 +153,7 @@ def test_settings_that_would_be_ignored_or_score_a_split_on_itself_are_refused(d
         assert out.returncode == 2 and error in out.stderr   # before: cut off the end, recorded, or a word cut off
     assert refusal("conll.py", "--system", "spacy", "--dataset", "re3d", "--train",
                    data / "re3d-train.conll", "--test", data / "re3d-test.conll", "--limit", 1) == (
-        "error: 1 training documents: too few to hold out a dev set (raise --limit, or give more data)")   # before: give --dev
+        "error: too few training documents to hold out a dev set (1; raise --limit, or give more data)")   # before: give --dev
     (tmp_path / "ner_only").mkdir()
     manifest = json.loads((tiny_checkpoint / "manifest.json").read_text())
     manifest["tasks"] = [t for t in manifest["tasks"] if t["name"] == "entities"]

@@ -75,12 +75,15 @@ def test_a_page_with_half_an_emoji_can_be_saved(tmp_path):
     assert "</mark> \ufffd resumed" in page and marks_of(page).marks == [(9, 15, "LOC", "Geneva")]
 
 
-def test_each_entity_type_of_a_section_has_a_colour_of_its_own():
-    """Before: types beyond the CoNLL four cycled through four spares, AGE and MONEY sharing one."""
+def test_each_entity_type_of_a_page_has_a_colour_of_its_own():
+    """Before: types beyond the CoNLL four cycled through four spares, AGE and MONEY sharing one,
+    and took colours per section, one of them PER's on a page where another section had PER."""
     import re
-    types = ["AGE", "DATE", "EVENT", "LOC", "MONEY", "PERSON"]
-    text = " ".join(types)
-    entities = [Entity(t, t, text.index(t), text.index(t) + len(t), 0.9) for t in types]
-    page = Prediction(entities, {}, text).to_html("Types")
-    colours = dict(re.findall(r'<mark style="background:(#\w+)" data-label="(\w+)"', page))
-    assert len(colours) == len(types)
+    from inference.html import render
+
+    def section(types):
+        text = " ".join(types)
+        return Prediction([Entity(t, t, text.index(t), text.index(t) + len(t), 0.9) for t in types], {}, text)
+    page = render([section(["AGE", "DATE", "EVENT", "LOC", "MONEY", "PERSON"]), section(["PER", "ORG"])])
+    colours = set(re.findall(r'<mark style="background:(#\w+)" data-label="(\w+)"', page))
+    assert len({colour for colour, _ in colours}) == len(colours) == 8   # one colour, one type

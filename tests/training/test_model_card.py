@@ -1,4 +1,6 @@
 """The model card says what this checkpoint's tasks are, and nothing of tasks it lacks."""
+from dataclasses import replace
+
 from conftest import REPO
 from inference.manifest import Manifest, TaskSpec
 from training.config import TrainConfig
@@ -36,14 +38,21 @@ def test_a_card_of_document_tasks_alone_has_no_ner_procedure(tmp_path):
     for entities_only in ("NER head", "Viterbi", "named entities", "Entities: seqeval", "entity scores", "span calibrator"):
         assert entities_only not in text
     assert "bundled corpus is small" in text and "hardest of\n  the bundled tasks" in text
-    assert "calibrated on the dev set:\n  a temperature and thresholds for topic, a temperature for stance.\n  Check" in text
+    assert "Calibration of the scores, per task: topic: none (a fit on the dev set did not lower its ECE); stance: " \
+           "none (a fit on the dev set did not lower its ECE).\n  Check the `ece_after`" in text
 
 
-def test_a_task_the_dev_set_did_not_calibrate_is_named(tmp_path):
-    """Before: every task was said to be calibrated on dev, annotated there or not."""
-    text = card(tmp_path, [NER, TOPIC, STANCE], "train.jsonl", calibrated=["entities"])
-    assert ("calibrated on the dev set:\n  a span calibrator for entities.\n  Not calibrated there (the dev set does "
-            "not annotate it, or its outcomes were all alike): topic, stance.\n") in text
+def test_the_card_says_what_calibration_each_task_has_and_where_it_came_from(tmp_path):
+    """Before: every task was said to be calibrated on dev, whether dev annotated it, the fit was
+    dropped, or the calibration was an --init-from checkpoint's."""
+    ner = replace(NER, span_calibrator={"types": ["PER", "LOC"], "coef": [1.0, 0.5], "intercept": 0.1})
+    topic = replace(TOPIC, temperature=1.3, thresholds={"trade": 0.4})   # carried over, not fitted here
+    text = card(tmp_path, [ner, topic, STANCE], "train.jsonl", calibrated=["entities"])
+    assert ("- Calibration of the scores, per task: entities: a span calibrator, fitted on the dev set; topic: a "
+            "temperature and thresholds, kept from the checkpoint this run continued; stance: none (the dev set does "
+            "not annotate it, or its outcomes were all alike).") in text
+    text = card(tmp_path, [NER, topic], "train.jsonl", calibrated=False)
+    assert "Trained without a dev set" not in text and "entities: none; topic: a temperature and thresholds, kept" in text
 
 
 def test_only_the_projects_own_folder_is_the_bundled_corpus(tmp_path):

@@ -327,3 +327,21 @@ def test_a_continued_run_reads_news_files_with_the_checkpoints_tasks_and_other_f
     assert read_data(TrainConfig(train=[pairs], init_from=str(fnc), dev_fraction=0)).schema["stance"]["kind"] == "pair"
     with pytest.raises(ValueError, match=f"^init_from {tmp_path}: not a checkpoint folder"):
         read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), init_from=str(tmp_path), dev_fraction=0))
+
+
+def test_a_label_studio_export_annotating_nothing_is_refused_saying_why(tmp_path):
+    (tmp_path / "train.jsonl").write_text(json.dumps(NEWS) + "\n", encoding="utf-8")
+    export = [{"id": 1, "data": {"text": "No names here."}, "annotations": [{"result": []}]}]
+    (tmp_path / "ls.json").write_text(json.dumps(export), encoding="utf-8")
+    with pytest.raises(DataError, match=r"ls.json: none of its 1 documents annotates a task \(an export without a "
+                                        r"single span annotates no entities"):   # before: trained on as nothing
+        read_data(TrainConfig(train=[str(tmp_path / "train.jsonl"), str(tmp_path / "ls.json")]))
+
+
+def test_training_documents_the_hold_out_leaves_unannotated_are_refused(tmp_path):
+    from training.data import hold_out
+    [held] = hold_out([0, 1], 0.5, 13)[1]   # the record read_data's hold-out takes at seed 13
+    records = [NEWS if i == held else {"text": f"Talks, round {i}."} for i in range(2)]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    with pytest.raises(DataError, match=r"no training document is annotated for any task \(entities, topic, stance\)"):
+        read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), dev_fraction=0.5, seed=13))

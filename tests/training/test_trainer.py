@@ -375,13 +375,14 @@ def test_a_continued_run_selects_by_a_carried_over_task_and_warns_of_tasks_dev_l
     write("entities.jsonl", {"text", "entities"})
     settings = dict(init_from=str(base), epochs=1, max_steps=1, batch_size=4, window_length=64, window_overlap=16,
                     measure_runtimes=False, model_card=None)
-    result = train(TrainConfig(train=str(tmp_path / "entities.jsonl"), dev=str(tmp_path / "train.jsonl"),
+    write("topic.jsonl", {"text", "topic"})
+    result = train(TrainConfig(train=str(tmp_path / "entities.jsonl"), dev=str(tmp_path / "topic.jsonl"),
                                select_by="topic", output=str(tmp_path / "by_topic"), **settings), log=lambda m: None)
-    assert set(result["dev"]) == {"entities", "topic", "stance"}
+    assert set(result["dev"]) == {"topic"}   # dev annotates the carried-over task alone
     logged = []
     train(TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "entities.jsonl"),
                       output=str(tmp_path / "dev_entities"), **settings), log=logged.append)
     assert ("warning: no dev document is annotated for task(s) topic, stance: the best epoch is chosen without them, "
             "and their scores are not calibrated on dev") in logged
-    assert "Not calibrated there (the dev set does not annotate it, or its outcomes were all alike): topic, stance" in \
-        (tmp_path / "dev_entities" / "README.md").read_text()
+    assert "topic: none (the dev set does not annotate it, or its outcomes were all alike); stance: none (the dev " \
+           "set does not annotate it" in (tmp_path / "dev_entities" / "README.md").read_text()
