@@ -20,6 +20,10 @@ def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: i
     folder, name = resolve_base(base)
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
     encoder = load_encoder(folder)
+    if len(tokenizer) < encoder.config.vocab_size // 2:   # transformers builds an empty one where files are missing
+        raise ValueError(f"base {folder}: its tokenizer has {len(tokenizer)} tokens for an encoder of "
+                         f"{encoder.config.vocab_size}: the folder lacks the encoder's tokenizer files (tokenizer.json, "
+                         "or vocab.txt, or a SentencePiece model)")
     tasks = task_specs(schema)
     flag_tasks(tasks, lexicon_size > 0, gate_label)
     return MultiTaskModel(encoder, tasks, shape_input=shape_input, lexicon_size=lexicon_size), tokenizer, name

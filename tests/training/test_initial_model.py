@@ -64,3 +64,16 @@ def test_a_base_folder_with_weights_missing_is_refused(tiny_base, tmp_path):
     with pytest.raises(ValueError, match=r"base/model.safetensors: not the encoder config.json describes \(\d+ "
                                          r"weights missing"):   # before: filled with random values, silently
         new_model(str(base), {"entities": {"kind": "ner", "labels": ["PER"]}}, shape_input=True)
+
+
+def test_a_base_folder_without_its_tokenizer_is_refused(tiny_base, tmp_path):
+    """Before: transformers built a tokenizer of 5 special tokens, and every word trained as [UNK]."""
+    import shutil
+    from pathlib import Path
+    from training.initial_model import new_model
+    (tmp_path / "base").mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(Path(tiny_base) / name, tmp_path / "base" / name)
+    with pytest.raises(ValueError, match=r"its tokenizer has \d+ tokens for an encoder of \d+: the folder lacks the "
+                                         r"encoder's tokenizer files"):
+        new_model(str(tmp_path / "base"), {"entities": {"kind": "ner", "labels": ["PER"]}}, shape_input=True)
