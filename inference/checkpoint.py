@@ -59,11 +59,7 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
     tmp.mkdir(0o777)   # as a plain mkdir makes it (the umask, a shared folder's group), not owner-only
     try:
         write(tmp)
-        readable = tmp.stat().st_mode & 0o666   # the folder's umask, for the files: safetensors makes them 0600
-        for file in tmp.rglob("*"):
-            if file.is_file():
-                with contextlib.suppress(OSError):   # a filesystem without modes (some network mounts)
-                    file.chmod(readable)
+        files_as_folder(tmp)
         old = None
         try:
             if path.exists():
@@ -82,6 +78,16 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def files_as_folder(folder: Path) -> None:
+    """Give the files in `folder` the read and write modes the folder has (its umask, where it was
+    made as a plain mkdir makes one): safetensors writes them owner-only (0600)."""
+    readable = folder.stat().st_mode & 0o666
+    for file in folder.rglob("*"):
+        if file.is_file():
+            with contextlib.suppress(OSError):   # a filesystem without modes (some network mounts)
+                file.chmod(readable)
 
 
 def recover_killed_save(path: str | os.PathLike) -> None:

