@@ -79,6 +79,8 @@ def per_base(setting: str) -> str:
     """Each named encoder's default `setting`, for help texts: "minilm 1.5e-4, e5-small 1e-4", then
     those that differ when NER is the only task: "; NER only: e5-small 1.5e-4"."""
     text = ", ".join(f"{b.name} {_short(getattr(b.recipe, setting))}" for b in BASE_MODELS.values())
+    if getattr(OTHER_RECIPE, setting) is not None:
+        text += f", folder {_short(getattr(OTHER_RECIPE, setting))}"   # an encoder given by path
     apart = [f"{b.name} {_short(getattr(b.entities_only, setting))}" for b in BASE_MODELS.values()
              if b.entities_only and getattr(b.entities_only, setting) != getattr(b.recipe, setting)]
     return text + (f"; NER only: {', '.join(apart)}" if apart else "")

@@ -1,6 +1,8 @@
 """Dev and test figures: seqeval for entities, scikit-learn for document labels."""
 from __future__ import annotations
 
+import warnings
+
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 from sklearn.metrics import accuracy_score, f1_score
@@ -9,7 +11,9 @@ from sklearn.preprocessing import MultiLabelBinarizer
 
 def entity_metrics(gold: list[list[str]], predicted: list[list[str]]) -> dict:
     """Entity-level precision/recall/F1, micro overall and per type (strict IOB2)."""
-    report = classification_report(gold, predicted, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
+    with warnings.catch_warnings():   # no entity at all: numpy's warnings from the macro average, which is not kept
+        warnings.simplefilter("ignore", RuntimeWarning)
+        report = classification_report(gold, predicted, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
     result = {"precision": report["micro avg"]["precision"], "recall": report["micro avg"]["recall"],
               "f1": report["micro avg"]["f1-score"]}
     result["per_type"] = {t: {"precision": r["precision"], "recall": r["recall"], "f1": r["f1-score"],

@@ -18,8 +18,8 @@ def test_an_encoder_given_by_path_keeps_its_own_attention_dropout():
 
 
 def test_help_names_the_ner_only_setting_only_where_it_differs():
-    assert per_base("learning_rate") == "minilm 1.5e-4, e5-small 1e-4; NER only: e5-small 1.5e-4"
-    assert per_base("head_learning_rate") == "minilm 1e-3, e5-small 5e-3"
+    assert per_base("learning_rate") == "minilm 1.5e-4, e5-small 1e-4, folder 1.5e-4; NER only: e5-small 1.5e-4"
+    assert per_base("head_learning_rate") == "minilm 1e-3, e5-small 5e-3, folder 1e-3"
     assert per_base("attention_dropout") == "minilm 0.1, e5-small 0.1; NER only: e5-small 0"
 
 

@@ -22,3 +22,12 @@ def test_headline_can_follow_one_task():
     metrics = {"entities": {"f1": 0.5}, "stance": {"accuracy": 1.0, "macro_f1": 0.9}}
     assert headline(metrics, select_by="entities") == 0.5
     assert headline(metrics, select_by="stance") == 0.9
+
+
+def test_data_without_entities_scores_zero_without_numpy_warnings():
+    import warnings
+    from training.metrics import entity_metrics
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # before: "Mean of empty slice", "invalid value encountered"
+        result = entity_metrics([["O", "O"]], [["O", "O"]])
+    assert (result["f1"], result["per_type"]) == (0.0, {})

@@ -166,7 +166,7 @@ def test_every_option_is_a_flag_with_its_help_and_overrides_the_default(tmp_path
 
 def test_help_states_each_base_encoders_own_defaults_and_no_empty_default():
     import re
-    from training.base_models import BASE_MODELS
+    from training.base_models import BASE_MODELS, OTHER_RECIPE
     assert "(default: None)" not in _train_help()
     def value(text: str) -> float | bool:
         return {"on": True, "off": False}[text] if text in ("on", "off") else float(text)
@@ -174,8 +174,10 @@ def test_help_states_each_base_encoders_own_defaults_and_no_empty_default():
     for setting in ("learning_rate", "head_learning_rate", "attention_dropout", "recase_capitals"):
         stated = re.search(r"base encoder's, (.*)\)", TrainConfig.__dataclass_fields__[setting].metadata["help"])[1]
         default, _, ner_only = stated.partition("; NER only: ")
+        by_path = getattr(OTHER_RECIPE, setting)   # None: the encoder's own, not stated
         assert {name: value(v) for name, v in (pair.split() for pair in default.split(", "))} == {
-            name: getattr(base.recipe, setting) for name, base in BASE_MODELS.items()}
+            name: getattr(base.recipe, setting) for name, base in BASE_MODELS.items()} | (
+            {"folder": by_path} if by_path is not None else {})
         ner_only = {name: value(v) for name, v in (pair.split() for pair in ner_only.split(", ") if pair)}
         assert all(getattr(BASE_MODELS[name].entities_only, setting) == value for name, value in ner_only.items())
 
