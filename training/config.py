@@ -36,7 +36,7 @@ class TrainConfig:
     # took 11 min 2 s on a slower machine of that kind and 12 up to 9 min 59 s (benchmarks/README.md,
     # "The bundled corpus: base encoder and epochs")
     epochs: int = option(11, "epochs at most; the best epoch by dev score is kept")
-    batch_size: int = option(8, "windows per optimiser step")
+    batch_size: int = option(8, "windows per optimiser step (under torchrun: per process)")
     group_by_length: bool = option(False, "batch windows of similar length together (shuffled, then sorted by length "
                                          "within groups of up to 50 batches): less padding, faster steps "
                                          "(benchmarks/README.md)")

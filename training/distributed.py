@@ -23,6 +23,16 @@ def wrap(model: torch.nn.Module, device: torch.device, world: int) -> torch.nn.M
     return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids, find_unused_parameters=True)
 
 
+def gather(tensor: torch.Tensor, device: torch.device, world: int) -> list[torch.Tensor]:
+    """`tensor` as every process has it, in rank order, on the CPU (all processes must call it)."""
+    if world == 1:
+        return [tensor]
+    local = tensor.to(device)   # NCCL gathers GPU tensors
+    gathered = [torch.empty_like(local) for _ in range(world)]
+    torch.distributed.all_gather(gathered, local)
+    return [t.cpu() for t in gathered]
+
+
 def barrier(world: int) -> None:
     if world > 1:
         torch.distributed.barrier()

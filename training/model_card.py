@@ -59,7 +59,8 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
                    if bundled else ""),
         train_file=_files(config["train"]), dev_file=_files(config["dev"]), test_file=_files(config["test"]),
         epochs=config["epochs"], best_epoch=manifest.training.get("best_epoch"),
-        batch_size=config["batch_size"],
+        batch_size=config["batch_size"] if manifest.training.get("processes", 1) == 1 else
+        f"{config['batch_size']} per process x {manifest.training['processes']} processes",
         grouping=" (windows of similar length together)" if config.get("group_by_length") else "",
         attention_dropout=_attention_dropout(config.get("attention_dropout")),
         averaging=f", the moving average of the weights kept (decay {config['ema_decay']:g})"

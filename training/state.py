@@ -30,9 +30,10 @@ def state_dir(output: str | os.PathLike) -> Path:
 
 
 def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, progress: dict, average=None,
-               run: dict | None = None) -> None:
+               run: dict | None = None, generators: dict[str, list[torch.Tensor]] | None = None) -> None:
     """`average`: the moving average of the weights (torch.optim.swa_utils.AveragedModel), if kept;
-    `run`: what the run trains (run_identity), which a resumed run must match."""
+    `run`: what the run trains (run_identity), which a resumed run must match; `generators`: the
+    torch generator states of every process, in rank order (default: this process's CPU one)."""
     def write(folder: Path) -> None:
         _save_module(model, folder / "model.safetensors")
         if average is not None:
@@ -40,7 +41,8 @@ def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, prog
         opt = optimizer.state_dict()
         moments = {f"{index}/{name}": value.cpu() for index, state in opt["state"].items()
                    for name, value in state.items()}
-        moments["torch_rng"] = torch.get_rng_state()
+        for name, states in (generators or {"torch_rng": [torch.get_rng_state()]}).items():
+            moments.update({_generator_key(name, rank): state for rank, state in enumerate(states)})
         save_file(moments, str(folder / "optimizer.safetensors"))
         meta = {"progress": progress, "param_groups": opt["param_groups"], "scheduler": scheduler.state_dict(),
                 "python_rng": _jsonable(rng.getstate()), "run": run}
@@ -49,8 +51,9 @@ def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, prog
 
 
 def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, average=None,
-               run: dict | None = None) -> dict:
-    """Restore everything into the given objects; returns the saved progress. A `run` other than
+               run: dict | None = None, rank: int = 0) -> dict:
+    """Restore everything into the given objects, the torch generators those of process `rank`
+    (a state saved by one process gives its own to each); returns the saved progress. A `run` other than
     the saved one is refused, naming each difference, before anything is restored; so is a
     state that cannot be read whole (a disk full or a copy cut short)."""
     try:
@@ -72,7 +75,11 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
         model.load_state_dict(weights)
         if average is not None:
             average.load_state_dict(averaged)
-        torch.set_rng_state(tensors.pop("torch_rng"))
+        generators = {key: tensors.pop(key) for key in list(tensors) if key.split(".")[0] in GENERATORS}
+        torch.set_rng_state(generators.get(_generator_key("torch_rng", rank), generators["torch_rng"]))
+        cuda = generators.get(_generator_key("cuda_rng", rank), generators.get("cuda_rng"))
+        if cuda is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state(cuda)
         state: dict = {}
         for key, value in tensors.items():
             index, name = key.split("/", 1)
@@ -83,6 +90,13 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
         return meta["progress"]
     except (KeyError, ValueError, TypeError, RuntimeError) as exc:
         raise ValueError(_damaged(path, exc)) from None
+
+
+GENERATORS = ("torch_rng", "cuda_rng")   # keys of optimizer.safetensors: process 0's, then "torch_rng.1", ...
+
+
+def _generator_key(name: str, rank: int) -> str:
+    return f"{name}.{rank}" if rank else name   # process 0's as a state of one process names it
 
 
 def _damaged(path: Path, exc: Exception) -> str:

@@ -164,6 +164,7 @@ class Trainer:
         self.examples = TrainingSet(data.train, self.tokenizer, tasks, config.window_length, config.window_overlap,
                                     lexicon, config.recase_capitals)
         self.rank, self.world = distributed.join_process_group(self.device)
+        self.manifest.training["processes"] = self.world   # a step takes batch_size windows from each
         # what trains: the train and dev files, and the checkpoint or encoder folder it starts from
         starts = [p for p in (config.init_from, config.base) if p and p not in BASE_MODELS and Path(p).is_dir()
                   and os.path.realpath(p) != os.path.realpath(config.output)]   # trained in place: its own save
@@ -187,7 +188,7 @@ class Trainer:
         self.finished = None   # the metrics of this same run, when --resume finds it already ended
         if config.resume and is_state(self.state):
             self.progress = load_state(self.state, model, self.optimizer, self.scheduler, self.rng, self.average,
-                                       self.identity)
+                                       self.identity, self.rank)
             self.created -= self.progress["minutes"] * 60   # total_minutes counts the interrupted run's epochs too
             log(f"resuming from {self.state} after epoch {self.progress['epoch']} (step {self.progress['step']})")
         elif config.resume and (finished := self._finished_run()) is not None:
@@ -262,12 +263,21 @@ class Trainer:
             self.progress["minutes"] = (time.perf_counter() - self.started) / 60
             if self.rank == 0:
                 self._end_of_epoch()
+            generators = self._generator_states()   # every process's: dropout goes on as it would have
+            if self.rank == 0:
                 save_state(self.state, self.model, self.optimizer, self.scheduler, self.rng, self.progress,
-                           self.average, self.identity)
+                           self.average, self.identity, generators)
             distributed.barrier(self.world)
             if self.progress["step"] >= self.total_steps:
                 break
         distributed.leave(self.world)
+
+    def _generator_states(self) -> dict[str, list[torch.Tensor]]:
+        """The torch generators of every process (the CPU's, and the GPU's where it runs on one)."""
+        states = {"torch_rng": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            states["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return {name: distributed.gather(state, self.device, self.world) for name, state in states.items()}
 
     def _epoch(self, epoch: int) -> None:
         config = self.config

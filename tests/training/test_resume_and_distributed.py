@@ -116,6 +116,8 @@ def test_two_processes_with_torchrun(run_args):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 process(es)" in proc.stdout
     assert set(dev_metrics(tmp / "ddp")) == {"entities", "topic", "stance"}
+    assert json.loads((tmp / "ddp" / "manifest.json").read_text())["training"]["processes"] == 2
+    assert "batch size 4 per process x 2 processes" in (tmp / "ddp" / "README.md").read_text()   # before: "4"
 
 
 def test_a_crf_trains_under_torchrun(run_args):

@@ -33,6 +33,22 @@ def test_the_moving_average_survives_a_save_and_load(tmp_path):
     assert int(fresh[3].n_averaged) == 3
 
 
+def test_each_process_resumes_with_its_own_torch_generator(tmp_path):
+    """Before: process 0's generator alone was saved, and every process resumed with it, so the
+    dropout of the others took another course than in an uninterrupted run."""
+    model, optimizer, scheduler, _ = _run(0)
+    states = [torch.manual_seed(seed).get_state() for seed in (10, 11)]   # processes 0 and 1
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1},
+               generators={"torch_rng": states})
+    one = torch.manual_seed(12).get_state()
+    save_state(tmp_path / "one", model, optimizer, scheduler, random.Random(1), {"epoch": 1})   # one process's
+    for rank in (0, 1):
+        load_state(tmp_path / "s", *_run(1)[:3], random.Random(), rank=rank)
+        assert torch.equal(torch.get_rng_state(), states[rank])
+    load_state(tmp_path / "one", *_run(1)[:3], random.Random(), rank=1)   # a state of one process: its own
+    assert torch.equal(torch.get_rng_state(), one)
+
+
 def test_resuming_with_an_average_that_was_not_kept_says_so(tmp_path):
     model, optimizer, scheduler, _ = _run(0)
     save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1})
