@@ -48,17 +48,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--conll", required=True, help="a CoNLL-2003 style file")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    parser.add_argument("--threads", type=common.positive, help="torch threads (default: torch's own choice)")
     add_runtime_arguments(parser)
     args = parser.parse_args()
     common.refuse_unusable_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
-    docs = read_conll(args.conll, task=TASK)
-    result = {"checkpoint": args.checkpoint, "file": args.conll, "runtime": model.runtime,
-              "device": device_name(model.device)}
+    with common.one_line_errors():
+        docs = read_conll(args.conll, task=TASK)   # before the model loads: a bad file is named at once
+        model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
+    result = {"benchmark": "capital_lines", "checkpoint": args.checkpoint, "file": args.conll,
+              "runtime": model.runtime, "device": device_name(model.device)}
     for name, (gold, pred) in split_by_capitals(docs, model.predict_batch([d.text for d in docs])).items():
+        if not gold:   # a file without such sentences: nothing to score
+            result[name] = {"sentences": 0}
+            continue
         m = entity_metrics(gold, pred)
         result[name] = {"sentences": len(gold), **{k: round(float(m[k]), 4) for k in ("precision", "recall", "f1")},
                         "per_type_f1": {t: round(float(r["f1"]), 4) for t, r in m["per_type"].items()}}

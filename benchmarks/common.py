@@ -308,6 +308,19 @@ def refuse_labels_the_checkpoint_lacks(args, docs: dict, task: str) -> None:
                          "for other labels")
 
 
+@contextlib.contextmanager
+def one_line_errors():
+    """Bad input or a path: one line, as newsmodel says it, not a traceback (a library's own
+    ValueError keeps its traceback, which says where)."""
+    from training.corpus import DataError
+    try:
+        yield
+    except (DataError, OSError, ValueError) as exc:
+        if isinstance(exc, ValueError) and not _raised_here(exc):
+            raise
+        raise SystemExit(f"error: {exc}") from None
+
+
 def _raised_here(exc: BaseException) -> bool:
     """Whether `exc` was raised by this project's own code (a refusal that says what is wrong),
     not inside a library (a ValueError there may be a bug, whose traceback is wanted)."""
@@ -329,14 +342,8 @@ def main(run, args, task: str | None = None, benchmark: str | None = None) -> No
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
-    from training.corpus import DataError
-    with contextlib.redirect_stdout(sys.stderr):
-        try:
-            result = run(args)
-        except (DataError, OSError, ValueError) as exc:
-            if isinstance(exc, ValueError) and not _raised_here(exc):   # a library's: its traceback says where
-                raise
-            raise SystemExit(f"error: {exc}") from None   # bad input or a path: one line, as newsmodel says it
+    with contextlib.redirect_stdout(sys.stderr), one_line_errors():
+        result = run(args)
     if args.system == "spacy":
         result["device"] = "cpu"   # spaCy trains and tags on the CPU here, whatever torch could use
     elif args.system != "tfidf-svm":

@@ -18,6 +18,7 @@ import common
 from inference import default_checkpoint, load
 from inference.devices import device_name
 from training.cli.checkpoints import add_runtime_arguments
+from training.readers._files import read_utf8
 
 
 def mixed_types(entities) -> dict[str, list[str]]:
@@ -26,7 +27,7 @@ def mixed_types(entities) -> dict[str, list[str]]:
     for e in entities:
         for word in re.findall(r"[^\W\d_][\w']*", e.text):
             if word[0].isupper():
-                types[word.split("'")[0]].add(e.label)
+                types[word.removesuffix("'s")].add(e.label)   # "Putin's" is Putin; "O'Brien" stays whole
     return {word: sorted(t) for word, t in sorted(types.items()) if len(t) > 1}
 
 
@@ -37,10 +38,12 @@ def main() -> None:
     add_runtime_arguments(parser)
     args = parser.parse_args()
     common.refuse_unusable_device(args.device)
-    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
+    with common.one_line_errors():
+        text = read_utf8(Path(args.file))   # before the model loads: a bad path is named at once
+        model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     if not any(task.kind == "ner" for task in model.manifest.tasks):   # no entities would read as consistent
         raise SystemExit(f"error: checkpoint {args.checkpoint} has no entity task: nothing to compare")
-    prediction = model.predict(Path(args.file).read_text(encoding="utf-8"))
+    prediction = model.predict(text)
     print(json.dumps({"benchmark": "consistency", "system": "ours", "split": Path(args.file).name,
                       "runtime": model.runtime, "device": device_name(model.device), "entities": len(prediction.entities),
                       "mixed_types": mixed_types(prediction.entities),

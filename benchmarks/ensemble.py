@@ -19,12 +19,14 @@ import argparse
 import copy
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+import common
 from inference import NewsModel, load
 from inference.calibration import probabilities
 from inference.checkpoint import MANIFEST
@@ -119,14 +121,25 @@ def main() -> None:
     parser.add_argument("--window-length", type=int, action="append",
                         help="read every text through windows of this many subwords, special tokens included; "
                              "give it once per reading (default: the checkpoints' own length)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    parser.add_argument("--threads", type=common.positive, help="torch threads (default: torch's own choice)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    for option, paths in (("--checkpoint", args.checkpoint), ("--conll", args.conll)):
+        real = [os.path.realpath(p) for p in paths]   # a member twice would read as an ensemble of two
+        twice = next((p for p, r in zip(paths, real) if real.count(r) > 1), None)
+        if twice:
+            raise SystemExit(f"error: {option} {twice}: given twice (by this name or another)")
     try:   # every file read before the models load: a typo in the last path loses no figure
         docs = {path: read_conll(path, task=TASK) for path in args.conll}
-    except (OSError, ValueError) as exc:
+        types = set(Manifest.read(Path(args.checkpoint[0]) / MANIFEST).task(TASK).entity_types)
+    except (OSError, ValueError, KeyError) as exc:
         raise SystemExit(f"error: {exc}") from None
+    for path, split in docs.items():   # a type the members lack would stop the run after the first files
+        unknown = {span.label for doc in split for span in doc.spans[TASK]} - types
+        if unknown:
+            raise SystemExit(f"error: {path}: entity types {', '.join(sorted(unknown))}, which the checkpoints lack "
+                             f"({', '.join(sorted(types))})")
     try:
         model = ensemble(args.checkpoint, args.window_length)
     except (OSError, ValueError) as exc:   # a member missing, damaged or unlike the others: one line

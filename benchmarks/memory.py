@@ -21,8 +21,11 @@ def main() -> None:
     parser.add_argument("--source", default=str(ROOT / "data" / "test.jsonl"), help="JSON lines whose texts are repeated")
     parser.add_argument("--megabytes", type=float, default=1.0)
     args = parser.parse_args()
+    if not args.megabytes > 0:
+        raise SystemExit(f"error: --megabytes {args.megabytes}: give a size above 0")
     texts = common.jsonl_texts(args.source)   # a bad source is named before the model loads
-    model = load(args.checkpoint)
+    with common.one_line_errors():
+        model = load(args.checkpoint)
     model.predict("warm-up text in Geneva.")
     loaded_mb = common.peak_rss_mb()
     size = int(args.megabytes * 1_000_000)

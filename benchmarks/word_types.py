@@ -57,8 +57,11 @@ def main() -> None:
     add_runtime_arguments(parser)
     args = parser.parse_args()
     common.refuse_unusable_device(args.device)
-    model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
-    texts = read_texts(args.articles)
+    if not all(word.strip() for word in args.word):
+        raise SystemExit("error: --word '': give a word")
+    with common.one_line_errors():
+        texts = read_texts(args.articles)   # before the model loads: a bad path is named at once
+        model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     predictions = model.predict_batch(texts)
     print(json.dumps({"benchmark": "word_types", "system": "ours", "split": "+".join(Path(p).name for p in args.articles),
                       "runtime": model.runtime, "device": device_name(model.device), "articles": len(texts),

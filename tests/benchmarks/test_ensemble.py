@@ -141,3 +141,13 @@ def test_script_prints_one_line_with_every_file(members, tmp_path):
                           "--conll", str(conll), "--conll", str(tmp_path / "typo.conll")],
                          cwd=BENCHMARKS.parent, capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "typo.conll" in out.stderr.splitlines()[-1] and "Loading weights" not in out.stderr
+    for args, error in (
+            (["--checkpoint", members[0], "--checkpoint", members[0], "--conll", conll], "given twice"),
+            (["--checkpoint", members[0], "--conll", conll, "--conll", conll], "given twice"),
+            (["--checkpoint", members[0], "--conll", tmp_path / "orgs.conll"], "entity types ORG, which the "
+                                                                                  "checkpoints lack (LOC, PER)")):
+        (tmp_path / "orgs.conll").write_text("UN NNP I-NP I-ORG\n", encoding="utf-8")
+        out = subprocess.run([sys.executable, str(BENCHMARKS / "ensemble.py"), *map(str, args)],
+                             cwd=BENCHMARKS.parent, capture_output=True, text=True, timeout=120)
+        # before: a checkpoint or file twice read as two; a type it lacks, a traceback after the first files
+        assert out.returncode == 1 and error in out.stderr.splitlines()[-1] and "Loading weights" not in out.stderr

@@ -377,6 +377,9 @@ def test_consistency_lists_words_with_more_than_one_type(tiny_checkpoint, tmp_pa
     accented = [Entity("Élysée", "LOC", 0, 6, 0.9), Entity("Élysée Palace", "ORG", 10, 23, 0.9),
                 Entity("d'Öcalan", "PER", 30, 38, 0.9)]
     assert mixed_types(accented) == {"Élysée": ["LOC", "ORG"]}   # capitals beyond A-Z; "d'Öcalan" starts lower
+    irish = [Entity("Sean O'Brien", "PER", 0, 12, 0.9), Entity("O'Hare", "LOC", 20, 26, 0.9),
+             Entity("Putin's", "PER", 30, 37, 0.9)]
+    assert mixed_types(irish) == {}   # before: "O" was both PER and LOC
     article = tmp_path / "article.txt"
     article.write_text("Putin met Trump in Helsinki. TASS said Putin was pleased.", encoding="utf-8")
     line = run("consistency.py", "--checkpoint", tiny_checkpoint, "--file", article, "--device", "cpu")
@@ -458,3 +461,7 @@ def test_capital_lines_scores_sentences_in_capitals_apart(tiny_checkpoint, tmp_p
     assert line["device"].startswith("cpu (") and line["runtime"] == "torch"
     assert (line["capitals"]["sentences"], line["other"]["sentences"]) == (1, 2)
     assert 0.0 <= line["other"]["f1"] <= 1.0
+    body = tmp_path / "body.conll"
+    body.write_text("Japan NNP I-NP I-LOC\nbeat VB I-VP O\nSyria NNP I-NP I-LOC\n", encoding="utf-8")
+    line = run("capital_lines.py", "--checkpoint", tiny_checkpoint, "--conll", body, "--device", "cpu")
+    assert line["capitals"] == {"sentences": 0} and line["other"]["sentences"] == 1   # before: seqeval's TypeError
