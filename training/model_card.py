@@ -118,9 +118,10 @@ def _calibration_text(manifest: Manifest) -> str:
     """What each task's scores pass through: what dev fitted and kept (a fit that did not lower the
     dev ECE is dropped), or what a task carried over by --init-from kept from its checkpoint."""
     fitted = manifest.training.get("calibration")   # None: a run without dev data
+    without_dev = ("- Trained without a dev set: the scores are the model's own, uncalibrated (`newsmodel calibrate` "
+                   "fits them\n  on annotated data)")
     if fitted is None and not any(map(_applied, manifest.tasks)):
-        return ("- Trained without a dev set: the scores are the model's own, uncalibrated (`newsmodel calibrate` "
-                "fits them\n  on annotated data).")
+        return without_dev + "."
     parts = []
     for task in manifest.tasks:
         applied = _applied(task)
@@ -132,15 +133,16 @@ def _calibration_text(manifest: Manifest) -> str:
         else:
             parts.append(f"{task.name}: none" + (" (the dev set does not annotate it, or its outcomes were all alike)"
                                                  if fitted is not None else ""))
-    check = ("\n  Check the `ece_after` figures above on your own held-out data (`newsmodel evaluate --plots DIR`)."
-             if fitted is not None else "")
-    return f"- Calibration of the scores, per task: {'; '.join(parts)}.{check}"
+    if fitted is None:
+        return f"{without_dev}, except as the checkpoint this run continued left them: {'; '.join(parts)}."
+    return (f"- Calibration of the scores, per task: {'; '.join(parts)}.\n  Check the `ece_after` figures above on "
+            "your own held-out data (`newsmodel evaluate --plots DIR`).")
 
 
 def _applied(task) -> str:
     """The calibration a task's scores pass through, in words ("" for none)."""
-    if task.kind == "ner":
-        return "a span calibrator" if task.span_calibrator else ""
+    if task.kind == "ner":   # a temperature: checkpoints from before the span calibrator
+        return "a span calibrator" if task.span_calibrator else "a temperature" if task.temperature != 1.0 else ""
     return " and ".join(["a temperature"] * (task.temperature != 1.0) + ["thresholds"] * bool(task.thresholds))
 
 

@@ -51,7 +51,7 @@ def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, prog
 
 
 def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, average=None,
-               run: dict | None = None, rank: int = 0) -> dict:
+               run: dict | None = None, rank: int = 0, device: torch.device | None = None) -> dict:
     """Restore everything into the given objects, the torch generators those of process `rank`
     (a state saved by one process gives its own to each); returns the saved progress. A `run` other than
     the saved one is refused, naming each difference, before anything is restored; so is a
@@ -78,8 +78,8 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
         generators = {key: tensors.pop(key) for key in list(tensors) if key.split(".")[0] in GENERATORS}
         torch.set_rng_state(generators.get(_generator_key("torch_rng", rank), generators["torch_rng"]))
         cuda = generators.get(_generator_key("cuda_rng", rank), generators.get("cuda_rng"))
-        if cuda is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state(cuda)
+        if cuda is not None and device is not None and device.type == "cuda":
+            torch.cuda.set_rng_state(cuda, device)   # this process's GPU, not the current one (cuda:0)
         state: dict = {}
         for key, value in tensors.items():
             index, name = key.split("/", 1)

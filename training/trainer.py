@@ -188,7 +188,7 @@ class Trainer:
         self.finished = None   # the metrics of this same run, when --resume finds it already ended
         if config.resume and is_state(self.state):
             self.progress = load_state(self.state, model, self.optimizer, self.scheduler, self.rng, self.average,
-                                       self.identity, self.rank)
+                                       self.identity, self.rank, self.device)
             self.created -= self.progress["minutes"] * 60   # total_minutes counts the interrupted run's epochs too
             log(f"resuming from {self.state} after epoch {self.progress['epoch']} (step {self.progress['step']})")
         elif config.resume and (finished := self._finished_run()) is not None:

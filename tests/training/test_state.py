@@ -49,6 +49,20 @@ def test_each_process_resumes_with_its_own_torch_generator(tmp_path):
     assert torch.equal(torch.get_rng_state(), one)
 
 
+
+def test_a_gpu_generator_goes_back_to_the_gpu_of_its_process(tmp_path, monkeypatch):
+    """Before: set on the current GPU (cuda:0) whatever the process's."""
+    model, optimizer, scheduler, _ = _run(0)
+    states = [torch.manual_seed(seed).get_state() for seed in (10, 11)]
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1},
+               generators={"torch_rng": states, "cuda_rng": [s.clone() for s in states]})
+    set_on = []
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, device: set_on.append((state, device)))
+    load_state(tmp_path / "s", *_run(1)[:3], random.Random(), rank=1, device=torch.device("cuda:1"))
+    load_state(tmp_path / "s", *_run(1)[:3], random.Random(), rank=0, device=torch.device("cpu"))   # none on a CPU
+    assert len(set_on) == 1 and torch.equal(set_on[0][0], states[1]) and set_on[0][1] == torch.device("cuda:1")
+
+
 def test_resuming_with_an_average_that_was_not_kept_says_so(tmp_path):
     model, optimizer, scheduler, _ = _run(0)
     save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1})

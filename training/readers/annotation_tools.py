@@ -62,9 +62,10 @@ def _span_objects(tasks: list) -> set[str]:
 
 
 def _annotations(task: dict) -> list[dict]:
-    """A task's annotations not cancelled (exports before Label Studio 1.0 call them completions)."""
+    """A task's annotations not cancelled (exports before Label Studio 1.0 call them completions,
+    and may mark a skipped one `skipped` alone)."""
     return [a for a in task.get("annotations") or task.get("completions") or []
-            if isinstance(a, dict) and not a.get("was_cancelled")]
+            if isinstance(a, dict) and not a.get("was_cancelled") and not a.get("skipped")]
 
 
 def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list[str]) -> Document | None:
@@ -103,8 +104,11 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
                 errors.append(f"result[{k}]: {reason}")
             elif "text" in value and value["text"] != text[start:end]:
                 # Offsets counted another way (UTF-16 units, text edited after labelling) land here.
+                drawn_on = item.get("to_name")
+                elsewhere = (f" (it is drawn on {drawn_on!r}: if that is data.{drawn_on}, give --text-key {drawn_on})"
+                             if isinstance(drawn_on, str) and drawn_on != text_key and drawn_on in data else "")
                 errors.append(f"result[{k}]: span {start}..{end} reads {text[start:end]!r} "
-                              f"but the annotation says {value['text']!r}")
+                              f"but the annotation says {value['text']!r}{elsewhere}")
             else:
                 spans.append(Span(start, end, labels[0]))
         elif kind == "choices":

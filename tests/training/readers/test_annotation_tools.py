@@ -125,7 +125,19 @@ def test_label_studio_leaves_out_tasks_skipped_or_with_predictions_alone(tmp_pat
 def test_label_studio_exports_before_1_0_hold_completions(tmp_path):
     task = ls_task(1, TEXT, ls_span(0, 5, "PER"))
     task["completions"] = task.pop("annotations")
-    assert entities(read_label_studio(write_json(tmp_path, [task]))[0]) == [("Putin", "PER")]   # before: left out
+    skipped = ls_task(2, "Skipped.", ls_span(0, 7, "ORG"))
+    skipped["completions"] = [{"skipped": True, "result": []}]   # before: read as a text naming nothing
+    del skipped["annotations"]
+    docs = read_label_studio(write_json(tmp_path, [task, skipped]))
+    assert len(docs) == 1 and entities(docs[0]) == [("Putin", "PER")]   # before: left out
+
+
+def test_label_studio_spans_on_another_text_object_say_which_key_to_read(tmp_path):
+    task = ls_task(1, TEXT, {**ls_span(0, 6, "MISC", "Summit"), "to_name": "title"})
+    task["data"]["title"] = "Summit ends"
+    with pytest.raises(DataError, match=r"reads 'Putin ' but the annotation says 'Summit' \(it is drawn on 'title': "
+                                        r"if that is data.title, give --text-key title\)"):
+        read_label_studio(write_json(tmp_path, [task]))
 
 
 def test_label_studio_leaves_out_span_attributes_and_refuses_spans_on_two_texts(tmp_path):
