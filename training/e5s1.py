@@ -160,6 +160,14 @@ def build_tokenizer(e5: E5File):
                                    model_max_length=e5.config["max_position_embeddings"])
 
 
+CONVERTED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "SOURCE.json")   # SOURCE.json: written last
+
+
+def is_converted(folder: Path) -> bool:
+    """Whether `folder` holds a whole conversion (a damaged one lacks some file)."""
+    return all((folder / name).is_file() for name in CONVERTED_FILES)
+
+
 def convert(source: str | os.PathLike, output: str | os.PathLike) -> Path:
     """Write `source` (an E5S1 file) as a Hugging Face folder at `output`: config.json,
     model.safetensors and the tokenizer files. Written to a temporary folder and renamed into
@@ -189,7 +197,7 @@ def convert(source: str | os.PathLike, output: str | os.PathLike) -> Path:
         try:
             tmp.rename(output)
         except OSError:   # another process converted the same file meanwhile: keep its (identical) folder
-            if not (output / "config.json").is_file():
+            if not is_converted(output):
                 raise
             shutil.rmtree(tmp)
     except BaseException:

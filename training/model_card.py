@@ -134,7 +134,7 @@ def _calibration_text(manifest: Manifest) -> str:
             parts.append(f"{task.name}: none" + (" (the dev set does not annotate it, or its outcomes were all alike)"
                                                  if fitted is not None else ""))
     if fitted is None:
-        return f"{without_dev}, except as the checkpoint this run continued left them: {'; '.join(parts)}."
+        return f"{without_dev}, except where said: {'; '.join(parts)}."
     return (f"- Calibration of the scores, per task: {'; '.join(parts)}.\n  Check the `ece_after` figures above on "
             "your own held-out data (`newsmodel evaluate --plots DIR`).")
 

@@ -356,6 +356,22 @@ def test_memory_names_a_source_without_texts_before_loading(tmp_path):
         assert out.returncode == 1 and out.stderr.strip().endswith(error), out.stderr[-2000:]
 
 
+@pytest.mark.parametrize("script, args, error", [
+    ("memory.py", ["--checkpoint", "none", "--megabytes", "inf"], "give a size of at least one character"),
+    ("memory.py", ["--checkpoint", "none", "--megabytes", "-1"], "give a size of at least one character"),
+    ("word_types.py", ["--checkpoint", "none", "--articles", "x.txt", "--word", " "], "give a word, not blank space"),
+    ("word_types.py", ["--checkpoint", "none", "--articles", "latin1.txt", "--word", "US"], "not valid UTF-8"),
+    ("consistency.py", ["--checkpoint", "none", "--file", "missing.txt"], "No such file or directory: 'missing.txt'"),
+    ("capital_lines.py", ["--checkpoint", "none", "--conll", "missing.conll"], "No such file or directory")])
+def test_diagnostic_scripts_refuse_bad_input_in_one_line_before_loading(tmp_path, script, args, error):
+    """Before: an OverflowError after loading, 287 occurrences of a blank word, tracebacks."""
+    (tmp_path / "latin1.txt").write_bytes("Z\xfcrich".encode("latin-1"))
+    out = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 1 and error in out.stderr.strip().splitlines()[-1], out.stderr[-2000:]
+    assert "Traceback" not in out.stderr and "Loading weights" not in out.stderr
+
+
 def test_speed_reports_each_process_its_own_peak_memory():
     ballast = b"x" * (1 << 30)   # this process's peak passes 1 GB; a child's own must not count it
     child = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
@@ -378,8 +394,12 @@ def test_consistency_lists_words_with_more_than_one_type(tiny_checkpoint, tmp_pa
                 Entity("d'Öcalan", "PER", 30, 38, 0.9)]
     assert mixed_types(accented) == {"Élysée": ["LOC", "ORG"]}   # capitals beyond A-Z; "d'Öcalan" starts lower
     irish = [Entity("Sean O'Brien", "PER", 0, 12, 0.9), Entity("O'Hare", "LOC", 20, 26, 0.9),
-             Entity("Putin's", "PER", 30, 37, 0.9)]
+             Entity("O’Neill", "PER", 30, 37, 0.9), Entity("O’Hare", "LOC", 40, 46, 0.9)]
     assert mixed_types(irish) == {}   # before: "O" was both PER and LOC
+    possessive = [Entity("Putin's", "PER", 0, 7, 0.9), Entity("PUTIN'S", "PER", 10, 17, 0.9),
+                  Entity("Jones'", "PER", 20, 26, 0.9), Entity("Putin", "ORG", 30, 35, 0.9),
+                  Entity("PUTIN", "ORG", 40, 45, 0.9), Entity("Jones", "ORG", 50, 55, 0.9)]
+    assert mixed_types(possessive) == {name: ["ORG", "PER"] for name in ("Jones", "PUTIN", "Putin")}
     article = tmp_path / "article.txt"
     article.write_text("Putin met Trump in Helsinki. TASS said Putin was pleased.", encoding="utf-8")
     line = run("consistency.py", "--checkpoint", tiny_checkpoint, "--file", article, "--device", "cpu")

@@ -27,6 +27,10 @@ def test_unknown_device_is_refused():
             resolve_device(device)
 
 
+def test_a_torch_device_of_the_cpu_with_an_index_is_the_cpu():
+    assert resolve_device(torch.device("cpu", 0)) == torch.device("cpu")   # its string, "cpu:0", names no device
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_a_torch_device_of_a_missing_gpu_is_the_same_clear_error():
     with pytest.raises(ValueError, match="sees no GPU"):   # before: torch's AssertionError

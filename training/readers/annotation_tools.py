@@ -96,17 +96,17 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
         elif kind == "labels":
             start, end, labels = value.get("start"), value.get("end"), value.get("labels")
             reason = span_problem(start, end, text)
+            drawn_on = item.get("to_name")
+            elsewhere = (f" (it is drawn on {drawn_on!r}: if that is data.{drawn_on}, give --text-key {drawn_on})"
+                         if isinstance(drawn_on, str) and drawn_on != text_key and drawn_on in data else "")
             if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
                 errors.append(f"result[{k}]: value.labels must be a non-empty list of strings")
             elif len(set(labels)) > 1:
                 errors.append(f"result[{k}]: a span of several types {labels}: an entity has one")
             elif reason:
-                errors.append(f"result[{k}]: {reason}")
+                errors.append(f"result[{k}]: {reason}{elsewhere}")
             elif "text" in value and value["text"] != text[start:end]:
                 # Offsets counted another way (UTF-16 units, text edited after labelling) land here.
-                drawn_on = item.get("to_name")
-                elsewhere = (f" (it is drawn on {drawn_on!r}: if that is data.{drawn_on}, give --text-key {drawn_on})"
-                             if isinstance(drawn_on, str) and drawn_on != text_key and drawn_on in data else "")
                 errors.append(f"result[{k}]: span {start}..{end} reads {text[start:end]!r} "
                               f"but the annotation says {value['text']!r}{elsewhere}")
             else:

@@ -138,6 +138,10 @@ def test_label_studio_spans_on_another_text_object_say_which_key_to_read(tmp_pat
     with pytest.raises(DataError, match=r"reads 'Putin ' but the annotation says 'Summit' \(it is drawn on 'title': "
                                         r"if that is data.title, give --text-key title\)"):
         read_label_studio(write_json(tmp_path, [task]))
+    task["annotations"][0]["result"] = ({**ls_span(0, 40, "MISC"), "to_name": "title"},)
+    task["data"]["title"] = "Summit ends after two days of talks in Vienna"
+    with pytest.raises(DataError, match=r"past the end of the text \(28 characters\) \(it is drawn on 'title'"):
+        read_label_studio(write_json(tmp_path, [task]))
 
 
 def test_label_studio_leaves_out_span_attributes_and_refuses_spans_on_two_texts(tmp_path):
