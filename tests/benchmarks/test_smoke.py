@@ -362,14 +362,18 @@ def test_memory_names_a_source_without_texts_before_loading(tmp_path):
     ("word_types.py", ["--checkpoint", "none", "--articles", "x.txt", "--word", " "], "give a word, not blank space"),
     ("word_types.py", ["--checkpoint", "none", "--articles", "latin1.txt", "--word", "US"], "not valid UTF-8"),
     ("consistency.py", ["--checkpoint", "none", "--file", "missing.txt"], "No such file or directory: 'missing.txt'"),
-    ("capital_lines.py", ["--checkpoint", "none", "--conll", "missing.conll"], "No such file or directory")])
+    ("capital_lines.py", ["--checkpoint", "none", "--conll", "missing.conll"], "No such file or directory"),
+    ("e5_conversion.py", ["--conll", "empty.conll"], "--conll empty.conll: no sentences to compare"),
+    ("standins.py", ["--data", "nodata", "--output", "out"], "--data nodata: no bbc_news/train.jsonl")])
 def test_diagnostic_scripts_refuse_bad_input_in_one_line_before_loading(tmp_path, script, args, error):
-    """Before: an OverflowError after loading, 287 occurrences of a blank word, tracebacks."""
+    """Before: an OverflowError after loading, 287 occurrences of a blank word, tracebacks (standins:
+    after making its output folder)."""
     (tmp_path / "latin1.txt").write_bytes("Z\xfcrich".encode("latin-1"))
+    (tmp_path / "empty.conll").write_text("", encoding="utf-8")
     out = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 1 and error in out.stderr.strip().splitlines()[-1], out.stderr[-2000:]
-    assert "Traceback" not in out.stderr and "Loading weights" not in out.stderr
+    assert "Traceback" not in out.stderr and "Loading weights" not in out.stderr and not (tmp_path / "out").exists()
 
 
 def test_speed_reports_each_process_its_own_peak_memory():
