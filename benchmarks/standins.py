@@ -21,8 +21,9 @@ import topic
 SEED = 13
 
 
-INPUTS = ("bbc_news/train.jsonl", "reuters21578/modapte_train.jsonl", "fnc1/train_stances.csv", "fnc1/train_bodies.csv",
-          "re3d/re3d-train.conll")
+INPUTS = BBC, REUTERS, STANCES, BODIES, RE3D = (
+    "bbc_news/train.jsonl", "reuters21578/modapte_train.jsonl", "fnc1/train_stances.csv", "fnc1/train_bodies.csv",
+    "re3d/re3d-train.conll")
 
 
 def main() -> None:
@@ -37,22 +38,22 @@ def main() -> None:
     if out.exists() and not out.is_dir():
         raise SystemExit(f"error: --output {out}: a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    bbc_train, bbc_dev = common.holdout(topic.read_records(str(data / "bbc_news" / "train.jsonl")), 0.1, SEED)
+    bbc_train, bbc_dev = common.holdout(topic.read_records(str(data / BBC)), 0.1, SEED)
     topic.write_records(bbc_train, out / "bbc_train.jsonl")
     topic.write_records(bbc_dev, out / "bbc_dev.jsonl")
-    reuters_train, reuters_test = common.holdout(topic.read_records(str(data / "reuters21578" / "modapte_train.jsonl")),
+    reuters_train, reuters_test = common.holdout(topic.read_records(str(data / REUTERS)),
                                                  0.2, SEED)
     topic.write_records(reuters_train, out / "reuters_train.jsonl")
     topic.write_records(reuters_test, out / "reuters_test.jsonl")
-    rows = stance.read_csv(str(data / "fnc1" / "train_stances.csv"))
+    rows = stance.read_csv(str(data / STANCES))
     _, test_bodies = common.holdout(list(dict.fromkeys(r["Body ID"].strip() for r in rows)), 0.1, SEED)
     test_bodies = set(test_bodies)
     stance.write_csv([r for r in rows if r["Body ID"].strip() not in test_bodies], stance.STANCE_FIELDS,
                      out / "fnc_train_stances.csv")
     stance.write_csv([r for r in rows if r["Body ID"].strip() in test_bodies], stance.STANCE_FIELDS,
                      out / "fnc_test_stances.csv")
-    stance.write_csv(stance.read_csv(str(data / "fnc1" / "train_bodies.csv")), stance.BODY_FIELDS, out / "fnc_bodies.csv")
-    re3d_train, re3d_test = common.holdout(conll.conll_blocks(str(data / "re3d" / "re3d-train.conll")), 0.15, SEED)
+    stance.write_csv(stance.read_csv(str(data / BODIES)), stance.BODY_FIELDS, out / "fnc_bodies.csv")
+    re3d_train, re3d_test = common.holdout(conll.conll_blocks(str(data / RE3D)), 0.15, SEED)
     conll.write_blocks(re3d_train, out / "re3d_train.conll")
     conll.write_blocks(re3d_test, out / "re3d_test.conll")
     test_pairs = sum(r["Body ID"].strip() in test_bodies for r in rows)

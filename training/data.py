@@ -27,6 +27,7 @@ class RunData:
     sha256: dict[str, str]        # file path -> SHA-256 of its bytes (see fingerprint)
     trained_sha256: dict[str, str] = field(default_factory=dict)   # of sha256, the train and dev files
     untrained: list[str] = field(default_factory=list)   # schema tasks no training document annotates: left out
+    scored: list[str] = field(default_factory=list)   # what dev and test score: these, and what --init-from carries
 
 
 def as_sources(value, split: str = "train") -> list[Source]:
@@ -131,7 +132,7 @@ def read_data(config: TrainConfig) -> RunData:
     files = {split: source_files(sources) for split, sources in splits.items()}
     sha256 = {describe(f): fingerprint(f) for split_files in files.values() for f in split_files}
     trained = {describe(f): sha256[describe(f)] for split in ("train", "dev") for f in files[split]}
-    return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, trained, untrained)
+    return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, trained, untrained, scored)
 
 
 def trained_tasks(schema: dict[str, dict], train: list[Document]) -> tuple[dict[str, dict], list[str]]:

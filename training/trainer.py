@@ -30,8 +30,8 @@ from . import distributed
 from .base_models import BASE_MODELS, default_recipe
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
-from .data import (SPLITS, RunData, checkpoint_schema, fingerprint, input_files, labels_differing_in_case,
-                   labels_without_examples, overlaps, rare_entity_types, read_data, spans_inside_words)
+from .data import (SPLITS, RunData, fingerprint, input_files, labels_differing_in_case, labels_without_examples,
+                   overlaps, rare_entity_types, read_data, spans_inside_words)
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
@@ -81,15 +81,16 @@ def train(config: TrainConfig, log=print) -> dict:
     for line in (rare_entity_types(data.schema, data.train) + labels_without_examples(data.schema, data.train)
                  + labels_differing_in_case(data.schema) + overlaps(config, data) + inside):
         log(f"warning: {line}")
-    tasks = {*data.schema, *(checkpoint_schema(config.init_from) if config.init_from else ())}   # carried over too
-    if config.select_by and config.select_by not in tasks:
-        raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: {', '.join(sorted(tasks))}"])
+    if config.select_by and config.select_by not in data.scored:   # tasks carried over by --init-from too
+        raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: "
+                         f"{', '.join(sorted(data.scored))}"])
     if config.select_by and not data.dev:
         raise DataError([f"select_by {config.select_by!r}: there is no dev data to select the epoch on (give --dev "
                          "or --dev-fraction)"])
-    if config.select_by and config.select_by not in annotated_tasks(data.dev):
+    on_dev = annotated_tasks(data.dev) if data.dev else set()
+    if config.select_by and config.select_by not in on_dev:
         raise DataError([f"select_by: no dev document is annotated for task {config.select_by!r}"])
-    unscored = [task for task in data.schema if task not in annotated_tasks(data.dev)] if data.dev else []
+    unscored = [task for task in data.schema if task not in on_dev] if data.dev else []
     if unscored:
         log(f"warning: no dev document is annotated for task(s) {', '.join(unscored)}: the best epoch is chosen "
             "without them, and their scores are not calibrated on dev")
