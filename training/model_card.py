@@ -27,8 +27,10 @@ def metrics_table(metrics: dict) -> str:
     return "\n".join(rows)
 
 
-def data_summary(manifest: Manifest, docs: list[Document]) -> str:
-    lines = [f"- {len(docs)} training documents"]
+def train_counts(manifest: Manifest, docs: list[Document]) -> dict:
+    """What the card says of the training data, kept in the manifest so that the card can be
+    written again from the checkpoint alone (`newsmodel calibrate` does)."""
+    labels = {}
     for task in manifest.tasks:
         counts = collections.Counter()
         for d in docs:
@@ -36,12 +38,21 @@ def data_summary(manifest: Manifest, docs: list[Document]) -> str:
                 counts.update(s.label for s in d.spans.get(task.name, []))
             else:
                 counts.update(d.labels.get(task.name, []))
-        lines.append(f"- `{task.name}` ({task.kind}): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        labels[task.name] = dict(sorted(counts.items()))
+    return {"documents": len(docs), "labels": labels}
+
+
+def data_summary(manifest: Manifest) -> str:
+    counts = manifest.training["train_counts"]
+    lines = [f"- {counts['documents']} training documents"]
+    for task in manifest.tasks:
+        labels = counts["labels"].get(task.name, {})
+        lines.append(f"- `{task.name}` ({task.kind}): " + ", ".join(f"{k} {v}" for k, v in labels.items()))
     return "\n".join(lines)
 
 
-def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Document],
-                     extra_path: str | None = None) -> str:
+def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | None = None) -> str:
+    """The card of the checkpoint's manifest (with its `train_counts`), as the checkpoint's README.md."""
     config = manifest.training["config"]
     bundled = any(_inside(path, BUNDLED) for path in _paths(config["train"]))
     base = base_model_fields(manifest.base_model)
@@ -54,7 +65,7 @@ def write_model_card(checkpoint: Path, manifest: Manifest, train_docs: list[Docu
     card = TEMPLATE.read_text(encoding="utf-8").format(
         **base, **task_fields(manifest, bundled), ner_procedure=_ner_procedure(manifest, base["shape_reason"]),
         tasks=", ".join(f"`{t.name}` ({t.kind}: {', '.join(t.labels)})" for t in manifest.tasks),
-        data_summary=data_summary(manifest, train_docs),
+        data_summary=data_summary(manifest),
         data_note=("\nThe bundled corpus (`data/`) is original, written for this project; see `data/README.md`.\n"
                    if bundled else ""),
         train_file=_files(config["train"]), dev_file=_files(config["dev"]), test_file=_files(config["test"]),
@@ -115,9 +126,11 @@ def task_fields(manifest: Manifest, bundled: bool) -> dict:
 
 
 def _calibration_text(manifest: Manifest) -> str:
-    """What each task's scores pass through: what dev fitted and kept (a fit that did not lower the
-    dev ECE is dropped), or what a task carried over by --init-from kept from its checkpoint."""
-    fitted = manifest.training.get("calibration")   # None: a run without dev data
+    """What each task's scores pass through: what dev (or `newsmodel calibrate`'s data) fitted and
+    kept (a fit that did not lower the ECE is dropped), or what a task carried over by --init-from
+    kept from its checkpoint."""
+    fitted = manifest.training.get("calibration")   # None: a run without dev data, never calibrated since
+    refitted = manifest.training.get("recalibrated", {})   # task: the data `newsmodel calibrate` fitted it on
     without_dev = ("- Trained without a dev set: the scores are the model's own, uncalibrated (`newsmodel calibrate` "
                    "fits them\n  on annotated data)")
     if fitted is None and not any(map(_applied, manifest.tasks)):
@@ -126,13 +139,15 @@ def _calibration_text(manifest: Manifest) -> str:
     for task in manifest.tasks:
         applied = _applied(task)
         if fitted is not None and task.name in fitted:
-            parts.append(f"{task.name}: {applied}, fitted on the dev set" if applied else
-                         f"{task.name}: none (a fit on the dev set did not lower its ECE)")
+            where = (f"`{refitted[task.name]['data']}` ({refitted[task.name]['documents']} documents, "
+                     "`newsmodel calibrate`, after the figures above)" if task.name in refitted else "the dev set")
+            parts.append(f"{task.name}: {applied}, fitted on {where}" if applied else
+                         f"{task.name}: none (a fit on {where} did not lower its ECE)")
         elif applied:
             parts.append(f"{task.name}: {applied}, kept from the checkpoint this run continued")
         else:
-            parts.append(f"{task.name}: none" + (" (the dev set does not annotate it, or its outcomes were all alike)"
-                                                 if fitted is not None else ""))
+            parts.append(f"{task.name}: none" + (" (the data it was fitted on does not annotate it, or its outcomes "
+                                                 "were all alike)" if fitted is not None else ""))
     if fitted is None:
         return f"{without_dev}, except where said: {'; '.join(parts)}."
     return (f"- Calibration of the scores, per task: {'; '.join(parts)}.\n  Check the `ece_after` figures above on "

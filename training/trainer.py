@@ -37,7 +37,7 @@ from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
 from .lexical_fit import fit_lexical_heads, fit_lexicon
 from .metrics import headline
-from .model_card import write_model_card
+from .model_card import train_counts, write_model_card
 from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
 from .runtime_figures import measure_runtimes
@@ -328,7 +328,8 @@ class Trainer:
         write its final manifest and model card; the resume state is no longer needed."""
         config, data = self.config, self.data
         self.manifest.training.update(history=self.progress["history"], best_epoch=self.progress["best_epoch"],
-                                      train_minutes=round((time.perf_counter() - self.started) / 60, 2))
+                                      train_minutes=round((time.perf_counter() - self.started) / 60, 2),
+                                      train_counts=train_counts(self.manifest, data.train))
         best = NewsModel.load(config.output, runtime="torch", device=self.device)
         best.manifest.training = self.manifest.training
         result = {"best_epoch": self.manifest.training["best_epoch"]}
@@ -355,7 +356,7 @@ class Trainer:
         best.manifest.training["run_sha256"] = run_digest(self.identity)   # what --resume finds ended
         best.manifest.training["end_sha256"] = self._end_digests()[0]
         write_manifest(Path(config.output), best.manifest)
-        write_model_card(Path(config.output), best.manifest, data.train, extra_path=config.model_card)
+        write_model_card(Path(config.output), best.manifest, extra_path=config.model_card)
         shutil.rmtree(self.state, ignore_errors=True)
         return result
 

@@ -5,7 +5,7 @@ from conftest import REPO
 from inference.manifest import Manifest, TaskSpec
 from training.config import TrainConfig
 from training.corpus import Document, Span
-from training.model_card import write_model_card
+from training.model_card import train_counts, write_model_card
 
 NER = TaskSpec("entities", "ner", ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"])
 TOPIC = TaskSpec("topic", "multi", ["arms_control", "trade"])
@@ -20,7 +20,12 @@ def card(tmp_path, tasks, train, calibrated=True):
     if calibrated:
         names = [t.name for t in tasks] if calibrated is True else calibrated
         manifest.training["calibration"] = {name: {} for name in names}
-    return write_model_card(tmp_path, manifest, DOCS)
+    return write_model_card(tmp_path, _counted(manifest))
+
+
+def _counted(manifest: Manifest) -> Manifest:
+    manifest.training["train_counts"] = train_counts(manifest, DOCS)
+    return manifest
 
 
 def test_a_card_of_entities_alone_speaks_of_entities_alone(tmp_path):
@@ -29,6 +34,7 @@ def test_a_card_of_entities_alone_speaks_of_entities_alone(tmp_path):
     assert "# News: entities\n" in text and "gives its named entities (PER, LOC), each with a probability" in text
     assert "stance" not in text.lower() and "topic" not in text and "bundled corpus is small" not in text
     assert "before the NER head" in text   # the NER procedure is described
+    assert "- 1 training documents\n- `entities` (ner): PER 1\n" in text   # from the manifest's train_counts
 
 
 def test_a_card_of_document_tasks_alone_has_no_ner_procedure(tmp_path):
@@ -49,12 +55,24 @@ def test_the_card_says_what_calibration_each_task_has_and_where_it_came_from(tmp
     topic = replace(TOPIC, temperature=1.3, thresholds={"trade": 0.4})   # carried over, not fitted here
     text = card(tmp_path, [ner, topic, STANCE], "train.jsonl", calibrated=["entities"])
     assert ("- Calibration of the scores, per task: entities: a span calibrator, fitted on the dev set; topic: a "
-            "temperature and thresholds, kept from the checkpoint this run continued; stance: none (the dev set does "
-            "not annotate it, or its outcomes were all alike).") in text
+            "temperature and thresholds, kept from the checkpoint this run continued; stance: none (the data it was "
+            "fitted on does not annotate it, or its outcomes were all alike).") in text
     text = card(tmp_path, [replace(NER, temperature=1.2), topic], "train.jsonl", calibrated=False)
     assert ("Trained without a dev set: the scores are the model's own, uncalibrated (`newsmodel calibrate` fits them\n"
             "  on annotated data), except where said: entities: a temperature, "
             "kept from the checkpoint this run continued; topic: a temperature and thresholds, kept") in text
+
+
+def test_a_calibration_refitted_by_the_calibrate_command_names_its_data(tmp_path):
+    """Before: the card kept saying "fitted on the dev set" after `newsmodel calibrate`."""
+    ner = replace(NER, span_calibrator={"types": ["PER", "LOC"], "coef": [1.0, 0.5], "intercept": 0.1})
+    manifest = Manifest(tasks=[ner, TOPIC], base_model="minilm")
+    manifest.training = {"config": TrainConfig(train="train.jsonl", learning_rate=1e-4, head_learning_rate=1e-3).record(),
+                         "calibration": {"entities": {}, "topic": {}},
+                         "recalibrated": {"topic": {"data": "newer_dev.jsonl", "documents": 40}}}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert ("per task: entities: a span calibrator, fitted on the dev set; topic: none (a fit on `newer_dev.jsonl` "
+            "(40 documents, `newsmodel calibrate`, after the figures above) did not lower its ECE).") in text
 
 
 def test_only_the_projects_own_folder_is_the_bundled_corpus(tmp_path):
@@ -77,7 +95,7 @@ def test_a_run_continued_from_a_checkpoint_says_so(tmp_path):
     manifest = Manifest(tasks=[NER], base_model="minilm")
     manifest.training = {"config": TrainConfig(train="more.jsonl", init_from="checkpoints/news", learning_rate=1e-4,
                                                head_learning_rate=1e-3).record()}
-    text = write_model_card(tmp_path, manifest, DOCS)
+    text = write_model_card(tmp_path, _counted(manifest))
     assert "Continued from the checkpoint at `checkpoints/news` (`--init-from`)" in text   # before: only its 4 documents
 
 
@@ -89,7 +107,7 @@ def test_a_checkpoints_encoder_given_as_base_names_that_checkpoints_base(tmp_pat
     manifest = Manifest(tasks=[NER], base_model=str(earlier))
     manifest.training = {"config": TrainConfig(train="more.jsonl", base=str(earlier), learning_rate=1e-4,
                                                head_learning_rate=1e-3).record()}
-    text = write_model_card(tmp_path, manifest, DOCS)
+    text = write_model_card(tmp_path, _counted(manifest))
     assert f"The encoder of the checkpoint at `{earlier}` (`--base`), its heads trained afresh; " \
            "that checkpoint's base: `intfloat/multilingual-e5-small` (`--base e5-small`)" in text
     assert "base_model: intfloat/multilingual-e5-small\n" in text and "license: mit\n" in text

@@ -8,6 +8,7 @@ import torch
 from conftest import REPO
 from inference import load
 from inference.runtimes import available, choose
+from inference.manifest import Manifest
 from training.corpus import DataError
 from training.config import TrainConfig
 from training.trainer import train
@@ -61,6 +62,8 @@ def test_model_card_holds_this_runs_figures(trained):
     assert "(Viterbi); within a document" in card   # no CRF
     assert "minutes of training on cpu (" in card and "threads), fp32\n" in card   # what made the figures
     assert open(f"{config.output}/README.md").read() == card
+    counts = Manifest.read(f"{config.output}/manifest.json").training["train_counts"]   # the card can be redrawn
+    assert f"- {counts['documents']} training documents\n" in card and counts["documents"] > 0
 
 
 def test_same_seed_same_metrics(trained, tmp_path):

@@ -33,6 +33,7 @@ def run(args) -> int:
     from inference.checkpoint import write_manifest
     from inference.calibration import calibrate
     from training.evaluation import check_annotated, head_outputs
+    from training.model_card import write_model_card
     from training.schema import schema_of
     from training.sources import Source, read_source
     from training.trainer import seen_entities
@@ -57,6 +58,8 @@ def run(args) -> int:
     unfitted = [head.task.name for head in heads if head.task.name not in refitted]   # all right, all wrong or none
     kept = sorted(set(schema) - set(refitted))
     model.manifest.training["calibration"] = {**before, **refitted}
+    model.manifest.training["recalibrated"] = {**model.manifest.training.get("recalibrated", {}),
+                                               **{task: {"data": args.data, "documents": len(docs)} for task in refitted}}
     # The runtime figures were scored under the old calibration: dropped (fp32 until measured
     # again, should measuring fail), then measured again on the same data.
     stale, model.manifest.runtimes = model.manifest.runtimes, {}
@@ -76,9 +79,15 @@ def run(args) -> int:
         write_manifest(Path(path), model.manifest)
         print("default CPU runtime: %s (%s)" % choose(model.manifest.runtimes), file=sys.stderr)
     print(json.dumps(model.manifest.training["calibration"]))
+    card = "train_counts" in model.manifest.training   # a card written before they were recorded is left as it is
+    if card:
+        write_model_card(Path(path), model.manifest)
+    copy = model.manifest.training.get("config", {}).get("model_card")   # the copy training wrote elsewhere: not touched
+    card_text = ((" and README.md, the model card" + (f" ({copy}, its copy at training, is not)" if copy else ""))
+                 if card else " (README.md, written by an older version, is not rewritten)")
     reasons = {"nothing to fit against there: every outcome the same, or none": unfitted,
                "not annotated there": [task for task in kept if task not in unfitted]}
     kept_text = "".join(f"; {', '.join(tasks)} kept as it was ({why})" for why, tasks in reasons.items() if tasks)
     print(f"calibration of {', '.join(refitted) or 'no task'} refitted on {len(docs)} documents of {args.data}"
-          f"{kept_text}; written to {path}/manifest.json", file=sys.stderr)
+          f"{kept_text}; written to {path}/manifest.json{card_text}", file=sys.stderr)
     return 0

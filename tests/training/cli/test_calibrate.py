@@ -109,3 +109,27 @@ def test_calibrate_keeps_what_the_data_gives_nothing_to_fit_against(tiny_checkpo
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]) == 0
     runtimes = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))["runtimes"]
     assert runtimes["torch"]["dev"]["entities"] != 0.9   # the other runtimes lack it: measured again for all
+
+
+def test_calibrate_rewrites_the_model_card_with_where_the_calibration_now_comes_from(tiny_checkpoint, tmp_path, capsys):
+    """Before: README.md kept saying the calibration was fitted on the dev set."""
+    from training.config import TrainConfig
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    older = dict(manifest, training={"config": TrainConfig(train="train.jsonl", model_card="card.md").record()})
+    (ckpt / "manifest.json").write_text(json.dumps(older), encoding="utf-8")
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(_right_and_wrong_entities(ckpt, "Peter Blackburn visits Brussels, the EU said."), encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--device", "cpu"]) == 0
+    assert "(README.md, written by an older version, is not rewritten)" in capsys.readouterr().err
+    assert not (ckpt / "README.md").exists()
+    older["training"]["train_counts"] = {"documents": 3, "labels": {"entities": {"PER": 2}, "topic": {}, "stance": {}}}
+    (ckpt / "manifest.json").write_text(json.dumps(older), encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--device", "cpu"]) == 0
+    assert "and README.md, the model card (card.md, its copy at training, is not)" in capsys.readouterr().err
+    card = (ckpt / "README.md").read_text(encoding="utf-8")
+    assert f"entities: a span calibrator, fitted on `{dev}` (2 documents, `newsmodel calibrate`" in card
+    assert "- 3 training documents\n- `entities` (ner): PER 2\n" in card
+    assert json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))["training"]["recalibrated"] == \
+        {"entities": {"data": str(dev), "documents": 2}}
