@@ -35,6 +35,8 @@ def check_replaceable(path: str | os.PathLike, ours: Callable[[Path], bool] = is
     """Refuse a destination a save would destroy: only an absent path, an empty directory or a
     directory that `ours` recognises (a checkpoint) may be replaced (`--output data` must not
     delete the corpus). A mount point is refused too: its folder cannot be renamed."""
+    if not os.fspath(path):   # `--output "$UNSET"`: realpath would take it for the current folder
+        raise ValueError("the output path is empty: name the folder to write")
     real = Path(os.path.realpath(path))
     if real.exists() and not (real.is_dir() and (not any(real.iterdir()) or ours(real))):
         raise ValueError(f"{path} exists and is not {what}: writing there would replace it; choose another output")
@@ -51,8 +53,8 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
                    what: str = "a checkpoint") -> Path:
     """`write(folder)` into a temporary folder beside `path`, then renamed into place, replacing
     what check_replaceable allows: a reader sees the old directory or the new one, never half."""
-    path = Path(os.path.realpath(path))   # through a symlink: the link stays, what it points to is replaced
     check_replaceable(path, ours, what)
+    path = Path(os.path.realpath(path))   # through a symlink: the link stays, what it points to is replaced
     path.parent.mkdir(parents=True, exist_ok=True)
     recover_killed_save(path)
     tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")

@@ -11,7 +11,9 @@ A SentencePiece tokenizer's `▁` stands for the space before a word, so its off
 space and the pipeline's entities would start one character early. The exported tokenizer
 splits at white space before the metaspace step: the same pieces (bar a lone `▁` that trailing
 white space would add), offsets on the word alone. It reads a text's own "[SEP]" as words, as
-`predict` does (`split_special_tokens`).
+`predict` does (`split_special_tokens`). A metaspace step that prepends `▁` to the text's first
+word alone ("first") prepends it to every word once split, as the whole text has one before every
+word after a space; one that never prepends it ("never") is kept as it is, offsets and all.
 """
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ def is_export(path: Path) -> bool:
         return False
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        if any(entry.is_dir() for entry in path.iterdir()):   # an export writes files alone: a folder
+            return False                                      # in it (a checkpoint saved there) is not its own
     except (OSError, ValueError):
         return False
     return isinstance(config, dict) and EXPORT_MARK in config
@@ -42,7 +46,7 @@ def is_export(path: Path) -> bool:
 
 def check_export_output(output: str | os.PathLike) -> None:
     """Refuse an `output` that an export would destroy: only an absent path, an empty folder
-    or an earlier export (one with the mark) may be replaced."""
+    or an earlier export (one with the mark, holding files alone) may be replaced."""
     check_replaceable(output, is_export, "an earlier export")
 
 
@@ -84,6 +88,10 @@ def _for_pipeline(tokenizer):
     tokenizer = copy.deepcopy(tokenizer)
     tokenizer.split_special_tokens = tokenizer.init_kwargs["split_special_tokens"] = True   # saved in its config
     backend = tokenizer.backend_tokenizer
-    if isinstance(backend.pre_tokenizer, pre_tokenizers.Metaspace):
-        backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), backend.pre_tokenizer])
+    meta = backend.pre_tokenizer
+    # split, each word is a text of its own: "first" would mark the first word alone; with "never"
+    # the text's first word has no `▁` and the others have one, which no per-word rule gives
+    if isinstance(meta, pre_tokenizers.Metaspace) and meta.prepend_scheme != "never":
+        backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace(
+            replacement=meta.replacement, prepend_scheme="always", split=meta.split)])
     return tokenizer

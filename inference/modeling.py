@@ -14,10 +14,29 @@ from .tokenization import NUM_SHAPE_IDS
 from .manifest import TaskSpec
 
 
+# What forward returns beside each task's logits, keyed like them
+OUTPUTS = ("pool_sum", "pool_count")
+
+
+def task_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a task (its heads are kept by name in torch's module dicts, and its
+    logits beside OUTPUTS), or None."""
+    if not name or "." in name:
+        return "is empty or holds a '.'"
+    if name in OUTPUTS or hasattr(nn.ModuleDict(), name) or hasattr(nn.ParameterDict(), name):
+        return "is a name the model keeps for itself"
+    return None
+
+
 class MultiTaskModel(nn.Module):
     def __init__(self, encoder: nn.Module, tasks: list[TaskSpec], dropout: float = 0.1, shape_input: bool = False,
                  lexicon_size: int = 0):
         super().__init__()
+        # named before any head is made: "type" met as a KeyError of torch's, "pool_count" as a
+        # crash at the first dev scoring, after an epoch of training
+        wrong = [f"{t.name!r} {problem}" for t in tasks if (problem := task_name_problem(t.name))]
+        if wrong:
+            raise ValueError(f"task name {'; '.join(wrong)}: rename the task (its schema entry, field or annotation)")
         self.encoder = encoder
         # With shape_input, word shapes also enter the encoder through its token-type embedding,
         # so every layer can use capitalisation in context, not only the NER head.

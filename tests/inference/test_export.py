@@ -69,6 +69,16 @@ def test_an_export_replaces_an_earlier_export_or_an_empty_folder_but_nothing_els
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "marked", "mine", "ner"]   # no temporary left
 
 
+def test_an_earlier_export_holding_a_folder_is_refused_not_replaced(tiny_checkpoint, tmp_path):
+    # an export writes files alone: a checkpoint saved inside one would go with it
+    model = load(tiny_checkpoint)
+    out = export_ner(model, "entities", tmp_path / "models")
+    shutil.copytree(tiny_checkpoint, out / "news-v2")
+    with pytest.raises(ValueError, match="exists and is not an earlier export"):
+        export_ner(model, "entities", out)
+    assert (out / "news-v2" / "manifest.json").is_file()
+
+
 def test_an_unknown_or_document_task_is_refused_by_name(tiny_checkpoint, tmp_path):
     model = load(tiny_checkpoint)
     with pytest.raises(ValueError, match=r"no task 'nope' in this checkpoint \(tasks: entities, topic, stance\)"):
@@ -76,3 +86,30 @@ def test_an_unknown_or_document_task_is_refused_by_name(tiny_checkpoint, tmp_pat
     with pytest.raises(ValueError, match="only ner tasks"):
         export_ner(model, "topic", tmp_path / "ner")
     assert not (tmp_path / "ner").exists()
+
+
+def test_an_empty_output_is_refused_not_taken_for_the_current_folder(tiny_checkpoint, tmp_path, monkeypatch):
+    model = load(tiny_checkpoint)
+    monkeypatch.chdir(tmp_path)   # empty: an export could replace it
+    with pytest.raises(ValueError, match="the output path is empty"):
+        export_ner(model, "entities", "")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("scheme", ["always", "first", "never"])
+def test_the_exported_tokenizer_keeps_the_pieces_whatever_the_metaspace_prepends(tiny_e5_checkpoint, tmp_path, scheme):
+    # "first" (transformers' SentencePiece tokenizers with legacy=False) and "never" mark the
+    # text's first word otherwise than the words after it; split at white space, each word is read
+    # as a text of its own
+    from tokenizers import pre_tokenizers
+    from transformers import AutoTokenizer
+    model = load(tiny_e5_checkpoint)
+    meta = model.tokenizer.backend_tokenizer.pre_tokenizer
+    model.tokenizer.backend_tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
+        replacement=meta.replacement, prepend_scheme=scheme, split=meta.split)
+    exported = AutoTokenizer.from_pretrained(export_ner(model, "entities", tmp_path / "ner"))
+    text = "Officials in Geneva met Anna Lindqvist of the United Nations"
+    theirs = exported(text, return_offsets_mapping=True)
+    assert theirs["input_ids"] == model.tokenizer(text)["input_ids"]
+    if scheme != "never":
+        assert all(text[s:e] == text[s:e].strip() for s, e in theirs["offset_mapping"])

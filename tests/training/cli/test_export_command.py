@@ -24,3 +24,10 @@ def test_export_command_refuses_a_folder_it_did_not_write_before_loading(tiny_ch
 def test_export_command_names_the_tasks_when_one_is_unknown(tiny_checkpoint, tmp_path, capsys):
     assert main(["export", "--checkpoint", str(tiny_checkpoint), "--task", "nope", "--output", str(tmp_path / "n")]) == 2
     assert "error: no task 'nope' in this checkpoint (tasks: entities, topic, stance)" in capsys.readouterr().err
+
+
+def test_an_empty_output_is_refused_not_taken_for_the_current_folder(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)   # empty: an export could replace it
+    assert main(["export", "--checkpoint", str(tiny_checkpoint), "--output", ""]) == 2
+    assert "error: the output path is empty" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
