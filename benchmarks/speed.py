@@ -189,15 +189,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=str(default_checkpoint()))
     parser.add_argument("--articles", default=str(ROOT / "data" / "test.jsonl"), help="JSON lines with a 'text' field")
-    parser.add_argument("--repeat", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=4,
+                        help="times each article of --articles is timed (0: the --long ones alone)")
     parser.add_argument("--limit", type=common.positive, help="use only the first N articles (smoke runs)")
     parser.add_argument("--long", nargs="*", default=[str(ROOT / "data" / "example_article.txt"),
                                                        str(ROOT.parent / "shared" / "examples" / "summit_article.txt")])
-    parser.add_argument("--batch-size", type=int, default=16, help="ours: windows per encoder batch, at most")
-    parser.add_argument("--max-tokens", type=int, default=1024, help="ours: padded tokens per encoder batch, at most")
+    parser.add_argument("--batch-size", type=common.positive, default=16,
+                        help="ours: windows per encoder batch, at most")
+    parser.add_argument("--max-tokens", type=common.positive, default=1024,
+                        help="ours: padded tokens per encoder batch, at most")
     parser.add_argument("--stride", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--latency-articles", type=int, default=40)
+    parser.add_argument("--threads", type=common.positive, default=2)
+    parser.add_argument("--latency-articles", type=common.positive, default=40)
     parser.add_argument("--rounds", type=int, default=5,
                         help="time every system this many times over all articles; words/s is the median round")
     parser.add_argument("--quantize", action="store_true", help="also time our int8 model and measure its accuracy cost")
@@ -209,6 +212,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.repeat < 0:
+        parser.error("--repeat must be at least 0")
     if args.system:
         serve_system(args)
         return
@@ -216,7 +221,8 @@ def main() -> None:
     for path in args.long:   # the default summit article lies outside the checkout: said, not failed on
         if not Path(path).exists():
             print(f"note: --long {path} is not there; timing without it", file=sys.stderr)
-    load_articles(args)   # a bad --articles line named here, before the export, not by a child process
+    if not load_articles(args):   # a bad --articles line named here, before the export, not by a child process
+        parser.error("no article to time: --repeat 0 times the --long articles alone, and none is there")
     from inference.export import export_ner
     from inference.runtimes import choose
     with tempfile.TemporaryDirectory() as tmp:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from inference.manifest import TaskSpec, read_json
+from inference.modeling import task_name_problem
 
 # The bundled news corpus (data/README.md): one NER task and two document-label tasks.
 NEWS_SCHEMA = {
@@ -29,7 +30,14 @@ def load_schema(path: str | Path | None) -> dict[str, dict]:
         if (not isinstance(spec, dict) or set(spec) != {"kind", "labels"} or not isinstance(labels, list)
                 or not labels or not all(isinstance(label, str) for label in labels)):
             raise ValueError(f"{path}: task {name!r} needs exactly 'kind' and a non-empty 'labels' list of strings")
-        TaskSpec(name, spec["kind"], list(spec["labels"]))  # validates the kind
+        if problem := task_name_problem(name):   # named here, before the data is read
+            raise ValueError(f"{path}: task name {name!r} {problem}: give another")
+        if name == "text":   # a news record's "text" field would be read as that task's label
+            raise ValueError(f"{path}: task name 'text' is the news records' text field: give another")
+        try:
+            TaskSpec(name, spec["kind"], list(spec["labels"]))  # validates the kind
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
         if len(set(labels)) < len(labels):   # a second row that never trains, yet takes probability
             twice = sorted({label for label in labels if labels.count(label) > 1})
             raise ValueError(f"{path}: task {name!r} lists {', '.join(map(repr, twice))} more than once")

@@ -45,7 +45,7 @@ def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, prog
             moments.update({_generator_key(name, rank): state for rank, state in enumerate(states)})
         save_file(moments, str(folder / "optimizer.safetensors"))
         meta = {"progress": progress, "param_groups": opt["param_groups"], "scheduler": scheduler.state_dict(),
-                "python_rng": _jsonable(rng.getstate()), "run": run}
+                "python_rng": _jsonable(rng.getstate()), "run": run, "cwd": os.getcwd()}   # where `run`'s paths start
         (folder / STATE).write_text(json.dumps(meta), encoding="utf-8")
     save_directory(path, write, is_state, "a training state")
 
@@ -66,6 +66,9 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
         raise ValueError(_damaged(path, exc)) from None
     if run is not None and saved_run is not None:
         changed = _differences(resolved(saved_run), json.loads(json.dumps(run)))   # saved before paths were resolved
+        if changed and isinstance(meta.get("cwd"), str):   # the same command run from another folder: its files
+            changed = min(changed, _differences(saved_run, json.loads(json.dumps(from_folder(run, meta["cwd"])))),
+                          key=len)
         if changed:
             raise ValueError(f"--resume continues the run that saved {path}, and this one differs from it: "
                              f"{'; '.join(changed)}. Run the same command, or start again without --resume")
@@ -120,16 +123,25 @@ def run_identity(config: dict, trained_sha256: dict[str, str], schema: dict, pro
     return identity if typed else resolved(identity)
 
 
-def resolved(value):
+def resolved(value, start: str | None = None):
     """`value` with every string (or key) that names an existing file or folder written one way:
-    from the folder the command runs in, so "./d/train.jsonl", "d/train.jsonl" and the absolute
-    path are one file, and a run moved with its files still names them as before."""
+    from the folder the command runs in (or `start`, where an earlier run of it ran), so
+    "./d/train.jsonl", "d/train.jsonl" and the absolute path are one file, and a run moved with
+    its files still names them as before."""
     if isinstance(value, dict):
-        return {resolved(k): resolved(v) for k, v in value.items()}
+        return {resolved(k, start): resolved(v, start) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolved(v) for v in value]
-    return os.path.relpath(os.path.realpath(value)) if isinstance(value, str) and value and os.path.exists(value) \
-        else value
+        return [resolved(v, start) for v in value]
+    if isinstance(value, str) and value and os.path.exists(value):
+        return os.path.relpath(os.path.realpath(value), start)
+    return value
+
+
+def from_folder(run: dict, start: str) -> dict:
+    """A run_identity of this folder with its paths (its settings' values and its files, not
+    the names of its settings) written from `start`, the folder where an earlier run ran."""
+    return {**run, "config": {k: resolved(v, start) for k, v in run["config"].items()},
+            "data_sha256": {resolved(f, start): sha for f, sha in run["data_sha256"].items()}}
 
 
 def _differences(saved: dict, now: dict) -> list[str]:

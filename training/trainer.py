@@ -41,7 +41,7 @@ from .model_card import train_counts, write_model_card
 from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
 from .runtime_figures import measure_runtimes
-from .state import is_state, load_state, resolved, run_digest, run_identity, save_state, state_dir
+from .state import from_folder, is_state, load_state, resolved, run_digest, run_identity, save_state, state_dir
 
 
 def seed_everything(seed: int) -> None:
@@ -211,21 +211,26 @@ class Trainer:
             manifest = Manifest.read(output / MANIFEST)
         except (OSError, ValueError):   # a damaged checkpoint is no finished run: trained again and replaced
             return None
-        if manifest.training.get("run_sha256") not in (run_digest(self.identity), run_digest(self.typed_identity)):
+        ran_in = manifest.training.get("cwd")   # the folder it ran in: the same command from another finds it too
+        ran_in = ran_in if isinstance(ran_in, str) else None   # (runs that ended before it was recorded)
+        elsewhere = [from_folder(self.identity, ran_in)] if ran_in else []
+        if manifest.training.get("run_sha256") not in map(run_digest, [self.identity, self.typed_identity, *elsewhere]):
             return None
-        if manifest.training.get("end_sha256") not in self._end_digests():
+        if manifest.training.get("end_sha256") not in self._end_digests(ran_in):
             raise ValueError(f"--resume: this run has already ended into {self.config.output}, with another --test or "
                              f"--model-card: score a test file with `newsmodel evaluate --checkpoint "
                              f"{self.config.output} --data FILE`, or leave out --resume to train it again")
         return {"best_epoch": manifest.training.get("best_epoch"), **manifest.metrics}
 
-    def _end_digests(self) -> tuple[str, str]:
+    def _end_digests(self, ran_in: str | None = None) -> tuple[str, ...]:
         """What the run's end made (the test file scored, the model card written): a --resume of
-        the ended run with others would skip them. Its paths resolved, and as typed (the digest
-        runs that ended before paths were resolved recorded)."""
+        the ended run with others would skip them. Its paths resolved, as typed (the digest
+        runs that ended before paths were resolved recorded), and resolved from `ran_in`, the
+        folder the ended run ran in."""
         config = self.manifest.training["config"]
         end = {k: config[k] for k in ("test", "model_card")}
-        return run_digest(resolved(end)), run_digest(end)
+        there = [{k: resolved(v, ran_in) for k, v in end.items()}] if ran_in else []
+        return run_digest(resolved(end)), run_digest(end), *map(run_digest, there)
 
     def _starting_model(self):
         """(model, tokenizer, base name, lexicon or None): the base encoder with fresh heads, or the
@@ -355,6 +360,7 @@ class Trainer:
         best.manifest.training["precision"] = self.precision
         best.manifest.training["run_sha256"] = run_digest(self.identity)   # what --resume finds ended
         best.manifest.training["end_sha256"] = self._end_digests()[0]
+        best.manifest.training["cwd"] = os.getcwd()   # where the paths of both digests start
         write_manifest(Path(config.output), best.manifest)
         write_model_card(Path(config.output), best.manifest, extra_path=config.model_card)
         shutil.rmtree(self.state, ignore_errors=True)

@@ -309,6 +309,22 @@ def test_speed_times_every_runtime(tiny_checkpoint):
     assert len(line["ratio_per_round"]) == len(line["onnx_int8_ratio_per_round"]) == 2
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--threads", "0"], "argument --threads: '0' is not a whole number of at least 1"),
+    (["--latency-articles", "0"], "argument --latency-articles: '0' is not a whole number of at least 1"),
+    (["--batch-size", "0"], "argument --batch-size: '0' is not a whole number of at least 1"),
+    (["--repeat", "-1"], "--repeat must be at least 0"),
+    (["--repeat", "0", "--long"], "no article to time: --repeat 0 times the --long articles alone, and none is there"),
+])
+def test_speed_refuses_settings_a_system_process_would_fail_on(tiny_checkpoint, args, message):
+    """Before, each was met by a child process after the export, as a traceback (set_num_threads,
+    an empty latency list, the pipeline given no input)."""
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "speed.py"), "--checkpoint", str(tiny_checkpoint),
+                          "--limit", "1", "--rounds", "1", *args], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and out.stdout == "", out.stderr[-2000:]
+    assert out.stderr.strip().splitlines()[-1].endswith(message)
+
+
 def test_speed_loads_our_variants_on_the_cpu_as_the_pipeline_runs(tiny_checkpoint, monkeypatch):
     """Before, "ours" loaded with device "auto": on a GPU machine, a GPU timed against the CPU
     pipeline under a CPU label."""

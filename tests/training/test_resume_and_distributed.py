@@ -36,10 +36,10 @@ def run_args(tmp_path_factory, tiny_base):
                  "--seed", "5"]
 
 
-def run(args, env_extra=None, code=None):
+def run(args, env_extra=None, code=None, cwd=REPO):
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **(env_extra or {})}
     cmd = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "training", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
 
 
 def dev_metrics(path):
@@ -95,6 +95,10 @@ def test_a_run_killed_after_its_last_step_resumes_to_its_end_and_no_further(run_
     again = run(args + ["--output", str(tmp / "whole2"), "--resume"])
     assert again.returncode == 0, again.stderr[-2000:]
     assert "this run has already ended" in again.stdout and "epoch 1/3" not in again.stdout + again.stderr
+    assert (tmp / "whole2" / "model.safetensors").stat().st_mtime_ns == written
+    # the same from another folder (its paths absolute): before, trained again and replaced
+    again = run(args + ["--output", str(tmp / "whole2"), "--resume"], cwd=tmp)
+    assert "this run has already ended" in again.stdout, again.stderr[-2000:]
     assert (tmp / "whole2" / "model.safetensors").stat().st_mtime_ns == written
     # with a test file the ended run did not score: refused, saying how to score it, not skipped
     (tmp / "test2.jsonl").write_text((tmp / "dev.jsonl").read_text(encoding="utf-8"), encoding="utf-8")

@@ -123,3 +123,22 @@ def test_paths_name_files_not_spellings_in_a_runs_identity(tmp_path, monkeypatch
     save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1}, run=old)
     now = run_identity({"train": "d/train.jsonl"}, {"d/train.jsonl": "abc"}, {}, 1)
     assert load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=now) == {"epoch": 1}
+
+
+def test_the_same_files_resume_from_another_working_folder(tmp_path, monkeypatch):
+    """The same command, its paths absolute, run from another folder: before, refused with
+    every file "left out" and "added" (the paths were compared as written from each folder)."""
+    (tmp_path / "run" / "d").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    data = tmp_path / "run" / "d" / "train.jsonl"
+    data.write_text("{}\n", encoding="utf-8")
+    identity = lambda path: run_identity({"train": path, "epochs": 3}, {path: "abc"}, {}, 1)
+    monkeypatch.chdir(tmp_path / "run")
+    model, optimizer, scheduler, _ = _run(0)
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1}, run=identity(str(data)))
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=identity(str(data))) == {"epoch": 1}
+    other = tmp_path / "run" / "d" / "other.jsonl"   # another file is still another file
+    other.write_text("{}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="d/other.jsonl added"):
+        load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=identity(str(other)))
