@@ -302,6 +302,7 @@ def test_speed_times_every_runtime(tiny_checkpoint):
     assert out.returncode == 0, out.stderr[-4000:]
     [line] = [json.loads(l) for l in out.stdout.strip().splitlines()]   # the JSON line alone; the table on stderr
     assert "ratio" in out.stderr and line["runtime"] == "torch"
+    assert "ours = entities + topic + stance, pipeline = entities only" in out.stderr   # the checkpoint's tasks
     for prefix in ("", "int8_", "onnx_", "onnx_int8_"):
         assert line[f"{prefix}words_per_second"] > 0
     assert set(line["accuracy"]) == {"ours", "ours-int8", "ours-onnx", "ours-onnx-int8"}
@@ -323,6 +324,17 @@ def test_speed_refuses_settings_a_system_process_would_fail_on(tiny_checkpoint, 
                           "--limit", "1", "--rounds", "1", *args], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and out.stdout == "", out.stderr[-2000:]
     assert out.stderr.strip().splitlines()[-1].endswith(message)
+
+
+def test_speed_refuses_a_checkpoint_without_an_ner_task(tiny_base, news_tasks, tmp_path):
+    """Before: export_ner's "no task 'entities'" as a traceback; a task of another name is exported."""
+    from conftest import _tiny_checkpoint
+    checkpoint = _tiny_checkpoint(tmp_path / "topics", tiny_base, [t for t in news_tasks if t.kind != "ner"])
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "speed.py"), "--checkpoint", str(checkpoint),
+                          "--limit", "1", "--rounds", "1"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and out.stdout == "", out.stderr[-2000:]
+    assert out.stderr.strip().endswith("has no NER task: the transformers pipeline timed against it is a token "
+                                       "classifier")
 
 
 def test_speed_loads_our_variants_on_the_cpu_as_the_pipeline_runs(tiny_checkpoint, monkeypatch):
