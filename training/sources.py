@@ -31,6 +31,8 @@ FORMATS = ("auto", "news", *READERS)
 # Keyword arguments the readers take: (type, help), as the command line offers them.
 READER_OPTIONS = {
     "task": (str, "task name the reader assigns (default: conll entities, classification label, pairs stance)"),
+    "label_task": (str, "doccano: the task its document labels (cats, or label holding names) train, e.g. topic "
+                        "(default: label)"),
     "text_field": (str, "classification: text column(s), e.g. text or title+text (default: text; pairs: Headline)"),
     "text_key": (str, "label-studio: the key of each task's data holding the text (default: text)"),
     "label_field": (str, "classification, hf: label column (default: label; pairs: Stance; hf data with tokens and "

@@ -143,6 +143,20 @@ def test_each_format_takes_its_own_readers_options():
         Source("data/train.jsonl", options={"task": "entities"})
 
 
+def test_the_task_of_a_doccano_exports_document_labels_is_a_flag(files):
+    """Before: reachable only through a TOML table's options, so `cats` topics trained a new task `label`."""
+    import argparse
+    from training.cli.reading import add_reader_arguments, file_sources
+    path = files / "export.jsonl"
+    path.write_text(json.dumps({"text": "Putin met Trump.", "entities": [[0, 5, "PER"], [10, 15, "PER"]],
+                                "cats": ["summit_diplomacy"]}) + "\n", encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    add_reader_arguments(parser)
+    [source] = file_sources(parser.parse_args(["--label-task", "topic"]), [(str(path), None)])
+    [doc] = read_source(Source(**source), {})
+    assert doc.labels == {"topic": ["summit_diplomacy"]} and len(doc.spans["entities"]) == 2
+
+
 def test_a_task_no_training_document_annotates_is_left_out(tmp_path):
     renamed = {k: v for k, v in NEWS.items() if k != "topic"} | {"subject": ["trade"]}
     (tmp_path / "train.jsonl").write_text(json.dumps(renamed) + "\n", encoding="utf-8")
