@@ -14,6 +14,10 @@ from .tokenization import surface
 EPS = 1e-7
 TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(8.0), 161))  # log-spaced search grid
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
+# A label's threshold is tuned where dev holds this many documents with it and without it, at
+# least: below that, the best-F1 threshold is set by one or two documents (0.125 on a label one
+# document of six had), and the label is chosen for texts that hardly touch it.
+MIN_DOCUMENTS_EACH_SIDE = 3
 SPAN_LENGTH_CAP = 4   # spans of 4 words and more are one group
 
 
@@ -139,13 +143,15 @@ def fit_temperature(confidences_at, loss_at=None) -> float:
 
 def tune_thresholds(probs: np.ndarray, gold: np.ndarray, labels: list[str],
                     current: dict[str, float] | None = None) -> dict[str, float]:
-    """Per label, the threshold with the best dev F1 (where dev has no positive: the `current`
-    one, else 0.5). Where a range of thresholds ties for the best, the middle of the widest such
-    range: the decision then sits as far as dev allows from the documents on either side, instead
-    of just above a negative, where any small shift in scores (another runtime, new data) flips it."""
+    """Per label, the threshold with the best dev F1 (where dev has fewer than
+    MIN_DOCUMENTS_EACH_SIDE documents with the label or without it: the `current` one, else
+    0.5). Where a range of thresholds ties for the best, the middle of the widest such range: the
+    decision then sits as far as dev allows from the documents on either side, instead of just
+    above a negative, where any small shift in scores (another runtime, new data) flips it."""
     thresholds = {}
     for j, label in enumerate(labels):
-        if gold[:, j].sum() == 0:   # nothing to tune on: a recalibration keeps what was tuned before
+        positives = int(gold[:, j].sum())
+        if min(positives, len(gold) - positives) < MIN_DOCUMENTS_EACH_SIDE:   # a recalibration keeps
             thresholds[label] = (current or {}).get(label, 0.5)
             continue
         f1s = []
