@@ -240,13 +240,15 @@ def calibrate(heads: list[HeadOutputs]) -> dict:
         if len(outcome) == 0 or outcome.min() == outcome.max():
             continue
         before = expected_calibration_error(confidence, outcome)
-        single = task.kind != "multi"
+        single, earlier = task.kind != "multi", task.temperature
         task.temperature = fit_temperature(head.confidences, head.gold_label_nll if single else None)
         if expected_calibration_error(*head.confidences(task.temperature)) >= before:
             task.temperature = 1.0
-        if task.kind == "multi":
+        if task.kind == "multi":   # a threshold kept (too few documents to tune it) keeps its decisions at the new T
+            current = {label: float(rescale(np.array(t), "multi", task.temperature / earlier))
+                       for label, t in task.thresholds.items()}
             task.thresholds = tune_thresholds(rescale(head.probs, "multi", task.temperature), head.gold, task.labels,
-                                              task.thresholds)
+                                              current)
         fitted[task.name] = {"temperature": task.temperature, "thresholds": task.thresholds}
     return fitted
 

@@ -109,7 +109,7 @@ def task_fields(manifest: Manifest, bundled: bool) -> dict:
     calibrated = "calibration" in manifest.training   # fitted at the end of a run with dev data
     single = kinds & {"single", "pair"}
     metrics = (["Entities: seqeval, strict IOB2, entity-level micro P/R/F1 and F1 per type."] * bool(ner)
-               + ["Multi-label tasks: micro and macro F1."] * ("multi" in kinds)
+               + ["Multi-label tasks: micro-F1, and macro-F1 over the labels the gold or the predictions have."] * ("multi" in kinds)
                + ["Single-label tasks: accuracy and macro F1."] * bool(single))
     ece = (["entity scores (against exact span and type match)"] * bool(ner)
            + ["each label's probability (multi-label)"] * ("multi" in kinds)

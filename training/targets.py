@@ -47,11 +47,15 @@ class Gold:
 
 def label_problems(docs: list[Document], tasks: list[TaskSpec]) -> list[str]:
     """One line per task and label the tasks do not have, at the first document using it (with
-    how many more do): a model can neither score nor learn it (an entity type it never saw)."""
+    how many more do): a model can neither score nor learn it (an entity type it never saw). So
+    too a task annotated as the other kind (document labels for an entity task, or spans for a
+    document task: a reader's --task naming the wrong one), which would give no figure at all."""
     known = {task.name: task.entity_types if task.kind == "ner" else task.labels for task in tasks}
-    places: dict[tuple[str, str], list[str]] = {}
+    places: dict[tuple[str, str | None], list[str]] = {}
     for doc in docs:
         for task in tasks:
+            if task.name in (doc.labels if task.kind == "ner" else doc.spans):
+                places.setdefault((task.name, None), []).append(doc.source or "a document")
             found = [s.label for s in doc.spans.get(task.name, [])] if task.kind == "ner" else doc.labels.get(task.name, [])
             for label in sorted(set(found) - set(known[task.name])):
                 places.setdefault((task.name, label), []).append(doc.source or "a document")
@@ -59,7 +63,12 @@ def label_problems(docs: list[Document], tasks: list[TaskSpec]) -> list[str]:
     for (name, label), where in places.items():
         more = f"; also {len(where) - 1} more document(s): {', '.join(where[1:4])}{', ...' * (len(where) > 4)}" \
             if len(where) > 1 else ""
-        problems.append(f"{where[0]}: {name} label {label!r} is not among the model's ({', '.join(known[name])}){more}")
+        if label is None:
+            ner = next(task for task in tasks if task.name == name).kind == "ner"
+            problems.append(f"{where[0]}: {name} is {'an entity' if ner else 'a document'} task of the model, but "
+                            f"annotated here with {'document labels' if ner else 'entity spans'} (check --task){more}")
+        else:
+            problems.append(f"{where[0]}: {name} label {label!r} is not among the model's ({', '.join(known[name])}){more}")
     return problems
 
 

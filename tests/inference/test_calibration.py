@@ -132,6 +132,20 @@ def test_a_temperature_is_kept_only_where_it_lowers_the_dev_ece():
 
 
 
+def test_a_threshold_kept_for_want_of_positives_keeps_its_decisions_at_a_new_temperature():
+    rng = np.random.default_rng(5)
+    logits = np.column_stack([rng.normal(size=400) * 3, rng.normal(size=400) * 3 - 4])
+    gold = np.column_stack([(rng.uniform(size=400) < 1 / (1 + np.exp(-logits[:, 0] / 3))), np.zeros(400)]).astype(int)
+    task = TaskSpec("topic", "multi", ["a", "b"], temperature=0.5, thresholds={"a": 0.5, "b": 0.3})   # b: tuned before
+    head = HeadOutputs(task, probs=1 / (1 + np.exp(-logits)), gold=gold)   # no b at all in this data
+    decided_before = rescale(head.probs[:, 1], "multi", 0.5) >= 0.3
+    calibrate([head])
+    assert task.temperature != 0.5
+    # before: 0.3 kept as it was, at the new temperature: 43 of the 400 documents decided otherwise
+    assert (rescale(head.probs[:, 1], "multi", task.temperature) >= task.thresholds["b"]).tolist() == \
+        decided_before.tolist()
+
+
 def test_names_are_compared_as_the_encoder_reads_them():
     """A soft hyphen or a joiner inside a name does not make it another name."""
     from inference.calibration import word_strings

@@ -18,6 +18,13 @@ def test_document_metrics():
     assert headline({"x": {"f1": 0.5}, "y": {"micro_f1": 1.0}}) == 0.75
 
 
+def test_multi_label_macro_f1_leaves_out_labels_neither_gold_nor_predictions_have():
+    m = multi_label_metrics([["trade"], ["trade"]], [["trade"], ["trade"]], ["arms", "trade", "other"])
+    assert m["macro_f1"] == 1.0   # before: 1/3, "arms" and "other" counted as F1 0
+    assert single_label_metrics(["trade"], ["trade"])["macro_f1"] == 1.0   # as single-label macro-F1 is
+    assert multi_label_metrics([["trade"]], [["trade", "arms"]], ["arms", "trade", "other"])["macro_f1"] == 0.5
+
+
 def test_headline_can_follow_one_task():
     metrics = {"entities": {"f1": 0.5}, "stance": {"accuracy": 1.0, "macro_f1": 0.9}}
     assert headline(metrics, select_by="entities") == 0.5

@@ -35,3 +35,13 @@ def test_labels_the_tasks_do_not_have_are_named_once_each_with_their_documents(n
         "a.conll:7: entities label 'GPE' is not among the model's (PER, ORG, LOC, MISC); "
         "also 4 more document(s): a.conll:9, a.conll:11, a.conll:13, ...",
         "a.conll:7: stance label 'hostile' is not among the model's (supportive, critical, neutral)"]
+
+
+def test_a_task_annotated_as_the_other_kind_is_named(news_tasks):
+    docs = [Document("Talks resume.", labels={"entities": ["neutral"]}, source="s.csv:2"),
+            Document("Talks fail.", labels={"entities": ["critical"]}, source="s.csv:3"),
+            Document("EU talks.", {"topic": [Span(0, 2, "ORG")]}, source="e.conll:1")]
+    assert label_problems(docs, news_tasks) == [
+        "s.csv:2: entities is an entity task of the model, but annotated here with document labels (check --task); "
+        "also 1 more document(s): s.csv:3",
+        "e.conll:1: topic is a document task of the model, but annotated here with entity spans (check --task)"]

@@ -32,6 +32,7 @@ def run(args) -> int:
     from inference import default_checkpoint
     from inference.checkpoint import write_manifest
     from inference.calibration import calibrate
+    from training.corpus import DataError, annotated_tasks
     from training.evaluation import check_annotated, head_outputs
     from training.model_card import write_model_card
     from training.schema import schema_of
@@ -44,8 +45,12 @@ def run(args) -> int:
     fitted_with = {task.name: task.seen_entities for task in model.manifest.tasks}
     if train:
         train_docs = read_source(Source(**train[0]), schema)
+        ner, annotated = [task.name for task in model.manifest.tasks if task.kind == "ner"], annotated_tasks(train_docs)
+        if ner and not annotated & set(ner):   # else every name the checkpoint lists would go, silently
+            raise DataError([f"{args.train}: no document is annotated for the checkpoint's entity task"
+                             f"{'s' * (len(ner) > 1)} ({', '.join(ner)}), whose names --train gives"])
         for task in model.manifest.tasks:
-            if task.kind == "ner":
+            if task.name in ner and task.name in annotated:
                 task.seen_entities = seen_entities(task, train_docs)
     docs = read_source(Source(**data), schema)
     check_annotated(docs, list(schema), data)
@@ -61,10 +66,14 @@ def run(args) -> int:
     model.manifest.training["recalibrated"] = {**model.manifest.training.get("recalibrated", {}),
                                                **{task: {"data": args.data, "documents": len(docs)} for task in refitted}}
     # The runtime figures were scored under the old calibration: dropped (fp32 until measured
-    # again, should measuring fail), then measured again on the same data.
+    # again, should measuring fail), then measured again on the same data. "runtimes_pending"
+    # says so until then: a calibrate interrupted while measuring leaves the next one to measure.
     stale, model.manifest.runtimes = model.manifest.runtimes, {}
+    remeasure = bool(stale) or model.manifest.training.pop("runtimes_pending", False)
+    if remeasure:
+        model.manifest.training["runtimes_pending"] = True
     write_manifest(Path(path), model.manifest)
-    if stale:
+    if remeasure:
         from inference.runtimes import choose
         from training.runtime_figures import measure_runtimes
         model.manifest.runtimes = measure_runtimes(path, docs, lambda line: print(line, file=sys.stderr))
@@ -76,6 +85,7 @@ def run(args) -> int:
                     or not any(task in figures["dev"] for figures in runtimes.values())]
         for name, figures in runtimes.items():
             figures["dev"] = {**figures["dev"], **{task: old[name][task] for task in standing if task in old[name]}}
+        del model.manifest.training["runtimes_pending"]
         write_manifest(Path(path), model.manifest)
         print("default CPU runtime: %s (%s)" % choose(model.manifest.runtimes), file=sys.stderr)
     print(json.dumps(model.manifest.training["calibration"]))

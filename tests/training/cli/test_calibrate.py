@@ -1,7 +1,11 @@
 import json
 import shutil
 
+import numpy as np
+import pytest
+
 from inference import load
+from inference.calibration import rescale
 from inference.runtimes import available
 from training.cli import main
 
@@ -62,6 +66,24 @@ def test_calibrate_refuses_data_that_annotates_none_of_the_tasks_and_writes_noth
     assert (ckpt / "manifest.json").read_bytes() == before
 
 
+def test_calibrate_refuses_a_training_file_without_entities_and_writes_nothing(tiny_checkpoint, tmp_path, capsys):
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    next(t for t in manifest["tasks"] if t["name"] == "entities")["seen_entities"] = ["EU", "German"]
+    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    before = (ckpt / "manifest.json").read_bytes()
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(_right_and_wrong_entities(ckpt, "Peter Blackburn visits Brussels, the EU said."), encoding="utf-8")
+    train = tmp_path / "topics.jsonl"   # topics only: before, every name the checkpoint listed went
+    train.write_text(json.dumps({"text": "Tariffs rise.", "topic": ["trade"]}) + "\n", encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--train", str(train),
+                 "--device", "cpu"]) == 2
+    assert f"{train}: no document is annotated for the checkpoint's entity task (entities), whose names --train " \
+        "gives" in capsys.readouterr().err
+    assert (ckpt / "manifest.json").read_bytes() == before
+
+
 def test_calibrate_reads_a_classification_file_with_its_task(tiny_checkpoint, tmp_path, capsys):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)
@@ -103,7 +125,8 @@ def test_calibrate_keeps_what_the_data_gives_nothing_to_fit_against(tiny_checkpo
     assert "entities kept as it was (nothing to fit against there" in err
     assert manifest["runtimes"]["torch"]["dev"]["entities"] == 0.9   # before: 0.0 for every runtime
     untuned = [label for label in topic["labels"] if label not in ("arms_control", "trade")]
-    assert all(topic["thresholds"][label] == 0.3 for label in untuned)   # before: 0.5, no positive to tune on
+    kept = float(rescale(np.array(0.3), "multi", topic["temperature"]))   # the same decisions at the new temperature
+    assert all(topic["thresholds"][label] == pytest.approx(kept) for label in untuned)   # before: 0.5, no positive
     manifest["runtimes"] = {"torch": {"dev": {"entities": 0.9}, "words_per_second": 1.0}}   # one runtime's only
     (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]) == 0
@@ -133,3 +156,25 @@ def test_calibrate_rewrites_the_model_card_with_where_the_calibration_now_comes_
     assert "- 3 training documents\n- `entities` (ner): PER 2\n" in card
     assert json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))["training"]["recalibrated"] == \
         {"entities": {"data": str(dev), "documents": 2}}
+
+
+def test_a_calibrate_interrupted_while_measuring_leaves_the_next_one_to_measure(tiny_checkpoint, tmp_path, monkeypatch):
+    """Before: the figures were dropped for good, and the checkpoint ran fp32 until retrained."""
+    import training.runtime_figures
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    manifest["runtimes"] = {"torch": {"dev": {"entities": 0.1}, "words_per_second": 1.0}}
+    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(_right_and_wrong_entities(ckpt, "Peter Blackburn visits Brussels, the EU said."), encoding="utf-8")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    with monkeypatch.context() as patch:
+        patch.setattr(training.runtime_figures, "measure_runtimes", interrupted)
+        assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--device", "cpu"]) == 130
+    assert json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))["runtimes"] == {}
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--device", "cpu"]) == 0
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["runtimes"]) == set(available()) and "runtimes_pending" not in manifest["training"]

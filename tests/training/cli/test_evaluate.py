@@ -49,6 +49,16 @@ def test_evaluate_refuses_data_that_annotates_none_of_the_tasks(tiny_checkpoint,
         "task its labels belong to with --task" in captured.err and not captured.out
 
 
+def test_evaluate_refuses_a_task_annotated_as_the_other_kind(tiny_checkpoint, tmp_path, capsys):
+    data = tmp_path / "stances.csv"
+    data.write_text("text,label\nTalks resume in Geneva,neutral\n", encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--task", "entities",
+                 "--device", "cpu"]) == 2   # before: 0, and {} printed
+    captured = capsys.readouterr()
+    assert f"{data}:2: entities is an entity task of the model, but annotated here with document labels " \
+        "(check --task)" in captured.err and not captured.out
+
+
 def test_evaluate_takes_the_reader_flags_train_takes(tiny_checkpoint, tmp_path, capsys):
     data = tmp_path / "stances.csv"
     data.write_text("headline,verdict\nTalks resume in Geneva,neutral\nSanctions condemned,critical\n", encoding="utf-8")
