@@ -7,6 +7,7 @@ from pathlib import Path
 
 from inference.checkpoint import MANIFEST
 from inference.manifest import Manifest
+from inference.runtimes import choose
 
 from .base_models import BASE_MODELS
 from .corpus import Document
@@ -16,7 +17,8 @@ BUNDLED = Path(__file__).resolve().parents[1] / "data"   # the corpus shipped wi
 
 
 def metrics_table(metrics: dict) -> str:
-    rows = ["| split | task | metric | value |", "|---|---|---|---|"]
+    """The figures as a table ("" where the run had neither dev nor test data)."""
+    rows = []
     for split in ("dev", "test"):
         for task, m in metrics.get(split, {}).items():
             for key, value in m.items():
@@ -24,7 +26,7 @@ def metrics_table(metrics: dict) -> str:
                     rows.append(f"| {split} | {task} | {key} | {value:.4f} |")
             for etype, r in m.get("per_type", {}).items():
                 rows.append(f"| {split} | {task} | {etype} F1 | {r['f1']:.4f} |")
-    return "\n".join(rows)
+    return "\n".join(["| split | task | metric | value |", "|---|---|---|---|", *rows]) if rows else ""
 
 
 def train_counts(manifest: Manifest, docs: list[Document]) -> dict:
@@ -46,14 +48,18 @@ def data_summary(manifest: Manifest) -> str:
     counts = manifest.training["train_counts"]
     lines = [f"- {counts['documents']} training documents"]
     for task in manifest.tasks:
-        labels = counts["labels"].get(task.name, {})
-        lines.append(f"- `{task.name}` ({task.kind}): " + ", ".join(f"{k} {v}" for k, v in labels.items()))
+        labels = counts["labels"].get(task.name)
+        lines.append(f"- `{task.name}` ({task.kind}): " + (", ".join(f"{k} {v}" for k, v in labels.items()) if labels
+                     else "not annotated in this run's training data" + (", carried over from the checkpoint it "
+                     "continued" if manifest.training["config"].get("init_from") else "")))
     return "\n".join(lines)
 
 
 def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | None = None) -> str:
     """The card of the checkpoint's manifest (with its `train_counts`), as the checkpoint's README.md."""
     config = manifest.training["config"]
+    dev, best_epoch = bool(manifest.metrics.get("dev")), manifest.training.get("best_epoch")
+    figures = dev or bool(manifest.metrics.get("test"))
     bundled = any(_inside(path, BUNDLED) for path in _paths(config["train"]))
     base = base_model_fields(manifest.base_model)
     if config.get("init_from"):   # the data of that run is part of this model too
@@ -63,13 +69,16 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
                                     "further, so what it learnt from its own training data (see its model card"
                                     f"{', which this one replaced' if in_place else ''}) is part of this model.")
     card = TEMPLATE.read_text(encoding="utf-8").format(
-        **base, **task_fields(manifest, bundled), ner_procedure=_ner_procedure(manifest, base["shape_reason"]),
+        **base, **task_fields(manifest, bundled, figures), ner_procedure=_ner_procedure(manifest, base["shape_reason"]),
         tasks=", ".join(f"`{t.name}` ({t.kind}: {', '.join(t.labels)})" for t in manifest.tasks),
         data_summary=data_summary(manifest),
         data_note=("\nThe bundled corpus (`data/`) is original, written for this project; see `data/README.md`.\n"
                    if bundled else ""),
         train_file=_files(config["train"]), dev_file=_files(config["dev"]), test_file=_files(config["test"]),
-        epochs=config["epochs"], best_epoch=manifest.training.get("best_epoch"),
+        epoch_text=(f"{config['epochs']} epochs at most, best epoch by dev score: epoch {best_epoch}" if dev else
+                    f"{config['epochs']} epochs, no dev set: the last one kept (epoch {best_epoch})"),
+        evaluation_intro="Figures of this run." if figures else "No dev or test data in this run: no figures.",
+        runtime_text=_runtime_text(manifest),
         batch_size=config["batch_size"] if manifest.training.get("processes", 1) == 1 else
         f"{config['batch_size']} per process x {manifest.training['processes']} processes",
         grouping=" (windows of similar length together)" if config.get("group_by_length") else "",
@@ -93,7 +102,7 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
     return card
 
 
-def task_fields(manifest: Manifest, bundled: bool) -> dict:
+def task_fields(manifest: Manifest, bundled: bool, figures: bool) -> dict:
     """What the card says of the tasks: title, tags, what a prediction holds, their limitations."""
     ner = [t for t in manifest.tasks if t.kind == "ner"]
     documents = [t for t in manifest.tasks if t.kind != "ner"]
@@ -118,9 +127,9 @@ def task_fields(manifest: Manifest, bundled: bool) -> dict:
             "tags": "\n".join(f"- {tag}" for tag in tags + (["multi-task"] if len(manifest.tasks) > 1 else [])),
             "title": ", ".join(["entities"] * bool(ner) + [t.name for t in documents]),
             "outputs": _joined(outputs), "corpus_limitation": corpus, "stance_limitation": stance,
-            "metrics_text": "\n".join(metrics),
+            "metrics_text": "\n".join(metrics) if figures else "",
             "ece_text": ("`ece_before` / `ece_after`: expected calibration error (15 bins) before and after "
-                         f"calibration, for\n{_joined(ece)}.\n") if calibrated else "",
+                         f"calibration, for\n{_joined(ece)}.\n") if calibrated and figures else "",
             "calibration_text": _calibration_text(manifest),
             "predict_call": "`predict(text, pair=second_text)`" if "pair" in kinds else "`predict(text)`"}
 
@@ -152,6 +161,14 @@ def _calibration_text(manifest: Manifest) -> str:
         return f"{without_dev}, except where said: {'; '.join(parts)}."
     return (f"- Calibration of the scores, per task: {'; '.join(parts)}.\n  Check the `ece_after` figures above on "
             "your own held-out data (`newsmodel evaluate --plots DIR`).")
+
+
+def _runtime_text(manifest: Manifest) -> str:
+    """Which runtime `load()` takes on the CPU: the figures above are fp32 PyTorch's."""
+    name, why = choose(manifest.runtimes)
+    return (f"\nThe figures above are fp32 PyTorch's. On the CPU, `load()` runs `{name}` by default on the machine "
+            f"that wrote this card ({why}); `manifest.json` holds each runtime's dev figures (`runtimes`).\n"
+            if manifest.runtimes else "")
 
 
 def _applied(task) -> str:

@@ -20,6 +20,7 @@ def card(tmp_path, tasks, train, calibrated=True):
     if calibrated:
         names = [t.name for t in tasks] if calibrated is True else calibrated
         manifest.training["calibration"] = {name: {} for name in names}
+        manifest.metrics = {"dev": {name: {"f1": 0.5} for name in names}}
     return write_model_card(tmp_path, _counted(manifest))
 
 
@@ -61,6 +62,30 @@ def test_the_card_says_what_calibration_each_task_has_and_where_it_came_from(tmp
     assert ("Trained without a dev set: the scores are the model's own, uncalibrated (`newsmodel calibrate` fits them\n"
             "  on annotated data), except where said: entities: a temperature, "
             "kept from the checkpoint this run continued; topic: a temperature and thresholds, kept") in text
+
+
+def test_a_run_without_dev_or_test_data_and_a_carried_over_task_are_said_as_such(tmp_path):
+    """Before: "best epoch by dev score" without a dev set, "Figures of this run" over an empty
+    table, and "`topic` (multi): " with nothing after it for a task the checkpoint carried over."""
+    manifest = Manifest(tasks=[NER, STANCE], base_model="minilm")
+    manifest.training = {"config": TrainConfig(train="more.jsonl", init_from="checkpoints/news", epochs=3,
+                                               learning_rate=1e-4, head_learning_rate=1e-3).record(), "best_epoch": 3}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert "- 3 epochs, no dev set: the last one kept (epoch 3);" in text and "by dev score" not in text
+    assert "No dev or test data in this run: no figures." in text and "| split |" not in text
+    assert "- `stance` (single): not annotated in this run's training data, carried over from the checkpoint it " \
+           "continued\n" in text
+    assert "`load()` runs" not in text   # no runtime measured
+
+
+def test_the_card_names_the_runtime_load_takes_on_the_cpu(tmp_path):
+    manifest = Manifest(tasks=[NER], base_model="minilm", metrics={"dev": {"entities": {"f1": 0.9}}})
+    manifest.runtimes = {"torch": {"dev": {"entities": 0.9}, "words_per_second": 100.0}}
+    manifest.training = {"config": TrainConfig(train="train.jsonl", learning_rate=1e-4, head_learning_rate=1e-3).record(),
+                         "best_epoch": 2}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert "best epoch by dev score: epoch 2;" in text and "| dev | entities | f1 | 0.9000 |" in text
+    assert "The figures above are fp32 PyTorch's. On the CPU, `load()` runs `torch` by default" in text
 
 
 def test_a_calibration_refitted_by_the_calibrate_command_names_its_data(tmp_path):
