@@ -11,6 +11,7 @@ def test_every_runtime_is_scored_on_all_of_dev_and_timed_on_its_first_words(tiny
     monkeypatch.setattr(runtime_figures, "available", lambda: ["torch", "torch-int8"])   # ONNX export: slow, and alike
     first_words = len(dev[0].text.split())
     monkeypatch.setattr(runtime_figures, "MEASURED_WORDS", first_words)   # the timing reads dev[0] alone
+    monkeypatch.setattr(runtime_figures, "MIN_TIMED_WORDS", first_words)
     scored, timed = [], []
     real_evaluate, real_predict_batch = runtime_figures.evaluate, NewsModel.predict_batch
     monkeypatch.setattr(runtime_figures, "evaluate", lambda model, docs: scored.append(len(docs)) or real_evaluate(model, docs))
@@ -25,3 +26,16 @@ def test_every_runtime_is_scored_on_all_of_dev_and_timed_on_its_first_words(tiny
     assert all(f["words_per_second"] > 0 and set(f["dev"]) == {"entities", "topic", "stance"}
                for f in figures.values())
 
+
+
+def test_a_short_dev_set_is_timed_repeated_up_to_the_minimum(tiny_checkpoint, monkeypatch):
+    """Before: a pass over a 130-word dev set lasted milliseconds, and the runtime choice followed noise."""
+    dev = read_jsonl(REPO / "data" / "dev.jsonl", NEWS_SCHEMA)[:1]
+    words = len(dev[0].text.split())
+    monkeypatch.setattr(runtime_figures, "available", lambda: ["torch"])
+    monkeypatch.setattr(runtime_figures, "MIN_TIMED_WORDS", 2 * words + 1)
+    timed, real_predict_batch = [], NewsModel.predict_batch
+    monkeypatch.setattr(NewsModel, "predict_batch",
+                        lambda self, texts, **kw: timed.append(len(texts)) or real_predict_batch(self, texts, **kw))
+    runtime_figures.measure_runtimes(tiny_checkpoint, dev, log=lambda line: None)
+    assert timed[1:] == [3] * runtime_figures.PASSES   # after the warm-up: the document three times a pass
