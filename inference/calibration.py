@@ -3,6 +3,7 @@ fitting of that temperature and of per-label thresholds on dev, and the expected
 error (ECE) and reliability diagrams that show the effect. Training fits, `predict` applies."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,10 +15,7 @@ from .tokenization import surface
 EPS = 1e-7
 TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(8.0), 161))  # log-spaced search grid
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
-# A label's threshold is tuned where dev holds this many documents with it and without it, at
-# least: below that, the best-F1 threshold is set by one or two documents (0.125 on a label one
-# document of six had), and the label is chosen for texts that hardly touch it.
-MIN_DOCUMENTS_EACH_SIDE = 3
+FEW_DOCUMENTS = 3   # a threshold tuned on fewer positives or negatives than this is warned about
 SPAN_LENGTH_CAP = 4   # spans of 4 words and more are one group
 
 
@@ -143,15 +141,13 @@ def fit_temperature(confidences_at, loss_at=None) -> float:
 
 def tune_thresholds(probs: np.ndarray, gold: np.ndarray, labels: list[str],
                     current: dict[str, float] | None = None) -> dict[str, float]:
-    """Per label, the threshold with the best dev F1 (where dev has fewer than
-    MIN_DOCUMENTS_EACH_SIDE documents with the label or without it: the `current` one, else
-    0.5). Where a range of thresholds ties for the best, the middle of the widest such range: the
-    decision then sits as far as dev allows from the documents on either side, instead of just
-    above a negative, where any small shift in scores (another runtime, new data) flips it."""
+    """Per label, the threshold with the best dev F1 (where dev has no positive: the `current`
+    one, else 0.5). Where a range of thresholds ties for the best, the middle of the widest such
+    range: the decision then sits as far as dev allows from the documents on either side, instead
+    of just above a negative, where any small shift in scores (another runtime, new data) flips it."""
     thresholds = {}
     for j, label in enumerate(labels):
-        positives = int(gold[:, j].sum())
-        if min(positives, len(gold) - positives) < MIN_DOCUMENTS_EACH_SIDE:   # a recalibration keeps
+        if gold[:, j].sum() == 0:   # nothing to tune on: a recalibration keeps what was tuned before
             thresholds[label] = (current or {}).get(label, 0.5)
             continue
         f1s = []
@@ -211,7 +207,7 @@ class HeadOutputs:
         return multiclass_nll(rescale(self.probs, self.task.kind, temperature), self.gold)
 
 
-def calibrate(heads: list[HeadOutputs]) -> dict:
+def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda line: None) -> dict:
     """Fit each head's calibration on its dev outputs and set it on the task: for NER the span
     calibrator (which also knows whether an entity's string was seen in training, and so
     follows a test set with more unseen names than dev); for document heads a temperature (and
@@ -219,7 +215,7 @@ def calibrate(heads: list[HeadOutputs]) -> dict:
     does not lower the dev ECE it was fitted on is not kept: scores stay as the model gives them.
     A head with nothing to fit against (every outcome the same: each entity right, or each wrong;
     every label applying, or none; or no output at all) keeps the calibration it has, and is left
-    out of the result (the tasks refitted)."""
+    out of the result (the tasks refitted). `warn` hears of thresholds tuned on very few documents."""
     fitted = {}
     for head in heads:
         task = head.task
@@ -249,6 +245,12 @@ def calibrate(heads: list[HeadOutputs]) -> dict:
                        for label, t in task.thresholds.items()}
             task.thresholds = tune_thresholds(rescale(head.probs, "multi", task.temperature), head.gold, task.labels,
                                               current)
+            positives = head.gold.sum(0)
+            few = [label for label, n in zip(task.labels, positives) if 0 < min(n, len(head.gold) - n) < FEW_DOCUMENTS]
+            if few:
+                warn(f"{task.name}: the thresholds of {', '.join(few)} were tuned on fewer than {FEW_DOCUMENTS} dev "
+                     "documents with the label, or without it: they follow those documents (calibrate on more data "
+                     "to steady them)")
         fitted[task.name] = {"temperature": task.temperature, "thresholds": task.thresholds}
     return fitted
 

@@ -342,7 +342,8 @@ class Trainer:
             if task.kind == "ner":
                 task.seen_entities = sorted({*task.seen_entities, *seen_entities(task, data.train)})
         if data.dev:
-            best.manifest.training["calibration"] = calibrate([head for head, _ in head_outputs(best, data.dev)])
+            best.manifest.training["calibration"] = calibrate([head for head, _ in head_outputs(best, data.dev)],
+                                                             lambda line: self.log(f"warning: {line}"))
             result["dev"] = evaluate(best, data.dev)
             self.log(f"dev after calibration (epoch {result['best_epoch']}):\n{format_metrics(result['dev'])}")
         if data.test:

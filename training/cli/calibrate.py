@@ -55,7 +55,7 @@ def run(args) -> int:
     docs = read_source(Source(**data), schema)
     check_annotated(docs, list(schema), data)
     heads = [head for head, _ in head_outputs(model, docs)]
-    refitted = calibrate(heads)
+    refitted = calibrate(heads, lambda line: print(f"warning: {line}", file=sys.stderr))
     for task in model.manifest.tasks:   # a span calibrator kept keeps the names it was fitted with
         if task.name not in refitted:
             task.seen_entities = fitted_with[task.name]
