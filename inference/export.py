@@ -33,20 +33,32 @@ EXPORT_MARK = "newsmodel_export"
 
 
 def is_export(path: Path) -> bool:
+    """An earlier export: the mark in its config.json, and files alone (an export writes no
+    folder: one in it, a checkpoint saved there, is not its own, and would go with it)."""
+    return _marked(path) and not _folders(path)
+
+
+def _marked(path: Path) -> bool:
     if is_checkpoint(path):   # a checkpoint grown from an exported encoder carries the mark in its config
         return False
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        if any(entry.is_dir() for entry in path.iterdir()):   # an export writes files alone: a folder
-            return False                                      # in it (a checkpoint saved there) is not its own
     except (OSError, ValueError):
         return False
     return isinstance(config, dict) and EXPORT_MARK in config
 
 
+def _folders(path: Path) -> list[str]:
+    return sorted(entry.name for entry in path.iterdir() if entry.is_dir())
+
+
 def check_export_output(output: str | os.PathLike) -> None:
     """Refuse an `output` that an export would destroy: only an absent path, an empty folder
     or an earlier export (one with the mark, holding files alone) may be replaced."""
+    real = Path(os.path.realpath(output)) if os.fspath(output) else None
+    if real and real.is_dir() and _marked(real) and (held := _folders(real)):
+        raise ValueError(f"{output} is an earlier export, but replacing it would delete the folder(s) it now holds "
+                         f"({', '.join(held)}): move them out, or choose another output")
     check_replaceable(output, is_export, "an earlier export")
 
 
@@ -61,6 +73,7 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
         raise ValueError(exc.args[0]) from None
     if task.kind != "ner":
         raise ValueError(f"task {task_name!r} is {task.kind!r}; only ner tasks export as token classifiers")
+    check_export_output(output)   # named before the work (save_directory checks again, as it replaces)
     config = copy.deepcopy(model.model.encoder.config)
     config.num_labels = len(task.labels)
     config.id2label = dict(enumerate(task.labels))

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .modeling import OUTPUTS
 from .quantization import row_scaled_linears
 
 INPUTS = ("input_ids", "attention_mask", "shape_ids", "pool_mask")
@@ -81,7 +82,7 @@ class OnnxForward:
 def output_names(model) -> list[str]:
     """What the ONNX graph returns: the pooled sums and counts for the document heads, then the
     logits of each NER head."""
-    return ["pool_sum", "pool_count"] + [n for n, t in model.tasks.items() if t.kind == "ner"]
+    return [*OUTPUTS] + [n for n, t in model.tasks.items() if t.kind == "ner"]
 
 
 def _export(model, names: list[str], folder: Path) -> Path:

@@ -32,26 +32,28 @@ def metrics_table(metrics: dict) -> str:
 def train_counts(manifest: Manifest, docs: list[Document]) -> dict:
     """What the card says of the training data, kept in the manifest so that the card can be
     written again from the checkpoint alone (`newsmodel calibrate` does)."""
-    labels = {}
+    labels, annotated = {}, {}
     for task in manifest.tasks:
-        counts = collections.Counter()
-        for d in docs:
-            if task.kind == "ner":
-                counts.update(s.label for s in d.spans.get(task.name, []))
-            else:
-                counts.update(d.labels.get(task.name, []))
-        labels[task.name] = dict(sorted(counts.items()))
-    return {"documents": len(docs), "labels": labels}
+        found = [d.spans[task.name] if task.kind == "ner" else d.labels[task.name]
+                 for d in docs if task.name in (d.spans if task.kind == "ner" else d.labels)]
+        counts = collections.Counter(s.label if task.kind == "ner" else s for items in found for s in items)
+        labels[task.name], annotated[task.name] = dict(sorted(counts.items())), len(found)
+    return {"documents": len(docs), "annotated": annotated, "labels": labels}
 
 
 def data_summary(manifest: Manifest) -> str:
     counts = manifest.training["train_counts"]
     lines = [f"- {counts['documents']} training documents"]
     for task in manifest.tasks:
-        labels = counts["labels"].get(task.name)
-        lines.append(f"- `{task.name}` ({task.kind}): " + (", ".join(f"{k} {v}" for k, v in labels.items()) if labels
-                     else "not annotated in this run's training data" + (", carried over from the checkpoint it "
-                     "continued" if manifest.training["config"].get("init_from") else "")))
+        labels, annotated = counts["labels"].get(task.name), counts["annotated"].get(task.name, 0)
+        if labels:
+            said = ", ".join(f"{k} {v}" for k, v in labels.items())
+        elif annotated:
+            said = f"annotated in {annotated} documents, with no {'entity' if task.kind == 'ner' else 'label'}"
+        else:
+            said = "not annotated in this run's training data" + (
+                ", carried over from the checkpoint it continued" if manifest.training["config"].get("init_from") else "")
+        lines.append(f"- `{task.name}` ({task.kind}): {said}")
     return "\n".join(lines)
 
 
@@ -60,10 +62,11 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
     config = manifest.training["config"]
     dev, best_epoch = bool(manifest.metrics.get("dev")), manifest.training.get("best_epoch")
     figures = dev or bool(manifest.metrics.get("test"))
-    bundled = any(_inside(path, BUNDLED) for path in _paths(config["train"]))
-    base = base_model_fields(manifest.base_model)
+    ran_in = Path(manifest.training.get("cwd") or ".")   # the run's paths start there (calibrate runs elsewhere)
+    bundled = any(_inside(ran_in / path, BUNDLED) for path in _paths(config["train"]))
+    base = base_model_fields(manifest.base_model, ran_in)
     if config.get("init_from"):   # the data of that run is part of this model too
-        in_place = os.path.realpath(config["init_from"]) == os.path.realpath(checkpoint)
+        in_place = os.path.realpath(ran_in / config["init_from"]) == os.path.realpath(checkpoint)
         base["base_model_text"] += (f"\n\nContinued from the checkpoint {'then ' if in_place else ''}at "
                                     f"`{config['init_from']}` (`--init-from`): this run trained its encoder and heads "
                                     "further, so what it learnt from its own training data (see its model card"
@@ -130,11 +133,11 @@ def task_fields(manifest: Manifest, bundled: bool, figures: bool) -> dict:
             "metrics_text": "\n".join(metrics) if figures else "",
             "ece_text": ("`ece_before` / `ece_after`: expected calibration error (15 bins) before and after "
                          f"calibration, for\n{_joined(ece)}.\n") if calibrated and figures else "",
-            "calibration_text": _calibration_text(manifest),
+            "calibration_text": _calibration_text(manifest, figures),
             "predict_call": "`predict(text, pair=second_text)`" if "pair" in kinds else "`predict(text)`"}
 
 
-def _calibration_text(manifest: Manifest) -> str:
+def _calibration_text(manifest: Manifest, figures: bool) -> str:
     """What each task's scores pass through: what dev (or `newsmodel calibrate`'s data) fitted and
     kept (a fit that did not lower the ECE is dropped), or what a task carried over by --init-from
     kept from its checkpoint."""
@@ -149,7 +152,7 @@ def _calibration_text(manifest: Manifest) -> str:
         applied = _applied(task)
         if fitted is not None and task.name in fitted:
             where = (f"`{refitted[task.name]['data']}` ({refitted[task.name]['documents']} documents, "
-                     "`newsmodel calibrate`, after the figures above)" if task.name in refitted else "the dev set")
+                     f"`newsmodel calibrate`{', after the figures above' * figures})" if task.name in refitted else "the dev set")
             parts.append(f"{task.name}: {applied}, fitted on {where}" if applied else
                          f"{task.name}: none (a fit on {where} did not lower its ECE)")
         elif applied:
@@ -159,8 +162,9 @@ def _calibration_text(manifest: Manifest) -> str:
                                                  "were all alike)" if fitted is not None else ""))
     if fitted is None:
         return f"{without_dev}, except where said: {'; '.join(parts)}."
-    return (f"- Calibration of the scores, per task: {'; '.join(parts)}.\n  Check the `ece_after` figures above on "
-            "your own held-out data (`newsmodel evaluate --plots DIR`).")
+    return (f"- Calibration of the scores, per task: {'; '.join(parts)}.\n  Check "
+            f"{'the `ece_after` figures above' if figures else 'it'} on your own held-out data "
+            "(`newsmodel evaluate --plots DIR`).")
 
 
 def _runtime_text(manifest: Manifest) -> str:
@@ -189,7 +193,7 @@ def _ner_procedure(manifest: Manifest, shape_reason: str) -> str:
             "  name keeps one type (a surname takes its full name's; see the README)\n")
 
 
-def _inside(path: str, folder: Path) -> bool:
+def _inside(path: Path, folder: Path) -> bool:
     return Path(path).resolve().is_relative_to(folder)
 
 
@@ -197,16 +201,17 @@ def _joined(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def base_model_fields(name: str) -> dict:
-    """What the card says of the base encoder: its name, origin and licence as its package states them."""
+def base_model_fields(name: str, ran_in: Path = Path(".")) -> dict:
+    """What the card says of the base encoder: its name, origin and licence as its package states
+    them (a path given as the base names a folder from `ran_in`, where the run ran)."""
     base = BASE_MODELS.get(name)
-    if base is None and (Path(name) / MANIFEST).is_file():   # the encoder of one of our checkpoints
+    if base is None and (ran_in / name / MANIFEST).is_file():   # the encoder of one of our checkpoints
         try:
-            its_base = Manifest.read(Path(name) / MANIFEST).base_model
+            its_base = Manifest.read(ran_in / name / MANIFEST).base_model
         except ValueError:
             its_base = None
         if its_base and its_base != name:
-            fields = base_model_fields(its_base)
+            fields = base_model_fields(its_base, ran_in)
             fields["base_model_text"] = (f"The encoder of the checkpoint at `{name}` (`--base`), its heads trained "
                                          f"afresh; that checkpoint's base: {fields['base_model_text']}")
             return fields

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from inference.manifest import TaskSpec, read_json
 from inference.modeling import task_name_problem
+from training.readers.news import RECORD_FIELDS
 
 # The bundled news corpus (data/README.md): one NER task and two document-label tasks.
 NEWS_SCHEMA = {
@@ -32,8 +33,8 @@ def load_schema(path: str | Path | None) -> dict[str, dict]:
             raise ValueError(f"{path}: task {name!r} needs exactly 'kind' and a non-empty 'labels' list of strings")
         if problem := task_name_problem(name):   # named here, before the data is read
             raise ValueError(f"{path}: task name {name!r} {problem}: give another")
-        if name == "text":   # a news record's "text" field would be read as that task's label
-            raise ValueError(f"{path}: task name 'text' is the news records' text field: give another")
+        if name in RECORD_FIELDS:   # that field of every news record would be read as the task's label
+            raise ValueError(f"{path}: task name {name!r} is a field of the news records: give another")
         try:
             TaskSpec(name, spec["kind"], list(spec["labels"]))  # validates the kind
         except ValueError as exc:

@@ -74,7 +74,8 @@ def test_an_earlier_export_holding_a_folder_is_refused_not_replaced(tiny_checkpo
     model = load(tiny_checkpoint)
     out = export_ner(model, "entities", tmp_path / "models")
     shutil.copytree(tiny_checkpoint, out / "news-v2")
-    with pytest.raises(ValueError, match="exists and is not an earlier export"):
+    with pytest.raises(ValueError, match=r"is an earlier export, but replacing it would delete the folder\(s\) it now "
+                                         r"holds \(news-v2\): move them out"):
         export_ner(model, "entities", out)
     assert (out / "news-v2" / "manifest.json").is_file()
 

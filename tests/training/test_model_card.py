@@ -76,6 +76,8 @@ def test_a_run_without_dev_or_test_data_and_a_carried_over_task_are_said_as_such
     assert "- `stance` (single): not annotated in this run's training data, carried over from the checkpoint it " \
            "continued\n" in text
     assert "`load()` runs" not in text   # no runtime measured
+    manifest.training["train_counts"] = train_counts(manifest, [Document("No names here.", spans={"entities": []})])
+    assert "- `entities` (ner): annotated in 1 documents, with no entity\n" in write_model_card(tmp_path, manifest)
 
 
 def test_the_card_names_the_runtime_load_takes_on_the_cpu(tmp_path):
@@ -95,9 +97,13 @@ def test_a_calibration_refitted_by_the_calibrate_command_names_its_data(tmp_path
     manifest.training = {"config": TrainConfig(train="train.jsonl", learning_rate=1e-4, head_learning_rate=1e-3).record(),
                          "calibration": {"entities": {}, "topic": {}},
                          "recalibrated": {"topic": {"data": "newer_dev.jsonl", "documents": 40}}}
+    manifest.metrics = {"dev": {"entities": {"f1": 0.9}}}
     text = write_model_card(tmp_path, _counted(manifest))
     assert ("per task: entities: a span calibrator, fitted on the dev set; topic: none (a fit on `newer_dev.jsonl` "
             "(40 documents, `newsmodel calibrate`, after the figures above) did not lower its ECE).") in text
+    manifest.metrics = {}   # no figures to be after, or to check
+    text = write_model_card(tmp_path, manifest)
+    assert "(40 documents, `newsmodel calibrate`) did not" in text and "figures above" not in text
 
 
 def test_only_the_projects_own_folder_is_the_bundled_corpus(tmp_path):
@@ -136,3 +142,13 @@ def test_a_checkpoints_encoder_given_as_base_names_that_checkpoints_base(tmp_pat
     assert f"The encoder of the checkpoint at `{earlier}` (`--base`), its heads trained afresh; " \
            "that checkpoint's base: `intfloat/multilingual-e5-small` (`--base e5-small`)" in text
     assert "base_model: intfloat/multilingual-e5-small\n" in text and "license: mit\n" in text
+
+
+def test_the_runs_paths_are_read_from_the_folder_it_ran_in(tmp_path, monkeypatch):
+    """`newsmodel calibrate` from another folder: before, the card lost the bundled corpus's note."""
+    manifest = Manifest(tasks=[TOPIC], base_model="minilm")
+    manifest.training = {"config": TrainConfig(train="data/train.jsonl", learning_rate=1e-4,
+                                               head_learning_rate=1e-3).record(), "cwd": str(REPO)}
+    monkeypatch.chdir(tmp_path)
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert "is original, written for this project" in text and "bundled corpus is small" in text

@@ -16,9 +16,10 @@ def test_no_file_means_the_news_schema():
     ('{"topic": {"kind": "multiple", "labels": ["trade"]}}', "task 'topic': unknown kind 'multiple'"),
     ('{"type": {"kind": "single", "labels": ["news"]}}', "task name 'type' is a name the model keeps for itself"),
     ('{"my.topic": {"kind": "single", "labels": ["news"]}}', "task name 'my.topic' is empty or holds a '.'"),
-    ('{"text": {"kind": "single", "labels": ["news"]}}', "task name 'text' is the news records' text field"),
+    ('{"text": {"kind": "single", "labels": ["news"]}}', "task name 'text' is a field of the news records"),
+    ('{"id": {"kind": "single", "labels": ["news"]}}', "task name 'id' is a field of the news records"),
 ], ids=["syntax", "not-an-object", "labels-a-string", "labels-not-strings", "spec-not-an-object", "unknown-kind",
-        "torch-attribute", "dotted", "text"])
+        "torch-attribute", "dotted", "text", "id"])
 def test_a_bad_schema_file_is_refused_with_its_name(tmp_path, content, message):
     path = tmp_path / "schema.json"
     path.write_text(content, encoding="utf-8")

@@ -47,8 +47,9 @@ def run(args) -> int:
         train_docs = read_source(Source(**train[0]), schema)
         ner, annotated = [task.name for task in model.manifest.tasks if task.kind == "ner"], annotated_tasks(train_docs)
         if ner and not annotated & set(ner):   # else every name the checkpoint lists would go, silently
-            raise DataError([f"{args.train}: no document is annotated for the checkpoint's entity task"
-                             f"{'s' * (len(ner) > 1)} ({', '.join(ner)}), whose names --train gives"])
+            raise DataError([f"{args.train}: annotates no entities for {', '.join(ner)}: --train gives the names "
+                             "seen in training, and would leave the span calibrator none; give the file the "
+                             "checkpoint was trained on, or leave out --train (the names it lists are kept)"])
         for task in model.manifest.tasks:
             if task.name in ner and task.name in annotated:
                 task.seen_entities = seen_entities(task, train_docs)
@@ -63,17 +64,21 @@ def run(args) -> int:
     unfitted = [head.task.name for head in heads if head.task.name not in refitted]   # all right, all wrong or none
     kept = sorted(set(schema) - set(refitted))
     model.manifest.training["calibration"] = {**before, **refitted}
-    model.manifest.training["recalibrated"] = {**model.manifest.training.get("recalibrated", {}),
-                                               **{task: {"data": args.data, "documents": len(docs)} for task in refitted}}
+    fitted_on = {task: {"data": args.data, "documents": sum(task in (*d.spans, *d.labels) for d in docs)}
+                 for task in refitted}   # the documents that annotate it
+    model.manifest.training["recalibrated"] = {**model.manifest.training.get("recalibrated", {}), **fitted_on}
     # The runtime figures were scored under the old calibration: dropped (fp32 until measured
-    # again, should measuring fail), then measured again on the same data. "runtimes_pending"
-    # says so until then: a calibrate interrupted while measuring leaves the next one to measure.
-    stale, model.manifest.runtimes = model.manifest.runtimes, {}
-    remeasure = bool(stale) or model.manifest.training.pop("runtimes_pending", False)
-    if remeasure:
-        model.manifest.training["runtimes_pending"] = True
+    # again, should measuring fail), then measured again on the same data. Until then they wait
+    # in "runtimes_pending", less the refitted tasks' figures: a calibrate interrupted while
+    # measuring leaves the next one to measure, with the kept tasks' figures to keep.
+    stale = model.manifest.runtimes or model.manifest.training.pop("runtimes_pending", {})
+    model.manifest.runtimes = {}
+    if stale:
+        model.manifest.training["runtimes_pending"] = stale = {
+            name: {**figures, "dev": {task: v for task, v in figures["dev"].items() if task not in refitted}}
+            for name, figures in stale.items()}
     write_manifest(Path(path), model.manifest)
-    if remeasure:
+    if stale:
         from inference.runtimes import choose
         from training.runtime_figures import measure_runtimes
         model.manifest.runtimes = measure_runtimes(path, docs, lambda line: print(line, file=sys.stderr))

@@ -69,10 +69,13 @@ def _misspelt_tasks(record: dict, schema: dict[str, dict]) -> list[str]:
     return reasons
 
 
+RECORD_FIELDS = ("text", "id")   # a record's own fields: no task may be named so
+
+
 @functools.lru_cache(maxsize=1024)   # field names repeat from record to record
 def _near_task(field: str, tasks: tuple[str, ...]) -> str | None:
     """The task `field` looks like a misspelling of ("entites", "Topics"), or None."""
-    if field in tasks or field in ("text", "id"):
+    if field in tasks or field in RECORD_FIELDS:
         return None
     lowered = {name.lower(): name for name in tasks}
     near = difflib.get_close_matches(field.lower(), list(lowered), n=1, cutoff=0.8)
