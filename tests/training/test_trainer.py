@@ -387,5 +387,5 @@ def test_a_continued_run_selects_by_a_carried_over_task_and_warns_of_tasks_dev_l
                       output=str(tmp_path / "dev_entities"), **settings), log=logged.append)
     assert ("warning: no dev document is annotated for task(s) topic, stance: the best epoch is chosen without them, "
             "and their scores are not calibrated on dev") in logged
-    assert "topic: none (the dev set does not annotate it, or its outcomes were all alike); stance: none (the dev " \
-           "set does not annotate it" in (tmp_path / "dev_entities" / "README.md").read_text()
+    assert "topic: none (the data it was fitted on does not annotate it, or its outcomes were all alike); stance: " \
+           "none (the data it was fitted on does not annotate it" in (tmp_path / "dev_entities" / "README.md").read_text()
