@@ -246,7 +246,7 @@ def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda lin
             task.thresholds = tune_thresholds(rescale(head.probs, "multi", task.temperature), head.gold, task.labels,
                                               current)
             positives = head.gold.sum(0)
-            few = [label for label, n in zip(task.labels, positives) if 0 < min(n, len(head.gold) - n) < FEW_DOCUMENTS]
+            few = [label for label, n in zip(task.labels, positives) if n and min(n, len(head.gold) - n) < FEW_DOCUMENTS]
             if few:
                 warn(f"{task.name}: the thresholds of {', '.join(few)} were tuned on fewer than {FEW_DOCUMENTS} dev "
                      "documents with the label, or without it: they follow those documents (calibrate on more data "

@@ -151,8 +151,9 @@ def _calibration_text(manifest: Manifest, figures: bool) -> str:
     for task in manifest.tasks:
         applied = _applied(task)
         if fitted is not None and task.name in fitted:
-            where = (f"`{refitted[task.name]['data']}` ({refitted[task.name]['documents']} documents, "
-                     f"`newsmodel calibrate`{', after the figures above' * figures})" if task.name in refitted else "the dev set")
+            source = refitted.get(task.name)
+            where = (f"`{source['data']}` ({source['documents']} documents, `newsmodel calibrate`"
+                     f"{', after the figures above' * figures})" if source else "the dev set")
             parts.append(f"{task.name}: {applied}, fitted on {where}" if applied else
                          f"{task.name}: none (a fit on {where} did not lower its ECE)")
         elif applied:
