@@ -21,7 +21,7 @@ from .lexical import Lexicon
 from .manifest import Manifest
 from .quantization import int8_linears
 from .runtimes import RUNTIMES, choose, log, name_of
-from .tokenization import EncodedText, encode, readable, surface
+from .tokenization import EncodedText, encode, has_letter_or_digit, readable, surface
 from .windows import SpecialTokens, batch_inputs, cut_windows
 
 # Padded tokens per encoder batch: on CPU, batches small enough to stay in the caches run
@@ -222,7 +222,7 @@ class NewsModel:
 
     def _prediction(self, text: str, analysis: Analysis, spans: dict[str, list], pair: str | None = None) -> Prediction:
         """`spans`: the decoded entity spans of each NER task, in word indices."""
-        if not analysis.encoded.input_ids or not any(char.isalnum() for part in (text, pair or "") for char in part):
+        if not analysis.encoded.input_ids or not any(map(has_letter_or_digit, (text, pair or ""))):
             # blank, or punctuation alone ("!!!...???" was given four topics): no entities, no labels
             return Prediction(labels={name: [] for name in analysis.doc_probs}, text=text)
         entities = []

@@ -191,6 +191,12 @@ def readable(text: str) -> bool:
     return _READABLE.search(text) is not None
 
 
+def has_letter_or_digit(text: str) -> bool:
+    """Whether the encoder reads a letter or a digit of `text` (a Hangul filler, a letter by its
+    category, reaches it as a space)."""
+    return any(char.isalnum() for char in _INVISIBLE.sub(" ", text))
+
+
 def surface(string: str) -> str:
     """A name as names seen in training are compared: without its joiners, in NFC, its white space
     of any kind and length one space ("Vladimir\u00a0 Putin" is "Vladimir Putin")."""

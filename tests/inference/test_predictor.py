@@ -80,6 +80,8 @@ def test_empty_text_gives_empty_result_and_non_strings_raise(model):
     assert blank.chosen("topic") == [] and blank.to_dict() == {"entities": [], "labels": {"topic": [], "stance": []}}
     for marks in ("!!!...???", "\u2014\u2013-", "()[]{}@#$%"):   # before: "!!!...???" was given four topics
         assert model.predict(marks).to_dict() == blank.to_dict()
+    for marks in ("\u3164!!!", "\uffa0???"):   # Hangul fillers: letters by category, read as spaces
+        assert model.predict(marks).to_dict() == blank.to_dict()
     with pytest.raises(KeyError, match="no document task 'topics'; the model's: topic, stance"):
         blank.chosen("topics")
     with pytest.raises(TypeError, match="^text must be str, not NoneType$"):   # the argument's name, not texts[0]

@@ -141,4 +141,9 @@ def _jsonl_record(line: str, where: str) -> dict:
         raise ValueError(f"{where}: a JSON object needs a \"text\" string")
     if not isinstance(record.get("pair"), (str, type(None))):
         raise ValueError(f"{where}: \"pair\" must be a string")
+    try:   # echoed: 1e999 reads as inf, which would go out as Infinity, not JSON
+        json.dumps(record.get("id"), allow_nan=False)
+    except ValueError:
+        raise ValueError(f"{where}: \"id\" holds a number JSON cannot write back (NaN, Infinity, or one too large "
+                         f"for a float): give it as a string") from None
     return record

@@ -95,6 +95,9 @@ def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_pat
     records.write_text('{"id": "a2", "text": "Truncated\n', encoding="utf-8")
     assert main(["predict", *checkpoint, "--jsonl", "--file", str(records)]) == 2
     assert f"{records}:1: invalid JSON (Unterminated string" in capsys.readouterr().err
+    records.write_text('{"id": "ok", "text": "Talks."}\n{"id": 1e999, "text": "More talks."}\n', encoding="utf-8")
+    assert main(["predict", *checkpoint, "--jsonl", "--file", str(records)]) == 2   # not an id of Infinity echoed
+    assert f'{records}:2: "id" holds a number JSON cannot write back' in capsys.readouterr().err
     assert main(["predict", *checkpoint, "Talks.", "--file", str(records)]) == 2
     assert "give the text or --file, not both" in capsys.readouterr().err
     assert main(["predict", *checkpoint, "--file", str(records), "--file", str(records), "--pair", "x"]) == 2
