@@ -39,8 +39,8 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--system", choices=systems, required=True)
     p.add_argument("--limit", type=positive, help="use only the first N documents of each split (smoke runs)")
     p.add_argument("--output-json", help="also append the result line to this JSON-lines file")
-    p.add_argument("--epochs", type=int, help="training epochs (default: the benchmark's recipe; hf-recipe 3; spacy 20)")
-    p.add_argument("--max-steps", type=int, help="stop training after this many optimiser steps (smoke runs)")
+    p.add_argument("--epochs", type=positive, help="training epochs (default: the benchmark's recipe; hf-recipe 3; spacy 20)")
+    p.add_argument("--max-steps", type=positive, help="stop training after this many optimiser steps (smoke runs)")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, help="torch threads (default: torch's own choice); recorded in the result")
     p.add_argument("--checkpoint", help="ours: score this trained checkpoint instead of training one")
@@ -357,8 +357,11 @@ def main(run, args, task: str | None = None, benchmark: str | None = None) -> No
     for name in ("epochs", "max_steps", "limit", "max_train_docs", "max_dev_docs", "window_length"):   # a smoke run's figures must never pass for a real one
         if getattr(args, name):
             result[name] = getattr(args, name)
-    if args.group_by_length is not None:
-        result["group_by_length"] = args.group_by_length
+    if args.base:   # another encoder: the figures are that encoder's
+        result["base"] = args.base
+    for name in ("group_by_length", "recase_capitals", "crf", "lexical_terms"):   # ours' recipe overridden
+        if getattr(args, name) is not None:
+            result[name] = getattr(args, name)
     if args.checkpoint and args.system == "ours":
         result["checkpoint"] = args.checkpoint
         for key in ("train_documents", "train_pairs"):   # counted here, not what the checkpoint learnt from

@@ -72,10 +72,39 @@ def cap(body: str, words: int) -> str:
     return body[:ends[words - 1]] if len(ends) > words else body
 
 
+def checked_files(stances_option: str, stances_path: str, bodies_option: str, bodies_path: str,
+                  limit: int | None) -> tuple[list[dict], list[dict]]:
+    """(stance rows cut to `limit`, body rows) of a user's pair of files, refused in one line that
+    names them, not the cut copies in a temporary folder the readers would name: a missing
+    column, a Body ID the bodies file lacks, or a stance outside FNC-1's four."""
+    tables = []
+    for option, path, fields in ((stances_option, stances_path, STANCE_FIELDS), (bodies_option, bodies_path, BODY_FIELDS)):
+        rows = read_csv(path)
+        missing = [f for f in fields if rows and f not in rows[0]]
+        if missing or not rows:
+            raise SystemExit(f"error: {option} {path}: " + (f"no column {', '.join(map(repr, missing))} (columns: "
+                             f"{', '.join(rows[0])})" if rows else "no rows"))
+        tables.append(rows)
+    rows, body_rows = common.head(tables[0], limit), tables[1]
+    known = {(r["Body ID"] or "").strip() for r in body_rows}
+    unknown = list(dict.fromkeys((r["Body ID"] or "").strip() for r in rows if (r["Body ID"] or "").strip() not in known))
+    if unknown:
+        raise SystemExit(f"error: {stances_option} {stances_path}: Body ID {unknown[0]!r}"
+                         + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+                         + f" is not in {bodies_option} {bodies_path}")
+    labels = list(dict.fromkeys((r["Stance"] or "").strip() for r in rows if (r["Stance"] or "").strip() not in LABELS))
+    if labels:
+        raise SystemExit(f"error: {stances_option} {stances_path}: stance {labels[0]!r} is not one of "
+                         f"{', '.join(LABELS)}")
+    return rows, body_rows
+
+
 def prepare(args, tmp: Path) -> dict[str, tuple[str, str]]:
     """(stances file, bodies file) per split, as every system reads them."""
-    bodies = lambda path: [{**r, "articleBody": cap(r["articleBody"], args.max_body_words)} for r in read_csv(path)]
-    rows = common.head(read_csv(args.train), args.limit)
+    rows, train_body_rows = checked_files("--train", args.train, "--bodies", args.bodies, args.limit)
+    test, test_body_rows = checked_files("--test-stances", args.test_stances, "--test-bodies", args.test_bodies,
+                                         args.limit)
+    bodies = lambda table: [{**r, "articleBody": cap(r["articleBody"] or "", args.max_body_words)} for r in table]
     ids = list(dict.fromkeys(r["Body ID"].strip() for r in rows))
     _, dev_ids = common.holdout(ids, common.DEV_FRACTION, args.seed, "article bodies in the training pairs")
     dev_ids = set(dev_ids)
@@ -85,9 +114,8 @@ def prepare(args, tmp: Path) -> dict[str, tuple[str, str]]:
         rng = random.Random(args.seed)
         train = [r for r in train if r["Stance"] != "unrelated" or rng.random() < args.unrelated_fraction]
     train, dev = common.sample(train, args.max_train_docs, args.seed), common.sample(dev, args.max_dev_docs, args.seed)
-    train_bodies = write_csv(bodies(args.bodies), BODY_FIELDS, tmp / "bodies.csv")
-    test_bodies = write_csv(bodies(args.test_bodies), BODY_FIELDS, tmp / "test_bodies.csv")
-    test = common.head(read_csv(args.test_stances), args.limit)
+    train_bodies = write_csv(bodies(train_body_rows), BODY_FIELDS, tmp / "bodies.csv")
+    test_bodies = write_csv(bodies(test_body_rows), BODY_FIELDS, tmp / "test_bodies.csv")
     return {"train": (write_csv(train, STANCE_FIELDS, tmp / "train.csv"), train_bodies),
             "dev": (write_csv(dev, STANCE_FIELDS, tmp / "dev.csv"), train_bodies),
             "test": (write_csv(test, STANCE_FIELDS, tmp / "test.csv"), test_bodies)}
