@@ -42,7 +42,7 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=positive, help="training epochs (default: the benchmark's recipe; hf-recipe 3; spacy 20)")
     p.add_argument("--max-steps", type=positive, help="stop training after this many optimiser steps (smoke runs)")
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--threads", type=int, help="torch threads (default: torch's own choice); recorded in the result")
+    p.add_argument("--threads", type=positive, help="torch threads (default: torch's own choice); recorded in the result")
     p.add_argument("--checkpoint", help="ours: score this trained checkpoint instead of training one")
     p.add_argument("--output", help="ours: checkpoint directory to train into (default: runs/<benchmark>-ours)")
     p.add_argument("--resume", action="store_true", help="ours: continue an interrupted run from <output>.state/")

@@ -83,7 +83,7 @@ def checked_files(stances_option: str, stances_path: str, bodies_option: str, bo
         missing = [f for f in fields if rows and f not in rows[0]]
         if missing or not rows:
             raise SystemExit(f"error: {option} {path}: " + (f"no column {', '.join(map(repr, missing))} (columns: "
-                             f"{', '.join(rows[0])})" if rows else "no rows"))
+                             f"{', '.join(filter(None, rows[0]))})" if rows else "no rows"))   # (None: a row's extra cells)
         tables.append(rows)
     rows, body_rows = common.head(tables[0], limit), tables[1]
     known = {(r["Body ID"] or "").strip() for r in body_rows}

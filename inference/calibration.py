@@ -240,17 +240,21 @@ def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda lin
         task.temperature = fit_temperature(head.confidences, head.gold_label_nll if single else None)
         if expected_calibration_error(*head.confidences(task.temperature)) >= before:
             task.temperature = 1.0
-        if task.kind == "multi":   # a threshold kept (too few documents to tune it) keeps its decisions at the new T
+        if task.kind == "multi":   # a threshold kept (no document with its label) keeps its decisions at the new T
             current = {label: float(rescale(np.array(t), "multi", task.temperature / earlier))
                        for label, t in task.thresholds.items()}
             task.thresholds = tune_thresholds(rescale(head.probs, "multi", task.temperature), head.gold, task.labels,
                                               current)
             positives = head.gold.sum(0)
             few = [label for label, n in zip(task.labels, positives) if n and min(n, len(head.gold) - n) < FEW_DOCUMENTS]
+            untuned = [label for label, n in zip(task.labels, positives) if not n]
             if few:
-                warn(f"{task.name}: the thresholds of {', '.join(few)} were tuned on fewer than {FEW_DOCUMENTS} dev "
+                warn(f"{task.name}: the thresholds of {', '.join(few)} were tuned on fewer than {FEW_DOCUMENTS} "
                      "documents with the label, or without it: they follow those documents (calibrate on more data "
                      "to steady them)")
+            if untuned:
+                warn(f"{task.name}: no document has {', '.join(untuned)}: their thresholds were not tuned (0.5, or "
+                     "as they were)")
         fitted[task.name] = {"temperature": task.temperature, "thresholds": task.thresholds}
     return fitted
 

@@ -35,7 +35,10 @@ EXPORT_MARK = "newsmodel_export"
 def is_export(path: Path) -> bool:
     """An earlier export: the mark in its config.json, and files alone (an export writes no
     folder: one in it, a checkpoint saved there, is not its own, and would go with it)."""
-    return _marked(path) and not _folders(path)
+    try:
+        return _marked(path) and not _folders(path)
+    except OSError:   # a folder that cannot be listed is not known to be ours
+        return False
 
 
 def _marked(path: Path) -> bool:
@@ -56,7 +59,11 @@ def check_export_output(output: str | os.PathLike) -> None:
     """Refuse an `output` that an export would destroy: only an absent path, an empty folder
     or an earlier export (one with the mark, holding files alone) may be replaced."""
     real = Path(os.path.realpath(output)) if os.fspath(output) else None
-    if real and real.is_dir() and _marked(real) and (held := _folders(real)):
+    try:
+        held = _folders(real) if real and real.is_dir() and _marked(real) else []
+    except OSError:   # not listed: check_replaceable refuses it
+        held = []
+    if held:
         raise ValueError(f"{output} is an earlier export, but replacing it would delete the folder(s) it now holds "
                          f"({', '.join(held)}): move them out, or choose another output")
     check_replaceable(output, is_export, "an earlier export")

@@ -38,14 +38,15 @@ def train_counts(manifest: Manifest, docs: list[Document]) -> dict:
                  for d in docs if task.name in (d.spans if task.kind == "ner" else d.labels)]
         counts = collections.Counter(s.label if task.kind == "ner" else s for items in found for s in items)
         labels[task.name], annotated[task.name] = dict(sorted(counts.items())), len(found)
-    return {"documents": len(docs), "annotated": annotated, "labels": labels}
+    bundled = any(_inside(Path(path), BUNDLED) for path in _paths(manifest.training["config"]["train"]))
+    return {"documents": len(docs), "annotated": annotated, "labels": labels, "bundled": bundled}
 
 
 def data_summary(manifest: Manifest) -> str:
     counts = manifest.training["train_counts"]
     lines = [f"- {counts['documents']} training documents"]
     for task in manifest.tasks:
-        labels, annotated = counts["labels"].get(task.name), counts["annotated"].get(task.name, 0)
+        labels, annotated = counts["labels"].get(task.name), counts.get("annotated", {}).get(task.name, 0)
         if labels:
             said = ", ".join(f"{k} {v}" for k, v in labels.items())
         elif annotated:
@@ -63,7 +64,9 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
     dev, best_epoch = bool(manifest.metrics.get("dev")), manifest.training.get("best_epoch")
     figures = dev or bool(manifest.metrics.get("test"))
     ran_in = Path(manifest.training.get("cwd") or ".")   # the run's paths start there (calibrate runs elsewhere)
-    bundled = any(_inside(ran_in / path, BUNDLED) for path in _paths(config["train"]))
+    bundled = manifest.training["train_counts"].get("bundled")   # known at training, wherever the card is written
+    if bundled is None:
+        bundled = any(_inside(ran_in / path, BUNDLED) for path in _paths(config["train"]))
     base = base_model_fields(manifest.base_model, ran_in)
     if config.get("init_from"):   # the data of that run is part of this model too
         in_place = os.path.realpath(ran_in / config["init_from"]) == os.path.realpath(checkpoint)

@@ -151,5 +151,8 @@ def test_thresholds_tuned_on_very_few_documents_are_warned_about():
     warned = []
     calibrate([HeadOutputs(task, probs=probs, gold=gold)], warned.append)
     assert task.thresholds["b"] < 0.15   # tuned, as before
-    assert warned == ["topic: the thresholds of b were tuned on fewer than 3 dev documents with the label, or "
+    assert warned == ["topic: the thresholds of b were tuned on fewer than 3 documents with the label, or "
                       "without it: they follow those documents (calibrate on more data to steady them)"]
+    warned.clear()
+    calibrate([HeadOutputs(TaskSpec("topic", "multi", ["a", "b"]), probs=probs, gold=gold * [1, 0])], warned.append)
+    assert warned == ["topic: no document has b: their thresholds were not tuned (0.5, or as they were)"]

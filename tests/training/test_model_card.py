@@ -149,6 +149,11 @@ def test_the_runs_paths_are_read_from_the_folder_it_ran_in(tmp_path, monkeypatch
     manifest = Manifest(tasks=[TOPIC], base_model="minilm")
     manifest.training = {"config": TrainConfig(train="data/train.jsonl", learning_rate=1e-4,
                                                head_learning_rate=1e-3).record(), "cwd": str(REPO)}
+    monkeypatch.chdir(REPO)   # where the run ran: the bundled corpus is known then, and recorded
+    _counted(manifest)
+    assert manifest.training["train_counts"]["bundled"] is True
     monkeypatch.chdir(tmp_path)
-    text = write_model_card(tmp_path, _counted(manifest))
+    text = write_model_card(tmp_path, manifest)
     assert "is original, written for this project" in text and "bundled corpus is small" in text
+    del manifest.training["train_counts"]["bundled"]   # counts recorded without it: read from the run's folder
+    assert "is original, written for this project" in write_model_card(tmp_path, manifest)

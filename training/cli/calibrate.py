@@ -71,14 +71,15 @@ def run(args) -> int:
     # again, should measuring fail), then measured again on the same data. Until then they wait
     # in "runtimes_pending", less the refitted tasks' figures: a calibrate interrupted while
     # measuring leaves the next one to measure, with the kept tasks' figures to keep.
-    stale = model.manifest.runtimes or model.manifest.training.pop("runtimes_pending", {})
+    pending = model.manifest.training.pop("runtimes_pending", None)   # left by a calibrate interrupted so
+    stale = model.manifest.runtimes or (pending if isinstance(pending, dict) else {})   # (True: kept no figures)
     model.manifest.runtimes = {}
-    if stale:
+    if stale or pending is not None:
         model.manifest.training["runtimes_pending"] = stale = {
             name: {**figures, "dev": {task: v for task, v in figures["dev"].items() if task not in refitted}}
             for name, figures in stale.items()}
     write_manifest(Path(path), model.manifest)
-    if stale:
+    if "runtimes_pending" in model.manifest.training:
         from inference.runtimes import choose
         from training.runtime_figures import measure_runtimes
         model.manifest.runtimes = measure_runtimes(path, docs, lambda line: print(line, file=sys.stderr))

@@ -182,3 +182,7 @@ def test_a_calibrate_interrupted_while_measuring_leaves_the_next_one_to_measure(
     assert set(manifest["runtimes"]) == set(available()) and "runtimes_pending" not in manifest["training"]
     assert manifest["runtimes"]["torch"]["dev"]["topic"] == 0.7   # not in that data: its figure kept through both
     assert manifest["runtimes"]["torch"]["dev"]["entities"] != 0.1
+    manifest["runtimes"], manifest["training"]["runtimes_pending"] = {}, True   # as an earlier version left it
+    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--device", "cpu"]) == 0
+    assert set(json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))["runtimes"]) == set(available())
