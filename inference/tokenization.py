@@ -194,7 +194,7 @@ def readable(text: str) -> bool:
 def has_letter_or_digit(text: str) -> bool:
     """Whether the encoder reads a letter or a digit of `text` (a Hangul filler, a letter by its
     category, reaches it as a space)."""
-    return any(char.isalnum() for char in _INVISIBLE.sub(" ", text))
+    return any(char.isalnum() and not _INVISIBLE.match(char) for char in text)   # stops at the first
 
 
 def surface(string: str) -> str:
