@@ -196,6 +196,9 @@ def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> tuple[dic
                     raise ValueError(f"{doc.source}: task {task!r} is ner here but {entry['kind']} at {entry['source']}")
                 _add_labels(entry, [s.label for s in spans])
             for task, labels in doc.labels.items():   # several labels on one document make a task multi-label
+                if doc.text_pair is not None and (source.multi or len(labels) != 1):   # no multi-label pair head
+                    raise ValueError(f"{doc.source}: task {task!r} reads text pairs, which take exactly one label "
+                                     f"each, not {labels} (a pair task is single-label: no --multi, no label lists)")
                 kind = "pair" if doc.text_pair is not None else "multi" if source.multi or len(labels) > 1 else "single"
                 entry = schema.setdefault(task, {"kind": kind, "labels": [], "source": doc.source})
                 if {entry["kind"], kind} == {"single", "multi"}:   # one label a document fits a multi-label task

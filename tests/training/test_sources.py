@@ -359,3 +359,17 @@ def test_training_documents_the_hold_out_leaves_unannotated_are_refused(tmp_path
     (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     with pytest.raises(DataError, match=r"no training document is annotated for any task \(entities, topic, stance\)"):
         read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), dev_fraction=0.5, seed=13))
+
+
+@pytest.mark.parametrize("multi", [True, False])
+def test_text_pairs_with_several_labels_or_none_are_refused_not_cut_to_the_first(tmp_path, multi):
+    rows = [{"text": "Talks", "body": "In Geneva.", "label": ["agree", "discuss"] if multi else "agree"},
+            {"text": "Tariffs", "body": "They rise.", "label": [] if multi else "discuss"}]
+    (tmp_path / "pairs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = TrainConfig(train={"path": str(tmp_path / "pairs.jsonl"), "format": "classification",
+                                "options": {"pair_field": "body", "multi": multi}})
+    if not multi:
+        assert read_data(config).schema == {"label": {"kind": "pair", "labels": ["agree", "discuss"]}}
+        return
+    with pytest.raises(ValueError, match=r"pairs.jsonl:1: task 'label' reads text pairs, which take exactly one label"):
+        read_data(config)

@@ -79,10 +79,19 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
         errors.append(f"data.{text_key} is missing or empty" + (
             f" (data holds {', '.join(others)}: give the text's key, --text-key or text_key)" if others else ""))
         return None
+    key = "annotations" if task.get("annotations") else "completions"
+    listed = task.get(key) or []
+    wrong = [a for a in listed if not isinstance(a, dict)] if isinstance(listed, list) else [listed]
+    if wrong:   # else read as no annotation at all
+        errors.append(f"{key} must be a list of objects, found a {type(wrong[0]).__name__}")
+        return None
     annotations = _annotations(task)
     if not annotations:   # skipped, or a model's predictions alone: no one's reading of the text to learn
         return None
     chosen = next((a for a in annotations if a.get("ground_truth")), annotations[0])
+    if not isinstance(chosen.get("result") or [], list):   # else read as a text without entities
+        errors.append(f"the {key[:-1]}'s result must be a list, not a {type(chosen['result']).__name__}")
+        return None
     doc, spans = Document(text), []
     for k, item in enumerate(chosen.get("result") or []):
         value = item.get("value") if isinstance(item, dict) else None
@@ -166,7 +175,9 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
     label_key = "cats" if "cats" in record else "label" if "label" in record and span_key != "label" else None
     if ner_task and span_key:
         spans = []
-        for k, item in enumerate(record[span_key] if isinstance(record[span_key], list) else [None]):
+        if not isinstance(record[span_key], list):
+            errors.append(f"field {span_key!r} must be a list of spans, not {record[span_key]!r}")
+        for k, item in enumerate(record[span_key] if isinstance(record[span_key], list) else []):
             if isinstance(item, list) and len(item) == 3:
                 start, end, label = item
             elif isinstance(item, dict) and {"start_offset", "end_offset", "label"} <= set(item):

@@ -38,7 +38,8 @@ def read_classification(path: str | Path, text_field: str = "text", label_field:
     fields = [f for f in (*text_fields, pair_field, label_field) if f]
     for where, record in _records(path, fmt, fields, problems, quotes_as_text):
         errors: list[str] = []
-        if skip_empty and not any(str(record[f] or "").strip() for f in text_fields):
+        if skip_empty and all(record[f] is None or isinstance(record[f], str) and not record[f].strip()
+                              for f in text_fields):   # a list or a number is no empty text: it is reported
             continue
         if len(text_fields) == 1:
             text = _text(record, text_field, errors)
@@ -69,6 +70,7 @@ def read_pairs_joined(stances_path: str | Path, bodies_path: str | Path, text_fi
     stances_path, bodies_path = Path(stances_path), Path(bodies_path)
     problems: list[str] = []
     bodies: dict[str, tuple[str, str]] = {}   # id -> (body, where it was read)
+    unreadable: set[str] = set()   # ids of bodies with a problem: reported there, not as missing
     for where, row in _records(bodies_path, "auto", [id_field, body_field], problems):
         errors: list[str] = []
         key, body = _id(row[id_field]), _text(row, body_field, errors)
@@ -77,6 +79,8 @@ def read_pairs_joined(stances_path: str | Path, bodies_path: str | Path, text_fi
         problems.extend(f"{where}: {e}" for e in errors)
         if not errors:
             bodies[key] = (body, where)
+        else:
+            unreadable.add(key)
     docs = []
     fields = [f for f in (text_field, id_field, label_field) if f]
     for where, row in _records(stances_path, "auto", fields, problems):
@@ -85,7 +89,7 @@ def read_pairs_joined(stances_path: str | Path, bodies_path: str | Path, text_fi
         key = _id(row[id_field])
         if key in bodies:
             doc.text_pair = bodies[key][0]
-        else:
+        elif key not in unreadable:
             errors.append(f"missing pair id: {id_field} {key!r} is not in {bodies_path}")
         if label_field:
             doc.labels[task] = label_list(row[label_field], label_field, False, None, errors)

@@ -2,7 +2,7 @@
 
 Each line is `token [other columns] tag`: 2 or more columns (CoNLL-2003's 4: token pos chunk tag;
 Dutch CoNLL-2002's 3; German CoNLL-2003's 5), token first and NER tag last, separated by spaces or
-by tabs (whichever the file's first line uses). A first column of numbers (a token index) or two
+by tabs (whichever most of its lines use). A first column of numbers (a token index) or two
 last columns of tags (gold and predicted) are refused, not read as token and tag. A blank line
 ends a sentence and a `-DOCSTART-` line starts a new document. Tags are IOB1, IOB2 (BIO) or BIOES (BILOU's L- and U-
 read as E- and S-); the reader decodes them to spans so the rest of the trainer never sees a scheme.
@@ -86,10 +86,12 @@ def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int,
     content = [line for line in lines if line.strip()]
     if not content:
         return []
-    # The first token line decides the separator for the whole file; -DOCSTART- lines, whose
-    # other columns vary between files (spaces in a tab-separated file), are known by their first word.
+    # Most token lines decide the separator for the whole file, so that an odd line (the first, say)
+    # is the one reported; -DOCSTART- lines, whose other columns vary between files (spaces in a
+    # tab-separated file), are known by their first word.
     starts_document = lambda line: line.split(maxsplit=1)[0] == DOCSTART
-    tabs = "\t" in next((line for line in content if not starts_document(line)), content[0])
+    tokens = [line for line in content if not starts_document(line)] or content
+    tabs = 2 * sum("\t" in line for line in tokens) >= len(tokens)
 
     def split(line: str) -> list[str]:
         return line.split("\t") if tabs else [c for c in line.split(" ") if c]

@@ -93,6 +93,8 @@ def _spans(name: str, value, text: str, known: list[str], errors: list[str]) -> 
             errors.append(f"{where}: needs 'start', 'end' and 'label'")
         elif problem := span_problem(ent["start"], ent["end"], text):
             errors.append(f"{where}: {problem}")
+        elif not isinstance(ent["label"], str):   # 1 would read as unknown beside a known "1"
+            errors.append(f"{where}: a label must be a string, not {ent['label']!r}")
         elif ent["label"] not in known:
             errors.append(f"{where}: unknown entity label {ent['label']!r} (known: {', '.join(known)})")
         else:
@@ -109,6 +111,8 @@ def _labels(name: str, value, spec: dict, errors: list[str]) -> list[str]:
     if spec["kind"] == "multi" and not values:
         errors.append(f"field {name!r}: empty label list")
     for v in values:
-        if v not in spec["labels"]:
+        if not isinstance(v, str):   # 1 would read as unknown beside a known "1"
+            errors.append(f"field {name!r}: a label must be a string, not {v!r}")
+        elif v not in spec["labels"]:
             errors.append(f"field {name!r}: unknown label {v!r} (known: {', '.join(spec['labels'])})")
     return list(dict.fromkeys(v for v in values if isinstance(v, str)))   # each once, as every reader gives them

@@ -122,6 +122,18 @@ def test_label_studio_leaves_out_tasks_skipped_or_with_predictions_alone(tmp_pat
         read_label_studio(write_json(tmp_path, [skipped, predicted]))
 
 
+def test_label_studio_annotations_or_results_that_are_no_lists_are_refused_not_read_as_none(tmp_path):
+    result_object = ls_task(2, TEXT)
+    result_object["annotations"][0]["result"] = {"0": ls_span(0, 5, "PER")}   # before: a text naming no one
+    annotation_object = ls_task(3, TEXT)
+    annotation_object["annotations"] = {"result": [ls_span(0, 5, "PER")]}   # before: left out
+    path = write_json(tmp_path, [ls_task(1, TEXT, ls_span(0, 5, "PER")), result_object, annotation_object])
+    with pytest.raises(DataError) as err:
+        read_label_studio(path)
+    assert err.value.problems == [f"{path}: task 1 (id 2): the annotation's result must be a list, not a dict",
+                                  f"{path}: task 2 (id 3): annotations must be a list of objects, found a dict"]
+
+
 def test_label_studio_exports_before_1_0_hold_completions(tmp_path):
     task = ls_task(1, TEXT, ls_span(0, 5, "PER"))
     task["completions"] = task.pop("annotations")
@@ -226,6 +238,15 @@ def test_doccano_problems_are_all_reported_with_their_lines(tmp_path):
         f"{path}:4: label[0]: empty or reversed span 5..0",
         f"{path}:4: label[1]: expected [start, end, label] or {{start_offset, end_offset, label}}, got [0, 5]",
         f"{path}:5: entities[0]: label must be a non-empty string, not ''"]
+
+
+def test_doccano_spans_that_are_no_list_are_named_with_their_value(tmp_path):
+    path = write_jsonl(tmp_path, [{"text": TEXT, "label": [[0, 5, "PER"]]}, {"text": TEXT, "label": "PER"},
+                                  {"text": TEXT, "entities": None}])
+    with pytest.raises(DataError) as err:
+        read_doccano(path)
+    assert err.value.problems == [f"{path}:2: field 'label' must be a list of spans, not 'PER'",   # before: got None
+                                  f"{path}:3: field 'entities' must be a list of spans, not None"]
 
 
 def test_doccano_wrong_encoding(tmp_path):

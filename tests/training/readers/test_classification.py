@@ -85,6 +85,14 @@ def test_problems_of_both_fnc1_files_come_together(tmp_path):
                                   f"{stances}:2: empty text in field 'Headline'"]
 
 
+def test_a_body_with_a_problem_is_reported_once_not_as_missing_from_its_file(tmp_path):
+    bodies = write(tmp_path, "bodies.csv", "Body ID,articleBody\n0,Body.\n1,\n")
+    stances = write(tmp_path, "stances.csv", "Headline,Body ID,Stance\nA,1,agree\nB,0,agree\nC,1,discuss\n")
+    with pytest.raises(DataError) as err:
+        read_pairs_joined(stances, bodies)
+    assert err.value.problems == [f"{bodies}:3: empty text in field 'articleBody'"]   # before: and "'1' is not in"
+
+
 def test_empty_texts_and_labels_are_all_reported(tmp_path):
     path = write(tmp_path, "news.csv", "text,label\nGood,sport\n   ,sport\nNo label,\n\"\",\n")
     with pytest.raises(DataError) as err:
@@ -204,3 +212,12 @@ def test_skip_empty_leaves_out_records_without_text(tmp_path):
         read_classification(path, text_field="title+text", label_field="labels", multi=True)
     [doc] = read_classification(path, text_field="title+text", label_field="labels", multi=True, skip_empty=True)
     assert doc.text == "Oil\nup" and doc.labels["label"] == ["crude"]
+
+
+def test_skip_empty_leaves_out_no_record_whose_text_is_of_the_wrong_type(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"title": null, "text": " ", "labels": ["ship"]}\n{"title": null, "text": [], "labels": ["ship"]}\n'
+                    '{"title": "Oil", "text": "up", "labels": ["crude"]}\n', encoding="utf-8")
+    with pytest.raises(DataError) as err:   # before: the second record left out with the first, unsaid
+        read_classification(path, text_field="title+text", label_field="labels", multi=True, skip_empty=True)
+    assert err.value.problems == [f"{path}:2: field 'text' must be a string, not list"]

@@ -216,3 +216,14 @@ def test_a_one_column_file_is_refused(tmp_path):
     path = write(tmp_path, "EU\nsays\n")
     with pytest.raises(DataError, match="lines have 1 column; a CoNLL line has the token first and the NER tag last"):
         read_conll(path)
+
+
+@pytest.mark.parametrize("text, separator", [("EU\tB-ORG\nrejects O\nGerman B-MISC\ncall O\n", "space"),
+                                             ("EU B-ORG\nrejects\tO\nGerman\tB-MISC\ncall\tO\n", "tab")])
+def test_the_separator_most_lines_use_is_the_files_and_an_odd_first_line_is_the_one_reported(tmp_path, text,
+                                                                                              separator):
+    """Before: the first line chose the separator, and the file was said to have lines of 1 column."""
+    path = write(tmp_path, text)
+    with pytest.raises(DataError) as err:
+        read_conll(path)
+    assert err.value.problems == [f"{path}:1: ragged columns: 1 here, 2 in the rest of the file ({separator}-separated)"]

@@ -64,6 +64,16 @@ def test_malformed_fields(tmp_path, change, reason):
         read_jsonl(write(tmp_path, [dict(GOOD, **change)]), NEWS_SCHEMA)
 
 
+def test_a_label_that_is_no_string_is_named_as_such_not_as_unknown(tmp_path):
+    schema = {"ner": {"kind": "ner", "labels": ["1"]}, "sentiment": {"kind": "single", "labels": ["0", "1"]}}
+    path = write(tmp_path, [{"text": "Good news", "sentiment": 1}, {"text": "Bad news", "sentiment": ["0"]},
+                            {"text": "EU", "ner": [{"start": 0, "end": 2, "label": 1}]}])
+    with pytest.raises(DataError) as err:
+        read_jsonl(path, schema)
+    assert err.value.problems == [f"{path}:1: field 'sentiment': a label must be a string, not 1",  # before: unknown
+                                  f"{path}:3: ner[0]: a label must be a string, not 1"]          # label 1 (known: 0, 1)
+
+
 def test_a_task_field_misspelt_in_some_records_is_refused(tmp_path):
     """A record whose "entites" stood for "entities" would train as a text naming nobody. A near
     name that is no annotation of the task is metadata ("topics" of a publisher's own, a null,
