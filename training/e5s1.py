@@ -46,22 +46,27 @@ class E5File:
 
 
 class _Cursor:
-    def __init__(self, data: bytes):
-        self.data, self.at = data, 0
+    def __init__(self, data: bytes, path):
+        self.data, self.at, self.path = data, 0, path
 
     def take(self, fmt: str):
-        values = struct.unpack_from("<" + fmt, self.data, self.at)
-        self.at += struct.calcsize("<" + fmt)
+        values = struct.unpack_from("<" + fmt, self.raw(struct.calcsize("<" + fmt)))
         return values if len(values) > 1 else values[0]
 
     def array(self, dtype: str, count: int) -> np.ndarray:
-        out = np.frombuffer(self.data, dtype, count, self.at)
-        self.at += out.nbytes
-        return out
+        return np.frombuffer(self.raw(np.dtype(dtype).itemsize * count), dtype)
 
     def raw(self, size: int) -> bytes:
+        _check_within(self.path, self.data, self.at, size)
         self.at += size
         return self.data[self.at - size:self.at]
+
+
+def _check_within(path, data: bytes, offset: int, size: int) -> None:
+    """A file cut short (a damaged install) is named, not left to fail in numpy or struct."""
+    if offset + size > len(data):
+        raise ValueError(f"{path}: cut short or damaged ({size} bytes wanted at byte {offset} of {len(data)}): "
+                         "reinstall the package that carries it")
 
 
 def dequantize_q4(raw: bytes, rows: int, cols: int) -> np.ndarray:
@@ -77,7 +82,7 @@ def read_e5s1(path: str | os.PathLike) -> E5File:
     data = Path(path).read_bytes()
     if data[:4] != MAGIC:
         raise ValueError(f"{path}: not an E5S1 model file (magic {data[:4]!r})")
-    c = _Cursor(data)
+    c = _Cursor(data, path)
     c.raw(4)
     version = c.take("I")
     hidden, layers, heads, ffn, vocab, positions, type_vocab = c.take("7i")
@@ -91,7 +96,7 @@ def read_e5s1(path: str | os.PathLike) -> E5File:
     blob = c.raw(blob_length)
     pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
     n_norm, norm_bytes = c.take("i"), c.take("I")
-    norm = _Cursor(c.raw(norm_bytes))
+    norm = _Cursor(c.raw(norm_bytes), path)
     normalisation = {}
     for _ in range(n_norm):
         code_point, count = norm.take("I"), norm.take("B")
@@ -109,6 +114,7 @@ def read_e5s1(path: str | os.PathLike) -> E5File:
             shape = (rows, count // rows)
         else:
             shape = (count,)
+        _check_within(path, data, offset, size)
         raw = data[offset:offset + size]
         target = _parameter_name(name)
         if dtype == Q4:

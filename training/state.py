@@ -71,7 +71,7 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
                           key=len)
         if changed:
             raise ValueError(f"--resume continues the run that saved {path}, and this one differs from it: "
-                             f"{'; '.join(changed)}. Run the same command, or start again without --resume")
+                             f"{'; '.join(changed)}. Run the same command, or remove {path} to start again")
     if average is not None and averaged is None:
         raise ValueError(f"{path}: this run kept no moving average of the weights; resume it without --ema-decay")
     try:

