@@ -51,5 +51,10 @@ def recase_capital_lines(text: str) -> str:
 
 
 def _starts_sentence(line: str, start: int) -> bool:
-    before = line[:start].rstrip().rstrip("\"'“‘(").rstrip()   # an opening quote starts a sentence too
-    return not before or before[-1] in _SENTENCE_END
+    """Whether the word at `start` opens a sentence: only the blanks and opening quotes (which
+    open one too) before it are read, not the whole line again for each word of it."""
+    i = start
+    for skipped in (str.isspace, "\"'“‘(".__contains__, str.isspace):
+        while i and skipped(line[i - 1]):
+            i -= 1
+    return not i or line[i - 1] in _SENTENCE_END

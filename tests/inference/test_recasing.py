@@ -1,4 +1,6 @@
-from inference.recasing import is_capital_line, recase_capital_lines
+import pytest
+
+from inference.recasing import _starts_sentence, is_capital_line, recase_capital_lines
 
 ARTICLE = ("SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT .\n"
            "AL-AIN , United Arab Emirates 1996-12-06\n"
@@ -43,3 +45,12 @@ def test_initials_and_acronyms_keep_their_capitals():
         "U.S. troops leave"
     assert recase_capital_lines("US TROOPS LEAVE\nThey told us the US troops leave .\n").splitlines()[0] == \
         "US troops leave"
+
+
+@pytest.mark.parametrize("before, starts", [("", True), ("They met .  ", True), ("Talks end ! \"( ", True),
+                                            ("They met in", False), ("the ' ", False), ("end .\u00a0\u201c ", True)])
+def test_a_sentence_starts_after_its_end_blanks_and_opening_quotes(before, starts):
+    """Only what lies between the word and the previous word is read: blanks, then opening
+    quotes, then blanks again (the look-back stops there, so a long line is not read again for
+    each of its words)."""
+    assert _starts_sentence(before + "Word", len(before)) is starts

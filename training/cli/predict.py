@@ -129,11 +129,12 @@ def _jsonl_records(raw: str, where: str) -> list[dict]:
 def _jsonl_record(line: str, where: str) -> dict:
     """A line of --jsonl input: a JSON object with "text" (and "id", echoed; "pair"), or plain text.
     A line that opens as an object must be one, with its text: not read as text of JSON syntax."""
+    from training.readers._files import JSON_ERRORS, invalid_json
     try:
         record = json.loads(line)
-    except json.JSONDecodeError as exc:
+    except JSON_ERRORS as exc:
         if line.lstrip().startswith("{"):
-            raise ValueError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+            raise ValueError(f"{where}: {invalid_json(exc)}") from None
         return {"text": line}
     if not isinstance(record, dict):
         return {"text": line}

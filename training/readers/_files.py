@@ -33,6 +33,15 @@ def split_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
+JSON_ERRORS = (json.JSONDecodeError, RecursionError)   # the second: brackets nested thousands deep
+
+
+def invalid_json(exc: Exception) -> str:
+    """What is wrong with a JSON text that one of JSON_ERRORS refused."""
+    return f"invalid JSON ({exc.msg} at column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else \
+        "invalid JSON (nested too deeply)"
+
+
 def json_lines(path: Path, problems: list[str]):
     """("path:line", record) for every JSON-object line; broken lines go to `problems`."""
     for number, line in enumerate(read_lines(path), 1):
@@ -41,8 +50,8 @@ def json_lines(path: Path, problems: list[str]):
         where = f"{path}:{number}"
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})")
+        except JSON_ERRORS as exc:
+            problems.append(f"{where}: {invalid_json(exc)}")
             continue
         if not isinstance(record, dict):
             problems.append(f"{where}: a record must be a JSON object, not {type(record).__name__}")

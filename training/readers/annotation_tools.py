@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 from training.corpus import DataError, Document, Span
-from training.readers._files import finish, json_lines, overlap_problems, read_utf8, span_problem
+from training.readers._files import (JSON_ERRORS, finish, invalid_json, json_lines, overlap_problems, read_utf8,
+                                     span_problem)
 
 
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
@@ -30,8 +31,8 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
     path = Path(path)
     try:
         tasks = json.loads(read_utf8(path))
-    except json.JSONDecodeError as exc:   # one broken byte spoils the whole array: nothing to go on with
-        raise DataError([f"{path}:{exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})"]) from None
+    except JSON_ERRORS as exc:   # one broken byte spoils the whole array: nothing to go on with
+        raise DataError([f"{path}{f':{exc.lineno}' if hasattr(exc, 'lineno') else ''}: {invalid_json(exc)}"]) from None
     if not isinstance(tasks, list):
         raise DataError([f"{path}: a Label Studio export is a JSON list of tasks, not {type(tasks).__name__}"])
     docs, problems = [], []

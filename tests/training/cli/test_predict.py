@@ -125,6 +125,16 @@ def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_pat
     assert records.read_text(encoding="utf-8").startswith("{") and not (folder / "page.html").exists()
 
 
+def test_a_json_line_nested_too_deeply_is_refused_with_its_place(tmp_path, capsys):
+    folder = tmp_path / "not-a-checkpoint"   # the input is refused before the checkpoint loads
+    folder.mkdir()
+    records = tmp_path / "records.jsonl"
+    records.write_text('{"text": "Talks."}\n{"text": "In Geneva.", "id": ' + "[" * 100_000 + "]" * 100_000 + "}\n",
+                       encoding="utf-8")
+    assert main(["predict", "--checkpoint", str(folder), "--jsonl", "--file", str(records)]) == 2   # before: a traceback
+    assert f"{records}:2: invalid JSON (nested too deeply)" in capsys.readouterr().err
+
+
 def test_each_file_given_is_one_document_in_order(tiny_checkpoint, tmp_path, capsys):
     files = [tmp_path / "a.txt", tmp_path / "b.txt"]
     files[0].write_text("Talks in Geneva.", encoding="utf-8")

@@ -268,3 +268,11 @@ def test_doccano_intent_exports_with_span_triples_under_entities_are_known_witho
     [doc] = read_doccano(path)
     assert [(doc.text[s.start:s.end], s.label) for s in doc.spans["entities"]] == [("Memphis", "City")]
     assert doc.labels == {"label": ["flight"]}
+
+
+def test_label_studio_json_nested_too_deeply_is_a_problem_of_the_file(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(DataError) as err:   # before: a RecursionError traceback
+        read_label_studio(path)
+    assert err.value.problems == [f"{path}: invalid JSON (nested too deeply)"]

@@ -107,3 +107,10 @@ def test_bundled_corpus_is_valid():
         docs = read_jsonl(REPO / "data" / f"{split}.jsonl", NEWS_SCHEMA)
         assert docs
         assert not [d.source for d in docs if "other" in d.labels.get("topic", []) and len(d.labels["topic"]) > 1]
+
+
+def test_a_line_nested_too_deeply_is_named_and_the_others_are_read(tmp_path):
+    path = write(tmp_path, [GOOD, '{"text": "a", "id": ' + "[" * 100_000 + "]" * 100_000 + "}", GOOD])
+    with pytest.raises(DataError) as err:   # before: a RecursionError traceback
+        read_jsonl(path, NEWS_SCHEMA)
+    assert err.value.problems == [f"{path}:2: invalid JSON (nested too deeply)"]
