@@ -98,7 +98,7 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
         head_learning_rate=config["head_learning_rate"], seed=config["seed"],
         window_length=manifest.window_length, window_overlap=manifest.window_overlap,
         train_minutes=manifest.training.get("train_minutes"),
-        device_and_precision=f" on {manifest.training['device']}, {manifest.training['precision']}"
+        device_and_precision=f" on {_device(manifest.training)}, {manifest.training['precision']}"
                              if "precision" in manifest.training else "",
         metrics_table=metrics_table(manifest.metrics),
     )
@@ -244,6 +244,12 @@ def _paths(value) -> list[str]:
     """The data files of a split, as the config gives them (a path, a source table or a list)."""
     items = value if isinstance(value, list) else [value] if value else []
     return [i if isinstance(i, str) else i["path"] for i in items]
+
+
+def _device(training: dict) -> str:
+    """What trained: the device of each process, as many times as there were processes."""
+    processes = training.get("processes", 1)
+    return training["device"] if processes == 1 else f"{processes} processes, each on {training['device']}"
 
 
 def _files(value) -> str:

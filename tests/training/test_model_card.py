@@ -157,3 +157,14 @@ def test_the_runs_paths_are_read_from_the_folder_it_ran_in(tmp_path, monkeypatch
     assert "is original, written for this project" in text and "bundled corpus is small" in text
     del manifest.training["train_counts"]["bundled"]   # counts recorded without it: read from the run's folder
     assert "is original, written for this project" in write_model_card(tmp_path, manifest)
+
+
+def test_a_run_of_several_processes_says_each_ran_on_its_device(tmp_path):
+    manifest = Manifest(tasks=[NER], base_model="minilm")
+    manifest.training = {"config": TrainConfig(train="t.jsonl", learning_rate=1e-4, head_learning_rate=1e-3).record(),
+                         "device": "cpu (1 threads)", "precision": "fp32", "processes": 2}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert "training on 2 processes, each on cpu (1 threads), fp32" in text   # before: "on cpu (1 threads)"
+    assert "batch size 8 per process x 2 processes" in text
+    manifest.training["processes"] = 1
+    assert "training on cpu (1 threads), fp32" in write_model_card(tmp_path, manifest)
