@@ -64,7 +64,7 @@ class _Cursor:
 
 def _check_within(path, data: bytes, offset: int, size: int) -> None:
     """A file cut short (a damaged install) is named, not left to fail in numpy or struct."""
-    if offset + size > len(data):
+    if size < 0 or offset + size > len(data):   # a negative count read from a damaged file too
         raise ValueError(f"{path}: cut short or damaged ({size} bytes wanted at byte {offset} of {len(data)}): "
                          "reinstall the package that carries it")
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .corpus import DataError, Document
+from .readers._files import JSON_ERRORS
 from .readers import read_jsonl
 from .readers import read_classification, read_conll, read_doccano, read_hf, read_label_studio, read_pairs_joined
 
@@ -128,7 +129,7 @@ def _has_doccano_spans(path: Path) -> bool:
             for line in f:
                 try:
                     record = json.loads(line)
-                except ValueError:   # blank or broken: its reader says so
+                except JSON_ERRORS:   # blank or broken: its reader says so
                     continue
                 triples = record.get("label") if isinstance(record, dict) else None
                 entities = record.get("entities") if isinstance(record, dict) else None
@@ -196,9 +197,9 @@ def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> tuple[dic
                     raise ValueError(f"{doc.source}: task {task!r} is ner here but {entry['kind']} at {entry['source']}")
                 _add_labels(entry, [s.label for s in spans])
             for task, labels in doc.labels.items():   # several labels on one document make a task multi-label
-                if doc.text_pair is not None and (source.multi or len(labels) != 1):   # no multi-label pair head
+                if doc.text_pair is not None and len(labels) != 1:   # a pair head is single-label
                     raise ValueError(f"{doc.source}: task {task!r} reads text pairs, which take exactly one label "
-                                     f"each, not {labels} (a pair task is single-label: no --multi, no label lists)")
+                                     f"each, not {labels}")
                 kind = "pair" if doc.text_pair is not None else "multi" if source.multi or len(labels) > 1 else "single"
                 entry = schema.setdefault(task, {"kind": kind, "labels": [], "source": doc.source})
                 if {entry["kind"], kind} == {"single", "multi"}:   # one label a document fits a multi-label task

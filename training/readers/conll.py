@@ -91,7 +91,7 @@ def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int,
     # tab-separated file), are known by their first word.
     starts_document = lambda line: line.split(maxsplit=1)[0] == DOCSTART
     tokens = [line for line in content if not starts_document(line)] or content
-    tabs = 2 * sum("\t" in line for line in tokens) >= len(tokens)
+    tabs = 2 * sum("\t" in line.rstrip() for line in tokens) >= len(tokens)   # as the columns are split
 
     def split(line: str) -> list[str]:
         return line.split("\t") if tabs else [c for c in line.split(" ") if c]

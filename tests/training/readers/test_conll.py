@@ -227,3 +227,9 @@ def test_the_separator_most_lines_use_is_the_files_and_an_odd_first_line_is_the_
     with pytest.raises(DataError) as err:
         read_conll(path)
     assert err.value.problems == [f"{path}:1: ragged columns: 1 here, 2 in the rest of the file ({separator}-separated)"]
+
+
+def test_tabs_ending_lines_do_not_make_a_file_tab_separated(tmp_path):
+    [sentence] = read_conll(write(tmp_path, "EU B-ORG\nrejects O\t\nGerman B-MISC\t\ncall O\t\n"))
+    assert [(sentence.text[s.start:s.end], s.label) for s in sentence.spans["entities"]] == [("EU", "ORG"),
+                                                                                            ("German", "MISC")]

@@ -109,8 +109,10 @@ def test_bundled_corpus_is_valid():
         assert not [d.source for d in docs if "other" in d.labels.get("topic", []) and len(d.labels["topic"]) > 1]
 
 
-def test_a_line_nested_too_deeply_is_named_and_the_others_are_read(tmp_path):
-    path = write(tmp_path, [GOOD, '{"text": "a", "id": ' + "[" * 100_000 + "]" * 100_000 + "}", GOOD])
-    with pytest.raises(DataError) as err:   # before: a RecursionError traceback
+def test_lines_json_itself_refuses_are_named_and_the_others_are_read(tmp_path):
+    path = write(tmp_path, [GOOD, '{"text": "a", "id": ' + "[" * 100_000 + "]" * 100_000 + "}", GOOD,
+                            '{"text": "a", "id": ' + "1" * 5000 + "}"])
+    with pytest.raises(DataError) as err:   # before: a RecursionError traceback; the digits' error with no place
         read_jsonl(path, NEWS_SCHEMA)
-    assert err.value.problems == [f"{path}:2: invalid JSON (nested too deeply)"]
+    assert err.value.problems[0] == f"{path}:2: invalid JSON (nested too deeply)"
+    assert err.value.problems[1].startswith(f"{path}:4: invalid JSON (Exceeds the limit (4300 digits)")
