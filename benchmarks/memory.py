@@ -12,6 +12,7 @@ from pathlib import Path
 
 import common
 from inference import default_checkpoint, load
+from inference.devices import device_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +37,7 @@ def main() -> None:
     seconds = time.perf_counter() - start
     peak_mb = common.peak_rss_mb()
     print(json.dumps({"benchmark": "memory", "system": "ours", "split": Path(args.source).name,
+                      "runtime": model.runtime, "device": device_name(model.device),
                       "characters": len(text), "words": len(text.split()), "entities": len(result.entities),
                       "seconds": round(seconds, 1), "words_per_second": round(len(text.split()) / seconds, 1),
                       "rss_after_load_mb": round(loaded_mb, 1), "peak_rss_mb": round(peak_mb, 1),

@@ -226,12 +226,13 @@ def main() -> None:
     from inference.export import export_ner
     from inference.runtimes import choose
     with tempfile.TemporaryDirectory() as tmp:
-        fp32 = load(args.checkpoint, device="cpu", **VARIANTS["ours-fp32"])
-        ner = [task.name for task in fp32.manifest.tasks if task.kind == "ner"]
-        if not ner:
-            parser.error(f"{args.checkpoint} has no NER task: the transformers pipeline timed against it is a token "
-                         "classifier")
-        scored = annotated_articles(args, fp32.manifest)
+        with common.one_line_errors():   # a missing or damaged checkpoint, a bad annotation: one line
+            fp32 = load(args.checkpoint, device="cpu", **VARIANTS["ours-fp32"])
+            ner = [task.name for task in fp32.manifest.tasks if task.kind == "ner"]
+            if not ner:
+                parser.error(f"{args.checkpoint} has no NER task: the transformers pipeline timed against it is a "
+                             "token classifier")
+            scored = annotated_articles(args, fp32.manifest)
         export_ner(fp32, ner[0], tmp)
         chosen = choose(fp32.manifest.runtimes)[0]
         systems = ["pipeline", "ours"] + (["ours-fp32"] if chosen != "torch" else []) + \

@@ -43,7 +43,7 @@ def predict(text: str) -> Prediction:
             if not path.exists():
                 raise FileNotFoundError(
                     f"no checkpoint at {path}. Train one with `make train` (or "
-                    f"`python -m training train --output {path}`), or point ${DEFAULT_CHECKPOINT_ENV} "
-                    f"at an existing checkpoint directory.")
+                    f"`python -m training train --train FILE --dev FILE --output {path}`), or point "
+                    f"${DEFAULT_CHECKPOINT_ENV} at an existing checkpoint directory.")
             _loaded[path] = NewsModel.load(path)
     return _loaded[path].predict(text)

@@ -151,6 +151,8 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Ma
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
+    if path.is_file():   # its manifest.json or weights named, say: "has no manifest.json" would puzzle
+        raise FileNotFoundError(f"{path} is a file: give the checkpoint's folder (here {path.parent})")
     if not (path / MANIFEST).is_file():
         raise FileNotFoundError(f"{path} is not a checkpoint: it has no {MANIFEST}")
     manifest = Manifest.read(path / MANIFEST)

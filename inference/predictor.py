@@ -107,17 +107,19 @@ class NewsModel:
             raise TypeError(f"quantize must be True, False or None, not {quantize!r}")
         if runtime not in (None, *{r["runtime"] for r in RUNTIMES.values()}):
             raise ValueError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")
+        forced = None if runtime is None and quantize is None else name_of(runtime or "torch", bool(quantize))
+        if forced not in (None, "torch") and device_setting(device) not in ("auto", "cpu"):
+            raise ValueError(f"runtime {forced} runs on the CPU only, not on {device!r}")
+        resolved = resolve_device(device)   # a GPU that is not there: said before the weights load
         model, tokenizer, manifest = load_checkpoint(path)
-        if runtime is not None or quantize is not None:
-            name = name_of(runtime or "torch", bool(quantize))
-        elif resolve_device(device).type != "cpu":
+        if forced is not None:
+            name = forced
+        elif resolved.type != "cpu":
             name = "torch"
         else:
             name, why = choose(manifest.runtimes)
             log.info("%s: runtime %s: %s", path, name, why)
-        if name != "torch" and device_setting(device) not in ("auto", "cpu"):
-            raise ValueError(f"runtime {name} runs on the CPU only, not on {device!r}")
-        device = resolve_device(device) if name == "torch" else torch.device("cpu")
+        device = resolved if name == "torch" else torch.device("cpu")
         if RUNTIMES[name]["runtime"] == "onnx":
             from .onnx_runtime import OnnxForward
             model = OnnxForward(model, quantize=RUNTIMES[name]["quantize"])

@@ -43,10 +43,14 @@ def check_annotated(docs: list[Document], tasks, source: dict) -> None:
     """Refuse data that annotates none of `tasks` (names): scored, it would give no figure at all;
     fitted on, no calibration. `source`: the file's table (path, format, options)."""
     if not annotated_tasks(docs) & set(tasks):
-        named = "task" in reader_options(resolve_format(source["path"], source["format"])) and \
-            "task" not in source["options"]   # its reader names the task itself: "label", "entities"
+        fmt = resolve_format(source["path"], source["format"])
+        # its reader names the task itself where not told: "label", "entities"
+        named = next((option for option in ("task", "label_task")
+                      if option in reader_options(fmt) and option not in source["options"]), None)
         raise DataError([f"{source['path']}: no document is annotated for any of the model's tasks ({', '.join(tasks)})"
-                         + ("; give the task its labels belong to with --task" if named else "")])
+                         + (f"; give the task its labels belong to with --{named.replace('_', '-')}" if named else "")
+                         + ("; check the field names, or give the format of the tool that wrote it (a Doccano "
+                            "classification export: --format doccano)" if fmt == "news" else "")])
 
 
 def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots: str | Path | None = None) -> dict:

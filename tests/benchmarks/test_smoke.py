@@ -390,6 +390,7 @@ def test_memory_names_a_source_without_texts_before_loading(tmp_path):
     ("word_types.py", ["--checkpoint", "none", "--articles", "x.txt", "--word", " "], "give a word, not blank space"),
     ("word_types.py", ["--checkpoint", "none", "--articles", "latin1.txt", "--word", "US"], "not valid UTF-8"),
     ("consistency.py", ["--checkpoint", "none", "--file", "missing.txt"], "No such file or directory: 'missing.txt'"),
+    ("speed.py", ["--checkpoint", "none", "--limit", "1", "--rounds", "1"], "error: none does not exist"),
     ("capital_lines.py", ["--checkpoint", "none", "--conll", "missing.conll"], "No such file or directory"),
     ("e5_conversion.py", ["--conll", "empty.conll"], "--conll empty.conll: no sentences to compare"),
     ("standins.py", ["--data", "nodata", "--output", "out"], "--data nodata: no bbc_news/train.jsonl")])
@@ -402,6 +403,12 @@ def test_diagnostic_scripts_refuse_bad_input_in_one_line_before_loading(tmp_path
                          text=True, timeout=120)
     assert out.returncode == 1 and error in out.stderr.strip().splitlines()[-1], out.stderr[-2000:]
     assert "Traceback" not in out.stderr and "Loading weights" not in out.stderr and not (tmp_path / "out").exists()
+
+
+def test_memory_says_which_runtime_and_device_it_measured(tiny_checkpoint):
+    """Before, the line left them out, though the peak memory moves with the runtime."""
+    line = run("memory.py", "--checkpoint", tiny_checkpoint, "--megabytes", "0.001")
+    assert line["runtime"] == "torch" and line["device"]
 
 
 def test_speed_reports_each_process_its_own_peak_memory():

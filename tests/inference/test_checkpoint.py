@@ -139,6 +139,13 @@ def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
         load_checkpoint(tmp_path / "nowhere")
 
 
+def test_a_file_of_a_checkpoint_is_named_as_a_file_not_a_folder_without_a_manifest(tiny_checkpoint):
+    """Before: "<path>/manifest.json is not a checkpoint: it has no manifest.json"."""
+    with pytest.raises(FileNotFoundError, match=f"manifest.json is a file: give the checkpoint's folder "
+                                                f"\\(here {re.escape(str(tiny_checkpoint))}\\)$"):
+        load_checkpoint(tiny_checkpoint / "manifest.json")
+
+
 def _shrink_a_weight(weights_path) -> None:
     from safetensors.torch import load_file, save_file
     weights = load_file(str(weights_path))

@@ -144,8 +144,10 @@ def test_8_threads_x_50_calls_match_serial_results(model):
 
 def test_default_predict_without_checkpoint_says_how_to_train(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSMODEL_CHECKPOINT", str(tmp_path / "missing"))
-    with pytest.raises(FileNotFoundError, match="make train"):
+    with pytest.raises(FileNotFoundError, match="make train") as raised:
         inference.predict("text")
+    # a command that trains: before, `python -m training train --output ...`, refused for want of --train
+    assert f"`python -m training train --train FILE --dev FILE --output {tmp_path / 'missing'}`" in str(raised.value)
 
 
 def test_default_predict_uses_the_environment_checkpoint(tiny_checkpoint, monkeypatch):
@@ -181,3 +183,13 @@ def test_entity_scores_pass_through_the_span_calibrator(any_tiny_checkpoint, tmp
     scores = {text[e.start:e.end]: e.score for e in load(path).predict(text).entities}
     assert scores and all(s == pytest.approx(0.880797 if name == "Geneva" else 0.5) for name, s in scores.items())
     assert all(type(s) is float for s in scores.values())   # not numpy scalars: plain reprs, any JSON encoder
+
+
+@pytest.mark.parametrize("options, error", [({}, "torch sees no GPU"), ({"runtime": "onnx"}, "runs on the CPU only")])
+def test_a_device_that_cannot_run_is_refused_before_the_checkpoint_loads(tiny_checkpoint, monkeypatch, options, error):
+    """Before: the weights were read first, a progress bar and seconds for a refusal."""
+    import inference.predictor
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr(inference.predictor, "load_checkpoint", lambda path: pytest.fail("the checkpoint was loaded"))
+    with pytest.raises(ValueError, match=error):
+        load(tiny_checkpoint, device="cuda", **options)

@@ -90,6 +90,16 @@ def test_the_card_names_the_runtime_load_takes_on_the_cpu(tmp_path):
     assert "The figures above are fp32 PyTorch's. On the CPU, `load()` runs `torch` by default" in text
 
 
+def test_the_card_says_what_picked_the_best_epoch_and_what_cut_the_run(tmp_path):
+    """Before: "best epoch by dev score" whatever --select-by picked it by, and nothing of --max-steps."""
+    manifest = Manifest(tasks=[NER, TOPIC], base_model="minilm", metrics={"dev": {"entities": {"f1": 0.9}}})
+    manifest.training = {"config": TrainConfig(train="train.jsonl", epochs=2, max_steps=5, select_by="entities",
+                                               learning_rate=1e-4, head_learning_rate=1e-3).record(), "best_epoch": 1}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert ("- 2 epochs at most (at most 5 optimiser steps: `--max-steps`), best epoch by dev score (`entities` alone: "
+            "`--select-by`): epoch 1;") in text
+
+
 def test_a_calibration_refitted_by_the_calibrate_command_names_its_data(tmp_path):
     """Before: the card kept saying "fitted on the dev set" after `newsmodel calibrate`."""
     ner = replace(NER, span_calibrator={"types": ["PER", "LOC"], "coef": [1.0, 0.5], "intercept": 0.1})

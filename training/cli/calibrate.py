@@ -19,10 +19,11 @@ def add_parser(sub) -> None:
     add_checkpoint_argument(c)
     c.add_argument("--data", required=True, help="annotated file to fit on (not the test file)")
     c.add_argument("--format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
-    c.add_argument("--train", help="the checkpoint's training file: the span calibrator reads whether a name was "
-                                   "seen in training (default: the names the checkpoint already lists, which for a "
-                                   "checkpoint continued with --init-from include its earlier training's: the file "
-                                   "given replaces them); the reader flags apply to it too")
+    c.add_argument("--train", action="append",
+                   help="the checkpoint's training file (repeat for each it trained on): the span calibrator reads "
+                        "whether a name was seen in training (default: the names the checkpoint already lists, which "
+                        "for a checkpoint continued with --init-from include its earlier training's: the files given "
+                        "replace them); the reader flags apply to them too")
     c.add_argument("--train-format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
     add_reader_arguments(c)
     c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
@@ -39,16 +40,16 @@ def run(args) -> int:
     from training.sources import Source, read_source
     from training.trainer import seen_entities
     path = args.checkpoint or default_checkpoint()
-    data, *train = file_sources(args, [(args.data, args.format)] + ([(args.train, args.train_format)] if args.train else []))
+    data, *train = file_sources(args, [(args.data, args.format)] + [(f, args.train_format) for f in args.train or []])
     model = open_checkpoint(path, runtime="torch", device=args.device)   # fitted on fp32 outputs
     schema = schema_of(model.manifest.tasks)
     fitted_with = {task.name: task.seen_entities for task in model.manifest.tasks}
     if train:
-        train_docs = read_source(Source(**train[0]), schema)
+        train_docs = [doc for source in train for doc in read_source(Source(**source), schema)]
         ner, annotated = [task.name for task in model.manifest.tasks if task.kind == "ner"], annotated_tasks(train_docs)
         if ner and not annotated & set(ner):   # else every name the checkpoint lists would go, silently
-            raise DataError([f"{args.train}: annotates no entities for {', '.join(ner)}: --train gives the names "
-                             "seen in training, and would leave the span calibrator none; give the file the "
+            raise DataError([f"{', '.join(args.train)}: annotates no entities for {', '.join(ner)}: --train gives the "
+                             "names seen in training, and would leave the span calibrator none; give the file the "
                              "checkpoint was trained on, or leave out --train (the names it lists are kept)"])
         for task in model.manifest.tasks:
             if task.name in ner and task.name in annotated:

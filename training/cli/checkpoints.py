@@ -32,5 +32,6 @@ def checkpoint_path(path: str | None) -> str:
     path = path or default_checkpoint()
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path} (--checkpoint, else $NEWSMODEL_CHECKPOINT, else "
-                                f"checkpoints/news): train one with `newsmodel train --output {path}`")
+                                f"checkpoints/news): train one with `newsmodel train --train FILE --dev FILE "
+                                f"--output {path}`")
     return path

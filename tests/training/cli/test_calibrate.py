@@ -41,6 +41,21 @@ def test_calibrate_refits_the_manifest_in_place_with_the_training_names_and_reme
     assert "default CPU runtime" in captured.err
 
 
+def test_calibrate_reads_the_names_of_every_training_file_given(tiny_checkpoint, tmp_path, capsys):
+    """A run trained on several files: before, a second --train replaced the first, whose names went unsaid."""
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    conll, news = tmp_path / "train.conll", tmp_path / "more.jsonl"
+    conll.write_text("EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n", encoding="utf-8")
+    news.write_text(json.dumps({"text": "Putin spoke.", "entities": [{"start": 0, "end": 5, "label": "PER"}]}) + "\n",
+                    encoding="utf-8")
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(_right_and_wrong_entities(ckpt, "Peter Blackburn visits Brussels, the EU said."), encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--train", str(conll),
+                 "--train", str(news), "--device", "cpu"]) == 0
+    assert load(ckpt).manifest.task("entities").seen_entities == ["EU", "Putin"]
+
+
 def _right_and_wrong_entities(checkpoint, text: str) -> str:
     """News JSON lines of `text` twice: annotated with what the (untrained) checkpoint finds,
     so every entity it predicts is right, then with none, so every one is wrong."""

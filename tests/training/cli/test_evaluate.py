@@ -49,6 +49,20 @@ def test_evaluate_refuses_data_that_annotates_none_of_the_tasks(tiny_checkpoint,
         "task its labels belong to with --task" in captured.err and not captured.out
 
 
+def test_a_doccano_classification_export_not_read_as_one_is_told_how_to_read_it(tiny_checkpoint, tmp_path, capsys):
+    """Before: "no document is annotated for any of the model's tasks" alone, where train names
+    --format doccano, and, read as Doccano, nothing of --label-task."""
+    data = tmp_path / "doccano.jsonl"
+    data.write_text(json.dumps({"text": "Tariffs rise again.", "label": ["trade"]}) + "\n", encoding="utf-8")
+    for flags, advice in (([], "; check the field names, or give the format of the tool that wrote it (a Doccano "
+                                "classification export: --format doccano)"),
+                          (["--format", "doccano"], "; give the task its labels belong to with --label-task")):
+        assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cpu",
+                     *flags]) == 2
+        assert f"{data}: no document is annotated for any of the model's tasks (entities, topic, stance){advice}" \
+            in capsys.readouterr().err
+
+
 def test_evaluate_refuses_a_task_annotated_as_the_other_kind(tiny_checkpoint, tmp_path, capsys):
     data = tmp_path / "stances.csv"
     data.write_text("text,label\nTalks resume in Geneva,neutral\n", encoding="utf-8")

@@ -20,7 +20,9 @@ def test_predict_command_writes_json_lines(tiny_checkpoint, tmp_path, capsys):
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
     assert main(["predict", "x", "--checkpoint", str(tmp_path / "none")]) == 2
-    assert "train one" in capsys.readouterr().err
+    # a command that trains: before, `newsmodel train --output ...`, refused for want of --train
+    assert f"train one with `newsmodel train --train FILE --dev FILE --output {tmp_path / 'none'}`" \
+        in capsys.readouterr().err
 
 
 def test_predict_writes_an_html_page(tiny_checkpoint, tmp_path, capsys):
