@@ -74,6 +74,7 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
                                     f"`{config['init_from']}` (`--init-from`): this run trained its encoder and heads "
                                     "further, so what it learnt from its own training data (see its model card"
                                     f"{', which this one replaced' if in_place else ''}) is part of this model.")
+    epochs = f"{config['epochs']} epoch" + ("s" if config["epochs"] != 1 else "")
     steps = f" (at most {config['max_steps']} optimiser steps: `--max-steps`)" if config.get("max_steps") else ""
     selected_by = f" (`{config['select_by']}` alone: `--select-by`)" if config.get("select_by") else ""
     card = TEMPLATE.read_text(encoding="utf-8").format(
@@ -83,9 +84,9 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
         data_note=("\nThe bundled corpus (`data/`) is original, written for this project; see `data/README.md`.\n"
                    if bundled else ""),
         train_file=_files(config["train"]), dev_file=_files(config["dev"]), test_file=_files(config["test"]),
-        epoch_text=(f"{config['epochs']} epochs at most{steps}, best epoch by dev score{selected_by}: "
+        epoch_text=(f"{epochs} at most{steps}, best epoch by dev score{selected_by}: "
                     f"epoch {best_epoch}" if dev else
-                    f"{config['epochs']} epochs{steps}, no dev set: the last one kept (epoch {best_epoch})"),
+                    f"{epochs}{steps}, no dev set: the last one kept (epoch {best_epoch})"),
         evaluation_intro="Figures of this run." if figures else "No dev or test data in this run: no figures.",
         runtime_text=_runtime_text(manifest),
         batch_size=config["batch_size"] if manifest.training.get("processes", 1) == 1 else

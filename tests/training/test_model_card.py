@@ -98,6 +98,8 @@ def test_the_card_says_what_picked_the_best_epoch_and_what_cut_the_run(tmp_path)
     text = write_model_card(tmp_path, _counted(manifest))
     assert ("- 2 epochs at most (at most 5 optimiser steps: `--max-steps`), best epoch by dev score (`entities` alone: "
             "`--select-by`): epoch 1;") in text
+    manifest.training["config"]["epochs"] = 1
+    assert "- 1 epoch at most (at most 5" in write_model_card(tmp_path, manifest)
 
 
 def test_a_calibration_refitted_by_the_calibrate_command_names_its_data(tmp_path):
