@@ -86,13 +86,14 @@ def checked_files(stances_option: str, stances_path: str, bodies_option: str, bo
                              f"{', '.join(filter(None, rows[0]))})" if rows else "no rows"))   # (None: a row's extra cells)
         tables.append(rows)
     rows, body_rows = common.head(tables[0], limit), tables[1]
-    known = {(r["Body ID"] or "").strip() for r in body_rows}
-    unknown = list(dict.fromkeys((r["Body ID"] or "").strip() for r in rows if (r["Body ID"] or "").strip() not in known))
+    cell = lambda row, field: (row[field] or "").strip()   # None: a short row's missing cell
+    known = {cell(r, "Body ID") for r in body_rows}
+    unknown = list(dict.fromkeys(cell(r, "Body ID") for r in rows if cell(r, "Body ID") not in known))
     if unknown:
         raise SystemExit(f"error: {stances_option} {stances_path}: Body ID {unknown[0]!r}"
                          + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
                          + f" is not in {bodies_option} {bodies_path}")
-    labels = list(dict.fromkeys((r["Stance"] or "").strip() for r in rows if (r["Stance"] or "").strip() not in LABELS))
+    labels = list(dict.fromkeys(cell(r, "Stance") for r in rows if cell(r, "Stance") not in LABELS))
     if labels:
         raise SystemExit(f"error: {stances_option} {stances_path}: stance {labels[0]!r} is not one of "
                          f"{', '.join(LABELS)}")
