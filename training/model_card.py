@@ -83,7 +83,7 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
         data_summary=data_summary(manifest),
         data_note=("\nThe bundled corpus (`data/`) is original, written for this project; see `data/README.md`.\n"
                    if bundled else ""),
-        train_file=_files(config["train"]), dev_file=_files(config["dev"]), test_file=_files(config["test"]),
+        data_files=data_files(config),
         epoch_text=(f"{epochs} at most{steps}, best epoch by dev score{selected_by}: "
                     f"epoch {best_epoch}" if dev else
                     f"{epochs}{steps}, no dev set: the last one kept (epoch {best_epoch})"),
@@ -256,5 +256,9 @@ def _device(training: dict) -> str:
     return training["device"] if processes == 1 else f"{processes} processes, each on {training['device']}"
 
 
-def _files(value) -> str:
-    return ", ".join(_paths(value)) or "(none)"
+def data_files(config: dict) -> str:
+    """Which files trained, selected and tested, naming only the splits the run had."""
+    said = [f"{role} `{', '.join(_paths(config[split]))}`" for split, role in
+            (("train", "Trained on"), ("dev", "model selection on"), ("test", "test figures on")) if _paths(config[split])]
+    missing = " or ".join(s for s in ("dev", "test") if not _paths(config[s]))
+    return ", ".join(said) + (f"; no {missing} data" if missing else "")

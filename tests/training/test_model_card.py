@@ -65,13 +65,14 @@ def test_the_card_says_what_calibration_each_task_has_and_where_it_came_from(tmp
 
 
 def test_a_run_without_dev_or_test_data_and_a_carried_over_task_are_said_as_such(tmp_path):
-    """Before: "best epoch by dev score" without a dev set, "Figures of this run" over an empty
+    """Before: "best epoch by dev score" without a dev set, "test figures on `(none)`", "Figures of this run" over an empty
     table, and "`topic` (multi): " with nothing after it for a task the checkpoint carried over."""
     manifest = Manifest(tasks=[NER, STANCE], base_model="minilm")
     manifest.training = {"config": TrainConfig(train="more.jsonl", init_from="checkpoints/news", epochs=3,
                                                learning_rate=1e-4, head_learning_rate=1e-3).record(), "best_epoch": 3}
     text = write_model_card(tmp_path, _counted(manifest))
     assert "- 3 epochs, no dev set: the last one kept (epoch 3);" in text and "by dev score" not in text
+    assert "Trained on `more.jsonl`; no dev or test data.\n" in text and "(none)" not in text
     assert "No dev or test data in this run: no figures." in text and "| split |" not in text
     assert "- `stance` (single): not annotated in this run's training data, carried over from the checkpoint it " \
            "continued\n" in text
