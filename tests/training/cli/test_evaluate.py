@@ -86,3 +86,17 @@ def test_evaluate_takes_the_reader_flags_train_takes(tiny_checkpoint, tmp_path, 
     assert main(["evaluate", "--checkpoint", str(tmp_path / "none"), "--data", str(data), "--task", "stance",
                  "--plots", str(tmp_path / "plots.png")]) == 2   # refused before the checkpoint is even looked for
     assert f"--plots {tmp_path / 'plots.png'}: a file is there; give a folder" in capsys.readouterr().err
+
+
+def test_a_document_with_two_labels_for_a_single_label_task_is_refused_with_its_place(tiny_checkpoint, tmp_path,
+                                                                                      capsys):
+    """Before: scored by its first label ('critical'), without a word."""
+    data = tmp_path / "doccano.jsonl"
+    data.write_text("\n".join(json.dumps({"text": text, "label": labels}) for text, labels in
+                              (("Talks resume.", ["neutral"]), ("Talks stall.", ["critical", "neutral"]))) + "\n",
+                    encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--format", "doccano",
+                 "--label-task", "stance", "--device", "cpu"]) == 2
+    captured = capsys.readouterr()
+    assert f"{data}:2: task 'stance' is single-label in the checkpoint, but this document gives it " \
+        "['critical', 'neutral']" in captured.err and not captured.out
