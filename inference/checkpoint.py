@@ -14,6 +14,7 @@ from typing import Callable
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from transformers import AutoModel, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 from .manifest import Manifest
 from .modeling import MultiTaskModel
@@ -131,9 +132,10 @@ def load_encoder(folder: str | os.PathLike, advice: str = ""):
     than its config.json says (which transformers would fill with random values, or raise on)."""
     folder = Path(folder)
     try:
-        encoder, loaded = AutoModel.from_pretrained(folder, use_safetensors=True, add_pooling_layer=False,
-                                                    trust_remote_code=False, output_loading_info=True,
-                                                    ignore_mismatched_sizes=True)
+        with _no_progress_bar():
+            encoder, loaded = AutoModel.from_pretrained(folder, use_safetensors=True, add_pooling_layer=False,
+                                                        trust_remote_code=False, output_loading_info=True,
+                                                        ignore_mismatched_sizes=True)
     except SafetensorError as exc:
         raise ValueError(f"{folder / ENCODER_FILES[2]}: damaged ({exc}){advice}") from None
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
@@ -145,6 +147,19 @@ def load_encoder(folder: str | os.PathLike, advice: str = ""):
         raise ValueError(f"{folder / ENCODER_FILES[2]}: not the encoder config.json describes ({len(wrong)} weights "
                          f"missing or of another shape, e.g. {wrong[0]}){advice}")
     return encoder
+
+
+@contextlib.contextmanager
+def _no_progress_bar():
+    """transformers draws a bar for reading the weights, a fraction of a second: noise in the
+    output of a script that calls load(). The user's setting comes back after."""
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Manifest]:

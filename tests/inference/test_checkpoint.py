@@ -241,3 +241,14 @@ def test_an_output_under_a_file_is_refused_before_anything_is_written(tmp_path):
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(ValueError, match=f"cannot be made: {re.escape(str(tmp_path / 'notes.txt'))} is a file"):
         checkpoint.check_replaceable(tmp_path / "notes.txt" / "news")
+
+
+def test_loading_draws_no_progress_bar_and_leaves_the_users_setting(tiny_checkpoint, capfd):
+    """Before: transformers' "Loading weights" bar on stderr at every load(), in a user's script."""
+    from transformers.utils import logging as hf_logging
+    for enabled in (True, False):
+        (hf_logging.enable_progress_bar if enabled else hf_logging.disable_progress_bar)()
+        load_checkpoint(tiny_checkpoint)
+        assert "Loading weights" not in capfd.readouterr().err
+        assert hf_logging.is_progress_bar_enabled() is enabled
+    hf_logging.enable_progress_bar()
