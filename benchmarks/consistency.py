@@ -25,7 +25,8 @@ def mixed_types(entities) -> dict[str, list[str]]:
     """Capitalised word ("Élysée" too) -> the sorted entity types it occurs in, where there are two or more."""
     types = defaultdict(set)
     for e in entities:
-        for word in re.findall(r"[^\W\d_][\w'’]*", e.text):
+        # "U.S." and "U.N." are one word each: cut at their dots, "U" would be one word of both
+        for word in re.findall(r"[^\W\d_][\w'’]*(?:(?:\.[^\W\d_][\w'’]*)+\.?)?", e.text):
             if word[0].isupper():   # "Putin's", "PUTIN'S", "Jones'" are Putin, PUTIN, Jones; "O'Brien" stays whole
                 types[re.sub(r"['’][sS]?$", "", word)].add(e.label)
     return {word: sorted(t) for word, t in sorted(types.items()) if len(t) > 1}

@@ -439,6 +439,9 @@ def test_consistency_lists_words_with_more_than_one_type(tiny_checkpoint, tmp_pa
                   Entity("Jones'", "PER", 20, 26, 0.9), Entity("Putin", "ORG", 30, 35, 0.9),
                   Entity("PUTIN", "ORG", 40, 45, 0.9), Entity("Jones", "ORG", 50, 55, 0.9)]
     assert mixed_types(possessive) == {name: ["ORG", "PER"] for name in ("Jones", "PUTIN", "Putin")}
+    dotted = [Entity("U.S.", "LOC", 0, 4, 0.9), Entity("U.N. Security Council", "ORG", 10, 31, 0.9),
+              Entity("Washington.", "LOC", 40, 51, 0.9), Entity("Washington", "LOC", 60, 70, 0.9)]
+    assert mixed_types(dotted) == {}   # before: "U" was both LOC and ORG
     article = tmp_path / "article.txt"
     article.write_text("Putin met Trump in Helsinki. TASS said Putin was pleased.", encoding="utf-8")
     line = run("consistency.py", "--checkpoint", tiny_checkpoint, "--file", article, "--device", "cpu")
