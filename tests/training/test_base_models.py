@@ -48,6 +48,8 @@ def test_the_e5_cache_is_shared_like_its_folder_repaired_when_damaged_and_named_
     finally:
         os.umask(umask)
     assert folder.parent == tmp_path / "cache" and folder.stat().st_mode & 0o077   # not owner-only
+    from training.e5s1 import FORMAT
+    assert folder.name.endswith(f"-f{FORMAT}")   # a conversion by code that writes another format is not read
     assert (folder / "model.safetensors").stat().st_mode & 0o666 == folder.stat().st_mode & 0o666
     (folder / "tokenizer.json").unlink()
     stale = folder.parent / f".{folder.name}.tmp-0123456789ab"
