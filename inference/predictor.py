@@ -102,11 +102,17 @@ class NewsModel:
         whose dev figures, measured at the end of training, stayed within 0.3 points of fp32's (of
         those within 5% of the fastest, the most accurate on dev; inference.runtimes);
         `runtime="onnx"` (ONNX Runtime, exported at load; the `onnx` extra) and `quantize=True`
-        (int8 linear layers, see inference.quantization) force one."""
+        (int8 linear layers, see inference.quantization) force one; so does a name of
+        `model.runtime` ("torch-int8" is runtime="torch", quantize=True)."""
         if not isinstance(quantize, (bool, type(None))):   # "no" would be true
             raise TypeError(f"quantize must be True, False or None, not {quantize!r}")
-        if runtime not in (None, *{r["runtime"] for r in RUNTIMES.values()}):
-            raise ValueError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")
+        if runtime not in (None, *RUNTIMES):
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)} (as model.runtime names them), "
+                             f"not {runtime!r}")
+        if runtime is not None and RUNTIMES[runtime]["quantize"]:   # "torch-int8": a name model.runtime gave
+            if quantize is False:
+                raise ValueError(f"runtime {runtime!r} is int8: quantize=False contradicts it")
+            runtime, quantize = RUNTIMES[runtime]["runtime"], True
         forced = None if runtime is None and quantize is None else name_of(runtime or "torch", bool(quantize))
         if forced not in (None, "torch") and device_setting(device) not in ("auto", "cpu"):
             raise ValueError(f"runtime {forced} runs on the CPU only, not on {device!r}")

@@ -34,7 +34,8 @@ def test_int8_onnx_runtime_predicts_probabilities(any_tiny_checkpoint):
 
 
 def test_unknown_runtime_is_refused(tiny_checkpoint):
-    with pytest.raises(ValueError, match="runtime must be 'torch' or 'onnx', not 'tensorrt'"):
+    with pytest.raises(ValueError, match=r"runtime must be one of torch, torch-int8, onnx, onnx-int8 \(as "
+                                         r"model.runtime names them\), not 'tensorrt'"):
         load(tiny_checkpoint, runtime="tensorrt")
 
 

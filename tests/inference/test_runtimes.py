@@ -67,3 +67,11 @@ def test_load_takes_the_recorded_choice_and_flags_force_one(tiny_checkpoint, tmp
         load(path, quantize=True, device="cuda")
     with pytest.raises(TypeError, match="quantize must be True, False or None, not 'no'"):
         load(path, quantize="no")   # a string would have read as true
+
+
+def test_a_runtime_is_forced_by_the_name_model_runtime_gives_it(tiny_checkpoint):
+    """Before: load(path, runtime=model.runtime) refused "torch-int8", and --runtime torch-int8 too."""
+    assert load(tiny_checkpoint, runtime="torch-int8").runtime == "torch-int8"
+    assert load(tiny_checkpoint, runtime="torch-int8", quantize=True).runtime == "torch-int8"
+    with pytest.raises(ValueError, match="runtime 'torch-int8' is int8: quantize=False contradicts it"):
+        load(tiny_checkpoint, runtime="torch-int8", quantize=False)

@@ -25,10 +25,10 @@ def test_evaluate_scores_through_the_runtime_it_is_given(tiny_checkpoint, tmp_pa
     scored_by, evaluate = [], training.evaluation.evaluate
     monkeypatch.setattr(training.evaluation, "evaluate",
                         lambda model, docs, **kw: scored_by.append(model.runtime) or evaluate(model, docs, **kw))
-    for flags in (["--quantize"], ["--runtime", "torch"]):
+    for flags in (["--quantize"], ["--runtime", "torch"], ["--runtime", "torch-int8"]):   # the name it prints
         assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cpu",
                      *flags]) == 0
-    assert scored_by == ["torch-int8", "torch"]
+    assert scored_by == ["torch-int8", "torch", "torch-int8"]
     assert all(json.loads(line)["entities"]["documents"] == 1 for line in capsys.readouterr().out.splitlines())
 
 
