@@ -34,13 +34,18 @@ def is_checkpoint(path: Path) -> bool:
 def check_replaceable(path: str | os.PathLike, ours: Callable[[Path], bool] = is_checkpoint,
                       what: str = "a checkpoint") -> None:
     """Refuse a destination a save would destroy: only an absent path, an empty directory or a
-    directory that `ours` recognises (a checkpoint) may be replaced (`--output data` must not
-    delete the corpus). A mount point is refused too: its folder cannot be renamed."""
+    directory that `ours` recognises (a checkpoint) holding files alone may be replaced (`--output
+    data` must not delete the corpus; a save writes no folder, so one inside, an export written
+    there, is not its own). A mount point is refused too: its folder cannot be renamed."""
     if not os.fspath(path):   # `--output "$UNSET"`: realpath would take it for the current folder
         raise ValueError("the output path is empty: name the folder to write")
     real = Path(os.path.realpath(path))
     if real.exists() and not (real.is_dir() and (not any(real.iterdir()) or ours(real))):
         raise ValueError(f"{path} exists and is not {what}: writing there would replace it; choose another output")
+    held = sorted(entry.name for entry in real.iterdir() if entry.is_dir()) if real.is_dir() else []
+    if held:
+        raise ValueError(f"{path} is {what}, but replacing it would delete the folder(s) it now holds "
+                         f"({', '.join(held)}): move them out, or choose another output")
     if os.path.ismount(real):
         raise ValueError(f"{path} is a mount point, which a save cannot replace: write into a new folder inside it")
     above = next(p for p in real.parents if p.exists())   # where the save makes its folders and renames
@@ -61,7 +66,10 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
     tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
     tmp.mkdir(0o777)   # as a plain mkdir makes it (the umask, a shared folder's group), not owner-only
     try:
-        write(tmp)
+        try:
+            write(tmp)
+        except (OSError, SafetensorError) as exc:   # a disk full, say: one line naming the folder
+            raise OSError(f"{path} could not be written: {exc}") from None
         files_as_folder(tmp)
         old = None
         try:

@@ -33,15 +33,7 @@ EXPORT_MARK = "newsmodel_export"
 
 
 def is_export(path: Path) -> bool:
-    """An earlier export: the mark in its config.json, and files alone (an export writes no
-    folder: one in it, a checkpoint saved there, is not its own, and would go with it)."""
-    try:
-        return _marked(path) and not _folders(path)
-    except OSError:   # a folder that cannot be listed is not known to be ours
-        return False
-
-
-def _marked(path: Path) -> bool:
+    """An earlier export: the mark in its config.json."""
     if is_checkpoint(path):   # a checkpoint grown from an exported encoder carries the mark in its config
         return False
     try:
@@ -51,21 +43,9 @@ def _marked(path: Path) -> bool:
     return isinstance(config, dict) and EXPORT_MARK in config
 
 
-def _folders(path: Path) -> list[str]:
-    return sorted(entry.name for entry in path.iterdir() if entry.is_dir())
-
-
 def check_export_output(output: str | os.PathLike) -> None:
     """Refuse an `output` that an export would destroy: only an absent path, an empty folder
     or an earlier export (one with the mark, holding files alone) may be replaced."""
-    real = Path(os.path.realpath(output)) if os.fspath(output) else None
-    try:
-        held = _folders(real) if real and real.is_dir() and _marked(real) else []
-    except OSError:   # not listed: check_replaceable refuses it
-        held = []
-    if held:
-        raise ValueError(f"{output} is an earlier export, but replacing it would delete the folder(s) it now holds "
-                         f"({', '.join(held)}): move them out, or choose another output")
     check_replaceable(output, is_export, "an earlier export")
 
 

@@ -97,9 +97,18 @@ class Manifest:
         wrong = _wrong_types(manifest, "") + [p for t in manifest.tasks for p in _wrong_types(t, f"task {t.name!r}: ")]
         wrong += [f"task {t.name!r}: temperature must be above 0" for t in manifest.tasks
                   if isinstance(t.temperature, (int, float)) and not t.temperature > 0]
+        runtimes = manifest.runtimes if isinstance(manifest.runtimes, dict) else {}
+        wrong += [f"runtimes: {name!r} must have dev (an object of number) and words_per_second (a number above 0), "
+                  f"not {json.dumps(figures)[:60]}" for name, figures in runtimes.items() if not _measured(figures)]
         if wrong:   # a hand edit gone wrong: named here, not met as a crash in the middle of predict
             raise ValueError(f"{path}: " + "; ".join(wrong))
         return manifest
+
+
+def _measured(figures) -> bool:
+    """A runtime's figures as load() chooses from them (inference.runtimes.choose)."""
+    return (isinstance(figures, dict) and _conforms(figures.get("dev"), dict[str, float])
+            and _conforms(figures.get("words_per_second"), float) and figures["words_per_second"] > 0)
 
 
 def _wrong_types(record, prefix: str) -> list[str]:

@@ -54,10 +54,14 @@ class OnnxForward:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()  # as many threads as torch would use
         with tempfile.TemporaryDirectory() as tmp:
-            if quantize:
-                path = _int8(_export(row_scaled_linears(model, bf16=False, ends=False), self.names, Path(tmp)))
-            else:
-                path = _export(model, self.names, Path(tmp))
+            try:
+                if quantize:
+                    path = _int8(_export(row_scaled_linears(model, bf16=False, ends=False), self.names, Path(tmp)))
+                else:
+                    path = _export(model, self.names, Path(tmp))
+            except OSError as exc:   # a full /tmp, say: the folder, which the error alone does not name
+                raise OSError(f"the ONNX graph could not be written to the temporary folder {tmp}: {exc}; free "
+                              "space there or set TMPDIR to another folder") from None
             self.session = onnxruntime.InferenceSession(path.read_bytes(), options,
                                                         providers=["CPUExecutionProvider"])
 

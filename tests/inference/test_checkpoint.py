@@ -122,6 +122,19 @@ def test_a_save_replaces_a_checkpoint_or_an_empty_folder_but_nothing_else(tiny_c
     assert (tmp_path / "file").read_text(encoding="utf-8") == "keep me too"
 
 
+def test_a_save_refuses_a_checkpoint_holding_a_folder_and_leaves_it_whole(tiny_checkpoint, tmp_path):
+    # a save writes files alone: a folder inside (an export written there) would go with the old checkpoint
+    model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
+    target = save_checkpoint(model, tokenizer, manifest, tmp_path / "news")
+    (target / "ner").mkdir()
+    (target / "ner" / "config.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"news is a checkpoint, but replacing it would delete the folder\(s\) it now "
+                                         r"holds \(ner\): move them out"):
+        save_checkpoint(model, tokenizer, manifest, target)
+    assert (target / "ner" / "config.json").is_file() and (target / "manifest.json").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["news"]
+
+
 def test_a_save_through_a_symlink_replaces_what_it_points_to_and_keeps_the_link(tiny_checkpoint, tmp_path):
     model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
     target = save_checkpoint(model, tokenizer, manifest, tmp_path / "store" / "v1")

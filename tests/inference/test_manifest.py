@@ -65,3 +65,24 @@ def test_the_items_of_a_list_or_an_object_are_checked_too(tmp_path):
         '[[0, 0, 0], [0, "1", 2], [0, 0, 0]]; '
         "task 'topic': labels must be list of str, not [\"a\", 1]; "
         "task 'topic': thresholds must be object of number, not {\"a\": \"0.5\", \"b\": 1}")
+
+
+def test_runtime_figures_load_cannot_choose_from_are_named_when_the_manifest_is_read(tmp_path):
+    """A runtime's figures without words/s, or with a figure as text, failed in load() with a
+    KeyError or TypeError from the runtime choice, naming neither the file nor the field."""
+    import json
+    path = tmp_path / "manifest.json"
+    data = json.loads(Manifest(tasks=[TaskSpec("topic", "multi", ["a", "b"])], base_model="m").to_json())
+    good = {"dev": {"topic": 0.9}, "words_per_second": 100.5}
+    data["runtimes"] = {"torch": good, "torch-int8": {"dev": {"topic": 0.9}}, "onnx": {"dev": {"topic": "0.9"},
+                        "words_per_second": 5}, "onnx-int8": {**good, "words_per_second": 0}}
+    assert refusal(path, data) == (
+        f"{path}: runtimes: 'torch-int8' must have dev (an object of number) and words_per_second (a number above 0), "
+        'not {"dev": {"topic": 0.9}}; '
+        "runtimes: 'onnx' must have dev (an object of number) and words_per_second (a number above 0), "
+        'not {"dev": {"topic": "0.9"}, "words_per_second": 5}; '
+        "runtimes: 'onnx-int8' must have dev (an object of number) and words_per_second (a number above 0), "
+        'not {"dev": {"topic": 0.9}, "words_per_second": 0}')
+    data["runtimes"] = {"torch": good}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert Manifest.read(path).runtimes == {"torch": good}

@@ -33,6 +33,25 @@ def test_int8_onnx_runtime_predicts_probabilities(any_tiny_checkpoint):
     assert abs(sum(label.score for label in labels["stance"]) - 1.0) < 1e-4
 
 
+def test_a_temporary_folder_without_room_is_named(tiny_checkpoint, tmp_path, monkeypatch):
+    # the graph is written to a temporary folder at load: "[Errno 28] No space left on device" alone
+    # did not say where
+    import errno
+    import os
+    import tempfile
+    import inference.onnx_runtime as onnx_runtime
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(onnx_runtime, "_export", full)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(OSError, match=rf"^the ONNX graph could not be written to the temporary folder "
+                                      rf"{re.escape(str(tmp_path))}/\S+: \[Errno 28\] No space left on device; "
+                                      "free space there or set TMPDIR to another folder$"):
+        load(tiny_checkpoint, runtime="onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unknown_runtime_is_refused(tiny_checkpoint):
     with pytest.raises(ValueError, match=r"runtime must be one of torch, torch-int8, onnx, onnx-int8 \(as "
                                          r"model.runtime names them\), not 'tensorrt'"):

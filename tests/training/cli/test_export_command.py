@@ -31,3 +31,19 @@ def test_an_empty_output_is_refused_not_taken_for_the_current_folder(tiny_checkp
     assert main(["export", "--checkpoint", str(tiny_checkpoint), "--output", ""]) == 2
     assert "error: the output path is empty" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_is_one_error_line_and_keeps_the_earlier_export(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    import transformers.modeling_utils
+    from safetensors import SafetensorError
+    assert main(["export", "--checkpoint", str(tiny_checkpoint), "--output", str(tmp_path / "ner")]) == 0
+    before = {f.name: f.read_bytes() for f in (tmp_path / "ner").iterdir()}
+
+    def full(*args, **kwargs):
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+    monkeypatch.setattr(transformers.modeling_utils, "safe_save_file", full)
+    assert main(["export", "--checkpoint", str(tiny_checkpoint), "--output", str(tmp_path / "ner")]) == 2
+    assert capsys.readouterr().err == (f"error: {tmp_path / 'ner'} could not be written: Error while serializing: "
+                                       "I/O error: No space left on device (os error 28)\n")
+    assert {f.name: f.read_bytes() for f in (tmp_path / "ner").iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["ner"]   # no temporary folder left
