@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decoding import decode_task
+from .decoding import decode_task, line_starts
 from .manifest import TaskSpec
 from .tokenization import surface
 
@@ -60,10 +60,13 @@ def expected_calibration_error(confidence, outcome, bins: int = 15) -> float:
     return float(ece)
 
 
-def entity_spans(task: TaskSpec, word_probs: list[np.ndarray], temperature: float = 1.0,
-                 surfaces: list[list[str]] | None = None):
-    """Every predicted entity of every document, decoded as `predict` decodes it."""
-    return decode_task(task, [rescale(probs, "ner", temperature) for probs in word_probs], surfaces, temperature)
+def entity_spans(task: TaskSpec, word_probs: list[np.ndarray], temperature: float, texts: list[str],
+                 words: list[list[tuple[int, int]]]):
+    """Every predicted entity of every document (`texts`, their `words` as character spans),
+    decoded as `predict` decodes it."""
+    return decode_task(task, [rescale(probs, "ner", temperature) for probs in word_probs],
+                       [word_strings(text, w) for text, w in zip(texts, words)], temperature,
+                       [line_starts(text, w) for text, w in zip(texts, words)])
 
 
 def word_strings(text: str, words: list[tuple[int, int]]) -> list[str]:
@@ -195,8 +198,7 @@ class HeadOutputs:
     def entity_rows(self, temperature: float = 1.0):
         """Per predicted entity: score, length in words, type, seen in training?, exactly right?"""
         rows = []
-        surfaces = [word_strings(text, words) for text, words in zip(self.texts, self.words)]
-        for spans, gold, text, words in zip(entity_spans(self.task, self.word_probs, temperature, surfaces),
+        for spans, gold, text, words in zip(entity_spans(self.task, self.word_probs, temperature, self.texts, self.words),
                                             self.gold_spans, self.texts, self.words):
             for first, last, label, score in spans:
                 rows.append((score, last - first, label, surface(text[words[first][0]:words[last - 1][1]]) in self.seen,

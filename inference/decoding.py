@@ -7,9 +7,13 @@ which a single tag's probability would hide.
 
 Within one document a name keeps one type (`one_type_per_name`): news repeats names, and a
 mention read alone ("Putin said ...") is often typed less surely than the full first mention.
+
+No entity spans a line break: each line's words are decoded as a text of their own (a
+paragraph's last name and the next one's first are two names; a CoNLL sentence ends a line).
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -126,38 +130,58 @@ def _spans(tag_probs: np.ndarray, best: np.ndarray, tags: list[str]) -> list[tup
     return spans
 
 
-def _span_score(tag_probs: np.ndarray, tags: list[str], i: int, j: int, etype: str, opens_with_inside: bool = True) -> float:
-    """P(words i..j-1 are exactly one entity of type etype), as the module docstring says."""
+def _span_score(tag_probs: np.ndarray, tags: list[str], i: int, j: int, etype: str, opens_with_inside: bool = True,
+                line_starts=()) -> float:
+    """P(words i..j-1 are exactly one entity of type etype), as the module docstring says; a
+    span that ends its line ends as one that ends the text does."""
     inside = tags.index(f"I-{etype}") if f"I-{etype}" in tags else None
     score = tag_probs[i, tags.index(f"B-{etype}")]
     if inside is not None and opens_with_inside:
         score += tag_probs[i, inside]  # after O, I-X opens an entity just as B-X does
     for k in range(i + 1, j):
         score *= tag_probs[k, inside]
-    if j < len(tag_probs) and inside is not None:
+    if j < len(tag_probs) and inside is not None and j not in line_starts:
         score *= 1.0 - tag_probs[j, inside]
     return float(score)
 
 
+def line_starts(text: str, words: list[tuple[int, int]]) -> frozenset[int]:
+    """The words (by index) that a line break separates from the word before them."""
+    return frozenset(w for w in range(1, len(words)) if _LINE_BREAK.search(text, words[w - 1][1], words[w][0]))
+
+
+_LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")   # what str.splitlines() splits at
+
+
 def decode_task(task, tag_probs: list[np.ndarray], surfaces: list[list[str]] | None = None,
-                temperature: float | None = None):
-    """decode_all with an NER task's settings. With `surfaces` (each document's words as strings),
-    dashes at either end of a span are trimmed and spans without a letter or digit are dropped
-    (a bracket or an "@" is no name), and with the task's `one_type_per_name` each name keeps
-    one type within its document. `temperature`: the one `tag_probs` were scaled with (default:
-    the task's), by which a CRF's transition scores are divided too, so the best path is the
-    model's at any temperature."""
+                temperature: float | None = None, lines: list[frozenset[int]] | None = None):
+    """decode_all with an NER task's settings, each line of a document (`lines`: its
+    `line_starts`) decoded as a text of its own. With `surfaces` (each document's words as
+    strings), dashes at either end of a span are trimmed and spans without a letter or digit are
+    dropped (a bracket or an "@" is no name), and with the task's `one_type_per_name` each name
+    keeps one type within its document. `temperature`: the one `tag_probs` were scaled with
+    (default: the task's), by which a CRF's transition scores are divided too, so the best path
+    is the model's at any temperature."""
     transitions = None
     if task.transitions:
         transitions = np.asarray(task.transitions) / (task.temperature if temperature is None else temperature)
-    decoded = decode_all(tag_probs, task.labels, task.viterbi, transitions)
+    lines = lines or [frozenset()] * len(tag_probs)
+    pieces, offsets = [], []   # every line of every document, decoded together
+    for doc, (probs, starts) in enumerate(zip(tag_probs, lines)):
+        bounds = [0, *sorted(starts), len(probs)]
+        pieces += [probs[a:b] for a, b in zip(bounds, bounds[1:])]
+        offsets += [(doc, a) for a in bounds[:-1]]
+    decoded = [[] for _ in tag_probs]
+    for (doc, a), spans in zip(offsets, decode_all(pieces, task.labels, task.viterbi, transitions)):
+        decoded[doc] += [(i + a, j + a, etype, score) for i, j, etype, score in spans]
     if surfaces is None:
         return decoded
     decoded = [[trimmed for span in spans if (trimmed := _as_name(span, words))]
                for spans, words in zip(decoded, surfaces)]
     if not task.one_type_per_name:
         return decoded
-    return [one_type_per_name(spans, probs, words, task.labels) for spans, probs, words in zip(decoded, tag_probs, surfaces)]
+    return [one_type_per_name(spans, probs, words, task.labels, starts)
+            for spans, probs, words, starts in zip(decoded, tag_probs, surfaces, lines)]
 
 
 def _as_name(span: tuple[int, int, str, float], words: list[str]) -> tuple[int, int, str, float] | None:
@@ -184,7 +208,7 @@ def _place_and_organisation(types: list[str]) -> bool:
 
 
 def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.ndarray, words: list[str],
-                      tags: list[str]) -> list[tuple[int, int, str, float]]:
+                      tags: list[str], line_starts=frozenset()) -> list[tuple[int, int, str, float]]:
     """The mentions of one name in one document share a type; a relabelled mention is rescored as
     that type. A type's mass over some mentions is the sum of their span scores as that type.
     A one-word mention that ends a longer person name ("Putin" after "Vladimir Putin") takes the
@@ -213,7 +237,8 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
     for (i, j, etype, _), name in zip(spans, names):
         given.setdefault(root(name), set()).add(etype)
         if root(name) not in aliased or len(name) > 1:
-            mass[root(name)] = mass.get(root(name), 0.0) + np.array([_span_score(tag_probs, tags, i, j, t) for t in types])
+            mass[root(name)] = mass.get(root(name), 0.0) + np.array([_span_score(tag_probs, tags, i, j, t,
+                                                                                 line_starts=line_starts) for t in types])
     result = []
     for (i, j, etype, score), name in zip(spans, names):
         total = mass[root(name)]
@@ -222,6 +247,7 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
         split = len(given[root(name)]) > 1
         needs_share = _place_and_organisation(ranked[:2])
         sure = root(name) in aliased or (split and (not needs_share or total.max() >= SAME_WORDS_SHARE * total.sum()))
-        result.append((i, j, chosen, _span_score(tag_probs, tags, i, j, chosen)) if sure and chosen != etype
+        result.append((i, j, chosen, _span_score(tag_probs, tags, i, j, chosen, line_starts=line_starts))
+                      if sure and chosen != etype
                       else (i, j, etype, score))
     return result

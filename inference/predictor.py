@@ -15,7 +15,7 @@ import torch
 from .batching import padded_runs
 from .calibration import calibrated_span_scores, probabilities, word_strings
 from .checkpoint import load_checkpoint
-from .decoding import decode_task
+from .decoding import decode_task, line_starts
 from .devices import autocast, device_setting, resolve_device
 from .lexical import Lexicon
 from .manifest import Manifest
@@ -151,7 +151,8 @@ class NewsModel:
         analyses = self.analyse(texts, batch_size, pairs=pairs, max_tokens=max_tokens)
         ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]
         surfaces = [word_strings(text, a.encoded.words) for text, a in zip(texts, analyses)]
-        decoded = {task.name: decode_task(task, [a.word_probs[task.name] for a in analyses], surfaces)
+        lines = [line_starts(text, a.encoded.words) for text, a in zip(texts, analyses)]
+        decoded = {task.name: decode_task(task, [a.word_probs[task.name] for a in analyses], surfaces, lines=lines)
                    for task in ner_tasks}
         return [self._prediction(text, a, {name: spans[i] for name, spans in decoded.items()}, pair)
                 for i, (text, pair, a) in enumerate(zip(texts, pairs, analyses))]

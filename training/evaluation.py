@@ -5,8 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.calibration import (HeadOutputs, entity_spans, expected_calibration_error, reliability_diagram, rescale,
-                                   word_strings)
+from inference.calibration import HeadOutputs, entity_spans, expected_calibration_error, reliability_diagram, rescale
 from inference.predictor import NewsModel
 
 from .corpus import DataError, Document, Span, annotated_tasks
@@ -84,8 +83,8 @@ def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots
 def _entity_metrics(head: HeadOutputs, annotated: list) -> dict:
     task = head.task
     gold, pred = [], []
-    decoded = entity_spans(task, head.word_probs, task.temperature,
-                           [word_strings(doc.text, a.encoded.words) for doc, a in annotated])
+    decoded = entity_spans(task, head.word_probs, task.temperature, [doc.text for doc, _ in annotated],
+                           [a.encoded.words for _, a in annotated])
     for (doc, a), spans in zip(annotated, decoded):
         # column files are scored on their own tokens, as conlleval does; other text on words
         units = doc.tokens or a.encoded.words

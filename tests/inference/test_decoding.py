@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from inference.decoding import decode_all, decode_task, one_type_per_name, valid_bio_paths
+from inference.decoding import decode_all, decode_task, line_starts, one_type_per_name, valid_bio_paths
 from inference.manifest import TaskSpec
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -185,3 +185,25 @@ def test_dashes_at_the_ends_of_a_span_are_trimmed():
     trimmed = decode_task(task, [p], [words])[0]
     assert [s[:3] for s in trimmed] == [(1, 2, "LOC"), (4, 7, "PER")]
     assert [s[3] for s in trimmed] == [s[3] for s in decoded]   # the rule moved the boundary, not the model
+
+
+@pytest.mark.parametrize("viterbi", [False, True])
+def test_no_entity_spans_a_line_break(viterbi):
+    """A paragraph that ends with a name and the next that opens with one (BBC News: "Bush\n\nCherie
+    Blair" as one person): before, one entity across the break."""
+    text = "met Bush\n\nCherie Blair said\r\nBlair"
+    words = [(0, 3), (4, 8), (10, 16), (17, 22), (23, 27), (29, 34)]
+    assert line_starts(text, words) == {2, 5} and line_starts("a b", [(0, 1), (2, 3)]) == set()
+    p = probs([[1.0, 0.0, 0.0, 0.0, 0.0],
+               [0.1, 0.9, 0.0, 0.0, 0.0],       # B-PER
+               [0.05, 0.15, 0.8, 0.0, 0.0],     # I-PER, across the break
+               [0.1, 0.0, 0.9, 0.0, 0.0],       # I-PER
+               [1.0, 0.0, 0.0, 0.0, 0.0],
+               [0.0, 0.1, 0.9, 0.0, 0.0]])      # I-PER, opening the last line
+    task = TaskSpec(name="entities", kind="ner", labels=TAGS, viterbi=viterbi, one_type_per_name=False)
+    surfaces = [[text[a:b] for a, b in words]]
+    assert [s[:3] for s in decode_task(task, [p], surfaces)[0]] == [(1, 4, "PER"), (5, 6, "PER")]   # no lines given
+    spans = decode_task(task, [p], surfaces, lines=[line_starts(text, words)])[0]
+    assert [s[:3] for s in spans] == [(1, 2, "PER"), (2, 4, "PER"), (5, 6, "PER")]
+    # each line decoded as a text of its own: "Bush" ends as a text's last word does, "Cherie" opens with I- or B-
+    assert [s[3] for s in spans] == pytest.approx([0.9, (0.15 + 0.8) * 0.9, 0.1 + 0.9])
