@@ -234,6 +234,8 @@ def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda lin
                 task.span_calibrator = {}
             fitted[task.name] = {"span_calibrator": task.span_calibrator}
             continue
+        read = np.isfinite(head.probs).all(1)   # a text with nothing to read (emoji alone) has no probabilities:
+        head = HeadOutputs(task, probs=head.probs[read], gold=head.gold[read])   # a NaN would void every fit
         confidence, outcome = head.confidences(1.0)
         if len(outcome) == 0 or outcome.min() == outcome.max():
             continue

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
@@ -95,8 +96,13 @@ class Manifest:
         except (KeyError, TypeError, ValueError) as exc:   # a field missing or unknown, a task's kind
             raise ValueError(f"{path}: not a manifest this version reads: {type(exc).__name__} {exc}") from None
         wrong = _wrong_types(manifest, "") + [p for t in manifest.tasks for p in _wrong_types(t, f"task {t.name!r}: ")]
-        wrong += [f"task {t.name!r}: temperature must be above 0" for t in manifest.tasks
-                  if isinstance(t.temperature, (int, float)) and not t.temperature > 0]
+        wrong += [f"task {t.name!r}: temperature must be a finite number above 0" for t in manifest.tasks
+                  if isinstance(t.temperature, (int, float)) and not 0 < t.temperature < math.inf]
+        wrong += [f"task {t.name!r}: thresholds of labels it does not have: {', '.join(unknown)}"
+                  for t in manifest.tasks if (unknown := _unknown_threshold_labels(t))]
+        wrong += [f"task {t.name!r}: span_calibrator must be empty or an object of types (list of str), coef (a "
+                  f"number per type and 3 more) and intercept (number), not {json.dumps(t.span_calibrator)[:40]}"
+                  for t in manifest.tasks if isinstance(t.span_calibrator, dict) and not _span_calibrator(t)]
         runtimes = manifest.runtimes if isinstance(manifest.runtimes, dict) else {}
         wrong += [f"runtimes: {name!r} must have dev (an object of number) and words_per_second (a number above 0), "
                   f"not {json.dumps(figures)[:60]}" for name, figures in runtimes.items() if not _measured(figures)]
@@ -105,10 +111,24 @@ class Manifest:
         return manifest
 
 
+def _unknown_threshold_labels(task: TaskSpec) -> list[str]:
+    """The labels a threshold is set for that the task does not have (a typo leaves the label at 0.5)."""
+    if not (_conforms(task.labels, list[str]) and _conforms(task.thresholds, dict[str, float])):
+        return []   # named by the type checks
+    return sorted(set(task.thresholds) - set(task.labels))
+
+
 def _measured(figures) -> bool:
     """A runtime's figures as load() chooses from them (inference.runtimes.choose)."""
     return (isinstance(figures, dict) and _conforms(figures.get("dev"), dict[str, float])
-            and _conforms(figures.get("words_per_second"), float) and figures["words_per_second"] > 0)
+            and _conforms(figures.get("words_per_second"), float) and 0 < figures["words_per_second"] < math.inf)
+
+
+def _span_calibrator(task: TaskSpec) -> bool:
+    """Whether the task's span calibrator is none, or one as inference.calibration fits and reads it."""
+    c = task.span_calibrator
+    return not c or (_conforms(c.get("types"), list[str]) and _conforms(c.get("coef"), list[float])
+                     and len(c["coef"]) == 3 + len(c["types"]) and _conforms(c.get("intercept"), float))
 
 
 def _wrong_types(record, prefix: str) -> list[str]:

@@ -156,3 +156,24 @@ def test_thresholds_tuned_on_very_few_documents_are_warned_about():
     warned.clear()
     calibrate([HeadOutputs(TaskSpec("topic", "multi", ["a", "b"]), probs=probs, gold=gold * [1, 0])], warned.append)
     assert warned == ["topic: no document has b: their thresholds were not tuned (0.5, or as they were)"]
+
+
+@pytest.mark.parametrize("kind", ["single", "multi"])
+def test_a_document_with_nothing_to_read_is_left_out_of_the_fit(kind):
+    """An emoji-only dev text has NaN probabilities (predict gives it no label): before, one such
+    text made every loss NaN, and the temperature went back to 1 whatever the others said."""
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(600, 4)) * 2
+    true_p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    gold = np.array([rng.choice(4, p=row) for row in true_p])
+    if kind == "multi":
+        true_p = 1 / (1 + np.exp(-logits))
+        gold = (rng.uniform(size=logits.shape) < true_p).astype(int)
+    overconfident = rescale(true_p, kind, 1 / 3)
+    fitted = []
+    for nothing in (0, 1):
+        task = TaskSpec("t", kind, list("abcd"))
+        probs = np.vstack([overconfident, np.full((nothing, 4), np.nan)])
+        calibrate([HeadOutputs(task, probs=probs, gold=np.concatenate([gold, gold[:nothing]]))])
+        fitted.append((task.temperature, task.thresholds))
+    assert fitted[0][0] == pytest.approx(3.0, rel=0.15) and fitted[1] == fitted[0]

@@ -48,7 +48,42 @@ def test_a_field_of_the_wrong_type_is_named_when_the_manifest_is_read(tmp_path):
     assert refusal(path, data) == (
         f'{path}: window_length must be int, not "256"; recase_capitals must be bool, not "false"; '
         "lexicon must be list of str, not null; task 'entities': labels must be list of str, not \"O B-PER\"; "
-        "task 'topic': gate must be str or null, not 3; task 'entities': temperature must be above 0")
+        "task 'topic': gate must be str or null, not 3; task 'entities': temperature must be a finite number above 0")
+
+
+@pytest.mark.parametrize("temperature", [float("inf"), float("nan"), -1.0])
+def test_a_temperature_that_is_not_a_finite_positive_number_is_refused(tmp_path, temperature):
+    """Before, an infinite temperature (1e400 in a hand edit) was read, and every topic scored 0.5."""
+    import json
+    path = tmp_path / "manifest.json"
+    data = json.loads(Manifest(tasks=[TaskSpec("topic", "multi", ["a", "b"])], base_model="m").to_json())
+    data["tasks"][0]["temperature"] = temperature
+    assert refusal(path, data) == f"{path}: task 'topic': temperature must be a finite number above 0"
+
+
+def test_a_span_calibrator_predict_cannot_apply_is_refused(tmp_path):
+    """Before, a coefficient too few was read, and predict failed in a matrix product naming no file."""
+    import json
+    path = tmp_path / "manifest.json"
+    calibrator = {"types": ["PER"], "coef": [1.0, 0.5, 0.1, 0.2], "intercept": 0.0}
+    good = Manifest(tasks=[TaskSpec("entities", "ner", ["O", "B-PER", "I-PER"], span_calibrator=calibrator)],
+                    base_model="m")
+    path.write_text(good.to_json(), encoding="utf-8")
+    assert Manifest.read(path) == good
+    data = json.loads(good.to_json())
+    data["tasks"][0]["span_calibrator"]["coef"] = [1.0, 0.5]
+    assert refusal(path, data) == (
+        f"{path}: task 'entities': span_calibrator must be empty or an object of types (list of str), coef (a number "
+        'per type and 3 more) and intercept (number), not {"types": ["PER"], "coef": [1.0, 0.5], "')
+
+
+def test_a_threshold_of_a_label_the_task_does_not_have_is_refused(tmp_path):
+    """Before, a misspelt label's threshold was read and ignored: the label decided at 0.5."""
+    import json
+    path = tmp_path / "manifest.json"
+    data = json.loads(Manifest(tasks=[TaskSpec("topic", "multi", ["trade", "arms"])], base_model="m").to_json())
+    data["tasks"][0]["thresholds"] = {"trade": 0.3, "tarde": 0.3, "arms": 0.4}
+    assert refusal(path, data) == f"{path}: task 'topic': thresholds of labels it does not have: tarde"
 
 
 def test_the_items_of_a_list_or_an_object_are_checked_too(tmp_path):
