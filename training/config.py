@@ -53,7 +53,8 @@ class TrainConfig:
                                                    "benchmarks/README.md; an encoder given by path keeps its own "
                                                    "(default: the base encoder's, "
                                                    f"{per_base('attention_dropout')})")
-    label_smoothing: float = option(0.0, "label smoothing of the NER and single-label losses")
+    label_smoothing: float = option(0.0, "label smoothing of the single-label losses and of the NER loss "
+                                        "without a CRF (a CRF's takes none)")
     ema_decay: float = option(0.0, "also keep an exponential moving average of the weights, updated after every step "
                                    "with this decay; each epoch scores and saves the average instead of the "
                                    "weights (0: off)")

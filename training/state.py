@@ -73,6 +73,8 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
             raise ValueError(f"--resume continues the run that saved {path}, and this one differs from it: "
                              f"{'; '.join(changed)}. Run the same command, or remove {path} to start again")
     if average is not None and averaged is None:
+        if run is not None and saved_run is not None:   # the same run, so one that kept an average: its file is lost
+            raise ValueError(_damaged(path, FileNotFoundError(f"no average.safetensors beside {STATE}")))
         raise ValueError(f"{path}: this run kept no moving average of the weights; resume it without --ema-decay")
     try:
         model.load_state_dict(weights)

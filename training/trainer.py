@@ -56,9 +56,13 @@ def train(config: TrainConfig, log=print) -> dict:
     config = dataclasses.replace(config)   # settings resolved for this run (rates of its base) stay out of the caller's
     if os.environ.get("RANK", "0") != "0":   # under torchrun process 0 alone speaks, not each process in turn
         log = lambda line: None   # noqa: E731
+    check_replaceable(config.output)   # before the data is read and hours are spent
+    here = Path(os.getcwd())
+    if Path(os.path.realpath(config.output)) in (here, *here.parents):   # `--output .`: a save renames the folder
+        raise ValueError(f"output {config.output}: that is the folder this command runs in, or holds it, and each "
+                         "save replaces the output folder: run it from another folder")
     for path in (config.output, state_dir(config.output)):   # so --resume finds what a kill left moved aside
         recover_killed_save(path)
-    check_replaceable(config.output)   # before the data is read and hours are spent
     if config.model_card and (Path(config.model_card).is_dir() or not Path(config.model_card).parent.is_dir()):
         raise ValueError(f"model_card {config.model_card}: give a file in an existing folder")
     if config.model_card and os.path.realpath(config.model_card) in map(os.path.realpath, input_files(config)):
@@ -90,6 +94,9 @@ def train(config: TrainConfig, log=print) -> dict:
     on_dev = annotated_tasks(data.dev) if data.dev else set()
     if config.select_by and config.select_by not in on_dev:
         raise DataError([f"select_by: no dev document is annotated for task {config.select_by!r}"])
+    if config.select_by and not any(d.spans.get(config.select_by) or d.labels.get(config.select_by) for d in data.dev):
+        raise DataError([f"select_by: the dev documents have no entity or label of task {config.select_by!r}: its "
+                         "F1 would be 0 at every epoch, and the first epoch kept"])
     unscored = [task for task in data.schema if task not in on_dev] if data.dev else []
     if unscored:
         log(f"warning: no dev document is annotated for task(s) {', '.join(unscored)}: the best epoch is chosen "
@@ -146,6 +153,9 @@ class Trainer:
         if config.crf is None:
             config.crf = (any(t.crf for t in model.tasks.values()) if config.init_from else recipe.crf)
         model.set_crf(config.crf)
+        if config.crf and config.label_smoothing and any(t.kind == "ner" for t in model.tasks.values()):
+            log(f"warning: --label-smoothing {config.label_smoothing} leaves the NER loss unsmoothed: a CRF's "
+                "negative log-likelihood takes none (--no-crf trains it with smoothed cross-entropy)")
         if config.attention_dropout is None:   # rates and dropout come as the pair measured together
             config.attention_dropout = recipe.attention_dropout
         if config.attention_dropout is None:   # an encoder given by path: its own, recorded as the rates are

@@ -70,6 +70,16 @@ def test_resuming_with_an_average_that_was_not_kept_says_so(tmp_path):
         load_state(tmp_path / "s", *fresh[:3], random.Random(), fresh[3])
 
 
+def test_a_lost_average_of_a_run_that_kept_one_is_damage_not_a_setting_to_drop(tmp_path):
+    model, optimizer, scheduler, average = _run(0)
+    run = run_identity({"ema_decay": 0.5}, {}, {}, 1)
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1}, average, run=run)
+    (tmp_path / "s" / "average.safetensors").unlink()
+    fresh = _run(1)   # before: "resume it without --ema-decay", which the run's identity then refuses
+    with pytest.raises(ValueError, match=r"it is damaged \(FileNotFoundError: no average.safetensors"):
+        load_state(tmp_path / "s", *fresh[:3], random.Random(), fresh[3], run=run)
+
+
 def test_a_run_that_trains_something_else_is_refused_before_anything_is_restored(tmp_path):
     model, optimizer, scheduler, _ = _run(0)
     config = {"epochs": 3, "seed": 5, "device": "cpu", "output": "a", "train": "t.jsonl"}

@@ -249,6 +249,25 @@ def test_a_crf_head_keeps_its_transitions_in_the_checkpoint_and_decodes_with_the
     assert continued.transitions[task["name"]].tolist() == saved.tolist()
 
 
+def test_label_smoothing_with_a_crf_says_the_ner_loss_takes_none(tiny_base, tmp_path, monkeypatch):
+    from training.trainer import Trainer
+
+    class Stop(Exception):
+        pass
+
+    def stop(self):
+        raise Stop
+    monkeypatch.setattr(Trainer, "run_epochs", stop)   # the warning comes before the first step
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    for crf in (True, False):
+        logged = []
+        with pytest.raises(Stop):
+            train(TrainConfig(train=str(tmp_path / "train.jsonl"), output=str(tmp_path / "out"), base=tiny_base,
+                              crf=crf, label_smoothing=0.1, window_length=64, window_overlap=16), log=logged.append)
+        assert any("--label-smoothing 0.1 leaves the NER loss unsmoothed" in line for line in logged) == crf
+
+
 def test_a_setting_that_is_on_or_off_takes_true_or_false_only():
     with pytest.raises(ValueError, match="recase_capitals: 'false' is not true or false"):
         TrainConfig(train="x", output="y", recase_capitals="false")   # as a TOML string would give it
@@ -319,6 +338,11 @@ def test_settings_that_would_fail_after_training_are_refused_before_it(tiny_base
                     measure_runtimes=False)
     with pytest.raises(DataError, match="select_by: no dev document is annotated for task 'stance'"):
         train(TrainConfig(**settings, select_by="stance"), log=lambda m: None)
+    (tmp_path / "no_entities.jsonl").write_text("\n".join(json.dumps({**r, "entities": []}) for r in ents) + "\n",
+                                                encoding="utf-8")   # before: F1 0 at every epoch, the first kept
+    with pytest.raises(DataError, match="select_by: the dev documents have no entity or label of task 'entities'"):
+        train(TrainConfig(**{**settings, "dev": str(tmp_path / "no_entities.jsonl")}, select_by="entities"),
+              log=lambda m: None)
     for card in (tmp_path, tmp_path / "no-such-folder" / "card.md"):
         with pytest.raises(ValueError, match="give a file in an existing folder"):
             train(TrainConfig(**settings, model_card=str(card)), log=lambda m: None)
@@ -327,6 +351,17 @@ def test_settings_that_would_fail_after_training_are_refused_before_it(tiny_base
     with pytest.raises(DataError, match=r"gate_label: no single-label task has a label 'unrelated'; tasks: stance \("):
         train(TrainConfig(**settings, gate_label="unrelated", lexical_terms=100), log=lambda m: None)
     assert not (tmp_path / "out").exists()   # nothing trained
+
+
+def test_an_output_the_command_runs_in_is_refused_before_the_data_is_read(tmp_path, monkeypatch):
+    (tmp_path / "ckpt").mkdir()
+    monkeypatch.chdir(tmp_path / "ckpt")
+    for output in (".", str(tmp_path / "ckpt")):   # before: "PosixPath('.') has an empty name", or for the
+        # absolute path an epoch trained, then its save renamed the working folder away: "No such file"
+        with pytest.raises(ValueError, match=f"output {output}: that is the folder this command runs in, or holds it"):
+            train(TrainConfig(train="missing.jsonl", output=output), log=lambda m: None)
+    with pytest.raises(ValueError, match="the output path is empty"):
+        train(TrainConfig(train="missing.jsonl", output=""), log=lambda m: None)
 
 
 def test_train_leaves_the_callers_config_as_it_was(trained, tmp_path):

@@ -42,7 +42,7 @@ def train_config(args) -> TrainConfig:
         with open(args.config, "rb") as f:
             try:
                 values = tomllib.load(f)
-            except tomllib.TOMLDecodeError as exc:
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:   # TOML is UTF-8
                 raise ValueError(f"{args.config}: not valid TOML: {exc}") from None
         _expand_home(values)
         unknown = set(values) - set(TrainConfig.__dataclass_fields__)
@@ -60,8 +60,15 @@ def train_config(args) -> TrainConfig:
     sources = file_sources(args, [(path, args.format) for split in splits for path in getattr(args, split)])
     for split in splits:   # the tables in the order of the files
         values[split], sources = sources[:len(getattr(args, split))], sources[len(getattr(args, split)):]
-    values.update({f.name: getattr(args, f.name) for f in options() if getattr(args, f.name) is not None})
-    return TrainConfig(**values)
+    flags = {f.name for f in options() if getattr(args, f.name) is not None}
+    from_file = set(values) - flags - set(splits)
+    values.update({name: getattr(args, name) for name in flags})
+    try:
+        return TrainConfig(**values)
+    except ValueError as exc:   # "epochs: '3' is not ...": a setting the file gave, named with the file
+        if str(exc).split(":")[0] in from_file:
+            raise ValueError(f"{args.config}: {exc}") from None
+        raise
 
 
 def _expand_home(values: dict) -> None:

@@ -110,11 +110,14 @@ def test_a_config_path_starting_with_a_tilde_is_in_the_home_folder(files, monkey
     ('[[train]]\npath = "x.conll"\noptions = {scheme = 5}\n', "x.conll: reader option scheme: 5 is not a string"),
     ('train = 5\n', "train 1: a path, a table or a datasets.Dataset, not int"),
     ('[[train]]\npath = 7\n', "path: 7 is not a file or folder name"),
+    ('epochs = "3"\n[[train]]\npath = "x.jsonl"\n', "epochs: '3' is not a whole number of at least 1"),
+    (b'output = "caf\xe9"\n', "not valid TOML: 'utf-8' codec can't decode byte 0xe9"),   # a Latin-1 file
 ], ids=["syntax", "table-key", "table-path", "reader-option", "reader-flag", "reader-options", "reader-bool",
-        "pairs-bodies", "reader-string", "train-number", "path-number"])
+        "pairs-bodies", "reader-string", "train-number", "path-number", "setting-value",
+        "not-utf8"])
 def test_a_config_mistake_is_named_with_the_config_file(tmp_path, capsys, toml, message):
     config = tmp_path / "run.toml"
-    config.write_text(toml, encoding="utf-8")
+    config.write_bytes(toml if isinstance(toml, bytes) else toml.encode("utf-8"))
     assert main(["train", "--config", str(config), "--output", str(tmp_path / "out")]) == 2
     assert f"{config}: {message}" in capsys.readouterr().err
 
