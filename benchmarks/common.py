@@ -33,6 +33,13 @@ def positive(value: str) -> int:
     return int(value)
 
 
+def seed(value: str) -> int:
+    """A seed every system takes (the trainer's bound, and scikit-learn's and spaCy's)."""
+    if not value.strip().isdigit() or int(value) >= 2**32:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number in [0, 2**32)")
+    return int(value)
+
+
 def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     """The options every benchmark takes; each script adds its data paths."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,7 +48,7 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--output-json", help="also append the result line to this JSON-lines file")
     p.add_argument("--epochs", type=positive, help="training epochs (default: the benchmark's recipe; hf-recipe 3; spacy 20)")
     p.add_argument("--max-steps", type=positive, help="stop training after this many optimiser steps (smoke runs)")
-    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--seed", type=seed, default=13)
     p.add_argument("--threads", type=positive, help="torch threads (default: torch's own choice); recorded in the result")
     p.add_argument("--checkpoint", help="ours: score this trained checkpoint instead of training one")
     p.add_argument("--output", help="ours: checkpoint directory to train into (default: runs/<benchmark>-ours)")
@@ -87,7 +94,7 @@ def sample(items: list, n: int | None, seed: int) -> list:
 
 def jsonl_texts(path) -> list[str]:
     """The "text" field of every line of a JSON-lines file (blank lines skipped); an error naming
-    the file and line where one has none, or where there is no text at all."""
+    the file and line where one has none or it is no string, or where there is no text at all."""
     from training.readers._files import split_lines   # here: importing training loads torch
     try:
         lines = split_lines(Path(path).read_text(encoding="utf-8"))
@@ -97,9 +104,12 @@ def jsonl_texts(path) -> list[str]:
     for number, line in enumerate(lines, 1):
         if line.strip():
             try:
-                texts.append(json.loads(line)["text"])
+                text = json.loads(line)["text"]
             except (ValueError, KeyError, TypeError):
                 raise SystemExit(f"error: {path}:{number}: not a JSON object with a \"text\" field") from None
+            if not isinstance(text, str):   # else met after the model loads, as texts[i] of no file
+                raise SystemExit(f"error: {path}:{number}: \"text\" must be a string, not {type(text).__name__}")
+            texts.append(text)
     if not texts:
         raise SystemExit(f"error: {path}: no texts")
     return texts

@@ -62,15 +62,20 @@ def write_blocks(blocks: list[list[str]], path: Path) -> str:
 
 def prepare(args, tmp: Path) -> dict[str, str]:
     """The files every system reads: each split cut to --limit documents (and --max-train-docs /
-    --max-dev-docs), re3d's dev held out."""
+    --max-dev-docs), re3d's dev held out. A file that is cut is read whole first, so that a problem
+    is named at its line in the user's file, not in the cut copy."""
+    from training.readers import read_conll
+
     def cut(path, name, most=None):
         if not (args.limit or most):
             return path
+        read_conll(path, task=TASK)
         return write_blocks(common.sample(common.head(conll_blocks(path), args.limit), most, args.seed), tmp / name)
 
     if args.dataset == "conll2003":
         files = {"train": cut(args.train, "train", args.max_train_docs), "dev": cut(args.dev, "dev", args.max_dev_docs)}
     else:
+        read_conll(args.train, task=TASK)
         train, dev = common.holdout(common.head(conll_blocks(args.train), args.limit), common.DEV_FRACTION, args.seed)
         train, dev = common.sample(train, args.max_train_docs, args.seed), common.sample(dev, args.max_dev_docs, args.seed)
         files = {"train": write_blocks(train, tmp / "train"), "dev": write_blocks(dev, tmp / "dev")}

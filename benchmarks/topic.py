@@ -44,15 +44,25 @@ def write_records(records: list[dict], path: Path) -> str:
 def prepare(args, tmp: Path):
     """(files every system reads, reader options, label set or None): splits cut to --limit,
     Reuters cut down to R90 with its dev held out."""
+    from training.readers import read_classification
     cut = {"train": args.max_train_docs, "dev": args.max_dev_docs, "test": None}
     if args.dataset == "bbc":
+        options = {"task": TASK, "text_field": "text", "label_field": "label"}
+        splits = (("train", args.train), ("dev", args.dev), ("test", args.test))
+        for split, path in splits:   # a problem is named in the user's file, not in the cut copy
+            if args.limit or cut[split]:
+                read_classification(path, **options)
         files = {split: write_records(common.sample(common.head(read_records(path), args.limit), cut[split], args.seed),
                                       tmp / f"{split}.jsonl") if args.limit or cut[split] else path
-                 for split, path in (("train", args.train), ("dev", args.dev), ("test", args.test))}
-        return files, {"task": TASK, "text_field": "text", "label_field": "label"}, None
+                 for split, path in splits}
+        return files, options, None
+    options = {"task": TASK, "text_field": "title+text", "label_field": "labels", "multi": True, "skip_empty": True}
+    for path in (args.train, args.test):   # as for BBC: problems named in the user's files
+        read_classification(path, **options)
     train = common.head(read_records(args.train), args.limit)
     test = common.head(read_records(args.test), args.limit)
-    topics = lambda records: {label for r in records for label in r.get("labels") or []}
+    listed = lambda r: [r["labels"]] if isinstance(r["labels"], str) else r["labels"] or []   # one topic: a string
+    topics = lambda records: {label for r in records for label in listed(r)}
     r90 = sorted(topics(train) & topics(test))
     if args.system == "ours" and args.checkpoint:   # one trained on a sample knows fewer topics: those are scored
         from inference.checkpoint import MANIFEST
@@ -61,7 +71,7 @@ def prepare(args, tmp: Path):
         r90 = sorted(known) if known <= set(r90) else r90   # other labels: refused as before, for lacking R90's
 
     def keep(records, labels):
-        kept = [{**r, "labels": [label for label in r.get("labels") or [] if label in labels]} for r in records]
+        kept = [{**r, "labels": [label for label in listed(r) if label in labels]} for r in records]
         return [r for r in kept if r["labels"]]
 
     train, dev = common.holdout(keep(train, r90), common.DEV_FRACTION, args.seed)
@@ -74,8 +84,7 @@ def prepare(args, tmp: Path):
         raise SystemExit("no topic occurs in both the (sampled) training documents and the test file")
     files = {"train": write_records(train, tmp / "train.jsonl"), "dev": write_records(dev, tmp / "dev.jsonl"),
              "test": write_records(keep(test, r90), tmp / "test.jsonl")}
-    return files, {"task": TASK, "text_field": "title+text", "label_field": "labels", "multi": True,
-                   "skip_empty": True}, r90
+    return files, options, r90
 
 
 def tfidf_svm(args, train_docs, labels: list[str] | None):

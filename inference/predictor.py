@@ -64,10 +64,10 @@ class Prediction:
         return {"entities": [asdict(e) for e in self.entities],
                 "labels": {task: [asdict(l) for l in ls] for task, ls in self.labels.items()}}
 
-    def to_html(self, title: str = "Prediction") -> str:
-        """A self-contained HTML page: the text with entities highlighted, labels as bars."""
+    def to_html(self, title: str | None = "Prediction") -> str:
+        """A self-contained HTML page: the text with entities highlighted, labels as bars (None: the default title)."""
         from .html import render
-        return render([self], [title])
+        return render([self], ["Prediction" if title is None else str(title)])
 
 
 @dataclass

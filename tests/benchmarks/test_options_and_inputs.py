@@ -29,6 +29,14 @@ def test_epochs_and_steps_below_one_are_refused(system, option, value):
         f"argument {option}: '{value}' is not a whole number of at least 1")
 
 
+@pytest.mark.parametrize("value", ["-1", str(2**32)])
+def test_a_seed_no_system_takes_is_refused(value):
+    """Before: tfidf-svm and spaCy met --seed -1 (or past 2**32) as a library's traceback, after
+    the data were read and cut."""
+    assert refusal("topic.py", "--system", "tfidf-svm", "--test", "any.jsonl", "--seed", value).endswith(
+        f"argument --seed: '{value}' is not a whole number in [0, 2**32)")
+
+
 def write_csv(path, header, rows):
     with open(path, "w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows([header, *rows])
@@ -87,3 +95,71 @@ def test_the_line_says_which_encoder_and_recipe_overrides_made_it(monkeypatch, c
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (line["crf"], line["recase_capitals"], line["lexical_terms"]) == (False, False, 0)
     assert "base" not in line
+
+
+def write_jsonl(path, records, extra_line=None):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records) + (extra_line + "\n" if extra_line else ""),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def bbc(tmp_path):
+    topics = {"business": "shares profit bank", "sport": "match goal team", "tech": "software phone chip"}
+    records = [{"text": f"The {words} story {i}.", "label": label} for i in range(4) for label, words in topics.items()]
+    for split in ("train", "dev"):
+        write_jsonl(tmp_path / f"{split}.jsonl", records)
+    return tmp_path, records
+
+
+@pytest.mark.parametrize("dataset, line, problem", [
+    ("bbc", '{"text": "A summit."', "invalid JSON (Expecting ',' delimiter at column 21)"),
+    ("bbc", '{"text": "A summit."}', "missing field 'label' (fields present: text)"),
+    ("reuters", "[1]", "a record must be a JSON object, not list")])
+def test_a_broken_topic_file_cut_to_a_sample_is_named_not_its_temporary_copy(bbc, dataset, line, problem):
+    """Before: a traceback (JSONDecodeError, AttributeError), or the error named the line of a
+    deleted copy in a temporary folder, whenever the file was cut (--limit; Reuters always)."""
+    d, records = bbc
+    if dataset == "reuters":
+        records = [{"title": "STORY", "text": r["text"], "labels": [r["label"]]} for r in records]
+        write_jsonl(d / "train.jsonl", records)
+    test = write_jsonl(d / "test.jsonl", records[:1], line)
+    args = ["--dev", d / "dev.jsonl"] if dataset == "bbc" else []
+    assert refusal("topic.py", "--dataset", dataset, "--system", "tfidf-svm", "--train", d / "train.jsonl", *args,
+                   "--test", test, "--limit", 5) == f"error: {test}:2: {problem}"
+
+
+def test_a_reuters_topic_given_as_a_string_is_one_topic(bbc):
+    """Before: "earn" read as the topics e, a, r, n: the story fell out of the test set unscored."""
+    d, records = bbc
+    records = [{"title": "STORY", "text": r["text"], "labels": [r["label"]]} for r in records]
+    write_jsonl(d / "train.jsonl", records)
+    test = write_jsonl(d / "test.jsonl", records[:2] + [{**records[2], "labels": records[2]["labels"][0]}])
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "topic.py"), "--dataset", "reuters", "--system", "tfidf-svm",
+                          "--train", str(d / "train.jsonl"), "--test", str(test)],
+                         cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout)["test_documents"] == 3
+
+
+@pytest.mark.parametrize("dataset", ["conll2003", "re3d"])
+def test_a_broken_conll_file_cut_to_a_sample_is_named_not_its_temporary_copy(tmp_path, dataset):
+    """Before: 'error: /tmp/tmpXXXX/test:3: unknown tag ...', a copy the user cannot open."""
+    sentences = "Anna NNP I-NP B-PER\nsaid VBD I-VP O\n\n" * 3   # re3d: no -DOCSTART-, a document a sentence
+    good, bad = tmp_path / "good.conll", tmp_path / "bad.conll"
+    good.write_text(sentences, encoding="utf-8")
+    bad.write_text(sentences.replace("B-PER", "Q-PER", 1), encoding="utf-8")
+    files = ["--train", good, "--dev", good, "--test", bad] if dataset == "conll2003" else ["--train", bad, "--test", good]
+    assert refusal("conll.py", "--dataset", dataset, "--system", "hf-recipe", *files, "--limit", 2) == (
+        f"error: {bad}:1: unknown tag 'Q-PER': expected O, or B-, I-, E-, S-, L- or U- followed by the entity type")
+
+
+def test_an_article_whose_text_is_no_string_is_named_at_its_line(tmp_path, monkeypatch):
+    """Before: accepted, then 'TypeError: texts[1] must be str' after the model loaded (word_types,
+    speed, memory, runtime_agreement)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import common
+    articles = write_jsonl(tmp_path / "articles.jsonl", [{"text": "Talks in Geneva."}, {"text": None}])
+    with pytest.raises(SystemExit) as refused:
+        common.jsonl_texts(articles)
+    assert str(refused.value) == f'error: {articles}:2: "text" must be a string, not NoneType'

@@ -87,3 +87,10 @@ def test_each_entity_type_of_a_page_has_a_colour_of_its_own():
     page = render([section(["AGE", "DATE", "EVENT", "LOC", "MONEY", "PERSON"]), section(["PER", "ORG"])])
     colours = set(re.findall(r'<mark style="background:(#\w+)" data-label="(\w+)"', page))
     assert len({colour for colour, _ in colours}) == len(colours) == 8   # one colour, one type
+
+
+def test_a_page_titled_none_takes_the_default_title():
+    """Before: AttributeError ('NoneType' object has no attribute 'replace')."""
+    page = prediction().to_html(None)
+    assert page == prediction().to_html() and "<title>Prediction</title>" in page
+    assert "<h1>2024</h1>" in prediction().to_html(2024)
