@@ -42,7 +42,7 @@ def test_a_task_the_run_does_not_train_keeps_its_calibration(tiny_checkpoint, tm
     checkpoint = shutil.copytree(tiny_checkpoint, tmp_path / "calibrated")
     manifest = json.loads((checkpoint / "manifest.json").read_text())
     calibration = {"topic": {"temperature": 1.7, "thresholds": {"trade": 0.3}}, "stance": {"temperature": 0.8},
-                   "entities": {"span_calibrator": {"types": ["PER"], "coef": [1.0], "intercept": -0.5}}}
+                   "entities": {"span_calibrator": {"types": ["PER"], "coef": [1.0, 0.0, 0.0, 0.0], "intercept": -0.5}}}
     for task in manifest["tasks"]:
         task.update(calibration[task["name"]])
     (checkpoint / "manifest.json").write_text(json.dumps(manifest))
