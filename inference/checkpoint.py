@@ -36,10 +36,15 @@ def check_replaceable(path: str | os.PathLike, ours: Callable[[Path], bool] = is
     """Refuse a destination a save would destroy: only an absent path, an empty directory or a
     directory that `ours` recognises (a checkpoint) holding files alone may be replaced (`--output
     data` must not delete the corpus; a save writes no folder, so one inside, an export written
-    there, is not its own). A mount point is refused too: its folder cannot be renamed."""
+    there, is not its own). A mount point is refused too: its folder cannot be renamed, and so is
+    the folder the command runs in."""
     if not os.fspath(path):   # `--output "$UNSET"`: realpath would take it for the current folder
         raise ValueError("the output path is empty: name the folder to write")
     real = Path(os.path.realpath(path))
+    here = Path(os.path.realpath(os.getcwd()))
+    if real in (here, *here.parents):   # `--output .`: the save would rename the folder the command runs in away
+        raise ValueError(f"{path}: that is the folder this command runs in, or holds it, and a save replaces its "
+                         "output folder: run it from another folder")
     if real.exists() and not (real.is_dir() and (not any(real.iterdir()) or ours(real))):
         raise ValueError(f"{path} exists and is not {what}: writing there would replace it; choose another output")
     held = sorted(entry.name for entry in real.iterdir() if entry.is_dir()) if real.is_dir() else []

@@ -131,7 +131,7 @@ def _spans(tag_probs: np.ndarray, best: np.ndarray, tags: list[str]) -> list[tup
 
 
 def _span_score(tag_probs: np.ndarray, tags: list[str], i: int, j: int, etype: str, opens_with_inside: bool = True,
-                line_starts=()) -> float:
+                starts=()) -> float:
     """P(words i..j-1 are exactly one entity of type etype), as the module docstring says; a
     span that ends its line ends as one that ends the text does."""
     inside = tags.index(f"I-{etype}") if f"I-{etype}" in tags else None
@@ -140,7 +140,7 @@ def _span_score(tag_probs: np.ndarray, tags: list[str], i: int, j: int, etype: s
         score += tag_probs[i, inside]  # after O, I-X opens an entity just as B-X does
     for k in range(i + 1, j):
         score *= tag_probs[k, inside]
-    if j < len(tag_probs) and inside is not None and j not in line_starts:
+    if j < len(tag_probs) and inside is not None and j not in starts:   # `starts`: the words that open a line
         score *= 1.0 - tag_probs[j, inside]
     return float(score)
 
@@ -167,7 +167,7 @@ def decode_task(task, tag_probs: list[np.ndarray], surfaces: list[list[str]] | N
         transitions = np.asarray(task.transitions) / (task.temperature if temperature is None else temperature)
     lines = lines or [frozenset()] * len(tag_probs)
     pieces, offsets = [], []   # every line of every document, decoded together
-    for doc, (probs, starts) in enumerate(zip(tag_probs, lines)):
+    for doc, (probs, starts) in enumerate(zip(tag_probs, lines, strict=True)):
         bounds = [0, *sorted(starts), len(probs)]
         pieces += [probs[a:b] for a, b in zip(bounds, bounds[1:])]
         offsets += [(doc, a) for a in bounds[:-1]]
@@ -208,7 +208,7 @@ def _place_and_organisation(types: list[str]) -> bool:
 
 
 def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.ndarray, words: list[str],
-                      tags: list[str], line_starts=frozenset()) -> list[tuple[int, int, str, float]]:
+                      tags: list[str], starts=frozenset()) -> list[tuple[int, int, str, float]]:
     """The mentions of one name in one document share a type; a relabelled mention is rescored as
     that type. A type's mass over some mentions is the sum of their span scores as that type.
     A one-word mention that ends a longer person name ("Putin" after "Vladimir Putin") takes the
@@ -237,8 +237,8 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
     for (i, j, etype, _), name in zip(spans, names):
         given.setdefault(root(name), set()).add(etype)
         if root(name) not in aliased or len(name) > 1:
-            mass[root(name)] = mass.get(root(name), 0.0) + np.array([_span_score(tag_probs, tags, i, j, t,
-                                                                                 line_starts=line_starts) for t in types])
+            scores = [_span_score(tag_probs, tags, i, j, t, starts=starts) for t in types]
+            mass[root(name)] = mass.get(root(name), 0.0) + np.array(scores)
     result = []
     for (i, j, etype, score), name in zip(spans, names):
         total = mass[root(name)]
@@ -247,7 +247,7 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
         split = len(given[root(name)]) > 1
         needs_share = _place_and_organisation(ranked[:2])
         sure = root(name) in aliased or (split and (not needs_share or total.max() >= SAME_WORDS_SHARE * total.sum()))
-        result.append((i, j, chosen, _span_score(tag_probs, tags, i, j, chosen, line_starts=line_starts))
+        result.append((i, j, chosen, _span_score(tag_probs, tags, i, j, chosen, starts=starts))
                       if sure and chosen != etype
                       else (i, j, etype, score))
     return result

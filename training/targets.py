@@ -49,7 +49,8 @@ def label_problems(docs: list[Document], tasks: list[TaskSpec]) -> list[str]:
     """One line per task and label the tasks do not have, at the first document using it (with
     how many more do): a model can neither score nor learn it (an entity type it never saw). So
     too a task annotated as the other kind (document labels for an entity task, or spans for a
-    document task: a reader's --task naming the wrong one), which would give no figure at all."""
+    document task: a reader's --task naming the wrong one), which would give no figure at all,
+    and a document with other than one label for a single-label task."""
     known = {task.name: task.entity_types if task.kind == "ner" else task.labels for task in tasks}
     places: dict[tuple[str, str | None], list[str]] = {}
     for doc in docs:
@@ -59,11 +60,16 @@ def label_problems(docs: list[Document], tasks: list[TaskSpec]) -> list[str]:
             found = [s.label for s in doc.spans.get(task.name, [])] if task.kind == "ner" else doc.labels.get(task.name, [])
             for label in sorted(set(found) - set(known[task.name])):
                 places.setdefault((task.name, label), []).append(doc.source or "a document")
+            if task.kind in ("single", "pair") and len(doc.labels.get(task.name, [None])) != 1:   # else scored by
+                places.setdefault((task.name, ""), []).append(doc.source or "a document")   # its first label
     problems = []
     for (name, label), where in places.items():
         more = f"; also {len(where) - 1} more document(s): {', '.join(where[1:4])}{', ...' * (len(where) > 4)}" \
             if len(where) > 1 else ""
-        if label is None:
+        if label == "":
+            problems.append(f"{where[0]}: task {name!r} is single-label in the model, but this document gives it "
+                            f"other than one label{more}")
+        elif label is None:
             ner = next(task for task in tasks if task.name == name).kind == "ner"
             problems.append(f"{where[0]}: {name} is {'an entity' if ner else 'a document'} task of the model, but "
                             f"annotated here with {'document labels' if ner else 'entity spans'} (check --task){more}")

@@ -56,13 +56,10 @@ def train(config: TrainConfig, log=print) -> dict:
     config = dataclasses.replace(config)   # settings resolved for this run (rates of its base) stay out of the caller's
     if os.environ.get("RANK", "0") != "0":   # under torchrun process 0 alone speaks, not each process in turn
         log = lambda line: None   # noqa: E731
-    check_replaceable(config.output)   # before the data is read and hours are spent
-    here = Path(os.getcwd())
-    if Path(os.path.realpath(config.output)) in (here, *here.parents):   # `--output .`: a save renames the folder
-        raise ValueError(f"output {config.output}: that is the folder this command runs in, or holds it, and each "
-                         "save replaces the output folder: run it from another folder")
+    check_replaceable(config.output)   # before the data is read and hours are spent (`--output .` too)
     for path in (config.output, state_dir(config.output)):   # so --resume finds what a kill left moved aside
         recover_killed_save(path)
+    check_replaceable(config.output)   # what that put back
     if config.model_card and (Path(config.model_card).is_dir() or not Path(config.model_card).parent.is_dir()):
         raise ValueError(f"model_card {config.model_card}: give a file in an existing folder")
     if config.model_card and os.path.realpath(config.model_card) in map(os.path.realpath, input_files(config)):

@@ -358,7 +358,7 @@ def test_an_output_the_command_runs_in_is_refused_before_the_data_is_read(tmp_pa
     monkeypatch.chdir(tmp_path / "ckpt")
     for output in (".", str(tmp_path / "ckpt")):   # before: "PosixPath('.') has an empty name", or for the
         # absolute path an epoch trained, then its save renamed the working folder away: "No such file"
-        with pytest.raises(ValueError, match=f"output {output}: that is the folder this command runs in, or holds it"):
+        with pytest.raises(ValueError, match=f"{output}: that is the folder this command runs in, or holds it"):
             train(TrainConfig(train="missing.jsonl", output=output), log=lambda m: None)
     with pytest.raises(ValueError, match="the output path is empty"):
         train(TrainConfig(train="missing.jsonl", output=""), log=lambda m: None)

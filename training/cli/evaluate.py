@@ -30,9 +30,8 @@ def run(args) -> int:
     if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():   # before the slow part
         raise ValueError(f"--plots {args.plots}: a file is there; give a folder")
     model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
-    schema = schema_of(model.manifest.tasks)
-    docs = read_source(Source(**source), schema)
-    check_annotated(docs, schema, source)
+    docs = read_source(Source(**source), schema_of(model.manifest.tasks))
+    check_annotated(docs, [t.name for t in model.manifest.tasks], source)
     for line in spans_inside_words(docs, f"file {args.data}"):
         print(f"warning: {line}", file=sys.stderr)
     metrics = evaluate(model, docs, plots=args.plots)

@@ -98,5 +98,5 @@ def test_a_document_with_two_labels_for_a_single_label_task_is_refused_with_its_
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--format", "doccano",
                  "--label-task", "stance", "--device", "cpu"]) == 2
     captured = capsys.readouterr()
-    assert f"{data}:2: task 'stance' is single-label in the checkpoint, but this document gives it " \
-        "['critical', 'neutral']" in captured.err and not captured.out
+    assert f"{data}:2: task 'stance' is single-label in the model, but this document gives it other than one " \
+        "label" in captured.err and not captured.out

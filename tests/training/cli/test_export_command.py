@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 
@@ -31,6 +32,9 @@ def test_an_empty_output_is_refused_not_taken_for_the_current_folder(tiny_checkp
     assert main(["export", "--checkpoint", str(tiny_checkpoint), "--output", ""]) == 2
     assert "error: the output path is empty" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+    assert main(["export", "--checkpoint", str(tiny_checkpoint), "--output", "."]) == 2   # before: the folder
+    assert "error: .: that is the folder this command runs in" in capsys.readouterr().err   # renamed away
+    assert list(tmp_path.iterdir()) == [] and os.getcwd() == str(tmp_path)
 
 
 def test_a_full_disk_is_one_error_line_and_keeps_the_earlier_export(tiny_checkpoint, tmp_path, capsys, monkeypatch):
