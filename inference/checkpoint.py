@@ -45,9 +45,10 @@ def check_replaceable(path: str | os.PathLike, ours: Callable[[Path], bool] = is
     if real in (here, *here.parents):   # `--output .`: the save would rename the folder the command runs in away
         raise ValueError(f"{path}: that is the folder this command runs in, or holds it, and a save replaces its "
                          "output folder: run it from another folder")
-    if real.exists() and not (real.is_dir() and (not any(real.iterdir()) or ours(real))):
+    entries = list(real.iterdir()) if real.is_dir() else []
+    if real.exists() and not (real.is_dir() and (not entries or ours(real))):
         raise ValueError(f"{path} exists and is not {what}: writing there would replace it; choose another output")
-    held = sorted(entry.name for entry in real.iterdir() if entry.is_dir()) if real.is_dir() else []
+    held = sorted(entry.name for entry in entries if entry.is_dir())
     if held:
         raise ValueError(f"{path} is {what}, but replacing it would delete the folder(s) it now holds "
                          f"({', '.join(held)}): move them out, or choose another output")

@@ -60,8 +60,8 @@ def label_problems(docs: list[Document], tasks: list[TaskSpec]) -> list[str]:
             found = [s.label for s in doc.spans.get(task.name, [])] if task.kind == "ner" else doc.labels.get(task.name, [])
             for label in sorted(set(found) - set(known[task.name])):
                 places.setdefault((task.name, label), []).append(doc.source or "a document")
-            if task.kind in ("single", "pair") and len(doc.labels.get(task.name, [None])) != 1:   # else scored by
-                places.setdefault((task.name, ""), []).append(doc.source or "a document")   # its first label
+            if task.kind in ("single", "pair") and task.name in doc.labels and len(doc.labels[task.name]) != 1:
+                places.setdefault((task.name, ""), []).append(doc.source or "a document")   # else scored by its first
     problems = []
     for (name, label), where in places.items():
         more = f"; also {len(where) - 1} more document(s): {', '.join(where[1:4])}{', ...' * (len(where) > 4)}" \
