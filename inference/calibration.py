@@ -19,12 +19,17 @@ FEW_DOCUMENTS = 3   # a threshold tuned on fewer positives or negatives than thi
 SPAN_LENGTH_CAP = 4   # spans of 4 words and more are one group
 
 
+def sigmoid(x) -> np.ndarray:
+    """The logistic function in its tanh form, which no logit overflows."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x)))
+
+
 def probabilities(logits: np.ndarray, kind: str, temperature: float = 1.0) -> np.ndarray:
     """A head's probabilities from its logits at `temperature`: independent sigmoids for
     multi-label heads, a softmax over the last axis for the others."""
     scaled = logits / temperature
     if kind == "multi":
-        return 1.0 / (1.0 + np.exp(-scaled))
+        return sigmoid(scaled)
     e = np.exp(scaled - scaled.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
 
@@ -35,7 +40,7 @@ def rescale(probs: np.ndarray, kind: str, temperature: float) -> np.ndarray:
         return probs
     p = np.clip(probs, EPS, 1 - EPS)
     if kind == "multi":
-        return 1.0 / (1.0 + np.exp(-np.log(p / (1 - p)) / temperature))
+        return sigmoid(np.log(p / (1 - p)) / temperature)
     z = np.log(p) / temperature
     z = np.exp(z - z.max(-1, keepdims=True))
     return z / z.sum(-1, keepdims=True)
@@ -89,7 +94,7 @@ def calibrated_span_scores(task: TaskSpec, scores, lengths, types, seen) -> np.n
         return np.asarray(scores, float)
     c = task.span_calibrator
     z = span_features(scores, lengths, types, seen, c["types"]) @ np.array(c["coef"]) + c["intercept"]
-    return 1.0 / (1.0 + np.exp(-z))
+    return sigmoid(z)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:
@@ -100,7 +105,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50)
     penalty = np.full(a.shape[1], l2)
     penalty[-1] = 0.0
     for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-(a @ w)))
+        p = sigmoid(a @ w)
         gradient = a.T @ (p - y) + penalty * w
         hessian = (a * (p * (1 - p))[:, None]).T @ a + np.diag(penalty + 1e-9)
         step = np.linalg.solve(hessian, gradient)

@@ -9,6 +9,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 FORMAT_VERSION = 1
+# Wider than any fitted temperature (inference.calibration searches 0.2 to 8); below it, float32
+# logits divided by the temperature overflow and scores turn NaN.
+TEMPERATURE_LIMITS = (1e-3, 1e3)
 KINDS = ("ner", "single", "multi", "pair")
 
 
@@ -96,8 +99,12 @@ class Manifest:
         except (KeyError, TypeError, ValueError) as exc:   # a field missing or unknown, a task's kind
             raise ValueError(f"{path}: not a manifest this version reads: {type(exc).__name__} {exc}") from None
         wrong = _wrong_types(manifest, "") + [p for t in manifest.tasks for p in _wrong_types(t, f"task {t.name!r}: ")]
-        wrong += [f"task {t.name!r}: temperature must be a finite number above 0" for t in manifest.tasks
-                  if isinstance(t.temperature, (int, float)) and not 0 < t.temperature < math.inf]
+        wrong += [f"task {t.name!r}: temperature must be a number from {TEMPERATURE_LIMITS[0]:g} to "
+                  f"{TEMPERATURE_LIMITS[1]:g}" for t in manifest.tasks
+                  if isinstance(t.temperature, (int, float)) and not _within(t.temperature, *TEMPERATURE_LIMITS)]
+        wrong += [f"task {t.name!r}: thresholds must lie from 0 to 1, not {label}: {value}" for t in manifest.tasks
+                  if _conforms(t.thresholds, dict[str, float])
+                  for label, value in t.thresholds.items() if not _within(value, 0, 1)]
         wrong += [f"task {t.name!r}: thresholds of labels it does not have: {', '.join(unknown)}"
                   for t in manifest.tasks if (unknown := _unknown_threshold_labels(t))]
         wrong += [f"task {t.name!r}: span_calibrator must be empty or an object of types (list of str), coef (a "
@@ -109,6 +116,10 @@ class Manifest:
         if wrong:   # a hand edit gone wrong: named here, not met as a crash in the middle of predict
             raise ValueError(f"{path}: " + "; ".join(wrong))
         return manifest
+
+
+def _within(value: float, low: float, high: float) -> bool:
+    return low <= value <= high   # False for NaN too
 
 
 def _unknown_threshold_labels(task: TaskSpec) -> list[str]:

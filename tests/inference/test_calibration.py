@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from inference.calibration import (HeadOutputs, calibrate, expected_calibration_error, fit_temperature,
-                                   multiclass_nll, reliability_diagram, rescale, tune_thresholds)
+                                   multiclass_nll, probabilities, reliability_diagram, rescale, tune_thresholds)
 from inference.manifest import TaskSpec
 
 
@@ -17,6 +17,15 @@ def test_rescale_keeps_the_ranking_and_sums():
     hot = rescale(p, "single", 2.0)
     assert hot.sum() == pytest.approx(1.0) and hot.argmax() == 0 and hot[0, 0] < 0.7
     assert rescale(np.array([0.9]), "multi", 2.0)[0] == pytest.approx(0.75, abs=1e-6)  # logit 2.197 / 2
+
+
+def test_multi_label_scores_of_large_logits_are_exact_and_silent():
+    """exp(-logit) overflowed past a logit of 709 (a temperature of 0.01 reaches it), with a
+    RuntimeWarning on every predict."""
+    logits = np.array([[-800.0, 0.0, 800.0]], np.float32)
+    with np.errstate(all="raise"):
+        assert probabilities(logits, "multi", 0.01).tolist() == [[0.0, 0.5, 1.0]]
+        assert rescale(np.array([1e-9, 0.5, 1 - 1e-9]), "multi", 0.001).tolist() == [0.0, 0.5, 1.0]
 
 
 def test_fitted_temperature_undoes_overconfidence():

@@ -48,17 +48,29 @@ def test_a_field_of_the_wrong_type_is_named_when_the_manifest_is_read(tmp_path):
     assert refusal(path, data) == (
         f'{path}: window_length must be int, not "256"; recase_capitals must be bool, not "false"; '
         "lexicon must be list of str, not null; task 'entities': labels must be list of str, not \"O B-PER\"; "
-        "task 'topic': gate must be str or null, not 3; task 'entities': temperature must be a finite number above 0")
+        "task 'topic': gate must be str or null, not 3; task 'entities': temperature must be a number from 0.001 to 1000")
 
 
-@pytest.mark.parametrize("temperature", [float("inf"), float("nan"), -1.0])
-def test_a_temperature_that_is_not_a_finite_positive_number_is_refused(tmp_path, temperature):
-    """Before, an infinite temperature (1e400 in a hand edit) was read, and every topic scored 0.5."""
+@pytest.mark.parametrize("temperature", [float("inf"), float("nan"), -1.0, 1e-300, 1e4])
+def test_a_temperature_outside_its_limits_is_refused(tmp_path, temperature):
+    """Before, an infinite temperature (1e400 in a hand edit) was read, and every topic scored 0.5;
+    one of 1e-300 was read too, and float32 logits divided by it made every score NaN."""
     import json
     path = tmp_path / "manifest.json"
     data = json.loads(Manifest(tasks=[TaskSpec("topic", "multi", ["a", "b"])], base_model="m").to_json())
     data["tasks"][0]["temperature"] = temperature
-    assert refusal(path, data) == f"{path}: task 'topic': temperature must be a finite number above 0"
+    assert refusal(path, data) == f"{path}: task 'topic': temperature must be a number from 0.001 to 1000"
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), 1.5, -0.1])
+def test_a_threshold_outside_0_to_1_is_refused(tmp_path, threshold):
+    """Before, a threshold of NaN was read and the label was never chosen (unless best); one of
+    1.5 the same, with no word of why."""
+    import json
+    path = tmp_path / "manifest.json"
+    data = json.loads(Manifest(tasks=[TaskSpec("topic", "multi", ["a", "b"])], base_model="m").to_json())
+    data["tasks"][0]["thresholds"] = {"a": 0.0, "b": threshold}
+    assert refusal(path, data) == f"{path}: task 'topic': thresholds must lie from 0 to 1, not b: {threshold}"
 
 
 def test_a_span_calibrator_predict_cannot_apply_is_refused(tmp_path):
