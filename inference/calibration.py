@@ -210,6 +210,14 @@ class HeadOutputs:
                              float((first, last, label) in gold)))
         return tuple(map(list, zip(*rows))) if rows else ([], [], [], [], [])
 
+    def scored(self) -> "HeadOutputs":
+        """A document head over the documents it gave scores: a text with nothing to read (no
+        letter or digit) has NaN probabilities, as `predict` gives it no label."""
+        if self.task.kind == "ner":
+            return self
+        read = np.isfinite(self.probs).all(1)
+        return HeadOutputs(self.task, probs=self.probs[read], gold=self.gold[read])
+
     def gold_label_nll(self, temperature: float) -> float:
         return multiclass_nll(rescale(self.probs, self.task.kind, temperature), self.gold)
 
@@ -239,8 +247,7 @@ def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda lin
                 task.span_calibrator = {}
             fitted[task.name] = {"span_calibrator": task.span_calibrator}
             continue
-        read = np.isfinite(head.probs).all(1)   # a text with nothing to read (emoji alone) has no probabilities:
-        head = HeadOutputs(task, probs=head.probs[read], gold=head.gold[read])   # a NaN would void every fit
+        head = head.scored()   # a NaN would void every fit
         confidence, outcome = head.confidences(1.0)
         if len(outcome) == 0 or outcome.min() == outcome.max():
             continue

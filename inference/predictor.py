@@ -211,7 +211,9 @@ class NewsModel:
 
     def _document_probs(self, pool_sum, pool_count, calibrated: bool, texts, pairs) -> dict[str, np.ndarray]:
         doc_tasks = [t for t in self.manifest.tasks if t.kind != "ner"]
-        present = [i for i, s in enumerate(pool_sum) if s is not None]
+        # a text without a letter or digit gets no label from predict (_prediction): no scores either
+        present = [i for i, s in enumerate(pool_sum)
+                   if s is not None and any(map(has_letter_or_digit, (texts[i], pairs[i] or "")))]
         result = {t.name: np.full((len(pool_sum), len(t.labels)), np.nan, np.float32) for t in doc_tasks}
         if not doc_tasks or not present:
             return result

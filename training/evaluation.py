@@ -59,7 +59,8 @@ def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots
     for head, annotated in head_outputs(model, docs, batch_size):
         task = head.task
         m = _entity_metrics(head, annotated) if task.kind == "ner" else _document_metrics(head, annotated)
-        before, after = head.confidences(1.0), head.confidences(task.temperature, span_calibrator=True)
+        scored = head.scored()
+        before, after = scored.confidences(1.0), scored.confidences(task.temperature, span_calibrator=True)
         m["ece_before"] = expected_calibration_error(*before)
         m["ece_after"] = expected_calibration_error(*after)
         m["documents"] = len(annotated)
@@ -88,11 +89,13 @@ def _entity_metrics(head: HeadOutputs, annotated: list) -> dict:
 
 def _document_metrics(head: HeadOutputs, annotated: list) -> dict:
     task = head.task
-    decided = [task.decide(row) for row in rescale(head.probs, task.kind, task.temperature)]
+    # a text with nothing to read (NaN scores) gets no label, as from predict: a miss, not the first label
+    decided = [task.decide(row) if np.isfinite(row).all() else []
+               for row in rescale(head.probs, task.kind, task.temperature)]
     gold = [doc.labels[task.name] for doc, _ in annotated]
     if task.kind == "multi":
         return multi_label_metrics(gold, decided, task.labels)
-    return single_label_metrics([g[0] for g in gold], [d[0] for d in decided])
+    return single_label_metrics([g[0] for g in gold], [d[0] if d else None for d in decided])
 
 
 def format_metrics(metrics: dict) -> str:

@@ -22,8 +22,12 @@ def entity_metrics(gold: list[list[str]], predicted: list[list[str]]) -> dict:
     return result
 
 
-def single_label_metrics(gold: list[str], predicted: list[str]) -> dict:
-    return {"accuracy": accuracy_score(gold, predicted), "macro_f1": f1_score(gold, predicted, average="macro", zero_division=0)}
+def single_label_metrics(gold: list[str], predicted: list[str | None]) -> dict:
+    """Accuracy and macro-F1; a prediction of None (no label) is wrong and is no label of the average."""
+    labels = sorted(set(gold) | {p for p in predicted if p is not None})
+    predicted = ["" if p is None else p for p in predicted]   # scikit-learn takes no None among strings
+    return {"accuracy": accuracy_score(gold, predicted),
+            "macro_f1": f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)}
 
 
 def multi_label_metrics(gold: list[list[str]], predicted: list[list[str]], labels: list[str]) -> dict:

@@ -1,0 +1,34 @@
+import math
+
+import pytest
+
+from inference import load
+from training.corpus import Document
+from training.evaluation import evaluate
+from training.metrics import single_label_metrics
+
+
+@pytest.fixture(scope="module")
+def model(tiny_checkpoint):
+    return load(tiny_checkpoint, device="cpu")
+
+
+@pytest.mark.parametrize("nothing_to_read", ["😀😀", "!!! ???"])
+def test_a_text_with_nothing_to_read_is_scored_as_predict_labels_it(model, nothing_to_read):
+    """predict gives such a text no label; evaluate scored it by its first label (NaN scores
+    decided as the first), which a gold first label counted as right, and its NaN row made the
+    stance ECE NaN."""
+    assert model.predict(nothing_to_read).labels == {"topic": [], "stance": []}
+    stance = model.manifest.task("stance").labels
+    docs = [Document("Moscow backs the treaty.", labels={"stance": [stance[0]], "topic": ["arms_control"]}),
+            Document(nothing_to_read, labels={"stance": [stance[0]], "topic": ["other"]})]
+    metrics = evaluate(model, docs)
+    read = evaluate(model, docs[:1])
+    for task in ("stance", "topic"):
+        assert metrics[task]["documents"] == 2
+        assert metrics[task]["ece_before"] == pytest.approx(read[task]["ece_before"], abs=1e-6) and not math.isnan(metrics[task]["ece_after"])
+    assert metrics["stance"]["accuracy"] == read["stance"]["accuracy"] / 2   # a miss, whatever the first doc scored
+
+
+def test_no_label_is_a_miss_and_no_label_of_the_macro_average():
+    assert single_label_metrics(["a", "b"], ["a", None]) == {"accuracy": 0.5, "macro_f1": 0.5}   # "" as a label: 1/3
