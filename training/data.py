@@ -178,7 +178,7 @@ def input_files(config: TrainConfig) -> list[str]:
 def overlaps(config: TrainConfig, data: RunData) -> list[str]:
     """A line for each file given twice (within a split or across splits), for training documents
     that repeat one another, and for dev or test documents that are also training documents:
-    figures on them are not held out."""
+    figures on them are not held out. Texts that differ only in white space are the same text."""
     lines, seen = [], {}
     for split in SPLITS:
         for source in as_sources(getattr(config, split), split):
@@ -195,7 +195,7 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
     # for two tasks (two columns of one table) is no repeat: each task learns it once.
     by_text, repeats, differ = defaultdict(list), [], 0   # repeats: pairs of documents
     for doc in data.train:
-        earlier = by_text[doc.text, doc.text_pair]
+        earlier = by_text[_same_text(doc)]
         for other in earlier:
             shared = annotated_tasks([other]) & annotated_tasks([doc])
             if shared:
@@ -209,11 +209,16 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
     trained = set(by_text)
     for split in ("dev", "test"):
         docs = getattr(data, split) or []
-        again = sum((doc.text, doc.text_pair) in trained for doc in docs)
+        again = sum(_same_text(doc) in trained for doc in docs)
         if again:
             lines.append(f"{again} of the {len(docs)} {split} documents are also training documents (the same text): "
                          f"{split} figures on them are not held out")
     return lines
+
+
+def _same_text(doc: Document) -> tuple:
+    """What two copies of one document share (one exported again, one with a trailing new line)."""
+    return " ".join(doc.text.split()), doc.text_pair and " ".join(doc.text_pair.split())
 
 
 def _annotation(doc: Document, task: str) -> frozenset:

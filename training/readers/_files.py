@@ -12,11 +12,18 @@ def read_utf8(path: Path) -> str:
     return decode_utf8(path.read_bytes(), str(path))
 
 
+# How compressed files begin: bytes no UTF-8 text starts with
+COMPRESSED = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
+
+
 def decode_utf8(data: bytes, name: str) -> str:
     """`data` as text (a byte-order mark dropped), or a DataError at `name`:line."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        packed = next((tool for magic, tool in COMPRESSED.items() if data.startswith(magic)), None)
+        if packed:   # no text at all: re-saving it as UTF-8 is not the way
+            raise DataError([f"{name}: a file compressed with {packed}; decompress it first"]) from None
         line = len(split_lines(data[:exc.start].decode("utf-8", "replace")))   # as the other messages count
         raise DataError([f"{name}:{line}: not valid UTF-8 ({exc.reason} at byte {exc.start}); "
                          f"re-save it as UTF-8"]) from None

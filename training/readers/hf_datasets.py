@@ -28,10 +28,11 @@ def load_dataset(source) -> tuple[object, str]:
     if not path.exists():
         raise DataError([f"{path}: no such file or folder"])
     if (path / "dataset_dict.json").is_file():
-        splits = ", ".join(sorted(p.name for p in path.iterdir() if p.is_dir()))
-        raise DataError([f"{path}: a DatasetDict folder; give one of its splits ({splits}), e.g. {path / 'train'}"])
+        splits = sorted(p.name for p in path.iterdir() if p.is_dir())
+        example = path / ("train" if "train" in splits or not splits else splits[0])
+        raise DataError([f"{path}: a DatasetDict folder; give one of its splits ({', '.join(splits)}), e.g. {example}"])
     if (path / "state.json").is_file():   # save_to_disk keeps a set_format: rows as Python objects all the same
-        return datasets.load_from_disk(str(path)).with_format(None), str(path)
+        return _loaded(path, lambda: datasets.load_from_disk(str(path)).with_format(None)), str(path)
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     if not files or any(f.suffix != ".parquet" for f in files):
         raise DataError([f"{path}: neither a save_to_disk folder nor Parquet files"])
@@ -40,7 +41,20 @@ def load_dataset(source) -> tuple[object, str]:
         example = next(f for f in files if f.name.startswith("train" if "train" in splits else splits[0]))
         raise DataError([f"{path}: Parquet files of several splits ({', '.join(splits)}); give the files of one, "
                          f"e.g. {example}"])
-    return datasets.Dataset.from_parquet([str(f) for f in files]), str(path)
+    return _loaded(path, lambda: datasets.Dataset.from_parquet([str(f) for f in files])), str(path)
+
+
+def _loaded(path: Path, load):
+    """load(), or a DataError that names `path`: datasets' and Arrow's errors name no file, and
+    would stop the checks of a run's other files."""
+    import datasets
+    try:
+        return load()
+    except IndexError:   # save_to_disk writes an empty dataset without a data file, then cannot read it back
+        raise DataError([f"{path}: no records"]) from None
+    except (ValueError, datasets.exceptions.DatasetsError) as exc:   # ValueError: Arrow's and JSON's errors too
+        cause = f" ({exc.__cause__})" if exc.__cause__ else ""   # "An error occurred while generating the dataset"
+        raise DataError([f"{path}: not a readable Hugging Face dataset: {exc}{cause}"]) from None
 
 
 def read_hf(source, task: str | None = None, text_field: str = "text", label_field: str | None = None,

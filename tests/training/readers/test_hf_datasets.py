@@ -64,6 +64,29 @@ def test_dataset_dict_folder_asks_for_a_split(tmp_path):
         read_hf(tmp_path / "dd")
 
 
+def test_a_dataset_dict_without_a_train_split_names_a_split_it_has(tmp_path):
+    datasets.DatasetDict({"validation": ner_dataset([(["Anna"], [1])])}).save_to_disk(tmp_path / "dd")
+    with pytest.raises(DataError) as err:
+        read_hf(tmp_path / "dd")
+    assert str(err.value).endswith(f"(validation), e.g. {tmp_path / 'dd' / 'validation'}")   # before: .../train
+
+
+def test_an_empty_or_broken_dataset_is_a_problem_that_names_it(tmp_path):
+    empty = datasets.Dataset.from_dict({"text": [], "label": []})
+    empty.save_to_disk(tmp_path / "empty")
+    datasets.Dataset.from_dict({"text": ["Talks"], "label": ["a"]}).to_parquet(tmp_path / "whole.parquet")
+    (tmp_path / "cut.parquet").write_bytes((tmp_path / "whole.parquet").read_bytes()[:100])   # a download cut short
+    (tmp_path / "mixed").mkdir()   # Parquet files of different columns
+    for name, columns in (("a", {"text": ["Talks"], "label": ["a"]}), ("b", {"other": [1]})):
+        datasets.Dataset.from_dict(columns).to_parquet(tmp_path / "mixed" / f"{name}.parquet")
+    with pytest.raises(DataError) as err:   # before: IndexError, ArrowInvalid and DatasetGenerationError, unnamed
+        read_data(TrainConfig(train=[str(tmp_path / name) for name in ("empty", "cut.parquet", "mixed")]))
+    problems = err.value.problems
+    assert problems[0] == f"{tmp_path / 'empty'}: no records"
+    assert problems[1].startswith(f"{tmp_path / 'cut.parquet'}: not a readable Hugging Face dataset: ")
+    assert problems[2].startswith(f"{tmp_path / 'mixed'}: not a readable Hugging Face dataset: ")
+
+
 def test_a_dataset_dict_or_a_folder_of_parquet_files_is_known_without_format(tmp_path):
     dd = datasets.DatasetDict({"train": ner_dataset([(["Anna"], [1])]), "validation": ner_dataset([(["Oslo"], [3])])})
     dd.save_to_disk(tmp_path / "dd")
