@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
                    help="the checkpoint's training file (repeat for each it trained on): the span calibrator reads "
                         "whether a name was seen in training (default: the names the checkpoint already lists, which "
                         "for a checkpoint continued with --init-from include its earlier training's: the files given "
-                        "replace them); the reader flags apply to them too")
+                        "replace them; the --data file is refused); the reader flags apply to them too")
     c.add_argument("--train-format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
     add_reader_arguments(c)
     c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
@@ -41,6 +41,10 @@ def run(args) -> int:
     from training.trainer import seen_entities
     path = args.checkpoint or default_checkpoint()
     data, *train = file_sources(args, [(args.data, args.format)] + [(f, args.train_format) for f in args.train or []])
+    if same := [f for f in args.train or [] if _same_bytes(f, args.data)]:
+        raise DataError([f"{f}: the same data as --data: each of its names would count as seen in training, and the "
+                         "span calibrator would learn nothing of unseen ones; give the file the checkpoint was trained "
+                         "on" for f in same])
     model = open_checkpoint(path, runtime="torch", device=args.device)   # fitted on fp32 outputs
     schema = schema_of(model.manifest.tasks)
     fitted_with = {task.name: task.seen_entities for task in model.manifest.tasks}
@@ -108,3 +112,8 @@ def run(args) -> int:
     print(f"calibration of {', '.join(refitted) or 'no task'} refitted on {len(docs)} documents of {args.data}"
           f"{kept_text}; written to {path}/manifest.json{card_text}", file=sys.stderr)
     return 0
+
+
+def _same_bytes(a: str, b: str) -> bool:
+    from training.data import fingerprint
+    return Path(a).exists() and Path(b).exists() and fingerprint(a) == fingerprint(b)

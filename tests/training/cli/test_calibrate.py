@@ -99,6 +99,22 @@ def test_calibrate_refuses_a_training_file_without_entities_and_writes_nothing(t
     assert (ckpt / "manifest.json").read_bytes() == before
 
 
+def test_calibrate_refuses_the_data_it_fits_on_as_the_training_file(tiny_checkpoint, tmp_path, capsys):
+    """Before, `--train dev.jsonl --data dev.jsonl` fitted the span calibrator with every dev name seen in training."""
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    before = (ckpt / "manifest.json").read_bytes()
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(_right_and_wrong_entities(ckpt, "Peter Blackburn visits Brussels, the EU said."), encoding="utf-8")
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(dev.read_bytes())
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--train", str(copy),
+                 "--device", "cpu"]) == 2
+    assert f"{copy}: the same data as --data: each of its names would count as seen in training" \
+        in capsys.readouterr().err
+    assert (ckpt / "manifest.json").read_bytes() == before
+
+
 def test_calibrate_reads_a_classification_file_with_its_task(tiny_checkpoint, tmp_path, capsys):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)
