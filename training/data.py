@@ -226,16 +226,33 @@ def _annotation(doc: Document, task: str) -> frozenset:
     return frozenset(doc.spans.get(task, doc.labels.get(task, ())))
 
 
+def span_warnings(docs: list[Document], what: str) -> list[str]:
+    """The lines of spans_inside_words and spans_across_lines."""
+    return spans_inside_words(docs, what) + spans_across_lines(docs, what)
+
+
 def spans_inside_words(docs: list[Document], what: str) -> list[str]:
     """A line when entity spans of `docs` start or end inside a word (between two cased letters or
     digits: byte offsets, or an end off by one): each is read as the whole words it touches."""
-    inside = [(doc, span) for doc in docs for spans in doc.spans.values() for span in spans
-              if _joined(doc.text, span.start) or _joined(doc.text, span.end)]
-    if not inside:
+    return _odd_spans(docs, lambda text, span: _joined(text, span.start) or _joined(text, span.end),
+                      f"of the {what} start or end inside a word, and are read as the whole words they touch",
+                      "do the offsets count characters?")
+
+
+def spans_across_lines(docs: list[Document], what: str) -> list[str]:
+    """A line when entity spans of `docs` cross a line break, which no predicted entity does (each
+    line is decoded on its own): scored, each is a miss."""
+    return _odd_spans(docs, lambda text, span: len(text[span.start:span.end].strip().splitlines()) > 1,
+                      f"of the {what} cross a line break", "predict decodes each line on its own, and never gives one")
+
+
+def _odd_spans(docs: list[Document], odd, says: str, advice: str) -> list[str]:
+    """One line for the entity spans of `docs` that `odd(text, span)`, naming the first."""
+    found = [(doc, span) for doc in docs for spans in doc.spans.values() for span in spans if odd(doc.text, span)]
+    if not found:
         return []
-    doc, span = inside[0]
-    return [f"{len(inside)} entity span(s) of the {what} start or end inside a word, and are read as the whole words "
-            f"they touch (first: {doc.source} {doc.text[span.start:span.end]!r}): do the offsets count characters?"]
+    doc, span = found[0]
+    return [f"{len(found)} entity span(s) {says} (first: {doc.source} {doc.text[span.start:span.end]!r}): {advice}"]
 
 
 def _joined(text: str, i: int) -> bool:

@@ -31,7 +31,7 @@ from .base_models import BASE_MODELS, default_recipe
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
 from .data import (SPLITS, RunData, fingerprint, input_files, labels_differing_in_case, labels_without_examples,
-                   overlaps, rare_entity_types, read_data, spans_inside_words)
+                   overlaps, rare_entity_types, read_data, span_warnings)
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
@@ -78,7 +78,7 @@ def train(config: TrainConfig, log=print) -> dict:
             "left out of the checkpoint"
         log(f"warning: none of the documents trained on (after any hold-out or sample) is annotated for task "
             f"{name!r}: {what}")
-    inside = [line for split in SPLITS for line in spans_inside_words(getattr(data, split) or [], f"{split} data")]
+    inside = [line for split in SPLITS for line in span_warnings(getattr(data, split) or [], f"{split} data")]
     for line in (rare_entity_types(data.schema, data.train) + labels_without_examples(data.schema, data.train)
                  + labels_differing_in_case(data.schema) + overlaps(config, data) + inside):
         log(f"warning: {line}")

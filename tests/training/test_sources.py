@@ -314,6 +314,17 @@ def test_spans_inside_words_are_warned_about_but_not_in_scripts_without_spaces()
     assert spans_inside_words(docs[1:], "train data") == []
 
 
+def test_spans_across_a_line_break_are_warned_about():
+    """predict never gives such an entity; before, nothing said the gold had some."""
+    from training.corpus import Document, Span
+    from training.data import spans_across_lines
+    text = "Talks in\nGeneva\nBush\n\nCherie Blair spoke.\n"
+    docs = [Document(text, spans={"entities": [Span(8, 16, "LOC"), Span(16, 34, "PER")]}, source="a.jsonl:3")]
+    assert spans_across_lines(docs, "dev data") == [   # "\nGeneva\n": line breaks at its edges alone are no crossing
+        "1 entity span(s) of the dev data cross a line break (first: a.jsonl:3 'Bush\\n\\nCherie Blair'): "
+        "predict decodes each line on its own, and never gives one"]
+
+
 def test_one_file_read_as_two_tasks_or_pairs_with_other_bodies_is_no_overlap(tmp_path):
     from training.data import overlaps
     both = tmp_path / "both.csv"

@@ -100,3 +100,14 @@ def test_a_document_with_two_labels_for_a_single_label_task_is_refused_with_its_
     captured = capsys.readouterr()
     assert f"{data}:2: task 'stance' is single-label in the model, but this document gives it other than one " \
         "label" in captured.err and not captured.out
+
+
+def test_evaluate_warns_of_gold_entities_across_a_line_break(tiny_checkpoint, tmp_path, capsys):
+    """No prediction crosses a line break, so each such gold entity is a miss: said, not left to puzzle over."""
+    data = tmp_path / "gold.jsonl"
+    text = "Bush\n\nCherie Blair spoke."
+    data.write_text(json.dumps({"text": text, "entities": [{"start": 0, "end": 18, "label": "PER"}]}) + "\n",
+                    encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cpu"]) == 0
+    assert f"warning: 1 entity span(s) of the file {data} cross a line break (first: {data}:1 " \
+           "'Bush\\n\\nCherie Blair')" in capsys.readouterr().err
