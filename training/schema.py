@@ -16,6 +16,13 @@ NEWS_SCHEMA = {
 }
 
 
+def task_name_error(name: str) -> str | None:
+    """Why `name` cannot name a task, or None."""
+    if name in RECORD_FIELDS:   # that field of every news record would be read as the task's label
+        return "is a field of the news records"
+    return task_name_problem(name)
+
+
 def load_schema(path: str | Path | None) -> dict[str, dict]:
     """The schema in a JSON file ({task: {"kind", "labels"}}), or the news schema."""
     if path is None:
@@ -31,10 +38,8 @@ def load_schema(path: str | Path | None) -> dict[str, dict]:
         if (not isinstance(spec, dict) or set(spec) != {"kind", "labels"} or not isinstance(labels, list)
                 or not labels or not all(isinstance(label, str) for label in labels)):
             raise ValueError(f"{path}: task {name!r} needs exactly 'kind' and a non-empty 'labels' list of strings")
-        if problem := task_name_problem(name):   # named here, before the data is read
+        if problem := task_name_error(name):   # named here, before the data is read
             raise ValueError(f"{path}: task name {name!r} {problem}: give another")
-        if name in RECORD_FIELDS:   # that field of every news record would be read as the task's label
-            raise ValueError(f"{path}: task name {name!r} is a field of the news records: give another")
         try:
             TaskSpec(name, spec["kind"], list(spec["labels"]))  # validates the kind
         except ValueError as exc:

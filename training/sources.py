@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .corpus import DataError, Document
 from .readers._files import JSON_ERRORS
+from .schema import task_name_error
 from .readers import read_jsonl
 from .readers import read_classification, read_conll, read_doccano, read_hf, read_label_studio, read_pairs_joined
 
@@ -79,6 +80,9 @@ class Source:
                                  f"for its default, {known[name]!r})")
             if READER_OPTIONS.get(name, (None,))[0] is str and not isinstance(value, (str, Path, type(None))):
                 raise ValueError(f"{self.path}: reader option {name}: {value!r} is not a string")
+            # named here, not when the model is made after every file was read
+            if name in ("task", "label_task") and isinstance(value, str) and (problem := task_name_error(value)):
+                raise ValueError(f"{self.path}: reader option {name}: {value!r} {problem}: give another")
         if fmt == "pairs" and self.options.get("bodies") is None:
             raise ValueError(f"{self.path}: the pairs reader needs the bodies file (option bodies, flag --bodies)")
 

@@ -143,6 +143,17 @@ def test_each_format_takes_its_own_readers_options():
         Source("data/train.jsonl", options={"task": "entities"})
 
 
+@pytest.mark.parametrize("option, name, problem", [
+    ("task", "a.b", "is empty or holds a '.'"), ("task", "text", "is a field of the news records"),
+    ("label_task", "pool_count", "is a name the model keeps for itself")])
+def test_a_task_name_no_model_can_have_is_refused_as_the_option_is_read(option, name, problem):
+    """Before, --task a.b or --task text was read with every file, then refused when the model was made."""
+    fmt = "doccano" if option == "label_task" else "conll"
+    with pytest.raises(ValueError) as raised:
+        Source("a.conll", fmt, {option: name})
+    assert str(raised.value) == f"a.conll: reader option {option}: {name!r} {problem}: give another"
+
+
 def test_the_task_of_a_doccano_exports_document_labels_is_a_flag(files):
     """Before: reachable only through a TOML table's options, so `cats` topics trained a new task `label`."""
     import argparse
