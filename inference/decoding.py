@@ -10,16 +10,18 @@ mention read alone ("Putin said ...") is often typed less surely than the full f
 
 No entity spans a line break: each line's words are decoded as a text of their own (a
 paragraph's last name and the next one's first are two names; a CoNLL sentence ends a line).
+The first text of a pair ends as a line does: its names stop at the separator.
 """
 from __future__ import annotations
 
-import re
 import unicodedata
+from bisect import bisect_right
 from functools import lru_cache
 
 import numpy as np
 
 from .batching import padded_runs
+from .tokenization import LINE_BREAK
 
 
 PERSON_TYPES = {"PER", "PERSON"}   # (any case) whose one-word mentions are surnames of longer ones
@@ -146,11 +148,16 @@ def _span_score(tag_probs: np.ndarray, tags: list[str], i: int, j: int, etype: s
 
 
 def line_starts(text: str, words: list[tuple[int, int]]) -> frozenset[int]:
-    """The words (by index) that a line break separates from the word before them."""
-    return frozenset(w for w in range(1, len(words)) if _LINE_BREAK.search(text, words[w - 1][1], words[w][0]))
-
-
-_LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")   # what str.splitlines() splits at
+    """The words (by index, in text order) that a line break separates from the word before them,
+    and the first word past the end of `text` (a pair's separator: no entity of the first text runs
+    into the second): one pass over the text's breaks, each placed among the words by bisection."""
+    starts = [start for start, _ in words]
+    found = set()
+    for at in [*(match.start() for match in LINE_BREAK.finditer(text)), len(text)]:
+        w = bisect_right(starts, at)   # the first word after the break
+        if 0 < w < len(words) and words[w - 1][1] <= at:   # not inside the word before it
+            found.add(w)
+    return frozenset(found)
 
 
 def decode_task(task, tag_probs: list[np.ndarray], surfaces: list[list[str]] | None = None,

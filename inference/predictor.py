@@ -291,10 +291,13 @@ def _checked_inputs(texts, pairs) -> tuple[list[str], list[str | None]]:
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop symbols and invisible characters at an entity's edges ("Berlin😀" -> "Berlin"):
-    the tokenizer keeps them in the word, but they are no part of a name."""
-    while start < end and unicodedata.category(text[start])[0] in "SCZM":   # M: an accent with no letter before it
+    """Drop symbols and invisible characters at an entity's edges ("Windows\u2122" -> "Windows"):
+    the tokenizer keeps them in the word, but they are no part of a name. An ASCII symbol is a
+    word of its own, in the span because the model put it there ("OPEC+"), and stays."""
+    def stray(char: str, categories: str) -> bool:
+        return not char.isascii() and unicodedata.category(char)[0] in categories
+    while start < end and stray(text[start], "SCZM"):   # M: an accent with no letter before it
         start += 1
-    while end > start and unicodedata.category(text[end - 1])[0] in "SCZ":
+    while end > start and stray(text[end - 1], "SCZ"):
         end -= 1
     return start, end

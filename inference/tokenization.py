@@ -58,11 +58,12 @@ def join_pair(tokenizer, text: str, pair: str | None) -> str:
     return text if pair is None else f"{text} {tokenizer.sep_token} {pair}"
 
 
-# A zero-width space, control characters (C0 and C1, where U+0085 ends a line) and lone
-# surrogates become spaces before tokenizing: one character for one, so offsets still index the
-# original text, while words split where a reader sees a break and the tokenizer never meets a
-# string it cannot encode. So do emoji (pictographs, flags, clocks, arrows, shapes and dingbats
-# such as \u2764 and \u2708, with the variation selectors, keycap and tags that build them):
+# A zero-width space, control characters (C0 and C1) and lone surrogates become spaces before
+# tokenizing (those that end a line, U+0085, \v, \f and \x1c-\x1e, become "\n": a space to the
+# tokenizers, a line end to recasing): one character for one, so offsets still index the original
+# text, while words split where a reader sees a break and the tokenizer never meets a string it
+# cannot encode. So do emoji (pictographs, flags, clocks, arrows, shapes and dingbats such as
+# \u2764 and \u2708, with the variation selectors, keycap and tags that build them):
 # WordPiece splits no word at them and read "Putin\U0001f600" or "Paris\U0001f1eb\U0001f1f7" as one
 # unknown token, losing the name. Symbols the vocabularies know ("\u00b0", "\u00a9", "\u2122") stay.
 _EMOJI_CHARS = ("\u2190-\u21ff\u2300-\u23ff\u24c2\u25a0-\u27bf\u2900-\u297f\u2b00-\u2bff\u3030\u303d\u3297\u3299"
@@ -79,6 +80,7 @@ JOINERS = ("\u00ad\u200c\u200d\u2060\ufeff\u061c\u180e\u200e\u200f\u202a\u202b\u
            "\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069")
 _JOINERS = re.compile(f"[{JOINERS}]")
 _SPACES = re.compile(r"\s+")
+LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")   # what str.splitlines() splits at
 _READABLE = re.compile(f"[^\\s{_INVISIBLE_CHARS}{JOINERS}]")   # a character the encoder reads: not blank
 
 
@@ -105,7 +107,7 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     if pair is not None and not readable(pair):
         pair = None   # a second text with nothing to read: the first read alone
     text = join_pair(tokenizer, text, pair)
-    visible = _INVISIBLE.sub(" ", text)
+    visible = _INVISIBLE.sub(lambda m: "\n" if LINE_BREAK.match(m.group()) else " ", text)
     read, at = _without_joiners(visible)
     if recase:
         read = _recased(read, _read_index(at, first_length),
@@ -232,7 +234,7 @@ def _breaks_word(char: str) -> bool:
 
 def _starts_sentence(text: str, words: list[tuple[int, int]], i: int) -> bool:
     prev_start, prev_end = words[i - 1]
-    if "\n" in text[prev_end:words[i][0]]:
+    if LINE_BREAK.search(text, prev_end, words[i][0]):   # any line end, as decoding and recasing read one
         return True
     if text[prev_start:prev_end] not in SENTENCE_END or i < 2:
         return False

@@ -102,6 +102,8 @@ def usable_positions(config) -> int | None:
 def window_problem(length: int, overlap: int, positions: int | None) -> str | None:
     """Why an encoder of `positions` positions cannot read windows of `length` subwords (special
     tokens included) sharing `overlap`, or None when it can."""
+    if overlap < 0:   # windows would leave gaps, whose subwords no window labels
+        return f"window overlap {overlap}: it must be 0 or more"
     if not overlap + 2 < length <= (positions or length):
         fits = f", and fit the encoder's {positions} positions" if positions else ""
         return f"window length {length}: it must exceed the overlap ({overlap}) and the 2 special tokens{fits}"

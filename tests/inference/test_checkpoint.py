@@ -180,6 +180,11 @@ def _a_window_beyond_the_encoder(manifest_path) -> str:
     return json.dumps(json.loads(manifest_path.read_text(encoding="utf-8")) | {"window_length": 100_000})
 
 
+def _a_negative_overlap(manifest_path) -> str:
+    import json
+    return json.dumps(json.loads(manifest_path.read_text(encoding="utf-8")) | {"window_overlap": -5})
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda ckpt: (ckpt / "manifest.json").write_text('{"tasks": [', encoding="utf-8"),
      r"manifest.json: not valid JSON \(Expecting value at line 1, column 12\)"),
@@ -208,9 +213,11 @@ def _a_window_beyond_the_encoder(manifest_path) -> str:
     (lambda ckpt: (ckpt / "manifest.json").write_text(_a_window_beyond_the_encoder(ckpt / "manifest.json"),
                                                       encoding="utf-8"),
      r"manifest.json: window length 100000: it must .* fit the encoder's \d+ positions"),
+    (lambda ckpt: (ckpt / "manifest.json").write_text(_a_negative_overlap(ckpt / "manifest.json"), encoding="utf-8"),
+     r"manifest.json: window overlap -5: it must be 0 or more"),   # before: loaded, and windows left gaps unlabelled
 ], ids=["manifest-json", "manifest-field", "manifest-not-one", "heads", "encoder", "encoder-missing",
         "tokenizer-missing", "config-broken", "tokenizer-broken", "tokenizer-fields", "encoder-not-one",
-        "encoder-shape", "manifest-labels", "manifest-window"])
+        "encoder-shape", "manifest-labels", "manifest-window", "manifest-overlap"])
 def test_a_damaged_checkpoint_is_refused_naming_the_file(tiny_checkpoint, tmp_path, damage, message):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)

@@ -207,3 +207,23 @@ def test_no_entity_spans_a_line_break(viterbi):
     assert [s[:3] for s in spans] == [(1, 2, "PER"), (2, 4, "PER"), (5, 6, "PER")]
     # each line decoded as a text of its own: "Bush" ends as a text's last word does, "Cherie" opens with I- or B-
     assert [s[3] for s in spans] == pytest.approx([0.9, (0.15 + 0.8) * 0.9, 0.1 + 0.9])
+
+
+@pytest.mark.parametrize("text, words, starts", [
+    ("a\r\n\r\nb\rc\n\rd", [(0, 1), (5, 6), (7, 8), (10, 11)], {1, 2, 3}),    # CRLF, lone CR, LF CR: one start each
+    ("a\u2028b\x85c\fd\ve\x1cf\u2029g \tx", [(i, i + 1) for i in range(0, 13, 2)] + [(15, 16)], set(range(1, 7))),
+    ("\n\na b\n\n", [(2, 3), (4, 5)], set()),          # breaks before the first word and after the last
+    ("a\nb c", [(0, 3), (4, 5)], set()),                 # a break inside a word separates nothing
+    ("a\u200b\nb", [(0, 1), (3, 4)], {1}),
+    ("", [], set()), ("\n", [], set()), ("a\n", [(0, 1)], set()),
+])
+def test_line_starts_on_every_kind_of_line_end(text, words, starts):
+    """Every line end str.splitlines knows, found in one pass over the text."""
+    assert line_starts(text, words) == starts
+    gaps = [text[words[w - 1][1]:words[w][0]] for w in range(1, len(words))]
+    assert starts == {w for w, gap in enumerate(gaps, 1) if "".join(gap.splitlines()) != gap}   # a break in the gap
+
+
+def test_the_words_past_the_text_start_a_line():
+    """Of a pair ("a b [SEP] c d"), the separator: the first text's names end with it."""
+    assert line_starts("a b", [(0, 1), (2, 3), (4, 9), (10, 11), (12, 13)]) == {2}

@@ -122,6 +122,45 @@ def test_a_blank_pair_reads_the_first_text_alone(model):
     assert set(alone["labels"]) == {"topic", "stance"} and all(math.isfinite(s) for s in scores)
 
 
+def test_an_entity_of_the_first_text_ends_where_that_text_ends(any_tiny_checkpoint):
+    """Before, a name closing a headline ran on through the separator into the body (every word
+    below is I-LOC): cut at the headline's end, but scored over the body's words too."""
+    import torch
+    rigged = load(any_tiny_checkpoint)
+    tags = rigged.manifest.task("entities").labels
+    with torch.no_grad():
+        head = rigged.model.heads["entities"]
+        head.weight.zero_()
+        head.bias.zero_()
+        head.bias[tags.index("I-LOC")] = 5.0
+    text = "Talks in Geneva"
+    alone = rigged.predict(text).entities
+    with pytest.warns(UserWarning, match="no pair task"):
+        paired = rigged.predict(text, pair="Vienna and Oslo followed").entities
+    assert [e.text for e in alone] == [text] and paired == alone
+
+
+def test_an_ascii_symbol_the_model_tags_stays_in_the_entity(any_tiny_checkpoint):
+    """"+" is a word of its own, which the model tags (the bundled corpus has "OPEC+"); before, it was
+    cut off as a symbol the tokenizer had kept in a word ("Windows\u2122", which still loses "\u2122")."""
+    import torch
+    from inference.tokenization import SHAPES
+    rigged = load(any_tiny_checkpoint)
+    tags = rigged.manifest.task("entities").labels
+    with torch.no_grad():   # upper-case words are B-LOC, punctuation I-LOC, the rest O
+        rigged.model.shape_embedding.weight.zero_()
+        for initial in (0, len(SHAPES)):
+            rigged.model.shape_embedding.weight[initial + SHAPES.index("upper"), 0] = 60.0
+            rigged.model.shape_embedding.weight[initial + SHAPES.index("punct"), 1] = 60.0
+        head = rigged.model.heads["entities"]
+        head.weight.zero_()
+        head.bias.zero_()
+        head.weight[tags.index("B-LOC"), 0] = head.weight[tags.index("I-LOC"), 1] = 1.0
+        head.bias[tags.index("B-LOC")] = head.bias[tags.index("I-LOC")] = -30.0
+    text = "talks with OPEC+ and WINDOWS\u2122 went on"
+    assert [e.text for e in rigged.predict(text).entities] == ["OPEC+", "WINDOWS"]
+
+
 def test_8_threads_x_50_calls_match_serial_results(model):
     texts = [f"Talks in Geneva, round {i}. " * (i % 5 + 1) for i in range(8)]
     serial = [model.predict(t).to_dict() for t in texts]

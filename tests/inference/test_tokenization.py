@@ -60,6 +60,14 @@ def test_shapes_are_read_from_the_cased_text(any_tokenizer):
     assert shape_of["cities"] == SHAPES.index("lower")              # "U.S." is not a sentence end
 
 
+@pytest.mark.parametrize("line_end", ["\r", "\r\n", "\u2028", "\u2029", "\x85", "\f", "\v", "\x1c"])
+def test_a_word_after_any_line_end_opens_a_sentence(any_tokenizer, line_end):
+    """As after "\n" (before, "Berlin" after a lone "\r" or U+2028 read as inside a sentence: a
+    document with old Mac line ends reached the NER head with other shapes)."""
+    shapes = [encode(any_tokenizer, f"talks went on{end}Berlin said").shape_ids for end in ("\n", line_end)]
+    assert shapes[0] == shapes[1] and len(SHAPES) + SHAPES.index("title") in shapes[1]
+
+
 def test_wordpiece_and_sentencepiece_cut_words_alike(tokenizer, e5_tokenizer):
     """SentencePiece splits at spaces only; punctuation inside a subword run still makes a word
     of its own, so an entity never takes the comma or the possessive along."""
@@ -185,3 +193,13 @@ def test_a_pair_with_joiners_is_recased_as_without_them(e5_tokenizer):
     plain = encode(e5_tokenizer, "PUTIN MEETS KOFI", pair="He met Kofi in Accra .", recase=True)
     assert (encoded.input_ids, encoded.prefix) == (plain.input_ids, plain.prefix)
     assert e5_tokenizer.convert_ids_to_tokens(encoded.input_ids[4:6]) == ["▁Ko", "fi"]   # not "▁KO", "FI"
+
+
+@pytest.mark.parametrize("line_end", ["\x85", "\v", "\f", "\x1c", "\x1d", "\x1e"])
+def test_a_line_in_capitals_ended_by_a_control_character_is_recased(e5_tokenizer, line_end):
+    """A line ended by a next-line control, a form feed or Word's manual line break ("\\v") is
+    recased as one ended by "\\n" (before, they reached recasing as spaces: no line in capitals)."""
+    texts = [f"RUSSIA AND UKRAINE RESUME TALKS{end}Officials said talks resume ." for end in ("\n", line_end)]
+    encoded = [encode(e5_tokenizer, text, recase=True) for text in texts]
+    assert encoded[1].input_ids == encoded[0].input_ids != encode(e5_tokenizer, texts[1]).input_ids
+    assert encoded[1].words == encoded[0].words
