@@ -7,6 +7,8 @@ import hashlib
 import json
 import os
 import random
+import secrets
+import shutil
 from pathlib import Path
 
 import torch
@@ -50,20 +52,37 @@ def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, prog
     save_directory(path, write, is_state, "a training state")
 
 
+def remove_state(path: Path) -> None:
+    """Remove a state in one step: renamed aside first, under the temporary name recover_killed_save
+    clears, so a kill while it is deleted leaves no part of it behind (one with state.json, which
+    --resume would call damaged, or one without, which every later run would refuse)."""
+    real = Path(os.path.realpath(path))   # through a symlink, as save_state wrote it
+    doomed = real.with_name(f".{real.name}.tmp-{secrets.token_hex(6)}")
+    try:
+        real.rename(doomed)
+    except OSError:   # none there; or one that cannot be moved, left as before rather than fail an ended run
+        return
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
 def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, average=None,
                run: dict | None = None, rank: int = 0, device: torch.device | None = None) -> dict:
     """Restore everything into the given objects, the torch generators those of process `rank`
     (a state saved by one process gives its own to each); returns the saved progress. A `run` other than
     the saved one is refused, naming each difference, before anything is restored; so is a
-    state that cannot be read whole (a disk full or a copy cut short)."""
+    state that cannot be read whole (a disk full or a copy cut short) or whose state.json has a
+    field missing or of the wrong kind (named)."""
     try:
         meta = json.loads((path / STATE).read_text(encoding="utf-8"))
-        saved_run = meta.get("run")
         weights = load_file(str(path / "model.safetensors"))
         averaged = load_file(str(path / "average.safetensors")) if (path / "average.safetensors").exists() else None
         tensors = load_file(str(path / "optimizer.safetensors"))
-    except (OSError, ValueError, AttributeError, SafetensorError) as exc:
+    except (OSError, ValueError, SafetensorError) as exc:
         raise ValueError(_damaged(path, exc)) from None
+    problem = _meta_problem(meta)
+    if problem:
+        raise ValueError(_damaged(path, problem))
+    saved_run = meta.get("run")
     if run is not None and saved_run is not None:
         changed = _differences(resolved(saved_run), json.loads(json.dumps(run)))   # saved before paths were resolved
         if changed and isinstance(meta.get("cwd"), str):   # the same command run from another folder: its files
@@ -93,8 +112,55 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
         scheduler.load_state_dict(meta["scheduler"])
         rng.setstate(_tupled(meta["python_rng"]))
         return meta["progress"]
-    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError, RuntimeError) as exc:
         raise ValueError(_damaged(path, exc)) from None
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# What load_state and the trainer read from state.json: a hand-edited state is refused naming the
+# field, before anything is restored, not met as a traceback (or a step count of "16") later.
+META = {
+    "progress": (lambda v: isinstance(v, dict), "an object"),
+    "progress.epoch": (_whole, "a whole number of at least 0"),
+    "progress.step": (_whole, "a whole number of at least 0"),
+    "progress.best_score": (_number, "a number"),
+    "progress.best_epoch": (lambda v: v is None or _whole(v), "null or a whole number of at least 0"),
+    "progress.history": (lambda v: isinstance(v, list), "a list"),
+    "progress.minutes": (lambda v: _number(v) and v >= 0, "a number of at least 0"),
+    "param_groups": (lambda v: isinstance(v, list) and all(isinstance(g, dict) for g in v), "a list of objects"),
+    "scheduler": (lambda v: isinstance(v, dict), "an object"),
+    "python_rng": (lambda v: isinstance(v, list), "a list"),
+    "run": (lambda v: v is None or isinstance(v, dict), "null or an object"),
+    "run.config": (lambda v: isinstance(v, dict), "an object"),
+    "run.data_sha256": (lambda v: isinstance(v, dict), "an object"),
+    "run.schema": (lambda v: isinstance(v, dict), "an object"),
+    "run.processes": (_whole, "a whole number of at least 0"),
+    "cwd": (lambda v: v is None or isinstance(v, str), "null or a string"),
+}
+OPTIONAL = {"run", "cwd"}   # null when absent (a state saved by save_state without a run)
+
+
+def _meta_problem(meta) -> str | None:
+    if not isinstance(meta, dict):
+        return f"{STATE} holds a {type(meta).__name__}, not an object"
+    for name, (valid, meaning) in META.items():
+        parent, _, key = name.rpartition(".")
+        holder = meta.get(parent) if parent else meta
+        if holder is None:   # no run recorded: nothing in it to check
+            continue
+        if key not in holder and name not in OPTIONAL:
+            return f"{STATE}: {name} is missing"
+        if not valid(holder.get(key)):
+            written = json.dumps(holder.get(key))   # as the file writes it: true, not True
+            return f"{STATE}: {name} is {written if len(written) <= 60 else written[:57] + '...'}, not {meaning}"
+    return None
 
 
 GENERATORS = ("torch_rng", "cuda_rng")   # keys of optimizer.safetensors: process 0's, then "torch_rng.1", ...
@@ -104,9 +170,9 @@ def _generator_key(name: str, rank: int) -> str:
     return f"{name}.{rank}" if rank else name   # process 0's as a state of one process names it
 
 
-def _damaged(path: Path, exc: Exception) -> str:
-    return (f"{path} cannot be resumed from, it is damaged ({type(exc).__name__}: {exc}); delete it and run "
-            f"the command without --resume")
+def _damaged(path: Path, exc: Exception | str) -> str:
+    why = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+    return f"{path} cannot be resumed from, it is damaged ({why}); delete it and run the command without --resume"
 
 
 def run_digest(run: dict) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
-import shutil
 import time
 from pathlib import Path
 
@@ -41,7 +40,8 @@ from .model_card import train_counts, write_model_card
 from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
 from .runtime_figures import measure_runtimes
-from .state import from_folder, is_state, load_state, resolved, run_digest, run_identity, save_state, state_dir
+from .state import (from_folder, is_state, load_state, remove_state, resolved, run_digest, run_identity,
+                    save_state, state_dir)
 
 
 def seed_everything(seed: int) -> None:
@@ -197,6 +197,10 @@ class Trainer:
         if config.resume and is_state(self.state):
             self.progress = load_state(self.state, model, self.optimizer, self.scheduler, self.rng, self.average,
                                        self.identity, self.rank, self.device)
+            if self.progress["best_epoch"] is not None and not is_checkpoint(Path(config.output)):   # not at the end
+                raise ValueError(f"{self.state} goes on from a run whose best epoch so far "
+                                 f"({self.progress['best_epoch']}) was saved to {config.output}, which holds no "
+                                 f"checkpoint now: put it back, or remove {self.state} to start again")
             self.created -= self.progress["minutes"] * 60   # total_minutes counts the interrupted run's epochs too
             log(f"resuming from {self.state} after epoch {self.progress['epoch']} (step {self.progress['step']})")
         elif config.resume and (finished := self._finished_run()) is not None:
@@ -371,7 +375,7 @@ class Trainer:
         best.manifest.training["cwd"] = os.getcwd()   # where the paths of both digests start
         write_manifest(Path(config.output), best.manifest)
         write_model_card(Path(config.output), best.manifest, extra_path=config.model_card)
-        shutil.rmtree(self.state, ignore_errors=True)
+        remove_state(self.state)
         return result
 
 

@@ -141,3 +141,54 @@ def test_fewer_batches_than_processes_is_refused_not_left_waiting(run_args):
     assert proc.returncode != 0   # before: the process with a batch waited for the other's for ever
     assert "make 1 batch(es) of 1000 for 2 processes: each needs one" in proc.stderr
     assert not (tmp / "ddp-one-batch").exists()
+
+
+def test_a_kill_while_the_ended_runs_state_is_removed_leaves_none_of_it(run_args, tiny_base, monkeypatch):
+    """Before: the state was deleted file by file, and a kill in between left part of it: with
+    state.json, --resume called the ended run's state damaged; without, every later run was refused."""
+    import shutil
+
+    from training.config import TrainConfig
+    from training.trainer import train
+    tmp, _ = run_args
+    config = TrainConfig(train=str(tmp / "train.jsonl"), base=tiny_base, output=str(tmp / "ended"), epochs=1,
+                         max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False)
+    rmtree = shutil.rmtree
+
+    def killed_midway(path, *args, **kwargs):
+        if os.path.exists(os.path.join(path, "state.json")):   # the state: one file gone, then the kill
+            os.remove(os.path.join(path, "model.safetensors"))
+            raise KeyboardInterrupt
+        rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, log=lambda m: None)
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+    logged = []
+    train(TrainConfig(**{**config.__dict__, "resume": True}), log=logged.append)
+    assert any(line.startswith("this run has already ended") for line in logged), logged
+    assert not [p.name for p in tmp.iterdir() if p.name.startswith((".ended", "ended."))]
+
+
+def test_a_resume_whose_kept_checkpoint_is_gone_is_refused_before_training(run_args, tiny_base, monkeypatch):
+    """Before: the epochs ran, then the run failed at its end, loading a checkpoint that is not there."""
+    from training.config import TrainConfig
+    from training.trainer import Trainer, train
+    tmp, _ = run_args
+    config = TrainConfig(train=str(tmp / "train.jsonl"), base=tiny_base, output=str(tmp / "lost"), epochs=1,
+                         max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False)
+
+    def killed(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "finish", killed)   # killed after its last epoch was saved
+    with pytest.raises(KeyboardInterrupt):
+        train(config, log=lambda m: None)
+    monkeypatch.undo()
+    for file in (tmp / "lost").iterdir():
+        file.unlink()
+    (tmp / "lost").rmdir()
+    with pytest.raises(ValueError, match=rf"best epoch so far \(1\) was saved to {tmp / 'lost'}, which holds no "
+                                         "checkpoint now: put it back, or remove .*lost.state to start again"):
+        train(TrainConfig(**{**config.__dict__, "resume": True}), log=lambda m: None)

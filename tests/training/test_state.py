@@ -1,11 +1,15 @@
 """The resume state: every tensor it saves comes back, the moving average of the weights included."""
+import json
 import random
+import re
 
 import pytest
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from training.state import load_state, run_identity, save_state
+
+PROGRESS = {"epoch": 1, "step": 4, "best_score": 0.5, "history": [], "best_epoch": 1, "minutes": 0.1}   # the trainer's
 
 
 def _run(seed: int):
@@ -24,10 +28,10 @@ def test_the_moving_average_survives_a_save_and_load(tmp_path):
         optimizer.step()
         scheduler.step()
         average.update_parameters(model)
-    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1}, average)
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS, average)
 
     fresh = _run(1)
-    assert load_state(tmp_path / "s", *fresh[:3], random.Random(), fresh[3]) == {"epoch": 1}
+    assert load_state(tmp_path / "s", *fresh[:3], random.Random(), fresh[3]) == PROGRESS
     assert torch.equal(fresh[3].module.weight, average.module.weight)
     assert not torch.equal(average.module.weight, model.weight)      # the average is its own tensor
     assert int(fresh[3].n_averaged) == 3
@@ -38,10 +42,10 @@ def test_each_process_resumes_with_its_own_torch_generator(tmp_path):
     dropout of the others took another course than in an uninterrupted run."""
     model, optimizer, scheduler, _ = _run(0)
     states = [torch.manual_seed(seed).get_state() for seed in (10, 11)]   # processes 0 and 1
-    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1},
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS,
                generators={"torch_rng": states})
     one = torch.manual_seed(12).get_state()
-    save_state(tmp_path / "one", model, optimizer, scheduler, random.Random(1), {"epoch": 1})   # one process's
+    save_state(tmp_path / "one", model, optimizer, scheduler, random.Random(1), PROGRESS)   # one process's
     for rank in (0, 1):
         load_state(tmp_path / "s", *_run(1)[:3], random.Random(), rank=rank)
         assert torch.equal(torch.get_rng_state(), states[rank])
@@ -53,7 +57,7 @@ def test_a_gpu_generator_goes_back_to_the_gpu_of_its_process(tmp_path, monkeypat
     """Before: set on the current GPU (cuda:0) whatever the process's."""
     model, optimizer, scheduler, _ = _run(0)
     states = [torch.manual_seed(seed).get_state() for seed in (10, 11)]
-    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1},
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS,
                generators={"torch_rng": states, "cuda_rng": [s.clone() for s in states]})
     set_on = []
     monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, device: set_on.append((state, device)))
@@ -64,7 +68,7 @@ def test_a_gpu_generator_goes_back_to_the_gpu_of_its_process(tmp_path, monkeypat
 
 def test_resuming_with_an_average_that_was_not_kept_says_so(tmp_path):
     model, optimizer, scheduler, _ = _run(0)
-    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1})
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS)
     fresh = _run(1)
     with pytest.raises(ValueError, match="kept no moving average.*without --ema-decay"):
         load_state(tmp_path / "s", *fresh[:3], random.Random(), fresh[3])
@@ -73,7 +77,7 @@ def test_resuming_with_an_average_that_was_not_kept_says_so(tmp_path):
 def test_a_lost_average_of_a_run_that_kept_one_is_damage_not_a_setting_to_drop(tmp_path):
     model, optimizer, scheduler, average = _run(0)
     run = run_identity({"ema_decay": 0.5}, {}, {}, 1)
-    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1}, average, run=run)
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS, average, run=run)
     (tmp_path / "s" / "average.safetensors").unlink()
     fresh = _run(1)   # before: "resume it without --ema-decay", which the run's identity then refuses
     with pytest.raises(ValueError, match=r"it is damaged \(FileNotFoundError: no average.safetensors"):
@@ -85,12 +89,12 @@ def test_a_run_that_trains_something_else_is_refused_before_anything_is_restored
     config = {"epochs": 3, "seed": 5, "device": "cpu", "output": "a", "train": "t.jsonl"}
     schema = {"entities": {"kind": "ner", "labels": ["O", "B-PER", "I-PER"]}}
     saved = run_identity(config, {"t.jsonl": "aa", "d.jsonl": "bb"}, schema, 1)
-    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1}, run=saved)
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS, run=saved)
     fresh = _run(1)
     weight = fresh[0].weight.clone()
     # where it runs may change; what it trains may not
     same = run_identity({**config, "device": "cuda", "output": "b"}, {"t.jsonl": "aa", "d.jsonl": "bb"}, schema, 1)
-    assert load_state(tmp_path / "s", *fresh[:3], random.Random(), run=same) == {"epoch": 1}
+    assert load_state(tmp_path / "s", *fresh[:3], random.Random(), run=same) == PROGRESS
     wider = {"entities": {"kind": "ner", "labels": ["O", "B-PER", "I-PER", "B-WEIRD", "I-WEIRD"]}}   # from a test file
     other = run_identity({**config, "epochs": 4}, {"t.jsonl": "cc", "e.jsonl": "dd"}, wider, 2)
     fresh = _run(1)
@@ -113,12 +117,39 @@ def test_a_run_that_trains_something_else_is_refused_before_anything_is_restored
 ])
 def test_a_damaged_state_is_named_not_met_as_a_traceback(tmp_path, damage):
     model, optimizer, scheduler, _ = _run(0)
-    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1})
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS)
     damage(tmp_path / "s")
     with pytest.raises(ValueError, match=rf"^{tmp_path / 's'} cannot be resumed from, it is damaged \(\w+.*\); "
                                          "delete it and run the command without --resume$"):
         load_state(tmp_path / "s", *_run(1)[:3], random.Random())
 
+
+
+@pytest.mark.parametrize("edit, named", [
+    (lambda meta: meta["progress"].update(step="16"), 'progress.step is "16", not a whole number'),
+    (lambda meta: meta["progress"].update(step=-5), "progress.step is -5, not a whole number"),
+    (lambda meta: meta["progress"].pop("epoch"), "progress.epoch is missing"),
+    (lambda meta: meta["progress"].update(history=5), "progress.history is 5, not a list"),
+    (lambda meta: meta.update(progress="x"), 'progress is "x", not an object'),
+    (lambda meta: meta.update(scheduler="x"), 'scheduler is "x", not an object'),
+    (lambda meta: meta.update(run="x"), 'run is "x", not null or an object'),
+    (lambda meta: meta["run"].pop("config"), "run.config is missing"),
+])
+def test_a_state_json_of_the_wrong_shape_names_its_field(tmp_path, edit, named):
+    """Before: a traceback, at the resume or epochs later (a step of "16" compared with a number),
+    or a KeyError or AttributeError that named no field."""
+    model, optimizer, scheduler, _ = _run(0)
+    run = run_identity({"epochs": 3}, {}, {}, 1)
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS, run=run)
+    meta = json.loads((tmp_path / "s" / "state.json").read_text(encoding="utf-8"))
+    edit(meta)
+    (tmp_path / "s" / "state.json").write_text(json.dumps(meta), encoding="utf-8")
+    fresh = _run(1)
+    weight = fresh[0].weight.clone()
+    with pytest.raises(ValueError, match=rf"^{tmp_path / 's'} cannot be resumed from, it is damaged \(state.json: "
+                                         rf"{re.escape(named)}.*\); delete it and run the command without --resume$"):
+        load_state(tmp_path / "s", *fresh[:3], random.Random(), run=run)
+    assert torch.equal(fresh[0].weight, weight)   # nothing restored
 
 def test_paths_name_files_not_spellings_in_a_runs_identity(tmp_path, monkeypatch):
     (tmp_path / "d").mkdir()
@@ -131,9 +162,9 @@ def test_paths_name_files_not_spellings_in_a_runs_identity(tmp_path, monkeypatch
     assert run_identity({"train": "d/other.jsonl"}, {}, {}, 1) != run_identity({"train": "d/train.jsonl"}, {}, {}, 1)
     model, optimizer, scheduler, _ = _run(0)   # a state saved with the paths as typed resumes
     old = run_identity({"train": "./d/train.jsonl"}, {"./d/train.jsonl": "abc"}, {}, 1, typed=True)
-    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1}, run=old)
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS, run=old)
     now = run_identity({"train": "d/train.jsonl"}, {"d/train.jsonl": "abc"}, {}, 1)
-    assert load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=now) == {"epoch": 1}
+    assert load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=now) == PROGRESS
 
 
 def test_the_same_files_resume_from_another_working_folder(tmp_path, monkeypatch):
@@ -146,9 +177,9 @@ def test_the_same_files_resume_from_another_working_folder(tmp_path, monkeypatch
     identity = lambda path: run_identity({"train": path, "epochs": 3}, {path: "abc"}, {}, 1)
     monkeypatch.chdir(tmp_path / "run")
     model, optimizer, scheduler, _ = _run(0)
-    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), {"epoch": 1}, run=identity(str(data)))
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS, run=identity(str(data)))
     monkeypatch.chdir(tmp_path / "elsewhere")
-    assert load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=identity(str(data))) == {"epoch": 1}
+    assert load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=identity(str(data))) == PROGRESS
     other = tmp_path / "run" / "d" / "other.jsonl"   # another file is still another file
     other.write_text("{}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="d/other.jsonl added"):
