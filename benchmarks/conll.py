@@ -60,25 +60,38 @@ def write_blocks(blocks: list[list[str]], path: Path) -> str:
     return str(path)
 
 
+def write_docs(docs, path: Path) -> str:
+    """Documents as read_conll reads them back: a -DOCSTART- line before each, then a token and its
+    IOB2 tag a line, a blank line after each sentence."""
+    from training.targets import spans_to_tags, word_spans
+    lines = []
+    for doc in docs:
+        tags = spans_to_tags(len(doc.tokens), word_spans(doc.tokens, doc.spans[TASK]))
+        lines += [f"{DOCSTART}\tO", ""]
+        for first, end in sentence_ranges(doc):
+            lines += [f"{doc.text[s:e]}\t{tag}" for (s, e), tag in zip(doc.tokens[first:end], tags[first:end])] + [""]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
 def prepare(args, tmp: Path) -> dict[str, str]:
     """The files every system reads: each split cut to --limit documents (and --max-train-docs /
-    --max-dev-docs), re3d's dev held out. A file that is cut is read whole first, so that a problem
-    is named at its line in the user's file, not in the cut copy."""
+    --max-dev-docs), re3d's dev held out. A file that is cut is read once, by the reader, so that a
+    problem is named at its line in the user's file, and the cut copy holds what it read."""
     from training.readers import read_conll
 
     def cut(path, name, most=None):
         if not (args.limit or most):
             return path
-        read_conll(path, task=TASK)
-        return write_blocks(common.sample(common.head(conll_blocks(path), args.limit), most, args.seed), tmp / name)
+        return write_docs(common.sample(common.head(read_conll(path, task=TASK), args.limit), most, args.seed), tmp / name)
 
     if args.dataset == "conll2003":
         files = {"train": cut(args.train, "train", args.max_train_docs), "dev": cut(args.dev, "dev", args.max_dev_docs)}
     else:
-        read_conll(args.train, task=TASK)
-        train, dev = common.holdout(common.head(conll_blocks(args.train), args.limit), common.DEV_FRACTION, args.seed)
+        docs = common.head(read_conll(args.train, task=TASK), args.limit)
+        train, dev = common.holdout(docs, common.DEV_FRACTION, args.seed)
         train, dev = common.sample(train, args.max_train_docs, args.seed), common.sample(dev, args.max_dev_docs, args.seed)
-        files = {"train": write_blocks(train, tmp / "train"), "dev": write_blocks(dev, tmp / "dev")}
+        files = {"train": write_docs(train, tmp / "train"), "dev": write_docs(dev, tmp / "dev")}
     files["test"] = cut(args.test, "test")
     if args.conllpp:
         files["conllpp"] = cut(args.conllpp, "conllpp")

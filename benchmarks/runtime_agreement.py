@@ -7,7 +7,8 @@ For each file: the entities (start, end, type) of fp32 PyTorch, then those of ev
 this machine has (PyTorch int8; ONNX Runtime fp32 and int8 with the `onnx` extra) and of the
 transformers token-classification pipeline over the exported NER weights (`newsmodel export`,
 `aggregation_strategy="first"`, `stride=128`: argmax, no word shapes unless the encoder reads
-them from its token types, no Viterbi, no one type per name). Prints one JSON line: per file and
+them from its token types, no Viterbi, no one type per name; it is given each text with control
+characters and emoji made spaces, as `predict` reads them). Prints one JSON line: per file and
 variant, how many entities equal fp32's exactly (offsets and type) and the ones that do not.
 
     python benchmarks/runtime_agreement.py --checkpoint checkpoints/news \
@@ -27,12 +28,16 @@ import common
 from inference import default_checkpoint, load
 from inference.export import export_ner
 from inference.runtimes import RUNTIMES, available
+from inference.tokenization import blanked
+from training.readers._files import read_utf8
 
 
 def pipeline_entities(exported: Path, texts: list[str]) -> list[set[tuple[int, int, str]]]:
+    """The pipeline's entities, each text read with control characters and emoji as spaces, as our
+    tokenizer reads them: the exported WordPiece tokenizer drops them, gluing the words around them."""
     from transformers import pipeline
     pipe = pipeline("token-classification", model=str(exported), aggregation_strategy="first", stride=128, device=-1)
-    return [{(e["start"], e["end"], e["entity_group"]) for e in pipe(text)} for text in texts]
+    return [{(e["start"], e["end"], e["entity_group"]) for e in pipe(blanked(text))} for text in texts]
 
 
 def compare(reference: set, other: set, text: str) -> dict:
@@ -51,7 +56,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.file and not args.articles:
         parser.error("give --file or --articles")
-    files = {f: Path(f).read_text(encoding="utf-8") for f in dict.fromkeys(args.file)}   # as given: two folders may share a name
+    with common.one_line_errors():   # a file missing or not UTF-8: one line, before the model loads
+        files = {f: read_utf8(Path(f)) for f in dict.fromkeys(args.file)}   # as given: two folders may share a name
     articles = common.jsonl_texts(args.articles) if args.articles else []   # a line without text: named
     texts = [*files.values(), *articles]
     names = [name for name in available() if name != "torch"] + ["pipeline"]
@@ -59,7 +65,8 @@ def main() -> None:
     if set(wanted) - set(names):
         parser.error(f"--variants: {', '.join(sorted(set(wanted) - set(names)))} not among {', '.join(names)}")
     # on the CPU, as every other variant runs (on a GPU machine "auto" would give fp32 another device)
-    fp32 = load(args.checkpoint, runtime="torch", quantize=False, device="cpu")
+    with common.one_line_errors():   # a folder that is no checkpoint
+        fp32 = load(args.checkpoint, runtime="torch", quantize=False, device="cpu")
     ner = [t.name for t in fp32.manifest.tasks if t.kind == "ner"]
     if args.task not in ner:   # before: an empty comparison that read as full agreement
         parser.error(f"--task {args.task}: the checkpoint's NER tasks are {', '.join(ner) or 'none'}")

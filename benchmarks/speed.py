@@ -60,11 +60,12 @@ def load_articles(args) -> list[str]:
 
 
 def serve_system(args) -> None:
-    """One system in this process: load and warm up, then time a pass over all articles for each
-    `round` line on stdin; on `finish`, measure per-article latency and print the summary."""
+    """One system in this process: read the articles (a JSON list, the first line on stdin), load and
+    warm up, then time a pass over all articles for each `round` line on stdin; on `finish`,
+    measure per-article latency and print the summary."""
     import torch
     torch.set_num_threads(args.threads)
-    texts = load_articles(args)
+    texts = json.loads(sys.stdin.readline())   # the parent's reading of the articles: every system times the same
     words = sum(len(t.split()) for t in texts)
     if args.system in VARIANTS:
         model = load(args.checkpoint, device="cpu", **VARIANTS[args.system])
@@ -112,12 +113,17 @@ def reply(message: dict) -> None:
 class SystemProcess:
     """A `--system` child: its replies are the JSON lines it prints (libraries may print other lines)."""
 
-    def __init__(self, system: str, exported: str, env: dict):
+    def __init__(self, system: str, exported: str, env: dict, texts: list[str]):
         cmd = [sys.executable, __file__, "--system", system, "--exported", exported] + sys.argv[1:]
         self.name = system
         self.log = tempfile.TemporaryFile(mode="w+")  # stderr: progress bars and warnings, shown on failure
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
                                      text=True, env=env)
+        try:
+            self.proc.stdin.write(json.dumps(texts) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass   # it ended before reading them: read() says how
         self.read()  # ready
 
     def ask(self, command: str) -> dict:
@@ -145,13 +151,13 @@ class SystemProcess:
         self.log.close()
 
 
-def time_systems(args, systems: list[str], exported: str) -> dict[str, dict]:
+def time_systems(args, systems: list[str], exported: str, texts: list[str]) -> dict[str, dict]:
     """Every system's summary; each round starts with a different system, so none always goes first."""
     env = {**os.environ, **MALLOC_TUNING} if args.tuned_malloc else os.environ
     processes = []
     try:
         for system in systems:
-            processes.append(SystemProcess(system, exported, env))
+            processes.append(SystemProcess(system, exported, env, texts))
         for r in range(args.rounds):
             for process in processes[r % len(processes):] + processes[:r % len(processes)]:
                 process.ask("round")
@@ -198,7 +204,8 @@ def main() -> None:
                         help="ours: windows per encoder batch, at most")
     parser.add_argument("--max-tokens", type=common.positive, default=1024,
                         help="ours: padded tokens per encoder batch, at most")
-    parser.add_argument("--stride", type=int, default=128)
+    parser.add_argument("--stride", type=int, default=128,
+                        help="pipeline: tokens each window shares with the one before (0: none)")
     parser.add_argument("--threads", type=common.positive, default=2)
     parser.add_argument("--latency-articles", type=common.positive, default=40)
     parser.add_argument("--rounds", type=int, default=5,
@@ -214,6 +221,8 @@ def main() -> None:
         parser.error("--rounds must be at least 1")
     if args.repeat < 0:
         parser.error("--repeat must be at least 0")
+    if args.stride < 0:
+        parser.error("--stride must be at least 0")
     if args.system:
         serve_system(args)
         return
@@ -221,7 +230,8 @@ def main() -> None:
     for path in args.long:   # the default summit article lies outside the checkout: said, not failed on
         if not Path(path).exists():
             print(f"note: --long {path} is not there; timing without it", file=sys.stderr)
-    if not load_articles(args):   # a bad --articles line named here, before the export, not by a child process
+    texts = load_articles(args)   # read once, here: a bad line is named before the export, not by a child process
+    if not texts:
         parser.error("no article to time: --repeat 0 times the --long articles alone, and none is there")
     from inference.export import export_ner
     from inference.runtimes import choose
@@ -233,12 +243,15 @@ def main() -> None:
                 parser.error(f"{args.checkpoint} has no NER task: the transformers pipeline timed against it is a "
                              "token classifier")
             scored = annotated_articles(args, fp32.manifest)
+        window = fp32.tokenizer.model_max_length - fp32.tokenizer.num_special_tokens_to_add()
+        if args.stride >= window:   # else the tokenizer panics in the pipeline's process, after the export
+            parser.error(f"--stride {args.stride}: the pipeline's windows hold {window} tokens; give a smaller overlap")
         export_ner(fp32, ner[0], tmp)
         chosen = choose(fp32.manifest.runtimes)[0]
         systems = ["pipeline", "ours"] + (["ours-fp32"] if chosen != "torch" else []) + \
             (["ours-int8"] if args.quantize else []) + \
             (["ours-onnx"] if args.onnx else []) + (["ours-onnx-int8"] if args.onnx and args.quantize else [])
-        results = time_systems(args, systems, tmp)
+        results = time_systems(args, systems, tmp, texts)
     print_table(args, results, [task.name for task in fp32.manifest.tasks], ner[0])
     base = results["pipeline"]["words_per_second"]
     line = {"benchmark": "speed", "system": "ours", "split": Path(args.articles).name, "runtime": chosen,

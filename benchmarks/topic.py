@@ -48,13 +48,12 @@ def prepare(args, tmp: Path):
     cut = {"train": args.max_train_docs, "dev": args.max_dev_docs, "test": None}
     if args.dataset == "bbc":
         options = {"task": TASK, "text_field": "text", "label_field": "label"}
-        splits = (("train", args.train), ("dev", args.dev), ("test", args.test))
-        for split, path in splits:   # a problem is named in the user's file, not in the cut copy
-            if args.limit or cut[split]:
-                read_classification(path, **options)
-        files = {split: write_records(common.sample(common.head(read_records(path), args.limit), cut[split], args.seed),
-                                      tmp / f"{split}.jsonl") if args.limit or cut[split] else path
-                 for split, path in splits}
+        files = {}
+        for split, path in (("train", args.train), ("dev", args.dev), ("test", args.test)):
+            if args.limit or cut[split]:   # cut from what the reader read: its problems name the user's file
+                docs = common.sample(common.head(read_classification(path, **options), args.limit), cut[split], args.seed)
+                path = write_records([{"text": d.text, "label": d.labels[TASK][0]} for d in docs], tmp / f"{split}.jsonl")
+            files[split] = path
         return files, options, None
     options = {"task": TASK, "text_field": "title+text", "label_field": "labels", "multi": True, "skip_empty": True}
     for path in (args.train, args.test):   # as for BBC: problems named in the user's files

@@ -84,6 +84,12 @@ LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")   # what str.
 _READABLE = re.compile(f"[^\\s{_INVISIBLE_CHARS}{JOINERS}]")   # a character the encoder reads: not blank
 
 
+def blanked(text: str) -> str:
+    """`text` with the controls, blanks and emoji of _INVISIBLE_CHARS made spaces (those that end a
+    line made "\n"), one for one (offsets still index `text`): what the encoder reads, bar the joiners."""
+    return _INVISIBLE.sub(lambda m: "\n" if LINE_BREAK.match(m.group()) else " ", text)
+
+
 def _recased(visible: str, first_length: int, pair_start: int | None) -> str:
     """`visible` with its lines in capitals recased; of a pair, the first text and the second are
     lines of one document apart from the separator between them, which stays as it is ("[SEP]",
@@ -107,7 +113,7 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     if pair is not None and not readable(pair):
         pair = None   # a second text with nothing to read: the first read alone
     text = join_pair(tokenizer, text, pair)
-    visible = _INVISIBLE.sub(lambda m: "\n" if LINE_BREAK.match(m.group()) else " ", text)
+    visible = blanked(text)
     read, at = _without_joiners(visible)
     if recase:
         read = _recased(read, _read_index(at, first_length),

@@ -26,14 +26,17 @@ PASSES = 3
 def measure_runtimes(checkpoint: str | Path, dev: list[Document], log) -> dict:
     """{runtime: {"dev": {task: main figure on all of dev}, "words_per_second": median of PASSES
     passes over the first MEASURED_WORDS words of dev (at least MIN_TIMED_WORDS, dev repeated)}},
-    every runtime on the same documents."""
+    every runtime on the same documents; {} where dev has no word to time."""
     timed, words = [], 0
     for doc in dev:
         if words >= MEASURED_WORDS:
             break
         timed.append(doc)
         words += len(doc.text.split()) + len((doc.text_pair or "").split())
-    repeats = -(-MIN_TIMED_WORDS // max(words, 1))   # at least once
+    if not words:   # nothing to time a rate on: no figures, so load() runs fp32 PyTorch
+        log("runtimes not measured: dev has no words to time")
+        return {}
+    repeats = -(-MIN_TIMED_WORDS // words)
     figures = {}
     for name in available():
         model = NewsModel.load(checkpoint, device="cpu", **RUNTIMES[name])
@@ -45,7 +48,9 @@ def measure_runtimes(checkpoint: str | Path, dev: list[Document], log) -> dict:
             start = time.perf_counter()
             model.predict_batch(texts, pairs=pairs)
             seconds.append(time.perf_counter() - start)
-        figures[name] = {"dev": scores, "words_per_second": round(words * repeats / statistics.median(seconds), 1)}
+        rate = words * repeats / statistics.median(seconds)
+        # one decimal, but never 0.0, which the manifest refuses (the checkpoint would not load)
+        figures[name] = {"dev": scores, "words_per_second": round(rate, 1) or rate}
         log(f"runtime {name}: {figures[name]['words_per_second']:.0f} words/s on dev, "
             + ", ".join(f"{task} {value:.4f}" for task, value in scores.items()))
     return figures

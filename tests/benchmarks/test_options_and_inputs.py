@@ -129,6 +129,19 @@ def test_a_broken_topic_file_cut_to_a_sample_is_named_not_its_temporary_copy(bbc
                    "--test", test, "--limit", 5) == f"error: {test}:2: {problem}"
 
 
+def test_a_csv_topic_file_cut_to_a_sample_is_cut_as_the_reader_read_it(bbc):
+    """Before: the reader took the CSV file, then its copy was cut from the file read again as JSON
+    lines: a JSONDecodeError traceback whenever it was cut (--limit, --max-train-docs)."""
+    d, records = bbc
+    with open(d / "test.csv", "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["text", "label"]] + [[r["text"], r["label"]] for r in records])
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "topic.py"), "--system", "tfidf-svm", "--train",
+                          str(d / "train.jsonl"), "--dev", str(d / "dev.jsonl"), "--test", str(d / "test.csv"),
+                          "--limit", "5"], cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout)["test_documents"] == 5
+
+
 def test_a_reuters_topic_given_as_a_string_is_one_topic(bbc):
     """Before: "earn" read as the topics e, a, r, n: the story fell out of the test set unscored."""
     d, records = bbc
@@ -152,6 +165,19 @@ def test_a_broken_conll_file_cut_to_a_sample_is_named_not_its_temporary_copy(tmp
     files = ["--train", good, "--dev", good, "--test", bad] if dataset == "conll2003" else ["--train", bad, "--test", good]
     assert refusal("conll.py", "--dataset", dataset, "--system", "hf-recipe", *files, "--limit", 2) == (
         f"error: {bad}:1: unknown tag 'Q-PER': expected O, or B-, I-, E-, S-, L- or U- followed by the entity type")
+
+
+def test_a_conll_file_cut_to_a_sample_is_cut_as_the_reader_read_it(tmp_path, tiny_checkpoint):
+    r"""Before: the copy was cut from the file read again with str.splitlines, which also ends a line
+    at \x85: "Anna\x85Lee" became two lines, refused as ragged in the temporary copy."""
+    sentences = "Anna\x85Lee NNP I-NP B-PER\nsaid VBD I-VP O\n\n" * 3
+    path = tmp_path / "test.conll"
+    path.write_text(sentences, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "conll.py"), "--system", "ours", "--checkpoint",
+                          str(tiny_checkpoint), "--train", str(path), "--dev", str(path), "--test", str(path),
+                          "--limit", "2"], cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout)["test_documents"] == 2
 
 
 def test_an_article_whose_text_is_no_string_is_named_at_its_line(tmp_path, monkeypatch):

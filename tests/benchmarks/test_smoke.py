@@ -316,14 +316,30 @@ def test_speed_times_every_runtime(tiny_checkpoint):
     (["--batch-size", "0"], "argument --batch-size: '0' is not a whole number of at least 1"),
     (["--repeat", "-1"], "--repeat must be at least 0"),
     (["--repeat", "0", "--long"], "no article to time: --repeat 0 times the --long articles alone, and none is there"),
+    (["--stride", "-1"], "--stride must be at least 0"),
+    (["--stride", "510"], "--stride 510: the pipeline's windows hold 510 tokens; give a smaller overlap"),
 ])
 def test_speed_refuses_settings_a_system_process_would_fail_on(tiny_checkpoint, args, message):
     """Before, each was met by a child process after the export, as a traceback (set_num_threads,
-    an empty latency list, the pipeline given no input)."""
+    an empty latency list, the pipeline given no input, the tokenizer given a stride it cannot take)."""
     out = subprocess.run([sys.executable, str(BENCHMARKS / "speed.py"), "--checkpoint", str(tiny_checkpoint),
                           "--limit", "1", "--rounds", "1", *args], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and out.stdout == "", out.stderr[-2000:]
     assert out.stderr.strip().splitlines()[-1].endswith(message)
+
+
+def test_speed_system_processes_time_the_articles_the_parent_read(tiny_checkpoint, tmp_path):
+    """Before, each system process read --articles again: a file gone or changed meanwhile failed
+    it, or had it time other texts than its peers."""
+    texts = ["Putin met Trump in Helsinki.", "Talks in Geneva."]
+    child = subprocess.Popen([sys.executable, str(BENCHMARKS / "speed.py"), "--system", "ours", "--exported", "none",
+                              "--checkpoint", str(tiny_checkpoint), "--articles", str(tmp_path / "gone.jsonl"),
+                              "--long", "--latency-articles", "1"], cwd=REPO, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = child.communicate(json.dumps(texts) + "\nround\nfinish\n", timeout=180)
+    assert child.returncode == 0, err[-2000:]
+    summary = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    assert (summary["articles"], summary["words"]) == (2, 8)
 
 
 def test_speed_refuses_a_checkpoint_without_an_ner_task(tiny_base, news_tasks, tmp_path):
@@ -392,11 +408,14 @@ def test_memory_names_a_source_without_texts_before_loading(tmp_path):
     ("consistency.py", ["--checkpoint", "none", "--file", "missing.txt"], "No such file or directory: 'missing.txt'"),
     ("speed.py", ["--checkpoint", "none", "--limit", "1", "--rounds", "1"], "error: none does not exist"),
     ("capital_lines.py", ["--checkpoint", "none", "--conll", "missing.conll"], "No such file or directory"),
+    ("runtime_agreement.py", ["--checkpoint", "none", "--file", "missing.txt"], "No such file or directory: 'missing.txt'"),
+    ("runtime_agreement.py", ["--checkpoint", "none", "--file", "latin1.txt"], "not valid UTF-8"),
+    ("runtime_agreement.py", ["--checkpoint", "none", "--file", "empty.conll"], "error: none does not exist"),
     ("e5_conversion.py", ["--conll", "empty.conll"], "--conll empty.conll: no sentences to compare"),
     ("standins.py", ["--data", "nodata", "--output", "out"], "--data nodata: no bbc_news/train.jsonl")])
 def test_diagnostic_scripts_refuse_bad_input_in_one_line_before_loading(tmp_path, script, args, error):
     """Before: an OverflowError after loading, 287 occurrences of a blank word, tracebacks (standins:
-    after making its output folder)."""
+    after making its output folder; runtime_agreement: a missing or undecodable file, no checkpoint)."""
     (tmp_path / "latin1.txt").write_bytes("Z\xfcrich".encode("latin-1"))
     (tmp_path / "empty.conll").write_text("", encoding="utf-8")
     out = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], cwd=tmp_path, capture_output=True,
@@ -527,3 +546,18 @@ def test_capital_lines_scores_sentences_in_capitals_apart(tiny_checkpoint, tmp_p
     body.write_text("Japan NNP I-NP I-LOC\nbeat VB I-VP O\nSyria NNP I-NP I-LOC\n", encoding="utf-8")
     line = run("capital_lines.py", "--checkpoint", tiny_checkpoint, "--conll", body, "--device", "cpu")
     assert line["capitals"] == {"sentences": 0} and line["other"]["sentences"] == 1   # before: seqeval's TypeError
+
+
+def test_runtime_agreement_gives_the_pipeline_control_characters_as_spaces(tiny_checkpoint, tmp_path):
+    r"""Before, the exported WordPiece tokenizer dropped them: "Talks\x0bPutin\x0bmet" was one word,
+    and the pipeline's entities differed from fp32's for want of word boundaries, not of the model."""
+    sys.path.insert(0, str(BENCHMARKS))
+    from runtime_agreement import pipeline_entities
+
+    from inference import load
+    from inference.export import export_ner
+    exported = export_ner(load(tiny_checkpoint, runtime="torch", quantize=False, device="cpu"), "entities",
+                          tmp_path / "ner")
+    spaced = "Talks as Putin met Trump in Geneva on Monday."
+    found = pipeline_entities(exported, [spaced.replace(" ", c) for c in " \x0b\x0c\x85\x1c"])
+    assert found[0] and all(spans == found[0] for spans in found[1:])

@@ -1,7 +1,11 @@
 """The runtime figures behind load()'s default runtime: scored on all of dev, timed on its start."""
+from types import SimpleNamespace
+
 from conftest import REPO
+from inference.manifest import _measured
 from inference.predictor import NewsModel
 from training import runtime_figures
+from training.corpus import Document
 from training.readers import read_jsonl
 from training.schema import NEWS_SCHEMA
 
@@ -39,3 +43,16 @@ def test_a_short_dev_set_is_timed_repeated_up_to_the_minimum(tiny_checkpoint, mo
                         lambda self, texts, **kw: timed.append(len(texts)) or real_predict_batch(self, texts, **kw))
     runtime_figures.measure_runtimes(tiny_checkpoint, dev, log=lambda line: None)
     assert timed[1:] == [3] * runtime_figures.PASSES   # after the warm-up: the document three times a pass
+
+
+def test_no_figure_is_written_that_the_manifest_refuses(tiny_checkpoint, monkeypatch):
+    """Before: words_per_second 0.0 (dev without words, or a rate under 0.05 rounded), which the
+    manifest reader refuses: the checkpoint would not load."""
+    monkeypatch.setattr(runtime_figures, "available", lambda: ["torch"])
+    blank = [Document(" ", labels={"topic": ["trade"]})]
+    assert runtime_figures.measure_runtimes(tiny_checkpoint, blank, log=lambda line: None) == {}
+    clock = iter(range(0, 10**9, 10**6))   # a million seconds a pass
+    monkeypatch.setattr(runtime_figures, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    dev = read_jsonl(REPO / "data" / "dev.jsonl", NEWS_SCHEMA)[:1]
+    figures = runtime_figures.measure_runtimes(tiny_checkpoint, dev, log=lambda line: None)
+    assert _measured(figures["torch"]) and figures["torch"]["words_per_second"] < 0.05
