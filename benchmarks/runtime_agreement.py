@@ -7,8 +7,7 @@ For each file: the entities (start, end, type) of fp32 PyTorch, then those of ev
 this machine has (PyTorch int8; ONNX Runtime fp32 and int8 with the `onnx` extra) and of the
 transformers token-classification pipeline over the exported NER weights (`newsmodel export`,
 `aggregation_strategy="first"`, `stride=128`: argmax, no word shapes unless the encoder reads
-them from its token types, no Viterbi, no one type per name; it is given each text with control
-characters and emoji made spaces, as `predict` reads them). Prints one JSON line: per file and
+them from its token types, no Viterbi, no one type per name). Prints one JSON line: per file and
 variant, how many entities equal fp32's exactly (offsets and type) and the ones that do not.
 
     python benchmarks/runtime_agreement.py --checkpoint checkpoints/news \
@@ -28,16 +27,13 @@ import common
 from inference import default_checkpoint, load
 from inference.export import export_ner
 from inference.runtimes import RUNTIMES, available
-from inference.tokenization import blanked
 from training.readers._files import read_utf8
 
 
 def pipeline_entities(exported: Path, texts: list[str]) -> list[set[tuple[int, int, str]]]:
-    """The pipeline's entities, each text read with control characters and emoji as spaces, as our
-    tokenizer reads them: the exported WordPiece tokenizer drops them, gluing the words around them."""
     from transformers import pipeline
     pipe = pipeline("token-classification", model=str(exported), aggregation_strategy="first", stride=128, device=-1)
-    return [{(e["start"], e["end"], e["entity_group"]) for e in pipe(blanked(text))} for text in texts]
+    return [{(e["start"], e["end"], e["entity_group"]) for e in pipe(text)} for text in texts]
 
 
 def compare(reference: set, other: set, text: str) -> dict:

@@ -10,8 +10,9 @@ uncalibrated. Use it for interop and as a baseline; `predict` remains the refere
 A SentencePiece tokenizer's `▁` stands for the space before a word, so its offsets cover that
 space and the pipeline's entities would start one character early. The exported tokenizer
 splits at white space before the metaspace step: the same pieces (bar a lone `▁` that trailing
-white space would add), offsets on the word alone. It reads a text's own "[SEP]" as words, as
-`predict` does (`split_special_tokens`). A metaspace step that prepends `▁` to the text's first
+white space would add), offsets on the word alone. It reads a text's own "[SEP]" as words, and
+control characters and emoji as spaces, as `predict` does (WordPiece would drop them and glue the
+words around them); its tokenizer_config.json names the class that loads tokenizer.json as written. A metaspace step that prepends `▁` to the text's first
 word alone ("first") prepends it to every word once split, as the whole text has one before every
 word after a space; one that never prepends it ("never") is kept as it is, offsets and all.
 """
@@ -26,6 +27,7 @@ from transformers import AutoModelForTokenClassification
 
 from .checkpoint import check_replaceable, is_checkpoint, save_directory
 from .predictor import NewsModel
+from .tokenization import BLANK_CHARS
 
 # Set in the exported config.json, so that a later export may replace the folder and nothing
 # else is ever overwritten (a checkpoint, someone's own model).
@@ -76,18 +78,26 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
     def write(folder: Path) -> None:
         hf.save_pretrained(folder, safe_serialization=True)
         _for_pipeline(model.tokenizer).save_pretrained(folder)
+        # loaded as its tokenizer.json says: a BertTokenizer would rebuild its own normalizer
+        settings = folder / "tokenizer_config.json"
+        config = json.loads(settings.read_text(encoding="utf-8"))
+        settings.write_text(json.dumps({**config, "tokenizer_class": "TokenizersBackend"}, indent=2), encoding="utf-8")
     save_directory(output, write, is_export, "an earlier export")
     return Path(output)
 
 
 def _for_pipeline(tokenizer):
-    """A copy of `tokenizer` that reads "[SEP]" or "</s>" in a text as words, as `predict` does,
-    and whose SentencePiece pieces have offsets without the space before them."""
-    from tokenizers import pre_tokenizers
+    """A copy of `tokenizer` that reads "[SEP]" or "</s>" in a text as words, and control
+    characters and emoji as spaces, as `predict` does, and whose SentencePiece pieces have offsets
+    without the space before them."""
+    from tokenizers import Regex, normalizers, pre_tokenizers
 
     tokenizer = copy.deepcopy(tokenizer)
     tokenizer.split_special_tokens = tokenizer.init_kwargs["split_special_tokens"] = True   # saved in its config
     backend = tokenizer.backend_tokenizer
+    # WordPiece drops them, gluing "Talks\vPutin" into one word; one character for one, offsets kept
+    blank = normalizers.Replace(Regex(f"[{BLANK_CHARS}]"), " ")
+    backend.normalizer = normalizers.Sequence([blank, backend.normalizer]) if backend.normalizer else blank
     meta = backend.pre_tokenizer
     # split, each word is a text of its own: "first" would mark the first word alone; with "never"
     # the text's first word has no `▁` and the others have one, which no per-word rule gives

@@ -70,7 +70,8 @@ _EMOJI_CHARS = ("\u2190-\u21ff\u2300-\u23ff\u24c2\u25a0-\u27bf\u2900-\u297f\u2b0
                 "\ufe00-\ufe0f\u20e3\U0001F000-\U0001FAFF\U000E0020-\U000E007F")   # arrows, clocks, shapes, pictographs
 # The Hangul fillers are letters by category but print as blanks ("\u3164" was read as a name);
 # the jamo fillers U+115F and U+1160 build decomposed syllables, and stay.
-_INVISIBLE_CHARS = "\u200b\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u3164\uffa0" + _EMOJI_CHARS
+BLANK_CHARS = "\u200b\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u3164\uffa0" + _EMOJI_CHARS   # a regex class's body
+_INVISIBLE_CHARS = BLANK_CHARS + "\ud800-\udfff"   # lone surrogates too, which no tokenizer can take
 _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # Joiners, the soft hyphen and the other invisible format characters (bidirectional marks and
 # isolates, invisible operators) sit inside words without breaking them ("Pu\u00adtin" is "Putin"):
@@ -82,12 +83,6 @@ _JOINERS = re.compile(f"[{JOINERS}]")
 _SPACES = re.compile(r"\s+")
 LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")   # what str.splitlines() splits at
 _READABLE = re.compile(f"[^\\s{_INVISIBLE_CHARS}{JOINERS}]")   # a character the encoder reads: not blank
-
-
-def blanked(text: str) -> str:
-    """`text` with the controls, blanks and emoji of _INVISIBLE_CHARS made spaces (those that end a
-    line made "\n"), one for one (offsets still index `text`): what the encoder reads, bar the joiners."""
-    return _INVISIBLE.sub(lambda m: "\n" if LINE_BREAK.match(m.group()) else " ", text)
 
 
 def _recased(visible: str, first_length: int, pair_start: int | None) -> str:
@@ -113,7 +108,7 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     if pair is not None and not readable(pair):
         pair = None   # a second text with nothing to read: the first read alone
     text = join_pair(tokenizer, text, pair)
-    visible = blanked(text)
+    visible = _INVISIBLE.sub(lambda m: "\n" if LINE_BREAK.match(m.group()) else " ", text)
     read, at = _without_joiners(visible)
     if recase:
         read = _recased(read, _read_index(at, first_length),

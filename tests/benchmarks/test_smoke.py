@@ -547,17 +547,3 @@ def test_capital_lines_scores_sentences_in_capitals_apart(tiny_checkpoint, tmp_p
     line = run("capital_lines.py", "--checkpoint", tiny_checkpoint, "--conll", body, "--device", "cpu")
     assert line["capitals"] == {"sentences": 0} and line["other"]["sentences"] == 1   # before: seqeval's TypeError
 
-
-def test_runtime_agreement_gives_the_pipeline_control_characters_as_spaces(tiny_checkpoint, tmp_path):
-    r"""Before, the exported WordPiece tokenizer dropped them: "Talks\x0bPutin\x0bmet" was one word,
-    and the pipeline's entities differed from fp32's for want of word boundaries, not of the model."""
-    sys.path.insert(0, str(BENCHMARKS))
-    from runtime_agreement import pipeline_entities
-
-    from inference import load
-    from inference.export import export_ner
-    exported = export_ner(load(tiny_checkpoint, runtime="torch", quantize=False, device="cpu"), "entities",
-                          tmp_path / "ner")
-    spaced = "Talks as Putin met Trump in Geneva on Monday."
-    found = pipeline_entities(exported, [spaced.replace(" ", c) for c in " \x0b\x0c\x85\x1c"])
-    assert found[0] and all(spans == found[0] for spans in found[1:])

@@ -45,6 +45,21 @@ def test_exported_tokenizer_keeps_the_pieces_and_gives_offsets_without_spaces(an
     assert json.loads((out / "tokenizer_config.json").read_text())["split_special_tokens"] is True
 
 
+def test_the_exported_tokenizer_reads_control_characters_and_emoji_as_spaces(any_tiny_checkpoint, tmp_path):
+    r"""Before, WordPiece dropped them: "Talks\x0bPutin\x0bmet" was one word to the pipeline, one
+    that predict reads as three."""
+    from transformers import AutoTokenizer
+    model = load(any_tiny_checkpoint)
+    exported = AutoTokenizer.from_pretrained(export_ner(model, "entities", tmp_path / "ner"))
+    text = "Talks as Putin met Trump in Geneva"
+    for blank in ("\x0b", "\x0c", "\x85", "\x1c", "\x00", "\u200b", "\U0001f600"):
+        glued = text.replace(" ", blank)
+        pieces = exported(glued, return_offsets_mapping=True, add_special_tokens=False)
+        assert pieces["input_ids"] == encode(model.tokenizer, glued).input_ids
+        assert [glued[s:e] for s, e in pieces["offset_mapping"]] == \
+            [text[s:e] for s, e in exported(text, return_offsets_mapping=True, add_special_tokens=False)["offset_mapping"]]
+
+
 def test_an_export_replaces_an_earlier_export_or_an_empty_folder_but_nothing_else(tiny_checkpoint, tmp_path):
     model = load(tiny_checkpoint)
     first = export_ner(model, "entities", tmp_path / "ner")
