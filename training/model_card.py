@@ -21,12 +21,18 @@ def metrics_table(metrics: dict) -> str:
     rows = []
     for split in ("dev", "test"):
         for task, m in metrics.get(split, {}).items():
+            task = _cell(task)
             for key, value in m.items():
                 if isinstance(value, float):
                     rows.append(f"| {split} | {task} | {key} | {value:.4f} |")
             for etype, r in m.get("per_type", {}).items():
-                rows.append(f"| {split} | {task} | {etype} F1 | {r['f1']:.4f} |")
+                rows.append(f"| {split} | {task} | {_cell(etype)} F1 | {r['f1']:.4f} |")
     return "\n".join(["| split | task | metric | value |", "|---|---|---|---|", *rows]) if rows else ""
+
+
+def _cell(name: str) -> str:
+    """A name as a table cell: a "|" in it (a label "A|B") would end the cell."""
+    return name.replace("|", "\\|")
 
 
 def train_counts(manifest: Manifest, docs: list[Document]) -> dict:
@@ -77,15 +83,17 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
     epochs = f"{config['epochs']} epoch" + ("s" if config["epochs"] != 1 else "")
     steps = f" (at most {config['max_steps']} optimiser steps: `--max-steps`)" if config.get("max_steps") else ""
     selected_by = f" (`{config['select_by']}` alone: `--select-by`)" if config.get("select_by") else ""
+    before_steps = " (before any fine-tuning step, the lexical branches just fitted)" if best_epoch == 0 else ""
     card = TEMPLATE.read_text(encoding="utf-8").format(
         **base, **task_fields(manifest, bundled, figures), ner_procedure=_ner_procedure(manifest, base["shape_reason"]),
+        lexical_procedure=_lexical_procedure(manifest),
         tasks=", ".join(f"`{t.name}` ({t.kind}: {', '.join(t.labels)})" for t in manifest.tasks),
         data_summary=data_summary(manifest),
         data_note=("\nThe bundled corpus (`data/`) is original, written for this project; see `data/README.md`.\n"
                    if bundled else ""),
         data_files=data_files(config),
         epoch_text=(f"{epochs} at most{steps}, best epoch by dev score{selected_by}: "
-                    f"epoch {best_epoch}" if dev else
+                    f"epoch {best_epoch}{before_steps}" if dev else
                     f"{epochs}{steps}, no dev set: the last one kept (epoch {best_epoch})"),
         evaluation_intro="Figures of this run." if figures else "No dev or test data in this run: no figures.",
         runtime_text=_runtime_text(manifest),
@@ -199,6 +207,18 @@ def _ner_procedure(manifest: Manifest, shape_reason: str) -> str:
             "  shapes also enter the encoder through its token-type embedding\n"
             f"- entities are decoded as the most probable valid BIO sequence (Viterbi{crf}); within a document a\n"
             "  name keeps one type (a surname takes its full name's; see the README)\n")
+
+
+def _lexical_procedure(manifest: Manifest) -> str:
+    """The document heads that also read TF-IDF features (`--lexical-terms`), and their gates."""
+    heads = [t for t in manifest.tasks if t.lexical]
+    if not heads or not manifest.lexicon:
+        return ""
+    gates = "".join(f"; `{t.name}` decides `{t.gate}` from them first (`--gate-label`)" for t in heads if t.gate)
+    read = "heads also read" if len(heads) > 1 else "head also reads"
+    return (f"- the {_joined([f'`{t.name}`' for t in heads])} {read} TF-IDF features "
+            f"over {len(manifest.lexicon)} training terms (`--lexical-terms`),\n  through a logistic regression "
+            f"fitted before fine-tuning and held fixed{gates}\n")
 
 
 def _inside(path: Path, folder: Path) -> bool:

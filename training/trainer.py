@@ -64,6 +64,9 @@ def train(config: TrainConfig, log=print) -> dict:
         raise ValueError(f"model_card {config.model_card}: give a file in an existing folder")
     if config.model_card and os.path.realpath(config.model_card) in map(os.path.realpath, input_files(config)):
         raise ValueError(f"model_card {config.model_card}: that is an input of this run; give another file")
+    if config.model_card and Path(os.path.realpath(config.model_card)).is_relative_to(os.path.realpath(config.output)):
+        raise ValueError(f"model_card {config.model_card}: that is inside the output folder, which holds the "
+                         "checkpoint and its card (README.md); give a file elsewhere")
     check_replaceable(state_dir(config.output), is_state, "a training state")
     if not config.resume and is_state(state_dir(config.output)):   # its first save would replace hours of work
         raise ValueError(f"{state_dir(config.output)} holds the state of an interrupted run: give --resume to go on "

@@ -94,3 +94,11 @@ def test_a_page_titled_none_takes_the_default_title():
     page = prediction().to_html(None)
     assert page == prediction().to_html() and "<title>Prediction</title>" in page
     assert "<h1>2024</h1>" in prediction().to_html(2024)
+
+
+def test_titles_must_be_one_for_each_prediction():
+    """Before: a page of three predictions with two titles had two sections, the third dropped."""
+    from inference.html import render
+    with pytest.raises(ValueError, match="3 predictions but 2 titles"):
+        render([prediction()] * 3, ["a", "b"])
+    assert render([prediction()] * 3).count("<section>") == 3   # no titles: the defaults, one for each

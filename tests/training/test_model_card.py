@@ -181,3 +181,26 @@ def test_a_run_of_several_processes_says_each_ran_on_its_device(tmp_path):
     assert "batch size 8 per process x 2 processes" in text
     manifest.training["processes"] = 1
     assert "training on cpu (1 threads), fp32" in write_model_card(tmp_path, manifest)
+
+
+def test_a_label_with_a_bar_stays_in_its_table_cell():
+    """Before: the row of the type "A|B" had five cells, its F1 under no heading."""
+    from training.model_card import metrics_table
+    table = metrics_table({"dev": {"a|b": {"f1": 0.5, "per_type": {"A|B": {"f1": 0.25}}}}})
+    assert "| dev | a\\|b | A\\|B F1 | 0.2500 |" in table.splitlines()
+    assert all(len(row.replace("\\|", "").split("|")) == 6 for row in table.splitlines())   # four cells each
+
+
+def test_a_card_of_heads_that_read_words_says_so_and_what_epoch_0_is(tmp_path):
+    """Before: nothing of --lexical-terms or a gate, and "best epoch by dev score: epoch 0" unexplained."""
+    stance = replace(STANCE, lexical=True, gate="neutral")
+    manifest = Manifest(tasks=[NER, replace(TOPIC, lexical=True), stance], base_model="minilm",
+                        lexicon=["geneva", "talks", "trade"], metrics={"dev": {"topic": {"micro_f1": 0.5}}})
+    manifest.training = {"config": TrainConfig(train="train.jsonl", epochs=2, learning_rate=1e-4,
+                                               head_learning_rate=1e-3).record(), "best_epoch": 0}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert "best epoch by dev score: epoch 0 (before any fine-tuning step, the lexical branches just fitted);" in text
+    assert ("- the `topic` and `stance` heads also read TF-IDF features over 3 training terms (`--lexical-terms`),\n"
+            "  through a logistic regression fitted before fine-tuning and held fixed; `stance` decides `neutral` "
+            "from them first (`--gate-label`)\n") in text
+    assert "--lexical-terms" not in card(tmp_path, [NER, TOPIC], "train.jsonl")

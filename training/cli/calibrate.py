@@ -7,7 +7,7 @@ from pathlib import Path
 
 from training.sources import FORMATS
 
-from .checkpoints import add_checkpoint_argument, open_checkpoint
+from .checkpoints import add_checkpoint_argument, checkpoint_path, open_checkpoint
 from .reading import FORMAT_HELP, add_reader_arguments, file_sources
 
 
@@ -30,7 +30,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from inference import default_checkpoint
     from inference.checkpoint import write_manifest
     from inference.calibration import calibrate
     from training.corpus import DataError, annotated_tasks
@@ -39,7 +38,7 @@ def run(args) -> int:
     from training.schema import schema_of
     from training.sources import Source, read_source
     from training.trainer import seen_entities
-    path = args.checkpoint or default_checkpoint()
+    path = checkpoint_path(args.checkpoint)
     data, *train = file_sources(args, [(args.data, args.format)] + [(f, args.train_format) for f in args.train or []])
     if same := [f for f in args.train or [] if _same_bytes(f, args.data)]:
         raise DataError([f"{f}: the same data as --data: each of its names would count as seen in training, and the "

@@ -29,6 +29,8 @@ def checkpoint_path(path: str | None) -> str:
     """`path` (default: the default checkpoint) if something is there, else a FileNotFoundError
     that says how to make one: a cheap check to make before slow work."""
     from inference import default_checkpoint
+    if path == "":   # `--checkpoint "$UNSET"`: not the default checkpoint, which calibrate would rewrite
+        raise ValueError("--checkpoint '': give a checkpoint folder, or leave --checkpoint out for the default")
     path = path or default_checkpoint()
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path} (--checkpoint, else $NEWSMODEL_CHECKPOINT, else "

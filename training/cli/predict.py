@@ -59,6 +59,8 @@ def run(args) -> int:
         inputs = [(args.text, "the text argument")]
     elif args.file:
         inputs = [(_read_file("--file", file), file) for file in args.file]
+    elif sys.stdin is None:   # started with stdin closed (`<&-`)
+        raise ValueError("no text: give it as an argument, with --file, or on stdin, which is closed")
     else:
         inputs = [(decode_utf8(sys.stdin.buffer.read(), "stdin"), "stdin")]
     if args.pair_file is not None and args.pair is not None:

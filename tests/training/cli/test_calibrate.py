@@ -69,6 +69,18 @@ def test_calibrate_without_a_checkpoint_is_a_clear_error(tmp_path, capsys):
     assert "train one" in capsys.readouterr().err
 
 
+def test_an_empty_checkpoint_name_is_refused_not_taken_for_the_default(tiny_checkpoint, tmp_path, monkeypatch, capsys):
+    """Before: `--checkpoint "$UNSET"` recalibrated the default checkpoint in place."""
+    monkeypatch.setenv("NEWSMODEL_CHECKPOINT", str(tiny_checkpoint))
+    before = (tiny_checkpoint / "manifest.json").read_bytes()
+    data = tmp_path / "dev.jsonl"
+    data.write_text(json.dumps({"text": "Talks in Geneva.", "entities": []}) + "\n", encoding="utf-8")
+    for command in ("calibrate", "predict"):
+        assert main([command, "--checkpoint", "", *(["--data", str(data)] if command == "calibrate" else ["x"])]) == 2
+        assert "--checkpoint '': give a checkpoint folder" in capsys.readouterr().err
+    assert (tiny_checkpoint / "manifest.json").read_bytes() == before
+
+
 def test_calibrate_refuses_data_that_annotates_none_of_the_tasks_and_writes_nothing(tiny_checkpoint, tmp_path, capsys):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)

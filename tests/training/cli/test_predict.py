@@ -174,6 +174,13 @@ def test_a_missing_checkpoint_is_reported_before_stdin_is_waited_on(tmp_path, mo
     assert "no checkpoint at" in capsys.readouterr().err
 
 
+def test_a_closed_stdin_is_a_clear_error(tiny_checkpoint, monkeypatch, capsys):
+    """Before: AttributeError ('NoneType' object has no attribute 'buffer'), a traceback."""
+    monkeypatch.setattr("sys.stdin", None)   # Python's stdin when started with it closed (`<&-`)
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint)]) == 2
+    assert "on stdin, which is closed" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("lines", [2000, 1], ids=["more-than-a-pipe-holds", "left-in-the-buffer"])
 def test_a_reader_that_stops_early_ends_the_command_quietly(tiny_checkpoint, tmp_path, lines):
     import os

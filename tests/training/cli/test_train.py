@@ -231,6 +231,19 @@ def test_the_model_card_may_not_replace_an_input(tmp_path, capsys):
     assert data.read_bytes() == before   # before: replaced by the card after the whole run
 
 
+def test_the_model_card_may_not_go_inside_the_output_folder(tiny_checkpoint, tiny_base, tmp_path, capsys):
+    """Before: `--model-card CKPT/manifest.json` over an existing checkpoint replaced its manifest with the card."""
+    import shutil
+    data = tmp_path / "train.jsonl"
+    data.write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
+    output = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, output)
+    card = output / "manifest.json"
+    assert main(["train", "--train", str(data), "--output", str(output), "--model-card", str(card), "--base", tiny_base,
+                 "--epochs", "1", "--no-measure-runtimes"]) == 2
+    assert f"model_card {card}: that is inside the output folder" in capsys.readouterr().err
+
+
 def test_a_schema_listing_a_label_twice_or_missing_is_named(tmp_path, capsys):
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps({"stance": {"kind": "single", "labels": ["neutral", "critical", "neutral"]}}),
