@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 import common
+from training.readers._files import read_utf8
 
 HARNESS = """#include "e5.c"
 int e5x_tokenize(e5_model *m, const char *text, int *out, int cap) { return tok_content(&m->tok, text, out, cap); }
@@ -47,7 +48,7 @@ def engine_tokenizer(package: Path, tmp: Path):
 
 def conll_sentences(path: str) -> list[str]:
     sentences, words = [], []
-    for line in Path(path).read_text(encoding="utf-8").splitlines() + [""]:
+    for line in read_utf8(Path(path)).splitlines() + [""]:   # not UTF-8: named with its line
         if line.strip() and not line.startswith("-DOCSTART-"):
             words.append(line.split()[0])
         elif words:
@@ -58,8 +59,7 @@ def conll_sentences(path: str) -> list[str]:
 
 def news_sentences(path: str, count: int) -> list[str]:
     out = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        text = json.loads(line)["text"]
+    for text in common.jsonl_texts(path):   # a line that is not a news record: named with its place
         out += [s.strip() + "." for s in re.split(r"\.\s", text) if len(s.split()) > 5][:2]
     return out[:count]
 

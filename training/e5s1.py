@@ -83,6 +83,16 @@ def read_e5s1(path: str | os.PathLike) -> E5File:
     data = Path(path).read_bytes()
     if data[:4] != MAGIC:
         raise ValueError(f"{path}: not an E5S1 model file (magic {data[:4]!r})")
+    try:
+        return _parse(data, path)
+    except (KeyError, ValueError) as exc:   # a damaged byte: a tensor name, a piece or a size that makes no sense
+        if str(exc).startswith(f"{path}: "):
+            raise
+        raise ValueError(f"{path}: damaged ({type(exc).__name__}: {exc}): reinstall the package that carries it") \
+            from None
+
+
+def _parse(data: bytes, path) -> E5File:
     c = _Cursor(data, path)
     c.raw(4)
     version = c.take("I")
@@ -95,6 +105,9 @@ def read_e5s1(path: str | os.PathLike) -> E5File:
     offsets = c.array("<u4", n_pieces + 1)
     scores = c.array("<f4", n_pieces)
     blob = c.raw(blob_length)
+    if offsets[0] != 0 or offsets[-1] != blob_length or (np.diff(offsets.astype(np.int64)) < 0).any():
+        raise ValueError(f"{path}: damaged (its vocabulary's piece offsets do not run through the pieces): "
+                         "reinstall the package that carries it")
     pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
     n_norm, norm_bytes = c.take("i"), c.take("I")
     norm = _Cursor(c.raw(norm_bytes), path)

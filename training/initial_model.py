@@ -18,8 +18,12 @@ def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: i
     """(model, tokenizer, base name) for `base` (a name or a folder) with one fresh head per task;
     with `lexicon_size`, document heads get a lexical branch over that many terms."""
     folder, name = resolve_base(base)
-    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
-    encoder = load_encoder(folder)
+    encoder = load_encoder(folder)   # first: a config.json that is not JSON is named as the encoder's
+    try:   # a damaged or hand-edited tokenizer file: named, not a KeyError's traceback
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"base {folder}: the tokenizer (tokenizer.json, tokenizer_config.json) cannot be read: "
+                         f"{type(exc).__name__}: {exc}") from None
     if len(tokenizer) < encoder.config.vocab_size // 2:   # transformers builds an empty one where files are missing
         raise ValueError(f"base {folder}: its tokenizer has {len(tokenizer)} tokens for an encoder of "
                          f"{encoder.config.vocab_size}: the folder lacks the encoder's tokenizer files (tokenizer.json, "

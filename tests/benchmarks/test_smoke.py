@@ -412,12 +412,16 @@ def test_memory_names_a_source_without_texts_before_loading(tmp_path):
     ("runtime_agreement.py", ["--checkpoint", "none", "--file", "latin1.txt"], "not valid UTF-8"),
     ("runtime_agreement.py", ["--checkpoint", "none", "--file", "empty.conll"], "error: none does not exist"),
     ("e5_conversion.py", ["--conll", "empty.conll"], "--conll empty.conll: no sentences to compare"),
+    ("e5_conversion.py", ["--conll", "latin1.txt"], "latin1.txt:1: not valid UTF-8"),
+    ("e5_conversion.py", ["--conll", "empty.conll", "--news", "news.jsonl"],
+     'news.jsonl:3: not a JSON object with a "text" field'),
     ("standins.py", ["--data", "nodata", "--output", "out"], "--data nodata: no bbc_news/train.jsonl")])
 def test_diagnostic_scripts_refuse_bad_input_in_one_line_before_loading(tmp_path, script, args, error):
     """Before: an OverflowError after loading, 287 occurrences of a blank word, tracebacks (standins:
     after making its output folder; runtime_agreement: a missing or undecodable file, no checkpoint)."""
     (tmp_path / "latin1.txt").write_bytes("Z\xfcrich".encode("latin-1"))
     (tmp_path / "empty.conll").write_text("", encoding="utf-8")
+    (tmp_path / "news.jsonl").write_text('{"text": "One."}\n\nplain words\n', encoding="utf-8")
     out = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 1 and error in out.stderr.strip().splitlines()[-1], out.stderr[-2000:]

