@@ -36,7 +36,7 @@ MAX_LENGTH = 512   # hf-recipe: a CoNLL sentence never comes near it; past it wo
 
 def conll_blocks(path: str) -> list[list[str]]:
     """The file's documents as lines (each -DOCSTART- starts one); its sentences when it has none,
-    as read_conll counts documents, so --limit and the dev hold-out cut where the reader would."""
+    as read_conll counts documents (standins.py cuts its stand-in splits by them)."""
     lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     blocks: list[list[str]] = []
     if any(line.startswith(DOCSTART) for line in lines):

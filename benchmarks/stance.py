@@ -152,9 +152,11 @@ def ours(model, docs) -> tuple[list[str], dict]:
     from training.evaluation import head_outputs
     [(head, _)] = head_outputs(model, docs)
     task = head.task
-    decided = [task.decide(row)[0] for row in rescale(head.probs, task.kind, task.temperature)]
-    return decided, {"ece_before": expected_calibration_error(*head.confidences(1.0)),
-                     "ece_after": expected_calibration_error(*head.confidences(task.temperature))}
+    # a pair with nothing to read gets no label (NaN scores): a miss (""), and out of the ECE
+    decided = [(task.decide(row) or [""])[0] for row in rescale(head.probs, task.kind, task.temperature)]
+    scored = head.scored()
+    return decided, {"ece_before": expected_calibration_error(*scored.confidences(1.0)),
+                     "ece_after": expected_calibration_error(*scored.confidences(task.temperature))}
 
 
 def metrics(gold: list[str], predicted: list[str]) -> dict:

@@ -32,8 +32,15 @@ TASK = "topic"
 
 
 def read_records(path: str) -> list[dict]:
+    """The Reuters records of a JSON-lines file (a CSV the reader takes is named, not a traceback)."""
     from training.readers._files import split_lines   # here: importing training loads torch
-    return [json.loads(line) for line in split_lines(Path(path).read_text(encoding="utf-8-sig")) if line.strip()]
+    records = []
+    for number, line in enumerate(split_lines(Path(path).read_text(encoding="utf-8-sig")), 1):
+        try:
+            records += [json.loads(line)] if line.strip() else []
+        except ValueError:
+            raise ValueError(f"{path}:{number}: not a JSON line: the Reuters files are JSON lines") from None
+    return records
 
 
 def write_records(records: list[dict], path: Path) -> str:

@@ -81,7 +81,8 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
         # loaded as its tokenizer.json says: a BertTokenizer would rebuild its own normalizer
         settings = folder / "tokenizer_config.json"
         config = json.loads(settings.read_text(encoding="utf-8"))
-        settings.write_text(json.dumps({**config, "tokenizer_class": "TokenizersBackend"}, indent=2), encoding="utf-8")
+        settings.write_text(json.dumps({**config, "tokenizer_class": "PreTrainedTokenizerFast"}, indent=2),
+                            encoding="utf-8")
     save_directory(output, write, is_export, "an earlier export")
     return Path(output)
 

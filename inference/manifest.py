@@ -55,7 +55,10 @@ class TaskSpec:
 
     def decide(self, probs) -> list[str]:
         """The labels a document gets: the best one for single-label tasks; for multi-label
-        tasks every label at or above its threshold, and the best one when none is."""
+        tasks every label at or above its threshold, and the best one when none is; none where
+        the scores are NaN (a text with nothing to read: see NewsModel.analyse)."""
+        if not all(map(math.isfinite, probs)):
+            return []
         best = max(range(len(self.labels)), key=lambda i: probs[i])
         if self.kind != "multi":
             return [self.labels[best]]

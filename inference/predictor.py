@@ -75,7 +75,7 @@ class Analysis:
     """Raw model output for one text: what predictions and evaluation are built from."""
     encoded: EncodedText
     word_probs: dict[str, np.ndarray]   # ner task -> (n_words, n_tags)
-    doc_probs: dict[str, np.ndarray]    # document task -> (n_labels,)
+    doc_probs: dict[str, np.ndarray]    # document task -> (n_labels,); NaN for a text without a letter or digit
 
 
 class NewsModel:
@@ -166,7 +166,8 @@ class NewsModel:
     def analyse(self, texts: list[str], batch_size: int = 16, calibrated: bool = True,
                 pairs: list[str | None] | None = None, max_tokens: int = MAX_BATCH_TOKENS) -> list[Analysis]:
         """Encoder pass over every window of every text, windows batched by length.
-        `calibrated=False` gives the probabilities before temperature scaling."""
+        `calibrated=False` gives the probabilities before temperature scaling. A text (and pair)
+        without a letter or digit gets NaN document probabilities: predict gives it no label."""
         for name, value in (("batch_size", batch_size), ("max_tokens", max_tokens)):
             try:
                 whole = operator.index(value)   # an int or a NumPy integer; not 2.5

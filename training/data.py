@@ -222,8 +222,14 @@ def _same_text(doc: Document) -> tuple:
 
 
 def _annotation(doc: Document, task: str) -> frozenset:
-    """What `doc` says for `task`, in no order: labels or spans listed otherwise say the same."""
-    return frozenset(doc.spans.get(task, doc.labels.get(task, ())))
+    """What `doc` says for `task`, in no order: labels or spans listed otherwise say the same, and
+    spans by what they mark, not by offsets that white space before them shifts."""
+    if task not in doc.spans:
+        return frozenset(doc.labels.get(task, ()))
+    def squeezed(text: str) -> str:
+        return "".join(text.split())
+    return frozenset((len(squeezed(doc.text[:s.start])), squeezed(doc.text[s.start:s.end]), s.label)
+                     for s in doc.spans[task])
 
 
 def span_warnings(docs: list[Document], what: str) -> list[str]:

@@ -90,8 +90,7 @@ def _entity_metrics(head: HeadOutputs, annotated: list) -> dict:
 def _document_metrics(head: HeadOutputs, annotated: list) -> dict:
     task = head.task
     # a text with nothing to read (NaN scores) gets no label, as from predict: a miss, not the first label
-    decided = [task.decide(row) if np.isfinite(row).all() else []
-               for row in rescale(head.probs, task.kind, task.temperature)]
+    decided = [task.decide(row) for row in rescale(head.probs, task.kind, task.temperature)]
     gold = [doc.labels[task.name] for doc, _ in annotated]
     if task.kind == "multi":
         return multi_label_metrics(gold, decided, task.labels)

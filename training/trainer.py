@@ -81,9 +81,9 @@ def train(config: TrainConfig, log=print) -> dict:
             "left out of the checkpoint"
         log(f"warning: none of the documents trained on (after any hold-out or sample) is annotated for task "
             f"{name!r}: {what}")
-    inside = [line for split in SPLITS for line in span_warnings(getattr(data, split) or [], f"{split} data")]
+    odd_spans = [line for split in SPLITS for line in span_warnings(getattr(data, split) or [], f"{split} data")]
     for line in (rare_entity_types(data.schema, data.train) + labels_without_examples(data.schema, data.train)
-                 + labels_differing_in_case(data.schema) + overlaps(config, data) + inside):
+                 + labels_differing_in_case(data.schema) + overlaps(config, data) + odd_spans):
         log(f"warning: {line}")
     if config.select_by and config.select_by not in data.scored:   # tasks carried over by --init-from too
         raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: "

@@ -142,6 +142,19 @@ def test_a_csv_topic_file_cut_to_a_sample_is_cut_as_the_reader_read_it(bbc):
     assert json.loads(out.stdout)["test_documents"] == 5
 
 
+def test_a_reuters_csv_file_is_named_not_a_traceback(bbc):
+    """The reader takes a CSV file; the Reuters split, cut from the records, read it again as JSON lines."""
+    d, records = bbc
+    with open(d / "test.csv", "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["title", "text", "labels"]] + [["STORY", r["text"], r["label"]] for r in records])
+    write_jsonl(d / "train.jsonl", [{"title": "STORY", "text": r["text"], "labels": [r["label"]]} for r in records])
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "topic.py"), "--dataset", "reuters", "--system", "tfidf-svm",
+                          "--train", str(d / "train.jsonl"), "--test", str(d / "test.csv")],
+                         cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert f"error: {d / 'test.csv'}:1: not a JSON line: the Reuters files are JSON lines" in out.stderr
+
+
 def test_a_reuters_topic_given_as_a_string_is_one_topic(bbc):
     """Before: "earn" read as the topics e, a, r, n: the story fell out of the test set unscored."""
     d, records = bbc

@@ -23,6 +23,8 @@ def test_decide_multi_label_uses_thresholds_and_keeps_the_best():
     assert task.decide([0.7, 0.25, 0.1]) == ["a", "b"]
     assert task.decide([0.3, 0.1, 0.4]) == ["c"]   # none passes: the best one
     assert TaskSpec("stance", "single", ["x", "y"]).decide([0.4, 0.6]) == ["y"]
+    nothing_read = [float("nan")] * 2   # before: the first label
+    assert task.decide(nothing_read + [float("nan")]) == TaskSpec("stance", "single", ["x", "y"]).decide(nothing_read) == []
 
 
 def refusal(path, data) -> str:

@@ -303,13 +303,18 @@ def test_training_documents_that_repeat_one_another_are_warned_about(tmp_path):
 
 def test_documents_that_differ_only_in_white_space_are_the_same_text(tmp_path):
     from training.data import overlaps
-    spaced = dict(NEWS, text="  Putin met Trump\nin  Helsinki.\n")   # exported again, or with a trailing new line
-    (tmp_path / "train.jsonl").write_text(json.dumps(NEWS) + "\n" + json.dumps(spaced) + "\n", encoding="utf-8")
+    spaced = dict(NEWS, text="  Putin met Trump\nin  Helsinki.\n",   # exported again, or with a trailing new line
+                  entities=[{"start": 2, "end": 7, "label": "PER"}])   # the same name, its offsets shifted
+    retyped = dict(spaced, entities=[{"start": 2, "end": 7, "label": "ORG"}])
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(d) + "\n" for d in (NEWS, spaced)), encoding="utf-8")
     (tmp_path / "dev.jsonl").write_text(json.dumps(dict(NEWS, text=NEWS["text"] + " ")) + "\n", encoding="utf-8")
     config = TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "dev.jsonl"))
     lines = overlaps(config, read_data(config))   # before: nothing said of either
     assert lines[0].startswith("1 training document(s) repeat another one's text, 0 of them annotated differently")
     assert lines[1].startswith("1 of the 1 dev documents are also training documents")
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(d) + "\n" for d in (NEWS, retyped)), encoding="utf-8")
+    assert overlaps(config, read_data(config))[0].startswith(
+        "1 training document(s) repeat another one's text, 1 of them annotated differently")
 
 
 def test_spans_inside_words_are_warned_about_but_not_in_scripts_without_spaces():

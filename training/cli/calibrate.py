@@ -33,6 +33,7 @@ def run(args) -> int:
     from inference.checkpoint import write_manifest
     from inference.calibration import calibrate
     from training.corpus import DataError, annotated_tasks
+    from training.data import fingerprint
     from training.evaluation import check_annotated, head_outputs
     from training.model_card import write_model_card
     from training.schema import schema_of
@@ -40,7 +41,8 @@ def run(args) -> int:
     from training.trainer import seen_entities
     path = checkpoint_path(args.checkpoint)
     data, *train = file_sources(args, [(args.data, args.format)] + [(f, args.train_format) for f in args.train or []])
-    if same := [f for f in args.train or [] if _same_bytes(f, args.data)]:
+    data_sha256 = fingerprint(args.data) if args.train and Path(args.data).exists() else None
+    if same := [f for f in args.train or [] if data_sha256 and Path(f).exists() and fingerprint(f) == data_sha256]:
         raise DataError([f"{f}: the same data as --data: each of its names would count as seen in training, and the "
                          "span calibrator would learn nothing of unseen ones; give the file the checkpoint was trained "
                          "on" for f in same])
@@ -111,8 +113,3 @@ def run(args) -> int:
     print(f"calibration of {', '.join(refitted) or 'no task'} refitted on {len(docs)} documents of {args.data}"
           f"{kept_text}; written to {path}/manifest.json{card_text}", file=sys.stderr)
     return 0
-
-
-def _same_bytes(a: str, b: str) -> bool:
-    from training.data import fingerprint
-    return Path(a).exists() and Path(b).exists() and fingerprint(a) == fingerprint(b)

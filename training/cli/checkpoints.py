@@ -19,15 +19,14 @@ def add_runtime_arguments(parser) -> None:
 
 
 def open_checkpoint(path: str | None, **options):
-    """The loaded checkpoint at `path` (default: the default checkpoint), or a FileNotFoundError
-    that says how to make one."""
+    """The loaded checkpoint at `path` (default: the default checkpoint), or checkpoint_path's error."""
     from inference import load
     return load(checkpoint_path(path), **options)
 
 
 def checkpoint_path(path: str | None) -> str:
     """`path` (default: the default checkpoint) if something is there, else a FileNotFoundError
-    that says how to make one: a cheap check to make before slow work."""
+    that says how to make one (a ValueError for an empty `path`): a cheap check before slow work."""
     from inference import default_checkpoint
     if path == "":   # `--checkpoint "$UNSET"`: not the default checkpoint, which calibrate would rewrite
         raise ValueError("--checkpoint '': give a checkpoint folder, or leave --checkpoint out for the default")

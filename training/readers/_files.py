@@ -12,8 +12,9 @@ def read_utf8(path: Path) -> str:
     return decode_utf8(path.read_bytes(), str(path))
 
 
-# How compressed files begin: bytes no UTF-8 text starts with
-COMPRESSED = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
+# How compressed files begin (checked only once the bytes are not UTF-8: "BZh" could start a text)
+COMPRESSED = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd", b"PK\x03\x04": "zip",
+              b"BZh": "bzip2"}
 
 
 def decode_utf8(data: bytes, name: str) -> str:

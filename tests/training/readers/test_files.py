@@ -1,6 +1,9 @@
 """What every reader shares (training/readers/_files.py)."""
+import bz2
 import gzip
+import io
 import json
+import zipfile
 
 import pytest
 
@@ -8,12 +11,21 @@ from training.config import TrainConfig
 from training.corpus import DataError
 from training.data import read_data
 
+LINE = json.dumps({"text": "Putin met Trump in Helsinki.", "stance": "neutral"}).encode() + b"\n"
 
-def test_a_compressed_file_is_named_as_such_not_as_bad_utf8(tmp_path):
-    record = {"text": "Putin met Trump in Helsinki.", "stance": "neutral"}
-    path = tmp_path / "train.jsonl.gz"
-    path.write_bytes(gzip.compress(json.dumps(record).encode() + b"\n"))
+
+def zipped(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("train.jsonl", data * 50)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("tool, compress", [("gzip", gzip.compress), ("bzip2", bz2.compress), ("zip", zipped)])
+def test_a_compressed_file_is_named_as_such_not_as_bad_utf8(tmp_path, tool, compress):
+    path = tmp_path / "train.jsonl.packed"
+    path.write_bytes(compress(LINE))
     with pytest.raises(DataError) as err:
         read_data(TrainConfig(train=str(path)))
-    # before: "train.jsonl.gz:1: not valid UTF-8 (...); re-save it as UTF-8"
-    assert err.value.problems == [f"{path}: a file compressed with gzip; decompress it first"]
+    # before: "train.jsonl.packed:1: not valid UTF-8 (...); re-save it as UTF-8"
+    assert err.value.problems == [f"{path}: a file compressed with {tool}; decompress it first"]
