@@ -31,8 +31,8 @@ def load_schema(path: str | Path | None) -> dict[str, dict]:
         schema = read_json(path)
     except OSError as exc:
         raise ValueError(f"schema {path}: {exc.strerror or exc}") from None
-    if not isinstance(schema, dict):
-        raise ValueError(f"{path}: a schema is an object of task name -> {{\"kind\", \"labels\"}}")
+    if not isinstance(schema, dict) or not schema:
+        raise ValueError(f"{path}: a schema is an object of task name -> {{\"kind\", \"labels\"}}, at least one task")
     for name, spec in schema.items():
         labels = spec.get("labels") if isinstance(spec, dict) else None
         if (not isinstance(spec, dict) or set(spec) != {"kind", "labels"} or not isinstance(labels, list)
@@ -44,6 +44,10 @@ def load_schema(path: str | Path | None) -> dict[str, dict]:
             TaskSpec(name, spec["kind"], list(spec["labels"]))  # validates the kind
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
+        tags = [label for label in labels if label == "O" or label[:2] in ("B-", "I-")]
+        if spec["kind"] == "ner" and tags:   # B-PER would become the tags B-B-PER and I-B-PER
+            raise ValueError(f"{path}: task {name!r} lists tags ({', '.join(tags)}): an entity task lists its types "
+                             "(PER, not B-PER; O is no type)")
         if len(set(labels)) < len(labels):   # a second row that never trains, yet takes probability
             twice = sorted({label for label in labels if labels.count(label) > 1})
             raise ValueError(f"{path}: task {name!r} lists {', '.join(map(repr, twice))} more than once")

@@ -7,6 +7,13 @@ def test_no_file_means_the_news_schema():
     assert load_schema(None) is NEWS_SCHEMA
 
 
+def test_a_schema_file_may_start_with_a_byte_order_mark(tmp_path):
+    """As data files may (Notepad writes one); before, refused as not valid JSON."""
+    path = tmp_path / "schema.json"
+    path.write_text('\ufeff{"topic": {"kind": "multi", "labels": ["trade"]}}', encoding="utf-8")
+    assert load_schema(path) == {"topic": {"kind": "multi", "labels": ["trade"]}}
+
+
 @pytest.mark.parametrize("content, message", [
     ('{"entities": {"kind": "ner", "labels": ["PER",]}}', "not valid JSON (Expecting value at line 1, column 47)"),
     ('["PER"]', "a schema is an object of task name"),
@@ -18,8 +25,11 @@ def test_no_file_means_the_news_schema():
     ('{"my.topic": {"kind": "single", "labels": ["news"]}}', "task name 'my.topic' is empty or holds a '.'"),
     ('{"text": {"kind": "single", "labels": ["news"]}}', "task name 'text' is a field of the news records"),
     ('{"id": {"kind": "single", "labels": ["news"]}}', "task name 'id' is a field of the news records"),
+    ('{}', "at least one task"),   # before: read, and every file's tasks refused as not in it
+    ('{"entities": {"kind": "ner", "labels": ["O", "B-PER", "ORG"]}}',   # before: tags B-B-PER, I-B-PER and B-O
+     "task 'entities' lists tags (O, B-PER): an entity task lists its types"),
 ], ids=["syntax", "not-an-object", "labels-a-string", "labels-not-strings", "spec-not-an-object", "unknown-kind",
-        "torch-attribute", "dotted", "text", "id"])
+        "torch-attribute", "dotted", "text", "id", "no-task", "tags-as-types"])
 def test_a_bad_schema_file_is_refused_with_its_name(tmp_path, content, message):
     path = tmp_path / "schema.json"
     path.write_text(content, encoding="utf-8")
