@@ -10,6 +10,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inference.tokenization import has_letter_or_digit
+
 from .config import TrainConfig
 from .corpus import DataError, Document, annotated_tasks
 from .schema import load_schema, schema_of
@@ -230,6 +232,15 @@ def _annotation(doc: Document, task: str) -> frozenset:
         return "".join(text.split())
     return frozenset((len(squeezed(doc.text[:s.start])), squeezed(doc.text[s.start:s.end]), s.label)
                      for s in doc.spans[task])
+
+
+def unreadable(docs: list[Document], what: str) -> list[str]:
+    """A line when documents of `docs` have no letter or digit (emoji alone, say): the model
+    learns nothing from them, and predict gives such a text no label."""
+    found = [doc for doc in docs if not any(map(has_letter_or_digit, (doc.text, doc.text_pair or "")))]
+    return [f"{len(found)} document(s) of the {what} have no letter or digit (first: {found[0].source} "
+            f"{found[0].text[:40]!r}): they hold nothing to learn a label from, and predict gives them none"] \
+        if found else []
 
 
 def span_warnings(docs: list[Document], what: str) -> list[str]:

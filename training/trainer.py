@@ -30,7 +30,7 @@ from .base_models import BASE_MODELS, default_recipe
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
 from .data import (SPLITS, RunData, fingerprint, input_files, labels_differing_in_case, labels_without_examples,
-                   overlaps, rare_entity_types, read_data, span_warnings)
+                   overlaps, rare_entity_types, read_data, span_warnings, unreadable)
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
@@ -81,7 +81,8 @@ def train(config: TrainConfig, log=print) -> dict:
             "left out of the checkpoint"
         log(f"warning: none of the documents trained on (after any hold-out or sample) is annotated for task "
             f"{name!r}: {what}")
-    odd_spans = [line for split in SPLITS for line in span_warnings(getattr(data, split) or [], f"{split} data")]
+    odd_spans = [line for split in SPLITS for check in (unreadable, span_warnings)
+                 for line in check(getattr(data, split) or [], f"{split} data")]
     for line in (rare_entity_types(data.schema, data.train) + labels_without_examples(data.schema, data.train)
                  + labels_differing_in_case(data.schema) + overlaps(config, data) + odd_spans):
         log(f"warning: {line}")

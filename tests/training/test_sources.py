@@ -330,6 +330,19 @@ def test_spans_inside_words_are_warned_about_but_not_in_scripts_without_spaces()
     assert spans_inside_words(docs[1:], "train data") == []
 
 
+def test_documents_with_no_letter_or_digit_are_warned_about():
+    """Before, an emoji-only training text made no window, and its labels went untrained without a word."""
+    from training.corpus import Document
+    from training.data import unreadable
+    docs = [Document("Talks resume.", labels={"topic": ["trade"]}, source="a.jsonl:1"),
+            Document("\U0001f600\U0001f600", labels={"topic": ["trade"]}, source="a.jsonl:2"),
+            Document("!!! ???", labels={"topic": ["other"]}, source="a.jsonl:3"),
+            Document("!!!", text_pair="Body 1.", labels={"stance": ["neutral"]}, source="a.jsonl:4")]
+    assert unreadable(docs, "train data") == [
+        "2 document(s) of the train data have no letter or digit (first: a.jsonl:2 '\U0001f600\U0001f600'): they hold "
+        "nothing to learn a label from, and predict gives them none"]
+
+
 def test_spans_across_a_line_break_are_warned_about():
     """predict never gives such an entity; before, nothing said the gold had some."""
     from training.corpus import Document, Span
