@@ -37,7 +37,7 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
                          f"{invalid_json(exc)}"]) from None
     if not isinstance(tasks, list):
         raise DataError([f"{path}: a Label Studio export is a JSON list of tasks, not {type(tasks).__name__}"])
-    docs, problems = [], []
+    docs, problems, unannotated = [], [], 0
     for n, task in enumerate(tasks):
         # The index is the task's place in the list (0-based, as jq's .[n]); the id is Label Studio's.
         where = f"{path}: task {n}" + (f" (id {task['id']})" if isinstance(task, dict) and "id" in task else "")
@@ -47,6 +47,10 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
         if doc is not None and not errors:
             doc.source = where
             docs.append(doc)
+        unannotated += doc is None and not errors
+    if unannotated == len(tasks) > 0:   # "no records" would deny the tasks are there
+        raise DataError([f"{path}: no task has an annotation ({len(tasks)} in the export; a task skipped, "
+                         f"cancelled or with predictions alone is left out)"])
     span_objects = _span_objects(tasks)
     if ner_task and len(span_objects) > 1:
         problems.append(f"{path}: spans are drawn on {len(span_objects)} text objects ({', '.join(sorted(span_objects))}): "
@@ -123,8 +127,9 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
             drawn_on = item.get("to_name")
             elsewhere = (f" (it is drawn on {drawn_on!r}: if that is data.{drawn_on}, give --text-key {drawn_on})"
                          if isinstance(drawn_on, str) and drawn_on != text_key and drawn_on in data else "")
-            if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
-                errors.append(f"result[{k}]: value.labels must be a non-empty list of strings")
+            if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x.strip() for x in labels):
+                errors.append(f"result[{k}]: value.labels must be a non-empty list of non-blank strings, "
+                              f"not {labels!r}")
             elif len(set(labels)) > 1:
                 errors.append(f"result[{k}]: a span of several types {labels}: an entity has one")
             elif reason:
@@ -141,8 +146,9 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
             choices = value.get("choices")
             if target is None:
                 continue
-            if not isinstance(choices, list) or not choices or not all(isinstance(c, str) for c in choices):
-                errors.append(f"result[{k}]: value.choices must be a non-empty list of strings")
+            if not (isinstance(choices, list) and choices and all(isinstance(c, str) and c.strip() for c in choices)):
+                errors.append(f"result[{k}]: value.choices must be a non-empty list of non-blank strings, "
+                              f"not {choices!r}")
             else:
                 doc.labels[target] = list(dict.fromkeys(doc.labels.get(target, []) + choices))
         elif kind in ("hypertextlabels", "paragraphlabels"):
@@ -201,7 +207,7 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
                 errors.append(f"{span_key}[{k}]: expected [start, end, label] or "
                               f"{{start_offset, end_offset, label}}, got {item!r}")
                 continue
-            reason = span_problem(start, end, text) or (None if isinstance(label, str) and label
+            reason = span_problem(start, end, text) or (None if isinstance(label, str) and label.strip()
                                                         else f"label must be a non-empty string, not {label!r}")
             if reason:
                 errors.append(f"{span_key}[{k}]: {reason}")

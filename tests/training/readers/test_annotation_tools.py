@@ -95,6 +95,16 @@ def test_label_studio_spans_it_cannot_read_are_refused(tmp_path):
         "data.text, so they cannot be read; label the text with Labels"]
 
 
+def test_label_studio_blank_entity_types_and_choices_are_refused(tmp_path):
+    """Before: read as an entity type "" (tags "B-", "I-") and a topic " "."""
+    path = write_json(tmp_path, [ls_task(1, TEXT, ls_span(0, 5, "PER"), ls_span(10, 15, ""), ls_choice("topic", " "))])
+    with pytest.raises(DataError) as err:
+        read_label_studio(path)
+    assert err.value.problems == [
+        f"{path}: task 0 (id 1): result[1]: value.labels must be a non-empty list of non-blank strings, not ['']",
+        f"{path}: task 0 (id 1): result[2]: value.choices must be a non-empty list of non-blank strings, not [' ']"]
+
+
 def test_label_studio_problems_name_task_index_and_id(tmp_path):
     path = write_json(tmp_path, [
         ls_task(1, TEXT, ls_span(0, 5, "PER")),
@@ -118,8 +128,10 @@ def test_label_studio_leaves_out_tasks_skipped_or_with_predictions_alone(tmp_pat
     predicted = {"id": 3, "data": {"text": TEXT}, "annotations": [], "predictions": [{"result": [ls_span(0, 5, "PER")]}]}
     docs = read_label_studio(write_json(tmp_path, [ls_task(1, TEXT, ls_span(0, 5, "PER")), skipped, predicted]))
     assert [d.source.split(": ")[-1] for d in docs] == ["task 0 (id 1)"]
-    with pytest.raises(DataError, match="export.json: no records"):   # none annotated at all
+    with pytest.raises(DataError) as err:   # none annotated at all: before, "no records"
         read_label_studio(write_json(tmp_path, [skipped, predicted]))
+    assert err.value.problems == [f"{tmp_path / 'export.json'}: no task has an annotation (2 in the export; a "
+                                  "task skipped, cancelled or with predictions alone is left out)"]
 
 
 def test_label_studio_annotations_or_results_that_are_no_lists_are_refused_not_read_as_none(tmp_path):
@@ -236,7 +248,8 @@ def test_doccano_problems_are_all_reported_with_their_lines(tmp_path):
         '{"text": "broken',
         {"text": "   ", "label": []},
         {"text": TEXT, "label": [[5, 0, "PER"], [0, 5]]},
-        {"text": TEXT, "entities": [{"start_offset": 0, "end_offset": 5, "label": ""}]}])
+        {"text": TEXT, "entities": [{"start_offset": 0, "end_offset": 5, "label": ""}]},
+        {"text": TEXT, "label": [[0, 5, "  "]]}])   # before: an entity type "  "
     with pytest.raises(DataError) as err:
         read_doccano(path)
     problems = err.value.problems
@@ -245,7 +258,8 @@ def test_doccano_problems_are_all_reported_with_their_lines(tmp_path):
         f"{path}:3: field 'text' is missing or empty",
         f"{path}:4: label[0]: empty or reversed span 5..0",
         f"{path}:4: label[1]: expected [start, end, label] or {{start_offset, end_offset, label}}, got [0, 5]",
-        f"{path}:5: entities[0]: label must be a non-empty string, not ''"]
+        f"{path}:5: entities[0]: label must be a non-empty string, not ''",
+        f"{path}:6: label[0]: label must be a non-empty string, not '  '"]
 
 
 def test_doccano_spans_that_are_no_list_are_named_with_their_value(tmp_path):
