@@ -55,6 +55,7 @@ def invalid_json(exc: Exception) -> str:
 
 def json_lines(path: Path, problems: list[str]):
     """("path:line", record) for every JSON-object line; broken lines go to `problems`."""
+    first = True
     for number, line in enumerate(read_lines(path), 1):
         if not line.strip():
             continue
@@ -62,8 +63,14 @@ def json_lines(path: Path, problems: list[str]):
         try:
             record = json.loads(line)
         except JSON_ERRORS as exc:
+            if first and line.strip() in ("[", "{"):   # indented JSON: one problem, not one per line
+                problems.append(f"{where}: one JSON document over many lines, not JSON lines (one record a line); "
+                                "a Label Studio export is read with --format label-studio")
+                return
             problems.append(f"{where}: {invalid_json(exc)}")
             continue
+        finally:
+            first = False
         if not isinstance(record, dict):
             problems.append(f"{where}: a record must be a JSON object, not {type(record).__name__}")
             continue

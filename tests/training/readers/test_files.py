@@ -29,3 +29,13 @@ def test_a_compressed_file_is_named_as_such_not_as_bad_utf8(tmp_path, tool, comp
         read_data(TrainConfig(train=str(path)))
     # before: "train.jsonl.packed:1: not valid UTF-8 (...); re-save it as UTF-8"
     assert err.value.problems == [f"{path}: a file compressed with {tool}; decompress it first"]
+
+
+def test_an_indented_json_file_read_as_json_lines_is_named_once(tmp_path):
+    """Before, each of its lines was "invalid JSON", with no word of why."""
+    path = tmp_path / "train.jsonl"
+    path.write_text(json.dumps([json.loads(LINE)] * 3, indent=2), encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_data(TrainConfig(train=str(path)))
+    assert err.value.problems == [f"{path}:1: one JSON document over many lines, not JSON lines (one record a line); "
+                                  "a Label Studio export is read with --format label-studio"]
