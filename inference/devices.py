@@ -37,6 +37,9 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
                              f"(torch {torch.__version__}, built {'with' if torch.backends.cuda.is_built() else 'without'} CUDA)")
         if device == "cuda":
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+        count = torch.cuda.device_count()
+        if int(device.removeprefix("cuda:")) >= count:   # else torch's "invalid device ordinal", after the weights load
+            raise ValueError(f"{device!r} was asked for, but torch sees {count} GPU(s): cuda:0 to cuda:{count - 1}")
     return torch.device(device)
 
 

@@ -140,7 +140,9 @@ class NewsModel:
         body after its headline); entities are then those of `text`."""
         if not isinstance(text, str) or not isinstance(pair, (str, type(None))):
             wrong, value = ("text", text) if not isinstance(text, str) else ("pair", pair)
-            raise TypeError(f"{wrong} must be str{' or None' if wrong == 'pair' else ''}, not {type(value).__name__}")
+            raise TypeError(f"{wrong} must be str{' or None' if wrong == 'pair' else ''}, not {type(value).__name__}"
+                            + (": for many texts, call predict_batch(texts)" if wrong == "text"
+                               and isinstance(text, (list, tuple)) else ""))
         return self.predict_batch([text], pairs=None if pair is None else [pair])[0]
 
     def predict_batch(self, texts: list[str], batch_size: int = 16, pairs: list[str] | None = None,
@@ -276,7 +278,8 @@ def _checked_inputs(texts, pairs) -> tuple[list[str], list[str | None]]:
     """Texts and pairs as lists of one entry per text, or a TypeError / ValueError naming the
     argument and index that is wrong."""
     for name, value in (("texts", texts), ("pairs", pairs)):
-        if isinstance(value, (str, bytes)):   # iterating it would read each character as a text
+        # a str would be read a character a text; None or a number would fail in list() without the argument's name
+        if isinstance(value, (str, bytes)) or not (hasattr(value, "__iter__") or value is None and name == "pairs"):
             raise TypeError(f"{name} must be a list of str, not {type(value).__name__}"
                             + (": for one text, call predict(text, pair)" if isinstance(value, str) else ""))
     texts = list(texts)

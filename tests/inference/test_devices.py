@@ -58,3 +58,12 @@ def test_without_torch_cpu_feature_probes_bf16_is_not_assumed(monkeypatch):
     for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
         monkeypatch.delattr(torch.cpu, probe, raising=False)
     assert cpu_has_bf16() is False
+
+
+def test_a_gpu_index_beyond_those_present_is_a_clear_error(monkeypatch):
+    """Before: cuda:5 on a one-GPU machine passed, and torch failed later, once the weights had loaded."""
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 1)
+    assert resolve_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(ValueError, match=r"'cuda:5' was asked for, but torch sees 1 GPU\(s\): cuda:0 to cuda:0"):
+        resolve_device("cuda:5")

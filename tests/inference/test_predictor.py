@@ -104,6 +104,18 @@ def test_empty_text_gives_empty_result_and_non_strings_raise(model):
         model.predict_batch(["Talks resume", "Talks end"], pairs=["In Geneva."])   # not one prediction dropped
 
 
+def test_a_list_or_no_list_where_one_is_expected_is_named(model):
+    """Before: predict_batch(None) raised "'NoneType' object is not iterable", naming no argument,
+    and predict(a list) did not point to predict_batch."""
+    with pytest.raises(TypeError, match=r"^text must be str, not list: for many texts, call predict_batch\(texts\)$"):
+        model.predict(["Talks in Geneva."])
+    for value in (None, 5):
+        with pytest.raises(TypeError, match=f"^texts must be a list of str, not {type(value).__name__}$"):
+            model.predict_batch(value)
+    with pytest.raises(TypeError, match="^pairs must be a list of str, not int$"):
+        model.predict_batch(["Talks resume"], pairs=5)
+
+
 def test_a_blank_pair_reads_the_first_text_alone(model):
     import math
     text = "Vladimir Putin met Emmanuel Macron in Paris"

@@ -75,3 +75,12 @@ def test_a_runtime_is_forced_by_the_name_model_runtime_gives_it(tiny_checkpoint)
     assert load(tiny_checkpoint, runtime="torch-int8", quantize=True).runtime == "torch-int8"
     with pytest.raises(ValueError, match="runtime 'torch-int8' is int8: quantize=False contradicts it"):
         load(tiny_checkpoint, runtime="torch-int8", quantize=False)
+
+
+def test_a_measured_runtime_this_machine_cannot_run_is_said_to_be_left_out(monkeypatch):
+    """Before: a checkpoint whose fastest runtime was ONNX, loaded without ONNX Runtime, logged
+    fp32 as if it were the best one measured."""
+    monkeypatch.setattr("inference.runtimes.available", lambda: ["torch", "torch-int8"])
+    measured = figures(torch=(100, 0), **{"onnx-int8": (300, 0)})
+    assert choose(measured) == ("torch", "1.00x fp32's words/s on dev with every dev figure within 0.3 points; "
+                                         "onnx-int8 left out: ONNX Runtime is not installed (the onnx extra)")
