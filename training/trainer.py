@@ -183,6 +183,11 @@ class Trainer:
         identity = (self.manifest.training["config"], {**data.trained_sha256, **{p: fingerprint(p) for p in starts}},
                     data.schema, self.world)
         self.identity, self.typed_identity = run_identity(*identity), run_identity(*identity, typed=True)
+        if not len(self.examples):   # a smaller batch would not help: no document reaches the encoder
+            gated = f" (a head learns nothing from the documents of its gate label {config.gate_label!r})" \
+                if config.gate_label else ""
+            raise ValueError(f"none of the {len(data.train)} training documents leaves the encoder anything to "
+                             f"learn{gated}: give documents with other labels or tasks")
         # every process sees the same epoch order and takes every world-th batch of it
         batches = (len(self.examples) + config.batch_size - 1) // config.batch_size
         if batches < self.world:   # a process without a batch leaves the others waiting in backward, for ever

@@ -328,6 +328,19 @@ def test_a_task_no_training_document_annotates_gets_no_head(tiny_base, tmp_path)
     assert [t.name for t in load(tmp_path / "out").manifest.tasks] == ["entities", "stance"]
 
 
+def test_training_documents_all_of_the_gate_label_are_refused_as_such(tiny_base, tmp_path):
+    records = [json.loads(line) for line in (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    kept = [{"id": r["id"], "text": r["text"], "stance": r["stance"]} for r in records if r["stance"] == "critical"][:4]
+    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in kept) + "\n", encoding="utf-8")
+    config = TrainConfig(train=str(tmp_path / "train.jsonl"), base=tiny_base, output=str(tmp_path / "out"), epochs=1,
+                         batch_size=2, window_length=64, window_overlap=16, lexical_terms=20, gate_label="critical",
+                         measure_runtimes=False)
+    with pytest.raises(ValueError, match="none of the 4 training documents leaves the encoder anything to learn "
+                                         r"\(a head learns nothing from the documents of its gate label 'critical'\)"):
+        train(config, log=lambda m: None)
+    assert not (tmp_path / "out").exists()
+
+
 def test_settings_that_would_fail_after_training_are_refused_before_it(tiny_base, tmp_path):
     ents = [{k: v for k, v in json.loads(line).items() if k not in ("topic", "stance")}
             for line in (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:4]]
