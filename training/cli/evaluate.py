@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -27,8 +28,8 @@ def run(args) -> int:
     from training.schema import schema_of
     from training.sources import Source, read_source
     [source] = file_sources(args, [(args.data, args.format)])
-    if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():   # before the slow part
-        raise ValueError(f"--plots {args.plots}: a file is there; give a folder")
+    if args.plots:   # before the slow part, whose figures a plot that cannot be written would lose
+        _check_plots(Path(args.plots))
     model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     docs = read_source(Source(**source), schema_of(model.manifest.tasks))
     check_annotated(docs, [t.name for t in model.manifest.tasks], source)
@@ -41,3 +42,13 @@ def run(args) -> int:
     print(format_metrics(metrics), file=sys.stderr)
     print(json.dumps(metrics))
     return 0
+
+
+def _check_plots(plots: Path) -> None:
+    """Refuse a --plots folder that cannot be made or written: a file there or above it, or no write access."""
+    existing = next(p for p in (plots, *plots.parents) if p.exists())   # it, or the folder it would be made in
+    if not existing.is_dir():
+        raise ValueError(f"--plots {plots}: {'a file is there' if existing == plots else f'{existing} is a file'}; "
+                         "give a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--plots {plots}: {existing} cannot be written")

@@ -88,6 +88,15 @@ def test_evaluate_takes_the_reader_flags_train_takes(tiny_checkpoint, tmp_path, 
     assert f"--plots {tmp_path / 'plots.png'}: a file is there; give a folder" in capsys.readouterr().err
 
 
+def test_a_plots_folder_that_cannot_be_made_is_refused_before_scoring(tmp_path, capsys):
+    """Before: a --plots folder under a file failed after every figure was computed, and they were lost."""
+    (tmp_path / "plots.png").write_bytes(b"")
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "none"), "--data", "x.jsonl",
+                 "--plots", str(tmp_path / "plots.png" / "more")]) == 2
+    assert f"--plots {tmp_path / 'plots.png' / 'more'}: {tmp_path / 'plots.png'} is a file; give a folder" \
+        in capsys.readouterr().err
+
+
 def test_a_document_with_two_labels_for_a_single_label_task_is_refused_with_its_place(tiny_checkpoint, tmp_path,
                                                                                       capsys):
     """Before: scored by its first label ('critical'), without a word."""
