@@ -13,6 +13,9 @@ from .manifest import TaskSpec
 from .tokenization import surface
 
 EPS = 1e-7
+# Probabilities are float64, and rescale clips them only to what float64 holds: clipped at EPS,
+# a raw score past 16 was lost, and evaluate and calibrate scored other than predict at T > 1.
+EDGES = (np.finfo(np.float64).tiny, np.nextafter(1.0, 0.0))
 TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(8.0), 161))  # log-spaced search grid
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
 FEW_DOCUMENTS = 3   # a threshold tuned on fewer positives or negatives than this is warned about
@@ -20,14 +23,16 @@ SPAN_LENGTH_CAP = 4   # spans of 4 words and more are one group
 
 
 def sigmoid(x) -> np.ndarray:
-    """The logistic function in its tanh form, which no logit overflows."""
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x)))
+    """The logistic function in float64, in a form no logit overflows, both tails kept."""
+    x = np.asarray(x, np.float64)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def probabilities(logits: np.ndarray, kind: str, temperature: float = 1.0) -> np.ndarray:
     """A head's probabilities from its logits at `temperature`: independent sigmoids for
     multi-label heads, a softmax over the last axis for the others."""
-    scaled = logits / temperature
+    scaled = np.asarray(logits, np.float64) / temperature
     if kind == "multi":
         return sigmoid(scaled)
     e = np.exp(scaled - scaled.max(-1, keepdims=True))
@@ -38,7 +43,7 @@ def rescale(probs: np.ndarray, kind: str, temperature: float) -> np.ndarray:
     """Probabilities computed at temperature 1, recomputed at another temperature."""
     if temperature == 1.0:
         return probs
-    p = np.clip(probs, EPS, 1 - EPS)
+    p = np.clip(np.asarray(probs, np.float64), *EDGES)
     if kind == "multi":
         return sigmoid(np.log(p / (1 - p)) / temperature)
     z = np.log(p) / temperature

@@ -217,7 +217,7 @@ class NewsModel:
         # a text without a letter or digit gets no label from predict (_prediction): no scores either
         present = [i for i, s in enumerate(pool_sum)
                    if s is not None and any(map(has_letter_or_digit, (texts[i], pairs[i] or "")))]
-        result = {t.name: np.full((len(pool_sum), len(t.labels)), np.nan, np.float32) for t in doc_tasks}
+        result = {t.name: np.full((len(pool_sum), len(t.labels)), np.nan) for t in doc_tasks}   # float64: see EDGES
         if not doc_tasks or not present:
             return result
         pooled = torch.stack([pool_sum[i] / pool_count[i] for i in present])
