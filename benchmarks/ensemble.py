@@ -28,7 +28,7 @@ from torch import nn
 
 import common
 from inference import NewsModel, load
-from inference.calibration import probabilities
+from inference.calibration import EDGES, probabilities
 from inference.checkpoint import MANIFEST
 from inference.manifest import Manifest
 from inference.windows import usable_positions, window_problem
@@ -108,9 +108,8 @@ class Readings(NewsModel):
         mean = readings[0]
         for t, analysis in enumerate(mean):
             for task in analysis.word_probs:
-                logs = np.mean([np.log(np.maximum(r[t].word_probs[task], np.finfo(np.float32).tiny))
-                                for r in readings], axis=0)
-                analysis.word_probs[task] = probabilities(logs, "ner").astype(np.float32)
+                logs = np.mean([np.log(np.maximum(r[t].word_probs[task], EDGES[0])) for r in readings], axis=0)
+                analysis.word_probs[task] = probabilities(logs, "ner")
         return mean
 
 

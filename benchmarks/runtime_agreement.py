@@ -27,6 +27,7 @@ import common
 from inference import default_checkpoint, load
 from inference.export import export_ner
 from inference.runtimes import RUNTIMES, available
+from inference.tokenization import has_letter_or_digit
 from training.readers._files import read_utf8
 
 
@@ -54,7 +55,7 @@ def main() -> None:
         parser.error("give --file or --articles")
     with common.one_line_errors():   # a file missing or not UTF-8: one line, before the model loads
         files = {f: read_utf8(Path(f)) for f in dict.fromkeys(args.file)}   # as given: two folders may share a name
-    if blank := [f for f, text in files.items() if not text.strip()]:   # else "fp32: 0", read as agreement
+    if blank := [f for f, text in files.items() if not has_letter_or_digit(text)]:   # "fp32: 0" read as agreement
         raise SystemExit(f"error: {', '.join(blank)}: no text")   # as jsonl_texts says it
     articles = common.jsonl_texts(args.articles) if args.articles else []   # a line without text: named
     texts = [*files.values(), *articles]

@@ -35,11 +35,13 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
         if not torch.cuda.is_available():
             raise ValueError(f"{device!r} was asked for, but torch sees no GPU "
                              f"(torch {torch.__version__}, built {'with' if torch.backends.cuda.is_built() else 'without'} CUDA)")
+        rank = device == "cuda" and "LOCAL_RANK" in os.environ
         if device == "cuda":
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
         count = torch.cuda.device_count()
         if int(device.removeprefix("cuda:")) >= count:   # else torch's "invalid device ordinal", after the weights load
-            raise ValueError(f"{device!r} was asked for, but torch sees {count} GPU(s): cuda:0 to cuda:{count - 1}")
+            raise ValueError(f"{device!r}{' (cuda at LOCAL_RANK ' + os.environ['LOCAL_RANK'] + ')' if rank else ''} "
+                             f"was asked for, but torch sees {count} GPU(s): cuda:0 to cuda:{count - 1}")
     return torch.device(device)
 
 

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 FORMAT_VERSION = 1
-# Wider than any fitted temperature (inference.calibration searches 0.2 to 8); below it, float32
-# logits divided by the temperature overflow and scores turn NaN.
+# Wider than any fitted temperature (inference.calibration searches 0.2 to 8): a value outside
+# them is a hand edit gone wrong (1e-300 made every score NaN).
 TEMPERATURE_LIMITS = (1e-3, 1e3)
 KINDS = ("ner", "single", "multi", "pair")
 

@@ -235,12 +235,11 @@ def _annotation(doc: Document, task: str) -> frozenset:
 
 
 def unreadable(docs: list[Document], what: str) -> list[str]:
-    """A line when documents of `docs` have no letter or digit (emoji alone, say): the model
-    learns nothing from them, and predict gives such a text no label."""
+    """A line when documents of `docs` have no letter or digit (emoji alone, say): predict gives
+    such a text nothing, so its labels are never predicted (and emoji alone are never trained on)."""
     found = [doc for doc in docs if not any(map(has_letter_or_digit, (doc.text, doc.text_pair or "")))]
     return [f"{len(found)} document(s) of the {what} have no letter or digit (first: {found[0].source} "
-            f"{found[0].text[:40]!r}): they hold nothing to learn a label from, and predict gives them none"] \
-        if found else []
+            f"{found[0].text[:40]!r}): predict gives such a text no label or entity"] if found else []
 
 
 def span_warnings(docs: list[Document], what: str) -> list[str]:

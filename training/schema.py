@@ -1,6 +1,7 @@
 """Which tasks a run trains and the labels each may take."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from inference.manifest import TaskSpec, read_json
@@ -36,16 +37,18 @@ def load_schema(path: str | Path | None) -> dict[str, dict]:
     for name, spec in schema.items():
         labels = spec.get("labels") if isinstance(spec, dict) else None
         if (not isinstance(spec, dict) or set(spec) != {"kind", "labels"} or not isinstance(labels, list)
-                or not labels or not all(isinstance(label, str) for label in labels)):
-            raise ValueError(f"{path}: task {name!r} needs exactly 'kind' and a non-empty 'labels' list of strings")
+                or not labels or not all(isinstance(label, str) and label.strip() for label in labels)):
+            raise ValueError(f"{path}: task {name!r} needs exactly 'kind' and a non-empty 'labels' list of non-blank "
+                             "strings")
         if problem := task_name_error(name):   # named here, before the data is read
             raise ValueError(f"{path}: task name {name!r} {problem}: give another")
         try:
             TaskSpec(name, spec["kind"], list(spec["labels"]))  # validates the kind
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
-        tags = [label for label in labels if label == "O" or label[:2] in ("B-", "I-")]
-        if spec["kind"] == "ner" and tags:   # B-PER would become the tags B-B-PER and I-B-PER
+        tags = [label for label in labels if label == "O" or re.match("[BIESLU]-", label)]
+        # B-PER would become the tags B-B-PER and I-B-PER; one type named so among others ("B-cell") may be one
+        if spec["kind"] == "ner" and ("O" in labels or tags == labels):
             raise ValueError(f"{path}: task {name!r} lists tags ({', '.join(tags)}): an entity task lists its types "
                              "(PER, not B-PER; O is no type)")
         if len(set(labels)) < len(labels):   # a second row that never trains, yet takes probability

@@ -184,10 +184,11 @@ class Trainer:
                     data.schema, self.world)
         self.identity, self.typed_identity = run_identity(*identity), run_identity(*identity, typed=True)
         if not len(self.examples):   # a smaller batch would not help: no document reaches the encoder
-            gated = f" (a head learns nothing from the documents of its gate label {config.gate_label!r})" \
-                if config.gate_label else ""
+            gates = [f"{t.name}: {t.gate!r}" for t in self.manifest.tasks if t.gate]   # --init-from's too
+            why = (f"documents of a gate label ({', '.join(gates)}) teach it nothing, nor do texts without a letter "
+                   "or digit") if gates else "they have no letter or digit"
             raise ValueError(f"none of the {len(data.train)} training documents leaves the encoder anything to "
-                             f"learn{gated}: give documents with other labels or tasks")
+                             f"learn ({why}): give others")
         # every process sees the same epoch order and takes every world-th batch of it
         batches = (len(self.examples) + config.batch_size - 1) // config.batch_size
         if batches < self.world:   # a process without a batch leaves the others waiting in backward, for ever

@@ -67,3 +67,6 @@ def test_a_gpu_index_beyond_those_present_is_a_clear_error(monkeypatch):
     assert resolve_device("cuda:0") == torch.device("cuda:0")
     with pytest.raises(ValueError, match=r"'cuda:5' was asked for, but torch sees 1 GPU\(s\): cuda:0 to cuda:0"):
         resolve_device("cuda:5")
+    monkeypatch.setenv("LOCAL_RANK", "1")   # torchrun's second process on a machine of one GPU
+    with pytest.raises(ValueError, match=r"'cuda:1' \(cuda at LOCAL_RANK 1\) was asked for, but torch sees 1 GPU"):
+        resolve_device("cuda")

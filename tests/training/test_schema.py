@@ -7,6 +7,12 @@ def test_no_file_means_the_news_schema():
     assert load_schema(None) is NEWS_SCHEMA
 
 
+def test_a_type_named_like_a_tag_among_others_is_a_type(tmp_path):
+    path = tmp_path / "schema.json"
+    path.write_text('{"cells": {"kind": "ner", "labels": ["B-cell", "T-cell"]}}', encoding="utf-8")
+    assert load_schema(path)["cells"]["labels"] == ["B-cell", "T-cell"]
+
+
 def test_a_schema_file_may_start_with_a_byte_order_mark(tmp_path):
     """As data files may (Notepad writes one); before, refused as not valid JSON."""
     path = tmp_path / "schema.json"
@@ -18,7 +24,7 @@ def test_a_schema_file_may_start_with_a_byte_order_mark(tmp_path):
     ('{"entities": {"kind": "ner", "labels": ["PER",]}}', "not valid JSON (Expecting value at line 1, column 47)"),
     ('["PER"]', "a schema is an object of task name"),
     ('{"entities": {"kind": "ner", "labels": "PERSON"}}', "task 'entities' needs exactly 'kind' and a non-empty"),
-    ('{"topic": {"kind": "multi", "labels": [1, 2]}}', "'labels' list of strings"),
+    ('{"topic": {"kind": "multi", "labels": [1, 2]}}', "'labels' list of non-blank strings"),
     ('{"topic": ["trade"]}', "task 'topic' needs exactly 'kind'"),
     ('{"topic": {"kind": "multiple", "labels": ["trade"]}}', "task 'topic': unknown kind 'multiple'"),
     ('{"type": {"kind": "single", "labels": ["news"]}}', "task name 'type' is a name the model keeps for itself"),
@@ -28,8 +34,10 @@ def test_a_schema_file_may_start_with_a_byte_order_mark(tmp_path):
     ('{}', "at least one task"),   # before: read, and every file's tasks refused as not in it
     ('{"entities": {"kind": "ner", "labels": ["O", "B-PER", "ORG"]}}',   # before: tags B-B-PER, I-B-PER and B-O
      "task 'entities' lists tags (O, B-PER): an entity task lists its types"),
+    ('{"entities": {"kind": "ner", "labels": ["B-PER", "I-PER", "S-LOC"]}}', "lists tags (B-PER, I-PER, S-LOC)"),
+    ('{"entities": {"kind": "ner", "labels": ["PER", " "]}}', "'labels' list of non-blank strings"),   # B- and I-
 ], ids=["syntax", "not-an-object", "labels-a-string", "labels-not-strings", "spec-not-an-object", "unknown-kind",
-        "torch-attribute", "dotted", "text", "id", "no-task", "tags-as-types"])
+        "torch-attribute", "dotted", "text", "id", "no-task", "tags-as-types", "tags-alone", "blank-type"])
 def test_a_bad_schema_file_is_refused_with_its_name(tmp_path, content, message):
     path = tmp_path / "schema.json"
     path.write_text(content, encoding="utf-8")

@@ -339,8 +339,8 @@ def test_documents_with_no_letter_or_digit_are_warned_about():
             Document("!!! ???", labels={"topic": ["other"]}, source="a.jsonl:3"),
             Document("!!!", text_pair="Body 1.", labels={"stance": ["neutral"]}, source="a.jsonl:4")]
     assert unreadable(docs, "train data") == [
-        "2 document(s) of the train data have no letter or digit (first: a.jsonl:2 '\U0001f600\U0001f600'): they hold "
-        "nothing to learn a label from, and predict gives them none"]
+        "2 document(s) of the train data have no letter or digit (first: a.jsonl:2 '\U0001f600\U0001f600'): predict "
+        "gives such a text no label or entity"]
 
 
 def test_spans_across_a_line_break_are_warned_about():

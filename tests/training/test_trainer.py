@@ -336,7 +336,7 @@ def test_training_documents_all_of_the_gate_label_are_refused_as_such(tiny_base,
                          batch_size=2, window_length=64, window_overlap=16, lexical_terms=20, gate_label="critical",
                          measure_runtimes=False)
     with pytest.raises(ValueError, match="none of the 4 training documents leaves the encoder anything to learn "
-                                         r"\(a head learns nothing from the documents of its gate label 'critical'\)"):
+                                         r"\(documents of a gate label \(stance: 'critical'\) teach it nothing"):
         train(config, log=lambda m: None)
     assert not (tmp_path / "out").exists()
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from training.corpus import DataError, Document, Span
@@ -12,9 +13,11 @@ def read_utf8(path: Path) -> str:
     return decode_utf8(path.read_bytes(), str(path))
 
 
-# How compressed files begin (checked only once the bytes are not UTF-8: "BZh" could start a text)
-COMPRESSED = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd", b"PK\x03\x04": "zip",
-              b"BZh": "bzip2"}
+# How compressed files begin (checked only once the bytes are not UTF-8); bzip2's "BZh" is followed
+# by its block size and a block's or the stream end's magic, which no text begins with
+COMPRESSED = {re.compile(re.escape(magic)): tool for magic, tool in (
+    (b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"PK\x03\x04", "zip"))}
+COMPRESSED[re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)")] = "bzip2"
 
 
 def decode_utf8(data: bytes, name: str) -> str:
@@ -22,7 +25,7 @@ def decode_utf8(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        packed = next((tool for magic, tool in COMPRESSED.items() if data.startswith(magic)), None)
+        packed = next((tool for magic, tool in COMPRESSED.items() if magic.match(data)), None)
         if packed:   # no text at all: re-saving it as UTF-8 is not the way
             raise DataError([f"{name}: a file compressed with {packed}; decompress it first"]) from None
         line = len(split_lines(data[:exc.start].decode("utf-8", "replace")))   # as the other messages count

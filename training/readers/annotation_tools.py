@@ -208,7 +208,7 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
                               f"{{start_offset, end_offset, label}}, got {item!r}")
                 continue
             reason = span_problem(start, end, text) or (None if isinstance(label, str) and label.strip()
-                                                        else f"label must be a non-empty string, not {label!r}")
+                                                        else f"label must be a non-blank string, not {label!r}")
             if reason:
                 errors.append(f"{span_key}[{k}]: {reason}")
             else:

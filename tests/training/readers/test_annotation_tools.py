@@ -258,8 +258,8 @@ def test_doccano_problems_are_all_reported_with_their_lines(tmp_path):
         f"{path}:3: field 'text' is missing or empty",
         f"{path}:4: label[0]: empty or reversed span 5..0",
         f"{path}:4: label[1]: expected [start, end, label] or {{start_offset, end_offset, label}}, got [0, 5]",
-        f"{path}:5: entities[0]: label must be a non-empty string, not ''",
-        f"{path}:6: label[0]: label must be a non-empty string, not '  '"]
+        f"{path}:5: entities[0]: label must be a non-blank string, not ''",
+        f"{path}:6: label[0]: label must be a non-blank string, not '  '"]
 
 
 def test_doccano_spans_that_are_no_list_are_named_with_their_value(tmp_path):

@@ -39,3 +39,11 @@ def test_an_indented_json_file_read_as_json_lines_is_named_once(tmp_path):
         read_data(TrainConfig(train=str(path)))
     assert err.value.problems == [f"{path}:1: one JSON document over many lines, not JSON lines (one record a line); "
                                   "a Label Studio export is read with --format label-studio"]
+
+
+def test_a_latin1_text_starting_like_bzip2_is_named_as_not_utf8(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_bytes("BZh, Zürich".encode("latin-1"))
+    with pytest.raises(DataError) as err:
+        read_data(TrainConfig(train=str(path)))
+    assert "not valid UTF-8" in err.value.problems[0]
