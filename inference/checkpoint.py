@@ -61,6 +61,12 @@ def check_replaceable(path: str | os.PathLike, ours: Callable[[Path], bool] = is
         raise ValueError(f"{path} cannot be written: {above} is not writable")
 
 
+def beside(path: Path, kind: str = "tmp") -> Path:
+    """A hidden name next to `path` for a folder being written ("tmp") or moved aside ("old"): the
+    names recover_killed_save looks for."""
+    return path.with_name(f".{path.name}.{kind}-{secrets.token_hex(6)}")
+
+
 def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours: Callable[[Path], bool] = is_checkpoint,
                    what: str = "a checkpoint") -> Path:
     """`write(folder)` into a temporary folder beside `path`, then renamed into place, replacing
@@ -69,7 +75,7 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
     path = Path(os.path.realpath(path))   # through a symlink: the link stays, what it points to is replaced
     path.parent.mkdir(parents=True, exist_ok=True)
     recover_killed_save(path)
-    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
+    tmp = beside(path)
     tmp.mkdir(0o777)   # as a plain mkdir makes it (the umask, a shared folder's group), not owner-only
     try:
         try:
@@ -80,7 +86,7 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
         old = None
         try:
             if path.exists():
-                old = path.with_name(f".{path.name}.old-{secrets.token_hex(6)}")
+                old = beside(path, "old")
                 path.rename(old)
             tmp.rename(path)
         except BaseException as exc:

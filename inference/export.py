@@ -12,9 +12,10 @@ space and the pipeline's entities would start one character early. The exported 
 splits at white space before the metaspace step: the same pieces (bar a lone `▁` that trailing
 white space would add), offsets on the word alone. It reads a text's own "[SEP]" as words, and
 control characters and emoji as spaces, as `predict` does (WordPiece would drop them and glue the
-words around them); its tokenizer_config.json names the class that loads tokenizer.json as written. A metaspace step that prepends `▁` to the text's first
-word alone ("first") prepends it to every word once split, as the whole text has one before every
-word after a space; one that never prepends it ("never") is kept as it is, offsets and all.
+words around them); its tokenizer_config.json names the class that loads tokenizer.json as
+written. A metaspace step that prepends `▁` to the text's first word alone ("first") prepends it
+to every word once split, as the whole text has one before every word after a space; one that
+never prepends it ("never") is kept as it is, offsets and all.
 """
 from __future__ import annotations
 

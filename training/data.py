@@ -242,9 +242,9 @@ def unreadable(docs: list[Document], what: str) -> list[str]:
             f"{found[0].text[:40]!r}): predict gives such a text no label or entity"] if found else []
 
 
-def span_warnings(docs: list[Document], what: str) -> list[str]:
-    """The lines of spans_inside_words and spans_across_lines."""
-    return spans_inside_words(docs, what) + spans_across_lines(docs, what)
+def document_warnings(docs: list[Document], what: str) -> list[str]:
+    """The lines of unreadable, spans_inside_words and spans_across_lines."""
+    return unreadable(docs, what) + spans_inside_words(docs, what) + spans_across_lines(docs, what)
 
 
 def spans_inside_words(docs: list[Document], what: str) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import secrets
 import struct
 import unicodedata
 from dataclasses import dataclass
@@ -195,11 +194,11 @@ def convert(source: str | os.PathLike, output: str | os.PathLike) -> Path:
     import torch
     from transformers import BertConfig, BertModel
 
-    from inference.checkpoint import files_as_folder
+    from inference.checkpoint import beside, files_as_folder
     e5 = read_e5s1(source)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.parent / f".{output.name}.tmp-{secrets.token_hex(6)}"
+    tmp = beside(output)
     tmp.mkdir(0o777)   # as a plain mkdir makes it (mkdtemp's is owner-only: a shared cache could not read it)
     try:
         config = BertConfig(**e5.config, hidden_act="gelu", pad_token_id=e5.special["pad"],

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import random
-import secrets
 import shutil
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from inference.checkpoint import save_directory
+from inference.checkpoint import beside, save_directory
 
 STATE = "state.json"
 # Settings a resumed run may change: where it runs and what it writes at the end, not what it trains.
@@ -57,7 +56,7 @@ def remove_state(path: Path) -> None:
     clears, so a kill while it is deleted leaves no part of it behind (one with state.json, which
     --resume would call damaged, or one without, which every later run would refuse)."""
     real = Path(os.path.realpath(path))   # through a symlink, as save_state wrote it
-    doomed = real.with_name(f".{real.name}.tmp-{secrets.token_hex(6)}")
+    doomed = beside(real)
     try:
         real.rename(doomed)
     except OSError:   # none there; or one that cannot be moved, left as before rather than fail an ended run

@@ -29,8 +29,8 @@ from . import distributed
 from .base_models import BASE_MODELS, default_recipe
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
-from .data import (SPLITS, RunData, fingerprint, input_files, labels_differing_in_case, labels_without_examples,
-                   overlaps, rare_entity_types, read_data, span_warnings, unreadable)
+from .data import (SPLITS, RunData, document_warnings, fingerprint, input_files, labels_differing_in_case,
+                   labels_without_examples, overlaps, rare_entity_types, read_data)
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
@@ -81,10 +81,10 @@ def train(config: TrainConfig, log=print) -> dict:
             "left out of the checkpoint"
         log(f"warning: none of the documents trained on (after any hold-out or sample) is annotated for task "
             f"{name!r}: {what}")
-    odd_spans = [line for split in SPLITS for check in (unreadable, span_warnings)
-                 for line in check(getattr(data, split) or [], f"{split} data")]
+    odd_documents = [line for split in SPLITS
+                     for line in document_warnings(getattr(data, split) or [], f"{split} data")]
     for line in (rare_entity_types(data.schema, data.train) + labels_without_examples(data.schema, data.train)
-                 + labels_differing_in_case(data.schema) + overlaps(config, data) + odd_spans):
+                 + labels_differing_in_case(data.schema) + overlaps(config, data) + odd_documents):
         log(f"warning: {line}")
     if config.select_by and config.select_by not in data.scored:   # tasks carried over by --init-from too
         raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: "

@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from training.data import span_warnings, unreadable
+    from training.data import document_warnings
     from training.evaluation import check_annotated, evaluate, format_metrics
     from training.schema import schema_of
     from training.sources import Source, read_source
@@ -33,7 +33,7 @@ def run(args) -> int:
     model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     docs = read_source(Source(**source), schema_of(model.manifest.tasks))
     check_annotated(docs, [t.name for t in model.manifest.tasks], source)
-    for line in unreadable(docs, f"file {args.data}") + span_warnings(docs, f"file {args.data}"):
+    for line in document_warnings(docs, f"file {args.data}"):
         print(f"warning: {line}", file=sys.stderr)
     metrics = evaluate(model, docs, plots=args.plots)
     from inference.devices import device_name
