@@ -262,6 +262,9 @@ class Trainer:
             lexicon = Lexicon(vocabulary, model.lexicon_idf.numpy()) if vocabulary else None
         else:
             lexicon = fit_lexicon(data.train, config.lexical_terms) if config.lexical_terms else None
+            if lexicon is not None and not len(lexicon):   # else the heads (and any gate) would read nothing
+                raise ValueError(f"lexical_terms {config.lexical_terms}: no training text has a word of two or more "
+                                 "letters or digits to build the vocabulary from; leave lexical_terms out")
             model, tokenizer, base_name = new_model(config.base, data.schema, config.shape_input,
                                                     len(lexicon) if lexicon else 0, config.gate_label)
         problem = window_problem(config.window_length, config.window_overlap, usable_positions(model.encoder.config))

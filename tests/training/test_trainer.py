@@ -437,3 +437,14 @@ def test_a_continued_run_selects_by_a_carried_over_task_and_warns_of_tasks_dev_l
             "and their scores are not calibrated on dev") in logged
     assert "topic: none (the data it was fitted on does not annotate it, or its outcomes were all alike); stance: " \
            "none (the data it was fitted on does not annotate it" in (tmp_path / "dev_entities" / "README.md").read_text()
+
+
+def test_lexical_terms_with_no_word_to_build_a_vocabulary_from_are_refused(tiny_base, tmp_path):
+    records = [{"text": t, "stance": s} for t, s in [("a b c", "critical"), ("x y z", "neutral")] * 2]
+    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    settings = dict(train=str(tmp_path / "train.jsonl"), base=tiny_base, output=str(tmp_path / "out"), max_steps=1,
+                    batch_size=2, window_length=64, window_overlap=16, lexical_terms=20, measure_runtimes=False)
+    for gate in (None, "neutral"):   # before: trained without the branch, the manifest naming a gate it lacked
+        with pytest.raises(ValueError, match="lexical_terms 20: no training text has a word of two or more letters"):
+            train(TrainConfig(**settings, gate_label=gate), log=lambda m: None)
+    assert not (tmp_path / "out").exists()
