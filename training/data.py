@@ -8,6 +8,7 @@ import os
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 from inference.tokenization import has_letter_or_digit
@@ -228,9 +229,8 @@ def _annotation(doc: Document, task: str) -> frozenset:
     spans by what they mark, not by offsets that white space before them shifts."""
     if task not in doc.spans:
         return frozenset(doc.labels.get(task, ()))
-    def squeezed(text: str) -> str:
-        return "".join(text.split())
-    return frozenset((len(squeezed(doc.text[:s.start])), squeezed(doc.text[s.start:s.end]), s.label)
+    visible_before = list(accumulate((not c.isspace() for c in doc.text), initial=0))   # one pass, not one per span
+    return frozenset((visible_before[s.start], "".join(doc.text[s.start:s.end].split()), s.label)
                      for s in doc.spans[task])
 
 
