@@ -58,15 +58,15 @@ def invalid_json(exc: Exception) -> str:
 
 def json_lines(path: Path, problems: list[str]):
     """("path:line", record) for every JSON-object line; broken lines go to `problems`."""
-    first = True
-    for number, line in enumerate(read_lines(path), 1):
+    first, text = True, read_utf8(path)
+    for number, line in enumerate(split_lines(text), 1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
         try:
             record = json.loads(line)
         except JSON_ERRORS as exc:
-            if first and line.strip() in ("[", "{"):   # indented JSON: one problem, not one per line
+            if first and _is_one_json_document(text):   # indented JSON: one problem, not one per line
                 problems.append(f"{where}: one JSON document over many lines, not JSON lines (one record a line); "
                                 "a Label Studio export is read with --format label-studio")
                 return
@@ -78,6 +78,14 @@ def json_lines(path: Path, problems: list[str]):
             problems.append(f"{where}: a record must be a JSON object, not {type(record).__name__}")
             continue
         yield where, record
+
+
+def _is_one_json_document(text: str) -> bool:
+    try:
+        json.loads(text)
+    except JSON_ERRORS:
+        return False
+    return True
 
 
 def span_problem(start, end, text: str) -> str | None:

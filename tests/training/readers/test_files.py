@@ -47,3 +47,22 @@ def test_a_latin1_text_starting_like_bzip2_is_named_as_not_utf8(tmp_path):
     with pytest.raises(DataError) as err:
         read_data(TrainConfig(train=str(path)))
     assert "not valid UTF-8" in err.value.problems[0]
+
+
+@pytest.mark.parametrize("document", [{"data": [json.loads(LINE)] * 2}, [json.loads(LINE)] * 2])
+def test_a_json_document_whose_first_line_holds_more_than_a_bracket_is_named_too(tmp_path, document):
+    path = tmp_path / "train.jsonl"   # before: only a first line of "[" or "{" alone was known
+    path.write_text(json.dumps(document, indent=1).replace("\n ", "", 1), encoding="utf-8")
+    assert len(path.read_text(encoding="utf-8").splitlines()) > 2 and len(path.read_text().split("\n")[0]) > 1
+    with pytest.raises(DataError) as err:
+        read_data(TrainConfig(train=str(path)))
+    assert err.value.problems == [f"{path}:1: one JSON document over many lines, not JSON lines (one record a line); "
+                                  "a Label Studio export is read with --format label-studio"]
+
+
+def test_a_json_lines_file_whose_first_line_is_broken_is_not_called_one_document(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_bytes(b"{\n" + LINE)
+    with pytest.raises(DataError) as err:
+        read_data(TrainConfig(train=str(path)))
+    assert err.value.problems[0].startswith(f"{path}:1: invalid JSON")
