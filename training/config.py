@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from inference.checkpoint import DEFAULT_CHECKPOINT
 from inference.devices import PRECISIONS, resolve_device
 
-from .base_models import BASE_MODELS, DEFAULT_BASE, per_base
+from .base_models import BASE_MODELS, DEFAULT_BASE, MODEL_TYPES, per_base
 from .corpus import DataError
 
 
@@ -30,7 +30,7 @@ class TrainConfig:
     dev_fraction: float = option(0.0, "without --dev: hold out this share of train (seeded)")
     max_train_docs: int | None = option(None, "train on a seeded random sample of this many documents")
     base: str | None = option(None, f"base encoder: {', '.join(BASE_MODELS)}, or a local Hugging Face encoder "
-                                    f"folder (default: {DEFAULT_BASE})")
+                                    f"folder ({', '.join(MODEL_TYPES)}; default: {DEFAULT_BASE})")
     schema: str | None = option(None, "JSON {task: {kind, labels}} for news JSON lines (default: data/README.md's)")
     # 11: with the 227 bundled training articles `make train` must fit in 10 minutes on 2 CPU cores; 14
     # took 11 min 2 s on a slower machine of that kind and 12 up to 9 min 59 s (benchmarks/README.md,

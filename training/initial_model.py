@@ -28,6 +28,9 @@ def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: i
         raise ValueError(f"base {folder}: its tokenizer has {len(tokenizer)} tokens for an encoder of "
                          f"{encoder.config.vocab_size}: the folder lacks the encoder's tokenizer files (tokenizer.json, "
                          "or vocab.txt, or a SentencePiece model)")
+    if len(tokenizer) > encoder.config.vocab_size:   # ids past the embedding: an IndexError at the first batch
+        raise ValueError(f"base {folder}: its tokenizer has {len(tokenizer)} tokens for an encoder of "
+                         f"{encoder.config.vocab_size}: the tokenizer files are another encoder's")
     tasks = task_specs(schema)
     flag_tasks(tasks, lexicon_size > 0, gate_label)
     return MultiTaskModel(encoder, tasks, shape_input=shape_input, lexicon_size=lexicon_size), tokenizer, name

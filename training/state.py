@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import random
 import shutil
@@ -70,7 +71,7 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
     (a state saved by one process gives its own to each); returns the saved progress. A `run` other than
     the saved one is refused, naming each difference, before anything is restored; so is a
     state that cannot be read whole (a disk full or a copy cut short) or whose state.json has a
-    field missing or of the wrong kind (named)."""
+    field missing, of the wrong kind or out of its range (named)."""
     try:
         meta = json.loads((path / STATE).read_text(encoding="utf-8"))
         weights = load_file(str(path / "model.safetensors"))
@@ -123,18 +124,27 @@ def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _rate(value) -> bool:
+    """A learning rate: a negative one would train away from the loss, silently."""
+    return _number(value) and math.isfinite(value) and value >= 0
+
+
 # What load_state and the trainer read from state.json: a hand-edited state is refused naming the
 # field, before anything is restored, not met as a traceback (or a step count of "16") later.
 META = {
     "progress": (lambda v: isinstance(v, dict), "an object"),
     "progress.epoch": (_whole, "a whole number of at least 0"),
     "progress.step": (_whole, "a whole number of at least 0"),
-    "progress.best_score": (_number, "a number"),
+    "progress.best_score": (lambda v: _number(v) and math.isfinite(v), "a finite number"),   # NaN: no epoch beats it
     "progress.best_epoch": (lambda v: v is None or _whole(v), "null or a whole number of at least 0"),
     "progress.history": (lambda v: isinstance(v, list), "a list"),
     "progress.minutes": (lambda v: _number(v) and v >= 0, "a number of at least 0"),
     "param_groups": (lambda v: isinstance(v, list) and all(isinstance(g, dict) for g in v), "a list of objects"),
     "scheduler": (lambda v: isinstance(v, dict), "an object"),
+    # read at the first step: a negative one is a negative learning rate, a string a TypeError then
+    "scheduler.base_lrs": (lambda v: isinstance(v, list) and all(map(_rate, v)), "a list of numbers of at least 0"),
+    "scheduler.last_epoch": (_whole, "a whole number of at least 0"),
+    "scheduler._step_count": (lambda v: v is None or _whole(v), "a whole number of at least 0"),
     "python_rng": (lambda v: isinstance(v, list), "a list"),
     "run": (lambda v: v is None or isinstance(v, dict), "null or an object"),
     "run.config": (lambda v: isinstance(v, dict), "an object"),
@@ -143,7 +153,8 @@ META = {
     "run.processes": (_whole, "a whole number of at least 0"),
     "cwd": (lambda v: v is None or isinstance(v, str), "null or a string"),
 }
-OPTIONAL = {"run", "cwd"}   # null when absent (a state saved by save_state without a run)
+# null when absent: run and cwd in a state saved by save_state without a run, _step_count where torch keeps none
+OPTIONAL = {"run", "cwd", "scheduler._step_count"}
 
 
 def _meta_problem(meta) -> str | None:
@@ -159,6 +170,12 @@ def _meta_problem(meta) -> str | None:
         if not valid(holder.get(key)):
             written = json.dumps(holder.get(key))   # as the file writes it: true, not True
             return f"{STATE}: {name} is {written if len(written) <= 60 else written[:57] + '...'}, not {meaning}"
+    for i, group in enumerate(meta["param_groups"]):   # the first step's rate, before the scheduler sets the next
+        if not _rate(group.get("lr")):
+            return f"{STATE}: param_groups[{i}].lr is {json.dumps(group.get('lr'))}, not a number of at least 0"
+    if len(meta["scheduler"]["base_lrs"]) != len(meta["param_groups"]):   # one each, or a ValueError at the first step
+        return (f"{STATE}: scheduler.base_lrs has {len(meta['scheduler']['base_lrs'])} learning rate(s), not one for "
+                f"each of the {len(meta['param_groups'])} param_groups")
     return None
 
 

@@ -74,3 +74,20 @@ def test_the_e5_cache_is_shared_like_its_folder_repaired_when_damaged_and_named_
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "a_file" / "cache"))
     with pytest.raises(OSError, match=f"cannot be written to .*: set {CACHE_ENV} to a folder you can write to"):
         resolve_base("e5-small")
+
+
+@pytest.mark.parametrize("model_type", ["gpt2", "t5"])
+def test_a_base_folder_of_an_encoder_type_that_cannot_train_names_the_folder_and_the_types(tmp_path, model_type):
+    """Before: "TypeError: GPT2Model.__init__() got an unexpected keyword argument 'add_pooling_layer'"."""
+    import json
+    from training.base_models import resolve_base
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": model_type, "vocab_size": 100}), encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"^base {tmp_path}: its config.json gives model_type \"{model_type}\", which "
+                                         "cannot be trained here: a folder must hold an encoder of type bert, roberta, "
+                                         "xlm-roberta$"):
+        resolve_base(str(tmp_path))
+
+
+def test_a_base_folder_of_a_bert_is_taken(tiny_base):
+    from training.base_models import resolve_base
+    assert resolve_base(str(tiny_base)) == (str(tiny_base), str(tiny_base))

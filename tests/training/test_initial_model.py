@@ -90,3 +90,16 @@ def test_a_base_folder_with_a_damaged_tokenizer_file_is_refused_with_the_folder(
     with pytest.raises(ValueError, match=r"^base .*base: the tokenizer \(tokenizer.json, tokenizer_config.json\) "
                                          r"cannot be read: "):
         new_model(str(base), {"entities": {"kind": "ner", "labels": ["PER"]}}, shape_input=True)
+
+
+def test_a_base_folder_with_a_larger_tokenizer_than_its_encoder_is_refused(tokenizer, tmp_path):
+    """Before: an IndexError's traceback ("index out of range in self") at the first batch."""
+    from transformers import BertConfig, BertModel
+    from training.initial_model import new_model
+    config = BertConfig(vocab_size=len(tokenizer) // 2 + 1, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64)
+    BertModel(config, add_pooling_layer=False).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match=rf"^base {tmp_path}: its tokenizer has {len(tokenizer)} tokens for an encoder "
+                                         rf"of {config.vocab_size}: the tokenizer files are another encoder's$"):
+        new_model(str(tmp_path), {"entities": {"kind": "ner", "labels": ["PER"]}}, shape_input=True)

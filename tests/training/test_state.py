@@ -130,14 +130,26 @@ def test_a_damaged_state_is_named_not_met_as_a_traceback(tmp_path, damage):
     (lambda meta: meta["progress"].update(step=-5), "progress.step is -5, not a whole number"),
     (lambda meta: meta["progress"].pop("epoch"), "progress.epoch is missing"),
     (lambda meta: meta["progress"].update(history=5), "progress.history is 5, not a list"),
+    (lambda meta: meta["progress"].update(best_score=float("nan")), "progress.best_score is NaN, not a finite number"),
     (lambda meta: meta.update(progress="x"), 'progress is "x", not an object'),
     (lambda meta: meta.update(scheduler="x"), 'scheduler is "x", not an object'),
+    (lambda meta: meta["scheduler"].update(last_epoch="5"), 'scheduler.last_epoch is "5", not a whole number'),
+    (lambda meta: meta["scheduler"].update(last_epoch=-3), "scheduler.last_epoch is -3, not a whole number"),
+    (lambda meta: meta["scheduler"].pop("last_epoch"), "scheduler.last_epoch is missing"),
+    (lambda meta: meta["scheduler"].update(base_lrs=[-0.1]), "scheduler.base_lrs is [-0.1], not a list of numbers"),
+    (lambda meta: meta["scheduler"].update(base_lrs="x"), 'scheduler.base_lrs is "x", not a list of numbers'),
+    (lambda meta: meta["scheduler"].update(base_lrs=[0.1, 0.1]),
+     "scheduler.base_lrs has 2 learning rate(s), not one for each of the 1 param_groups"),
+    (lambda meta: meta["scheduler"].update(_step_count="2"), 'scheduler._step_count is "2", not a whole number'),
+    (lambda meta: meta["param_groups"][0].update(lr=-1.0), "param_groups[0].lr is -1.0, not a number of at least 0"),
+    (lambda meta: meta["param_groups"][0].update(lr="x"), 'param_groups[0].lr is "x", not a number of at least 0'),
     (lambda meta: meta.update(run="x"), 'run is "x", not null or an object'),
     (lambda meta: meta["run"].pop("config"), "run.config is missing"),
 ])
 def test_a_state_json_of_the_wrong_shape_names_its_field(tmp_path, edit, named):
     """Before: a traceback, at the resume or epochs later (a step of "16" compared with a number),
-    or a KeyError or AttributeError that named no field."""
+    or a KeyError or AttributeError that named no field; a scheduler's values were restored as
+    they stood (a negative last_epoch or base_lrs trained at a negative learning rate)."""
     model, optimizer, scheduler, _ = _run(0)
     run = run_identity({"epochs": 3}, {}, {}, 1)
     save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS, run=run)
