@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+from huggingface_hub.errors import StrictDataclassError
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from transformers import AutoModel, AutoTokenizer
@@ -158,7 +159,7 @@ def load_encoder(folder: str | os.PathLike, advice: str = ""):
                                                         ignore_mismatched_sizes=True)
     except SafetensorError as exc:
         raise ValueError(f"{folder / ENCODER_FILES[2]}: damaged ({exc}){advice}") from None
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, StrictDataclassError) as exc:
         raise ValueError(f"{folder}: the encoder (config.json, {ENCODER_FILES[2]}) cannot be read: "
                          f"{type(exc).__name__}: {exc}") from None
     wrong = sorted(loaded["missing_keys"]) + sorted(str(k[0] if isinstance(k, tuple) else k)
@@ -194,13 +195,14 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Ma
     missing = [name for name in ENCODER_FILES + (HEADS,) if not (path / name).is_file()]
     if missing:   # without tokenizer.json, transformers would build a 5-token tokenizer and read [UNK]s
         raise ValueError(f"{path} is not a whole checkpoint: {', '.join(missing)} missing; copy it again")
-    # Missing, unreadable, not JSON, fields missing, or code of its own (never run): named, not a traceback.
+    # Missing, unreadable, not JSON, fields missing or of another type, or code of its own (never
+    # run): named, not a traceback. The encoder first: the tokenizer reads its config.json too.
+    encoder = load_encoder(path, "; copy the checkpoint again")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"{path}: the tokenizer (tokenizer.json, tokenizer_config.json) cannot be read: "
                          f"{type(exc).__name__}: {exc}") from None
-    encoder = load_encoder(path, "; copy the checkpoint again")
     problem = window_problem(manifest.window_length, manifest.window_overlap, usable_positions(encoder.config))
     if problem:   # a hand edit: named here, not met as an index error at the first long text
         raise ValueError(f"{path / MANIFEST}: {problem}")
@@ -217,6 +219,11 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Ma
     missing = [k for k in missing if not k.startswith("encoder.")]
     if missing or unexpected:
         raise ValueError(f"{path / HEADS}: heads do not match the manifest (missing {missing}, unexpected {unexpected})")
+    broken = [k for k, v in model.state_dict().items() if v.is_floating_point() and not v.isfinite().all()]
+    if broken:   # a run that diverged: every score NaN, every text read as having nothing to read
+        file = ENCODER_FILES[2] if broken[0].startswith("encoder.") else HEADS
+        raise ValueError(f"{path / file}: {len(broken)} weights hold NaN or infinity (e.g. {broken[0]}): the run "
+                         "that wrote it diverged, or the file is damaged")
     model.eval()
     return model, tokenizer, manifest
 

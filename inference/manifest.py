@@ -113,6 +113,7 @@ class Manifest:
         wrong += [f"task {t.name!r}: span_calibrator must be empty or an object of types (list of str), coef (a "
                   f"number per type and 3 more) and intercept (number), not {json.dumps(t.span_calibrator)[:40]}"
                   for t in manifest.tasks if isinstance(t.span_calibrator, dict) and not _span_calibrator(t)]
+        wrong += [f"task {t.name!r}: {problem}" for t in manifest.tasks if (problem := _tags_problem(t))]
         runtimes = manifest.runtimes if isinstance(manifest.runtimes, dict) else {}
         wrong += [f"runtimes: {name!r} must have dev (an object of number) and words_per_second (a number above 0), "
                   f"not {json.dumps(figures)[:60]}" for name, figures in runtimes.items() if not _measured(figures)]
@@ -130,6 +131,24 @@ def _unknown_threshold_labels(task: TaskSpec) -> list[str]:
     if not (_conforms(task.labels, list[str]) and _conforms(task.thresholds, dict[str, float])):
         return []   # named by the type checks
     return sorted(set(task.thresholds) - set(task.labels))
+
+
+def _tags_problem(task: TaskSpec) -> str | None:
+    """Why decoding cannot read an entity task's tags, transition scores or span calibrator (a hand
+    edit), or None."""
+    if not (_conforms(task.labels, list[str]) and _conforms(task.transitions, list[list[float]])):
+        return None   # named by the type checks
+    n = len(task.labels)
+    if task.transitions and (len(task.transitions) != n or any(len(row) != n for row in task.transitions)):
+        return f"transitions must be empty or {n} rows of {n} numbers, a row and a column per label"
+    tags = ["O"] + [f"{p}-{t}" for t in task.entity_types for p in "BI"]
+    if task.kind == "ner" and sorted(task.labels) != sorted(tags):
+        return f"labels must be O and a B- and an I- tag per entity type, once each, not {json.dumps(task.labels)[:60]}"
+    types = task.span_calibrator.get("types") if isinstance(task.span_calibrator, dict) else None
+    if _conforms(types, list[str]) and sorted(types) != sorted(task.entity_types):   # another type would read as none
+        return (f"span_calibrator types must be its entity types ({', '.join(task.entity_types)}), "
+                f"not {', '.join(types)}")
+    return None
 
 
 def _measured(figures) -> bool:

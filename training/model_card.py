@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import collections
+import json
 import os
+import re
 from pathlib import Path
 
 from inference.checkpoint import MANIFEST
@@ -21,18 +23,29 @@ def metrics_table(metrics: dict) -> str:
     rows = []
     for split in ("dev", "test"):
         for task, m in metrics.get(split, {}).items():
-            task = _cell(task)
+            task = _text(task)
             for key, value in m.items():
                 if isinstance(value, float):
                     rows.append(f"| {split} | {task} | {key} | {value:.4f} |")
             for etype, r in m.get("per_type", {}).items():
-                rows.append(f"| {split} | {task} | {_cell(etype)} F1 | {r['f1']:.4f} |")
+                rows.append(f"| {split} | {task} | {_text(etype)} F1 | {r['f1']:.4f} |")
     return "\n".join(["| split | task | metric | value |", "|---|---|---|---|", *rows]) if rows else ""
 
 
-def _cell(name: str) -> str:
-    """A name as a table cell: a "|" in it (a label "A|B") would end the cell."""
-    return name.replace("|", "\\|")
+def _text(name: str) -> str:
+    """A name (a task, a label) as markdown text, read as written and on one line: "*X*" would be
+    set in italics, "<b>" read as HTML, "A|B" end a table cell, a line break end a row or a heading.
+    "_" within a word ("arms_control") is no emphasis and stays as it is."""
+    name = re.sub(r"[\\`*~<\[|&]", r"\\\g<0>", re.sub(r"\r\n?|\n", " ", name))
+    return re.sub(r"(?<![^\W_])_|_(?![^\W_])", r"\\_", name)
+
+
+def _code(name: str) -> str:
+    """A name (a file, a task) as a code span on one line: a backtick in it would end a span of one."""
+    name = re.sub(r"\r\n?|\n", " ", name)
+    fence = "`" * (max(map(len, re.findall("`+", name)), default=0) + 1)
+    pad = " " if name.startswith("`") or name.endswith("`") else ""
+    return f"{fence}{pad}{name}{pad}{fence}"
 
 
 def train_counts(manifest: Manifest, docs: list[Document]) -> dict:
@@ -54,13 +67,13 @@ def data_summary(manifest: Manifest) -> str:
     for task in manifest.tasks:
         labels, annotated = counts["labels"].get(task.name), counts.get("annotated", {}).get(task.name, 0)
         if labels:
-            said = ", ".join(f"{k} {v}" for k, v in labels.items())
+            said = ", ".join(f"{_text(k)} {v}" for k, v in labels.items())
         elif annotated:
             said = f"annotated in {annotated} documents, with no {'entity' if task.kind == 'ner' else 'label'}"
         else:
             said = "not annotated in this run's training data" + (
                 ", carried over from the checkpoint it continued" if manifest.training["config"].get("init_from") else "")
-        lines.append(f"- `{task.name}` ({task.kind}): {said}")
+        lines.append(f"- {_code(task.name)} ({task.kind}): {said}")
     return "\n".join(lines)
 
 
@@ -77,17 +90,17 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
     if config.get("init_from"):   # the data of that run is part of this model too
         in_place = os.path.realpath(ran_in / config["init_from"]) == os.path.realpath(checkpoint)
         base["base_model_text"] += (f"\n\nContinued from the checkpoint {'then ' if in_place else ''}at "
-                                    f"`{config['init_from']}` (`--init-from`): this run trained its encoder and heads "
-                                    "further, so what it learnt from its own training data (see its model card"
+                                    f"{_code(config['init_from'])} (`--init-from`): this run trained its encoder and "
+                                    "heads further, so what it learnt from its own training data (see its model card"
                                     f"{', which this one replaced' if in_place else ''}) is part of this model.")
     epochs = f"{config['epochs']} epoch" + ("s" if config["epochs"] != 1 else "")
     steps = f" (at most {config['max_steps']} optimiser steps: `--max-steps`)" if config.get("max_steps") else ""
-    selected_by = f" (`{config['select_by']}` alone: `--select-by`)" if config.get("select_by") else ""
+    selected_by = f" ({_code(config['select_by'])} alone: `--select-by`)" if config.get("select_by") else ""
     before_steps = " (before any fine-tuning step, the lexical branches just fitted)" if best_epoch == 0 else ""
     card = TEMPLATE.read_text(encoding="utf-8").format(
         **base, **task_fields(manifest, bundled, figures), ner_procedure=_ner_procedure(manifest, base["shape_reason"]),
         lexical_procedure=_lexical_procedure(manifest),
-        tasks=", ".join(f"`{t.name}` ({t.kind}: {', '.join(t.labels)})" for t in manifest.tasks),
+        tasks=", ".join(f"{_code(t.name)} ({t.kind}: {', '.join(map(_text, t.labels))})" for t in manifest.tasks),
         data_summary=data_summary(manifest),
         data_note=("\nThe bundled corpus (`data/`) is original, written for this project; see `data/README.md`.\n"
                    if bundled else ""),
@@ -124,8 +137,8 @@ def task_fields(manifest: Manifest, bundled: bool, figures: bool) -> dict:
     """What the card says of the tasks: title, tags, what a prediction holds, their limitations."""
     ner = [t for t in manifest.tasks if t.kind == "ner"]
     documents = [t for t in manifest.tasks if t.kind != "ner"]
-    outputs = [f"its named entities ({', '.join(t.entity_types)})" for t in ner]
-    outputs += [f"its `{t.name}` label{'s (several may apply)' if t.kind == 'multi' else ''}"
+    outputs = [f"its named entities ({', '.join(map(_text, t.entity_types))})" for t in ner]
+    outputs += [f"its {_code(t.name)} label{'s (several may apply)' if t.kind == 'multi' else ''}"
                 + (" (of a text pair: a headline against its body)" if t.kind == "pair" else "") for t in documents]
     tags = (["named-entity-recognition"] if ner else []) + (["text-classification"] if documents else []) + ["news"]
     corpus = ("- The bundled corpus is small (a few hundred short articles): figures on it have wide error\n"
@@ -143,7 +156,7 @@ def task_fields(manifest: Manifest, bundled: bool, figures: bool) -> dict:
            + ["the top label's (single-label)"] * bool(single))
     return {"pipeline_tag": "token-classification" if ner else "text-classification",
             "tags": "\n".join(f"- {tag}" for tag in tags + (["multi-task"] if len(manifest.tasks) > 1 else [])),
-            "title": ", ".join(["entities"] * bool(ner) + [t.name for t in documents]),
+            "title": ", ".join(["entities"] * bool(ner) + [_text(t.name) for t in documents]),
             "outputs": _joined(outputs), "corpus_limitation": corpus, "stance_limitation": stance,
             "metrics_text": "\n".join(metrics) if figures else "",
             "ece_text": ("`ece_before` / `ece_after`: expected calibration error (15 bins) before and after "
@@ -167,15 +180,15 @@ def _calibration_text(manifest: Manifest, figures: bool) -> str:
         applied = _applied(task)
         if fitted is not None and task.name in fitted:
             source = refitted.get(task.name)
-            where = (f"`{source['data']}` ({source['documents']} documents, `newsmodel calibrate`"
+            where = (f"{_code(source['data'])} ({source['documents']} documents, `newsmodel calibrate`"
                      f"{', after the figures above' * figures})" if source else "the dev set")
-            parts.append(f"{task.name}: {applied}, fitted on {where}" if applied else
-                         f"{task.name}: none (a fit on {where} did not lower its ECE)")
+            parts.append(f"{_text(task.name)}: {applied}, fitted on {where}" if applied else
+                         f"{_text(task.name)}: none (a fit on {where} did not lower its ECE)")
         elif applied:
-            parts.append(f"{task.name}: {applied}, kept from the checkpoint this run continued")
+            parts.append(f"{_text(task.name)}: {applied}, kept from the checkpoint this run continued")
         else:
-            parts.append(f"{task.name}: none" + (" (the data it was fitted on does not annotate it, or its outcomes "
-                                                 "were all alike)" if fitted is not None else ""))
+            parts.append(f"{_text(task.name)}: none" + (" (the data it was fitted on does not annotate it, or its "
+                                                        "outcomes were all alike)" if fitted is not None else ""))
     if fitted is None:
         return f"{without_dev}, except where said: {'; '.join(parts)}."
     return (f"- Calibration of the scores, per task: {'; '.join(parts)}.\n  Check "
@@ -214,9 +227,10 @@ def _lexical_procedure(manifest: Manifest) -> str:
     heads = [t for t in manifest.tasks if t.lexical]
     if not heads or not manifest.lexicon:
         return ""
-    gates = "".join(f"; `{t.name}` decides `{t.gate}` from them first (`--gate-label`)" for t in heads if t.gate)
+    gates = "".join(f"; {_code(t.name)} decides {_code(t.gate)} from them first (`--gate-label`)"
+                    for t in heads if t.gate)
     read = "heads also read" if len(heads) > 1 else "head also reads"
-    return (f"- the {_joined([f'`{t.name}`' for t in heads])} {read} TF-IDF features "
+    return (f"- the {_joined([_code(t.name) for t in heads])} {read} TF-IDF features "
             f"over {len(manifest.lexicon)} training terms (`--lexical-terms`),\n  through a logistic regression "
             f"fitted before fine-tuning and held fixed{gates}\n")
 
@@ -240,11 +254,12 @@ def base_model_fields(name: str, ran_in: Path = Path(".")) -> dict:
             its_base = None
         if its_base and its_base != name:
             fields = base_model_fields(its_base, ran_in)
-            fields["base_model_text"] = (f"The encoder of the checkpoint at `{name}` (`--base`), its heads trained "
-                                         f"afresh; that checkpoint's base: {fields['base_model_text']}")
+            fields["base_model_text"] = (f"The encoder of the checkpoint at {_code(name)} (`--base`), its heads "
+                                         f"trained afresh; that checkpoint's base: {fields['base_model_text']}")
             return fields
     if base is None:   # a local folder given by path
-        return {"license": "other", "base_model_id": name, "base_model_text": f"A local encoder: `{name}`.",
+        return {"license": "other", "base_model_id": json.dumps(name),   # a YAML string: "#" starts no comment
+                "base_model_text": f"A local encoder: {_code(name)}.",
                 "shape_reason": "", "casing_limitation": ""}
     cased = ("- The encoder is cased; word shapes add sentence position and the shape of whole words."
              if base.cased else
@@ -278,7 +293,7 @@ def _device(training: dict) -> str:
 
 def data_files(config: dict) -> str:
     """Which files trained, selected and tested, naming only the splits the run had."""
-    said = [f"{role} `{', '.join(_paths(config[split]))}`" for split, role in
+    said = [f"{role} {_code(', '.join(_paths(config[split])))}" for split, role in
             (("train", "Trained on"), ("dev", "model selection on"), ("test", "test figures on")) if _paths(config[split])]
     missing = " or ".join(s for s in ("dev", "test") if not _paths(config[s]))
     return ", ".join(said) + (f"; no {missing} data" if missing else "")

@@ -167,6 +167,13 @@ def _shrink_a_weight(weights_path) -> None:
     save_file(weights, str(weights_path), metadata={"format": "pt"})
 
 
+def _a_nan_in(weights_path, name: str) -> None:
+    from safetensors.torch import load_file, save_file
+    weights = load_file(str(weights_path))
+    weights[name].view(-1)[0] = float("nan")
+    save_file(weights, str(weights_path), metadata={"format": "pt"})
+
+
 def _one_label_less(manifest_path) -> str:
     import json
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -200,6 +207,12 @@ def _a_negative_overlap(manifest_path) -> str:
     (lambda ckpt: (ckpt / "model.safetensors").unlink(), r"not a whole checkpoint: model.safetensors missing"),
     (lambda ckpt: (ckpt / "tokenizer.json").unlink(), r"not a whole checkpoint: tokenizer.json missing"),
     (lambda ckpt: (ckpt / "config.json").write_text("{", encoding="utf-8"), r"cannot be read"),
+    (lambda ckpt: (ckpt / "config.json").write_text("[1]", encoding="utf-8"),   # before: blamed on the tokenizer
+     r"ckpt: the encoder \(config.json, model.safetensors\) cannot be read"),
+    (lambda ckpt: (ckpt / "config.json").write_text('{"model_type": "bert", "hidden_size": "x"}', encoding="utf-8"),
+     r"ckpt: the encoder \(config.json, model.safetensors\) cannot be read: .*'hidden_size'"),   # before: a traceback
+    (lambda ckpt: (ckpt / "tokenizer_config.json").write_text("[1]", encoding="utf-8"),   # before: a traceback
+     r"ckpt: the tokenizer \(tokenizer.json, tokenizer_config.json\) cannot be read: AttributeError"),
     (lambda ckpt: (ckpt / "tokenizer.json").write_bytes((ckpt / "tokenizer.json").read_bytes()[:1000]),
      r"ckpt: the tokenizer \(tokenizer.json, tokenizer_config.json\) cannot be read"),
     (lambda ckpt: (ckpt / "tokenizer.json").write_text('{"version": "1.0"}', encoding="utf-8"),
@@ -208,6 +221,10 @@ def _a_negative_overlap(manifest_path) -> str:
      r"model.safetensors: not the encoder config.json describes \(\d+ weights missing"),
     (lambda ckpt: _shrink_a_weight(ckpt / "model.safetensors"),
      r"model.safetensors: not the encoder config.json describes \(1 weights missing or of another shape"),
+    (lambda ckpt: _a_nan_in(ckpt / "heads.safetensors", "heads.stance.bias"),   # before: stance never decided
+     r"heads.safetensors: 1 weights hold NaN or infinity \(e.g. heads.stance.bias\)"),
+    (lambda ckpt: _a_nan_in(ckpt / "model.safetensors", "embeddings.word_embeddings.weight"),   # before: no output
+     r"model.safetensors: 1 weights hold NaN or infinity \(e.g. encoder.embeddings.word_embeddings.weight\)"),
     (lambda ckpt: (ckpt / "manifest.json").write_text(_one_label_less(ckpt / "manifest.json"), encoding="utf-8"),
      r"heads.safetensors: heads do not match the manifest's tasks and labels \(size mismatch"),
     (lambda ckpt: (ckpt / "manifest.json").write_text(_a_window_beyond_the_encoder(ckpt / "manifest.json"),
@@ -216,8 +233,9 @@ def _a_negative_overlap(manifest_path) -> str:
     (lambda ckpt: (ckpt / "manifest.json").write_text(_a_negative_overlap(ckpt / "manifest.json"), encoding="utf-8"),
      r"manifest.json: window overlap -5: it must be 0 or more"),   # before: loaded, and windows left gaps unlabelled
 ], ids=["manifest-json", "manifest-field", "manifest-not-one", "heads", "encoder", "encoder-missing",
-        "tokenizer-missing", "config-broken", "tokenizer-broken", "tokenizer-fields", "encoder-not-one",
-        "encoder-shape", "manifest-labels", "manifest-window", "manifest-overlap"])
+        "tokenizer-missing", "config-broken", "config-not-one", "config-field", "tokenizer-config-not-one",
+        "tokenizer-broken", "tokenizer-fields", "encoder-not-one",
+        "encoder-shape", "heads-nan", "encoder-nan", "manifest-labels", "manifest-window", "manifest-overlap"])
 def test_a_damaged_checkpoint_is_refused_naming_the_file(tiny_checkpoint, tmp_path, damage, message):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)

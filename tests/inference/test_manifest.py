@@ -116,6 +116,25 @@ def test_the_items_of_a_list_or_an_object_are_checked_too(tmp_path):
         "task 'topic': thresholds must be object of number, not {\"a\": \"0.5\", \"b\": 1}")
 
 
+def test_tags_transition_scores_or_calibrator_types_decoding_cannot_read_are_refused(tmp_path):
+    """Before, a transitions table a row short failed at the first predict as numpy's "operands
+    could not be broadcast", and a tag "PER" (for "B-PER") as "'B-R' is not in list"."""
+    import json
+    path = tmp_path / "manifest.json"
+    data = json.loads(Manifest(tasks=[TaskSpec("entities", "ner", ["O", "B-PER", "I-PER"], crf=True,
+                                               transitions=[[0.0] * 3] * 3)], base_model="m").to_json())
+    data["tasks"][0]["transitions"] = [[0.0] * 3] * 2
+    assert refusal(path, data) == (f"{path}: task 'entities': transitions must be empty or 3 rows of 3 numbers, "
+                                   "a row and a column per label")
+    data["tasks"][0] |= {"transitions": [], "labels": ["O", "PER", "I-PER"]}
+    assert refusal(path, data) == (f"{path}: task 'entities': labels must be O and a B- and an I- tag per entity "
+                                   'type, once each, not ["O", "PER", "I-PER"]')
+    data["tasks"][0] |= {"labels": ["O", "B-PER", "I-PER"],   # before: read, and PER spans scored as of no type
+                         "span_calibrator": {"types": ["PERSON"], "coef": [1.0, 0.5, 0.1, 0.2], "intercept": 0.0}}
+    assert refusal(path, data) == (f"{path}: task 'entities': span_calibrator types must be its entity types (PER), "
+                                   "not PERSON")
+
+
 def test_runtime_figures_load_cannot_choose_from_are_named_when_the_manifest_is_read(tmp_path):
     """A runtime's figures without words/s, or with a figure as text, failed in load() with a
     KeyError or TypeError from the runtime choice, naming neither the file nor the field."""

@@ -204,3 +204,24 @@ def test_a_card_of_heads_that_read_words_says_so_and_what_epoch_0_is(tmp_path):
             "  through a logistic regression fitted before fine-tuning and held fixed; `stance` decides `neutral` "
             "from them first (`--gate-label`)\n") in text
     assert "--lexical-terms" not in card(tmp_path, [NER, TOPIC], "train.jsonl")
+
+
+def test_names_with_markdown_characters_are_read_as_written(tmp_path):
+    """Before: a type "*P*" was set in italics, "<b>" read as HTML, a type with a line break split its
+    table row, a backtick in a file name ended its code span, and "# 2" in a local encoder's path
+    was a YAML comment."""
+    ner = TaskSpec("entities", "ner", ["O", "B-*P*", "I-*P*", "B-<b>", "I-<b>", "B-x\ny", "I-x\ny"])
+    topic = TaskSpec("_t_", "multi", ["__init__", "arms_control"])
+    manifest = Manifest(tasks=[ner, topic], base_model="enc # 2",
+                        metrics={"dev": {"entities": {"f1": 0.5, "per_type": {"x\ny": {"f1": 0.25}}}}})
+    manifest.training = {"config": TrainConfig(train="my`file.jsonl", learning_rate=1e-4,
+                                               head_learning_rate=1e-3).record()}
+    manifest.training["train_counts"] = train_counts(manifest, [Document("Putin met Trump.", spans={
+        "entities": [Span(0, 5, "*P*")]}, labels={"_t_": ["arms_control"]})])
+    text = write_model_card(tmp_path, manifest)
+    assert "base_model: \"enc # 2\"\n" in text and "A local encoder: `enc # 2`." in text
+    assert "# News: entities, \\_t\\_\n" in text
+    assert "`entities` (ner: O, B-\\*P\\*, I-\\*P\\*, B-\\<b>, I-\\<b>, B-x y, I-x y), `_t_` (multi: " \
+           "\\_\\_init\\_\\_, arms_control)" in text   # within a word, "_" is no emphasis
+    assert "Trained on ``my`file.jsonl``;" in text and "- `entities` (ner): \\*P\\* 1\n" in text
+    assert "| dev | entities | x y F1 | 0.2500 |\n" in text
