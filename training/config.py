@@ -27,7 +27,7 @@ class TrainConfig:
     output: str = option(str(DEFAULT_CHECKPOINT), "checkpoint directory")
     dev: str | dict | list | None = option(None, "dev file: metrics each epoch, best epoch kept, calibration", data=True)
     test: str | dict | list | None = option(None, "test file: scored once with the best checkpoint", data=True)
-    dev_fraction: float = option(0.0, "without --dev: hold out this share of train (seeded)")
+    dev_fraction: float = option(0.0, "without --dev (refused beside it): hold out this share of train (seeded)")
     max_train_docs: int | None = option(None, "train on a seeded random sample of this many documents")
     base: str | None = option(None, f"base encoder: {', '.join(BASE_MODELS)}, or a local Hugging Face encoder "
                                     f"folder ({', '.join(MODEL_TYPES)}; default: {DEFAULT_BASE})")
@@ -104,6 +104,9 @@ class TrainConfig:
                 raise ValueError(f"{name}: {value!r} is not {meaning}")
             if value is not None:   # numpy's numbers too, as Python's: random.Random and JSON take only those
                 setattr(self, name, int(value) if isinstance(value, numbers.Integral) else float(value))
+        if self.dev_fraction and self.dev:   # it holds out part of train only where no dev data is given
+            raise ValueError(f"dev_fraction: {self.dev_fraction} holds out training documents only without dev data, "
+                             "and dev data is given: leave out one of the two")
         if self.window_length <= self.window_overlap + 2:
             raise ValueError(f"window_length: {self.window_length} leaves no room beyond window_overlap "
                              f"({self.window_overlap}) and the 2 special tokens")

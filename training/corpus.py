@@ -20,6 +20,7 @@ class Document:
     source: str = ""                                             # "file:line", for messages
     text_pair: str | None = None     # second text of a pair task (e.g. article body after a headline)
     tokens: list[tuple[int, int]] | None = None  # character span of each gold token (column files)
+    id: str | int | None = None      # the record's own "id" (news, Doccano, classification), for messages
 
 
 def annotated_tasks(docs: list[Document]) -> set[str]:

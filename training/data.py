@@ -36,7 +36,7 @@ class RunData:
 def as_sources(value, split: str = "train") -> list[Source]:
     """A split's data as the config gives it (a path, a {"path", "format", "options"} table, a
     datasets.Dataset, or a list of them) as Sources."""
-    if value is None or (isinstance(value, (str, list)) and not value):
+    if value is None or value == []:
         return []
     items = value if isinstance(value, list) else [value]
     keys = [f.name for f in dataclasses.fields(Source)]   # what a table may name
@@ -45,6 +45,9 @@ def as_sources(value, split: str = "train") -> list[Source]:
         if type(item).__name__ == "DatasetDict":   # a dict of splits, not a table
             raise ValueError(f"{split} {number}: a DatasetDict; give one of its splits ({', '.join(item)}), "
                              f"e.g. dataset[{next(iter(item), 'train')!r}]")
+        path = item.get("path") if isinstance(item, dict) else item
+        if isinstance(path, str) and not path:   # an unset shell variable: not the working folder, nor no data
+            raise ValueError(f"{split} {number}: an empty path (an unset shell variable?): give a file or folder")
         if isinstance(item, dict):
             unknown = sorted(set(item) - set(keys))
             if unknown or "path" not in item:
@@ -180,8 +183,9 @@ def input_files(config: TrainConfig) -> list[str]:
 
 def overlaps(config: TrainConfig, data: RunData) -> list[str]:
     """A line for each file given twice (within a split or across splits), for training documents
-    that repeat one another, and for dev or test documents that are also training documents:
-    figures on them are not held out. Texts that differ only in white space are the same text."""
+    that repeat one another, for dev or test documents that are also training documents (figures
+    on them are not held out), and for records of one file that share an id. Texts that differ
+    only in white space are the same text."""
     lines, seen = [], {}
     for split in SPLITS:
         for source in as_sources(getattr(config, split), split):
@@ -216,7 +220,23 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
         if again:
             lines.append(f"{again} of the {len(docs)} {split} documents are also training documents (the same text): "
                          f"{split} figures on them are not held out")
-    return lines
+    return lines + repeated_ids([doc for split in SPLITS for doc in getattr(data, split) or []])
+
+
+def repeated_ids(docs: list[Document]) -> list[str]:
+    """A line when records of one file share an `id` (a record given twice, or an id given to two
+    records): training ignores ids and reads both."""
+    by_id = defaultdict(set)   # (file, id) -> line numbers (one file given twice reads a line twice)
+    for doc in docs:
+        if doc.id is not None:
+            file, line = doc.source.rsplit(":", 1)
+            by_id[file, doc.id].add(int(line))
+    repeats = {key: sorted(lines) for key, lines in by_id.items() if len(lines) > 1}
+    if not repeats:
+        return []
+    (file, first), lines = next(iter(repeats.items()))
+    return [f"{sum(len(lines) - 1 for lines in repeats.values())} record(s) repeat an earlier record's id in the same "
+            f"file (first: id {first!r} at {file}:{lines[0]} and {file}:{lines[1]}): both are read"]
 
 
 def _same_text(doc: Document) -> tuple:
@@ -296,14 +316,15 @@ def labels_without_examples(schema: dict[str, dict], train: list[Document]) -> l
 
 def labels_differing_in_case(schema: dict[str, dict]) -> list[str]:
     """A line for each set of a task's labels that differ only in case ('Trade' from a CSV beside
-    the schema's 'trade'): two rows of one head, which split the one class's examples."""
+    the schema's 'trade') or in white space around them (a Doccano 'PER '): two rows of one head,
+    which split the one class's examples."""
     lines = []
     for name, spec in schema.items():
         by_case = defaultdict(list)
         for label in spec["labels"]:   # entity types, for NER
-            by_case[label.casefold()].append(label)
-        lines += [f"task {name!r}: labels {' and '.join(map(repr, same))} differ only in case: they are "
-                  "learnt as different classes" for same in by_case.values() if len(same) > 1]
+            by_case[label.strip().casefold()].append(label)
+        lines += [f"task {name!r}: labels {' and '.join(map(repr, same))} differ only in case or white space around "
+                  "them: they are learnt as different classes" for same in by_case.values() if len(same) > 1]
     return lines
 
 

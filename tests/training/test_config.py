@@ -39,6 +39,12 @@ def test_a_numeric_setting_out_of_its_range_is_refused_with_what_it_may_be(name,
         TrainConfig(train="train.jsonl", **{name: value})
 
 
+def test_a_dev_fraction_beside_dev_data_is_refused_not_left_unused():
+    with pytest.raises(ValueError, match=r"^dev_fraction: 0.2 holds out training documents only without dev data"):
+        TrainConfig(train="train.jsonl", dev="dev.jsonl", dev_fraction=0.2)
+    assert TrainConfig(train="train.jsonl", dev=["dev.jsonl"], dev_fraction=0.0).dev == ["dev.jsonl"]
+
+
 def test_a_window_must_hold_more_than_its_overlap_and_the_special_tokens():
     with pytest.raises(ValueError, match=r"window_length: 66 leaves no room beyond window_overlap \(64\)"):
         TrainConfig(train="train.jsonl", window_length=66)

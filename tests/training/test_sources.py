@@ -265,7 +265,19 @@ def test_labels_differing_only_in_case_are_warned_about(files):
                                                                     "options": {"task": "topic"}}],
                                  output=str(files / "out")))
     assert labels_differing_in_case(data.schema) == [
-        "task 'topic': labels 'trade' and 'Trade' differ only in case: they are learnt as different classes"]
+        "task 'topic': labels 'trade' and 'Trade' differ only in case or white space around them: they are learnt "
+        "as different classes"]
+
+
+def test_labels_differing_only_in_white_space_around_them_are_warned_about(tmp_path):
+    """Doccano keeps a type's white space: 'PER ' beside 'PER' became a type of its own, unnamed."""
+    from training.data import labels_differing_in_case
+    (tmp_path / "d.jsonl").write_text('{"text": "Putin met Trump.", "label": [[0, 5, "PER"], [10, 15, "PER "]]}\n',
+                                      encoding="utf-8")
+    data = read_data(TrainConfig(train=str(tmp_path / "d.jsonl")))
+    assert labels_differing_in_case(data.schema) == [
+        "task 'entities': labels 'PER' and 'PER ' differ only in case or white space around them: they are learnt "
+        "as different classes"]
 
 
 def test_a_hold_out_of_one_document_is_refused():
@@ -299,6 +311,39 @@ def test_training_documents_that_repeat_one_another_are_warned_about(tmp_path):
     assert overlaps(config, read_data(config)) == [
         f"3 training document(s) repeat another one's text, 1 of them annotated differently "
         f"(e.g. {tmp_path / 'train.jsonl'}:1 and {tmp_path / 'train.jsonl'}:3)"]
+
+
+def test_records_of_one_file_that_share_an_id_are_warned_about(tmp_path):
+    from training.data import overlaps
+    records = [dict(NEWS, id="a-1"), dict(NEWS, id="a-2", text="Trump met Putin."), dict(NEWS, id=7, text="Talks."),
+               dict(NEWS, id="a-1", text="Putin and Trump met.")]   # an id given to another record: both read
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    (tmp_path / "dev.jsonl").write_text(json.dumps(dict(NEWS, id=7, text="Summit ends.")) + "\n", encoding="utf-8")
+    config = TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "dev.jsonl"))
+    assert overlaps(config, read_data(config)) == [   # an id again in another file is no repeat
+        f"1 record(s) repeat an earlier record's id in the same file (first: id 'a-1' at {tmp_path / 'train.jsonl'}:1 "
+        f"and {tmp_path / 'train.jsonl'}:4): both are read"]
+
+
+def test_doccano_records_that_share_an_id_are_warned_about(tmp_path):
+    from training.data import overlaps
+    records = [{"id": 4, "text": "Putin met Trump.", "label": [[0, 5, "PER"]]},
+               {"id": 4, "text": "Trump met Putin.", "label": [[0, 5, "PER"]]}]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    config = TrainConfig(train=str(tmp_path / "d.jsonl"))
+    assert overlaps(config, read_data(config)) == [
+        f"1 record(s) repeat an earlier record's id in the same file (first: id 4 at {tmp_path / 'd.jsonl'}:1 "
+        f"and {tmp_path / 'd.jsonl'}:2): both are read"]
+
+
+def test_classification_rows_that_share_an_id_are_warned_about(tmp_path):
+    from training.data import overlaps
+    (tmp_path / "t.csv").write_text('id,text,label\n1,"Tariffs\nrose",trade\n,Talks,other\n1,Sanctions,trade\n'
+                                    ',Summit,other\n', encoding="utf-8")   # an empty cell names no record
+    config = TrainConfig(train=str(tmp_path / "t.csv"))
+    assert overlaps(config, read_data(config)) == [   # line numbers where each row begins
+        f"1 record(s) repeat an earlier record's id in the same file (first: id '1' at {tmp_path / 't.csv'}:2 "
+        f"and {tmp_path / 't.csv'}:5): both are read"]
 
 
 def test_documents_that_differ_only_in_white_space_are_the_same_text(tmp_path):

@@ -5,6 +5,7 @@ import json
 import re
 from pathlib import Path
 
+from inference.tokenization import readable
 from training.corpus import DataError, Document, Span
 
 
@@ -88,6 +89,14 @@ def _is_one_json_document(text: str) -> bool:
     return True
 
 
+def record_id(record: dict) -> str | int | None:
+    """A record's "id" where it is a non-blank string or a whole number (what names a record), else
+    None (a CSV's empty cell names none)."""
+    value = record.get("id")
+    named = isinstance(value, str) and value.strip() or isinstance(value, int) and not isinstance(value, bool)
+    return value if named else None
+
+
 def span_problem(start, end, text: str) -> str | None:
     """Why start..end cannot be an entity of `text`, or None when it can."""
     if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
@@ -96,8 +105,9 @@ def span_problem(start, end, text: str) -> str | None:
         return f"empty or reversed span {start}..{end}"
     if end > len(text):
         return f"offset {end} is past the end of the text ({len(text)} characters)"
-    if not text[start:end].strip():
-        return f"span {start}..{end} covers only white space"
+    if not readable(text[start:end]):   # a zero-width space or an emoji is no word: the entity would vanish
+        return (f"span {start}..{end} covers only white space or characters the encoder does not read "
+                f"({text[start:end]!r})")
     return None
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from training.corpus import DataError, Document, Span
 from training.readers._files import (JSON_ERRORS, finish, invalid_json, json_lines, overlap_problems, read_utf8,
-                                     span_problem)
+                                     record_id, span_problem)
 
 
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
@@ -181,7 +181,7 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
         doc = _doccano_record(record, ner_task, label_task, label_is_spans, errors)
         problems.extend(f"{where}: {e}" for e in errors)
         if not errors:
-            doc.source = where
+            doc.source, doc.id = where, record_id(record)
             docs.append(doc)
     return finish(path, docs, problems)
 

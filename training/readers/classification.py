@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from training.corpus import Document
-from training.readers._files import finish, json_lines, label_list, read_utf8
+from training.readers._files import finish, json_lines, label_list, read_utf8, record_id
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 
@@ -49,7 +49,7 @@ def read_classification(path: str | Path, text_field: str = "text", label_field:
             text = "\n".join(record[f].strip() for f in text_fields if isinstance(record[f], str) and record[f].strip())
             if not text and not errors:
                 errors.append(f"empty text in fields {text_field!r}")
-        doc = Document(text, source=where)
+        doc = Document(text, source=where, id=record_id(record))
         if pair_field:
             doc.text_pair = _text(record, pair_field, errors)
         if label_field:

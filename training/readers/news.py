@@ -10,7 +10,7 @@ import functools
 from pathlib import Path
 
 from training.corpus import Document, Span
-from training.readers._files import finish, json_lines, overlap_problems, span_problem
+from training.readers._files import finish, json_lines, overlap_problems, record_id, span_problem
 
 
 def read_jsonl(path: str | Path, schema: dict[str, dict]) -> list[Document]:
@@ -23,7 +23,7 @@ def read_jsonl(path: str | Path, schema: dict[str, dict]) -> list[Document]:
         if errors:
             problems.extend(f"{where}: {e}" for e in errors)
         else:
-            doc.source = where
+            doc.source, doc.id = where, record_id(record)
             docs.append(doc)
     return finish(path, docs, problems)
 

@@ -113,14 +113,24 @@ def test_a_config_path_starting_with_a_tilde_is_in_the_home_folder(files, monkey
     ('epochs = "3"\n[[train]]\npath = "x.jsonl"\n', "epochs: '3' is not a whole number of at least 1"),
     (b'output = "caf\xe9"\n', "not valid TOML: 'utf-8' codec can't decode byte 0xe9"),   # a Latin-1 file
     ('init_from = ""\n[[train]]\npath = "x.jsonl"\n', "init_from: empty: give a value"),   # before: trained from scratch
+    ('dev_fraction = 0.1\ntrain = "x.jsonl"\ndev = "y.jsonl"\n',   # before: the fraction was silently unused
+     "dev_fraction: 0.1 holds out training documents only without dev data"),
+    ('train = "x.jsonl"\ndev = ""\n', "dev 1: an empty path"),   # before: trained with no dev data, unsaid
+    ('train = "x.jsonl"\n[[test]]\npath = ""\n', "test 1: an empty path"),   # before: ".: Is a directory"
 ], ids=["syntax", "table-key", "table-path", "reader-option", "reader-flag", "reader-options", "reader-bool",
         "pairs-bodies", "reader-string", "train-number", "path-number", "setting-value",
-        "not-utf8", "empty-setting"])
+        "not-utf8", "empty-setting", "dev-fraction-beside-dev", "empty-dev", "empty-path"])
 def test_a_config_mistake_is_named_with_the_config_file(tmp_path, capsys, toml, message):
     config = tmp_path / "run.toml"
     config.write_bytes(toml if isinstance(toml, bytes) else toml.encode("utf-8"))
     assert main(["train", "--config", str(config), "--output", str(tmp_path / "out")]) == 2
     assert f"{config}: {message}" in capsys.readouterr().err
+
+
+def test_an_empty_file_name_is_refused_not_read_as_the_working_folder(tmp_path, capsys):
+    (tmp_path / "train.jsonl").write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
+    assert main(["train", "--train", str(tmp_path / "train.jsonl"), "--dev", "", "--output", str(tmp_path / "o")]) == 2
+    assert "dev 1: an empty path (an unset shell variable?): give a file or folder" in capsys.readouterr().err
 
 
 def test_reader_flags_reach_the_files_whose_reader_takes_them(files, monkeypatch, capsys):
