@@ -126,7 +126,7 @@ def read_data(config: TrainConfig) -> RunData:
         schema = merge_schemas(news_schema, schema, f"the schema {schema_file}", first_seen)
     docs = {name: [d for _, ds in pairs for d in ds] or None for name, pairs in read.items()}
     if docs["dev"] is None and config.dev_fraction > 0:
-        docs["train"], docs["dev"] = hold_out(docs["train"], config.dev_fraction, config.seed)
+        docs["train"], docs["dev"] = hold_out_documents(docs["train"], config.dev_fraction, config.seed)
     if config.max_train_docs and len(docs["train"]) > config.max_train_docs:
         docs["train"] = random.Random(config.seed).sample(docs["train"], config.max_train_docs)
     schema, untrained = trained_tasks(schema, docs["train"] or [])
@@ -328,13 +328,27 @@ def labels_differing_in_case(schema: dict[str, dict]) -> list[str]:
     return lines
 
 
-def hold_out(items: list, fraction: float, seed: int) -> tuple[list, list]:
+def hold_out(items: list, fraction: float, seed: int, what: str = "training document(s)") -> tuple[list, list]:
     """(rest, held out): a seeded shuffle, the first `fraction` of it (at least one) held out;
     refused where that leaves nothing to train on (fraction is below 1)."""
     if len(items) < 2:
-        raise DataError([f"dev_fraction {fraction}: {len(items)} training document(s) cannot be split into training "
+        raise DataError([f"dev_fraction {fraction}: {len(items)} {what} cannot be split into training "
                          "and dev documents; give --dev, or more data"])
     shuffled = items[:]
     random.Random(seed).shuffle(shuffled)
     cut = max(1, int(len(shuffled) * fraction))
     return shuffled[cut:], shuffled[:cut]
+
+
+def hold_out_documents(docs: list[Document], fraction: float, seed: int) -> tuple[list, list]:
+    """hold_out of the training documents; pairs are held out by their second text (a body and all
+    its headlines), so that dev scores bodies never trained on, as new articles are. Documents
+    without a pair are held out one by one, as before."""
+    if not any(doc.text_pair for doc in docs):
+        return hold_out(docs, fraction, seed)
+    groups = defaultdict(list)   # a body's documents, in file order; a document without a pair alone
+    for i, doc in enumerate(docs):
+        groups[_same_text(doc)[1] if doc.text_pair else i].append(doc)
+    rest, held = hold_out(list(groups.values()), fraction, seed, "training document(s) or second texts of pairs")
+    return [doc for group in rest for doc in group], [doc for group in held for doc in group]
+

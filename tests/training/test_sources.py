@@ -1,3 +1,4 @@
+import csv
 import json
 
 import pytest
@@ -480,3 +481,18 @@ def test_a_first_line_nested_too_deeply_is_named_by_the_reader_not_lost_in_forma
     with pytest.raises(DataError) as err:   # before: a RecursionError traceback while the format was sniffed
         read_data(TrainConfig(train=str(path)))
     assert f"{path}:1: invalid JSON (nested too deeply)" in err.value.problems
+
+
+def test_dev_fraction_holds_out_pairs_by_their_second_text(tmp_path):
+    """Before, pairs were held out one by one: dev bodies were training bodies too."""
+    rows = [{"Headline": f"Headline {h} on body {b}", "Body": f"Body number {b} of the talks.", "Stance": "agree"}
+            for b in range(10) for h in range(3)]
+    with (tmp_path / "pairs.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    source = {"path": str(tmp_path / "pairs.csv"),
+              "options": {"task": "stance", "text_field": "Headline", "pair_field": "Body", "label_field": "Stance"}}
+    data = read_data(TrainConfig(train=[source], dev_fraction=0.2, seed=13))
+    dev_bodies = {d.text_pair for d in data.dev}
+    assert len(dev_bodies) == 2 and len(data.dev) == 6 and not dev_bodies & {d.text_pair for d in data.train}
