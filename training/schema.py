@@ -46,6 +46,9 @@ def load_schema(path: str | Path | None) -> dict[str, dict]:
             TaskSpec(name, spec["kind"], list(spec["labels"]))  # validates the kind
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
+        if spec["kind"] == "pair":   # else its head would learn from single texts what it is to judge of pairs
+            raise ValueError(f"{path}: task {name!r} is of kind pair, but a news record holds one text; pairs are "
+                             "read with --format pairs, or --format classification with --pair-field")
         tags = [label for label in labels if label == "O" or re.match("[BIESLU]-", label)]
         # B-PER would become the tags B-B-PER and I-B-PER; one type named so among others ("B-cell") may be one
         if spec["kind"] == "ner" and ("O" in labels or tags == labels):
