@@ -32,3 +32,16 @@ def test_a_text_with_nothing_to_read_is_scored_as_predict_labels_it(model, nothi
 
 def test_no_label_is_a_miss_and_no_label_of_the_macro_average():
     assert single_label_metrics(["a", "b"], ["a", None]) == {"accuracy": 0.5, "macro_f1": 0.5}   # "" as a label: 1/3
+
+
+def test_a_task_name_with_a_slash_gets_its_reliability_diagram(tmp_path, tiny_base):
+    """Before: its file name named a folder that is not there, and the figures were lost after scoring."""
+    import dataclasses
+    from conftest import _tiny_checkpoint
+    from training.schema import NEWS_SCHEMA, task_specs
+    tasks = [dataclasses.replace(t, name="stance/eu") if t.name == "stance" else t for t in task_specs(NEWS_SCHEMA)]
+    model = load(_tiny_checkpoint(tmp_path / "ckpt", tiny_base, tasks), device="cpu")
+    docs = [Document("Moscow backs the treaty.", labels={"stance/eu": [tasks[-1].labels[0]]})]
+    metrics = evaluate(model, docs, plots=tmp_path / "plots")
+    assert metrics["stance/eu"]["documents"] == 1
+    assert (tmp_path / "plots" / "reliability_stance%2Feu.png").stat().st_size > 0
