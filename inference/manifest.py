@@ -114,6 +114,11 @@ class Manifest:
                   f"number per type and 3 more) and intercept (number), not {json.dumps(t.span_calibrator)[:40]}"
                   for t in manifest.tasks if isinstance(t.span_calibrator, dict) and not _span_calibrator(t)]
         wrong += [f"task {t.name!r}: {problem}" for t in manifest.tasks if (problem := _tags_problem(t))]
+        names = [t.name for t in manifest.tasks]   # one head per name: a second would read the first's weights
+        wrong += [f"task {name!r} is listed {names.count(name)} times" for name in dict.fromkeys(names)
+                  if names.count(name) > 1]
+        wrong += [f"task {t.name!r}: labels listed twice: {', '.join(twice)}" for t in manifest.tasks   # (tags: above)
+                  if t.kind != "ner" and _conforms(t.labels, list[str]) and (twice := sorted({x for x in t.labels if t.labels.count(x) > 1}))]
         runtimes = manifest.runtimes if isinstance(manifest.runtimes, dict) else {}
         wrong += [f"runtimes: {name!r} must have dev (an object of number) and words_per_second (a number above 0), "
                   f"not {json.dumps(figures)[:60]}" for name, figures in runtimes.items() if not _measured(figures)]

@@ -135,6 +135,16 @@ def test_tags_transition_scores_or_calibrator_types_decoding_cannot_read_are_ref
                                    "not PERSON")
 
 
+def test_a_task_or_a_label_listed_twice_is_refused(tmp_path):
+    """Before: read, a second task of one name given the first's head, a label twice given two rows."""
+    import json
+    path = tmp_path / "manifest.json"
+    data = json.loads(Manifest(tasks=[TaskSpec("topic", "multi", ["a", "b"]), TaskSpec("stance", "single", ["x", "y"])],
+                               base_model="m").to_json())
+    data["tasks"][1] |= {"name": "topic", "labels": ["x", "y", "x"]}
+    assert refusal(path, data) == f"{path}: task 'topic' is listed 2 times; task 'topic': labels listed twice: x"
+
+
 def test_runtime_figures_load_cannot_choose_from_are_named_when_the_manifest_is_read(tmp_path):
     """A runtime's figures without words/s, or with a figure as text, failed in load() with a
     KeyError or TypeError from the runtime choice, naming neither the file nor the field."""
