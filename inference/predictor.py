@@ -25,7 +25,7 @@ from .tokenization import EncodedText, encode, has_letter_or_digit, readable, su
 from .windows import SpecialTokens, batch_inputs, cut_windows
 
 # Padded tokens per encoder batch: on CPU, batches small enough to stay in the caches run
-# faster than large ones. Full 256-token windows go 4 at a time; windows of up to 62 tokens
+# faster than large ones. Full 256-token windows go 4 at a time; windows of up to 64 tokens
 # still go 16 at a time (batch_size).
 MAX_BATCH_TOKENS = 1024
 
@@ -76,6 +76,7 @@ class Analysis:
     encoded: EncodedText
     word_probs: dict[str, np.ndarray]   # ner task -> (n_words, n_tags)
     doc_probs: dict[str, np.ndarray]    # document task -> (n_labels,); NaN for a text without a letter or digit
+    lettered: bool                      # the text (or its pair) has a letter or digit the encoder reads
 
 
 class NewsModel:
@@ -149,6 +150,7 @@ class NewsModel:
                       max_tokens: int = MAX_BATCH_TOKENS) -> list[Prediction]:
         """Predictions for many texts. Their windows are sorted by length and run through the
         encoder in batches of at most `batch_size` windows and `max_tokens` tokens, padding included."""
+        _check_sizes(batch_size, max_tokens)   # before a generator is read: a refusal loses no text
         texts, pairs = _checked_inputs(texts, pairs)   # a generator is read once, here
         analyses = self.analyse(texts, batch_size, pairs=pairs, max_tokens=max_tokens)
         ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]
@@ -156,8 +158,8 @@ class NewsModel:
         lines = [line_starts(text, a.encoded.words) for text, a in zip(texts, analyses)]
         decoded = {task.name: decode_task(task, [a.word_probs[task.name] for a in analyses], surfaces, lines=lines)
                    for task in ner_tasks}
-        return [self._prediction(text, a, {name: spans[i] for name, spans in decoded.items()}, pair)
-                for i, (text, pair, a) in enumerate(zip(texts, pairs, analyses))]
+        return [self._prediction(text, a, {name: spans[i] for name, spans in decoded.items()})
+                for i, (text, a) in enumerate(zip(texts, analyses))]
 
     def encode(self, texts: list[str], pairs: list[str | None] | None = None) -> list[EncodedText]:
         """Each text (joined to its pair, if any) as subwords, words and shapes."""
@@ -170,14 +172,9 @@ class NewsModel:
         """Encoder pass over every window of every text, windows batched by length.
         `calibrated=False` gives the probabilities before temperature scaling. A text (and pair)
         without a letter or digit gets NaN document probabilities: predict gives it no label."""
-        for name, value in (("batch_size", batch_size), ("max_tokens", max_tokens)):
-            try:
-                whole = operator.index(value)   # an int or a NumPy integer; not 2.5
-            except TypeError:
-                whole = None
-            if whole is None or isinstance(value, bool) or whole < 1:
-                raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+        _check_sizes(batch_size, max_tokens)
         texts, pairs = _checked_inputs(texts, pairs)
+        lettered = [any(map(has_letter_or_digit, (t, p or ""))) for t, p in zip(texts, pairs)]
         if not self.reads_pairs and any(p is not None and readable(p) for p in pairs):
             warnings.warn("this checkpoint has no pair task: a second text joins the first as one reading, which "
                           "changes its document labels; entities are the first text's", stacklevel=_callers_level())
@@ -202,21 +199,20 @@ class NewsModel:
                     s = out["pool_sum"][row].float()
                     pool_sum[w.text] = s if pool_sum[w.text] is None else pool_sum[w.text] + s
                     pool_count[w.text] += float(out["pool_count"][row])
-            doc_probs = self._document_probs(pool_sum, pool_count, calibrated, texts, pairs)
+            doc_probs = self._document_probs(pool_sum, pool_count, calibrated, texts, pairs, lettered)
         analyses = []
         for t, enc in enumerate(encoded):
             firsts = enc.first_subwords
             word_probs = {task.name: probabilities(token_logits[task.name][t][firsts], "ner",
                                                    task.temperature if calibrated else 1.0)
                           for task in ner_tasks}
-            analyses.append(Analysis(enc, word_probs, {k: v[t] for k, v in doc_probs.items()}))
+            analyses.append(Analysis(enc, word_probs, {k: v[t] for k, v in doc_probs.items()}, lettered[t]))
         return analyses
 
-    def _document_probs(self, pool_sum, pool_count, calibrated: bool, texts, pairs) -> dict[str, np.ndarray]:
+    def _document_probs(self, pool_sum, pool_count, calibrated: bool, texts, pairs, lettered) -> dict[str, np.ndarray]:
         doc_tasks = [t for t in self.manifest.tasks if t.kind != "ner"]
         # a text without a letter or digit gets no label from predict (_prediction): no scores either
-        present = [i for i, s in enumerate(pool_sum)
-                   if s is not None and any(map(has_letter_or_digit, (texts[i], pairs[i] or "")))]
+        present = [i for i, s in enumerate(pool_sum) if s is not None and lettered[i]]
         result = {t.name: np.full((len(pool_sum), len(t.labels)), np.nan) for t in doc_tasks}   # float64: see EDGES
         if not doc_tasks or not present:
             return result
@@ -234,9 +230,9 @@ class NewsModel:
                                                        task.temperature if calibrated else 1.0)
         return result
 
-    def _prediction(self, text: str, analysis: Analysis, spans: dict[str, list], pair: str | None = None) -> Prediction:
+    def _prediction(self, text: str, analysis: Analysis, spans: dict[str, list]) -> Prediction:
         """`spans`: the decoded entity spans of each NER task, in word indices."""
-        if not analysis.encoded.input_ids or not any(map(has_letter_or_digit, (text, pair or ""))):
+        if not analysis.encoded.input_ids or not analysis.lettered:
             # blank, or punctuation alone ("!!!...???" was given four topics): no entities, no labels
             return Prediction(labels={name: [] for name in analysis.doc_probs}, text=text)
         entities = []
@@ -272,6 +268,17 @@ def _callers_level() -> int:
 
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _check_sizes(batch_size, max_tokens) -> None:
+    """A ValueError naming `batch_size` or `max_tokens` where it is not a positive whole number."""
+    for name, value in (("batch_size", batch_size), ("max_tokens", max_tokens)):
+        try:
+            whole = operator.index(value)   # an int or a NumPy integer; not 2.5
+        except TypeError:
+            whole = None
+        if whole is None or isinstance(value, bool) or whole < 1:
+            raise ValueError(f"{name} must be a positive whole number, not {value!r}")
 
 
 def _checked_inputs(texts, pairs) -> tuple[list[str], list[str | None]]:

@@ -80,7 +80,7 @@ _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 JOINERS = ("\u00ad\u200c\u200d\u2060\ufeff\u061c\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
            "\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069")
 _JOINERS = re.compile(f"[{JOINERS}]")
-_SPACES = re.compile(r"\s+")
+_SPACES = re.compile(f"[\\s{_INVISIBLE_CHARS}]+")   # white space, and what the encoder reads as a space
 LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")   # what str.splitlines() splits at
 _READABLE = re.compile(f"[^\\s{_INVISIBLE_CHARS}{JOINERS}]")   # a character the encoder reads: not blank
 
@@ -202,7 +202,8 @@ def has_letter_or_digit(text: str) -> bool:
 
 def surface(string: str) -> str:
     """A name as names seen in training are compared: without its joiners, in NFC, its white space
-    of any kind and length one space ("Vladimir\u00a0 Putin" is "Vladimir Putin")."""
+    of any kind and length one space ("Vladimir\u00a0 Putin" is "Vladimir Putin"), as is what the
+    encoder reads as one (a zero-width space, a control character, an emoji)."""
     return _SPACES.sub(" ", unicodedata.normalize("NFC", _JOINERS.sub("", string)))
 
 

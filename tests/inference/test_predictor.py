@@ -74,6 +74,17 @@ def test_token_budget_does_not_change_predictions(model):
     assert [p.to_dict() for p in model.predict_batch(texts, batch_size=np.int64(16))] == default   # a NumPy integer
 
 
+def test_a_refused_batch_size_reads_no_text_of_a_generator(model):
+    """Before, the texts were read first: the refusal left the generator empty, and the call
+    with the size mended predicted nothing."""
+    texts = ["Talks in Geneva.", "Moscow and Washington agreed on Tuesday."]
+    generator = (text for text in texts)
+    for sizes in ({"batch_size": 0}, {"max_tokens": 2.5}):
+        with pytest.raises(ValueError, match="must be a positive whole number"):
+            model.predict_batch(generator, **sizes)
+    assert [p.to_dict() for p in model.predict_batch(generator)] == [p.to_dict() for p in model.predict_batch(texts)]
+
+
 def test_empty_text_gives_empty_result_and_non_strings_raise(model):
     blank = model.predict("  \n")
     assert model.predict("").entities == [] and blank.labels == {"topic": [], "stance": []}
@@ -102,6 +113,18 @@ def test_empty_text_gives_empty_result_and_non_strings_raise(model):
     assert [p.to_dict() for p in model.predict_batch(t for t in texts)] == [p.to_dict() for p in model.predict_batch(texts)]
     with pytest.raises(ValueError, match="1 pairs for 2 texts"):
         model.predict_batch(["Talks resume", "Talks end"], pairs=["In Geneva."])   # not one prediction dropped
+
+
+def test_each_text_is_searched_for_a_letter_or_digit_once(model, monkeypatch):
+    """Before, analyse (for the document scores) and predict (for the result) each searched every text."""
+    import inference.predictor
+    searched = []
+    real = inference.predictor.has_letter_or_digit
+    monkeypatch.setattr(inference.predictor, "has_letter_or_digit", lambda text: searched.append(text) or real(text))
+    texts = ["Talks in Geneva.", "!!!", "Talks in Berlin."]
+    results = model.predict_batch(texts, pairs=[None, None, ""])
+    assert searched == ["Talks in Geneva.", "!!!", "", "Talks in Berlin."]
+    assert [p.labels["topic"] == [] for p in results] == [False, True, False]
 
 
 def test_a_list_or_no_list_where_one_is_expected_is_named(model):

@@ -1,6 +1,6 @@
 import pytest
 
-from inference.tokenization import SHAPES, encode, word_shape
+from inference.tokenization import SHAPES, encode, surface, word_shape
 
 
 @pytest.mark.parametrize("word,shape", [
@@ -203,3 +203,10 @@ def test_a_line_in_capitals_ended_by_a_control_character_is_recased(e5_tokenizer
     encoded = [encode(e5_tokenizer, text, recase=True) for text in texts]
     assert encoded[1].input_ids == encoded[0].input_ids != encode(e5_tokenizer, texts[1]).input_ids
     assert encoded[1].words == encoded[0].words
+
+
+@pytest.mark.parametrize("between", ["\u00a0 ", "\u200b", "\x07", "\U0001f600", "\u3164"])
+def test_a_name_split_by_what_the_encoder_reads_as_a_space_is_the_name(between):
+    """Before, "Vladimir\u200bPutin" was not the "Vladimir Putin" seen in training, though the encoder
+    read the two alike: the span calibrator scored it as a new name (0.38 against 0.67)."""
+    assert surface(f"Vladimir{between}Putin") == "Vladimir Putin"
