@@ -147,6 +147,16 @@ def write_manifest(path: str | os.PathLike, manifest: Manifest) -> None:
     os.replace(tmp, Path(path) / MANIFEST)
 
 
+def load_tokenizer(folder: str | os.PathLike, name: str):
+    """The tokenizer in `folder` (no code of its own run), or a ValueError starting with `name`:
+    a damaged or hand-edited tokenizer file is named, not met as a KeyError's traceback."""
+    try:
+        return AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{name}: the tokenizer (tokenizer.json, tokenizer_config.json) cannot be read: "
+                         f"{type(exc).__name__}: {exc}") from None
+
+
 def load_encoder(folder: str | os.PathLike, advice: str = ""):
     """The Hugging Face encoder in `folder` (safetensors only, no code of its own run), or a
     ValueError naming what is wrong: unreadable, damaged, or weights missing or of another shape
@@ -198,11 +208,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Ma
     # Missing, unreadable, not JSON, fields missing or of another type, or code of its own (never
     # run): named, not a traceback. The encoder first: the tokenizer reads its config.json too.
     encoder = load_encoder(path, "; copy the checkpoint again")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{path}: the tokenizer (tokenizer.json, tokenizer_config.json) cannot be read: "
-                         f"{type(exc).__name__}: {exc}") from None
+    tokenizer = load_tokenizer(path, str(path))
     problem = window_problem(manifest.window_length, manifest.window_overlap, usable_positions(encoder.config))
     if problem:   # a hand edit: named here, not met as an index error at the first long text
         raise ValueError(f"{path / MANIFEST}: {problem}")

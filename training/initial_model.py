@@ -3,9 +3,8 @@ run's labels."""
 from __future__ import annotations
 
 import torch
-from transformers import AutoTokenizer
 
-from inference.checkpoint import load_checkpoint, load_encoder
+from inference.checkpoint import load_checkpoint, load_encoder, load_tokenizer
 from inference.modeling import MultiTaskModel
 
 from .base_models import resolve_base
@@ -19,11 +18,7 @@ def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: i
     with `lexicon_size`, document heads get a lexical branch over that many terms."""
     folder, name = resolve_base(base)
     encoder = load_encoder(folder)   # first: a config.json that is not JSON is named as the encoder's
-    try:   # a damaged or hand-edited tokenizer file: named, not a KeyError's traceback
-        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"base {folder}: the tokenizer (tokenizer.json, tokenizer_config.json) cannot be read: "
-                         f"{type(exc).__name__}: {exc}") from None
+    tokenizer = load_tokenizer(folder, f"base {folder}")
     if len(tokenizer) < encoder.config.vocab_size // 2:   # transformers builds an empty one where files are missing
         raise ValueError(f"base {folder}: its tokenizer has {len(tokenizer)} tokens for an encoder of "
                          f"{encoder.config.vocab_size}: the folder lacks the encoder's tokenizer files (tokenizer.json, "

@@ -79,14 +79,16 @@ def test_a_base_folder_without_its_tokenizer_is_refused(tiny_base, tmp_path):
         new_model(str(tmp_path / "base"), {"entities": {"kind": "ner", "labels": ["PER"]}}, shape_input=True)
 
 
-@pytest.mark.parametrize("damage", ["{}", "", '{"added_tokens": 5}'])
-def test_a_base_folder_with_a_damaged_tokenizer_file_is_refused_with_the_folder(tiny_base, tmp_path, damage):
-    """Before: a KeyError's traceback ('added_tokens'), or a JSON error naming no file."""
+@pytest.mark.parametrize("file, damage", [("tokenizer.json", "{}"), ("tokenizer.json", ""),
+                                          ("tokenizer.json", '{"added_tokens": 5}'), ("tokenizer_config.json", "[1]")])
+def test_a_base_folder_with_a_damaged_tokenizer_file_is_refused_with_the_folder(tiny_base, tmp_path, file, damage):
+    """Before: a KeyError's traceback ('added_tokens'), an AttributeError's (a config that is a
+    list), or a JSON error naming no file."""
     import shutil
     from training.initial_model import new_model
     base = tmp_path / "base"
     shutil.copytree(tiny_base, base)
-    (base / "tokenizer.json").write_text(damage, encoding="utf-8")
+    (base / file).write_text(damage, encoding="utf-8")
     with pytest.raises(ValueError, match=r"^base .*base: the tokenizer \(tokenizer.json, tokenizer_config.json\) "
                                          r"cannot be read: "):
         new_model(str(base), {"entities": {"kind": "ner", "labels": ["PER"]}}, shape_input=True)
