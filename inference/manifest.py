@@ -5,6 +5,7 @@ import json
 import math
 import types
 import typing
+from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -114,17 +115,21 @@ class Manifest:
                   f"number per type and 3 more) and intercept (number), not {json.dumps(t.span_calibrator)[:40]}"
                   for t in manifest.tasks if isinstance(t.span_calibrator, dict) and not _span_calibrator(t)]
         wrong += [f"task {t.name!r}: {problem}" for t in manifest.tasks if (problem := _tags_problem(t))]
-        names = [t.name for t in manifest.tasks]   # one head per name: a second would read the first's weights
-        wrong += [f"task {name!r} is listed {names.count(name)} times" for name in dict.fromkeys(names)
-                  if names.count(name) > 1]
-        wrong += [f"task {t.name!r}: labels listed twice: {', '.join(twice)}" for t in manifest.tasks   # (tags: above)
-                  if t.kind != "ner" and _conforms(t.labels, list[str]) and (twice := sorted({x for x in t.labels if t.labels.count(x) > 1}))]
+        # one head per name: a second would read the first's weights; a label twice, two rows (tags: above)
+        names = Counter(t.name for t in manifest.tasks if isinstance(t.name, str))
+        wrong += [f"task {name!r} is listed {n} times" for name, n in names.items() if n > 1]
+        wrong += [f"task {t.name!r}: labels listed twice: {', '.join(twice)}" for t in manifest.tasks
+                  if t.kind != "ner" and _conforms(t.labels, list[str]) and (twice := _repeated(t.labels))]
         runtimes = manifest.runtimes if isinstance(manifest.runtimes, dict) else {}
         wrong += [f"runtimes: {name!r} must have dev (an object of number) and words_per_second (a number above 0), "
                   f"not {json.dumps(figures)[:60]}" for name, figures in runtimes.items() if not _measured(figures)]
         if wrong:   # a hand edit gone wrong: named here, not met as a crash in the middle of predict
             raise ValueError(f"{path}: " + "; ".join(wrong))
         return manifest
+
+
+def _repeated(items: list[str]) -> list[str]:
+    return sorted(item for item, n in Counter(items).items() if n > 1)
 
 
 def _within(value: float, low: float, high: float) -> bool:

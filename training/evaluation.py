@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 
@@ -68,7 +67,8 @@ def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots
         if plots:
             Path(plots).mkdir(parents=True, exist_ok=True)
             how = "span calibrator" if task.span_calibrator else f"T={task.temperature:.2f}"
-            file = f"reliability_{quote(task.name, safe='')}.png"   # a task "a/b" names no folder "reliability_a"
+            # a task "a/b" names no folder "reliability_a" (% too, so that no two names meet)
+            file = "reliability_{}.png".format(task.name.replace("%", "%25").replace("/", "%2F").replace("\\", "%5C"))
             reliability_diagram(before, after, Path(plots) / file,
                                 f"{task.name} ({how}, n={len(before[0])})")
         metrics[task.name] = m

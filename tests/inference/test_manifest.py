@@ -143,6 +143,8 @@ def test_a_task_or_a_label_listed_twice_is_refused(tmp_path):
                                base_model="m").to_json())
     data["tasks"][1] |= {"name": "topic", "labels": ["x", "y", "x"]}
     assert refusal(path, data) == f"{path}: task 'topic' is listed 2 times; task 'topic': labels listed twice: x"
+    data["tasks"][1] |= {"name": ["x"], "labels": ["x", "y"]}   # named by the type checks, not counted
+    assert "task ['x']: name must be str" in refusal(path, data)
 
 
 def test_runtime_figures_load_cannot_choose_from_are_named_when_the_manifest_is_read(tmp_path):

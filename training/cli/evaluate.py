@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
     e.add_argument("--format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
     add_reader_arguments(e)
     add_runtime_arguments(e)
-    e.add_argument("--plots", help="directory for one reliability diagram (PNG) per task")
+    e.add_argument("--plots", help="directory for one reliability diagram per task (reliability_<task>.png)")
 
 
 def run(args) -> int:
