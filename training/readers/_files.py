@@ -60,14 +60,15 @@ def invalid_json(exc: Exception) -> str:
 def json_lines(path: Path, problems: list[str]):
     """("path:line", record) for every JSON-object line; broken lines go to `problems`."""
     first, text = True, read_utf8(path)
-    for number, line in enumerate(split_lines(text), 1):
+    lines = split_lines(text)
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
         try:
             record = json.loads(line)
         except JSON_ERRORS as exc:
-            if first and _is_one_json_document(text):   # indented JSON: one problem, not one per line
+            if first and _is_one_json_document(text, line, lines[number:]):   # one problem, not one per line
                 problems.append(f"{where}: one JSON document over many lines, not JSON lines (one record a line); "
                                 "a Label Studio export is read with --format label-studio")
                 return
@@ -81,7 +82,14 @@ def json_lines(path: Path, problems: list[str]):
         yield where, record
 
 
-def _is_one_json_document(text: str) -> bool:
+def _is_one_json_document(text: str, first: str, rest: list[str]) -> bool:
+    """Whether a text whose first line is no JSON is one document over many lines: it parses whole,
+    or (cut short, a comma too many) its first line only opens it and the next is no JSON either."""
+    following = next((line for line in rest if line.strip()), "")
+    return _parses(text) or (first.strip() in ("[", "{") and not _parses(following))
+
+
+def _parses(text: str) -> bool:
     try:
         json.loads(text)
     except JSON_ERRORS:

@@ -60,6 +60,17 @@ def test_a_json_document_whose_first_line_holds_more_than_a_bracket_is_named_too
                                   "a Label Studio export is read with --format label-studio"]
 
 
+@pytest.mark.parametrize("damage", ["cut short", "a comma too many"])
+def test_a_broken_indented_json_document_is_named_once_too(tmp_path, damage):
+    path = tmp_path / "train.jsonl"
+    text = json.dumps([json.loads(LINE)] * 20, indent=2)
+    path.write_text(text[:len(text) // 2] if damage == "cut short" else text[:-2] + ",\n]", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_data(TrainConfig(train=str(path)))
+    assert err.value.problems == [f"{path}:1: one JSON document over many lines, not JSON lines (one record a line); "
+                                  "a Label Studio export is read with --format label-studio"]
+
+
 def test_a_json_lines_file_whose_first_line_is_broken_is_not_called_one_document(tmp_path):
     path = tmp_path / "train.jsonl"
     path.write_bytes(b"{\n" + LINE)
