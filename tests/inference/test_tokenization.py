@@ -210,3 +210,4 @@ def test_a_name_split_by_what_the_encoder_reads_as_a_space_is_the_name(between):
     """Before, "Vladimir\u200bPutin" was not the "Vladimir Putin" seen in training, though the encoder
     read the two alike: the span calibrator scored it as a new name (0.38 against 0.67)."""
     assert surface(f"Vladimir{between}Putin") == "Vladimir Putin"
+    assert surface(f"{between}Putin{between}") == "Putin"   # a training span ending in one is the name too
