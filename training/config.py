@@ -27,7 +27,8 @@ class TrainConfig:
     output: str = option(str(DEFAULT_CHECKPOINT), "checkpoint directory")
     dev: str | dict | list | None = option(None, "dev file: metrics each epoch, best epoch kept, calibration", data=True)
     test: str | dict | list | None = option(None, "test file: scored once with the best checkpoint", data=True)
-    dev_fraction: float = option(0.0, "without --dev (refused beside it): hold out this share of train (seeded; pairs by second text)")
+    dev_fraction: float = option(0.0, "without --dev (refused beside it): hold out this share of train "
+                                      "(seeded; pairs by second text)")
     max_train_docs: int | None = option(None, "train on a seeded random sample of this many documents")
     base: str | None = option(None, f"base encoder: {', '.join(BASE_MODELS)}, or a local Hugging Face encoder "
                                     f"folder ({', '.join(MODEL_TYPES)}; default: {DEFAULT_BASE})")

@@ -249,7 +249,7 @@ def _annotation(doc: Document, task: str) -> frozenset:
     spans by what they mark, not by offsets that white space before them shifts."""
     if task not in doc.spans:
         return frozenset(doc.labels.get(task, ()))
-    visible_before = list(accumulate((not c.isspace() for c in doc.text), initial=0))   # one pass, not one per span
+    visible_before = list(accumulate((not c.isspace() for c in doc.text), initial=0))   # for every span at once
     return frozenset((visible_before[s.start], "".join(doc.text[s.start:s.end].split()), s.label)
                      for s in doc.spans[task])
 
@@ -343,7 +343,7 @@ def hold_out(items: list, fraction: float, seed: int, what: str = "training docu
 def hold_out_documents(docs: list[Document], fraction: float, seed: int) -> tuple[list, list]:
     """hold_out of the training documents; pairs are held out by their second text (a body and all
     its headlines), so that dev scores bodies never trained on, as new articles are. Documents
-    without a pair are held out one by one, as before."""
+    without a pair are held out one by one."""
     if not any(doc.text_pair for doc in docs):
         return hold_out(docs, fraction, seed)
     groups = defaultdict(list)   # a body's documents, in file order; a document without a pair alone
