@@ -80,9 +80,14 @@ class Source:
                                  f"for its default, {known[name]!r})")
             if READER_OPTIONS.get(name, (None,))[0] is str and not isinstance(value, (str, Path, type(None))):
                 raise ValueError(f"{self.path}: reader option {name}: {value!r} is not a string")
+            if name == "choice_tasks" and not isinstance(value, (dict, type(None))):
+                raise ValueError(f"{self.path}: reader option choice_tasks: {value!r} is not a table of choice "
+                                 f"control = task name")
             # named here, not when the model is made after every file was read
-            if name in ("task", "label_task") and isinstance(value, str) and (problem := task_name_error(value)):
-                raise ValueError(f"{self.path}: reader option {name}: {value!r} {problem}: give another")
+            if name in ("task", "label_task", "ner_task", "choice_tasks") and value is not None:
+                for task in value.values() if name == "choice_tasks" else [value]:
+                    if problem := "is not a string" if not isinstance(task, str) else task_name_error(task):
+                        raise ValueError(f"{self.path}: reader option {name}: {task!r} {problem}: give another")
         if fmt == "pairs" and self.options.get("bodies") is None:
             raise ValueError(f"{self.path}: the pairs reader needs the bodies file (option bodies, flag --bodies)")
 

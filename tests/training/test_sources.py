@@ -146,13 +146,25 @@ def test_each_format_takes_its_own_readers_options():
 
 @pytest.mark.parametrize("option, name, problem", [
     ("task", "a.b", "is empty or holds a '.'"), ("task", "text", "is a field of the news records"),
-    ("label_task", "pool_count", "is a name the model keeps for itself")])
+    ("label_task", "pool_count", "is a name the model keeps for itself"),
+    ("ner_task", "keys", "is a name the model keeps for itself")])
 def test_a_task_name_no_model_can_have_is_refused_as_the_option_is_read(option, name, problem):
     """Before, --task a.b or --task text was read with every file, then refused when the model was made."""
-    fmt = "doccano" if option == "label_task" else "conll"
+    fmt = {"label_task": "doccano", "ner_task": "label-studio"}.get(option, "conll")
     with pytest.raises(ValueError) as raised:
         Source("a.conll", fmt, {option: name})
     assert str(raised.value) == f"a.conll: reader option {option}: {name!r} {problem}: give another"
+
+
+@pytest.mark.parametrize("tasks, says", [
+    ("stance", "'stance' is not a table of choice control = task name"),
+    ({"sentiment": 3}, "3 is not a string: give another"),
+    ({"sentiment": "type"}, "'type' is a name the model keeps for itself: give another")])
+def test_label_studio_choice_tasks_is_a_table_of_task_names(tasks, says):
+    """Before: an AttributeError or a TypeError traceback, the name 'type' refused only once every file was read."""
+    with pytest.raises(ValueError) as raised:
+        Source("export.json", "label-studio", {"choice_tasks": tasks})
+    assert str(raised.value) == f"export.json: reader option choice_tasks: {says}"
 
 
 def test_the_task_of_a_doccano_exports_document_labels_is_a_flag(files):

@@ -73,23 +73,23 @@ def read_pairs_joined(stances_path: str | Path, bodies_path: str | Path, text_fi
     unreadable: set[str] = set()   # ids of bodies with a problem: reported there, not as missing
     for where, row in _records(bodies_path, "auto", [id_field, body_field], problems):
         errors: list[str] = []
-        key, body = _id(row[id_field]), _text(row, body_field, errors)
+        key, body = _id(row, id_field, errors), _text(row, body_field, errors)
         if key in bodies:
             errors.append(f"duplicate {id_field} {key!r} (first at {bodies[key][1]})")
         problems.extend(f"{where}: {e}" for e in errors)
         if not errors:
             bodies[key] = (body, where)
-        else:
+        elif key is not None:
             unreadable.add(key)
     docs = []
     fields = [f for f in (text_field, id_field, label_field) if f]
     for where, row in _records(stances_path, "auto", fields, problems):
         errors = []
         doc = Document(_text(row, text_field, errors), source=where)
-        key = _id(row[id_field])
+        key = _id(row, id_field, errors)
         if key in bodies:
             doc.text_pair = bodies[key][0]
-        elif key not in unreadable:
+        elif key is not None and key not in unreadable:
             errors.append(f"missing pair id: {id_field} {key!r} is not in {bodies_path}")
         if label_field:
             doc.labels[task] = label_list(row[label_field], label_field, False, None, errors)
@@ -177,6 +177,12 @@ def _text(record: dict, field: str, errors: list[str]) -> str:
     return value
 
 
-def _id(value) -> str:
-    """Ids compare as text: a CSV gives "12" where a JSON file may give 12."""
-    return str(value).strip()
+def _id(record: dict, field: str, errors: list[str]) -> str | None:
+    """The id as text (a CSV gives "12" where a JSON file may give 12), or None where it names no
+    row (an empty cell, a null: two such rows would be joined)."""
+    value = record[field]
+    key = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not key:
+        errors.append(f"field {field!r} names no id: an id is a non-blank string or a whole number, not {value!r}")
+        return None
+    return key

@@ -6,12 +6,15 @@ by tabs (whichever most of its lines use). A first column of numbers (a token in
 last columns of tags (gold and predicted) are refused, not read as token and tag. A blank line
 ends a sentence and a `-DOCSTART-` line starts a new document. Tags are IOB1, IOB2 (BIO) or BIOES (BILOU's L- and U-
 read as E- and S-); the reader decodes them to spans so the rest of the trainer never sees a scheme.
+An entity of tokens the encoder does not read (a zero-width space, an emoji) is refused, as the
+other readers refuse such a span: it would vanish from training.
 """
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
 
+from inference.tokenization import readable
 from training.corpus import DataError, Document, Span
 from training.readers._files import read_lines
 
@@ -74,6 +77,9 @@ def _decoded(path, documents, task: str, scheme: str, strict: bool, problems: li
         for sentence in sentences:
             _check_prefixes(path, sentence, scheme, problems)
             spans.append(_decode(path, sentence, scheme, strict, problems))
+            problems += [f"{path}:{sentence[i][0]}: entity {etype} {words!r} has only white space or characters "
+                         f"the encoder does not read" for i, j, etype in spans[-1]
+                         if not readable(words := " ".join(t[1] for t in sentence[i:j]))]   # it would vanish
         docs.append(_document(f"{path}:{first}", sentences, spans, task))
     return docs
 

@@ -34,7 +34,7 @@ def load_dataset(source) -> tuple[object, str]:
     if (path / "state.json").is_file():   # save_to_disk keeps a set_format: rows as Python objects all the same
         return _loaded(path, lambda: datasets.load_from_disk(str(path)).with_format(None)), str(path)
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
-    if not files or any(f.suffix != ".parquet" for f in files):
+    if not files or any(f.suffix.lower() != ".parquet" for f in files):
         raise DataError([f"{path}: neither a save_to_disk folder nor Parquet files"])
     splits = sorted({split for f in files if (split := f.name.split("-")[0].split(".")[0]) in SPLIT_NAMES})
     if len(splits) > 1:   # the Hub's data/ layout: reading them all would train on the test split

@@ -221,3 +221,17 @@ def test_skip_empty_leaves_out_no_record_whose_text_is_of_the_wrong_type(tmp_pat
     with pytest.raises(DataError) as err:   # before: the second record left out with the first, unsaid
         read_classification(path, text_field="title+text", label_field="labels", multi=True, skip_empty=True)
     assert err.value.problems == [f"{path}:2: field 'text' must be a string, not list"]
+
+
+def test_a_pair_id_that_is_empty_or_null_is_refused_not_joined_to_another(tmp_path):
+    bodies = write(tmp_path, "bodies.csv", "Body ID,articleBody\n,A body without an id.\n0,Body.\n")
+    stances = write(tmp_path, "stances.csv", "Headline,Body ID,Stance\nA,,agree\nB,0,agree\n")
+    with pytest.raises(DataError) as err:
+        read_pairs_joined(stances, bodies)
+    says = "field 'Body ID' names no id: an id is a non-blank string or a whole number, not"
+    assert err.value.problems == [f"{bodies}:2: {says} ''", f"{stances}:2: {says} ''"]
+    bodies = jsonl(tmp_path, [{"Body ID": None, "articleBody": "Body."}], "bodies.jsonl")
+    stances = jsonl(tmp_path, [{"Headline": "A", "Body ID": None, "Stance": "agree"}], "stances.jsonl")
+    with pytest.raises(DataError) as err:
+        read_pairs_joined(stances, bodies)
+    assert err.value.problems == [f"{bodies}:1: {says} None", f"{stances}:1: {says} None"]

@@ -233,3 +233,13 @@ def test_tabs_ending_lines_do_not_make_a_file_tab_separated(tmp_path):
     [sentence] = read_conll(write(tmp_path, "EU B-ORG\nrejects O\t\nGerman B-MISC\t\ncall O\t\n"))
     assert [(sentence.text[s.start:s.end], s.label) for s in sentence.spans["entities"]] == [("EU", "ORG"),
                                                                                             ("German", "MISC")]
+
+
+def test_an_entity_the_encoder_cannot_read_is_refused_with_its_line(tmp_path):
+    # as the other readers refuse a span of only a zero-width space or an emoji: it would vanish
+    path = write(tmp_path, "EU B-ORG\n\u200b B-PER\n😀 I-PER\nsaid O\n\nhi O\n\U0001F600 B-MISC\n")
+    with pytest.raises(DataError) as err:
+        read_conll(path)
+    assert err.value.problems == [
+        f"{path}:2: entity PER '\\u200b 😀' has only white space or characters the encoder does not read",
+        f"{path}:7: entity MISC '😀' has only white space or characters the encoder does not read"]

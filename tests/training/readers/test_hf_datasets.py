@@ -174,3 +174,21 @@ def test_a_label_field_reads_a_dataset_with_ner_columns_as_classification():
     assert not multi and docs[0].labels == {"topic": ["trade"]} and docs[0].spans == {}
     assert read_hf(ds)[0][0].spans["entities"] == []   # without it: NER, as before
     assert read_hf(ds, label_field="category")[0][0].spans["entities"] == []   # a column it lacks: another file's flag
+
+
+def test_an_entity_the_encoder_cannot_read_is_refused_with_its_row():
+    dataset = datasets.Dataset.from_dict({"tokens": [["Anna", "said"], ["\U0001F600", "said"]],
+                                          "ner_tags": [["B-PER", "O"], ["B-PER", "O"]]})
+    with pytest.raises(DataError) as err:
+        read_hf(dataset)
+    assert err.value.problems == [f"<dataset {dataset._fingerprint}>:1: entity PER '😀' has only white space or "
+                                  "characters the encoder does not read"]
+
+
+def test_a_parquet_file_named_in_capitals_is_read_as_its_format_was_guessed(tmp_path):
+    path = tmp_path / "TRAIN.PARQUET"
+    datasets.Dataset.from_dict({"text": ["Talks ended."], "label": ["politics"]}).to_parquet(str(path))
+    source = Source(str(path))
+    assert source.resolved_format == "hf"
+    [doc], _ = read_hf(source.path)   # before: "neither a save_to_disk folder nor Parquet files"
+    assert (doc.text, doc.labels) == ("Talks ended.", {"label": ["politics"]})
