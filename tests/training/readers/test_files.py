@@ -31,10 +31,21 @@ def test_a_compressed_file_is_named_as_such_not_as_bad_utf8(tmp_path, tool, comp
     assert err.value.problems == [f"{path}: a file compressed with {tool}; decompress it first"]
 
 
-def test_an_indented_json_file_read_as_json_lines_is_named_once(tmp_path):
-    """Before, each of its lines was "invalid JSON", with no word of why."""
+INDENTED = json.dumps([json.loads(LINE)] * 20, indent=2)
+
+
+@pytest.mark.parametrize("text", [
+    INDENTED,
+    INDENTED.replace("\n ", "", 1),                                        # first line "[{", more than a bracket
+    json.dumps({"data": [json.loads(LINE)] * 2}, indent=1).replace("\n ", "", 1),   # '{"data": ['
+    INDENTED[:len(INDENTED) // 2],                                         # cut short
+    INDENTED[:-2] + ",\n]",                                                # a comma too many
+], ids=["indented", "first-line-a-bracket-and-more", "first-line-a-field", "cut-short", "a-comma-too-many"])
+def test_one_json_document_read_as_json_lines_is_named_once(tmp_path, text):
+    """Before, each of its lines was "invalid JSON", with no word of why (and only a first line of
+    "[" or "{" alone was known)."""
     path = tmp_path / "train.jsonl"
-    path.write_text(json.dumps([json.loads(LINE)] * 3, indent=2), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(DataError) as err:
         read_data(TrainConfig(train=str(path)))
     assert err.value.problems == [f"{path}:1: one JSON document over many lines, not JSON lines (one record a line); "
@@ -47,28 +58,6 @@ def test_a_latin1_text_starting_like_bzip2_is_named_as_not_utf8(tmp_path):
     with pytest.raises(DataError) as err:
         read_data(TrainConfig(train=str(path)))
     assert "not valid UTF-8" in err.value.problems[0]
-
-
-@pytest.mark.parametrize("document", [{"data": [json.loads(LINE)] * 2}, [json.loads(LINE)] * 2])
-def test_a_json_document_whose_first_line_holds_more_than_a_bracket_is_named_too(tmp_path, document):
-    path = tmp_path / "train.jsonl"   # before: only a first line of "[" or "{" alone was known
-    path.write_text(json.dumps(document, indent=1).replace("\n ", "", 1), encoding="utf-8")
-    assert len(path.read_text(encoding="utf-8").splitlines()) > 2 and len(path.read_text().split("\n")[0]) > 1
-    with pytest.raises(DataError) as err:
-        read_data(TrainConfig(train=str(path)))
-    assert err.value.problems == [f"{path}:1: one JSON document over many lines, not JSON lines (one record a line); "
-                                  "a Label Studio export is read with --format label-studio"]
-
-
-@pytest.mark.parametrize("damage", ["cut short", "a comma too many"])
-def test_a_broken_indented_json_document_is_named_once_too(tmp_path, damage):
-    path = tmp_path / "train.jsonl"
-    text = json.dumps([json.loads(LINE)] * 20, indent=2)
-    path.write_text(text[:len(text) // 2] if damage == "cut short" else text[:-2] + ",\n]", encoding="utf-8")
-    with pytest.raises(DataError) as err:
-        read_data(TrainConfig(train=str(path)))
-    assert err.value.problems == [f"{path}:1: one JSON document over many lines, not JSON lines (one record a line); "
-                                  "a Label Studio export is read with --format label-studio"]
 
 
 def test_a_json_lines_file_whose_first_line_is_broken_is_not_called_one_document(tmp_path):
