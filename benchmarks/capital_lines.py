@@ -57,6 +57,7 @@ def main() -> None:
     with common.one_line_errors():
         docs = read_conll(args.conll, task=TASK)   # before the model loads: a bad file is named at once
         model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
+    common.refuse_without_entities(model, args.checkpoint, "every gold entity would count as missed")
     result = {"benchmark": "capital_lines", "checkpoint": args.checkpoint, "file": args.conll,
               "runtime": model.runtime, "device": device_name(model.device)}
     for name, (gold, pred) in split_by_capitals(docs, model.predict_batch([d.text for d in docs])).items():

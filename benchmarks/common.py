@@ -95,11 +95,14 @@ def sample(items: list, n: int | None, seed: int) -> list:
 def jsonl_texts(path) -> list[str]:
     """The "text" field of every line of a JSON-lines file (blank lines skipped); an error naming
     the file and line where one has none or it is no string, or where there is no text at all."""
-    from training.readers._files import split_lines   # here: importing training loads torch
+    from training.corpus import DataError
+    from training.readers._files import read_lines   # here: importing training loads torch
     try:
-        lines = split_lines(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        lines = read_lines(Path(path))   # a byte-order mark dropped, as the project's readers drop it
+    except OSError as exc:
         raise SystemExit(f"error: {path}: {exc}") from None
+    except DataError as exc:   # not UTF-8: named with its line
+        raise SystemExit(f"error: {exc}") from None
     texts = []
     for number, line in enumerate(lines, 1):
         if line.strip():
@@ -232,8 +235,12 @@ def emit(result: dict, output_json: str | None = None) -> None:
     text = json.dumps(line, ensure_ascii=False)
     print(text, flush=True)
     if output_json:
-        with open(output_json, "a", encoding="utf-8") as f:
-            f.write(text + "\n")
+        with open(output_json, "a+b") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell():   # a last line without its line break (an edited file) would take this one in
+                f.seek(-1, os.SEEK_END)
+                text = ("" if f.read(1) == b"\n" else "\n") + text
+            f.write((text + "\n").encode("utf-8"))
 
 
 def refuse_unusable_device(device: str) -> None:
@@ -243,6 +250,12 @@ def refuse_unusable_device(device: str) -> None:
         resolve_device(device)
     except ValueError as exc:
         raise SystemExit(f"error: --device {device}: {exc}") from None
+
+
+def refuse_without_entities(model, checkpoint: str, why: str) -> None:
+    """A checkpoint without an entity task predicts none: its figures would read as no entity found."""
+    if not any(task.kind == "ner" for task in model.manifest.tasks):
+        raise SystemExit(f"error: checkpoint {checkpoint} has no entity task: {why}")
 
 
 def refuse_unmeant(args, task: str | None) -> None:

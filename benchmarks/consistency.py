@@ -42,8 +42,7 @@ def main() -> None:
     with common.one_line_errors():
         text = read_utf8(Path(args.file))   # before the model loads: a bad path is named at once
         model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
-    if not any(task.kind == "ner" for task in model.manifest.tasks):   # no entities would read as consistent
-        raise SystemExit(f"error: checkpoint {args.checkpoint} has no entity task: nothing to compare")
+    common.refuse_without_entities(model, args.checkpoint, "nothing to compare")   # else read as consistent
     prediction = model.predict(text)
     print(json.dumps({"benchmark": "consistency", "system": "ours", "split": Path(args.file).name,
                       "runtime": model.runtime, "device": device_name(model.device), "entities": len(prediction.entities),

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import common
 from inference import default_checkpoint, load
+from training.readers._files import read_utf8
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +56,7 @@ def load_articles(args) -> list[str]:
     texts = texts * args.repeat
     for path in args.long:
         if Path(path).exists():
-            texts.append(Path(path).read_text(encoding="utf-8"))
+            texts.append(read_utf8(Path(path)))
     return texts
 
 
@@ -230,7 +231,8 @@ def main() -> None:
     for path in args.long:   # the default summit article lies outside the checkout: said, not failed on
         if not Path(path).exists():
             print(f"note: --long {path} is not there; timing without it", file=sys.stderr)
-    texts = load_articles(args)   # read once, here: a bad line is named before the export, not by a child process
+    with common.one_line_errors():   # read once, here: a bad line is named before the export, not by a child process
+        texts = load_articles(args)
     if not texts:
         parser.error("no article to time: --repeat 0 times the --long articles alone, and none is there")
     from inference.export import export_ner

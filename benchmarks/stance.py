@@ -19,6 +19,7 @@ dev = the pairs of 10% of the training bodies (seeded): test bodies are unseen, 
 from __future__ import annotations
 
 import csv
+import io
 import random
 import re
 from pathlib import Path
@@ -52,8 +53,9 @@ def fnc_score(gold: list[str], predicted: list[str]) -> float:
 
 
 def read_csv(path: str) -> list[dict]:
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f))
+    """The rows of a CSV file; bytes that are not UTF-8 are a DataError naming the file and line."""
+    from training.readers._files import read_utf8
+    return list(csv.DictReader(io.StringIO(read_utf8(Path(path)), newline="")))
 
 
 def write_csv(rows: list[dict], fields: list[str], path: Path) -> str:
@@ -114,6 +116,9 @@ def prepare(args, tmp: Path) -> dict[str, tuple[str, str]]:
     if args.unrelated_fraction < 1:
         rng = random.Random(args.seed)
         train = [r for r in train if r["Stance"] != "unrelated" or rng.random() < args.unrelated_fraction]
+        if not train:   # else the reader names the empty cut copy
+            raise SystemExit(f"error: --unrelated-fraction {args.unrelated_fraction} keeps none of the training "
+                             f"pairs of {args.train}: raise it")
     train, dev = common.sample(train, args.max_train_docs, args.seed), common.sample(dev, args.max_dev_docs, args.seed)
     train_bodies = write_csv(bodies(train_body_rows), BODY_FIELDS, tmp / "bodies.csv")
     test_bodies = write_csv(bodies(test_body_rows), BODY_FIELDS, tmp / "test_bodies.csv")
@@ -137,6 +142,10 @@ def tfidf_svm(args, train_docs):
         cosine = np.asarray(h.multiply(b).sum(axis=1))   # rows are L2-normalised: the dot is the cosine
         return hstack([h, b, csr_matrix(cosine)]).tocsr()
 
+    stances = sorted({d.labels[TASK][0] for d in train_docs})
+    if len(stances) < 2:   # else scikit-learn's traceback
+        raise SystemExit(f"error: the training pairs of --train {args.train} (as cut and sampled) hold one stance "
+                         f"alone ({stances[0]}): the SVM needs two or more")
     with common.Stopwatch() as clock:
         texts = list(dict.fromkeys([d.text for d in train_docs] + [d.text_pair for d in train_docs]))
         vectorizer = TfidfVectorizer().fit(texts)

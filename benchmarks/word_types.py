@@ -63,6 +63,7 @@ def main() -> None:
     with common.one_line_errors():
         texts = read_texts(args.articles)   # before the model loads: a bad path is named at once
         model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
+    common.refuse_without_entities(model, args.checkpoint, "every occurrence would count as outside an entity")
     predictions = model.predict_batch(texts)
     print(json.dumps({"benchmark": "word_types", "system": "ours", "split": "+".join(Path(p).name for p in args.articles),
                       "runtime": model.runtime, "device": device_name(model.device), "articles": len(texts),

@@ -202,3 +202,53 @@ def test_an_article_whose_text_is_no_string_is_named_at_its_line(tmp_path, monke
     with pytest.raises(SystemExit) as refused:
         common.jsonl_texts(articles)
     assert str(refused.value) == f'error: {articles}:2: "text" must be a string, not NoneType'
+
+
+def test_articles_saved_with_a_byte_order_mark_are_read_as_the_project_reads_them(tmp_path, monkeypatch):
+    """Before: 'not a JSON object with a "text" field' at line 1 of a file the readers accept."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import common
+    articles = tmp_path / "articles.jsonl"
+    articles.write_bytes(b'\xef\xbb\xbf{"text": "Talks in Geneva."}\n')
+    assert common.jsonl_texts(articles) == ["Talks in Geneva."]
+
+
+def test_a_stance_file_not_in_utf8_is_named_at_its_line(fnc):
+    """Before: a traceback, UnicodeDecodeError, naming neither the file nor the line."""
+    test = fnc / "test_stances.csv"
+    test.write_bytes(b"Headline,Body ID,Stance\nCaf\xe9 talks,1,agree\n")
+    assert refusal("stance.py", *stance_args(fnc, test, fnc / "bodies.csv")) == (
+        f"error: {test}:2: not valid UTF-8 (invalid continuation byte at byte 27); re-save it as UTF-8")
+
+
+def test_an_unrelated_fraction_that_keeps_no_training_pair_is_named(fnc):
+    """Before: 'error: /tmp/tmpXXXX/train.csv: no records', a copy the user cannot open."""
+    train = write_csv(fnc / "unrelated.csv", ["Headline", "Body ID", "Stance"],
+                      [[f"Talks on day {i}", str(i % 6), "unrelated"] for i in range(18)])
+    args = stance_args(fnc, fnc / "stances.csv", fnc / "bodies.csv")
+    args[args.index("--train") + 1] = train
+    assert refusal("stance.py", *args, "--unrelated-fraction", "0.001") == (
+        f"error: --unrelated-fraction 0.001 keeps none of the training pairs of {train}: raise it")
+
+
+def test_training_pairs_of_one_stance_are_refused_for_the_svm(fnc):
+    """Before: a traceback, scikit-learn's 'This solver needs samples of at least 2 classes'."""
+    train = write_csv(fnc / "agree.csv", ["Headline", "Body ID", "Stance"],
+                      [[f"Talks on day {i}", str(i % 6), "agree"] for i in range(18)])
+    args = stance_args(fnc, fnc / "stances.csv", fnc / "bodies.csv")
+    args[args.index("--train") + 1] = train
+    assert refusal("stance.py", *args) == (f"error: the training pairs of --train {train} (as cut and sampled) hold "
+                                           "one stance alone (agree): the SVM needs two or more")
+
+
+def test_a_result_is_appended_on_a_line_of_its_own(tmp_path, monkeypatch, capsys):
+    """Before: appended to a results file whose last line lacked its line break, the new line
+    joined it, and neither read as JSON."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import common
+    results = tmp_path / "results.jsonl"
+    results.write_text('{"benchmark": "fnc1"}', encoding="utf-8")
+    common.emit({"benchmark": "bbc", "system": "tfidf-svm", "split": "test.jsonl"}, str(results))
+    common.emit({"benchmark": "conll2003", "system": "spacy", "split": "eng.testb"}, str(results))
+    lines = results.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["benchmark"] for line in lines] == ["fnc1", "bbc", "conll2003"]

@@ -353,6 +353,22 @@ def test_speed_refuses_a_checkpoint_without_an_ner_task(tiny_base, news_tasks, t
                                        "classifier")
 
 
+@pytest.mark.parametrize("script, args", [("capital_lines.py", ["--conll", "x.conll"]),
+                                          ("word_types.py", ["--articles", "x.conll", "--word", "EU"]),
+                                          ("consistency.py", ["--file", "x.conll"])])
+def test_entity_scripts_refuse_a_checkpoint_without_an_entity_task(tiny_base, news_tasks, tmp_path, script, args):
+    """Before: capital_lines scored every gold entity as missed (F1 0.0) and word_types counted every
+    occurrence as outside an entity, without a word on why."""
+    from conftest import _tiny_checkpoint
+    checkpoint = _tiny_checkpoint(tmp_path / "topics", tiny_base, [t for t in news_tasks if t.kind != "ner"])
+    (tmp_path / "x.conll").write_text("EU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n",
+                                      encoding="utf-8")
+    out = subprocess.run([sys.executable, str(BENCHMARKS / script), *args, "--checkpoint", str(checkpoint)],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1 and out.stdout == "", out.stderr[-2000:]
+    assert out.stderr.strip().splitlines()[-1].startswith(f"error: checkpoint {checkpoint} has no entity task: ")
+
+
 def test_speed_loads_our_variants_on_the_cpu_as_the_pipeline_runs(tiny_checkpoint, monkeypatch):
     """Before, "ours" loaded with device "auto": on a GPU machine, a GPU timed against the CPU
     pipeline under a CPU label."""
@@ -407,6 +423,8 @@ def test_memory_names_a_source_without_texts_before_loading(tmp_path):
     ("word_types.py", ["--checkpoint", "none", "--articles", "latin1.txt", "--word", "US"], "not valid UTF-8"),
     ("consistency.py", ["--checkpoint", "none", "--file", "missing.txt"], "No such file or directory: 'missing.txt'"),
     ("speed.py", ["--checkpoint", "none", "--limit", "1", "--rounds", "1"], "error: none does not exist"),
+    ("speed.py", ["--checkpoint", "none", "--limit", "1", "--long", "latin1.txt"], "latin1.txt:1: not valid UTF-8"),
+    ("speed.py", ["--checkpoint", "none", "--limit", "1", "--long", "."], "Is a directory: '.'"),
     ("capital_lines.py", ["--checkpoint", "none", "--conll", "missing.conll"], "No such file or directory"),
     ("runtime_agreement.py", ["--checkpoint", "none", "--file", "missing.txt"], "No such file or directory: 'missing.txt'"),
     ("runtime_agreement.py", ["--checkpoint", "none", "--file", "latin1.txt"], "not valid UTF-8"),
@@ -419,7 +437,8 @@ def test_memory_names_a_source_without_texts_before_loading(tmp_path):
     ("standins.py", ["--data", "nodata", "--output", "out"], "--data nodata: no bbc_news/train.jsonl")])
 def test_diagnostic_scripts_refuse_bad_input_in_one_line_before_loading(tmp_path, script, args, error):
     """Before: an OverflowError after loading, 287 occurrences of a blank word, tracebacks (standins:
-    after making its output folder; runtime_agreement: a missing or undecodable file, no checkpoint)."""
+    after making its output folder; runtime_agreement: a missing or undecodable file, no checkpoint;
+    speed: a --long file not UTF-8 or a folder)."""
     (tmp_path / "latin1.txt").write_bytes("Z\xfcrich".encode("latin-1"))
     (tmp_path / "empty.conll").write_text("", encoding="utf-8")
     (tmp_path / "news.jsonl").write_text('{"text": "One."}\n\nplain words\n', encoding="utf-8")
