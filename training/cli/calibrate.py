@@ -15,6 +15,7 @@ def add_parser(sub) -> None:
     c = sub.add_parser("calibrate", help="refit a checkpoint's calibration (entity span calibrator, temperatures, "
                                          "topic thresholds) on annotated data, e.g. a newer dev set; the "
                                          "runtime figures, if the checkpoint has them, are measured again on it "
+                                         "where a task is refitted "
                                          "(a task it gives nothing to fit keeps its calibration and figures)")
     add_checkpoint_argument(c)
     c.add_argument("--data", required=True, help="annotated file to fit on (not the test file)")
@@ -76,11 +77,12 @@ def run(args) -> int:
     # The runtime figures were scored under the old calibration: dropped (fp32 until measured
     # again, should measuring fail), then measured again on the same data. Until then they wait
     # in "runtimes_pending", less the refitted tasks' figures: a calibrate interrupted while
-    # measuring leaves the next one to measure, with the kept tasks' figures to keep.
+    # measuring leaves the next one to measure, with the kept tasks' figures to keep. With no
+    # task refitted they stand as they are.
     pending = model.manifest.training.pop("runtimes_pending", None)   # left by a calibrate interrupted so
     stale = model.manifest.runtimes or (pending if isinstance(pending, dict) else {})   # (True: kept no figures)
-    model.manifest.runtimes = {}
-    if stale or pending is not None:
+    if refitted and stale or pending is not None:
+        model.manifest.runtimes = {}
         model.manifest.training["runtimes_pending"] = stale = {
             name: {**figures, "dev": {task: v for task, v in figures["dev"].items() if task not in refitted}}
             for name, figures in stale.items()}

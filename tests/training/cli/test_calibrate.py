@@ -229,3 +229,20 @@ def test_a_calibrate_interrupted_while_measuring_leaves_the_next_one_to_measure(
     (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--device", "cpu"]) == 0
     assert set(json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))["runtimes"]) == set(available())
+
+
+def test_calibrate_that_refits_no_task_keeps_the_runtime_figures(tiny_checkpoint, tmp_path, capsys):
+    """Before: they were measured again on that data (a kept task's figure and every speed replaced)."""
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    manifest["runtimes"] = {name: {"dev": {"entities": 0.9, "topic": 0.7}, "words_per_second": 1.0}
+                            for name in available()}
+    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    data = tmp_path / "no_entities.jsonl"   # entities annotated as none: nothing to fit against
+    data.write_text("".join(json.dumps({"text": f"Talks on arms in Geneva, round {i}.", "entities": []}) + "\n"
+                            for i in range(6)), encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]) == 0
+    assert "calibration of no task refitted" in capsys.readouterr().err
+    after = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    assert after["runtimes"] == manifest["runtimes"] and "runtimes_pending" not in after["training"]
