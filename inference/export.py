@@ -1,6 +1,7 @@
 """Export a task as a standard Hugging Face checkpoint that `transformers.pipeline` loads.
 
-Entities export as `BertForTokenClassification` (encoder + the NER head). The word-shape
+Entities export as the token classifier of the encoder's type (`BertForTokenClassification`,
+`RobertaForTokenClassification`, ...: encoder + the NER head). The word-shape
 embedding has no place in that class, so the exported model does not see capitalisation, and
 the pipeline reads lines in capitals as written where the checkpoint recases them
 (`recase_capitals`): its labels can differ from `predict` where case matters. The head is
@@ -68,7 +69,6 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
     config.num_labels = len(task.labels)
     config.id2label = dict(enumerate(task.labels))
     config.label2id = {label: i for i, label in enumerate(task.labels)}
-    config.architectures = ["BertForTokenClassification"]
     setattr(config, EXPORT_MARK, {"task": task_name})
     hf = AutoModelForTokenClassification.from_config(config)
     hf.base_model.load_state_dict(model.model.encoder.state_dict())

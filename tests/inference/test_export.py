@@ -129,3 +129,18 @@ def test_the_exported_tokenizer_keeps_the_pieces_whatever_the_metaspace_prepends
     assert theirs["input_ids"] == model.tokenizer(text)["input_ids"]
     if scheme != "never":
         assert all(text[s:e] == text[s:e].strip() for s, e in theirs["offset_mapping"])
+
+
+def test_a_roberta_encoder_exports_as_the_token_classifier_of_its_type(tokenizer, news_tasks, tmp_path):
+    from transformers import RobertaConfig, RobertaModel
+    from conftest import _tiny_checkpoint
+    config = RobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=520, pad_token_id=tokenizer.pad_token_id)
+    RobertaModel(config, add_pooling_layer=False).save_pretrained(tmp_path / "base")
+    tokenizer.save_pretrained(tmp_path / "base")
+    checkpoint = _tiny_checkpoint(tmp_path / "ckpt", str(tmp_path / "base"), news_tasks)
+    out = export_ner(load(checkpoint), "entities", tmp_path / "ner")
+    exported = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert exported["architectures"] == ["RobertaForTokenClassification"]   # not Bert's, as the docs said
+    pipe = pipeline("token-classification", model=str(out), device=-1)
+    assert type(pipe.model).__name__ == "RobertaForTokenClassification"

@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     for command in COMMANDS.values():
         command.add_parser(sub)
     args = parser.parse_args(argv)
+    if sys.stdout is None:   # started with `>&-`: the output would be lost, after the work, with a traceback
+        print("error: stdout is closed: redirect it to a file, or to /dev/null to discard it", file=sys.stderr)
+        return 2
     import transformers
     transformers.logging.set_verbosity_error()  # the base model's unused pooler is expected
     transformers.logging.disable_progress_bar()  # a bar per weights file read: loading takes a second

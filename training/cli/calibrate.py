@@ -102,10 +102,10 @@ def run(args) -> int:
         del model.manifest.training["runtimes_pending"]
         write_manifest(Path(path), model.manifest)
         print("default CPU runtime: %s (%s)" % choose(model.manifest.runtimes), file=sys.stderr)
-    print(json.dumps(model.manifest.training["calibration"]))
     card = "train_counts" in model.manifest.training   # a card written before they were recorded is left as it is
     if card:
         write_model_card(Path(path), model.manifest)
+    print(json.dumps(model.manifest.training["calibration"]))   # last: a reader of stdout may stop at once
     copy = model.manifest.training.get("config", {}).get("model_card")   # the copy training wrote elsewhere: not touched
     card_text = ((" and README.md, the model card" + (f" ({copy}, its copy at training, is not)" if copy else ""))
                  if card else " (README.md, written by an older version, is not rewritten)")

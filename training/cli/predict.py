@@ -75,19 +75,22 @@ def run(args) -> int:
     pairs = [r.get("pair") for r in records]
     predictions = model.predict_batch([r["text"] for r in records], batch_size=args.batch_size,
                                       pairs=pairs if any(p is not None for p in pairs) else None)
-    for record, prediction in zip(records, predictions):
-        out = prediction.to_dict()
-        if "id" in record:
-            out = {"id": record["id"], **out}
-        # A lone surrogate (a cut emoji) cannot be written as UTF-8: it goes out as its JSON escape,
-        # which reads back as the same string.
-        print(json.dumps(out, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8"))
-    if args.html:
+    if args.html:   # first: a reader of stdout that stops early (`| head`) ends the printing
         from inference.html import render
         titles = [str(r["id"]) if r.get("id") is not None else r.get("file") or f"document {i + 1}"   # "id": null
                   for i, r in enumerate(records)]
         with open(args.html, "w", encoding="utf-8") as f:
             f.write(render(predictions, titles))
+    for record, prediction in zip(records, predictions):
+        out = prediction.to_dict()
+        if "id" in record:
+            out = {"id": record["id"], **out}
+        line = json.dumps(out, ensure_ascii=False)
+        try:
+            line.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+        except UnicodeEncodeError:   # a lone surrogate (a cut emoji), or a stdout not in UTF-8 (Windows, to a
+            line = json.dumps(out)   # file): JSON escapes, which read back as the same string
+        print(line)
     return 0
 
 

@@ -246,3 +246,23 @@ def test_calibrate_that_refits_no_task_keeps_the_runtime_figures(tiny_checkpoint
     assert "calibration of no task refitted" in capsys.readouterr().err
     after = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
     assert after["runtimes"] == manifest["runtimes"] and "runtimes_pending" not in after["training"]
+
+
+def test_the_model_card_is_written_when_the_reader_of_stdout_stops_early(tiny_checkpoint, tmp_path, monkeypatch):
+    import os
+    import sys
+    from training.config import TrainConfig
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    manifest["training"] = {"config": TrainConfig(train="train.jsonl").record(), "train_counts": {
+        "documents": 3, "annotated": {"entities": 3, "topic": 0, "stance": 0},
+        "labels": {"entities": {"PER": 2}, "topic": {}, "stance": {}}}}
+    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(_right_and_wrong_entities(ckpt, "Peter Blackburn visits Brussels, the EU said."), encoding="utf-8")
+    read, write = os.pipe()
+    os.close(read)   # `| head -0`, with stdout unbuffered (PYTHONUNBUFFERED=1): the first write fails
+    monkeypatch.setattr(sys, "stdout", open(write, "w", encoding="utf-8", buffering=1))
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--device", "cpu"]) == 0
+    assert f"fitted on `{dev}`" in (ckpt / "README.md").read_text(encoding="utf-8")   # before: no card

@@ -287,3 +287,34 @@ def test_a_device_that_names_none_is_one_line_with_any_runtime(tiny_checkpoint, 
     for flags in (["--quantize"], ["--runtime", "onnx"], []):   # before: torch's RuntimeError, a traceback
         assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--device", "gpu", *flags, "Talks."]) == 2
         assert "error: unknown device 'gpu'" in capsys.readouterr().err
+
+
+def test_the_html_page_is_written_whole_when_the_reader_stops_early(tiny_checkpoint, tmp_path, monkeypatch):
+    import os
+    import sys
+    text, page = tmp_path / "lines.txt", tmp_path / "page.html"
+    text.write_text("Talks in Geneva.\n" * 200, encoding="utf-8")   # more than stdout's buffer holds
+    read, write = os.pipe()
+    os.close(read)   # `| head -0`: every write to stdout fails
+    monkeypatch.setattr(sys, "stdout", open(write, "w", encoding="utf-8"))
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--device", "cpu", "--jsonl", "--file", str(text),
+                 "--html", str(page)]) == 0
+    assert page.read_text(encoding="utf-8").count("<section>") == 200   # before: no page, and 0 all the same
+
+
+def test_a_stdout_that_is_not_utf8_gets_json_escapes(tiny_checkpoint, monkeypatch, capsys):
+    import io
+    import sys
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")   # Windows, redirected to a file
+    monkeypatch.setattr(sys, "stdout", stdout)
+    line = json.dumps({"id": "Łódź-7 \ud83d", "text": "Talks in Łódź."})
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--device", "cpu", "--jsonl", line]) == 0
+    stdout.flush()   # before: an error, 'charmap' codec can't encode, and no output
+    assert json.loads(stdout.buffer.getvalue().decode("cp1252"))["id"] == "Łódź-7 \ud83d"
+
+
+def test_a_closed_stdout_is_a_clear_error(tiny_checkpoint, monkeypatch, capsys):
+    import sys
+    monkeypatch.setattr(sys, "stdout", None)   # started with `>&-`
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "Talks in Geneva."]) == 2   # before: a traceback
+    assert "error: stdout is closed" in capsys.readouterr().err
