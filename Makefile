@@ -1,5 +1,5 @@
 # `make train`: set up .venv, train on the bundled corpus, evaluate, predict an example article.
-# `make test`:  set up .venv (with the test and benchmark extras), run the test suite.
+# `make test`:  set up .venv (with the train, bench, dev and onnx extras), run the test suite.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin

@@ -46,16 +46,18 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--system", choices=systems, required=True)
     p.add_argument("--limit", type=positive, help="use only the first N documents of each split (smoke runs)")
     p.add_argument("--output-json", help="also append the result line to this JSON-lines file")
-    p.add_argument("--epochs", type=positive, help="training epochs (default: the benchmark's recipe; hf-recipe 3; spacy 20)")
+    recipes = "".join(f"; {name} {n}" for name, n in (("hf-recipe", 3), ("spacy", 20)) if name in systems)
+    trained = " / ".join(name for name in ("ours", "hf-recipe") if name in systems)   # what --base and --device set
+    p.add_argument("--epochs", type=positive, help=f"training epochs (default: the benchmark's recipe{recipes})")
     p.add_argument("--max-steps", type=positive, help="stop training after this many optimiser steps (smoke runs)")
     p.add_argument("--seed", type=seed, default=13)
     p.add_argument("--threads", type=positive, help="torch threads (default: torch's own choice); recorded in the result")
     p.add_argument("--checkpoint", help="ours: score this trained checkpoint instead of training one")
     p.add_argument("--output", help="ours: checkpoint directory to train into (default: runs/<benchmark>-ours)")
     p.add_argument("--resume", action="store_true", help="ours: continue an interrupted run from <output>.state/")
-    p.add_argument("--base", help="ours / hf-recipe: base encoder, minilm, e5-small or a local Hugging Face "
+    p.add_argument("--base", help=f"{trained}: base encoder, minilm, e5-small or a local Hugging Face "
                                   "encoder folder (default: the trainer's)")
-    p.add_argument("--device", default="auto", help="ours / hf-recipe: auto (a GPU when there is one), cpu or cuda")
+    p.add_argument("--device", default="auto", help=f"{trained}: auto (a GPU when there is one), cpu or cuda")
     p.add_argument("--max-train-docs", type=positive,
                    help="train every system on the same seeded sample of N training documents (2 CPU cores)")
     p.add_argument("--max-dev-docs", type=positive, help="score every system on a seeded sample of N dev documents")
