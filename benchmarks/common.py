@@ -237,12 +237,12 @@ def emit(result: dict, output_json: str | None = None) -> None:
     text = json.dumps(line, ensure_ascii=False)
     print(text, flush=True)
     if output_json:
-        with open(output_json, "a+b") as f:
-            f.seek(0, os.SEEK_END)
-            if f.tell():   # a last line without its line break (an edited file) would take this one in
-                f.seek(-1, os.SEEK_END)
+        if os.path.isfile(output_json) and os.path.getsize(output_json):   # (a pipe cannot be read back)
+            with open(output_json, "rb") as f:   # a last line without its line break (an edited file)
+                f.seek(-1, os.SEEK_END)          # would take this one in
                 text = ("" if f.read(1) == b"\n" else "\n") + text
-            f.write((text + "\n").encode("utf-8"))
+        with open(output_json, "a", encoding="utf-8") as f:
+            f.write(text + "\n")
 
 
 def refuse_unusable_device(device: str) -> None:

@@ -2,6 +2,7 @@
 training: cheap runs on small files written here."""
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -252,3 +253,8 @@ def test_a_result_is_appended_on_a_line_of_its_own(tmp_path, monkeypatch, capsys
     common.emit({"benchmark": "conll2003", "system": "spacy", "split": "eng.testb"}, str(results))
     lines = results.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["benchmark"] for line in lines] == ["fnc1", "bbc", "conll2003"]
+    read, write = os.pipe()   # --output-json /dev/stdout through a pipe: written, not read back
+    common.emit({"benchmark": "bbc"}, f"/dev/fd/{write}")
+    os.close(write)
+    assert json.loads(os.read(read, 4096).decode("utf-8").splitlines()[0])["benchmark"] == "bbc"
+    os.close(read)

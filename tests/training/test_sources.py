@@ -448,13 +448,6 @@ def test_a_continued_run_reads_news_files_with_the_checkpoints_tasks_and_other_f
     (tmp_path / "bodies.csv").write_text("Body ID,articleBody\n1,Talks resumed.\n", encoding="utf-8")
     pairs = {"path": str(tmp_path / "stances.csv"), "format": "pairs", "options": {"bodies": str(tmp_path / "bodies.csv")}}
     assert read_data(TrainConfig(train=[pairs], init_from=str(fnc), dev_fraction=0)).schema["stance"]["kind"] == "pair"
-    write_manifest(fnc, Manifest(tasks=[TaskSpec("fnc", "pair", ["agree", "unrelated"])], base_model="tiny"))
-    (tmp_path / "fnc.jsonl").write_text(json.dumps(dict(NEWS, fnc="agree")) + "\n", encoding="utf-8")
-    with pytest.raises(DataError) as raised:   # before: read as a single text's label for the pair head
-        read_data(TrainConfig(train=str(tmp_path / "fnc.jsonl"), init_from=str(fnc), dev_fraction=0))
-    assert raised.value.problems == [f"{tmp_path / 'fnc.jsonl'}:1: field 'fnc': task 'fnc' is of kind pair, and a news "
-                                     "record holds one text; pairs are read with --format pairs, or --format "
-                                     "classification with --pair-field"]
     with pytest.raises(ValueError, match=f"^init_from {tmp_path}: not a checkpoint folder"):
         read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), init_from=str(tmp_path), dev_fraction=0))
 

@@ -81,7 +81,7 @@ def run(args) -> int:
     # task refitted they stand as they are.
     pending = model.manifest.training.pop("runtimes_pending", None)   # left by a calibrate interrupted so
     stale = model.manifest.runtimes or (pending if isinstance(pending, dict) else {})   # (True: kept no figures)
-    if refitted and stale or pending is not None:
+    if (refitted and stale) or pending is not None:
         model.manifest.runtimes = {}
         model.manifest.training["runtimes_pending"] = stale = {
             name: {**figures, "dev": {task: v for task, v in figures["dev"].items() if task not in refitted}}

@@ -2,8 +2,9 @@
 
 NER rows are token lists with tag lists (`tokens` + `ner_tags`, tag names from the column's
 `ClassLabel` feature, or tag strings), decoded as the CoNLL reader decodes tags (IOB1, IOB2,
-BIOES); every row is a document. Classification rows are a text, a label (a `ClassLabel` id
-or a string; a list of them for multi-label data) and, for text pairs, a second text. Problems
+BIOES; an entity of tokens the encoder does not read is refused); every row is a document.
+Classification rows are a text, a label (a `ClassLabel` id or a string; a list of them for
+multi-label data) and, for text pairs, a second text. Problems
 are reported as `file:row: reason`, rows counted from 0 as `dataset[row]` counts them.
 """
 from __future__ import annotations

@@ -42,7 +42,7 @@ def parse_record(record, schema: dict[str, dict], errors: list[str]) -> Document
     for name, spec in schema.items():
         if record.get(name) is None:   # absent or null: the record does not annotate the task
             continue
-        if spec["kind"] == "pair":   # (a checkpoint's task, under --init-from) its head judges two texts
+        if spec["kind"] == "pair":   # a checkpoint's (--init-from, evaluate, calibrate): its head judges two texts
             errors.append(f"field {name!r}: task {name!r} is of kind pair, and a news record holds one text; "
                           "pairs are read with --format pairs, or --format classification with --pair-field")
         elif spec["kind"] == "ner":

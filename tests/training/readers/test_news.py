@@ -116,3 +116,14 @@ def test_lines_json_itself_refuses_are_named_and_the_others_are_read(tmp_path):
         read_jsonl(path, NEWS_SCHEMA)
     assert err.value.problems[0] == f"{path}:2: invalid JSON (nested too deeply)"
     assert err.value.problems[1].startswith(f"{path}:4: invalid JSON (Exceeds the limit (4300 digits)")
+
+
+def test_a_record_annotating_a_pair_task_is_refused(tmp_path):
+    """A checkpoint's pair task (under --init-from, evaluate or calibrate): before, a record's field
+    was read as a single text's label for the pair head."""
+    path = write(tmp_path, [dict(GOOD, fnc="agree"), GOOD])
+    with pytest.raises(DataError) as raised:
+        read_jsonl(path, {**NEWS_SCHEMA, "fnc": {"kind": "pair", "labels": ["agree", "unrelated"]}})
+    assert raised.value.problems == [f"{path}:1: field 'fnc': task 'fnc' is of kind pair, and a news record holds "
+                                     "one text; pairs are read with --format pairs, or --format classification "
+                                     "with --pair-field"]
