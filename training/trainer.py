@@ -341,8 +341,9 @@ class Trainer:
         scored.sync_transitions(self.manifest.tasks)
         epoch = progress["epoch"]
         dev_metrics = evaluate(NewsModel(scored, self.tokenizer, self.manifest, self.device), dev) if dev else {}
-        score = headline(dev_metrics, config.select_by) if dev else float(epoch)
-        progress["history"].append({"epoch": epoch, "dev_score": score, "minutes": round(progress["minutes"], 2)})
+        score = headline(dev_metrics, config.select_by) if dev else float(epoch)   # no dev: the last epoch is kept
+        progress["history"].append({"epoch": epoch, "dev_score": score if dev else None,
+                                    "minutes": round(progress["minutes"], 2)})
         if dev:
             self.log(f"epoch {epoch} dev (score {score:.4f}):\n{format_metrics(dev_metrics)}")
         if score > progress["best_score"]:

@@ -328,6 +328,18 @@ def test_a_task_no_training_document_annotates_gets_no_head(tiny_base, tmp_path)
     assert [t.name for t in load(tmp_path / "out").manifest.tasks] == ["entities", "stance"]
 
 
+def test_a_run_without_dev_data_records_no_dev_score(tiny_base, tmp_path):
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:4]
+    (tmp_path / "train.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    train(TrainConfig(train=str(tmp_path / "train.jsonl"), base=tiny_base, output=str(tmp_path / "out"), epochs=2,
+                      max_steps=2, batch_size=64, window_length=64, window_overlap=16, measure_runtimes=False),
+          log=lambda m: None)
+    training = load(tmp_path / "out").manifest.training
+    # before: each epoch's number recorded as its dev score (1.0, 2.0), a figure no dev set gave
+    assert [(h["epoch"], h["dev_score"]) for h in training["history"]] == [(1, None), (2, None)]
+    assert training["best_epoch"] == 2   # the last epoch kept
+
+
 def test_training_documents_all_of_the_gate_label_are_refused_as_such(tiny_base, tmp_path):
     records = [json.loads(line) for line in (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
     kept = [{"id": r["id"], "text": r["text"], "stance": r["stance"]} for r in records if r["stance"] == "critical"][:4]
