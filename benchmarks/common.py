@@ -277,7 +277,8 @@ def refuse_unmeant(args, task: str | None) -> None:
             raise SystemExit(f"error: --checkpoint {args.checkpoint}: {exc}") from None
         if task and task not in tasks:
             raise SystemExit(f"error: checkpoint {args.checkpoint} has no task {task!r} (tasks: {', '.join(tasks)})")
-    ignored = [name for name in TRAINING_OPTIONS if args.system in PEER_OPTIONS and name not in PEER_OPTIONS[args.system]
+    ignored = [name for name in (*TRAINING_OPTIONS, "checkpoint")
+               if args.system in PEER_OPTIONS and name not in PEER_OPTIONS[args.system]
                and getattr(args, name) is not None and (name != "resume" or args.resume)]
     if ignored:   # accepted and dropped, the result line would still look like a run of those settings
         raise SystemExit(f"error: --system {args.system} does not read "

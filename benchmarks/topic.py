@@ -99,6 +99,10 @@ def tfidf_svm(args, train_docs, labels: list[str] | None):
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.preprocessing import MultiLabelBinarizer
     from sklearn.svm import LinearSVC
+    classes = labels or sorted({d.labels[TASK][0] for d in train_docs})
+    if len(classes) < 2:   # else scikit-learn's traceback (BBC) or an IndexError after fitting (Reuters)
+        raise SystemExit(f"error: the training documents of --train {args.train} (as cut and sampled) hold one "
+                         f"topic alone ({classes[0]}): the SVM needs two or more")
     with common.Stopwatch() as clock:
         vectorizer = TfidfVectorizer()
         x = vectorizer.fit_transform([d.text for d in train_docs])
@@ -126,6 +130,14 @@ def run(args) -> dict:
         files, options, r90 = prepare(args, tmp)
         docs = {split: read_classification(path, **options) for split, path in files.items()}
         common.refuse_labels_the_checkpoint_lacks(args, docs, TASK)
+        if args.system == "ours" and args.checkpoint:   # the other kind's figures have other keys
+            from inference.checkpoint import MANIFEST
+            from inference.manifest import Manifest
+            kind = Manifest.read(Path(args.checkpoint) / MANIFEST).task(TASK).kind
+            wanted = "single" if args.dataset == "bbc" else "multi"
+            if kind != wanted:
+                raise SystemExit(f"error: --checkpoint {args.checkpoint}: its {TASK!r} task is {kind}-label; "
+                                 f"{args.dataset} is scored as {wanted}-label")
         if args.system == "ours":
             from training.evaluation import evaluate
             source = lambda path: {"path": path, "format": "classification", "options": options}

@@ -3,6 +3,7 @@ training: cheap runs on small files written here."""
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -128,6 +129,47 @@ def test_a_broken_topic_file_cut_to_a_sample_is_named_not_its_temporary_copy(bbc
     args = ["--dev", d / "dev.jsonl"] if dataset == "bbc" else []
     assert refusal("topic.py", "--dataset", dataset, "--system", "tfidf-svm", "--train", d / "train.jsonl", *args,
                    "--test", test, "--limit", 5) == f"error: {test}:2: {problem}"
+
+
+def test_a_topic_checkpoint_of_the_other_kind_is_refused_before_scoring(bbc, tiny_checkpoint):
+    """Before: a multi-label checkpoint with BBC's labels was scored on test and dev, then the run
+    ended in a KeyError traceback ('accuracy'), its figures lost."""
+    d, records = bbc
+    checkpoint = d / "checkpoint"
+    shutil.copytree(tiny_checkpoint, checkpoint)
+    manifest = json.loads((checkpoint / "manifest.json").read_text(encoding="utf-8"))
+    topic = next(t for t in manifest["tasks"] if t["name"] == "topic")
+    topic["labels"] = ["business", "sport", "tech", *topic["labels"][3:]]
+    topic["thresholds"] = dict(zip(topic["labels"], topic["thresholds"].values())) if topic.get("thresholds") else {}
+    (checkpoint / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert topic["kind"] == "multi"
+    assert refusal("topic.py", "--system", "ours", "--checkpoint", checkpoint, "--train", d / "train.jsonl",
+                   "--dev", d / "dev.jsonl", "--test", d / "dev.jsonl", "--limit", 5) == (
+        f"error: --checkpoint {checkpoint}: its 'topic' task is multi-label; bbc is scored as single-label")
+
+
+@pytest.mark.parametrize("dataset", ["bbc", "reuters"])
+def test_training_documents_of_one_topic_are_refused_for_the_svm(bbc, dataset):
+    """Before: a traceback, scikit-learn's 'This solver needs samples of at least 2 classes' (BBC),
+    or an IndexError after fitting, one R90 topic read as a binary target (Reuters)."""
+    d, records = bbc
+    sport = [r for r in records if r["label"] == "sport"]
+    if dataset == "reuters":
+        sport = [{"title": "STORY", "text": r["text"], "labels": [r["label"]]} for r in sport]
+    train = write_jsonl(d / "sport.jsonl", sport)
+    args = ["--dev", d / "dev.jsonl"] if dataset == "bbc" else []
+    assert refusal("topic.py", "--dataset", dataset, "--system", "tfidf-svm", "--train", train, *args,
+                   "--test", write_jsonl(d / "test.jsonl", sport)) == (
+        f"error: the training documents of --train {train} (as cut and sampled) hold one topic alone (sport): "
+        "the SVM needs two or more")
+
+
+def test_a_checkpoint_given_to_a_peer_is_refused(bbc):
+    """Before: tfidf-svm trained and printed its line, the --checkpoint (there or not) unread and unsaid."""
+    d, _ = bbc
+    assert refusal("topic.py", "--system", "tfidf-svm", "--checkpoint", d / "ckpt", "--train", d / "train.jsonl",
+                   "--dev", d / "dev.jsonl", "--test", d / "dev.jsonl", "--limit", 5) == (
+        "error: --system tfidf-svm does not read --checkpoint: they set --system ours")
 
 
 def test_a_csv_topic_file_cut_to_a_sample_is_cut_as_the_reader_read_it(bbc):
