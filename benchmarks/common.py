@@ -316,12 +316,12 @@ def refuse_output_over_an_input(args) -> None:
                              "results file elsewhere")
 
 
-def refuse_labels_the_checkpoint_lacks(args, docs: dict, task: str) -> None:
+def refuse_labels_the_checkpoint_lacks(args, docs: dict, task: str):
     """With --checkpoint, labels of the splits scored (entity types for NER) that the
     checkpoint's `task` does not have, refused before it loads: not a traceback naming the cut
-    copies in a temporary folder."""
+    copies in a temporary folder. Returns that task's TaskSpec (None without --checkpoint)."""
     if args.system != "ours" or not args.checkpoint:
-        return
+        return None
     from inference.checkpoint import MANIFEST
     from inference.manifest import Manifest
     spec = Manifest.read(Path(args.checkpoint) / MANIFEST).task(task)
@@ -332,6 +332,7 @@ def refuse_labels_the_checkpoint_lacks(args, docs: dict, task: str) -> None:
         raise SystemExit(f"error: --checkpoint {args.checkpoint}: its {task!r} labels ({', '.join(sorted(known))}) "
                          f"lack {', '.join(sorted(found - known))}, which the benchmark's data holds: it was trained "
                          "for other labels")
+    return spec
 
 
 @contextlib.contextmanager

@@ -129,15 +129,11 @@ def run(args) -> dict:
     with common.cut_files_folder(args, args.dataset) as tmp:
         files, options, r90 = prepare(args, tmp)
         docs = {split: read_classification(path, **options) for split, path in files.items()}
-        common.refuse_labels_the_checkpoint_lacks(args, docs, TASK)
-        if args.system == "ours" and args.checkpoint:   # the other kind's figures have other keys
-            from inference.checkpoint import MANIFEST
-            from inference.manifest import Manifest
-            kind = Manifest.read(Path(args.checkpoint) / MANIFEST).task(TASK).kind
-            wanted = "single" if args.dataset == "bbc" else "multi"
-            if kind != wanted:
-                raise SystemExit(f"error: --checkpoint {args.checkpoint}: its {TASK!r} task is {kind}-label; "
-                                 f"{args.dataset} is scored as {wanted}-label")
+        spec = common.refuse_labels_the_checkpoint_lacks(args, docs, TASK)
+        wanted = "single" if args.dataset == "bbc" else "multi"
+        if spec and spec.kind != wanted:   # the other kind's figures have other keys
+            raise SystemExit(f"error: --checkpoint {args.checkpoint}: its {TASK!r} task is {spec.kind}-label; "
+                             f"{args.dataset} is scored as {wanted}-label")
         if args.system == "ours":
             from training.evaluation import evaluate
             source = lambda path: {"path": path, "format": "classification", "options": options}
