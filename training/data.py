@@ -228,8 +228,8 @@ def repeated_ids(docs: list[Document]) -> list[str]:
     records): training ignores ids and reads both."""
     by_id = defaultdict(set)   # (file, id) -> line numbers (one file given twice reads a line twice)
     for doc in docs:
-        if doc.id is not None:
-            file, line = doc.source.rsplit(":", 1)
+        file, _, line = doc.source.rpartition(":")   # "file:line", as the readers that give ids write it
+        if doc.id is not None and line.isdigit():
             by_id[file, doc.id].add(int(line))
     repeats = {key: sorted(lines) for key, lines in by_id.items() if len(lines) > 1}
     if not repeats:
