@@ -199,7 +199,7 @@ class NewsModel:
                     s = out["pool_sum"][row].float()
                     pool_sum[w.text] = s if pool_sum[w.text] is None else pool_sum[w.text] + s
                     pool_count[w.text] += float(out["pool_count"][row])
-            doc_probs = self._document_probs(pool_sum, pool_count, calibrated, lettered)
+            doc_probs = self._document_probs(pool_sum, pool_count, calibrated, texts, pairs, lettered)
         analyses = []
         for t, enc in enumerate(encoded):
             firsts = enc.first_subwords
@@ -209,7 +209,7 @@ class NewsModel:
             analyses.append(Analysis(enc, word_probs, {k: v[t] for k, v in doc_probs.items()}, lettered[t]))
         return analyses
 
-    def _document_probs(self, pool_sum, pool_count, calibrated: bool, lettered: list[bool]) -> dict[str, np.ndarray]:
+    def _document_probs(self, pool_sum, pool_count, calibrated: bool, texts, pairs, lettered) -> dict[str, np.ndarray]:
         doc_tasks = [t for t in self.manifest.tasks if t.kind != "ner"]
         # a text without a letter or digit gets no label from predict (_prediction): no scores either
         present = [i for i, s in enumerate(pool_sum) if s is not None and lettered[i]]
