@@ -131,8 +131,8 @@ def test_tags_transition_scores_or_calibrator_types_decoding_cannot_read_are_ref
                                    'type, once each, not ["O", "PER", "I-PER"]')
     data["tasks"][0] |= {"labels": ["O", "B-PER", "I-PER"],   # before: read, and PER spans scored as of no type
                          "span_calibrator": {"types": ["PERSON"], "coef": [1.0, 0.5, 0.1, 0.2], "intercept": 0.0}}
-    assert refusal(path, data) == (f"{path}: task 'entities': span_calibrator types must be its entity types (PER), "
-                                   "not PERSON")
+    assert refusal(path, data) == (f"{path}: task 'entities': span_calibrator types must be among its entity types "
+                                   "(PER), not PERSON")
 
 
 def test_a_task_or_a_label_listed_twice_is_refused(tmp_path):
