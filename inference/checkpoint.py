@@ -193,7 +193,9 @@ def _no_progress_bar():
             hf_logging.enable_progress_bar()
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Manifest]:
+def load_checkpoint(path: str | os.PathLike, manifest: Manifest | None = None) -> tuple[MultiTaskModel, object, Manifest]:
+    """(model, tokenizer, manifest) of the checkpoint folder `path`; `manifest`, its manifest.json where
+    already read (not read again)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
@@ -201,7 +203,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[MultiTaskModel, object, Ma
         raise FileNotFoundError(f"{path} is a file: give the checkpoint's folder (here {path.parent})")
     if not (path / MANIFEST).is_file():
         raise FileNotFoundError(f"{path} is not a checkpoint: it has no {MANIFEST}")
-    manifest = Manifest.read(path / MANIFEST)
+    manifest = manifest if manifest is not None else Manifest.read(path / MANIFEST)
     missing = [name for name in ENCODER_FILES + (HEADS,) if not (path / name).is_file()]
     if missing:   # without tokenizer.json, transformers would build a 5-token tokenizer and read [UNK]s
         raise ValueError(f"{path} is not a whole checkpoint: {', '.join(missing)} missing; copy it again")

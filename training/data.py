@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
 
+from inference.checkpoint import MANIFEST
+from inference.manifest import Manifest
 from inference.tokenization import has_letter_or_digit
 
 from .config import TrainConfig
@@ -31,6 +33,7 @@ class RunData:
     trained_sha256: dict[str, str] = field(default_factory=dict)   # of sha256, the train and dev files
     untrained: list[str] = field(default_factory=list)   # schema tasks no training document annotates: left out
     scored: list[str] = field(default_factory=list)   # what dev and test score: these, and what --init-from carries
+    checkpoint: Manifest | None = None   # --init-from's, read once: the run starts from the model it describes
 
 
 def as_sources(value, split: str = "train") -> list[Source]:
@@ -74,12 +77,10 @@ def fingerprint(data) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def checkpoint_schema(checkpoint: str) -> dict[str, dict]:
-    """The schema of the checkpoint --init-from names, or an error that names the setting."""
-    from inference.checkpoint import MANIFEST
-    from inference.manifest import Manifest
+def checkpoint_manifest(checkpoint: str) -> Manifest:
+    """The manifest of the checkpoint --init-from names, or an error that names the setting."""
     try:
-        return schema_of(Manifest.read(Path(checkpoint) / MANIFEST).tasks)
+        return Manifest.read(Path(checkpoint) / MANIFEST)
     except (OSError, ValueError) as exc:
         raise ValueError(f"init_from {checkpoint}: not a checkpoint folder ({exc})") from None
 
@@ -94,12 +95,12 @@ def read_data(config: TrainConfig) -> RunData:
     before anything trains."""
     splits = {name: as_sources(getattr(config, name), name) for name in SPLITS}
     news_schema = load_schema(config.schema)
-    if config.init_from:   # checked before the data is read
-        checkpoint = checkpoint_schema(config.init_from)
-        if any(s.resolved_format == "news" for sources in splits.values() for s in sources):
-            # a news file's fields for the checkpoint's tasks are read too, not only those --schema lists
-            news_schema = merge_schemas(checkpoint, news_schema, f"the checkpoint {config.init_from}",
-                                        f"the schema {config.schema or '(the news schema, data/README.md)'}")
+    kept = checkpoint_manifest(config.init_from) if config.init_from else None   # checked before the data is read
+    checkpoint = schema_of(kept.tasks) if kept else {}
+    if kept and any(s.resolved_format == "news" for sources in splits.values() for s in sources):
+        # a news file's fields for the checkpoint's tasks are read too, not only those --schema lists
+        news_schema = merge_schemas(checkpoint, news_schema, f"the checkpoint {config.init_from}",
+                                    f"the schema {config.schema or '(the news schema, data/README.md)'}")
     read, problems = {name: [] for name in splits}, []
     for name, sources in splits.items():
         for source in sources:
@@ -130,7 +131,7 @@ def read_data(config: TrainConfig) -> RunData:
     if config.max_train_docs and len(docs["train"]) > config.max_train_docs:
         docs["train"] = random.Random(config.seed).sample(docs["train"], config.max_train_docs)
     schema, untrained = trained_tasks(schema, docs["train"] or [])
-    scored = [*schema, *(t for t in (checkpoint if config.init_from else ()) if t not in schema)]   # carried over too
+    scored = [*schema, *(t for t in checkpoint if t not in schema)]   # carried over too
     for split, purpose in (("dev", "to score the epochs on"), ("test", "to score")):
         if docs[split] and not annotated_tasks(docs[split]) & set(scored):
             raise DataError([f"no {split} document is annotated for a task this run scores ({', '.join(scored)}): "
@@ -138,7 +139,7 @@ def read_data(config: TrainConfig) -> RunData:
     files = {split: source_files(sources) for split, sources in splits.items()}
     sha256 = {describe(f): fingerprint(f) for split_files in files.values() for f in split_files}
     trained = {describe(f): sha256[describe(f)] for split in ("train", "dev") for f in files[split]}
-    return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, trained, untrained, scored)
+    return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, trained, untrained, scored, kept)
 
 
 def trained_tasks(schema: dict[str, dict], train: list[Document]) -> tuple[dict[str, dict], list[str]]:

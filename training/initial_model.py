@@ -54,12 +54,12 @@ def set_attention_dropout(encoder: torch.nn.Module, p: float) -> None:
             setattr(encoder.config, key, p)
 
 
-def continue_from(checkpoint: str, schema: dict, log):
+def continue_from(checkpoint: str, schema: dict, log, manifest=None):
     """(model, tokenizer, base name, schema): the checkpoint's model widened to the run's schema
-    (the tasks it trains).
+    (the tasks it trains); `manifest`, the checkpoint's where already read.
     Every label it knows keeps its head row (and so what it learnt), labels it has never seen
     get new rows, new tasks new heads."""
-    old, tokenizer, old_manifest = load_checkpoint(checkpoint)
+    old, tokenizer, old_manifest = load_checkpoint(checkpoint, manifest)
     trained = set(schema)   # the run's own tasks; the checkpoint's others are carried over as they are
     schema = merge_schemas(schema_of(old_manifest.tasks), schema, f"the checkpoint {checkpoint}", "this run's data")
     tasks = task_specs(schema)

@@ -105,7 +105,7 @@ def train(config: TrainConfig, log=print) -> dict:
     if config.init_from and config.base:
         log(f"warning: --base {config.base} has no effect with --init-from: the encoder is the checkpoint's")
     if config.init_from:   # the checkpoint's model reads what it learnt to read (its manifest says what)
-        kept = Manifest.read(Path(config.init_from) / MANIFEST)
+        kept = data.checkpoint
         if config.lexical_terms and config.lexical_terms != len(kept.lexicon):
             has = f"read the checkpoint's {len(kept.lexicon)} terms" if kept.lexicon else "read no lexical features"
             log(f"warning: --lexical-terms {config.lexical_terms} has no effect with --init-from: the document "
@@ -149,8 +149,7 @@ class Trainer:
         if config.head_learning_rate is None:
             config.head_learning_rate = recipe.head_learning_rate
         if config.recase_capitals is None:   # a continued checkpoint goes on reading text as it learnt to
-            config.recase_capitals = (Manifest.read(Path(config.init_from) / MANIFEST).recase_capitals
-                                      if config.init_from else recipe.recase_capitals)
+            config.recase_capitals = data.checkpoint.recase_capitals if config.init_from else recipe.recase_capitals
         if config.crf is None:
             config.crf = (any(t.crf for t in model.tasks.values()) if config.init_from else recipe.crf)
         model.set_crf(config.crf)
@@ -258,7 +257,8 @@ class Trainer:
         checkpoint to continue; lexical branches fitted on the training documents."""
         config, data = self.config, self.data
         if config.init_from:
-            model, tokenizer, base_name, data.schema, vocabulary = continue_from(config.init_from, data.schema, self.log)
+            model, tokenizer, base_name, data.schema, vocabulary = continue_from(config.init_from, data.schema, self.log,
+                                                                                  data.checkpoint)
             lexicon = Lexicon(vocabulary, model.lexicon_idf.numpy()) if vocabulary else None
         else:
             lexicon = fit_lexicon(data.train, config.lexical_terms) if config.lexical_terms else None

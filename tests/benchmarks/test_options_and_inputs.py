@@ -59,26 +59,22 @@ def stance_args(d, test_stances, test_bodies):
             "--test-stances", test_stances, "--test-bodies", test_bodies]
 
 
-def test_a_test_bodies_file_without_a_pair_id_is_named_not_its_temporary_copy(fnc):
-    """Before: 'error: /tmp/tmpXXXX/test.csv:2: missing pair id: Body ID '99' is not in
-    /tmp/tmpXXXX/test_bodies.csv', copies the user cannot open."""
-    test = write_csv(fnc / "test_stances.csv", ["Headline", "Body ID", "Stance"], [["A summit", "99", "agree"]])
-    assert refusal("stance.py", *stance_args(fnc, test, fnc / "bodies.csv")) == (
-        f"error: --test-stances {test}: Body ID '99' is not in --test-bodies {fnc / 'bodies.csv'}")
-
-
-def test_a_bodies_file_without_its_columns_is_one_line(fnc):
-    """Before: a traceback, KeyError: 'articleBody' (e.g. the stances file given as the bodies)."""
-    test = write_csv(fnc / "test_stances.csv", ["Headline", "Body ID", "Stance"], [["A summit", "1", "agree"]])
-    assert refusal("stance.py", *stance_args(fnc, test, test)) == (
-        f"error: --test-bodies {test}: no column 'articleBody' (columns: Headline, Body ID, Stance)")
-
-
-def test_a_stance_outside_fnc1s_four_is_refused(fnc):
-    """Before: tfidf-svm scored 'agre' as a class no system can predict: FNC score 0.0, no error."""
-    test = write_csv(fnc / "test_stances.csv", ["Headline", "Body ID", "Stance"], [["A summit", "1", "agre"]])
-    assert refusal("stance.py", *stance_args(fnc, test, fnc / "bodies.csv")) == (
-        f"error: --test-stances {test}: stance 'agre' is not one of agree, disagree, discuss, unrelated")
+@pytest.mark.parametrize("row, bodies, error", [
+    # before: 'error: /tmp/tmpXXXX/test.csv:2: missing pair id: Body ID '99' is not in
+    # /tmp/tmpXXXX/test_bodies.csv', copies the user cannot open
+    (["A summit", "99", "agree"], "bodies.csv", "--test-stances {test}: Body ID '99' is not in --test-bodies {bodies}"),
+    # before: a traceback, KeyError: 'articleBody' (e.g. the stances file given as the bodies)
+    (["A summit", "1", "agree"], "test_stances.csv",
+     "--test-bodies {bodies}: no column 'articleBody' (columns: Headline, Body ID, Stance)"),
+    # before: tfidf-svm scored 'agre' as a class no system can predict: FNC score 0.0, no error
+    (["A summit", "1", "agre"], "bodies.csv",
+     "--test-stances {test}: stance 'agre' is not one of agree, disagree, discuss, unrelated"),
+], ids=["a pair id not in the bodies, named not its temporary copy", "bodies without their columns",
+        "a stance outside FNC-1's four"])
+def test_test_pairs_stance_py_cannot_read_are_refused_in_one_line(fnc, row, bodies, error):
+    test = write_csv(fnc / "test_stances.csv", ["Headline", "Body ID", "Stance"], [row])
+    assert refusal("stance.py", *stance_args(fnc, test, fnc / bodies)) == \
+        "error: " + error.format(test=test, bodies=fnc / bodies)
 
 
 def test_the_line_says_which_encoder_and_recipe_overrides_made_it(monkeypatch, capsys):
@@ -264,24 +260,20 @@ def test_a_stance_file_not_in_utf8_is_named_at_its_line(fnc):
         f"error: {test}:2: not valid UTF-8 (invalid continuation byte at byte 27); re-save it as UTF-8")
 
 
-def test_an_unrelated_fraction_that_keeps_no_training_pair_is_named(fnc):
-    """Before: 'error: /tmp/tmpXXXX/train.csv: no records', a copy the user cannot open."""
-    train = write_csv(fnc / "unrelated.csv", ["Headline", "Body ID", "Stance"],
-                      [[f"Talks on day {i}", str(i % 6), "unrelated"] for i in range(18)])
+@pytest.mark.parametrize("stance, options, error", [
+    # before: 'error: /tmp/tmpXXXX/train.csv: no records', a copy the user cannot open
+    ("unrelated", ["--unrelated-fraction", "0.001"],
+     "--unrelated-fraction 0.001 keeps none of the training pairs of {train}: raise it"),
+    # before: a traceback, scikit-learn's 'This solver needs samples of at least 2 classes'
+    ("agree", [], "the training pairs of --train {train} (as cut and sampled) hold one stance alone (agree): the SVM "
+                  "needs two or more"),
+], ids=["an unrelated fraction that keeps no pair", "pairs of one stance"])
+def test_training_pairs_that_leave_the_svm_nothing_to_fit_are_named(fnc, stance, options, error):
+    train = write_csv(fnc / f"{stance}.csv", ["Headline", "Body ID", "Stance"],
+                      [[f"Talks on day {i}", str(i % 6), stance] for i in range(18)])
     args = stance_args(fnc, fnc / "stances.csv", fnc / "bodies.csv")
     args[args.index("--train") + 1] = train
-    assert refusal("stance.py", *args, "--unrelated-fraction", "0.001") == (
-        f"error: --unrelated-fraction 0.001 keeps none of the training pairs of {train}: raise it")
-
-
-def test_training_pairs_of_one_stance_are_refused_for_the_svm(fnc):
-    """Before: a traceback, scikit-learn's 'This solver needs samples of at least 2 classes'."""
-    train = write_csv(fnc / "agree.csv", ["Headline", "Body ID", "Stance"],
-                      [[f"Talks on day {i}", str(i % 6), "agree"] for i in range(18)])
-    args = stance_args(fnc, fnc / "stances.csv", fnc / "bodies.csv")
-    args[args.index("--train") + 1] = train
-    assert refusal("stance.py", *args) == (f"error: the training pairs of --train {train} (as cut and sampled) hold "
-                                           "one stance alone (agree): the SVM needs two or more")
+    assert refusal("stance.py", *args, *options) == "error: " + error.format(train=train)
 
 
 def test_a_result_is_appended_on_a_line_of_its_own(tmp_path, monkeypatch, capsys):

@@ -227,6 +227,14 @@ def test_recasing_is_recorded_and_used_by_predict(tiny_e5_base, tmp_path):
     assert json.loads((tmp_path / "continued" / "manifest.json").read_text())["recase_capitals"] is True
 
 
+def test_a_continued_run_reads_the_checkpoints_manifest_once(tiny_checkpoint, tmp_path, monkeypatch):
+    """Before: read and parsed four times at startup (data, warnings, the model, its recasing)."""
+    read, reads = Manifest.read.__func__, []
+    monkeypatch.setattr(Manifest, "read", classmethod(lambda cls, path: reads.append(Path(path)) or read(cls, path)))
+    train_on_four_articles(tmp_path, "continued", init_from=str(tiny_checkpoint), max_steps=1)
+    assert reads.count(tiny_checkpoint / "manifest.json") == 1
+
+
 def test_a_crf_head_keeps_its_transitions_in_the_checkpoint_and_decodes_with_them(tiny_base, tmp_path):
     from safetensors.torch import load_file
 

@@ -64,6 +64,24 @@ def _right_and_wrong_entities(checkpoint, text: str) -> str:
     return "".join(json.dumps({"text": text, "entities": gold}) + "\n" for gold in (found, []))
 
 
+def _copy(tiny_checkpoint, tmp_path, **fields):
+    """(folder, manifest): a copy of the tiny checkpoint, `fields` replaced at the top of its manifest."""
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    manifest = dict(json.loads((ckpt / "manifest.json").read_text(encoding="utf-8")), **fields)
+    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return ckpt, manifest
+
+
+def _every_runtime(entities: float) -> dict:
+    """Figures for every runtime, so they stay compared on one data set."""
+    return {name: {"dev": {"entities": entities, "topic": 0.7}, "words_per_second": 1.0} for name in available()}
+
+
+TRAIN_COUNTS = {"documents": 3, "annotated": {"entities": 3, "topic": 0, "stance": 0},
+                "labels": {"entities": {"PER": 2}, "topic": {}, "stance": {}}}
+
+
 def test_calibrate_without_a_checkpoint_is_a_clear_error(tmp_path, capsys):
     assert main(["calibrate", "--checkpoint", str(tmp_path / "none"), "--data", "x.conll"]) == 2
     assert "train one" in capsys.readouterr().err
@@ -146,8 +164,7 @@ def test_calibrate_keeps_what_the_data_gives_nothing_to_fit_against(tiny_checkpo
     entities["span_calibrator"] = {"types": ["LOC", "MISC", "ORG", "PER"], "coef": [1.0] * 7, "intercept": 0.5}
     topic = next(t for t in manifest["tasks"] if t["name"] == "topic")
     topic["thresholds"] = {label: 0.3 for label in topic["labels"]}   # as tuned on a fuller dev set
-    manifest["runtimes"] = {name: {"dev": {"entities": 0.9, "topic": 0.7}, "words_per_second": 1.0}
-                            for name in available()}   # every runtime's, so they stay compared on one data set
+    manifest["runtimes"] = _every_runtime(0.9)
     (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     data = tmp_path / "no_entities.jsonl"   # entities annotated as none; one topic in every document
     data.write_text("".join(json.dumps({"text": f"Talks on arms in Geneva, round {i}.", "entities": [],
@@ -180,18 +197,14 @@ def test_calibrate_keeps_what_the_data_gives_nothing_to_fit_against(tiny_checkpo
 def test_calibrate_rewrites_the_model_card_with_where_the_calibration_now_comes_from(tiny_checkpoint, tmp_path, capsys):
     """Before: README.md kept saying the calibration was fitted on the dev set."""
     from training.config import TrainConfig
-    ckpt = tmp_path / "ckpt"
-    shutil.copytree(tiny_checkpoint, ckpt)
-    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
-    older = dict(manifest, training={"config": TrainConfig(train="train.jsonl", model_card="card.md").record()})
-    (ckpt / "manifest.json").write_text(json.dumps(older), encoding="utf-8")
+    ckpt, older = _copy(tiny_checkpoint, tmp_path,
+                        training={"config": TrainConfig(train="train.jsonl", model_card="card.md").record()})
     dev = tmp_path / "dev.jsonl"
     dev.write_text(_right_and_wrong_entities(ckpt, "Peter Blackburn visits Brussels, the EU said."), encoding="utf-8")
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--device", "cpu"]) == 0
     assert "(README.md, written by an older version, is not rewritten)" in capsys.readouterr().err
     assert not (ckpt / "README.md").exists()
-    older["training"]["train_counts"] = {"documents": 3, "annotated": {"entities": 3, "topic": 0, "stance": 0},
-                                         "labels": {"entities": {"PER": 2}, "topic": {}, "stance": {}}}
+    older["training"]["train_counts"] = TRAIN_COUNTS
     (ckpt / "manifest.json").write_text(json.dumps(older), encoding="utf-8")
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--device", "cpu"]) == 0
     assert "and README.md, the model card (card.md, its copy at training, is not)" in capsys.readouterr().err
@@ -205,12 +218,7 @@ def test_calibrate_rewrites_the_model_card_with_where_the_calibration_now_comes_
 def test_a_calibrate_interrupted_while_measuring_leaves_the_next_one_to_measure(tiny_checkpoint, tmp_path, monkeypatch):
     """Before: the figures were dropped for good, and the checkpoint ran fp32 until retrained."""
     import training.runtime_figures
-    ckpt = tmp_path / "ckpt"
-    shutil.copytree(tiny_checkpoint, ckpt)
-    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
-    manifest["runtimes"] = {name: {"dev": {"entities": 0.1, "topic": 0.7}, "words_per_second": 1.0}
-                            for name in available()}
-    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    ckpt, _ = _copy(tiny_checkpoint, tmp_path, runtimes=_every_runtime(0.1))
     dev = tmp_path / "dev.jsonl"
     dev.write_text(_right_and_wrong_entities(ckpt, "Peter Blackburn visits Brussels, the EU said."), encoding="utf-8")
 
@@ -233,12 +241,7 @@ def test_a_calibrate_interrupted_while_measuring_leaves_the_next_one_to_measure(
 
 def test_calibrate_that_refits_no_task_keeps_the_runtime_figures(tiny_checkpoint, tmp_path, capsys):
     """Before: they were measured again on that data (a kept task's figure and every speed replaced)."""
-    ckpt = tmp_path / "ckpt"
-    shutil.copytree(tiny_checkpoint, ckpt)
-    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
-    manifest["runtimes"] = {name: {"dev": {"entities": 0.9, "topic": 0.7}, "words_per_second": 1.0}
-                            for name in available()}
-    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    ckpt, manifest = _copy(tiny_checkpoint, tmp_path, runtimes=_every_runtime(0.9))
     data = tmp_path / "no_entities.jsonl"   # entities annotated as none: nothing to fit against
     data.write_text("".join(json.dumps({"text": f"Talks on arms in Geneva, round {i}.", "entities": []}) + "\n"
                             for i in range(6)), encoding="utf-8")
@@ -252,13 +255,8 @@ def test_the_model_card_is_written_when_the_reader_of_stdout_stops_early(tiny_ch
     import os
     import sys
     from training.config import TrainConfig
-    ckpt = tmp_path / "ckpt"
-    shutil.copytree(tiny_checkpoint, ckpt)
-    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
-    manifest["training"] = {"config": TrainConfig(train="train.jsonl").record(), "train_counts": {
-        "documents": 3, "annotated": {"entities": 3, "topic": 0, "stance": 0},
-        "labels": {"entities": {"PER": 2}, "topic": {}, "stance": {}}}}
-    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    ckpt, _ = _copy(tiny_checkpoint, tmp_path,
+                    training={"config": TrainConfig(train="train.jsonl").record(), "train_counts": TRAIN_COUNTS})
     dev = tmp_path / "dev.jsonl"
     dev.write_text(_right_and_wrong_entities(ckpt, "Peter Blackburn visits Brussels, the EU said."), encoding="utf-8")
     read, write = os.pipe()

@@ -66,31 +66,21 @@ def test_fnc1_join_puts_the_body_beside_each_headline(tmp_path):
     assert docs[2].source == f"{stances}:4"
 
 
-def test_missing_pair_ids_are_all_reported_with_their_lines(tmp_path):
-    bodies = write(tmp_path, "bodies.csv", "Body ID,articleBody\n0,Some body.\n")
-    stances = write(tmp_path, "stances.csv", "Headline,Body ID,Stance\nA,0,agree\nB,99,agree\nC,0,agree\nD,5,discuss\n")
+@pytest.mark.parametrize("bodies_csv, stances_csv, problems", [
+    ("Body ID,articleBody\n0,Some body.\n", "Headline,Body ID,Stance\nA,0,agree\nB,99,agree\nC,0,agree\nD,5,discuss\n",
+     ["{stances}:3: missing pair id: Body ID '99' is not in {bodies}",
+      "{stances}:5: missing pair id: Body ID '5' is not in {bodies}"]),
+    ("Body ID,articleBody\n0,Body.\n0,Again.\n1,\n", "Headline,Body ID,Stance\n,0,agree\n",
+     ["{bodies}:3: duplicate Body ID '0' (first at {bodies}:2)", "{bodies}:4: empty text in field 'articleBody'",
+      "{stances}:2: empty text in field 'Headline'"]),
+    ("Body ID,articleBody\n0,Body.\n1,\n", "Headline,Body ID,Stance\nA,1,agree\nB,0,agree\nC,1,discuss\n",
+     ["{bodies}:3: empty text in field 'articleBody'"]),   # before: and "'1' is not in"
+], ids=["missing pair ids, each at its line", "both files' problems together", "a body with a problem, not as missing"])
+def test_the_problems_of_fnc1_pairs_are_all_reported_with_their_lines(tmp_path, bodies_csv, stances_csv, problems):
+    bodies, stances = write(tmp_path, "bodies.csv", bodies_csv), write(tmp_path, "stances.csv", stances_csv)
     with pytest.raises(DataError) as err:
         read_pairs_joined(stances, bodies)
-    assert err.value.problems == [f"{stances}:3: missing pair id: Body ID '99' is not in {bodies}",
-                                  f"{stances}:5: missing pair id: Body ID '5' is not in {bodies}"]
-
-
-def test_problems_of_both_fnc1_files_come_together(tmp_path):
-    bodies = write(tmp_path, "bodies.csv", "Body ID,articleBody\n0,Body.\n0,Again.\n1,\n")
-    stances = write(tmp_path, "stances.csv", "Headline,Body ID,Stance\n,0,agree\n")
-    with pytest.raises(DataError) as err:
-        read_pairs_joined(stances, bodies)
-    assert err.value.problems == [f"{bodies}:3: duplicate Body ID '0' (first at {bodies}:2)",
-                                  f"{bodies}:4: empty text in field 'articleBody'",
-                                  f"{stances}:2: empty text in field 'Headline'"]
-
-
-def test_a_body_with_a_problem_is_reported_once_not_as_missing_from_its_file(tmp_path):
-    bodies = write(tmp_path, "bodies.csv", "Body ID,articleBody\n0,Body.\n1,\n")
-    stances = write(tmp_path, "stances.csv", "Headline,Body ID,Stance\nA,1,agree\nB,0,agree\nC,1,discuss\n")
-    with pytest.raises(DataError) as err:
-        read_pairs_joined(stances, bodies)
-    assert err.value.problems == [f"{bodies}:3: empty text in field 'articleBody'"]   # before: and "'1' is not in"
+    assert err.value.problems == [p.format(bodies=bodies, stances=stances) for p in problems]
 
 
 def test_empty_texts_and_labels_are_all_reported(tmp_path):
