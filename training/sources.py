@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .corpus import DataError, Document
 from .readers._files import JSON_ERRORS
+from .readers.hf_datasets import parquet_files
 from .schema import task_name_error
 from .readers import read_jsonl
 from .readers import read_classification, read_conll, read_doccano, read_hf, read_label_studio, read_pairs_joined
@@ -115,7 +116,7 @@ def resolve_format(path, fmt: str = "auto") -> str:
     if suffix in (".csv", ".tsv"):
         return "classification"
     if suffix == ".parquet" or (path / "state.json").is_file() or (path / "dataset_dict.json").is_file() \
-            or (path.is_dir() and any(path.glob("*.parquet"))):   # save_to_disk of a Dataset or a DatasetDict
+            or (path.is_dir() and parquet_files(path)):   # save_to_disk of a Dataset or a DatasetDict
         return "hf"
     return "conll"
 

@@ -53,7 +53,8 @@ JSON_ERRORS = (ValueError, RecursionError)
 def invalid_json(exc: Exception) -> str:
     """What is wrong with a JSON text that one of JSON_ERRORS refused."""
     if isinstance(exc, json.JSONDecodeError):
-        return f"invalid JSON ({exc.msg} at column {exc.colno})"
+        at = "" if exc.msg.endswith(" at") else " at"   # "Unterminated string starting at" names its column
+        return f"invalid JSON ({exc.msg}{at} column {exc.colno})"
     return "invalid JSON (nested too deeply)" if isinstance(exc, RecursionError) else f"invalid JSON ({exc})"
 
 

@@ -123,18 +123,27 @@ def _csv_records(path: Path, delimiter: str, required: list[str], problems: list
     # not a field that silently swallows the rows after it or loses its quotes
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True,
                         quoting=csv.QUOTE_NONE if quotes_as_text else csv.QUOTE_MINIMAL)
-    header = next(reader, None)
-    if not header:
+    header, line = None, 1
+    try:
+        for row in reader:   # blank lines before the header (a hand-edited file) are no header row
+            if any(cell.strip() for cell in row):
+                header = row
+                break
+            line = reader.line_num + 1
+    except csv.Error as exc:   # the header's quote never closed: no column can be told
+        problems.append(_unreadable(path, line, reader.line_num, exc))
+        return
+    if header is None:
         problems.append(f"{path}:1: no header row")
         return
     missing = [f for f in required if f not in header]
     if missing:   # every row would fail the same way: one message says it all
-        problems.append(f"{path}:1: missing column {', '.join(map(repr, missing))} "
+        problems.append(f"{path}:{line}: missing column {', '.join(map(repr, missing))} "
                         f"(columns present: {', '.join(map(repr, header))})")
         return
     twice = sorted({f for f in required if header.count(f) > 1})
     if twice:   # which of the two a row's value came from would be a guess
-        problems.append(f"{path}:1: column {', '.join(map(repr, twice))} appears more than once")
+        problems.append(f"{path}:{line}: column {', '.join(map(repr, twice))} appears more than once")
         return
     while True:
         line = reader.line_num + 1   # the physical line the next record starts on
@@ -143,19 +152,25 @@ def _csv_records(path: Path, delimiter: str, required: list[str], problems: list
         except StopIteration:
             return
         except csv.Error as exc:   # a stray quote, a NUL byte: the reader goes on at the next line
-            lines = f" (lines {line}-{reader.line_num}: a quote opens a field there)" if reader.line_num > line else ""
-            reason = str(exc).replace("\t", "\\t")   # the tab it expected, visible
-            hint = ("; a cell that starts with a quote is quoted whole, its own quotes doubled, or give "
-                    "--quotes-as-text" if "expected after" in reason or "end of data" in reason else "")
-            problems.append(f"{path}:{line}: unreadable CSV ({reason}){lines}{hint}")
+            problems.append(_unreadable(path, line, reader.line_num, exc))
             continue
         if not row:
             continue
         if len(row) != len(header):
-            problems.append(f"{path}:{line}: {len(row)} fields, the header has {len(header)} "
-                            f"(an unquoted {delimiter!r} in a field?)")
+            cause = f"an unquoted {delimiter!r} in a field" if len(row) > len(header) else \
+                "a line cut short, or a line break in an unquoted field"
+            problems.append(f"{path}:{line}: {len(row)} fields, the header has {len(header)} ({cause}?)")
             continue
         yield f"{path}:{line}", dict(zip(header, row))
+
+
+def _unreadable(path: Path, line: int, last: int, exc: csv.Error) -> str:
+    """The problem of a record from `line` to `last` that the csv module refused."""
+    lines = f" (lines {line}-{last}: a quote opens a field there)" if last > line else ""
+    reason = str(exc).replace("\t", "\\t")   # the tab it expected, visible
+    hint = ("; a cell that starts with a quote is quoted whole, its own quotes doubled, or give "
+            "--quotes-as-text" if "expected after" in reason or "end of data" in reason else "")
+    return f"{path}:{line}: unreadable CSV ({reason}){lines}{hint}"
 
 
 def _json_records(path: Path, required: list[str], problems: list[str]):

@@ -4,7 +4,9 @@ Each line is `token [other columns] tag`: 2 or more columns (CoNLL-2003's 4: tok
 Dutch CoNLL-2002's 3; German CoNLL-2003's 5), token first and NER tag last, separated by spaces or
 by tabs (whichever most of its lines use). A first column of numbers (a token index) or two
 last columns of tags (gold and predicted) are refused, not read as token and tag. A blank line
-ends a sentence and a `-DOCSTART-` line starts a new document. Tags are IOB1, IOB2 (BIO) or BIOES (BILOU's L- and U-
+ends a sentence and a `-DOCSTART-` line starts a new document. A line whose first word is `#` and
+that is no token line (`# sent_id = 1`, `# text = ...`, as CoNLL-U writes them) is a comment, skipped;
+`# O` is the token `#`. Tags are IOB1, IOB2 (BIO) or BIOES (BILOU's L- and U-
 read as E- and S-); the reader decodes them to spans so the rest of the trainer never sees a scheme.
 An entity of tokens the encoder does not read (a zero-width space, an emoji) is refused, as the
 other readers refuse such a span: it would vanish from training.
@@ -37,7 +39,10 @@ def read_conll(path: str | Path, task: str = "entities", scheme: str = "auto",
     if scheme.upper() != "AUTO" and scheme.upper() not in SCHEMES:
         raise ValueError(f"{path}: unknown tag scheme {scheme!r} (known: auto, {', '.join(SCHEMES)})")
     problems: list[str] = []
-    docs = _decoded(path, _parse(path, read_lines(path), problems), task, scheme, strict, problems)
+    # Files joined by cat keep the byte-order mark of each: one before -DOCSTART- would hide the line.
+    # A mark that is a token of its own ("\ufeff O") stays one.
+    lines = [line[1:] if line[:1] == "\ufeff" and line[1:2].strip() else line for line in read_lines(path)]
+    docs = _decoded(path, _parse(path, lines, problems), task, scheme, strict, problems)
     if problems:
         raise DataError(problems)
     if not docs:
@@ -96,6 +101,8 @@ def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int,
     # is the one reported; -DOCSTART- lines, whose other columns vary between files (spaces in a
     # tab-separated file), are known by their first word.
     starts_document = lambda line: line.split(maxsplit=1)[0] == DOCSTART
+    hashed = lambda line: line.split(maxsplit=1)[0] == "#"   # a comment, or the token "#": neither votes
+    content = [line for line in content if not hashed(line)] or content
     tokens = [line for line in content if not starts_document(line)] or content
     tabs = 2 * sum("\t" in line.rstrip() for line in tokens) >= len(tokens)   # as the columns are split
 
@@ -125,6 +132,8 @@ def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int,
             sentence = None
             continue
         cols = split(line)
+        if hashed(line) and (len(cols) != width or parse_tag(cols[-1].strip(), "", [])[0] is None):
+            continue   # "# sent_id = 1", "# text = ...": a comment, as CoNLL-U and many exports write them
         if len(cols) != width:
             problems.append(f"{path}:{number}: ragged columns: {len(cols)} here, {width} in the rest "
                             f"of the file ({'tab' if tabs else 'space'}-separated)")

@@ -34,15 +34,22 @@ def load_dataset(source) -> tuple[object, str]:
         raise DataError([f"{path}: a DatasetDict folder; give one of its splits ({', '.join(splits)}), e.g. {example}"])
     if (path / "state.json").is_file():   # save_to_disk keeps a set_format: rows as Python objects all the same
         return _loaded(path, lambda: datasets.load_from_disk(str(path)).with_format(None)), str(path)
-    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    files = parquet_files(path) if path.is_dir() else [path]
     if not files or any(f.suffix.lower() != ".parquet" for f in files):
         raise DataError([f"{path}: neither a save_to_disk folder nor Parquet files"])
-    splits = sorted({split for f in files if (split := f.name.split("-")[0].split(".")[0]) in SPLIT_NAMES})
+    split_of = lambda f: f.name.split("-")[0].split(".")[0].lower()   # TRAIN.PARQUET too
+    splits = sorted({split_of(f) for f in files} & SPLIT_NAMES)
     if len(splits) > 1:   # the Hub's data/ layout: reading them all would train on the test split
-        example = next(f for f in files if f.name.startswith("train" if "train" in splits else splits[0]))
+        example = next(f for f in files if split_of(f) == ("train" if "train" in splits else splits[0]))
         raise DataError([f"{path}: Parquet files of several splits ({', '.join(splits)}); give the files of one, "
                          f"e.g. {example}"])
     return _loaded(path, lambda: datasets.Dataset.from_parquet([str(f) for f in files])), str(path)
+
+
+def parquet_files(folder: Path) -> list[Path]:
+    """The Parquet files in `folder`, their suffix in any case (TRAIN.PARQUET) as a single file's is judged
+    (glob's case_sensitive is Python 3.12's)."""
+    return sorted(folder.glob("*.[Pp][Aa][Rr][Qq][Uu][Ee][Tt]"))
 
 
 def _loaded(path: Path, load):
@@ -109,7 +116,8 @@ def _ner(dataset, where: str, task: str, tokens_field: str, tags_field: str, sch
                 problems.append(f"{where}:{i}: tag id {bad[0]!r} is not one of the {len(names)} ClassLabel names")
                 continue
             tags = [names[t] for t in tags]
-        rows.append((i, tokens, [str(t) for t in tags]))
+        # stripped as a column file's tokens are: an entity's offsets leave out the spaces around it
+        rows.append((i, [t.strip() for t in tokens], [str(t) for t in tags]))
     docs = decode_tagged(where, [(i, [list(zip(tokens, tags))]) for i, tokens, tags in rows], task, scheme, problems)
     return finish(where, docs, problems)
 

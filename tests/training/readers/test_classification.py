@@ -107,6 +107,23 @@ def test_a_column_named_twice_is_refused(tmp_path):
     assert err.value.problems == [f"{path}:1: column 'label' appears more than once"]
 
 
+def test_blank_lines_before_the_header_are_skipped_and_lines_still_count(tmp_path):
+    path = write(tmp_path, "news.csv", "\n  \ntext,label\nTariffs rise,trade\n")
+    [doc] = read_classification(path)   # before: "no header row"
+    assert (doc.text, doc.labels, doc.source) == ("Tariffs rise", {"label": ["trade"]}, f"{path}:4")
+    path = write(tmp_path, "topics.csv", "\ntext,topic\nTariffs rise,trade\n")
+    with pytest.raises(DataError) as err:
+        read_classification(path)
+    assert err.value.problems == [f"{path}:2: missing column 'label' (columns present: 'text', 'topic')"]
+
+
+def test_a_header_whose_quote_never_closes_is_a_problem_of_its_line(tmp_path):
+    path = write(tmp_path, "news.csv", '\n"text,label\nTariffs rise,trade\n')
+    with pytest.raises(DataError) as err:   # before: the csv module's own error, naming no file
+        read_classification(path)
+    assert err.value.problems[0].startswith(f"{path}:2: unreadable CSV (unexpected end of data) (lines 2-3: ")
+
+
 def test_joined_text_fields_must_hold_text(tmp_path):
     path = jsonl(tmp_path, [{"title": ["Tariffs", "rise"], "text": "Body", "label": "trade"},
                             {"title": None, "text": 12, "label": "trade"}, {"title": "Ok", "text": None, "label": "a"}])
@@ -127,6 +144,15 @@ def test_ragged_csv_rows_are_reported_at_their_line(tmp_path):
     path = write(tmp_path, "news.csv", "text,label\nFine,a\nCommas, unquoted,a\n")
     with pytest.raises(DataError, match=r"news.csv:3: 3 fields, the header has 2"):
         read_classification(path)
+
+
+def test_a_row_short_of_fields_is_not_blamed_on_an_unquoted_separator(tmp_path):
+    path = write(tmp_path, "news.csv", "text,label\nCommas, unquoted,a\nTariffs rise\nThe end,b")
+    with pytest.raises(DataError) as err:
+        read_classification(path)
+    assert err.value.problems == [f"{path}:2: 3 fields, the header has 2 (an unquoted ',' in a field?)",
+                                  f"{path}:3: 1 fields, the header has 2 (a line cut short, or a line break in an "
+                                  "unquoted field?)"]   # before: "(an unquoted ',' in a field?)" here too
 
 
 def test_wrong_encoding_names_the_line(tmp_path):

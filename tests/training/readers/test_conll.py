@@ -243,3 +243,20 @@ def test_an_entity_the_encoder_cannot_read_is_refused_with_its_line(tmp_path):
     assert err.value.problems == [
         f"{path}:2: entity PER '\\u200b 😀' has only white space or characters the encoder does not read",
         f"{path}:7: entity MISC '😀' has only white space or characters the encoder does not read"]
+
+
+@pytest.mark.parametrize("text", [
+    "# sent_id = 1\n# text = EU rejects #EU\nEU B-ORG\nrejects O\n#EU B-ORG\n# O\n\n# sent_id = 2\nParis B-LOC\n",
+    "# sent_id = 1\n# text = EU rejects #EU\nEU\tB-ORG\nrejects\tO\n#EU\tB-ORG\n#\tO\n\n# sent_id = 2\nParis\tB-LOC\n",
+    "# id a1 domain=en\n# text = EU rejects #EU\nEU _ _ B-ORG\nrejects _ _ O\n#EU _ _ B-ORG\n# _ _ O\n\n# id a2 domain=en\nParis _ _ B-LOC\n"])
+def test_comment_lines_are_skipped_and_a_hash_token_is_read(tmp_path, text):
+    first, second = read_conll(write(tmp_path, text))   # before: each comment was "ragged columns"
+    assert (first.text, entities(first)) == ("EU rejects #EU #", [("EU", "ORG"), ("#EU", "ORG")])
+    assert (second.text, entities(second), second.source) == ("Paris", [("Paris", "LOC")], f"{tmp_path}/data.conll:9")
+
+
+def test_a_byte_order_mark_inside_a_joined_file_does_not_hide_a_docstart(tmp_path):
+    path = tmp_path / "joined.conll"
+    path.write_bytes(b"\xef\xbb\xbf" + IOB1_FILE.encode() + b"\n\xef\xbb\xbf" + IOB1_FILE.encode())   # cat a b
+    docs = read_conll(path)
+    assert len(docs) == 4 and docs[2].text == docs[0].text   # before: 3, a token '\ufeff-DOCSTART-' in the second

@@ -77,3 +77,14 @@ def test_a_span_of_nothing_the_encoder_reads_is_refused_not_dropped(mark):
     assert span_problem(6, 6 + len(mark), text) == (f"span 6..{6 + len(mark)} covers only white space or characters "
                                                     f"the encoder does not read ({mark!r})")
     assert span_problem(0, 5, text) is None
+
+
+@pytest.mark.parametrize("line, reason", [('{"text": "Talks', "Unterminated string starting at column 10"),
+                                          ('{"text": "Talks\tended"}', "Invalid control character at column 16"),
+                                          ('{"text": "Talks" "ended"}', "Expecting ',' delimiter at column 18")])
+def test_a_broken_json_line_names_its_column_once(tmp_path, line, reason):
+    path = tmp_path / "train.jsonl"
+    path.write_text(LINE.decode() + line + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_data(TrainConfig(train=str(path)))
+    assert f"{path}:2: invalid JSON ({reason})" in err.value.problems   # before: "starting at at column 10"

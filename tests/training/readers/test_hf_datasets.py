@@ -100,6 +100,13 @@ def test_a_dataset_dict_or_a_folder_of_parquet_files_is_known_without_format(tmp
     assert Source(str(tmp_path / "pq")).resolved_format == "hf"
 
 
+def test_spaces_around_a_token_are_no_part_of_its_entity(tmp_path):
+    [doc], _ = read_hf(datasets.Dataset.from_dict({"tokens": [[" Anna ", "spoke in", "New York\t"]],
+                                                   "ner_tags": [["B-PER", "O", "B-LOC"]]}))
+    assert doc.text == "Anna spoke in New York"   # as the CoNLL reader reads "Anna \tB-PER"
+    assert [(doc.text[s.start:s.end], s.label) for s in doc.spans["entities"]] == [("Anna", "PER"), ("New York", "LOC")]
+
+
 def test_tag_ids_without_names_are_one_clear_problem(tmp_path):
     plain = datasets.Dataset.from_dict({"tokens": [["Anna", "Berg"]] * 30, "ner_tags": [[1, 2]] * 30})
     with pytest.raises(DataError) as err:
@@ -192,3 +199,17 @@ def test_a_parquet_file_named_in_capitals_is_read_as_its_format_was_guessed(tmp_
     assert source.resolved_format == "hf"
     [doc], _ = read_hf(source.path)   # before: "neither a save_to_disk folder nor Parquet files"
     assert (doc.text, doc.labels) == ("Talks ended.", {"label": ["politics"]})
+
+
+def test_a_folder_of_parquet_files_named_in_capitals_is_guessed_and_read(tmp_path):
+    (tmp_path / "pq").mkdir()
+    dataset = datasets.Dataset.from_dict({"text": ["Talks ended."], "label": ["politics"]})
+    dataset.to_parquet(str(tmp_path / "pq" / "TRAIN.PARQUET"))
+    source = Source(str(tmp_path / "pq"))
+    assert source.resolved_format == "hf"   # before: conll
+    [doc], _ = read_hf(source.path)   # before: "neither a save_to_disk folder nor Parquet files"
+    assert (doc.text, doc.labels) == ("Talks ended.", {"label": ["politics"]})
+    dataset.to_parquet(str(tmp_path / "pq" / "TEST.PARQUET"))   # the split files of the Hub's layout, in capitals
+    with pytest.raises(DataError, match=r"Parquet files of several splits \(test, train\); give the files of one, "
+                                        r"e.g. .*TRAIN.PARQUET"):
+        read_hf(source.path)
