@@ -49,8 +49,14 @@ def is_export(path: Path) -> bool:
 
 def check_export_output(output: str | os.PathLike) -> None:
     """Refuse an `output` that an export would destroy: only an absent path, an empty folder
-    or an earlier export (one with the mark, holding files alone) may be replaced."""
+    or an earlier export (one with the mark, holding files alone) may be replaced; nor may it
+    go inside a checkpoint, whose next save would then be refused (and whose fingerprint, which
+    an --init-from run records, would change)."""
     check_replaceable(output, is_export, "an earlier export")
+    held_by = next((p for p in Path(os.path.realpath(output)).parents if is_checkpoint(p)), None)
+    if held_by is not None:
+        raise ValueError(f"{output} is inside the checkpoint {held_by}, which a later save (train --output, "
+                         "--init-from) could not replace while it held the export: give a folder elsewhere")
 
 
 def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> Path:

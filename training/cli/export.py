@@ -8,7 +8,8 @@ def add_parser(sub) -> None:
     x = sub.add_parser("export", help="write an NER task as a standard Hugging Face token classifier")
     add_checkpoint_argument(x)
     x.add_argument("--task", default="entities", help="the NER task to export (default: entities)")
-    x.add_argument("--output", required=True, help="folder to write (a new one, an empty one or an earlier export)")
+    x.add_argument("--output", required=True, help="folder to write (a new one, an empty one or an earlier export, "
+                                                   "not inside a checkpoint)")
 
 
 def run(args) -> int:

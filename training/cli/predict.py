@@ -77,8 +77,8 @@ def run(args) -> int:
                                       pairs=pairs if any(p is not None for p in pairs) else None)
     if args.html:   # first: a reader of stdout that stops early (`| head`) ends the printing
         from inference.html import render
-        titles = [str(r["id"]) if r.get("id") is not None else r.get("file") or f"document {i + 1}"   # "id": null
-                  for i, r in enumerate(records)]
+        titles = [str(r["id"]) if r.get("id") is not None   # "id": null too; a --jsonl line's own "file" is not ours
+                  else (None if args.jsonl else r["file"]) or f"document {i + 1}" for i, r in enumerate(records)]
         with open(args.html, "w", encoding="utf-8") as f:
             f.write(render(predictions, titles))
     for record, prediction in zip(records, predictions):

@@ -51,3 +51,14 @@ def test_a_full_disk_is_one_error_line_and_keeps_the_earlier_export(tiny_checkpo
                                        "I/O error: No space left on device (os error 28)\n")
     assert {f.name: f.read_bytes() for f in (tmp_path / "ner").iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["ner"]   # no temporary folder left
+
+
+def test_an_output_inside_the_checkpoint_is_refused_before_loading(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    import shutil
+    import training.cli.export as command
+    checkpoint = shutil.copytree(tiny_checkpoint, tmp_path / "ckpt")
+    monkeypatch.setattr(command, "open_checkpoint", lambda *a, **k: pytest.fail("loaded before the output was checked"))
+    for exported, output in ((checkpoint, checkpoint / "onnx"), (tiny_checkpoint, checkpoint / "exports" / "ner")):
+        assert main(["export", "--checkpoint", str(exported), "--output", str(output)]) == 2
+        assert f"error: {output} is inside the checkpoint {checkpoint}, which a later save" in capsys.readouterr().err
+    assert sorted(p.name for p in checkpoint.iterdir() if p.is_dir()) == []   # its next save would be refused

@@ -38,6 +38,14 @@ def test_predict_writes_an_html_page(tiny_checkpoint, tmp_path, capsys):
     assert "<h1>document 1</h1>" in html and "<h1>0</h1>" in html   # before: "None"
 
 
+def test_a_json_lines_own_file_field_does_not_title_its_section(tiny_checkpoint, tmp_path, capsys):
+    page = tmp_path / "page.html"
+    lines = '{"text": "Talks.", "file": 3}\n{"text": "More talks.", "file": "notes.txt"}'
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--jsonl", lines, "--html", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")   # before: a traceback for 3, "notes.txt" as the title
+    assert "<h1>document 1</h1>" in html and "<h1>document 2</h1>" in html
+
+
 def test_predict_reads_a_headline_with_its_body(tiny_checkpoint, tmp_path, capsys):
     body = tmp_path / "body.txt"
     body.write_text("Officials in Geneva said the talks went on. " * 40, encoding="utf-8")
