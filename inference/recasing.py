@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
-_WORD = re.compile(r"[^\W\d_]+")   # a run of letters
+# a run of letters, each with the combining accents after it (text in NFD writes "É" as "E\u0301")
+_WORD = re.compile(r"(?:[^\W\d_][\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]*)+")
 _SENTENCE_END = frozenset(".!?")
 MIN_CAPITAL_LETTERS = 4             # "US" or "UK" alone is a name, not a line in capitals
 
@@ -42,7 +43,7 @@ def recase_capital_lines(text: str) -> str:
     def recased(match: re.Match) -> str:
         word = match.group()
         seen = forms.get(word.lower())
-        if not seen or len(word) == 1 or seen[word]:   # no evidence, an initial, or an acronym
+        if not seen or sum(map(str.isalpha, word)) == 1 or seen[word]:   # no evidence, an initial, or an acronym
             return word
         form = seen.most_common(1)[0][0]
         return form if len(form) == len(word) else word   # "ß" against "SS": keep offsets exact

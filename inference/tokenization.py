@@ -73,12 +73,14 @@ _EMOJI_CHARS = ("\u2190-\u21ff\u2300-\u23ff\u24c2\u25a0-\u27bf\u2900-\u297f\u2b0
 BLANK_CHARS = "\u200b\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u3164\uffa0" + _EMOJI_CHARS   # a regex class's body
 _INVISIBLE_CHARS = BLANK_CHARS + "\ud800-\udfff"   # lone surrogates too, which no tokenizer can take
 _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
-# Joiners, the soft hyphen and the other invisible format characters (bidirectional marks and
-# isolates, invisible operators) sit inside words without breaking them ("Pu\u00adtin" is "Putin"):
+# Joiners, the soft hyphen and every other format character (Unicode category Cf: bidirectional
+# marks and isolates, invisible operators, number signs that prefix digits), but the zero-width
+# space and the emoji tags above, sit inside words without breaking them ("Pu\u00adtin" is "Putin"):
 # the tokenizer reads the text without them (the tokenizers disagree on them: WordPiece drops
-# them, SentencePiece made some spaces or pieces of them), and its offsets are mapped back around them.
-JOINERS = ("\u00ad\u200c\u200d\u2060\ufeff\u061c\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-           "\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069")
+# most, SentencePiece made spaces or unknown pieces of them), and its offsets are mapped back around them.
+JOINERS = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200c-\u200f\u202a-\u202e"
+           "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+           "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001")   # a regex class's body (Cf as of Unicode 15)
 _JOINERS = re.compile(f"[{JOINERS}]")
 _SPACES = re.compile(f"[\\s{_INVISIBLE_CHARS}]+")   # white space, and what the encoder reads as a space
 LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")   # what str.splitlines() splits at
@@ -209,15 +211,16 @@ def surface(string: str) -> str:
 
 def _blank(visible: str, i: int) -> bool:
     """White space, or a joiner: neither starts nor ends a word."""
-    return visible[i].isspace() or visible[i] in JOINERS
+    return visible[i].isspace() or _JOINERS.match(visible[i]) is not None
 
 
 def _without_joiners(visible: str) -> tuple[str, list[int] | None]:
     """`visible` without its joiners, and where each of its characters (and its end) sits in
     `visible`; None where it has none."""
-    if not _JOINERS.search(visible):
+    joiners = {match.start() for match in _JOINERS.finditer(visible)}
+    if not joiners:
         return visible, None
-    kept = [i for i, char in enumerate(visible) if char not in JOINERS]
+    kept = [i for i in range(len(visible)) if i not in joiners]
     return "".join(visible[i] for i in kept), kept + [len(visible)]
 
 
@@ -242,4 +245,4 @@ def _starts_sentence(text: str, words: list[tuple[int, int]], i: int) -> bool:
         return False
     # "U.S. officials": a full stop after a single letter ends an abbreviation, not a sentence
     before_start, before_end = words[i - 2]
-    return before_end - before_start > 1
+    return before_end - before_start > 1 or not text[before_start].isalpha()

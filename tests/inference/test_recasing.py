@@ -1,3 +1,5 @@
+import unicodedata
+
 import pytest
 
 from inference.recasing import _starts_sentence, is_capital_line, recase_capital_lines
@@ -27,6 +29,17 @@ def test_offsets_survive_every_rewrite():
     recased = recase_capital_lines(text)
     assert len(recased) == len(text)
     assert recased.splitlines()[0] == "STRASSE und Masse"   # "Straße" is shorter than "STRASSE": kept
+
+
+def test_a_word_written_with_combining_accents_is_one_word():
+    """Text in NFD writes "É" as "E" and a combining accent: before, "ÉLYSÉE" was read as the words
+    "É", "LYSE" and "E", and recased to "ÉlyséE". It is recased as the same text in NFC is, a
+    single accented letter ("É") kept as an initial."""
+    text = "ÉLYSÉE TALKS IN SÃO PAULO: É OVER\nAt the Élysée, talks in São Paulo, é over .\n"
+    nfd = unicodedata.normalize("NFD", text)
+    recased = recase_capital_lines(nfd)
+    assert recased.splitlines()[0] == unicodedata.normalize("NFD", "Élysée talks in São Paulo: É over")
+    assert recased == unicodedata.normalize("NFD", recase_capital_lines(text))
 
 
 def test_only_lines_wholly_in_capitals_change():

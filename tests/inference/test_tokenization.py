@@ -1,6 +1,8 @@
+import unicodedata
+
 import pytest
 
-from inference.tokenization import SHAPES, encode, surface, word_shape
+from inference.tokenization import SHAPES, encode, readable, surface, word_shape
 
 
 @pytest.mark.parametrize("word,shape", [
@@ -155,6 +157,15 @@ def test_a_headline_is_recased_from_its_body(e5_tokenizer):
     assert e5_tokenizer.sep_token_id in recased.input_ids
 
 
+def test_a_full_stop_after_a_single_symbol_or_digit_ends_a_sentence(any_tokenizer):
+    """Only a single letter before a full stop makes an abbreviation ("U.S."): before, MiniLM's
+    "%" or "1" did too, so the next sentence's first word read as a capital inside a sentence."""
+    text = "Prices rose 5%. Analysts said Japan won 2-1. China lost in the U.S. Open"
+    enc = encode(any_tokenizer, text)
+    initial = {text[s:e]: enc.shape_ids[i] >= len(SHAPES) for (s, e), i in zip(enc.words, enc.first_subwords)}
+    assert initial["Analysts"] and initial["China"] and not initial["Open"]
+
+
 def test_joiners_and_soft_hyphens_stay_inside_their_word(any_tokenizer):
     """They break no word where a reader sees none ("Pu\u00adtin" is "Putin"); the encoder reads
     the word without them, and a word never ends on one."""
@@ -176,6 +187,19 @@ def test_bidirectional_marks_are_read_as_joiners_and_hangul_fillers_as_spaces(an
     assert [text[s:e] for s, e in enc.words] == ["Vladimir", "Pu\u200etin", "met", "Kofi", "in", "Helsinki"]
     assert enc.input_ids == encode(any_tokenizer, "Vladimir Putin met Kofi in Helsinki").input_ids
     assert encode(any_tokenizer, "\u3164 \u200e\u200f").input_ids == []
+
+
+def test_every_format_character_is_read_as_a_joiner(any_tokenizer):
+    """Before, e5-small read those left off a list of joiners ("\u0600", "\u206a", "\U000e0001") as
+    "<unk>"; MiniLM read some ("\u0890", "\U00013430") as one unknown word with the name and dropped
+    the rest, so that a span of one alone passed the readers and was lost in training."""
+    formats = [c for c in map(chr, range(0x110000)) if unicodedata.category(c) == "Cf"
+               and c != "\u200b" and not "\U000e0020" <= c <= "\U000e007f"]   # read as spaces
+    text = " ".join(f"Pu{c}tin" for c in formats)
+    enc = encode(any_tokenizer, text)
+    assert [text[s:e] for s, e in enc.words] == [f"Pu{c}tin" for c in formats]
+    assert enc.input_ids == encode(any_tokenizer, " ".join("Putin" for _ in formats)).input_ids
+    assert not readable("".join(formats)) and encode(any_tokenizer, " ".join(formats)).input_ids == []
 
 
 def test_lines_in_capitals_are_recased_through_joiners(e5_tokenizer):

@@ -68,10 +68,10 @@ def test_a_json_lines_file_whose_first_line_is_broken_is_not_called_one_document
     assert err.value.problems[0].startswith(f"{path}:1: invalid JSON")
 
 
-@pytest.mark.parametrize("mark", [" ", "\u200b", "\x07", "\u00ad", "\U0001f1fa\U0001f1f8"])
+@pytest.mark.parametrize("mark", [" ", "\u200b", "\x07", "\u00ad", "\u0600", "\U0001f1fa\U0001f1f8"])
 def test_a_span_of_nothing_the_encoder_reads_is_refused_not_dropped(mark):
-    """A zero-width space, a control, a joiner or a flag alone makes no word: the entity vanished
-    from training and from the gold spans that score it."""
+    """A zero-width space, a control, a joiner (any format character) or a flag alone makes no word:
+    the entity vanished from training and from the gold spans that score it."""
     from training.readers._files import span_problem
     text = f"Putin {mark} met Trump."
     assert span_problem(6, 6 + len(mark), text) == (f"span 6..{6 + len(mark)} covers only white space or characters "
