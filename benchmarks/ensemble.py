@@ -101,8 +101,8 @@ class Readings(NewsModel):
         for reader in self.readers:
             reader._tokenizer_lock = self._tokenizer_lock
 
-    def analyse(self, texts, *args, **kwargs):
-        readings = [reader.analyse(texts, *args, **kwargs) for reader in self.readers]
+    def _analyse(self, texts, *args):
+        readings = [reader._analyse(texts, *args) for reader in self.readers]
         if len(readings) == 1:
             return readings[0]
         mean = readings[0]

@@ -7,6 +7,7 @@ import sys
 import threading
 import unicodedata
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -152,7 +153,7 @@ class NewsModel:
         encoder in batches of at most `batch_size` windows and `max_tokens` tokens, padding included."""
         _check_sizes(batch_size, max_tokens)   # before a generator is read: a refusal loses no text
         texts, pairs = _checked_inputs(texts, pairs)   # a generator is read once, here
-        analyses = self.analyse(texts, batch_size, pairs=pairs, max_tokens=max_tokens)
+        analyses = self._analyse(texts, pairs, batch_size, True, max_tokens)
         ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]
         surfaces = [word_strings(text, a.encoded.words) for text, a in zip(texts, analyses)]
         lines = [line_starts(text, a.encoded.words) for text, a in zip(texts, analyses)]
@@ -173,7 +174,11 @@ class NewsModel:
         `calibrated=False` gives the probabilities before temperature scaling. A text (and pair)
         without a letter or digit gets NaN document probabilities: predict gives it no label."""
         _check_sizes(batch_size, max_tokens)
-        texts, pairs = _checked_inputs(texts, pairs)
+        return self._analyse(*_checked_inputs(texts, pairs), batch_size, calibrated, max_tokens)
+
+    def _analyse(self, texts: list[str], pairs: list[str | None], batch_size: int, calibrated: bool,
+                 max_tokens: int) -> list[Analysis]:
+        """`analyse` of texts and pairs already checked."""
         lettered = [any(map(has_letter_or_digit, (t, p or ""))) for t, p in zip(texts, pairs)]
         if not self.reads_pairs and any(p is not None and readable(p) for p in pairs):
             warnings.warn("this checkpoint has no pair task: a second text joins the first as one reading, which "
@@ -285,8 +290,10 @@ def _checked_inputs(texts, pairs) -> tuple[list[str], list[str | None]]:
     """Texts and pairs as lists of one entry per text, or a TypeError / ValueError naming the
     argument and index that is wrong."""
     for name, value in (("texts", texts), ("pairs", pairs)):
-        # a str would be read a character a text; None or a number would fail in list() without the argument's name
-        if isinstance(value, (str, bytes)) or not (hasattr(value, "__iter__") or value is None and name == "pairs"):
+        # a str would be read a character a text, a dict a key a text; None or a number would fail in
+        # list() without the argument's name
+        if isinstance(value, (str, bytes, Mapping)) \
+                or not (hasattr(value, "__iter__") or value is None and name == "pairs"):
             raise TypeError(f"{name} must be a list of str, not {type(value).__name__}"
                             + (": for one text, call predict(text, pair)" if isinstance(value, str) else ""))
     texts = list(texts)

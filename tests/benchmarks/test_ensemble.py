@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from test_smoke import BENCHMARKS, run
@@ -77,6 +78,22 @@ def test_readings_average_the_word_scores_of_each_window_length(tmp_path, tiny_b
     np.testing.assert_allclose(mean, expected, rtol=1e-5, atol=1e-7)
     read_once = Readings(own, [24]).analyse(texts)[0].word_probs["entities"]   # another length alone
     np.testing.assert_allclose(read_once, alone[1], rtol=1e-5, atol=1e-7)
+
+
+def test_readings_read_a_generator_once_and_predict_through_every_length(tmp_path, tiny_base):
+    """Before, each reading read the texts anew: the first emptied a generator, and the second read nothing."""
+    from inference import load
+    read_twice = Readings(load(_ner_checkpoint(tmp_path / "m", tiny_base, 1), runtime="torch", quantize=False,
+                               device="cpu"), [32, 24])
+    texts = [TEXT * 4, TEXT]
+    listed = [a.word_probs["entities"] for a in read_twice.analyse(texts)]
+    for got, expected in zip(read_twice.analyse(t for t in texts), listed):
+        np.testing.assert_array_equal(got.word_probs["entities"], expected)
+    read = []
+    for reader in read_twice.readers:   # predict goes through each reading too
+        reader._analyse = lambda *args, real=reader._analyse: read.append(args[0]) or real(*args)
+    read_twice.predict_batch(t for t in texts)
+    assert read == [texts, texts]
 
 
 def test_ensemble_reads_through_other_window_lengths_only_when_asked(members):

@@ -85,6 +85,31 @@ def test_a_refused_batch_size_reads_no_text_of_a_generator(model):
     assert [p.to_dict() for p in model.predict_batch(generator)] == [p.to_dict() for p in model.predict_batch(texts)]
 
 
+def test_the_sizes_are_checked_once_per_call(model, monkeypatch):
+    """Before, predict_batch checked them, then analyse, which it called, checked them again."""
+    import inference.predictor
+    checked = []
+    real = inference.predictor._check_sizes
+    monkeypatch.setattr(inference.predictor, "_check_sizes", lambda *sizes: checked.append(sizes) or real(*sizes))
+    model.predict_batch(["Talks in Geneva."], batch_size=4, max_tokens=512)
+    model.analyse(["Talks in Geneva."], batch_size=4, max_tokens=512)
+    assert checked == [(4, 512), (4, 512)]
+
+
+def test_a_mapping_is_refused_rather_than_read_by_its_keys(model):
+    """Before, predict_batch({text: id}) predicted on the keys, and pairs={0: None} failed on its keys."""
+    from collections import OrderedDict
+    from types import MappingProxyType
+    texts = {"Talks in Geneva.": 1, "Talks in Berlin.": 2}
+    for mapping in (texts, OrderedDict(texts), MappingProxyType(texts)):
+        name = type(mapping).__name__
+        for call in (model.predict_batch, model.analyse, model.encode):
+            with pytest.raises(TypeError, match=f"^texts must be a list of str, not {name}$"):
+                call(mapping)
+        with pytest.raises(TypeError, match=f"^pairs must be a list of str, not {name}$"):
+            model.predict_batch(list(texts), pairs=type(mapping)({0: None, 1: None}))
+
+
 def test_empty_text_gives_empty_result_and_non_strings_raise(model):
     blank = model.predict("  \n")
     assert model.predict("").entities == [] and blank.labels == {"topic": [], "stance": []}
