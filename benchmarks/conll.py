@@ -37,7 +37,8 @@ MAX_LENGTH = 512   # hf-recipe: a CoNLL sentence never comes near it; past it wo
 def conll_blocks(path: str) -> list[list[str]]:
     """The file's documents as lines (each -DOCSTART- starts one); its sentences when it has none,
     as read_conll counts documents (standins.py cuts its stand-in splits by them)."""
-    lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    from training.readers._files import read_utf8   # here: importing training loads torch
+    lines = read_utf8(Path(path)).splitlines()   # bytes that are not UTF-8: a DataError naming the line
     blocks: list[list[str]] = []
     if any(line.startswith(DOCSTART) for line in lines):
         for line in lines:

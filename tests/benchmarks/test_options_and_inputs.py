@@ -191,7 +191,8 @@ def test_a_reuters_csv_file_is_named_not_a_traceback(bbc):
                           "--train", str(d / "train.jsonl"), "--test", str(d / "test.csv")],
                          cwd=REPO, capture_output=True, text=True, timeout=180)
     assert out.returncode == 1 and "Traceback" not in out.stderr
-    assert f"error: {d / 'test.csv'}:1: not a JSON line: the Reuters files are JSON lines" in out.stderr
+    assert f"error: {d / 'test.csv'}:1: invalid JSON (Expecting value at column 1): these files are JSON lines" \
+        in out.stderr
 
 
 def test_a_reuters_topic_given_as_a_string_is_one_topic(bbc):
@@ -292,3 +293,74 @@ def test_a_result_is_appended_on_a_line_of_its_own(tmp_path, monkeypatch, capsys
     os.close(write)
     assert json.loads(os.read(read, 4096).decode("utf-8").splitlines()[0])["benchmark"] == "bbc"
     os.close(read)
+
+
+@pytest.fixture
+def public_data(tmp_path, fnc):
+    """A small public data folder as standins.py reads it."""
+    d = tmp_path / "data"
+    for folder in ("bbc_news", "reuters21578", "fnc1", "re3d"):
+        (d / folder).mkdir(parents=True)
+    write_jsonl(d / "bbc_news" / "train.jsonl", [{"text": f"Story {i}.", "label": "sport"} for i in range(10)])
+    write_jsonl(d / "reuters21578" / "modapte_train.jsonl",
+                [{"title": "STORY", "text": f"Story {i}.", "labels": ["earn"]} for i in range(10)])
+    shutil.copy(fnc / "stances.csv", d / "fnc1" / "train_stances.csv")
+    shutil.copy(fnc / "bodies.csv", d / "fnc1" / "train_bodies.csv")
+    (d / "re3d" / "re3d-train.conll").write_text("".join(f"Geneva\tB-LOC\nday\tO\n{i}\tO\n\n" for i in range(10)),
+                                                 encoding="utf-8")
+    return d
+
+
+@pytest.mark.parametrize("broken, content, error", [
+    ("reuters21578/modapte_train.jsonl", '{"title": "STORY", "text": "Sto', ":1: invalid JSON (Unterminated string"),
+    ("re3d/re3d-train.conll", "Z\xfcrich\tB-LOC\n".encode("latin-1"), ":1: not valid UTF-8"),
+    ("fnc1/train_stances.csv", "Headline,Stance\nTalks,agree\n", ": no column 'Body ID' (columns: Headline, Stance)")])
+def test_standins_name_a_broken_input_and_write_nothing(public_data, tmp_path, broken, content, error):
+    """Before: a traceback (ValueError, UnicodeDecodeError, KeyError), with the files cut from the
+    inputs read before it already written."""
+    path = public_data / broken
+    path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content, encoding="utf-8")
+    message = refusal("standins.py", "--data", public_data, "--output", tmp_path / "out")
+    assert message.startswith("error: ") and str(path) in message and error in message
+    assert not (tmp_path / "out").exists()
+
+
+def test_standins_that_fail_writing_leave_an_earlier_run_whole(public_data, tmp_path, monkeypatch):
+    """Before: each file was written in place, one after another: a failure part-way left the
+    outputs of two runs mixed, the one being written cut short."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import conll
+    import standins
+    monkeypatch.setattr(sys, "argv", ["standins.py", "--data", str(public_data), "--output", str(tmp_path / "out")])
+    standins.main()
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    (public_data / "bbc_news" / "train.jsonl").write_text('{"text": "Another story.", "label": "tech"}\n' * 10,
+                                                          encoding="utf-8")
+
+    def full_disk(blocks, path):
+        path.write_text("Geneva\tB-", encoding="utf-8")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(conll, "write_blocks", full_disk)
+    with pytest.raises(OSError):
+        standins.main()
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before
+
+
+def test_a_reuters_checkpoint_with_topics_beyond_r90_is_scored_on_r90(bbc, tiny_checkpoint):
+    """Before: evaluate scored every topic the checkpoint had, so its predictions of topics outside
+    R90 counted as errors (micro-F1 0.29, macro-F1 0.17 here for R90 figures of 1.0)."""
+    d, records = bbc
+    checkpoint = d / "checkpoint"
+    shutil.copytree(tiny_checkpoint, checkpoint)
+    manifest = json.loads((checkpoint / "manifest.json").read_text(encoding="utf-8"))
+    topic = next(t for t in manifest["tasks"] if t["name"] == "topic")
+    topic["thresholds"] = {label: 0.0 for label in topic["labels"]}   # every topic chosen for every story
+    (checkpoint / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    stories = [{"title": "STORY", "text": r["text"], "labels": ["trade"]} for r in records]
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "topic.py"), "--dataset", "reuters", "--system", "ours",
+                          "--checkpoint", str(checkpoint), "--train", str(write_jsonl(d / "train.jsonl", stories)),
+                          "--test", str(write_jsonl(d / "test.jsonl", stories[:4]))],
+                         cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    line = json.loads(out.stdout)
+    assert (line["topics"], line["micro_f1"], line["macro_f1"], line["dev_micro_f1"]) == (1, 1.0, 1.0, 1.0)
