@@ -16,10 +16,12 @@ TEMPERATURE_LIMITS = (1e-3, 1e3)
 KINDS = ("ner", "single", "multi", "pair")
 
 
-def read_json(path: str | Path):
-    """A JSON file's value, or a ValueError naming the file and where its text is wrong."""
+def read_json(path: str | Path, **options):
+    """A JSON file's value (`options` go to json.loads), or a ValueError naming the file and where
+    its text is wrong."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8-sig"))   # a byte-order mark, as data files may have
+        text = Path(path).read_text(encoding="utf-8-sig")   # a byte-order mark, as data files may have
+        return json.loads(text, **options)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except UnicodeDecodeError as exc:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from inference.manifest import TaskSpec, read_json
 from inference.modeling import task_name_problem
+from training.readers._files import RepeatedKey, unique_keys
 from training.readers.news import RECORD_FIELDS
 
 # The bundled news corpus (data/README.md): one NER task and two document-label tasks.
@@ -29,9 +30,11 @@ def load_schema(path: str | Path | None) -> dict[str, dict]:
     if path is None:
         return NEWS_SCHEMA
     try:
-        schema = read_json(path)
+        schema = read_json(path, object_pairs_hook=unique_keys)
     except OSError as exc:
         raise ValueError(f"schema {path}: {exc.strerror or exc}") from None
+    except RepeatedKey as exc:
+        raise ValueError(f"{path}: {exc}") from None
     if not isinstance(schema, dict) or not schema:
         raise ValueError(f"{path}: a schema is an object of task name -> {{\"kind\", \"labels\"}}, at least one task")
     for name, spec in schema.items():

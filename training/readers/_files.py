@@ -58,6 +58,21 @@ def invalid_json(exc: Exception) -> str:
     return "invalid JSON (nested too deeply)" if isinstance(exc, RecursionError) else f"invalid JSON ({exc})"
 
 
+class RepeatedKey(ValueError):
+    pass
+
+
+def unique_keys(pairs: list[tuple]) -> dict:
+    """A JSON object (json's object_pairs_hook), or a RepeatedKey for a key it names twice: json
+    would keep the last value alone, and the others would be lost unsaid."""
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise RepeatedKey(f"{key!r} is given twice in one object (JSON keeps the last alone)")
+        seen.add(key)
+    return dict(pairs)
+
+
 def json_lines(path: Path, problems: list[str]):
     """("path:line", record) for every JSON-object line; broken lines go to `problems`."""
     first, text = True, read_utf8(path)
@@ -67,7 +82,10 @@ def json_lines(path: Path, problems: list[str]):
             continue
         where = f"{path}:{number}"
         try:
-            record = json.loads(line)
+            record = json.loads(line, object_pairs_hook=unique_keys)
+        except RepeatedKey as exc:
+            problems.append(f"{where}: {exc}")
+            continue
         except JSON_ERRORS as exc:
             if first and _is_one_json_document(text, line, lines[number:]):   # one problem, not one per line
                 problems.append(f"{where}: one JSON document over many lines, not JSON lines (one record a line); "
@@ -118,6 +136,19 @@ def span_problem(start, end, text: str) -> str | None:
         return (f"span {start}..{end} covers only white space or characters the encoder does not read "
                 f"({text[start:end]!r})")
     return None
+
+
+def utf16_offsets(text: str) -> dict[int, int] | None:
+    """The character index of each offset of `text` counted in UTF-16 code units, as JavaScript
+    counts (a browser tool's offsets: an emoji or another character beyond U+FFFF is two units),
+    from 0 to the end; an offset inside such a character has none. None where both counts agree."""
+    if all(ord(c) <= 0xFFFF for c in text):
+        return None
+    units, unit = {0: 0}, 0
+    for index, char in enumerate(text, 1):
+        unit += 2 if ord(char) > 0xFFFF else 1
+        units[unit] = index
+    return units
 
 
 def overlap_problems(spans: list[Span], text: str) -> list[str]:

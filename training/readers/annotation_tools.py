@@ -11,7 +11,7 @@ from pathlib import Path
 
 from training.corpus import DataError, Document, Span
 from training.readers._files import (JSON_ERRORS, finish, invalid_json, json_lines, overlap_problems, read_utf8,
-                                     record_id, span_problem)
+                                     record_id, span_problem, utf16_offsets)
 
 
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
@@ -25,7 +25,9 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
     Choice controls missing from a given choice_tasks are left out on purpose, as are per-region
     choices (a value with offsets: an attribute of a span, not a document label). Spans drawn on
     more than one text object (`to_name`: a title and a body) are refused: their offsets count
-    in different texts, and the export does not say which one `data[text_key]` is. An export with no
+    in different texts, and the export does not say which one `data[text_key]` is. Offsets that older
+    versions counted in UTF-16 code units (an emoji is two) are read so where only that count gives
+    the span's own `text`. An export with no
     "labels" result at all annotates no entities (a project of choices alone), rather than
     saying that its texts name none.
     """
@@ -111,7 +113,7 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
     if not isinstance(chosen.get("result") or [], list):   # else read as a text without entities
         errors.append(f"the {key[:-1]}'s result must be a list, not a {type(chosen['result']).__name__}")
         return None
-    doc, spans = Document(text), []
+    doc, spans, units = Document(text), [], utf16_offsets(text)
     for k, item in enumerate(_result(chosen)):
         value = item.get("value") if isinstance(item, dict) else None
         kind = item.get("type") if isinstance(item, dict) else None
@@ -123,6 +125,10 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
             errors.append(f"result[{k}]: no 'value' object")
         elif kind == "labels":
             start, end, labels = value.get("start"), value.get("end"), value.get("labels")
+            # Counted in UTF-16 units, as older versions wrote them, where the span's own text says so
+            if units and _whole(start, end) and start in units and end in units and "text" in value \
+                    and text[start:end] != value["text"] == text[units[start]:units[end]]:
+                start, end = units[start], units[end]
             reason = span_problem(start, end, text)
             drawn_on = item.get("to_name")
             elsewhere = (f" (it is drawn on {drawn_on!r}: if that is data.{drawn_on}, give --text-key {drawn_on})"
@@ -135,7 +141,7 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
             elif reason:
                 errors.append(f"result[{k}]: {reason}{elsewhere}")
             elif "text" in value and value["text"] != text[start:end]:
-                # Offsets counted another way (UTF-16 units, text edited after labelling) land here.
+                # Offsets counted another way (text edited after labelling) land here.
                 errors.append(f"result[{k}]: span {start}..{end} reads {text[start:end]!r} "
                               f"but the annotation says {value['text']!r}{elsewhere}")
             else:
@@ -167,6 +173,8 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
 
     Accepts {"text", "label": [[start, end, "TYPE"], ...]} (sequence labelling) and
     {"text", "entities": [{"start_offset", "end_offset", "label"}], "cats" or "label": [names]}.
+    Offsets count UTF-16 code units, as Doccano's browser editor does (an emoji is two), and are
+    turned into character offsets; those of a project that counts grapheme clusters are not.
     """
     path = Path(path)
     problems = []
@@ -191,7 +199,7 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
     if not isinstance(text, str) or not text.strip():
         errors.append("field 'text' is missing or empty")
         return None
-    doc = Document(text)
+    doc, units = Document(text), utf16_offsets(text)
     span_key = "entities" if "entities" in record else "label" if label_is_spans and "label" in record else None
     label_key = "cats" if "cats" in record else "label" if "label" in record and span_key != "label" else None
     if ner_task and span_key:
@@ -207,6 +215,14 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
                 errors.append(f"{span_key}[{k}]: expected [start, end, label] or "
                               f"{{start_offset, end_offset, label}}, got {item!r}")
                 continue
+            if units and _whole(start, end):   # Doccano counts UTF-16 units, as the browser does
+                inside = next((x for x in (start, end) if 0 < x < max(units) and x not in units), None)
+                if inside is not None:
+                    errors.append(f"{span_key}[{k}]: offset {inside} falls inside {text[units[inside - 1]]!r} "
+                                  "counted in UTF-16 units, as Doccano counts (an emoji is two): are these offsets "
+                                  "counted otherwise?")
+                    continue
+                start, end = units.get(start, start), units.get(end, end)
             reason = span_problem(start, end, text) or (None if isinstance(label, str) and label.strip()
                                                         else f"label must be a non-blank string, not {label!r}")
             if reason:
@@ -223,3 +239,7 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
         elif labels:   # an unlabelled example (label: []) trains no class
             doc.labels[label_task] = list(dict.fromkeys(labels))
     return doc
+
+
+def _whole(*values) -> bool:
+    return all(isinstance(x, int) and not isinstance(x, bool) for x in values)

@@ -195,6 +195,17 @@ def test_label_studio_leaves_out_span_attributes_and_refuses_spans_on_two_texts(
     assert entities(read_label_studio(write_json(tmp_path, [task]), text_key="body")[0]) == [("Helsinki", "LOC")]
 
 
+def test_label_studio_offsets_older_versions_counted_in_utf16_units(tmp_path):
+    """An emoji is two UTF-16 units: before, a span after one was refused as reading the wrong text."""
+    text = "\U0001F4A9 Putin met Trump in Helsinki."   # Putin: 2..7 in characters, 3..8 in UTF-16 units
+    path = write_json(tmp_path, [ls_task(1, text, ls_span(3, 8, "PER", "Putin"), ls_span(13, 18, "PER", "Trump"),
+                                         ls_span(21, 29, "LOC"))])   # no text: counted as written
+    assert entities(read_label_studio(path)[0]) == [("Putin", "PER"), ("Trump", "PER"), ("Helsinki", "LOC")]
+    path = write_json(tmp_path, [ls_task(1, text, ls_span(3, 8, "PER", "Trump"))])   # neither count reads it
+    with pytest.raises(DataError, match=r"span 3..8 reads 'utin ' but the annotation says 'Trump'"):
+        read_label_studio(path)
+
+
 def test_label_studio_text_under_another_key(tmp_path):
     task = ls_task(1, TEXT, ls_span(0, 5, "PER"))
     task["data"] = {"article": task["data"].pop("text")}
@@ -226,6 +237,19 @@ def test_doccano_sequence_labelling_triples(tmp_path):
     assert entities(first) == [("Putin", "PER"), ("Trump", "PER"), ("Helsinki", "LOC")]
     assert first.labels == {} and first.source == f"{path}:1"
     assert second.spans == {"entities": []}   # a sentence without entities still trains "O"
+
+
+def test_doccano_offsets_count_utf16_units_as_its_editor_does(tmp_path):
+    """Before: each emoji before a span moved it one character on, silently ('in me' for 'Putin')."""
+    text = "\U0001F468\U0001F3FB\u200d\U0001F692 Putin met Trump in \U0001F1EB\U0001F1EE Helsinki."
+    path = write_jsonl(tmp_path, [{"text": text, "label": [[8, 13, "PER"], [18, 23, "PER"], [32, 40, "LOC"]]},
+                                  {"text": text, "entities": [{"start_offset": 32, "end_offset": 40, "label": "LOC"}]}])
+    first, second = read_doccano(path)
+    assert entities(first) == [("Putin", "PER"), ("Trump", "PER"), ("Helsinki", "LOC")]
+    assert entities(second) == [("Helsinki", "LOC")]
+    with pytest.raises(DataError, match=r":1: label\[0\]: offset 1 falls inside '\U0001F468' counted in UTF-16 units, "
+                                        r"as Doccano counts \(an emoji is two\)"):
+        read_doccano(write_jsonl(tmp_path, [{"text": text, "label": [[1, 13, "PER"]]}]))
 
 
 def test_doccano_entities_with_cats(tmp_path):

@@ -118,6 +118,18 @@ def test_lines_json_itself_refuses_are_named_and_the_others_are_read(tmp_path):
     assert err.value.problems[1].startswith(f"{path}:4: invalid JSON (Exceeds the limit (4300 digits)")
 
 
+def test_a_field_given_twice_in_one_record_is_refused_not_read_as_the_last(tmp_path):
+    """Before: the last "entities" ([]) was read, and the first's three names lost unsaid."""
+    entities = json.dumps(GOOD["entities"])
+    path = write(tmp_path, [GOOD, '{"text": "Putin met Trump.", "entities": %s, "entities": []}' % entities,
+                            '{"text": "Putin met Trump.", "entities": [{"start": 0, "end": 5, "label": "PER", '
+                            '"label": "ORG"}]}'])
+    with pytest.raises(DataError) as err:
+        read_jsonl(path, NEWS_SCHEMA)
+    assert err.value.problems == [f"{path}:2: 'entities' is given twice in one object (JSON keeps the last alone)",
+                                  f"{path}:3: 'label' is given twice in one object (JSON keeps the last alone)"]
+
+
 def test_a_record_annotating_a_pair_task_is_refused(tmp_path):
     """A checkpoint's pair task (under --init-from, evaluate or calibrate): before, a record's field
     was read as a single text's label for the pair head."""
