@@ -153,6 +153,18 @@ META = {
     "run.processes": (_whole, "a whole number of at least 0"),
     "cwd": (lambda v: v is None or isinstance(v, str), "null or a string"),
 }
+# Each param_group's settings, which AdamW checks only when built and load_state_dict not at all: a beta
+# of 1 divides by zero, a negative weight decay or eps trains on silently (lr: the first step's rate).
+GROUP = {
+    "lr": (_rate, "a number of at least 0"),
+    "betas": (lambda v: isinstance(v, list) and len(v) == 2 and all(_rate(b) and b < 1 for b in v),
+              "a list of two numbers in [0, 1)"),
+    "eps": (_rate, "a number of at least 0"),
+    "weight_decay": (_rate, "a number of at least 0"),
+    # switches this trainer's AdamW leaves off: maximize climbs the loss, amsgrad wants tensors never saved
+    "maximize": (lambda v: v is False or v is None, "false"),
+    "amsgrad": (lambda v: v is False or v is None, "false"),
+}
 # null when absent: run and cwd in a state saved by save_state without a run, _step_count where torch keeps none
 OPTIONAL = {"run", "cwd", "scheduler._step_count"}
 
@@ -170,9 +182,10 @@ def _meta_problem(meta) -> str | None:
         if not valid(holder.get(key)):
             written = json.dumps(holder.get(key))   # as the file writes it: true, not True
             return f"{STATE}: {name} is {written if len(written) <= 60 else written[:57] + '...'}, not {meaning}"
-    for i, group in enumerate(meta["param_groups"]):   # the first step's rate, before the scheduler sets the next
-        if not _rate(group.get("lr")):
-            return f"{STATE}: param_groups[{i}].lr is {json.dumps(group.get('lr'))}, not a number of at least 0"
+    for i, group in enumerate(meta["param_groups"]):
+        for key, (valid, meaning) in GROUP.items():
+            if not valid(group.get(key)):
+                return f"{STATE}: param_groups[{i}].{key} is {json.dumps(group.get(key))}, not {meaning}"
     if len(meta["scheduler"]["base_lrs"]) != len(meta["param_groups"]):   # one each, or a ValueError at the first step
         return (f"{STATE}: scheduler.base_lrs has {len(meta['scheduler']['base_lrs'])} learning rate(s), not one for "
                 f"each of the {len(meta['param_groups'])} param_groups")

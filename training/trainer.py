@@ -197,6 +197,7 @@ class Trainer:
         self.total_steps = self.steps_per_epoch * config.epochs
         if config.max_steps:
             self.total_steps = min(self.total_steps, config.max_steps)
+        self.epochs = -(-self.total_steps // self.steps_per_epoch)   # the last that runs: --max-steps may stop early
         self.optimizer = optimizer_for(model, config)
         self.scheduler = schedule_for(self.optimizer, config, self.total_steps)
         self.rng = random.Random(config.seed)
@@ -278,14 +279,15 @@ class Trainer:
         config = self.config
         if self.rank == 0:
             threads = f"{torch.get_num_threads()} threads" if self.device.type == "cpu" else str(self.device)
-            self.log(f"training on {len(self.data.train)} documents ({len(self.examples)} windows), {config.epochs} "
-                     f"epochs, {self.total_steps} steps, {self.world} process(es) x {threads}, {self.precision}")
+            left = self.epochs - self.progress["epoch"], self.total_steps - self.progress["step"]   # after a resume too
+            self.log(f"training on {len(self.data.train)} documents ({len(self.examples)} windows), {left[0]} epochs, "
+                     f"{left[1]} steps, {self.world} process(es) x {threads}, {self.precision}")
         self.started = time.perf_counter() - self.progress["minutes"] * 60
         if self.model.lexical and self.progress["epoch"] == 0:
             if self.rank == 0:
                 self._end_of_epoch()   # "epoch 0", the lexical branches alone: kept if no epoch beats them
             distributed.barrier(self.world)
-        for epoch in range(self.progress["epoch"] + 1, config.epochs + 1):
+        for epoch in range(self.progress["epoch"] + 1, self.epochs + 1):
             if self.progress["step"] >= self.total_steps:   # resumed after its last step (--max-steps)
                 break
             self._epoch(epoch)
@@ -315,22 +317,22 @@ class Trainer:
         order = self.examples.epoch_order(self.rng, config.batch_size, config.group_by_length)
         starts = list(range(0, len(order), config.batch_size))[self.rank::self.world][:self.steps_per_epoch]
         starts = starts[:self.total_steps - self.progress["step"]]   # --max-steps may end it early
-        bar = tqdm(total=len(starts), desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=self.rank != 0)
-        for b in starts:
-            batch = _to_device(self.examples.batch(order[b:b + config.batch_size]), self.device)
-            with autocast(self.device, self.precision):
-                loss = batch_loss(self.trainee, self.model, batch, config.label_smoothing)
-            loss.backward()
-            nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-            self.optimizer.step()
-            self.scheduler.step()
-            self.optimizer.zero_grad()
-            if self.average is not None:
-                self.average.update_parameters(self.model)
-            self.progress["step"] += 1
-            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-            bar.update()   # counted when taken: iterating the bar would count a step only at the next one
-        bar.close()
+        bar = tqdm(total=len(starts), desc=f"epoch {epoch}/{self.epochs}", unit="batch", disable=self.rank != 0)
+        with bar:   # closed on Ctrl-C too: else drawn again when the traceback goes, below the message
+            for b in starts:
+                batch = _to_device(self.examples.batch(order[b:b + config.batch_size]), self.device)
+                with autocast(self.device, self.precision):
+                    loss = batch_loss(self.trainee, self.model, batch, config.label_smoothing)
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+                self.optimizer.step()
+                self.scheduler.step()
+                self.optimizer.zero_grad()
+                if self.average is not None:
+                    self.average.update_parameters(self.model)
+                self.progress["step"] += 1
+                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+                bar.update()   # counted when taken: iterating the bar would count a step only at the next one
 
     def _end_of_epoch(self) -> None:
         """Score the epoch on dev; save it as the checkpoint if it is the best so far. With a moving

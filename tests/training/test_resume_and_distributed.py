@@ -82,19 +82,19 @@ def test_a_run_killed_after_its_last_step_resumes_to_its_end_and_no_further(run_
     args = args + ["--max-steps", "2", "--ema-decay", "0.5"]   # the last step in epoch 1; the average would move
     whole = run(args + ["--output", str(tmp / "whole2")])
     assert whole.returncode == 0, whole.stderr[-2000:]
-    assert "epoch 1/3: 100%|██████████| 2/2 " in whole.stderr   # the bar counts the last step it takes
+    assert "epoch 1/1: 100%|██████████| 2/2 " in whole.stderr   # the bar counts the last step it takes
     killed = run(args + ["--output", str(tmp / "killed2")], code=KILL_AFTER_FIRST_SAVE)
     assert killed.returncode == -signal.SIGKILL
     resumed = run(args + ["--output", str(tmp / "killed2"), "--resume"])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "epoch 2/3" not in resumed.stdout + resumed.stderr   # no epoch after the last step
+    assert "epoch 2/" not in resumed.stdout + resumed.stderr   # no epoch after the last step
     whole_weights, resumed_weights = (load_file(str(tmp / name / "model.safetensors")) for name in ("whole2", "killed2"))
     assert all(torch.equal(whole_weights[k], resumed_weights[k]) for k in whole_weights)
     # the same command with --resume once the run has ended: nothing trained, nothing replaced
     written = (tmp / "whole2" / "model.safetensors").stat().st_mtime_ns
     again = run(args + ["--output", str(tmp / "whole2"), "--resume"])
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "this run has already ended" in again.stdout and "epoch 1/3" not in again.stdout + again.stderr
+    assert "this run has already ended" in again.stdout and "epoch 1/" not in again.stdout + again.stderr
     assert (tmp / "whole2" / "model.safetensors").stat().st_mtime_ns == written
     # the same from another folder (its paths absolute): before, trained again and replaced
     again = run(args + ["--output", str(tmp / "whole2"), "--resume"], cwd=tmp)

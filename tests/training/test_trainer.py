@@ -468,3 +468,42 @@ def test_lexical_terms_with_no_word_to_build_a_vocabulary_from_are_refused(tiny_
         with pytest.raises(ValueError, match="lexical_terms 20: no training text has a word of two or more letters"):
             train(TrainConfig(**settings, gate_label=gate), log=lambda m: None)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_start_line_and_the_bars_count_the_epochs_and_steps_that_run(tiny_base, tmp_path, monkeypatch, capsys):
+    """Before: "3 epochs" and "epoch 1/3" where --max-steps ended the run in epoch 1, and a resumed
+    run counted again the epochs and steps it had taken before it was stopped."""
+    import re
+
+    import training.trainer as trainer
+
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    settings = dict(train=str(tmp_path / "train.jsonl"), base=tiny_base, batch_size=4, window_length=64,
+                    window_overlap=16, measure_runtimes=False, model_card=None)
+    logged = []
+    train(TrainConfig(**settings, epochs=3, max_steps=1, output=str(tmp_path / "short")), log=logged.append)
+    assert any(line.startswith("training on 4 documents") and ", 1 epochs, 1 steps, " in line for line in logged)
+    bars = capsys.readouterr().err
+    assert "epoch 1/1" in bars and "epoch 1/3" not in bars
+
+    class Stopped(Exception):
+        pass
+
+    save = trainer.save_state
+
+    def save_then_stop(*args, **kwargs):
+        save(*args, **kwargs)
+        raise Stopped
+    monkeypatch.setattr(trainer, "save_state", save_then_stop)
+    with pytest.raises(Stopped):   # after epoch 1 of 2
+        train(TrainConfig(**settings, epochs=2, output=str(tmp_path / "out")), log=lambda m: None)
+    monkeypatch.setattr(trainer, "save_state", save)
+    capsys.readouterr()
+    logged = []
+    train(TrainConfig(**settings, epochs=2, output=str(tmp_path / "out"), resume=True), log=logged.append)
+    start = next(line for line in logged if line.startswith("training on"))
+    windows = int(re.search(r"\((\d+) windows\)", start).group(1))
+    assert f", 1 epochs, {-(-windows // 4)} steps, " in start   # epoch 2's steps alone
+    bars = capsys.readouterr().err
+    assert "epoch 2/2" in bars and "epoch 1/2" not in bars

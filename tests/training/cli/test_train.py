@@ -1,7 +1,9 @@
+import gc
 import json
 
 import pytest
 
+from conftest import REPO
 from training.cli import main
 from training.config import TrainConfig, options
 
@@ -231,6 +233,29 @@ def test_ctrl_c_says_how_to_go_on_instead_of_a_traceback(files, tmp_path, monkey
     assert main(["train", "--train", str(files / "ner.conll"), *output]) == 130
     assert capsys.readouterr().err == ("\ninterrupted; the last saved epoch is kept, and the same command with --resume "
                                        "goes on from it\n")
+
+
+def test_ctrl_c_in_an_epoch_leaves_its_bar_above_the_message_not_below(tiny_base, tmp_path, monkeypatch, capsys):
+    """Before: the bar, held open by the interrupt's traceback, was drawn once more when that went,
+    after the "interrupted; ..." line."""
+    import training.trainer as trainer
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    loss, steps = trainer.batch_loss, []
+
+    def ctrl_c_at_the_second_step(*args, **kwargs):
+        steps.append(1)
+        if len(steps) == 2:
+            raise KeyboardInterrupt
+        return loss(*args, **kwargs)
+    monkeypatch.setattr(trainer, "batch_loss", ctrl_c_at_the_second_step)
+    code = main(["train", "--train", str(tmp_path / "train.jsonl"), "--base", tiny_base, "--output",
+                 str(tmp_path / "out"), "--epochs", "1", "--batch-size", "4", "--window-length", "64",
+                 "--window-overlap", "16"])
+    gc.collect()
+    err = capsys.readouterr().err
+    assert code == 130 and "epoch 1/1" in err
+    assert err.endswith("\ninterrupted; before an epoch was saved: nothing to resume\n")
 
 
 def test_the_model_card_may_not_replace_an_input(tmp_path, capsys):
