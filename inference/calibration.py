@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decoding import decode_task, line_starts
+from .decoding import decode_task, line_starts, trim_edges
 from .manifest import TaskSpec
 from .tokenization import surface
 
@@ -84,6 +84,14 @@ def entity_spans(task: TaskSpec, word_probs: list[np.ndarray], temperature: floa
 def word_strings(text: str, words: list[tuple[int, int]]) -> list[str]:
     """A document's words as strings, from their character spans, without joiners (see surface)."""
     return [surface(text[start:end]) for start, end in words]
+
+
+def name_key(name: str) -> str:
+    """A name as the span calibrator looks it up among those seen in training: as `predict`
+    shows it, without the symbols at its edges ("Kremlin\u00a9" is the "Kremlin" seen), and as the
+    encoder reads it, without joiners (see surface)."""
+    start, end = trim_edges(name, 0, len(name))
+    return surface(name[start:end])
 
 
 def span_features(scores, lengths, types, seen, type_names: list[str]) -> np.ndarray:
@@ -196,7 +204,7 @@ class HeadOutputs:
     gold: np.ndarray | None = None               # multi: 0/1 per label; single: the gold label's index
 
     def __post_init__(self):
-        self.seen = {surface(s) for s in self.task.seen_entities}   # as compared, whatever made them
+        self.seen = {name_key(s) for s in self.task.seen_entities}   # as compared, whatever made them
 
     def confidences(self, temperature: float, span_calibrator: bool = False):
         """(confidence, outcome) pairs at `temperature` (and for NER, with `span_calibrator`,
@@ -213,7 +221,7 @@ class HeadOutputs:
         for spans, gold, text, words in zip(entity_spans(self.task, self.word_probs, temperature, self.texts, self.words),
                                             self.gold_spans, self.texts, self.words):
             for first, last, label, score in spans:
-                rows.append((score, last - first, label, surface(text[words[first][0]:words[last - 1][1]]) in self.seen,
+                rows.append((score, last - first, label, name_key(text[words[first][0]:words[last - 1][1]]) in self.seen,
                              float((first, last, label) in gold)))
         return tuple(map(list, zip(*rows))) if rows else ([], [], [], [], [])
 

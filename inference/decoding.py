@@ -205,6 +205,19 @@ def _as_name(span: tuple[int, int, str, float], words: list[str]) -> tuple[int, 
     return i, j, etype, score
 
 
+def trim_edges(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop symbols and invisible characters at an entity's edges ("Windows\u2122" -> "Windows"):
+    the tokenizer keeps them in the word, but they are no part of a name. An ASCII symbol is a
+    word of its own, in the span because the model put it there ("OPEC+"), and stays."""
+    def stray(char: str, categories: str) -> bool:
+        return not char.isascii() and unicodedata.category(char)[0] in categories
+    while start < end and stray(text[start], "SCZM"):   # M: an accent with no letter before it
+        start += 1
+    while end > start and stray(text[end - 1], "SCZ"):
+        end -= 1
+    return start, end
+
+
 def _is_dash(word: str) -> bool:
     return bool(word) and all(unicodedata.category(char) == "Pd" for char in word)
 

@@ -5,7 +5,6 @@ import operator
 import os
 import sys
 import threading
-import unicodedata
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -14,15 +13,15 @@ import numpy as np
 import torch
 
 from .batching import padded_runs
-from .calibration import calibrated_span_scores, probabilities, word_strings
+from .calibration import calibrated_span_scores, name_key, probabilities, word_strings
 from .checkpoint import load_checkpoint
-from .decoding import decode_task, line_starts
+from .decoding import decode_task, line_starts, trim_edges
 from .devices import autocast, device_setting, resolve_device
 from .lexical import Lexicon
 from .manifest import Manifest
 from .quantization import int8_linears
 from .runtimes import RUNTIMES, choose, log, name_of
-from .tokenization import EncodedText, encode, has_letter_or_digit, readable, surface
+from .tokenization import EncodedText, encode, has_letter_or_digit, readable
 from .windows import SpecialTokens, batch_inputs, cut_windows
 
 # Padded tokens per encoder batch: on CPU, batches small enough to stay in the caches run
@@ -92,7 +91,7 @@ class NewsModel:
         self.runtime = runtime   # torch, torch-int8, onnx or onnx-int8 (see inference.runtimes)
         self.special = SpecialTokens.of(tokenizer)
         self.lexicon = Lexicon(manifest.lexicon, model.lexicon_idf.cpu().numpy()) if manifest.lexicon else None
-        self.seen = {t.name: frozenset(map(surface, t.seen_entities)) for t in manifest.tasks if t.kind == "ner"}
+        self.seen = {t.name: frozenset(map(name_key, t.seen_entities)) for t in manifest.tasks if t.kind == "ner"}
         self.reads_pairs = any(t.kind == "pair" for t in manifest.tasks)   # else a second text is warned about
         self._tokenizer_lock = threading.Lock()  # the Rust tokenizer is not re-entrant
 
@@ -246,12 +245,12 @@ class NewsModel:
             task = self.manifest.task(name)
             scores = calibrated_span_scores(task, [s[3] for s in task_spans], [s[1] - s[0] for s in task_spans],
                                             [s[2] for s in task_spans],
-                                            [surface(text[words[f][0]:words[l - 1][1]]) in self.seen[name]
+                                            [name_key(text[words[f][0]:words[l - 1][1]]) in self.seen[name]
                                              for f, l, _, _ in task_spans])
             for (first, last, label, _), score in zip(task_spans, scores):
                 if words[first][0] >= len(text):   # in the second text of a pair
                     continue
-                start, end = _trim(text, words[first][0], min(words[last - 1][1], len(text)))
+                start, end = trim_edges(text, words[first][0], min(words[last - 1][1], len(text)))
                 entities.append(Entity(text[start:end], label, start, end, round(float(score), 6)))
         labels = {}
         for name, probs in analysis.doc_probs.items():
@@ -306,16 +305,3 @@ def _checked_inputs(texts, pairs) -> tuple[list[str], list[str | None]]:
         if not isinstance(pair, (str, type(None))):
             raise TypeError(f"pairs[{i}] must be str or None, not {type(pair).__name__}")
     return texts, pairs
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop symbols and invisible characters at an entity's edges ("Windows\u2122" -> "Windows"):
-    the tokenizer keeps them in the word, but they are no part of a name. An ASCII symbol is a
-    word of its own, in the span because the model put it there ("OPEC+"), and stays."""
-    def stray(char: str, categories: str) -> bool:
-        return not char.isascii() and unicodedata.category(char)[0] in categories
-    while start < end and stray(text[start], "SCZM"):   # M: an accent with no letter before it
-        start += 1
-    while end > start and stray(text[end - 1], "SCZ"):
-        end -= 1
-    return start, end

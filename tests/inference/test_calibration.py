@@ -161,6 +161,15 @@ def test_names_are_compared_as_the_encoder_reads_them():
     assert word_strings("Pu\u00adtin met Ko\u200dfi", [(0, 6), (7, 10), (11, 16)]) == ["Putin", "met", "Kofi"]
 
 
+@pytest.mark.parametrize("seen", [["Kremlin"], ["Kremlin\u00a9"]])
+def test_a_name_with_a_symbol_at_its_edge_is_looked_up_as_predict_shows_it(seen):
+    """"Kremlin\u00a9" is shown as "Kremlin": the span calibrator reads it as the name training saw."""
+    task = TaskSpec("entities", "ner", ["O", "B-LOC", "I-LOC"], seen_entities=seen)
+    head = HeadOutputs(task, word_probs=[np.array([[0.1, 0.8, 0.1], [0.9, 0.05, 0.05]])], gold_spans=[{(0, 1, "LOC")}],
+                       texts=["Kremlin\u00a9 said"], words=[[(0, 8), (9, 13)]])
+    assert head.entity_rows()[3] == [True]
+
+
 def test_thresholds_tuned_on_very_few_documents_are_warned_about():
     """One positive among six dev documents tuned a label to 0.125, and every text got it: said."""
     probs = np.array([[0.9, 0.15], [0.8, 0.1], [0.85, 0.05], [0.2, 0.05], [0.1, 0.1], [0.15, 0.05]])

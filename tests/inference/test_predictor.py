@@ -284,6 +284,24 @@ def test_entity_scores_pass_through_the_span_calibrator(any_tiny_checkpoint, tmp
     assert all(type(s) is float for s in scores.values())   # not numpy scalars: plain reprs, any JSON encoder
 
 
+def test_a_name_with_a_symbol_at_its_edge_is_looked_up_as_shown(any_tiny_checkpoint, tmp_path):
+    """"Geneva\u00a9" shows as "Geneva", which training saw: scored as seen (it was read as unseen)."""
+    import json
+    import shutil
+    path = tmp_path / "ckpt"
+    shutil.copytree(any_tiny_checkpoint, path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    entities = next(t for t in manifest["tasks"] if t["kind"] == "ner")
+    entities["seen_entities"] = ["Geneva"]
+    entities["span_calibrator"] = {"types": ["PER", "ORG", "LOC", "MISC"], "coef": [0, 2.0, 0, 0, 0, 0, 0],
+                                   "intercept": 0.0}   # 0.5, or 0.88 for a string seen in training
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    text = "Talks in Geneva\u00a9 and Vienna went on. " * 3
+    found = [(e.text, e.score) for e in load(path).predict(text).entities]
+    assert ("Geneva", pytest.approx(0.880797)) in found
+    assert all(s == pytest.approx(0.880797 if name == "Geneva" else 0.5) for name, s in found)
+
+
 @pytest.mark.parametrize("options, error", [({}, "torch sees no GPU"), ({"runtime": "onnx"}, "runs on the CPU only")])
 def test_a_device_that_cannot_run_is_refused_before_the_checkpoint_loads(tiny_checkpoint, monkeypatch, options, error):
     """Before: the weights were read first, a progress bar and seconds for a refusal."""

@@ -34,7 +34,7 @@ def run(args) -> int:
     from inference.checkpoint import write_manifest
     from inference.calibration import calibrate
     from training.corpus import DataError, annotated_tasks
-    from training.data import fingerprint
+    from training.data import document_warnings, fingerprint
     from training.evaluation import check_annotated, head_outputs
     from training.model_card import write_model_card
     from training.schema import schema_of
@@ -62,6 +62,8 @@ def run(args) -> int:
                 task.seen_entities = seen_entities(task, train_docs)
     docs = read_source(Source(**data), schema)
     check_annotated(docs, list(schema), data)
+    for line in document_warnings(docs, f"file {args.data}"):   # as evaluate says them: what the fit cannot use
+        print(f"warning: {line}", file=sys.stderr)
     heads = [head for head, _ in head_outputs(model, docs)]
     refitted = calibrate(heads, lambda line: print(f"warning: {line}", file=sys.stderr))
     for task in model.manifest.tasks:   # a span calibrator kept keeps the names it was fitted with

@@ -156,6 +156,22 @@ def test_calibrate_reads_a_classification_file_with_its_task(tiny_checkpoint, tm
     assert "calibration of stance refitted on 3 documents" in capsys.readouterr().err
 
 
+def test_calibrate_warns_of_documents_its_fit_cannot_use(tiny_checkpoint, tmp_path, capsys):
+    """As evaluate does: a text with no letter or digit gets no scores (left out of the topic fit, its
+    label then read as in no document), and a span across a line break is never predicted."""
+    ckpt, _ = _copy(tiny_checkpoint, tmp_path)
+    data = tmp_path / "dev.jsonl"
+    data.write_text("".join(json.dumps(record) + "\n" for record in [
+        {"text": "Talks on arms in Geneva.", "topic": ["arms_control"]},
+        {"text": "Talks on trade in Oslo.", "topic": ["arms_control", "summit_diplomacy"]},
+        {"text": "??? !!!", "topic": ["trade"]},
+        {"text": "Kofi\nAnnan spoke.", "entities": [{"start": 0, "end": 10, "label": "PER"}]}]), encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: 1 document(s) of the file {data} have no letter or digit" in err
+    assert "cross a line break" in err
+
+
 def test_calibrate_keeps_what_the_data_gives_nothing_to_fit_against(tiny_checkpoint, tmp_path, capsys):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)
