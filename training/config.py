@@ -119,6 +119,8 @@ class TrainConfig:
                     and (value is not None or f.type == "str") \
                     and not (f.name == "device" and type(value).__name__ == "device"):   # a torch.device too
                 raise ValueError(f"{f.name}: {value!r} is not a string")   # `output = 5` in a config file
+            if f.type in ("str", "str | None") and isinstance(value, os.PathLike):   # as the manifest records it
+                setattr(self, f.name, os.fspath(value))
             if f.type == "str | None" and value == "":   # `--init-from "$UNSET"`: not a silent run from scratch
                 raise ValueError(f"{f.name}: empty: give a value, or leave the setting out for its default")
         try:   # `device = "gpu"`, or cuda on a machine without one: refused before any data is read

@@ -10,7 +10,9 @@ the ones the package's engine multiplies with, so the folder is a plain `BertMod
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import shutil
 import struct
 import unicodedata
@@ -95,10 +97,14 @@ def _parse(data: bytes, path) -> E5File:
     c = _Cursor(data, path)
     c.raw(4)
     version = c.take("I")
-    hidden, layers, heads, ffn, vocab, positions, type_vocab = c.take("7i")
+    sizes = dict(zip(("hidden", "layers", "heads", "ffn", "vocab", "positions", "type_vocab"), c.take("7i")))
     eps, block = c.take("f"), c.take("i")
     if version != 1 or block != BLOCK:
         raise ValueError(f"{path}: unsupported E5S1 version {version} / block size {block}")
+    if sizes["heads"] <= 0 or sizes["hidden"] % sizes["heads"]:   # no tensor's shape shows the head count
+        _damaged(path, f"its header's heads {sizes['heads']} do not divide its hidden {sizes['hidden']}")
+    if not 0 < eps <= 1e-3:   # a layer norm's eps guards against a zero variance, far below any real one
+        _damaged(path, f"its header's eps {eps:g} is not a layer norm's")
     n_pieces, bos, eos, pad, unk = c.take("5i")
     blob_length = c.take("Q")
     offsets = c.array("<u4", n_pieces + 1)
@@ -108,39 +114,65 @@ def _parse(data: bytes, path) -> E5File:
         raise ValueError(f"{path}: damaged (its vocabulary's piece offsets do not run through the pieces): "
                          "reinstall the package that carries it")
     pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    for field, value in (("bos", bos), ("eos", eos), ("pad", pad), ("unk", unk)):
+        if not 0 <= value < n_pieces:
+            _damaged(path, f"its header's {field} id {value} is not one of its {n_pieces} pieces")
     n_norm, norm_bytes = c.take("i"), c.take("I")
     norm = _Cursor(c.raw(norm_bytes), path)
     normalisation = {}
     for _ in range(n_norm):
         code_point, count = norm.take("I"), norm.take("B")
+        if code_point > 0x10FFFF:   # else met only when the tokenizer is built, without the file's name
+            _damaged(path, f"its normalisation map replaces code point {code_point:#x}, which is no character")
         normalisation[code_point] = "".join(chr(norm.take("I")) for _ in range(count))
-    shapes = {"emb.word": (vocab, hidden), "emb.pos": (positions, hidden), "emb.type": (type_vocab, hidden)}
     tensors = {}
     for _ in range(c.take("i")):
         name = c.raw(c.take("H")).decode("ascii")
         dtype, count = c.take("B"), c.take("I")
         offset, size = c.take("Q"), c.take("Q")
-        if name in shapes:
-            shape = shapes[name]
-        elif name.endswith(".w") and "ln" not in name:   # a linear layer's (out, in) matrix
-            rows = ffn if name.endswith(".fi.w") else hidden
-            shape = (rows, count // rows)
-        else:
-            shape = (count,)
+        fields = _shape_of(name, sizes["layers"])
+        if fields is None:
+            _damaged(path, f"tensor {name!r} is not one of those its header's layers {sizes['layers']} call for")
+        shape = tuple(sizes[field] for field in fields)
+        if count != math.prod(shape):
+            _damaged(path, f"tensor {name!r} holds {count} values where its header's "
+                           f"{' x '.join(f'{field} {sizes[field]}' for field in fields)} make {math.prod(shape)}")
         _check_within(path, data, offset, size)
         raw = data[offset:offset + size]
         target = _parameter_name(name)
-        if dtype == Q4:
+        if dtype == Q4 and len(shape) == 2:   # matrices only: blocks run along rows
             tensors[target] = dequantize_q4(raw, *shape)
         elif dtype == F32:
             tensors[target] = np.frombuffer(raw, "<f4", count).reshape(shape).copy()
         else:
-            raise ValueError(f"{path}: tensor {name!r} has unknown dtype {dtype}")
-    config = {"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
-              "intermediate_size": ffn, "vocab_size": vocab, "max_position_embeddings": positions,
-              "type_vocab_size": type_vocab, "layer_norm_eps": float(eps)}
+            _damaged(path, f"tensor {name!r} has dtype {dtype}, which a tensor of {len(shape)} dimension(s) is not "
+                           "stored in")
+    if len(tensors) != len(_EMBEDDINGS) + len(_LAYER) * 2 * sizes["layers"]:
+        _damaged(path, f"it holds {len(tensors)} tensors where its header's layers {sizes['layers']} call for "
+                       f"{len(_EMBEDDINGS)} + {len(_LAYER) * 2} x {sizes['layers']}")
+    config = {"hidden_size": sizes["hidden"], "num_hidden_layers": sizes["layers"],
+              "num_attention_heads": sizes["heads"], "intermediate_size": sizes["ffn"], "vocab_size": sizes["vocab"],
+              "max_position_embeddings": sizes["positions"], "type_vocab_size": sizes["type_vocab"],
+              "layer_norm_eps": float(eps)}
     return E5File(config, pieces, [float(s) for s in scores], {"bos": bos, "eos": eos, "pad": pad, "unk": unk},
                   normalisation, tensors)
+
+
+def _damaged(path, why: str):
+    raise ValueError(f"{path}: damaged ({why}): reinstall the package that carries it")
+
+
+def _shape_of(name: str, layers: int) -> tuple[str, ...] | None:
+    """The header fields that give tensor `name`'s shape in a file of `layers` layers; None: no such tensor."""
+    if name in _EMBEDDINGS:
+        return {"emb.word": ("vocab", "hidden"), "emb.pos": ("positions", "hidden"),
+                "emb.type": ("type_vocab", "hidden")}.get(name, ("hidden",))
+    match = re.fullmatch(r"l(0|[1-9][0-9]*)\.([a-z]+)\.([wb])", name)
+    if not match or int(match[1]) >= layers or match[2] not in _LAYER:
+        return None
+    part, kind = match[2], match[3]
+    out, in_ = {"fi": ("ffn", "hidden"), "fo": ("hidden", "ffn")}.get(part, ("hidden", "hidden"))
+    return (out, in_) if kind == "w" and not part.endswith("ln") else (out,)   # a linear layer's (out, in)
 
 
 def _parameter_name(name: str) -> str:

