@@ -203,7 +203,8 @@ def has_letter_or_digit(text: str) -> bool:
 
 
 def surface(string: str) -> str:
-    """A name as names seen in training are compared: without its joiners, in NFC, its white space
+    """A name as the encoder reads it (calibration.name_key compares names seen in training
+    through it, their edges trimmed): without its joiners, in NFC, its white space
     of any kind and length one space ("Vladimir\u00a0 Putin" is "Vladimir Putin"), as is what the
     encoder reads as one (a zero-width space, a control character, an emoji), none at either end."""
     return _SPACES.sub(" ", unicodedata.normalize("NFC", _JOINERS.sub("", string))).strip()

@@ -1,6 +1,7 @@
 """Read the exports of two annotation tools: Label Studio (JSON) and Doccano (JSON lines).
 
-Both give character offsets into the text, so entities become Spans as they are; choices and
+Both give offsets into the text (Doccano's, and those of older Label Studio versions, counted in
+UTF-16 code units and turned into character offsets), so entities become Spans; choices and
 document labels become `Document.labels`.
 """
 from __future__ import annotations
