@@ -29,7 +29,7 @@ from transformers import AutoModelForTokenClassification
 
 from .checkpoint import check_replaceable, is_checkpoint, save_directory
 from .predictor import NewsModel
-from .tokenization import BLANK_CHARS
+from .tokenization import BLANK_CHARS, JOINERS
 
 # Set in the exported config.json, so that a later export may replace the folder and nothing
 # else is ever overwritten (a checkpoint, someone's own model).
@@ -95,9 +95,9 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
 
 
 def _for_pipeline(tokenizer):
-    """A copy of `tokenizer` that reads "[SEP]" or "</s>" in a text as words, and control
-    characters and emoji as spaces, as `predict` does, and whose SentencePiece pieces have offsets
-    without the space before them."""
+    """A copy of `tokenizer` that reads "[SEP]" or "</s>" in a text as words, control characters
+    and emoji as spaces and a word without its format characters, as `predict` does, and whose
+    SentencePiece pieces have offsets without the space before them."""
     from tokenizers import Regex, normalizers, pre_tokenizers
 
     tokenizer = copy.deepcopy(tokenizer)
@@ -105,7 +105,9 @@ def _for_pipeline(tokenizer):
     backend = tokenizer.backend_tokenizer
     # WordPiece drops them, gluing "Talks\vPutin" into one word; one character for one, offsets kept
     blank = normalizers.Replace(Regex(f"[{BLANK_CHARS}]"), " ")
-    backend.normalizer = normalizers.Sequence([blank, backend.normalizer]) if backend.normalizer else blank
+    # joiners and other format characters inside a word ("Pu\u00adtin"): dropped, as predict reads them
+    joiner = normalizers.Replace(Regex(f"[{JOINERS}]"), "")
+    backend.normalizer = normalizers.Sequence([blank, joiner] + ([backend.normalizer] if backend.normalizer else []))
     meta = backend.pre_tokenizer
     # split, each word is a text of its own: "first" would mark the first word alone; with "never"
     # the text's first word has no `▁` and the others have one, which no per-word rule gives

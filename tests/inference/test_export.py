@@ -144,3 +144,15 @@ def test_a_roberta_encoder_exports_as_the_token_classifier_of_its_type(tokenizer
     assert exported["architectures"] == ["RobertaForTokenClassification"]   # not Bert's, as the docs said
     pipe = pipeline("token-classification", model=str(out), device=-1)
     assert type(pipe.model).__name__ == "RobertaForTokenClassification"
+
+
+def test_the_exported_tokenizer_reads_a_word_without_its_format_characters(any_tiny_checkpoint, tmp_path):
+    r"""Before, e5-small's read "Pu\u00adtin" as the pieces "▁Pu", "\xad", "tin", which predict reads as
+    "▁Putin"."""
+    from transformers import AutoTokenizer
+    model = load(any_tiny_checkpoint)
+    exported = AutoTokenizer.from_pretrained(export_ner(model, "entities", tmp_path / "ner"))
+    text = "Talks as Pu\u00adtin met Bi\u2063den in Gen\u0600eva\u200d."
+    pieces = exported(text, return_offsets_mapping=True, add_special_tokens=False)
+    assert pieces["input_ids"] == encode(model.tokenizer, text).input_ids
+    assert "Pu\u00adtin" in [text[s:e] for s, e in pieces["offset_mapping"]]
