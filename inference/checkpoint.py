@@ -157,10 +157,13 @@ def load_tokenizer(folder: str | os.PathLike, name: str):
                          f"{type(exc).__name__}: {exc}") from None
 
 
-def load_encoder(folder: str | os.PathLike, advice: str = ""):
+def load_encoder(folder: str | os.PathLike, advice: str = "", exact: bool = False):
     """The Hugging Face encoder in `folder` (safetensors only, no code of its own run), or a
     ValueError naming what is wrong: unreadable, damaged, or weights missing or of another shape
-    than its config.json says (which transformers would fill with random values, or raise on)."""
+    than its config.json says (which transformers would fill with random values, or raise on);
+    with `exact`, weights it has no place for too but a pooler's, never read (transformers drops
+    them: a config.json of fewer layers read a deeper encoder's first ones). A base folder may
+    hold a pre-training head; a checkpoint's encoder is saved as it was loaded."""
     folder = Path(folder)
     try:
         with _no_progress_bar():
@@ -177,6 +180,10 @@ def load_encoder(folder: str | os.PathLike, advice: str = ""):
     if wrong:
         raise ValueError(f"{folder / ENCODER_FILES[2]}: not the encoder config.json describes ({len(wrong)} weights "
                          f"missing or of another shape, e.g. {wrong[0]}){advice}")
+    extra = sorted(k for k in loaded["unexpected_keys"] if not k.startswith("pooler.")) if exact else []
+    if extra:
+        raise ValueError(f"{folder / ENCODER_FILES[2]}: not the encoder config.json describes ({len(extra)} weights "
+                         f"it has no place for, e.g. {extra[0]}){advice}")
     return encoder
 
 
@@ -209,7 +216,7 @@ def load_checkpoint(path: str | os.PathLike, manifest: Manifest | None = None) -
         raise ValueError(f"{path} is not a whole checkpoint: {', '.join(missing)} missing; copy it again")
     # Missing, unreadable, not JSON, fields missing or of another type, or code of its own (never
     # run): named, not a traceback. The encoder first: the tokenizer reads its config.json too.
-    encoder = load_encoder(path, "; copy the checkpoint again")
+    encoder = load_encoder(path, "; copy the checkpoint again", exact=True)
     tokenizer = load_tokenizer(path, str(path))
     problem = window_problem(manifest.window_length, manifest.window_overlap, usable_positions(encoder.config))
     if problem:   # a hand edit: named here, not met as an index error at the first long text

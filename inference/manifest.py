@@ -113,10 +113,14 @@ class Manifest:
                   for label, value in t.thresholds.items() if not _within(value, 0, 1)]
         wrong += [f"task {t.name!r}: thresholds of labels it does not have: {', '.join(unknown)}"
                   for t in manifest.tasks if (unknown := _unknown_threshold_labels(t))]
+        # a gate is found by its label's row: one the task lacks failed at the first predict
+        wrong += [f"task {t.name!r}: gate must be one of its labels, not {t.gate!r}" for t in manifest.tasks
+                  if isinstance(t.gate, str) and _conforms(t.labels, list[str]) and t.gate not in t.labels]
         wrong += [f"task {t.name!r}: span_calibrator must be empty or an object of types (list of str), coef (a "
                   f"number per type and 3 more) and intercept (number), not {json.dumps(t.span_calibrator)[:40]}"
                   for t in manifest.tasks if isinstance(t.span_calibrator, dict) and not _span_calibrator(t)]
         wrong += [f"task {t.name!r}: {problem}" for t in manifest.tasks if (problem := _tags_problem(t))]
+        wrong += [f"task {t.name!r}: {name} holds NaN or infinity" for t in manifest.tasks for name in _not_finite(t)]
         # one head per name: a second would read the first's weights; a label twice, two rows (tags: above)
         names = Counter(t.name for t in manifest.tasks if isinstance(t.name, str))
         wrong += [f"task {name!r} is listed {n} times" for name, n in names.items() if n > 1]
@@ -162,6 +166,17 @@ def _tags_problem(task: TaskSpec) -> str | None:
         return (f"span_calibrator types must be among its entity types ({', '.join(task.entity_types)}), "
                 f"not {', '.join(unknown)}")
     return None
+
+
+def _not_finite(task: TaskSpec) -> list[str]:
+    """The fields decoding computes with that hold NaN or infinity: NaN transitions lost every
+    entity, a NaN coefficient scored each NaN (the weights' own are checked at load)."""
+    c = task.span_calibrator
+    numbers = {"transitions": [v for row in task.transitions for v in row]
+               if _conforms(task.transitions, list[list[float]]) else [],
+               "span_calibrator": [*c["coef"], c["intercept"]] if isinstance(c, dict) and c and _span_calibrator(task)
+               else []}
+    return [name for name, values in numbers.items() if not all(map(math.isfinite, values))]
 
 
 def _measured(figures) -> bool:

@@ -187,6 +187,11 @@ def _a_window_beyond_the_encoder(manifest_path) -> str:
     return json.dumps(json.loads(manifest_path.read_text(encoding="utf-8")) | {"window_length": 100_000})
 
 
+def _fewer_layers(config_path) -> str:
+    import json
+    return json.dumps(json.loads(config_path.read_text(encoding="utf-8")) | {"num_hidden_layers": 0})
+
+
 def _a_negative_overlap(manifest_path) -> str:
     import json
     return json.dumps(json.loads(manifest_path.read_text(encoding="utf-8")) | {"window_overlap": -5})
@@ -232,10 +237,13 @@ def _a_negative_overlap(manifest_path) -> str:
      r"manifest.json: window length 100000: it must .* fit the encoder's \d+ positions"),
     (lambda ckpt: (ckpt / "manifest.json").write_text(_a_negative_overlap(ckpt / "manifest.json"), encoding="utf-8"),
      r"manifest.json: window overlap -5: it must be 0 or more"),   # before: loaded, and windows left gaps unlabelled
+    (lambda ckpt: (ckpt / "config.json").write_text(_fewer_layers(ckpt / "config.json"), encoding="utf-8"),
+     r"model.safetensors: not the encoder config.json describes \(\d+ weights it has no place for"),   # before: its layer dropped
 ], ids=["manifest-json", "manifest-field", "manifest-not-one", "heads", "encoder", "encoder-missing",
         "tokenizer-missing", "config-broken", "config-not-one", "config-field", "tokenizer-config-not-one",
         "tokenizer-broken", "tokenizer-fields", "encoder-not-one",
-        "encoder-shape", "heads-nan", "encoder-nan", "manifest-labels", "manifest-window", "manifest-overlap"])
+        "encoder-shape", "heads-nan", "encoder-nan", "manifest-labels", "manifest-window", "manifest-overlap",
+        "encoder-layers"])
 def test_a_damaged_checkpoint_is_refused_naming_the_file(tiny_checkpoint, tmp_path, damage, message):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)

@@ -166,3 +166,32 @@ def test_runtime_figures_load_cannot_choose_from_are_named_when_the_manifest_is_
     data["runtimes"] = {"torch": good}
     path.write_text(json.dumps(data), encoding="utf-8")
     assert Manifest.read(path).runtimes == {"torch": good}
+
+
+def test_a_gate_of_a_label_the_task_does_not_have_is_refused(tmp_path):
+    """Before, a gate renamed by hand ("Neutral" for "neutral") was read, and the first predict
+    failed with "'Neutral' is not in list", naming neither the file nor the field."""
+    import json
+    path = tmp_path / "manifest.json"
+    data = json.loads(Manifest(tasks=[TaskSpec("stance", "single", ["agree", "neutral"], lexical=True, gate="neutral")],
+                               base_model="m").to_json())
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert Manifest.read(path).tasks[0].gate == "neutral"
+    data["tasks"][0]["gate"] = "Neutral"
+    assert refusal(path, data) == f"{path}: task 'stance': gate must be one of its labels, not 'Neutral'"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_transition_scores_or_a_span_calibrator_holding_nan_or_infinity_are_refused(tmp_path, value):
+    """Before, read: NaN transition scores lost every entity without a word, and a NaN coefficient
+    gave every entity a NaN score."""
+    import json
+    path = tmp_path / "manifest.json"
+    calibrator = {"types": ["PER"], "coef": [1.0, 0.5, 0.1, 0.2], "intercept": 0.0}
+    data = json.loads(Manifest(tasks=[TaskSpec("entities", "ner", ["O", "B-PER", "I-PER"], crf=True,
+                                               transitions=[[0.0] * 3] * 3, span_calibrator=calibrator)],
+                               base_model="m").to_json())
+    data["tasks"][0]["transitions"][1] = [0.0, value, 0.0]
+    data["tasks"][0]["span_calibrator"]["intercept"] = value
+    assert refusal(path, data) == (f"{path}: task 'entities': transitions holds NaN or infinity; "
+                                   "task 'entities': span_calibrator holds NaN or infinity")
