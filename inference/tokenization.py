@@ -242,7 +242,7 @@ def _starts_sentence(text: str, words: list[tuple[int, int]], i: int) -> bool:
     prev_start, prev_end = words[i - 1]
     if LINE_BREAK.search(text, prev_end, words[i][0]):   # any line end, as decoding and recasing read one
         return True
-    if text[prev_start:prev_end] not in SENTENCE_END or i < 2:
+    if text[prev_start:prev_end] not in SENTENCE_END or i < 2 or words[i][0] == prev_end:   # "1.5", "2.Q"
         return False
     # "U.S. officials": a full stop after a single letter ends an abbreviation, not a sentence
     before_start, before_end = words[i - 2]

@@ -164,6 +164,9 @@ def test_a_full_stop_after_a_single_symbol_or_digit_ends_a_sentence(any_tokenize
     enc = encode(any_tokenizer, text)
     initial = {text[s:e]: enc.shape_ids[i] >= len(SHAPES) for (s, e), i in zip(enc.words, enc.first_subwords)}
     assert initial["Analysts"] and initial["China"] and not initial["Open"]
+    decimal = "Output rose 1.5 percent"   # no space after the stop: no sentence ends there
+    enc = encode(any_tokenizer, decimal)
+    assert not any(enc.shape_ids[i] >= len(SHAPES) for (s, e), i in zip(enc.words, enc.first_subwords) if s > 0)
 
 
 def test_joiners_and_soft_hyphens_stay_inside_their_word(any_tokenizer):

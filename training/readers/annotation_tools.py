@@ -175,7 +175,8 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
     Accepts {"text", "label": [[start, end, "TYPE"], ...]} (sequence labelling) and
     {"text", "entities": [{"start_offset", "end_offset", "label"}], "cats" or "label": [names]}.
     Offsets count UTF-16 code units, as Doccano's browser editor does (an emoji is two), and are
-    turned into character offsets; those of a project that counts grapheme clusters are not.
+    turned into character offsets, unless a record's spans fall on word edges more often read as
+    characters (a file a script wrote); those of a project that counts grapheme clusters are not.
     """
     path = Path(path)
     problems = []
@@ -207,17 +208,22 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
         spans = []
         if not isinstance(record[span_key], list):
             errors.append(f"field {span_key!r} must be a list of spans, not {reprlib.repr(record[span_key])}")
-        for k, item in enumerate(record[span_key] if isinstance(record[span_key], list) else []):
-            if isinstance(item, list) and len(item) == 3:
-                start, end, label = item
-            elif isinstance(item, dict) and {"start_offset", "end_offset", "label"} <= set(item):
-                start, end, label = item["start_offset"], item["end_offset"], item["label"]
-            else:
+        items = [tuple(item) if isinstance(item, list) and len(item) == 3
+                 else (item["start_offset"], item["end_offset"], item["label"])
+                 if isinstance(item, dict) and {"start_offset", "end_offset", "label"} <= set(item) else item
+                 for item in (record[span_key] if isinstance(record[span_key], list) else [])]
+        spans_read = [item for item in items if isinstance(item, tuple)]
+        if units and _on_word_edges(text, spans_read) > _on_word_edges(text, spans_read, units):
+            units = None   # offsets counted in characters (a script's file): they, not UTF-16's, fall on words
+        last = next(reversed(units)) if units else 0
+        for k, item in enumerate(items):
+            if not isinstance(item, tuple):
                 errors.append(f"{span_key}[{k}]: expected [start, end, label] or "
                               f"{{start_offset, end_offset, label}}, got {item!r}")
                 continue
+            start, end, label = item
             if units and _whole(start, end):   # Doccano counts UTF-16 units, as the browser does
-                inside = next((x for x in (start, end) if 0 < x < max(units) and x not in units), None)
+                inside = next((x for x in (start, end) if 0 < x < last and x not in units), None)
                 if inside is not None:
                     errors.append(f"{span_key}[{k}]: offset {inside} falls inside {text[units[inside - 1]]!r} "
                                   "counted in UTF-16 units, as Doccano counts (an emoji is two): are these offsets "
@@ -244,3 +250,14 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
 
 def _whole(*values) -> bool:
     return all(isinstance(x, int) and not isinstance(x, bool) for x in values)
+
+
+def _on_word_edges(text: str, items: list[tuple], positions: dict[int, int] | None = None) -> int:
+    """How many spans (start, end, label) begin and end on a word's edge when their offsets
+    are read through `positions` (offset -> character index; None: offsets are characters)."""
+    def edge(offset, before: bool) -> bool:
+        if not _whole(offset):
+            return False
+        i = positions.get(offset) if positions is not None else offset if 0 <= offset <= len(text) else None
+        return i is not None and (not text[i - 1:i].isalnum() if before else not text[i:i + 1].isalnum())
+    return sum(edge(start, True) and edge(end, False) for start, end, _ in items)

@@ -252,6 +252,15 @@ def test_doccano_offsets_count_utf16_units_as_its_editor_does(tmp_path):
         read_doccano(write_jsonl(tmp_path, [{"text": text, "label": [[1, 13, "PER"]]}]))
 
 
+def test_doccano_shaped_offsets_a_script_counted_in_characters_are_read_so(tmp_path):
+    """A file a script wrote counts Python characters: read as UTF-16 units, its spans would miss
+    their words (' Puti' for 'Putin'); read so, they fall on word edges."""
+    text = "\U0001F4A9 Putin met Trump in \U0001F1EB\U0001F1EE Helsinki."
+    [doc] = read_doccano(write_jsonl(tmp_path, [{"text": text, "label": [[2, 7, "PER"], [12, 17, "PER"],
+                                                                         [24, 32, "LOC"]]}]))
+    assert entities(doc) == [("Putin", "PER"), ("Trump", "PER"), ("Helsinki", "LOC")]
+
+
 def test_doccano_entities_with_cats(tmp_path):
     path = write_jsonl(tmp_path, [{"text": TEXT, "cats": ["summit_diplomacy", "other"],
                                    "entities": [{"id": 7, "start_offset": 19, "end_offset": 27, "label": "LOC"}]}])
