@@ -77,7 +77,8 @@ def run(args) -> int:
                                       pairs=pairs if any(p is not None for p in pairs) else None)
     if args.html:   # first: a reader of stdout that stops early (`| head`) ends the printing
         from inference.html import render
-        titles = [str(r["id"]) if r.get("id") is not None   # "id": null too; a --jsonl line's own "file" is not ours
+        # an "id" of null titles as no id does; a --jsonl line's own "file" is not ours
+        titles = [_as_title(r["id"]) if r.get("id") is not None
                   else (None if args.jsonl else r["file"]) or f"document {i + 1}" for i, r in enumerate(records)]
         with open(args.html, "w", encoding="utf-8") as f:
             f.write(render(predictions, titles))
@@ -92,6 +93,12 @@ def run(args) -> int:
             line = json.dumps(out)   # file): JSON escapes, which read back as the same string
         print(line)
     return 0
+
+
+def _as_title(record_id) -> str:
+    """An echoed id as its section's title: a string as it is, anything else as the JSON line writes it
+    (true, not Python's True)."""
+    return record_id if isinstance(record_id, str) else json.dumps(record_id, ensure_ascii=False)
 
 
 def _read_file(option: str, file: str) -> str:
@@ -134,12 +141,14 @@ def _jsonl_records(raw: str, where: str) -> list[dict]:
 def _jsonl_record(line: str, where: str) -> dict:
     """A line of --jsonl input: a JSON object with "text" (and "id", echoed; "pair"), or plain text.
     A line that opens as an object must be one, with its text: not read as text of JSON syntax."""
-    from training.readers._files import JSON_ERRORS, invalid_json
-    try:
-        record = json.loads(line)
+    from training.readers._files import JSON_ERRORS, RepeatedKey, invalid_json, unique_keys
+    # a byte-order mark: a file joined after another (`cat a.jsonl b.jsonl`) keeps it on its first line
+    body = line.lstrip("\ufeff")
+    try:   # a key given twice ("text" of the headline, then of the body) would keep the last alone
+        record = json.loads(body, object_pairs_hook=unique_keys)
     except JSON_ERRORS as exc:
-        if line.lstrip().startswith("{"):
-            raise ValueError(f"{where}: {invalid_json(exc)}") from None
+        if body.lstrip().startswith("{"):
+            raise ValueError(f"{where}: {exc if isinstance(exc, RepeatedKey) else invalid_json(exc)}") from None
         return {"text": line}
     if not isinstance(record, dict):
         return {"text": line}

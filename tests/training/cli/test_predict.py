@@ -46,6 +46,29 @@ def test_a_json_lines_own_file_field_does_not_title_its_section(tiny_checkpoint,
     assert "<h1>document 1</h1>" in html and "<h1>document 2</h1>" in html
 
 
+def test_a_sections_title_is_its_id_as_the_json_line_echoes_it(tiny_checkpoint, tmp_path, capsys):
+    page = tmp_path / "page.html"
+    lines = '{"id": true, "text": "Talks."}\n{"id": {"desk": "Geneva"}, "text": "More talks."}'
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--jsonl", lines, "--html", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")   # before: Python's True and {'desk': 'Geneva'}
+    assert "<h1>true</h1>" in html and "<h1>{&quot;desk&quot;: &quot;Geneva&quot;}</h1>" in html
+
+
+def test_a_json_line_naming_a_key_twice_is_refused_with_its_place(tmp_path, capsys):
+    folder = tmp_path / "not-a-checkpoint"   # the input is refused before the checkpoint loads
+    folder.mkdir()
+    line = '{"id": 1, "text": "Talks resume", "text": "Officials in Geneva said the talks went on."}'
+    assert main(["predict", "--checkpoint", str(folder), "--jsonl", line]) == 2   # before: the headline dropped
+    assert "the text argument:1: 'text' is given twice in one object" in capsys.readouterr().err
+
+def test_a_json_line_after_a_byte_order_mark_is_read_as_its_object(tiny_checkpoint, tmp_path, capsys):
+    records = tmp_path / "joined.jsonl"   # two files joined, the second saved with a byte-order mark
+    records.write_text('{"id": 1, "text": "Talks."}\n\ufeff{"id": 2, "text": "In Geneva."}\n', encoding="utf-8")
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--jsonl", "--file", str(records)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row.get("id") for row in rows] == [1, 2]   # before: the second line read as text, its id lost
+    assert all(e["end"] <= len("In Geneva.") for e in rows[1]["entities"])
+
 def test_predict_reads_a_headline_with_its_body(tiny_checkpoint, tmp_path, capsys):
     body = tmp_path / "body.txt"
     body.write_text("Officials in Geneva said the talks went on. " * 40, encoding="utf-8")
