@@ -131,9 +131,14 @@ def main() -> None:
             raise SystemExit(f"error: {option} {twice}: given twice (by this name or another)")
     try:   # every file read before the models load: a typo in the last path loses no figure
         docs = {path: read_conll(path, task=TASK) for path in args.conll}
-        kinds = {frozenset(Manifest.read(Path(path) / MANIFEST).task(TASK).entity_types) for path in args.checkpoint}
-    except (OSError, ValueError, KeyError) as exc:
-        raise SystemExit(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}") from None
+        kinds = set()
+        for path in args.checkpoint:
+            try:
+                kinds.add(frozenset(Manifest.read(Path(path) / MANIFEST).task(TASK).entity_types))
+            except KeyError as exc:   # "no task ... in this checkpoint": which member
+                raise SystemExit(f"error: --checkpoint {path}: {exc.args[0]}") from None
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"error: {exc}") from None
     types = set(next(iter(kinds)))   # members of other types are refused as they load
     for path, split in docs.items():   # a type the members lack would stop the run after the first files
         unknown = {span.label for doc in split for span in doc.spans[TASK]} - types

@@ -68,7 +68,8 @@ def prepare(args, tmp: Path):
         read_classification(path, **options)
     train = common.head(read_records(args.train), args.limit)
     test = common.head(read_records(args.test), args.limit)
-    listed = lambda r: [r["labels"]] if isinstance(r["labels"], str) else r["labels"] or []   # one topic: a string
+    from training.readers._files import label_list
+    listed = lambda r: label_list(r["labels"], "labels", True, None, [])   # as the reader reads them: " earn", 7
     topics = lambda records: {label for r in records for label in listed(r)}
     r90 = sorted(topics(train) & topics(test))
     if args.system == "ours" and args.checkpoint:   # one trained on a sample knows fewer topics: those are scored

@@ -168,3 +168,19 @@ def test_script_prints_one_line_with_every_file(members, tmp_path):
                              cwd=BENCHMARKS.parent, capture_output=True, text=True, timeout=120)
         # before: a checkpoint or file twice read as two; a type it lacks, a traceback after the first files
         assert out.returncode == 1 and error in out.stderr.splitlines()[-1] and "Loading weights" not in out.stderr
+
+
+def test_a_member_without_the_entity_task_is_named(members, tmp_path, tiny_base):
+    """Before: "no task 'entities' in this checkpoint", not saying which of the members."""
+    from inference.checkpoint import write_manifest
+    from inference.manifest import Manifest
+    other = _ner_checkpoint(tmp_path / "other", tiny_base, 3)
+    manifest = Manifest.read(f"{other}/manifest.json")
+    manifest.tasks[0].name = "names"
+    write_manifest(other, manifest)
+    conll = tmp_path / "test.conll"
+    conll.write_text("Anna NNP I-NP I-PER\nBerg NNP I-NP I-PER\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "ensemble.py"), "--checkpoint", members[0],
+                          "--checkpoint", other, "--conll", str(conll)],
+                         cwd=BENCHMARKS.parent, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and out.stderr.splitlines()[-1].startswith(f"error: --checkpoint {other}: no task")

@@ -208,6 +208,22 @@ def test_a_reuters_topic_given_as_a_string_is_one_topic(bbc):
     assert json.loads(out.stdout)["test_documents"] == 3
 
 
+@pytest.mark.parametrize("topic", [" 7 ", 7])
+def test_reuters_topics_are_matched_as_the_reader_reads_them(bbc, topic):
+    """Before: " 7 " in the test file was not the training file's 7, though the reader reads both as
+    "7" (those stories dropped unscored), and a number topic in both beside named ones was a traceback."""
+    d, records = bbc
+    records = [{"title": "STORY", "text": r["text"], "labels": [r["label"]]} for r in records]
+    write_jsonl(d / "train.jsonl", [{**r, "labels": [7]} if r["labels"] == ["sport"] else r for r in records])
+    test = write_jsonl(d / "test.jsonl", [{**r, "labels": [topic]} if r["labels"] == ["sport"] else r for r in records])
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "topic.py"), "--dataset", "reuters", "--system", "tfidf-svm",
+                          "--train", str(d / "train.jsonl"), "--test", str(test)],
+                         cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    line = json.loads(out.stdout)
+    assert (line["test_documents"], line["topics"]) == (len(records), 3)
+
+
 @pytest.mark.parametrize("dataset", ["conll2003", "re3d"])
 def test_a_broken_conll_file_cut_to_a_sample_is_named_not_its_temporary_copy(tmp_path, dataset):
     """Before: 'error: /tmp/tmpXXXX/test:3: unknown tag ...', a copy the user cannot open."""
