@@ -96,6 +96,9 @@ class TrainConfig:
             raise DataError(["no training data: give --train FILE or a config with [[train]] tables"])
         if self.device is None:   # as load() and resolve_device take it
             self.device = "auto"
+        for f in fields(self):   # `epochs=None` from Python: a setting whose default is not None needs a value
+            if getattr(self, f.name) is None and "None" not in f.type and f.type != "str":   # strings: below
+                raise ValueError(f"{f.name}: None: give a value, or leave the setting out for its default")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision: {self.precision!r} is not one of {', '.join(PRECISIONS)}")
         for name, (valid, meaning) in BOUNDS.items():   # unset (None) settings take their defaults later

@@ -91,6 +91,9 @@ class Source:
                         raise ValueError(f"{self.path}: reader option {name}: {task!r} {problem}: give another")
         if fmt == "pairs" and self.options.get("bodies") is None:
             raise ValueError(f"{self.path}: the pairs reader needs the bodies file (option bodies, flag --bodies)")
+        if fmt == "pairs" and self.options.get("bodies") == "":   # `--bodies "$UNSET"`: not the working folder
+            raise ValueError(f"{self.path}: reader option bodies: an empty path (an unset shell variable?): give the "
+                             "bodies file")
 
     @property
     def resolved_format(self) -> str:

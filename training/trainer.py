@@ -67,6 +67,11 @@ def train(config: TrainConfig, log=print) -> dict:
     if config.model_card and Path(os.path.realpath(config.model_card)).is_relative_to(os.path.realpath(config.output)):
         raise ValueError(f"model_card {config.model_card}: that is inside the output folder, which holds the "
                          "checkpoint and its card (README.md); give a file elsewhere")
+    for name, folder in (("init_from", config.init_from), ("base", config.base)):   # a file there is the run's input
+        if config.model_card and folder and os.path.isdir(folder) \
+                and Path(os.path.realpath(config.model_card)).is_relative_to(os.path.realpath(folder)):
+            raise ValueError(f"model_card {config.model_card}: that is inside the {name} folder {folder}, an input "
+                             "of this run; give a file elsewhere")
     check_replaceable(state_dir(config.output), is_state, "a training state")
     if not config.resume and is_state(state_dir(config.output)):   # its first save would replace hours of work
         raise ValueError(f"{state_dir(config.output)} holds the state of an interrupted run: give --resume to go on "

@@ -103,3 +103,12 @@ def test_a_device_this_machine_cannot_use_is_refused_naming_the_setting():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="^device: 'cuda' was asked for, but torch sees no GPU"):
             TrainConfig(train="x", device="cuda")
+
+
+@pytest.mark.parametrize("name", ["epochs", "seed", "batch_size", "window_overlap", "shape_input", "measure_runtimes"])
+def test_none_for_a_setting_without_a_none_default_is_refused(name):
+    """Before: accepted, to fail later (epochs, seed, a TypeError for window_overlap) or silently
+    read as off (shape_input, measure_runtimes)."""
+    with pytest.raises(ValueError, match=rf"^{name}: None: give a value, or leave the setting out for its default$"):
+        TrainConfig(train="train.jsonl", **{name: None})
+    assert TrainConfig(train="train.jsonl", max_steps=None, base=None).max_steps is None   # None is their default

@@ -222,6 +222,11 @@ def test_none_is_an_option_only_where_the_reader_takes_it(tmp_path):
         Source("x.csv", "pairs", {"bodies": None})
 
 
+def test_an_empty_bodies_path_is_refused_not_read_as_the_working_folder():
+    with pytest.raises(ValueError, match=r"^x.csv: reader option bodies: an empty path \(an unset shell variable\?\)"):
+        Source("x.csv", "pairs", {"bodies": ""})   # before: ".: cannot tell csv, tsv or jsonl from the extension ''"
+
+
 def test_a_missing_bodies_file_is_named_itself(tmp_path):
     (tmp_path / "stances.csv").write_text("Headline,Body ID,Stance\nA,1,agree\n", encoding="utf-8")
     table = {"path": str(tmp_path / "stances.csv"), "format": "pairs", "options": {"bodies": str(tmp_path / "b.csv")}}

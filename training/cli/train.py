@@ -15,8 +15,8 @@ from .reading import FORMAT_HELP, add_reader_arguments, file_sources
 
 def add_parser(sub) -> None:
     t = sub.add_parser("train", help="fine-tune the encoder and heads on annotated files")
-    t.add_argument("--config", help="TOML run config (keys as the flags below, data as [[train]] tables); "
-                                    "flags override it")
+    t.add_argument("--config", help="TOML run config (keys as the flags below with _ for -, batch_size = 4; data as "
+                                    "[[train]] tables); flags override it")
     for split in ("train", "dev", "test"):
         t.add_argument(f"--{split}", action="append", help=TrainConfig.__dataclass_fields__[split].metadata["help"])
     t.add_argument("--format", choices=FORMATS, help="format of the files given here " + FORMAT_HELP)
@@ -47,7 +47,10 @@ def train_config(args) -> TrainConfig:
         _expand_home(values)
         unknown = set(values) - set(TrainConfig.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"{args.config}: unknown setting(s) {', '.join(sorted(unknown))}")
+            spelt = [k.replace("-", "_") for k in sorted(unknown)
+                     if k.replace("-", "_") in TrainConfig.__dataclass_fields__]   # `batch-size = 4`, as the flag
+            raise ValueError(f"{args.config}: unknown setting(s) {', '.join(sorted(unknown))}" + (
+                f" (a key is written with _ where its flag has -: {', '.join(spelt)})" if spelt else ""))
         for split in ("train", "dev", "test"):
             try:
                 as_sources(values.get(split), split)   # a mistyped table key, named with its file
@@ -64,11 +67,14 @@ def train_config(args) -> TrainConfig:
     from_file = set(values) - flags - set(splits)
     values.update({name: getattr(args, name) for name in flags})
     try:
-        return TrainConfig(**values)
+        config = TrainConfig(**values)
     except ValueError as exc:   # "epochs: '3' is not ...": a setting the file gave, named with the file
         if str(exc).split(":")[0] in from_file:
             raise ValueError(f"{args.config}: {exc}") from None
         raise
+    if args.config and config.model_card and os.path.realpath(config.model_card) == os.path.realpath(args.config):
+        raise ValueError(f"model_card {config.model_card}: that is an input of this run; give another file")
+    return config
 
 
 def _expand_home(values: dict) -> None:

@@ -167,6 +167,15 @@ def test_unknown_config_setting_is_an_error(files, capsys):
     assert "unknown setting(s) epoch" in capsys.readouterr().err
 
 
+def test_a_config_key_spelt_as_its_flag_is_named_with_its_spelling(files, capsys):
+    """--help says the keys are as the flags; the flags' "-" is "_" in a key."""
+    (files / "bad.toml").write_text('batch-size = 4\n[[train]]\npath = "x.jsonl"\n', encoding="utf-8")
+    assert main(["train", "--config", str(files / "bad.toml")]) == 2
+    assert ("unknown setting(s) batch-size (a key is written with _ where its flag has -: batch_size)"
+            in capsys.readouterr().err)
+    assert "keys as the flags below with _ for -" in _train_help()
+
+
 def test_every_option_is_a_flag_with_its_help_and_overrides_the_default(tmp_path, monkeypatch, capsys):
     help_text = _train_help()
     for f in options():
@@ -267,6 +276,16 @@ def test_the_model_card_may_not_replace_an_input(tmp_path, capsys):
     assert data.read_bytes() == before   # before: replaced by the card after the whole run
 
 
+def test_the_model_card_may_not_replace_the_config_file(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text(f'train = "{tmp_path / "train.jsonl"}"\n', encoding="utf-8")
+    before = config.read_bytes()
+    monkeypatch.setattr("training.trainer.train", lambda config, log: None)
+    assert main(["train", "--config", str(config), "--model-card", str(config)]) == 2
+    assert f"model_card {config}: that is an input of this run; give another file" in capsys.readouterr().err
+    assert config.read_bytes() == before   # before: the run's recipe was replaced by the card after the whole run
+
+
 def test_the_model_card_may_not_go_inside_the_output_folder(tiny_checkpoint, tiny_base, tmp_path, capsys):
     """Before: `--model-card CKPT/manifest.json` over an existing checkpoint replaced its manifest with the card."""
     import shutil
@@ -278,6 +297,21 @@ def test_the_model_card_may_not_go_inside_the_output_folder(tiny_checkpoint, tin
     assert main(["train", "--train", str(data), "--output", str(output), "--model-card", str(card), "--base", tiny_base,
                  "--epochs", "1", "--no-measure-runtimes"]) == 2
     assert f"model_card {card}: that is inside the output folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--init-from", "--base"])
+def test_the_model_card_may_not_go_inside_a_folder_the_run_reads(tiny_checkpoint, tmp_path, capsys, flag):
+    """Before: `--init-from CKPT --model-card CKPT/manifest.json` left that checkpoint unloadable."""
+    import shutil
+    folder = tmp_path / "read"
+    shutil.copytree(tiny_checkpoint, folder)
+    card = folder / "manifest.json"
+    before = card.read_bytes()
+    assert main(["train", "--train", str(tmp_path / "absent.jsonl"), flag, str(folder), "--output",
+                 str(tmp_path / "out"), "--model-card", str(card)]) == 2
+    name = flag[2:].replace("-", "_")
+    assert f"model_card {card}: that is inside the {name} folder {folder}, an input of this run" in capsys.readouterr().err
+    assert card.read_bytes() == before
 
 
 def test_a_schema_listing_a_label_twice_or_missing_is_named(tmp_path, capsys):
