@@ -267,24 +267,8 @@ def test_real_wire_article_is_read_to_its_last_word(model):
         assert text[e.start:e.end] == e.text
 
 
-def test_entity_scores_pass_through_the_span_calibrator(any_tiny_checkpoint, tmp_path):
-    import json
-    import shutil
-    path = tmp_path / "ckpt"
-    shutil.copytree(any_tiny_checkpoint, path)
-    manifest = json.loads((path / "manifest.json").read_text())
-    entities = next(t for t in manifest["tasks"] if t["kind"] == "ner")
-    entities["seen_entities"] = ["Geneva"]
-    entities["span_calibrator"] = {"types": ["PER", "ORG", "LOC", "MISC"], "coef": [0, 2.0, 0, 0, 0, 0, 0],
-                                   "intercept": 0.0}   # 0.5, or 0.88 for a string seen in training
-    (path / "manifest.json").write_text(json.dumps(manifest))
-    text = "Talks in Geneva and Vienna went on. " * 3
-    scores = {text[e.start:e.end]: e.score for e in load(path).predict(text).entities}
-    assert scores and all(s == pytest.approx(0.880797 if name == "Geneva" else 0.5) for name, s in scores.items())
-    assert all(type(s) is float for s in scores.values())   # not numpy scalars: plain reprs, any JSON encoder
-
-
-def test_a_name_with_a_symbol_at_its_edge_is_looked_up_as_shown(any_tiny_checkpoint, tmp_path):
+@pytest.mark.parametrize("edge", ["", "\u00a9"])
+def test_entity_scores_pass_through_the_span_calibrator(any_tiny_checkpoint, tmp_path, edge):
     """"Geneva\u00a9" shows as "Geneva", which training saw: scored as seen (it was read as unseen)."""
     import json
     import shutil
@@ -296,10 +280,11 @@ def test_a_name_with_a_symbol_at_its_edge_is_looked_up_as_shown(any_tiny_checkpo
     entities["span_calibrator"] = {"types": ["PER", "ORG", "LOC", "MISC"], "coef": [0, 2.0, 0, 0, 0, 0, 0],
                                    "intercept": 0.0}   # 0.5, or 0.88 for a string seen in training
     (path / "manifest.json").write_text(json.dumps(manifest))
-    text = "Talks in Geneva\u00a9 and Vienna went on. " * 3
-    found = [(e.text, e.score) for e in load(path).predict(text).entities]
-    assert ("Geneva", pytest.approx(0.880797)) in found
-    assert all(s == pytest.approx(0.880797 if name == "Geneva" else 0.5) for name, s in found)
+    text = f"Talks in Geneva{edge} and Vienna went on. " * 3
+    scores = {text[e.start:e.end]: e.score for e in load(path).predict(text).entities}
+    assert "Geneva" in scores
+    assert all(s == pytest.approx(0.880797 if name == "Geneva" else 0.5) for name, s in scores.items())
+    assert all(type(s) is float for s in scores.values())   # not numpy scalars: plain reprs, any JSON encoder
 
 
 @pytest.mark.parametrize("options, error", [({}, "torch sees no GPU"), ({"runtime": "onnx"}, "runs on the CPU only")])
