@@ -111,8 +111,7 @@ def _parse(data: bytes, path) -> E5File:
     scores = c.array("<f4", n_pieces)
     blob = c.raw(blob_length)
     if offsets[0] != 0 or offsets[-1] != blob_length or (np.diff(offsets.astype(np.int64)) < 0).any():
-        raise ValueError(f"{path}: damaged (its vocabulary's piece offsets do not run through the pieces): "
-                         "reinstall the package that carries it")
+        _damaged(path, "its vocabulary's piece offsets do not run through the pieces")
     pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
     for field, value in (("bos", bos), ("eos", eos), ("pad", pad), ("unk", unk)):
         if not 0 <= value < n_pieces:

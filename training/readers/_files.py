@@ -124,9 +124,14 @@ def record_id(record: dict) -> str | int | None:
     return value if named else None
 
 
+def whole_numbers(*values) -> bool:
+    """Every value a JSON whole number (true and false are no offsets)."""
+    return all(isinstance(x, int) and not isinstance(x, bool) for x in values)
+
+
 def span_problem(start, end, text: str) -> str | None:
     """Why start..end cannot be an entity of `text`, or None when it can."""
-    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
+    if not whole_numbers(start, end):
         return f"start and end must be integers, got {start!r} and {end!r}"
     if not 0 <= start < end:
         return f"empty or reversed span {start}..{end}"

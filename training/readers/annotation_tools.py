@@ -12,7 +12,7 @@ from pathlib import Path
 
 from training.corpus import DataError, Document, Span
 from training.readers._files import (JSON_ERRORS, finish, invalid_json, json_lines, overlap_problems, read_utf8,
-                                     record_id, span_problem, utf16_offsets)
+                                     record_id, span_problem, utf16_offsets, whole_numbers)
 
 
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
@@ -127,7 +127,7 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
         elif kind == "labels":
             start, end, labels = value.get("start"), value.get("end"), value.get("labels")
             # Counted in UTF-16 units, as older versions wrote them, where the span's own text says so
-            if units and _whole(start, end) and start in units and end in units and "text" in value \
+            if units and whole_numbers(start, end) and start in units and end in units and "text" in value \
                     and text[start:end] != value["text"] == text[units[start]:units[end]]:
                 start, end = units[start], units[end]
             reason = span_problem(start, end, text)
@@ -222,7 +222,7 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
                               f"{{start_offset, end_offset, label}}, got {item!r}")
                 continue
             start, end, label = item
-            if units and _whole(start, end):   # Doccano counts UTF-16 units, as the browser does
+            if units and whole_numbers(start, end):   # Doccano counts UTF-16 units, as the browser does
                 inside = next((x for x in (start, end) if 0 < x < last and x not in units), None)
                 if inside is not None:
                     errors.append(f"{span_key}[{k}]: offset {inside} falls inside {text[units[inside - 1]]!r} "
@@ -248,15 +248,12 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
     return doc
 
 
-def _whole(*values) -> bool:
-    return all(isinstance(x, int) and not isinstance(x, bool) for x in values)
-
 
 def _on_word_edges(text: str, items: list[tuple], positions: dict[int, int] | None = None) -> int:
     """How many spans (start, end, label) begin and end on a word's edge when their offsets
     are read through `positions` (offset -> character index; None: offsets are characters)."""
     def edge(offset, before: bool) -> bool:
-        if not _whole(offset):
+        if not whole_numbers(offset):
             return False
         i = positions.get(offset) if positions is not None else offset if 0 <= offset <= len(text) else None
         return i is not None and (not text[i - 1:i].isalnum() if before else not text[i:i + 1].isalnum())
