@@ -14,6 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever downloaded: ever
 
 from .checkpoint import DEFAULT_CHECKPOINT, DEFAULT_CHECKPOINT_ENV
 from .predictor import Entity, Label, NewsModel, Prediction
+from .predictor import check_text as _check_text
 
 __all__ = ["load", "predict", "default_checkpoint", "NewsModel", "Prediction", "Entity", "Label"]
 
@@ -37,6 +38,7 @@ def load(path: str | os.PathLike, quantize: bool | None = None, runtime: str | N
 
 def predict(text: str) -> Prediction:
     """Predict with the default checkpoint, loaded once and kept for later calls."""
+    _check_text(text)   # before the checkpoint loads: a wrong argument costs no load
     path = default_checkpoint().resolve()
     with _load_lock:
         if path not in _loaded:

@@ -203,6 +203,8 @@ def _no_progress_bar():
 def load_checkpoint(path: str | os.PathLike, manifest: Manifest | None = None) -> tuple[MultiTaskModel, object, Manifest]:
     """(model, tokenizer, manifest) of the checkpoint folder `path`; `manifest`, its manifest.json where
     already read (not read again)."""
+    if not os.fspath(path):   # Path("") is the current folder, which was not what was given
+        raise ValueError("the checkpoint path is empty: give the checkpoint's folder")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")

@@ -14,7 +14,7 @@ SPARE = ("#ddd6fe", "#fed7aa", "#a5f3fc", "#e5e7eb")
 
 STYLE = """
 body { font: 16px/1.6 Georgia, serif; max-width: 48em; margin: 2em auto; padding: 0 1em; color: #111; }
-.text { white-space: pre-wrap; }
+.text { white-space: pre-wrap; unicode-bidi: plaintext; }
 mark { border-radius: 3px; padding: 0 2px; }
 mark::after { content: attr(data-label); font: 10px sans-serif; margin-left: 3px; opacity: .6; }
 .legend span, .task td { font: 13px sans-serif; }
@@ -53,7 +53,7 @@ def _section(prediction, title: str, colour: dict[str, str]) -> str:
     legend = "".join(f'<span style="background:{colour[t]}">{escape(t)}</span>' for t in types)
     return (f"<section>\n<h1>{escape(title)}</h1>\n{_labels(prediction.labels)}"
             f"<div class=\"legend\">{legend}</div>\n"
-            f"<div class=\"text\">{_highlighted(prediction.text, prediction.entities, colour)}</div>\n</section>\n")
+            f"<div class=\"text\" dir=\"auto\">{_highlighted(prediction.text, prediction.entities, colour)}</div>\n</section>\n")
 
 
 def _highlighted(text: str, entities, colour: dict) -> str:

@@ -37,6 +37,7 @@ class Entity:
     start: int
     end: int
     score: float
+    task: str = "entities"   # the NER task that found it: a checkpoint may have several
 
 
 @dataclass(frozen=True)
@@ -139,11 +140,7 @@ class NewsModel:
     def predict(self, text: str, pair: str | None = None) -> Prediction:
         """Entities and labels of `text`. `pair`: the second text of a pair task (an article
         body after its headline); entities are then those of `text`."""
-        if not isinstance(text, str) or not isinstance(pair, (str, type(None))):
-            wrong, value = ("text", text) if not isinstance(text, str) else ("pair", pair)
-            raise TypeError(f"{wrong} must be str{' or None' if wrong == 'pair' else ''}, not {type(value).__name__}"
-                            + (": for many texts, call predict_batch(texts)" if wrong == "text"
-                               and isinstance(text, (list, tuple)) else ""))
+        check_text(text, pair)
         return self.predict_batch([text], pairs=None if pair is None else [pair])[0]
 
     def predict_batch(self, texts: list[str], batch_size: int = 16, pairs: list[str] | None = None,
@@ -251,15 +248,23 @@ class NewsModel:
                 if words[first][0] >= len(text):   # in the second text of a pair
                     continue
                 start, end = trim_edges(text, words[first][0], min(words[last - 1][1], len(text)))
-                entities.append(Entity(text[start:end], label, start, end, round(float(score), 6)))
+                entities.append(Entity(text[start:end], label, start, end, round(float(score), 6), name))
         labels = {}
         for name, probs in analysis.doc_probs.items():
             task = self.manifest.task(name)
             chosen = set(task.decide(probs))
             ranked = sorted(zip(task.labels, probs.tolist()), key=lambda x: -x[1])
-            labels[name] = [Label(label, round(p, 6), label in chosen) for label, p in ranked]
+            labels[name] = [Label(label, _shown(p, task.threshold(label) if task.kind == "multi" else None),
+                                  label in chosen) for label, p in ranked]
         entities.sort(key=lambda e: (e.start, e.end))
         return Prediction(entities, labels, text)
+
+
+def _shown(p: float, threshold: float | None) -> float:
+    """`p` to 6 decimals, unless that would put it on the other side of its threshold than `p`
+    is (0.4999996 shown as 0.5 and not chosen at 0.5): then `p` as it is."""
+    rounded = round(p, 6)
+    return p if threshold is not None and (rounded >= threshold) != (p >= threshold) else rounded
 
 
 def _callers_level() -> int:
@@ -272,6 +277,15 @@ def _callers_level() -> int:
 
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def check_text(text, pair=None) -> None:
+    """A TypeError naming `text` or `pair` where it is not a str (a pair may be None)."""
+    if not isinstance(text, str) or not isinstance(pair, (str, type(None))):
+        wrong, value = ("text", text) if not isinstance(text, str) else ("pair", pair)
+        raise TypeError(f"{wrong} must be str{' or None' if wrong == 'pair' else ''}, not {type(value).__name__}"
+                        + (": for many texts, call predict_batch(texts)" if wrong == "text"
+                           and isinstance(text, (list, tuple)) else ""))
 
 
 def _check_sizes(batch_size, max_tokens) -> None:

@@ -102,3 +102,12 @@ def test_titles_must_be_one_for_each_prediction():
     with pytest.raises(ValueError, match="3 predictions but 2 titles"):
         render([prediction()] * 3, ["a", "b"])
     assert render([prediction()] * 3).count("<section>") == 3   # no titles: the defaults, one for each
+
+
+def test_right_to_left_text_takes_its_own_direction():
+    """Before: the page set no direction, so an Arabic or Hebrew text was laid out left to right."""
+    import re
+    text = "\u0645\u062d\u0627\u062f\u062b\u0627\u062a \u0641\u064a \u062c\u0646\u064a\u0641.\nTalks in Geneva."
+    page = Prediction([Entity("Geneva", "LOC", text.index("Geneva"), text.index("Geneva") + 6, 0.9)], {}, text).to_html()
+    assert re.search(r'<div class="text" dir="auto">', page)
+    assert re.search(r"\.text \{[^}]*unicode-bidi: plaintext", page)   # each line its own direction

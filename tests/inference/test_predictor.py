@@ -310,3 +310,59 @@ def test_a_device_that_cannot_run_is_refused_before_the_checkpoint_loads(tiny_ch
     monkeypatch.setattr(inference.predictor, "load_checkpoint", lambda path: pytest.fail("the checkpoint was loaded"))
     with pytest.raises(ValueError, match=error):
         load(tiny_checkpoint, device="cuda", **options)
+
+
+def test_an_entity_names_the_ner_task_that_found_it(tmp_path, tiny_base, news_tasks, monkeypatch):
+    """Before: with two NER tasks, the entities of both came in one list, and to_dict() (the JSON
+    lines of `newsmodel predict`) could not say which task had found which."""
+    import json
+    import inference.predictor
+    from conftest import _tiny_checkpoint
+    from inference.manifest import TaskSpec
+    tasks = news_tasks + [TaskSpec("events", "ner", ["O", "B-EVENT", "I-EVENT"])]
+    model = load(_tiny_checkpoint(tmp_path / "two", tiny_base, tasks))
+    text = "Geneva talks ended."
+    spans = {"entities": (0, 1, "LOC", 0.7), "events": (1, 2, "EVENT", 0.6)}   # the decoder made to find them
+    monkeypatch.setattr(inference.predictor, "decode_task", lambda task, *a, **k: [[spans[task.name]]])
+    result = model.predict(text)
+    assert [(e.text, e.task) for e in result.entities] == [("Geneva", "entities"), ("talks", "events")]
+    assert [e["task"] for e in json.loads(json.dumps(result.to_dict()))["entities"]] == ["entities", "events"]
+
+
+def test_a_rounded_topic_score_stays_on_its_side_of_the_threshold(model):
+    """Before: 0.4999996 at a threshold of 0.5 was shown as 0.5, yet not chosen (and a score just
+    above a threshold could be shown below it, chosen)."""
+    text = "Sanctions on Iran were discussed in Geneva."
+    topic = model.manifest.task("topic")
+    probs = model.analyse([text])[0].doc_probs["topic"].tolist()
+    first, second = topic.labels[:2]
+    p = probs[0]
+    if round(p, 6) == p:
+        pytest.skip("a score with no more than 6 decimals")
+    # a threshold between the score and its rounding: the rounding lies on the other side
+    threshold = round(p, 6) if round(p, 6) > p else p
+    topic.thresholds = {first: threshold, second: 0.0}   # `second` chosen: no label chosen as the best alone
+    try:
+        labels = {l.label: l for l in model.predict(text).labels["topic"]}
+    finally:
+        topic.thresholds = {}
+    assert labels[first].chosen == (p >= threshold)
+    assert (labels[first].score >= threshold) == labels[first].chosen
+    assert labels[second].chosen and labels[second].score == round(probs[1], 6)   # away from a threshold: rounded
+
+
+def test_default_predict_refuses_a_non_string_before_loading(tmp_path, monkeypatch):
+    """Before: predict(None) loaded the default checkpoint first (or said there was none)."""
+    import inference.predictor
+    monkeypatch.setenv("NEWSMODEL_CHECKPOINT", str(tmp_path / "missing"))
+    monkeypatch.setattr(inference.predictor, "load_checkpoint", lambda path: pytest.fail("the checkpoint was loaded"))
+    for wrong, name in ((None, "NoneType"), (3, "int"), (b"text", "bytes")):
+        with pytest.raises(TypeError, match=f"^text must be str, not {name}$"):
+            inference.predict(wrong)
+
+
+def test_an_empty_checkpoint_path_is_named_as_given(tmp_path, monkeypatch):
+    """Before: load("") said that "." (the folder the command runs in) is not a checkpoint."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="^the checkpoint path is empty"):
+        load("")

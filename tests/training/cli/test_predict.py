@@ -29,7 +29,7 @@ def test_predict_writes_an_html_page(tiny_checkpoint, tmp_path, capsys):
     page = tmp_path / "page.html"
     assert main(["predict", "--checkpoint", str(tiny_checkpoint), "Talks in Geneva.", "--html", str(page)]) == 0
     html = page.read_text(encoding="utf-8")
-    text = html[html.index('<div class="text">'):html.index("</section>")]
+    text = html[html.index('<div class="text" dir="auto">'):html.index("</section>")]
     assert html.startswith("<!DOCTYPE html>") and "<h2>topic</h2>" in html
     assert re.sub(r"<[^>]+>", "", text) == "Talks in Geneva.\n"          # the whole text, highlights around it
     lines = '{"id": null, "text": "Talks."}\n{"id": 0, "text": "More talks."}'
