@@ -107,17 +107,24 @@ def test_a_run_killed_after_its_last_step_resumes_to_its_end_and_no_further(run_
     assert (tmp / "whole2" / "model.safetensors").stat().st_mtime_ns == written
 
 
-def torchrun(args):
+# Put on the processes' path: a process still running after 300 s (the runs here take under a
+# minute alone) prints where each of its threads waits and ends, so a hang fails with its stacks.
+STACKS_ON_HANG = "import faulthandler\nfaulthandler.dump_traceback_later(300, exit=True)\n"
+
+
+def torchrun(args, tmp):
     program = os.path.join(os.path.dirname(sys.executable), "torchrun")  # installed with torch
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    (tmp / "stacks_on_hang").mkdir(exist_ok=True)
+    (tmp / "stacks_on_hang" / "sitecustomize.py").write_text(STACKS_ON_HANG)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(tmp / "stacks_on_hang")]), "OMP_NUM_THREADS": "1"}
     return subprocess.run([program, "--standalone", "--nproc_per_node", "2", "-m", "training", *args],
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
 
 
 def test_two_processes_with_torchrun(run_args):
     tmp, args = run_args
-    proc = torchrun([*args, "--output", str(tmp / "ddp")])
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = torchrun([*args, "--output", str(tmp / "ddp")], tmp)
+    assert proc.returncode == 0, proc.stderr[-8000:]
     assert "2 process(es)" in proc.stdout
     assert set(dev_metrics(tmp / "ddp")) == {"entities", "topic", "stance"}
     assert json.loads((tmp / "ddp" / "manifest.json").read_text())["training"]["processes"] == 2
@@ -127,8 +134,8 @@ def test_two_processes_with_torchrun(run_args):
 def test_a_crf_trains_under_torchrun(run_args):
     # the loss reads the CRF's transition scores, which data parallelism must count as used
     tmp, args = run_args
-    proc = torchrun([*args, "--crf", "--epochs", "1", "--output", str(tmp / "ddp-crf")])
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = torchrun([*args, "--crf", "--epochs", "1", "--output", str(tmp / "ddp-crf")], tmp)
+    assert proc.returncode == 0, proc.stderr[-8000:]
     manifest = json.loads((tmp / "ddp-crf" / "manifest.json").read_text())
     ner = next(t for t in manifest["tasks"] if t["kind"] == "ner")
     transitions = load_file(str(tmp / "ddp-crf" / "heads.safetensors"))[f"transitions.{ner['name']}"]
@@ -137,7 +144,7 @@ def test_a_crf_trains_under_torchrun(run_args):
 
 def test_fewer_batches_than_processes_is_refused_not_left_waiting(run_args):
     tmp, args = run_args
-    proc = torchrun([*args, "--batch-size", "1000", "--output", str(tmp / "ddp-one-batch")])   # one batch, two processes
+    proc = torchrun([*args, "--batch-size", "1000", "--output", str(tmp / "ddp-one-batch")], tmp)   # one batch, two processes
     assert proc.returncode != 0   # before: the process with a batch waited for the other's for ever
     assert "make 1 batch(es) of 1000 for 2 processes: each needs one" in proc.stderr
     assert not (tmp / "ddp-one-batch").exists()
