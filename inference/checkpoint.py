@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import secrets
 import shutil
@@ -12,13 +13,14 @@ from pathlib import Path
 from typing import Callable
 
 from huggingface_hub.errors import StrictDataclassError
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from .manifest import Manifest
 from .modeling import MultiTaskModel
+from .tokenization import NUM_SHAPE_IDS
 from .windows import usable_positions, window_problem
 
 DEFAULT_CHECKPOINT = Path("checkpoints") / "news"   # where `make train` writes; predict() reads it by default
@@ -26,6 +28,7 @@ DEFAULT_CHECKPOINT_ENV = "NEWSMODEL_CHECKPOINT"      # overrides that default
 MANIFEST = "manifest.json"
 HEADS = "heads.safetensors"
 ENCODER_FILES = ("config.json", "tokenizer.json", "model.safetensors")   # as save_pretrained writes them
+TRAINED_AS = "newsmodel"   # the heads file's metadata: what its weights mean (heads_meaning)
 
 
 def is_checkpoint(path: Path) -> bool:
@@ -135,9 +138,33 @@ def save_checkpoint(model: MultiTaskModel, tokenizer, manifest: Manifest, path: 
     def write(folder: Path) -> None:
         model.encoder.save_pretrained(folder, safe_serialization=True)
         tokenizer.save_pretrained(folder)
-        save_file({k: v.detach().cpu().contiguous() for k, v in model.head_state_dict().items()}, str(folder / HEADS))
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.head_state_dict().items()}, str(folder / HEADS),
+                  metadata={TRAINED_AS: heads_meaning(model)})
         (folder / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     return save_directory(path, write)
+
+
+def heads_meaning(model: MultiTaskModel) -> str:
+    """What the weights mean that their shapes do not say (a head's kind, which label each row is,
+    whether the encoder reads word shapes): kept beside them, so that a manifest edited to say
+    otherwise is refused at load instead of mislabelling every prediction."""
+    return json.dumps({"shape_input": model.shape_input,
+                       "tasks": {name: {"kind": t.kind, "labels": t.labels} for name, t in model.tasks.items()}},
+                      ensure_ascii=False)
+
+
+def contradictions(manifest: Manifest, encoder, meaning: str | None) -> list[str]:
+    """The manifest's fields that the weights were not trained with: shape_input, and each task's
+    kind and labels in order. A checkpoint saved before heads_meaning was kept is checked on
+    shape_input alone: only an encoder trained with word shapes has a token type per shape."""
+    trained = json.loads(meaning) if meaning else {}
+    shapes = trained.get("shape_input", encoder.config.type_vocab_size == NUM_SHAPE_IDS)
+    wrong = [f"shape_input is {json.dumps(manifest.shape_input)}, but the encoder was trained with "
+             f"{json.dumps(shapes)}"] if manifest.shape_input != shapes else []
+    return wrong + [f"task {task.name!r}: {key} {json.dumps(getattr(task, key), ensure_ascii=False)}, but its head "
+                    f"was trained with {json.dumps(value, ensure_ascii=False)}"
+                    for task in manifest.tasks for key, value in trained.get("tasks", {}).get(task.name, {}).items()
+                    if getattr(task, key) != value]
 
 
 def write_manifest(path: str | os.PathLike, manifest: Manifest) -> None:
@@ -223,11 +250,15 @@ def load_checkpoint(path: str | os.PathLike, manifest: Manifest | None = None) -
     problem = window_problem(manifest.window_length, manifest.window_overlap, usable_positions(encoder.config))
     if problem:   # a hand edit: named here, not met as an index error at the first long text
         raise ValueError(f"{path / MANIFEST}: {problem}")
-    model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input, lexicon_size=len(manifest.lexicon))
     try:
-        heads = load_file(str(path / HEADS))
+        with safe_open(str(path / HEADS), "pt") as file:
+            heads, meaning = {k: file.get_tensor(k) for k in file.keys()}, (file.metadata() or {}).get(TRAINED_AS)
     except SafetensorError as exc:
         raise ValueError(f"{path / HEADS}: damaged ({exc}); copy the checkpoint again") from None
+    wrong = contradictions(manifest, encoder, meaning)
+    if wrong:   # a hand edit: rows read as other labels, word shapes dropped, tags read as document labels
+        raise ValueError(f"{path / MANIFEST}: {'; '.join(wrong)} (put back what the run wrote)")
+    model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input, lexicon_size=len(manifest.lexicon))
     try:
         missing, unexpected = model.load_state_dict(heads, strict=False)
     except RuntimeError as exc:   # a head of another size than the manifest's labels

@@ -15,7 +15,9 @@ from .base_models import BASE_MODELS
 from .corpus import Document
 
 TEMPLATE = Path(__file__).with_name("model_card_template.md")
-BUNDLED = Path(__file__).resolve().parents[1] / "data"   # the corpus shipped with the project
+# The first line of the bundled corpus's data/README.md: the corpus is known by its own folder,
+# wherever the package is installed (a `pip install .` leaves data/ in the checkout, not beside it)
+CORPUS_TITLE = "# The bundled news corpus"
 
 
 def metrics_table(metrics: dict) -> str:
@@ -57,7 +59,7 @@ def train_counts(manifest: Manifest, docs: list[Document]) -> dict:
                  for d in docs if task.name in (d.spans if task.kind == "ner" else d.labels)]
         counts = collections.Counter(s.label if task.kind == "ner" else s for items in found for s in items)
         labels[task.name], annotated[task.name] = dict(sorted(counts.items())), len(found)
-    bundled = any(_inside(Path(path), BUNDLED) for path in _paths(manifest.training["config"]["train"]))
+    bundled = any(_bundled(Path(path)) for path in _paths(manifest.training["config"]["train"]))
     return {"documents": len(docs), "annotated": annotated, "labels": labels, "bundled": bundled}
 
 
@@ -85,7 +87,7 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
     ran_in = Path(manifest.training.get("cwd") or ".")   # the run's paths start there (calibrate runs elsewhere)
     bundled = manifest.training["train_counts"].get("bundled")   # known at training, wherever the card is written
     if bundled is None:
-        bundled = any(_inside(ran_in / path, BUNDLED) for path in _paths(config["train"]))
+        bundled = any(_bundled(ran_in / path) for path in _paths(config["train"]))
     base = base_model_fields(manifest.base_model, ran_in)
     if config.get("init_from"):   # the data of that run is part of this model too
         in_place = os.path.realpath(ran_in / config["init_from"]) == os.path.realpath(checkpoint)
@@ -235,8 +237,18 @@ def _lexical_procedure(manifest: Manifest) -> str:
             f"fitted before fine-tuning and held fixed{gates}\n")
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return Path(path).resolve().is_relative_to(folder)
+def _bundled(path: Path) -> bool:
+    """Whether `path` is in the bundled corpus: a folder holding it has the corpus's README."""
+    path = path.resolve()
+    return any(_first_line(folder / "README.md") == CORPUS_TITLE for folder in (path, *path.parents))
+
+
+def _first_line(file: Path) -> str | None:
+    try:
+        with open(file, encoding="utf-8") as text:
+            return text.readline().rstrip()
+    except (OSError, UnicodeDecodeError):   # none there, a folder, unreadable
+        return None
 
 
 def _joined(items: list[str]) -> str:

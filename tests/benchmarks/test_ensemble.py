@@ -14,14 +14,15 @@ LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 TEXT = "Anna Berg met John Smith in Paris. Berg flew home to New York."
 
 
-def _ner_checkpoint(path, base: str, seed: int, lexicon: tuple[str, ...] = (), temperature: float = 1.0):
+def _ner_checkpoint(path, base: str, seed: int, lexicon: tuple[str, ...] = (), temperature: float = 1.0,
+                    labels: list[str] = LABELS):
     """An untrained NER-only CRF checkpoint; `seed` draws its head and its transition scores."""
     from transformers import AutoModel, AutoTokenizer
     from inference.checkpoint import save_checkpoint
     from inference.manifest import Manifest, TaskSpec
     from inference.modeling import MultiTaskModel
     torch.manual_seed(seed)
-    task = TaskSpec(name="entities", kind="ner", labels=LABELS, crf=True, temperature=temperature)
+    task = TaskSpec(name="entities", kind="ner", labels=labels, crf=True, temperature=temperature)
     model = MultiTaskModel(AutoModel.from_pretrained(base, add_pooling_layer=False), [task], lexicon_size=len(lexicon))
     with torch.no_grad():
         model.transitions["entities"].normal_()
@@ -128,12 +129,7 @@ def test_checkpoints_with_document_tasks_are_refused(members, tiny_checkpoint):
 
 
 def test_members_must_share_labels(members, tmp_path, tiny_base):
-    from inference.checkpoint import write_manifest
-    from inference.manifest import Manifest
-    other = _ner_checkpoint(tmp_path / "other", tiny_base, 3)
-    manifest = Manifest.read(f"{other}/manifest.json")
-    manifest.tasks[0].labels = ["O", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
-    write_manifest(other, manifest)
+    other = _ner_checkpoint(tmp_path / "other", tiny_base, 3, labels=["O", "B-ORG", "I-ORG", "B-LOC", "I-LOC"])
     with pytest.raises(ValueError, match="differ from"):
         ensemble([members[0], other])
 

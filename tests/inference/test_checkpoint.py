@@ -231,7 +231,7 @@ def _a_negative_overlap(manifest_path) -> str:
     (lambda ckpt: _a_nan_in(ckpt / "model.safetensors", "embeddings.word_embeddings.weight"),   # before: no output
      r"model.safetensors: 1 weights hold NaN or infinity \(e.g. encoder.embeddings.word_embeddings.weight\)"),
     (lambda ckpt: (ckpt / "manifest.json").write_text(_one_label_less(ckpt / "manifest.json"), encoding="utf-8"),
-     r"heads.safetensors: heads do not match the manifest's tasks and labels \(size mismatch"),
+     r"manifest.json: task 'topic': labels \[.*\], but its head was trained with \["),
     (lambda ckpt: (ckpt / "manifest.json").write_text(_a_window_beyond_the_encoder(ckpt / "manifest.json"),
                                                       encoding="utf-8"),
      r"manifest.json: window length 100000: it must .* fit the encoder's \d+ positions"),
@@ -298,3 +298,47 @@ def test_loading_draws_no_progress_bar_and_leaves_the_users_setting(tiny_checkpo
         assert "Loading weights" not in capfd.readouterr().err
         assert hf_logging.is_progress_bar_enabled() is enabled
     hf_logging.enable_progress_bar()
+
+
+def _edited(ckpt, edit) -> None:
+    import json
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    edit(manifest, {t["name"]: t for t in manifest["tasks"]})
+    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m, t: t["stance"]["labels"].reverse(),
+     r"task 'stance': labels \["),   # before: each score read as another label's
+    (lambda m, t: t["topic"]["labels"].__setitem__(0, "renamed"), r"task 'topic': labels \[\"renamed\""),
+    (lambda m, t: t["entities"]["labels"].sort(), r"task 'entities': labels \["),   # PER's rows read as LOC's
+    (lambda m, t: t["entities"].update(kind="single"),
+     r"task 'entities': kind \"single\", but its head was trained with \"ner\""),   # before: tags as document labels
+    (lambda m, t: t["topic"].update(kind="single"), r"task 'topic': kind \"single\""),
+    (lambda m, t: m.update(shape_input=True), r"shape_input is true, but the encoder was trained with false"),
+], ids=["order", "renamed", "tags", "ner-as-single", "multi-as-single", "shape-input"])
+def test_a_manifest_edited_against_its_weights_is_refused_naming_the_field(tiny_checkpoint, tmp_path, edit, message):
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    _edited(ckpt, edit)
+    with pytest.raises(ValueError, match=rf"ckpt/manifest.json: {message}"):
+        load_checkpoint(ckpt)
+
+
+def test_a_checkpoint_saved_without_the_heads_meaning_loads_and_its_shape_input_is_checked(tiny_base, news_tasks,
+                                                                                           tmp_path):
+    """Checkpoints saved before heads.safetensors recorded what its weights mean: the word shapes
+    dropped from an encoder trained with them (every token read as type 0) are still refused."""
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoModel, AutoTokenizer
+    from inference.manifest import Manifest
+    from inference.modeling import MultiTaskModel
+    model = MultiTaskModel(AutoModel.from_pretrained(tiny_base), news_tasks, shape_input=True)
+    path = save_checkpoint(model, AutoTokenizer.from_pretrained(tiny_base),
+                           Manifest(tasks=news_tasks, base_model="tiny", shape_input=True), tmp_path / "c")
+    save_file(load_file(str(path / "heads.safetensors")), str(path / "heads.safetensors"))   # no metadata
+    load_checkpoint(path)
+    _edited(path, lambda m, t: (m.update(shape_input=False), t["stance"]["labels"].reverse()))
+    with pytest.raises(ValueError, match=r"manifest.json: shape_input is false, but the encoder was trained with "
+                                         r"true \(put back"):   # the labels' order, alas, nothing can tell
+        load_checkpoint(path)

@@ -127,6 +127,18 @@ def test_only_the_projects_own_folder_is_the_bundled_corpus(tmp_path):
     assert "of this run.\nSingle-label tasks: accuracy and macro F1.\n`ece_before`" in text and "Multi-label" not in text
 
 
+def test_the_bundled_corpus_is_known_wherever_the_package_is_installed(tmp_path):
+    """`pip install .` puts the package in site-packages, away from the checkout's data/: before,
+    a run on the checkout's data/train.jsonl was not known as the bundled corpus."""
+    import shutil
+    data = tmp_path / "checkout" / "data"   # a checkout that is not where the package is imported from
+    data.mkdir(parents=True)
+    for name in ("README.md", "train.jsonl"):
+        shutil.copy(REPO / "data" / name, data / name)
+    text = card(tmp_path, [TOPIC, STANCE], str(data / "train.jsonl"))
+    assert "is original, written for this project" in text and "bundled corpus is small" in text
+
+
 def test_a_pair_task_is_called_with_its_pair_and_a_run_without_dev_claims_no_calibration(tmp_path):
     text = card(tmp_path, [TaskSpec("stance", "pair", ["agree", "unrelated"])], "stances.csv", calibrated=False)
     assert "its `stance` label (of a text pair: a headline against its body)" in text
