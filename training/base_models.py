@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from inference.checkpoint import is_checkpoint
+
 CACHE_ENV = "NEWSMODEL_CACHE"
 
 
@@ -102,6 +104,9 @@ def resolve_base(base: str | None) -> tuple[str, str]:
     name = base or DEFAULT_BASE
     if name in BASE_MODELS:
         return BASE_MODELS[name].folder(), name
+    if is_checkpoint(Path(name)):   # its encoder alone would be read, its heads left behind
+        raise ValueError(f"base {name}: that is a checkpoint of this project; give it as --init-from to continue "
+                         "from it")
     if not (Path(name) / "config.json").is_file():
         raise FileNotFoundError(f"base {name!r} is neither a known encoder ({', '.join(BASE_MODELS)}) "
                                 f"nor a Hugging Face encoder folder with a config.json")

@@ -17,6 +17,8 @@ from safetensors.torch import load_file, save_file
 
 from inference.checkpoint import beside, save_directory
 
+from .base_models import DEFAULT_BASE
+
 STATE = "state.json"
 # Settings a resumed run may change: where it runs and what it writes at the end, not what it trains.
 FREE_ON_RESUME = frozenset({"resume", "output", "test", "model_card", "measure_runtimes", "device"})
@@ -161,9 +163,11 @@ GROUP = {
               "a list of two numbers in [0, 1)"),
     "eps": (_rate, "a number of at least 0"),
     "weight_decay": (_rate, "a number of at least 0"),
-    # switches this trainer's AdamW leaves off: maximize climbs the loss, amsgrad wants tensors never saved
+    # switches this trainer's AdamW leaves off: maximize climbs the loss, amsgrad wants tensors never saved,
+    # capturable fails the first step on a CPU (foreach, fused and initial_lr change no step: not checked)
     "maximize": (lambda v: v is False or v is None, "false"),
     "amsgrad": (lambda v: v is False or v is None, "false"),
+    "capturable": (lambda v: v is False or v is None, "false"),
 }
 # null when absent: run and cwd in a state saved by save_state without a run, _step_count where torch keeps none
 OPTIONAL = {"run", "cwd", "scheduler._step_count"}
@@ -215,9 +219,21 @@ def run_identity(config: dict, trained_sha256: dict[str, str], schema: dict, pro
     and labels (a test file can add some) and its process count (each takes its share of every
     batch): what --resume must find unchanged. `typed`: its paths as given, not `resolved` (what
     runs that ended before paths were resolved recorded)."""
-    identity = {"config": {k: v for k, v in config.items() if k not in FREE_ON_RESUME},
+    identity = {"config": _default_left_out({k: v for k, v in config.items() if k not in FREE_ON_RESUME}),
                 "data_sha256": trained_sha256, "schema": schema, "processes": processes}
     return identity if typed else resolved(identity)
+
+
+def _default_left_out(config: dict) -> dict:
+    """`--base minilm` trains what leaving --base out trains: one run, recorded as left out."""
+    return {**config, "base": None} if config.get("base") == DEFAULT_BASE else config
+
+
+def spellings(run: dict) -> list[dict]:
+    """A run_identity as this run's may be recorded: runs saved before the default base spelt out
+    was the same run recorded it as given."""
+    left_out = "base" in run["config"] and run["config"]["base"] is None
+    return [run, {**run, "config": {**run["config"], "base": DEFAULT_BASE}}] if left_out else [run]
 
 
 def resolved(value, start: str | None = None):
@@ -242,6 +258,7 @@ def from_folder(run: dict, start: str) -> dict:
 
 
 def _differences(saved: dict, now: dict) -> list[str]:
+    saved = {**saved, "config": _default_left_out(saved["config"])}   # as a run saved before that recorded it
     changes = [f"{k} was {saved['config'].get(k)!r}, now {now['config'].get(k)!r}"
                for k in sorted(saved["config"].keys() | now["config"].keys())
                if saved["config"].get(k) != now["config"].get(k)]

@@ -41,7 +41,7 @@ from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
 from .runtime_figures import measure_runtimes
 from .state import (from_folder, is_state, load_state, remove_state, resolved, run_digest, run_identity,
-                    save_state, state_dir)
+                    save_state, spellings, state_dir)
 
 
 def seed_everything(seed: int) -> None:
@@ -187,6 +187,8 @@ class Trainer:
         identity = (self.manifest.training["config"], {**data.trained_sha256, **{p: fingerprint(p) for p in starts}},
                     data.schema, self.world)
         self.identity, self.typed_identity = run_identity(*identity), run_identity(*identity, typed=True)
+        # in every checkpoint the run saves: a resume finds whose its best epoch so far is, and whether it ended
+        self.manifest.training.update(run_sha256=run_digest(self.identity), cwd=os.getcwd())   # cwd: where its paths start
         if not len(self.examples):   # a smaller batch would not help: no document reaches the encoder
             gates = [f"{t.name}: {t.gate!r}" for t in self.manifest.tasks if t.gate]   # --init-from's too
             why = (f"documents of a gate label ({', '.join(gates)}) teach it nothing, nor do texts without a letter "
@@ -216,6 +218,12 @@ class Trainer:
                 raise ValueError(f"{self.state} goes on from a run whose best epoch so far "
                                  f"({self.progress['best_epoch']}) was saved to {config.output}, which holds no "
                                  f"checkpoint now: put it back, or remove {self.state} to start again")
+            if self.progress["best_epoch"] is not None and (kept := self._checkpoint_run()) is not None \
+                    and self._ours(kept) is False:   # another run saved there since: it would end as this one's
+                raise ValueError(f"{self.state} goes on from a run whose best epoch so far "
+                                 f"({self.progress['best_epoch']}) was saved to {config.output}, which now holds "
+                                 f"another run's checkpoint: put this run's back, or remove {self.state} to start "
+                                 "again")
             self.created -= self.progress["minutes"] * 60   # total_minutes counts the interrupted run's epochs too
             log(f"resuming from {self.state} after epoch {self.progress['epoch']} (step {self.progress['step']})")
         elif config.resume and (finished := self._finished_run()) is not None:
@@ -227,22 +235,38 @@ class Trainer:
 
         self.trainee = distributed.wrap(model, self.device, self.world)
 
-    def _finished_run(self) -> dict | None:
-        """The recorded metrics of this same run if it ended into config.output (its state is
-        removed then), else None."""
+    def _checkpoint_run(self) -> Manifest | None:
+        """The manifest of the checkpoint at config.output, or None where there is none or it cannot be read."""
         output = Path(self.config.output)
         if not is_checkpoint(output):
             return None
         try:
-            manifest = Manifest.read(output / MANIFEST)
+            return Manifest.read(output / MANIFEST)
         except (OSError, ValueError):   # a damaged checkpoint is no finished run: trained again and replaced
             return None
-        ran_in = manifest.training.get("cwd")   # the folder it ran in: the same command from another finds it too
-        ran_in = ran_in if isinstance(ran_in, str) else None   # (runs that ended before it was recorded)
-        elsewhere = [from_folder(self.identity, ran_in)] if ran_in else []
-        if manifest.training.get("run_sha256") not in map(run_digest, [self.identity, self.typed_identity, *elsewhere]):
+
+    def _ours(self, manifest: Manifest) -> bool | None:
+        """Whether the checkpoint of `manifest` was saved by this run; None where it names no run
+        (saved by a version that did not record it)."""
+        if "run_sha256" not in manifest.training:
             return None
-        if manifest.training.get("end_sha256") not in self._end_digests(ran_in):
+        ran_in = self._ran_in(manifest)   # the folder it ran in: the same command from another is this run too
+        elsewhere = [from_folder(self.identity, ran_in)] if ran_in else []
+        return manifest.training["run_sha256"] in {run_digest(spelt) for run in [self.identity, self.typed_identity,
+                                                                                 *elsewhere] for spelt in spellings(run)}
+
+    @staticmethod
+    def _ran_in(manifest: Manifest) -> str | None:
+        ran_in = manifest.training.get("cwd")
+        return ran_in if isinstance(ran_in, str) else None   # (runs that ended before it was recorded)
+
+    def _finished_run(self) -> dict | None:
+        """The recorded metrics of this same run if it ended into config.output (its state is
+        removed then), else None."""
+        manifest = self._checkpoint_run()
+        if manifest is None or "train_minutes" not in manifest.training or not self._ours(manifest):
+            return None   # train_minutes: written as a run ends, not with its epochs
+        if manifest.training.get("end_sha256") not in self._end_digests(self._ran_in(manifest)):
             raise ValueError(f"--resume: this run has already ended into {self.config.output}, with another --test or "
                              f"--model-card: score a test file with `newsmodel evaluate --checkpoint "
                              f"{self.config.output} --data FILE`, or leave out --resume to train it again")
@@ -391,9 +415,7 @@ class Trainer:
         best.manifest.training["total_minutes"] = round((time.perf_counter() - self.created) / 60, 2)
         best.manifest.training["device"] = device_name(self.device)
         best.manifest.training["precision"] = self.precision
-        best.manifest.training["run_sha256"] = run_digest(self.identity)   # what --resume finds ended
-        best.manifest.training["end_sha256"] = self._end_digests()[0]
-        best.manifest.training["cwd"] = os.getcwd()   # where the paths of both digests start
+        best.manifest.training["end_sha256"] = self._end_digests()[0]   # a --resume of the ended run with others: refused
         write_manifest(Path(config.output), best.manifest)
         write_model_card(Path(config.output), best.manifest, extra_path=config.model_card)
         remove_state(self.state)

@@ -91,3 +91,11 @@ def test_a_base_folder_of_an_encoder_type_that_cannot_train_names_the_folder_and
 def test_a_base_folder_of_a_bert_is_taken(tiny_base):
     from training.base_models import resolve_base
     assert resolve_base(str(tiny_base)) == (str(tiny_base), str(tiny_base))
+
+
+def test_a_checkpoint_given_as_base_is_refused_pointing_at_init_from(tiny_checkpoint):
+    """Before: taken as an encoder folder, its heads and calibration silently left behind."""
+    from training.base_models import resolve_base
+    with pytest.raises(ValueError, match=rf"^base {tiny_checkpoint}: that is a checkpoint of this project; give it "
+                                         "as --init-from to continue from it$"):
+        resolve_base(str(tiny_checkpoint))

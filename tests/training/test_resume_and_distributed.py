@@ -199,3 +199,48 @@ def test_a_resume_whose_kept_checkpoint_is_gone_is_refused_before_training(run_a
     with pytest.raises(ValueError, match=rf"best epoch so far \(1\) was saved to {tmp / 'lost'}, which holds no "
                                          "checkpoint now: put it back, or remove .*lost.state to start again"):
         train(TrainConfig(**{**config.__dict__, "resume": True}), log=lambda m: None)
+
+
+def test_a_resume_whose_kept_checkpoint_is_another_runs_is_refused_before_training(run_args, tiny_base, monkeypatch):
+    """Before: resumed, and the other run's checkpoint calibrated and ended as this run's best epoch."""
+    import shutil
+
+    from training.config import TrainConfig
+    from training.trainer import Trainer, train
+    tmp, _ = run_args
+    config = TrainConfig(train=str(tmp / "train.jsonl"), base=tiny_base, output=str(tmp / "taken"), epochs=1,
+                         max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False)
+    train(TrainConfig(**{**config.__dict__, "seed": 6, "output": str(tmp / "other")}), log=lambda m: None)
+
+    def killed(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "finish", killed)   # killed after its last epoch was saved
+    with pytest.raises(KeyboardInterrupt):
+        train(config, log=lambda m: None)
+    monkeypatch.undo()
+    shutil.rmtree(tmp / "taken")
+    shutil.copytree(tmp / "other", tmp / "taken")   # another run saved there meanwhile
+    with pytest.raises(ValueError, match=rf"best epoch so far \(1\) was saved to {tmp / 'taken'}, which now holds "
+                                         "another run's checkpoint: put this run's back, or remove .*taken.state"):
+        train(TrainConfig(**{**config.__dict__, "resume": True}), log=lambda m: None)
+
+
+def test_an_epochs_checkpoint_without_a_state_is_no_ended_run(run_args, tiny_base, monkeypatch):
+    """A run killed between its first checkpoint and its first state starts again on --resume."""
+    import training.trainer as trainer
+    from training.config import TrainConfig
+    tmp, _ = run_args
+    config = TrainConfig(train=str(tmp / "train.jsonl"), base=tiny_base, output=str(tmp / "early"), epochs=1,
+                         max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "save_state", killed)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(config, log=lambda m: None)
+    monkeypatch.undo()
+    logged = []
+    trainer.train(TrainConfig(**{**config.__dict__, "resume": True}), log=logged.append)
+    assert any(line.startswith("nothing to resume") for line in logged), logged

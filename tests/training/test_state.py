@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from training.state import load_state, run_identity, save_state
+from training.state import load_state, run_digest, run_identity, save_state, spellings
 
 PROGRESS = {"epoch": 1, "step": 4, "best_score": 0.5, "history": [], "best_epoch": 1, "minutes": 0.1}   # the trainer's
 
@@ -157,6 +157,8 @@ def test_a_damaged_state_is_named_not_met_as_a_traceback(tmp_path, damage):
      'param_groups[0].weight_decay is "0.01", not a number of at least 0'),
     (lambda meta: meta["param_groups"][0].update(maximize=True), "param_groups[0].maximize is true, not false"),
     (lambda meta: meta["param_groups"][0].update(amsgrad=True), "param_groups[0].amsgrad is true, not false"),
+    # before: restored, then an AssertionError at the first step on a CPU
+    (lambda meta: meta["param_groups"][0].update(capturable=True), "param_groups[0].capturable is true, not false"),
     (lambda meta: meta.update(run="x"), 'run is "x", not null or an object'),
     (lambda meta: meta["run"].pop("config"), "run.config is missing"),
 ])
@@ -210,3 +212,19 @@ def test_the_same_files_resume_from_another_working_folder(tmp_path, monkeypatch
     other.write_text("{}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="d/other.jsonl added"):
         load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=identity(str(other)))
+
+
+def test_the_default_base_spelt_out_is_the_same_run(tmp_path):
+    """Before: the same command with `--base minilm` added was refused: "base was None, now 'minilm'"."""
+    left_out, spelt = (run_identity({"base": base, "epochs": 3}, {}, {}, 1) for base in (None, "minilm"))
+    assert left_out == spelt
+    model, optimizer, scheduler, _ = _run(0)
+    recorded = {"config": {"base": "minilm", "epochs": 3}, "data_sha256": {}, "schema": {}, "processes": 1}
+    for name, run in (("new", left_out), ("old", recorded)):   # "old": as runs saved before recorded it
+        save_state(tmp_path / name, model, optimizer, scheduler, random.Random(1), PROGRESS, run=run)
+        assert load_state(tmp_path / name, *_run(1)[:3], random.Random(), run=spelt) == PROGRESS
+        assert load_state(tmp_path / name, *_run(1)[:3], random.Random(), run=left_out) == PROGRESS
+    assert run_digest(recorded) in map(run_digest, spellings(spelt))   # a run that ended so is found ended
+    with pytest.raises(ValueError, match="base was None, now 'e5-small'"):   # another base is another run
+        load_state(tmp_path / "new", *_run(1)[:3], random.Random(), run=run_identity({"base": "e5-small", "epochs": 3},
+                                                                                    {}, {}, 1))
