@@ -40,8 +40,9 @@ def seed(value: str) -> int:
     return int(value)
 
 
-def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
-    """The options every benchmark takes; each script adds its data paths."""
+def parser(description: str, systems: list[str], document_heads: bool = True) -> argparse.ArgumentParser:
+    """The options every benchmark takes; each script adds its data paths. `document_heads`:
+    whether ours trains any, the only heads --lexical-terms feeds."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--system", choices=systems, required=True)
     p.add_argument("--limit", type=positive, help="use only the first N documents of each split (smoke runs)")
@@ -51,7 +52,8 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=positive, help=f"training epochs (default: the benchmark's recipe{recipes})")
     p.add_argument("--max-steps", type=positive, help="stop training after this many optimiser steps (smoke runs)")
     p.add_argument("--seed", type=seed, default=13)
-    p.add_argument("--threads", type=positive, help="torch threads (default: torch's own choice); recorded in the result")
+    p.add_argument("--threads", type=positive, help=f"{trained}: torch threads (default: torch's own choice), named in "
+                                                    "the line's device on the CPU")
     p.add_argument("--checkpoint", help="ours: score this trained checkpoint instead of training one")
     p.add_argument("--output", help="ours: checkpoint directory to train into (default: runs/<benchmark>-ours)")
     p.add_argument("--resume", action="store_true", help="ours: continue an interrupted run from <output>.state/")
@@ -62,8 +64,11 @@ def parser(description: str, systems: list[str]) -> argparse.ArgumentParser:
                    help="train every system on the same seeded sample of N training documents (2 CPU cores)")
     p.add_argument("--max-dev-docs", type=positive, help="score every system on a seeded sample of N dev documents")
     p.add_argument("--window-length", type=int, help="ours: tokens per window (default: the benchmark's recipe)")
-    p.add_argument("--lexical-terms", type=int, help="ours: TF-IDF terms the document heads read, 0 for none "
-                                                     "(default: the benchmark's recipe)")
+    if document_heads:
+        p.add_argument("--lexical-terms", type=int, help="ours: TF-IDF terms the document heads read, 0 for none "
+                                                         "(default: the benchmark's recipe)")
+    else:
+        p.set_defaults(lexical_terms=None)
     p.add_argument("--group-by-length", action=argparse.BooleanOptionalAction,
                    help="ours: batch windows of similar length together (default: the trainer's, off)")
     p.add_argument("--recase-capitals", action=argparse.BooleanOptionalAction,

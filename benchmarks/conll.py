@@ -272,7 +272,7 @@ def run(args) -> dict:
 
 
 def main() -> None:
-    p = common.parser(__doc__, SYSTEMS)
+    p = common.parser(__doc__, SYSTEMS, document_heads=False)
     p.add_argument("--dataset", choices=["conll2003", "re3d"], default="conll2003")
     p.add_argument("--train", help="default: conll2003/eng.train or re3d/re3d-train.conll under ../shared/data")
     p.add_argument("--dev", help="conll2003 only (default: eng.testa); re3d holds out 10%% of --train")

@@ -207,7 +207,8 @@ def main() -> None:
                         help="ours: padded tokens per encoder batch, at most")
     parser.add_argument("--stride", type=int, default=128,
                         help="pipeline: tokens each window shares with the one before (0: none)")
-    parser.add_argument("--threads", type=common.positive, default=2)
+    parser.add_argument("--threads", type=common.positive, default=2,
+                        help="torch threads of every system's process, named in the line's device (default: 2)")
     parser.add_argument("--latency-articles", type=common.positive, default=40)
     parser.add_argument("--rounds", type=int, default=5,
                         help="time every system this many times over all articles; words/s is the median round")

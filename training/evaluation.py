@@ -52,13 +52,17 @@ def check_annotated(docs: list[Document], tasks, source: dict) -> None:
                             "classification export: --format doccano)" if fmt == "news" else "")])
 
 
-def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots: str | Path | None = None) -> dict:
+def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots: str | Path | None = None,
+             labels: dict[str, list[str]] | None = None) -> dict:
     """Metrics per task with the checkpoint's calibration, plus ECE (15 bins) before and after
-    calibration; `plots` is a directory for one reliability diagram (PNG) per task."""
+    calibration; `plots` is a directory for one reliability diagram (PNG) per task. `labels`: by
+    multi-label task, the labels its figures count (default: all it has); its predictions of the
+    others are left out of them, not of ECE."""
     metrics = {}
     for head, annotated in head_outputs(model, docs, batch_size):
         task = head.task
-        m = _entity_metrics(head, annotated) if task.kind == "ner" else _document_metrics(head, annotated)
+        m = _entity_metrics(head, annotated) if task.kind == "ner" else \
+            _document_metrics(head, annotated, (labels or {}).get(task.name))
         scored = head.scored()
         before, after = scored.confidences(1.0), scored.confidences(task.temperature, span_calibrator=True)
         m["ece_before"] = expected_calibration_error(*before)
@@ -89,13 +93,14 @@ def _entity_metrics(head: HeadOutputs, annotated: list) -> dict:
     return entity_metrics(gold, pred)
 
 
-def _document_metrics(head: HeadOutputs, annotated: list) -> dict:
+def _document_metrics(head: HeadOutputs, annotated: list, scored: list[str] | None = None) -> dict:
     task = head.task
     # a text with nothing to read (NaN scores) gets no label, as from predict: a miss, not the first label
     decided = [task.decide(row) for row in rescale(head.probs, task.kind, task.temperature)]
     gold = [doc.labels[task.name] for doc, _ in annotated]
     if task.kind == "multi":
-        return multi_label_metrics(gold, decided, task.labels)
+        scored = scored or task.labels
+        return multi_label_metrics(gold, [[label for label in d if label in scored] for d in decided], scored)
     return single_label_metrics([g[0] for g in gold], [d[0] if d else None for d in decided])
 
 

@@ -227,6 +227,18 @@ def test_an_empty_bodies_path_is_refused_not_read_as_the_working_folder():
         Source("x.csv", "pairs", {"bodies": ""})   # before: ".: cannot tell csv, tsv or jsonl from the extension ''"
 
 
+@pytest.mark.parametrize("options, default", [({"delimiter": "", "multi": True}, ""),
+                                              ({"label_field": ""}, " for its default, 'label'"),
+                                              ({"pair_field": ""}, "")])
+def test_an_empty_string_option_is_refused_naming_its_flag(options, default):
+    """Before: an empty delimiter cut no labels ("earn;acq" trained as one label), an empty
+    label_field read none, an empty pair_field read no pairs, unsaid."""
+    name = next(iter(options))
+    with pytest.raises(ValueError, match=rf"^x.csv: reader option {name} \(flag --{name.replace('_', '-')}\): an empty "
+                                         rf"string \(an unset shell variable\?\): give one, or leave it out{default}$"):
+        Source("x.csv", "classification", options)
+
+
 def test_a_missing_bodies_file_is_named_itself(tmp_path):
     (tmp_path / "stances.csv").write_text("Headline,Body ID,Stance\nA,1,agree\n", encoding="utf-8")
     table = {"path": str(tmp_path / "stances.csv"), "format": "pairs", "options": {"bodies": str(tmp_path / "b.csv")}}

@@ -5,6 +5,8 @@ import json
 import re
 from pathlib import Path
 
+import regex
+
 from inference.tokenization import readable
 from training.corpus import DataError, Document, Span
 
@@ -154,6 +156,20 @@ def utf16_offsets(text: str) -> dict[int, int] | None:
         unit += 2 if ord(char) > 0xFFFF else 1
         units[unit] = index
     return units
+
+
+def grapheme_offsets(text: str) -> dict[int, int] | None:
+    """The character index of each offset of `text` counted in grapheme clusters, what a reader
+    sees as one character (an emoji with its skin tone, a flag, a letter and its combining accent),
+    from 0 to the end. None where every cluster is one character."""
+    clusters = regex.findall(r"\X", text)
+    if len(clusters) == len(text):
+        return None
+    positions, index = {0: 0}, 0
+    for n, cluster in enumerate(clusters, 1):
+        index += len(cluster)
+        positions[n] = index
+    return positions
 
 
 def overlap_problems(spans: list[Span], text: str) -> list[str]:

@@ -1,8 +1,8 @@
 """Read the exports of two annotation tools: Label Studio (JSON) and Doccano (JSON lines).
 
 Both give offsets into the text (Doccano's, and those of older Label Studio versions, counted in
-UTF-16 code units and turned into character offsets), so entities become Spans; choices and
-document labels become `Document.labels`.
+UTF-16 code units, Doccano's also in grapheme clusters, and turned into character offsets), so
+entities become Spans; choices and document labels become `Document.labels`.
 """
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import reprlib
 from pathlib import Path
 
 from training.corpus import DataError, Document, Span
-from training.readers._files import (JSON_ERRORS, finish, invalid_json, json_lines, overlap_problems, read_utf8,
-                                     record_id, span_problem, utf16_offsets, whole_numbers)
+from training.readers._files import (JSON_ERRORS, finish, grapheme_offsets, invalid_json, json_lines,
+                                     overlap_problems, read_utf8, record_id, span_problem, utf16_offsets,
+                                     whole_numbers)
 
 
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
@@ -176,7 +177,9 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
     {"text", "entities": [{"start_offset", "end_offset", "label"}], "cats" or "label": [names]}.
     Offsets count UTF-16 code units, as Doccano's browser editor does (an emoji is two), and are
     turned into character offsets, unless a record's spans fall on word edges more often read as
-    characters (a file a script wrote); those of a project that counts grapheme clusters are not.
+    characters (a file a script wrote) or as grapheme clusters (a project that counts an emoji with
+    its skin tone, a flag or a letter and its combining accent as one character). A span whose
+    offsets so read would cut such a cluster in two is refused.
     """
     path = Path(path)
     problems = []
@@ -213,23 +216,36 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
                  if isinstance(item, dict) and {"start_offset", "end_offset", "label"} <= set(item) else item
                  for item in (record[span_key] if isinstance(record[span_key], list) else [])]
         spans_read = [item for item in items if isinstance(item, tuple)]
-        if units and _on_word_edges(text, spans_read) > _on_word_edges(text, spans_read, units):
-            units = None   # offsets counted in characters (a script's file): they, not UTF-16's, fall on words
-        last = next(reversed(units)) if units else 0
+        # Offsets counted in UTF-16 units (Doccano's editor), characters (a script's file) or grapheme clusters
+        # (a project set so): the count that puts the most spans on word edges; UTF-16's on a tie
+        clusters = grapheme_offsets(text)
+        counts = [(name, positions) for name, positions in (("UTF-16 units", units), ("characters", None),
+                                                            ("grapheme clusters", clusters))
+                  if positions or name == "characters"]
+        edges = set(clusters.values()) if clusters else None   # where one cluster ends and the next begins
+        counted, positions = max(counts, key=lambda count: _on_word_edges(text, spans_read, count[1], edges))
+        last = next(reversed(positions)) if positions else len(text)
         for k, item in enumerate(items):
             if not isinstance(item, tuple):
                 errors.append(f"{span_key}[{k}]: expected [start, end, label] or "
                               f"{{start_offset, end_offset, label}}, got {item!r}")
                 continue
             start, end, label = item
-            if units and whole_numbers(start, end):   # Doccano counts UTF-16 units, as the browser does
-                inside = next((x for x in (start, end) if 0 < x < last and x not in units), None)
+            if whole_numbers(start, end):
+                inside = next((x for x in (start, end) if 0 < x < last and positions and x not in positions), None)
                 if inside is not None:
                     errors.append(f"{span_key}[{k}]: offset {inside} falls inside {text[units[inside - 1]]!r} "
                                   "counted in UTF-16 units, as Doccano counts (an emoji is two): are these offsets "
                                   "counted otherwise?")
                     continue
-                start, end = units.get(start, start), units.get(end, end)
+                if positions:
+                    start, end = positions.get(start, start), positions.get(end, end)
+                cut = next((x for x in (start, end) if edges and 0 < x < len(text) and x not in edges), None)
+                if cut is not None:   # a reader sees one character there: the span would begin or end inside it
+                    cluster = text[max(e for e in edges if e < cut):min(e for e in edges if e > cut)]
+                    errors.append(f"{span_key}[{k}]: span {item[0]}..{item[1]} counted in {counted} cuts "
+                                  f"{cluster!r} in two: are these offsets counted otherwise?")
+                    continue
             reason = span_problem(start, end, text) or (None if isinstance(label, str) and label.strip()
                                                         else f"label must be a non-blank string, not {label!r}")
             if reason:
@@ -249,12 +265,15 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
 
 
 
-def _on_word_edges(text: str, items: list[tuple], positions: dict[int, int] | None = None) -> int:
+def _on_word_edges(text: str, items: list[tuple], positions: dict[int, int] | None = None,
+                   edges: set[int] | None = None) -> int:
     """How many spans (start, end, label) begin and end on a word's edge when their offsets
-    are read through `positions` (offset -> character index; None: offsets are characters)."""
+    are read through `positions` (offset -> character index; None: offsets are characters), and
+    not inside a grapheme cluster (`edges`: where clusters begin, None: at every character)."""
     def edge(offset, before: bool) -> bool:
         if not whole_numbers(offset):
             return False
         i = positions.get(offset) if positions is not None else offset if 0 <= offset <= len(text) else None
-        return i is not None and (not text[i - 1:i].isalnum() if before else not text[i:i + 1].isalnum())
+        return i is not None and (edges is None or i in edges) and \
+            (not text[i - 1:i].isalnum() if before else not text[i:i + 1].isalnum())
     return sum(edge(start, True) and edge(end, False) for start, end, _ in items)

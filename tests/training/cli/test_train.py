@@ -145,6 +145,15 @@ def test_reader_flags_reach_the_files_whose_reader_takes_them(files, monkeypatch
     assert "--scheme: no reader of the files given takes it" in capsys.readouterr().err
 
 
+def test_an_empty_reader_flag_is_refused_naming_the_flag(tmp_path, capsys):
+    """Before: "none of its 2 documents annotates a task", which did not say that `--label-field ""` read no labels."""
+    data = tmp_path / "topics.csv"
+    data.write_text("text,label\nTariffs rise,earn\nTroops move,war\n", encoding="utf-8")
+    assert main(["train", "--train", str(data), "--label-field", "", "--output", str(tmp_path / "out")]) == 2
+    assert f"{data}: reader option label_field (flag --label-field): an empty string (an unset shell variable?): " \
+           "give one, or leave it out for its default, 'label'" in capsys.readouterr().err
+
+
 def test_pairs_take_their_bodies_file_from_the_flag(tmp_path, monkeypatch):
     captured = {}
     monkeypatch.setattr("training.trainer.train", lambda config, log: captured.setdefault("config", config))

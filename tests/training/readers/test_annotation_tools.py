@@ -261,6 +261,27 @@ def test_doccano_shaped_offsets_a_script_counted_in_characters_are_read_so(tmp_p
     assert entities(doc) == [("Putin", "PER"), ("Trump", "PER"), ("Helsinki", "LOC")]
 
 
+def test_doccano_offsets_a_project_counted_in_grapheme_clusters_are_read_so(tmp_path):
+    """Before, an emoji with its skin tone, a flag or a letter and its combining accent before a
+    span moved it on silently ('\U0001F3FD Pa' for 'Paris', ' Zo' for 'Zoe\u0308')."""
+    path = write_jsonl(tmp_path, [
+        {"text": "\U0001F44D\U0001F3FD Paris and Rome.", "label": [[2, 7, "LOC"], [12, 16, "LOC"]]},
+        {"text": "\U0001F1EB\U0001F1F7 Macron met Scholz.", "label": [[2, 8, "PER"], [13, 19, "PER"]]},
+        {"text": "Cafe\u0301 owner Zoe\u0308 met Rene\u0301 Dupont.", "label": [[11, 14, "PER"], [19, 30, "PER"]]},
+        {"text": "\U0001F468\u200d\U0001F469\u200d\U0001F467 Merkel spoke.", "label": [[2, 8, "PER"]]}])
+    assert [entities(doc) for doc in read_doccano(path)] == [
+        [("Paris", "LOC"), ("Rome", "LOC")], [("Macron", "PER"), ("Scholz", "PER")],
+        [("Zoe\u0308", "PER"), ("Rene\u0301 Dupont", "PER")], [("Merkel", "PER")]]
+
+
+def test_doccano_a_span_that_cuts_a_grapheme_cluster_is_refused(tmp_path):
+    """No count puts 'Ame' of 'Ame\u0301lie' on a word's edge: its end would split the accent from its letter."""
+    path = write_jsonl(tmp_path, [{"text": "Ame\u0301lie Dupont", "label": [[0, 3, "PER"]]}])
+    with pytest.raises(DataError, match=r":1: label\[0\]: span 0\.\.3 counted in characters cuts 'e\u0301' in two: "
+                                        r"are these offsets counted otherwise\?"):
+        read_doccano(path)
+
+
 def test_doccano_entities_with_cats(tmp_path):
     path = write_jsonl(tmp_path, [{"text": TEXT, "cats": ["summit_diplomacy", "other"],
                                    "entities": [{"id": 7, "start_offset": 19, "end_offset": 27, "label": "LOC"}]}])

@@ -93,28 +93,22 @@ def test_empty_texts_and_labels_are_all_reported(tmp_path):
                                   f"{path}:5: empty label in field 'label'"]
 
 
-def test_missing_column_is_named_with_the_columns_present(tmp_path):
-    path = write(tmp_path, "news.csv", "headline,topic\nA,b\n")
+@pytest.mark.parametrize("text, options, problem", [
+    ("headline,topic\nA,b\n", {"text_field": "headline"}, "1: missing column 'label' (columns present: 'headline', 'topic')"),
+    ("text,label,label\nTariffs rise,trade,sanctions\n", {}, "1: column 'label' appears more than once"),
+    ("\ntext,topic\nTariffs rise,trade\n", {}, "2: missing column 'label' (columns present: 'text', 'topic')"),
+], ids=["a missing column, named with the columns present", "a column named twice", "after a blank line"])
+def test_a_header_problem_is_named_at_the_header_line(tmp_path, text, options, problem):
+    path = write(tmp_path, "news.csv", text)
     with pytest.raises(DataError) as err:
-        read_classification(path, text_field="headline")
-    assert err.value.problems == [f"{path}:1: missing column 'label' (columns present: 'headline', 'topic')"]
-
-
-def test_a_column_named_twice_is_refused(tmp_path):
-    path = write(tmp_path, "news.csv", "text,label,label\nTariffs rise,trade,sanctions\n")
-    with pytest.raises(DataError) as err:
-        read_classification(path)
-    assert err.value.problems == [f"{path}:1: column 'label' appears more than once"]
+        read_classification(path, **options)
+    assert err.value.problems == [f"{path}:{problem}"]
 
 
 def test_blank_lines_before_the_header_are_skipped_and_lines_still_count(tmp_path):
     path = write(tmp_path, "news.csv", "\n  \ntext,label\nTariffs rise,trade\n")
     [doc] = read_classification(path)   # before: "no header row"
     assert (doc.text, doc.labels, doc.source) == ("Tariffs rise", {"label": ["trade"]}, f"{path}:4")
-    path = write(tmp_path, "topics.csv", "\ntext,topic\nTariffs rise,trade\n")
-    with pytest.raises(DataError) as err:
-        read_classification(path)
-    assert err.value.problems == [f"{path}:2: missing column 'label' (columns present: 'text', 'topic')"]
 
 
 def test_a_header_whose_quote_never_closes_is_a_problem_of_its_line(tmp_path):
