@@ -78,9 +78,11 @@ _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # space and the emoji tags above, sit inside words without breaking them ("Pu\u00adtin" is "Putin"):
 # the tokenizer reads the text without them (the tokenizers disagree on them: WordPiece drops
 # most, SentencePiece made spaces or unknown pieces of them), and its offsets are mapped back around them.
-JOINERS = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200c-\u200f\u202a-\u202e"
+# So do the combining grapheme joiner and the replacement character, which stands for a character
+# lost in decoding ("Mu\ufffdoz"): WordPiece drops both, SentencePiece split the word or read "<unk>".
+JOINERS = ("\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200c-\u200f\u202a-\u202e"
            "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
-           "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001")   # a regex class's body (Cf as of Unicode 15)
+           "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\ufffd")   # a regex class's body (Cf as of Unicode 15)
 _JOINERS = re.compile(f"[{JOINERS}]")
 _SPACES = re.compile(f"[\\s{_INVISIBLE_CHARS}]+")   # white space, and what the encoder reads as a space
 LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")   # what str.splitlines() splits at
@@ -104,14 +106,16 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     (WordPiece: split at spaces, punctuation and CJK characters; SentencePiece: at spaces only),
     further split where a subword starts or ends with punctuation or a CJK character, as WordPiece
     does, so that "Moscow," is two words for either tokenizer and an entity never takes the comma
-    along. With `recase`, lines in capitals reach the tokenizer recased (`inference.recasing`);
-    offsets and shapes still come from the original text."""
+    along. The tokenizer reads each character in its compatibility form (`_compatible`) and, with
+    `recase`, lines in capitals recased (`inference.recasing`); offsets and shapes still come from
+    the original text."""
     first_length = len(text)
     if pair is not None and not readable(pair):
         pair = None   # a second text with nothing to read: the first read alone
     text = join_pair(tokenizer, text, pair)
     visible = _INVISIBLE.sub(lambda m: "\n" if LINE_BREAK.match(m.group()) else " ", text)
     read, at = _without_joiners(visible)
+    read = _compatible(read)
     if recase:
         read = _recased(read, _read_index(at, first_length),
                         _read_index(at, len(text) - len(pair)) if pair is not None else None)
@@ -215,6 +219,23 @@ def _blank(visible: str, i: int) -> bool:
     return visible[i].isspace() or _JOINERS.match(visible[i]) is not None
 
 
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@lru_cache(maxsize=1 << 16)
+def _compatible_char(char: str) -> str:
+    """A character's compatibility (NFKC) form where that is one character: "\uff2e" (full-width)
+    is "N", which WordPiece reads (it would read "[UNK]"), while "\u2122" ("TM") stays."""
+    form = unicodedata.normalize("NFKC", char)
+    return form if len(form) == 1 else char
+
+
+def _compatible(read: str) -> str:
+    """`read` with each character in its compatibility form, one character for one, so offsets
+    hold (SentencePiece applies NFKC anyway; ASCII has nothing to change)."""
+    return read if read.isascii() else _NOT_ASCII.sub(lambda match: _compatible_char(match.group()), read)
+
+
 def _without_joiners(visible: str) -> tuple[str, list[int] | None]:
     """`visible` without its joiners, and where each of its characters (and its end) sits in
     `visible`; None where it has none."""
@@ -232,8 +253,8 @@ _CJK = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73
 
 def _breaks_word(char: str) -> bool:
     """A character that is a word of its own, as BERT's basic tokenizer has it: ASCII symbols,
-    Unicode punctuation, CJK ideographs."""
-    code = ord(char)
+    Unicode punctuation, CJK ideographs; in its compatibility form, as the encoder reads it ("\uff0e")."""
+    code = ord(char := _compatible_char(char))
     return 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126 \
         or unicodedata.category(char).startswith("P") or any(lo <= code <= hi for lo, hi in _CJK)
 
@@ -242,7 +263,7 @@ def _starts_sentence(text: str, words: list[tuple[int, int]], i: int) -> bool:
     prev_start, prev_end = words[i - 1]
     if LINE_BREAK.search(text, prev_end, words[i][0]):   # any line end, as decoding and recasing read one
         return True
-    if text[prev_start:prev_end] not in SENTENCE_END or i < 2 or words[i][0] == prev_end:   # "1.5", "2.Q"
+    if _compatible(text[prev_start:prev_end]) not in SENTENCE_END or i < 2 or words[i][0] == prev_end:   # "1.5", "2.Q"
         return False
     # "U.S. officials": a full stop after a single letter ends an abbreviation, not a sentence
     before_start, before_end = words[i - 2]

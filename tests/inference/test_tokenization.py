@@ -238,3 +238,23 @@ def test_a_name_split_by_what_the_encoder_reads_as_a_space_is_the_name(between):
     read the two alike: the span calibrator scored it as a new name (0.38 against 0.67)."""
     assert surface(f"Vladimir{between}Putin") == "Vladimir Putin"
     assert surface(f"{between}Putin{between}") == "Putin"   # a training span ending in one is the name too
+
+
+def test_the_replacement_character_and_the_grapheme_joiner_are_read_as_joiners(any_tokenizer):
+    """Before, e5-small split "Mu\ufffdoz" (an "\u00f1" lost in decoding) into "Mu" and "\ufffdoz",
+    and read "\u034f" as "<unk>"; "Putin\ufffd" was a word ending in it for either encoder."""
+    text = "Mu\ufffdoz met Pu\u034ftin\ufffd and \u034fKofi \ufffd"
+    enc = encode(any_tokenizer, text)
+    assert [text[s:e] for s, e in enc.words] == ["Mu\ufffdoz", "met", "Pu\u034ftin", "and", "Kofi"]
+    assert enc.input_ids == encode(any_tokenizer, "Muoz met Putin and Kofi ").input_ids
+    assert surface("Mu\ufffdoz\ufffd") == "Muoz" and not readable("\ufffd\u034f")
+
+
+def test_full_width_characters_reach_the_encoder_in_their_compatibility_form(any_tokenizer):
+    """Before, MiniLM read "\uff2e\uff21\uff34\uff2f" and "\uff35\uff0e\uff33\uff0e" as "[UNK]"."""
+    text = "\uff2e\uff21\uff34\uff2f met \uff35\uff0e\uff33\uff0e envoys in May\uff0e The talks"
+    plain = unicodedata.normalize("NFKC", text)
+    enc, plain_enc = encode(any_tokenizer, text), encode(any_tokenizer, plain)
+    assert enc.input_ids == plain_enc.input_ids and any_tokenizer.unk_token_id not in enc.input_ids
+    assert [text[s:e] for s, e in enc.words][:6] == ["\uff2e\uff21\uff34\uff2f", "met", "\uff35", "\uff0e", "\uff33", "\uff0e"]
+    assert enc.words == plain_enc.words and enc.shape_ids == plain_enc.shape_ids   # "The" opens a sentence in both
