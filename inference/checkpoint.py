@@ -255,7 +255,11 @@ def load_checkpoint(path: str | os.PathLike, manifest: Manifest | None = None) -
             heads, meaning = {k: file.get_tensor(k) for k in file.keys()}, (file.metadata() or {}).get(TRAINED_AS)
     except SafetensorError as exc:
         raise ValueError(f"{path / HEADS}: damaged ({exc}); copy the checkpoint again") from None
-    wrong = contradictions(manifest, encoder, meaning)
+    try:
+        wrong = contradictions(manifest, encoder, meaning)
+    except (ValueError, AttributeError, TypeError):   # metadata that heads_meaning did not write
+        raise ValueError(f"{path / HEADS}: damaged (its {TRAINED_AS} metadata cannot be read); copy the checkpoint "
+                         "again") from None
     if wrong:   # a hand edit: rows read as other labels, word shapes dropped, tags read as document labels
         raise ValueError(f"{path / MANIFEST}: {'; '.join(wrong)} (put back what the run wrote)")
     model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input, lexicon_size=len(manifest.lexicon))

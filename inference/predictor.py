@@ -253,18 +253,19 @@ class NewsModel:
         for name, probs in analysis.doc_probs.items():
             task = self.manifest.task(name)
             chosen = set(task.decide(probs))
-            ranked = sorted(zip(task.labels, probs.tolist()), key=lambda x: -x[1])
+            ranked = sorted(zip(task.labels, probs), key=lambda x: -x[1])   # as decide compares them (float32)
             labels[name] = [Label(label, _shown(p, task.threshold(label) if task.kind == "multi" else None),
                                   label in chosen) for label, p in ranked]
         entities.sort(key=lambda e: (e.start, e.end))
         return Prediction(entities, labels, text)
 
 
-def _shown(p: float, threshold: float | None) -> float:
+def _shown(p, threshold: float | None) -> float:
     """`p` to 6 decimals, unless that would put it on the other side of its threshold than `p`
-    is (0.4999996 shown as 0.5 and not chosen at 0.5): then `p` as it is."""
-    rounded = round(p, 6)
-    return p if threshold is not None and (rounded >= threshold) != (p >= threshold) else rounded
+    is, compared as decide compares it (0.4999996 shown as 0.5 and not chosen at 0.5): then `p`
+    in full."""
+    rounded = round(float(p), 6)
+    return float(p) if threshold is not None and (rounded >= threshold) != bool(p >= threshold) else rounded
 
 
 def _callers_level() -> int:

@@ -82,7 +82,7 @@ _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # lost in decoding ("Mu\ufffdoz"): WordPiece drops both, SentencePiece split the word or read "<unk>".
 JOINERS = ("\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200c-\u200f\u202a-\u202e"
            "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
-           "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\ufffd")   # a regex class's body (Cf as of Unicode 15)
+           "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\ufffd")   # a regex class's body (Cf as of Unicode 15, with U+034F and U+FFFD)
 _JOINERS = re.compile(f"[{JOINERS}]")
 _SPACES = re.compile(f"[\\s{_INVISIBLE_CHARS}]+")   # white space, and what the encoder reads as a space
 LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")   # what str.splitlines() splits at
@@ -219,21 +219,22 @@ def _blank(visible: str, i: int) -> bool:
     return visible[i].isspace() or _JOINERS.match(visible[i]) is not None
 
 
-_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+_WIDTH_FORMS = re.compile("[\uff00-\uffef]")   # Unicode's block of half-width and full-width forms
 
 
 @lru_cache(maxsize=1 << 16)
 def _compatible_char(char: str) -> str:
-    """A character's compatibility (NFKC) form where that is one character: "\uff2e" (full-width)
-    is "N", which WordPiece reads (it would read "[UNK]"), while "\u2122" ("TM") stays."""
-    form = unicodedata.normalize("NFKC", char)
+    """A half-width or full-width character's compatibility (NFKC) form where that is one
+    character: "\uff2e" is "N", which WordPiece reads (it would read "[UNK]"). Others stay as
+    written: the vocabulary knows "\u00b2" and "\u00b5", which NFKC would make "2" and "\u03bc"."""
+    form = unicodedata.normalize("NFKC", char) if "\uff00" <= char <= "\uffef" else char
     return form if len(form) == 1 else char
 
 
 def _compatible(read: str) -> str:
-    """`read` with each character in its compatibility form, one character for one, so offsets
-    hold (SentencePiece applies NFKC anyway; ASCII has nothing to change)."""
-    return read if read.isascii() else _NOT_ASCII.sub(lambda match: _compatible_char(match.group()), read)
+    """`read` with its half-width and full-width characters in their compatibility form, one
+    character for one, so offsets hold (SentencePiece applies NFKC anyway)."""
+    return read if read.isascii() else _WIDTH_FORMS.sub(lambda match: _compatible_char(match.group()), read)
 
 
 def _without_joiners(visible: str) -> tuple[str, list[int] | None]:

@@ -81,7 +81,7 @@ class Source:
                                  f"for its default, {known[name]!r})")
             if READER_OPTIONS.get(name, (None,))[0] is str and not isinstance(value, (str, Path, type(None))):
                 raise ValueError(f"{self.path}: reader option {name}: {value!r} is not a string")
-            if value == "" and name != "bodies":   # `--delimiter ""` would cut no labels, `--label-field ""` read none
+            if value == "" and name in READER_OPTIONS and name != "bodies":   # `--delimiter ""` would cut no labels, `--label-field ""` read none
                 raise ValueError(f"{self.path}: reader option {name} (flag --{name.replace('_', '-')}): an empty string "
                                  "(an unset shell variable?): give one, or leave it out" +
                                  ("" if known[name] is None else f" for its default, {known[name]!r}"))

@@ -209,7 +209,8 @@ def _damaged(path: Path, exc: Exception | str) -> str:
 
 
 def run_digest(run: dict) -> str:
-    """A finished run's mark in its manifest: --resume finds the same run already done."""
+    """A run's mark in every checkpoint it saves: --resume finds whose checkpoint is at --output
+    and (with train_minutes, written as a run ends) whether that run ended."""
     return hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
 
 

@@ -197,6 +197,11 @@ def _a_negative_overlap(manifest_path) -> str:
     return json.dumps(json.loads(manifest_path.read_text(encoding="utf-8")) | {"window_overlap": -5})
 
 
+def _heads_metadata(path, meaning: str) -> None:
+    from safetensors.torch import load_file, save_file
+    save_file(load_file(str(path)), str(path), metadata={checkpoint.TRAINED_AS: meaning})
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda ckpt: (ckpt / "manifest.json").write_text('{"tasks": [', encoding="utf-8"),
      r"manifest.json: not valid JSON \(Expecting value at line 1, column 12\)"),
@@ -239,11 +244,13 @@ def _a_negative_overlap(manifest_path) -> str:
      r"manifest.json: window overlap -5: it must be 0 or more"),   # before: loaded, and windows left gaps unlabelled
     (lambda ckpt: (ckpt / "config.json").write_text(_fewer_layers(ckpt / "config.json"), encoding="utf-8"),
      r"model.safetensors: not the encoder config.json describes \(\d+ weights it has no place for"),   # before: its layer dropped
+    (lambda ckpt: _heads_metadata(ckpt / "heads.safetensors", "{oops"),   # before: a bare JSONDecodeError
+     r"heads.safetensors: damaged \(its newsmodel metadata cannot be read\)"),
 ], ids=["manifest-json", "manifest-field", "manifest-not-one", "heads", "encoder", "encoder-missing",
         "tokenizer-missing", "config-broken", "config-not-one", "config-field", "tokenizer-config-not-one",
         "tokenizer-broken", "tokenizer-fields", "encoder-not-one",
         "encoder-shape", "heads-nan", "encoder-nan", "manifest-labels", "manifest-window", "manifest-overlap",
-        "encoder-layers"])
+        "encoder-layers", "heads-metadata"])
 def test_a_damaged_checkpoint_is_refused_naming_the_file(tiny_checkpoint, tmp_path, damage, message):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)

@@ -334,21 +334,21 @@ def test_a_rounded_topic_score_stays_on_its_side_of_the_threshold(model):
     above a threshold could be shown below it, chosen)."""
     text = "Sanctions on Iran were discussed in Geneva."
     topic = model.manifest.task("topic")
-    probs = model.analyse([text])[0].doc_probs["topic"].tolist()
+    probs = model.analyse([text])[0].doc_probs["topic"]
     first, second = topic.labels[:2]
-    p = probs[0]
-    if round(p, 6) == p:
+    p = probs[0]   # float32, as decide compares it
+    if round(float(p), 6) == float(p):
         pytest.skip("a score with no more than 6 decimals")
     # a threshold between the score and its rounding: the rounding lies on the other side
-    threshold = round(p, 6) if round(p, 6) > p else p
+    threshold = max(round(float(p), 6), float(p))
     topic.thresholds = {first: threshold, second: 0.0}   # `second` chosen: no label chosen as the best alone
     try:
         labels = {l.label: l for l in model.predict(text).labels["topic"]}
     finally:
         topic.thresholds = {}
-    assert labels[first].chosen == (p >= threshold)
+    assert labels[first].chosen == bool(p >= threshold)
     assert (labels[first].score >= threshold) == labels[first].chosen
-    assert labels[second].chosen and labels[second].score == round(probs[1], 6)   # away from a threshold: rounded
+    assert labels[second].chosen and labels[second].score == round(float(probs[1]), 6)   # away from a threshold: rounded
 
 
 def test_default_predict_refuses_a_non_string_before_loading(tmp_path, monkeypatch):

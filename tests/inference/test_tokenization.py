@@ -258,3 +258,5 @@ def test_full_width_characters_reach_the_encoder_in_their_compatibility_form(any
     assert enc.input_ids == plain_enc.input_ids and any_tokenizer.unk_token_id not in enc.input_ids
     assert [text[s:e] for s, e in enc.words][:6] == ["\uff2e\uff21\uff34\uff2f", "met", "\uff35", "\uff0e", "\uff33", "\uff0e"]
     assert enc.words == plain_enc.words and enc.shape_ids == plain_enc.shape_ids   # "The" opens a sentence in both
+    known = "5 km\u00b2 of H\u2082O"   # in MiniLM's vocabulary as written: NFKC would make them "2"
+    assert encode(any_tokenizer, known).input_ids == any_tokenizer(known, add_special_tokens=False)["input_ids"]

@@ -107,9 +107,9 @@ def test_a_run_killed_after_its_last_step_resumes_to_its_end_and_no_further(run_
     assert (tmp / "whole2" / "model.safetensors").stat().st_mtime_ns == written
 
 
-# Put on the processes' path: a process still running after 300 s (the runs here take under a
-# minute alone) prints where each of its threads waits and ends, so a hang fails with its stacks.
-STACKS_ON_HANG = "import faulthandler\nfaulthandler.dump_traceback_later(300, exit=True)\n"
+# Put on the processes' path: a process still running after 450 s (the runs here take under a
+# minute alone, two under load) prints where each of its threads waits and ends, so a hang fails with its stacks.
+STACKS_ON_HANG = "import faulthandler\nfaulthandler.dump_traceback_later(450, exit=True)\n"
 
 
 def torchrun(args, tmp):
