@@ -2,6 +2,7 @@
 as two data-parallel processes under torchrun. Both on a one-layer encoder, to stay fast."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -153,8 +154,6 @@ def test_fewer_batches_than_processes_is_refused_not_left_waiting(run_args):
 def test_a_kill_while_the_ended_runs_state_is_removed_leaves_none_of_it(run_args, tiny_base, monkeypatch):
     """Before: the state was deleted file by file, and a kill in between left part of it: with
     state.json, --resume called the ended run's state damaged; without, every later run was refused."""
-    import shutil
-
     from training.config import TrainConfig
     from training.trainer import train
     tmp, _ = run_args
@@ -178,13 +177,24 @@ def test_a_kill_while_the_ended_runs_state_is_removed_leaves_none_of_it(run_args
     assert not [p.name for p in tmp.iterdir() if p.name.startswith((".ended", "ended."))]
 
 
-def test_a_resume_whose_kept_checkpoint_is_gone_is_refused_before_training(run_args, tiny_base, monkeypatch):
-    """Before: the epochs ran, then the run failed at its end, loading a checkpoint that is not there."""
+@pytest.mark.parametrize("name, meanwhile, now", [
+    ("lost", lambda tmp, output: shutil.rmtree(output), "holds no checkpoint now: put it back"),
+    # before: resumed, and the other run's checkpoint calibrated and ended as this run's best epoch
+    ("taken", lambda tmp, output: (shutil.rmtree(output), shutil.copytree(tmp / "other", output)),
+     "now holds another run's checkpoint: put this run's back"),
+])
+def test_a_resume_whose_kept_checkpoint_is_gone_or_another_runs_is_refused_before_training(run_args, tiny_base,
+                                                                                          monkeypatch, name, meanwhile,
+                                                                                          now):
+    """Before (lost): the epochs ran, then the run failed at its end, loading a checkpoint that is not there."""
     from training.config import TrainConfig
     from training.trainer import Trainer, train
     tmp, _ = run_args
-    config = TrainConfig(train=str(tmp / "train.jsonl"), base=tiny_base, output=str(tmp / "lost"), epochs=1,
+    output = tmp / name
+    config = TrainConfig(train=str(tmp / "train.jsonl"), base=tiny_base, output=str(output), epochs=1,
                          max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False)
+    if not (tmp / "other").exists():
+        train(TrainConfig(**{**config.__dict__, "seed": 6, "output": str(tmp / "other")}), log=lambda m: None)
 
     def killed(self):
         raise KeyboardInterrupt
@@ -193,36 +203,9 @@ def test_a_resume_whose_kept_checkpoint_is_gone_is_refused_before_training(run_a
     with pytest.raises(KeyboardInterrupt):
         train(config, log=lambda m: None)
     monkeypatch.undo()
-    for file in (tmp / "lost").iterdir():
-        file.unlink()
-    (tmp / "lost").rmdir()
-    with pytest.raises(ValueError, match=rf"best epoch so far \(1\) was saved to {tmp / 'lost'}, which holds no "
-                                         "checkpoint now: put it back, or remove .*lost.state to start again"):
-        train(TrainConfig(**{**config.__dict__, "resume": True}), log=lambda m: None)
-
-
-def test_a_resume_whose_kept_checkpoint_is_another_runs_is_refused_before_training(run_args, tiny_base, monkeypatch):
-    """Before: resumed, and the other run's checkpoint calibrated and ended as this run's best epoch."""
-    import shutil
-
-    from training.config import TrainConfig
-    from training.trainer import Trainer, train
-    tmp, _ = run_args
-    config = TrainConfig(train=str(tmp / "train.jsonl"), base=tiny_base, output=str(tmp / "taken"), epochs=1,
-                         max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False)
-    train(TrainConfig(**{**config.__dict__, "seed": 6, "output": str(tmp / "other")}), log=lambda m: None)
-
-    def killed(self):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Trainer, "finish", killed)   # killed after its last epoch was saved
-    with pytest.raises(KeyboardInterrupt):
-        train(config, log=lambda m: None)
-    monkeypatch.undo()
-    shutil.rmtree(tmp / "taken")
-    shutil.copytree(tmp / "other", tmp / "taken")   # another run saved there meanwhile
-    with pytest.raises(ValueError, match=rf"best epoch so far \(1\) was saved to {tmp / 'taken'}, which now holds "
-                                         "another run's checkpoint: put this run's back, or remove .*taken.state"):
+    meanwhile(tmp, output)
+    with pytest.raises(ValueError, match=rf"best epoch so far \(1\) was saved to {output}, which {now}, or "
+                                         rf"remove .*{output.name}.state to start again"):
         train(TrainConfig(**{**config.__dict__, "resume": True}), log=lambda m: None)
 
 
