@@ -106,7 +106,7 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     (WordPiece: split at spaces, punctuation and CJK characters; SentencePiece: at spaces only),
     further split where a subword starts or ends with punctuation or a CJK character, as WordPiece
     does, so that "Moscow," is two words for either tokenizer and an entity never takes the comma
-    along. The tokenizer reads each character in its compatibility form (`_compatible`) and, with
+    along. The tokenizer reads each character in its compatibility form (`compatible`) and, with
     `recase`, lines in capitals recased (`inference.recasing`); offsets and shapes still come from
     the original text."""
     first_length = len(text)
@@ -115,7 +115,7 @@ def encode(tokenizer, text: str, pair: str | None = None, recase: bool = False) 
     text = join_pair(tokenizer, text, pair)
     visible = _INVISIBLE.sub(lambda m: "\n" if LINE_BREAK.match(m.group()) else " ", text)
     read, at = _without_joiners(visible)
-    read = _compatible(read)
+    read = compatible(read)
     if recase:
         read = _recased(read, _read_index(at, first_length),
                         _read_index(at, len(text) - len(pair)) if pair is not None else None)
@@ -208,10 +208,11 @@ def has_letter_or_digit(text: str) -> bool:
 
 def surface(string: str) -> str:
     """A name as the encoder reads it (calibration.name_key compares names seen in training
-    through it, their edges trimmed): without its joiners, in NFC, its white space
+    through it, their edges trimmed): without its joiners, its half-width and full-width characters
+    in their compatibility form ("\uff2e\uff21\uff34\uff2f" is "NATO", see `compatible`), in NFC, its white space
     of any kind and length one space ("Vladimir\u00a0 Putin" is "Vladimir Putin"), as is what the
     encoder reads as one (a zero-width space, a control character, an emoji), none at either end."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", _JOINERS.sub("", string))).strip()
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", compatible(_JOINERS.sub("", string)))).strip()
 
 
 def _blank(visible: str, i: int) -> bool:
@@ -231,7 +232,7 @@ def _compatible_char(char: str) -> str:
     return form if len(form) == 1 else char
 
 
-def _compatible(read: str) -> str:
+def compatible(read: str) -> str:
     """`read` with its half-width and full-width characters in their compatibility form, one
     character for one, so offsets hold (SentencePiece applies NFKC anyway)."""
     return read if read.isascii() else _WIDTH_FORMS.sub(lambda match: _compatible_char(match.group()), read)
@@ -264,7 +265,7 @@ def _starts_sentence(text: str, words: list[tuple[int, int]], i: int) -> bool:
     prev_start, prev_end = words[i - 1]
     if LINE_BREAK.search(text, prev_end, words[i][0]):   # any line end, as decoding and recasing read one
         return True
-    if _compatible(text[prev_start:prev_end]) not in SENTENCE_END or i < 2 or words[i][0] == prev_end:   # "1.5", "2.Q"
+    if compatible(text[prev_start:prev_end]) not in SENTENCE_END or i < 2 or words[i][0] == prev_end:   # "1.5", "2.Q"
         return False
     # "U.S. officials": a full stop after a single letter ends an abbreviation, not a sentence
     before_start, before_end = words[i - 2]

@@ -161,6 +161,18 @@ def test_names_are_compared_as_the_encoder_reads_them():
     assert word_strings("Pu\u00adtin met Ko\u200dfi", [(0, 6), (7, 10), (11, 16)]) == ["Putin", "met", "Kofi"]
 
 
+def test_a_full_width_name_is_the_name_the_encoder_reads():
+    """The encoder reads "\uff2e\uff21\uff34\uff2f" as "NATO": before, the span calibrator took it for a
+    name training never saw (0.79 against 0.92 for "NATO" through a trained checkpoint)."""
+    from inference.calibration import name_key
+    from inference.tokenization import surface
+    assert name_key("\uff2e\uff21\uff34\uff2f") == name_key("NATO") == "NATO"
+    assert name_key("\uff76\uff9e\uff7d\uff8c\uff9f\uff9b\uff91") == name_key("\u30ac\u30b9\u30d7\u30ed\u30e0")   # half-width kana and its marks
+    assert name_key("km\u00b2 Caf\u00e9") == "km\u00b2 Caf\u00e9"   # what the encoder reads as written stays
+    # a training span is kept folded (surface), then trimmed: a name with a full-width sign at its edge still matches
+    assert name_key(surface("\uff2f\uff30\uff25\uff23\uff0b")) == name_key("\uff2f\uff30\uff25\uff23\uff0b") == "OPEC+"
+
+
 @pytest.mark.parametrize("seen", [["Kremlin"], ["Kremlin\u00a9"]])
 def test_a_name_with_a_symbol_at_its_edge_is_looked_up_as_predict_shows_it(seen):
     """"Kremlin\u00a9" is shown as "Kremlin": the span calibrator reads it as the name training saw."""

@@ -111,3 +111,12 @@ def test_right_to_left_text_takes_its_own_direction():
     page = Prediction([Entity("Geneva", "LOC", text.index("Geneva"), text.index("Geneva") + 6, 0.9)], {}, text).to_html()
     assert re.search(r'<div class="text" dir="auto">', page)
     assert re.search(r"\.text \{[^}]*unicode-bidi: plaintext", page)   # each line its own direction
+
+
+def test_a_shown_score_is_on_the_side_of_its_choice():
+    """Before: 0.5004 chosen and 0.4996 not chosen (threshold 0.5) both showed "0.50"."""
+    import re
+    labels = {"topic": [Label("trade", 0.5004, True), Label("energy", 0.4996), Label("sport", 0.8, True), Label("war", 0.8)]}
+    page = Prediction([], labels, "Trade talks.").to_html()
+    shown = re.findall(r'<tr class="(\w*)"><td>(\w+)</td>.*?<td>([\d.]+)</td></tr>', page)
+    assert shown == [("chosen", "trade", "0.51"), ("", "energy", "0.49"), ("chosen", "sport", "0.80"), ("", "war", "0.80")]
