@@ -1,8 +1,8 @@
-"""Read the exports of two annotation tools: Label Studio (JSON) and Doccano (JSON lines).
+"""Read the exports of two annotation tools: Label Studio (JSON or JSON_MIN) and Doccano (JSON lines).
 
 Both give offsets into the text (Doccano's, and those of older Label Studio versions, counted in
 UTF-16 code units, Doccano's also in grapheme clusters, and turned into character offsets), so
-entities become Spans; choices and document labels become `Document.labels`.
+entities become Spans; choices, taxonomy picks and document labels become `Document.labels`.
 """
 from __future__ import annotations
 
@@ -23,15 +23,22 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
     with a model's predictions alone) is left out.
 
     "labels" results become `spans[ner_task]` (value.labels holds the type); "choices" results
-    become `labels[choice_tasks[from_name]]`, or `labels[from_name]` when choice_tasks is None.
-    Choice controls missing from a given choice_tasks are left out on purpose, as are per-region
-    choices (a value with offsets: an attribute of a span, not a document label). Spans drawn on
-    more than one text object (`to_name`: a title and a body) are refused: their offsets count
+    become `labels[choice_tasks[from_name]]`, or `labels[from_name]` when choice_tasks is None, and
+    so do "taxonomy" results, each path its items joined by " / " ("Politics / Elections"), as
+    Label Studio shows a full path. Choice controls missing from a given choice_tasks are left out on
+    purpose, as are per-region choices (a value with offsets: an attribute of a span, not a document
+    label). Spans drawn on more than one text object (`to_name`: a title and a body) are refused: their offsets count
     in different texts, and the export does not say which one `data[text_key]` is. Offsets that older
     versions counted in UTF-16 code units (an emoji is two) are read so where only that count gives
     the span's own `text`. An export with no
     "labels" result at all annotates no entities (a project of choices alone), rather than
     saying that its texts name none.
+
+    A JSON_MIN export (one flat record per annotation: the task's data fields, then one field per
+    control) is read the same way, from the first record of each task id (Label Studio lists the
+    newest annotation first). A choices control that picked one choice holds a string there, as a
+    data field (a title) does, so such fields are read as choices only where choice_tasks names
+    them, and refused while it is None; a per-region choice of one region reads as the document's.
     """
     path = Path(path)
     try:
@@ -41,6 +48,10 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
                          f"{invalid_json(exc)}"]) from None
     if not isinstance(tasks, list):
         raise DataError([f"{path}: a Label Studio export is a JSON list of tasks, not {type(tasks).__name__}"])
+    # JSON_MIN (flat records, no task holds "data" or its annotations), else JSON
+    if tasks and not any(isinstance(task, dict) and {"data", "annotations", "completions"} & set(task)
+                         for task in tasks):
+        return _read_json_min(path, tasks, ner_task, choice_tasks, text_key)
     docs, problems, unannotated = [], [], 0
     for n, task in enumerate(tasks):
         # The index is the task's place in the list (0-based, as jq's .[n]); the id is Label Studio's.
@@ -63,6 +74,86 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
         for doc in docs:
             del doc.spans[ner_task]
     return finish(path, docs, problems)
+
+
+# What a JSON_MIN record holds besides the task's data fields and one field per control
+_MIN_META = {"id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "agreement"}
+# A region's value field in JSON_MIN -> its result type in JSON
+_KINDS = {"labels": "labels", "taxonomy": "taxonomy", "choices": "choices", "htmllabels": "hypertextlabels",
+          "paragraphlabels": "paragraphlabels"}
+
+
+def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: str) -> list[Document]:
+    """A JSON_MIN export: one flat record per annotation, the task's data fields beside one field per
+    control, read as the JSON export's results are."""
+    objects = [r for r in records if isinstance(r, dict)]
+    # A choices control that picked one choice holds a string, as a data field (a title) does
+    choices = set(choice_tasks or ()) | {key for r in objects for key, v in r.items()
+                                         if isinstance(v, dict) and "choices" in v}
+    unclear = sorted({key for r in objects for key, v in r.items() if isinstance(v, str)} - choices - _MIN_META
+                     - {text_key})
+    # Where no record holds the text's key, the key is what is wrong: each record says so
+    if choice_tasks is None and unclear and any(isinstance(r.get(text_key), str) for r in objects):
+        raise DataError([f"{path}: a Label Studio JSON_MIN export does not say whether its fields "
+                         f"{', '.join(unclear)} hold choices or the task's data: name its choice controls (reader "
+                         f"option choice_tasks, e.g. {{{unclear[0]} = \"{unclear[0]}\"}}; {{}} for none), or export "
+                         "JSON"])
+    docs, problems, seen, unannotated = [], [], set(), 0
+    for n, record in enumerate(records):
+        where = f"{path}: record {n}" + (f" (id {record['id']})" if isinstance(record, dict) and "id" in record
+                                         else "")
+        if not isinstance(record, dict):
+            problems.append(f"{where}: a record must be a JSON object, not {type(record).__name__}")
+            continue
+        if "annotation_id" in record and record["annotation_id"] is None:   # a task without an annotation
+            unannotated += 1
+            continue
+        task = json.dumps(record.get("id"))
+        if "id" in record and task in seen:   # another annotation of a task read already (the newest is first)
+            continue
+        seen.add(task)
+        errors: list[str] = []
+        text = record.get(text_key)
+        if not isinstance(text, str) or not text.strip():
+            errors.append(_no_text({k: v for k, v in record.items() if k not in _MIN_META}, f"field {text_key!r}",
+                                   "the record"))
+        else:
+            doc = _document(text, record, _min_results(record, text_key, choices), ner_task, choice_tasks, text_key,
+                            errors, val="")
+        problems.extend(f"{where}: {e}" for e in errors)
+        if not errors:
+            doc.source = where
+            docs.append(doc)
+    if unannotated == len(records):
+        raise DataError([f"{path}: no record has an annotation ({len(records)} in the export)"])
+    if ner_task and not any(doc.spans[ner_task] for doc in docs):
+        for doc in docs:
+            del doc.spans[ner_task]
+    return finish(path, docs, problems)
+
+
+def _min_results(record: dict, text_key: str, choices: set[str]) -> list[tuple[str, dict]]:
+    """A JSON_MIN record's controls as the JSON export's results, each named by its field."""
+    results = []
+    for key, value in record.items():
+        if key in _MIN_META or key == text_key:
+            continue
+        if isinstance(value, str) and key in choices or isinstance(value, dict) and "choices" in value:
+            results.append((key, {"type": "choices", "from_name": key,
+                                  "value": {"choices": [value]} if isinstance(value, str) else value}))
+        elif isinstance(value, list):   # regions; a list of strings is a data field or choices of several regions
+            kinds = {_KINDS[f] for v in value if isinstance(v, dict) for f in _KINDS if f in v}
+            for k, region in enumerate(value if kinds else []):
+                kind = next((_KINDS[f] for f in _KINDS if isinstance(region, dict) and f in region),
+                            next(iter(kinds)) if len(kinds) == 1 else None)
+                results.append((f"{key}[{k}]", {"type": kind, "from_name": key, "value": region}))
+    return results
+
+
+def _no_text(data: dict, name: str, holder: str) -> str:
+    others = [k for k, v in data.items() if isinstance(v, str) and v.strip()]
+    return f"{name} is missing or empty" + (
+        f" ({holder} holds {', '.join(others)}: give the text's key, --text-key or text_key)" if others else "")
 
 
 def _span_objects(tasks: list) -> set[str]:
@@ -99,9 +190,7 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
     data = task.get("data")
     text = data.get(text_key) if isinstance(data, dict) else None
     if not isinstance(text, str) or not text.strip():
-        others = [k for k, v in data.items() if isinstance(v, str) and v.strip()] if isinstance(data, dict) else []
-        errors.append(f"data.{text_key} is missing or empty" + (
-            f" (data holds {', '.join(others)}: give the text's key, --text-key or text_key)" if others else ""))
+        errors.append(_no_text(data if isinstance(data, dict) else {}, f"data.{text_key}", "data"))
         return None
     key, listed = _listed(task)
     wrong = [a for a in listed if not isinstance(a, dict)] if isinstance(listed, list) else [listed]
@@ -115,16 +204,25 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
     if not isinstance(chosen.get("result") or [], list):   # else read as a text without entities
         errors.append(f"the {key[:-1]}'s result must be a list, not a {type(chosen['result']).__name__}")
         return None
+    return _document(text, data, [(f"result[{k}]", item) for k, item in enumerate(_result(chosen))],
+                     ner_task, choice_tasks, text_key, errors)
+
+
+def _document(text: str, data: dict, items: list[tuple[str, object]], ner_task, choice_tasks, text_key: str,
+              errors: list[str], val: str = "value.") -> Document:
+    """The Document of one annotation's results, each with its place in the export (`k`, which
+    problems name); `val` is how a problem names the fields of a result's value."""
     doc, spans, units = Document(text), [], utf16_offsets(text)
-    for k, item in enumerate(_result(chosen)):
+    for k, item in items:   # k: where the export holds it
         value = item.get("value") if isinstance(item, dict) else None
         kind = item.get("type") if isinstance(item, dict) else None
-        if kind == "choices" and isinstance(value, dict) and "start" in value:   # per-region: a span's attribute
-            continue
+        if kind in ("choices", "taxonomy") and isinstance(value, dict) and "start" in value:
+            continue   # per-region: a span's attribute
         if not ner_task and kind in ("labels", "hypertextlabels", "paragraphlabels"):
             continue   # choices read alone: spans are not checked, nor kept
-        if kind in ("labels", "choices") and not isinstance(value, dict):
-            errors.append(f"result[{k}]: no 'value' object")
+        if kind in ("labels", "choices", "taxonomy") and not isinstance(value, dict):
+            errors.append(f"{k}: no 'value' object" if val else
+                          f"{k}: a region must be a JSON object, not {value!r}")
         elif kind == "labels":
             start, end, labels = value.get("start"), value.get("end"), value.get("labels")
             # Counted in UTF-16 units, as older versions wrote them, where the span's own text says so
@@ -136,31 +234,38 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
             elsewhere = (f" (it is drawn on {drawn_on!r}: if that is data.{drawn_on}, give --text-key {drawn_on})"
                          if isinstance(drawn_on, str) and drawn_on != text_key and drawn_on in data else "")
             if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x.strip() for x in labels):
-                errors.append(f"result[{k}]: value.labels must be a non-empty list of non-blank strings, "
+                errors.append(f"{k}: {val}labels must be a non-empty list of non-blank strings, "
                               f"not {labels!r}")
             elif len(set(labels)) > 1:
-                errors.append(f"result[{k}]: a span of several types {labels}: an entity has one")
+                errors.append(f"{k}: a span of several types {labels}: an entity has one")
             elif reason:
-                errors.append(f"result[{k}]: {reason}{elsewhere}")
+                errors.append(f"{k}: {reason}{elsewhere}")
             elif "text" in value and value["text"] != text[start:end]:
                 # Offsets counted another way (text edited after labelling) land here.
-                errors.append(f"result[{k}]: span {start}..{end} reads {text[start:end]!r} "
+                errors.append(f"{k}: span {start}..{end} reads {text[start:end]!r} "
                               f"but the annotation says {value['text']!r}{elsewhere}")
             else:
                 spans.append(Span(start, end, labels[0]))
-        elif kind == "choices":
+        elif kind in ("choices", "taxonomy"):
             name = item.get("from_name")
             target = name if choice_tasks is None else choice_tasks.get(name)
-            choices = value.get("choices")
+            choices = value.get(kind)
             if target is None:
                 continue
+            if kind == "taxonomy":   # each pick a path from the root: read whole, as Label Studio shows it
+                if not (isinstance(choices, list) and choices and all(isinstance(p, list) and p and all(
+                        isinstance(c, str) and c.strip() for c in p) for p in choices)):
+                    errors.append(f"{k}: {val}taxonomy must be a non-empty list of paths (non-empty lists of "
+                                  f"non-blank strings), not {choices!r}")
+                    continue
+                choices = [" / ".join(p) for p in choices]
             if not (isinstance(choices, list) and choices and all(isinstance(c, str) and c.strip() for c in choices)):
-                errors.append(f"result[{k}]: value.choices must be a non-empty list of non-blank strings, "
+                errors.append(f"{k}: {val}choices must be a non-empty list of non-blank strings, "
                               f"not {choices!r}")
             else:
                 doc.labels[target] = list(dict.fromkeys(doc.labels.get(target, []) + choices))
         elif kind in ("hypertextlabels", "paragraphlabels"):
-            errors.append(f"result[{k}]: {kind} spans index HTML or dialogue paragraphs, not data.text, "
+            errors.append(f"{k}: {kind} spans index HTML or dialogue paragraphs, not data.text, "
                           "so they cannot be read; label the text with Labels")
         # Other result types (relations, text areas, ratings) carry nothing these tasks learn from.
     if ner_task:

@@ -230,6 +230,83 @@ def test_label_studio_export_must_be_a_list(tmp_path):
         read_label_studio(write_json(tmp_path, {"data": {"text": TEXT}}))
 
 
+def ls_taxonomy(from_name, *paths):
+    return {"type": "taxonomy", "from_name": from_name, "to_name": "text", "value": {"taxonomy": list(paths)}}
+
+
+def test_label_studio_taxonomy_picks_are_labels_of_their_control(tmp_path):
+    """Before, taxonomy results were dropped unsaid: a project of a Taxonomy alone trained nothing."""
+    path = write_json(tmp_path, [ls_task(1, TEXT, ls_taxonomy("topic", ["Politics", "Elections"], ["Europe"])),
+                                 ls_task(2, TEXT, ls_taxonomy("topic", ["Politics"]))])
+    assert [doc.labels for doc in read_label_studio(path)] == [{"topic": ["Politics / Elections", "Europe"]},
+                                                               {"topic": ["Politics"]}]
+    [doc] = read_label_studio(write_json(tmp_path, [ls_task(1, TEXT, ls_taxonomy("topic", ["Sport"]))]),
+                              choice_tasks={"topic": "section"})
+    assert doc.labels == {"section": ["Sport"]}
+    with pytest.raises(DataError) as err:
+        read_label_studio(write_json(tmp_path, [ls_task(1, TEXT, ls_taxonomy("topic", "Politics", []))]))
+    assert err.value.problems == [f"{tmp_path / 'export.json'}: task 0 (id 1): result[0]: value.taxonomy must be a "
+                                  "non-empty list of paths (non-empty lists of non-blank strings), not ['Politics', []]"]
+
+
+JSON_MIN_META = {"annotator": 1, "created_at": "2024-05-02T10:00:00Z", "updated_at": "2024-05-02T10:00:00Z",
+                 "lead_time": 4.2}
+
+
+def min_record(task_id, annotation_id, text=TEXT, **controls):
+    return {"text": text, "id": task_id, **controls, "annotation_id": annotation_id, **JSON_MIN_META}
+
+
+def min_span(start, end, label):
+    return {"start": start, "end": end, "text": TEXT[start:end], "labels": [label]}
+
+
+def test_label_studio_json_min_export(tmp_path):
+    """Before, every record of a JSON_MIN export was refused: data.text is missing or empty."""
+    path = write_json(tmp_path, [
+        min_record(1, 12, label=[min_span(10, 15, "PER"), min_span(0, 5, "PER")], sentiment="Neutral",
+                   topic=[{"taxonomy": [["Politics", "Summits"]]}], genre={"choices": ["news", "analysis"]}),
+        min_record(1, 11, label=[min_span(19, 27, "LOC")], sentiment="Positive"),   # an older annotation
+        min_record(2, None, text="Not annotated yet."),
+        min_record(3, 13, text="Nothing here.", sentiment="Negative")])
+    first, second = read_label_studio(path, choice_tasks={"sentiment": "sentiment", "topic": "topic",
+                                                          "genre": "genre"})
+    assert entities(first) == [("Putin", "PER"), ("Trump", "PER")]
+    assert first.labels == {"sentiment": ["Neutral"], "topic": ["Politics / Summits"], "genre": ["news", "analysis"]}
+    assert first.source == f"{path}: record 0 (id 1)"
+    assert second.spans == {"entities": []} and second.labels == {"sentiment": ["Negative"]}
+
+
+def test_label_studio_json_min_strings_are_choices_only_where_named(tmp_path):
+    path = write_json(tmp_path, [min_record(1, 5, title="Summit", sentiment="Neutral", genre={"choices": ["news"]})])
+    with pytest.raises(DataError) as err:
+        read_label_studio(path)
+    assert err.value.problems == [
+        f"{path}: a Label Studio JSON_MIN export does not say whether its fields sentiment, title hold choices or the "
+        "task's data: name its choice controls (reader option choice_tasks, e.g. {sentiment = \"sentiment\"}; {} for "
+        "none), or export JSON"]
+    [doc] = read_label_studio(path, choice_tasks={"sentiment": "stance"})
+    assert doc.labels == {"stance": ["Neutral"]}
+
+
+def test_label_studio_json_min_problems_name_record_and_field(tmp_path):
+    path = write_json(tmp_path, [
+        min_record(1, 5, label=[min_span(0, 5, "PER"), {"start": 0, "end": 99, "labels": ["X"]}, 7,
+                                {"start": 10, "end": 15, "labels": [""]}], topic=[{"taxonomy": [[]]}]),
+        {"body": TEXT, "id": 2, "annotation_id": 6, **JSON_MIN_META}, 3])
+    with pytest.raises(DataError) as err:
+        read_label_studio(path, choice_tasks={})
+    assert err.value.problems == [
+        f"{path}: record 0 (id 1): label[1]: offset 99 is past the end of the text (28 characters)",
+        f"{path}: record 0 (id 1): label[2]: a region must be a JSON object, not 7",
+        f"{path}: record 0 (id 1): label[3]: labels must be a non-empty list of non-blank strings, not ['']",
+        f"{path}: record 1 (id 2): field 'text' is missing or empty (the record holds body: give the text's key, "
+        "--text-key or text_key)",
+        f"{path}: record 2: a record must be a JSON object, not int"]
+    with pytest.raises(DataError, match=r"record 0 \(id 1\): topic\[0\]: taxonomy must be a non-empty list of paths"):
+        read_label_studio(write_json(tmp_path, [min_record(1, 5, topic=[{"taxonomy": [[]]}])]))
+
+
 def test_doccano_sequence_labelling_triples(tmp_path):
     path = write_jsonl(tmp_path, [{"id": 1, "text": TEXT, "label": [[10, 15, "PER"], [0, 5, "PER"], [19, 27, "LOC"]]},
                                   {"id": 2, "text": "No entities.", "label": []}])
