@@ -14,10 +14,12 @@ from .sources import reader_options, resolve_format
 from .targets import gold_targets, label_problems, spans_to_tags, word_spans
 
 
-def head_outputs(model: NewsModel, docs: list[Document], batch_size: int = 16) -> list[tuple[HeadOutputs, list]]:
+def head_outputs(model: NewsModel, docs: list[Document], batch_size: int = 16,
+                 unknown: bool = False) -> list[tuple[HeadOutputs, list]]:
     """Each head's raw outputs and gold labels over the documents annotated for its task, with
-    those (document, analysis) pairs."""
-    problems = label_problems(docs, model.manifest.tasks)
+    those (document, analysis) pairs. Gold labels the model lacks are refused (no calibration
+    fits against them), or with `unknown` kept, as labels no prediction matches."""
+    problems = label_problems(docs, model.manifest.tasks, unknown=not unknown)
     if problems:   # before the encoder runs: a mapping mistake shows at once, every document of it
         raise DataError(problems)
     analyses = model.analyse([d.text for d in docs], batch_size, calibrated=False, pairs=[d.text_pair for d in docs])
@@ -38,28 +40,35 @@ def head_outputs(model: NewsModel, docs: list[Document], batch_size: int = 16) -
     return heads
 
 
-def check_annotated(docs: list[Document], tasks, source: dict) -> None:
+def check_annotated(docs: list[Document], tasks, source: dict) -> list[str]:
     """Refuse data that annotates none of `tasks` (names): scored, it would give no figure at all;
-    fitted on, no calibration. `source`: the file's table (path, format, options)."""
+    fitted on, no calibration. `source`: the file's table (path, format, options). Returns a
+    warning for each task it annotates that is none of `tasks`, which is left out."""
+    fmt = resolve_format(source["path"], source["format"])
+    # its reader names the task itself where not told: "label", "entities"
+    named = next((option for option in ("task", "label_task")
+                  if option in reader_options(fmt) and option not in source["options"]), None)
+    advice = f"; give the task its labels belong to with --{named.replace('_', '-')}" if named else ""
     if not annotated_tasks(docs) & set(tasks):
-        fmt = resolve_format(source["path"], source["format"])
-        # its reader names the task itself where not told: "label", "entities"
-        named = next((option for option in ("task", "label_task")
-                      if option in reader_options(fmt) and option not in source["options"]), None)
         raise DataError([f"{source['path']}: no document is annotated for any of the model's tasks ({', '.join(tasks)})"
-                         + (f"; give the task its labels belong to with --{named.replace('_', '-')}" if named else "")
+                         + advice
                          + ("; check the field names, or give the format of the tool that wrote it (a Doccano "
                             "classification export: --format doccano)" if fmt == "news" else "")])
+    return [f"{source['path']}: {sum(name in (*d.spans, *d.labels) for d in docs)} document(s) annotated for task "
+            f"{name!r}, which is none of the model's ({', '.join(tasks)}): left out{advice}"
+            for name in sorted(annotated_tasks(docs) - set(tasks))]
 
 
 def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots: str | Path | None = None,
              labels: dict[str, list[str]] | None = None) -> dict:
     """Metrics per task with the checkpoint's calibration, plus ECE (15 bins) before and after
     calibration; `plots` is a directory for one reliability diagram (PNG) per task. `labels`: by
-    multi-label task, the labels its figures count (default: all it has); its predictions of the
-    others are left out of them, not of ECE."""
+    multi-label task, the labels its figures count (default: all it has, and any gold label it
+    lacks); its predictions of the others are left out of them, not of ECE. A gold label the
+    model lacks (an entity type, a topic or a stance it was not trained on) is scored as a miss:
+    `targets.unknown_labels` names them."""
     metrics = {}
-    for head, annotated in head_outputs(model, docs, batch_size):
+    for head, annotated in head_outputs(model, docs, batch_size, unknown=True):
         task = head.task
         m = _entity_metrics(head, annotated) if task.kind == "ner" else \
             _document_metrics(head, annotated, (labels or {}).get(task.name))
@@ -99,7 +108,8 @@ def _document_metrics(head: HeadOutputs, annotated: list, scored: list[str] | No
     decided = [task.decide(row) for row in rescale(head.probs, task.kind, task.temperature)]
     gold = [doc.labels[task.name] for doc, _ in annotated]
     if task.kind == "multi":
-        scored = scored or task.labels
+        # a gold label the model lacks counts, as a miss: binarized over its labels alone, it would be dropped
+        scored = scored or task.labels + sorted({label for g in gold for label in g} - set(task.labels))
         return multi_label_metrics(gold, [[label for label in d if label in scored] for d in decided], scored)
     return single_label_metrics([g[0] for g in gold], [d[0] if d else None for d in decided])
 

@@ -45,12 +45,12 @@ class Gold:
     document: dict[str, list[float] | int] = field(default_factory=dict)  # multi: 0/1 per label; else label index
 
 
-def label_problems(docs: list[Document], tasks: list[TaskSpec]) -> list[str]:
+def label_problems(docs: list[Document], tasks: list[TaskSpec], unknown: bool = True) -> list[str]:
     """One line per task and label the tasks do not have, at the first document using it (with
-    how many more do): a model can neither score nor learn it (an entity type it never saw). So
-    too a task annotated as the other kind (document labels for an entity task, or spans for a
-    document task: a reader's --task naming the wrong one), which would give no figure at all,
-    and a document with other than one label for a single-label task."""
+    how many more do): no calibration can be fitted against it (`unknown`; evaluate scores it as
+    a miss, see `unknown_labels`). So too a task annotated as the other kind (document labels for
+    an entity task, or spans for a document task: a reader's --task naming the wrong one), which
+    would give no figure at all, and a document with other than one label for a single-label task."""
     known = {task.name: task.entity_types if task.kind == "ner" else task.labels for task in tasks}
     places: dict[tuple[str, str | None], list[str]] = {}
     for doc in docs:
@@ -58,7 +58,7 @@ def label_problems(docs: list[Document], tasks: list[TaskSpec]) -> list[str]:
             if task.name in (doc.labels if task.kind == "ner" else doc.spans):
                 places.setdefault((task.name, None), []).append(doc.source or "a document")
             found = [s.label for s in doc.spans.get(task.name, [])] if task.kind == "ner" else doc.labels.get(task.name, [])
-            for label in sorted(set(found) - set(known[task.name])):
+            for label in sorted(set(found) - set(known[task.name])) if unknown else ():
                 places.setdefault((task.name, label), []).append(doc.source or "a document")
             if task.kind in ("single", "pair") and task.name in doc.labels and len(doc.labels[task.name]) != 1:
                 places.setdefault((task.name, ""), []).append(doc.source or "a document")   # else scored by its first
@@ -78,6 +78,23 @@ def label_problems(docs: list[Document], tasks: list[TaskSpec]) -> list[str]:
     return problems
 
 
+def unknown_labels(docs: list[Document], tasks: list[TaskSpec]) -> list[str]:
+    """One line per task and label the tasks do not have: how many spans (entity tasks) or
+    documents carry it, and where the first is."""
+    known = {task.name: task.entity_types if task.kind == "ner" else task.labels for task in tasks}
+    ner = {task.name for task in tasks if task.kind == "ner"}
+    found: dict[tuple[str, str], list] = {}   # (task, label) -> [spans, documents, the first document]
+    for doc in docs:
+        for name in known:
+            labels = [s.label for s in doc.spans.get(name, [])] if name in ner else doc.labels.get(name, [])
+            for label in dict.fromkeys(label for label in labels if label not in known[name]):
+                count = found.setdefault((name, label), [0, 0, doc.source or "a document"])
+                count[0], count[1] = count[0] + labels.count(label), count[1] + 1
+    return [f"{name} label {label!r} is not among the model's ({', '.join(known[name])}): "
+            + (f"its {spans} span(s) in {documents} document(s)" if name in ner else f"its {documents} document(s)")
+            + f" scored as misses (first: {first})" for (name, label), (spans, documents, first) in found.items()]
+
+
 def gold_targets(doc: Document, encoded: EncodedText, tasks: list[TaskSpec]) -> Gold:
     gold = Gold()
     for task in tasks:
@@ -86,11 +103,13 @@ def gold_targets(doc: Document, encoded: EncodedText, tasks: list[TaskSpec]) -> 
             tags = spans_to_tags(len(encoded.words), spans)
             per_subword = [IGNORE] * len(encoded.input_ids)
             for w, i in enumerate(encoded.first_subwords):
-                per_subword[i] = task.labels.index(tags[w])
+                # a type the model lacks (scored as a miss by evaluate) has no tag to learn
+                per_subword[i] = task.labels.index(tags[w]) if tags[w] in task.labels else IGNORE
             gold.entity_spans[task.name] = spans
             gold.subword_tags[task.name] = per_subword
         elif task.kind == "multi" and task.name in doc.labels:
             gold.document[task.name] = [float(label in doc.labels[task.name]) for label in task.labels]
         elif task.kind != "ner" and task.name in doc.labels:
-            gold.document[task.name] = task.labels.index(doc.labels[task.name][0])
+            label = doc.labels[task.name][0]   # -1: a label the model lacks, which no prediction matches
+            gold.document[task.name] = task.labels.index(label) if label in task.labels else -1
     return gold

@@ -45,3 +45,22 @@ def test_a_task_name_with_a_slash_gets_its_reliability_diagram(tmp_path, tiny_ba
     metrics = evaluate(model, docs, plots=tmp_path / "plots")
     assert metrics["stance/eu"]["documents"] == 1
     assert (tmp_path / "plots" / "reliability_stance%2Feu.png").stat().st_size > 0
+
+
+def test_gold_labels_the_model_lacks_count_as_misses(model, monkeypatch):
+    """An entity type, a topic or a stance the checkpoint was not trained on: recall 0 for it, and
+    the overall figures lowered as by any miss (before: refused; a topic so binarized was dropped)."""
+    import training.evaluation
+    from training.corpus import Span
+    monkeypatch.setattr(training.evaluation, "entity_spans",   # each text's first word predicted ORG
+                        lambda task, probs, *args: [[(0, 1, "ORG", 0.9)] for _ in probs])
+    monkeypatch.setattr(type(model.manifest.task("topic")), "decide",
+                        lambda task, row: ["trade"] if task.kind == "multi" else ["neutral"])
+    known = [Document("EU talks.", {"entities": [Span(0, 2, "ORG")]}, {"topic": ["trade"], "stance": ["neutral"]})]
+    lacking = Document("Mosul talks.", {"entities": [Span(0, 5, "GPE")]}, {"topic": ["fishing"], "stance": ["hostile"]})
+    alone, both = evaluate(model, known), evaluate(model, known + [lacking])
+    assert alone["entities"]["recall"] == 1.0 and both["entities"]["recall"] == 0.5
+    assert both["entities"]["per_type"]["GPE"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert alone["topic"]["micro_f1"] == 1.0 and both["topic"]["micro_f1"] == 0.5   # trade right, fishing missed
+    assert both["topic"]["macro_f1"] == pytest.approx((2 / 3 + 0) / 2)
+    assert alone["stance"]["accuracy"] == 1.0 and both["stance"]["accuracy"] == 0.5

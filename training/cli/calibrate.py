@@ -61,8 +61,8 @@ def run(args) -> int:
             if task.name in ner and task.name in annotated:
                 task.seen_entities = seen_entities(task, train_docs)
     docs = read_source(Source(**data), schema)
-    check_annotated(docs, list(schema), data)
-    for line in document_warnings(docs, f"file {args.data}"):   # as evaluate says them: what the fit cannot use
+    left_out = check_annotated(docs, list(schema), data)
+    for line in left_out + document_warnings(docs, f"file {args.data}"):   # as evaluate says them: what the fit cannot use
         print(f"warning: {line}", file=sys.stderr)
     heads = [head for head, _ in head_outputs(model, docs)]
     refitted = calibrate(heads, lambda line: print(f"warning: {line}", file=sys.stderr))

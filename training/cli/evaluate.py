@@ -27,13 +27,16 @@ def run(args) -> int:
     from training.evaluation import check_annotated, evaluate, format_metrics
     from training.schema import schema_of
     from training.sources import Source, read_source
+    from training.targets import unknown_labels
     [source] = file_sources(args, [(args.data, args.format)])
     if args.plots:   # before the slow part, whose figures a plot that cannot be written would lose
         _check_plots(Path(args.plots))
     model = open_checkpoint(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
-    docs = read_source(Source(**source), schema_of(model.manifest.tasks))
-    check_annotated(docs, [t.name for t in model.manifest.tasks], source)
-    for line in document_warnings(docs, f"file {args.data}"):
+    # the news reader takes labels the checkpoint lacks here: scored as misses, with a warning
+    schema = {name: {**spec, "open": True} for name, spec in schema_of(model.manifest.tasks).items()}
+    docs = read_source(Source(**source), schema)
+    left_out = check_annotated(docs, [t.name for t in model.manifest.tasks], source)
+    for line in left_out + unknown_labels(docs, model.manifest.tasks) + document_warnings(docs, f"file {args.data}"):
         print(f"warning: {line}", file=sys.stderr)
     metrics = evaluate(model, docs, plots=args.plots)
     from inference.devices import device_name

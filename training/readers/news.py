@@ -14,7 +14,8 @@ from training.readers._files import finish, json_lines, overlap_problems, record
 
 
 def read_jsonl(path: str | Path, schema: dict[str, dict]) -> list[Document]:
-    """Every record validated against `schema` ({task: {kind, labels}}); all problems at once."""
+    """Every record validated against `schema` ({task: {kind, labels}}; with "open": true, any
+    label of the task is read); all problems at once."""
     path = Path(path)
     docs, problems = [], []
     for where, record in json_lines(path, problems):
@@ -42,6 +43,8 @@ def parse_record(record, schema: dict[str, dict], errors: list[str]) -> Document
     for name, spec in schema.items():
         if record.get(name) is None:   # absent or null: the record does not annotate the task
             continue
+        if spec.get("open"):   # evaluate's: a label the checkpoint lacks is scored as a miss
+            spec = {**spec, "labels": None}
         if spec["kind"] == "pair":   # a checkpoint's (--init-from, evaluate, calibrate): its head judges two texts
             errors.append(f"field {name!r}: task {name!r} is of kind pair, and a news record holds one text; "
                           "pairs are read with --format pairs, or --format classification with --pair-field")
@@ -85,7 +88,7 @@ def _near_task(field: str, tasks: tuple[str, ...]) -> str | None:
     return lowered[near[0]] if near else None
 
 
-def _spans(name: str, value, text: str, known: list[str], errors: list[str]) -> list[Span]:
+def _spans(name: str, value, text: str, known: list[str] | None, errors: list[str]) -> list[Span]:
     if not isinstance(value, list):
         errors.append(f"field {name!r} must be a list")
         return []
@@ -98,7 +101,7 @@ def _spans(name: str, value, text: str, known: list[str], errors: list[str]) -> 
             errors.append(f"{where}: {problem}")
         elif not isinstance(ent["label"], str):   # 1 would read as unknown beside a known "1"
             errors.append(f"{where}: a label must be a string, not {ent['label']!r}")
-        elif ent["label"] not in known:
+        elif known is not None and ent["label"] not in known:
             errors.append(f"{where}: unknown entity label {ent['label']!r} (known: {', '.join(known)})")
         else:
             spans.append(Span(ent["start"], ent["end"], ent["label"]))
@@ -116,6 +119,6 @@ def _labels(name: str, value, spec: dict, errors: list[str]) -> list[str]:
     for v in values:
         if not isinstance(v, str):   # 1 would read as unknown beside a known "1"
             errors.append(f"field {name!r}: a label must be a string, not {v!r}")
-        elif v not in spec["labels"]:
+        elif spec["labels"] is not None and v not in spec["labels"]:
             errors.append(f"field {name!r}: unknown label {v!r} (known: {', '.join(spec['labels'])})")
     return list(dict.fromkeys(v for v in values if isinstance(v, str)))   # each once, as every reader gives them

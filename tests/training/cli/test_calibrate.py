@@ -111,6 +111,19 @@ def test_calibrate_refuses_data_that_annotates_none_of_the_tasks_and_writes_noth
     assert (ckpt / "manifest.json").read_bytes() == before
 
 
+def test_calibrate_refuses_a_label_the_checkpoint_lacks_with_its_place(tiny_checkpoint, tmp_path, capsys):
+    """evaluate scores such a label as a miss; no calibration can be fitted against it."""
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    before = (ckpt / "manifest.json").read_bytes()
+    data = tmp_path / "gold.conll"
+    data.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n\n-DOCSTART- -X- -X- O\n\nIn IN O O\nMosul NNP B-NP B-GPE\n",
+                    encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]) == 2
+    assert f"{data}:5: entities label 'GPE' is not among the model's (PER, ORG, LOC, MISC)" in capsys.readouterr().err
+    assert (ckpt / "manifest.json").read_bytes() == before
+
+
 def test_calibrate_refuses_a_training_file_without_entities_and_writes_nothing(tiny_checkpoint, tmp_path, capsys):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)

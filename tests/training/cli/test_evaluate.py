@@ -32,12 +32,27 @@ def test_evaluate_scores_through_the_runtime_it_is_given(tiny_checkpoint, tmp_pa
     assert all(json.loads(line)["entities"]["documents"] == 1 for line in capsys.readouterr().out.splitlines())
 
 
-def test_an_entity_type_the_checkpoint_does_not_know_is_refused_with_its_place(tiny_checkpoint, tmp_path, capsys):
-    data = tmp_path / "gold.conll"
-    data.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n\n-DOCSTART- -X- -X- O\n\nIn IN O O\nMosul NNP B-NP B-GPE\n",
-                    encoding="utf-8")
-    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cpu"]) == 2
-    assert f"{data}:5: entities label 'GPE' is not among the model's (PER, ORG, LOC, MISC)" in capsys.readouterr().err
+def test_labels_the_checkpoint_lacks_are_scored_as_misses_with_a_warning(tiny_checkpoint, tmp_path, capsys):
+    """Before: refused (the news reader too), as if a corpus with one more entity type or topic could not be scored."""
+    conll = tmp_path / "gold.conll"
+    conll.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n\n-DOCSTART- -X- -X- O\n\nIn IN O O\nMosul NNP B-NP B-GPE\n"
+                     "and CC O O\nBasra NNP B-NP B-GPE\n", encoding="utf-8")
+    news = tmp_path / "gold.jsonl"
+    news.write_text(json.dumps({"text": "Talks in Mosul.", "entities": [{"start": 9, "end": 14, "label": "GPE"}],
+                                "topic": ["fishing"], "stance": "hostile"}) + "\n", encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(conll), "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert f"warning: entities label 'GPE' is not among the model's (PER, ORG, LOC, MISC): its 2 span(s) in 1 " \
+        f"document(s) scored as misses (first: {conll}:5)" in captured.err
+    gpe = json.loads(captured.out)["entities"]["per_type"]["GPE"]
+    assert gpe["recall"] == 0.0 and gpe["support"] == 2
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(news), "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    for task, label in (("topic", "fishing"), ("stance", "hostile")):
+        assert f"warning: {task} label '{label}' is not among the model's (" in captured.err
+        assert f"its 1 document(s) scored as misses (first: {news}:1)" in captured.err
+    metrics = json.loads(captured.out)
+    assert metrics["entities"]["recall"] == metrics["topic"]["micro_f1"] == metrics["stance"]["accuracy"] == 0.0
 
 
 def test_evaluate_refuses_data_that_annotates_none_of_the_tasks(tiny_checkpoint, tmp_path, capsys):
@@ -61,6 +76,19 @@ def test_a_doccano_classification_export_not_read_as_one_is_told_how_to_read_it(
                      *flags]) == 2
         assert f"{data}: no document is annotated for any of the model's tasks (entities, topic, stance){advice}" \
             in capsys.readouterr().err
+
+
+def test_a_task_the_checkpoint_lacks_beside_one_it_has_is_named_as_left_out(tiny_checkpoint, tmp_path, capsys):
+    """Before: a Doccano export's labels (task "label" unless --label-task) went unscored without a word."""
+    data = tmp_path / "doccano.jsonl"
+    data.write_text(json.dumps({"text": "EU talks.", "entities": [[0, 2, "ORG"]], "label": ["trade"]}) + "\n",
+                    encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--format", "doccano",
+                 "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert f"warning: {data}: 1 document(s) annotated for task 'label', which is none of the model's (entities, " \
+        "topic, stance): left out; give the task its labels belong to with --label-task" in captured.err
+    assert set(json.loads(captured.out)) == {"entities"}
 
 
 def test_evaluate_refuses_a_task_annotated_as_the_other_kind(tiny_checkpoint, tmp_path, capsys):

@@ -139,3 +139,15 @@ def test_a_record_annotating_a_pair_task_is_refused(tmp_path):
     assert raised.value.problems == [f"{path}:1: field 'fnc': task 'fnc' is of kind pair, and a news record holds "
                                      "one text; pairs are read with --format pairs, or --format classification "
                                      "with --pair-field"]
+
+
+def test_an_open_schema_reads_labels_it_does_not_list_and_still_checks_the_rest(tmp_path):
+    """evaluate's: a label the checkpoint lacks is read (and scored as a miss); a bad span is not."""
+    schema = {name: {**spec, "open": True} for name, spec in NEWS_SCHEMA.items()}
+    [doc] = read_jsonl(write(tmp_path, [{**GOOD, "topic": ["fishing"], "entities": [{"start": 19, "end": 27,
+                                                                                       "label": "GPE"}]}]), schema)
+    assert doc.labels["topic"] == ["fishing"] and doc.spans["entities"][0].label == "GPE"
+    with pytest.raises(DataError, match="unknown label 'fishing'"):
+        read_jsonl(tmp_path / "data.jsonl", NEWS_SCHEMA)
+    with pytest.raises(DataError, match=r"entities\[0\]"):
+        read_jsonl(write(tmp_path, [{**GOOD, "entities": [{"start": 19, "end": 99, "label": "GPE"}]}]), schema)
