@@ -164,10 +164,13 @@ GROUP = {
     "eps": (_rate, "a number of at least 0"),
     "weight_decay": (_rate, "a number of at least 0"),
     # switches this trainer's AdamW leaves off: maximize climbs the loss, amsgrad wants tensors never saved,
-    # capturable fails the first step on a CPU (foreach, fused and initial_lr change no step: not checked)
+    # capturable fails the first step on a CPU, differentiable and fused take slightly other steps: a
+    # resumed run would not end where an uninterrupted one does (foreach and initial_lr change no step: not checked)
     "maximize": (lambda v: v is False or v is None, "false"),
     "amsgrad": (lambda v: v is False or v is None, "false"),
     "capturable": (lambda v: v is False or v is None, "false"),
+    "differentiable": (lambda v: v is False or v is None, "false"),
+    "fused": (lambda v: v is False or v is None, "false"),
 }
 # null when absent: run and cwd in a state saved by save_state without a run, _step_count where torch keeps none
 OPTIONAL = {"run", "cwd", "scheduler._step_count"}
@@ -225,8 +228,15 @@ def run_identity(config: dict, trained_sha256: dict[str, str], schema: dict, pro
     return identity if typed else resolved(identity)
 
 
+# Settings whose values --init-from takes from its checkpoint (the trainer warns that they have no effect)
+FROM_CHECKPOINT = {"base": None, "lexical_terms": 0, "shape_input": True, "gate_label": None}
+
+
 def _default_left_out(config: dict) -> dict:
-    """`--base minilm` trains what leaving --base out trains: one run, recorded as left out."""
+    """`--base minilm` trains what leaving --base out trains, and beside --init-from so does any value of
+    FROM_CHECKPOINT's settings: one run, recorded as left out."""
+    if config.get("init_from"):
+        return {**config, **{k: v for k, v in FROM_CHECKPOINT.items() if k in config}}
     return {**config, "base": None} if config.get("base") == DEFAULT_BASE else config
 
 

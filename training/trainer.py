@@ -181,8 +181,8 @@ class Trainer:
                                     lexicon, config.recase_capitals)
         self.rank, self.world = distributed.join_process_group(self.device)
         self.manifest.training["processes"] = self.world   # a step takes batch_size windows from each
-        # what trains: the train and dev files, and the checkpoint or encoder folder it starts from
-        starts = [p for p in (config.init_from, config.base) if p and p not in BASE_MODELS and Path(p).is_dir()
+        # what trains: the train and dev files, and the checkpoint or else the encoder folder it starts from
+        starts = [p for p in (config.init_from or config.base,) if p and p not in BASE_MODELS and Path(p).is_dir()
                   and os.path.realpath(p) != os.path.realpath(config.output)]   # trained in place: its own save
         identity = (self.manifest.training["config"], {**data.trained_sha256, **{p: fingerprint(p) for p in starts}},
                     data.schema, self.world)

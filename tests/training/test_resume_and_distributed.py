@@ -227,3 +227,33 @@ def test_an_epochs_checkpoint_without_a_state_is_no_ended_run(run_args, tiny_bas
     logged = []
     trainer.train(TrainConfig(**{**config.__dict__, "resume": True}), log=logged.append)
     assert any(line.startswith("nothing to resume") for line in logged), logged
+
+
+@pytest.mark.parametrize("settings", [{"base": "e5-small"}, {"base": "tiny_base"},
+                                      {"lexical_terms": 50, "shape_input": False, "gate_label": "unrelated"}])
+def test_settings_without_effect_beside_init_from_make_no_other_run(run_args, tiny_base, tiny_checkpoint,
+                                                                    monkeypatch, settings):
+    """Before: `--init-from X --base B` (B ignored, the encoder is the checkpoint's) was refused as another
+    run than `--init-from X` ("base was None, now 'e5-small'"; a --base folder also "added"); so were the
+    checkpoint's lexicon, word-shape input and gates given otherwise."""
+    from training.config import TrainConfig
+    from training.trainer import Trainer, train
+    tmp, _ = run_args
+    output = tmp / "-".join(["on", *map(str, settings.values())])
+    config = TrainConfig(train=str(tmp / "train.jsonl"), init_from=str(tiny_checkpoint), output=str(output), epochs=1,
+                         max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False)
+    settings = {k: tiny_base if v == "tiny_base" else v for k, v in settings.items()}
+
+    def killed(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "finish", killed)   # killed after its last epoch was saved
+    with pytest.raises(KeyboardInterrupt):
+        train(config, log=lambda m: None)
+    monkeypatch.undo()
+    logged = []
+    train(TrainConfig(**{**config.__dict__, **settings, "resume": True}), log=logged.append)
+    assert any(line.startswith("resuming from") for line in logged), logged
+    logged = []   # ended: the same run, with those settings or without
+    train(TrainConfig(**{**config.__dict__, "resume": True}), log=logged.append)
+    assert any(line.startswith("this run has already ended") for line in logged), logged

@@ -159,6 +159,10 @@ def test_a_damaged_state_is_named_not_met_as_a_traceback(tmp_path, damage):
     (lambda meta: meta["param_groups"][0].update(amsgrad=True), "param_groups[0].amsgrad is true, not false"),
     # before: restored, then an AssertionError at the first step on a CPU
     (lambda meta: meta["param_groups"][0].update(capturable=True), "param_groups[0].capturable is true, not false"),
+    # before: restored, and every later step a little other than an uninterrupted run's
+    (lambda meta: meta["param_groups"][0].update(differentiable=True),
+     "param_groups[0].differentiable is true, not false"),
+    (lambda meta: meta["param_groups"][0].update(fused=True), "param_groups[0].fused is true, not false"),
     (lambda meta: meta.update(run="x"), 'run is "x", not null or an object'),
     (lambda meta: meta["run"].pop("config"), "run.config is missing"),
 ])
@@ -228,3 +232,16 @@ def test_the_default_base_spelt_out_is_the_same_run(tmp_path):
     with pytest.raises(ValueError, match="base was None, now 'e5-small'"):   # another base is another run
         load_state(tmp_path / "new", *_run(1)[:3], random.Random(), run=run_identity({"base": "e5-small", "epochs": 3},
                                                                                     {}, {}, 1))
+
+
+def test_settings_the_init_from_checkpoint_overrides_are_the_same_run(tmp_path):
+    """They have no effect beside --init-from. Before: "base was None, now 'e5-small'"."""
+    given = {"base": "e5-small", "lexical_terms": 50, "shape_input": False, "gate_label": "unrelated"}
+    left_out = {"base": None, "lexical_terms": 0, "shape_input": True, "gate_label": None}
+    runs = [run_identity({"init_from": "c", **settings, "epochs": 3}, {}, {}, 1) for settings in (left_out, given)]
+    assert runs[0] == runs[1]
+    assert run_identity({**given, "epochs": 3}, {}, {}, 1) != run_identity({**left_out, "epochs": 3}, {}, {}, 1)
+    model, optimizer, scheduler, _ = _run(0)   # as runs saved before recorded them: as given
+    recorded = {"config": {"init_from": "c", **given, "epochs": 3}, "data_sha256": {}, "schema": {}, "processes": 1}
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS, run=recorded)
+    assert load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=runs[0]) == PROGRESS
