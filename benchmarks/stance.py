@@ -115,7 +115,7 @@ def prepare(args, tmp: Path) -> dict[str, tuple[str, str]]:
     dev = [r for r in rows if r["Body ID"].strip() in dev_ids]
     if args.unrelated_fraction < 1:
         rng = random.Random(args.seed)
-        train = [r for r in train if r["Stance"] != "unrelated" or rng.random() < args.unrelated_fraction]
+        train = [r for r in train if r["Stance"].strip() != "unrelated" or rng.random() < args.unrelated_fraction]
         if not train:   # else the reader names the empty cut copy
             raise SystemExit(f"error: --unrelated-fraction {args.unrelated_fraction} keeps none of the training "
                              f"pairs of {args.train}: raise it")

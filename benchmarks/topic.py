@@ -12,7 +12,8 @@ Systems:
              tuned on dev); --checkpoint DIR scores an already trained checkpoint instead.
   tfidf-svm  scikit-learn TfidfVectorizer() + LinearSVC(), defaults, no tuning; one-vs-rest for
              Reuters, each topic at the SVM's own threshold (a story may get none).
-BBC: train/dev files as given. Reuters: text = title + text; R90 = the topics found in both the
+BBC: train/dev files as given; a test topic that no training document has is refused before
+training. Reuters: text = title + text; R90 = the topics found in both the
 train and the test file, in stories with text (with --checkpoint, the R90 topics it knows, where all it knows are
 R90 topics; one that knows others too is scored on R90, its predictions of the others left
 out); stories with none of them are left out (the usual R90 set-up: about 7,769 / 3,019
@@ -34,11 +35,16 @@ TASK = "topic"
 
 def read_records(path: str) -> list[dict]:
     """The records of a JSON-lines file (a CSV the reader takes is named, not a traceback)."""
+    return [record for _, record in numbered_records(path)]
+
+
+def numbered_records(path: str) -> list[tuple[str, dict]]:
+    """("path:line", record) of a JSON-lines file, named as the readers name a document's source."""
     from training.readers._files import JSON_ERRORS, invalid_json, read_lines   # here: importing training loads torch
     records = []
     for number, line in enumerate(read_lines(Path(path)), 1):
         try:
-            records += [json.loads(line)] if line.strip() else []
+            records += [(f"{Path(path)}:{number}", json.loads(line))] if line.strip() else []
         except JSON_ERRORS as exc:
             raise ValueError(f"{path}:{number}: {invalid_json(exc)}: these files are JSON lines") from None
     return records
@@ -64,14 +70,15 @@ def prepare(args, tmp: Path):
             files[split] = path
         return files, options, None
     options = {"task": TASK, "text_field": "title+text", "label_field": "labels", "multi": True, "skip_empty": True}
-    for path in (args.train, args.test):   # as for BBC: problems named in the user's files
-        read_classification(path, **options)
-    train = common.head(read_records(args.train), args.limit)
-    test = common.head(read_records(args.test), args.limit)
+
+    def read(path):   # each record with the reader's document of it (problems named in the user's file), or
+        docs = {d.source: d for d in read_classification(path, **options)}   # None: the reader left it out
+        return [(record, docs.get(where)) for where, record in common.head(numbered_records(path), args.limit)]
+
+    train, test = read(args.train), read(args.test)
     from training.readers._files import label_list
     listed = lambda r: label_list(r["labels"], "labels", True, None, [])   # as the reader reads them: " earn", 7
-    written = lambda r: any(isinstance(r[f], str) and r[f].strip() for f in ("title", "text"))   # skip_empty keeps it
-    topics = lambda records: {label for r in records if written(r) for label in listed(r)}
+    topics = lambda pairs: {label for _, doc in pairs if doc for label in doc.labels[TASK]}
     r90 = sorted(topics(train) & topics(test))
     if args.system == "ours" and args.checkpoint:   # one trained on a sample knows fewer topics: those are scored
         from inference.checkpoint import MANIFEST
@@ -80,9 +87,9 @@ def prepare(args, tmp: Path):
         # known beyond R90: scored on R90 (run); lacking R90 topics: refused, for lacking them
         r90 = sorted(known) if known <= set(r90) else r90
 
-    def keep(records, labels):
-        kept = [{**r, "labels": [label for label in listed(r) if label in labels]} for r in records]
-        return [r for r in kept if r["labels"]]
+    def keep(pairs, labels):
+        kept = [({**r, "labels": [label for label in listed(r) if label in labels]}, doc) for r, doc in pairs]
+        return [(r, doc) for r, doc in kept if r["labels"]]
 
     train, dev = common.holdout(keep(train, r90), common.DEV_FRACTION, args.seed)
     train, dev = common.sample(train, cut["train"], args.seed), common.sample(dev, cut["dev"], args.seed)
@@ -92,9 +99,22 @@ def prepare(args, tmp: Path):
     r90 = sorted(set(r90) & topics(train + dev))
     if not r90:
         raise SystemExit("no topic occurs in both the (sampled) training documents and the test file")
-    files = {"train": write_records(train, tmp / "train.jsonl"), "dev": write_records(dev, tmp / "dev.jsonl"),
-             "test": write_records(keep(test, r90), tmp / "test.jsonl")}
+    records = lambda pairs: [r for r, _ in pairs]
+    files = {"train": write_records(records(train), tmp / "train.jsonl"),
+             "dev": write_records(records(dev), tmp / "dev.jsonl"),
+             "test": write_records(records(keep(test, r90)), tmp / "test.jsonl")}
     return files, options, r90
+
+
+def refuse_topics_untrained(args, docs: dict) -> None:
+    """BBC test topics that none of the training documents (as cut and sampled) has: every one
+    would be scored a miss, or end our run after training."""
+    trained = {d.labels[TASK][0] for d in docs["train"]}
+    unknown = sorted({d.labels[TASK][0] for d in docs["test"]} - trained)
+    if unknown:
+        raise SystemExit(f"error: --test {args.test}: no training document of --train {args.train} (as cut and "
+                         f"sampled) has the topic {', '.join(map(repr, unknown))}: no system could predict it "
+                         f"(training topics: {', '.join(sorted(trained))})")
 
 
 def tfidf_svm(args, train_docs, labels: list[str] | None):
@@ -134,6 +154,8 @@ def run(args) -> dict:
         files, options, r90 = prepare(args, tmp)
         docs = {split: read_classification(path, **options) for split, path in files.items()}
         spec = common.refuse_labels_the_checkpoint_lacks(args, docs, TASK)
+        if r90 is None and not spec:   # BBC: a test topic no training document has, no system can predict
+            refuse_topics_untrained(args, docs)
         wanted = "single" if args.dataset == "bbc" else "multi"
         if spec and spec.kind != wanted:   # the other kind's figures have other keys
             raise SystemExit(f"error: --checkpoint {args.checkpoint}: its {TASK!r} task is {spec.kind}-label; "

@@ -312,12 +312,15 @@ def test_a_stance_file_not_in_utf8_is_named_at_its_line(fnc):
     # before: 'error: /tmp/tmpXXXX/train.csv: no records', a copy the user cannot open
     ("unrelated", ["--unrelated-fraction", "0.001"],
      "--unrelated-fraction 0.001 keeps none of the training pairs of {train}: raise it"),
+    # before: kept whole, as a related stance, though read and scored as "unrelated"
+    (" unrelated ", ["--unrelated-fraction", "0.001"],
+     "--unrelated-fraction 0.001 keeps none of the training pairs of {train}: raise it"),
     # before: a traceback, scikit-learn's 'This solver needs samples of at least 2 classes'
     ("agree", [], "the training pairs of --train {train} (as cut and sampled) hold one stance alone (agree): the SVM "
                   "needs two or more"),
-], ids=["an unrelated fraction that keeps no pair", "pairs of one stance"])
+], ids=["an unrelated fraction that keeps no pair", "the same, the stance spaced", "pairs of one stance"])
 def test_training_pairs_that_leave_the_svm_nothing_to_fit_are_named(fnc, stance, options, error):
-    train = write_csv(fnc / f"{stance}.csv", ["Headline", "Body ID", "Stance"],
+    train = write_csv(fnc / f"{stance.strip()}.csv", ["Headline", "Body ID", "Stance"],
                       [[f"Talks on day {i}", str(i % 6), stance] for i in range(18)])
     args = stance_args(fnc, fnc / "stances.csv", fnc / "bodies.csv")
     args[args.index("--train") + 1] = train
@@ -417,3 +420,28 @@ def test_a_reuters_checkpoint_with_topics_beyond_r90_is_scored_on_r90(bbc, tiny_
     line = json.loads(capsys.readouterr().out)
     assert (line["topics"], line["micro_f1"], line["macro_f1"], line["dev_micro_f1"]) == (1, 1.0, 1.0, 1.0)
     assert len(read) == line["test_documents"] + line["dev_documents"] and "ece_after" in line   # each story once
+
+
+@pytest.mark.parametrize("script, system", [("topic.py", "ours"), ("conll.py", "hf-recipe")])
+def test_a_checkpoint_given_as_base_is_pointed_to_checkpoint(tiny_checkpoint, tmp_path, script, system):
+    """Before: the trainer's "give it as --init-from", a flag no benchmark script has, and (topic.py)
+    only once the data were read and cut."""
+    args = ["--test", tmp_path / "test.jsonl", "--output", tmp_path / "out"] if script == "topic.py" else []
+    assert refusal(script, "--system", system, "--base", tiny_checkpoint, *args, "--limit", 5, "--max-steps", 1) == (
+        f"error: --base {tiny_checkpoint} is a checkpoint of this project, not an encoder: --system ours "
+        f"--checkpoint {tiny_checkpoint} scores it")
+    assert not (tmp_path / "out.data").exists()
+
+
+@pytest.mark.parametrize("system", ["tfidf-svm", "ours"])
+def test_a_bbc_test_topic_no_training_document_has_is_refused_before_training(bbc, tiny_base, system):
+    """Before: tfidf-svm scored every such story a miss without a word (accuracy 0.67 here), and
+    ours trained first."""
+    d, records = bbc
+    train = write_jsonl(d / "train.jsonl", [r for r in records if r["label"] != "tech"])
+    test = write_jsonl(d / "test.jsonl", records)
+    ours = ["--base", tiny_base, "--max-steps", 1, "--output", d / "out"] if system == "ours" else []
+    assert refusal("topic.py", "--system", system, "--train", train, "--dev", d / "dev.jsonl", "--test", test,
+                   *ours) == (f"error: --test {test}: no training document of --train {train} (as cut and sampled) "
+                              "has the topic 'tech': no system could predict it (training topics: business, sport)")
+    assert not (d / "out").exists()
