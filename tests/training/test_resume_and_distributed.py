@@ -177,6 +177,19 @@ def test_a_kill_while_the_ended_runs_state_is_removed_leaves_none_of_it(run_args
     assert not [p.name for p in tmp.iterdir() if p.name.startswith((".ended", "ended."))]
 
 
+def _stopped_after_its_last_epoch(config, monkeypatch) -> None:
+    """Train `config`, stopped (Ctrl-C) after its last epoch was saved, before it ends."""
+    from training.trainer import Trainer, train
+
+    def killed(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "finish", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, log=lambda m: None)
+    monkeypatch.undo()
+
+
 @pytest.mark.parametrize("name, meanwhile, now", [
     ("lost", lambda tmp, output: shutil.rmtree(output), "holds no checkpoint now: put it back"),
     # before: resumed, and the other run's checkpoint calibrated and ended as this run's best epoch
@@ -188,21 +201,14 @@ def test_a_resume_whose_kept_checkpoint_is_gone_or_another_runs_is_refused_befor
                                                                                           now):
     """Before (lost): the epochs ran, then the run failed at its end, loading a checkpoint that is not there."""
     from training.config import TrainConfig
-    from training.trainer import Trainer, train
+    from training.trainer import train
     tmp, _ = run_args
     output = tmp / name
     config = TrainConfig(train=str(tmp / "train.jsonl"), base=tiny_base, output=str(output), epochs=1,
                          max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False)
     if not (tmp / "other").exists():
         train(TrainConfig(**{**config.__dict__, "seed": 6, "output": str(tmp / "other")}), log=lambda m: None)
-
-    def killed(self):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Trainer, "finish", killed)   # killed after its last epoch was saved
-    with pytest.raises(KeyboardInterrupt):
-        train(config, log=lambda m: None)
-    monkeypatch.undo()
+    _stopped_after_its_last_epoch(config, monkeypatch)
     meanwhile(tmp, output)
     with pytest.raises(ValueError, match=rf"best epoch so far \(1\) was saved to {output}, which {now}, or "
                                          rf"remove .*{output.name}.state to start again"):
@@ -237,20 +243,13 @@ def test_settings_without_effect_beside_init_from_make_no_other_run(run_args, ti
     run than `--init-from X` ("base was None, now 'e5-small'"; a --base folder also "added"); so were the
     checkpoint's lexicon, word-shape input and gates given otherwise."""
     from training.config import TrainConfig
-    from training.trainer import Trainer, train
+    from training.trainer import train
     tmp, _ = run_args
     output = tmp / "-".join(["on", *map(str, settings.values())])
     config = TrainConfig(train=str(tmp / "train.jsonl"), init_from=str(tiny_checkpoint), output=str(output), epochs=1,
                          max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False)
     settings = {k: tiny_base if v == "tiny_base" else v for k, v in settings.items()}
-
-    def killed(self):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Trainer, "finish", killed)   # killed after its last epoch was saved
-    with pytest.raises(KeyboardInterrupt):
-        train(config, log=lambda m: None)
-    monkeypatch.undo()
+    _stopped_after_its_last_epoch(config, monkeypatch)
     logged = []
     train(TrainConfig(**{**config.__dict__, **settings, "resume": True}), log=logged.append)
     assert any(line.startswith("resuming from") for line in logged), logged
