@@ -333,8 +333,8 @@ def refuse_output_over_an_input(args) -> None:
 
 def refuse_labels_the_checkpoint_lacks(args, docs: dict, task: str):
     """With --checkpoint, labels of the splits scored (entity types for NER) that the
-    checkpoint's `task` does not have, refused before it loads: not a traceback naming the cut
-    copies in a temporary folder. Returns that task's TaskSpec (None without --checkpoint)."""
+    checkpoint's `task` does not have, refused before it loads: each would only be scored as a
+    miss. Returns that task's TaskSpec (None without --checkpoint)."""
     if args.system != "ours" or not args.checkpoint:
         return None
     from inference.checkpoint import MANIFEST

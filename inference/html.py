@@ -4,7 +4,7 @@ No scripts, fonts or images are fetched: the page opens anywhere, offline."""
 from __future__ import annotations
 
 import re
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from html import escape
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -76,13 +76,13 @@ def _labels(labels: dict) -> str:
     for task, ranked in labels.items():
         cells = "".join(f'<tr class="{"chosen" if l.chosen else ""}"><td>{escape(l.label)}</td>'
                         f'<td style="width:12em"><div class="bar" style="width:{100 * l.score:.1f}%"></div></td>'
-                        f"<td>{_shown(l)}</td></tr>" for l in ranked)
+                        f"<td>{_score_shown(l)}</td></tr>" for l in ranked)
         rows.append(f"<h2>{escape(task)}</h2>\n<table class=\"task\">{cells}</table>\n")
     return "".join(rows)
 
 
-def _shown(label) -> str:
-    """The score to 2 decimals, rounded up if the label is chosen and down if not: 0.4996 not
-    chosen at a threshold of 0.5 shows 0.49, not 0.50, and a chosen label beating another shows
-    more than it."""
-    return str(Decimal(str(label.score)).quantize(Decimal("0.01"), ROUND_CEILING if label.chosen else ROUND_FLOOR))
+def _score_shown(label) -> str:
+    """The score to 2 decimals, rounded down if the label is not chosen: 0.4996 not chosen at a
+    threshold of 0.5 shows 0.49, not the 0.50 of a chosen 0.5004, and a chosen label beating
+    another never shows less than it."""
+    return str(Decimal(str(label.score)).quantize(Decimal("0.01"), ROUND_HALF_EVEN if label.chosen else ROUND_FLOOR))

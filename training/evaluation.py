@@ -23,7 +23,7 @@ def head_outputs(model: NewsModel, docs: list[Document], batch_size: int = 16,
     if problems:   # before the encoder runs: a mapping mistake shows at once, every document of it
         raise DataError(problems)
     analyses = model.analyse([d.text for d in docs], batch_size, calibrated=False, pairs=[d.text_pair for d in docs])
-    gold = [gold_targets(d, a.encoded, model.manifest.tasks) for d, a in zip(docs, analyses)]
+    gold = [gold_targets(d, a.encoded, model.manifest.tasks, misses=unknown) for d, a in zip(docs, analyses)]
     heads = []
     for task in model.manifest.tasks:
         kept = [i for i, g in enumerate(gold) if task.name in (g.entity_spans if task.kind == "ner" else g.document)]

@@ -164,8 +164,8 @@ GROUP = {
     "eps": (_rate, "a number of at least 0"),
     "weight_decay": (_rate, "a number of at least 0"),
     # switches this trainer's AdamW leaves off: maximize climbs the loss, amsgrad wants tensors never saved,
-    # capturable fails the first step on a CPU, differentiable and fused take slightly other steps: a
-    # resumed run would not end where an uninterrupted one does (foreach and initial_lr change no step: not checked)
+    # capturable and differentiable fail the first step on a CPU, fused takes slightly other steps: a resumed
+    # run would not end where an uninterrupted one does (foreach and initial_lr change no step: not checked)
     "maximize": (lambda v: v is False or v is None, "false"),
     "amsgrad": (lambda v: v is False or v is None, "false"),
     "capturable": (lambda v: v is False or v is None, "false"),

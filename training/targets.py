@@ -95,7 +95,9 @@ def unknown_labels(docs: list[Document], tasks: list[TaskSpec]) -> list[str]:
             + f" scored as misses (first: {first})" for (name, label), (spans, documents, first) in found.items()]
 
 
-def gold_targets(doc: Document, encoded: EncodedText, tasks: list[TaskSpec]) -> Gold:
+def gold_targets(doc: Document, encoded: EncodedText, tasks: list[TaskSpec], misses: bool = False) -> Gold:
+    """`misses`: a label the tasks lack (evaluate scores it as a miss) has no target, where it
+    would be refused (a ValueError): training data never holds one, its schema being its own."""
     gold = Gold()
     for task in tasks:
         if task.kind == "ner" and task.name in doc.spans:
@@ -104,12 +106,12 @@ def gold_targets(doc: Document, encoded: EncodedText, tasks: list[TaskSpec]) -> 
             per_subword = [IGNORE] * len(encoded.input_ids)
             for w, i in enumerate(encoded.first_subwords):
                 # a type the model lacks (scored as a miss by evaluate) has no tag to learn
-                per_subword[i] = task.labels.index(tags[w]) if tags[w] in task.labels else IGNORE
+                per_subword[i] = IGNORE if misses and tags[w] not in task.labels else task.labels.index(tags[w])
             gold.entity_spans[task.name] = spans
             gold.subword_tags[task.name] = per_subword
         elif task.kind == "multi" and task.name in doc.labels:
             gold.document[task.name] = [float(label in doc.labels[task.name]) for label in task.labels]
         elif task.kind != "ner" and task.name in doc.labels:
             label = doc.labels[task.name][0]   # -1: a label the model lacks, which no prediction matches
-            gold.document[task.name] = task.labels.index(label) if label in task.labels else -1
+            gold.document[task.name] = -1 if misses and label not in task.labels else task.labels.index(label)
     return gold

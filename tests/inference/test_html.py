@@ -116,7 +116,9 @@ def test_right_to_left_text_takes_its_own_direction():
 def test_a_shown_score_is_on_the_side_of_its_choice():
     """Before: 0.5004 chosen and 0.4996 not chosen (threshold 0.5) both showed "0.50"."""
     import re
-    labels = {"topic": [Label("trade", 0.5004, True), Label("energy", 0.4996), Label("sport", 0.8, True), Label("war", 0.8)]}
+    labels = {"topic": [Label("trade", 0.5004, True), Label("energy", 0.4996), Label("sport", 0.8, True), Label("war", 0.8),
+                        Label("oil", 0.991, True)]}   # a chosen score is rounded as usual: not 1.00
     page = Prediction([], labels, "Trade talks.").to_html()
     shown = re.findall(r'<tr class="(\w*)"><td>(\w+)</td>.*?<td>([\d.]+)</td></tr>', page)
-    assert shown == [("chosen", "trade", "0.51"), ("", "energy", "0.49"), ("chosen", "sport", "0.80"), ("", "war", "0.80")]
+    assert shown == [("chosen", "trade", "0.50"), ("", "energy", "0.49"), ("chosen", "sport", "0.80"), ("", "war", "0.80"),
+                     ("chosen", "oil", "0.99")]

@@ -48,9 +48,10 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
                          f"{invalid_json(exc)}"]) from None
     if not isinstance(tasks, list):
         raise DataError([f"{path}: a Label Studio export is a JSON list of tasks, not {type(tasks).__name__}"])
-    # JSON_MIN (flat records, no task holds "data" or its annotations), else JSON
+    # JSON_MIN: flat records (no task holds "data" or its annotations) with the fields only it writes; else
+    # JSON (a list of other records, news ones, is refused there naming data.text, with the format hint)
     if tasks and not any(isinstance(task, dict) and {"data", "annotations", "completions"} & set(task)
-                         for task in tasks):
+                         for task in tasks) and any(isinstance(task, dict) and _MIN_WRITES & set(task) for task in tasks):
         return _read_json_min(path, tasks, ner_task, choice_tasks, text_key)
     docs, problems, unannotated = [], [], 0
     for n, task in enumerate(tasks):
@@ -78,6 +79,7 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
 
 # What a JSON_MIN record holds besides the task's data fields and one field per control
 _MIN_META = {"id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "agreement"}
+_MIN_WRITES = {"annotator", "annotation_id", "lead_time"}   # fields no task's data or other export has
 # A region's value field in JSON_MIN -> its result type in JSON
 _KINDS = {"labels": "labels", "taxonomy": "taxonomy", "choices": "choices", "htmllabels": "hypertextlabels",
           "paragraphlabels": "paragraphlabels"}
@@ -96,8 +98,8 @@ def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: 
     if choice_tasks is None and unclear and any(isinstance(r.get(text_key), str) for r in objects):
         raise DataError([f"{path}: a Label Studio JSON_MIN export does not say whether its fields "
                          f"{', '.join(unclear)} hold choices or the task's data: name its choice controls (reader "
-                         f"option choice_tasks, e.g. {{{unclear[0]} = \"{unclear[0]}\"}}; {{}} for none), or export "
-                         "JSON"])
+                         f"option choice_tasks in the options table of `train --config`, e.g. {{{unclear[0]} = "
+                         f"\"{unclear[0]}\"}}; {{}} for none), or export JSON (which evaluate and calibrate read)"])
     docs, problems, seen, unannotated = [], [], set(), 0
     for n, record in enumerate(records):
         where = f"{path}: record {n}" + (f" (id {record['id']})" if isinstance(record, dict) and "id" in record

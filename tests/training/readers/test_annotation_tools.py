@@ -283,8 +283,8 @@ def test_label_studio_json_min_strings_are_choices_only_where_named(tmp_path):
         read_label_studio(path)
     assert err.value.problems == [
         f"{path}: a Label Studio JSON_MIN export does not say whether its fields sentiment, title hold choices or the "
-        "task's data: name its choice controls (reader option choice_tasks, e.g. {sentiment = \"sentiment\"}; {} for "
-        "none), or export JSON"]
+        "task's data: name its choice controls (reader option choice_tasks in the options table of `train --config`, "
+        "e.g. {sentiment = \"sentiment\"}; {} for none), or export JSON (which evaluate and calibrate read)"]
     [doc] = read_label_studio(path, choice_tasks={"sentiment": "stance"})
     assert doc.labels == {"stance": ["Neutral"]}
 
@@ -429,3 +429,12 @@ def test_label_studio_json_nested_too_deeply_is_a_problem_of_the_file(tmp_path):
     with pytest.raises(DataError) as err:   # before: a RecursionError traceback
         read_label_studio(path)
     assert err.value.problems == [f"{path}: invalid JSON (nested too deeply)"]
+
+
+def test_a_json_list_of_news_records_is_no_json_min_export(tmp_path):
+    """A list of flat records without JSON_MIN's own fields is refused as before (data.text is
+    missing, so the format hint follows), not read as JSON_MIN with every annotation dropped."""
+    path = write_json(tmp_path, [{"text": "NATO met in Paris.", "entities": [{"start": 0, "end": 4, "label": "ORG"}],
+                                  "topic": ["trade"]}])
+    with pytest.raises(DataError, match="data.text is missing or empty"):
+        read_label_studio(path)
