@@ -15,15 +15,15 @@ from .targets import gold_targets, label_problems, spans_to_tags, word_spans
 
 
 def head_outputs(model: NewsModel, docs: list[Document], batch_size: int = 16,
-                 unknown: bool = False) -> list[tuple[HeadOutputs, list]]:
+                 misses: bool = False) -> list[tuple[HeadOutputs, list]]:
     """Each head's raw outputs and gold labels over the documents annotated for its task, with
     those (document, analysis) pairs. Gold labels the model lacks are refused (no calibration
-    fits against them), or with `unknown` kept, as labels no prediction matches."""
-    problems = label_problems(docs, model.manifest.tasks, unknown=not unknown)
+    fits against them), or with `misses` kept, as labels no prediction matches."""
+    problems = label_problems(docs, model.manifest.tasks, refuse_unknown=not misses)
     if problems:   # before the encoder runs: a mapping mistake shows at once, every document of it
         raise DataError(problems)
     analyses = model.analyse([d.text for d in docs], batch_size, calibrated=False, pairs=[d.text_pair for d in docs])
-    gold = [gold_targets(d, a.encoded, model.manifest.tasks, misses=unknown) for d, a in zip(docs, analyses)]
+    gold = [gold_targets(d, a.encoded, model.manifest.tasks, misses=misses) for d, a in zip(docs, analyses)]
     heads = []
     for task in model.manifest.tasks:
         kept = [i for i, g in enumerate(gold) if task.name in (g.entity_spans if task.kind == "ner" else g.document)]
@@ -68,7 +68,7 @@ def evaluate(model: NewsModel, docs: list[Document], batch_size: int = 16, plots
     model lacks (an entity type, a topic or a stance it was not trained on) is scored as a miss:
     `targets.unknown_labels` names them."""
     metrics = {}
-    for head, annotated in head_outputs(model, docs, batch_size, unknown=True):
+    for head, annotated in head_outputs(model, docs, batch_size, misses=True):
         task = head.task
         m = _entity_metrics(head, annotated) if task.kind == "ner" else \
             _document_metrics(head, annotated, (labels or {}).get(task.name))

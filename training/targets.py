@@ -45,20 +45,28 @@ class Gold:
     document: dict[str, list[float] | int] = field(default_factory=dict)  # multi: 0/1 per label; else label index
 
 
-def label_problems(docs: list[Document], tasks: list[TaskSpec], unknown: bool = True) -> list[str]:
+def _known(task: TaskSpec) -> list[str]:
+    """The labels a task's gold may hold: entity types for an entity task."""
+    return task.entity_types if task.kind == "ner" else task.labels
+
+
+def _found(doc: Document, task: TaskSpec) -> list[str]:
+    """The gold labels `doc` gives `task`, one per span for an entity task."""
+    return [s.label for s in doc.spans.get(task.name, [])] if task.kind == "ner" else doc.labels.get(task.name, [])
+
+
+def label_problems(docs: list[Document], tasks: list[TaskSpec], refuse_unknown: bool = True) -> list[str]:
     """One line per task and label the tasks do not have, at the first document using it (with
-    how many more do): no calibration can be fitted against it (`unknown`; evaluate scores it as
-    a miss, see `unknown_labels`). So too a task annotated as the other kind (document labels for
+    how many more do): no calibration can be fitted against it (`refuse_unknown`; evaluate scores
+    it as a miss, see `unknown_labels`). So too a task annotated as the other kind (document labels for
     an entity task, or spans for a document task: a reader's --task naming the wrong one), which
     would give no figure at all, and a document with other than one label for a single-label task."""
-    known = {task.name: task.entity_types if task.kind == "ner" else task.labels for task in tasks}
     places: dict[tuple[str, str | None], list[str]] = {}
     for doc in docs:
         for task in tasks:
             if task.name in (doc.labels if task.kind == "ner" else doc.spans):
                 places.setdefault((task.name, None), []).append(doc.source or "a document")
-            found = [s.label for s in doc.spans.get(task.name, [])] if task.kind == "ner" else doc.labels.get(task.name, [])
-            for label in sorted(set(found) - set(known[task.name])) if unknown else ():
+            for label in sorted(set(_found(doc, task)) - set(_known(task))) if refuse_unknown else ():
                 places.setdefault((task.name, label), []).append(doc.source or "a document")
             if task.kind in ("single", "pair") and task.name in doc.labels and len(doc.labels[task.name]) != 1:
                 places.setdefault((task.name, ""), []).append(doc.source or "a document")   # else scored by its first
@@ -74,25 +82,24 @@ def label_problems(docs: list[Document], tasks: list[TaskSpec], unknown: bool = 
             problems.append(f"{where[0]}: {name} is {'an entity' if ner else 'a document'} task of the model, but "
                             f"annotated here with {'document labels' if ner else 'entity spans'} (check --task){more}")
         else:
-            problems.append(f"{where[0]}: {name} label {label!r} is not among the model's ({', '.join(known[name])}){more}")
+            known = _known(next(task for task in tasks if task.name == name))
+            problems.append(f"{where[0]}: {name} label {label!r} is not among the model's ({', '.join(known)}){more}")
     return problems
 
 
 def unknown_labels(docs: list[Document], tasks: list[TaskSpec]) -> list[str]:
     """One line per task and label the tasks do not have: how many spans (entity tasks) or
     documents carry it, and where the first is."""
-    known = {task.name: task.entity_types if task.kind == "ner" else task.labels for task in tasks}
-    ner = {task.name for task in tasks if task.kind == "ner"}
-    found: dict[tuple[str, str], list] = {}   # (task, label) -> [spans, documents, the first document]
+    found: dict[tuple[str, str], list] = {}   # (task name, label) -> [task, spans, documents, the first document]
     for doc in docs:
-        for name in known:
-            labels = [s.label for s in doc.spans.get(name, [])] if name in ner else doc.labels.get(name, [])
-            for label in dict.fromkeys(label for label in labels if label not in known[name]):
-                count = found.setdefault((name, label), [0, 0, doc.source or "a document"])
-                count[0], count[1] = count[0] + labels.count(label), count[1] + 1
-    return [f"{name} label {label!r} is not among the model's ({', '.join(known[name])}): "
-            + (f"its {spans} span(s) in {documents} document(s)" if name in ner else f"its {documents} document(s)")
-            + f" scored as misses (first: {first})" for (name, label), (spans, documents, first) in found.items()]
+        for task in tasks:
+            labels = _found(doc, task)
+            for label in dict.fromkeys(label for label in labels if label not in _known(task)):
+                count = found.setdefault((task.name, label), [task, 0, 0, doc.source or "a document"])
+                count[1], count[2] = count[1] + labels.count(label), count[2] + 1
+    return [f"{task.name} label {label!r} is not among the model's ({', '.join(_known(task))}): "
+            + (f"its {spans} span(s) in {documents} document(s)" if task.kind == "ner" else f"its {documents} document(s)")
+            + f" scored as misses (first: {first})" for (_, label), (task, spans, documents, first) in found.items()]
 
 
 def gold_targets(doc: Document, encoded: EncodedText, tasks: list[TaskSpec], misses: bool = False) -> Gold:
