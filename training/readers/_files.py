@@ -75,6 +75,27 @@ def unique_keys(pairs: list[tuple]) -> dict:
     return dict(pairs)
 
 
+def json_list(text: str) -> tuple[object, dict[int, str]]:
+    """A JSON text's value and, where it is a list, each item that gives a key twice in one of its
+    objects (JSON keeps the last value alone): its index -> what unique_keys says. JSON_ERRORS as json's."""
+    try:
+        return json.loads(text, object_pairs_hook=unique_keys), {}
+    except RepeatedKey:   # which item holds it: each is read again, on its own
+        value = json.loads(text)
+    if not isinstance(value, list):
+        return value, {}
+    strict, loose, repeated = json.JSONDecoder(object_pairs_hook=unique_keys), json.JSONDecoder(), {}
+    between = re.compile(r"[ \t\n\r]*,?[ \t\n\r]*")   # what JSON allows between a list's items
+    at = between.match(text, text.index("[") + 1).end()
+    for n in range(len(value)):
+        try:
+            at = strict.raw_decode(text, at)[1]
+        except RepeatedKey as exc:
+            repeated[n], at = str(exc), loose.raw_decode(text, at)[1]
+        at = between.match(text, at).end()
+    return value, repeated
+
+
 def json_lines(path: Path, problems: list[str]):
     """("path:line", record) for every JSON-object line; broken lines go to `problems`."""
     first, text = True, read_utf8(path)
@@ -135,8 +156,12 @@ def span_problem(start, end, text: str) -> str | None:
     """Why start..end cannot be an entity of `text`, or None when it can."""
     if not whole_numbers(start, end):
         return f"start and end must be integers, got {start!r} and {end!r}"
-    if not 0 <= start < end:
-        return f"empty or reversed span {start}..{end}"
+    if start > end:
+        return f"reversed span {start}..{end} (end before start)"
+    if start < 0:
+        return f"negative offset {start} in span {start}..{end}"
+    if start == end:
+        return f"empty span {start}..{end}"
     if end > len(text):
         return f"offset {end} is past the end of the text ({len(text)} characters)"
     if not readable(text[start:end]):   # a zero-width space or an emoji is no word: the entity would vanish

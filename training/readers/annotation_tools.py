@@ -11,7 +11,7 @@ import reprlib
 from pathlib import Path
 
 from training.corpus import DataError, Document, Span
-from training.readers._files import (JSON_ERRORS, finish, grapheme_offsets, invalid_json, json_lines,
+from training.readers._files import (JSON_ERRORS, finish, grapheme_offsets, invalid_json, json_lines, json_list,
                                      overlap_problems, read_utf8, record_id, span_problem, utf16_offsets,
                                      whole_numbers)
 
@@ -28,7 +28,8 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
     Label Studio shows a full path. Choice controls missing from a given choice_tasks are left out on
     purpose, as are per-region choices (a value with offsets: an attribute of a span, not a document
     label). Spans drawn on more than one text object (`to_name`: a title and a body) are refused: their offsets count
-    in different texts, and the export does not say which one `data[text_key]` is. Offsets that older
+    in different texts, and the export does not say which one `data[text_key]` is. Spans of every
+    Labels control (`from_name`) are read as the one entity task. Offsets that older
     versions counted in UTF-16 code units (an emoji is two) are read so where only that count gives
     the span's own `text`. An export with no
     "labels" result at all annotates no entities (a project of choices alone), rather than
@@ -42,7 +43,7 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
     """
     path = Path(path)
     try:
-        tasks = json.loads(read_utf8(path))
+        tasks, repeated = json_list(read_utf8(path))
     except JSON_ERRORS as exc:   # one broken byte spoils the whole array: nothing to go on with
         raise DataError([f"{path}{f':{exc.lineno}' if isinstance(exc, json.JSONDecodeError) else ''}: "
                          f"{invalid_json(exc)}"]) from None
@@ -52,11 +53,14 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
     # JSON (a list of other records, news ones, is refused there naming data.text, with the format hint)
     if tasks and not any(isinstance(task, dict) and {"data", "annotations", "completions"} & set(task)
                          for task in tasks) and any(isinstance(task, dict) and _MIN_WRITES & set(task) for task in tasks):
-        return _read_json_min(path, tasks, ner_task, choice_tasks, text_key)
+        return _read_json_min(path, tasks, ner_task, choice_tasks, text_key, repeated)
     docs, problems, unannotated = [], [], 0
     for n, task in enumerate(tasks):
         # The index is the task's place in the list (0-based, as jq's .[n]); the id is Label Studio's.
         where = f"{path}: task {n}" + (f" (id {task['id']})" if isinstance(task, dict) and "id" in task else "")
+        if n in repeated:
+            problems.append(f"{where}: {repeated[n]}")
+            continue
         errors: list[str] = []
         doc = _label_studio_task(task, ner_task, choice_tasks, text_key, errors)
         problems.extend(f"{where}: {e}" for e in errors)
@@ -85,7 +89,8 @@ _KINDS = {"labels": "labels", "taxonomy": "taxonomy", "choices": "choices", "htm
           "paragraphlabels": "paragraphlabels"}
 
 
-def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: str) -> list[Document]:
+def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: str,
+                   repeated: dict[int, str]) -> list[Document]:
     """A JSON_MIN export: one flat record per annotation, the task's data fields beside one field per
     control, read as the JSON export's results are."""
     objects = [r for r in records if isinstance(r, dict)]
@@ -104,8 +109,8 @@ def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: 
     for n, record in enumerate(records):
         where = f"{path}: record {n}" + (f" (id {record['id']})" if isinstance(record, dict) and "id" in record
                                          else "")
-        if not isinstance(record, dict):
-            problems.append(f"{where}: a record must be a JSON object, not {type(record).__name__}")
+        if not isinstance(record, dict) or n in repeated:
+            problems.append(f"{where}: {repeated.get(n) or f'a record must be a JSON object, not {type(record).__name__}'}")
             continue
         if "annotation_id" in record and record["annotation_id"] is None:   # a task without an annotation
             unannotated += 1
@@ -250,6 +255,9 @@ def _document(text: str, data: dict, items: list[tuple[str, object]], ner_task, 
                 spans.append(Span(start, end, labels[0]))
         elif kind in ("choices", "taxonomy"):
             name = item.get("from_name")
+            if not (isinstance(name, str) and name.strip()):   # what names the task its choices label
+                errors.append(f"{k}: from_name must name a control (a non-blank string), not {name!r}")
+                continue
             target = name if choice_tasks is None else choice_tasks.get(name)
             choices = value.get(kind)
             if target is None:
@@ -353,8 +361,11 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
                     errors.append(f"{span_key}[{k}]: span {item[0]}..{item[1]} counted in {counted} cuts "
                                   f"{cluster!r} in two: are these offsets counted otherwise?")
                     continue
-            reason = span_problem(start, end, text) or (None if isinstance(label, str) and label.strip()
-                                                        else f"label must be a non-blank string, not {label!r}")
+            reason = span_problem(start, end, text)
+            if reason and (start, end) != item[:2]:   # offsets read as characters: named as the file gives them too
+                reason += f" (written {item[0]}..{item[1]}, counted in {counted})"
+            reason = reason or (None if isinstance(label, str) and label.strip()
+                                else f"label must be a non-blank string, not {label!r}")
             if reason:
                 errors.append(f"{span_key}[{k}]: {reason}")
             else:

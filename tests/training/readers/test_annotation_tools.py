@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from training.corpus import DataError
+from training.corpus import DataError, Span
 from training.readers import read_doccano, read_label_studio
 
 TEXT = "Putin met Trump in Helsinki."
@@ -307,6 +307,47 @@ def test_label_studio_json_min_problems_name_record_and_field(tmp_path):
         read_label_studio(write_json(tmp_path, [min_record(1, 5, topic=[{"taxonomy": [[]]}])]))
 
 
+def test_label_studio_a_key_given_twice_is_refused_naming_task_and_key(tmp_path):
+    """Before: JSON kept the last value alone, and the span read ORG, or the JSON_MIN record no span."""
+    span = '{"type": "labels", "from_name": "label", "to_name": "text", "value": {"start": 0, "end": 5, ' \
+           '"labels": ["PER"], "labels": ["ORG"]}}'
+    good = json.dumps(ls_task(8, TEXT, ls_span(0, 5, "PER")))
+    path = tmp_path / "export.json"
+    path.write_text(f'[ {good} ,\n{{"id": 9, "data": {{"text": "{TEXT}"}}, "annotations": [{{"result": [{span}]}}]}},'
+                    f'{good}]', encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_label_studio(path)
+    assert err.value.problems == [
+        f"{path}: task 1 (id 9): 'labels' is given twice in one object (JSON keeps the last alone)"]
+    record = json.dumps(min_record(1, 5, label=[min_span(0, 5, "PER")]))
+    path.write_text(f'[{record}, {record[:-1]}, "label": []}}]', encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_label_studio(path, choice_tasks={})
+    assert err.value.problems == [
+        f"{path}: record 1 (id 1): 'label' is given twice in one object (JSON keeps the last alone)"]
+
+
+def test_label_studio_choices_without_a_control_name_are_refused(tmp_path):
+    """Before: a from_name that is a list was a TypeError traceback, and a missing one lost its choices unsaid."""
+    path = write_json(tmp_path, [ls_task(1, TEXT, {**ls_choice("topic", "x"), "from_name": ["topic"]}),
+                                 ls_task(2, TEXT, {"type": "choices", "value": {"choices": ["x"]}})])
+    for choice_tasks in (None, {"topic": "topic"}):
+        with pytest.raises(DataError) as err:
+            read_label_studio(path, choice_tasks=choice_tasks)
+        assert err.value.problems == [
+            f"{path}: task 0 (id 1): result[0]: from_name must name a control (a non-blank string), not ['topic']",
+            f"{path}: task 1 (id 2): result[0]: from_name must name a control (a non-blank string), not None"]
+
+
+def test_label_studio_spans_of_two_labels_controls_are_one_entity_task(tmp_path):
+    """Both exports read every Labels control's spans as the one entity task (documented)."""
+    path = write_json(tmp_path, [ls_task(1, TEXT, ls_span(0, 5, "PER"), ls_span(10, 15, "CLAIM", from_name="claims"))])
+    want = [Span(0, 5, "PER"), Span(10, 15, "CLAIM")]
+    assert read_label_studio(path)[0].spans == {"entities": want}
+    write_json(tmp_path, [min_record(1, 5, label=[min_span(0, 5, "PER")], claims=[min_span(10, 15, "CLAIM")])])
+    assert read_label_studio(path, choice_tasks={})[0].spans == {"entities": want}
+
+
 def test_doccano_sequence_labelling_triples(tmp_path):
     path = write_jsonl(tmp_path, [{"id": 1, "text": TEXT, "label": [[10, 15, "PER"], [0, 5, "PER"], [19, 27, "LOC"]]},
                                   {"id": 2, "text": "No entities.", "label": []}])
@@ -387,10 +428,24 @@ def test_doccano_problems_are_all_reported_with_their_lines(tmp_path):
     assert problems[0].startswith(f"{path}:2: invalid JSON (Unterminated string")
     assert problems[1:] == [
         f"{path}:3: field 'text' is missing or empty",
-        f"{path}:4: label[0]: empty or reversed span 5..0",
+        f"{path}:4: label[0]: reversed span 5..0 (end before start)",
         f"{path}:4: label[1]: expected [start, end, label] or {{start_offset, end_offset, label}}, got [0, 5]",
         f"{path}:5: entities[0]: label must be a non-blank string, not ''",
         f"{path}:6: label[0]: label must be a non-blank string, not '  '"]
+
+
+def test_doccano_reversed_and_empty_spans_say_so_with_the_offsets_the_file_gives(tmp_path):
+    """Before: "empty or reversed span 7..2" for a span written 8..3 after an emoji (UTF-16 units)."""
+    text = "\U0001F4A9 " + TEXT
+    path = write_jsonl(tmp_path, [{"text": TEXT, "label": [[5, 0, "PER"], [3, 3, "PER"], [-1, 5, "PER"]]},
+                                  {"text": text, "label": [[8, 3, "PER"], [3, 8, "PER"]]}])
+    with pytest.raises(DataError) as err:
+        read_doccano(path)
+    assert err.value.problems == [
+        f"{path}:1: label[0]: reversed span 5..0 (end before start)",
+        f"{path}:1: label[1]: empty span 3..3",
+        f"{path}:1: label[2]: negative offset -1 in span -1..5",
+        f"{path}:2: label[0]: reversed span 7..2 (end before start) (written 8..3, counted in UTF-16 units)"]
 
 
 def test_doccano_spans_that_are_no_list_are_named_with_their_value(tmp_path):

@@ -53,7 +53,7 @@ def test_every_bad_record_is_reported_with_file_and_line(tmp_path):
 
 
 @pytest.mark.parametrize("change,reason", [
-    ({"entities": [{"start": 5, "end": 5, "label": "PER"}]}, "empty or reversed"),
+    ({"entities": [{"start": 5, "end": 5, "label": "PER"}]}, "empty span 5..5"),
     ({"entities": [{"start": "0", "end": 5, "label": "PER"}]}, "integers"),
     ({"entities": [{"start": 0, "label": "PER"}]}, "needs 'start'"),
     ({"stance": ["neutral", "critical"]}, "exactly one label"),
