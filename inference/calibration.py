@@ -10,7 +10,7 @@ import numpy as np
 
 from .decoding import decode_task, line_starts, trim_edges
 from .manifest import TaskSpec
-from .tokenization import compatible, surface
+from .tokenization import surface
 
 EPS = 1e-7
 # Probabilities are float64, and rescale clips them only to what float64 holds: a raw score up to
@@ -90,7 +90,6 @@ def name_key(name: str) -> str:
     """A name as the span calibrator looks it up among those seen in training: as `predict`
     shows it, without the symbols at its edges ("Kremlin\u00a9" is the "Kremlin" seen), and as the
     encoder reads it, without joiners, full-width "\uff2e\uff21\uff34\uff2f" as "NATO" (see surface)."""
-    name = compatible(name)   # before trimming: "\uff0b" is the "+" that stays at the edge of "OPEC+"
     start, end = trim_edges(name, 0, len(name))
     return surface(name[start:end])
 

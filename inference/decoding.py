@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from .batching import padded_runs
-from .tokenization import LINE_BREAK
+from .tokenization import LINE_BREAK, compatible
 
 
 PERSON_TYPES = {"PER", "PERSON"}   # (any case) whose one-word mentions are surnames of longer ones
@@ -208,8 +208,10 @@ def _as_name(span: tuple[int, int, str, float], words: list[str]) -> tuple[int, 
 def trim_edges(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop symbols and invisible characters at an entity's edges ("Windows\u2122" -> "Windows"):
     the tokenizer keeps them in the word, but they are no part of a name. An ASCII symbol is a
-    word of its own, in the span because the model put it there ("OPEC+"), and stays."""
+    word of its own, in the span because the model put it there ("OPEC+"), and stays; so does its
+    full-width form ("OPEC\uff0b"), which the encoder reads as ASCII (`compatible`)."""
     def stray(char: str, categories: str) -> bool:
+        char = compatible(char)
         return not char.isascii() and unicodedata.category(char)[0] in categories
     while start < end and stray(text[start], "SCZM"):   # M: an accent with no letter before it
         start += 1

@@ -11,12 +11,13 @@ uncalibrated. Use it for interop and as a baseline; `predict` remains the refere
 A SentencePiece tokenizer's `▁` stands for the space before a word, so its offsets cover that
 space and the pipeline's entities would start one character early. The exported tokenizer
 splits at white space before the metaspace step: the same pieces (bar a lone `▁` that trailing
-white space would add), offsets on the word alone. It reads a text's own "[SEP]" as words, and
-control characters and emoji as spaces, as `predict` does (WordPiece would drop them and glue the
-words around them); its tokenizer_config.json names the class that loads tokenizer.json as
-written. A metaspace step that prepends `▁` to the text's first word alone ("first") prepends it
-to every word once split, as the whole text has one before every word after a space; one that
-never prepends it ("never") is kept as it is, offsets and all.
+white space would add), offsets on the word alone. It reads a text's own "[SEP]" as words,
+control characters and emoji as spaces (WordPiece would drop them and glue the words around
+them) and half-width and full-width characters in their compatibility form, as `predict` does;
+its tokenizer_config.json names the class that loads tokenizer.json as written. A metaspace
+step that prepends `▁` to the text's first word alone ("first") prepends it to every word once
+split, as the whole text has one before every word after a space; one that never prepends it
+("never") is kept as it is, offsets and all.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from transformers import AutoModelForTokenClassification
 
 from .checkpoint import check_replaceable, is_checkpoint, save_directory
 from .predictor import NewsModel
-from .tokenization import BLANK_CHARS, JOINERS
+from .tokenization import BLANK_CHARS, JOINERS, compatible
 
 # Set in the exported config.json, so that a later export may replace the folder and nothing
 # else is ever overwritten (a checkpoint, someone's own model).
@@ -96,7 +97,8 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
 
 def _for_pipeline(tokenizer):
     """A copy of `tokenizer` that reads "[SEP]" or "</s>" in a text as words, control characters
-    and emoji as spaces and a word without its format characters, as `predict` does, and whose
+    and emoji as spaces, a word without its format characters and half-width and full-width
+    characters in their compatibility form, as `predict` does, and whose
     SentencePiece pieces have offsets without the space before them."""
     from tokenizers import Regex, normalizers, pre_tokenizers
 
@@ -107,7 +109,10 @@ def _for_pipeline(tokenizer):
     blank = normalizers.Replace(Regex(f"[{BLANK_CHARS}]"), " ")
     # joiners and other format characters inside a word ("Pu\u00adtin"): dropped, as predict reads them
     joiner = normalizers.Replace(Regex(f"[{JOINERS}]"), "")
-    backend.normalizer = normalizers.Sequence([blank, joiner] + ([backend.normalizer] if backend.normalizer else []))
+    # half-width and full-width forms as predict reads them ("\uff2e" as "N", which WordPiece knows)
+    widths = [normalizers.Replace(char, form) for char in map(chr, range(0xFF00, 0xFFF0))
+              if (form := compatible(char)) != char]
+    backend.normalizer = normalizers.Sequence([blank, joiner, *widths] + ([backend.normalizer] if backend.normalizer else []))
     meta = backend.pre_tokenizer
     # split, each word is a text of its own: "first" would mark the first word alone; with "never"
     # the text's first word has no `▁` and the others have one, which no per-word rule gives

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from inference.decoding import decode_all, decode_task, line_starts, one_type_per_name, valid_bio_paths
+from inference.decoding import decode_all, decode_task, line_starts, one_type_per_name, trim_edges, valid_bio_paths
 from inference.manifest import TaskSpec
+from inference.tokenization import compatible
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
@@ -185,6 +186,16 @@ def test_dashes_at_the_ends_of_a_span_are_trimmed():
     trimmed = decode_task(task, [p], [words])[0]
     assert [s[:3] for s in trimmed] == [(1, 2, "LOC"), (4, 7, "PER")]
     assert [s[3] for s in trimmed] == [s[3] for s in decoded]   # the rule moved the boundary, not the model
+
+
+def test_a_full_width_ascii_symbol_at_an_entitys_edge_stays_as_the_ascii_one_does():
+    """The encoder reads "\uff0b" as "+" (tokenization.compatible): before, "OPEC\uff0b" lost it as a
+    symbol kept in a word, which the span calibrator (name_key) still looked up as "OPEC+"."""
+    from inference.calibration import name_key
+    for text in ("OPEC+", "OPEC\uff0b", "\uff04Apple", "$Apple"):
+        assert trim_edges(text, 0, len(text)) == (0, len(text))
+        assert name_key(text) == compatible(text)
+    assert trim_edges("Windows\u2122\u3000", 0, 9) == (0, 7)   # a symbol that is not ASCII in any form: cut
 
 
 @pytest.mark.parametrize("viterbi", [False, True])

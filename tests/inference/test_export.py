@@ -156,3 +156,15 @@ def test_the_exported_tokenizer_reads_a_word_without_its_format_characters(any_t
     pieces = exported(text, return_offsets_mapping=True, add_special_tokens=False)
     assert pieces["input_ids"] == encode(model.tokenizer, text).input_ids
     assert "Pu\u00adtin" in [text[s:e] for s, e in pieces["offset_mapping"]]
+
+
+def test_the_exported_tokenizer_reads_half_and_full_width_characters_as_predict_does(any_tiny_checkpoint, tmp_path):
+    """Before, MiniLM's read "\uff2e\uff21\uff34\uff2f" as "[UNK]", which predict reads as "nato"."""
+    from transformers import AutoTokenizer
+    model = load(any_tiny_checkpoint)
+    exported = AutoTokenizer.from_pretrained(export_ner(model, "entities", tmp_path / "ner"))
+    text = "\uff2e\uff21\uff34\uff2f met in Geneva\uff08\uff33\uff57\uff49\uff54\uff5a\uff09\uff0c said \uff76\uff80\uff76\uff85 km\u00b2"
+    pieces = exported(text, return_offsets_mapping=True, add_special_tokens=False)
+    assert pieces["input_ids"] == encode(model.tokenizer, text).input_ids
+    assert exported.unk_token_id not in exported("\uff2e\uff21\uff34\uff2f", add_special_tokens=False)["input_ids"]
+    assert "\uff2e\uff21\uff34\uff2f" in [text[s:e] for s, e in pieces["offset_mapping"]]
