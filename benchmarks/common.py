@@ -288,9 +288,11 @@ def refuse_unmeant(args, task: str | None) -> None:
     if ignored:   # accepted and dropped, the result line would still look like a run of those settings
         raise SystemExit(f"error: --system {args.system} does not read "
                          f"{', '.join('--' + n.replace('_', '-') for n in ignored)}: they set --system ours")
-    if args.base and checkpoint_as_base(args.base):   # the trainer's advice, --init-from, is no option here
-        raise SystemExit(f"error: --base {args.base} is a checkpoint of this project, not an encoder: "
-                         f"--system ours --checkpoint {args.base} scores it")
+    if args.base:   # a checkpoint: the trainer's advice, --init-from, is no option here
+        from training.base_models import checkpoint_as_base
+        if checkpoint_as_base(args.base):
+            raise SystemExit(f"error: --base {args.base} is a checkpoint of this project, not an encoder: "
+                             f"--system ours --checkpoint {args.base} scores it")
     if args.system == "spacy" and args.device not in ("auto", "cpu"):
         raise SystemExit(f"error: --system spacy runs on the CPU here, not on --device {args.device}")
     refuse_unusable_device(args.device)
@@ -302,13 +304,6 @@ def refuse_unmeant(args, task: str | None) -> None:
         if real[a] == real[b] and not args.limit:   # a smoke run (--limit, recorded in its line) may reuse a file
             raise SystemExit(f"error: --{a.replace('_', '-')} and --{b.replace('_', '-')} are the same file "
                              f"({files[a]}): a split would be scored on what it trained or selected on")
-
-
-def checkpoint_as_base(base: str) -> bool:
-    """Whether --base names a checkpoint of this project rather than an encoder (as resolve_base tells)."""
-    from inference.checkpoint import is_checkpoint
-    from training.base_models import BASE_MODELS
-    return base not in BASE_MODELS and is_checkpoint(Path(base))
 
 
 def refuse_output_over_an_input(args) -> None:

@@ -99,12 +99,18 @@ def _short(value: float | bool) -> str:
     return f"{float(mantissa):g}e{int(exponent)}"
 
 
+def checkpoint_as_base(base: str | None) -> bool:
+    """Whether `base` names a checkpoint of this project rather than an encoder: its encoder alone
+    would be read, its heads left behind."""
+    return bool(base) and base not in BASE_MODELS and is_checkpoint(Path(base))
+
+
 def resolve_base(base: str | None) -> tuple[str, str]:
     """(folder to load, name the manifest records) of `base`: a name above, or a folder."""
     name = base or DEFAULT_BASE
     if name in BASE_MODELS:
         return BASE_MODELS[name].folder(), name
-    if is_checkpoint(Path(name)):   # its encoder alone would be read, its heads left behind
+    if checkpoint_as_base(name):
         raise ValueError(f"base {name}: that is a checkpoint of this project; give it as --init-from to continue "
                          "from it")
     if not (Path(name) / "config.json").is_file():

@@ -36,7 +36,7 @@ class TrainConfig:
     # 11: with the 227 bundled training articles `make train` must fit in 10 minutes on 2 CPU cores; 14
     # took 11 min 2 s on a slower machine of that kind and 12 up to 9 min 59 s (benchmarks/README.md,
     # "The bundled corpus: base encoder and epochs")
-    epochs: int = option(11, "epochs at most; the best epoch by dev score is kept")
+    epochs: int = option(11, "epochs at most; the best epoch by dev score is kept (without dev data, the last)")
     batch_size: int = option(8, "windows per optimiser step (under torchrun: per process)")
     group_by_length: bool = option(False, "batch windows of similar length together (shuffled, then sorted by length "
                                          "within groups of up to 50 batches): less padding, faster steps "
@@ -65,7 +65,7 @@ class TrainConfig:
     seed: int = option(13, "seed of every random choice: the same seed reproduces the run")
     init_from: str | None = option(None, "continue from this checkpoint: labels it knows keep their weights, "
                                          "new labels get new ones; the training settings are this run's, as for "
-                                         "a new one, but the encoder, word-shape input and lexicon are the "
+                                         "a new one, but the encoder, word-shape input, lexicon and gates are the "
                                          "checkpoint's")
     recase_capitals: bool | None = option(None, "lines in capitals (headlines, datelines) reach the encoder with "
                                                 "each word as the rest of its document writes it (inference.recasing; "

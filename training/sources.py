@@ -33,14 +33,16 @@ READERS = {
 FORMATS = ("auto", "news", *READERS)
 # Keyword arguments the readers take: (type, help), as the command line offers them.
 READER_OPTIONS = {
-    "task": (str, "task name the reader assigns (default: conll entities, classification label, pairs stance)"),
+    "task": (str, "task name the reader assigns (default: conll entities, classification label, pairs stance, "
+                  "hf entities for NER data, else label)"),
     "label_task": (str, "doccano: the task its document labels (cats, or label holding names) train, e.g. topic "
                         "(default: label)"),
-    "text_field": (str, "classification: text column(s), e.g. text or title+text (default: text; pairs: Headline)"),
+    "text_field": (str, "classification, hf: text column (classification: column(s), e.g. text or title+text; "
+                        "default: text; pairs: Headline)"),
     "text_key": (str, "label-studio: the key of each task's data holding the text (default: text)"),
     "label_field": (str, "classification, hf: label column (default: label; pairs: Stance; hf data with tokens and "
                          "tags columns is NER unless it has this column)"),
-    "pair_field": (str, "classification: second text column of a text pair (default: none)"),
+    "pair_field": (str, "classification, hf: second text column of a text pair (default: none)"),
     "multi": (bool, "classification, hf: multi-label (hf: else as the dataset's label feature says)"),
     "skip_empty": (bool, "classification: leave out records with no text instead of refusing the file"),
     "delimiter": (str, "classification: separator of several labels in one cell (default: none)"),

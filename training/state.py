@@ -91,8 +91,10 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
             changed = min(changed, _differences(saved_run, json.loads(json.dumps(from_folder(run, meta["cwd"])))),
                           key=len)
         if changed:
+            again = ("Resume it with the version that saved it" if any(_OLDER in c or _NO_LONGER in c for c in changed)
+                     else "Run the same command")
             raise ValueError(f"--resume continues the run that saved {path}, and this one differs from it: "
-                             f"{'; '.join(changed)}. Run the same command, or remove {path} to start again")
+                             f"{'; '.join(changed)}. {again}, or remove {path} to start again")
     if average is not None and averaged is None:
         if run is not None and saved_run is not None:   # the same run, so one that kept an average: its file is lost
             raise ValueError(_damaged(path, FileNotFoundError(f"no average.safetensors beside {STATE}")))
@@ -269,11 +271,15 @@ def from_folder(run: dict, start: str) -> dict:
 
 
 def _differences(saved: dict, now: dict) -> list[str]:
+    base = saved["config"].get("base")
     saved = {**saved, "config": _default_left_out(saved["config"])}   # as a run saved before that recorded it
-    changes = [f"{k} was {saved['config'].get(k)!r}, now {now['config'].get(k)!r}"
+    changes = [f"{k} was {saved['config'].get(k)!r}, now {now['config'].get(k)!r}" if k in saved["config"]
+               and k in now["config"] else f"{k}: {_OLDER if k in now['config'] else _NO_LONGER}"
                for k in sorted(saved["config"].keys() | now["config"].keys())
                if saved["config"].get(k) != now["config"].get(k)]
     before, after = saved["data_sha256"], now["data_sha256"]
+    if saved["config"].get("init_from"):   # a --base folder beside it, which runs saved before that recorded too
+        before = {f: sha for f, sha in before.items() if f != base}
     changes += [f"{f} {'changed' if f in before and f in after else 'added' if f in after else 'left out'}"
                 for f in sorted(before.keys() | after.keys()) if before.get(f) != after.get(f)]
     changes += [f"task {name} was {json.dumps(saved['schema'].get(name))}, now {json.dumps(now['schema'].get(name))}"
@@ -282,6 +288,11 @@ def _differences(saved: dict, now: dict) -> list[str]:
     if saved["processes"] != now["processes"]:
         changes.append(f"processes was {saved['processes']}, now {now['processes']}")
     return changes
+
+
+# a setting the state does not record, or one this version no longer has: what a difference in versions says
+_OLDER = f"not recorded in {STATE}, saved by an older version of newsmodel"
+_NO_LONGER = f"recorded in {STATE} by the version that saved it, no longer a setting"
 
 
 def _save_module(module, file: Path) -> None:

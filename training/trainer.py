@@ -125,8 +125,10 @@ def train(config: TrainConfig, log=print) -> dict:
                          + "; ".join(f"{name} ({', '.join(spec['labels'])})" for name, spec in data.schema.items()
                                      if spec["kind"] in ("single", "pair"))])
     trainer = Trainer(config, data, log)
-    if trainer.finished is not None:   # --resume of a run that has already ended: nothing to do
+    if trainer.finished is not None:   # --resume of a run that has already ended: nothing to train
         distributed.leave(trainer.world)
+        if trainer.rank == 0:
+            trainer.measure_ended_run()
         return trainer.finished if trainer.rank == 0 else {}
     trainer.run_epochs()
     return trainer.finish() if trainer.rank == 0 else {}
@@ -271,6 +273,24 @@ class Trainer:
                              f"--model-card: score a test file with `newsmodel evaluate --checkpoint "
                              f"{self.config.output} --data FILE`, or leave out --resume to train it again")
         return {"best_epoch": manifest.training.get("best_epoch"), **manifest.metrics}
+
+    def measure_ended_run(self) -> None:
+        """--measure-runtimes (free to change on --resume) where the ended run left them out: measured
+        now on its checkpoint, as its end would have; the model card's copy elsewhere is not touched."""
+        output = Path(self.config.output)
+        manifest = Manifest.read(output / MANIFEST)
+        if not (self.config.measure_runtimes and self.data.dev) or manifest.runtimes \
+                or manifest.training["config"].get("measure_runtimes"):
+            return
+        self.log("measuring the runtimes it ended without (--measure-runtimes) on its checkpoint")
+        manifest.runtimes = measure_runtimes(output, self.data.dev, self.log)
+        manifest.training["config"]["measure_runtimes"] = True
+        write_manifest(output, manifest)
+        card = "train_counts" in manifest.training   # a card written before they were recorded is left as it is
+        if card:
+            write_model_card(output, manifest)
+        self.log("default CPU runtime: %s (%s); written to %s/manifest.json%s"
+                 % (*choose(manifest.runtimes), output, " and README.md" if card else ""))
 
     def _end_digests(self, ran_in: str | None = None) -> tuple[str, ...]:
         """What the run's end made (the test file scored, the model card written): a --resume of

@@ -99,3 +99,10 @@ def test_a_checkpoint_given_as_base_is_refused_pointing_at_init_from(tiny_checkp
     with pytest.raises(ValueError, match=rf"^base {tiny_checkpoint}: that is a checkpoint of this project; give it "
                                          "as --init-from to continue from it$"):
         resolve_base(str(tiny_checkpoint))
+
+
+def test_one_check_tells_a_checkpoint_from_an_encoder_for_the_trainer_and_the_benchmarks(tiny_checkpoint, tiny_base):
+    """Before: benchmarks/common.py repeated resolve_base's check in a function of its own."""
+    from training.base_models import checkpoint_as_base
+    assert checkpoint_as_base(str(tiny_checkpoint))
+    assert not any(map(checkpoint_as_base, [None, "", "minilm", "e5-small", str(tiny_base)]))

@@ -256,3 +256,25 @@ def test_settings_without_effect_beside_init_from_make_no_other_run(run_args, ti
     logged = []   # ended: the same run, with those settings or without
     train(TrainConfig(**{**config.__dict__, "resume": True}), log=logged.append)
     assert any(line.startswith("this run has already ended") for line in logged), logged
+
+
+def test_measure_runtimes_on_the_resume_of_a_run_ended_without_them_measures_them(run_args, tiny_base, monkeypatch):
+    """Before: the ended run was found and nothing measured, nor said; a second --resume measures nothing again."""
+    import training.trainer as trainer
+    from training.config import TrainConfig
+    tmp, _ = run_args
+    config = TrainConfig(train=str(tmp / "train.jsonl"), dev=str(tmp / "dev.jsonl"), base=tiny_base,
+                         output=str(tmp / "unmeasured"), epochs=1, max_steps=1, batch_size=4, window_length=64,
+                         window_overlap=16, measure_runtimes=False)
+    trainer.train(config, log=lambda m: None)
+    measured = []
+    monkeypatch.setattr(trainer, "measure_runtimes", lambda path, dev, log: measured.append(path) or {
+        "torch": {"dev": {"entities": 0.5}, "words_per_second": 100.0}})
+    for _ in range(2):
+        logged = []
+        trainer.train(TrainConfig(**{**config.__dict__, "resume": True, "measure_runtimes": True}), log=logged.append)
+        assert any(line.startswith("this run has already ended") for line in logged), logged
+    assert measured == [tmp / "unmeasured"]
+    manifest = json.loads((tmp / "unmeasured" / "manifest.json").read_text())
+    assert manifest["runtimes"]["torch"]["words_per_second"] == 100.0
+    assert "`load()` runs `torch` by default" in (tmp / "unmeasured" / "README.md").read_text()

@@ -525,3 +525,17 @@ def test_dev_fraction_holds_out_pairs_by_their_second_text(tmp_path):
     data = read_data(TrainConfig(train=[source], dev_fraction=0.2, seed=13))
     dev_bodies = {d.text_pair for d in data.dev}
     assert len(dev_bodies) == 2 and len(data.dev) == 6 and not dev_bodies & {d.text_pair for d in data.train}
+
+
+def test_the_task_help_names_the_default_task_of_each_reader_that_takes_it():
+    """Before: the hf reader's defaults (entities for NER data, else label) were not named."""
+    datasets = pytest.importorskip("datasets")
+    from training.readers import read_hf
+    from training.sources import READER_OPTIONS, reader_options
+    help = READER_OPTIONS["task"][1]
+    for fmt in ("conll", "classification", "pairs"):
+        assert f"{fmt} {reader_options(fmt)['task']}" in help
+    ner = datasets.Dataset.from_dict({"tokens": [["EU", "rejects"]], "ner_tags": [["B-ORG", "O"]]})
+    text = datasets.Dataset.from_dict({"text": ["EU rejects"], "label": ["politics"]})
+    ner_task, text_task = (next(iter({**doc.spans, **doc.labels})) for doc in (read_hf(ner)[0][0], read_hf(text)[0][0]))
+    assert f"hf {ner_task} for NER data, else {text_task}" in help

@@ -245,3 +245,29 @@ def test_settings_the_init_from_checkpoint_overrides_are_the_same_run(tmp_path):
     recorded = {"config": {"init_from": "c", **given, "epochs": 3}, "data_sha256": {}, "schema": {}, "processes": 1}
     save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS, run=recorded)
     assert load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=runs[0]) == PROGRESS
+
+
+def test_a_base_folder_beside_init_from_recorded_by_an_older_state_is_the_same_run(tmp_path, monkeypatch):
+    """States saved before the --init-from settings were checked also recorded a --base folder's files.
+    Before: refused, "base left out", though the command was the same."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base").mkdir()
+    now = run_identity({"init_from": "c", "base": "base", "epochs": 3}, {"c": "cc"}, {}, 1)
+    recorded = {"config": {"init_from": "c", "base": "base", "epochs": 3}, "data_sha256": {"c": "cc", "base": "bb"},
+                "schema": {}, "processes": 1}
+    model, optimizer, scheduler, _ = _run(0)
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS, run=recorded)
+    assert load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=now) == PROGRESS
+
+
+def test_a_setting_an_older_state_does_not_record_is_named_as_such(tmp_path):
+    """Before: "crf was None, now False. Run the same command": the user changed nothing."""
+    model, optimizer, scheduler, _ = _run(0)
+    recorded = {"config": {"epochs": 3, "label_all_subwords": False}, "data_sha256": {}, "schema": {}, "processes": 1}
+    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS, run=recorded)
+    now = run_identity({"epochs": 3, "crf": False}, {}, {}, 1)
+    with pytest.raises(ValueError) as refused:
+        load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=now)
+    assert ("crf: not recorded in state.json, saved by an older version of newsmodel; label_all_subwords: recorded "
+            "in state.json by the version that saved it, no longer a setting. Resume it with the version that saved "
+            "it, or remove") in str(refused.value)

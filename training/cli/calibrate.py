@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
                         "whether a name was seen in training (default: the names the checkpoint already lists, which "
                         "for a checkpoint continued with --init-from include its earlier training's: the files given "
                         "replace them; the --data file is refused); the reader flags apply to them too")
-    c.add_argument("--train-format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
+    c.add_argument("--train-format", choices=FORMATS, help="its format " + FORMAT_HELP)
     add_reader_arguments(c)
     c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
 
@@ -40,6 +40,8 @@ def run(args) -> int:
     from training.schema import schema_of
     from training.sources import Source, read_source
     from training.trainer import seen_entities
+    if args.train_format and not args.train:   # else ignored: the names the checkpoint lists are kept
+        raise ValueError(f"--train-format {args.train_format} is the format of the --train files, and none is given")
     path = checkpoint_path(args.checkpoint)
     data, *train = file_sources(args, [(args.data, args.format)] + [(f, args.train_format) for f in args.train or []])
     data_sha256 = fingerprint(args.data) if args.train and Path(args.data).exists() else None

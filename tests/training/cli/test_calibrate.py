@@ -87,6 +87,18 @@ def test_calibrate_without_a_checkpoint_is_a_clear_error(tmp_path, capsys):
     assert "train one" in capsys.readouterr().err
 
 
+def test_a_training_format_without_training_files_is_refused_not_ignored(tiny_checkpoint, tmp_path, capsys):
+    """Before: recalibrated with the names the checkpoint lists, --train-format read as nothing."""
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    data = tmp_path / "dev.jsonl"
+    data.write_text(json.dumps({"text": "Talks in Geneva.", "entities": []}) + "\n", encoding="utf-8")
+    before = (ckpt / "manifest.json").read_bytes()
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--train-format", "conll"]) == 2
+    assert "--train-format conll is the format of the --train files, and none is given" in capsys.readouterr().err
+    assert (ckpt / "manifest.json").read_bytes() == before
+
+
 def test_an_empty_checkpoint_name_is_refused_not_taken_for_the_default(tiny_checkpoint, tmp_path, monkeypatch, capsys):
     """Before: `--checkpoint "$UNSET"` recalibrated the default checkpoint in place."""
     monkeypatch.setenv("NEWSMODEL_CHECKPOINT", str(tiny_checkpoint))
