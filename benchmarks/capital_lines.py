@@ -64,9 +64,7 @@ def main() -> None:
         if not gold:   # a file without such sentences: nothing to score
             result[name] = {"sentences": 0}
             continue
-        m = entity_metrics(gold, pred)
-        result[name] = {"sentences": len(gold), **{k: round(float(m[k]), 4) for k in ("precision", "recall", "f1")},
-                        "per_type_f1": {t: round(float(r["f1"]), 4) for t, r in m["per_type"].items()}}
+        result[name] = {"sentences": len(gold), **common.entity_figures(entity_metrics(gold, pred))}
     print(json.dumps(result))
 
 

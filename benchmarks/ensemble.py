@@ -153,9 +153,7 @@ def main() -> None:
               "window_lengths": args.window_length or [model.manifest.window_length],
               "device": f"cpu ({torch.get_num_threads()} threads)", "files": {}}
     for path in args.conll:
-        m = evaluate(model, docs[path])[TASK]
-        result["files"][path] = {**{k: round(float(m[k]), 4) for k in ("precision", "recall", "f1")},
-                                 "per_type_f1": {t: round(float(r["f1"]), 4) for t, r in m["per_type"].items()}}
+        result["files"][path] = common.entity_figures(evaluate(model, docs[path])[TASK])
     print(json.dumps(result))
 
 

@@ -46,11 +46,7 @@ def rescale(probs: np.ndarray, kind: str, temperature: float) -> np.ndarray:
     if temperature == 1.0:
         return probs
     p = np.clip(np.asarray(probs, np.float64), *EDGES)
-    if kind == "multi":
-        return sigmoid(np.log(p / (1 - p)) / temperature)
-    z = np.log(p) / temperature
-    z = np.exp(z - z.max(-1, keepdims=True))
-    return z / z.sum(-1, keepdims=True)
+    return probabilities(np.log(p / (1 - p)) if kind == "multi" else np.log(p), kind, temperature)
 
 
 def binary_nll(confidence: np.ndarray, outcome: np.ndarray) -> float:

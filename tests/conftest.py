@@ -3,7 +3,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 
 
 # The two base encoders: uncased WordPiece (minilm) and cased SentencePiece (e5-small). Tests

@@ -49,11 +49,17 @@ def test_fitted_temperature_undoes_overconfidence():
         expected_calibration_error(overconfident, outcome) / 3
 
 
-def test_single_label_temperature_from_the_gold_label_nll():
-    rng = np.random.default_rng(1)
-    logits = rng.normal(size=(3000, 4)) * 2
+def _drawn(seed: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(logits, their softmax, gold) of n documents over 4 labels, each gold label drawn from the softmax."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, 4)) * 2
     true_p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     gold = np.array([rng.choice(4, p=row) for row in true_p])
+    return logits, true_p, gold
+
+
+def test_single_label_temperature_from_the_gold_label_nll():
+    logits, true_p, gold = _drawn(1, 3000)
     overconfident = np.exp(3 * logits) / np.exp(3 * logits).sum(1, keepdims=True)
     top = lambda t: (rescale(overconfident, "single", t).max(1),
                      (rescale(overconfident, "single", t).argmax(1) == gold).astype(float))
@@ -119,19 +125,13 @@ def _single_label_head(logits, gold):
 
 
 def test_a_temperature_is_kept_only_where_it_lowers_the_dev_ece():
-    rng = np.random.default_rng(2)
-    logits = rng.normal(size=(3000, 4)) * 2
-    true_p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    gold = np.array([rng.choice(4, p=row) for row in true_p])
+    logits, _, gold = _drawn(2, 3000)
     overconfident = _single_label_head(3 * logits, gold)
     calibrate([overconfident])
     assert overconfident.task.temperature == pytest.approx(3.0, rel=0.1)
     # 200 documents scored by the true probabilities: the NLL's best temperature (0.98) would
     # raise the ECE (0.0809 -> 0.0822), so none is kept
-    rng = np.random.default_rng(4)
-    logits = rng.normal(size=(200, 4)) * 2
-    true_p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    gold = np.array([rng.choice(4, p=row) for row in true_p])
+    logits, _, gold = _drawn(4, 200)
     calibrated = _single_label_head(logits, gold)
     fitted = fit_temperature(calibrated.confidences, calibrated.gold_label_nll)
     assert fitted != 1.0 and expected_calibration_error(*calibrated.confidences(fitted)) > \

@@ -75,10 +75,7 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
     if ner_task and len(span_objects) > 1:
         problems.append(f"{path}: spans are drawn on {len(span_objects)} text objects ({', '.join(sorted(span_objects))}): "
                         f"this reader reads one text per task (data.{text_key}); export one object's labels alone")
-    if ner_task and not any(doc.spans[ner_task] for doc in docs):
-        for doc in docs:
-            del doc.spans[ner_task]
-    return finish(path, docs, problems)
+    return _without_empty_task(finish(path, docs, problems), ner_task)
 
 
 # What a JSON_MIN record holds besides the task's data fields and one field per control
@@ -133,10 +130,15 @@ def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: 
             docs.append(doc)
     if unannotated == len(records):
         raise DataError([f"{path}: no record has an annotation ({len(records)} in the export)"])
+    return _without_empty_task(finish(path, docs, problems), ner_task)
+
+
+def _without_empty_task(docs: list[Document], ner_task) -> list[Document]:
+    """An export with no span at all annotates no entities (a project of choices alone)."""
     if ner_task and not any(doc.spans[ner_task] for doc in docs):
         for doc in docs:
             del doc.spans[ner_task]
-    return finish(path, docs, problems)
+    return docs
 
 
 def _min_results(record: dict, text_key: str, choices: set[str]) -> list[tuple[str, dict]]:
