@@ -12,8 +12,8 @@ Systems:
              tuned on dev); --checkpoint DIR scores an already trained checkpoint instead.
   tfidf-svm  scikit-learn TfidfVectorizer() + LinearSVC(), defaults, no tuning; one-vs-rest for
              Reuters, each topic at the SVM's own threshold (a story may get none).
-BBC: train/dev files as given; a test topic that no training document has is refused before
-training. Reuters: text = title + text; R90 = the topics found in both the
+BBC: train/dev files as given; a test or dev topic that no training document has is refused
+before training. Reuters: text = title + text; R90 = the topics found in both the
 train and the test file, in stories with text (with --checkpoint, the R90 topics it knows, where all it knows are
 R90 topics; one that knows others too is scored on R90, its predictions of the others left
 out); stories with none of them are left out (the usual R90 set-up: about 7,769 / 3,019
@@ -107,14 +107,14 @@ def prepare(args, tmp: Path):
 
 
 def refuse_topics_untrained(args, docs: dict) -> None:
-    """BBC test topics that none of the training documents (as cut and sampled) has: every one
-    would be scored a miss, or end our run after training."""
+    """BBC test or dev topics that none of the training documents (as cut and sampled) has: every
+    one would be scored a miss, or end our run after training."""
     trained = {d.labels[TASK][0] for d in docs["train"]}
-    unknown = sorted({d.labels[TASK][0] for d in docs["test"]} - trained)
-    if unknown:
-        raise SystemExit(f"error: --test {args.test}: no training document of --train {args.train} (as cut and "
-                         f"sampled) has the topic {', '.join(map(repr, unknown))}: no system could predict it "
-                         f"(training topics: {', '.join(sorted(trained))})")
+    for split, path in (("test", args.test), ("dev", args.dev)):
+        if unknown := sorted({d.labels[TASK][0] for d in docs[split]} - trained):
+            raise SystemExit(f"error: --{split} {path}: no training document of --train {args.train} (as cut and "
+                             f"sampled) has the topic {', '.join(map(repr, unknown))}: no system could predict it "
+                             f"(training topics: {', '.join(sorted(trained))})")
 
 
 def tfidf_svm(args, train_docs, labels: list[str] | None):
@@ -154,7 +154,7 @@ def run(args) -> dict:
         files, options, r90 = prepare(args, tmp)
         docs = {split: read_classification(path, **options) for split, path in files.items()}
         spec = common.refuse_labels_the_checkpoint_lacks(args, docs, TASK)
-        if r90 is None and not spec:   # BBC: a test topic no training document has, no system can predict
+        if r90 is None and not spec:   # BBC: a test or dev topic no training document has, no system can predict
             refuse_topics_untrained(args, docs)
         wanted = "single" if args.dataset == "bbc" else "multi"
         if spec and spec.kind != wanted:   # the other kind's figures have other keys

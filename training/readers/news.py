@@ -35,7 +35,10 @@ def parse_record(record, schema: dict[str, dict], errors: list[str]) -> Document
         errors.append(f"a record must be a JSON object, not {type(record).__name__}")
         return None
     text = record.get("text")
-    if not isinstance(text, str) or not text.strip():
+    if text is not None and not isinstance(text, str):   # 5 or ["a", "b"] is neither missing nor empty
+        errors.append(f"field 'text' must be a string, not {type(text).__name__}")
+        return None
+    if not text or not text.strip():
         errors.append("field 'text' is missing or empty")
         return None
     errors.extend(_misspelt_tasks(record, schema))
@@ -43,22 +46,21 @@ def parse_record(record, schema: dict[str, dict], errors: list[str]) -> Document
     for name, spec in schema.items():
         if record.get(name) is None:   # absent or null: the record does not annotate the task
             continue
-        if spec.get("open"):   # evaluate's: a label the checkpoint lacks is scored as a miss
-            spec = {**spec, "labels": None}
         if spec["kind"] == "pair":   # a checkpoint's (--init-from, evaluate, calibrate): its head judges two texts
             errors.append(f"field {name!r}: task {name!r} is of kind pair, and a news record holds one text; "
                           "pairs are read with --format pairs, or --format classification with --pair-field")
         elif spec["kind"] == "ner":
-            doc.spans[name] = _spans(name, record[name], text, spec["labels"], errors)
+            doc.spans[name] = _spans(name, record[name], text, _readable(spec), errors)
         else:
-            doc.labels[name] = _labels(name, record[name], spec, errors)
+            doc.labels[name] = _labels(name, record[name], spec["kind"], _readable(spec), errors)
     return doc if not errors else None
 
 
 def _misspelt_tasks(record: dict, schema: dict[str, dict]) -> list[str]:
     """A reason for each field named like a task the record leaves out whose value would be a
     valid annotation of that task ("entites": [...], "Topics": ["trade"]): it would silently read
-    as unannotated. Other fields, "topics": ["World"] among them, are metadata and are ignored."""
+    as unannotated. Other fields, "topics": ["World"] among them, are metadata and are ignored;
+    under an open schema, so is one none of whose labels the task lists."""
     reasons = []
     for field, value in record.items():
         near = _near_task(field, tuple(schema))
@@ -66,13 +68,19 @@ def _misspelt_tasks(record: dict, schema: dict[str, dict]) -> list[str]:
             continue
         spec, invalid = schema[near], []
         if spec["kind"] == "ner":
-            _spans(near, value, record["text"], spec["labels"], invalid)
+            found = [s.label for s in _spans(near, value, record["text"], _readable(spec), invalid)]
         else:
-            _labels(near, value, spec, invalid)
-        if not invalid:
+            found = _labels(near, value, spec["kind"], _readable(spec), invalid)
+        if not invalid and (not found or set(found) & set(spec["labels"])):
             reasons.append(f"field {field!r} holds {near!r} annotations under another name: rename it {near!r} "
                            f"(or, if it is metadata, to a name unlike the tasks': {', '.join(schema)})")
     return reasons
+
+
+def _readable(spec: dict) -> list[str] | None:
+    """The labels a task's field may hold; None: any (evaluate's open schema, where a label the
+    checkpoint lacks is scored as a miss)."""
+    return None if spec.get("open") else spec["labels"]
 
 
 RECORD_FIELDS = ("text", "id")   # a record's own fields: no task may be named so
@@ -109,16 +117,16 @@ def _spans(name: str, value, text: str, known: list[str] | None, errors: list[st
     return sorted(spans, key=lambda s: (s.start, s.end))
 
 
-def _labels(name: str, value, spec: dict, errors: list[str]) -> list[str]:
+def _labels(name: str, value, kind: str, known: list[str] | None, errors: list[str]) -> list[str]:
     values = value if isinstance(value, list) else [value]
-    if spec["kind"] != "multi" and len(values) != 1:
-        errors.append(f"field {name!r}: a {spec['kind']}-label task takes exactly one label, got {value!r}")
+    if kind != "multi" and len(values) != 1:
+        errors.append(f"field {name!r}: a {kind}-label task takes exactly one label, got {value!r}")
         return []
-    if spec["kind"] == "multi" and not values:
+    if kind == "multi" and not values:
         errors.append(f"field {name!r}: empty label list")
     for v in values:
         if not isinstance(v, str):   # 1 would read as unknown beside a known "1"
             errors.append(f"field {name!r}: a label must be a string, not {v!r}")
-        elif spec["labels"] is not None and v not in spec["labels"]:
-            errors.append(f"field {name!r}: unknown label {v!r} (known: {', '.join(spec['labels'])})")
+        elif known is not None and v not in known:
+            errors.append(f"field {name!r}: unknown label {v!r} (known: {', '.join(known)})")
     return list(dict.fromkeys(v for v in values if isinstance(v, str)))   # each once, as every reader gives them

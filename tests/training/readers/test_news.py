@@ -58,6 +58,8 @@ def test_every_bad_record_is_reported_with_file_and_line(tmp_path):
     ({"entities": [{"start": 0, "label": "PER"}]}, "needs 'start'"),
     ({"stance": ["neutral", "critical"]}, "exactly one label"),
     ({"topic": []}, "empty label list"),
+    ({"text": 5}, "field 'text' must be a string, not int$"),   # before: "missing or empty"
+    ({"text": None}, "field 'text' is missing or empty"),
 ])
 def test_malformed_fields(tmp_path, change, reason):
     with pytest.raises(DataError, match=reason):
@@ -151,3 +153,24 @@ def test_an_open_schema_reads_labels_it_does_not_list_and_still_checks_the_rest(
         read_jsonl(tmp_path / "data.jsonl", NEWS_SCHEMA)
     with pytest.raises(DataError, match=r"entities\[0\]"):
         read_jsonl(write(tmp_path, [{**GOOD, "entities": [{"start": 19, "end": 99, "label": "GPE"}]}]), schema)
+
+
+def test_an_open_schema_refuses_a_misspelt_task_field_that_holds_a_label_the_checkpoint_lacks(tmp_path):
+    """evaluate's: before, "topics": ["trade", "fishing"] was metadata (fishing not listed), though
+    "topic" holding it is read, and the task went unscored without a word. Labels none of which the
+    task lists stay metadata, as in training."""
+    schema = {name: {**spec, "open": True} for name, spec in NEWS_SCHEMA.items()}
+    without = lambda *fields: {k: v for k, v in GOOD.items() if k not in fields}
+    misspelt = [without("topic") | {"topics": ["trade", "fishing"]},
+                without("entities") | {"entites": [{"start": 0, "end": 5, "label": "PER"},
+                                                   {"start": 19, "end": 27, "label": "GPE"}]}]
+    path = write(tmp_path, [GOOD, *misspelt])
+    with pytest.raises(DataError) as err:
+        read_jsonl(path, schema)
+    assert [p.split(": ", 2)[:2] for p in err.value.problems] == [[f"{path}:2", "field 'topics' holds 'topic' "
+                                                                   "annotations under another name"],
+                                                                  [f"{path}:3", "field 'entites' holds 'entities' "
+                                                                   "annotations under another name"]]
+    metadata = [without("topic") | {"topics": ["World", "Politics"]},
+                without("entities") | {"entites": [{"start": 19, "end": 27, "label": "GPE"}]}]
+    assert len(read_jsonl(write(tmp_path, [GOOD, *metadata]), schema)) == 3
