@@ -65,7 +65,8 @@ class TrainConfig:
     seed: int = option(13, "seed of every random choice: the same seed reproduces the run")
     init_from: str | None = option(None, "continue from this checkpoint: labels it knows keep their weights, "
                                          "new labels get new ones; the training settings are this run's, as for "
-                                         "a new one, but the encoder, word-shape input, lexicon and gates are the "
+                                         "a new one (--crf and --recase-capitals default to the checkpoint's), "
+                                         "but the encoder, word-shape input, lexicon and gates are the "
                                          "checkpoint's")
     recase_capitals: bool | None = option(None, "lines in capitals (headlines, datelines) reach the encoder with "
                                                 "each word as the rest of its document writes it (inference.recasing; "
@@ -88,7 +89,8 @@ class TrainConfig:
                                     "weights); on a CPU with AVX512-BF16, bf16 epochs took about 0.8 of fp32's time "
                                     "(README, \"Base encoders and devices\")")
     measure_runtimes: bool = option(True, "at the end, score and time each CPU runtime on dev (the default runtime "
-                                          "of load() is chosen from these figures)")
+                                          "of load() is chosen from these figures; on --resume of a run that ended "
+                                          "without them, measured then)")
     model_card: str | None = option(None, "also write the model card to this path")
 
     def __post_init__(self):

@@ -1,7 +1,8 @@
 """Read the news corpus format: JSON lines of {"text", "entities": [{"start", "end", "label"}],
 "<task>": label(s)} (data/README.md). Any subset of the task fields may be present; a missing
 or null one contributes no loss; a field named like a task the record leaves out ("entites"),
-holding a valid annotation of it, is refused as a misspelling; other fields are ignored. Every
+holding a valid annotation of it (under an open schema, one with a label the task lists), is
+refused as a misspelling; other fields are ignored. Every
 record is validated before anything trains."""
 from __future__ import annotations
 
