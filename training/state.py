@@ -91,7 +91,7 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
             changed = min(changed, _differences(saved_run, json.loads(json.dumps(from_folder(run, meta["cwd"])))),
                           key=len)
         if changed:
-            again = ("Resume it with the version that saved it" if any(_OLDER in c or _NO_LONGER in c for c in changed)
+            again = ("Resume it with the version that saved it" if all(_OLDER in c or _NO_LONGER in c for c in changed)
                      else "Run the same command")
             raise ValueError(f"--resume continues the run that saved {path}, and this one differs from it: "
                              f"{'; '.join(changed)}. {again}, or remove {path} to start again")
@@ -271,15 +271,12 @@ def from_folder(run: dict, start: str) -> dict:
 
 
 def _differences(saved: dict, now: dict) -> list[str]:
-    base = saved["config"].get("base")
     saved = {**saved, "config": _default_left_out(saved["config"])}   # as a run saved before that recorded it
     changes = [f"{k} was {saved['config'].get(k)!r}, now {now['config'].get(k)!r}" if k in saved["config"]
                and k in now["config"] else f"{k}: {_OLDER if k in now['config'] else _NO_LONGER}"
                for k in sorted(saved["config"].keys() | now["config"].keys())
                if saved["config"].get(k) != now["config"].get(k)]
     before, after = saved["data_sha256"], now["data_sha256"]
-    if saved["config"].get("init_from"):   # a --base folder beside it, which runs saved before that recorded too
-        before = {f: sha for f, sha in before.items() if f != base}
     changes += [f"{f} {'changed' if f in before and f in after else 'added' if f in after else 'left out'}"
                 for f in sorted(before.keys() | after.keys()) if before.get(f) != after.get(f)]
     changes += [f"task {name} was {json.dumps(saved['schema'].get(name))}, now {json.dumps(now['schema'].get(name))}"

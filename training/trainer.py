@@ -276,7 +276,7 @@ class Trainer:
 
     def measure_ended_run(self) -> None:
         """--measure-runtimes (free to change on --resume) where the ended run left them out: measured
-        now on its checkpoint, as its end would have; the model card's copy elsewhere is not touched."""
+        now on its checkpoint, as its end would have (its --model-card copy too, which this resume names)."""
         output = Path(self.config.output)
         manifest = Manifest.read(output / MANIFEST)
         if not (self.config.measure_runtimes and self.data.dev) or manifest.runtimes \
@@ -284,11 +284,10 @@ class Trainer:
             return
         self.log("measuring the runtimes it ended without (--measure-runtimes) on its checkpoint")
         manifest.runtimes = measure_runtimes(output, self.data.dev, self.log)
-        manifest.training["config"]["measure_runtimes"] = True
         write_manifest(output, manifest)
         card = "train_counts" in manifest.training   # a card written before they were recorded is left as it is
         if card:
-            write_model_card(output, manifest)
+            write_model_card(output, manifest, extra_path=self.config.model_card)
         self.log("default CPU runtime: %s (%s); written to %s/manifest.json%s"
                  % (*choose(manifest.runtimes), output, " and README.md" if card else ""))
 

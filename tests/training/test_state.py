@@ -247,19 +247,6 @@ def test_settings_the_init_from_checkpoint_overrides_are_the_same_run(tmp_path):
     assert load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=runs[0]) == PROGRESS
 
 
-def test_a_base_folder_beside_init_from_recorded_by_an_older_state_is_the_same_run(tmp_path, monkeypatch):
-    """States saved before the --init-from settings were checked also recorded a --base folder's files.
-    Before: refused, "base left out", though the command was the same."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "base").mkdir()
-    now = run_identity({"init_from": "c", "base": "base", "epochs": 3}, {"c": "cc"}, {}, 1)
-    recorded = {"config": {"init_from": "c", "base": "base", "epochs": 3}, "data_sha256": {"c": "cc", "base": "bb"},
-                "schema": {}, "processes": 1}
-    model, optimizer, scheduler, _ = _run(0)
-    save_state(tmp_path / "s", model, optimizer, scheduler, random.Random(1), PROGRESS, run=recorded)
-    assert load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=now) == PROGRESS
-
-
 def test_a_setting_an_older_state_does_not_record_is_named_as_such(tmp_path):
     """Before: "crf was None, now False. Run the same command": the user changed nothing."""
     model, optimizer, scheduler, _ = _run(0)

@@ -40,7 +40,7 @@ def run(args) -> int:
     from training.schema import schema_of
     from training.sources import Source, read_source
     from training.trainer import seen_entities
-    if args.train_format and not args.train:   # else ignored: the names the checkpoint lists are kept
+    if args.train_format not in (None, "auto") and not args.train:   # else ignored: the names the checkpoint lists are kept
         raise ValueError(f"--train-format {args.train_format} is the format of the --train files, and none is given")
     path = checkpoint_path(args.checkpoint)
     data, *train = file_sources(args, [(args.data, args.format)] + [(f, args.train_format) for f in args.train or []])

@@ -92,8 +92,8 @@ def test_a_broken_json_line_names_its_column_once(tmp_path, line, reason):
 
 def test_json_list_names_each_item_that_gives_a_key_twice():
     from training.readers._files import json_list
-    text = '\ufeff\n [ {"a": [1, {"b": 2}]} ,\t{"a": 1, "a": 2},\r\n[{"c": {"d": 1, "d": 1}}], "x, [" ]'
-    assert json_list(text[1:]) == ([{"a": [1, {"b": 2}]}, {"a": 2}, [{"c": {"d": 1}}], "x, ["],
+    text = '\n [ {"a": [1, {"b": 2}]} ,\t{"a": 1, "a": 2},\r\n[{"c": {"d": 1, "d": 1}}], "x, [" ]'
+    assert json_list(text) == ([{"a": [1, {"b": 2}]}, {"a": 2}, [{"c": {"d": 1}}], "x, ["],
                                    {1: "'a' is given twice in one object (JSON keeps the last alone)",
                                     2: "'d' is given twice in one object (JSON keeps the last alone)"})
     assert json_list('{"a": 1, "a": 2}') == ({"a": 2}, {})   # no list: its reader refuses it as such
