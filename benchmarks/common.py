@@ -103,7 +103,7 @@ def jsonl_texts(path) -> list[str]:
     """The "text" field of every line of a JSON-lines file (blank lines skipped); an error naming
     the file and line where one has none or it is no string, or where there is no text at all."""
     from training.corpus import DataError
-    from training.readers._files import read_lines   # here: importing training loads torch
+    from training.readers._files import json_type, read_lines   # here: importing training loads torch
     try:
         lines = read_lines(Path(path))   # a byte-order mark dropped, as the project's readers drop it
     except OSError as exc:
@@ -118,7 +118,7 @@ def jsonl_texts(path) -> list[str]:
             except (ValueError, KeyError, TypeError):
                 raise SystemExit(f"error: {path}:{number}: not a JSON object with a \"text\" field") from None
             if not isinstance(text, str):   # else met after the model loads, as texts[i] of no file
-                raise SystemExit(f"error: {path}:{number}: \"text\" must be a string, not {type(text).__name__}")
+                raise SystemExit(f"error: {path}:{number}: \"text\" must be a string, not {json_type(text)}")
             texts.append(text)
     if not texts:
         raise SystemExit(f"error: {path}: no texts")

@@ -289,7 +289,7 @@ def test_an_article_whose_text_is_no_string_is_named_at_its_line(tmp_path, monke
     articles = write_jsonl(tmp_path / "articles.jsonl", [{"text": "Talks in Geneva."}, {"text": None}])
     with pytest.raises(SystemExit) as refused:
         common.jsonl_texts(articles)
-    assert str(refused.value) == f'error: {articles}:2: "text" must be a string, not NoneType'
+    assert str(refused.value) == f'error: {articles}:2: "text" must be a string, not null'
 
 
 def test_articles_saved_with_a_byte_order_mark_are_read_as_the_project_reads_them(tmp_path, monkeypatch):

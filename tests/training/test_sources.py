@@ -299,15 +299,13 @@ def test_labels_differing_only_in_case_are_warned_about(files):
         "as different classes"]
 
 
-def test_labels_differing_only_in_white_space_around_them_are_warned_about(tmp_path):
-    """Doccano keeps a type's white space: 'PER ' beside 'PER' became a type of its own, unnamed."""
+def test_labels_differing_only_in_white_space_around_them_are_one_label(tmp_path):
+    """Doccano kept a type's white space: 'PER ' beside 'PER' was a type of its own, warned about."""
     from training.data import labels_differing_in_case
     (tmp_path / "d.jsonl").write_text('{"text": "Putin met Trump.", "label": [[0, 5, "PER"], [10, 15, "PER "]]}\n',
                                       encoding="utf-8")
     data = read_data(TrainConfig(train=str(tmp_path / "d.jsonl")))
-    assert labels_differing_in_case(data.schema) == [
-        "task 'entities': labels 'PER' and 'PER ' differ only in case or white space around them: they are learnt "
-        "as different classes"]
+    assert data.schema["entities"]["labels"] == ["PER"] and labels_differing_in_case(data.schema) == []
 
 
 def test_a_hold_out_of_one_document_is_refused():

@@ -119,7 +119,7 @@ def json_lines(path: Path, problems: list[str]):
         finally:
             first = False
         if not isinstance(record, dict):
-            problems.append(f"{where}: a record must be a JSON object, not {type(record).__name__}")
+            problems.append(f"{where}: a record must be a JSON object, not {json_type(record)}")
             continue
         yield where, record
 
@@ -137,6 +137,19 @@ def _parses(text: str) -> bool:
     except JSON_ERRORS:
         return False
     return True
+
+
+def json_type(value) -> str:
+    """The type of a JSON value as a problem names it: null, not NoneType."""
+    return "null" if value is None else type(value).__name__
+
+
+def text_problem(text, name: str) -> str | None:
+    """Why `text`, the value of the field `name`, is no text, or None: 5 or ["a", "b"] is neither
+    missing nor empty."""
+    if text is not None and not isinstance(text, str):
+        return f"{name} must be a string, not {json_type(text)}"
+    return None if text and text.strip() else f"{name} is missing or empty"
 
 
 def record_id(record: dict) -> str | int | None:
@@ -216,7 +229,8 @@ def finish(path: Path, docs: list[Document], problems: list[str]) -> list[Docume
 
 def label_list(value, field: str, multi: bool, delimiter: str | None, errors: list[str]) -> list[str]:
     """The labels of one record's `field`: a string (cut at `delimiter` for a multi-label task),
-    a whole number or a list of them; stripped, each once. Problems go to `errors`."""
+    a whole number or a list of them; stripped, each once (a blank one is refused, but for an empty
+    piece between delimiters). Problems go to `errors`."""
     if isinstance(value, list) and not multi:
         errors.append(f"field {field!r} holds a list {value!r}; pass multi=True for a multi-label task")
         return []
@@ -230,6 +244,8 @@ def label_list(value, field: str, multi: bool, delimiter: str | None, errors: li
             v = str(v)   # numeric class ids (0/1 sentiment) are labels like any other
         if not isinstance(v, str):
             errors.append(f"field {field!r}: a label must be a string, not {v!r}")
+        elif isinstance(value, list) and not v.strip():   # a broken list, as a blank label is in any reader
+            errors.append(f"field {field!r}: a blank label in {value!r}")
         elif v.strip() and v.strip() not in labels:
             labels.append(v.strip())
     # An empty JSON list is a multi-label record no label applies to (a Reuters story with no topic).

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from training.corpus import DataError, Document, Span
 from training.readers._files import (JSON_ERRORS, finish, grapheme_offsets, invalid_json, json_lines, json_list,
-                                     overlap_problems, read_utf8, record_id, span_problem, utf16_offsets,
-                                     whole_numbers)
+                                     json_type, overlap_problems, read_utf8, record_id, span_problem, text_problem,
+                                     utf16_offsets, whole_numbers)
 
 
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
@@ -107,7 +107,7 @@ def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: 
         where = f"{path}: record {n}" + (f" (id {record['id']})" if isinstance(record, dict) and "id" in record
                                          else "")
         if not isinstance(record, dict) or n in repeated:
-            problems.append(f"{where}: {repeated.get(n) or f'a record must be a JSON object, not {type(record).__name__}'}")
+            problems.append(f"{where}: {repeated.get(n) or f'a record must be a JSON object, not {json_type(record)}'}")
             continue
         if "annotation_id" in record and record["annotation_id"] is None:   # a task without an annotation
             unannotated += 1
@@ -119,8 +119,8 @@ def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: 
         errors: list[str] = []
         text = record.get(text_key)
         if not isinstance(text, str) or not text.strip():
-            errors.append(_no_text({k: v for k, v in record.items() if k not in _MIN_META}, f"field {text_key!r}",
-                                   "the record"))
+            errors.append(_no_text(text, {k: v for k, v in record.items() if k not in _MIN_META},
+                                   f"field {text_key!r}", "the record"))
         else:
             doc = _document(text, record, _min_results(record, text_key, choices), ner_task, choice_tasks, text_key,
                             errors, val="")
@@ -159,9 +159,10 @@ def _min_results(record: dict, text_key: str, choices: set[str]) -> list[tuple[s
     return results
 
 
-def _no_text(data: dict, name: str, holder: str) -> str:
+def _no_text(text, data: dict, name: str, holder: str) -> str:
+    """Why `text` is no text, and the keys of `data` that hold one instead."""
     others = [k for k, v in data.items() if isinstance(v, str) and v.strip()]
-    return f"{name} is missing or empty" + (
+    return text_problem(text, name) + (
         f" ({holder} holds {', '.join(others)}: give the text's key, --text-key or text_key)" if others else "")
 
 
@@ -194,12 +195,12 @@ def _result(annotation: dict) -> list:
 
 def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list[str]) -> Document | None:
     if not isinstance(task, dict):
-        errors.append(f"a task must be a JSON object, not {type(task).__name__}")
+        errors.append(f"a task must be a JSON object, not {json_type(task)}")
         return None
     data = task.get("data")
     text = data.get(text_key) if isinstance(data, dict) else None
     if not isinstance(text, str) or not text.strip():
-        errors.append(_no_text(data if isinstance(data, dict) else {}, f"data.{text_key}", "data"))
+        errors.append(_no_text(text, data if isinstance(data, dict) else {}, f"data.{text_key}", "data"))
         return None
     key, listed = _listed(task)
     wrong = [a for a in listed if not isinstance(a, dict)] if isinstance(listed, list) else [listed]
@@ -245,7 +246,7 @@ def _document(text: str, data: dict, items: list[tuple[str, object]], ner_task, 
             if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x.strip() for x in labels):
                 errors.append(f"{k}: {val}labels must be a non-empty list of non-blank strings, "
                               f"not {labels!r}")
-            elif len(set(labels)) > 1:
+            elif len({x.strip() for x in labels}) > 1:
                 errors.append(f"{k}: a span of several types {labels}: an entity has one")
             elif reason:
                 errors.append(f"{k}: {reason}{elsewhere}")
@@ -254,7 +255,7 @@ def _document(text: str, data: dict, items: list[tuple[str, object]], ner_task, 
                 errors.append(f"{k}: span {start}..{end} reads {text[start:end]!r} "
                               f"but the annotation says {value['text']!r}{elsewhere}")
             else:
-                spans.append(Span(start, end, labels[0]))
+                spans.append(Span(start, end, labels[0].strip()))
         elif kind in ("choices", "taxonomy"):
             name = item.get("from_name")
             if not (isinstance(name, str) and name.strip()):   # what names the task its choices label
@@ -270,12 +271,12 @@ def _document(text: str, data: dict, items: list[tuple[str, object]], ner_task, 
                     errors.append(f"{k}: {val}taxonomy must be a non-empty list of paths (non-empty lists of "
                                   f"non-blank strings), not {choices!r}")
                     continue
-                choices = [" / ".join(p) for p in choices]
+                choices = [" / ".join(c.strip() for c in p) for p in choices]
             if not (isinstance(choices, list) and choices and all(isinstance(c, str) and c.strip() for c in choices)):
                 errors.append(f"{k}: {val}choices must be a non-empty list of non-blank strings, "
                               f"not {choices!r}")
             else:
-                doc.labels[target] = list(dict.fromkeys(doc.labels.get(target, []) + choices))
+                doc.labels[target] = list(dict.fromkeys(doc.labels.get(target, []) + [c.strip() for c in choices]))
         elif kind in ("hypertextlabels", "paragraphlabels"):
             errors.append(f"{k}: {kind} spans index HTML or dialogue paragraphs, not data.text, "
                           "so they cannot be read; label the text with Labels")
@@ -318,8 +319,8 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
 
 def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, errors: list[str]) -> Document | None:
     text = record.get("text", record.get("data"))   # doccano before 1.0 called the text "data"
-    if not isinstance(text, str) or not text.strip():
-        errors.append("field 'text' is missing or empty")
+    if problem := text_problem(text, "field 'text'"):
+        errors.append(problem)
         return None
     doc, units = Document(text), utf16_offsets(text)
     span_key = "entities" if "entities" in record else "label" if label_is_spans and "label" in record else None
@@ -371,7 +372,7 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
             if reason:
                 errors.append(f"{span_key}[{k}]: {reason}")
             else:
-                spans.append(Span(start, end, label))
+                spans.append(Span(start, end, label.strip()))
         errors.extend(overlap_problems(spans, text))
         doc.spans[ner_task] = sorted(spans, key=lambda s: (s.start, s.end))
     if label_task and label_key:
@@ -380,7 +381,7 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
         if not all(isinstance(v, str) and v.strip() for v in labels):
             errors.append(f"field {label_key!r}: labels must be non-empty strings, got {value!r}")
         elif labels:   # an unlabelled example (label: []) trains no class
-            doc.labels[label_task] = list(dict.fromkeys(labels))
+            doc.labels[label_task] = list(dict.fromkeys(v.strip() for v in labels))
     return doc
 
 

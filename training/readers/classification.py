@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from training.corpus import Document
-from training.readers._files import finish, json_lines, label_list, read_utf8, record_id
+from training.readers._files import finish, json_lines, json_type, label_list, read_utf8, record_id
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 
@@ -186,7 +186,7 @@ def _json_records(path: Path, required: list[str], problems: list[str]):
 def _text(record: dict, field: str, errors: list[str]) -> str:
     value = record[field]
     if not isinstance(value, str):
-        errors.append(f"field {field!r} must be a string, not {type(value).__name__}")
+        errors.append(f"field {field!r} must be a string, not {json_type(value)}")
     elif not value.strip():
         errors.append(f"empty text in field {field!r}")
     return value

@@ -11,7 +11,8 @@ import functools
 from pathlib import Path
 
 from training.corpus import Document, Span
-from training.readers._files import finish, json_lines, overlap_problems, record_id, span_problem
+from training.readers._files import (finish, json_lines, json_type, overlap_problems, record_id, span_problem,
+                                     text_problem)
 
 
 def read_jsonl(path: str | Path, schema: dict[str, dict]) -> list[Document]:
@@ -33,14 +34,11 @@ def read_jsonl(path: str | Path, schema: dict[str, dict]) -> list[Document]:
 def parse_record(record, schema: dict[str, dict], errors: list[str]) -> Document | None:
     """A validated Document, or None with the reasons appended to `errors`."""
     if not isinstance(record, dict):
-        errors.append(f"a record must be a JSON object, not {type(record).__name__}")
+        errors.append(f"a record must be a JSON object, not {json_type(record)}")
         return None
     text = record.get("text")
-    if text is not None and not isinstance(text, str):   # 5 or ["a", "b"] is neither missing nor empty
-        errors.append(f"field 'text' must be a string, not {type(text).__name__}")
-        return None
-    if not text or not text.strip():
-        errors.append("field 'text' is missing or empty")
+    if problem := text_problem(text, "field 'text'"):
+        errors.append(problem)
         return None
     errors.extend(_misspelt_tasks(record, schema))
     doc = Document(text)
@@ -108,12 +106,12 @@ def _spans(name: str, value, text: str, known: list[str] | None, errors: list[st
             errors.append(f"{where}: needs 'start', 'end' and 'label'")
         elif problem := span_problem(ent["start"], ent["end"], text):
             errors.append(f"{where}: {problem}")
-        elif not isinstance(ent["label"], str):   # 1 would read as unknown beside a known "1"
-            errors.append(f"{where}: a label must be a string, not {ent['label']!r}")
-        elif known is not None and ent["label"] not in known:
+        elif not isinstance(ent["label"], str) or not ent["label"].strip():   # 1: unknown beside a known "1"
+            errors.append(f"{where}: a label must be a non-blank string, not {ent['label']!r}")
+        elif known is not None and ent["label"].strip() not in known:
             errors.append(f"{where}: unknown entity label {ent['label']!r} (known: {', '.join(known)})")
         else:
-            spans.append(Span(ent["start"], ent["end"], ent["label"]))
+            spans.append(Span(ent["start"], ent["end"], ent["label"].strip()))
     errors.extend(overlap_problems(spans, text))
     return sorted(spans, key=lambda s: (s.start, s.end))
 
@@ -126,8 +124,9 @@ def _labels(name: str, value, kind: str, known: list[str] | None, errors: list[s
     if kind == "multi" and not values:
         errors.append(f"field {name!r}: empty label list")
     for v in values:
-        if not isinstance(v, str):   # 1 would read as unknown beside a known "1"
-            errors.append(f"field {name!r}: a label must be a string, not {v!r}")
-        elif known is not None and v not in known:
+        if not isinstance(v, str) or not v.strip():   # 1 would read as unknown beside a known "1"
+            errors.append(f"field {name!r}: a label must be a non-blank string, not {v!r}")
+        elif known is not None and v.strip() not in known:
             errors.append(f"field {name!r}: unknown label {v!r} (known: {', '.join(known)})")
-    return list(dict.fromkeys(v for v in values if isinstance(v, str)))   # each once, as every reader gives them
+    # stripped, each once, as every reader gives them
+    return list(dict.fromkeys(v.strip() for v in values if isinstance(v, str) and v.strip()))

@@ -55,6 +55,18 @@ def test_labels_the_checkpoint_lacks_are_scored_as_misses_with_a_warning(tiny_ch
     assert metrics["entities"]["recall"] == metrics["topic"]["micro_f1"] == metrics["stance"]["accuracy"] == 0.0
 
 
+def test_a_blank_label_is_refused_and_one_with_spaces_around_is_the_label(tiny_checkpoint, tmp_path, capsys):
+    """Before, both were read as labels the checkpoint lacks and scored as misses."""
+    news = tmp_path / "gold.jsonl"
+    news.write_text(json.dumps({"text": "Talks in Mosul.", "stance": ""}) + "\n", encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(news), "--device", "cpu"]) == 2
+    captured = capsys.readouterr()
+    assert f"{news}:1: field 'stance': a label must be a non-blank string, not ''" in captured.err and not captured.out
+    news.write_text(json.dumps({"text": "Talks in Mosul.", "stance": " neutral"}) + "\n", encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(news), "--device", "cpu"]) == 0
+    assert "scored as misses" not in capsys.readouterr().err
+
+
 def test_evaluate_refuses_data_that_annotates_none_of_the_tasks(tiny_checkpoint, tmp_path, capsys):
     data = tmp_path / "labels.csv"
     data.write_text("text,label\nTariffs rise,trade\n", encoding="utf-8")   # task "label": not the model's

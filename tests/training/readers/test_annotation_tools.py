@@ -493,3 +493,38 @@ def test_a_json_list_of_news_records_is_no_json_min_export(tmp_path):
                                   "topic": ["trade"]}])
     with pytest.raises(DataError, match="data.text is missing or empty"):
         read_label_studio(path)
+
+
+def test_a_text_that_is_no_string_is_named_so_and_a_null_task_as_null(tmp_path):
+    """Before, a number or an object as the text read as "missing or empty", and a null task
+    as "not NoneType"."""
+    path = write_json(tmp_path, [{"id": 1, "data": {"text": 5}, "annotations": []}, None,
+                                 ls_task(3, {"body": TEXT}, ls_span(0, 5, "PER"))])
+    with pytest.raises(DataError) as err:
+        read_label_studio(path)
+    assert err.value.problems == [f"{path}: task 0 (id 1): data.text must be a string, not int",
+                                  f"{path}: task 1: a task must be a JSON object, not null",
+                                  f"{path}: task 2 (id 3): data.text must be a string, not dict"]
+    path = write_json(tmp_path, [min_record(1, 5, text=5), None])
+    with pytest.raises(DataError) as err:
+        read_label_studio(path, choice_tasks={})
+    assert err.value.problems == [f"{path}: record 0 (id 1): field 'text' must be a string, not int",
+                                  f"{path}: record 1: a record must be a JSON object, not null"]
+    path = write_jsonl(tmp_path, [{"text": 5, "label": ["a"]}, {"text": ["a", "b"]}, "null"])
+    with pytest.raises(DataError) as err:
+        read_doccano(path)
+    assert err.value.problems == [f"{path}:3: a record must be a JSON object, not null",   # found on reading
+                                  f"{path}:1: field 'text' must be a string, not int",
+                                  f"{path}:2: field 'text' must be a string, not list"]
+
+
+def test_labels_are_read_without_the_white_space_around_them(tmp_path):
+    """As the classification and news readers read them: before, "PER " was a type of its own,
+    scored as a miss by evaluate."""
+    path = write_json(tmp_path, [ls_task(1, TEXT, ls_span(0, 5, "PER "), ls_choice("topic", " trade", "trade"))])
+    [doc] = read_label_studio(path)
+    assert entities(doc) == [("Putin", "PER")] and doc.labels == {"topic": ["trade"]}
+    path = write_jsonl(tmp_path, [{"text": TEXT, "label": [[0, 5, " PER"]]}])
+    assert entities(read_doccano(path)[0]) == [("Putin", "PER")]
+    path = write_jsonl(tmp_path, [{"text": TEXT, "cats": ["trade ", "trade"]}])
+    assert read_doccano(path, label_task="topic")[0].labels == {"topic": ["trade"]}

@@ -245,3 +245,21 @@ def test_a_pair_id_that_is_empty_or_null_is_refused_not_joined_to_another(tmp_pa
     with pytest.raises(DataError) as err:
         read_pairs_joined(stances, bodies)
     assert err.value.problems == [f"{bodies}:1: {says} None", f"{stances}:1: {says} None"]
+
+
+def test_a_null_text_or_pair_is_named_null(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"text": null, "body": "Oil up", "label": "crude"}\n'
+                    '{"text": "Oil", "body": null, "label": "crude"}\n', encoding="utf-8")
+    with pytest.raises(DataError) as err:   # before: "not NoneType"
+        read_classification(path, pair_field="body")
+    assert err.value.problems == [f"{path}:1: field 'text' must be a string, not null",
+                                  f"{path}:2: field 'body' must be a string, not null"]
+
+
+def test_a_blank_label_in_a_list_is_refused_not_dropped(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"text": "Oil up", "labels": ["crude", "  "]}\n', encoding="utf-8")
+    with pytest.raises(DataError) as err:   # before: read as ["crude"]
+        read_classification(path, label_field="labels", multi=True)
+    assert err.value.problems == [f"{path}:1: field 'labels': a blank label in ['crude', '  ']"]

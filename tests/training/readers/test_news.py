@@ -72,8 +72,32 @@ def test_a_label_that_is_no_string_is_named_as_such_not_as_unknown(tmp_path):
                             {"text": "EU", "ner": [{"start": 0, "end": 2, "label": 1}]}])
     with pytest.raises(DataError) as err:
         read_jsonl(path, schema)
-    assert err.value.problems == [f"{path}:1: field 'sentiment': a label must be a string, not 1",  # before: unknown
-                                  f"{path}:3: ner[0]: a label must be a string, not 1"]          # label 1 (known: 0, 1)
+    assert err.value.problems == [   # before: unknown label 1 (known: 0, 1)
+        f"{path}:1: field 'sentiment': a label must be a non-blank string, not 1",
+        f"{path}:3: ner[0]: a label must be a non-blank string, not 1"]
+
+
+@pytest.mark.parametrize("open_schema", [False, True])
+def test_a_blank_label_is_refused_and_one_with_spaces_around_is_read_stripped(tmp_path, open_schema):
+    """Under evaluate's open schema a blank label was read as one the checkpoint lacks (scored as
+    a miss), and " neutral" too, where the classification reader strips it."""
+    schema = {name: {**spec, "open": open_schema} for name, spec in NEWS_SCHEMA.items()}
+    blank = [dict(GOOD, stance=""), dict(GOOD, topic=["trade", "  "]),
+             dict(GOOD, entities=[{"start": 0, "end": 5, "label": ""}])]
+    path = write(tmp_path, blank)
+    with pytest.raises(DataError) as err:
+        read_jsonl(path, schema)
+    assert err.value.problems == [f"{path}:1: field 'stance': a label must be a non-blank string, not ''",
+                                  f"{path}:2: field 'topic': a label must be a non-blank string, not '  '",
+                                  f"{path}:3: entities[0]: a label must be a non-blank string, not ''"]
+    spaced = dict(GOOD, stance=" neutral", topic=["trade ", "trade"], entities=[{"start": 0, "end": 5, "label": "PER "}])
+    [doc] = read_jsonl(write(tmp_path, [spaced]), schema)
+    assert doc.labels == {"topic": ["trade"], "stance": ["neutral"]} and doc.spans["entities"][0].label == "PER"
+
+
+def test_a_record_that_is_null_is_named_so(tmp_path):
+    with pytest.raises(DataError, match=r":1: a record must be a JSON object, not null$"):   # before: NoneType
+        read_jsonl(write(tmp_path, ["null"]), NEWS_SCHEMA)
 
 
 def test_a_task_field_misspelt_in_some_records_is_refused(tmp_path):
