@@ -109,9 +109,12 @@ def _for_pipeline(tokenizer):
     blank = normalizers.Replace(Regex(f"[{BLANK_CHARS}]"), " ")
     # joiners and other format characters inside a word ("Pu\u00adtin"): dropped, as predict reads them
     joiner = normalizers.Replace(Regex(f"[{JOINERS}]"), "")
-    # half-width and full-width forms as predict reads them ("\uff2e" as "N", which WordPiece knows)
+    # half-width and full-width forms as predict reads them ("\uff2e" as "N", which WordPiece knows),
+    # but those the backend's own normalizer reads so already (NFKC: SentencePiece's), each a step per text
+    own = backend.normalizer
     widths = [normalizers.Replace(char, form) for char in map(chr, range(0xFF00, 0xFFF0))
-              if (form := compatible(char)) != char]
+              if (form := compatible(char)) != char
+              and not (own and own.normalize_str(char) == own.normalize_str(form))]
     backend.normalizer = normalizers.Sequence([blank, joiner, *widths] + ([backend.normalizer] if backend.normalizer else []))
     meta = backend.pre_tokenizer
     # split, each word is a text of its own: "first" would mark the first word alone; with "never"

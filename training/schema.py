@@ -43,6 +43,10 @@ def load_schema(path: str | Path | None) -> dict[str, dict]:
                 or not labels or not all(isinstance(label, str) and label.strip() for label in labels)):
             raise ValueError(f"{path}: task {name!r} needs exactly 'kind' and a non-empty 'labels' list of non-blank "
                              "strings")
+        padded = [label for label in labels if label != label.strip()]
+        if padded:   # the readers strip the data's labels: a padded one would match none of them
+            raise ValueError(f"{path}: task {name!r} lists {', '.join(map(repr, padded))} with white space around "
+                             "it: write each label without it")
         if problem := task_name_error(name):   # named here, before the data is read
             raise ValueError(f"{path}: task name {name!r} {problem}: give another")
         try:

@@ -168,3 +168,14 @@ def test_the_exported_tokenizer_reads_half_and_full_width_characters_as_predict_
     assert pieces["input_ids"] == encode(model.tokenizer, text).input_ids
     assert exported.unk_token_id not in exported("\uff2e\uff21\uff34\uff2f", add_special_tokens=False)["input_ids"]
     assert "\uff2e\uff21\uff34\uff2f" in [text[s:e] for s, e in pieces["offset_mapping"]]
+
+
+def test_width_forms_are_replaced_only_where_the_backend_does_not_read_them_so(tiny_checkpoint, tiny_e5_checkpoint,
+                                                                              tmp_path):
+    """Before, every export added 224 replace steps, which e5-small's own NFKC step makes idle."""
+    def width_steps(checkpoint, name):
+        folder = export_ner(load(checkpoint), "entities", tmp_path / name)
+        normalizer = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))["normalizer"]
+        return [step for step in normalizer["normalizers"] if step["type"] == "Replace" and "String" in step["pattern"]]
+    assert len(width_steps(tiny_checkpoint, "minilm")) == 224   # WordPiece's normalizer reads "\uff2e" as written
+    assert width_steps(tiny_e5_checkpoint, "e5") == []

@@ -36,14 +36,16 @@ def test_a_schema_file_may_start_with_a_byte_order_mark(tmp_path):
      "task 'entities' lists tags (O, B-PER): an entity task lists its types"),
     ('{"entities": {"kind": "ner", "labels": ["B-PER", "I-PER", "S-LOC"]}}', "lists tags (B-PER, I-PER, S-LOC)"),
     ('{"entities": {"kind": "ner", "labels": ["PER", " "]}}', "'labels' list of non-blank strings"),   # B- and I-
+    ('{"topic": {"kind": "multi", "labels": ["trade ", "sanctions"]}}',   # before: "trade" in the data unknown
+     "task 'topic' lists 'trade ' with white space around it"),
     ('{"stance": {"kind": "pair", "labels": ["agree"]}}',   # before: a pair head trained on single texts
      "task 'stance' is of kind pair, but a news record holds one text"),
     ('{"topic": {"kind": "multi", "labels": ["trade"]}, "topic": {"kind": "single", "labels": ["news"]}}',
      "'topic' is given twice in one object"),   # before: the last alone was read, the first lost unsaid
     ('{"topic": {"kind": "multi", "labels": ["trade"], "labels": ["news"]}}', "'labels' is given twice"),
 ], ids=["syntax", "not-an-object", "labels-a-string", "labels-not-strings", "spec-not-an-object", "unknown-kind",
-        "torch-attribute", "dotted", "text", "id", "no-task", "tags-as-types", "tags-alone", "blank-type", "pair",
-        "task-twice", "field-twice"])
+        "torch-attribute", "dotted", "text", "id", "no-task", "tags-as-types", "tags-alone", "blank-type",
+        "padded-label", "pair", "task-twice", "field-twice"])
 def test_a_bad_schema_file_is_refused_with_its_name(tmp_path, content, message):
     path = tmp_path / "schema.json"
     path.write_text(content, encoding="utf-8")

@@ -167,6 +167,11 @@ def whole_numbers(*values) -> bool:
 
 def span_problem(start, end, text: str) -> str | None:
     """Why start..end cannot be an entity of `text`, or None when it can."""
+    return offsets_problem(start, end, len(text)) or unreadable_problem(start, end, text)
+
+
+def offsets_problem(start, end, length: int, counted: str = "characters") -> str | None:
+    """Why start..end, counted in `counted`, cannot be a span of a text `length` long, or None."""
     if not whole_numbers(start, end):
         return f"start and end must be integers, got {start!r} and {end!r}"
     if start > end:
@@ -175,11 +180,17 @@ def span_problem(start, end, text: str) -> str | None:
         return f"negative offset {start} in span {start}..{end}"
     if start == end:
         return f"empty span {start}..{end}"
-    if end > len(text):
-        return f"offset {end} is past the end of the text ({len(text)} characters)"
+    if end > length:
+        return f"offset {end} is past the end of the text ({length} {counted})"
+    return None
+
+
+def unreadable_problem(start: int, end: int, text: str, named: str | None = None) -> str | None:
+    """Why the characters start..end of `text` cannot be an entity, or None; `named`: how the
+    message names the span (its offsets as the file writes them), start..end by default."""
     if not readable(text[start:end]):   # a zero-width space or an emoji is no word: the entity would vanish
-        return (f"span {start}..{end} covers only white space or characters the encoder does not read "
-                f"({text[start:end]!r})")
+        return (f"span {named or f'{start}..{end}'} covers only white space or characters the encoder does not "
+                f"read ({text[start:end]!r})")
     return None
 
 

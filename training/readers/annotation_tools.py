@@ -12,8 +12,8 @@ from pathlib import Path
 
 from training.corpus import DataError, Document, Span
 from training.readers._files import (JSON_ERRORS, finish, grapheme_offsets, invalid_json, json_lines, json_list,
-                                     json_type, overlap_problems, read_utf8, record_id, span_problem, text_problem,
-                                     utf16_offsets, whole_numbers)
+                                     json_type, offsets_problem, overlap_problems, read_utf8, record_id, span_problem,
+                                     text_problem, unreadable_problem, utf16_offsets, whole_numbers)
 
 
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
@@ -96,18 +96,21 @@ def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: 
                                          if isinstance(v, dict) and "choices" in v}
     unclear = sorted({key for r in objects for key, v in r.items() if isinstance(v, str)} - choices - _MIN_META
                      - {text_key})
+    def where(n: int, record) -> str:
+        return f"{path}: record {n}" + (f" (id {record['id']})" if isinstance(record, dict) and "id" in record else "")
+    broken = {n: repeated.get(n) or f"a record must be a JSON object, not {json_type(record)}"
+              for n, record in enumerate(records) if not isinstance(record, dict) or n in repeated}
     # Where no record holds the text's key, the key is what is wrong: each record says so
     if choice_tasks is None and unclear and any(isinstance(r.get(text_key), str) for r in objects):
-        raise DataError([f"{path}: a Label Studio JSON_MIN export does not say whether its fields "
+        raise DataError([f"{where(n, records[n])}: {why}" for n, why in broken.items()] + [
+                         f"{path}: a Label Studio JSON_MIN export does not say whether its fields "
                          f"{', '.join(unclear)} hold choices or the task's data: name its choice controls (reader "
                          f"option choice_tasks in the options table of `train --config`, e.g. {{{unclear[0]} = "
                          f"\"{unclear[0]}\"}}; {{}} for none), or export JSON (which evaluate and calibrate read)"])
     docs, problems, seen, unannotated = [], [], set(), 0
     for n, record in enumerate(records):
-        where = f"{path}: record {n}" + (f" (id {record['id']})" if isinstance(record, dict) and "id" in record
-                                         else "")
-        if not isinstance(record, dict) or n in repeated:
-            problems.append(f"{where}: {repeated.get(n) or f'a record must be a JSON object, not {json_type(record)}'}")
+        if n in broken:
+            problems.append(f"{where(n, record)}: {broken[n]}")
             continue
         if "annotation_id" in record and record["annotation_id"] is None:   # a task without an annotation
             unannotated += 1
@@ -124,9 +127,9 @@ def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: 
         else:
             doc = _document(text, record, _min_results(record, text_key, choices), ner_task, choice_tasks, text_key,
                             errors, val="")
-        problems.extend(f"{where}: {e}" for e in errors)
+        problems.extend(f"{where(n, record)}: {e}" for e in errors)
         if not errors:
-            doc.source = where
+            doc.source = where(n, record)
             docs.append(doc)
     if unannotated == len(records):
         raise DataError([f"{path}: no record has an annotation ({len(records)} in the export)"])
@@ -224,8 +227,10 @@ def _document(text: str, data: dict, items: list[tuple[str, object]], ner_task, 
     problems name); `val` is how a problem names the fields of a result's value."""
     doc, spans, units = Document(text), [], utf16_offsets(text)
     for k, item in items:   # k: where the export holds it
-        value = item.get("value") if isinstance(item, dict) else None
-        kind = item.get("type") if isinstance(item, dict) else None
+        if not isinstance(item, dict):   # else passed over as a result of a kind not read, its region lost
+            errors.append(f"{k}: a result must be a JSON object, not {json_type(item)}")
+            continue
+        value, kind = item.get("value"), item.get("type")
         if kind in ("choices", "taxonomy") and isinstance(value, dict) and "start" in value:
             continue   # per-region: a span's attribute
         if not ner_task and kind in ("labels", "hypertextlabels", "paragraphlabels"):
@@ -349,7 +354,9 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
                               f"{{start_offset, end_offset, label}}, got {item!r}")
                 continue
             start, end, label = item
-            if whole_numbers(start, end):
+            # Judged as the file counts: each count only grows with the others, so order and sign agree
+            reason = offsets_problem(start, end, last, counted if positions else "characters")
+            if not reason:
                 inside = next((x for x in (start, end) if 0 < x < last and positions and x not in positions), None)
                 if inside is not None:
                     errors.append(f"{span_key}[{k}]: offset {inside} falls inside {text[units[inside - 1]]!r} "
@@ -357,16 +364,15 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
                                   "counted otherwise?")
                     continue
                 if positions:
-                    start, end = positions.get(start, start), positions.get(end, end)
+                    start, end = positions[start], positions[end]
                 cut = next((x for x in (start, end) if edges and 0 < x < len(text) and x not in edges), None)
                 if cut is not None:   # a reader sees one character there: the span would begin or end inside it
                     cluster = text[max(e for e in edges if e < cut):min(e for e in edges if e > cut)]
                     errors.append(f"{span_key}[{k}]: span {item[0]}..{item[1]} counted in {counted} cuts "
                                   f"{cluster!r} in two: are these offsets counted otherwise?")
                     continue
-            reason = span_problem(start, end, text)
-            if reason and (start, end) != item[:2]:   # offsets read as characters: named as the file gives them too
-                reason += f" (written {item[0]}..{item[1]}, counted in {counted})"
+                reason = unreadable_problem(start, end, text,
+                                            f"{item[0]}..{item[1]} (counted in {counted})" if positions else None)
             reason = reason or (None if isinstance(label, str) and label.strip()
                                 else f"label must be a non-blank string, not {label!r}")
             if reason:

@@ -116,8 +116,8 @@ def _ner(dataset, where: str, task: str, tokens_field: str, tags_field: str, sch
                 problems.append(f"{where}:{i}: tag id {bad[0]!r} is not one of the {len(names)} ClassLabel names")
                 continue
             tags = [names[t] for t in tags]
-        # stripped as a column file's tokens are: an entity's offsets leave out the spaces around it
-        rows.append((i, [t.strip() for t in tokens], [str(t) for t in tags]))
+        # stripped as a column file's are: an entity's offsets leave out a token's spaces, " B-PER" is B-PER
+        rows.append((i, [t.strip() for t in tokens], [str(t).strip() for t in tags]))
     docs = decode_tagged(where, [(i, [list(zip(tokens, tags))]) for i, tokens, tags in rows], task, scheme, problems)
     return finish(where, docs, problems)
 

@@ -154,6 +154,15 @@ def test_label_studio_annotations_or_results_that_are_no_lists_are_refused_not_r
                                   f"{path}: task 2 (id 5): the annotation's result must be a list, not a int"]
 
 
+def test_label_studio_results_that_are_no_objects_are_refused_not_passed_over(tmp_path):
+    """Before: read as a text naming no one, the region lost unsaid."""
+    path = write_json(tmp_path, [ls_task(1, TEXT, ls_span(0, 5, "PER"), 5, [ls_span(10, 15, "PER")])])
+    with pytest.raises(DataError) as err:
+        read_label_studio(path)
+    assert err.value.problems == [f"{path}: task 0 (id 1): result[1]: a result must be a JSON object, not int",
+                                  f"{path}: task 0 (id 1): result[2]: a result must be a JSON object, not list"]
+
+
 def test_label_studio_exports_before_1_0_hold_completions(tmp_path):
     task = ls_task(1, TEXT, ls_span(0, 5, "PER"))
     task["completions"] = task.pop("annotations")
@@ -327,6 +336,22 @@ def test_label_studio_a_key_given_twice_is_refused_naming_task_and_key(tmp_path)
         f"{path}: record 1 (id 1): 'label' is given twice in one object (JSON keeps the last alone)"]
 
 
+def test_label_studio_json_min_a_key_given_twice_is_named_with_the_unclear_fields(tmp_path):
+    """Before: only the unclear fields were named; the repeated key (and a record that is no object)
+    came up once they were named."""
+    record = json.dumps(min_record(1, 5, title="Summit"))
+    path = tmp_path / "export.json"
+    path.write_text(f'[{record}, {record[:-1]}, "title": "Talk"}}, 7]', encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_label_studio(path)
+    assert err.value.problems[:2] == [
+        f"{path}: record 1 (id 1): 'title' is given twice in one object (JSON keeps the last alone)",
+        f"{path}: record 2: a record must be a JSON object, not int"]
+    assert err.value.problems[2].startswith(f"{path}: a Label Studio JSON_MIN export does not say whether its "
+                                            "fields title hold choices")
+    assert len(err.value.problems) == 3
+
+
 def test_label_studio_choices_without_a_control_name_are_refused(tmp_path):
     """Before: a from_name that is a list was a TypeError traceback, and a missing one lost its choices unsaid."""
     path = write_json(tmp_path, [ls_task(1, TEXT, {**ls_choice("topic", "x"), "from_name": ["topic"]}),
@@ -445,7 +470,23 @@ def test_doccano_reversed_and_empty_spans_say_so_with_the_offsets_the_file_gives
         f"{path}:1: label[0]: reversed span 5..0 (end before start)",
         f"{path}:1: label[1]: empty span 3..3",
         f"{path}:1: label[2]: negative offset -1 in span -1..5",
-        f"{path}:2: label[0]: reversed span 7..2 (end before start) (written 8..3, counted in UTF-16 units)"]
+        f"{path}:2: label[0]: reversed span 8..3 (end before start)"]
+
+
+def test_doccano_span_messages_name_offsets_and_length_in_the_files_own_count(tmp_path):
+    """Before: "reversed span 40..2 ... (written 40..3 ...)" and "past the end of the text (30 characters)"
+    for offsets counted in UTF-16 units: the offsets and the length named came from two counts."""
+    text = "\U0001F4A9 Putin met Trump in Helsinki."   # 30 characters, 31 UTF-16 units
+    path = write_jsonl(tmp_path, [{"text": text, "label": [[40, 3, "PER"], [3, 40, "PER"], [0, 2, "PER"],
+                                                           [3, 8, "PER"], [32, 33, "LOC"]]}])
+    with pytest.raises(DataError) as err:
+        read_doccano(path)
+    assert err.value.problems == [
+        f"{path}:1: label[0]: reversed span 40..3 (end before start)",
+        f"{path}:1: label[1]: offset 40 is past the end of the text (31 UTF-16 units)",
+        f"{path}:1: label[2]: span 0..2 (counted in UTF-16 units) covers only white space or characters "
+        "the encoder does not read ('\U0001F4A9')",
+        f"{path}:1: label[4]: offset 33 is past the end of the text (31 UTF-16 units)"]
 
 
 def test_doccano_spans_that_are_no_list_are_named_with_their_value(tmp_path):

@@ -29,6 +29,20 @@ def test_ner_from_a_saved_folder_uses_the_classlabel_names(tmp_path):
     assert [docs[0].text[a:b] for a, b in docs[0].tokens][:2] == ["Anna", "Berg"] and docs[1].spans["entities"] == []
 
 
+def test_ner_tag_names_and_tag_strings_are_stripped_as_other_readers_strip_labels(tmp_path):
+    """Before: "unknown tag ' I-PER'", and "B-PER " made a type "PER " of its own."""
+    padded = datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")), "ner_tags": datasets.Sequence(
+        datasets.ClassLabel(names=["O", "B-PER ", " I-PER", "B-LOC", "I-LOC"]))})
+    datasets.Dataset.from_dict({"tokens": [["Anna", "Berg", "visited", "Paris"]], "ner_tags": [[1, 2, 0, 3]]},
+                               features=padded).save_to_disk(tmp_path / "names")
+    datasets.Dataset.from_dict({"tokens": [["Anna", "Berg", "visited", "Paris"]],
+                                "ner_tags": [["B-PER ", "I-PER", "O", " B-LOC"]]}).save_to_disk(tmp_path / "strings")
+    for folder in ("names", "strings"):
+        [doc], _ = read_hf(tmp_path / folder)
+        assert [(doc.text[s.start:s.end], s.label) for s in doc.spans["entities"]] == \
+            [("Anna Berg", "PER"), ("Paris", "LOC")]
+
+
 def test_classification_from_parquet_with_pairs_and_string_labels(tmp_path):
     datasets.Dataset.from_dict({"headline": ["Rates rise", "Team wins"], "body": ["The bank said ...", "In the final ..."],
                                 "label": ["agree", "unrelated"]}).to_parquet(tmp_path / "pairs.parquet")
