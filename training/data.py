@@ -317,7 +317,7 @@ def labels_without_examples(schema: dict[str, dict], train: list[Document]) -> l
 
 def labels_differing_in_case(schema: dict[str, dict]) -> list[str]:
     """A line for each set of a task's labels that differ only in case ('Trade' from a CSV beside
-    the schema's 'trade') or in white space around them (a schema's 'trade '): two rows of one head,
+    the schema's 'trade') or in white space around them (a checkpoint's 'PER ', which an earlier version read as written): two rows of one head,
     which split the one class's examples."""
     lines = []
     for name, spec in schema.items():

@@ -91,8 +91,8 @@ def load_state(path: Path, model, optimizer, scheduler, rng: random.Random, aver
             changed = min(changed, _differences(saved_run, json.loads(json.dumps(from_folder(run, meta["cwd"])))),
                           key=len)
         if changed:
-            again = ("Resume it with the version that saved it" if all(_OLDER in c or _NO_LONGER in c for c in changed)
-                     else "Run the same command")
+            again = "Run the same command" + (" with the version that saved it"
+                                              if any(_OLDER in c or _NO_LONGER in c for c in changed) else "")
             raise ValueError(f"--resume continues the run that saved {path}, and this one differs from it: "
                              f"{'; '.join(changed)}. {again}, or remove {path} to start again")
     if average is not None and averaged is None:

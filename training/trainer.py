@@ -289,7 +289,8 @@ class Trainer:
         if card:
             write_model_card(output, manifest, extra_path=self.config.model_card)
         self.log("default CPU runtime: %s (%s); written to %s/manifest.json%s"
-                 % (*choose(manifest.runtimes), output, " and README.md" if card else ""))
+                 % (*choose(manifest.runtimes), output, (" and README.md" + (f" and {self.config.model_card}"
+                                                         if self.config.model_card else "")) if card else ""))
 
     def _end_digests(self, ran_in: str | None = None) -> tuple[str, ...]:
         """What the run's end made (the test file scored, the model card written): a --resume of

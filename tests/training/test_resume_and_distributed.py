@@ -265,7 +265,7 @@ def test_measure_runtimes_on_the_resume_of_a_run_ended_without_them_measures_the
     tmp, _ = run_args
     config = TrainConfig(train=str(tmp / "train.jsonl"), dev=str(tmp / "dev.jsonl"), base=tiny_base,
                          output=str(tmp / "unmeasured"), epochs=1, max_steps=1, batch_size=4, window_length=64,
-                         window_overlap=16, measure_runtimes=False)
+                         window_overlap=16, measure_runtimes=False, model_card=str(tmp / "card.md"))
     trainer.train(config, log=lambda m: None)
     measured = []
     monkeypatch.setattr(trainer, "measure_runtimes", lambda path, dev, log: measured.append(path) or {
@@ -277,4 +277,6 @@ def test_measure_runtimes_on_the_resume_of_a_run_ended_without_them_measures_the
     assert measured == [tmp / "unmeasured"]
     manifest = json.loads((tmp / "unmeasured" / "manifest.json").read_text())
     assert manifest["runtimes"]["torch"]["words_per_second"] == 100.0
-    assert "`load()` runs `torch` by default" in (tmp / "unmeasured" / "README.md").read_text()
+    assert manifest["training"]["config"]["measure_runtimes"] is False   # as the run was trained
+    for card in (tmp / "unmeasured" / "README.md", tmp / "card.md"):
+        assert "`load()` runs `torch` by default" in card.read_text()

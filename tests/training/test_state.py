@@ -256,5 +256,5 @@ def test_a_setting_an_older_state_does_not_record_is_named_as_such(tmp_path):
     with pytest.raises(ValueError) as refused:
         load_state(tmp_path / "s", *_run(1)[:3], random.Random(), run=now)
     assert ("crf: not recorded in state.json, saved by an older version of newsmodel; label_all_subwords: recorded "
-            "in state.json by the version that saved it, no longer a setting. Resume it with the version that saved "
-            "it, or remove") in str(refused.value)
+            "in state.json by the version that saved it, no longer a setting. Run the same command with the version "
+            "that saved it, or remove") in str(refused.value)

@@ -48,7 +48,7 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
         raise DataError([f"{path}{f':{exc.lineno}' if isinstance(exc, json.JSONDecodeError) else ''}: "
                          f"{invalid_json(exc)}"]) from None
     if not isinstance(tasks, list):
-        raise DataError([f"{path}: a Label Studio export is a JSON list of tasks, not {type(tasks).__name__}"])
+        raise DataError([f"{path}: a Label Studio export is a JSON list of tasks, not {json_type(tasks)}"])
     # JSON_MIN: flat records (no task holds "data" or its annotations) with the fields only it writes; else
     # JSON (a list of other records, news ones, is refused there naming data.text, with the format hint)
     if tasks and not any(isinstance(task, dict) and {"data", "annotations", "completions"} & set(task)
@@ -208,14 +208,14 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
     key, listed = _listed(task)
     wrong = [a for a in listed if not isinstance(a, dict)] if isinstance(listed, list) else [listed]
     if wrong:   # else read as no annotation at all
-        errors.append(f"{key} must be a list of objects, found a {type(wrong[0]).__name__}")
+        errors.append(f"{key} must be a list of objects, found {json_type(wrong[0])}")
         return None
     annotations = _annotations(task)
     if not annotations:   # skipped, or a model's predictions alone: no one's reading of the text to learn
         return None
     chosen = next((a for a in annotations if a.get("ground_truth")), annotations[0])
     if not isinstance(chosen.get("result") or [], list):   # else read as a text without entities
-        errors.append(f"the {key[:-1]}'s result must be a list, not a {type(chosen['result']).__name__}")
+        errors.append(f"the {key[:-1]}'s result must be a list, not {json_type(chosen['result'])}")
         return None
     return _document(text, data, [(f"result[{k}]", item) for k, item in enumerate(_result(chosen))],
                      ner_task, choice_tasks, text_key, errors)
@@ -355,7 +355,7 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
                 continue
             start, end, label = item
             # Judged as the file counts: each count only grows with the others, so order and sign agree
-            reason = offsets_problem(start, end, last, counted if positions else "characters")
+            reason = offsets_problem(start, end, last, counted)
             if not reason:
                 inside = next((x for x in (start, end) if 0 < x < last and positions and x not in positions), None)
                 if inside is not None:

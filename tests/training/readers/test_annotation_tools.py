@@ -142,16 +142,16 @@ def test_label_studio_annotations_or_results_that_are_no_lists_are_refused_not_r
     path = write_json(tmp_path, [ls_task(1, TEXT, ls_span(0, 5, "PER")), result_object, annotation_object])
     with pytest.raises(DataError) as err:
         read_label_studio(path)
-    assert err.value.problems == [f"{path}: task 1 (id 2): the annotation's result must be a list, not a dict",
-                                  f"{path}: task 2 (id 3): annotations must be a list of objects, found a dict"]
+    assert err.value.problems == [f"{path}: task 1 (id 2): the annotation's result must be a list, not dict",
+                                  f"{path}: task 2 (id 3): annotations must be a list of objects, found dict"]
     number, result_number = ls_task(4, TEXT), ls_task(5, TEXT)
     number["annotations"] = 5
     result_number["annotations"][0]["result"] = 7
     path = write_json(tmp_path, [ls_task(1, TEXT, ls_span(0, 5, "PER")), number, result_number])
     with pytest.raises(DataError) as err:   # before: TypeError, 'int' object is not iterable
         read_label_studio(path)
-    assert err.value.problems == [f"{path}: task 1 (id 4): annotations must be a list of objects, found a int",
-                                  f"{path}: task 2 (id 5): the annotation's result must be a list, not a int"]
+    assert err.value.problems == [f"{path}: task 1 (id 4): annotations must be a list of objects, found int",
+                                  f"{path}: task 2 (id 5): the annotation's result must be a list, not int"]
 
 
 def test_label_studio_results_that_are_no_objects_are_refused_not_passed_over(tmp_path):
