@@ -12,7 +12,7 @@ from pathlib import Path
 
 from training.corpus import DataError, Document, Span
 from training.readers._files import (JSON_ERRORS, finish, grapheme_offsets, invalid_json, json_lines, json_list,
-                                     json_type, offsets_problem, overlap_problems, read_utf8, record_id, span_problem,
+                                     json_type, offsets_problem, overlap_problems, read_utf8, record_id,
                                      text_problem, unreadable_problem, utf16_offsets, whole_numbers)
 
 
@@ -241,10 +241,11 @@ def _document(text: str, data: dict, items: list[tuple[str, object]], ner_task, 
         elif kind == "labels":
             start, end, labels = value.get("start"), value.get("end"), value.get("labels")
             # Counted in UTF-16 units, as older versions wrote them, where the span's own text says so
+            named = None   # how a message names the span: as the file writes it, where it was counted so
             if units and whole_numbers(start, end) and start in units and end in units and "text" in value \
                     and text[start:end] != value["text"] == text[units[start]:units[end]]:
-                start, end = units[start], units[end]
-            reason = span_problem(start, end, text)
+                named, start, end = f"{start}..{end} (counted in UTF-16 units)", units[start], units[end]
+            reason = offsets_problem(start, end, len(text)) or unreadable_problem(start, end, text, named)
             drawn_on = item.get("to_name")
             elsewhere = (f" (it is drawn on {drawn_on!r}: if that is data.{drawn_on}, give --text-key {drawn_on})"
                          if isinstance(drawn_on, str) and drawn_on != text_key and drawn_on in data else "")

@@ -569,3 +569,13 @@ def test_labels_are_read_without_the_white_space_around_them(tmp_path):
     assert entities(read_doccano(path)[0]) == [("Putin", "PER")]
     path = write_jsonl(tmp_path, [{"text": TEXT, "cats": ["trade ", "trade"]}])
     assert read_doccano(path, label_task="topic")[0].labels == {"topic": ["trade"]}
+
+
+def test_label_studio_names_a_span_counted_in_utf16_units_as_the_file_writes_it(tmp_path):
+    """Before: "span 2..3 covers only white space ..." for a span written 3..5 (UTF-16 units)."""
+    text = "\U0001F4A9 \U0001F4A9 Putin met Trump."
+    path = write_json(tmp_path, [ls_task(1, text, ls_span(3, 5, "PER", "\U0001F4A9"))])
+    with pytest.raises(DataError) as err:
+        read_label_studio(path)
+    assert err.value.problems == [f"{path}: task 0 (id 1): result[0]: span 3..5 (counted in UTF-16 units) covers only "
+                                  f"white space or characters the encoder does not read ('\U0001F4A9')"]
