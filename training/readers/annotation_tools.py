@@ -121,9 +121,8 @@ def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: 
         seen.add(task)
         errors: list[str] = []
         text = record.get(text_key)
-        if not isinstance(text, str) or not text.strip():
-            errors.append(_no_text(text, {k: v for k, v in record.items() if k not in _MIN_META},
-                                   f"field {text_key!r}", "the record"))
+        if problem := text_problem(text, f"field {text_key!r}"):
+            errors.append(problem + _other_texts({k: v for k, v in record.items() if k not in _MIN_META}, "the record"))
         else:
             doc = _document(text, record, _min_results(record, text_key, choices), ner_task, choice_tasks, text_key,
                             errors, val="")
@@ -162,11 +161,10 @@ def _min_results(record: dict, text_key: str, choices: set[str]) -> list[tuple[s
     return results
 
 
-def _no_text(text, data: dict, name: str, holder: str) -> str:
-    """Why `text` is no text, and the keys of `data` that hold one instead."""
+def _other_texts(data: dict, holder: str) -> str:
+    """Where the text is not under its key: the keys of `data` that hold one instead, as advice."""
     others = [k for k, v in data.items() if isinstance(v, str) and v.strip()]
-    return text_problem(text, name) + (
-        f" ({holder} holds {', '.join(others)}: give the text's key, --text-key or text_key)" if others else "")
+    return f" ({holder} holds {', '.join(others)}: give the text's key, --text-key or text_key)" if others else ""
 
 
 def _span_objects(tasks: list) -> set[str]:
@@ -202,8 +200,8 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
         return None
     data = task.get("data")
     text = data.get(text_key) if isinstance(data, dict) else None
-    if not isinstance(text, str) or not text.strip():
-        errors.append(_no_text(text, data if isinstance(data, dict) else {}, f"data.{text_key}", "data"))
+    if problem := text_problem(text, f"data.{text_key}"):
+        errors.append(problem + _other_texts(data if isinstance(data, dict) else {}, "data"))
         return None
     key, listed = _listed(task)
     wrong = [a for a in listed if not isinstance(a, dict)] if isinstance(listed, list) else [listed]
