@@ -209,10 +209,11 @@ def trim_edges(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop symbols and invisible characters at an entity's edges ("Windows\u2122" -> "Windows"):
     the tokenizer keeps them in the word, but they are no part of a name. An ASCII symbol is a
     word of its own, in the span because the model put it there ("OPEC+"), and stays; so does its
-    full-width form ("OPEC\uff0b"), which the encoder reads as ASCII (`compatible`)."""
+    full-width form ("OPEC\uff0b"), which the encoder reads as ASCII (`compatible`); white space
+    and controls, ASCII or not, go ("\u24b6 Berlin \u24b6" gives "Berlin", not "Berlin ")."""
     def stray(char: str, categories: str) -> bool:
-        char = compatible(char)
-        return not char.isascii() and unicodedata.category(char)[0] in categories
+        category = unicodedata.category(char := compatible(char))[0]
+        return category in categories and not (char.isascii() and category == "S")
     while start < end and stray(text[start], "SCZM"):   # M: an accent with no letter before it
         start += 1
     while end > start and stray(text[end - 1], "SCZ"):
