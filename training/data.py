@@ -122,6 +122,8 @@ def read_data(config: TrainConfig) -> RunData:
         raise DataError(problems)
     other = [(s, d) for pairs in read.values() for s, d in pairs if s.resolved_format != "news"]
     schema, first_seen = infer_schema(other)
+    if kept:   # a task of another kind than the checkpoint's, named with the record that first gives it
+        merge_schemas(checkpoint, schema, f"the checkpoint {config.init_from}", first_seen)
     if len(other) < sum(len(pairs) for pairs in read.values()):  # some files are news JSON lines
         schema_file = config.schema or "(the news schema, data/README.md)"
         schema = merge_schemas(news_schema, schema, f"the schema {schema_file}", first_seen)

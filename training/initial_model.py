@@ -63,7 +63,7 @@ def continue_from(checkpoint: str, schema: dict, log, manifest=None):
     trained = set(schema)   # the run's own tasks; the checkpoint's others are carried over as they are
     schema = merge_schemas(schema_of(old_manifest.tasks), schema, f"the checkpoint {checkpoint}", "this run's data")
     tasks = task_specs(schema)
-    for task in tasks:   # a head keeps its lexical branch and gate (refitted on the new data by the trainer), its
+    for task in tasks:   # a head keeps its lexical branch and gate (refitted where the run trains the task), its
         if task.name in old.tasks:   # CRF, and the names it has trained on (the span calibrator reads them)
             was = old.tasks[task.name]
             task.lexical, task.gate, task.crf, task.seen_entities = was.lexical, was.gate, was.crf, was.seen_entities
@@ -84,6 +84,10 @@ def continue_from(checkpoint: str, schema: dict, log, manifest=None):
                 if label in old_labels:
                     head.weight[row] = old_head.weight[old_labels.index(label)]
                     head.bias[row] = old_head.bias[old_labels.index(label)]
+                    if task.name in old.lexical:   # kept where the run does not fit it again (fit_lexical_heads)
+                        model.lexical[task.name][row] = old.lexical[task.name][old_labels.index(label)]
+            if task.name in old.gates:
+                model.gates[task.name].copy_(old.gates[task.name])
             if task.crf:   # transitions between labels it knows keep their scores
                 rows = torch.tensor([row for row, label in enumerate(task.labels) if label in old_labels])
                 old_rows = torch.tensor([old_labels.index(task.labels[row]) for row in rows.tolist()])

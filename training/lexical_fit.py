@@ -46,7 +46,12 @@ def fit_lexical_heads(model: MultiTaskModel, docs: list[Document], lexicon: Lexi
     for name, task in model.tasks.items():
         if name not in model.lexical:
             continue
+        model.lexical[name].requires_grad_(False)
+        if name in model.gates:
+            model.gates[name].requires_grad_(False)
         annotated = [d for d in docs if name in d.labels]
+        if not annotated:   # a head --init-from carries over untrained: its branch, gate and head stay the checkpoint's
+            continue
         pair = model.feature_kind(task) == "pair"
         with torch.no_grad():
             model.heads[name].weight.zero_()
@@ -63,9 +68,6 @@ def fit_lexical_heads(model: MultiTaskModel, docs: list[Document], lexicon: Lexi
                 model.lexical[name].copy_(torch.stack(rows))
             else:
                 model.lexical[name].copy_(_fit(x, np.array([d.labels[name][0] for d in annotated]), task.labels))
-        model.lexical[name].requires_grad_(False)
-        if name in model.gates:
-            model.gates[name].requires_grad_(False)
         log(f"lexical branch of {name!r}: {len(lexicon)} terms, fitted on {len(annotated)} documents"
             + (f" (gate {task.gate!r} on all)" if task.gate else ""))
 

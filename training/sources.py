@@ -206,7 +206,7 @@ _GUESSED_FROM_CONTENT = {"label-studio": "Label Studio export because it holds a
 
 def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> tuple[dict[str, dict], dict[str, str]]:
     """(tasks and label sets found in documents read by the non-news readers, the document
-    where each task was first seen)."""
+    where each task was first seen, or for a multi-label one the first with several labels)."""
     schema: dict[str, dict] = {}
     for source, docs in sources_docs:
         for doc in docs:
@@ -222,6 +222,8 @@ def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> tuple[dic
                 kind = "pair" if doc.text_pair is not None else "multi" if source.multi or len(labels) > 1 else "single"
                 entry = schema.setdefault(task, {"kind": kind, "labels": [], "source": doc.source})
                 if {entry["kind"], kind} == {"single", "multi"}:   # one label a document fits a multi-label task
+                    if entry["kind"] == "single":   # named where it became multi-label
+                        entry["source"] = doc.source
                     entry["kind"] = "multi"
                 elif entry["kind"] != kind:
                     raise ValueError(f"{doc.source}: task {task!r} is {kind} here but {entry['kind']} at "

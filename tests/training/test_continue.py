@@ -50,3 +50,31 @@ def test_a_task_the_run_does_not_train_keeps_its_calibration(tiny_checkpoint, tm
     stance, entities, topic = (model.tasks[name] for name in ("stance", "entities", "topic"))
     assert stance.temperature == 0.8 and entities.span_calibrator == calibration["entities"]["span_calibrator"]
     assert (topic.temperature, topic.thresholds) == (1.0, {})   # trained again: fitted anew, or left raw
+
+
+def test_a_lexical_head_the_run_does_not_train_is_carried_over_whole(tiny_base, tmp_path):
+    """Before: its lexical branch came back empty and fitting the new data's (none of it annotated
+    for the task) zeroed its encoder part too, so the carried-over head lost all it had learnt."""
+    from transformers import AutoModel, AutoTokenizer
+    from inference.checkpoint import save_checkpoint
+    from inference.lexical import Lexicon
+    from inference.manifest import Manifest
+    from inference.modeling import MultiTaskModel
+    from training.corpus import Document, Span
+    from training.lexical_fit import fit_lexical_heads, fit_lexicon, flag_tasks
+    from training.schema import task_specs
+    docs = [Document(t, labels={"topic": [l]}) for t, l in [("Oil talks in Vienna.", "trade"),
+                                                             ("Grain exports fell.", "trade"), ("Troops moved.", "other")]]
+    tasks = task_specs({"topic": {"kind": "multi", "labels": ["trade", "other"]}, "entities": NEWS_SCHEMA["entities"]})
+    flag_tasks(tasks, lexical=True, gate_label=None)
+    lexicon = fit_lexicon(docs, 20)
+    torch.manual_seed(0)
+    old = MultiTaskModel(AutoModel.from_pretrained(tiny_base, add_pooling_layer=False), tasks, lexicon_size=len(lexicon))
+    fit_lexical_heads(old, docs, lexicon, print)
+    save_checkpoint(old, AutoTokenizer.from_pretrained(tiny_base),
+                    Manifest(tasks=tasks, base_model="tiny", lexicon=lexicon.vocabulary), tmp_path / "lexical")
+    new_docs = [Document("Talks in Vienna.", spans={"entities": [Span(9, 15, "LOC")]})]
+    model, _, _, _, vocabulary = continue_from(str(tmp_path / "lexical"), {"entities": NEWS_SCHEMA["entities"]}, print)
+    fit_lexical_heads(model, new_docs, Lexicon(vocabulary, model.lexicon_idf.numpy()), print)
+    assert torch.equal(model.lexical["topic"], old.lexical["topic"]) and not model.lexical["topic"].requires_grad
+    assert torch.equal(model.heads["topic"].weight, old.heads["topic"].weight)

@@ -1,5 +1,6 @@
 import csv
 import json
+import re
 
 import pytest
 
@@ -465,6 +466,27 @@ def test_a_continued_run_reads_news_files_with_the_checkpoints_tasks_and_other_f
     assert read_data(TrainConfig(train=[pairs], init_from=str(fnc), dev_fraction=0)).schema["stance"]["kind"] == "pair"
     with pytest.raises(ValueError, match=f"^init_from {tmp_path}: not a checkpoint folder"):
         read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), init_from=str(tmp_path), dev_fraction=0))
+
+
+def test_a_task_of_another_kind_than_the_checkpoints_names_the_record_before_the_model_loads(tmp_path):
+    """Before: refused only once the checkpoint was loaded, as "at this run's data", naming no file."""
+    from inference.checkpoint import write_manifest
+    from inference.manifest import Manifest
+    from training.schema import task_specs
+    news = tmp_path / "news"
+    news.mkdir()
+    write_manifest(news, Manifest(tasks=task_specs(NEWS_SCHEMA), base_model="tiny"))
+    (tmp_path / "stance.csv").write_text("text,label\nTalks resumed.,neutral\n", encoding="utf-8")
+    source = {"path": str(tmp_path / "stance.csv"), "options": {"task": "stance", "multi": True}}
+    with pytest.raises(ValueError, match=rf"^task 'stance' is multi at {re.escape(str(tmp_path))}/stance.csv:2 but "
+                                         rf"single in the checkpoint {re.escape(str(news))}$"):
+        read_data(TrainConfig(train=[source], init_from=str(news), dev_fraction=0))
+    (tmp_path / "stance.jsonl").write_text("".join(json.dumps({"text": text, "label": labels}) + "\n" for text, labels in
+                                                   [("Talks resumed.", ["neutral"]), ("Talks ended.", ["neutral", "critical"])]),
+                                           encoding="utf-8")
+    source = {"path": str(tmp_path / "stance.jsonl"), "format": "doccano", "options": {"label_task": "stance"}}
+    with pytest.raises(ValueError, match=r"^task 'stance' is multi at .*stance.jsonl:2 but single in the checkpoint"):
+        read_data(TrainConfig(train=[source], init_from=str(news), dev_fraction=0))
 
 
 def test_a_label_studio_export_annotating_nothing_is_refused_saying_why(tmp_path):
