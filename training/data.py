@@ -302,18 +302,27 @@ def _joined(text: str, i: int) -> bool:
     return 0 < i < len(text) and part(text[i - 1]) and part(text[i])
 
 
-def labels_without_examples(schema: dict[str, dict], train: list[Document]) -> list[str]:
-    """A line for each label of the schema that no training document has (an entity type no span
-    bears, a topic no document): its head row learns nothing from the data."""
+def labels_without_examples(schema: dict[str, dict], docs: list[Document], split: str = "train") -> list[str]:
+    """A line for each label of the schema that no document of the split has (an entity type no
+    span bears, a topic no document): in training its head row learns nothing from the data; in dev
+    (of a task dev annotates) the figures the epoch is chosen on never see it found, and count every
+    prediction of it wrong (a type `--init-from` adds that the older dev set predates)."""
     lines = []
+    on_split = annotated_tasks(docs)
     for name, spec in schema.items():
-        had = {span.label for doc in train for span in doc.spans.get(name, [])} if spec["kind"] == "ner" else \
-            {label for doc in train for label in doc.labels.get(name, [])}
+        if split == "dev" and name not in on_split:   # warned about on its own
+            continue
+        had = {span.label for doc in docs for span in doc.spans.get(name, [])} if spec["kind"] == "ner" else \
+            {label for doc in docs for label in doc.labels.get(name, [])}
         missing = [label for label in spec["labels"] if label not in had]
-        if missing:
-            lines.append(f"task {name!r}: no training example of {', '.join(map(repr, missing))}: "
-                         f"{'its tags learn' if spec['kind'] == 'ner' else 'the head learns'} nothing of "
-                         f"{'it' if len(missing) == 1 else 'them'} from the data")
+        if not missing:
+            continue
+        them = "it" if len(missing) == 1 else "them"
+        says = (f"{'its tags learn' if spec['kind'] == 'ner' else 'the head learns'} nothing of {them} from the data"
+                if split == "train" else
+                f"dev figures, and the epoch chosen on them, count every prediction of {them} wrong")
+        lines.append(f"task {name!r}: no {'training' if split == 'train' else split} example of "
+                     f"{', '.join(map(repr, missing))}: {says}")
     return lines
 
 

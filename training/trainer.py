@@ -89,6 +89,7 @@ def train(config: TrainConfig, log=print) -> dict:
     odd_documents = [line for split in SPLITS
                      for line in document_warnings(getattr(data, split) or [], f"{split} data")]
     for line in (rare_entity_types(data.schema, data.train) + labels_without_examples(data.schema, data.train)
+                 + (labels_without_examples(data.schema, data.dev, "dev") if data.dev else [])
                  + labels_differing_in_case(data.schema) + overlaps(config, data) + odd_documents):
         log(f"warning: {line}")
     if config.select_by and config.select_by not in data.scored:   # tasks carried over by --init-from too

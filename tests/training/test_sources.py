@@ -288,6 +288,18 @@ def test_a_label_without_a_training_example_is_warned_about():
         "task 'topic': no training example of 'energy': the head learns nothing of it from the data"]
 
 
+def test_a_label_dev_lacks_is_warned_about_for_the_tasks_dev_annotates():
+    """A type --init-from adds that the older dev set predates: every prediction of it counted wrong
+    in the figures the epoch is chosen on, with no word. A task dev leaves out is warned about apart."""
+    from training.corpus import Document, Span
+    from training.data import labels_without_examples
+    dev = [Document("Putin spoke.", spans={"entities": [Span(0, 5, "PER")]})]
+    schema = {"entities": {"kind": "ner", "labels": ["PER", "DATE"]}, "topic": {"kind": "multi", "labels": ["trade"]}}
+    assert labels_without_examples(schema, dev, "dev") == [
+        "task 'entities': no dev example of 'DATE': dev figures, and the epoch chosen on them, count every "
+        "prediction of it wrong"]
+
+
 def test_labels_differing_only_in_case_are_warned_about(files):
     """A CSV's 'Trade' beside the news schema's 'trade' became a 7th topic, with no word."""
     from training.data import labels_differing_in_case
