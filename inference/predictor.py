@@ -248,8 +248,6 @@ class NewsModel:
                 if words[first][0] >= len(text):   # in the second text of a pair
                     continue
                 start, end = trim_edges(text, words[first][0], min(words[last - 1][1], len(text)))
-                if start == end:   # symbols alone, a letter to isalnum ("\u24b6"): no name is left
-                    continue
                 entities.append(Entity(text[start:end], label, start, end, round(float(score), 6), name))
         labels = {}
         for name, probs in analysis.doc_probs.items():
