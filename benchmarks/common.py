@@ -103,7 +103,7 @@ def jsonl_texts(path) -> list[str]:
     """The "text" field of every line of a JSON-lines file (blank lines skipped); an error naming
     the file and line where one has none or it is no string, or where there is no text at all."""
     from training.corpus import DataError
-    from training.readers._files import json_type, read_lines   # here: importing training loads torch
+    from training.readers._files import JSON_ERRORS, json_type, read_lines   # here: importing training loads torch
     try:
         lines = read_lines(Path(path))   # a byte-order mark dropped, as the project's readers drop it
     except OSError as exc:
@@ -115,7 +115,7 @@ def jsonl_texts(path) -> list[str]:
         if line.strip():
             try:
                 text = json.loads(line)["text"]
-            except (ValueError, KeyError, TypeError):
+            except (*JSON_ERRORS, KeyError, TypeError):   # JSON_ERRORS: a line nested too deeply too
                 raise SystemExit(f"error: {path}:{number}: not a JSON object with a \"text\" field") from None
             if not isinstance(text, str):   # else met after the model loads, as texts[i] of no file
                 raise SystemExit(f"error: {path}:{number}: \"text\" must be a string, not {json_type(text)}")
@@ -275,11 +275,10 @@ def refuse_unmeant(args, task: str | None) -> None:
     """Settings that would be ignored, a device the machine lacks, a checkpoint without the
     benchmark's `task`, or a split scored on itself, refused before any work."""
     if args.system == "ours" and args.checkpoint:
-        given = [name for name in (*TRAINING_OPTIONS, "max_train_docs")   # every system's sample: none with a checkpoint
-                 if getattr(args, name) is not None and (name != "resume" or args.resume)]
-        if given:
-            raise SystemExit(f"error: --checkpoint scores a trained checkpoint; "
-                             f"{', '.join('--' + n.replace('_', '-') for n in given)} would train one: leave them out")
+        # --max-train-docs: every system's sample, so none with a checkpoint
+        if given := _flags_given(args, (*TRAINING_OPTIONS, "max_train_docs")):
+            raise SystemExit(f"error: --checkpoint scores a trained checkpoint; {given} would train one: "
+                             "leave them out")
         from inference.checkpoint import MANIFEST
         from inference.manifest import Manifest
         try:
@@ -288,12 +287,10 @@ def refuse_unmeant(args, task: str | None) -> None:
             raise SystemExit(f"error: --checkpoint {args.checkpoint}: {exc}") from None
         if task and task not in tasks:
             raise SystemExit(f"error: checkpoint {args.checkpoint} has no task {task!r} (tasks: {', '.join(tasks)})")
-    ignored = [name for name in (*TRAINING_OPTIONS, "checkpoint")
-               if args.system in PEER_OPTIONS and name not in PEER_OPTIONS[args.system]
-               and getattr(args, name) is not None and (name != "resume" or args.resume)]
-    if ignored:   # accepted and dropped, the result line would still look like a run of those settings
-        raise SystemExit(f"error: --system {args.system} does not read "
-                         f"{', '.join('--' + n.replace('_', '-') for n in ignored)}: they set --system ours")
+    if args.system in PEER_OPTIONS:   # accepted and dropped, the result line would look like a run of them
+        reads = PEER_OPTIONS[args.system]
+        if ignored := _flags_given(args, [n for n in (*TRAINING_OPTIONS, "checkpoint") if n not in reads]):
+            raise SystemExit(f"error: --system {args.system} does not read {ignored}: they set --system ours")
     if args.base:   # a checkpoint: the trainer's advice, --init-from, is no option here
         from training.base_models import checkpoint_as_base
         if checkpoint_as_base(args.base):
@@ -310,6 +307,12 @@ def refuse_unmeant(args, task: str | None) -> None:
         if real[a] == real[b] and not args.limit:   # a smoke run (--limit, recorded in its line) may reuse a file
             raise SystemExit(f"error: --{a.replace('_', '-')} and --{b.replace('_', '-')} are the same file "
                              f"({files[a]}): a split would be scored on what it trained or selected on")
+
+
+def _flags_given(args, names) -> str:
+    """The options of `names` that the command sets, as flags ("--epochs, --crf"): --resume where given."""
+    return ", ".join("--" + n.replace("_", "-") for n in names
+                     if getattr(args, n) is not None and (n != "resume" or args.resume))
 
 
 def refuse_output_over_an_input(args) -> None:

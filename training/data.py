@@ -97,10 +97,10 @@ def read_data(config: TrainConfig) -> RunData:
     news_schema = load_schema(config.schema)
     kept = checkpoint_manifest(config.init_from) if config.init_from else None   # checked before the data is read
     checkpoint = schema_of(kept.tasks) if kept else {}
+    schema_name = f"the schema {config.schema or '(the news schema, data/README.md)'}"
     if kept and any(s.resolved_format == "news" for sources in splits.values() for s in sources):
         # a news file's fields for the checkpoint's tasks are read too, not only those --schema lists
-        news_schema = merge_schemas(checkpoint, news_schema, f"the checkpoint {config.init_from}",
-                                    f"the schema {config.schema or '(the news schema, data/README.md)'}")
+        news_schema = merge_schemas(checkpoint, news_schema, f"the checkpoint {config.init_from}", schema_name)
     read, problems = {name: [] for name in splits}, []
     for name, sources in splits.items():
         for source in sources:
@@ -125,8 +125,7 @@ def read_data(config: TrainConfig) -> RunData:
     if kept:   # a task of another kind than the checkpoint's, named with the record that first gives it
         merge_schemas(checkpoint, schema, f"the checkpoint {config.init_from}", first_seen)
     if len(other) < sum(len(pairs) for pairs in read.values()):  # some files are news JSON lines
-        schema_file = config.schema or "(the news schema, data/README.md)"
-        schema = merge_schemas(news_schema, schema, f"the schema {schema_file}", first_seen)
+        schema = merge_schemas(news_schema, schema, schema_name, first_seen)
     docs = {name: [d for _, ds in pairs for d in ds] or None for name, pairs in read.items()}
     if docs["dev"] is None and config.dev_fraction > 0:
         docs["train"], docs["dev"] = hold_out_documents(docs["train"], config.dev_fraction, config.seed)
@@ -328,8 +327,8 @@ def labels_without_examples(schema: dict[str, dict], docs: list[Document], split
 
 def labels_differing_in_case(schema: dict[str, dict]) -> list[str]:
     """A line for each set of a task's labels that differ only in case ('Trade' from a CSV beside
-    the schema's 'trade') or in white space around them (a checkpoint's 'PER ', which an earlier version read as written): two rows of one head,
-    which split the one class's examples."""
+    the schema's 'trade') or in white space around them (a checkpoint's 'PER ', which an earlier
+    version read as written): two rows of one head, which split the one class's examples."""
     lines = []
     for name, spec in schema.items():
         by_case = defaultdict(list)

@@ -60,18 +60,19 @@ def train(config: TrainConfig, log=print) -> dict:
     for path in (config.output, state_dir(config.output)):   # so --resume finds what a kill left moved aside
         recover_killed_save(path)
     check_replaceable(config.output)   # what that put back
-    if config.model_card and (Path(config.model_card).is_dir() or not Path(config.model_card).parent.is_dir()):
-        raise ValueError(f"model_card {config.model_card}: give a file in an existing folder")
-    if config.model_card and os.path.realpath(config.model_card) in map(os.path.realpath, input_files(config)):
-        raise ValueError(f"model_card {config.model_card}: that is an input of this run; give another file")
-    if config.model_card and Path(os.path.realpath(config.model_card)).is_relative_to(os.path.realpath(config.output)):
-        raise ValueError(f"model_card {config.model_card}: that is inside the output folder, which holds the "
-                         "checkpoint and its card (README.md); give a file elsewhere")
-    for name, folder in (("init_from", config.init_from), ("base", config.base)):   # a file there is the run's input
-        if config.model_card and folder and os.path.isdir(folder) \
-                and Path(os.path.realpath(config.model_card)).is_relative_to(os.path.realpath(folder)):
-            raise ValueError(f"model_card {config.model_card}: that is inside the {name} folder {folder}, an input "
-                             "of this run; give a file elsewhere")
+    if config.model_card:
+        card = Path(os.path.realpath(config.model_card))
+        if Path(config.model_card).is_dir() or not Path(config.model_card).parent.is_dir():
+            raise ValueError(f"model_card {config.model_card}: give a file in an existing folder")
+        if str(card) in map(os.path.realpath, input_files(config)):
+            raise ValueError(f"model_card {config.model_card}: that is an input of this run; give another file")
+        if card.is_relative_to(os.path.realpath(config.output)):
+            raise ValueError(f"model_card {config.model_card}: that is inside the output folder, which holds the "
+                             "checkpoint and its card (README.md); give a file elsewhere")
+        for name, folder in (("init_from", config.init_from), ("base", config.base)):   # a file there is an input
+            if folder and os.path.isdir(folder) and card.is_relative_to(os.path.realpath(folder)):
+                raise ValueError(f"model_card {config.model_card}: that is inside the {name} folder {folder}, an "
+                                 "input of this run; give a file elsewhere")
     check_replaceable(state_dir(config.output), is_state, "a training state")
     if not config.resume and is_state(state_dir(config.output)):   # its first save would replace hours of work
         raise ValueError(f"{state_dir(config.output)} holds the state of an interrupted run: give --resume to go on "
@@ -92,34 +93,35 @@ def train(config: TrainConfig, log=print) -> dict:
                  + (labels_without_examples(data.schema, data.dev, "dev") if data.dev else [])
                  + labels_differing_in_case(data.schema) + overlaps(config, data) + odd_documents):
         log(f"warning: {line}")
-    if config.select_by and config.select_by not in data.scored:   # tasks carried over by --init-from too
-        raise DataError([f"select_by: no task {config.select_by!r} in the data; tasks: "
-                         f"{', '.join(sorted(data.scored))}"])
-    if config.select_by and not data.dev:
-        raise DataError([f"select_by {config.select_by!r}: there is no dev data to select the epoch on (give --dev "
-                         "or --dev-fraction)"])
     on_dev = annotated_tasks(data.dev) if data.dev else set()
-    if config.select_by and config.select_by not in on_dev:
-        raise DataError([f"select_by: no dev document is annotated for task {config.select_by!r}"])
-    if config.select_by and not any(d.spans.get(config.select_by) or d.labels.get(config.select_by) for d in data.dev):
-        raise DataError([f"select_by: the dev documents have no entity or label of task {config.select_by!r}: its "
-                         "F1 would be 0 at every epoch, and the first epoch kept"])
+    if select := config.select_by:
+        if select not in data.scored:   # tasks carried over by --init-from too
+            raise DataError([f"select_by: no task {select!r} in the data; tasks: {', '.join(sorted(data.scored))}"])
+        if not data.dev:
+            raise DataError([f"select_by {select!r}: there is no dev data to select the epoch on (give --dev "
+                             "or --dev-fraction)"])
+        if select not in on_dev:
+            raise DataError([f"select_by: no dev document is annotated for task {select!r}"])
+        if not any(d.spans.get(select) or d.labels.get(select) for d in data.dev):
+            raise DataError([f"select_by: the dev documents have no entity or label of task {select!r}: its "
+                             "F1 would be 0 at every epoch, and the first epoch kept"])
     unscored = [task for task in data.schema if task not in on_dev] if data.dev else []
     if unscored:
         log(f"warning: no dev document is annotated for task(s) {', '.join(unscored)}: the best epoch is chosen "
             "without them, and their scores are not calibrated on dev")
-    if config.init_from and config.base:
-        log(f"warning: --base {config.base} has no effect with --init-from: the encoder is the checkpoint's")
     if config.init_from:   # the checkpoint's model reads what it learnt to read (its manifest says what)
         kept = data.checkpoint
+        if config.base:
+            log(f"warning: --base {config.base} has no effect with --init-from: the encoder is the checkpoint's")
         if config.lexical_terms and config.lexical_terms != len(kept.lexicon):
             has = f"read the checkpoint's {len(kept.lexicon)} terms" if kept.lexicon else "read no lexical features"
             log(f"warning: --lexical-terms {config.lexical_terms} has no effect with --init-from: the document "
                 f"heads {has}, as the checkpoint's")
         if not config.shape_input and kept.shape_input:
             log("warning: --no-shape-input has no effect with --init-from: the checkpoint's encoder reads word shapes")
-    if config.gate_label and config.init_from:
-        log(f"warning: --gate-label {config.gate_label} has no effect with --init-from: the gates are the checkpoint's")
+        if config.gate_label:
+            log(f"warning: --gate-label {config.gate_label} has no effect with --init-from: the gates are the "
+                "checkpoint's")
     elif config.gate_label and not any(spec["kind"] in ("single", "pair") and config.gate_label in spec["labels"]
                                        for spec in data.schema.values()):
         raise DataError([f"gate_label: no single-label task has a label {config.gate_label!r}; tasks: "
@@ -217,16 +219,16 @@ class Trainer:
         if config.resume and is_state(self.state):
             self.progress = load_state(self.state, model, self.optimizer, self.scheduler, self.rng, self.average,
                                        self.identity, self.rank, self.device)
-            if self.progress["best_epoch"] is not None and not is_checkpoint(Path(config.output)):   # not at the end
-                raise ValueError(f"{self.state} goes on from a run whose best epoch so far "
-                                 f"({self.progress['best_epoch']}) was saved to {config.output}, which holds no "
-                                 f"checkpoint now: put it back, or remove {self.state} to start again")
-            if self.progress["best_epoch"] is not None and (kept := self._checkpoint_run()) is not None \
-                    and self._ours(kept) is False:   # another run saved there since: it would end as this one's
-                raise ValueError(f"{self.state} goes on from a run whose best epoch so far "
-                                 f"({self.progress['best_epoch']}) was saved to {config.output}, which now holds "
-                                 f"another run's checkpoint: put this run's back, or remove {self.state} to start "
-                                 "again")
+            if self.progress["best_epoch"] is not None:   # saved to config.output, which the run's end reads
+                saved = (f"{self.state} goes on from a run whose best epoch so far ({self.progress['best_epoch']}) "
+                         f"was saved to {config.output}, which")
+                if not is_checkpoint(Path(config.output)):
+                    raise ValueError(f"{saved} holds no checkpoint now: put it back, or remove {self.state} to start "
+                                     "again")
+                if (kept := self._checkpoint_run()) is not None and self._ours(kept) is False:
+                    # another run saved there since: it would end as this one's
+                    raise ValueError(f"{saved} now holds another run's checkpoint: put this run's back, or remove "
+                                     f"{self.state} to start again")
             self.created -= self.progress["minutes"] * 60   # total_minutes counts the interrupted run's epochs too
             log(f"resuming from {self.state} after epoch {self.progress['epoch']} (step {self.progress['step']})")
         elif config.resume and (finished := self._finished_run()) is not None:

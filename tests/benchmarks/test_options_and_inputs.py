@@ -292,6 +292,17 @@ def test_an_article_whose_text_is_no_string_is_named_at_its_line(tmp_path, monke
     assert str(refused.value) == f'error: {articles}:2: "text" must be a string, not null'
 
 
+def test_an_article_line_nested_too_deeply_is_named_at_its_line(tmp_path, monkeypatch):
+    """Before: a traceback, RecursionError, naming neither the file nor the line."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import common
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text('{"text": "Talks in Geneva."}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(SystemExit) as refused:
+        common.jsonl_texts(articles)
+    assert str(refused.value) == f'error: {articles}:2: not a JSON object with a "text" field'
+
+
 def test_articles_saved_with_a_byte_order_mark_are_read_as_the_project_reads_them(tmp_path, monkeypatch):
     """Before: 'not a JSON object with a "text" field' at line 1 of a file the readers accept."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))

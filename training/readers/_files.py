@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import accumulate
 from pathlib import Path
 
 import regex
@@ -200,11 +201,7 @@ def utf16_offsets(text: str) -> dict[int, int] | None:
     from 0 to the end; an offset inside such a character has none. None where both counts agree."""
     if all(ord(c) <= 0xFFFF for c in text):
         return None
-    units, unit = {0: 0}, 0
-    for index, char in enumerate(text, 1):
-        unit += 2 if ord(char) > 0xFFFF else 1
-        units[unit] = index
-    return units
+    return dict(zip(accumulate((2 if ord(c) > 0xFFFF else 1 for c in text), initial=0), range(len(text) + 1)))
 
 
 def grapheme_offsets(text: str) -> dict[int, int] | None:
@@ -214,19 +211,17 @@ def grapheme_offsets(text: str) -> dict[int, int] | None:
     clusters = regex.findall(r"\X", text)
     if len(clusters) == len(text):
         return None
-    positions, index = {0: 0}, 0
-    for n, cluster in enumerate(clusters, 1):
-        index += len(cluster)
-        positions[n] = index
-    return positions
+    return dict(enumerate(accumulate(map(len, clusters), initial=0)))
 
 
-def overlap_problems(spans: list[Span], text: str) -> list[str]:
-    """One reason per overlapping pair: a BIO tagger cannot learn nested or crossing entities."""
+def sorted_spans(spans: list[Span], text: str, errors: list[str]) -> list[Span]:
+    """`spans` in text order; one reason per overlapping pair goes to `errors`: a BIO tagger cannot
+    learn nested or crossing entities."""
     spans = sorted(spans, key=lambda s: (s.start, s.end))
-    return [f"entities overlap: {a.start}..{a.end} {a.label} {text[a.start:a.end]!r} and "
-            f"{b.start}..{b.end} {b.label} {text[b.start:b.end]!r}"
-            for a, b in zip(spans, spans[1:]) if b.start < a.end]
+    errors.extend(f"entities overlap: {a.start}..{a.end} {a.label} {text[a.start:a.end]!r} and "
+                  f"{b.start}..{b.end} {b.label} {text[b.start:b.end]!r}"
+                  for a, b in zip(spans, spans[1:]) if b.start < a.end)
+    return spans
 
 
 def finish(path: Path, docs: list[Document], problems: list[str]) -> list[Document]:

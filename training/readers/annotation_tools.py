@@ -12,7 +12,7 @@ from pathlib import Path
 
 from training.corpus import DataError, Document, Span
 from training.readers._files import (JSON_ERRORS, finish, grapheme_offsets, invalid_json, json_lines, json_list,
-                                     json_type, offsets_problem, overlap_problems, read_utf8, record_id,
+                                     json_type, offsets_problem, read_utf8, record_id, sorted_spans,
                                      text_problem, unreadable_problem, utf16_offsets, whole_numbers)
 
 
@@ -51,13 +51,13 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
         raise DataError([f"{path}: a Label Studio export is a JSON list of tasks, not {json_type(tasks)}"])
     # JSON_MIN: flat records (no task holds "data" or its annotations) with the fields only it writes; else
     # JSON (a list of other records, news ones, is refused there naming data.text, with the format hint)
-    if tasks and not any(isinstance(task, dict) and {"data", "annotations", "completions"} & set(task)
-                         for task in tasks) and any(isinstance(task, dict) and _MIN_WRITES & set(task) for task in tasks):
+    objects = [task for task in tasks if isinstance(task, dict)]
+    if not any({"data", "annotations", "completions"} & set(task) for task in objects) \
+            and any(_MIN_WRITES & set(task) for task in objects):
         return _read_json_min(path, tasks, ner_task, choice_tasks, text_key, repeated)
     docs, problems, unannotated = [], [], 0
     for n, task in enumerate(tasks):
-        # The index is the task's place in the list (0-based, as jq's .[n]); the id is Label Studio's.
-        where = f"{path}: task {n}" + (f" (id {task['id']})" if isinstance(task, dict) and "id" in task else "")
+        where = _place(path, "task", n, task)
         if n in repeated:
             problems.append(f"{where}: {repeated[n]}")
             continue
@@ -96,21 +96,20 @@ def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: 
                                          if isinstance(v, dict) and "choices" in v}
     unclear = sorted({key for r in objects for key, v in r.items() if isinstance(v, str)} - choices - _MIN_META
                      - {text_key})
-    def where(n: int, record) -> str:
-        return f"{path}: record {n}" + (f" (id {record['id']})" if isinstance(record, dict) and "id" in record else "")
     broken = {n: repeated.get(n) or f"a record must be a JSON object, not {json_type(record)}"
               for n, record in enumerate(records) if not isinstance(record, dict) or n in repeated}
     # Where no record holds the text's key, the key is what is wrong: each record says so
     if choice_tasks is None and unclear and any(isinstance(r.get(text_key), str) for r in objects):
-        raise DataError([f"{where(n, records[n])}: {why}" for n, why in broken.items()] + [
+        raise DataError([f"{_place(path, 'record', n, records[n])}: {why}" for n, why in broken.items()] + [
                          f"{path}: a Label Studio JSON_MIN export does not say whether its fields "
                          f"{', '.join(unclear)} hold choices or the task's data: name its choice controls (reader "
                          f"option choice_tasks in the options table of `train --config`, e.g. {{{unclear[0]} = "
                          f"\"{unclear[0]}\"}}; {{}} for none), or export JSON (which evaluate and calibrate read)"])
     docs, problems, seen, unannotated = [], [], set(), 0
     for n, record in enumerate(records):
+        where = _place(path, "record", n, record)
         if n in broken:
-            problems.append(f"{where(n, record)}: {broken[n]}")
+            problems.append(f"{where}: {broken[n]}")
             continue
         if "annotation_id" in record and record["annotation_id"] is None:   # a task without an annotation
             unannotated += 1
@@ -126,13 +125,19 @@ def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: 
         else:
             doc = _document(text, record, _min_results(record, text_key, choices), ner_task, choice_tasks, text_key,
                             errors, val="")
-        problems.extend(f"{where(n, record)}: {e}" for e in errors)
+        problems.extend(f"{where}: {e}" for e in errors)
         if not errors:
-            doc.source = where(n, record)
+            doc.source = where
             docs.append(doc)
     if unannotated == len(records):
         raise DataError([f"{path}: no record has an annotation ({len(records)} in the export)"])
     return _without_empty_task(finish(path, docs, problems), ner_task)
+
+
+def _place(path: Path, what: str, n: int, item) -> str:
+    """How problems name the export's item `n`: its place in the list (0-based, as jq's .[n]) and
+    Label Studio's id."""
+    return f"{path}: {what} {n}" + (f" (id {item['id']})" if isinstance(item, dict) and "id" in item else "")
 
 
 def _without_empty_task(docs: list[Document], ner_task) -> list[Document]:
@@ -286,8 +291,7 @@ def _document(text: str, data: dict, items: list[tuple[str, object]], ner_task, 
                           "so they cannot be read; label the text with Labels")
         # Other result types (relations, text areas, ratings) carry nothing these tasks learn from.
     if ner_task:
-        errors.extend(overlap_problems(spans, text))
-        doc.spans[ner_task] = sorted(spans, key=lambda s: (s.start, s.end))
+        doc.spans[ner_task] = sorted_spans(spans, text, errors)
     return doc
 
 
@@ -378,8 +382,7 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
                 errors.append(f"{span_key}[{k}]: {reason}")
             else:
                 spans.append(Span(start, end, label.strip()))
-        errors.extend(overlap_problems(spans, text))
-        doc.spans[ner_task] = sorted(spans, key=lambda s: (s.start, s.end))
+        doc.spans[ner_task] = sorted_spans(spans, text, errors)
     if label_task and label_key:
         value = record[label_key]
         labels = value if isinstance(value, list) else [value]
@@ -390,9 +393,7 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
     return doc
 
 
-
-def _on_word_edges(text: str, items: list[tuple], positions: dict[int, int] | None = None,
-                   edges: set[int] | None = None) -> int:
+def _on_word_edges(text: str, items: list[tuple], positions: dict[int, int] | None, edges: set[int] | None) -> int:
     """How many spans (start, end, label) begin and end on a word's edge when their offsets
     are read through `positions` (offset -> character index; None: offsets are characters), and
     not inside a grapheme cluster (`edges`: where clusters begin, None: at every character)."""

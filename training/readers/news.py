@@ -11,7 +11,7 @@ import functools
 from pathlib import Path
 
 from training.corpus import Document, Span
-from training.readers._files import (finish, json_lines, json_type, overlap_problems, record_id, span_problem,
+from training.readers._files import (finish, json_lines, json_type, record_id, sorted_spans, span_problem,
                                      text_problem)
 
 
@@ -112,8 +112,7 @@ def _spans(name: str, value, text: str, known: list[str] | None, errors: list[st
             errors.append(f"{where}: unknown entity label {ent['label']!r} (known: {', '.join(known)})")
         else:
             spans.append(Span(ent["start"], ent["end"], ent["label"].strip()))
-    errors.extend(overlap_problems(spans, text))
-    return sorted(spans, key=lambda s: (s.start, s.end))
+    return sorted_spans(spans, text, errors)
 
 
 def _labels(name: str, value, kind: str, known: list[str] | None, errors: list[str]) -> list[str]:
