@@ -10,7 +10,7 @@ from conftest import REPO
 
 COMMAND = re.compile(r"(?:python (?:benchmarks/(?P<script>\w+)\.py|-m training (?P<module>\w+))"
                      r"|newsmodel (?P<command>\w+))(?P<rest>.*)")
-OPTION = re.compile(r"(?<!\S)--(\[no-\])?([a-z][a-z0-9-]*)")
+OPTION = re.compile(r"(?<![\w-])--(\[no-\])?([a-z][a-z0-9-]*)")   # "[--epochs N]" too
 
 
 def quoted_commands(path: str):

@@ -63,10 +63,12 @@ def test_a_lexical_head_the_run_does_not_train_is_carried_over_whole(tiny_base, 
     from training.corpus import Document, Span
     from training.lexical_fit import fit_lexical_heads, fit_lexicon, flag_tasks
     from training.schema import task_specs
-    docs = [Document(t, labels={"topic": [l]}) for t, l in [("Oil talks in Vienna.", "trade"),
-                                                             ("Grain exports fell.", "trade"), ("Troops moved.", "other")]]
-    tasks = task_specs({"topic": {"kind": "multi", "labels": ["trade", "other"]}, "entities": NEWS_SCHEMA["entities"]})
-    flag_tasks(tasks, lexical=True, gate_label=None)
+    docs = [Document(t, labels={"topic": [l], "stance": [s]}) for t, l, s in [
+        ("Oil talks in Vienna.", "trade", "neutral"), ("Grain exports fell.", "trade", "critical"),
+        ("Troops moved.", "other", "supportive")]]
+    tasks = task_specs({"topic": {"kind": "multi", "labels": ["trade", "other"]}, "entities": NEWS_SCHEMA["entities"],
+                        "stance": {"kind": "single", "labels": ["neutral", "critical", "supportive"]}})
+    flag_tasks(tasks, lexical=True, gate_label="neutral")   # stance's gate decides neutral first
     lexicon = fit_lexicon(docs, 20)
     torch.manual_seed(0)
     old = MultiTaskModel(AutoModel.from_pretrained(tiny_base, add_pooling_layer=False), tasks, lexicon_size=len(lexicon))
@@ -78,3 +80,6 @@ def test_a_lexical_head_the_run_does_not_train_is_carried_over_whole(tiny_base, 
     fit_lexical_heads(model, new_docs, Lexicon(vocabulary, model.lexicon_idf.numpy()), print)
     assert torch.equal(model.lexical["topic"], old.lexical["topic"]) and not model.lexical["topic"].requires_grad
     assert torch.equal(model.heads["topic"].weight, old.heads["topic"].weight)
+    assert old.gates["stance"].abs().sum() > 0   # fitted, so a gate left at its zero start would show
+    assert torch.equal(model.gates["stance"], old.gates["stance"]) and not model.gates["stance"].requires_grad
+    assert torch.equal(model.lexical["stance"], old.lexical["stance"])
