@@ -301,15 +301,15 @@ def _joined(text: str, i: int) -> bool:
     return 0 < i < len(text) and part(text[i - 1]) and part(text[i])
 
 
-def labels_without_examples(schema: dict[str, dict], docs: list[Document], split: str = "train") -> list[str]:
-    """A line for each label of the schema that no document of the split has (an entity type no
-    span bears, a topic no document): in training its head row learns nothing from the data; in dev
-    (of a task dev annotates) the figures the epoch is chosen on never see it found, and count every
-    prediction of it wrong (a type `--init-from` adds that the older dev set predates)."""
+def labels_without_examples(schema: dict[str, dict], docs: list[Document], dev: bool = False) -> list[str]:
+    """A line for each label of the schema that no document has (an entity type no span bears, a
+    topic no document): in training its head row learns nothing from the data; in dev (of a task
+    dev annotates) dev figures count every prediction of it wrong (a type the older dev set of an
+    `--init-from` run predates)."""
     lines = []
-    on_split = annotated_tasks(docs)
+    on_dev = annotated_tasks(docs) if dev else set()
     for name, spec in schema.items():
-        if split == "dev" and name not in on_split:   # warned about on its own
+        if dev and name not in on_dev:   # warned about on its own
             continue
         had = {span.label for doc in docs for span in doc.spans.get(name, [])} if spec["kind"] == "ner" else \
             {label for doc in docs for label in doc.labels.get(name, [])}
@@ -317,12 +317,20 @@ def labels_without_examples(schema: dict[str, dict], docs: list[Document], split
         if not missing:
             continue
         them = "it" if len(missing) == 1 else "them"
-        says = (f"{'its tags learn' if spec['kind'] == 'ner' else 'the head learns'} nothing of {them} from the data"
-                if split == "train" else
-                f"dev figures, and the epoch chosen on them, count every prediction of {them} wrong")
-        lines.append(f"task {name!r}: no {'training' if split == 'train' else split} example of "
-                     f"{', '.join(map(repr, missing))}: {says}")
+        says = (f"dev figures count every prediction of {them} wrong (and so does the choice of the best epoch, "
+                "unless --select-by names another task)") if dev else \
+            f"{'its tags learn' if spec['kind'] == 'ner' else 'the head learns'} nothing of {them} from the data"
+        lines.append(f"task {name!r}: no {'dev' if dev else 'training'} example of {', '.join(map(repr, missing))}: "
+                     f"{says}")
     return lines
+
+
+def predicted_schema(data: RunData) -> dict[str, dict]:
+    """The tasks and labels the trained model predicts: those of the run's data, and with
+    --init-from the checkpoint's, which stay in the model whether or not the new data has them."""
+    if data.checkpoint is None:
+        return data.schema
+    return merge_schemas(schema_of(data.checkpoint.tasks), data.schema, "the checkpoint", "this run's data")
 
 
 def labels_differing_in_case(schema: dict[str, dict]) -> list[str]:

@@ -30,7 +30,7 @@ from .base_models import BASE_MODELS, default_recipe
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
 from .data import (SPLITS, RunData, document_warnings, fingerprint, input_files, labels_differing_in_case,
-                   labels_without_examples, overlaps, rare_entity_types, read_data)
+                   labels_without_examples, overlaps, predicted_schema, rare_entity_types, read_data)
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
@@ -89,8 +89,10 @@ def train(config: TrainConfig, log=print) -> dict:
             f"{name!r}: {what}")
     odd_documents = [line for split in SPLITS
                      for line in document_warnings(getattr(data, split) or [], f"{split} data")]
-    for line in (rare_entity_types(data.schema, data.train) + labels_without_examples(data.schema, data.train)
-                 + (labels_without_examples(data.schema, data.dev, "dev") if data.dev else [])
+    predicted = predicted_schema(data)
+    for line in (rare_entity_types(data.schema, data.train)
+                 + labels_without_examples({name: predicted[name] for name in data.schema}, data.train)
+                 + (labels_without_examples(predicted, data.dev, dev=True) if data.dev else [])
                  + labels_differing_in_case(data.schema) + overlaps(config, data) + odd_documents):
         log(f"warning: {line}")
     on_dev = annotated_tasks(data.dev) if data.dev else set()

@@ -154,9 +154,10 @@ def test_a_one_word_place_does_not_join_a_longer_name_that_is_not_a_person():
     assert one_type_per_name(spans, p, words, tags) == spans
 
 
-def test_a_span_without_a_letter_or_digit_is_no_entity():
+@pytest.mark.parametrize("symbol", ["[", "\u24b6"])   # "\u24b6": no letter to isalnum, so predict never trims one to nothing
+def test_a_span_without_a_letter_or_digit_is_no_entity(symbol):
     # "[" tagged as a person of its own before "Putin]" (a SentencePiece model did this)
-    words = ["our", "President", "[", "Putin", "]", "said"]
+    words = ["our", "President", symbol, "Putin", "]", "said"]
     p = probs([[1.0, 0.0, 0.0, 0.0, 0.0],
                [1.0, 0.0, 0.0, 0.0, 0.0],
                [0.2, 0.8, 0.0, 0.0, 0.0],       # B-PER

@@ -295,9 +295,28 @@ def test_a_label_dev_lacks_is_warned_about_for_the_tasks_dev_annotates():
     from training.data import labels_without_examples
     dev = [Document("Putin spoke.", spans={"entities": [Span(0, 5, "PER")]})]
     schema = {"entities": {"kind": "ner", "labels": ["PER", "DATE"]}, "topic": {"kind": "multi", "labels": ["trade"]}}
-    assert labels_without_examples(schema, dev, "dev") == [
-        "task 'entities': no dev example of 'DATE': dev figures, and the epoch chosen on them, count every "
-        "prediction of it wrong"]
+    assert labels_without_examples(schema, dev, dev=True) == [
+        "task 'entities': no dev example of 'DATE': dev figures count every prediction of it wrong (and so does "
+        "the choice of the best epoch, unless --select-by names another task)"]
+
+
+def test_the_checkpoints_labels_a_continued_run_lacks_are_named_whatever_the_format(tmp_path):
+    """A CoNLL file with PER and LOC alone continuing a checkpoint of four types: ORG and MISC stay in
+    the model and each dev prediction of them counts wrong, but the run's schema (from its data)
+    lacked them, so nothing was said, where a news file (read with the checkpoint's schema) warned."""
+    from inference.checkpoint import write_manifest
+    from inference.manifest import Manifest
+    from training.data import labels_without_examples, predicted_schema
+    from training.schema import task_specs
+    news = tmp_path / "news"
+    news.mkdir()
+    write_manifest(news, Manifest(tasks=task_specs(NEWS_SCHEMA), base_model="tiny"))
+    (tmp_path / "a.conll").write_text("Putin NNP B-NP B-PER\nin IN B-PP O\nParis NNP B-NP B-LOC\n", encoding="utf-8")
+    data = read_data(TrainConfig(train=str(tmp_path / "a.conll"), dev=str(tmp_path / "a.conll"), init_from=str(news)))
+    predicted = predicted_schema(data)
+    assert set(predicted) == {"entities", "topic", "stance"} and data.schema["entities"]["labels"] == ["LOC", "PER"]
+    [line] = labels_without_examples(predicted, data.dev, dev=True)   # topic and stance: dev does not annotate them
+    assert line.startswith("task 'entities': no dev example of 'ORG', 'MISC': ")
 
 
 def test_labels_differing_only_in_case_are_warned_about(files):
