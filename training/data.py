@@ -303,9 +303,9 @@ def _joined(text: str, i: int) -> bool:
 
 def labels_without_examples(schema: dict[str, dict], docs: list[Document], dev: bool = False) -> list[str]:
     """A line for each label of the schema that no document has (an entity type no span bears, a
-    topic no document): in training its head row learns nothing from the data; in dev (of a task
-    dev annotates) dev figures count every prediction of it wrong (a type the older dev set of an
-    `--init-from` run predates)."""
+    topic no document): in training its scores are only lowered (a row --init-from kept is
+    unlearnt); in dev (of a task dev annotates) dev figures count every prediction of it wrong (a
+    type the older dev set of an `--init-from` run predates)."""
     lines = []
     on_dev = annotated_tasks(docs) if dev else set()
     for name, spec in schema.items():
@@ -319,7 +319,7 @@ def labels_without_examples(schema: dict[str, dict], docs: list[Document], dev: 
         them = "it" if len(missing) == 1 else "them"
         says = (f"dev figures count every prediction of {them} wrong (and so does the choice of the best epoch, "
                 "unless --select-by names another task)") if dev else \
-            f"{'its tags learn' if spec['kind'] == 'ner' else 'the head learns'} nothing of {them} from the data"
+            f"the data never shows {them}, so training only lowers {'its' if len(missing) == 1 else 'their'} scores"
         lines.append(f"task {name!r}: no {'dev' if dev else 'training'} example of {', '.join(map(repr, missing))}: "
                      f"{says}")
     return lines

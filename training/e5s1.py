@@ -210,13 +210,20 @@ def build_tokenizer(e5: E5File):
                                    model_max_length=e5.config["max_position_embeddings"])
 
 
+_UNLISTED = ("config.json", "model.safetensors", "tokenizer.json")   # the files a SOURCE.json without "files" vouches for
+
+
 def is_converted(folder: Path) -> bool:
     """Whether `folder` holds a whole conversion: every file SOURCE.json (written last) lists, at
-    the size written (a damaged one lacks a file or holds one cut short)."""
+    the size written (a damaged one lacks a file or holds one cut short). One written before the
+    list (no "files") is read as then, by its files' presence: a read-only cache stays usable."""
     try:
-        files = json.loads((folder / "SOURCE.json").read_text(encoding="utf-8"))["files"]
+        source = json.loads((folder / "SOURCE.json").read_text(encoding="utf-8"))
+        if "files" not in source:
+            return all((folder / name).is_file() for name in _UNLISTED)
+        files = source["files"]
         return bool(files) and all((folder / name).stat().st_size == size for name, size in files.items())
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, TypeError, AttributeError):
         return False
 
 

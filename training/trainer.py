@@ -90,10 +90,10 @@ def train(config: TrainConfig, log=print) -> dict:
     odd_documents = [line for split in SPLITS
                      for line in document_warnings(getattr(data, split) or [], f"{split} data")]
     predicted = predicted_schema(data)
-    for line in (rare_entity_types(data.schema, data.train)
-                 + labels_without_examples({name: predicted[name] for name in data.schema}, data.train)
+    trained = {name: predicted[name] for name in data.schema}   # with the labels --init-from's checkpoint adds
+    for line in (rare_entity_types(data.schema, data.train) + labels_without_examples(trained, data.train)
                  + (labels_without_examples(predicted, data.dev, dev=True) if data.dev else [])
-                 + labels_differing_in_case(data.schema) + overlaps(config, data) + odd_documents):
+                 + labels_differing_in_case(trained) + overlaps(config, data) + odd_documents):
         log(f"warning: {line}")
     on_dev = annotated_tasks(data.dev) if data.dev else set()
     if select := config.select_by:

@@ -111,7 +111,7 @@ def test_converted_encoder_matches_the_package_engine(e5_folder):
 
 
 @pytest.mark.parametrize("damage", ["tokenizer_config.json removed", "model.safetensors cut short",
-                                    "tokenizer.json cut short", "written before its files were listed"])
+                                    "tokenizer.json cut short"])
 def test_a_cached_conversion_damaged_by_hand_is_converted_again(tmp_path, monkeypatch, damage):
     """Before: a folder lacking tokenizer_config.json, or with a file cut short, was taken as whole
     and met at every run as "the tokenizer files are another encoder's" or a damaged safetensors."""
@@ -126,9 +126,15 @@ def test_a_cached_conversion_damaged_by_hand_is_converted_again(tmp_path, monkey
     name, how = damage.split(" ", 1)
     if how == "removed":
         (Path(folder) / name).unlink()
-    elif how == "cut short":
+    else:
         (Path(folder) / name).write_bytes(whole[name][:len(whole[name]) // 2])
-    else:   # SOURCE.json as it was written before: the file's name alone
-        (Path(folder) / "SOURCE.json").write_text(json.dumps({"converted_from": "e5-small-enpt-q4.bin"}))
     assert base_models.resolve_base("e5-small")[0] == folder
     assert {file.name: file.read_bytes() for file in sorted(Path(folder).iterdir())} == whole
+    # SOURCE.json as the version before the list wrote it vouches for its files' presence, as it did then:
+    # a read-only cache of that version stays usable, not removed to be converted again
+    (Path(folder) / "SOURCE.json").write_text(json.dumps({"converted_from": "e5-small-enpt-q4.bin"}))
+    monkeypatch.setattr(base_models.shutil, "rmtree", lambda *a, **k: pytest.fail("a whole folder was removed"))
+    assert base_models.resolve_base("e5-small")[0] == folder
+    (Path(folder) / "tokenizer.json").unlink()
+    from training.e5s1 import is_converted
+    assert not is_converted(Path(folder))

@@ -507,3 +507,29 @@ def test_the_start_line_and_the_bars_count_the_epochs_and_steps_that_run(tiny_ba
     assert f", 1 epochs, {-(-windows // 4)} steps, " in start   # epoch 2's steps alone
     bars = capsys.readouterr().err
     assert "epoch 2/2" in bars and "epoch 1/2" not in bars
+
+
+def test_a_continued_run_warns_of_the_checkpoints_labels_its_data_lacks_whatever_the_format(tiny_checkpoint, tmp_path,
+                                                                                            monkeypatch):
+    """A CoNLL file of PER and LOC alone and a CSV of topic 'Trade' continuing a news checkpoint: ORG
+    and MISC stay in the model and 'Trade' sits beside its 'trade', but only a news file (read with
+    the checkpoint's schema) was warned about; the warnings read the run's data's labels alone."""
+    from training.trainer import Trainer
+
+    class Stop(Exception):
+        pass
+
+    def stop(self):
+        raise Stop
+    monkeypatch.setattr(Trainer, "run_epochs", stop)   # the warnings come before the first step
+    (tmp_path / "a.conll").write_text("Putin NNP B-NP B-PER\nin IN B-PP O\nParis NNP B-NP B-LOC\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text("text,label\nTariffs rose in Paris.,Trade\n", encoding="utf-8")
+    logged = []
+    with pytest.raises(Stop):
+        train(TrainConfig(train=[str(tmp_path / "a.conll"), {"path": str(tmp_path / "t.csv"), "options": {"task": "topic"}}],
+                          dev=str(tmp_path / "a.conll"), init_from=str(tiny_checkpoint), output=str(tmp_path / "out"),
+                          window_length=64, window_overlap=16, measure_runtimes=False), log=logged.append)
+    assert "warning: task 'entities': no training example of 'ORG', 'MISC': the data never shows them, so training " \
+           "only lowers their scores" in logged
+    assert any(line.startswith("warning: task 'entities': no dev example of 'ORG', 'MISC': ") for line in logged)
+    assert any("labels 'trade' and 'Trade' differ only in case" in line for line in logged)
