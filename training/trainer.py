@@ -288,11 +288,15 @@ class Trainer:
                 or manifest.training["config"].get("measure_runtimes"):
             return
         self.log("measuring the runtimes it ended without (--measure-runtimes) on its checkpoint")
-        manifest.runtimes = measure_runtimes(output, self.data.dev, self.log)
-        write_manifest(output, manifest)
+        try:
+            manifest.runtimes = measure_runtimes(output, self.data.dev, self.log)
+        except KeyboardInterrupt:   # not "before an epoch was saved": the ended run's checkpoint is whole
+            raise KeyboardInterrupt("; the runtimes were not measured, the run's checkpoint is as it ended, and the "
+                                    "same command with --resume measures them") from None
         card = "train_counts" in manifest.training   # a card written before they were recorded is left as it is
-        if card:
+        if card:   # the card first: a manifest with runtimes is what tells a later --resume they are written
             write_model_card(output, manifest, extra_path=self.config.model_card)
+        write_manifest(output, manifest)
         self.log("default CPU runtime: %s (%s); written to %s/manifest.json%s"
                  % (*choose(manifest.runtimes), output, (" and README.md" + (f" and {self.config.model_card}"
                                                          if self.config.model_card else "")) if card else ""))

@@ -280,3 +280,54 @@ def test_measure_runtimes_on_the_resume_of_a_run_ended_without_them_measures_the
     assert manifest["training"]["config"]["measure_runtimes"] is False   # as the run was trained
     for card in (tmp / "unmeasured" / "README.md", tmp / "card.md"):
         assert "`load()` runs `torch` by default" in card.read_text()
+
+
+def _ended_without_runtimes(tmp, tiny_base, name):
+    from training.config import TrainConfig
+    from training.trainer import train
+    config = TrainConfig(train=str(tmp / "train.jsonl"), dev=str(tmp / "dev.jsonl"), base=tiny_base,
+                         output=str(tmp / name), epochs=1, max_steps=1, batch_size=4, window_length=64,
+                         window_overlap=16, measure_runtimes=False)
+    train(config, log=lambda m: None)
+    return TrainConfig(**{**config.__dict__, "resume": True, "measure_runtimes": True})
+
+
+def test_a_kill_while_an_ended_runs_card_is_written_leaves_the_runtimes_to_measure_again(run_args, tiny_base,
+                                                                                          monkeypatch):
+    """Before: the manifest took the runtimes first, so a kill before the card was written left a card
+    without them (or cut short) that every later --resume, finding them measured, left as it was."""
+    import training.trainer as trainer
+    tmp, _ = run_args
+    config = _ended_without_runtimes(tmp, tiny_base, "card-killed")
+    monkeypatch.setattr(trainer, "measure_runtimes", lambda path, dev, log: {
+        "torch": {"dev": {"entities": 0.5}, "words_per_second": 100.0}})
+    card = trainer.write_model_card
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(trainer, "write_model_card", killed)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(config, log=lambda m: None)
+    monkeypatch.setattr(trainer, "write_model_card", card)
+    trainer.train(config, log=lambda m: None)
+    assert "`load()` runs `torch` by default" in (tmp / "card-killed" / "README.md").read_text()
+
+
+def test_ctrl_c_while_an_ended_run_measures_its_runtimes_says_its_checkpoint_is_kept(run_args, monkeypatch, capsys):
+    """Before: "before an epoch was saved: nothing to resume", of a run that had ended whole."""
+    import training.trainer as trainer
+    from training.cli import main
+    tmp, args = run_args
+    args = [*args, "--output", str(tmp / "measure-stopped"), "--max-steps", "1"]
+    assert main([*args, "--no-measure-runtimes"]) == 0
+    before = (tmp / "measure-stopped" / "manifest.json").read_text()
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(trainer, "measure_runtimes", ctrl_c)
+    capsys.readouterr()
+    assert main([*args, "--resume"]) == 130
+    assert capsys.readouterr().err.endswith(
+        "\ninterrupted; the runtimes were not measured, the run's checkpoint is as it ended, and the same command "
+        "with --resume measures them\n")
+    assert (tmp / "measure-stopped" / "manifest.json").read_text() == before

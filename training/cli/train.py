@@ -103,9 +103,11 @@ def run(args) -> int:
     config = train_config(args)
     try:
         train(config, log=lambda m: print(m, flush=True))
-    except KeyboardInterrupt:
-        saved = is_state(state_dir(config.output))
+    except KeyboardInterrupt as exc:
         print(file=sys.stderr)   # off the progress bar's line
+        if exc.args:   # the trainer says what was kept
+            raise
+        saved = is_state(state_dir(config.output))
         raise KeyboardInterrupt("; the last saved epoch is kept, and the same command with --resume goes on from it"
                                 if saved else "; before an epoch was saved: nothing to resume") from None
     return 0
