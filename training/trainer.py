@@ -288,11 +288,7 @@ class Trainer:
                 or manifest.training["config"].get("measure_runtimes"):
             return
         self.log("measuring the runtimes it ended without (--measure-runtimes) on its checkpoint")
-        try:
-            manifest.runtimes = measure_runtimes(output, self.data.dev, self.log)
-        except KeyboardInterrupt:   # not "before an epoch was saved": the ended run's checkpoint is whole
-            raise KeyboardInterrupt("; the runtimes were not measured, the run's checkpoint is as it ended, and the "
-                                    "same command with --resume measures them") from None
+        manifest.runtimes = measure_runtimes(output, self.data.dev, self.log)
         card = "train_counts" in manifest.training   # a card written before they were recorded is left as it is
         if card:   # the card first: a manifest with runtimes is what tells a later --resume they are written
             write_model_card(output, manifest, extra_path=self.config.model_card)

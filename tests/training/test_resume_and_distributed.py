@@ -313,21 +313,23 @@ def test_a_kill_while_an_ended_runs_card_is_written_leaves_the_runtimes_to_measu
     assert "`load()` runs `torch` by default" in (tmp / "card-killed" / "README.md").read_text()
 
 
-def test_ctrl_c_while_an_ended_run_measures_its_runtimes_says_its_checkpoint_is_kept(run_args, monkeypatch, capsys):
-    """Before: "before an epoch was saved: nothing to resume", of a run that had ended whole."""
+@pytest.mark.parametrize("stopped", ["measure_runtimes", "read_data"])
+def test_ctrl_c_in_a_resume_of_an_ended_run_says_its_checkpoint_is_kept(run_args, monkeypatch, capsys, stopped):
+    """Before: "before an epoch was saved: nothing to resume", of a run that had ended whole, while
+    its runtimes were measured or its data read again."""
     import training.trainer as trainer
     from training.cli import main
     tmp, args = run_args
-    args = [*args, "--output", str(tmp / "measure-stopped"), "--max-steps", "1"]
+    args = [*args, "--output", str(tmp / f"{stopped}-stopped"), "--max-steps", "1"]
     assert main([*args, "--no-measure-runtimes"]) == 0
-    before = (tmp / "measure-stopped" / "manifest.json").read_text()
+    before = (tmp / f"{stopped}-stopped" / "manifest.json").read_text()
 
     def ctrl_c(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(trainer, "measure_runtimes", ctrl_c)
+    monkeypatch.setattr(trainer, stopped, ctrl_c)
     capsys.readouterr()
     assert main([*args, "--resume"]) == 130
     assert capsys.readouterr().err.endswith(
-        "\ninterrupted; the runtimes were not measured, the run's checkpoint is as it ended, and the same command "
-        "with --resume measures them\n")
-    assert (tmp / "measure-stopped" / "manifest.json").read_text() == before
+        f"\ninterrupted; the run had already ended: its checkpoint at {tmp / f'{stopped}-stopped'} is kept as it "
+        "ended, and the same command with --resume finishes what this one began\n")
+    assert (tmp / f"{stopped}-stopped" / "manifest.json").read_text() == before
