@@ -50,6 +50,22 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def checkpoint_at(output: str) -> Manifest | None:
+    """The manifest of the checkpoint at `output`, or None where there is none or it cannot be read."""
+    if not is_checkpoint(Path(output)):
+        return None
+    try:
+        return Manifest.read(Path(output) / MANIFEST)
+    except (OSError, ValueError):   # a damaged checkpoint is no finished run: trained again and replaced
+        return None
+
+
+def ended(manifest: Manifest | None) -> bool:
+    """Whether `manifest` is of a run that ended: its minutes of training are written as a run ends,
+    not with its epochs."""
+    return manifest is not None and "train_minutes" in manifest.training
+
+
 def train(config: TrainConfig, log=print) -> dict:
     """Train, write the best checkpoint to config.output, return the run's metrics (process 0;
     the other processes of a distributed run return {})."""
@@ -227,7 +243,7 @@ class Trainer:
                 if not is_checkpoint(Path(config.output)):
                     raise ValueError(f"{saved} holds no checkpoint now: put it back, or remove {self.state} to start "
                                      "again")
-                if (kept := self._checkpoint_run()) is not None and self._ours(kept) is False:
+                if (kept := checkpoint_at(config.output)) is not None and self._ours(kept) is False:
                     # another run saved there since: it would end as this one's
                     raise ValueError(f"{saved} now holds another run's checkpoint: put this run's back, or remove "
                                      f"{self.state} to start again")
@@ -241,16 +257,6 @@ class Trainer:
             log(f"nothing to resume at {self.state}: starting from the beginning")
 
         self.trainee = distributed.wrap(model, self.device, self.world)
-
-    def _checkpoint_run(self) -> Manifest | None:
-        """The manifest of the checkpoint at config.output, or None where there is none or it cannot be read."""
-        output = Path(self.config.output)
-        if not is_checkpoint(output):
-            return None
-        try:
-            return Manifest.read(output / MANIFEST)
-        except (OSError, ValueError):   # a damaged checkpoint is no finished run: trained again and replaced
-            return None
 
     def _ours(self, manifest: Manifest) -> bool | None:
         """Whether the checkpoint of `manifest` was saved by this run; None where it names no run
@@ -270,9 +276,9 @@ class Trainer:
     def _finished_run(self) -> dict | None:
         """The recorded metrics of this same run if it ended into config.output (its state is
         removed then), else None."""
-        manifest = self._checkpoint_run()
-        if manifest is None or "train_minutes" not in manifest.training or not self._ours(manifest):
-            return None   # train_minutes: written as a run ends, not with its epochs
+        manifest = checkpoint_at(self.config.output)
+        if not ended(manifest) or not self._ours(manifest):
+            return None
         if manifest.training.get("end_sha256") not in self._end_digests(self._ran_in(manifest)):
             raise ValueError(f"--resume: this run has already ended into {self.config.output}, with another --test or "
                              f"--model-card: score a test file with `newsmodel evaluate --checkpoint "

@@ -5,7 +5,6 @@ import argparse
 import os
 import sys
 import tomllib
-from pathlib import Path
 
 from training.config import TrainConfig, options
 from training.data import as_sources
@@ -100,7 +99,7 @@ def _expand_home(values: dict) -> None:
 
 def run(args) -> int:
     from training.state import is_state, state_dir
-    from training.trainer import train
+    from training.trainer import checkpoint_at, ended, train
     config = train_config(args)
     try:
         train(config, log=lambda m: print(m, flush=True))
@@ -109,19 +108,8 @@ def run(args) -> int:
         if is_state(state_dir(config.output)):
             raise KeyboardInterrupt("; the last saved epoch is kept, and the same command with --resume goes on "
                                     "from it") from None
-        if config.resume and _ended_run_at(config.output):   # measuring the runtimes it left out, say
+        if config.resume and ended(checkpoint_at(config.output)):   # measuring the runtimes it left out, say
             raise KeyboardInterrupt(f"; the run had already ended: its checkpoint at {config.output} is kept as it "
                                     "ended, and the same command with --resume finishes what this one began") from None
         raise KeyboardInterrupt("; before an epoch was saved: nothing to resume") from None
     return 0
-
-
-def _ended_run_at(output: str) -> bool:
-    """Whether `output` holds the checkpoint of a run that ended (its manifest records the minutes
-    of training, written as a run ends, not with its epochs)."""
-    from inference.checkpoint import MANIFEST, is_checkpoint
-    from inference.manifest import Manifest
-    try:
-        return is_checkpoint(Path(output)) and "train_minutes" in Manifest.read(Path(output) / MANIFEST).training
-    except (OSError, ValueError):
-        return False
