@@ -58,15 +58,23 @@ def _section(prediction, title: str, colour: dict[str, str]) -> str:
 
 
 def _highlighted(text: str, entities, colour: dict) -> str:
-    parts, at = [], 0
-    for e in sorted(entities, key=lambda e: (e.start, e.end)):
-        if e.start < at:   # entities of different tasks may overlap: the first one shown wins
+    # Entities of different NER tasks may overlap: one inside another (or on the same words) is a
+    # mark inside the other's; one that crosses a mark's end cannot nest, and is left out.
+    parts, at, ends = [], 0, []   # ends: of the marks open at `at`, innermost last
+    for e in sorted(entities, key=lambda e: (e.start, -e.end)):
+        while ends and ends[-1] <= e.start:
+            parts.append(escape(text[at:ends[-1]]) + "</mark>")
+            at = ends.pop()
+        if ends and e.end > ends[-1]:
             continue
         parts.append(escape(text[at:e.start]))
         parts.append(f'<mark style="background:{colour[e.label]}" data-label="{escape(e.label)}" '
-                     f'data-start="{e.start}" data-end="{e.end}" title="{escape(e.label)} {e.score:.2f}">'
-                     f"{escape(text[e.start:e.end])}</mark>")
-        at = e.end
+                     f'data-start="{e.start}" data-end="{e.end}" title="{escape(e.label)} {e.score:.2f}">')
+        at = e.start
+        ends.append(e.end)
+    while ends:
+        parts.append(escape(text[at:ends[-1]]) + "</mark>")
+        at = ends.pop()
     parts.append(escape(text[at:]))
     return "".join(parts)
 

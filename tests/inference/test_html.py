@@ -19,26 +19,26 @@ def prediction() -> Prediction:
 
 
 class Marks(HTMLParser):
-    """(data-start, data-end, data-label, text inside) of every <mark>, and every tag seen."""
+    """(data-start, data-end, data-label, text inside) of every <mark>, in the order they close
+    (an inner mark before the one around it), and every tag seen."""
 
     def __init__(self):
         super().__init__()
-        self.marks, self.tags, self._open = [], set(), None
+        self.marks, self.tags, self._open = [], set(), []
 
     def handle_starttag(self, tag, attrs):
         self.tags.add(tag)
         if tag == "mark":
             a = dict(attrs)
-            self._open = [int(a["data-start"]), int(a["data-end"]), a["data-label"], ""]
+            self._open.append([int(a["data-start"]), int(a["data-end"]), a["data-label"], ""])
 
     def handle_data(self, data):
-        if self._open:
-            self._open[3] += data
+        for mark in self._open:
+            mark[3] += data
 
     def handle_endtag(self, tag):
         if tag == "mark":
-            self.marks.append(tuple(self._open))
-            self._open = None
+            self.marks.append(tuple(self._open.pop()))
 
 
 def marks_of(page: str) -> Marks:
@@ -122,3 +122,18 @@ def test_a_shown_score_is_on_the_side_of_its_choice():
     shown = re.findall(r'<tr class="(\w*)"><td>(\w+)</td>.*?<td>([\d.]+)</td></tr>', page)
     assert shown == [("chosen", "trade", "0.50"), ("", "energy", "0.49"), ("chosen", "sport", "0.80"), ("", "war", "0.80"),
                      ("chosen", "oil", "0.99")]
+
+
+def test_entities_of_two_ner_tasks_on_the_same_words_are_both_highlighted():
+    """Before: an entity that another task's entity held or matched was left off the page ("Russian
+    Navy" under "Russian", re3d's "Location" under "LOC"): two of these four were shown."""
+    text = "The Russian Navy sailed to Geneva, then Oslo."
+    entities = [Entity("Russian", "Nationality", 4, 11, 0.8, "re3d"), Entity("Russian Navy", "ORG", 4, 16, 0.9),
+                Entity("Navy sailed", "MISC", 12, 23, 0.5, "events"),   # crosses "Russian Navy": cannot nest
+                Entity("Geneva", "LOC", 27, 33, 0.9), Entity("Geneva", "Location", 27, 33, 0.7, "re3d"),
+                Entity("Oslo", "LOC", 40, 44, 0.9)]
+    page = Prediction(entities, {}, text).to_html()
+    marks = marks_of(page).marks
+    assert sorted(marks) == sorted((e.start, e.end, e.label, e.text) for e in entities if e.task != "events")
+    assert marks[:2] == [(4, 11, "Nationality", "Russian"), (4, 16, "ORG", "Russian Navy")]   # the shorter inside
+    assert page.count("<mark") == page.count("</mark>") == 5
