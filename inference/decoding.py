@@ -270,7 +270,10 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
         split = len(given[root(name)]) > 1
         needs_share = _place_and_organisation(ranked[:2])
         sure = root(name) in aliased or (split and (not needs_share or total.max() >= SAME_WORDS_SHARE * total.sum()))
-        result.append((i, j, chosen, _span_score(tag_probs, tags, i, j, chosen, starts=starts))
+        # rescored as `_spans` scores it: I- opens it only where no entity of its type ends just before it
+        follows = bool(result) and result[-1][1] == i and result[-1][2] == chosen and i not in starts
+        result.append((i, j, chosen, _span_score(tag_probs, tags, i, j, chosen, opens_with_inside=not follows,
+                                                 starts=starts))
                       if sure and chosen != etype
                       else (i, j, etype, score))
     return result

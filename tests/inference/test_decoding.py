@@ -107,6 +107,22 @@ def test_a_surname_after_a_full_name_takes_the_full_names_type_and_is_rescored()
     assert harmonised[1][3] == pytest.approx(0.4)          # rescored as PER: the model's probability of that
 
 
+def test_a_mention_relabelled_right_after_an_entity_of_its_new_type_opens_with_b_alone():
+    """As decoding scores it: I- opens an entity only where none of its type ends just before it
+    (before: "Jones" rescored as PER after "Smith" took P(I-PER) 0.3 too, 0.5 for 0.2)."""
+    words = ["Smith", "Jones", "said", "Jones"]
+    p = probs([[0.01, 0.99, 0.0, 0.0, 0.0],      # B-PER
+               [0.0, 0.2, 0.3, 0.5, 0.0],        # alone: B-LOC 0.5, I-PER 0.3 (the name goes on), B-PER 0.2
+               [1.0, 0.0, 0.0, 0.0, 0.0],        # O
+               [0.0, 1.0, 0.0, 0.0, 0.0]])       # B-PER
+    spans = decode_all([p], TAGS)[0]
+    assert [s[2] for s in spans] == ["PER", "LOC", "PER"]
+    harmonised = one_type_per_name(spans, p, words, TAGS)
+    assert [(f, l, label) for f, l, label, _ in harmonised] == [(0, 1, "PER"), (1, 2, "PER"), (3, 4, "PER")]
+    assert harmonised[1][3] == pytest.approx(0.2)          # B-PER alone: an I-PER would have joined "Smith"
+    assert one_type_per_name(spans, p, words, TAGS, starts=frozenset({1}))[1][3] == pytest.approx(0.5)   # a new line
+
+
 def test_surnames_follow_the_full_names_even_when_they_outnumber_them():
     words = ["John", "Bolton", "said", "Bolton", "Bolton", "Bolton"]
     full_per, i_per = [0.0, 0.9, 0.0, 0.1, 0.0], [0.0, 0.0, 0.9, 0.0, 0.1]
