@@ -116,7 +116,10 @@ def cut_windows(encoded: list[EncodedText], window_length: int, overlap: int) ->
     is cut as one text."""
     windows = []
     for t, enc in enumerate(encoded):
-        roomy = window_length - 2 - enc.prefix > overlap + 1 and len(enc.input_ids) > enc.prefix
+        room, second = window_length - 2 - enc.prefix, len(enc.input_ids) - enc.prefix
+        # windows of a long second text step `room - overlap` subwords: a step shorter than the
+        # overlap would take many times the windows of the pair cut as one text
+        roomy = 0 < second and overlap + 1 < room and (second <= room or 2 * overlap <= room)
         prefix = enc.prefix if roomy else 0
         spans, owner = plan_windows(len(enc.input_ids) - prefix, window_length - 2 - prefix, overlap)
         for w, (start, end) in enumerate(spans):
