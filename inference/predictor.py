@@ -146,7 +146,8 @@ class NewsModel:
     def predict_batch(self, texts: list[str], batch_size: int = 16, pairs: list[str] | None = None,
                       max_tokens: int = MAX_BATCH_TOKENS) -> list[Prediction]:
         """Predictions for many texts. Their windows are sorted by length and run through the
-        encoder in batches of at most `batch_size` windows and `max_tokens` tokens, padding included."""
+        encoder in batches of at most `batch_size` windows and `max_tokens` tokens, padding included
+        (a window wider than `max_tokens` runs alone)."""
         _check_sizes(batch_size, max_tokens)   # before a generator is read: a refusal loses no text
         texts, pairs = _checked_inputs(texts, pairs)   # a generator is read once, here
         analyses = self._analyse(texts, pairs, batch_size, True, max_tokens)
