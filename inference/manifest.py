@@ -97,8 +97,12 @@ class Manifest:
         data = read_json(path)
         if not isinstance(data, dict) or "format_version" not in data:
             raise ValueError(f"{path}: not a checkpoint manifest (no format_version)")
-        if data["format_version"] != FORMAT_VERSION:
-            raise ValueError(f"{path}: unsupported checkpoint format_version {data['format_version']!r}")
+        version = data["format_version"]
+        if version != FORMAT_VERSION:
+            newer = isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION
+            raise ValueError(f"{path}: unsupported checkpoint format_version {version!r} (this version of newsmodel "
+                             f"reads {FORMAT_VERSION}" + ("; a newer version wrote it: update newsmodel to load it)"
+                                                          if newer else ")"))
         try:
             data["tasks"] = [TaskSpec(**t) for t in data["tasks"]]
             manifest = cls(**data)

@@ -160,6 +160,9 @@ def task_fields(manifest: Manifest, bundled: bool, figures: bool) -> dict:
             "tags": "\n".join(f"- {tag}" for tag in tags + (["multi-task"] if len(manifest.tasks) > 1 else [])),
             "title": ", ".join(["entities"] * bool(ner) + [_text(t.name) for t in documents]),
             "outputs": _joined(outputs), "corpus_limitation": corpus, "stance_limitation": stance,
+            # the bundled corpus's subjects: another run's data (CoNLL-2003, BBC News) has its own
+            "news": ("international news (arms control, summit diplomacy,\nsanctions, conflict, trade)"
+                     if bundled else "news"),
             "metrics_text": "\n".join(metrics) if figures else "",
             "ece_text": ("`ece_before` / `ece_after`: expected calibration error (15 bins) before and after "
                          f"calibration, for\n{_joined(ece)}.\n") if calibrated and figures else "",
@@ -199,9 +202,13 @@ def _calibration_text(manifest: Manifest, figures: bool) -> str:
 
 
 def _runtime_text(manifest: Manifest) -> str:
-    """Which runtime `load()` takes on the CPU: the figures above are fp32 PyTorch's."""
+    """Which runtime `load()` takes on the CPU: the figures above are fp32 PyTorch's, or on the GPU
+    that trained (the run scores on its own device) bf16 autocast's."""
     name, why = choose(manifest.runtimes)
-    return (f"\nThe figures above are fp32 PyTorch's. On the CPU, `load()` runs `{name}` by default on the machine "
+    device = manifest.training.get("device", "cpu")   # device_name: "cpu (N threads)" or the GPU's name
+    scored = "fp32 PyTorch's" if device.startswith("cpu") else \
+        f"PyTorch's on the GPU that trained it ({device}: fp32 weights under bf16 autocast)"
+    return (f"\nThe figures above are {scored}. On the CPU, `load()` runs `{name}` by default on the machine "
             f"that wrote this card ({why}); `manifest.json` holds each runtime's dev figures (`runtimes`).\n"
             if manifest.runtimes else "")
 
@@ -307,5 +314,9 @@ def data_files(config: dict) -> str:
     """Which files trained, selected and tested, naming only the splits the run had."""
     said = [f"{role} {_code(', '.join(_paths(config[split])))}" for split, role in
             (("train", "Trained on"), ("dev", "model selection on"), ("test", "test figures on")) if _paths(config[split])]
-    missing = " or ".join(s for s in ("dev", "test") if not _paths(config[s]))
+    held_out = config.get("dev_fraction") and not _paths(config["dev"])   # dev cut from the training files
+    if held_out:
+        said.insert(1, f"model selection on a {config['dev_fraction']:g} share of the training documents held "
+                       "out (`--dev-fraction`)")
+    missing = " or ".join(s for s in ("dev", "test") if not _paths(config[s]) and not (s == "dev" and held_out))
     return ", ".join(said) + (f"; no {missing} data" if missing else "")

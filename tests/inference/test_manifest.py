@@ -18,6 +18,18 @@ def test_unknown_kind_and_version_are_refused(tmp_path):
         Manifest.read(tmp_path / "manifest.json")
 
 
+def test_a_manifest_of_a_newer_format_says_to_update(tmp_path):
+    """Before: "unsupported checkpoint format_version 2", which did not say what a user can do."""
+    path = tmp_path / "manifest.json"
+    path.write_text('{"format_version": 2, "tasks": [], "base_model": "x"}')
+    with pytest.raises(ValueError, match=r"manifest.json: unsupported checkpoint format_version 2 \(this version of "
+                                         r"newsmodel reads 1; a newer version wrote it: update newsmodel to load it\)$"):
+        Manifest.read(path)
+    path.write_text('{"format_version": "2", "tasks": [], "base_model": "x"}')   # no version we wrote: nothing to update
+    with pytest.raises(ValueError, match=r"format_version '2' \(this version of newsmodel reads 1\)$"):
+        Manifest.read(path)
+
+
 def test_decide_multi_label_uses_thresholds_and_keeps_the_best():
     task = TaskSpec("topic", "multi", ["a", "b", "c"], thresholds={"b": 0.2})
     assert task.decide([0.7, 0.25, 0.1]) == ["a", "b"]

@@ -81,6 +81,16 @@ def test_a_run_without_dev_or_test_data_and_a_carried_over_task_are_said_as_such
     assert "- `entities` (ner): annotated in 1 documents, with no entity\n" in write_model_card(tmp_path, manifest)
 
 
+def test_a_dev_set_held_out_of_the_training_files_is_said_as_such(tmp_path):
+    """--dev-fraction: before, "no dev or test data" above the dev figures and the best epoch by dev score."""
+    manifest = Manifest(tasks=[NER], base_model="minilm", metrics={"dev": {"entities": {"f1": 0.9}}})
+    manifest.training = {"config": TrainConfig(train="t.jsonl", dev_fraction=0.25, learning_rate=1e-4,
+                                               head_learning_rate=1e-3).record(), "best_epoch": 2}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert ("Trained on `t.jsonl`, model selection on a 0.25 share of the training documents held out "
+            "(`--dev-fraction`); no test data.\n") in text and "no dev" not in text
+
+
 def test_the_card_names_the_runtime_load_takes_on_the_cpu(tmp_path):
     manifest = Manifest(tasks=[NER], base_model="minilm", metrics={"dev": {"entities": {"f1": 0.9}}})
     manifest.runtimes = {"torch": {"dev": {"entities": 0.9}, "words_per_second": 100.0}}
@@ -89,6 +99,19 @@ def test_the_card_names_the_runtime_load_takes_on_the_cpu(tmp_path):
     text = write_model_card(tmp_path, _counted(manifest))
     assert "best epoch by dev score: epoch 2;" in text and "| dev | entities | f1 | 0.9000 |" in text
     assert "The figures above are fp32 PyTorch's. On the CPU, `load()` runs `torch` by default" in text
+
+
+def test_figures_scored_on_a_gpu_are_not_called_fp32(tmp_path):
+    """The end of a run scores dev and test on its own device, on a GPU under bf16 autocast: before, the
+    card called them fp32 PyTorch's, beside the runtimes measured on the CPU."""
+    manifest = Manifest(tasks=[NER], base_model="minilm", metrics={"dev": {"entities": {"f1": 0.9}}})
+    manifest.runtimes = {"torch": {"dev": {"entities": 0.9}, "words_per_second": 100.0}}
+    manifest.training = {"config": TrainConfig(train="train.jsonl", learning_rate=1e-4, head_learning_rate=1e-3).record(),
+                         "best_epoch": 2, "device": "NVIDIA H100 80GB HBM3", "precision": "bf16"}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert "fp32 PyTorch's" not in text
+    assert ("The figures above are PyTorch's on the GPU that trained it (NVIDIA H100 80GB HBM3: fp32 weights under "
+            "bf16 autocast). On the CPU, `load()` runs `torch`") in text
 
 
 def test_the_card_says_what_picked_the_best_epoch_and_what_cut_the_run(tmp_path):
@@ -137,6 +160,17 @@ def test_the_bundled_corpus_is_known_wherever_the_package_is_installed(tmp_path)
         shutil.copy(REPO / "data" / name, data / name)
     text = card(tmp_path, [TOPIC, STANCE], str(data / "train.jsonl"))
     assert "is original, written for this project" in text and "bundled corpus is small" in text
+
+
+def test_only_the_bundled_corpus_names_its_subjects_as_the_intended_use(tmp_path):
+    """Before: a BBC News or CoNLL-2003 checkpoint was meant for those who follow arms control and
+    summit diplomacy, the bundled corpus's subjects."""
+    text = card(tmp_path, [NER], "eng.train")
+    assert "Analysts and ML engineers who follow news and need, for each article,\nits named entities" in text
+    assert "arms control" not in text
+    text = card(tmp_path, [TOPIC, STANCE], str(REPO / "data" / "train.jsonl"))
+    assert ("who follow international news (arms control, summit diplomacy,\nsanctions, conflict, trade) and need, "
+            "for each article,\nits `topic` labels") in text
 
 
 def test_a_pair_task_is_called_with_its_pair_and_a_run_without_dev_claims_no_calibration(tmp_path):
