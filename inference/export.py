@@ -31,6 +31,7 @@ from transformers import AutoModelForTokenClassification
 from .checkpoint import check_replaceable, is_checkpoint, save_directory
 from .predictor import NewsModel
 from .tokenization import BLANK_CHARS, JOINERS, compatible
+from .windows import usable_positions
 
 # Set in the exported config.json, so that a later export may replace the folder and nothing
 # else is ever overwritten (a checkpoint, someone's own model).
@@ -83,9 +84,14 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
     hf.classifier.load_state_dict({"weight": head.weight.detach() / task.temperature,
                                    "bias": head.bias.detach() / task.temperature})
 
+    tokenizer = _for_pipeline(model.tokenizer)
+    # the pipeline cuts a longer text into strided chunks of this many tokens; a tokenizer that does
+    # not say (a base folder's without model_max_length: 1e30) sent a whole text past the positions
+    tokenizer.model_max_length = min(tokenizer.model_max_length, usable_positions(config) or tokenizer.model_max_length)
+
     def write(folder: Path) -> None:
         hf.save_pretrained(folder, safe_serialization=True)
-        _for_pipeline(model.tokenizer).save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
         # loaded as its tokenizer.json says: a BertTokenizer would rebuild its own normalizer
         settings = folder / "tokenizer_config.json"
         config = json.loads(settings.read_text(encoding="utf-8"))

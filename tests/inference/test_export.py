@@ -146,6 +146,20 @@ def test_a_roberta_encoder_exports_as_the_token_classifier_of_its_type(tokenizer
     assert type(pipe.model).__name__ == "RobertaForTokenClassification"
 
 
+def test_the_pipeline_strides_a_long_text_where_the_tokenizer_names_no_length(tiny_checkpoint, tmp_path):
+    """A base folder's tokenizer without model_max_length (transformers takes 1e30): the README's
+    pipeline, with a stride, sent a long text whole to the encoder, a RuntimeError past its 512
+    positions; the export names the encoder's."""
+    model = load(tiny_checkpoint)
+    model.tokenizer.model_max_length = int(1e30)
+    out = export_ner(model, "entities", tmp_path / "ner")
+    tagger = pipeline("token-classification", model=str(out), aggregation_strategy="first", stride=128, device=-1)
+    assert tagger.tokenizer.model_max_length == 512
+    text = "Officials in Geneva met Anna Lindqvist of the United Nations on Tuesday. " * 60
+    assert len(tagger.tokenizer(text)["input_ids"]) > 512
+    assert all(text[e["start"]:e["end"]].strip() for e in tagger(text))
+
+
 def test_the_exported_tokenizer_reads_a_word_without_its_format_characters(any_tiny_checkpoint, tmp_path):
     r"""Before, e5-small's read "Pu\u00adtin" as the pieces "▁Pu", "\xad", "tin", which predict reads as
     "▁Putin"."""

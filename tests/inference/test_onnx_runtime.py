@@ -52,6 +52,21 @@ def test_a_temporary_folder_without_room_is_named(tiny_checkpoint, tmp_path, mon
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_missing_onnx_module_is_named(tiny_checkpoint, monkeypatch):
+    # ONNX Runtime installed alone (pip install onnxruntime): the error asked for what was there
+    import builtins
+    real = builtins.__import__
+
+    def without_onnxscript(name, *args, **kwargs):
+        if name == "onnxscript":
+            raise ModuleNotFoundError("No module named 'onnxscript'", name=name)
+        return real(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", without_onnxscript)
+    with pytest.raises(ImportError, match=re.escape('runtime="onnx" needs ONNX Runtime: pip install "newsmodel[onnx]" '
+                                                    "(No module named 'onnxscript')")):
+        load(tiny_checkpoint, runtime="onnx")
+
+
 def test_unknown_runtime_is_refused(tiny_checkpoint):
     with pytest.raises(ValueError, match=r"runtime must be one of torch, torch-int8, onnx, onnx-int8 \(as "
                                          r"model.runtime names them\), not 'tensorrt'"):
