@@ -8,8 +8,10 @@ score rewards the majority class, unrelated, so macro-F1 is the fairer figure).
 
 Systems:
   ours       training.trainer.train on the pairs with RECIPE (1 epoch, a lexical gate that decides
-             "unrelated" first, windows of 384 tokens; --epochs overrides), predictions from
-             predict_batch(headlines, pairs=bodies); --checkpoint DIR scores a trained checkpoint.
+             "unrelated" first, windows of 384 tokens; --epochs overrides), labels by the checkpoint's
+             decision rule on the encoder pass evaluate takes (training.evaluation.head_outputs: each
+             headline read with its body as predict(headline, pair=body) reads them);
+             --checkpoint DIR scores a trained checkpoint.
   tfidf-svm  LinearSVC() on the TF-IDF vectors of headline and body (one vocabulary, fitted on the
              training headlines and bodies) plus their cosine similarity.
 Both read the same inputs: bodies cut to their first --max-body-words words (default 200) and, with

@@ -293,6 +293,32 @@ def test_fnc_score_is_the_official_one():
     assert fnc_score(gold, gold) == 1.0
 
 
+def test_fnc1_is_scored_and_timed_through_the_call_its_docs_name(tiny_checkpoint, monkeypatch):
+    """benchmarks/README.md and stance.py said predict_batch; the labels (and the words/s) came
+    from head_outputs, the encoder pass evaluate takes, and the checkpoint's decision rule."""
+    import re
+    import training.evaluation
+    from inference import load
+    from inference.predictor import NewsModel
+    from training.corpus import Document
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import stance
+    model = load(tiny_checkpoint, device="cpu")
+    predicted = model.predict("Deal done, say officials.").chosen("stance")
+    called, head_outputs = [], training.evaluation.head_outputs
+    monkeypatch.setattr(training.evaluation, "head_outputs",
+                        lambda *a, **k: called.append("head_outputs") or head_outputs(*a, **k))
+    predict_batch = NewsModel.predict_batch
+    monkeypatch.setattr(NewsModel, "predict_batch",
+                        lambda *a, **k: called.append("predict_batch") or predict_batch(*a, **k))
+    labels, _ = stance.ours(model, [Document("Deal done, say officials.", labels={"stance": ["neutral"]})])
+    assert labels == predicted   # as predict decides
+    readme = (REPO / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    timed = re.search(r"For `ours` the timed\s+call is (.*?) hf-recipe", readme, re.S).group(1)
+    named = set(re.findall(r"\b(head_outputs|predict_batch)\b", timed + stance.__doc__))
+    assert named == set(called) == {"head_outputs"}
+
+
 def test_speed_times_every_runtime(tiny_checkpoint):
     pytest.importorskip("onnxruntime")
     out = subprocess.run([sys.executable, str(BENCHMARKS / "speed.py"), "--checkpoint", str(tiny_checkpoint),
