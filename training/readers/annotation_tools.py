@@ -42,8 +42,9 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
     them, and refused while it is None; a per-region choice of one region reads as the document's.
     """
     path = Path(path)
+    text = read_utf8(path)   # outside the try: a file not UTF-8 (a DataError, a ValueError) is no JSON error
     try:
-        tasks, repeated = json_list(read_utf8(path))
+        tasks, repeated = json_list(text)
     except JSON_ERRORS as exc:   # one broken byte spoils the whole array: nothing to go on with
         raise DataError([f"{path}{f':{exc.lineno}' if isinstance(exc, json.JSONDecodeError) else ''}: "
                          f"{invalid_json(exc)}"]) from None

@@ -234,6 +234,14 @@ def test_label_studio_broken_json_gives_the_line(tmp_path):
     assert problem.startswith(f"{path}:3: invalid JSON (Expecting ',' delimiter")
 
 
+def test_label_studio_export_not_utf8_names_its_line_not_invalid_json(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_bytes(b'[{"id": 1, "data": {"text": "M\xfcller met"}}]')   # Latin-1
+    with pytest.raises(DataError) as err:   # before: "path: invalid JSON (path:1: not valid UTF-8 ...)"
+        read_label_studio(path)
+    assert err.value.problems == [f"{path}:1: not valid UTF-8 (invalid start byte at byte 30); re-save it as UTF-8"]
+
+
 def test_label_studio_export_must_be_a_list(tmp_path):
     with pytest.raises(DataError, match="a Label Studio export is a JSON list of tasks, not dict"):
         read_label_studio(write_json(tmp_path, {"data": {"text": TEXT}}))
