@@ -71,7 +71,7 @@ def read_pairs_joined(stances_path: str | Path, bodies_path: str | Path, text_fi
     problems: list[str] = []
     bodies: dict[str, tuple[str, str]] = {}   # id -> (body, where it was read)
     unreadable: set[str] = set()   # ids of bodies with a problem: reported there, not as missing
-    for where, row in _records(bodies_path, "auto", [id_field, body_field], problems):
+    for where, row in _records(bodies_path, "auto", [id_field, body_field], problems, fmt_option=False):
         errors: list[str] = []
         key, body = _id(row, id_field, errors), _text(row, body_field, errors)
         if key in bodies:
@@ -83,7 +83,7 @@ def read_pairs_joined(stances_path: str | Path, bodies_path: str | Path, text_fi
             unreadable.add(key)
     docs = []
     fields = [f for f in (text_field, id_field, label_field) if f]
-    for where, row in _records(stances_path, "auto", fields, problems):
+    for where, row in _records(stances_path, "auto", fields, problems, fmt_option=False):
         errors = []
         doc = Document(_text(row, text_field, errors), source=where)
         key = _id(row, id_field, errors)
@@ -100,16 +100,18 @@ def read_pairs_joined(stances_path: str | Path, bodies_path: str | Path, text_fi
 
 
 def _records(path: Path, fmt: str, required: list[str], problems: list[str],
-             quotes_as_text: bool = False) -> Iterator[tuple[str, dict]]:
-    """("path:line", record) for every record holding the required fields; the rest go to `problems`."""
+             quotes_as_text: bool = False, fmt_option: bool = True) -> Iterator[tuple[str, dict]]:
+    """("path:line", record) for every record holding the required fields; the rest go to `problems`.
+    `fmt_option`: whether the caller's reader takes the option fmt (the pairs reader does not)."""
     fmt = FORMATS.get(path.suffix.lower()) if fmt == "auto" else fmt
     if fmt in ("csv", "tsv"):
         yield from _csv_records(path, "\t" if fmt == "tsv" else ",", required, problems, quotes_as_text)
     elif fmt == "jsonl":
         yield from _json_records(path, required, problems)
     elif fmt is None:
-        raise ValueError(f"{path}: cannot tell csv, tsv or jsonl from the extension {path.suffix!r}; rename it, "
-                         f"or give the reader option fmt in a --config file (options = {{fmt = \"tsv\"}})")
+        raise ValueError(f"{path}: cannot tell csv, tsv or jsonl from the extension {path.suffix!r}; rename it" + (
+            ", or give the reader option fmt in a --config file (options = {fmt = \"tsv\"})" if fmt_option
+            else " to end in .csv, .tsv or .jsonl (the pairs reader takes no option fmt)"))
     else:
         raise ValueError(f"{path}: fmt {fmt!r} is none of csv, tsv, jsonl")
 
@@ -154,7 +156,7 @@ def _csv_records(path: Path, delimiter: str, required: list[str], problems: list
         except csv.Error as exc:   # a stray quote, a NUL byte: the reader goes on at the next line
             problems.append(_unreadable(path, line, reader.line_num, exc))
             continue
-        if not row:
+        if not any(cell.strip() for cell in row) and len(row) < len(header):   # a blank line, or of white space alone
             continue
         if len(row) != len(header):
             cause = f"an unquoted {delimiter!r} in a field" if len(row) > len(header) else \

@@ -111,6 +111,13 @@ def test_blank_lines_before_the_header_are_skipped_and_lines_still_count(tmp_pat
     assert (doc.text, doc.labels, doc.source) == ("Tariffs rise", {"label": ["trade"]}, f"{path}:4")
 
 
+@pytest.mark.parametrize("name, separator", [("news.csv", ","), ("news.tsv", "\t")])
+def test_lines_of_white_space_alone_among_the_rows_are_skipped_as_blank_lines_are(tmp_path, name, separator):
+    path = write(tmp_path, name, f"text{separator}label\nTariffs rise{separator}trade\n  \n\nTalks end{separator}other\n \n")
+    docs = read_classification(path)   # before: "news.csv:3: 1 fields, the header has 2 (a line cut short, ...?)"
+    assert [(doc.text, doc.source) for doc in docs] == [("Tariffs rise", f"{path}:2"), ("Talks end", f"{path}:5")]
+
+
 def test_a_header_whose_quote_never_closes_is_a_problem_of_its_line(tmp_path):
     path = write(tmp_path, "news.csv", '\n"text,label\nTariffs rise,trade\n')
     with pytest.raises(DataError) as err:   # before: the csv module's own error, naming no file
@@ -182,6 +189,17 @@ def test_unknown_extension_needs_fmt(tmp_path):
     assert read_classification(path, fmt="tsv")[0].labels == {"label": ["a"]}
     with pytest.raises(ValueError, match="fmt 'xlsx' is none of csv, tsv, jsonl"):
         read_classification(path, fmt="xlsx")
+
+
+@pytest.mark.parametrize("odd", ["bodies", "stances"])
+def test_a_pairs_file_of_unknown_extension_is_not_told_to_give_the_fmt_it_does_not_take(tmp_path, odd):
+    bodies = write(tmp_path, "bodies.txt" if odd == "bodies" else "bodies.csv", "Body ID,articleBody\n1,A body.\n")
+    stances = write(tmp_path, "stances.txt" if odd == "stances" else "stances.csv",
+                    "Headline,Body ID,Stance\nA headline,1,agree\n")
+    with pytest.raises(ValueError) as err:   # before: "give the reader option fmt", which the pairs reader refuses
+        read_pairs_joined(stances, bodies)
+    assert str(err.value) == (f"{tmp_path / (odd + '.txt')}: cannot tell csv, tsv or jsonl from the extension '.txt'; "
+                              "rename it to end in .csv, .tsv or .jsonl (the pairs reader takes no option fmt)")
 
 
 def test_a_stray_quote_is_a_problem_of_its_lines_not_a_silent_merge(tmp_path):
