@@ -56,7 +56,7 @@ def parse_tag(tag: str, where: str, problems: list[str]) -> tuple[str | None, st
     if tag == "O":
         return "O", ""
     prefix, _, etype = tag.partition("-")
-    prefix = _ALIASES.get(prefix, prefix)
+    prefix, etype = _ALIASES.get(prefix, prefix), etype.strip()   # a type without white space around it, as every label
     if len(prefix) != 1 or prefix not in "BIES" or not etype:
         problems.append(f"{where}: unknown tag {tag!r}: expected O, or B-, I-, E-, S-, L- "
                         f"or U- followed by the entity type")

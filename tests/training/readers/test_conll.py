@@ -260,3 +260,14 @@ def test_a_byte_order_mark_inside_a_joined_file_does_not_hide_a_docstart(tmp_pat
     path.write_bytes(b"\xef\xbb\xbf" + IOB1_FILE.encode() + b"\n\xef\xbb\xbf" + IOB1_FILE.encode())   # cat a b
     docs = read_conll(path)
     assert len(docs) == 4 and docs[2].text == docs[0].text   # before: 3, a token '\ufeff-DOCSTART-' in the second
+
+
+def test_an_entity_type_is_read_without_the_white_space_around_it_and_a_blank_one_is_refused(tmp_path):
+    # a tab-separated tag cell "B- PER": before, the type ' PER', another class than 'PER'
+    [doc] = read_conll(write(tmp_path, "Peter\tB- PER\nBlackburn\tI-PER \nsaid\tO\n"))
+    assert entities(doc) == [("Peter Blackburn", "PER")]
+    path = write(tmp_path, "Peter\tB- \nsaid\tO\nhere\tO\n")
+    with pytest.raises(DataError) as err:
+        read_conll(path)
+    assert err.value.problems == [f"{path}:1: unknown tag 'B-': expected O, or B-, I-, E-, S-, L- or U- followed by "
+                                  "the entity type"]
