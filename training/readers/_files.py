@@ -105,8 +105,8 @@ def json_lines(path: Path, problems: list[str]):
         if not line.strip():
             continue
         where = f"{path}:{number}"
-        try:
-            record = json.loads(line, object_pairs_hook=unique_keys)
+        try:   # files joined by cat keep the byte-order mark of each (Notepad writes one), which JSON refuses
+            record = json.loads(line.removeprefix("\ufeff"), object_pairs_hook=unique_keys)
         except RepeatedKey as exc:
             problems.append(f"{where}: {exc}")
             continue
