@@ -2,6 +2,7 @@
 and the one error type that lists every problem of an input at once."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -28,6 +29,11 @@ def annotated_tasks(docs: list[Document]) -> set[str]:
     return {name for doc in docs for name in (*doc.spans, *doc.labels)}
 
 
+# What a problem is about: its text up to ": " or ":<line>: ", so that a path holding a colon (a
+# Windows drive, C:\data\train.jsonl, or a folder named for its time, 10:30) is one file
+_ABOUT = re.compile(r"(.*?)(?::\d+)?(?:: |$)", re.DOTALL)
+
+
 class DataError(ValueError):
     """Every problem found in the input, one `file:line: reason` a line: one alone as it is,
     several under a count (not all are records: a missing file, a setting the data contradicts).
@@ -42,7 +48,7 @@ class DataError(ValueError):
             return
         shown, hidden = [], {}
         for problem in problems:
-            where = problem.split(":", 1)[0]   # the file (or the setting) it is about
+            where = _ABOUT.match(problem)[1]   # the file (or the setting) it is about
             hidden[where] = hidden.get(where, -self.SHOWN) + 1
             if hidden[where] <= 0:
                 shown.append(problem)
