@@ -35,6 +35,13 @@ def is_checkpoint(path: Path) -> bool:
     return (path / MANIFEST).is_file()
 
 
+def checkpoint_holding(path: str | os.PathLike) -> Path | None:
+    """The checkpoint that `path` is (links resolved) or lies inside, or None: a folder written there
+    would block its next save."""
+    where = Path(os.path.realpath(path))
+    return next((p for p in (where, *where.parents) if is_checkpoint(p)), None)
+
+
 def check_replaceable(path: str | os.PathLike, ours: Callable[[Path], bool] = is_checkpoint,
                       what: str = "a checkpoint") -> None:
     """Refuse a destination a save would destroy: only an absent path, an empty directory or a

@@ -19,7 +19,8 @@ def add_parser(sub) -> None:
     e.add_argument("--format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
     add_reader_arguments(e)
     add_runtime_arguments(e)
-    e.add_argument("--plots", help="directory for one reliability diagram per task (reliability_<task>.png)")
+    e.add_argument("--plots", help="directory for one reliability diagram per task (reliability_<task>.png), "
+                                   "outside any checkpoint")
 
 
 def run(args) -> int:
@@ -48,7 +49,13 @@ def run(args) -> int:
 
 
 def _check_plots(plots: Path) -> None:
-    """Refuse a --plots folder that cannot be made or written: a file there or above it, or no write access."""
+    """Refuse a --plots folder that cannot be made or written: a file there or above it, or no write access;
+    or that is in a checkpoint, which predict's --html and export leave as it is too."""
+    from inference.checkpoint import checkpoint_holding
+    if held_by := checkpoint_holding(plots):
+        raise ValueError(f"--plots {plots}: that is in the checkpoint {held_by}, whose next save (train --output, "
+                         "--resume) would be refused while it held the folder, or delete the plots; give a folder "
+                         "elsewhere")
     existing = next(p for p in (plots, *plots.parents) if p.exists())   # it, or the folder it would be made in
     if not existing.is_dir():
         raise ValueError(f"--plots {plots}: {'a file is there' if existing == plots else f'{existing} is a file'}; "

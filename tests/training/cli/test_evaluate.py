@@ -137,6 +137,20 @@ def test_a_plots_folder_that_cannot_be_made_is_refused_before_scoring(tmp_path, 
         in capsys.readouterr().err
 
 
+def test_a_plots_folder_in_a_checkpoint_is_refused_before_scoring(tiny_checkpoint, tmp_path, capsys):
+    """Before: the plots were written into the checkpoint, whose next save (train --output, --resume) then
+    refused to replace it, as predict --html and export refuse to write there."""
+    import shutil
+    checkpoint = shutil.copytree(tiny_checkpoint, tmp_path / "ckpt")
+    data = tmp_path / "gold.conll"
+    data.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n", encoding="utf-8")
+    for plots in (checkpoint / "plots", checkpoint):
+        assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--device", "cpu",
+                     "--plots", str(plots)]) == 2
+        assert f"--plots {plots}: that is in the checkpoint {checkpoint}, whose next save" in capsys.readouterr().err
+    assert sorted(p.name for p in checkpoint.iterdir()) == sorted(p.name for p in tiny_checkpoint.iterdir())
+
+
 def test_a_document_with_two_labels_for_a_single_label_task_is_refused_with_its_place(tiny_checkpoint, tmp_path,
                                                                                       capsys):
     """Before: scored by its first label ('critical'), without a word."""
