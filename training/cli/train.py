@@ -16,7 +16,8 @@ from .reading import FORMAT_HELP, add_reader_arguments, file_sources
 def add_parser(sub) -> None:
     t = sub.add_parser("train", help="fine-tune the encoder and heads on annotated files")
     t.add_argument("--config", help="TOML run config (keys as the flags below with _ for -, batch_size = 4; data as "
-                                    "[[train]] tables); flags override it")
+                                    "[[train]] tables, each with its file's format and reader options); flags "
+                                    "override it")
     for split in ("train", "dev", "test"):
         t.add_argument(f"--{split}", action="append", help=TrainConfig.__dataclass_fields__[split].metadata["help"])
     t.add_argument("--format", choices=FORMATS, help="format of the files given here " + FORMAT_HELP)
@@ -40,8 +41,8 @@ def train_config(args) -> TrainConfig:
     values = {}
     if args.config:
         with open(args.config, "rb") as f:
-            try:
-                values = tomllib.load(f)
+            try:   # a byte-order mark (Notepad, PowerShell) dropped, as the data readers drop it: TOML's parser
+                values = tomllib.loads(f.read().decode("utf-8-sig"))   # calls it an invalid statement at 1:1
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:   # TOML is UTF-8
                 raise ValueError(f"{args.config}: not valid TOML: {exc}") from None
         _expand_home(values)
@@ -49,8 +50,11 @@ def train_config(args) -> TrainConfig:
         if unknown:
             spelt = [k.replace("-", "_") for k in sorted(unknown)
                      if k.replace("-", "_") in TrainConfig.__dataclass_fields__]   # `batch-size = 4`, as the flag
+            per_file = [k for k in sorted(unknown) if k.replace("-", "_") in {"format", *READER_OPTIONS}]
             raise ValueError(f"{args.config}: unknown setting(s) {', '.join(sorted(unknown))}" + (
-                f" (a key is written with _ where its flag has -: {', '.join(spelt)})" if spelt else ""))
+                f" (a key is written with _ where its flag has -: {', '.join(spelt)})" if spelt else "") + (
+                f" ({', '.join(per_file)}: a file's format and reader options go in its table: [[train]] path = ..., "
+                f"format = ..., options = {{...}})" if per_file else ""))
         for split in ("train", "dev", "test"):
             try:
                 as_sources(values.get(split), split)   # a mistyped table key, named with its file

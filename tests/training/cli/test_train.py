@@ -79,6 +79,28 @@ format = "conll"
     assert config.train == [{"path": str(files / "ner.conll"), "format": "conll"}]
 
 
+def test_a_config_saved_with_a_byte_order_mark_is_read(files, monkeypatch):
+    """Before: "not valid TOML: Invalid statement (at line 1, column 1)" for a file Notepad or Windows
+    PowerShell saved as UTF-8, whose mark the data readers drop."""
+    config_file = files / "run.toml"
+    config_file.write_bytes(f'\ufeffepochs = 2\n[[train]]\npath = "{files / "ner.conll"}"\n'.encode("utf-8"))
+    captured = {}
+    monkeypatch.setattr("training.trainer.train", lambda config, log: captured.setdefault("config", config))
+    assert main(["train", "--config", str(config_file)]) == 0
+    assert captured["config"].epochs == 2 and captured["config"].train == [{"path": str(files / "ner.conll")}]
+
+
+def test_a_reader_flag_written_as_a_config_key_is_pointed_to_its_table(files, capsys):
+    """--help says the keys are as the flags below, which list --format and the reader flags; before,
+    `format = "conll"` was an unknown setting, with no word of where it goes."""
+    (files / "bad.toml").write_text('format = "conll"\ntext-field = "body"\nepochs = 2\n[[train]]\npath = "x.conll"\n',
+                                    encoding="utf-8")
+    assert main(["train", "--config", str(files / "bad.toml")]) == 2
+    assert ("unknown setting(s) format, text-field (format, text-field: a file's format and reader options go in its "
+            "table: [[train]] path = ..., format = ..., options = {...})") in capsys.readouterr().err
+    assert "[[train]] tables, each with its file's format and reader options" in _train_help()
+
+
 def test_a_config_path_starting_with_a_tilde_is_in_the_home_folder(files, monkeypatch):
     """As a shell expands it on the command line; before, a folder named "~" was made in the
     working directory. A delimiter "~" is no path and stays as written."""
