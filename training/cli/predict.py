@@ -56,7 +56,7 @@ def run(args) -> int:
         if "\n" not in args.text and os.path.isfile(args.text):   # `newsmodel predict article.txt`
             print(f"warning: reading the text {args.text!r} itself, not the file of that name: give --file "
                   f"{args.text} to read the file", file=sys.stderr)
-        inputs = [(args.text, "the text argument")]
+        inputs = [(_from_argument(args.text, "the text argument"), "the text argument")]
     elif args.file:
         inputs = [(_read_file("--file", file), file) for file in args.file]
     elif sys.stdin is None:   # started with stdin closed (`<&-`)
@@ -67,6 +67,8 @@ def run(args) -> int:
         raise ValueError("give --pair or --pair-file, not both")
     if args.pair_file is not None:
         args.pair = _read_file("--pair-file", args.pair_file)
+    elif args.pair is not None:
+        args.pair = _from_argument(args.pair, "--pair")
     if args.pair is not None and (args.jsonl or len(inputs) > 1):
         raise ValueError("--pair and --pair-file go with one document: with --jsonl, give each line its \"pair\"")
     records = [record for raw, where in inputs for record in _jsonl_records(raw, where)] if args.jsonl else \
@@ -99,6 +101,17 @@ def _as_title(record_id) -> str:
     """An echoed id as its section's title: a string as it is, anything else as the JSON line writes it
     (true, not Python's True)."""
     return record_id if isinstance(record_id, str) else json.dumps(record_id, ensure_ascii=False)
+
+
+def _from_argument(text: str, name: str) -> str:
+    """A text given on the command line. Bytes that are not UTF-8 there (a terminal in Latin-1,
+    `"$(cat old.txt)"`) reach Python as lone surrogates, which the model would read as characters the
+    text never had, and the output echo as escapes: refused, as the same bytes in a --file or on stdin are."""
+    bad = next((i for i, c in enumerate(text) if "\ud800" <= c <= "\udfff"), None)
+    if bad is not None:
+        raise ValueError(f"{name}: not valid UTF-8 at character {bad + 1}: give the text in UTF-8 (from a file in "
+                         "another encoding: iconv -f ENCODING -t UTF-8 FILE), or the file with --file")
+    return text
 
 
 def _read_file(option: str, file: str) -> str:

@@ -158,6 +158,20 @@ def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_pat
     assert records.read_text(encoding="utf-8").startswith("{") and not (folder / "page.html").exists()
 
 
+def test_a_text_argument_not_in_utf8_is_refused_before_the_checkpoint_loads(tmp_path, capsys):
+    """Bytes of another encoding in an argument (`"$(cat latin1.txt)"`) reach Python as lone surrogates;
+    before, they were read as the text ("Caf\\udce9" an entity), where a --file or stdin of the same
+    bytes is refused."""
+    import os
+    folder = tmp_path / "not-a-checkpoint"   # were it loaded first, its error would come instead
+    folder.mkdir()
+    text = os.fsdecode(b"Caf\xe9 in M\xfcnchen")
+    for given, name in (([text], "the text argument"), (["Talks.", "--pair", text], "--pair"),
+                        (["--jsonl", text], "the text argument")):
+        assert main(["predict", "--checkpoint", str(folder), *given]) == 2
+        assert f"{name}: not valid UTF-8 at character 4: give the text in UTF-8" in capsys.readouterr().err
+
+
 def test_a_json_line_nested_too_deeply_is_refused_with_its_place(tmp_path, capsys):
     folder = tmp_path / "not-a-checkpoint"   # the input is refused before the checkpoint loads
     folder.mkdir()
