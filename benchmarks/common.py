@@ -103,7 +103,7 @@ def jsonl_texts(path) -> list[str]:
     """The "text" field of every line of a JSON-lines file (blank lines skipped); an error naming
     the file and line where one has none or it is no string, or where there is no text at all."""
     from training.corpus import DataError
-    from training.readers._files import JSON_ERRORS, json_type, read_lines   # here: importing training loads torch
+    from training.readers._files import JSON_ERRORS, json_line, json_type, read_lines   # here: importing training loads torch
     try:
         lines = read_lines(Path(path))   # a byte-order mark dropped, as the project's readers drop it
     except OSError as exc:
@@ -111,7 +111,7 @@ def jsonl_texts(path) -> list[str]:
     except DataError as exc:   # not UTF-8: named with its line
         raise SystemExit(f"error: {exc}") from None
     texts = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(map(json_line, lines), 1):
         if line.strip():
             try:
                 text = json.loads(line)["text"]

@@ -40,9 +40,9 @@ def read_records(path: str) -> list[dict]:
 
 def numbered_records(path: str) -> list[tuple[str, dict]]:
     """("path:line", record) of a JSON-lines file, named as the readers name a document's source."""
-    from training.readers._files import JSON_ERRORS, invalid_json, read_lines   # here: importing training loads torch
+    from training.readers._files import JSON_ERRORS, invalid_json, json_line, read_lines   # here: importing training loads torch
     records = []
-    for number, line in enumerate(read_lines(Path(path)), 1):
+    for number, line in enumerate(map(json_line, read_lines(Path(path))), 1):
         try:
             records += [(f"{Path(path)}:{number}", json.loads(line))] if line.strip() else []
         except JSON_ERRORS as exc:

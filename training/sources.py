@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .corpus import DataError, Document
-from .readers._files import JSON_ERRORS
+from .readers._files import JSON_ERRORS, json_line
 from .readers.hf_datasets import parquet_files
 from .schema import task_name_error
 from .readers import read_jsonl
@@ -147,7 +147,7 @@ def _has_doccano_spans(path: Path) -> bool:
         with open(path, encoding="utf-8-sig") as f:
             for line in f:
                 try:
-                    record = json.loads(line)
+                    record = json.loads(json_line(line))
                 except JSON_ERRORS:   # blank or broken: its reader says so
                     continue
                 triples = record.get("label") if isinstance(record, dict) else None

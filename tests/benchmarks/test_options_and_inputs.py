@@ -310,6 +310,11 @@ def test_articles_saved_with_a_byte_order_mark_are_read_as_the_project_reads_the
     articles = tmp_path / "articles.jsonl"
     articles.write_bytes(b'\xef\xbb\xbf{"text": "Talks in Geneva."}\n')
     assert common.jsonl_texts(articles) == ["Talks in Geneva."]
+    # files joined by cat keep each one's mark (before: line 2 "not a JSON object"), an empty one's alone on its line
+    articles.write_bytes(b'\xef\xbb\xbf{"text": "Talks in Geneva."}\n\xef\xbb\xbf{"text": "Rates rise."}\n\xef\xbb\xbf\n')
+    assert common.jsonl_texts(articles) == ["Talks in Geneva.", "Rates rise."]
+    import topic
+    assert [record["text"] for _, record in topic.numbered_records(str(articles))] == ["Talks in Geneva.", "Rates rise."]
 
 
 def test_a_stance_file_not_in_utf8_is_named_at_its_line(fnc):

@@ -58,6 +58,9 @@ def test_a_doccano_export_is_known_by_its_spans(files):
         {"text": "Nothing to see here.", "label": []},
         {"text": "Barack Obama visited Paris.", "label": [[0, 12, "PER"], [21, 26, "LOC"]]}]) + "\n", encoding="utf-8")
     assert Source(str(unlabelled_first)).resolved_format == "doccano"   # before: news, the entities dropped
+    joined = files / "joined.jsonl"   # cat of two exports saved with a byte-order mark: the second's mark kept
+    joined.write_bytes(unlabelled_first.read_bytes().replace(b"\n{", b"\n\xef\xbb\xbf{"))
+    assert Source(str(joined)).resolved_format == "doccano"   # before: news, its spans' line unread
     news_with_none_first = files / "news_none_first.jsonl"
     news_with_none_first.write_text(json.dumps({"text": "No names.", "entities": []}) + "\n" + json.dumps(NEWS) + "\n",
                                     encoding="utf-8")

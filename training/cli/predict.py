@@ -154,9 +154,8 @@ def _jsonl_records(raw: str, where: str) -> list[dict]:
 def _jsonl_record(line: str, where: str) -> dict:
     """A line of --jsonl input: a JSON object with "text" (and "id", echoed; "pair"), or plain text.
     A line that opens as an object must be one, with its text: not read as text of JSON syntax."""
-    from training.readers._files import JSON_ERRORS, RepeatedKey, invalid_json, unique_keys
-    # a byte-order mark: a file joined after another (`cat a.jsonl b.jsonl`) keeps it on its first line
-    body = line.lstrip("\ufeff")
+    from training.readers._files import JSON_ERRORS, RepeatedKey, invalid_json, json_line, unique_keys
+    body = json_line(line)
     try:   # a key given twice ("text" of the headline, then of the body) would keep the last alone
         record = json.loads(body, object_pairs_hook=unique_keys)
     except JSON_ERRORS as exc:

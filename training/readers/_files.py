@@ -48,6 +48,12 @@ def split_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
+def json_line(line: str) -> str:
+    """A JSON-lines line without the byte-order mark that files joined by cat keep, each at its first
+    line (Notepad writes one), and which JSON refuses."""
+    return line.lstrip("\ufeff")
+
+
 # ValueError holds json's own errors and the limit on a number's digits; RecursionError, brackets
 # nested thousands deep
 JSON_ERRORS = (ValueError, RecursionError)
@@ -102,11 +108,11 @@ def json_lines(path: Path, problems: list[str]):
     first, text = True, read_utf8(path)
     lines = split_lines(text)
     for number, line in enumerate(lines, 1):
-        if not line.strip():
+        if not json_line(line).strip():
             continue
         where = f"{path}:{number}"
-        try:   # files joined by cat keep the byte-order mark of each (Notepad writes one), which JSON refuses
-            record = json.loads(line.removeprefix("\ufeff"), object_pairs_hook=unique_keys)
+        try:
+            record = json.loads(json_line(line), object_pairs_hook=unique_keys)
         except RepeatedKey as exc:
             problems.append(f"{where}: {exc}")
             continue

@@ -71,7 +71,8 @@ def test_a_json_lines_file_whose_first_line_is_broken_is_not_called_one_document
 def test_byte_order_marks_of_json_lines_files_joined_by_cat_are_dropped(tmp_path):
     from training.readers import read_classification
     path = tmp_path / "train.jsonl"
-    path.write_bytes(b"\xef\xbb\xbf" + LINE + b"\xef\xbb\xbf" + LINE)   # cat a.jsonl b.jsonl, each saved with one
+    path.write_bytes(b"\xef\xbb\xbf" + LINE + b"\xef\xbb\xbf" + LINE + b"\xef\xbb\xbf\n")   # cat a.jsonl b.jsonl c.jsonl, each
+    # saved with one, c.jsonl empty
     # before: "train.jsonl:2: invalid JSON (Unexpected UTF-8 BOM (decode using utf-8-sig) at column 1)"
     assert [doc.source for doc in read_data(TrainConfig(train=str(path))).train] == [f"{path}:1", f"{path}:2"]
     assert [doc.labels for doc in read_classification(path, label_field="stance")] == [{"label": ["neutral"]}] * 2
