@@ -156,7 +156,7 @@ def _csv_records(path: Path, delimiter: str, required: list[str], problems: list
         except csv.Error as exc:   # a stray quote, a NUL byte: the reader goes on at the next line
             problems.append(_unreadable(path, line, reader.line_num, exc))
             continue
-        if not any(cell.strip() for cell in row) and len(row) < len(header):   # a blank line, or of white space alone
+        if len(row) <= 1 and not "".join(row).strip():   # a blank line, or of white space alone (no separator)
             continue
         if len(row) != len(header):
             cause = f"an unquoted {delimiter!r} in a field" if len(row) > len(header) else \

@@ -116,6 +116,12 @@ def test_lines_of_white_space_alone_among_the_rows_are_skipped_as_blank_lines_ar
     path = write(tmp_path, name, f"text{separator}label\nTariffs rise{separator}trade\n  \n\nTalks end{separator}other\n \n")
     docs = read_classification(path)   # before: "news.csv:3: 1 fields, the header has 2 (a line cut short, ...?)"
     assert [(doc.text, doc.source) for doc in docs] == [("Tariffs rise", f"{path}:2"), ("Talks end", f"{path}:5")]
+    one = write(tmp_path, "one" + name[-4:], "text\nTariffs rise\n  \nTalks end\n")   # texts to predict on: one column
+    assert [doc.text for doc in read_classification(one, label_field=None)] == ["Tariffs rise", "Talks end"]
+    three = write(tmp_path, "three" + name[-4:], f"text{separator}label{separator}id\nTariffs rise{separator}trade{separator}1\n"
+                  f"{separator}\n")   # separators: a line cut short, not a blank one
+    with pytest.raises(DataError, match=rf"{name[-4:]}:3: 2 fields, the header has 3"):
+        read_classification(three)
 
 
 def test_a_header_whose_quote_never_closes_is_a_problem_of_its_line(tmp_path):
