@@ -157,8 +157,9 @@ def tfidf_svm(args, train_docs):
 
 
 def ours(model, docs) -> tuple[list[str], dict]:
-    """Our labels through the predict path (every pair's windows, the checkpoint's calibration
-    and decision rule) and the head's ECE before and after calibration."""
+    """Our labels from the encoder pass evaluate takes (head_outputs: every pair's windows, as predict
+    reads them) and the checkpoint's calibration and decision rule, and the head's ECE before and
+    after calibration."""
     from inference.calibration import expected_calibration_error, rescale
     from training.evaluation import head_outputs
     [(head, _)] = head_outputs(model, docs)
