@@ -5,7 +5,8 @@ A text longer than one window is cut into windows of one length, evenly spaced, 
 sharing at least `overlap` subwords; each subword takes its label and hidden state from the
 window where it sits most centrally (the window "owns" it). In a text pair every window starts
 with the whole first text (a headline) and its separator, then its part of the second (the
-body), so each window sees what the body is being read against.
+body), so each window sees what the body is being read against; where the first text leaves the
+body less than twice the overlap, neighbours share half the body's room instead.
 """
 from __future__ import annotations
 
@@ -116,12 +117,13 @@ def cut_windows(encoded: list[EncodedText], window_length: int, overlap: int) ->
     is cut as one text."""
     windows = []
     for t, enc in enumerate(encoded):
-        room, second = window_length - 2 - enc.prefix, len(enc.input_ids) - enc.prefix
-        # windows of a long second text step `room - overlap` subwords: a step shorter than the
-        # overlap would take many times the windows of the pair cut as one text
-        roomy = 0 < second and overlap + 1 < room and (second <= room or 2 * overlap <= room)
+        room = window_length - 2 - enc.prefix
+        roomy = overlap + 1 < room and len(enc.input_ids) > enc.prefix
         prefix = enc.prefix if roomy else 0
-        spans, owner = plan_windows(len(enc.input_ids) - prefix, window_length - 2 - prefix, overlap)
+        # windows of a long second text step `room - shared` subwords: steps shorter than half the
+        # room would take many times the windows of the pair cut as one text (848 for its 10 at 256/64)
+        shared = min(overlap, room // 2) if roomy else overlap
+        spans, owner = plan_windows(len(enc.input_ids) - prefix, window_length - 2 - prefix, shared)
         for w, (start, end) in enumerate(spans):
             owned = (w == 0,) * prefix + tuple(owner[i] == w for i in range(start, end))
             windows.append(Window(t, start + prefix, end + prefix, owned, prefix))
