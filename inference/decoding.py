@@ -126,10 +126,16 @@ def _spans(tag_probs: np.ndarray, best: np.ndarray, tags: list[str]) -> list[tup
         j = i + 1
         while j < n and inside is not None and best[j] == inside:
             j += 1
-        follows_same_type = bool(spans) and spans[-1][1] == i and spans[-1][2] == etype
+        follows_same_type = _follows(spans[-1] if spans else None, i, etype)
         spans.append((i, j, etype, _span_score(tag_probs, tags, i, j, etype, opens_with_inside=not follows_same_type)))
         i = j
     return spans
+
+
+def _follows(previous: tuple | None, i: int, etype: str, starts=frozenset()) -> bool:
+    """Whether an entity of `etype` opening at word i comes right after `previous`, one of its type
+    on its line: an I- there would have joined the two, so only B- opens it."""
+    return previous is not None and previous[1] == i and previous[2] == etype and i not in starts
 
 
 def _span_score(tag_probs: np.ndarray, tags: list[str], i: int, j: int, etype: str, opens_with_inside: bool = True,
@@ -263,17 +269,17 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
             scores = [_span_score(tag_probs, tags, i, j, t, starts=starts) for t in types]
             mass[root(name)] = mass.get(root(name), 0.0) + np.array(scores)
     result = []
-    for (i, j, etype, score), name in zip(spans, names):
+    for k, ((i, j, etype, score), name) in enumerate(zip(spans, names)):
         total = mass[root(name)]
         ranked = [types[k] for k in np.argsort(-total, kind="stable")]
         chosen = ranked[0]
         split = len(given[root(name)]) > 1
         needs_share = _place_and_organisation(ranked[:2])
         sure = root(name) in aliased or (split and (not needs_share or total.max() >= SAME_WORDS_SHARE * total.sum()))
-        # rescored as `_spans` scores it: I- opens it only where no entity of its type ends just before it
-        follows = bool(result) and result[-1][1] == i and result[-1][2] == chosen and i not in starts
-        result.append((i, j, chosen, _span_score(tag_probs, tags, i, j, chosen, opens_with_inside=not follows,
-                                                 starts=starts))
-                      if sure and chosen != etype
-                      else (i, j, etype, score))
+        final = chosen if sure else etype
+        # rescored as `_spans` scores it where its type, or that of the entity just before it, changed
+        follows = _follows(result[-1] if result else None, i, final, starts)
+        if final != etype or follows != _follows(spans[k - 1] if k else None, i, etype, starts):
+            score = _span_score(tag_probs, tags, i, j, final, opens_with_inside=not follows, starts=starts)
+        result.append((i, j, final, score))
     return result

@@ -123,6 +123,26 @@ def test_a_mention_relabelled_right_after_an_entity_of_its_new_type_opens_with_b
     assert one_type_per_name(spans, p, words, TAGS, starts=frozenset({1}))[1][3] == pytest.approx(0.5)   # a new line
 
 
+def test_a_mention_that_keeps_its_type_is_rescored_when_the_entity_before_it_changes_type():
+    """Before: "Jones" kept the score decoding gave it beside a LOC (B-PER + I-PER, 0.8) once "Smith"
+    before it became PER, and beside a PER (B-PER alone, 0.55) once that became LOC."""
+    words = ["Smith", "Jones", "said", "Smith", "and", "Smith"]
+    p = probs([[0.0, 0.3, 0.0, 0.7, 0.0],   # alone: B-LOC; its other mentions are PER
+               [0.0, 0.2, 0.6, 0.0, 0.2],   # I-PER, which after a LOC opens a PER
+               [1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [1, 0, 0, 0, 0], [0, 1, 0, 0, 0]])
+    spans = decode_all([p], TAGS)[0]
+    assert [s[2] for s in spans[:2]] == ["LOC", "PER"] and spans[1][3] == pytest.approx(0.8)
+    harmonised = one_type_per_name(spans, p, words, TAGS)
+    assert [s[2] for s in harmonised[:2]] == ["PER", "PER"] and harmonised[1][3] == pytest.approx(0.2)
+    words = ["Leeds", "Jones", "said", "Leeds", "and", "Leeds"]
+    p = probs([[0.0, 0.6, 0.0, 0.4, 0.0], [0.0, 0.55, 0.45, 0.0, 0.0],   # PER PER: "Jones" by B- alone
+               [1, 0, 0, 0, 0], [0, 0, 0, 1, 0], [1, 0, 0, 0, 0], [0, 0, 0, 1, 0]])
+    spans = decode_all([p], TAGS)[0]
+    assert [s[2] for s in spans[:2]] == ["PER", "PER"] and spans[1][3] == pytest.approx(0.55)
+    harmonised = one_type_per_name(spans, p, words, TAGS)
+    assert [s[2] for s in harmonised[:2]] == ["LOC", "PER"] and harmonised[1][3] == pytest.approx(1.0)
+
+
 def test_surnames_follow_the_full_names_even_when_they_outnumber_them():
     words = ["John", "Bolton", "said", "Bolton", "Bolton", "Bolton"]
     full_per, i_per = [0.0, 0.9, 0.0, 0.1, 0.0], [0.0, 0.0, 0.9, 0.0, 0.1]
