@@ -22,9 +22,15 @@ TOLERANCE = 0.003   # 0.3 points: a dev figure may fall this much below fp32's
 SPEED_TIE = 0.05
 
 
+def missing_onnx_modules() -> list[str]:
+    """Those of the onnx extra's modules that are not installed: ONNX Runtime, and onnxscript, with
+    which torch's exporter builds the graph."""
+    return [m for m in ("onnxruntime", "onnxscript") if importlib.util.find_spec(m) is None]
+
+
 def available() -> list[str]:
     """The runtimes this machine can run (ONNX Runtime is an optional extra)."""
-    onnx = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnxscript"))
+    onnx = not missing_onnx_modules()
     return [name for name, args in RUNTIMES.items() if args["runtime"] == "torch" or onnx]
 
 
@@ -59,5 +65,6 @@ def choose(measured: dict) -> tuple[str, str]:
            + (f"; as fast as {', '.join(beaten)} and more accurate on dev" if beaten else "")
            + (f"; {', '.join(rejected)} lost more" if rejected else "")
            + "".join(f"; {name} has no dev figure of {', '.join(tasks)}" for name, tasks in unmeasured.items())
-           + (f"; {', '.join(missing)} left out: ONNX Runtime is not installed (the onnx extra)" if missing else ""))
+           + (f"; {', '.join(missing)} left out: {' and '.join(missing_onnx_modules())} not installed (the onnx extra)"
+              if missing else ""))
     return best, why

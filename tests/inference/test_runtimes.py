@@ -77,10 +77,14 @@ def test_a_runtime_is_forced_by_the_name_model_runtime_gives_it(tiny_checkpoint)
         load(tiny_checkpoint, runtime="torch-int8", quantize=False)
 
 
-def test_a_measured_runtime_this_machine_cannot_run_is_said_to_be_left_out(monkeypatch):
+@pytest.mark.parametrize("absent", [("onnxruntime", "onnxscript"), ("onnxscript",)])
+def test_a_measured_runtime_this_machine_cannot_run_is_said_to_be_left_out(monkeypatch, absent):
     """Before: a checkpoint whose fastest runtime was ONNX, loaded without ONNX Runtime, logged
-    fp32 as if it were the best one measured."""
-    monkeypatch.setattr("inference.runtimes.available", lambda: ["torch", "torch-int8"])
+    fp32 as if it were the best one measured; and "ONNX Runtime is not installed" where it was, without
+    onnxscript."""
+    import importlib.util
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in absent else find_spec(name, *a))
     measured = figures(torch=(100, 0), **{"onnx-int8": (300, 0)})
     assert choose(measured) == ("torch", "1.00x fp32's words/s on dev with every dev figure within 0.3 points; "
-                                         "onnx-int8 left out: ONNX Runtime is not installed (the onnx extra)")
+                                         f"onnx-int8 left out: {' and '.join(absent)} not installed (the onnx extra)")
