@@ -94,7 +94,7 @@ class TrainConfig:
     model_card: str | None = option(None, "also write the model card to this path")
 
     def __post_init__(self):
-        if not self.train:
+        if not _given(self.train):   # a Dataset of no rows is given: its reader says it has no records
             raise DataError(["no training data: give --train FILE or a config with [[train]] tables"])
         if self.device is None:   # as load() and resolve_device take it
             self.device = "auto"
@@ -110,7 +110,7 @@ class TrainConfig:
                 raise ValueError(f"{name}: {value!r} is not {meaning}")
             if value is not None:   # numpy's numbers too, as Python's: random.Random and JSON take only those
                 setattr(self, name, int(value) if isinstance(value, numbers.Integral) else float(value))
-        if self.dev_fraction and self.dev:   # it holds out part of train only where no dev data is given
+        if self.dev_fraction and _given(self.dev):   # it holds out part of train only where no dev data is given
             raise ValueError(f"dev_fraction: {self.dev_fraction} holds out training documents only without dev data, "
                              "and dev data is given: leave out one of the two")
         if self.window_length <= self.window_overlap + 2:
@@ -164,6 +164,12 @@ BOUNDS = {
     "ema_decay": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "attention_dropout": (lambda v: 0 <= v < 1, "a probability in [0, 1)"),
 }
+
+
+def _given(data) -> bool:
+    """Whether a split's data is given: not None, an empty path, list or table. A Dataset of no
+    rows is given (its reader says it has no records), and a DataFrame has no truth value."""
+    return data is not None and not (isinstance(data, (str, list, dict)) and not data)
 
 
 def _recorded(value):

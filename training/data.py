@@ -39,16 +39,16 @@ class RunData:
 def as_sources(value, split: str = "train") -> list[Source]:
     """A split's data as the config gives it (a path, a {"path", "format", "options"} table, a
     datasets.Dataset, or a list of them) as Sources."""
-    if value is None or value == []:
+    if value is None or isinstance(value, list) and not value:   # (`value == []` of a DataFrame is a table)
         return []
     items = value if isinstance(value, list) else [value]
     keys = [f.name for f in dataclasses.fields(Source)]   # what a table may name
     sources = []
     for number, item in enumerate(items, 1):
-        if type(item).__name__ == "DatasetDict":   # a dict of splits, not a table
-            raise ValueError(f"{split} {number}: a DatasetDict; give one of its splits ({', '.join(item)}), "
-                             f"e.g. dataset[{next(iter(item), 'train')!r}]")
-        path = item.get("path") if isinstance(item, dict) else item
+        path = item.get("path") if isinstance(item, dict) and type(item).__name__ != "DatasetDict" else item
+        if type(path).__name__ == "DatasetDict":   # a dict of splits, not a table; in a table's path too
+            raise ValueError(f"{split} {number}: a DatasetDict; give one of its splits ({', '.join(path)}), "
+                             f"e.g. dataset[{next(iter(path), 'train')!r}]")
         if isinstance(path, str) and not path:   # an unset shell variable: not the working folder, nor no data
             raise ValueError(f"{split} {number}: an empty path (an unset shell variable?): give a file or folder")
         if isinstance(item, dict):
@@ -58,7 +58,8 @@ def as_sources(value, split: str = "train") -> list[Source]:
                 raise ValueError(f"{split} table {number}: {wrong} (a table takes {', '.join(keys)})")
             item = Source(**item)
         elif not isinstance(item, (str, Path, Source)) and not hasattr(item, "_fingerprint"):   # not a Dataset
-            raise ValueError(f"{split} {number}: a path, a table or a datasets.Dataset, not {type(item).__name__}")
+            hint = ": datasets.Dataset.from_pandas(frame) makes one" if type(item).__name__ == "DataFrame" else ""
+            raise ValueError(f"{split} {number}: a path, a table or a datasets.Dataset, not {type(item).__name__}{hint}")
         sources.append(item if isinstance(item, Source) else Source(item))
     return sources
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .corpus import DataError, Document
 from .readers._files import JSON_ERRORS, json_line
-from .readers.hf_datasets import parquet_files
+from .readers.hf_datasets import in_memory_name, parquet_files
 from .schema import task_name_error
 from .readers import read_jsonl
 from .readers import read_classification, read_conll, read_doccano, read_hf, read_label_studio, read_pairs_joined
@@ -62,43 +62,48 @@ class Source:
     options: dict = field(default_factory=dict)   # keyword arguments of the format's reader
 
     def __post_init__(self):
+        where = in_memory_name(self.path) if hasattr(self.path, "_fingerprint") else self.path
         if self.format not in FORMATS:
-            raise ValueError(f"{self.path}: unknown format {self.format!r} (known: {', '.join(FORMATS)})")
+            raise ValueError(f"{where}: unknown format {self.format!r} (known: {', '.join(FORMATS)})")
         if not isinstance(self.path, (str, Path)) and not hasattr(self.path, "_fingerprint"):   # nor a Dataset
             raise ValueError(f"path: {self.path!r} is not a file or folder name")
+        if not isinstance(self.path, (str, Path)) and self.format not in ("auto", "hf"):   # its reader would open() it
+            raise ValueError(f"{where}: a dataset in memory is read by the hf reader, not {self.format}: give format "
+                             "hf, or leave the format out")
         if not isinstance(self.options, dict):
-            raise ValueError(f"{self.path}: reader options must be a table of name = value, not {self.options!r}")
+            raise ValueError(f"{where}: reader options must be a table of name = value, not {self.options!r}")
         fmt = self.resolved_format
         known = reader_options(fmt)
-        guessed = " (format guessed from the path; give the format if it is another)" if self.format == "auto" else ""
+        guessed = " (format guessed from the path; give the format if it is another)" \
+            if self.format == "auto" and isinstance(self.path, (str, Path)) else ""
         unknown = sorted(set(self.options) - set(known))
         if unknown:
-            raise ValueError(f"{self.path}: the {fmt} reader takes no option(s) {', '.join(unknown)} "
+            raise ValueError(f"{where}: the {fmt} reader takes no option(s) {', '.join(unknown)} "
                              f"(it takes: {', '.join(known) or 'none'}){guessed}")
         for name, value in self.options.items():   # a TOML string "false" would otherwise read as on
             if isinstance(known[name], bool) and not isinstance(value, bool):
-                raise ValueError(f"{self.path}: reader option {name}: {value!r} is not true or false")
+                raise ValueError(f"{where}: reader option {name}: {value!r} is not true or false")
             if value is None and name not in _optional(fmt) and known[name] is not None:
-                raise ValueError(f"{self.path}: reader option {name}: the {fmt} reader needs a value (leave it out "
+                raise ValueError(f"{where}: reader option {name}: the {fmt} reader needs a value (leave it out "
                                  f"for its default, {known[name]!r})")
             if READER_OPTIONS.get(name, (None,))[0] is str and not isinstance(value, (str, Path, type(None))):
-                raise ValueError(f"{self.path}: reader option {name}: {value!r} is not a string")
+                raise ValueError(f"{where}: reader option {name}: {value!r} is not a string")
             if value == "" and name in READER_OPTIONS and name != "bodies":   # `--delimiter ""` would cut no labels, `--label-field ""` read none
-                raise ValueError(f"{self.path}: reader option {name} (flag --{name.replace('_', '-')}): an empty string "
+                raise ValueError(f"{where}: reader option {name} (flag --{name.replace('_', '-')}): an empty string "
                                  "(an unset shell variable?): give one, or leave it out" +
                                  ("" if known[name] is None else f" for its default, {known[name]!r}"))
             if name == "choice_tasks" and not isinstance(value, (dict, type(None))):
-                raise ValueError(f"{self.path}: reader option choice_tasks: {value!r} is not a table of choice "
+                raise ValueError(f"{where}: reader option choice_tasks: {value!r} is not a table of choice "
                                  f"control = task name")
             # named here, not when the model is made after every file was read
             if name in ("task", "label_task", "ner_task", "choice_tasks") and value is not None:
                 for task in value.values() if name == "choice_tasks" else [value]:
                     if problem := "is not a string" if not isinstance(task, str) else task_name_error(task):
-                        raise ValueError(f"{self.path}: reader option {name}: {task!r} {problem}: give another")
+                        raise ValueError(f"{where}: reader option {name}: {task!r} {problem}: give another")
         if fmt == "pairs" and self.options.get("bodies") is None:
-            raise ValueError(f"{self.path}: the pairs reader needs the bodies file (option bodies, flag --bodies)")
+            raise ValueError(f"{where}: the pairs reader needs the bodies file (option bodies, flag --bodies)")
         if fmt == "pairs" and self.options.get("bodies") == "":   # `--bodies "$UNSET"`: not the working folder
-            raise ValueError(f"{self.path}: reader option bodies: an empty path (an unset shell variable?): give the "
+            raise ValueError(f"{where}: reader option bodies: an empty path (an unset shell variable?): give the "
                              "bodies file")
 
     @property

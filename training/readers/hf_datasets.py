@@ -19,12 +19,17 @@ NER_COLUMNS = ("tokens", "ner_tags")
 SPLIT_NAMES = {"train", "validation", "valid", "dev", "test"}   # as the Hub names a split's Parquet files
 
 
+def in_memory_name(dataset) -> str:
+    """How messages name a `datasets.Dataset` given in memory (its repr runs over several lines)."""
+    return f"<dataset {dataset._fingerprint}>"
+
+
 def load_dataset(source) -> tuple[object, str]:
     """(dataset, name used in messages) of a `datasets.Dataset`, a `save_to_disk` folder or a
     Parquet file (or a folder of them)."""
     import datasets
     if isinstance(source, datasets.Dataset):   # rows as Python objects, whatever set_format the user applied
-        return source.with_format(None), f"<dataset {source._fingerprint}>"
+        return source.with_format(None), in_memory_name(source)
     path = Path(source)
     if not path.exists():
         raise DataError([f"{path}: no such file or folder"])

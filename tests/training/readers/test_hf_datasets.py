@@ -227,3 +227,39 @@ def test_a_folder_of_parquet_files_named_in_capitals_is_guessed_and_read(tmp_pat
     with pytest.raises(DataError, match=r"Parquet files of several splits \(test, train\); give the files of one, "
                                         r"e.g. .*TRAIN.PARQUET"):
         read_hf(source.path)
+
+
+def test_a_dataset_of_no_rows_in_memory_is_named_as_one_in_a_file_is():
+    """Before: "no training data: give --train FILE", for a Dataset given (filtered down to nothing, say)."""
+    empty = ner_dataset([])
+    with pytest.raises(DataError) as err:
+        read_data(TrainConfig(train=empty))
+    assert err.value.problems == [f"<dataset {empty._fingerprint}>: no records"]   # as dev=empty says
+
+
+def test_a_dataframe_is_refused_with_the_way_to_a_dataset():
+    """Before: pandas' "The truth value of a DataFrame is ambiguous", naming no setting."""
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({"text": ["Talks ended."], "label": ["politics"]})
+    with pytest.raises(ValueError, match=r"^train 1: a path, a table or a datasets.Dataset, not DataFrame: "
+                                         r"datasets.Dataset.from_pandas\(frame\) makes one$"):
+        read_data(TrainConfig(train=frame))
+    with pytest.raises(ValueError, match=r"^dev_fraction: 0.5 holds out training documents only without dev data"):
+        TrainConfig(train=datasets.Dataset.from_pandas(frame), dev=frame, dev_fraction=0.5)
+
+
+def test_a_dataset_in_a_table_is_named_by_its_fingerprint_and_read_by_the_hf_reader_alone():
+    """Before: a DatasetDict's repr over seven lines, a bare TypeError ("expected str, bytes or
+    os.PathLike object, not Dataset") for another format, and a Dataset's repr before a wrong option."""
+    ds = datasets.Dataset.from_dict({"text": ["Talks ended."], "category": ["politics"]})
+    with pytest.raises(ValueError, match=r"^train 1: a DatasetDict; give one of its splits \(train\), "
+                                         r"e.g. dataset\['train'\]$"):
+        read_data(TrainConfig(train=[{"path": datasets.DatasetDict({"train": ds}), "format": "hf"}]))
+    with pytest.raises(ValueError, match=rf"^<dataset {ds._fingerprint}>: a dataset in memory is read by the hf reader, "
+                                         r"not classification: give format hf, or leave the format out$"):
+        read_data(TrainConfig(train=[{"path": ds, "format": "classification", "options": {"label_field": "category"}}]))
+    with pytest.raises(ValueError, match=rf"^<dataset {ds._fingerprint}>: the hf reader takes no option\(s\) "
+                                         r"label_column \(it takes: [a-z_, ]+\)$"):
+        read_data(TrainConfig(train=[{"path": ds, "options": {"label_column": "category"}}]))
+    [doc] = read_data(TrainConfig(train=[{"path": ds, "options": {"label_field": "category"}}])).train
+    assert doc.labels == {"label": ["politics"]}
