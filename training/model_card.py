@@ -310,9 +310,18 @@ def _device(training: dict) -> str:
     return training["device"] if processes == 1 else f"{processes} processes, each on {training['device']}"
 
 
+def _named(paths: list[str]) -> str:
+    """A split's files, then its datasets given in memory, which the config records as
+    `<datasets.Dataset FINGERPRINT>`: said as such, not as that marker."""
+    marked = [re.fullmatch(r"<datasets\.Dataset (\S+)>", p) for p in paths]
+    files = [p for p, m in zip(paths, marked) if not m]
+    return " and ".join(([_code(", ".join(files))] if files else [])
+                        + [f"a `datasets.Dataset` given in memory (fingerprint {_code(m[1])})" for m in marked if m])
+
+
 def data_files(config: dict) -> str:
     """Which files trained, selected and tested, naming only the splits the run had."""
-    said = [f"{role} {_code(', '.join(_paths(config[split])))}" for split, role in
+    said = [f"{role} {_named(_paths(config[split]))}" for split, role in
             (("train", "Trained on"), ("dev", "model selection on"), ("test", "test figures on")) if _paths(config[split])]
     held_out = config.get("dev_fraction") and not _paths(config["dev"])   # dev cut from the training files
     if held_out:

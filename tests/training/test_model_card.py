@@ -271,3 +271,17 @@ def test_names_with_markdown_characters_are_read_as_written(tmp_path):
            "\\_\\_init\\_\\_, arms_control)" in text   # within a word, "_" is no emphasis
     assert "Trained on ``my`file.jsonl``;" in text and "- `entities` (ner): \\*P\\* 1\n" in text
     assert "| dev | entities | x y F1 | 0.2500 |\n" in text
+
+
+def test_a_dataset_given_in_memory_is_said_as_such_not_as_the_configs_marker(tmp_path):
+    """Before: "Trained on `<datasets.Dataset 2cac67a8894830c7>`", a repr to a reader of the card."""
+    datasets = __import__("pytest").importorskip("datasets")
+    ds = datasets.Dataset.from_dict({"text": ["Putin met Trump."], "label": ["trade"]})
+    manifest = Manifest(tasks=[NER], base_model="minilm")
+    manifest.training = {"config": TrainConfig(train=[ds, "more.jsonl"], dev=ds, learning_rate=1e-4,
+                                               head_learning_rate=1e-3).record(), "best_epoch": 1}
+    text = write_model_card(tmp_path, _counted(manifest))
+    fingerprint = ds._fingerprint
+    assert (f"Trained on `more.jsonl` and a `datasets.Dataset` given in memory (fingerprint `{fingerprint}`), model "
+            f"selection on a `datasets.Dataset` given in memory (fingerprint `{fingerprint}`); no test data.\n") in text
+    assert "<datasets.Dataset" not in text
