@@ -14,7 +14,6 @@ import contextlib
 import logging
 import sys
 import tempfile
-import threading
 import warnings
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 
 from .modeling import OUTPUTS
-from .quantization import row_scaled_linears
+from .quantization import QUIETING, row_scaled_linears
 
 INPUTS = ("input_ids", "attention_mask", "shape_ids", "pool_mask")
 
@@ -163,19 +162,23 @@ def _module_path(node) -> list[str]:
     return ast.literal_eval(scopes)
 
 
-_QUIETING = threading.RLock()
-
-
 @contextlib.contextmanager
 def _quiet():
     """The exporter and quantizer report progress on stdout and warn about their own internals
     (unused torchvision ops, deprecations): none of it concerns a user loading a model."""
-    with _QUIETING:   # one at a time: a second thread would take the first one's level as the caller's
+    with QUIETING:   # one at a time: a second thread would take the first one's level as the caller's
         before = logging.root.manager.disable   # a level the caller disabled stays disabled afterwards
         logging.disable(max(before, logging.WARNING))
+        # ONNX Runtime's quantiser warns through logging.warning(), which, with no handler on the root
+        # logger, gives it one (logging.basicConfig()): the caller's own basicConfig would then do nothing
+        placeholder = logging.NullHandler() if not logging.root.handlers else None
+        if placeholder:
+            logging.root.addHandler(placeholder)
         try:
             with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 yield
         finally:
+            if placeholder:
+                logging.root.removeHandler(placeholder)
             logging.disable(before)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 import warnings
 
 import torch
@@ -19,6 +20,11 @@ from .devices import cpu_has_bf16
 # none; in bf16, 0.2 and none, and the whole model ran at about 1.45x the words/s it had with
 # them in fp32 (AVX512-BF16, 2 threads).
 KEPT_OUT_OF_INT8 = re.compile(r"layer\.\d+\.output\.dense$")
+
+# warnings.catch_warnings swaps the process's one list of filters: two at once in different
+# threads each put back what the other found, and the "ignore" set inside stays for good. Every
+# loader that silences warnings holds this lock (inference.onnx_runtime's export too).
+QUIETING = threading.RLock()
 
 
 class Bf16Linear(nn.Module):
@@ -101,7 +107,7 @@ def int8_linears(model: nn.Module, bf16: bool | None = None) -> nn.Module:
     # mean, against -0.58 with one scale per matrix, about as fast (benchmarks/README.md).
     inner = {f"{name}.inner": torch.ao.quantization.per_channel_dynamic_qconfig
              for name, module in model.named_modules() if isinstance(module, RowScaledLinear)}
-    with warnings.catch_warnings():   # torch.ao announces its own future, nothing about this call
+    with QUIETING, warnings.catch_warnings():   # torch.ao announces its own future, nothing about this call
         warnings.simplefilter("ignore")
         torch.ao.quantization.quantize_dynamic(model, inner, dtype=torch.qint8, inplace=True)
     return model

@@ -113,6 +113,19 @@ def test_quieting_the_exporter_leaves_the_callers_logging_as_it_was():
     assert logging.root.manager.disable == logging.NOTSET
 
 
+def test_an_int8_onnx_load_gives_the_root_logger_no_handler(tiny_checkpoint):
+    """Before, ONNX Runtime's quantiser warned through logging.warning(), which gave the root logger a
+    stderr handler: a caller's logging.basicConfig(level=logging.INFO) after load() then did nothing."""
+    import logging
+    pytests = logging.root.handlers[:]
+    logging.root.handlers.clear()   # as in a script: none
+    try:
+        load(tiny_checkpoint, runtime="onnx-int8")
+        assert logging.root.handlers == []
+    finally:
+        logging.root.handlers[:] = pytests
+
+
 def test_an_int8_onnx_text_reads_the_same_whatever_texts_share_its_call(tiny_checkpoint):
     model = load(tiny_checkpoint, runtime="onnx", quantize=True)
     text = "Vladimir Putin met Angela Merkel in Berlin."

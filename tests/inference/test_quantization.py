@@ -94,3 +94,32 @@ def test_an_int8_text_reads_the_same_whatever_texts_share_its_call(tiny_checkpoi
         assert np.allclose(probs, {**beside.word_probs, **beside.doc_probs}[name], atol=1e-3)
     entities = lambda prediction: [(e.start, e.end, e.label) for e in prediction.entities]
     assert entities(model.predict(text)) == entities(model.predict_batch([*others, text])[-1])
+
+
+def test_int8_models_made_in_two_threads_at_once_leave_the_warnings_filters_as_they_were(monkeypatch):
+    """Before, each thread's catch_warnings put back the filters the other had found: two int8
+    loads at once (4 threads calling load(path, quantize=True) did it 3 times in 3) left "ignore"
+    installed, and every later warning of the process unseen."""
+    import threading
+    import warnings
+    first_in, second_in = threading.Event(), threading.Event()
+
+    def quantiser(model, *args, **kwargs):   # the second enters while the first is inside, if it can
+        if threading.current_thread() is first:
+            first_in.set()
+            second_in.wait(timeout=2)
+        else:
+            second_in.set()
+            first.join(timeout=10)   # the first has put back its filters
+        return model
+    monkeypatch.setattr(torch.ao.quantization, "quantize_dynamic", quantiser)
+    make = lambda: int8_linears(torch.nn.Sequential(torch.nn.Linear(4, 4)), bf16=False)
+    first = threading.Thread(target=make)
+    second = threading.Thread(target=lambda: first_in.wait(timeout=10) and make())
+    with warnings.catch_warnings():   # the test's own filters come back whatever happens
+        before = list(warnings.filters)
+        first.start()
+        second.start()
+        first.join()
+        second.join()
+        assert warnings.filters == before
