@@ -3,24 +3,31 @@
 Document heads can read them beside the encoder's pooled states ("wide and deep"): word
 counts carry rare topics and exact overlaps that a few epochs of fine-tuning do not learn.
 The vocabulary lives in the manifest and the idf weights in heads.safetensors; nothing is
-pickled. Tokens are scikit-learn's default (`\\b\\w\\w+\\b`, lower-cased), term frequencies
-sublinear (1 + log tf), rows L2-normalised. A pair's features are its two texts' vectors and
-their cosine similarity.
+pickled. Tokens are scikit-learn's default (`\\b\\w\\w+\\b`, lower-cased) of the text as the encoder
+reads its words: in NFC, without format characters, half-width and full-width forms in their
+compatibility form ("Socie\\u0301te\\u0301", "Pu\\u00adtin", "ＮＡＴＯ": "société", "putin",
+"nato"). Term frequencies sublinear (1 + log tf), rows L2-normalised. A pair's features are its
+two texts' vectors and their cosine similarity.
 """
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 
 import numpy as np
 import torch
 
+from .tokenization import JOINERS, compatible
+
 TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_JOINERS = re.compile(f"[{JOINERS}]")
 
 
 def terms(text: str) -> Counter:
-    return Counter(TOKEN.findall(text.lower()))
+    # a combining accent or a soft hyphen is no word character: "Socie\u0301te\u0301" was "socie" and "te"
+    return Counter(TOKEN.findall(compatible(_JOINERS.sub("", unicodedata.normalize("NFC", text))).lower()))
 
 
 def fit_vocabulary(texts: list[str], max_terms: int) -> tuple[list[str], np.ndarray]:

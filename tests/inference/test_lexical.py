@@ -1,3 +1,5 @@
+import unicodedata
+
 import numpy as np
 import pytest
 
@@ -32,3 +34,14 @@ def test_pair_features_hold_both_texts_and_their_cosine():
     np.testing.assert_allclose(pair[:, size:2 * size], second)
     np.testing.assert_allclose(pair[:, -1], (first * second).sum(1), rtol=1e-6)
     assert pair[0, -1] > pair[1, -1] > 0          # oil against oil beats wheat against oil
+
+
+def test_a_word_reads_as_the_encoder_reads_it():
+    """Text in NFD, a soft hyphen and full-width letters made other terms ("socie", "te"; "pu",
+    "tin"; "ｎａｔｏ") than the same words as the vocabulary holds them: the words the encoder
+    read were lost to the lexical branch."""
+    lexicon = Lexicon(*fit_vocabulary(["Société Générale and Putin meet NATO", "Oil prices rose"], 1000))
+    written = lexicon.features(["Société Générale and Putin meet NATO"])
+    for text in [unicodedata.normalize("NFD", "Société Générale and Putin meet NATO"),
+                 "Soci\u00e9t\u00e9 G\u00e9n\u00e9rale and Pu\u00adtin meet \uff2e\uff21\uff34\uff2f"]:
+        np.testing.assert_allclose(lexicon.features([text]), written)
