@@ -20,8 +20,10 @@ MIN_CAPITAL_LETTERS = 4             # "US" or "UK" alone is a name, not a line i
 
 
 def is_capital_line(line: str) -> bool:
-    """Every cased letter is a capital, and there are at least MIN_CAPITAL_LETTERS of them."""
-    cased = [c for c in line if c.isupper() or c.islower()]
+    """Every cased letter is a capital, and there are at least MIN_CAPITAL_LETTERS of them. A
+    small letter with no capital of one letter ("ß", whose capital is "SS") is written small in
+    capitals too ("GROßE KOALITION"), and counts as neither."""
+    cased = [c for c in line if c.isupper() or (c.islower() and len(c.upper()) == 1 and c.upper() != c)]
     return len(cased) >= MIN_CAPITAL_LETTERS and all(c.isupper() for c in cased)
 
 

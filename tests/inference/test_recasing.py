@@ -67,3 +67,12 @@ def test_a_sentence_starts_after_its_end_blanks_and_opening_quotes(before, start
     quotes, then blanks again (the look-back stops there, so a long line is not read again for
     each of its words)."""
     assert _starts_sentence(before + "Word", len(before)) is starts
+
+
+def test_a_small_letter_without_a_capital_of_its_own_leaves_a_line_in_capitals():
+    """German writes "ß" small in capitals ("GROßE"): the line was read as not in capitals, and
+    kept as written."""
+    assert is_capital_line("GROßE KOALITION STREITET")
+    assert not is_capital_line("Große Koalition")
+    assert recase_capital_lines("GROßE KOALITION STREITET\nDie große Koalition streitet .\n").splitlines()[0] == \
+        "große Koalition streitet"
