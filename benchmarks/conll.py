@@ -38,9 +38,9 @@ def conll_blocks(path: str) -> list[list[str]]:
     """The file's documents as lines (each -DOCSTART- starts one); its sentences when it has none,
     as read_conll counts documents (standins.py cuts its stand-in splits by them)."""
     from training.readers._files import read_utf8   # here: importing training loads torch
+    from training.readers.conll import unmarked
     # bytes that are not UTF-8: a DataError naming the line; a byte-order mark inside a joined file, as read_conll drops it
-    lines = [line[1:] if line[:1] == "\ufeff" and line[1:2].strip() else line
-             for line in read_utf8(Path(path)).splitlines()]
+    lines = [unmarked(line) for line in read_utf8(Path(path)).splitlines()]
     blocks: list[list[str]] = []
     if any(line.startswith(DOCSTART) for line in lines):
         for line in lines:

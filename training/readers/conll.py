@@ -39,15 +39,20 @@ def read_conll(path: str | Path, task: str = "entities", scheme: str = "auto",
     if scheme.upper() != "AUTO" and scheme.upper() not in SCHEMES:
         raise ValueError(f"{path}: unknown tag scheme {scheme!r} (known: auto, {', '.join(SCHEMES)})")
     problems: list[str] = []
-    # Files joined by cat keep the byte-order mark of each: one before -DOCSTART- would hide the line.
-    # A mark that is a token of its own ("\ufeff O") stays one.
-    lines = [line[1:] if line[:1] == "\ufeff" and line[1:2].strip() else line for line in read_lines(path)]
+    lines = [unmarked(line) for line in read_lines(path)]
     docs = _decoded(path, _parse(path, lines, problems), task, scheme, strict, problems)
     if problems:
         raise DataError(problems)
     if not docs:
         raise DataError([f"{path}: no sentences"])
     return docs
+
+
+def unmarked(line: str) -> str:
+    """A CoNLL line without the byte-order mark that files joined by cat keep, each at its first line:
+    one before -DOCSTART- would hide it, and one alone (an empty file's) is a blank line. A mark
+    that is a token of its own ("\ufeff O") stays one."""
+    return line[1:] if line[:1] == "\ufeff" and (line[1:2].strip() or not line[1:].strip()) else line
 
 
 def parse_tag(tag: str, where: str, problems: list[str]) -> tuple[str | None, str]:

@@ -260,6 +260,8 @@ def test_a_byte_order_mark_inside_a_joined_file_does_not_hide_a_docstart(tmp_pat
     path.write_bytes(b"\xef\xbb\xbf" + IOB1_FILE.encode() + b"\n\xef\xbb\xbf" + IOB1_FILE.encode())   # cat a b
     docs = read_conll(path)
     assert len(docs) == 4 and docs[2].text == docs[0].text   # before: 3, a token '\ufeff-DOCSTART-' in the second
+    path.write_bytes(IOB1_FILE.encode() + b"\xef\xbb\xbf\n" + IOB1_FILE.encode())   # cat a empty b: an empty file's mark
+    assert len(read_conll(path)) == 4   # before: "ragged columns: 1 here", of a character no editor shows
 
 
 def test_an_entity_type_is_read_without_the_white_space_around_it_and_a_blank_one_is_refused(tmp_path):
