@@ -56,6 +56,10 @@ def check_replaceable(path: str | os.PathLike, ours: Callable[[Path], bool] = is
     if real in (here, *here.parents):   # `--output .`: the save would rename the folder the command runs in away
         raise ValueError(f"{path}: that is the folder this command runs in, or holds it, and a save replaces its "
                          "output folder: run it from another folder")
+    held_by = checkpoint_holding(real.parent)
+    if held_by is not None:
+        raise ValueError(f"{path} is inside the checkpoint {held_by}, which a later save (train --output, "
+                         "--init-from) could not replace while it held this folder: give a folder elsewhere")
     entries = list(real.iterdir()) if real.is_dir() else []
     if real.exists() and not (real.is_dir() and (not entries or ours(real))):
         raise ValueError(f"{path} exists and is not {what}: writing there would replace it; choose another output")

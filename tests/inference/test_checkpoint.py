@@ -135,6 +135,18 @@ def test_a_save_refuses_a_checkpoint_holding_a_folder_and_leaves_it_whole(tiny_c
     assert [p.name for p in tmp_path.iterdir()] == ["news"]
 
 
+def test_a_save_inside_a_checkpoint_is_refused_before_writing(tiny_checkpoint, tmp_path):
+    """Before: `train --output news/v2` saved there, and the next save of news was refused for the
+    folder it then held (as export, evaluate --plots and predict --html refuse to write there)."""
+    model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
+    target = save_checkpoint(model, tokenizer, manifest, tmp_path / "news")
+    for inside in (target / "v2", target / "runs" / "v2"):
+        with pytest.raises(ValueError, match=rf"v2 is inside the checkpoint {re.escape(str(target))}, which a later "
+                                             r"save \(train --output, --init-from\) could not replace"):
+            save_checkpoint(model, tokenizer, manifest, inside)
+    assert sorted(p.name for p in target.iterdir()) == sorted(p.name for p in tiny_checkpoint.iterdir())
+
+
 def test_a_save_through_a_symlink_replaces_what_it_points_to_and_keeps_the_link(tiny_checkpoint, tmp_path):
     model, tokenizer, manifest = load_checkpoint(tiny_checkpoint)
     target = save_checkpoint(model, tokenizer, manifest, tmp_path / "store" / "v1")
