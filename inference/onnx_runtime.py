@@ -47,7 +47,8 @@ class OnnxForward:
             import onnxruntime
             import onnxscript  # noqa: F401  (torch's ONNX exporter builds the graph with it)
         except ImportError as exc:   # which one, and why: onnxruntime alone installed lacks onnxscript
-            raise ImportError(f'runtime="onnx" needs ONNX Runtime: pip install "newsmodel[onnx]" ({exc})') from exc
+            raise ImportError(f'runtime="onnx" needs ONNX Runtime and onnxscript: pip install "newsmodel[onnx]" '
+                              f'({exc})') from exc
         self.model = model.eval()
         self.names = output_names(model)
         options = onnxruntime.SessionOptions()

@@ -62,8 +62,8 @@ def test_a_missing_onnx_module_is_named(tiny_checkpoint, monkeypatch):
             raise ModuleNotFoundError("No module named 'onnxscript'", name=name)
         return real(name, *args, **kwargs)
     monkeypatch.setattr(builtins, "__import__", without_onnxscript)
-    with pytest.raises(ImportError, match=re.escape('runtime="onnx" needs ONNX Runtime: pip install "newsmodel[onnx]" '
-                                                    "(No module named 'onnxscript')")):
+    with pytest.raises(ImportError, match=re.escape('runtime="onnx" needs ONNX Runtime and onnxscript: pip install '
+                                                    "\"newsmodel[onnx]\" (No module named 'onnxscript')")):
         load(tiny_checkpoint, runtime="onnx")
 
 
