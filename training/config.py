@@ -61,7 +61,8 @@ class TrainConfig:
                                    "weights (0: off)")
     weight_decay: float = option(0.01, "AdamW weight decay of the encoder's weights")
     window_length: int = option(256, "subwords per window, special tokens included")
-    window_overlap: int = option(64, "subwords shared by neighbouring windows, at least")
+    window_overlap: int = option(64, "subwords shared by neighbouring windows, at least (along a pair's body, at "
+                                     "most half the room its first text leaves)")
     seed: int = option(13, "seed of every random choice: the same seed reproduces the run")
     init_from: str | None = option(None, "continue from this checkpoint: labels it knows keep their weights, "
                                          "new labels get new ones; the training settings are this run's, as for "
