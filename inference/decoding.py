@@ -271,7 +271,7 @@ def one_type_per_name(spans: list[tuple[int, int, str, float]], tag_probs: np.nd
     result = []
     for k, ((i, j, etype, score), name) in enumerate(zip(spans, names)):
         total = mass[root(name)]
-        ranked = [types[k] for k in np.argsort(-total, kind="stable")]
+        ranked = [types[t] for t in np.argsort(-total, kind="stable")]
         chosen = ranked[0]
         split = len(given[root(name)]) > 1
         needs_share = _place_and_organisation(ranked[:2])
