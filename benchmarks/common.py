@@ -120,7 +120,7 @@ def jsonl_texts(path) -> list[str]:
             if not isinstance(text, str):   # else met after the model loads, as texts[i] of no file
                 raise SystemExit(f"error: {path}:{number}: \"text\" must be a string, not {json_type(text)}")
             texts.append(text)
-    if not texts:
+    if not any(t.strip() for t in texts):   # only "" or blank space: memory.py would time 0 characters
         raise SystemExit(f"error: {path}: no texts")
     return texts
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import common
 from inference import default_checkpoint, load
 from inference.devices import device_name
+from inference.tokenization import has_letter_or_digit
 from training.cli.checkpoints import add_runtime_arguments
 from training.readers._files import read_utf8
 
@@ -41,6 +42,8 @@ def main() -> None:
     common.refuse_unusable_device(args.device)
     with common.one_line_errors():
         text = read_utf8(Path(args.file))   # before the model loads: a bad path is named at once
+        if not has_letter_or_digit(text):   # "mixed_types": {} would read as a consistent article
+            raise SystemExit(f"error: {args.file}: no text")   # as runtime_agreement.py says it
         model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     common.refuse_without_entities(model, args.checkpoint, "nothing to compare")   # else read as consistent
     prediction = model.predict(text)

@@ -448,6 +448,8 @@ def test_memory_names_a_source_without_texts_before_loading(tmp_path):
     ("word_types.py", ["--checkpoint", "none", "--articles", "x.txt", "--word", " "], "give a word, not blank space"),
     ("word_types.py", ["--checkpoint", "none", "--articles", "latin1.txt", "--word", "US"], "not valid UTF-8"),
     ("consistency.py", ["--checkpoint", "none", "--file", "missing.txt"], "No such file or directory: 'missing.txt'"),
+    ("consistency.py", ["--checkpoint", "none", "--file", "empty.conll"], "error: empty.conll: no text"),
+    ("memory.py", ["--checkpoint", "none", "--source", "blank.jsonl"], "error: blank.jsonl: no texts"),
     ("speed.py", ["--checkpoint", "none", "--limit", "1", "--rounds", "1"], "error: none does not exist"),
     ("speed.py", ["--checkpoint", "none", "--limit", "1", "--long", "latin1.txt"], "latin1.txt:1: not valid UTF-8"),
     ("speed.py", ["--checkpoint", "none", "--limit", "1", "--long", "."], "Is a directory: '.'"),
@@ -464,10 +466,12 @@ def test_memory_names_a_source_without_texts_before_loading(tmp_path):
 def test_diagnostic_scripts_refuse_bad_input_in_one_line_before_loading(tmp_path, script, args, error):
     """Before: an OverflowError after loading, 287 occurrences of a blank word, tracebacks (standins:
     after making its output folder; runtime_agreement: a missing or undecodable file, no checkpoint;
-    speed: a --long file not UTF-8 or a folder)."""
+    speed: a --long file not UTF-8 or a folder); consistency found no mixed types in an empty
+    article, and memory timed 0 characters of a source whose texts are all empty."""
     (tmp_path / "latin1.txt").write_bytes("Z\xfcrich".encode("latin-1"))
     (tmp_path / "empty.conll").write_text("", encoding="utf-8")
     (tmp_path / "news.jsonl").write_text('{"text": "One."}\n\nplain words\n', encoding="utf-8")
+    (tmp_path / "blank.jsonl").write_text('{"text": ""}\n{"text": " \\n"}\n', encoding="utf-8")
     out = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 1 and error in out.stderr.strip().splitlines()[-1], out.stderr[-2000:]
@@ -597,3 +601,15 @@ def test_capital_lines_scores_sentences_in_capitals_apart(tiny_checkpoint, tmp_p
     line = run("capital_lines.py", "--checkpoint", tiny_checkpoint, "--conll", body, "--device", "cpu")
     assert line["capitals"] == {"sentences": 0} and line["other"]["sentences"] == 1   # before: seqeval's TypeError
 
+
+def test_capital_lines_refuses_entity_types_the_checkpoint_lacks(tiny_checkpoint, tmp_path):
+    """Before: a re3d file scored with a CoNLL checkpoint printed F1 0.0 for every type, read as a
+    result, where conll.py and ensemble.py refuse it."""
+    conll = tmp_path / "re3d.conll"
+    conll.write_text("Steel\tB-Organisation\nmet\tO\nJones\tB-Person\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "capital_lines.py"), "--checkpoint", str(tiny_checkpoint),
+                          "--conll", str(conll), "--device", "cpu"], cwd=REPO, capture_output=True, text=True,
+                         timeout=180)
+    assert out.returncode == 1 and not out.stdout and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert out.stderr.strip().splitlines()[-1] == (f"error: {conll}: entity types Organisation, Person, which checkpoint "
+                                                   f"{tiny_checkpoint} lacks (LOC, MISC, ORG, PER)")
