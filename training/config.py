@@ -12,6 +12,7 @@ from inference.devices import PRECISIONS, resolve_device
 
 from .base_models import BASE_MODELS, DEFAULT_BASE, MODEL_TYPES, per_base
 from .corpus import DataError
+from .readers.hf_datasets import recorded_name
 
 
 def option(default, help: str, **cli):
@@ -180,7 +181,7 @@ def _recorded(value):
         return {k: _recorded(v) for k, v in value.items()}
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    return f"<datasets.Dataset {value._fingerprint}>" if hasattr(value, "_fingerprint") else str(value)
+    return recorded_name(value) if hasattr(value, "_fingerprint") else str(value)
 
 
 def options() -> list:

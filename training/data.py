@@ -17,6 +17,7 @@ from inference.tokenization import has_letter_or_digit
 
 from .config import TrainConfig
 from .corpus import DataError, Document, annotated_tasks
+from .readers.hf_datasets import recorded_name
 from .schema import load_schema, schema_of
 from .sources import Source, infer_schema, merge_schemas, read_source
 
@@ -88,7 +89,7 @@ def checkpoint_manifest(checkpoint: str) -> Manifest:
 
 def describe(data) -> str:
     """How the manifest names a split's data: its path, or a dataset in memory by fingerprint."""
-    return str(data) if isinstance(data, (str, Path)) else f"<datasets.Dataset {data._fingerprint}>"
+    return str(data) if isinstance(data, (str, Path)) else recorded_name(data)
 
 
 def read_data(config: TrainConfig) -> RunData:

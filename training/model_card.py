@@ -13,6 +13,7 @@ from inference.runtimes import choose
 
 from .base_models import BASE_MODELS
 from .corpus import Document
+from .readers.hf_datasets import RECORDED
 
 TEMPLATE = Path(__file__).with_name("model_card_template.md")
 # The first line of the bundled corpus's data/README.md: the corpus is known by its own folder,
@@ -313,7 +314,7 @@ def _device(training: dict) -> str:
 def _named(paths: list[str]) -> str:
     """A split's files, then its datasets given in memory, which the config records as
     `<datasets.Dataset FINGERPRINT>`: said as such, not as that marker."""
-    marked = [re.fullmatch(r"<datasets\.Dataset (\S+)>", p) for p in paths]
+    marked = [RECORDED.fullmatch(p) for p in paths]
     files = [p for p, m in zip(paths, marked) if not m]
     return " and ".join(([_code(", ".join(files))] if files else [])
                         + [f"a `datasets.Dataset` given in memory (fingerprint {_code(m[1])})" for m in marked if m])

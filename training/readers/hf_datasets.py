@@ -9,6 +9,7 @@ are reported as `file:row: reason`, rows counted from 0 as `dataset[row]` counts
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from training.corpus import DataError, Document
@@ -22,6 +23,14 @@ SPLIT_NAMES = {"train", "validation", "valid", "dev", "test"}   # as the Hub nam
 def in_memory_name(dataset) -> str:
     """How messages name a `datasets.Dataset` given in memory (its repr runs over several lines)."""
     return f"<dataset {dataset._fingerprint}>"
+
+
+RECORDED = re.compile(r"<datasets\.Dataset (\S+)>")   # what recorded_name writes, read back by the model card
+
+
+def recorded_name(dataset) -> str:
+    """How a run's config and manifest record a `datasets.Dataset` given in memory: by fingerprint."""
+    return f"<datasets.Dataset {dataset._fingerprint}>"
 
 
 def load_dataset(source) -> tuple[object, str]:
