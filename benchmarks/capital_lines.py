@@ -59,9 +59,7 @@ def main() -> None:
         model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     common.refuse_without_entities(model, args.checkpoint, "every gold entity would count as missed")
     known = {t for task in model.manifest.tasks if task.kind == "ner" for t in task.entity_types}
-    if unknown := {span.label for doc in docs for span in doc.spans[TASK]} - known:   # each scored as a miss
-        raise SystemExit(f"error: {args.conll}: entity types {', '.join(sorted(unknown))}, which checkpoint "
-                         f"{args.checkpoint} lacks ({', '.join(sorted(known))})")
+    common.refuse_entity_types_unknown(args.conll, docs, TASK, known, f"checkpoint {args.checkpoint} lacks")
     result = {"benchmark": "capital_lines", "checkpoint": args.checkpoint, "file": args.conll,
               "runtime": model.runtime, "device": device_name(model.device)}
     for name, (gold, pred) in split_by_capitals(docs, model.predict_batch([d.text for d in docs])).items():

@@ -354,6 +354,14 @@ def refuse_labels_the_checkpoint_lacks(args, docs: dict, task: str):
     return spec
 
 
+def refuse_entity_types_unknown(path, docs, task: str, known: set, lacking: str):
+    """Gold entity types of a file outside `known`, refused before any scoring: each would only
+    count as a miss. `lacking` says who lacks them ("checkpoint X lacks")."""
+    if unknown := {span.label for doc in docs for span in doc.spans[task]} - known:
+        raise SystemExit(f"error: {path}: entity types {', '.join(sorted(unknown))}, which {lacking} "
+                         f"({', '.join(sorted(known))})")
+
+
 @contextlib.contextmanager
 def one_line_errors():
     """Bad input or a path: one line, as newsmodel says it, not a traceback (a library's own

@@ -141,10 +141,8 @@ def main() -> None:
         raise SystemExit(f"error: {exc}") from None
     types = set(next(iter(kinds)))   # members of other types are refused as they load
     for path, split in docs.items():   # a type the members lack would stop the run after the first files
-        unknown = {span.label for doc in split for span in doc.spans[TASK]} - types
-        if unknown and len(kinds) == 1:
-            raise SystemExit(f"error: {path}: entity types {', '.join(sorted(unknown))}, which the checkpoints lack "
-                             f"({', '.join(sorted(types))})")
+        if len(kinds) == 1:
+            common.refuse_entity_types_unknown(path, split, TASK, types, "the checkpoints lack")
     try:
         model = ensemble(args.checkpoint, args.window_length)
     except (OSError, ValueError) as exc:   # a member missing, damaged or unlike the others: one line
