@@ -47,20 +47,20 @@ def choose(measured: dict) -> tuple[str, str]:
     reference = measured[REFERENCE]["dev"]
     # a runtime without a figure of every task fp32 has (calibrate measured it on data that
     # annotates some tasks only) is not known to keep them: it is left out, and said to be
-    unmeasured = {name: [task for task in reference if task not in measured[name]["dev"]]
-                  for name in available() if name in measured}
+    runnable = [name for name in available() if name in measured]
+    unmeasured = {name: [task for task in reference if task not in measured[name]["dev"]] for name in runnable}
     unmeasured = {name: tasks for name, tasks in unmeasured.items() if tasks}
-    accurate = [name for name in available() if name in measured and name not in unmeasured and (
+    accurate = [name for name in runnable if name not in unmeasured and (
         name == REFERENCE or all(measured[name]["dev"][task] >= figure - TOLERANCE for task, figure in reference.items()))]
     speed = {name: measured[name]["words_per_second"] for name in accurate}
     dev_sum = {name: sum(measured[name]["dev"][task] for task in reference) for name in accurate}
     ties = [name for name in accurate if speed[name] >= (1 - SPEED_TIE) * max(speed.values())]
     best = max(ties, key=lambda name: (dev_sum[name], speed[name]))
     speedup = measured[best]["words_per_second"] / measured[REFERENCE]["words_per_second"]
-    rejected = [name for name in available() if name in measured and name not in accurate and name not in unmeasured]
+    rejected = [name for name in runnable if name not in accurate and name not in unmeasured]
     beaten = [name for name in ties if name != best and dev_sum[name] < dev_sum[best]]   # on dev, not speed
     # measured where the checkpoint was made, not runnable here: said, or the choice reads as the best there was
-    missing = [name for name in RUNTIMES if name in measured and name not in available()]
+    missing = [name for name in RUNTIMES if name in measured and name not in runnable]
     why = (f"{speedup:.2f}x fp32's words/s on dev with every dev figure within {100 * TOLERANCE:.1f} points"
            + (f"; as fast as {', '.join(beaten)} and more accurate on dev" if beaten else "")
            + (f"; {', '.join(rejected)} lost more" if rejected else "")

@@ -36,6 +36,7 @@ def positive_whole_number(value: str) -> int:
 
 def run(args) -> int:
     from pathlib import Path
+    from inference.checkpoint import checkpoint_holding
     from training.readers._files import decode_utf8
     # The input is read and the outputs checked before the checkpoint loads, so a wrong path or
     # bad bytes fail at once.
@@ -46,9 +47,9 @@ def run(args) -> int:
             raise ValueError(f"--html {args.html!r}: give a file in an existing folder you can write to")
         if _an_input(args):
             raise ValueError(f"--html {args.html!r}: that is an input of this command; give another file")
-        if Path(os.path.realpath(args.html)).is_relative_to(os.path.realpath(checkpoint)):
-            raise ValueError(f"--html {args.html!r}: that is inside the checkpoint folder, which predict leaves as it "
-                             f"is; give a file elsewhere")
+        if held_by := checkpoint_holding(args.html):   # this checkpoint or another: their folders stay as saved
+            raise ValueError(f"--html {args.html!r}: that is inside the checkpoint {held_by}, which predict leaves as "
+                             f"it is; give a file elsewhere")
     if args.text is not None and args.file:
         several = " (for several files, repeat --file: --file a.txt --file b.txt)" if os.path.isfile(args.text) else ""
         raise ValueError(f"give the text or --file, not both{several}")

@@ -153,8 +153,9 @@ def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_pat
         assert main(["predict", *checkpoint, *given, "--html", str(page)]) == 2   # before: written over the input
         assert f"--html {str(page)!r}: that is an input of this command" in capsys.readouterr().err
     stdin.close()
+    (folder / "manifest.json").write_text("{}", encoding="utf-8")   # a checkpoint to the check, which runs before it loads
     assert main(["predict", *checkpoint, "Talks.", "--html", str(folder / "page.html")]) == 2
-    assert "that is inside the checkpoint folder, which predict leaves as it is" in capsys.readouterr().err
+    assert f"that is inside the checkpoint {folder}, which predict leaves as it is" in capsys.readouterr().err
     assert records.read_text(encoding="utf-8").startswith("{") and not (folder / "page.html").exists()
 
 
