@@ -21,7 +21,7 @@ unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install install-dev train test clean
 
-# torch first, so the project's torch>=2.4 is already met and pip fetches no other build
+# torch first, so the project's torch>=2.6 is already met and pip fetches no other build
 $(BIN)/.base: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
