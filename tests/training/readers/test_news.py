@@ -1,4 +1,6 @@
 import json
+import re
+from collections import Counter
 
 import pytest
 
@@ -133,6 +135,42 @@ def test_bundled_corpus_is_valid():
         docs = read_jsonl(REPO / "data" / f"{split}.jsonl", NEWS_SCHEMA)
         assert docs
         assert not [d.source for d in docs if "other" in d.labels.get("topic", []) and len(d.labels["topic"]) > 1]
+
+
+def _bundled(split: str) -> list[dict]:
+    from conftest import REPO
+    return [json.loads(line) for line in (REPO / "data" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_bundled_corpus_has_the_counts_its_readme_gives():
+    """data/README.md's tables: articles, words, articles with 2+ topics, and each label, per split."""
+    from conftest import REPO
+    readme = (REPO / "data" / "README.md").read_text(encoding="utf-8")
+    table = dict(re.findall(r"^\| ((?:words|articles|entity|stance|topic)[^|]*?) \| ([\d |]+?) \|$", readme, re.M))
+    for column, split in enumerate(("train", "dev", "test")):
+        records = _bundled(split)
+        counts = Counter({"words": sum(len(r["text"].split()) for r in records), "articles": len(records),
+                          "articles with 2+ topics": sum(len(r["topic"]) > 1 for r in records)})
+        counts.update(f"entity {e['label']}" for r in records for e in r["entities"])
+        counts.update(f"stance {r['stance']}" for r in records)
+        counts.update(f"topic {t}" for r in records for t in r["topic"])
+        assert {row: int(cells.split(" | ")[column]) for row, cells in table.items()} == counts, split
+        assert f"| `{split}.jsonl` | {len(records)} |" in readme
+
+
+def test_bundled_corpus_never_splits_a_name_it_annotates_whole_elsewhere():
+    """Before: b6-024 and b6-027 split "United Nations Security Council" into two ORG spans, which
+    b4-009 and every "UN Security Council" annotate as one. b2-019's "U.S. Treasury" (LOC + ORG)
+    is a split data/README.md keeps, with b3-016's."""
+    records = [r for split in ("train", "dev", "test") for r in _bundled(split)]
+    whole = {r["text"][e["start"]:e["end"]] for r in records for e in r["entities"]}
+    split = []
+    for r in records:
+        spans = sorted(r["entities"], key=lambda e: e["start"])
+        for a, b in zip(spans, spans[1:]):
+            if r["text"][a["end"]:b["start"]] == " " and r["text"][a["start"]:b["end"]] in whole:
+                split.append((r["id"], a["start"], r["text"][a["start"]:b["end"]]))
+    assert split == [("b2-019", 726, "U.S. Treasury")]
 
 
 def test_lines_json_itself_refuses_are_named_and_the_others_are_read(tmp_path):
