@@ -55,12 +55,16 @@ def _found(doc: Document, task: TaskSpec) -> list[str]:
     return [s.label for s in doc.spans.get(task.name, [])] if task.kind == "ner" else doc.labels.get(task.name, [])
 
 
+_ONE_TEXT = object()   # label_problems: a pair task annotated on a document of one text
+
+
 def label_problems(docs: list[Document], tasks: list[TaskSpec], refuse_unknown: bool = True) -> list[str]:
     """One line per task and label the tasks do not have, at the first document using it (with
     how many more do): no calibration can be fitted against it (`refuse_unknown`; evaluate scores
     it as a miss, see `unknown_labels`). So too a task annotated as the other kind (document labels for
     an entity task, or spans for a document task: a reader's --task naming the wrong one), which
-    would give no figure at all, and a document with other than one label for a single-label task."""
+    would give no figure at all, a document with other than one label for a single-label task, and
+    one of a single text for a pair task (a Label Studio or Doccano export holds one text a task)."""
     places: dict[tuple[str, str | None], list[str]] = {}
     for doc in docs:
         for task in tasks:
@@ -70,11 +74,16 @@ def label_problems(docs: list[Document], tasks: list[TaskSpec], refuse_unknown: 
                 places.setdefault((task.name, label), []).append(doc.source or "a document")
             if task.kind in ("single", "pair") and task.name in doc.labels and len(doc.labels[task.name]) != 1:
                 places.setdefault((task.name, ""), []).append(doc.source or "a document")   # else scored by its first
+            if task.kind == "pair" and task.name in doc.labels and doc.text_pair is None:   # a Label Studio task, say
+                places.setdefault((task.name, _ONE_TEXT), []).append(doc.source or "a document")
     problems = []
     for (name, label), where in places.items():
         more = f"; also {len(where) - 1} more document(s): {', '.join(where[1:4])}{', ...' * (len(where) > 4)}" \
             if len(where) > 1 else ""
-        if label == "":
+        if label is _ONE_TEXT:   # its head would read the one text as a pair's first, and score that
+            problems.append(f"{where[0]}: task {name!r} of the model reads text pairs (a headline against its body), "
+                            f"but this document is one text{more}")
+        elif label == "":
             problems.append(f"{where[0]}: task {name!r} is single-label in the model, but this document gives it "
                             f"other than one label{more}")
         elif label is None:

@@ -45,3 +45,16 @@ def test_a_task_annotated_as_the_other_kind_is_named(news_tasks):
         "s.csv:2: entities is an entity task of the model, but annotated here with document labels (check --task); "
         "also 1 more document(s): s.csv:3",
         "e.conll:1: topic is a document task of the model, but annotated here with entity spans (check --task)"]
+
+
+def test_a_pair_task_annotated_on_one_text_is_named():
+    """Before: a Label Studio or Doccano export's `stance` (one text a task) was scored by an FNC-1
+    checkpoint's pair head, and calibrate refitted the head on it, as if each text were a headline alone."""
+    from inference.manifest import TaskSpec
+    tasks = [TaskSpec("stance", "pair", ["agree", "disagree"])]
+    docs = [Document("Talks resume.", labels={"stance": ["agree"]}, source="ls.json: task 0 (id 1)"),
+            Document("Talks fail.", labels={"stance": ["agree"]}, source="ls.json: task 1 (id 2)"),
+            Document("Talks end.", labels={"stance": ["disagree"]}, source="s.csv:2", text_pair="A body.")]
+    assert label_problems(docs, tasks) == label_problems(docs, tasks, refuse_unknown=False) == [
+        "ls.json: task 0 (id 1): task 'stance' of the model reads text pairs (a headline against its body), but this "
+        "document is one text; also 1 more document(s): ls.json: task 1 (id 2)"]
