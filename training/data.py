@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import os
 import random
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -230,17 +231,21 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
 def repeated_ids(docs: list[Document]) -> list[str]:
     """A line when records of one file share an `id` (a record given twice, or an id given to two
     records): training ignores ids and reads both."""
-    by_id = defaultdict(set)   # (file, id) -> line numbers (one file given twice reads a line twice)
+    by_id = defaultdict(dict)   # (file, id) -> {place: source} (one file given twice reads a place twice)
     for doc in docs:
-        file, _, line = doc.source.rpartition(":")   # "file:line", as the readers that give ids write it
-        if doc.id is not None and line.isdigit():
-            by_id[file, doc.id].add(int(line))
-    repeats = {key: sorted(lines) for key, lines in by_id.items() if len(lines) > 1}
+        # "file:line", as the readers that give ids write it, or "file: record n (id ...)", a JSON list's record
+        place = _RECORD_PLACE.fullmatch(doc.source)
+        if doc.id is not None and place:
+            by_id[place["file"], doc.id][int(place["line"] or place["record"])] = doc.source
+    repeats = {key: [places[n] for n in sorted(places)] for key, places in by_id.items() if len(places) > 1}
     if not repeats:
         return []
-    (file, first), lines = next(iter(repeats.items()))
-    return [f"{sum(len(lines) - 1 for lines in repeats.values())} record(s) repeat an earlier record's id in the same "
-            f"file (first: id {first!r} at {file}:{lines[0]} and {file}:{lines[1]}): both are read"]
+    (_, first), sources = next(iter(repeats.items()))
+    return [f"{sum(len(sources) - 1 for sources in repeats.values())} record(s) repeat an earlier record's id in the "
+            f"same file (first: id {first!r} at {sources[0]} and {sources[1]}): both are read"]
+
+
+_RECORD_PLACE = re.compile(r"(?P<file>.*)(?::(?P<line>\d+)|: record (?P<record>\d+)(?: \(id .*\))?)", re.DOTALL)
 
 
 def _same_text(doc: Document) -> tuple:

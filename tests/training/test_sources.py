@@ -399,6 +399,18 @@ def test_doccano_records_that_share_an_id_are_warned_about(tmp_path):
         f"and {tmp_path / 'd.jsonl'}:2): both are read"]
 
 
+def test_records_of_a_doccano_json_export_that_share_an_id_are_warned_about(tmp_path):
+    """Its records are named by their place in the list: before, not warned about (no line to read)."""
+    from training.data import overlaps
+    records = [{"id": 4, "text": "Putin met Trump.", "label": [[0, 5, "PER"]]},
+               {"id": 5, "text": "Talks ended.", "label": []}, {"id": 4, "text": "Trump met Putin.", "label": [[0, 5, "PER"]]}]
+    (tmp_path / "d.json").write_text(json.dumps(records), encoding="utf-8")
+    config = TrainConfig(train={"path": str(tmp_path / "d.json"), "format": "doccano"})
+    assert overlaps(config, read_data(config)) == [
+        f"1 record(s) repeat an earlier record's id in the same file (first: id 4 at {tmp_path / 'd.json'}: record 0 "
+        f"(id 4) and {tmp_path / 'd.json'}: record 2 (id 4)): both are read"]
+
+
 def test_classification_rows_that_share_an_id_are_warned_about(tmp_path):
     from training.data import overlaps
     (tmp_path / "t.csv").write_text('id,text,label\n1,"Tariffs\nrose",trade\n,Talks,other\n1,Sanctions,trade\n'

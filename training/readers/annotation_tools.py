@@ -1,4 +1,4 @@
-"""Read the exports of two annotation tools: Label Studio (JSON or JSON_MIN) and Doccano (JSON lines).
+"""Read the exports of two annotation tools: Label Studio (JSON or JSON_MIN) and Doccano (JSON lines or JSON).
 
 Both give offsets into the text (Doccano's, and those of older Label Studio versions, counted in
 UTF-16 code units, Doccano's also in grapheme clusters, and turned into character offsets), so
@@ -101,11 +101,15 @@ def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: 
               for n, record in enumerate(records) if not isinstance(record, dict) or n in repeated}
     # Where no record holds the text's key, the key is what is wrong: each record says so
     if choice_tasks is None and unclear and any(isinstance(r.get(text_key), str) for r in objects):
+        # the example names the controls known to be choices too: once choice_tasks is given, one it leaves out is not read
+        known = sorted({key for r in objects for key, v in r.items() if key in choices or isinstance(v, list) and any(
+            isinstance(x, dict) and "taxonomy" in x for x in v)})
+        example = ", ".join(f'{key} = "{key}"' for key in [unclear[0], *known])
         raise DataError([f"{_place(path, 'record', n, records[n])}: {why}" for n, why in broken.items()] + [
                          f"{path}: a Label Studio JSON_MIN export does not say whether its fields "
-                         f"{', '.join(unclear)} hold choices or the task's data: name its choice controls (reader "
-                         f"option choice_tasks in the options table of `train --config`, e.g. {{{unclear[0]} = "
-                         f"\"{unclear[0]}\"}}; {{}} for none), or export JSON (which evaluate and calibrate read)"])
+                         f"{', '.join(unclear)} hold choices or the task's data: name its choice controls, each one to "
+                         f"read (reader option choice_tasks in the options table of `train --config`, e.g. "
+                         f"{{{example}}}; {{}} for none), or export JSON (which evaluate and calibrate read)"])
     docs, problems, seen, unannotated = [], [], set(), 0
     for n, record in enumerate(records):
         where = _place(path, "record", n, record)
@@ -298,7 +302,8 @@ def _document(text: str, data: dict, items: list[tuple[str, object]], ner_task, 
 
 def read_doccano(path: str | Path, ner_task: str | None = "entities",
                  label_task: str | None = "label") -> list[Document]:
-    """One Document per line of a Doccano JSONL export.
+    """One Document per line of a Doccano JSONL export, or per record of its JSON export (one
+    JSON list of the same records, which Doccano offers for text classification).
 
     Accepts {"text", "label": [[start, end, "TYPE"], ...]} (sequence labelling) and
     {"text", "entities": [{"start_offset", "end_offset", "label"}], "cats" or "label": [names]}.
@@ -310,7 +315,7 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
     """
     path = Path(path)
     problems = []
-    records = list(json_lines(path, problems))
+    records = list(_doccano_records(path, problems))
     # "label" holds span triples in a sequence-labelling export and class names otherwise. Decided
     # once per file, so an empty list means "no entities" in the one and "no labels" in the other.
     label_is_spans = any(isinstance(x, list) for _, r in records
@@ -324,6 +329,27 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
             doc.source, doc.id = where, record_id(record)
             docs.append(doc)
     return finish(path, docs, problems)
+
+
+def _doccano_records(path: Path, problems: list[str]):
+    """(where, record) for every record of a JSONL export, or of a JSON export: a list, whose
+    records are named by their place in it, as jq's .[n] (pandas writes it all on one line)."""
+    text = read_utf8(path)
+    if not text.lstrip().startswith("["):   # a JSONL record is an object
+        yield from json_lines(path, problems)
+        return
+    try:
+        records, repeated = json_list(text)
+    except JSON_ERRORS as exc:
+        problems.append(f"{path}{f':{exc.lineno}' if isinstance(exc, json.JSONDecodeError) else ''}: "
+                        f"{invalid_json(exc)}")
+        return
+    for n, record in enumerate(records):
+        where = _place(path, "record", n, record)
+        if n in repeated or not isinstance(record, dict):
+            problems.append(f"{where}: {repeated.get(n) or f'a record must be a JSON object, not {json_type(record)}'}")
+        else:
+            yield where, record
 
 
 def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, errors: list[str]) -> Document | None:

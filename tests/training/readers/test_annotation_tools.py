@@ -300,10 +300,22 @@ def test_label_studio_json_min_strings_are_choices_only_where_named(tmp_path):
         read_label_studio(path)
     assert err.value.problems == [
         f"{path}: a Label Studio JSON_MIN export does not say whether its fields sentiment, title hold choices or the "
-        "task's data: name its choice controls (reader option choice_tasks in the options table of `train --config`, "
-        "e.g. {sentiment = \"sentiment\"}; {} for none), or export JSON (which evaluate and calibrate read)"]
+        "task's data: name its choice controls, each one to read (reader option choice_tasks in the options table of "
+        "`train --config`, e.g. {sentiment = \"sentiment\", genre = \"genre\"}; {} for none), or export JSON (which "
+        "evaluate and calibrate read)"]
     [doc] = read_label_studio(path, choice_tasks={"sentiment": "stance"})
     assert doc.labels == {"stance": ["Neutral"]}
+
+
+def test_label_studio_json_min_advice_names_every_choice_control(tmp_path):
+    """Before, the advice named the one-choice control alone (e.g. {stance = "stance"}), and followed,
+    it read the stance alone: the topics picked two at a time and the taxonomy were left out unsaid."""
+    path = write_json(tmp_path, [min_record(1, 5, stance="neutral", topic={"choices": ["trade", "sanctions"]},
+                                            section=[{"taxonomy": [["World", "Europe"]]}])])
+    with pytest.raises(DataError, match=r'e\.g\. \{stance = "stance", section = "section", topic = "topic"\}; '):
+        read_label_studio(path)
+    [doc] = read_label_studio(path, choice_tasks={"stance": "stance", "section": "section", "topic": "topic"})
+    assert doc.labels == {"stance": ["neutral"], "topic": ["trade", "sanctions"], "section": ["World / Europe"]}
 
 
 def test_label_studio_json_min_problems_name_record_and_field(tmp_path):
@@ -587,3 +599,29 @@ def test_label_studio_names_a_span_counted_in_utf16_units_as_the_file_writes_it(
         read_label_studio(path)
     assert err.value.problems == [f"{path}: task 0 (id 1): result[0]: span 3..5 (counted in UTF-16 units) covers only "
                                   f"white space or characters the encoder does not read ('\U0001F4A9')"]
+
+
+def test_doccano_json_export_is_a_list_of_its_records(tmp_path):
+    """Doccano offers text classification as JSON too: one list of the JSONL export's records (pandas
+    writes it on one line). Before: "a record must be a JSON object, not list", and where the list was
+    indented, "a Label Studio export is read with --format label-studio"."""
+    path = write_json(tmp_path, [{"id": 1, "text": "Good news", "label": ["positive"], "Comments": []},
+                                 {"id": 2, "text": "Unlabelled", "label": [], "Comments": []}])
+    first, second = read_doccano(path, label_task="sentiment")
+    assert first.labels == {"sentiment": ["positive"]} and second.labels == {}
+    assert (first.source, first.id) == (f"{path}: record 0 (id 1)", 1)
+    path.write_text(json.dumps([{"text": TEXT, "label": [[0, 5, "PER"], [19, 27, "LOC"]]}], indent=2), encoding="utf-8")
+    assert entities(read_doccano(path)[0]) == [("Putin", "PER"), ("Helsinki", "LOC")]
+    path.write_text(f'[{{"id": 1, "text": "{TEXT}", "label": [[0, 5, "PER"], [0, 9, "PER"]]}}, 7, '
+                    f'{{"id": 3, "text": "a", "text": "b"}}]', encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_doccano(path)
+    assert err.value.problems == [
+        f"{path}: record 1: a record must be a JSON object, not int",
+        f"{path}: record 2 (id 3): 'text' is given twice in one object (JSON keeps the last alone)",
+        f"{path}: record 0 (id 1): entities overlap: 0..5 PER 'Putin' and 0..9 PER 'Putin met'"]
+    path.write_text('[\n  {"text": "a", "label": []}\n  {"text": "b"}\n]', encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_doccano(path)
+    [problem] = err.value.problems
+    assert problem.startswith(f"{path}:3: invalid JSON (Expecting ',' delimiter")
