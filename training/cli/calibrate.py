@@ -18,7 +18,8 @@ def add_parser(sub) -> None:
                                          "where a task is refitted "
                                          "(a task it gives nothing to fit keeps its calibration and figures)")
     add_checkpoint_argument(c)
-    c.add_argument("--data", required=True, help="annotated file to fit on (not the test file)")
+    c.add_argument("--data", required=True, action="append", help="annotated held-out file to fit on (not the test file; the "
+                                                "file the checkpoint trained on is refused)")
     c.add_argument("--format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
     c.add_argument("--train", action="append",
                    help="the checkpoint's training file (repeat for each it trained on): the span calibrator reads "
@@ -42,14 +43,22 @@ def run(args) -> int:
     from training.trainer import seen_entities
     if args.train_format not in (None, "auto") and not args.train:   # else ignored: the names the checkpoint lists are kept
         raise ValueError(f"--train-format {args.train_format} is the format of the --train files, and none is given")
+    if len(args.data) > 1:   # else the last alone were read, as a plain option keeps it
+        raise ValueError(f"--data given {len(args.data)} times ({', '.join(args.data)}): calibrate fits on one file; "
+                         "join them into one")
+    [args.data] = args.data
     path = checkpoint_path(args.checkpoint)
     data, *train = file_sources(args, [(args.data, args.format)] + [(f, args.train_format) for f in args.train or []])
-    data_sha256 = fingerprint(args.data) if args.train and Path(args.data).exists() else None
+    data_sha256 = fingerprint(args.data) if Path(args.data).exists() else None
     if same := [f for f in args.train or [] if data_sha256 and Path(f).exists() and fingerprint(f) == data_sha256]:
         raise DataError([f"{f}: the same data as --data: each of its names would count as seen in training, and the "
                          "span calibrator would learn nothing of unseen ones; give the file the checkpoint was trained "
                          "on" for f in same])
     model = open_checkpoint(path, runtime="torch", device=args.device)   # fitted on fp32 outputs
+    if data_sha256 and (trained := trained_on(model.manifest, data_sha256)):
+        raise DataError([f"{args.data}: the checkpoint was trained on this file ({trained}, by the SHA-256 its "
+                         "manifest records): its scores on training documents are surer than on new text, and a "
+                         "calibration fitted on them would be too; give held-out data, e.g. the dev file"])
     schema = schema_of(model.manifest.tasks)
     fitted_with = {task.name: task.seen_entities for task in model.manifest.tasks}
     if train:
@@ -119,3 +128,12 @@ def run(args) -> int:
     print(f"calibration of {', '.join(refitted) or 'no task'} refitted on {len(docs)} documents of {args.data}"
           f"{kept_text}; written to {path}/manifest.json{card_text}", file=sys.stderr)
     return 0
+
+
+def trained_on(manifest, sha256: str) -> str | None:
+    """The training file of the checkpoint's run (as its config names it) whose recorded SHA-256
+    is `sha256`, or None."""
+    train, recorded = manifest.training.get("config", {}).get("train"), manifest.training.get("data_sha256", {})
+    paths = [item.get("path") if isinstance(item, dict) else item for item in (train if isinstance(train, list)
+                                                                              else [train])]
+    return next((p for p in paths if isinstance(p, str) and recorded.get(p) == sha256), None)
