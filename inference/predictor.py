@@ -28,6 +28,11 @@ from .windows import SpecialTokens, batch_inputs, cut_windows
 # faster than large ones. Full 256-token windows go 4 at a time; windows of up to 64 tokens
 # still go 16 at a time (batch_size).
 MAX_BATCH_TOKENS = 1024
+# Documents whose lexical features are built at once: each is a dense row as wide as the
+# vocabulary (100,001 floats for a pair at 50,000 terms): all of a call's at once grew with the
+# call (4,306 x 100,001 floats, 1.7 GB, for the FNC-1 stand-in test's pairs, and half that again for
+# their cosines).
+LEXICAL_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -219,17 +224,19 @@ class NewsModel:
         if not doc_tasks or not present:
             return result
         pooled = torch.stack([pool_sum[i] / pool_count[i] for i in present])
-        lexical = None
-        if self.lexicon is not None:
-            chosen = [texts[i] for i in present]
-            lexical = {kind: self.lexicon.features(chosen, [pairs[i] for i in present] if kind == "pair" else None
-                                                   ).to(self.device) for kind in self.model.feature_kinds()}
-        # batch-independent in every runtime: PyTorch int8 scales row by row, and the ONNX runtimes
-        # run the document heads in fp32 PyTorch
-        logits = self.model.document_logits(pooled, lexical)
-        for task in doc_tasks:
-            result[task.name][present] = probabilities(logits[task.name].float().cpu().numpy(), task.kind,
-                                                       task.temperature if calibrated else 1.0)
+        for first in range(0, len(present), LEXICAL_ROWS):
+            part = present[first:first + LEXICAL_ROWS]
+            lexical = None
+            if self.lexicon is not None:
+                chosen = [texts[i] for i in part]
+                lexical = {kind: self.lexicon.features(chosen, [pairs[i] for i in part] if kind == "pair" else None
+                                                       ).to(self.device) for kind in self.model.feature_kinds()}
+            # batch-independent in every runtime: PyTorch int8 scales row by row, and the ONNX runtimes
+            # run the document heads in fp32 PyTorch
+            logits = self.model.document_logits(pooled[first:first + LEXICAL_ROWS], lexical)
+            for task in doc_tasks:
+                result[task.name][part] = probabilities(logits[task.name].float().cpu().numpy(), task.kind,
+                                                        task.temperature if calibrated else 1.0)
         return result
 
     def _prediction(self, text: str, analysis: Analysis, spans: dict[str, list]) -> Prediction:
