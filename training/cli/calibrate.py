@@ -8,7 +8,7 @@ from pathlib import Path
 from training.sources import FORMATS
 
 from .checkpoints import add_checkpoint_argument, checkpoint_path, open_checkpoint
-from .reading import FORMAT_HELP, add_reader_arguments, file_sources
+from .reading import FORMAT_HELP, add_reader_arguments, file_sources, one_data_file
 
 
 def add_parser(sub) -> None:
@@ -43,10 +43,7 @@ def run(args) -> int:
     from training.trainer import seen_entities
     if args.train_format not in (None, "auto") and not args.train:   # else ignored: the names the checkpoint lists are kept
         raise ValueError(f"--train-format {args.train_format} is the format of the --train files, and none is given")
-    if len(args.data) > 1:   # else the last alone were read, as a plain option keeps it
-        raise ValueError(f"--data given {len(args.data)} times ({', '.join(args.data)}): calibrate fits on one file; "
-                         "join them into one")
-    [args.data] = args.data
+    one_data_file(args, "calibrate fits on")
     path = checkpoint_path(args.checkpoint)
     data, *train = file_sources(args, [(args.data, args.format)] + [(f, args.train_format) for f in args.train or []])
     data_sha256 = fingerprint(args.data) if Path(args.data).exists() else None

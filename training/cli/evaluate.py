@@ -9,13 +9,13 @@ from pathlib import Path
 from training.sources import FORMATS
 
 from .checkpoints import add_checkpoint_argument, add_runtime_arguments, open_checkpoint
-from .reading import FORMAT_HELP, add_reader_arguments, file_sources
+from .reading import FORMAT_HELP, add_reader_arguments, file_sources, one_data_file
 
 
 def add_parser(sub) -> None:
     e = sub.add_parser("evaluate", help="score a checkpoint on an annotated file")
     add_checkpoint_argument(e)
-    e.add_argument("--data", required=True, help="annotated file")
+    e.add_argument("--data", required=True, action="append", help="annotated file")
     e.add_argument("--format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
     add_reader_arguments(e)
     add_runtime_arguments(e)
@@ -29,6 +29,7 @@ def run(args) -> int:
     from training.schema import schema_of
     from training.sources import Source, read_source
     from training.targets import unknown_labels
+    one_data_file(args, "evaluate scores")
     [source] = file_sources(args, [(args.data, args.format)])
     if args.plots:   # before the slow part, whose figures a plot that cannot be written would lose
         _check_plots(Path(args.plots))

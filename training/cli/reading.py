@@ -32,3 +32,12 @@ def file_sources(args, files: list[tuple[str, str | None]]) -> list[dict]:
         flags = ", ".join("--" + k.replace("_", "-") for k in sorted(set(given) - taken))
         raise ValueError(f"{flags}: no reader of the files given takes it (check --format)")
     return sources
+
+
+def one_data_file(args, does: str) -> None:
+    """`--data`, taken with action="append" so that a second one is refused, not read alone (as a
+    plain option keeps the last), made its one file."""
+    if len(args.data) > 1:
+        raise ValueError(f"--data given {len(args.data)} times ({', '.join(args.data)}): {does} one file; "
+                         "join them into one")
+    [args.data] = args.data

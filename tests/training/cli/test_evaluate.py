@@ -174,3 +174,15 @@ def test_evaluate_warns_of_gold_entities_across_a_line_break(tiny_checkpoint, tm
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cpu"]) == 0
     assert f"warning: 1 entity span(s) of the file {data} cross a line break (first: {data}:1 " \
            "'Bush\\n\\nCherie Blair')" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_a_second_data_file_rather_than_score_the_last_alone(tiny_checkpoint, tmp_path, capsys):
+    """Before: `--data a --data b` printed b's figures alone, and a was never read."""
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    for path in (first, second):
+        path.write_text(json.dumps({"text": "Talks in Geneva.", "entities": []}) + "\n", encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(first), "--data", str(second),
+                 "--device", "cpu"]) == 2
+    captured = capsys.readouterr()
+    assert f"--data given 2 times ({first}, {second}): evaluate scores one file; join them into one" in captured.err
+    assert not captured.out
