@@ -76,6 +76,10 @@ def train(config: TrainConfig, log=print) -> dict:
     for path in (config.output, state_dir(config.output)):   # so --resume finds what a kill left moved aside
         recover_killed_save(path)
     check_replaceable(config.output)   # what that put back
+    for path in input_files(config):   # a save replaces the output folder whole: a file read from it would be lost
+        if Path(os.path.realpath(path)).is_relative_to(os.path.realpath(config.output)):
+            raise ValueError(f"{path}: inside the output folder {config.output}, which a save replaces whole: move it "
+                             "out, or choose another output")
     if config.model_card:
         card = Path(os.path.realpath(config.model_card))
         if Path(config.model_card).is_dir() or not Path(config.model_card).parent.is_dir():

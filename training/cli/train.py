@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 import tomllib
+from pathlib import Path
 
 from training.config import TrainConfig, options
 from training.data import as_sources
@@ -51,10 +53,14 @@ def train_config(args) -> TrainConfig:
             spelt = [k.replace("-", "_") for k in sorted(unknown)
                      if k.replace("-", "_") in TrainConfig.__dataclass_fields__]   # `batch-size = 4`, as the flag
             per_file = [k for k in sorted(unknown) if k.replace("-", "_") in {"format", *READER_OPTIONS}]
+            near = {k: difflib.get_close_matches(k, TrainConfig.__dataclass_fields__, n=1, cutoff=0.8)
+                    for k in sorted(unknown) if k not in per_file and k.replace("-", "_") not in spelt}   # `epoch = 3`
+            near = [f"{k}: {match[0]}" for k, match in near.items() if match]
             raise ValueError(f"{args.config}: unknown setting(s) {', '.join(sorted(unknown))}" + (
                 f" (a key is written with _ where its flag has -: {', '.join(spelt)})" if spelt else "") + (
                 f" ({', '.join(per_file)}: a file's format and reader options go in its table: [[train]] path = ..., "
-                f"format = ..., options = {{...}})" if per_file else ""))
+                f"format = ..., options = {{...}})" if per_file else "") + (
+                f" (did you mean: {', '.join(near)}?)" if near else ""))
         for split in ("train", "dev", "test"):
             try:
                 as_sources(values.get(split), split)   # a mistyped table key, named with its file
@@ -73,11 +79,15 @@ def train_config(args) -> TrainConfig:
     try:
         config = TrainConfig(**values)
     except ValueError as exc:   # "epochs: '3' is not ...": a setting the file gave, named with the file
-        if str(exc).split(":")[0] in from_file:
+        named = str(exc).split(":")[0]   # the window check names window_length, beside the overlap the file gave
+        if named in from_file or named == "window_length" and "window_overlap" in from_file:
             raise ValueError(f"{args.config}: {exc}") from None
         raise
     if args.config and config.model_card and os.path.realpath(config.model_card) == os.path.realpath(args.config):
         raise ValueError(f"model_card {config.model_card}: that is an input of this run; give another file")
+    if args.config and Path(os.path.realpath(args.config)).is_relative_to(os.path.realpath(config.output)):
+        raise ValueError(f"{args.config}: the config file is inside the output folder {config.output}, which a save "
+                         "replaces whole: move it out, or choose another output")   # else deleted by the first save
     return config
 
 

@@ -363,3 +363,40 @@ def test_reader_flags_beside_a_config_of_files_say_where_they_go(tmp_path, capsy
         assert main(["train", "--config", str(config), *flags, "--output", str(tmp_path / "c")]) == 2
         assert (f"--format and the reader flags apply to files given on the command line; the files of {config} "
                 "take theirs in their tables") in capsys.readouterr().err
+
+
+def test_a_config_or_data_file_inside_the_output_checkpoint_is_refused(tmp_path, monkeypatch, capsys):
+    """A save replaces the output folder whole; before, `--config CKPT/run.toml` (or a training file kept
+    there) over an existing checkpoint was deleted by the run's first save."""
+    output = tmp_path / "ckpt"
+    output.mkdir()
+    (output / "manifest.json").write_text("{}", encoding="utf-8")   # what marks a checkpoint a save may replace
+    data, config = output / "train.jsonl", output / "run.toml"
+    data.write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
+    config.write_text(f'output = "{output}"\ntrain = "{tmp_path / "elsewhere.jsonl"}"\n', encoding="utf-8")
+    monkeypatch.setattr("training.trainer.train", lambda config, log: None)
+    assert main(["train", "--config", str(config)]) == 2
+    assert (f"{config}: the config file is inside the output folder {output}, which a save replaces whole: "
+            "move it out, or choose another output") in capsys.readouterr().err
+    monkeypatch.undo()
+    assert main(["train", "--train", str(data), "--output", str(output)]) == 2
+    assert (f"{data}: inside the output folder {output}, which a save replaces whole: move it out, or choose "
+            "another output") in capsys.readouterr().err
+    assert sorted(p.name for p in output.iterdir()) == ["manifest.json", "run.toml", "train.jsonl"]
+
+
+def test_a_window_overlap_the_config_file_gave_is_named_with_the_file(tmp_path, capsys):
+    """The README: a value out of range is named after the config file's where the file gave it; before, a
+    window_overlap = 256 of the file was refused as "window_length: 256 ..." without the file's name."""
+    config = tmp_path / "run.toml"
+    config.write_text('window_overlap = 256\ntrain = "x.jsonl"\n', encoding="utf-8")
+    assert main(["train", "--config", str(config), "--output", str(tmp_path / "out")]) == 2
+    assert f"{config}: window_length: 256 leaves no room beyond window_overlap (256)" in capsys.readouterr().err
+
+
+def test_a_misspelt_config_key_is_answered_with_the_setting_it_is_near(files, capsys):
+    (files / "bad.toml").write_text('learning_rat = 1e-4\nepoch = 3\nnonsense = 1\n[[train]]\npath = "x.jsonl"\n',
+                                    encoding="utf-8")
+    assert main(["train", "--config", str(files / "bad.toml")]) == 2
+    assert ("unknown setting(s) epoch, learning_rat, nonsense (did you mean: epoch: epochs, learning_rat: "
+            "learning_rate?)") in capsys.readouterr().err
