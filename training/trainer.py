@@ -388,7 +388,9 @@ class Trainer:
                 with autocast(self.device, self.precision):
                     loss = batch_loss(self.trainee, self.model, batch, config.label_smoothing)
                 loss.backward()
-                nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+                norm = nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)   # the same in every process
+                if not torch.isfinite(norm):   # a step would leave every weight NaN, for every later epoch
+                    raise ValueError(self._diverged(epoch, loss.item()))
                 self.optimizer.step()
                 self.scheduler.step()
                 self.optimizer.zero_grad()
@@ -397,6 +399,14 @@ class Trainer:
                 self.progress["step"] += 1
                 bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
                 bar.update()   # counted when taken: iterating the bar would count a step only at the next one
+
+    def _diverged(self, epoch: int, loss: float) -> str:
+        config = self.config
+        again = f", after removing {self.state} (--resume would diverge there again)" if is_state(self.state) else ""
+        return (f"training diverged at epoch {epoch}, step {self.progress['step'] + 1} (loss {loss:.4g}): its "
+                "gradients are not finite, and a step would leave every weight NaN; train again with a lower "
+                f"--learning-rate ({config.learning_rate:g}) or --head-learning-rate ({config.head_learning_rate:g})"
+                f"{again}")
 
     def _end_of_epoch(self) -> None:
         """Score the epoch on dev; save it as the checkpoint if it is the best so far. With a moving

@@ -533,3 +533,46 @@ def test_a_continued_run_warns_of_the_checkpoints_labels_its_data_lacks_whatever
            "only lowers their scores" in logged
     assert any(line.startswith("warning: task 'entities': no dev example of 'ORG', 'MISC': ") for line in logged)
     assert any("labels 'trade' and 'Trade' differ only in case" in line for line in logged)
+
+
+@pytest.mark.parametrize("diverges", ["at once", "in epoch 2"])
+def test_a_run_that_diverges_stops_at_that_step_naming_it(tiny_base, tmp_path, monkeypatch, diverges):
+    """Before: every later step trained NaN weights; where epoch 1 diverged, each epoch saved them as
+    the best (a dev score of 0 beats none) and the run failed only at its end, on loading its own
+    checkpoint ("the run that wrote it diverged, or the file is damaged"), as did each --resume;
+    where a later epoch did, its epochs ran on for nothing and the run ended as if they had not."""
+    import re
+    import training.trainer as trainer
+    from safetensors.torch import load_file
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:8]) + "\n", encoding="utf-8")
+    (tmp_path / "dev.jsonl").write_text("\n".join(lines[8:10]) + "\n", encoding="utf-8")
+    config = TrainConfig(train=str(tmp_path / "train.jsonl"), dev=str(tmp_path / "dev.jsonl"), base=tiny_base,
+                         output=str(tmp_path / "ckpt"), epochs=3, batch_size=4, window_length=64, window_overlap=16,
+                         measure_runtimes=False)
+    if diverges == "at once":   # a learning rate far too high
+        config = TrainConfig(**{**config.__dict__, "learning_rate": 1e6, "head_learning_rate": 1e6})
+    saved, later, save, loss = [], [], trainer.save_state, trainer.batch_loss
+    monkeypatch.setattr(trainer, "save_state", lambda *args, **kwargs: saved.append(args[5]["step"]) or save(*args,
+                                                                                                              **kwargs))
+
+    def nan_in_epoch_2(*args, **kwargs):   # a loss of NaN at epoch 2's second step
+        later.extend([1] if saved else [])
+        return loss(*args, **kwargs) * (float("nan") if len(later) == 2 and diverges != "at once" else 1.0)
+    monkeypatch.setattr(trainer, "batch_loss", nan_in_epoch_2)
+    with pytest.raises(ValueError) as diverged:
+        train(config, log=lambda m: None)
+    if diverges == "at once":
+        assert re.match(r"^training diverged at epoch 1, step \d+ \(loss \S+\): its gradients are not finite, and a "
+                        r"step would leave every weight NaN; train again with a lower --learning-rate \(1e\+06\) or "
+                        r"--head-learning-rate \(1e\+06\)$", str(diverged.value)), str(diverged.value)
+        assert not saved and not (tmp_path / "ckpt").exists()   # no epoch ended: none saved
+    else:
+        assert str(diverged.value) == (
+            f"training diverged at epoch 2, step {saved[0] + 2} (loss nan): its gradients are not finite, and a step "
+            "would leave every weight NaN; train again with a lower --learning-rate (0.00015) or --head-learning-rate "
+            f"(0.001), after removing {tmp_path / 'ckpt.state'} (--resume would diverge there again)")
+        assert len(saved) == 1   # epoch 1's state, kept
+        weights = load_file(str(tmp_path / "ckpt" / "model.safetensors"))   # epoch 1's checkpoint, as saved
+        assert all(w.isfinite().all() for w in weights.values())
+        assert json.loads((tmp_path / "ckpt" / "manifest.json").read_text())["training"]["best_epoch"] == 1
