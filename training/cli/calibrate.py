@@ -18,8 +18,8 @@ def add_parser(sub) -> None:
                                          "where a task is refitted "
                                          "(a task it gives nothing to fit keeps its calibration and figures)")
     add_checkpoint_argument(c)
-    c.add_argument("--data", required=True, action="append", help="annotated held-out file to fit on (not the test file; the "
-                                                "file the checkpoint trained on is refused)")
+    c.add_argument("--data", required=True, action="append", help="annotated held-out file to fit on (the files the checkpoint "
+                   "trained and was tested on are refused)")
     c.add_argument("--format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
     c.add_argument("--train", action="append",
                    help="the checkpoint's training file (repeat for each it trained on): the span calibrator reads "
@@ -51,11 +51,14 @@ def run(args) -> int:
         raise DataError([f"{f}: the same data as --data: each of its names would count as seen in training, and the "
                          "span calibrator would learn nothing of unseen ones; give the file the checkpoint was trained "
                          "on" for f in same])
+    if data_sha256 and (held := recorded_split(Path(path), data_sha256)):   # before the weights load
+        split, name = held
+        why = ("the checkpoint was trained on this file ({}, by the SHA-256 its manifest records): its scores on "
+               "training documents are surer than on new text, and a calibration fitted on them would be too"
+               if split == "train" else "this is the checkpoint's test file ({}, by the SHA-256 its manifest "
+               "records): fitted on it, its test figures would no longer be held out")
+        raise DataError([f"{args.data}: {why.format(name)}; give held-out data, e.g. the dev file"])
     model = open_checkpoint(path, runtime="torch", device=args.device)   # fitted on fp32 outputs
-    if data_sha256 and (trained := trained_on(model.manifest, data_sha256)):
-        raise DataError([f"{args.data}: the checkpoint was trained on this file ({trained}, by the SHA-256 its "
-                         "manifest records): its scores on training documents are surer than on new text, and a "
-                         "calibration fitted on them would be too; give held-out data, e.g. the dev file"])
     schema = schema_of(model.manifest.tasks)
     fitted_with = {task.name: task.seen_entities for task in model.manifest.tasks}
     if train:
@@ -127,10 +130,20 @@ def run(args) -> int:
     return 0
 
 
-def trained_on(manifest, sha256: str) -> str | None:
-    """The training file of the checkpoint's run (as its config names it) whose recorded SHA-256
-    is `sha256`, or None."""
-    train, recorded = manifest.training.get("config", {}).get("train"), manifest.training.get("data_sha256", {})
-    paths = [item.get("path") if isinstance(item, dict) else item for item in (train if isinstance(train, list)
-                                                                              else [train])]
-    return next((p for p in paths if isinstance(p, str) and recorded.get(p) == sha256), None)
+def recorded_split(checkpoint: Path, sha256: str) -> tuple[str, str] | None:
+    """("train" or "test", the file as the run named it) of the checkpoint's run whose recorded
+    SHA-256 is `sha256`, or None, also where the manifest cannot be read (the load then says why)."""
+    from inference.checkpoint import MANIFEST
+    from inference.manifest import Manifest
+    try:
+        training = Manifest.read(checkpoint / MANIFEST).training
+    except (OSError, ValueError):
+        return None
+    config, recorded = training.get("config", {}), training.get("data_sha256", {})
+    for split in ("train", "test"):
+        items = config.get(split)
+        for item in items if isinstance(items, list) else [items]:
+            name = item.get("path") if isinstance(item, dict) else item   # a table of the config, or a path
+            if isinstance(name, str) and recorded.get(name) == sha256:
+                return split, name
+    return None

@@ -321,7 +321,8 @@ def test_a_pair_task_annotated_without_second_texts_is_refused(tiny_base, tmp_pa
         assert main([command, "--checkpoint", str(ckpt), "--data", str(data), "--task", "stance",
                      "--device", "cpu"]) == 2
         assert f"{data}:2: task 'stance' of the model reads text pairs (a headline against its body), but this " \
-            "document is one text (check --pair-field, or --format pairs with --bodies); also 1 more document(s)" \
+            "document is one text (its second text: --pair-field of a CSV or JSON-lines file, or --format pairs with " \
+            "--bodies; a Label Studio or Doccano export holds one); also 1 more document(s)" \
             in capsys.readouterr().err
     assert (ckpt / "manifest.json").read_bytes() == before
     assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--task", "stance",
@@ -340,9 +341,11 @@ def test_calibrate_refuses_the_file_the_checkpoint_trained_on(tiny_checkpoint, t
                      encoding="utf-8")
     dev = tmp_path / "run" / "dev.jsonl"
     dev.write_text(json.dumps({"text": "Talks in Geneva.", "entities": []}) + "\n", encoding="utf-8")
-    config = TrainConfig(train="train.jsonl", dev="dev.jsonl").record()   # as the run named them, from its folder
-    ckpt, _ = _copy(tiny_checkpoint, tmp_path, training={
-        "config": config, "data_sha256": {"train.jsonl": fingerprint(train), "dev.jsonl": fingerprint(dev)}})
+    test = tmp_path / "run" / "test.jsonl"
+    test.write_text(json.dumps({"text": "Talks in Oslo.", "entities": []}) + "\n", encoding="utf-8")
+    config = TrainConfig(train="train.jsonl", dev="dev.jsonl", test="test.jsonl").record()   # as the run named them
+    ckpt, _ = _copy(tiny_checkpoint, tmp_path, training={"config": config, "data_sha256": {
+        "train.jsonl": fingerprint(train), "dev.jsonl": fingerprint(dev), "test.jsonl": fingerprint(test)}})
     before = (ckpt / "manifest.json").read_bytes()
     copy = tmp_path / "copy.jsonl"   # the same file by another name
     copy.write_bytes(train.read_bytes())
@@ -350,6 +353,9 @@ def test_calibrate_refuses_the_file_the_checkpoint_trained_on(tiny_checkpoint, t
         assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]) == 2
         assert f"{data}: the checkpoint was trained on this file (train.jsonl, by the SHA-256 its manifest records)" \
             in capsys.readouterr().err
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(test), "--device", "cpu"]) == 2
+    assert f"{test}: this is the checkpoint's test file (test.jsonl, by the SHA-256 its manifest records): fitted " \
+        "on it, its test figures would no longer be held out; give held-out data" in capsys.readouterr().err
     assert (ckpt / "manifest.json").read_bytes() == before
 
 

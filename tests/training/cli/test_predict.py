@@ -156,6 +156,11 @@ def test_bad_input_is_refused_with_its_place_before_the_checkpoint_loads(tmp_pat
     (folder / "manifest.json").write_text("{}", encoding="utf-8")   # a checkpoint to the check, which runs before it loads
     assert main(["predict", *checkpoint, "Talks.", "--html", str(folder / "page.html")]) == 2
     assert f"that is inside the checkpoint {folder}, which predict leaves as it is" in capsys.readouterr().err
+    other = tmp_path / "other-checkpoint"   # not the one predict loads: a page there would block its next save too
+    (other / "plots").mkdir(parents=True)
+    (other / "manifest.json").write_text("{}", encoding="utf-8")
+    assert main(["predict", *checkpoint, "Talks.", "--html", str(other / "plots" / "page.html")]) == 2
+    assert f"that is inside the checkpoint {other}, which predict leaves as it is" in capsys.readouterr().err
     assert records.read_text(encoding="utf-8").startswith("{") and not (folder / "page.html").exists()
 
 
