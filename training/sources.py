@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .corpus import DataError, Document
-from .readers._files import JSON_ERRORS, json_line
+from .readers._files import JSON_ERRORS, json_line, opens_a_list
 from .readers.hf_datasets import in_memory_name, parquet_files
 from .schema import task_name_error
 from .readers import read_jsonl
@@ -123,7 +123,7 @@ def resolve_format(path, fmt: str = "auto") -> str:
         return "hf"
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".json" and _opens_a_list(path):   # Label Studio exports one JSON list; news is JSON lines
+    if suffix == ".json" and opens_a_list(path):   # Label Studio exports one JSON list; news is JSON lines
         return "label-studio"
     if suffix in (".jsonl", ".json"):
         return "doccano" if _has_doccano_spans(path) else "news"
@@ -133,14 +133,6 @@ def resolve_format(path, fmt: str = "auto") -> str:
             or (path.is_dir() and parquet_files(path)):   # save_to_disk of a Dataset or a DatasetDict
         return "hf"
     return "conll"
-
-
-def _opens_a_list(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
-    except OSError:   # missing or unreadable: its reader says so
-        return False
 
 
 def _has_doccano_spans(path: Path) -> bool:

@@ -103,6 +103,27 @@ def json_list(text: str) -> tuple[object, dict[int, str]]:
     return value, repeated
 
 
+def opens_a_list(path: Path) -> bool:
+    """Whether a file opens a JSON list (a byte-order mark and white space before it aside); False
+    where it cannot be read, which its reader then says."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+    except OSError:
+        return False
+
+
+def read_json_list(path: Path) -> tuple[object, dict[int, str]]:
+    """json_list of a whole file; broken JSON is one DataError naming its line (one broken byte
+    spoils the whole array: nothing to go on with)."""
+    text = read_utf8(path)   # outside the try: a file not UTF-8 (a DataError, a ValueError) is no JSON error
+    try:
+        return json_list(text)
+    except JSON_ERRORS as exc:
+        raise DataError([f"{path}{f':{exc.lineno}' if isinstance(exc, json.JSONDecodeError) else ''}: "
+                         f"{invalid_json(exc)}"]) from None
+
+
 def json_lines(path: Path, problems: list[str]):
     """("path:line", record) for every JSON-object line; broken lines go to `problems`."""
     first, text = True, read_utf8(path)

@@ -11,9 +11,9 @@ import reprlib
 from pathlib import Path
 
 from training.corpus import DataError, Document, Span
-from training.readers._files import (JSON_ERRORS, finish, grapheme_offsets, invalid_json, json_lines, json_list,
-                                     json_type, offsets_problem, read_utf8, record_id, sorted_spans,
-                                     text_problem, unreadable_problem, utf16_offsets, whole_numbers)
+from training.readers._files import (finish, grapheme_offsets, json_lines, json_type, offsets_problem, opens_a_list,
+                                     read_json_list, record_id, sorted_spans, text_problem, unreadable_problem,
+                                     utf16_offsets, whole_numbers)
 
 
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
@@ -42,12 +42,7 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
     them, and refused while it is None; a per-region choice of one region reads as the document's.
     """
     path = Path(path)
-    text = read_utf8(path)   # outside the try: a file not UTF-8 (a DataError, a ValueError) is no JSON error
-    try:
-        tasks, repeated = json_list(text)
-    except JSON_ERRORS as exc:   # one broken byte spoils the whole array: nothing to go on with
-        raise DataError([f"{path}{f':{exc.lineno}' if isinstance(exc, json.JSONDecodeError) else ''}: "
-                         f"{invalid_json(exc)}"]) from None
+    tasks, repeated = read_json_list(path)
     if not isinstance(tasks, list):
         raise DataError([f"{path}: a Label Studio export is a JSON list of tasks, not {json_type(tasks)}"])
     # JSON_MIN: flat records (no task holds "data" or its annotations) with the fields only it writes; else
@@ -334,16 +329,10 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
 def _doccano_records(path: Path, problems: list[str]):
     """(where, record) for every record of a JSONL export, or of a JSON export: a list, whose
     records are named by their place in it, as jq's .[n] (pandas writes it all on one line)."""
-    text = read_utf8(path)
-    if not text.lstrip().startswith("["):   # a JSONL record is an object
+    if not opens_a_list(path):   # a JSONL record is an object
         yield from json_lines(path, problems)
         return
-    try:
-        records, repeated = json_list(text)
-    except JSON_ERRORS as exc:
-        problems.append(f"{path}{f':{exc.lineno}' if isinstance(exc, json.JSONDecodeError) else ''}: "
-                        f"{invalid_json(exc)}")
-        return
+    records, repeated = read_json_list(path)
     for n, record in enumerate(records):
         where = _place(path, "record", n, record)
         if n in repeated or not isinstance(record, dict):
