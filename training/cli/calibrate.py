@@ -7,7 +7,7 @@ from pathlib import Path
 
 from training.sources import FORMATS
 
-from .checkpoints import add_checkpoint_argument, checkpoint_path, open_checkpoint
+from .checkpoints import add_checkpoint_argument, checkpoint_path, open_checkpoint, recorded_split
 from .reading import FORMAT_HELP, add_reader_arguments, file_sources, one_data_file
 
 
@@ -51,7 +51,7 @@ def run(args) -> int:
         raise DataError([f"{f}: the same data as --data: each of its names would count as seen in training, and the "
                          "span calibrator would learn nothing of unseen ones; give the file the checkpoint was trained "
                          "on" for f in same])
-    if data_sha256 and (held := recorded_split(Path(path), data_sha256)):   # before the weights load
+    if data_sha256 and (held := recorded_split(path, data_sha256)):   # before the weights load
         split, name = held
         why = ("the checkpoint was trained on this file ({}, by the SHA-256 its manifest records): its scores on "
                "training documents are surer than on new text, and a calibration fitted on them would be too"
@@ -128,22 +128,3 @@ def run(args) -> int:
     print(f"calibration of {', '.join(refitted) or 'no task'} refitted on {len(docs)} documents of {args.data}"
           f"{kept_text}; written to {path}/manifest.json{card_text}", file=sys.stderr)
     return 0
-
-
-def recorded_split(checkpoint: Path, sha256: str) -> tuple[str, str] | None:
-    """("train" or "test", the file as the run named it) of the checkpoint's run whose recorded
-    SHA-256 is `sha256`, or None, also where the manifest cannot be read (the load then says why)."""
-    from inference.checkpoint import MANIFEST
-    from inference.manifest import Manifest
-    try:
-        training = Manifest.read(checkpoint / MANIFEST).training
-    except (OSError, ValueError):
-        return None
-    config, recorded = training.get("config", {}), training.get("data_sha256", {})
-    for split in ("train", "test"):
-        items = config.get(split)
-        for item in items if isinstance(items, list) else [items]:
-            name = item.get("path") if isinstance(item, dict) else item   # a table of the config, or a path
-            if isinstance(name, str) and recorded.get(name) == sha256:
-                return split, name
-    return None

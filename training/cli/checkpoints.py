@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 
 def add_checkpoint_argument(parser) -> None:
@@ -36,3 +37,22 @@ def checkpoint_path(path: str | None) -> str:
                                 f"checkpoints/news): train one with `newsmodel train --train FILE --dev FILE "
                                 f"--output {path}`")
     return path
+
+
+def recorded_split(checkpoint: str, sha256: str) -> tuple[str, str] | None:
+    """("train" or "test", the file as the run named it) of the checkpoint's run whose recorded
+    SHA-256 is `sha256`, or None, also where the manifest cannot be read (the load then says why)."""
+    from inference.checkpoint import MANIFEST
+    from inference.manifest import Manifest
+    try:
+        training = Manifest.read(Path(checkpoint) / MANIFEST).training
+    except (OSError, ValueError):
+        return None
+    config, recorded = training.get("config", {}), training.get("data_sha256", {})
+    for split in ("train", "test"):
+        items = config.get(split)
+        for item in items if isinstance(items, list) else [items]:
+            name = item.get("path") if isinstance(item, dict) else item   # a table of the config, or a path
+            if isinstance(name, str) and recorded.get(name) == sha256:
+                return split, name
+    return None

@@ -186,3 +186,24 @@ def test_evaluate_refuses_a_second_data_file_rather_than_score_the_last_alone(ti
     captured = capsys.readouterr()
     assert f"--data given 2 times ({first}, {second}): evaluate scores one file; join them into one" in captured.err
     assert not captured.out
+
+
+def test_evaluate_warns_that_figures_on_the_training_file_are_not_held_out(tiny_checkpoint, tmp_path, capsys):
+    """Before: `evaluate --data train.jsonl` printed training figures as any others, though the manifest records
+    that file's SHA-256 (train warns of dev documents it trains on; calibrate refuses the file)."""
+    import shutil
+    from training.config import TrainConfig
+    from training.data import fingerprint
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, ckpt)
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    train.write_text(json.dumps({"text": "Talks in Geneva.", "entities": []}) + "\n", encoding="utf-8")
+    test.write_text(json.dumps({"text": "Talks in Oslo.", "entities": []}) + "\n", encoding="utf-8")
+    manifest = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))
+    manifest["training"] = {"config": TrainConfig(train="train.jsonl", test="test.jsonl").record(),
+                            "data_sha256": {"train.jsonl": fingerprint(train), "test.jsonl": fingerprint(test)}}
+    (ckpt / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    for data, warned in ((train, True), (test, False)):
+        assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]) == 0
+        assert (f"warning: {data}: the checkpoint was trained on this file (train.jsonl, by the SHA-256 its manifest "
+                "records): its figures are not held out" in capsys.readouterr().err) is warned
