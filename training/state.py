@@ -33,6 +33,16 @@ def state_dir(output: str | os.PathLike) -> Path:
     return output.with_name(output.name + ".state")
 
 
+def replaced_by_saves(path: str | os.PathLike, output: str) -> str | None:
+    """Which folder that a run's saves replace whole holds `path` (links resolved): "the output folder
+    OUT" or "the training state OUT.state", or None. A file read from there would be lost."""
+    if not output:   # refused as empty elsewhere: realpath would take it for the current folder
+        return None
+    where = Path(os.path.realpath(path))
+    return next((f"{what} {folder}" for what, folder in (("the output folder", output), ("the training state",
+                 state_dir(output))) if where.is_relative_to(os.path.realpath(folder))), None)
+
+
 def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, progress: dict, average=None,
                run: dict | None = None, generators: dict[str, list[torch.Tensor]] | None = None) -> None:
     """`average`: the moving average of the weights (torch.optim.swa_utils.AveragedModel), if kept;

@@ -82,7 +82,7 @@ def label_problems(docs: list[Document], tasks: list[TaskSpec], refuse_unknown: 
             if len(where) > 1 else ""
         if label is _ONE_TEXT:   # its head would read the one text as a pair's first, and score that
             problems.append(f"{where[0]}: task {name!r} of the model reads text pairs (a headline against its body), "
-                            f"but this document is one text (its second text: --pair-field of a CSV or JSON-lines file, or "
+                            f"but this document is one text (its second text: --format classification with --pair-field, or "
                             f"--format pairs with --bodies; a Label Studio or Doccano export holds one){more}")
         elif label == "":
             problems.append(f"{where[0]}: task {name!r} is single-label in the model, but this document gives it "

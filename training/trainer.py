@@ -40,8 +40,8 @@ from .model_card import train_counts, write_model_card
 from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
 from .runtime_figures import measure_runtimes
-from .state import (from_folder, is_state, load_state, remove_state, resolved, run_digest, run_identity,
-                    save_state, spellings, state_dir)
+from .state import (from_folder, is_state, load_state, remove_state, replaced_by_saves, resolved, run_digest,
+                    run_identity, save_state, spellings, state_dir)
 
 
 def seed_everything(seed: int) -> None:
@@ -76,10 +76,9 @@ def train(config: TrainConfig, log=print) -> dict:
     for path in (config.output, state_dir(config.output)):   # so --resume finds what a kill left moved aside
         recover_killed_save(path)
     check_replaceable(config.output)   # what that put back
-    for path in input_files(config):   # a save replaces the output folder whole: a file read from it would be lost
-        if Path(os.path.realpath(path)).is_relative_to(os.path.realpath(config.output)):
-            raise ValueError(f"{path}: inside the output folder {config.output}, which a save replaces whole: move it "
-                             "out, or choose another output")
+    for path in input_files(config):
+        if held := replaced_by_saves(path, config.output):
+            raise ValueError(f"{path}: inside {held}, which a save replaces whole: move it out, or choose another output")
     if config.model_card:
         card = Path(os.path.realpath(config.model_card))
         if Path(config.model_card).is_dir() or not Path(config.model_card).parent.is_dir():
@@ -389,22 +388,24 @@ class Trainer:
                     loss = batch_loss(self.trainee, self.model, batch, config.label_smoothing)
                 loss.backward()
                 norm = nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)   # the same in every process
-                if not torch.isfinite(norm):   # a step would leave every weight NaN, for every later epoch
-                    raise ValueError(self._diverged(epoch, loss.item()))
+                # one read from the device a step, for the check and the bar
+                loss_value, finite = torch.stack([loss.detach().float(), torch.isfinite(norm).float()]).tolist()
+                if not finite:   # a step would leave every weight NaN, for every later epoch
+                    raise ValueError(self._diverged(epoch, loss_value))
                 self.optimizer.step()
                 self.scheduler.step()
                 self.optimizer.zero_grad()
                 if self.average is not None:
                     self.average.update_parameters(self.model)
                 self.progress["step"] += 1
-                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+                bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
                 bar.update()   # counted when taken: iterating the bar would count a step only at the next one
 
     def _diverged(self, epoch: int, loss: float) -> str:
         config = self.config
         again = f", after removing {self.state} (--resume would diverge there again)" if is_state(self.state) else ""
-        return (f"training diverged at epoch {epoch}, step {self.progress['step'] + 1} (loss {loss:.4g}): its "
-                "gradients are not finite, and a step would leave every weight NaN; train again with a lower "
+        return (f"training diverged at epoch {epoch}, step {self.progress['step'] + 1} of the run (loss {loss:.4g}): "
+                "its gradients are not finite, and a step would leave every weight NaN; train again with a lower "
                 f"--learning-rate ({config.learning_rate:g}) or --head-learning-rate ({config.head_learning_rate:g})"
                 f"{again}")
 

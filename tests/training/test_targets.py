@@ -57,6 +57,6 @@ def test_a_pair_task_annotated_on_one_text_is_named():
             Document("Talks end.", labels={"stance": ["disagree"]}, source="s.csv:2", text_pair="A body.")]
     assert label_problems(docs, tasks) == label_problems(docs, tasks, refuse_unknown=False) == [
         "ls.json: task 0 (id 1): task 'stance' of the model reads text pairs (a headline against its body), but this "
-        "document is one text (its second text: --pair-field of a CSV or JSON-lines file, or --format pairs with "
+        "document is one text (its second text: --format classification with --pair-field, or --format pairs with "
         "--bodies; a Label Studio or Doccano export holds one); also 1 more document(s): "
         "ls.json: task 1 (id 2)"]

@@ -46,12 +46,12 @@ def run(args) -> int:
     one_data_file(args, "calibrate fits on")
     path = checkpoint_path(args.checkpoint)
     data, *train = file_sources(args, [(args.data, args.format)] + [(f, args.train_format) for f in args.train or []])
-    data_sha256 = fingerprint(args.data) if Path(args.data).exists() else None
+    data_sha256 = fingerprint(args.data) if args.train and Path(args.data).exists() else None
     if same := [f for f in args.train or [] if data_sha256 and Path(f).exists() and fingerprint(f) == data_sha256]:
         raise DataError([f"{f}: the same data as --data: each of its names would count as seen in training, and the "
                          "span calibrator would learn nothing of unseen ones; give the file the checkpoint was trained "
                          "on" for f in same])
-    if data_sha256 and (held := recorded_split(path, data_sha256)):   # before the weights load
+    if held := recorded_split(path, args.data):   # before the weights load
         split, name = held
         why = ("the checkpoint was trained on this file ({}, by the SHA-256 its manifest records): its scores on "
                "training documents are surer than on new text, and a calibration fitted on them would be too"

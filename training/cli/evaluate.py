@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from training.data import document_warnings, fingerprint
+    from training.data import document_warnings
     from training.evaluation import check_annotated, evaluate, format_metrics
     from training.schema import schema_of
     from training.sources import Source, read_source
@@ -33,7 +33,7 @@ def run(args) -> int:
     [source] = file_sources(args, [(args.data, args.format)])
     if args.plots:   # before the slow part, whose figures a plot that cannot be written would lose
         _check_plots(Path(args.plots))
-    held = recorded_split(checkpoint_path(args.checkpoint), fingerprint(args.data)) if Path(args.data).is_file() else None
+    held = recorded_split(checkpoint_path(args.checkpoint), args.data)
     if held and held[0] == "train":   # as train warns of dev documents it also trains on
         print(f"warning: {args.data}: the checkpoint was trained on this file ({held[1]}, by the SHA-256 its manifest "
               "records): its figures are not held out", file=sys.stderr)

@@ -6,7 +6,6 @@ import difflib
 import os
 import sys
 import tomllib
-from pathlib import Path
 
 from training.config import TrainConfig, options
 from training.data import as_sources
@@ -85,9 +84,10 @@ def train_config(args) -> TrainConfig:
         raise
     if args.config and config.model_card and os.path.realpath(config.model_card) == os.path.realpath(args.config):
         raise ValueError(f"model_card {config.model_card}: that is an input of this run; give another file")
-    if args.config and Path(os.path.realpath(args.config)).is_relative_to(os.path.realpath(config.output)):
-        raise ValueError(f"{args.config}: the config file is inside the output folder {config.output}, which a save "
-                         "replaces whole: move it out, or choose another output")   # else deleted by the first save
+    from training.state import replaced_by_saves
+    if args.config and (held := replaced_by_saves(args.config, config.output)):   # else deleted by the first save
+        raise ValueError(f"{args.config}: the config file is inside {held}, which a save replaces whole: move it "
+                         "out, or choose another output")
     return config
 
 

@@ -321,7 +321,7 @@ def test_a_pair_task_annotated_without_second_texts_is_refused(tiny_base, tmp_pa
         assert main([command, "--checkpoint", str(ckpt), "--data", str(data), "--task", "stance",
                      "--device", "cpu"]) == 2
         assert f"{data}:2: task 'stance' of the model reads text pairs (a headline against its body), but this " \
-            "document is one text (its second text: --pair-field of a CSV or JSON-lines file, or --format pairs with " \
+            "document is one text (its second text: --format classification with --pair-field, or --format pairs with " \
             "--bodies; a Label Studio or Doccano export holds one); also 1 more document(s)" \
             in capsys.readouterr().err
     assert (ckpt / "manifest.json").read_bytes() == before

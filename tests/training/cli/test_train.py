@@ -383,6 +383,16 @@ def test_a_config_or_data_file_inside_the_output_checkpoint_is_refused(tmp_path,
     assert (f"{data}: inside the output folder {output}, which a save replaces whole: move it out, or choose "
             "another output") in capsys.readouterr().err
     assert sorted(p.name for p in output.iterdir()) == ["manifest.json", "run.toml", "train.jsonl"]
+    state = tmp_path / "ckpt.state"   # replaced whole by the first epoch's state save
+    state.mkdir()
+    (state / "train.jsonl").write_bytes(data.read_bytes())
+    assert main(["train", "--train", str(state / "train.jsonl"), "--output", str(output), "--resume"]) == 2
+    assert f"{state / 'train.jsonl'}: inside the training state {state}, which a save replaces whole" \
+        in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)   # an empty output is not taken for the folder the command runs in
+    (tmp_path / "run.toml").write_text(f'train = "{data}"\n', encoding="utf-8")
+    assert main(["train", "--config", str(tmp_path / "run.toml"), "--output", ""]) == 2
+    assert "the output path is empty: name the folder to write" in capsys.readouterr().err
 
 
 def test_a_window_overlap_the_config_file_gave_is_named_with_the_file(tmp_path, capsys):
