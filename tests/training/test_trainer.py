@@ -564,14 +564,14 @@ def test_a_run_that_diverges_stops_at_that_step_naming_it(tiny_base, tmp_path, m
         train(config, log=lambda m: None)
     if diverges == "at once":
         assert re.match(r"^training diverged at epoch 1, step \d+ of the run \(loss \S+\): its gradients are not "
-                        r"finite, and a step would leave every weight NaN; train again with a lower --learning-rate \(1e\+06\) or "
-                        r"--head-learning-rate \(1e\+06\)$", str(diverged.value)), str(diverged.value)
+                        r"finite, and a step would leave every weight NaN; train again with a lower --learning-rate "
+                        r"\(1e\+06\) or --head-learning-rate \(1e\+06\)$", str(diverged.value)), str(diverged.value)
         assert not saved and not (tmp_path / "ckpt").exists()   # no epoch ended: none saved
     else:
         assert str(diverged.value) == (
             f"training diverged at epoch 2, step {saved[0] + 2} of the run (loss nan): its gradients are not finite, "
-            "and a step would leave every weight NaN; train again with a lower --learning-rate (0.00015) or --head-learning-rate "
-            f"(0.001), after removing {tmp_path / 'ckpt.state'} (--resume would diverge there again)")
+            "and a step would leave every weight NaN; train again with a lower --learning-rate (0.00015) or "
+            f"--head-learning-rate (0.001), after removing {tmp_path / 'ckpt.state'} (--resume would diverge there again)")
         assert len(saved) == 1   # epoch 1's state, kept
         weights = load_file(str(tmp_path / "ckpt" / "model.safetensors"))   # epoch 1's checkpoint, as saved
         assert all(w.isfinite().all() for w in weights.values())

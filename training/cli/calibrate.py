@@ -18,8 +18,9 @@ def add_parser(sub) -> None:
                                          "where a task is refitted "
                                          "(a task it gives nothing to fit keeps its calibration and figures)")
     add_checkpoint_argument(c)
-    c.add_argument("--data", required=True, action="append", help="annotated held-out file to fit on (the files the checkpoint "
-                   "trained and was tested on are refused)")
+    c.add_argument("--data", required=True, action="append",
+                   help="annotated held-out file to fit on (the files the checkpoint trained and was tested on are "
+                        "refused)")
     c.add_argument("--format", choices=FORMATS, default="auto", help="its format " + FORMAT_HELP)
     c.add_argument("--train", action="append",
                    help="the checkpoint's training file (repeat for each it trained on): the span calibrator reads "

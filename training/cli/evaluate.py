@@ -8,7 +8,8 @@ from pathlib import Path
 
 from training.sources import FORMATS
 
-from .checkpoints import add_checkpoint_argument, add_runtime_arguments, checkpoint_path, open_checkpoint, recorded_split
+from .checkpoints import (add_checkpoint_argument, add_runtime_arguments, checkpoint_path, open_checkpoint,
+                          recorded_split)
 from .reading import FORMAT_HELP, add_reader_arguments, file_sources, one_data_file
 
 
