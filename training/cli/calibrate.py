@@ -52,7 +52,7 @@ def run(args) -> int:
         raise DataError([f"{f}: the same data as --data: each of its names would count as seen in training, and the "
                          "span calibrator would learn nothing of unseen ones; give the file the checkpoint was trained "
                          "on" for f in same])
-    if held := recorded_split(path, args.data):   # before the weights load
+    if held := recorded_split(path, args.data, data_sha256):   # before the weights load
         split, name = held
         why = ("the checkpoint was trained on this file ({}, by the SHA-256 its manifest records): its scores on "
                "training documents are surer than on new text, and a calibration fitted on them would be too"

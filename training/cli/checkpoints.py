@@ -39,10 +39,11 @@ def checkpoint_path(path: str | None) -> str:
     return path
 
 
-def recorded_split(checkpoint: str, data: str) -> tuple[str, str] | None:
+def recorded_split(checkpoint: str, data: str, sha256: str | None = None) -> tuple[str, str] | None:
     """("train" or "test", the file as the run named it) of the checkpoint's run whose recorded
-    SHA-256 is that of `data` (a file or a folder), or None, also where the manifest cannot be read
-    (the load then says why) or records no SHA-256 (`data` is then not read)."""
+    SHA-256 is that of `data` (a file or a folder; `sha256` where the caller has hashed it), or None,
+    also where the manifest cannot be read (the load then says why) or records no SHA-256 (`data` is
+    then not read)."""
     from inference.checkpoint import MANIFEST
     from inference.manifest import Manifest
     from training.data import fingerprint
@@ -53,7 +54,7 @@ def recorded_split(checkpoint: str, data: str) -> tuple[str, str] | None:
     config, recorded = training.get("config", {}), training.get("data_sha256", {})
     if not recorded or not os.path.exists(data):
         return None
-    sha256 = fingerprint(data)
+    sha256 = sha256 or fingerprint(data)
     for split in ("train", "test"):
         items = config.get(split)
         for item in items if isinstance(items, list) else [items]:
