@@ -7,6 +7,7 @@ import contextlib
 import glob
 import json
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -29,6 +30,8 @@ MANIFEST = "manifest.json"
 HEADS = "heads.safetensors"
 ENCODER_FILES = ("config.json", "tokenizer.json", "model.safetensors")   # as save_pretrained writes them
 TRAINED_AS = "newsmodel"   # the heads file's metadata: what its weights mean (heads_meaning)
+# The tokenizers library's writer fails with a bare Exception, "No space left on device (os error 28)"
+TOKENIZERS_IO_ERROR = re.compile(r"\(os error \d+\)$")
 
 
 def is_checkpoint(path: Path) -> bool:
@@ -95,7 +98,9 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
     try:
         try:
             write(tmp)
-        except (OSError, SafetensorError) as exc:   # a disk full, say: one line naming the folder
+        except Exception as exc:   # a disk full, say: one line naming the folder
+            if not (isinstance(exc, (OSError, SafetensorError)) or TOKENIZERS_IO_ERROR.search(str(exc))):
+                raise
             raise OSError(f"{path} could not be written: {exc}") from None
         files_as_folder(tmp)
         old = None

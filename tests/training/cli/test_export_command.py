@@ -62,3 +62,23 @@ def test_an_output_inside_the_checkpoint_is_refused_before_loading(tiny_checkpoi
         assert main(["export", "--checkpoint", str(exported), "--output", str(output)]) == 2
         assert f"error: {output} is inside the checkpoint {checkpoint}, which a later save" in capsys.readouterr().err
     assert sorted(p.name for p in checkpoint.iterdir() if p.is_dir()) == []   # its next save would be refused
+
+
+def test_a_tokenizer_that_cannot_be_written_is_one_error_line_and_keeps_the_earlier_export(tiny_checkpoint, tmp_path,
+                                                                                           capsys, monkeypatch):
+    """The tokenizers library raises a bare Exception ("No space left on device (os error 28)"),
+    not an OSError: before, a traceback that named no folder."""
+    from pathlib import Path
+    from transformers.tokenization_utils_tokenizers import TokenizersBackend
+    assert main(["export", "--checkpoint", str(tiny_checkpoint), "--output", str(tmp_path / "ner")]) == 0
+    before = {f.name: f.read_bytes() for f in (tmp_path / "ner").iterdir()}
+    original = TokenizersBackend._save_pretrained
+
+    def blocked(self, save_directory, *args, **kwargs):   # the Rust writer's own error, as on a full disk
+        (Path(save_directory) / "tokenizer.json").mkdir()
+        return original(self, save_directory, *args, **kwargs)
+    monkeypatch.setattr(TokenizersBackend, "_save_pretrained", blocked)
+    assert main(["export", "--checkpoint", str(tiny_checkpoint), "--output", str(tmp_path / "ner")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'ner'} could not be written: Is a directory (os error 21)\n"
+    assert {f.name: f.read_bytes() for f in (tmp_path / "ner").iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["ner"]   # no temporary folder left
