@@ -561,6 +561,30 @@ def test_runtime_agreement_compares_every_variant_with_fp32(tiny_checkpoint, tmp
     assert out.returncode == 2 and "--task topic: the checkpoint's NER tasks are entities" in out.stderr   # before: 0 of 0
 
 
+def test_runtime_agreement_compares_the_pipeline_with_the_entities_of_its_task_alone(tiny_base, tmp_path):
+    """The export carries one NER task (--task): before, the pipeline was compared with every NER
+    task's entities, and counted as missing those of the others ("WEAPON" spans for an export of
+    entities, which has no such type)."""
+    from conftest import _tiny_checkpoint
+    from inference import load
+    from training.schema import NEWS_SCHEMA, task_specs
+    checkpoint = _tiny_checkpoint(tmp_path / "ckpt", tiny_base,
+                                  task_specs({**NEWS_SCHEMA, "weapons": {"kind": "ner", "labels": ["WEAPON", "PER"]}}))
+    text = "Putin met Trump in Helsinki. TASS said Putin was pleased."
+    (tmp_path / "article.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "articles.jsonl").write_text(json.dumps({"text": text}) + "\n", encoding="utf-8")
+    entities = load(checkpoint, runtime="torch").predict(text).entities
+    ours = {(e.start, e.end, e.label) for e in entities if e.task == "entities"}
+    assert any(e.task == "weapons" for e in entities)   # untrained: the other task finds spans too
+    line = run("runtime_agreement.py", "--checkpoint", checkpoint, "--file", tmp_path / "article.txt",
+               "--articles", tmp_path / "articles.jsonl", "--variants", "pipeline")
+    pipeline = line["files"][str(tmp_path / "article.txt")]["pipeline"]
+    assert not any(" WEAPON " in span for span in pipeline["only_fp32"])
+    assert pipeline["fp32"] == len(ours) == pipeline["same"] + len(pipeline["only_fp32"])
+    counted = line["articles"]["pipeline"]
+    assert counted["fp32"] == len(ours) == counted["same"] + counted["only_fp32"]
+
+
 def test_runtime_agreement_counts_articles_together_for_the_variants_asked(tiny_checkpoint, tmp_path):
     articles = tmp_path / "articles.jsonl"
     texts = ["Putin met Trump in Helsinki.", "TASS said Putin was pleased."]
