@@ -34,6 +34,12 @@ TRAINED_AS = "newsmodel"   # the heads file's metadata: what its weights mean (h
 TOKENIZERS_IO_ERROR = re.compile(r"\(os error \d+\)$")
 
 
+def is_write_error(exc: BaseException) -> bool:
+    """Whether `exc` is a failed write (a disk full, say): an OSError, safetensors' error, or the
+    tokenizers library's bare Exception."""
+    return isinstance(exc, (OSError, SafetensorError)) or bool(TOKENIZERS_IO_ERROR.search(str(exc)))
+
+
 def is_checkpoint(path: Path) -> bool:
     return (path / MANIFEST).is_file()
 
@@ -99,7 +105,7 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None], ours:
         try:
             write(tmp)
         except Exception as exc:   # a disk full, say: one line naming the folder
-            if not (isinstance(exc, (OSError, SafetensorError)) or TOKENIZERS_IO_ERROR.search(str(exc))):
+            if not is_write_error(exc):
                 raise
             raise OSError(f"{path} could not be written: {exc}") from None
         files_as_folder(tmp)

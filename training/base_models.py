@@ -12,9 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from safetensors import SafetensorError
-
-from inference.checkpoint import is_checkpoint
+from inference.checkpoint import is_checkpoint, is_write_error
 
 CACHE_ENV = "NEWSMODEL_CACHE"
 
@@ -181,7 +179,9 @@ def _e5_small() -> str:
             with contextlib.suppress(FileNotFoundError):   # another process removing it too
                 shutil.rmtree(folder)
         convert(source, folder)
-    except (OSError, SafetensorError) as exc:   # SafetensorError: the weights' disk full, say
+    except Exception as exc:   # a disk full, say
+        if not is_write_error(exc):
+            raise
         why = getattr(exc, "strerror", None) or exc
         raise OSError(f"e5-small: the converted encoder cannot be written to {folder} ({why}): set {CACHE_ENV} to a "
                       "folder you can write to") from None

