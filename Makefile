@@ -1,5 +1,6 @@
 # `make train`: set up .venv, train on the bundled corpus, evaluate, predict an example article.
 # `make test`:  set up .venv (with the train, bench, dev and onnx extras), run the test suite.
+# `make clean`: remove .venv and the build outputs; trained checkpoints stay.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -47,5 +48,6 @@ train: install
 test: install-dev
 	$(BIN)/python -m pytest -q
 
+# What make and pip built; checkpoints/ (trained models) stays: remove one by hand
 clean:
-	rm -rf $(VENV) checkpoints
+	rm -rf $(VENV) build *.egg-info
