@@ -4,7 +4,8 @@ Formats: `news` (JSON lines of data/README.md), `conll`, `classification` (CSV /
 `pairs` (FNC-1 style stances + bodies), `label-studio`, `doccano`, `hf` (a Hugging Face dataset:
 a `save_to_disk` folder, Parquet files, or a `datasets.Dataset` in memory). `auto` picks by
 extension: .jsonl -> news (doccano where its first record with spans has Doccano's), .json ->
-label-studio if it opens a JSON list (else as .jsonl), .csv/.tsv -> classification, .parquet,
+label-studio if it opens a JSON list (doccano where its first record with labels or spans has
+Doccano's; else as .jsonl), .csv/.tsv -> classification, .parquet,
 a folder of them or a `save_to_disk` folder (of a Dataset or a DatasetDict) -> hf,
 .conll/.txt/no extension -> conll.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .corpus import DataError, Document
-from .readers._files import JSON_ERRORS, json_line, opens_a_list
+from .readers._files import BETWEEN_ITEMS, JSON_ERRORS, json_line, opens_a_list
 from .readers.hf_datasets import in_memory_name, parquet_files
 from .schema import task_name_error
 from .readers import read_jsonl
@@ -123,8 +124,8 @@ def resolve_format(path, fmt: str = "auto") -> str:
         return "hf"
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".json" and opens_a_list(path):   # Label Studio exports one JSON list; news is JSON lines
-        return "label-studio"
+    if suffix == ".json" and opens_a_list(path):   # Label Studio and Doccano export one JSON list; news is JSON lines
+        return "doccano" if _is_doccano_list(path) else "label-studio"
     if suffix in (".jsonl", ".json"):
         return "doccano" if _has_doccano_spans(path) else "news"
     if suffix in (".csv", ".tsv"):
@@ -136,10 +137,8 @@ def resolve_format(path, fmt: str = "auto") -> str:
 
 
 def _has_doccano_spans(path: Path) -> bool:
-    """Whether the first record with spans holds them as only Doccano writes them: "label" or
-    "entities" as [start, end, type] triples, or "entities" with start_offset. Records with none (Doccano lists
-    unlabelled examples too, as "label": []) decide nothing. (A news task may be named "label";
-    its value is never a triple.)"""
+    """Whether the first record with spans holds them as only Doccano writes them (_doccano_spans).
+    Records with none (Doccano lists unlabelled examples too, as "label": []) decide nothing."""
     try:
         with open(path, encoding="utf-8-sig") as f:
             for line in f:
@@ -147,16 +146,52 @@ def _has_doccano_spans(path: Path) -> bool:
                     record = json.loads(json_line(line))
                 except JSON_ERRORS:   # blank or broken: its reader says so
                     continue
-                triples = record.get("label") if isinstance(record, dict) else None
-                entities = record.get("entities") if isinstance(record, dict) else None
-                if isinstance(triples, list) and any(isinstance(x, list) and len(x) == 3 for x in triples):
-                    return True
-                if isinstance(entities, list) and entities:   # dicts with start_offset, or intent exports' triples
-                    return any(isinstance(x, dict) and "start_offset" in x or isinstance(x, list) and len(x) == 3
-                               for x in entities)
+                if (doccano := _doccano_spans(record)) is not None:
+                    return doccano
     except (OSError, UnicodeDecodeError):   # missing or unreadable: its reader says so
         pass
     return False
+
+
+def _doccano_spans(record) -> bool | None:
+    """Whether a record's spans are as only Doccano writes them: "label" or "entities" as [start, end,
+    type] triples, or "entities" with start_offset; None where it has none. (A news task may be named
+    "label"; its value is never a triple.)"""
+    triples = record.get("label") if isinstance(record, dict) else None
+    entities = record.get("entities") if isinstance(record, dict) else None
+    if isinstance(triples, list) and any(isinstance(x, list) and len(x) == 3 for x in triples):
+        return True
+    if isinstance(entities, list) and entities:   # dicts with start_offset, or intent exports' triples
+        return any(isinstance(x, dict) and "start_offset" in x or isinstance(x, list) and len(x) == 3
+                   for x in entities)
+    return None
+
+
+# What Label Studio's tasks (JSON) and records (JSON_MIN) hold, and no Doccano record
+_LABEL_STUDIO_FIELDS = {"annotations", "completions", "predictions", "annotator", "annotation_id", "lead_time"}
+
+
+def _is_doccano_list(path: Path) -> bool:
+    """Whether a file holding a JSON list is a Doccano JSON export: its first record with labels or spans
+    has Doccano's (_doccano_spans, "cats", or "label" holding names: no news record comes in a list) and
+    none of Label Studio's fields (a "data" object, "annotations", JSON_MIN's "annotator"). The records
+    are read one at a time, up to the first that decides."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        decoder, at = json.JSONDecoder(), text.index("[") + 1
+        while True:
+            record, at = decoder.raw_decode(text, BETWEEN_ITEMS.match(text, at).end())
+            if not isinstance(record, dict):
+                continue
+            if _LABEL_STUDIO_FIELDS & set(record) or isinstance(record.get("data"), dict):
+                return False
+            if (doccano := _doccano_spans(record)) is not None:
+                return doccano
+            names = record.get("label")
+            if record.get("cats") or isinstance(names, list) and names and all(isinstance(x, str) for x in names):
+                return True
+    except (OSError, UnicodeDecodeError, *JSON_ERRORS):   # the list's end, or unreadable: its reader says so
+        return False
 
 
 def reader_options(fmt: str) -> dict:
@@ -192,13 +227,15 @@ def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:
         return READERS[fmt](source.path, **source.options)
     except DataError as exc:
         if fmt in _GUESSED_FROM_CONTENT and source.format == "auto":
-            raise DataError([f"{source.path}: read as a {_GUESSED_FROM_CONTENT[fmt]}; give --format if it is "
+            guess = "doccano list" if fmt == "doccano" and opens_a_list(Path(source.path)) else fmt
+            raise DataError([f"{source.path}: read as a {_GUESSED_FROM_CONTENT[guess]}; give --format if it is "
                              "another"] + exc.problems) from None   # first: a long list is cut
         raise
 
 
 _GUESSED_FROM_CONTENT = {"label-studio": "Label Studio export because it holds a JSON list",
-                         "doccano": "Doccano export because its first record with spans has Doccano's"}
+                         "doccano": "Doccano export because its first record with spans has Doccano's",
+                         "doccano list": "Doccano export because its first record with labels or spans has Doccano's"}
 
 
 def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> tuple[dict[str, dict], dict[str, str]]:

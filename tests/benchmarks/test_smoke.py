@@ -484,6 +484,14 @@ def test_memory_says_which_runtime_and_device_it_measured(tiny_checkpoint):
     assert line["runtime"] == "torch" and line["device"]
 
 
+def test_memory_keeps_the_repeated_texts_apart(tiny_checkpoint, tmp_path):
+    """Before, one copy's last word was glued to the next copy's first: 1,000 characters of
+    "Geneva" repeated were one word, "GenevaGeneva..."."""
+    write_jsonl(tmp_path / "one.jsonl", [{"text": "Geneva"}])
+    line = run("memory.py", "--checkpoint", tiny_checkpoint, "--source", tmp_path / "one.jsonl", "--megabytes", "0.001")
+    assert line["characters"] == 1000 and line["words"] == 125   # "Geneva\n\n" is 8 characters
+
+
 def test_speed_reports_each_process_its_own_peak_memory():
     ballast = b"x" * (1 << 30)   # this process's peak passes 1 GB; a child's own must not count it
     child = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "

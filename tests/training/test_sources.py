@@ -73,6 +73,31 @@ def test_a_doccano_export_is_known_by_its_spans(files):
     assert "read as a Doccano export because its first record with spans has Doccano's" in str(err.value)
 
 
+def test_a_doccano_json_export_is_known_by_its_records(files):
+    """Doccano's JSON export (one list of its records); before: taken for Label Studio, every record
+    refused as "data.text is missing or empty", the advice "give --format" naming none."""
+    classes = files / "classes.json"
+    classes.write_text(json.dumps([{"id": 1, "text": "Nothing yet.", "label": []},   # unlabelled: decides nothing
+                                   {"id": 2, "text": "Talks in Vienna.", "label": ["summit"]}], indent=2),
+                       encoding="utf-8")
+    spans = files / "spans.json"
+    spans.write_text(json.dumps([{"id": 1, "text": "Putin met Trump.", "label": [[0, 5, "PER"]]}]), encoding="utf-8")
+    assert Source(str(classes)).resolved_format == Source(str(spans)).resolved_format == "doccano"
+    assert [doc.labels for doc in read_source(Source(str(classes)), {})] == [{}, {"label": ["summit"]}]
+    [doc] = read_source(Source(str(spans)), {})
+    assert [(s.start, s.end, s.label) for s in doc.spans["entities"]] == [(0, 5, "PER")]
+    json_min = files / "json_min.json"   # Label Studio's flat records: regions under a control named label
+    json_min.write_text(json.dumps([{"id": 1, "text": "Putin met Trump.", "annotator": 1, "annotation_id": 2,
+                                     "label": [{"start": 0, "end": 5, "text": "Putin", "labels": ["PER"]}]}]),
+                        encoding="utf-8")
+    assert Source(str(json_min)).resolved_format == "label-studio"
+    spans.write_text(json.dumps([{"id": 1, "text": "Putin met Trump.", "label": [[0, 99, "PER"]]}]), encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_source(Source(str(spans)), {})
+    assert str(err.value).splitlines()[1] == (f"{spans}: read as a Doccano export because its first record with "
+                                              "labels or spans has Doccano's; give --format if it is another")
+
+
 def test_tasks_from_different_files_in_one_run(files):
     config = TrainConfig(train=[{"path": str(files / "ner.conll")}, str(files / "news.jsonl"),
                                 {"path": str(files / "topics.csv"),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from training.sources import READER_OPTIONS, reader_options, resolve_format
 
 
-FORMAT_HELP = ("(default: by extension; a .json file holding a JSON list is Label Studio, a JSON-lines file "
-               "whose first record with spans has Doccano's is Doccano)")
+FORMAT_HELP = ("(default: by extension; a .json file holding a JSON list is Label Studio, or Doccano where its "
+               "first record with labels or spans has Doccano's; a JSON-lines file whose first record with spans "
+               "has Doccano's is Doccano)")
 
 
 def add_reader_arguments(parser) -> None:

@@ -82,6 +82,9 @@ def unique_keys(pairs: list[tuple]) -> dict:
     return dict(pairs)
 
 
+BETWEEN_ITEMS = re.compile(r"[ \t\n\r]*,?[ \t\n\r]*")   # what JSON allows between a list's items
+
+
 def json_list(text: str) -> tuple[object, dict[int, str]]:
     """A JSON text's value and, where it is a list, each item that gives a key twice in one of its
     objects (JSON keeps the last value alone): its index -> what unique_keys says. JSON_ERRORS as json's."""
@@ -92,14 +95,13 @@ def json_list(text: str) -> tuple[object, dict[int, str]]:
     if not isinstance(value, list):
         return value, {}
     strict, loose, repeated = json.JSONDecoder(object_pairs_hook=unique_keys), json.JSONDecoder(), {}
-    between = re.compile(r"[ \t\n\r]*,?[ \t\n\r]*")   # what JSON allows between a list's items
-    at = between.match(text, text.index("[") + 1).end()
+    at = BETWEEN_ITEMS.match(text, text.index("[") + 1).end()
     for n in range(len(value)):
         try:
             at = strict.raw_decode(text, at)[1]
         except RepeatedKey as exc:
             repeated[n], at = str(exc), loose.raw_decode(text, at)[1]
-        at = between.match(text, at).end()
+        at = BETWEEN_ITEMS.match(text, at).end()
     return value, repeated
 
 
@@ -108,9 +110,12 @@ def opens_a_list(path: Path) -> bool:
     where it cannot be read, which its reader then says."""
     try:
         with open(path, "rb") as f:
-            return f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+            while chunk := f.read(4096):   # white space of any length, not the whole file read
+                if rest := chunk.lstrip(b"\xef\xbb\xbf \t\r\n"):
+                    return rest.startswith(b"[")
     except OSError:
-        return False
+        pass
+    return False
 
 
 def read_json_list(path: Path) -> tuple[object, dict[int, str]]:

@@ -107,3 +107,17 @@ def test_json_list_names_each_item_that_gives_a_key_twice():
                                    {1: "'a' is given twice in one object (JSON keeps the last alone)",
                                     2: "'d' is given twice in one object (JSON keeps the last alone)"})
     assert json_list('{"a": 1, "a": 2}') == ({"a": 2}, {})   # no list: its reader refuses it as such
+
+
+def test_a_json_list_after_any_length_of_white_space_opens_a_list(tmp_path):
+    """Before: only the first 4,096 bytes were looked at, so a list after more white space was read as
+    JSON lines and refused as "one JSON document over many lines"."""
+    from training.readers._files import opens_a_list
+    path = tmp_path / "export.json"
+    for blank in (b"", b"\xef\xbb\xbf \n", b" \r\n\t" * 5000):
+        path.write_bytes(blank + b'[{"text": "Talks."}]')
+        assert opens_a_list(path)
+    path.write_bytes(b"\n" * 10_000 + b'{"text": "Talks."}\n')
+    assert not opens_a_list(path)
+    path.write_bytes(b" " * 10_000)
+    assert not opens_a_list(path)
