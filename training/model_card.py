@@ -92,10 +92,15 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
     base = base_model_fields(manifest.base_model, ran_in)
     if config.get("init_from"):   # the data of that run is part of this model too
         in_place = os.path.realpath(ran_in / config["init_from"]) == os.path.realpath(checkpoint)
+        runs = manifest.training.get("earlier_runs")
         base["base_model_text"] += (f"\n\nContinued from the checkpoint {'then ' if in_place else ''}at "
                                     f"{_code(config['init_from'])} (`--init-from`): this run trained its encoder and "
-                                    "heads further, so what it learnt from its own training data (see its model card"
-                                    f"{', which this one replaced' if in_place else ''}) is part of this model.")
+                                    "heads further, so what " + (
+                                        "the runs before it learnt from their data is part of this model too. "
+                                        "Those runs, oldest first:\n" + "\n".join(map(_earlier_run, runs))
+                                        if isinstance(runs, list) and runs else   # a manifest from before they were kept
+                                        "it learnt from its own training data (see its model card"
+                                        f"{', which this one replaced' if in_place else ''}) is part of this model."))
     epochs = f"{config['epochs']} epoch" + ("s" if config["epochs"] != 1 else "")
     steps = f" (at most {config['max_steps']} optimiser steps: `--max-steps`)" if config.get("max_steps") else ""
     selected_by = f" ({_code(config['select_by'])} alone: `--select-by`)" if config.get("select_by") else ""
@@ -318,6 +323,13 @@ def _named(paths: list[str]) -> str:
     files = [p for p, m in zip(paths, marked) if not m]
     return " and ".join(([_code(", ".join(files))] if files else [])
                         + [f"a `datasets.Dataset` given in memory (fingerprint {_code(m[1])})" for m in marked if m])
+
+
+def _earlier_run(run) -> str:
+    """A list item of a run a continued checkpoint records (`earlier_runs`): what it trained on."""
+    if not isinstance(run, dict) or not _paths(run.get("train")):
+        return "- a run whose data files its checkpoint does not record"
+    return f"- {data_files({split: run.get(split) for split in ('train', 'dev', 'test', 'dev_fraction')})}"
 
 
 def data_files(config: dict) -> str:

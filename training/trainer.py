@@ -60,10 +60,46 @@ def checkpoint_at(output: str) -> Manifest | None:
         return None
 
 
+# what a continued checkpoint records of each run before it (`earlier_runs`): the card names them
+RUN_RECORD = ("train", "dev", "test", "dev_fraction")
+
+
+def earlier_runs(kept: Manifest) -> list[dict]:
+    """The runs whose training is in the checkpoint of manifest `kept`, oldest first: those it
+    carries and its own, each as its data files and their SHA-256 (empty where it records none).
+    A model continued from it learnt from their training files too: `calibrate` refuses them."""
+    training = kept.training if isinstance(kept.training, dict) else {}
+    config = training.get("config") if isinstance(training.get("config"), dict) else {}
+    carried = training.get("earlier_runs")
+    own = {**{key: config.get(key) for key in RUN_RECORD}, "data_sha256": training.get("data_sha256") or {}}
+    return [*(carried if isinstance(carried, list) else []), own]
+
+
 def ended(manifest: Manifest | None) -> bool:
     """Whether `manifest` is of a run that ended: its minutes of training are written as a run ends,
     not with its epochs."""
     return manifest is not None and "train_minutes" in manifest.training
+
+
+def check_start_in_place(config: TrainConfig) -> None:
+    """Refuse --init-from its own --output where that holds the best epoch so far of an interrupted
+    run that continued it in place: its first save replaced the checkpoint it started from, so
+    training from it again would repeat those epochs, under a card saying it started from the
+    original. Its --resume, while the state is there, goes on from it as it should."""
+    if os.path.realpath(config.init_from) != os.path.realpath(config.output) or (
+            config.resume and is_state(state_dir(config.output))):
+        return
+    kept = checkpoint_at(config.output)
+    if kept is None or ended(kept) or "run_sha256" not in kept.training:   # a finished or hand-made checkpoint
+        return
+    started, ran_in = kept.training.get("config", {}).get("init_from"), kept.training.get("cwd")
+    if isinstance(started, str) and isinstance(ran_in, str) and \
+            os.path.realpath(os.path.join(ran_in, started)) == os.path.realpath(config.output):
+        raise ValueError(f"init_from {config.init_from}: it holds the best epoch so far "
+                         f"({kept.training.get('best_epoch')}) of an interrupted run that continued it in place, not "
+                         "the checkpoint that run started from, which its first save replaced; and "
+                         f"{state_dir(config.output)} holds no state of it to --resume from. To train from this "
+                         "checkpoint as it is, copy it and give the copy to --init-from")
 
 
 def train(config: TrainConfig, log=print) -> dict:
@@ -96,6 +132,8 @@ def train(config: TrainConfig, log=print) -> dict:
     if not config.resume and is_state(state_dir(config.output)):   # its first save would replace hours of work
         raise ValueError(f"{state_dir(config.output)} holds the state of an interrupted run: give --resume to go on "
                          "from it, or remove that folder to start again")
+    if config.init_from:
+        check_start_in_place(config)
     if config.gate_label and not config.lexical_terms and not config.init_from:
         raise ValueError(f"gate_label {config.gate_label!r}: the gate reads the lexical features; give lexical_terms too")
     data = read_data(config)
@@ -215,6 +253,10 @@ class Trainer:
         self.identity, self.typed_identity = run_identity(*identity), run_identity(*identity, typed=True)
         # in every checkpoint the run saves: a resume finds whose its best epoch so far is, and whether it ended
         self.manifest.training.update(run_sha256=run_digest(self.identity), cwd=os.getcwd())   # cwd: where its paths start
+        if config.init_from:   # this run's resumed checkpoint in place (not ended) already lists them
+            kept = data.checkpoint
+            self.manifest.training["earlier_runs"] = (kept.training.get("earlier_runs", []) if self._ours(kept)
+                                                      and not ended(kept) else earlier_runs(kept))
         if not len(self.examples):   # a smaller batch would not help: no document reaches the encoder
             gates = [f"{t.name}: {t.gate!r}" for t in self.manifest.tasks if t.gate]   # --init-from's too
             why = (f"documents of a gate label ({', '.join(gates)}) teach it nothing, nor do texts without a letter "

@@ -235,6 +235,37 @@ def test_an_epochs_checkpoint_without_a_state_is_no_ended_run(run_args, tiny_bas
     assert any(line.startswith("nothing to resume") for line in logged), logged
 
 
+def test_an_in_place_continue_interrupted_before_its_state_is_refused_rather_than_trained_twice(
+        run_args, tiny_checkpoint, monkeypatch):
+    """Before: `--init-from X --output X` killed between its first checkpoint and its first state
+    had replaced X; the same command, with --resume ("nothing to resume") or without, trained
+    that epoch's weights again as if they were X, and the card said it started from X."""
+    import training.trainer as trainer
+    from training.config import TrainConfig
+    tmp, _ = run_args
+    output = shutil.copytree(tiny_checkpoint, tmp / "in_place")
+    config = TrainConfig(train=str(tmp / "train.jsonl"), init_from=str(output), output=str(output), epochs=1,
+                         max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "save_state", killed)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(config, log=lambda m: None)
+    monkeypatch.undo()
+    saved = (output / "model.safetensors").read_bytes()   # the interrupted run's epoch, not tiny_checkpoint's
+    for resume in (True, False):
+        with pytest.raises(ValueError, match=rf"^init_from {output}: it holds the best epoch so far \(1\) of an "
+                                             "interrupted run that continued it in place, not the checkpoint that run "
+                                             r"started from, which its first save replaced; .* copy it and give the "
+                                             "copy to --init-from$"):
+            trainer.train(TrainConfig(**{**config.__dict__, "resume": resume}), log=lambda m: None)
+    assert (output / "model.safetensors").read_bytes() == saved
+    copy = shutil.copytree(output, tmp / "in_place_copy")   # as the message advises: trains, in place too
+    trainer.train(TrainConfig(**{**config.__dict__, "init_from": str(copy), "output": str(copy)}), log=lambda m: None)
+
+
 @pytest.mark.parametrize("settings", [{"base": "e5-small"}, {"base": "tiny_base"},
                                       {"lexical_terms": 50, "shape_input": False, "gate_label": "unrelated"}])
 def test_settings_without_effect_beside_init_from_make_no_other_run(run_args, tiny_base, tiny_checkpoint,

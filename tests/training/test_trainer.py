@@ -235,6 +235,36 @@ def test_a_continued_run_reads_the_checkpoints_manifest_once(tiny_checkpoint, tm
     assert reads.count(tiny_checkpoint / "manifest.json") == 1
 
 
+def test_a_continued_checkpoint_records_the_runs_before_it_and_calibrate_refuses_their_training_files(
+        tiny_checkpoint, tmp_path, capsys):
+    """Before: a checkpoint continued with --init-from recorded its latest run's files alone, so
+    `calibrate --data` an earlier run's training file fitted on documents the weights had learnt,
+    and the card sent the reader to the earlier checkpoint's card (one an in-place run replaced)."""
+    from training.cli import main
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    files = [tmp_path / "first.jsonl", tmp_path / "second.jsonl"]
+    for n, file in enumerate(files):
+        file.write_text("\n".join(lines[4 * n:4 * n + 4]) + "\n", encoding="utf-8")
+    # the tiny checkpoint (no record of its training) -> first -> second, then second again in place
+    for data, start, output in ((files[0], tiny_checkpoint, "first"), (files[1], tmp_path / "first", "second"),
+                                (files[1], tmp_path / "second", "second")):
+        train(TrainConfig(train=str(data), init_from=str(start), output=str(tmp_path / output), epochs=1, max_steps=1,
+                          batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False),
+              log=lambda m: None)
+    checkpoint = tmp_path / "second"
+    runs = json.loads((checkpoint / "manifest.json").read_text())["training"]["earlier_runs"]
+    assert [run["train"] for run in runs] == [None, str(files[0]), str(files[1])]
+    assert list(runs[1]["data_sha256"]) == [str(files[0])]
+    card = (checkpoint / "README.md").read_text()
+    assert (f"Those runs, oldest first:\n- a run whose data files its checkpoint does not record\n- Trained on "
+            f"`{files[0]}`; no dev or test data\n- Trained on `{files[1]}`; no dev or test data\n") in card
+    before = (checkpoint / "manifest.json").read_bytes()
+    assert main(["calibrate", "--checkpoint", str(checkpoint), "--data", str(files[0]), "--device", "cpu"]) == 2
+    assert f"{files[0]}: the checkpoint was trained on this file ({files[0]}, by the SHA-256 its manifest records)" \
+        in capsys.readouterr().err
+    assert (checkpoint / "manifest.json").read_bytes() == before
+
+
 def test_a_crf_head_keeps_its_transitions_in_the_checkpoint_and_decodes_with_them(tiny_base, tmp_path):
     from safetensors.torch import load_file
 

@@ -43,7 +43,8 @@ def recorded_split(checkpoint: str, data: str, sha256: str | None = None) -> tup
     """("train" or "test", the file as the run named it) of the checkpoint's run whose recorded
     SHA-256 is that of `data` (a file or a folder; `sha256` where the caller has hashed it), or None,
     also where the manifest cannot be read (the load then says why) or records no SHA-256 (`data` is
-    then not read)."""
+    then not read). The training files of the runs a checkpoint continued with --init-from
+    (`earlier_runs`) count as "train": its weights learnt from them too."""
     from inference.checkpoint import MANIFEST
     from inference.manifest import Manifest
     from training.data import fingerprint
@@ -51,14 +52,18 @@ def recorded_split(checkpoint: str, data: str, sha256: str | None = None) -> tup
         training = Manifest.read(Path(checkpoint) / MANIFEST).training
     except (OSError, ValueError):
         return None
-    config, recorded = training.get("config", {}), training.get("data_sha256", {})
-    if not recorded or not os.path.exists(data):
+    earlier = training.get("earlier_runs")
+    runs = [(training.get("config", {}), training.get("data_sha256", {}), ("train", "test"))] + [
+        (run, run.get("data_sha256") or {}, ("train",)) for run in (earlier if isinstance(earlier, list) else [])
+        if isinstance(run, dict)]
+    if not any(recorded for _, recorded, _ in runs) or not os.path.exists(data):
         return None
     sha256 = sha256 or fingerprint(data)
-    for split in ("train", "test"):
-        items = config.get(split)
-        for item in items if isinstance(items, list) else [items]:
-            name = item.get("path") if isinstance(item, dict) else item   # a table of the config, or a path
-            if isinstance(name, str) and recorded.get(name) == sha256:
-                return split, name
+    for config, recorded, splits in runs:
+        for split in splits:
+            items = config.get(split)
+            for item in items if isinstance(items, list) else [items]:
+                name = item.get("path") if isinstance(item, dict) else item   # a table of the config, or a path
+                if isinstance(name, str) and recorded.get(name) == sha256:
+                    return split, name
     return None
