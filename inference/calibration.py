@@ -236,9 +236,11 @@ class HeadOutputs:
 def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda line: None) -> dict:
     """Fit each head's calibration on its dev outputs and set it on the task: for NER the span
     calibrator (which also knows whether an entity's string was seen in training, and so
-    follows a test set with more unseen names than dev); for document heads a temperature (and
-    a threshold per label of multi-label heads, for F1 at that temperature). A calibration that
-    does not lower the dev ECE it was fitted on is not kept: scores stay as the model gives them.
+    follows a test set with more unseen names than dev; its coefficient of the span probability
+    is kept at 0 or above, so that a surer span never scores lower); for document heads a
+    temperature (and a threshold per label of multi-label heads, for F1 at that temperature). A
+    calibration that does not lower the dev ECE it was fitted on is not kept: scores stay as the
+    model gives them.
     A head with nothing to fit against (every outcome the same: each entity right, or each wrong;
     every label applying, or none; or no output at all) keeps the calibration it has, and is left
     out of the result (the tasks refitted). `warn` hears of thresholds tuned on very few documents."""
@@ -250,8 +252,12 @@ def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda lin
             if len(set(correct)) < 2:
                 continue
             task.span_calibrator, task.temperature = {}, 1.0   # the span calibrator replaces a temperature
-            coef, intercept = fit_logistic(span_features(scores, lengths, types, seen, task.entity_types),
-                                           np.array(correct))
+            features, outcomes = span_features(scores, lengths, types, seen, task.entity_types), np.array(correct)
+            coef, intercept = fit_logistic(features, outcomes)
+            if coef[0] < 0:   # a small dev set can make surer spans look wronger: the best fit that never
+                # scores a surer span lower has that coefficient at 0 (the loss is convex)
+                coef, intercept = fit_logistic(features[:, 1:], outcomes)
+                coef = np.r_[0.0, coef]
             task.span_calibrator = {"types": task.entity_types, "coef": coef.tolist(), "intercept": intercept}
             after = calibrated_span_scores(task, scores, lengths, types, seen)
             if expected_calibration_error(after, correct) >= expected_calibration_error(scores, correct):
