@@ -29,12 +29,45 @@ def decode_utf8(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        packed = next((tool for magic, tool in COMPRESSED.items() if magic.match(data)), None)
-        if packed:   # no text at all: re-saving it as UTF-8 is not the way
-            raise DataError([f"{name}: a file compressed with {packed}; decompress it first"]) from None
-        line = len(split_lines(data[:exc.start].decode("utf-8", "replace")))   # as the other messages count
-        raise DataError([f"{name}:{line}: not valid UTF-8 ({exc.reason} at byte {exc.start}); "
-                         f"re-save it as UTF-8"]) from None
+        start = exc.start + (len(BOM) if data.startswith(BOM) else 0)   # utf-8-sig counts from after the mark
+        line = len(split_lines(data[:start].decode("utf-8", "replace")))   # as the other messages count
+        raise _not_utf8(data, name, line, start, exc.reason) from None
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def _not_utf8(head: bytes, name: str, line: int, byte: int, reason: str) -> DataError:
+    """The error for bytes that are not UTF-8 at `byte` (on `line`) of a file that starts with `head`."""
+    packed = next((tool for magic, tool in COMPRESSED.items() if magic.match(head)), None)
+    if packed:   # no text at all: re-saving it as UTF-8 is not the way
+        return DataError([f"{name}: a file compressed with {packed}; decompress it first"])
+    return DataError([f"{name}:{line}: not valid UTF-8 ({reason} at byte {byte}); re-save it as UTF-8"])
+
+
+def utf8_lines(stream, name: str):
+    """The lines of a binary stream as they come, cut and numbered as split_lines cuts decode_utf8's
+    text (the newline that ends the last line starts none), with its errors: a line is read
+    without waiting for the stream's end, or holding what came before."""
+    head, at, number = b"", 0, 0   # head: what COMPRESSED's magic needs; at: the byte offset of `raw`
+    for raw in stream:   # cut at b"\n" alone: a lone b"\r" inside ends a line too
+        head = head if len(head) >= 16 else (head + raw)[:16]
+        ended = raw.endswith(b"\n")
+        body = raw[:-1] if ended else raw
+        body = body[:-1] if ended and body.endswith(b"\r") else body
+        pieces = body.split(b"\r")
+        offset = at
+        for n, piece in enumerate(pieces, 1):
+            number += 1
+            try:
+                line = piece.decode("utf-8-sig" if offset == 0 else "utf-8")
+            except UnicodeDecodeError as exc:
+                start = offset + exc.start + (len(BOM) if offset == 0 and piece.startswith(BOM) else 0)
+                raise _not_utf8(head, name, number, start, exc.reason) from None
+            if line or ended or n < len(pieces):   # not the nothing after a lone b"\r" (or a mark) ending the stream
+                yield line
+            offset += len(piece) + 1
+        at += len(raw)
 
 
 def read_lines(path: Path) -> list[str]:

@@ -121,3 +121,28 @@ def test_a_json_list_after_any_length_of_white_space_opens_a_list(tmp_path):
     assert not opens_a_list(path)
     path.write_bytes(b" " * 10_000)
     assert not opens_a_list(path)
+
+
+def test_bad_bytes_after_a_byte_order_mark_are_placed_on_their_line_and_byte(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + LINE + b"\xff" + LINE)   # Notepad's mark, then a Latin-1 byte opening line 2
+    with pytest.raises(DataError) as err:
+        read_data(TrainConfig(train=str(path)))
+    # before: line 1, at byte 61: utf-8-sig counts from after the mark
+    assert err.value.problems == [f"{path}:2: not valid UTF-8 (invalid start byte at byte {3 + len(LINE)}); "
+                                  "re-save it as UTF-8"]
+
+
+@pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf", b"a", b"a\n", b"a\r\n\rb\r", b"\xef\xbb\xbfa\r\r\n\nb", b"\n\n",
+                                  b"a\r\nb\xc3\xa9\r", b"\xef\xbb\xbf\xef\xbb\xbfa\n", b"a\n\xff", b"a\rb\xc3",
+                                  b"\xef\xbb\xbf\xff", gzip.compress(LINE), bz2.compress(LINE)])
+def test_lines_read_as_they_come_are_the_lines_of_the_whole_text(data):
+    from training.readers._files import decode_utf8, split_lines, utf8_lines
+
+    def lines(read):
+        try:
+            return read()
+        except DataError as exc:
+            return exc.problems
+    whole = lines(lambda: split_lines(decode_utf8(data, "f")))
+    assert lines(lambda: list(utf8_lines(io.BytesIO(data), "f"))) == (whole[:-1] if whole[-1:] == [""] else whole)
