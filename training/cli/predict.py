@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import stat
 import sys
 
 from .checkpoints import add_checkpoint_argument, add_runtime_arguments, checkpoint_path, open_checkpoint
@@ -11,21 +13,24 @@ from .checkpoints import add_checkpoint_argument, add_runtime_arguments, checkpo
 
 def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="predict entities and labels; writes JSON lines")
-    p.add_argument("text", nargs="?", help="text to read (default: a file given by --file, or stdin)")
+    p.add_argument("text", nargs="?", help="text to read (default: a file given by --file, or stdin; - for stdin)")
     p.add_argument("--file", action="append",
                    help="read the text from this UTF-8 file (a byte-order mark is dropped: offsets count from the "
-                        "character after it); given more than once, one document per file, in order")
+                        "character after it; - for stdin); given more than once, one document per file, in order")
     p.add_argument("--jsonl", action="store_true",
                    help='one document per input line, one output line for each (a blank line gives an empty '
                         'prediction): plain text, or a JSON object with "text" (and "id", echoed; "pair": the second '
-                        'text of a pair task)')
+                        'text of a pair task); read, predicted and written --batch-size lines at a time: a bad line '
+                        'stops the command with its file and line, the lines of the batches before its own written')
     p.add_argument("--pair", help="the second text of a pair task (an article body after its headline)")
-    p.add_argument("--pair-file", help="read the second text from this file")
+    p.add_argument("--pair-file", help="read the second text from this file (- for stdin)")
     add_checkpoint_argument(p)
     p.add_argument("--batch-size", type=positive_whole_number, default=16,
-                   help="windows per encoder batch, at most (default: 16)")
+                   help="windows per encoder batch, at most, and documents (--jsonl lines, --file files) read and "
+                        "written at a time (default: 16)")
     add_runtime_arguments(p)
-    p.add_argument("--html", help="also write the predictions as one self-contained HTML page to this file")
+    p.add_argument("--html", help="also write the predictions as one self-contained HTML page to this file, once "
+                                  "the whole input is predicted")
 
 
 def positive_whole_number(value: str) -> int:
@@ -37,10 +42,11 @@ def positive_whole_number(value: str) -> int:
 def run(args) -> int:
     from pathlib import Path
     from inference.checkpoint import checkpoint_holding
-    from training.readers._files import decode_utf8
-    # The input is read and the outputs checked before the checkpoint loads, so a wrong path or
-    # bad bytes fail at once.
+    # The arguments and the first batch of input are checked before the checkpoint loads, so a
+    # wrong path or bad bytes fail at once.
     checkpoint = checkpoint_path(args.checkpoint)
+    if args.text == "-" and not args.file:   # stdin's usual name (`cat article.txt | newsmodel predict -`), not a text
+        args.text = None
     if args.html is not None:
         folder = Path(args.html).parent
         if not args.html or Path(args.html).is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
@@ -53,49 +59,118 @@ def run(args) -> int:
     if args.text is not None and args.file:
         several = " (for several files, repeat --file: --file a.txt --file b.txt)" if os.path.isfile(args.text) else ""
         raise ValueError(f"give the text or --file, not both{several}")
+    from_stdin = [args.text is None and not args.file, *(f == "-" for f in args.file or []), args.pair_file == "-"]
+    if sum(from_stdin) > 1:   # the second would read nothing
+        raise ValueError("stdin is read once: give - (or no text) for one input alone")
+    if any(from_stdin[1:]) and sys.stdin is None:
+        raise ValueError("- reads stdin, which is closed: give a file name")
     if args.text is not None:
         if "\n" not in args.text and os.path.isfile(args.text):   # `newsmodel predict article.txt`
             print(f"warning: reading the text {args.text!r} itself, not the file of that name: give --file "
                   f"{args.text} to read the file", file=sys.stderr)
-        inputs = [(_from_argument(args.text, "the text argument"), "the text argument")]
+        _from_argument(args.text, "the text argument")
     elif args.file:
-        inputs = [(_read_file("--file", file), file) for file in args.file]
+        for file in args.file:   # each is read in its turn: a wrong name fails now, not after the files before it
+            if file != "-":
+                _check_file("--file", file)
     elif sys.stdin is None:   # started with stdin closed (`<&-`)
         raise ValueError("no text: give it as an argument, with --file, or on stdin, which is closed")
-    else:
-        inputs = [(decode_utf8(sys.stdin.buffer.read(), "stdin"), "stdin")]
     if args.pair_file is not None and args.pair is not None:
         raise ValueError("give --pair or --pair-file, not both")
     if args.pair_file is not None:
         args.pair = _read_file("--pair-file", args.pair_file)
     elif args.pair is not None:
         args.pair = _from_argument(args.pair, "--pair")
-    if args.pair is not None and (args.jsonl or len(inputs) > 1):
+    if args.pair is not None and (args.jsonl or len(args.file or []) > 1):
         raise ValueError("--pair and --pair-file go with one document: with --jsonl, give each line its \"pair\"")
-    records = [record for raw, where in inputs for record in _jsonl_records(raw, where)] if args.jsonl else \
-        [{"text": raw, "pair": args.pair, "file": where if args.file else None} for raw, where in inputs]
+    # Read, predicted and written --batch-size documents at a time: the output comes as the input
+    # does, and memory stays that of a batch (but for --html's page, written at the end).
+    records = _records(args)
+    batch = _next_batch(records, args.batch_size)
     model = open_checkpoint(checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
-    pairs = [r.get("pair") for r in records]
-    predictions = model.predict_batch([r["text"] for r in records], batch_size=args.batch_size,
-                                      pairs=pairs if any(p is not None for p in pairs) else None)
-    if args.html:   # first: a reader of stdout that stops early (`| head`) ends the printing
-        from inference.html import render
-        # an "id" of null titles as no id does; a --jsonl line's own "file" is not ours
-        titles = [_as_title(r["id"]) if r.get("id") is not None
-                  else (None if args.jsonl else r["file"]) or f"document {i + 1}" for i, r in enumerate(records)]
-        with open(args.html, "w", encoding="utf-8") as f:
-            f.write(render(predictions, titles))
-    for record, prediction in zip(records, predictions):
-        out = prediction.to_dict()
-        if "id" in record:
-            out = {"id": record["id"], **out}
-        line = json.dumps(out, ensure_ascii=False)
+    page, written, closed = [], 0, False   # page: (prediction, title) for --html; closed: stdout's reader stopped
+    while batch:
+        pairs = [record.get("pair") for record, _ in batch]
+        predictions = model.predict_batch([record["text"] for record, _ in batch], batch_size=args.batch_size,
+                                          pairs=pairs if any(p is not None for p in pairs) else None)
+        if args.html:   # an "id" of null titles as no id does; a --jsonl line's own "file" is not ours
+            page += [(prediction, _as_title(record["id"]) if record.get("id") is not None
+                      else (None if args.jsonl else record["file"]) or f"document {written + i + 1}")
+                     for i, (prediction, (record, _)) in enumerate(zip(predictions, batch))]
         try:
-            line.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
-        except UnicodeEncodeError:   # a lone surrogate (a cut emoji), or a stdout not in UTF-8 (Windows, to a
-            line = json.dumps(out)   # file): JSON escapes, which read back as the same string
-        print(line)
+            if not closed:
+                for (record, _), prediction in zip(batch, predictions):
+                    print(_output_line(record, prediction))
+                sys.stdout.flush()   # each batch as it is done, also into a pipe
+        except BrokenPipeError:   # a reader that stops early (`| head`): the page is still written whole
+            if not args.html:
+                raise
+            closed = True
+        written, last = written + len(batch), batch[-1][1]
+        try:
+            batch = _next_batch(records, args.batch_size)
+        except ValueError as exc:   # a DataError too
+            raise ValueError(f"{exc} (stopped there: the output holds the predictions of the input through "
+                             f"{last}, {written} {'lines' if args.jsonl else 'documents'})") from None
+    if args.html:
+        from inference.html import render
+        with open(args.html, "w", encoding="utf-8") as f:
+            f.write(render([prediction for prediction, _ in page], [title for _, title in page]))
+    if closed:
+        raise BrokenPipeError
     return 0
+
+
+def _next_batch(records, size: int) -> list[tuple[dict, str]]:
+    from itertools import islice
+    return list(islice(records, size))
+
+
+def _records(args):
+    """(record, where it was read) for each document, read as they are asked for: with --jsonl,
+    one for each line, so the outputs line up with the lines (a blank line is an empty text)."""
+    from training.readers._files import decode_utf8, split_lines, utf8_lines
+    if not args.jsonl:
+        if args.text is not None:
+            yield {"text": args.text, "pair": args.pair, "file": None}, "the text argument"
+        elif args.file:
+            for file in args.file:
+                name = "stdin" if file == "-" else file
+                yield {"text": _read_file("--file", file), "pair": args.pair, "file": name}, name
+        else:
+            yield {"text": decode_utf8(sys.stdin.buffer.read(), "stdin"), "pair": args.pair, "file": None}, "stdin"
+        return
+    if args.text is not None:
+        lines = split_lines(args.text)   # the newline that ends the last line starts none
+        yield from _line_records(lines[:-1] if lines[-1] == "" else lines, "the text argument")
+    elif args.file:
+        for file in args.file:
+            if file == "-":
+                yield from _line_records(utf8_lines(sys.stdin.buffer, "stdin"), "stdin")
+                continue
+            with _open_file("--file", file) as f:
+                yield from _line_records(utf8_lines(f, file), file)
+    else:
+        yield from _line_records(utf8_lines(sys.stdin.buffer, "stdin"), "stdin")
+
+
+def _line_records(lines, name: str):
+    """A record for each line (a blank one an empty text), with its place: name:line."""
+    for number, line in enumerate(lines, 1):
+        where = f"{name}:{number}"
+        yield (_jsonl_record(line, where) if line.strip() else {"text": ""}), where
+
+
+def _output_line(record: dict, prediction) -> str:
+    out = prediction.to_dict()
+    if "id" in record:
+        out = {"id": record["id"], **out}
+    line = json.dumps(out, ensure_ascii=False)
+    try:
+        line.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+    except UnicodeEncodeError:   # a lone surrogate (a cut emoji), or a stdout not in UTF-8 (Windows, to a
+        line = json.dumps(out)   # file): JSON escapes, which read back as the same string
+    return line
 
 
 def _as_title(record_id) -> str:
@@ -116,13 +191,37 @@ def _from_argument(text: str, name: str) -> str:
 
 
 def _read_file(option: str, file: str) -> str:
-    """The file's text, or an error naming the option (an empty name would read as the working folder)."""
-    from pathlib import Path
-    from training.readers._files import read_utf8
+    """The file's text (stdin's for -), or an error naming the option."""
+    from training.readers._files import decode_utf8
+    if file == "-":
+        return decode_utf8(sys.stdin.buffer.read(), "stdin")
+    with _open_file(option, file) as f:
+        try:
+            data = f.read()
+        except OSError as exc:
+            raise ValueError(f"{option} {file!r}: {exc.strerror or exc}") from None
+    return decode_utf8(data, file)
+
+
+def _check_file(option: str, file: str) -> None:
+    """An error naming the option where `file` is missing or a folder, found without opening it (a named
+    pipe opened and closed would end its writer)."""
     if not file:
         raise ValueError(f"{option} '': give a file name")
     try:
-        return read_utf8(Path(file))
+        if stat.S_ISDIR(os.stat(file).st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+    except OSError as exc:
+        raise ValueError(f"{option} {file!r}: {exc.strerror or exc}") from None
+
+
+def _open_file(option: str, file: str):
+    """The file opened to read its bytes, or an error naming the option (an empty name would read as the
+    working folder)."""
+    if not file:
+        raise ValueError(f"{option} '': give a file name")
+    try:
+        return open(file, "rb")
     except OSError as exc:
         raise ValueError(f"{option} {file!r}: {exc.strerror or exc}") from None
 
@@ -132,24 +231,13 @@ def _an_input(args) -> bool:
     name: a link, a relative path."""
     if not os.path.exists(args.html):
         return False
-    read = [os.stat(f) for f in [*(args.file or []), args.pair_file] if f and os.path.exists(f)]
-    if args.text is None and not args.file:
+    read = [os.stat(f) for f in [*(args.file or []), args.pair_file] if f and f != "-" and os.path.exists(f)]
+    if args.text is None and not args.file or "-" in [*(args.file or []), args.pair_file]:
         try:
             read.append(os.fstat(sys.stdin.fileno()))
         except (AttributeError, OSError, ValueError):   # stdin replaced or closed: no file to compare
             pass
     return any(os.path.samestat(os.stat(args.html), s) for s in read)
-
-
-def _jsonl_records(raw: str, where: str) -> list[dict]:
-    """One record for each line of --jsonl input, so the outputs line up with the lines: a blank
-    line is an empty text (the newline that ends the last line starts none)."""
-    from training.readers._files import split_lines
-    lines = split_lines(raw)
-    if lines[-1] == "":
-        lines.pop()
-    return [_jsonl_record(line, f"{where}:{number}") if line.strip() else {"text": ""}
-            for number, line in enumerate(lines, 1)]
 
 
 def _jsonl_record(line: str, where: str) -> dict:

@@ -369,3 +369,78 @@ def test_a_closed_stdout_is_a_clear_error(tiny_checkpoint, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdout", None)   # started with `>&-`
     assert main(["predict", "--checkpoint", str(tiny_checkpoint), "Talks in Geneva."]) == 2   # before: a traceback
     assert "error: stdout is closed" in capsys.readouterr().err
+
+
+class _Lines:
+    """stdin's bytes, a line at a time, noting how many output lines were written as each was read."""
+    def __init__(self, text: str, stdout):
+        self.lines, self.stdout, self.written = text.encode("utf-8").splitlines(keepends=True), stdout, []
+
+    def __iter__(self):
+        for line in self.lines:
+            self.written.append(self.stdout.getvalue().count("\n"))
+            yield line
+
+    def read(self) -> bytes:
+        return b"".join(self)
+
+
+def test_jsonl_is_read_predicted_and_written_a_batch_at_a_time(tiny_checkpoint, monkeypatch):
+    """Before, every line was read and predicted before the first was written: nothing came out until the
+    end, and memory grew with the input (5,000 lines: 1.2 GB)."""
+    import io
+    import sys
+    import types
+    from inference import load
+    lines = ['Talks in Geneva.', '', '{"id": "a", "text": "Sanctions on Iran."}', '  ', 'Officials in Oslo said so.',
+             '{"id": 7, "text": "Talks resume", "pair": "In Geneva, officials met."}', '{"text": "No id here."}',
+             'Plain text { with a brace.', '', '{"id": null, "text": "Trade talks in Brussels."}', 'End.']
+    stdout = io.StringIO()
+    stdin = _Lines("\r\n".join(lines) + "\r\n", stdout)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=stdin))
+    with pytest.warns(UserWarning, match="no pair task"):
+        assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--device", "cpu", "--jsonl",
+                     "--batch-size", "4"]) == 0
+    assert stdin.written == [0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8]   # before: nothing until the last line was read
+    rows = [json.loads(row) for row in stdout.getvalue().splitlines()]
+    records = [json.loads(line) if line.startswith("{") else {"text": line} for line in lines]
+    with pytest.warns(UserWarning, match="no pair task"):   # what the command wrote before: all in one call
+        alone = load(tiny_checkpoint, device="cpu").predict_batch([r["text"] for r in records],
+                                                                   pairs=[r.get("pair") for r in records])
+    assert [row.get("id", "none") for row in rows] == [r.get("id", "none") for r in records]
+    assert [_without_scores(row) for row in rows] == [_without_scores(p.to_dict()) for p in alone]
+    assert max(abs(a - b) for row, p in zip(rows, alone) for a, b in zip(_scores(row), _scores(p.to_dict()))) < 1e-4
+
+
+def test_a_bad_line_after_the_first_batch_stops_there_and_says_what_was_written(tiny_checkpoint, tmp_path, capsys):
+    records = tmp_path / "records.jsonl"
+    records.write_text("Talks in Geneva.\n" * 6 + '{"id": 7, "text": "Cut short\n' + "Talks in Oslo.\n" * 3,
+                       encoding="utf-8")
+    page = tmp_path / "page.html"
+    page.write_text("the page of an earlier run", encoding="utf-8")
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--device", "cpu", "--jsonl", "--file", str(records),
+                 "--batch-size", "3", "--html", str(page)]) == 2
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 6   # the batches before the line's own; before: nothing
+    assert captured.err == (f"error: {records}:7: invalid JSON (Unterminated string starting at column 19) (stopped "
+                            f"there: the output holds the predictions of the input through {records}:6, 6 lines)\n")
+    assert page.read_text(encoding="utf-8") == "the page of an earlier run"   # a page is written for the whole input
+
+
+def test_a_dash_reads_stdin(tiny_checkpoint, tmp_path, monkeypatch, capsys):
+    import io
+    import types
+    checkpoint = ["--checkpoint", str(tiny_checkpoint), "--device", "cpu"]
+    assert main(["predict", *checkpoint, "Talks in Geneva."]) == 0
+    want = capsys.readouterr().out
+    for given in (["-"], ["--file", "-"], ["--jsonl", "-"], ["--jsonl", "--file", "-"]):
+        monkeypatch.setattr("sys.stdin", types.SimpleNamespace(buffer=io.BytesIO(b"Talks in Geneva.\n")))
+        assert main(["predict", *checkpoint, *given]) == 0
+        assert capsys.readouterr().out == want   # before: the text "-" read (no entity, no label), or no file "-"
+    monkeypatch.setattr("sys.stdin", types.SimpleNamespace(buffer=io.BytesIO(b"Talks.")))
+    assert main(["predict", *checkpoint, "--file", "-", "--pair-file", "-"]) == 2   # the second would read nothing
+    assert "stdin is read once" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", types.SimpleNamespace(buffer=io.BytesIO(b"Talks\n\xff")))
+    assert main(["predict", *checkpoint, "--jsonl", "--file", "-"]) == 2
+    assert "stdin:2: not valid UTF-8" in capsys.readouterr().err
