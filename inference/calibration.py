@@ -236,14 +236,15 @@ class HeadOutputs:
 def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda line: None) -> dict:
     """Fit each head's calibration on its dev outputs and set it on the task: for NER the span
     calibrator (which also knows whether an entity's string was seen in training, and so
-    follows a test set with more unseen names than dev; its coefficient of the span probability
-    is kept at 0 or above, so that a surer span never scores lower); for document heads a
-    temperature (and a threshold per label of multi-label heads, for F1 at that temperature). A
-    calibration that does not lower the dev ECE it was fitted on is not kept: scores stay as the
-    model gives them.
+    follows a test set with more unseen names than dev; one whose coefficient of the span
+    probability comes out below 0, which would score a surer span lower, is not kept); for
+    document heads a temperature (and a threshold per label of multi-label heads, for F1 at that
+    temperature). A calibration that does not lower the dev ECE it was fitted on is not kept:
+    scores stay as the model gives them.
     A head with nothing to fit against (every outcome the same: each entity right, or each wrong;
     every label applying, or none; or no output at all) keeps the calibration it has, and is left
-    out of the result (the tasks refitted). `warn` hears of thresholds tuned on very few documents."""
+    out of the result (the tasks refitted). `warn` hears of thresholds tuned on very few documents
+    and of a span calibrator left out for its sign."""
     fitted = {}
     for head in heads:
         task = head.task
@@ -254,13 +255,14 @@ def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda lin
             task.span_calibrator, task.temperature = {}, 1.0   # the span calibrator replaces a temperature
             features, outcomes = span_features(scores, lengths, types, seen, task.entity_types), np.array(correct)
             coef, intercept = fit_logistic(features, outcomes)
-            if coef[0] < 0:   # a small dev set can make surer spans look wronger: the best fit that never
-                # scores a surer span lower has that coefficient at 0 (the loss is convex)
-                coef, intercept = fit_logistic(features[:, 1:], outcomes)
-                coef = np.r_[0.0, coef]
             task.span_calibrator = {"types": task.entity_types, "coef": coef.tolist(), "intercept": intercept}
             after = calibrated_span_scores(task, scores, lengths, types, seen)
-            if expected_calibration_error(after, correct) >= expected_calibration_error(scores, correct):
+            if coef[0] < 0:   # a small dev set whose surer spans were wronger: kept, it would rank them lower
+                warn(f"{task.name}: no span calibrator: on these {len(correct)} dev entities the surer spans were "
+                     "more often wrong, so a fitted one would score them lower; entity scores stay as the model "
+                     "gives them")
+                task.span_calibrator = {}
+            elif expected_calibration_error(after, correct) >= expected_calibration_error(scores, correct):
                 task.span_calibrator = {}
             fitted[task.name] = {"span_calibrator": task.span_calibrator}
             continue
