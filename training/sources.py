@@ -174,24 +174,39 @@ _LABEL_STUDIO_FIELDS = {"annotations", "completions", "predictions", "annotator"
 def _is_doccano_list(path: Path) -> bool:
     """Whether a file holding a JSON list is a Doccano JSON export: its first record with labels or spans
     has Doccano's (_doccano_spans, "cats", or "label" holding names: no news record comes in a list) and
-    none of Label Studio's fields (a "data" object, "annotations", JSON_MIN's "annotator"). The records
-    are read one at a time, up to the first that decides."""
+    none of Label Studio's fields (a "data" object, "annotations", JSON_MIN's "annotator"). The file
+    is read as far as the first record that decides (read whole, a large export took seconds on each
+    of a run's looks at its format)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-        decoder, at = json.JSONDecoder(), text.index("[") + 1
-        while True:
-            record, at = decoder.raw_decode(text, BETWEEN_ITEMS.match(text, at).end())
-            if not isinstance(record, dict):
-                continue
-            if _LABEL_STUDIO_FIELDS & set(record) or isinstance(record.get("data"), dict):
-                return False
-            if (doccano := _doccano_spans(record)) is not None:
-                return doccano
-            names = record.get("label")
-            if record.get("cats") or isinstance(names, list) and names and all(isinstance(x, str) for x in names):
-                return True
-    except (OSError, UnicodeDecodeError, *JSON_ERRORS):   # the list's end, or unreadable: its reader says so
+        with open(path, encoding="utf-8-sig") as f:
+            text, decoder = f.read(1 << 16), json.JSONDecoder()
+            at = text.index("[") + 1
+            while True:
+                try:
+                    record, end = decoder.raw_decode(text, BETWEEN_ITEMS.match(text, at).end())
+                except json.JSONDecodeError:   # a record going on past what was read, or broken: read on
+                    if not (more := f.read(len(text))):
+                        return False
+                    text += more
+                    continue
+                at = end
+                if isinstance(record, dict) and (decided := _decides_doccano(record)) is not None:
+                    return decided
+    except (OSError, UnicodeDecodeError, *JSON_ERRORS):   # unreadable: its reader says so
         return False
+
+
+def _decides_doccano(record: dict) -> bool | None:
+    """Whether a record of a JSON list is Doccano's (True) or Label Studio's (False); None where it
+    holds nothing that tells."""
+    if _LABEL_STUDIO_FIELDS & set(record) or isinstance(record.get("data"), dict):
+        return False
+    if (doccano := _doccano_spans(record)) is not None:
+        return doccano
+    names = record.get("label")
+    if record.get("cats") or isinstance(names, list) and names and all(isinstance(x, str) for x in names):
+        return True
+    return None
 
 
 def reader_options(fmt: str) -> dict:
