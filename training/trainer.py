@@ -71,8 +71,10 @@ def earlier_runs(kept: Manifest) -> list[dict]:
     training = kept.training if isinstance(kept.training, dict) else {}
     config = training.get("config") if isinstance(training.get("config"), dict) else {}
     carried = training.get("earlier_runs")
+    if not isinstance(carried, list):   # continued before runs were kept: at least one run it does not record
+        carried = [{}] if config.get("init_from") else []
     own = {**{key: config.get(key) for key in RUN_RECORD}, "data_sha256": training.get("data_sha256") or {}}
-    return [*(carried if isinstance(carried, list) else []), own]
+    return [*carried, own]
 
 
 def ended(manifest: Manifest | None) -> bool:

@@ -265,6 +265,17 @@ def test_a_continued_checkpoint_records_the_runs_before_it_and_calibrate_refuses
     assert (checkpoint / "manifest.json").read_bytes() == before
 
 
+def test_a_checkpoint_continued_before_runs_were_kept_counts_a_run_it_does_not_record():
+    """Before, its own run alone was listed, and the card's "Those runs, oldest first" read as complete."""
+    from types import SimpleNamespace
+    from training.trainer import earlier_runs
+    config = {"train": "b.jsonl", "dev": None, "test": None, "dev_fraction": 0.0}
+    continued = SimpleNamespace(training={"config": {**config, "init_from": "a"}, "data_sha256": {"b.jsonl": "f0"}})
+    assert earlier_runs(continued) == [{}, {**config, "data_sha256": {"b.jsonl": "f0"}}]
+    fresh = SimpleNamespace(training={"config": config, "data_sha256": {"b.jsonl": "f0"}})
+    assert earlier_runs(fresh) == [{**config, "data_sha256": {"b.jsonl": "f0"}}]
+
+
 def test_a_crf_head_keeps_its_transitions_in_the_checkpoint_and_decodes_with_them(tiny_base, tmp_path):
     from safetensors.torch import load_file
 
