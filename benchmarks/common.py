@@ -364,13 +364,13 @@ def refuse_entity_types_unknown(path, docs, task: str, known: set, lacking: str)
 
 @contextlib.contextmanager
 def one_line_errors():
-    """Bad input or a path: one line, as newsmodel says it, not a traceback (a library's own
-    ValueError keeps its traceback, which says where)."""
+    """Bad input, a path, or an extra not installed (`--runtime onnx`): one line, as newsmodel says
+    it, not a traceback (a library's own ValueError or ImportError keeps its traceback, which says where)."""
     from training.corpus import DataError
     try:
         yield
-    except (DataError, OSError, ValueError) as exc:
-        if isinstance(exc, ValueError) and not _raised_here(exc):
+    except (DataError, OSError, ValueError, ImportError) as exc:
+        if isinstance(exc, (ValueError, ImportError)) and not _raised_here(exc):
             raise
         raise SystemExit(f"error: {exc}") from None
 
@@ -411,6 +411,7 @@ def main(run, args, task: str | None = None, benchmark: str | None = None) -> No
     for name in ("epochs", "max_steps", "limit", "max_train_docs", "max_dev_docs", "window_length"):   # a smoke run's figures must never pass for a real one
         if getattr(args, name):
             result[name] = getattr(args, name)
+    result["seed"] = args.seed   # every system's training and every hold-out and sample: seeds 13 and 14 differ
     if args.base:   # another encoder: the figures are that encoder's
         result["base"] = args.base
     for name in ("group_by_length", "recase_capitals", "crf", "lexical_terms"):   # ours' recipe overridden

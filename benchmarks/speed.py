@@ -33,6 +33,7 @@ from pathlib import Path
 
 import common
 from inference import default_checkpoint, load
+from inference.runtimes import missing_onnx_modules
 from training.readers._files import read_utf8
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,6 +229,8 @@ def main() -> None:
     if args.system:
         serve_system(args)
         return
+    if args.onnx and (missing := missing_onnx_modules()):   # else met by its system process, as a traceback
+        parser.error(f"--onnx needs the onnx extra: {' and '.join(missing)} not installed (pip install -e \".[onnx]\")")
 
     for path in args.long:   # the default summit article lies outside the checkout: said, not failed on
         if not Path(path).exists():

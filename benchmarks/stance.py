@@ -57,7 +57,10 @@ def fnc_score(gold: list[str], predicted: list[str]) -> float:
 def read_csv(path: str) -> list[dict]:
     """The rows of a CSV file; bytes that are not UTF-8 are a DataError naming the file and line."""
     from training.readers._files import read_utf8
-    return list(csv.DictReader(io.StringIO(read_utf8(Path(path)), newline="")))
+    text = read_utf8(Path(path))
+    if len(text) > csv.field_size_limit():   # a long body is a field, as the pairs reader reads it
+        csv.field_size_limit(len(text))      # (else csv.Error, a traceback, past 131,072 characters)
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def write_csv(rows: list[dict], fields: list[str], path: Path) -> str:

@@ -103,6 +103,18 @@ def test_the_line_says_which_encoder_and_recipe_overrides_made_it(monkeypatch, c
     assert "base" not in line
 
 
+def test_the_line_says_which_seed_made_it(monkeypatch, capsys):
+    """Before: runs of --seed 13 and --seed 14 printed the same line but for their figures, and a
+    results file of seeds (the CoNLL table's 13-20) could not tell them apart."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import common
+    p = common.parser("", ["ours", "tfidf-svm"])
+    for seed in ([], ["--seed", "14"]):
+        common.main(lambda a: {"benchmark": "b", "system": a.system, "split": "t"},
+                    p.parse_args(["--system", "tfidf-svm", *seed]))
+        assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["seed"] == (14 if seed else 13)
+
+
 def test_the_threads_help_names_the_systems_it_sets(monkeypatch):
     """Before: "torch threads ...; recorded in the result" for every system, but tfidf-svm and spaCy
     use no torch and their lines name no threads."""
@@ -323,6 +335,18 @@ def test_a_stance_file_not_in_utf8_is_named_at_its_line(fnc):
     test.write_bytes(b"Headline,Body ID,Stance\nCaf\xe9 talks,1,agree\n")
     assert refusal("stance.py", *stance_args(fnc, test, fnc / "bodies.csv")) == (
         f"error: {test}:2: not valid UTF-8 (invalid continuation byte at byte 27); re-save it as UTF-8")
+
+
+def test_a_body_longer_than_the_csv_modules_field_limit_is_read_as_the_pairs_reader_reads_it(fnc):
+    """Before: a traceback, '_csv.Error: field larger than field limit (131072)', on a bodies file
+    that `newsmodel train --format pairs` reads."""
+    test = write_csv(fnc / "test_stances.csv", ["Headline", "Body ID", "Stance"], [["A summit", "0", "agree"]])
+    bodies = write_csv(fnc / "long_bodies.csv", ["Body ID", "articleBody"],
+                       [[str(i), "Officials met in Geneva. " * (6000 if i == 0 else 1)] for i in range(6)])
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "stance.py"), *map(str, stance_args(fnc, test, bodies))],
+                         cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-4000:]
+    assert json.loads(out.stdout)["test_pairs"] == 1
 
 
 @pytest.mark.parametrize("stance, options, error", [

@@ -478,6 +478,26 @@ def test_diagnostic_scripts_refuse_bad_input_in_one_line_before_loading(tmp_path
     assert "Traceback" not in out.stderr and "Loading weights" not in out.stderr and not (tmp_path / "out").exists()
 
 
+# runs a benchmark script as on a machine without the onnx extra
+WITHOUT_ONNX = ("import runpy, sys; sys.modules['onnxruntime'] = None; sys.path.insert(0, sys.argv[1]); "
+                "sys.argv = sys.argv[2:]; runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
+@pytest.mark.parametrize("script, args", [
+    ("consistency.py", ["--file", "article.txt", "--runtime", "onnx"]),
+    ("speed.py", ["--onnx", "--articles", "news.jsonl", "--repeat", "1", "--rounds", "1", "--long"])])
+def test_an_onnx_runtime_without_the_onnx_extra_is_refused_in_one_line(tiny_checkpoint, tmp_path, script, args):
+    """Before: a traceback, ImportError (consistency, word_types, capital_lines: after the checkpoint
+    loaded; speed: its ONNX system process's, after the export and the other systems' warm-up)."""
+    (tmp_path / "article.txt").write_text("Putin met Biden in Geneva.", encoding="utf-8")
+    (tmp_path / "news.jsonl").write_text('{"text": "Putin met Biden in Geneva."}\n', encoding="utf-8")
+    out = subprocess.run([sys.executable, "-c", WITHOUT_ONNX, str(BENCHMARKS), str(BENCHMARKS / script),
+                          "--checkpoint", str(tiny_checkpoint), *args], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert "onnx" in out.stderr.strip().splitlines()[-1] and not out.stdout.strip()
+
+
 def test_memory_says_which_runtime_and_device_it_measured(tiny_checkpoint):
     """Before, the line left them out, though the peak memory moves with the runtime."""
     line = run("memory.py", "--checkpoint", tiny_checkpoint, "--megabytes", "0.001")
