@@ -215,13 +215,9 @@ def test_a_resume_whose_kept_checkpoint_is_gone_or_another_runs_is_refused_befor
         train(TrainConfig(**{**config.__dict__, "resume": True}), log=lambda m: None)
 
 
-def test_an_epochs_checkpoint_without_a_state_is_no_ended_run(run_args, tiny_base, monkeypatch):
-    """A run killed between its first checkpoint and its first state starts again on --resume."""
+def _killed_before_its_first_state(config, monkeypatch) -> None:
+    """Run `config` to its first checkpoint's save and stop it there, before its state is saved."""
     import training.trainer as trainer
-    from training.config import TrainConfig
-    tmp, _ = run_args
-    config = TrainConfig(train=str(tmp / "train.jsonl"), base=tiny_base, output=str(tmp / "early"), epochs=1,
-                         max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False)
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
@@ -230,6 +226,16 @@ def test_an_epochs_checkpoint_without_a_state_is_no_ended_run(run_args, tiny_bas
     with pytest.raises(KeyboardInterrupt):
         trainer.train(config, log=lambda m: None)
     monkeypatch.undo()
+
+
+def test_an_epochs_checkpoint_without_a_state_is_no_ended_run(run_args, tiny_base, monkeypatch):
+    """A run killed between its first checkpoint and its first state starts again on --resume."""
+    import training.trainer as trainer
+    from training.config import TrainConfig
+    tmp, _ = run_args
+    config = TrainConfig(train=str(tmp / "train.jsonl"), base=tiny_base, output=str(tmp / "early"), epochs=1,
+                         max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False)
+    _killed_before_its_first_state(config, monkeypatch)
     logged = []
     trainer.train(TrainConfig(**{**config.__dict__, "resume": True}), log=logged.append)
     assert any(line.startswith("nothing to resume") for line in logged), logged
@@ -246,14 +252,7 @@ def test_an_in_place_continue_interrupted_before_its_state_is_refused_rather_tha
     output = shutil.copytree(tiny_checkpoint, tmp / "in_place")
     config = TrainConfig(train=str(tmp / "train.jsonl"), init_from=str(output), output=str(output), epochs=1,
                          max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False)
-
-    def killed(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(trainer, "save_state", killed)
-    with pytest.raises(KeyboardInterrupt):
-        trainer.train(config, log=lambda m: None)
-    monkeypatch.undo()
+    _killed_before_its_first_state(config, monkeypatch)
     saved = (output / "model.safetensors").read_bytes()   # the interrupted run's epoch, not tiny_checkpoint's
     for resume in (True, False):
         with pytest.raises(ValueError, match=rf"^init_from {output}: it holds the best epoch so far \(1\) of an "
