@@ -179,19 +179,23 @@ def _is_doccano_list(path: Path) -> bool:
     of a run's looks at its format)."""
     try:
         with open(path, encoding="utf-8-sig") as f:
-            text, decoder = f.read(1 << 16), json.JSONDecoder()
-            at = text.index("[") + 1
+            text, decoder, at = "", json.JSONDecoder(), None
             while True:
-                try:
-                    record, end = decoder.raw_decode(text, BETWEEN_ITEMS.match(text, at).end())
-                except json.JSONDecodeError:   # a record going on past what was read, or broken: read on
-                    if not (more := f.read(len(text))):
-                        return False
-                    text += more
-                    continue
-                at = end
-                if isinstance(record, dict) and (decided := _decides_doccano(record)) is not None:
-                    return decided
+                text += (more := f.read(max(len(text), 1 << 16)))   # twice as much each time: linear overall
+                if at is None and "[" in text:   # white space of any length before it, as opens_a_list
+                    at = text.index("[") + 1
+                while at is not None:
+                    try:
+                        record, end = decoder.raw_decode(text, BETWEEN_ITEMS.match(text, at).end())
+                    except json.JSONDecodeError:   # a record going on past what was read, or broken: read on
+                        break
+                    if end == len(text) and more:   # a number cut at the edge ("1" of "1.5"): read on
+                        break
+                    at = end
+                    if isinstance(record, dict) and (decided := _decides_doccano(record)) is not None:
+                        return decided
+                if not more:
+                    return False
     except (OSError, UnicodeDecodeError, *JSON_ERRORS):   # unreadable: its reader says so
         return False
 

@@ -99,8 +99,8 @@ def test_a_doccano_json_export_is_known_by_its_records(files):
 
 
 def test_a_json_list_is_read_as_far_as_the_record_that_tells_its_tool(files):
-    """The file is read as far as that record (before, whole, on each of a run's four looks at its format:
-    0.5 s each for a 204 MB Label Studio export): one longer than what is read first is read on."""
+    """The file is read as far as that record (before, whole, on each of a run's looks at its format:
+    0.75 s each for a 206 MB Label Studio export): one longer than what is read first is read on."""
     from training.sources import resolve_format
     long_first = files / "long.json"
     long_first.write_text(json.dumps([{"id": 1, "text": "Talks. " * 20_000, "label": [[0, 5, "EVENT"]]}]),
@@ -110,6 +110,14 @@ def test_a_json_list_is_read_as_far_as_the_record_that_tells_its_tool(files):
     label_studio.write_text(json.dumps([{"data": {"text": "Talks. " * 20_000}, "annotations": []},
                                         {"text": "Talks.", "label": [[0, 5, "EVENT"]]}]), encoding="utf-8")
     assert resolve_format(label_studio) == "label-studio"
+    unread = files / "unread.json"   # what follows the deciding record is not read: bytes no codec reads there
+    unread.write_bytes(b"[" + json.dumps({"text": "Talks.", "label": ["summit"]}).encode()
+                       + b", \"" + b"x" * 1_000_000 + b"\xff\"]")
+    assert resolve_format(unread) == "doccano"
+    edges = files / "edges.json"   # a list after much white space; a number cut where the first read ends
+    for head in (b" " * 200_000 + b"[", b"[" + b" " * ((1 << 16) - 2) + b"1.5, "):
+        edges.write_bytes(head + json.dumps({"text": "Talks.", "label": ["summit"]}).encode() + b"]")
+        assert resolve_format(edges) == "doccano"
 
 
 def test_tasks_from_different_files_in_one_run(files):
