@@ -19,13 +19,14 @@ KINDS = ("ner", "single", "multi", "pair")
 def read_json(path: str | Path, **options):
     """A JSON file's value (`options` go to json.loads), or a ValueError naming the file and where
     its text is wrong."""
+    data = Path(path).read_bytes()
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")   # a byte-order mark, as data files may have
-        return json.loads(text, **options)
+        return json.loads(data.decode("utf-8-sig"), **options)   # a byte-order mark, as data files may have
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except UnicodeDecodeError as exc:   # utf-8-sig counts from after the mark
+        byte = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {byte})") from None
 
 
 @dataclass

@@ -207,3 +207,12 @@ def test_transition_scores_or_a_span_calibrator_holding_nan_or_infinity_are_refu
     data["tasks"][0]["span_calibrator"]["intercept"] = value
     assert refusal(path, data) == (f"{path}: task 'entities': transitions holds NaN or infinity; "
                                    "task 'entities': span_calibrator holds NaN or infinity")
+
+
+def test_a_bad_byte_after_a_byte_order_mark_is_named_at_its_own_byte(tmp_path):
+    """utf-8-sig counts from after the mark: before, byte 9 was named for the byte at 12."""
+    from inference.manifest import read_json
+    path = tmp_path / "schema.json"
+    path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n\xff')
+    with pytest.raises(ValueError, match=r"not UTF-8 text \(invalid start byte at byte 12\)$"):
+        read_json(path)

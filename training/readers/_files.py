@@ -50,23 +50,20 @@ def utf8_lines(stream, name: str):
     text (the newline that ends the last line starts none), with its errors: a line is read
     without waiting for the stream's end, or holding what came before."""
     head, at, number = b"", 0, 0   # head: what COMPRESSED's magic needs; at: the byte offset of `raw`
-    for raw in stream:   # cut at b"\n" alone: a lone b"\r" inside ends a line too
+    for raw in stream:   # cut at b"\n" alone: a lone "\r" inside ends a line too (split_lines)
         head = head if len(head) >= 16 else (head + raw)[:16]
-        ended = raw.endswith(b"\n")
-        body = raw[:-1] if ended else raw
-        body = body[:-1] if ended and body.endswith(b"\r") else body
-        pieces = body.split(b"\r")
-        offset = at
+        try:   # the whole piece, its line end too: a character cut short by one reads as decode_utf8 says it
+            text = raw.decode("utf-8-sig" if at == 0 else "utf-8")
+        except UnicodeDecodeError as exc:
+            start = exc.start + (len(BOM) if at == 0 and raw.startswith(BOM) else 0)   # in raw's bytes
+            line = number + len(split_lines(raw[:start].decode("utf-8", "replace")))
+            raise _not_utf8(head, name, line, at + start, exc.reason) from None
+        ended = text.endswith("\n")
+        pieces = split_lines(text.removesuffix("\n").removesuffix("\r") if ended else text)
         for n, piece in enumerate(pieces, 1):
             number += 1
-            try:
-                line = piece.decode("utf-8-sig" if offset == 0 else "utf-8")
-            except UnicodeDecodeError as exc:
-                start = offset + exc.start + (len(BOM) if offset == 0 and piece.startswith(BOM) else 0)
-                raise _not_utf8(head, name, number, start, exc.reason) from None
-            if line or ended or n < len(pieces):   # not the nothing after a lone b"\r" (or a mark) ending the stream
-                yield line
-            offset += len(piece) + 1
+            if piece or ended or n < len(pieces):   # not the nothing after a lone "\r" (or a mark) ending the stream
+                yield piece
         at += len(raw)
 
 

@@ -135,7 +135,10 @@ def test_bad_bytes_after_a_byte_order_mark_are_placed_on_their_line_and_byte(tmp
 
 @pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf", b"a", b"a\n", b"a\r\n\rb\r", b"\xef\xbb\xbfa\r\r\n\nb", b"\n\n",
                                   b"a\r\nb\xc3\xa9\r", b"\xef\xbb\xbf\xef\xbb\xbfa\n", b"a\n\xff", b"a\rb\xc3",
-                                  b"\xef\xbb\xbf\xff", gzip.compress(LINE), bz2.compress(LINE)])
+                                  b"\xef\xbb\xbf\xff", gzip.compress(LINE), bz2.compress(LINE),
+                                  # a character cut short by a line end: its reason as decode_utf8 gives it
+                                  b"a\xc3\rb", b"a\xe2\x82\r\nb", b"\xef\xbb\xbfa\xc3\rb", b"a\xf0\x9f\r",
+                                  b"\xef\xbb\r", b"x\n\xef\xbb\xbf\xff", b"\r\xef\xbb\xbfa", b"a\r\r\n", b"\r"])
 def test_lines_read_as_they_come_are_the_lines_of_the_whole_text(data):
     from training.readers._files import decode_utf8, split_lines, utf8_lines
 
