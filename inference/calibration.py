@@ -255,15 +255,15 @@ def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda lin
             task.span_calibrator, task.temperature = {}, 1.0   # the span calibrator replaces a temperature
             features, outcomes = span_features(scores, lengths, types, seen, task.entity_types), np.array(correct)
             coef, intercept = fit_logistic(features, outcomes)
-            task.span_calibrator = {"types": task.entity_types, "coef": coef.tolist(), "intercept": intercept}
-            after = calibrated_span_scores(task, scores, lengths, types, seen)
             if coef[0] < 0:   # a small dev set whose surer spans were wronger: kept, it would rank them lower
                 warn(f"{task.name}: no span calibrator: on these {len(correct)} dev entities the surer spans were "
                      "more often wrong, so a fitted one would score them lower; entity scores stay as the model "
                      "gives them")
-                task.span_calibrator = {}
-            elif expected_calibration_error(after, correct) >= expected_calibration_error(scores, correct):
-                task.span_calibrator = {}
+            else:
+                task.span_calibrator = {"types": task.entity_types, "coef": coef.tolist(), "intercept": intercept}
+                after = calibrated_span_scores(task, scores, lengths, types, seen)
+                if expected_calibration_error(after, correct) >= expected_calibration_error(scores, correct):
+                    task.span_calibrator = {}
             fitted[task.name] = {"span_calibrator": task.span_calibrator}
             continue
         head = head.scored()   # a NaN would void every fit

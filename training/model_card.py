@@ -327,6 +327,8 @@ def _named(paths: list[str]) -> str:
 
 def _earlier_run(run) -> str:
     """A list item of a run a continued checkpoint records (`earlier_runs`): what it trained on."""
+    if run == {}:   # earlier_runs' stand-in for the runs of a checkpoint continued before they were kept
+        return "- one or more runs whose data files were not recorded (continued before runs were kept)"
     if not isinstance(run, dict) or not _paths(run.get("train")):
         return "- a run whose data files its checkpoint does not record"
     return f"- {data_files({split: run.get(split) for split in ('train', 'dev', 'test', 'dev_fraction')})}"

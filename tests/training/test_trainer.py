@@ -274,6 +274,8 @@ def test_a_checkpoint_continued_before_runs_were_kept_counts_a_run_it_does_not_r
     assert earlier_runs(continued) == [{}, {**config, "data_sha256": {"b.jsonl": "f0"}}]
     fresh = SimpleNamespace(training={"config": config, "data_sha256": {"b.jsonl": "f0"}})
     assert earlier_runs(fresh) == [{**config, "data_sha256": {"b.jsonl": "f0"}}]
+    from training.model_card import _earlier_run
+    assert _earlier_run({}) == "- one or more runs whose data files were not recorded (continued before runs were kept)"
 
 
 def test_a_crf_head_keeps_its_transitions_in_the_checkpoint_and_decodes_with_them(tiny_base, tmp_path):
