@@ -175,8 +175,8 @@ def _is_doccano_list(path: Path) -> bool:
     """Whether a file holding a JSON list is a Doccano JSON export: its first record with labels or spans
     has Doccano's (_doccano_spans, "cats", or "label" holding names: no news record comes in a list) and
     none of Label Studio's fields (a "data" object, "annotations", JSON_MIN's "annotator"). The file
-    is read as far as the first record that decides (read whole, a large export took seconds on each
-    of a run's looks at its format)."""
+    is read as far as the first record that decides, not whole: a run looks at a source's format
+    several times."""
     try:
         with open(path, encoding="utf-8-sig") as f:
             text, decoder, at = "", json.JSONDecoder(), None

@@ -141,7 +141,7 @@ def opens_a_list(path: Path) -> bool:
     try:
         with open(path, "rb") as f:
             while chunk := f.read(4096):   # white space of any length, not the whole file read
-                if rest := chunk.lstrip(b"\xef\xbb\xbf \t\r\n"):
+                if rest := chunk.lstrip(BOM + b" \t\r\n"):
                     return rest.startswith(b"[")
     except OSError:
         pass
