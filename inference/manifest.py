@@ -1,6 +1,7 @@
 """The checkpoint manifest: what each head predicts and how the checkpoint was made."""
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import types
@@ -25,7 +26,7 @@ def read_json(path: str | Path, **options):
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except UnicodeDecodeError as exc:   # utf-8-sig counts from after the mark
-        byte = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        byte = exc.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
         raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {byte})") from None
 
 

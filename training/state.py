@@ -33,14 +33,16 @@ def state_dir(output: str | os.PathLike) -> Path:
     return output.with_name(output.name + ".state")
 
 
-def replaced_by_saves(path: str | os.PathLike, output: str) -> str | None:
-    """Which folder that a run's saves replace whole holds `path` (links resolved): "the output folder
-    OUT" or "the training state OUT.state", or None. A file read from there would be lost."""
+def check_outside_saves(path: str | os.PathLike, output: str, named: str = "") -> None:
+    """Refuse `path` (links resolved) inside a folder that a run's saves replace whole, the output folder
+    or its training state: a file read from there would be lost. `named` says what the path is."""
     if not output:   # refused as empty elsewhere: realpath would take it for the current folder
-        return None
+        return
     where = Path(os.path.realpath(path))
-    return next((f"{what} {folder}" for what, folder in (("the output folder", output), ("the training state",
-                 state_dir(output))) if where.is_relative_to(os.path.realpath(folder))), None)
+    for what, folder in (("the output folder", output), ("the training state", state_dir(output))):
+        if where.is_relative_to(os.path.realpath(folder)):
+            raise ValueError(f"{path}: {named}inside {what} {folder}, which a save replaces whole: move it out, "
+                             "or choose another output")
 
 
 def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, progress: dict, average=None,

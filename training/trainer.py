@@ -40,7 +40,7 @@ from .model_card import train_counts, write_model_card
 from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
 from .runtime_figures import measure_runtimes
-from .state import (from_folder, is_state, load_state, remove_state, replaced_by_saves, resolved, run_digest,
+from .state import (check_outside_saves, from_folder, is_state, load_state, remove_state, resolved, run_digest,
                     run_identity, save_state, spellings, state_dir)
 
 
@@ -115,8 +115,7 @@ def train(config: TrainConfig, log=print) -> dict:
         recover_killed_save(path)
     check_replaceable(config.output)   # what that put back
     for path in input_files(config):
-        if held := replaced_by_saves(path, config.output):
-            raise ValueError(f"{path}: inside {held}, which a save replaces whole: move it out, or choose another output")
+        check_outside_saves(path, config.output)
     if config.model_card:
         card = Path(os.path.realpath(config.model_card))
         if Path(config.model_card).is_dir() or not Path(config.model_card).parent.is_dir():

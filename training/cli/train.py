@@ -84,10 +84,9 @@ def train_config(args) -> TrainConfig:
         raise
     if args.config and config.model_card and os.path.realpath(config.model_card) == os.path.realpath(args.config):
         raise ValueError(f"model_card {config.model_card}: that is an input of this run; give another file")
-    from training.state import replaced_by_saves
-    if args.config and (held := replaced_by_saves(args.config, config.output)):   # else deleted by the first save
-        raise ValueError(f"{args.config}: the config file is inside {held}, which a save replaces whole: move it "
-                         "out, or choose another output")
+    if args.config:   # else deleted by the first save
+        from training.state import check_outside_saves
+        check_outside_saves(args.config, config.output, named="the config file is ")
     return config
 
 

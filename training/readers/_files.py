@@ -1,6 +1,7 @@
 """What every reader shares: strict UTF-8 decoding and checks on character-offset spans."""
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from itertools import accumulate
@@ -34,7 +35,7 @@ def decode_utf8(data: bytes, name: str) -> str:
         raise _not_utf8(data, name, line, start, exc.reason) from None
 
 
-BOM = b"\xef\xbb\xbf"
+BOM = codecs.BOM_UTF8
 
 
 def _not_utf8(head: bytes, name: str, line: int, byte: int, reason: str) -> DataError:
