@@ -11,6 +11,7 @@ a folder of them or a `save_to_disk` folder (of a Dataset or a DatasetDict) -> h
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 from dataclasses import dataclass, field
@@ -107,7 +108,7 @@ class Source:
             raise ValueError(f"{where}: reader option bodies: an empty path (an unset shell variable?): give the "
                              "bodies file")
 
-    @property
+    @functools.cached_property   # guessing may read the file's head, and a run asks several times
     def resolved_format(self) -> str:
         return resolve_format(self.path, self.format)
 
