@@ -1,8 +1,9 @@
 """A prediction as one self-contained HTML page: the text with every entity highlighted by type
-(its score on hover), and each document task's labels with their probabilities as bars.
+(its score and NER task on hover), and each document task's labels with their probabilities as bars.
 No scripts, fonts or images are fetched: the page opens anywhere, offline."""
 from __future__ import annotations
 
+import heapq
 import re
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from html import escape
@@ -18,6 +19,7 @@ body { font: 16px/1.6 Georgia, serif; max-width: 48em; margin: 2em auto; padding
 .text { white-space: pre-wrap; unicode-bidi: plaintext; }
 mark { border-radius: 3px; padding: 0 2px; }
 mark::after { content: attr(data-label); font: 10px sans-serif; margin-left: 3px; opacity: .6; }
+mark.cut::after { content: none; }
 .legend span, .task td { font: 13px sans-serif; }
 .legend span { margin-right: 1em; padding: 0 4px; border-radius: 3px; }
 table.task { border-collapse: collapse; margin: .5em 0 1.5em; font: 13px sans-serif; }
@@ -59,19 +61,28 @@ def _section(prediction, title: str, colour: dict[str, str]) -> str:
 
 def _highlighted(text: str, entities, colour: dict) -> str:
     # Entities of different NER tasks may overlap: one inside another (or on the same words) is a
-    # mark inside the other's; one that crosses a mark's end cannot nest, and is left out.
+    # mark inside the other's; one that crosses a mark's end is marked in pieces, cut where it
+    # crosses (each piece names the whole entity; its label follows the last).
     parts, at, ends = [], 0, []   # ends: of the marks open at `at`, innermost last
-    for e in sorted(entities, key=lambda e: (e.start, -e.end)):
-        while ends and ends[-1] <= e.start:
+    queue = [(e.start, -e.end, i) for i, e in enumerate(entities)]   # (piece start, -entity end, order)
+    heapq.heapify(queue)
+    while queue:
+        start, _, i = heapq.heappop(queue)
+        e = entities[i]
+        while ends and ends[-1] <= start:
             parts.append(escape(text[at:ends[-1]]) + "</mark>")
             at = ends.pop()
-        if ends and e.end > ends[-1]:
-            continue
-        parts.append(escape(text[at:e.start]))
+        end = e.end
+        if ends and end > ends[-1]:   # the rest follows once the crossed mark is closed
+            end = ends[-1]
+            heapq.heappush(queue, (end, -e.end, i))
+        parts.append(escape(text[at:start]))
+        cut = ' class="cut"' if end < e.end else ""
         parts.append(f'<mark style="background:{colour[e.label]}" data-label="{escape(e.label)}" '
-                     f'data-start="{e.start}" data-end="{e.end}" title="{escape(e.label)} {e.score:.2f}">')
-        at = e.start
-        ends.append(e.end)
+                     f'data-task="{escape(e.task)}" data-start="{e.start}" data-end="{e.end}" '
+                     f'title="{escape(e.label)} {e.score:.2f} ({escape(e.task)})"{cut}>')
+        at = start
+        ends.append(end)
     while ends:
         parts.append(escape(text[at:ends[-1]]) + "</mark>")
         at = ends.pop()
