@@ -22,6 +22,8 @@ def task_name_error(name: str) -> str | None:
     """Why `name` cannot name a task, or None."""
     if name in RECORD_FIELDS:   # that field of every news record would be read as the task's label
         return "is a field of the news records"
+    if name != name.strip():   # a record's field named without it would be taken for a misspelling of it
+        return "has white space around it"
     return task_name_problem(name)
 
 

@@ -134,6 +134,8 @@ def resolve_format(path, fmt: str = "auto") -> str:
     if suffix == ".parquet" or (path / "state.json").is_file() or (path / "dataset_dict.json").is_file() \
             or (path.is_dir() and parquet_files(path)):   # save_to_disk of a Dataset or a DatasetDict
         return "hf"
+    if not path.exists() and (path.parent / "dataset_dict.json").is_file():   # a split it lacks: its reader says so
+        return "hf"
     return "conll"
 
 
@@ -155,10 +157,10 @@ def _has_doccano_spans(path: Path) -> bool:
 
 
 def _doccano_spans(record) -> bool | None:
-    """Whether a record's spans are as only Doccano writes them: "label" or "entities" as [start, end,
-    type] triples, or "entities" with start_offset; None where it has none. (A news task may be named
-    "label"; its value is never a triple.)"""
-    triples = record.get("label") if isinstance(record, dict) else None
+    """Whether a record's spans are as only Doccano writes them: "label" ("labels" up to Doccano 1.2) or
+    "entities" as [start, end, type] triples, or "entities" with start_offset; None where it has none. (A
+    news task may be named "label"; its value is never a triple.)"""
+    triples = record.get("label", record.get("labels")) if isinstance(record, dict) else None
     entities = record.get("entities") if isinstance(record, dict) else None
     if isinstance(triples, list) and any(isinstance(x, list) and len(x) == 3 for x in triples):
         return True
@@ -175,12 +177,13 @@ _LABEL_STUDIO_FIELDS = {"annotations", "completions", "predictions", "annotator"
 def _is_doccano_list(path: Path) -> bool:
     """Whether a file holding a JSON list is a Doccano JSON export: its first record with labels or spans
     has Doccano's (_doccano_spans, "cats", or "label" holding names: no news record comes in a list) and
-    none of Label Studio's fields (a "data" object, "annotations", JSON_MIN's "annotator"). The file
-    is read as far as the first record that decides, not whole: a run looks at a source's format
-    several times."""
+    none of Label Studio's fields (a "data" object, "annotations", JSON_MIN's "annotator"); where none
+    decides, whether a record holds Doccano's empty "label", "cats" or "entities" (an export of unlabelled
+    texts). The file is read as far as the first record that decides, not whole: a run looks at a
+    source's format several times."""
     try:
         with open(path, encoding="utf-8-sig") as f:
-            text, decoder, at = "", json.JSONDecoder(), None
+            text, decoder, at, unlabelled = "", json.JSONDecoder(), None, False
             while True:
                 text += (more := f.read(max(len(text), 1 << 16)))   # twice as much each time: linear overall
                 if at is None and "[" in text:   # white space of any length before it, as opens_a_list
@@ -195,8 +198,10 @@ def _is_doccano_list(path: Path) -> bool:
                     at = end
                     if isinstance(record, dict) and (decided := _decides_doccano(record)) is not None:
                         return decided
+                    unlabelled = unlabelled or isinstance(record, dict) and any(
+                        record.get(key) == [] for key in ("label", "cats", "entities"))
                 if not more:
-                    return False
+                    return unlabelled
     except (OSError, UnicodeDecodeError, *JSON_ERRORS):   # unreadable: its reader says so
         return False
 
@@ -241,7 +246,8 @@ def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:
         return read_jsonl(source.path, schema)
     if fmt == "hf":   # multi-label or not, the dataset's label feature says, unless multi is asked for
         docs, multi = read_hf(source.path, **{k: v for k, v in source.options.items() if k != "multi"})
-        source.options["multi"] = multi or bool(source.options.get("multi"))
+        # a new table: the caller's, which another run may share, keeps what it gave
+        source.options = {**source.options, "multi": multi or bool(source.options.get("multi"))}
         return docs
     try:
         return READERS[fmt](source.path, **source.options)
@@ -283,6 +289,11 @@ def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> tuple[dic
                     raise ValueError(f"{doc.source}: task {task!r} is {kind} here but {entry['kind']} at "
                                      f"{entry['source']}")
                 _add_labels(entry, labels)
+    for task, entry in schema.items():   # a Label Studio choice control's name: no reader option, checked as one is
+        if problem := task_name_error(task):
+            raise ValueError(f"{entry['source']}: task name {task!r} {problem}: give it another (a Label Studio choice "
+                             f"control's, by the reader option choice_tasks in a --config file's table, e.g. "
+                             f"{{{json.dumps(task)} = \"doc_{task.strip()}\"}})")
     first_seen = {task: entry.pop("source") for task, entry in schema.items()}
     for entry in schema.values():
         entry["labels"].sort()

@@ -31,6 +31,8 @@ def test_a_schema_file_may_start_with_a_byte_order_mark(tmp_path):
     ('{"my.topic": {"kind": "single", "labels": ["news"]}}', "task name 'my.topic' is empty or holds a '.'"),
     ('{"text": {"kind": "single", "labels": ["news"]}}', "task name 'text' is a field of the news records"),
     ('{"id": {"kind": "single", "labels": ["news"]}}', "task name 'id' is a field of the news records"),
+    ('{"topic ": {"kind": "single", "labels": ["news"]}}',   # before: read, and a record's "topic" refused as
+     "task name 'topic ' has white space around it"),        # a misspelling, "rename it 'topic '"
     ('{}', "at least one task"),   # before: read, and every file's tasks refused as not in it
     ('{"entities": {"kind": "ner", "labels": ["O", "B-PER", "ORG"]}}',   # before: tags B-B-PER, I-B-PER and B-O
      "task 'entities' lists tags (O, B-PER): an entity task lists its types"),
@@ -44,8 +46,8 @@ def test_a_schema_file_may_start_with_a_byte_order_mark(tmp_path):
      "'topic' is given twice in one object"),   # before: the last alone was read, the first lost unsaid
     ('{"topic": {"kind": "multi", "labels": ["trade"], "labels": ["news"]}}', "'labels' is given twice"),
 ], ids=["syntax", "not-an-object", "labels-a-string", "labels-not-strings", "spec-not-an-object", "unknown-kind",
-        "torch-attribute", "dotted", "text", "id", "no-task", "tags-as-types", "tags-alone", "blank-type",
-        "padded-label", "pair", "task-twice", "field-twice"])
+        "torch-attribute", "dotted", "text", "id", "padded-task", "no-task", "tags-as-types", "tags-alone",
+        "blank-type", "padded-label", "pair", "task-twice", "field-twice"])
 def test_a_bad_schema_file_is_refused_with_its_name(tmp_path, content, message):
     path = tmp_path / "schema.json"
     path.write_text(content, encoding="utf-8")

@@ -53,6 +53,9 @@ def test_a_doccano_export_is_known_by_its_spans(files):
     assert Source(str(triples)).resolved_format == "doccano"
     assert Source(str(offsets)).resolved_format == "doccano"
     assert Source(str(named_label)).resolved_format == "news"
+    old = files / "old.jsonl"   # Doccano up to 1.2 spelt it "labels"; before: read as news, its entities dropped
+    old.write_text(json.dumps({"text": "Putin met Trump.", "labels": [[0, 5, "PER"]]}) + "\n", encoding="utf-8")
+    assert Source(str(old)).resolved_format == "doccano"
     unlabelled_first = files / "unlabelled_first.jsonl"   # Doccano lists unlabelled examples too
     unlabelled_first.write_text("\n".join(json.dumps(r) for r in [
         {"text": "Nothing to see here.", "label": []},
@@ -91,6 +94,9 @@ def test_a_doccano_json_export_is_known_by_its_records(files):
                                      "label": [{"start": 0, "end": 5, "text": "Putin", "labels": ["PER"]}]}]),
                         encoding="utf-8")
     assert Source(str(json_min)).resolved_format == "label-studio"
+    unlabelled = files / "unlabelled.json"   # before: Label Studio, each record refused as "data.text is missing"
+    unlabelled.write_text(json.dumps([{"id": 1, "text": "Nothing yet.", "label": []}]), encoding="utf-8")
+    assert Source(str(unlabelled)).resolved_format == "doccano"
     spans.write_text(json.dumps([{"id": 1, "text": "Putin met Trump.", "label": [[0, 99, "PER"]]}]), encoding="utf-8")
     with pytest.raises(DataError) as err:
         read_source(Source(str(spans)), {})
@@ -216,6 +222,22 @@ def test_label_studio_choice_tasks_is_a_table_of_task_names(tasks, says):
     with pytest.raises(ValueError) as raised:
         Source("export.json", "label-studio", {"choice_tasks": tasks})
     assert str(raised.value) == f"export.json: reader option choice_tasks: {says}"
+
+
+def test_a_label_studio_choice_control_named_as_no_task_can_be_is_refused_where_it_is_read(files):
+    """Before: read, then refused once the encoder was loaded as "task name 'type' is a name the model keeps for
+    itself: rename the task (its schema entry, field or annotation)", naming no file."""
+    path = files / "export.json"
+    path.write_text(json.dumps([{"id": 1, "data": {"text": "Putin met Trump."}, "annotations": [{"result": [
+        {"type": "choices", "from_name": "type", "to_name": "text", "value": {"choices": ["report"]}}]}]}]),
+        encoding="utf-8")
+    with pytest.raises(ValueError) as raised:
+        read_data(TrainConfig(train=str(path), dev_fraction=0))
+    assert str(raised.value) == (f"{path}: task 0 (id 1): task name 'type' is a name the model keeps for itself: give "
+                                 "it another (a Label Studio choice control's, by the reader option choice_tasks in a "
+                                 '--config file\'s table, e.g. {"type" = "doc_type"})')
+    config = TrainConfig(train={"path": str(path), "options": {"choice_tasks": {"type": "doc_type"}}}, dev_fraction=0)
+    assert read_data(config).schema == {"doc_type": {"kind": "single", "labels": ["report"]}}
 
 
 def test_the_task_of_a_doccano_exports_document_labels_is_a_flag(files):

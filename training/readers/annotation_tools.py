@@ -290,8 +290,8 @@ def _document(text: str, data: dict, items: list[tuple[str, object]], ner_task, 
             errors.append(f"{k}: {kind} spans index HTML or dialogue paragraphs, not data.text, "
                           "so they cannot be read; label the text with Labels")
         # Other result types (relations, text areas, ratings) carry nothing these tasks learn from.
-    if ner_task:
-        doc.spans[ner_task] = sorted_spans(spans, text, errors)
+    if ner_task:   # a region drawn twice alike (two Labels controls, a copied region) is one entity, not an overlap
+        doc.spans[ner_task] = sorted_spans(list(dict.fromkeys(spans)), text, errors)
     return doc
 
 
@@ -301,7 +301,8 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
     JSON list of the same records, which Doccano offers for text classification).
 
     Accepts {"text", "label": [[start, end, "TYPE"], ...]} (sequence labelling) and
-    {"text", "entities": [{"start_offset", "end_offset", "label"}], "cats" or "label": [names]}.
+    {"text", "entities": [{"start_offset", "end_offset", "label"}], "cats" or "label": [names]};
+    "labels" for "label", as Doccano up to 1.2 wrote it.
     Offsets count UTF-16 code units, as Doccano's browser editor does (an emoji is two), and are
     turned into character offsets, unless a record's spans fall on word edges more often read as
     characters (a file a script wrote) or as grapheme clusters (a project that counts an emoji with
@@ -314,7 +315,7 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
     # "label" holds span triples in a sequence-labelling export and class names otherwise. Decided
     # once per file, so an empty list means "no entities" in the one and "no labels" in the other.
     label_is_spans = any(isinstance(x, list) for _, r in records
-                         if isinstance(r.get("label"), list) for x in r["label"])
+                         if isinstance(r.get(_label_key(r)), list) for x in r[_label_key(r)])
     docs = []
     for where, record in records:
         errors: list[str] = []
@@ -341,14 +342,21 @@ def _doccano_records(path: Path, problems: list[str]):
             yield where, record
 
 
+def _label_key(record: dict) -> str | None:
+    """The field of a record that holds span triples or class names: "label", or "labels" as Doccano
+    up to 1.2 spelt it."""
+    return "label" if "label" in record else "labels" if "labels" in record else None
+
+
 def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, errors: list[str]) -> Document | None:
     text = record.get("text", record.get("data"))   # doccano before 1.0 called the text "data"
     if problem := text_problem(text, "field 'text'"):
         errors.append(problem)
         return None
     doc, units = Document(text), utf16_offsets(text)
-    span_key = "entities" if "entities" in record else "label" if label_is_spans and "label" in record else None
-    label_key = "cats" if "cats" in record else "label" if "label" in record and span_key != "label" else None
+    named = _label_key(record)
+    span_key = "entities" if "entities" in record else named if label_is_spans else None
+    label_key = "cats" if "cats" in record else named if span_key != named else None
     if ner_task and span_key:
         spans = []
         if not isinstance(record[span_key], list):
@@ -398,7 +406,8 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
                 errors.append(f"{span_key}[{k}]: {reason}")
             else:
                 spans.append(Span(start, end, label.strip()))
-        doc.spans[ner_task] = sorted_spans(spans, text, errors)
+        # a span given twice alike (as Doccano 1.x exported an imported span labelled again) is one entity
+        doc.spans[ner_task] = sorted_spans(list(dict.fromkeys(spans)), text, errors)
     if label_task and label_key:
         value = record[label_key]
         labels = value if isinstance(value, list) else [value]

@@ -40,10 +40,13 @@ def load_dataset(source) -> tuple[object, str]:
     if isinstance(source, datasets.Dataset):   # rows as Python objects, whatever set_format the user applied
         return source.with_format(None), in_memory_name(source)
     path = Path(source)
+    if not path.exists() and (path.parent / "dataset_dict.json").is_file():   # dev where the dataset has validation
+        raise DataError([f"{path}: the DatasetDict folder {path.parent} has no split {path.name!r} (it has: "
+                         f"{', '.join(splits_of(path.parent))})"])
     if not path.exists():
         raise DataError([f"{path}: no such file or folder"])
     if (path / "dataset_dict.json").is_file():
-        splits = sorted(p.name for p in path.iterdir() if p.is_dir())
+        splits = splits_of(path)
         example = path / ("train" if "train" in splits or not splits else splits[0])
         raise DataError([f"{path}: a DatasetDict folder; give one of its splits ({', '.join(splits)}), e.g. {example}"])
     if (path / "state.json").is_file():   # save_to_disk keeps a set_format: rows as Python objects all the same
@@ -58,6 +61,11 @@ def load_dataset(source) -> tuple[object, str]:
         raise DataError([f"{path}: Parquet files of several splits ({', '.join(splits)}); give the files of one, "
                          f"e.g. {example}"])
     return _loaded(path, lambda: datasets.Dataset.from_parquet([str(f) for f in files])), str(path)
+
+
+def splits_of(folder: Path) -> list[str]:
+    """The splits a DatasetDict's save_to_disk folder holds, each a folder of its own."""
+    return sorted(p.name for p in folder.iterdir() if p.is_dir())
 
 
 def parquet_files(folder: Path) -> list[Path]:
@@ -127,7 +135,8 @@ def _ner(dataset, where: str, task: str, tokens_field: str, tags_field: str, sch
         if names is not None:
             bad = [t for t in tags if not isinstance(t, int) or not 0 <= t < len(names)]
             if bad:
-                problems.append(f"{where}:{i}: tag id {bad[0]!r} is not one of the {len(names)} ClassLabel names")
+                problems.append(f"{where}:{i}: field {tags_field!r}: tag id {bad[0]!r} is not one of the {len(names)} "
+                                f"ClassLabel names")
                 continue
             tags = [names[t] for t in tags]
         # stripped as a column file's are: an entity's offsets leave out a token's spaces, " B-PER" is B-PER
@@ -154,7 +163,9 @@ def _classification(dataset, where, task, text_field, label_field, pair_field) -
             values = value if isinstance(value, list) else [value]
             bad = [v for v in values if not isinstance(v, int) or not 0 <= v < len(names)]
             if bad:
-                errors.append(f"label id {bad[0]!r} is not one of the {len(names)} ClassLabel names")
+                unlabelled = " (-1: a row without a label, as in a test split of the Hub)" if bad[0] == -1 else ""
+                errors.append(f"field {label_field!r}: label id {bad[0]!r} is not one of the {len(names)} ClassLabel "
+                              f"names{unlabelled}")
             else:
                 value = [names[v] for v in values] if isinstance(value, list) else names[value]
         # as the classification reader takes them: stripped, each once, strings or whole numbers,

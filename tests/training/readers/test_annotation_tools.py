@@ -121,6 +121,16 @@ def test_label_studio_problems_name_task_index_and_id(tmp_path):
         f"{path}: task 4 (id 5): entities overlap: 0..9 PER 'Putin met' and 6..15 ORG 'met Trump'"]
 
 
+def test_label_studio_a_region_drawn_twice_alike_is_one_entity(tmp_path):
+    """Before: refused as "entities overlap: 0..5 PER 'Putin' and 0..5 PER 'Putin'"."""
+    path = write_json(tmp_path, [ls_task(1, TEXT, ls_span(0, 5, "PER"), ls_span(0, 5, "PER", from_name="claims"),
+                                         ls_span(10, 15, "PER"))])
+    assert entities(read_label_studio(path)[0]) == [("Putin", "PER"), ("Trump", "PER")]
+    write_json(tmp_path, [ls_task(1, TEXT, ls_span(0, 5, "PER"), ls_span(0, 5, "ORG"))])   # two types: still refused
+    with pytest.raises(DataError, match="entities overlap: 0..5 PER 'Putin' and 0..5 ORG 'Putin'"):
+        read_label_studio(path)
+
+
 def test_label_studio_leaves_out_tasks_skipped_or_with_predictions_alone(tmp_path):
     """Before: one skipped task refused the whole export."""
     skipped = ls_task(2, "Skipped.", ls_span(0, 7, "ORG"))
@@ -400,6 +410,26 @@ def test_doccano_sequence_labelling_triples(tmp_path):
     assert entities(first) == [("Putin", "PER"), ("Trump", "PER"), ("Helsinki", "LOC")]
     assert first.labels == {} and first.source == f"{path}:1"
     assert second.spans == {"entities": []}   # a sentence without entities still trains "O"
+
+
+def test_doccano_up_to_1_2_spelt_the_field_labels(tmp_path):
+    """Before: "labels" was not read, and every record came out with no entities and no error."""
+    path = write_jsonl(tmp_path, [{"id": 1, "text": TEXT, "labels": [[0, 5, "PER"], [19, 27, "LOC"]]},
+                                  {"id": 2, "text": "No entities.", "labels": []}])
+    first, second = read_doccano(path)
+    assert entities(first) == [("Putin", "PER"), ("Helsinki", "LOC")] and second.spans == {"entities": []}
+    with pytest.raises(DataError, match=r":1: labels\[0\]: offset 99 is past the end"):
+        read_doccano(write_jsonl(tmp_path, [{"text": TEXT, "labels": [[0, 99, "PER"]]}]))
+    [doc] = read_doccano(write_jsonl(tmp_path, [{"text": "Good news", "labels": ["positive"]}]), label_task="sentiment")
+    assert doc.labels == {"sentiment": ["positive"]} and doc.spans == {}
+
+
+def test_doccano_a_span_given_twice_alike_is_one_entity(tmp_path):
+    """Before: refused as "entities overlap: 0..5 PER 'Putin' and 0..5 PER 'Putin'"."""
+    path = write_jsonl(tmp_path, [{"text": TEXT, "label": [[0, 5, "PER"], [10, 15, "PER"], [0, 5, "PER"]]}])
+    assert entities(read_doccano(path)[0]) == [("Putin", "PER"), ("Trump", "PER")]
+    with pytest.raises(DataError, match="entities overlap: 0..5 PER 'Putin' and 0..5 ORG 'Putin'"):
+        read_doccano(write_jsonl(tmp_path, [{"text": TEXT, "label": [[0, 5, "PER"], [0, 5, "ORG"]]}]))
 
 
 def test_doccano_offsets_count_utf16_units_as_its_editor_does(tmp_path):

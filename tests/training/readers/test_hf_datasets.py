@@ -9,7 +9,7 @@ from training.config import TrainConfig  # noqa: E402
 from training.corpus import DataError  # noqa: E402
 from training.data import read_data  # noqa: E402
 from training.readers import read_hf  # noqa: E402
-from training.sources import Source  # noqa: E402
+from training.sources import Source, read_source  # noqa: E402
 
 TAGS = datasets.ClassLabel(names=["O", "B-PER", "I-PER", "B-LOC", "I-LOC"])
 NER = datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")), "ner_tags": datasets.Sequence(TAGS)})
@@ -70,6 +70,35 @@ def test_bad_rows_are_reported_by_index_and_nothing_is_read(tmp_path):
     assert any(p.startswith(f"{tmp_path / 'bad'}:2: ") for p in problems)
     assert any(":3: unknown tag 'PER'" in p for p in problems)      # tag strings when there is no ClassLabel
     assert not any(":0:" in p for p in problems)
+
+
+def test_a_split_the_dataset_dict_lacks_names_those_it_has(tmp_path):
+    """Before: "dd/test: no such file or folder", and under format auto a FileNotFoundError from the CoNLL reader."""
+    datasets.DatasetDict({"train": ner_dataset([(["Anna"], [1])]),
+                          "validation": ner_dataset([(["Berg"], [1])])}).save_to_disk(tmp_path / "dd")
+    want = f"{tmp_path / 'dd' / 'test'}: the DatasetDict folder {tmp_path / 'dd'} has no split 'test' (it has: " \
+           "train, validation)"
+    for fmt in ("hf", "auto"):
+        with pytest.raises(DataError) as err:
+            read_source(Source(str(tmp_path / "dd" / "test"), fmt), {})
+        assert err.value.problems == [want]
+
+
+def test_a_classlabel_id_out_of_range_is_named_with_its_field():
+    """Before: "label id -1 is not one of the 2 ClassLabel names", naming no field, nor what -1 means."""
+    topics = datasets.Features({"text": datasets.Value("string"),
+                                "topic": datasets.ClassLabel(names=["sport", "trade"])})
+    ds = datasets.Dataset.from_dict({"text": ["Goal.", "Untold."], "topic": [0, -1]}, features=topics)
+    with pytest.raises(DataError) as err:
+        read_hf(ds, label_field="topic")
+    assert err.value.problems == [f"<dataset {ds._fingerprint}>:1: field 'topic': label id -1 is not one of the 2 "
+                                  "ClassLabel names (-1: a row without a label, as in a test split of the Hub)"]
+    tagged = datasets.Dataset.from_dict({"words": [["Anna"]], "tags": [[-1]]}, features=datasets.Features(
+        {"words": datasets.Sequence(datasets.Value("string")), "tags": datasets.Sequence(TAGS)}))
+    with pytest.raises(DataError) as err:
+        read_hf(tagged, tokens_field="words", tags_field="tags")
+    assert err.value.problems == [f"<dataset {tagged._fingerprint}>:0: field 'tags': tag id -1 is not one of the 5 "
+                                  "ClassLabel names"]
 
 
 def test_dataset_dict_folder_asks_for_a_split(tmp_path):
@@ -133,6 +162,22 @@ def test_multi_makes_single_labels_a_multi_label_task(tmp_path):
     source = {"path": single, "format": "hf", "options": {"task": "topic", "multi": True}}
     data = read_data(TrainConfig(train=[source], dev_fraction=0))
     assert data.schema["topic"]["kind"] == "multi"   # before: --multi was taken and dropped
+
+
+def test_a_multi_label_dataset_leaves_the_callers_options_as_given():
+    """Before: read_source wrote multi = True into the caller's table, and a single-label dataset read
+    with the same options in a later run became a multi-label task."""
+    topics = datasets.Features({"text": datasets.Value("string"),
+                                "label": datasets.Sequence(datasets.ClassLabel(names=["trade", "grain"]))})
+    several = datasets.Dataset.from_dict({"text": ["Wheat.", "Oil and grain."], "label": [[0], [0, 1]]},
+                                         features=topics)
+    single = datasets.Dataset.from_dict({"text": ["Talks.", "Sanctions."], "label": ["summit", "trade"]})
+    options = {"task": "topic"}
+    assert read_data(TrainConfig(train={"path": several, "format": "hf", "options": options}, dev_fraction=0)) \
+        .schema["topic"]["kind"] == "multi"
+    assert options == {"task": "topic"}
+    data = read_data(TrainConfig(train={"path": single, "format": "hf", "options": options}, dev_fraction=0))
+    assert data.schema["topic"]["kind"] == "single"
 
 
 def test_training_config_takes_a_dataset_object_and_a_folder_by_extension(tmp_path):
