@@ -12,6 +12,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever downloaded: every import of the package sees this
 
+import torch
+
 from .checkpoint import DEFAULT_CHECKPOINT, DEFAULT_CHECKPOINT_ENV
 from .predictor import Entity, Label, NewsModel, Prediction
 from .predictor import check_text as _check_text
@@ -28,11 +30,12 @@ def default_checkpoint() -> Path:
 
 
 def load(path: str | os.PathLike, quantize: bool | None = None, runtime: str | None = None,
-         device: str = "auto") -> NewsModel:
+         device: str | torch.device | None = "auto") -> NewsModel:
     """Load a checkpoint directory (safetensors only; nothing is downloaded).
-    `device`: "auto" (a GPU when there is one), "cpu" or "cuda". On the CPU the checkpoint's
-    fastest accurate runtime is taken (`model.runtime` says which); `runtime="onnx"` (ONNX
-    Runtime) or `quantize=True` (int8) force one (see benchmarks/speed.py)."""
+    `device`: "auto" or None (a GPU when there is one), "cpu", "cuda" or "cuda:N" (or a
+    torch.device). On the CPU the checkpoint's fastest accurate runtime is taken (`model.runtime`
+    says which); `runtime="onnx"` (ONNX Runtime) or `quantize=True` (int8) force one (see
+    benchmarks/speed.py)."""
     return NewsModel.load(path, quantize=quantize, runtime=runtime, device=device)
 
 

@@ -252,6 +252,8 @@ def _no_progress_bar():
 def load_checkpoint(path: str | os.PathLike, manifest: Manifest | None = None) -> tuple[MultiTaskModel, object, Manifest]:
     """(model, tokenizer, manifest) of the checkpoint folder `path`; `manifest`, its manifest.json where
     already read (not read again)."""
+    if not isinstance(path, (str, os.PathLike)):   # None from an unset variable: os.fspath's error names no argument
+        raise TypeError(f"the checkpoint path must be a str or os.PathLike, not {type(path).__name__}")
     if not os.fspath(path):   # Path("") is the current folder, which was not what was given
         raise ValueError("the checkpoint path is empty: give the checkpoint's folder")
     path = Path(path)

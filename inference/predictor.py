@@ -148,7 +148,7 @@ class NewsModel:
         check_text(text, pair)
         return self.predict_batch([text], pairs=None if pair is None else [pair])[0]
 
-    def predict_batch(self, texts: list[str], batch_size: int = 16, pairs: list[str] | None = None,
+    def predict_batch(self, texts: list[str], batch_size: int = 16, pairs: list[str | None] | None = None,
                       max_tokens: int = MAX_BATCH_TOKENS) -> list[Prediction]:
         """Predictions for many texts. Their windows are sorted by length and run through the
         encoder in batches of at most `batch_size` windows and `max_tokens` tokens, padding included
@@ -312,12 +312,14 @@ def _checked_inputs(texts, pairs) -> tuple[list[str], list[str | None]]:
     """Texts and pairs as lists of one entry per text, or a TypeError / ValueError naming the
     argument and index that is wrong."""
     for name, value in (("texts", texts), ("pairs", pairs)):
-        # a str would be read a character a text, a dict a key a text; None or a number would fail in
-        # list() without the argument's name
-        if isinstance(value, (str, bytes, Mapping)) \
+        # a str would be read a character a text, a dict a key a text, a DataFrame a column name a
+        # text; None or a number would fail in list() without the argument's name
+        table = hasattr(value, "columns")
+        if isinstance(value, (str, bytes, Mapping)) or table \
                 or not (hasattr(value, "__iter__") or value is None and name == "pairs"):
             raise TypeError(f"{name} must be a list of str, not {type(value).__name__}"
-                            + (": for one text, call predict(text, pair)" if isinstance(value, str) else ""))
+                            + (": for one text, call predict(text, pair)" if isinstance(value, str) else "")
+                            + (": give its column of texts (df[\"text\"])" if table else ""))
     texts = list(texts)
     pairs = [None] * len(texts) if pairs is None else list(pairs)
     if len(pairs) != len(texts):

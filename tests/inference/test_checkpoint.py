@@ -171,6 +171,14 @@ def test_a_file_of_a_checkpoint_is_named_as_a_file_not_a_folder_without_a_manife
         load_checkpoint(tiny_checkpoint / "manifest.json")
 
 
+def test_a_path_of_another_type_is_named_as_the_checkpoint_path():
+    """Before: load(None) (an unset variable) raised os.fspath's "expected str, bytes or os.PathLike
+    object, not NoneType", naming no argument."""
+    for wrong, name in ((None, "NoneType"), (3, "int"), (b"checkpoints/news", "bytes")):
+        with pytest.raises(TypeError, match=f"^the checkpoint path must be a str or os.PathLike, not {name}$"):
+            load_checkpoint(wrong)
+
+
 def _shrink_a_weight(weights_path) -> None:
     from safetensors.torch import load_file, save_file
     weights = load_file(str(weights_path))

@@ -61,6 +61,20 @@ def test_batch_equals_one_by_one(model):
                 assert a.label == b.label and a.score == pytest.approx(b.score, abs=1e-4)
 
 
+def test_a_data_frame_is_refused_rather_than_read_by_its_column_names(model):
+    """Before, predict_batch(df) of a DataFrame of 3 texts in a "text" column gave one prediction,
+    of the word "text"."""
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({"text": ["Talks in Geneva.", "Talks in Berlin.", "Talks in Oslo."]})
+    for call in (model.predict_batch, model.analyse, model.encode):
+        with pytest.raises(TypeError, match='^texts must be a list of str, not DataFrame: give its column of texts '
+                                            '\\(df\\["text"\\]\\)$'):
+            call(frame)
+    with pytest.raises(TypeError, match="^pairs must be a list of str, not DataFrame"):
+        model.predict_batch(list(frame["text"]), pairs=frame)
+    assert len(model.predict_batch(frame["text"])) == 3   # its column, a Series, is read text by text
+
+
 def test_token_budget_does_not_change_predictions(model):
     texts = ["Short one.", LONG, "Moscow and Washington agreed on Tuesday."]
     default = [p.to_dict() for p in model.predict_batch(texts)]
@@ -372,6 +386,18 @@ def test_default_predict_refuses_a_non_string_before_loading(tmp_path, monkeypat
     for wrong, name in ((None, "NoneType"), (3, "int"), (b"text", "bytes")):
         with pytest.raises(TypeError, match=f"^text must be str, not {name}$"):
             inference.predict(wrong)
+
+
+def test_the_public_api_is_hinted_as_it_is_called():
+    """Before: inference.load hinted `device: str` where NewsModel.load takes a torch.device or None
+    too, and predict_batch hinted `pairs: list[str]` where a None stands for a text without a pair."""
+    import inspect
+    import typing
+    from inference.predictor import NewsModel
+    assert typing.get_type_hints(inference.load) == typing.get_type_hints(NewsModel.load)
+    assert [p.default for p in inspect.signature(inference.load).parameters.values()] == \
+        [p.default for p in inspect.signature(NewsModel.load).parameters.values()]
+    assert typing.get_type_hints(NewsModel.predict_batch)["pairs"] == typing.get_type_hints(NewsModel.analyse)["pairs"]
 
 
 def test_an_empty_checkpoint_path_is_named_as_given(tmp_path, monkeypatch):
