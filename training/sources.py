@@ -11,7 +11,6 @@ a folder of them or a `save_to_disk` folder (of a Dataset or a DatasetDict) -> h
 """
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 from dataclasses import dataclass, field
@@ -108,7 +107,7 @@ class Source:
             raise ValueError(f"{where}: reader option bodies: an empty path (an unset shell variable?): give the "
                              "bodies file")
 
-    @functools.cached_property   # guessing may read the file's head, and a run asks several times
+    @property
     def resolved_format(self) -> str:
         return resolve_format(self.path, self.format)
 
