@@ -314,7 +314,7 @@ def _checked_inputs(texts, pairs) -> tuple[list[str], list[str | None]]:
     for name, value in (("texts", texts), ("pairs", pairs)):
         # a str would be read a character a text, a dict a key a text, a DataFrame a column name a
         # text; None or a number would fail in list() without the argument's name
-        table = hasattr(value, "columns")
+        table = hasattr(type(value), "columns")   # a DataFrame class; not a Series that has a "columns" index entry
         if isinstance(value, (str, bytes, Mapping)) or table \
                 or not (hasattr(value, "__iter__") or value is None and name == "pairs"):
             raise TypeError(f"{name} must be a list of str, not {type(value).__name__}"

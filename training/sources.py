@@ -177,8 +177,8 @@ def _is_doccano_list(path: Path) -> bool:
     """Whether a file holding a JSON list is a Doccano JSON export: its first record with labels or spans
     has Doccano's (_doccano_spans, "cats", or "label" holding names: no news record comes in a list) and
     none of Label Studio's fields (a "data" object, "annotations", JSON_MIN's "annotator"); where none
-    decides, whether a record holds Doccano's empty "label", "cats" or "entities" (an export of unlabelled
-    texts). The file is read as far as the first record that decides, not whole: a run looks at a
+    decides, whether a record holds Doccano's empty "label" ("labels" up to Doccano 1.2) or "cats" (an
+    export of unlabelled texts; not "entities", which a news record has empty too). The file is read as far as the first record that decides, not whole: a run looks at a
     source's format several times."""
     try:
         with open(path, encoding="utf-8-sig") as f:
@@ -198,7 +198,7 @@ def _is_doccano_list(path: Path) -> bool:
                     if isinstance(record, dict) and (decided := _decides_doccano(record)) is not None:
                         return decided
                     unlabelled = unlabelled or isinstance(record, dict) and any(
-                        record.get(key) == [] for key in ("label", "cats", "entities"))
+                        record.get(key) == [] for key in ("label", "labels", "cats"))
                 if not more:
                     return unlabelled
     except (OSError, UnicodeDecodeError, *JSON_ERRORS):   # unreadable: its reader says so
@@ -212,7 +212,7 @@ def _decides_doccano(record: dict) -> bool | None:
         return False
     if (doccano := _doccano_spans(record)) is not None:
         return doccano
-    names = record.get("label")
+    names = record.get("label", record.get("labels"))   # "labels" as Doccano up to 1.2 spelt it
     if record.get("cats") or isinstance(names, list) and names and all(isinstance(x, str) for x in names):
         return True
     return None

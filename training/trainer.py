@@ -122,9 +122,10 @@ def train(config: TrainConfig, log=print) -> dict:
             raise ValueError(f"model_card {config.model_card}: give a file in an existing folder")
         if str(card) in map(os.path.realpath, input_files(config)):
             raise ValueError(f"model_card {config.model_card}: that is an input of this run; give another file")
-        if card.is_relative_to(os.path.realpath(config.output)):
-            raise ValueError(f"model_card {config.model_card}: that is inside the output folder, which holds the "
-                             "checkpoint and its card (README.md); give a file elsewhere")
+        for what, folder in (("the output folder", config.output), ("the training state", state_dir(config.output))):
+            if card.is_relative_to(os.path.realpath(folder)):   # the state's: deleted with it at the run's end
+                raise ValueError(f"model_card {config.model_card}: that is inside {what} {folder}, which a save "
+                                 "replaces whole (the checkpoint has its own card, README.md); give a file elsewhere")
         for name, folder in (("init_from", config.init_from), ("base", config.base)):   # a file there is an input
             if folder and os.path.isdir(folder) and card.is_relative_to(os.path.realpath(folder)):
                 raise ValueError(f"model_card {config.model_card}: that is inside the {name} folder {folder}, an "

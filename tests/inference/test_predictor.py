@@ -73,6 +73,7 @@ def test_a_data_frame_is_refused_rather_than_read_by_its_column_names(model):
     with pytest.raises(TypeError, match="^pairs must be a list of str, not DataFrame"):
         model.predict_batch(list(frame["text"]), pairs=frame)
     assert len(model.predict_batch(frame["text"])) == 3   # its column, a Series, is read text by text
+    assert len(model.predict_batch(pandas.Series(["Oslo.", "Bern."], index=["columns", "b"]))) == 2   # not a table
 
 
 def test_token_budget_does_not_change_predictions(model):

@@ -97,6 +97,15 @@ def test_a_doccano_json_export_is_known_by_its_records(files):
     unlabelled = files / "unlabelled.json"   # before: Label Studio, each record refused as "data.text is missing"
     unlabelled.write_text(json.dumps([{"id": 1, "text": "Nothing yet.", "label": []}]), encoding="utf-8")
     assert Source(str(unlabelled)).resolved_format == "doccano"
+    old = files / "old.json"   # "labels" as Doccano up to 1.2 spelt it, holding names, or empty
+    old.write_text(json.dumps([{"id": 1, "text": "Good news", "labels": ["positive"]}]), encoding="utf-8")
+    assert Source(str(old)).resolved_format == "doccano"
+    old.write_text(json.dumps([{"id": 1, "text": "Nothing yet.", "labels": []}]), encoding="utf-8")
+    assert Source(str(old)).resolved_format == "doccano"
+    news = files / "news_list.json"   # a news record's empty "entities" is no sign of Doccano: still refused
+    news.write_text(json.dumps([{"id": "a", "text": "Oil rose.", "entities": [], "topic": ["crude"]}]),
+                    encoding="utf-8")
+    assert Source(str(news)).resolved_format == "label-studio"
     spans.write_text(json.dumps([{"id": 1, "text": "Putin met Trump.", "label": [[0, 99, "PER"]]}]), encoding="utf-8")
     with pytest.raises(DataError) as err:
         read_source(Source(str(spans)), {})

@@ -328,6 +328,11 @@ def test_the_model_card_may_not_go_inside_the_output_folder(tiny_checkpoint, tin
     assert main(["train", "--train", str(data), "--output", str(output), "--model-card", str(card), "--base", tiny_base,
                  "--epochs", "1", "--no-measure-runtimes"]) == 2
     assert f"model_card {card}: that is inside the output folder" in capsys.readouterr().err
+    card = tmp_path / "ckpt.state" / "card.md"   # before: written, then deleted with the state at the run's end
+    card.parent.mkdir()
+    assert main(["train", "--train", str(data), "--output", str(output), "--model-card", str(card), "--base", tiny_base,
+                 "--epochs", "1", "--no-measure-runtimes"]) == 2
+    assert f"model_card {card}: that is inside the training state {tmp_path / 'ckpt.state'}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flag", ["--init-from", "--base"])
