@@ -8,7 +8,7 @@ from pathlib import Path
 from training.sources import FORMATS
 
 from .checkpoints import add_checkpoint_argument, checkpoint_path, open_checkpoint, recorded_split
-from .reading import FORMAT_HELP, add_reader_arguments, file_sources, one_data_file
+from .reading import FORMAT_HELP, add_reader_arguments, check_files, file_sources, one_data_file
 
 
 def add_parser(sub) -> None:
@@ -42,11 +42,14 @@ def run(args) -> int:
     from training.schema import schema_of
     from training.sources import Source, read_source
     from training.trainer import seen_entities
-    if args.train_format not in (None, "auto") and not args.train:   # else ignored: the names the checkpoint lists are kept
+    if args.train_format is not None and not args.train:   # would go unused: the names the checkpoint lists are kept
         raise ValueError(f"--train-format {args.train_format} is the format of the --train files, and none is given")
     one_data_file(args, "calibrate fits on")
     path = checkpoint_path(args.checkpoint)
     data, *train = file_sources(args, [(args.data, args.format)] + [(f, args.train_format) for f in args.train or []])
+    check_files([("--data", args.data, args.format)]   # before the weights load
+                + [("--train", f, args.train_format or "auto") for f in args.train or []]
+                + [("--bodies", args.bodies, None)] * (args.bodies is not None))
     data_sha256 = fingerprint(args.data) if args.train and Path(args.data).exists() else None
     if same := [f for f in args.train or [] if data_sha256 and Path(f).exists() and fingerprint(f) == data_sha256]:
         raise DataError([f"{f}: the same data as --data: each of its names would count as seen in training, and the "

@@ -10,7 +10,7 @@ from training.sources import FORMATS
 
 from .checkpoints import (add_checkpoint_argument, add_runtime_arguments, checkpoint_path, open_checkpoint,
                           recorded_split)
-from .reading import FORMAT_HELP, add_reader_arguments, file_sources, one_data_file
+from .reading import FORMAT_HELP, add_reader_arguments, check_files, file_sources, one_data_file
 
 
 def add_parser(sub) -> None:
@@ -34,7 +34,9 @@ def run(args) -> int:
     [source] = file_sources(args, [(args.data, args.format)])
     if args.plots:   # before the slow part, whose figures a plot that cannot be written would lose
         _check_plots(Path(args.plots))
-    held = recorded_split(checkpoint_path(args.checkpoint), args.data)
+    path = checkpoint_path(args.checkpoint)
+    check_files([("--data", args.data, args.format)] + [("--bodies", args.bodies, None)] * (args.bodies is not None))
+    held = recorded_split(path, args.data)
     if held and held[0] == "train":   # as train warns of dev documents it also trains on
         print(f"warning: {args.data}: the checkpoint was trained on this file ({held[1]}, by the SHA-256 its manifest "
               "records): its figures are not held out", file=sys.stderr)

@@ -2,6 +2,9 @@
 options, which every file given takes as far as its own reader has them."""
 from __future__ import annotations
 
+import os
+import stat
+
 from training.sources import READER_OPTIONS, reader_options, resolve_format
 
 
@@ -42,3 +45,19 @@ def one_data_file(args, does: str) -> None:
         raise ValueError(f"--data given {len(args.data)} times ({', '.join(args.data)}): {does} one file; "
                          "join them into one")
     [args.data] = args.data
+
+
+def check_files(files: list[tuple[str, str, str | None]]) -> None:
+    """An error naming the flag of each (flag, path, format or None for a file of no reader) whose
+    file is missing, a folder where its reader reads a file, or named by an empty name (read as the
+    working folder): before the checkpoint loads, which takes seconds."""
+    for flag, path, fmt in files:
+        if not path:
+            raise ValueError(f"{flag} '': give a file name (an unset shell variable?)")
+        try:
+            folder = stat.S_ISDIR(os.stat(path).st_mode)
+        except OSError as exc:
+            raise ValueError(f"{flag} {path}: {exc.strerror or exc}") from None
+        if folder and (fmt is None or resolve_format(path, fmt) != "hf"):   # a dataset's folder is read whole
+            raise ValueError(f"{flag} {path}: a folder; give a file (a folder is read only as a Hugging Face "
+                             "dataset, --format hf)")

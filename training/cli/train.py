@@ -41,11 +41,15 @@ def train_config(args) -> TrainConfig:
     """The run config: the --config file, then every flag given on the command line."""
     values = {}
     if args.config:
-        with open(args.config, "rb") as f:
-            try:   # a byte-order mark (Notepad, PowerShell) dropped, as the data readers drop it: TOML's parser
-                values = tomllib.loads(f.read().decode("utf-8-sig"))   # calls it an invalid statement at 1:1
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:   # TOML is UTF-8
-                raise ValueError(f"{args.config}: not valid TOML: {exc}") from None
+        try:
+            with open(args.config, "rb") as f:
+                text = f.read()
+        except OSError as exc:   # missing, a folder, unreadable: named with its flag
+            raise ValueError(f"--config {args.config}: {exc.strerror or exc}") from None
+        try:   # a byte-order mark (Notepad, PowerShell) dropped, as the data readers drop it: TOML's parser
+            values = tomllib.loads(text.decode("utf-8-sig"))   # calls it an invalid statement at 1:1
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:   # TOML is UTF-8
+            raise ValueError(f"{args.config}: not valid TOML: {exc}") from None
         _expand_home(values)
         unknown = set(values) - set(TrainConfig.__dataclass_fields__)
         if unknown:

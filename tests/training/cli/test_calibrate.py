@@ -94,9 +94,29 @@ def test_a_training_format_without_training_files_is_refused_not_ignored(tiny_ch
     data = tmp_path / "dev.jsonl"
     data.write_text(json.dumps({"text": "Talks in Geneva.", "entities": []}) + "\n", encoding="utf-8")
     before = (ckpt / "manifest.json").read_bytes()
-    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--train-format", "conll"]) == 2
-    assert "--train-format conll is the format of the --train files, and none is given" in capsys.readouterr().err
+    for fmt in ("conll", "auto"):   # before, auto was taken without a word, though the README says it is refused
+        assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--train-format", fmt]) == 2
+        assert f"--train-format {fmt} is the format of the --train files, and none is given" in capsys.readouterr().err
     assert (ckpt / "manifest.json").read_bytes() == before
+
+
+def test_a_missing_file_is_named_with_its_flag_before_the_checkpoint_loads(tiny_checkpoint, tmp_path, capsys,
+                                                                           monkeypatch):
+    """Before: "[Errno 2] No such file or directory: '...'" (or "Is a directory") after the weights loaded
+    (5-15 s), naming no flag."""
+    import training.cli.calibrate
+    monkeypatch.setattr(training.cli.calibrate, "open_checkpoint", lambda *a, **kw: pytest.fail("loaded"))
+    data = tmp_path / "dev.jsonl"
+    data.write_text(json.dumps({"text": "Talks in Geneva.", "entities": []}) + "\n", encoding="utf-8")
+    missing = tmp_path / "absent.jsonl"
+    for flags, error in ((["--data", str(missing)], f"--data {missing}: No such file or directory"),
+                         (["--data", str(data), "--train", str(missing)],
+                          f"--train {missing}: No such file or directory"),
+                         (["--data", str(data), "--train", ""], "--train '': give a file name"),
+                         (["--data", str(data), "--train", str(tmp_path)], f"--train {tmp_path}: a folder; give a file")):
+        assert main(["calibrate", "--checkpoint", str(tiny_checkpoint), "--device", "cpu", *flags]) == 2
+        captured = capsys.readouterr()
+        assert f"error: {error}" in captured.err and not captured.out
 
 
 def test_an_empty_checkpoint_name_is_refused_not_taken_for_the_default(tiny_checkpoint, tmp_path, monkeypatch, capsys):

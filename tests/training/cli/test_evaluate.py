@@ -207,3 +207,30 @@ def test_evaluate_warns_that_figures_on_the_training_file_are_not_held_out(tiny_
         assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]) == 0
         assert (f"warning: {data}: the checkpoint was trained on this file (train.jsonl, by the SHA-256 its manifest "
                 "records): its figures are not held out" in capsys.readouterr().err) is warned
+
+
+def test_a_missing_file_is_named_with_its_flag_before_the_checkpoint_loads(tiny_checkpoint, tmp_path, capsys,
+                                                                           monkeypatch):
+    """Before: "[Errno 2] No such file or directory: '...'" after the weights loaded (5-15 s), naming no flag;
+    `--data ""` read the working folder ("Is a directory: '.'"), as any folder given was read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import training.cli.evaluate
+
+    def loaded(*args, **kwargs):
+        raise ValueError("loaded")
+    monkeypatch.setattr(training.cli.evaluate, "open_checkpoint", loaded)
+    stances = tmp_path / "stances.csv"
+    stances.write_text("Headline,Body ID,Stance\nTalks resume,1,agree\n", encoding="utf-8")
+    missing, dataset = tmp_path / "absent.jsonl", tmp_path / "dataset"
+    dataset.mkdir()
+    pq.write_table(pa.table({"tokens": [["EU", "talks"]], "ner_tags": [["B-ORG", "O"]]}), dataset / "test.parquet")
+    for flags, error in ((["--data", str(missing)], f"--data {missing}: No such file or directory"),
+                         (["--data", ""], "--data '': give a file name"),
+                         (["--data", str(tmp_path)], f"--data {tmp_path}: a folder; give a file"),
+                         (["--data", str(stances), "--format", "pairs", "--bodies", str(tmp_path / "bodies.csv")],
+                          f"--bodies {tmp_path / 'bodies.csv'}: No such file or directory"),
+                         (["--data", str(dataset)], "loaded")):   # a Hugging Face dataset's folder is read
+        assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--device", "cpu", *flags]) == 2
+        captured = capsys.readouterr()
+        assert f"error: {error}" in captured.err and not captured.out

@@ -79,6 +79,12 @@ format = "conll"
     assert config.train == [{"path": str(files / "ner.conll"), "format": "conll"}]
 
 
+def test_a_missing_config_file_is_named_with_its_flag(files, capsys):
+    """Before: "[Errno 2] No such file or directory: 'nope.toml'", naming no flag."""
+    assert main(["train", "--config", str(files / "nope.toml")]) == 2
+    assert f"error: --config {files / 'nope.toml'}: No such file or directory" in capsys.readouterr().err
+
+
 def test_a_config_saved_with_a_byte_order_mark_is_read(files, monkeypatch):
     """Before: "not valid TOML: Invalid statement (at line 1, column 1)" for a file Notepad or Windows
     PowerShell saved as UTF-8, whose mark the data readers drop."""
