@@ -40,9 +40,11 @@ def seed(value: str) -> int:
     return int(value)
 
 
-def parser(description: str, systems: list[str], document_heads: bool = True) -> argparse.ArgumentParser:
+def parser(description: str, systems: list[str], document_heads: bool = True,
+           entity_heads: bool = True) -> argparse.ArgumentParser:
     """The options every benchmark takes; each script adds its data paths. `document_heads`:
-    whether ours trains any, the only heads --lexical-terms feeds."""
+    whether ours trains any, the only heads --lexical-terms feeds; `entity_heads`: whether it
+    trains NER heads, the only ones --crf makes CRFs."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--system", choices=systems, required=True)
     p.add_argument("--limit", type=positive, help="use only the first N documents of each split (smoke runs)")
@@ -73,8 +75,11 @@ def parser(description: str, systems: list[str], document_heads: bool = True) ->
                    help="ours: batch windows of similar length together (default: the trainer's, off)")
     p.add_argument("--recase-capitals", action=argparse.BooleanOptionalAction,
                    help="ours: recase lines in capitals for the encoder (default: the trainer's, by base and tasks)")
-    p.add_argument("--crf", action=argparse.BooleanOptionalAction,
-                   help="ours: train NER heads as linear-chain CRFs (default: the trainer's, by base and tasks)")
+    if entity_heads:
+        p.add_argument("--crf", action=argparse.BooleanOptionalAction,
+                       help="ours: train NER heads as linear-chain CRFs (default: the trainer's, by base and tasks)")
+    else:
+        p.set_defaults(crf=None)
     return p
 
 

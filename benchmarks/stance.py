@@ -21,7 +21,6 @@ dev = the pairs of 10% of the training bodies (seeded): test bodies are unseen, 
 from __future__ import annotations
 
 import csv
-import io
 import random
 import re
 from pathlib import Path
@@ -54,13 +53,18 @@ def fnc_score(gold: list[str], predicted: list[str]) -> float:
     return score(predicted) / best if best else 0.0
 
 
-def read_csv(path: str) -> list[dict]:
-    """The rows of a CSV file; bytes that are not UTF-8 are a DataError naming the file and line."""
-    from training.readers._files import read_utf8
-    text = read_utf8(Path(path))
-    if len(text) > csv.field_size_limit():   # a long body is a field, as the pairs reader reads it
-        csv.field_size_limit(len(text))      # (else csv.Error, a traceback, past 131,072 characters)
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+def read_csv(path: str) -> list[tuple[str, dict]]:
+    """("path:line", row) of a CSV file's rows as the pairs reader reads them (its strict CSV: a
+    stray quote, a row cut short or one with a cell too many is refused at its line, not reshaped
+    in silence; a line of white space is skipped); every problem, and bytes that are not UTF-8,
+    one DataError naming the file and line."""
+    from training.corpus import DataError
+    from training.readers.classification import _csv_records
+    problems: list[str] = []
+    rows = list(_csv_records(Path(path), ",", [], problems, quotes_as_text=False, quotes_option=False))
+    if problems:
+        raise DataError(problems)
+    return rows
 
 
 def write_csv(rows: list[dict], fields: list[str], path: Path) -> str:
@@ -82,28 +86,36 @@ def cap(body: str, words: int) -> str:
 def checked_files(stances_option: str, stances_path: str, bodies_option: str, bodies_path: str,
                   limit: int | None) -> tuple[list[dict], list[dict]]:
     """(stance rows cut to `limit`, body rows) of a user's pair of files, refused in one line that
-    names them, not the cut copies in a temporary folder the readers would name: a missing
-    column, a Body ID the bodies file lacks, or a stance outside FNC-1's four."""
+    names them (and the first such row's line), not the cut copies in a temporary folder the
+    readers would name: a missing column, a Body ID the bodies file lacks, or a stance outside
+    FNC-1's four; then what the pairs reader refuses in either whole file, at its lines."""
     tables = []
     for option, path, fields in ((stances_option, stances_path, STANCE_FIELDS), (bodies_option, bodies_path, BODY_FIELDS)):
-        rows = read_csv(path)
+        numbered = read_csv(path)
+        rows = [row for _, row in numbered]
         missing = [f for f in fields if rows and f not in rows[0]]
         if missing or not rows:
             raise SystemExit(f"error: {option} {path}: " + (f"no column {', '.join(map(repr, missing))} (columns: "
-                             f"{', '.join(filter(None, rows[0]))})" if rows else "no rows"))   # (None: a row's extra cells)
-        tables.append(rows)
-    rows, body_rows = common.head(tables[0], limit), tables[1]
-    cell = lambda row, field: (row[field] or "").strip()   # None: a short row's missing cell
+                             f"{', '.join(rows[0])})" if rows else "no rows"))
+        tables.append(numbered)
+    numbered, body_rows = common.head(tables[0], limit), [row for _, row in tables[1]]
+    rows = [row for _, row in numbered]
+    cell = lambda row, field: row[field].strip()
+    first = lambda field, value: next(where for where, r in numbered if cell(r, field) == value)   # its file:line
     known = {cell(r, "Body ID") for r in body_rows}
     unknown = list(dict.fromkeys(cell(r, "Body ID") for r in rows if cell(r, "Body ID") not in known))
     if unknown:
-        raise SystemExit(f"error: {stances_option} {stances_path}: Body ID {unknown[0]!r}"
+        raise SystemExit(f"error: {stances_option} {first('Body ID', unknown[0])}: Body ID {unknown[0]!r}"
                          + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
                          + f" is not in {bodies_option} {bodies_path}")
     labels = list(dict.fromkeys(cell(r, "Stance") for r in rows if cell(r, "Stance") not in LABELS))
     if labels:
-        raise SystemExit(f"error: {stances_option} {stances_path}: stance {labels[0]!r} is not one of "
-                         f"{', '.join(LABELS)}")
+        raise SystemExit(f"error: {stances_option} {first('Stance', labels[0])}: stance {labels[0]!r} is not one "
+                         f"of {', '.join(LABELS)}")
+    # what the pairs reader would refuse in the cut copies (an empty headline or body, a Body ID
+    # given twice), named at the user's files and lines, not at copies in a temporary folder
+    from training.readers import read_pairs_joined
+    read_pairs_joined(stances_path, bodies_path, task=TASK)
     return rows, body_rows
 
 
@@ -112,7 +124,7 @@ def prepare(args, tmp: Path) -> dict[str, tuple[str, str]]:
     rows, train_body_rows = checked_files("--train", args.train, "--bodies", args.bodies, args.limit)
     test, test_body_rows = checked_files("--test-stances", args.test_stances, "--test-bodies", args.test_bodies,
                                          args.limit)
-    bodies = lambda table: [{**r, "articleBody": cap(r["articleBody"] or "", args.max_body_words)} for r in table]
+    bodies = lambda table: [{**r, "articleBody": cap(r["articleBody"], args.max_body_words)} for r in table]
     ids = list(dict.fromkeys(r["Body ID"].strip() for r in rows))
     _, dev_ids = common.holdout(ids, common.DEV_FRACTION, args.seed, "article bodies in the training pairs")
     dev_ids = set(dev_ids)
@@ -217,7 +229,7 @@ def run(args) -> dict:
 
 
 def main() -> None:
-    p = common.parser(__doc__, SYSTEMS)
+    p = common.parser(__doc__, SYSTEMS, entity_heads=False)
     p.add_argument("--train", default=str(common.DATA / "fnc1" / "train_stances.csv"), help="training stances CSV")
     p.add_argument("--bodies", default=str(common.DATA / "fnc1" / "train_bodies.csv"), help="training bodies CSV")
     p.add_argument("--test-stances", required=True, help="test stances CSV (Headline, Body ID, Stance)")

@@ -196,7 +196,7 @@ def run(args) -> dict:
 
 
 def main() -> None:
-    p = common.parser(__doc__, SYSTEMS)
+    p = common.parser(__doc__, SYSTEMS, entity_heads=False)
     p.add_argument("--dataset", choices=["bbc", "reuters"], default="bbc")
     p.add_argument("--train", help="default: bbc_news/train.jsonl or reuters21578/modapte_train.jsonl under ../shared/data")
     p.add_argument("--dev", help="bbc only (default: bbc_news/dev.jsonl); reuters holds out 10%% of --train")

@@ -62,13 +62,13 @@ def stance_args(d, test_stances, test_bodies):
 @pytest.mark.parametrize("row, bodies, error", [
     # before: 'error: /tmp/tmpXXXX/test.csv:2: missing pair id: Body ID '99' is not in
     # /tmp/tmpXXXX/test_bodies.csv', copies the user cannot open
-    (["A summit", "99", "agree"], "bodies.csv", "--test-stances {test}: Body ID '99' is not in --test-bodies {bodies}"),
+    (["A summit", "99", "agree"], "bodies.csv", "--test-stances {test}:2: Body ID '99' is not in --test-bodies {bodies}"),
     # before: a traceback, KeyError: 'articleBody' (e.g. the stances file given as the bodies)
     (["A summit", "1", "agree"], "test_stances.csv",
      "--test-bodies {bodies}: no column 'articleBody' (columns: Headline, Body ID, Stance)"),
     # before: tfidf-svm scored 'agre' as a class no system can predict: FNC score 0.0, no error
     (["A summit", "1", "agre"], "bodies.csv",
-     "--test-stances {test}: stance 'agre' is not one of agree, disagree, discuss, unrelated"),
+     "--test-stances {test}:2: stance 'agre' is not one of agree, disagree, discuss, unrelated"),
 ], ids=["a pair id not in the bodies, named not its temporary copy", "bodies without their columns",
         "a stance outside FNC-1's four"])
 def test_test_pairs_stance_py_cannot_read_are_refused_in_one_line(fnc, row, bodies, error):
@@ -82,6 +82,17 @@ def test_conll_takes_no_lexical_terms_which_no_entity_head_reads(tmp_path):
     alone: the figures were those of a run without it."""
     assert refusal("conll.py", "--system", "ours", "--lexical-terms", 100, "--train", tmp_path / "none",
                    "--output", tmp_path / "out", "--limit", 2).endswith("unrecognized arguments: --lexical-terms 100")
+    assert not (tmp_path / "out.data").exists()
+
+
+@pytest.mark.parametrize("script, test", [("topic.py", ["--test", "test.jsonl"]),
+                                          ("stance.py", ["--test-stances", "t.csv", "--test-bodies", "b.csv"])])
+@pytest.mark.parametrize("crf", ["--crf", "--no-crf"])
+def test_topic_and_stance_take_no_crf_which_no_head_of_theirs_reads(tmp_path, script, test, crf):
+    """Before: accepted and written into the line ("crf": true), though it makes NER heads CRFs and
+    these benchmarks train none: the figures were those of a run without it."""
+    assert refusal(script, "--system", "ours", crf, *test, "--output", tmp_path / "out", "--limit", 2).endswith(
+        f"unrecognized arguments: {crf}")
     assert not (tmp_path / "out.data").exists()
 
 
@@ -335,6 +346,57 @@ def test_a_stance_file_not_in_utf8_is_named_at_its_line(fnc):
     test.write_bytes(b"Headline,Body ID,Stance\nCaf\xe9 talks,1,agree\n")
     assert refusal("stance.py", *stance_args(fnc, test, fnc / "bodies.csv")) == (
         f"error: {test}:2: not valid UTF-8 (invalid continuation byte at byte 27); re-save it as UTF-8")
+
+
+@pytest.mark.parametrize("stances, bodies, problem", [
+    # before: read as the headline 'Quoted headline', its quotes lost, unsaid
+    ('"Quoted" headline,1,agree\n', "", "{stances}:3: unreadable CSV (',' expected after '\"'); a cell that starts "
+                                        "with a quote is quoted whole, its own quotes doubled"),
+    # before: "stance '' is not one of agree, ...", no line named
+    ("Headline only,1\n", "", "{stances}:3: 2 fields, the header has 3 (a line cut short, or a line break in an "
+                              "unquoted field?)"),
+    # before: '/tmp/tmpXXXX/train.csv:3: empty text in field ...', a copy the user cannot open, and its line
+    (",1,agree\n", "", "{stances}:3: empty text in field 'Headline'"),
+    ("", "1,Another text for body 1.\n", "{bodies}:8: duplicate Body ID '1' (first at {bodies}:3)"),
+    ("", "6, \n", "{bodies}:8: empty text in field 'articleBody'"),
+], ids=["a stray quote", "a row cut short", "an empty headline", "a Body ID given twice", "an empty body"])
+def test_pairs_the_pairs_reader_refuses_are_named_at_the_users_file_and_line(fnc, monkeypatch, stances, bodies,
+                                                                             problem):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import stance
+    stances_path, bodies_path = fnc / "stances.csv", fnc / "bodies.csv"
+    text = stances_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    stances_path.write_text(text[0] + text[1] + stances + "".join(text[2:]), encoding="utf-8")
+    bodies_path.write_text(bodies_path.read_text(encoding="utf-8") + bodies, encoding="utf-8")
+    from training.corpus import DataError
+    with pytest.raises(DataError) as err:
+        stance.checked_files("--train", str(stances_path), "--bodies", str(bodies_path), 5)
+    assert err.value.problems == [problem.format(stances=stances_path, bodies=bodies_path)]
+
+
+@pytest.mark.parametrize("row, error", [
+    ("A summit,99,agree", "Body ID '99' is not in --bodies {bodies}"),
+    ("A summit,1,agre", "stance 'agre' is not one of agree, disagree, discuss, unrelated")])
+def test_a_stance_row_stance_py_refuses_is_named_at_its_line(fnc, monkeypatch, row, error):
+    """Before: the file alone, which has 50,000 rows in FNC-1."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import stance
+    text = (fnc / "stances.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (fnc / "stances.csv").write_text("".join(text[:4]) + row + "\r\n" + "".join(text[4:]), encoding="utf-8")
+    with pytest.raises(SystemExit) as err:
+        stance.checked_files("--train", str(fnc / "stances.csv"), "--bodies", str(fnc / "bodies.csv"), None)
+    assert str(err.value) == f"error: --train {fnc / 'stances.csv'}:5: " + error.format(bodies=fnc / "bodies.csv")
+
+
+def test_a_line_of_white_space_in_a_stance_file_is_skipped_as_the_pairs_reader_skips_it(fnc, monkeypatch):
+    """Before: refused as "Body ID '' is not in --bodies", though `newsmodel train --format pairs` reads the file."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import stance
+    text = (fnc / "stances.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (fnc / "stances.csv").write_text(text[0] + "   \r\n" + "".join(text[1:]), encoding="utf-8")
+    rows, body_rows = stance.checked_files("--train", str(fnc / "stances.csv"), "--bodies", str(fnc / "bodies.csv"),
+                                           None)
+    assert (len(rows), len(body_rows), rows[0]["Headline"]) == (18, 6, "Talks on day 0")
 
 
 def test_a_body_longer_than_the_csv_modules_field_limit_is_read_as_the_pairs_reader_reads_it(fnc):

@@ -104,8 +104,8 @@ def _records(path: Path, fmt: str, required: list[str], problems: list[str],
     """("path:line", record) for every record holding the required fields; the rest go to `problems`.
     `fmt_option`: whether the caller's reader takes the option fmt (the pairs reader does not)."""
     fmt = FORMATS.get(path.suffix.lower()) if fmt == "auto" else fmt
-    if fmt in ("csv", "tsv"):
-        yield from _csv_records(path, "\t" if fmt == "tsv" else ",", required, problems, quotes_as_text)
+    if fmt in ("csv", "tsv"):   # the pairs reader takes no option quotes_as_text either
+        yield from _csv_records(path, "\t" if fmt == "tsv" else ",", required, problems, quotes_as_text, fmt_option)
     elif fmt == "jsonl":
         yield from _json_records(path, required, problems)
     elif fmt is None:
@@ -116,7 +116,10 @@ def _records(path: Path, fmt: str, required: list[str], problems: list[str],
         raise ValueError(f"{path}: fmt {fmt!r} is none of csv, tsv, jsonl")
 
 
-def _csv_records(path: Path, delimiter: str, required: list[str], problems: list[str], quotes_as_text: bool):
+def _csv_records(path: Path, delimiter: str, required: list[str], problems: list[str], quotes_as_text: bool,
+                 quotes_option: bool = True):
+    """As _records; `quotes_option`: whether the caller's reader takes quotes_as_text, which a
+    stray quote's problem then names."""
     text = read_utf8(path)
     if len(text) > csv.field_size_limit():   # a long article is a field of its own, not an error
         csv.field_size_limit(len(text))
@@ -133,7 +136,7 @@ def _csv_records(path: Path, delimiter: str, required: list[str], problems: list
                 break
             line = reader.line_num + 1
     except csv.Error as exc:   # the header's quote never closed: no column can be told
-        problems.append(_unreadable(path, line, reader.line_num, exc))
+        problems.append(_unreadable(path, line, reader.line_num, exc, quotes_option))
         return
     if header is None:
         problems.append(f"{path}:1: no header row")
@@ -154,7 +157,7 @@ def _csv_records(path: Path, delimiter: str, required: list[str], problems: list
         except StopIteration:
             return
         except csv.Error as exc:   # a stray quote, a NUL byte: the reader goes on at the next line
-            problems.append(_unreadable(path, line, reader.line_num, exc))
+            problems.append(_unreadable(path, line, reader.line_num, exc, quotes_option))
             continue
         if len(row) <= 1 and not "".join(row).strip():   # a blank line, or of white space alone (no separator)
             continue
@@ -166,12 +169,14 @@ def _csv_records(path: Path, delimiter: str, required: list[str], problems: list
         yield f"{path}:{line}", dict(zip(header, row))
 
 
-def _unreadable(path: Path, line: int, last: int, exc: csv.Error) -> str:
-    """The problem of a record from `line` to `last` that the csv module refused."""
+def _unreadable(path: Path, line: int, last: int, exc: csv.Error, quotes_option: bool = True) -> str:
+    """The problem of a record from `line` to `last` that the csv module refused; `quotes_option`:
+    whether to advise --quotes-as-text (the pairs reader takes no such option)."""
     lines = f" (lines {line}-{last}: a quote opens a field there)" if last > line else ""
     reason = str(exc).replace("\t", "\\t")   # the tab it expected, visible
-    hint = ("; a cell that starts with a quote is quoted whole, its own quotes doubled, or give "
-            "--quotes-as-text" if "expected after" in reason or "end of data" in reason else "")
+    hint = ("; a cell that starts with a quote is quoted whole, its own quotes doubled"
+            + (", or give --quotes-as-text" if quotes_option else "")
+            if "expected after" in reason or "end of data" in reason else "")
     return f"{path}:{line}: unreadable CSV ({reason}){lines}{hint}"
 
 

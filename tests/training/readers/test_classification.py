@@ -224,6 +224,17 @@ def test_a_stray_quote_is_a_problem_of_its_lines_not_a_silent_merge(tmp_path):
                                       '"Quoted" headline', "last"]
 
 
+def test_a_stray_quote_in_a_pairs_file_is_not_fixed_with_an_option_the_pairs_reader_lacks(tmp_path):
+    """Before: the problem advised --quotes-as-text, which `--format pairs` then refused ("no reader
+    of the files given takes it")."""
+    bodies = write(tmp_path, "bodies.csv", "Body ID,articleBody\n1,A body.\n")
+    stances = write(tmp_path, "stances.csv", 'Headline,Body ID,Stance\n"Quoted" headline,1,agree\n')
+    with pytest.raises(DataError) as err:
+        read_pairs_joined(stances, bodies)
+    assert err.value.problems == [f"{stances}:2: unreadable CSV (',' expected after '\"'); a cell that starts with "
+                                  "a quote is quoted whole, its own quotes doubled"]
+
+
 def test_a_field_longer_than_the_csv_modules_limit_is_read(tmp_path):
     article = "Talks resumed in Geneva. " * 8000   # 200,000 characters: over csv's default 131,072
     path = write(tmp_path, "long.csv", f"text,label\n{article},a\nshort,b\n")
