@@ -19,6 +19,9 @@ EPS = 1e-7
 EDGES = (np.finfo(np.float64).tiny, np.nextafter(1.0, 0.0))
 TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(8.0), 161))  # log-spaced search grid
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
+# A span calibrator's coefficient this near 0 is 0 but for rounding (spans as often right as wrong at
+# every score), its sign rounding's (the order a BLAS sums in, which may vary with threads and machines).
+ROUNDING = 1e-6
 FEW_DOCUMENTS = 3   # a threshold tuned on fewer positives or negatives than this is warned about
 SPAN_LENGTH_CAP = 4   # spans of 4 words and more are one group
 
@@ -255,7 +258,7 @@ def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda lin
             task.span_calibrator, task.temperature = {}, 1.0   # the span calibrator replaces a temperature
             features, outcomes = span_features(scores, lengths, types, seen, task.entity_types), np.array(correct)
             coef, intercept = fit_logistic(features, outcomes)
-            if coef[0] < 0:   # a small dev set whose surer spans were wronger: kept, it would rank them lower
+            if coef[0] < -ROUNDING:   # a small dev set whose surer spans were wronger: kept, it would rank them lower
                 warn(f"{task.name}: no span calibrator: on these {len(correct)} dev entities the surer spans were "
                      "more often wrong, so a fitted one would score them lower; entity scores stay as the model "
                      "gives them")

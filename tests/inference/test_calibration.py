@@ -236,3 +236,18 @@ def test_a_span_calibrator_that_would_score_surer_spans_lower_is_not_kept():
                      "so a fitted one would score them lower; entity scores stay as the model gives them"]
     raw = np.linspace(0.01, 0.99, 50)
     assert np.allclose(calibrated_span_scores(task, raw, [1] * 50, ["PER"] * 50, [False] * 50), raw)
+
+
+def test_a_span_calibrator_whose_coefficient_is_zero_but_for_rounding_is_kept(monkeypatch):
+    """Spans each right once and wrong once fit a coefficient of 0, which rounding makes about -1e-17
+    or +1e-17: the calibrator (every span at 0.5, as often right as wrong) was kept or left out by
+    that sign, and a calibrate CLI test built on such data failed now and then."""
+    import inference.calibration
+    task = TaskSpec("entities", "ner", ["O", "B-PER", "I-PER"])
+    head = HeadOutputs(task, word_probs=[np.array([[0.1, 0.9, 0.0], [0.98, 0.01, 0.01]])] * 2,
+                       gold_spans=[{(0, 1, "PER")}, set()], texts=["Smith said"] * 2, words=[[(0, 5), (6, 10)]] * 2)
+    monkeypatch.setattr(inference.calibration, "fit_logistic", lambda x, y: (np.r_[-1e-17, np.zeros(x.shape[1] - 1)],
+                                                                             0.0))
+    heard = []
+    calibrate([head], warn=heard.append)
+    assert task.span_calibrator["coef"][0] == -1e-17 and not heard
