@@ -30,6 +30,9 @@ MANIFEST = "manifest.json"
 HEADS = "heads.safetensors"
 ENCODER_FILES = ("config.json", "tokenizer.json", "model.safetensors")   # as save_pretrained writes them
 TRAINED_AS = "newsmodel"   # the heads file's metadata: what its weights mean (heads_meaning)
+# Set in an export's config.json (inference.export), so that a later export may replace the folder
+# and nothing else is ever overwritten (a checkpoint, someone's own model), and load() names it
+EXPORT_MARK = "newsmodel_export"
 # The tokenizers library's writer fails with a bare Exception, "No space left on device (os error 28)"
 TOKENIZERS_IO_ERROR = re.compile(r"\(os error \d+\)$")
 
@@ -249,6 +252,22 @@ def _no_progress_bar():
             hf_logging.enable_progress_bar()
 
 
+def _export_advice(path: Path) -> str:
+    """Where `path` is a `newsmodel export` (its config.json has the mark): what it is and how it loads."""
+    if (path / HEADS).is_file():   # a checkpoint that lost its manifest, whose encoder grew from an export
+        return ""
+    try:
+        mark = json.loads((path / ENCODER_FILES[0]).read_text(encoding="utf-8")).get(EXPORT_MARK)
+    except (OSError, ValueError, AttributeError):
+        return ""
+    if mark is None:
+        return ""
+    task = f" of the NER task {mark['task']!r}" if isinstance(mark, dict) and "task" in mark else ""
+    return (f"; it is a `newsmodel export`{task}, a standard token classifier: load it with transformers "
+            f"(pipeline(\"token-classification\", model=\"{path}\", aggregation_strategy=\"first\", stride=128)), "
+            "or give the checkpoint it was exported from")
+
+
 def load_checkpoint(path: str | os.PathLike, manifest: Manifest | None = None) -> tuple[MultiTaskModel, object, Manifest]:
     """(model, tokenizer, manifest) of the checkpoint folder `path`; `manifest`, its manifest.json where
     already read (not read again)."""
@@ -262,7 +281,7 @@ def load_checkpoint(path: str | os.PathLike, manifest: Manifest | None = None) -
     if path.is_file():   # its manifest.json or weights named, say: "has no manifest.json" would puzzle
         raise FileNotFoundError(f"{path} is a file: give the checkpoint's folder (here {path.parent})")
     if not (path / MANIFEST).is_file():
-        raise FileNotFoundError(f"{path} is not a checkpoint: it has no {MANIFEST}")
+        raise FileNotFoundError(f"{path} is not a checkpoint: it has no {MANIFEST}" + _export_advice(path))
     manifest = manifest if manifest is not None else Manifest.read(path / MANIFEST)
     missing = [name for name in ENCODER_FILES + (HEADS,) if not (path / name).is_file()]
     if missing:   # without tokenizer.json, transformers would build a 5-token tokenizer and read [UNK]s

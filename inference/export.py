@@ -28,14 +28,10 @@ from pathlib import Path
 
 from transformers import AutoModelForTokenClassification
 
-from .checkpoint import check_replaceable, is_checkpoint, save_directory
+from .checkpoint import EXPORT_MARK, check_replaceable, is_checkpoint, save_directory
 from .predictor import NewsModel
 from .tokenization import BLANK_CHARS, JOINERS, compatible
 from .windows import usable_positions
-
-# Set in the exported config.json, so that a later export may replace the folder and nothing
-# else is ever overwritten (a checkpoint, someone's own model).
-EXPORT_MARK = "newsmodel_export"
 
 
 def is_export(path: Path) -> bool:
@@ -62,6 +58,9 @@ def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> P
     if model.runtime != "torch":
         raise ValueError(f"export reads the fp32 PyTorch weights: load the checkpoint with runtime='torch', "
                          f"quantize=False (this one runs {model.runtime})")
+    if not any(t.kind == "ner" for t in model.manifest.tasks):   # not "no task 'entities'", as if misspelt
+        raise ValueError("this checkpoint has no NER task to export as a token classifier (its tasks: "
+                         f"{', '.join(f'{t.name} ({t.kind})' for t in model.manifest.tasks)})")
     try:
         task = model.manifest.task(task_name)
     except KeyError as exc:

@@ -110,7 +110,8 @@ class NewsModel:
         those within 5% of the fastest, the most accurate on dev; inference.runtimes);
         `runtime="onnx"` (ONNX Runtime, exported at load; the `onnx` extra) and `quantize=True`
         (int8 linear layers, see inference.quantization) force one; so does a name of
-        `model.runtime` ("torch-int8" is runtime="torch", quantize=True)."""
+        `model.runtime` ("torch-int8" is runtime="torch", quantize=True). A chosen ONNX runtime whose
+        export fails here falls back to fp32 PyTorch with a warning; a forced one raises."""
         if not isinstance(quantize, (bool, type(None))):   # "no" would be true
             raise TypeError(f"quantize must be True, False or None, not {quantize!r}")
         if runtime not in (None, *RUNTIMES):
@@ -135,7 +136,14 @@ class NewsModel:
         device = resolved if name == "torch" else torch.device("cpu")
         if RUNTIMES[name]["runtime"] == "onnx":
             from .onnx_runtime import OnnxForward
-            model = OnnxForward(model, quantize=RUNTIMES[name]["quantize"])
+            try:
+                model = OnnxForward(model, quantize=RUNTIMES[name]["quantize"])
+            except Exception as exc:   # chosen, not asked for: fp32 rather than no model at all
+                if forced is not None:
+                    raise
+                log.warning("%s: runtime %s could not be built here (%s: %s); running fp32 PyTorch (runtime='torch')",
+                            path, name, type(exc).__name__, exc)
+                name = "torch"
         elif RUNTIMES[name]["quantize"]:
             model = int8_linears(model)
         else:

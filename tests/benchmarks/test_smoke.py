@@ -613,6 +613,36 @@ def test_runtime_agreement_compares_the_pipeline_with_the_entities_of_its_task_a
     assert counted["fp32"] == len(ours) == counted["same"] + counted["only_fp32"]
 
 
+def test_runtime_agreement_counts_a_span_that_two_ner_tasks_find_once_for_each(tiny_base, tmp_path):
+    """Before: the runtimes' entities were keyed without their task, so a span found by two NER tasks
+    counted once, and a runtime that lost it in one task alone still agreed on it."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    from inference import load
+    from inference.checkpoint import save_checkpoint
+    from inference.manifest import Manifest
+    from inference.modeling import MultiTaskModel
+    from training.schema import NEWS_SCHEMA, task_specs
+    tasks = task_specs({**NEWS_SCHEMA, "twin": NEWS_SCHEMA["entities"]})   # entities' labels, and its head
+    torch.manual_seed(0)
+    model = MultiTaskModel(AutoModel.from_pretrained(tiny_base, add_pooling_layer=False), tasks)
+    model.heads["twin"].load_state_dict(model.heads["entities"].state_dict())
+    checkpoint = save_checkpoint(model, AutoTokenizer.from_pretrained(tiny_base),
+                                 Manifest(tasks=tasks, base_model="tiny", window_length=32, window_overlap=8),
+                                 tmp_path / "ckpt")
+    text = "Putin met Trump in Helsinki. TASS said Putin was pleased."
+    (tmp_path / "article.txt").write_text(text, encoding="utf-8")
+    entities = load(checkpoint, runtime="torch").predict(text).entities
+    twins = {(e.start, e.end, e.label) for e in entities if e.task == "twin"}
+    assert twins and twins == {(e.start, e.end, e.label) for e in entities if e.task == "entities"}
+    result = run("runtime_agreement.py", "--checkpoint", checkpoint, "--file", tmp_path / "article.txt",
+                 "--variants", "torch-int8")["files"][str(tmp_path / "article.txt")]
+    assert result["fp32"] == len(entities) == 2 * len(twins)
+    int8 = result["torch-int8"]
+    assert int8["same"] + len(int8["only_fp32"]) == result["fp32"]
+    assert all(span.endswith(("(entities)", "(twin)")) for span in int8["only_fp32"] + int8["only_this"])
+
+
 def test_runtime_agreement_counts_articles_together_for_the_variants_asked(tiny_checkpoint, tmp_path):
     articles = tmp_path / "articles.jsonl"
     texts = ["Putin met Trump in Helsinki.", "TASS said Putin was pleased."]

@@ -164,6 +164,30 @@ def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
         load_checkpoint(tmp_path / "nowhere")
 
 
+def test_an_export_is_named_as_one_with_how_it_loads(tiny_checkpoint, tmp_path):
+    """Before: a `newsmodel export` folder given to load (or predict --checkpoint) was "not a
+    checkpoint: it has no manifest.json", which did not say what it was or how to read it."""
+    from inference import load
+    from inference.export import export_ner
+    exported = export_ner(load(tiny_checkpoint), "entities", tmp_path / "ner")
+    with pytest.raises(FileNotFoundError, match=re.escape(
+            f"{exported} is not a checkpoint: it has no manifest.json; it is a `newsmodel export` of the NER task "
+            f"'entities', a standard token classifier: load it with transformers (pipeline(\"token-classification\", "
+            f"model=\"{exported}\", aggregation_strategy=\"first\", stride=128)), or give the checkpoint it was "
+            "exported from")):
+        load_checkpoint(exported)
+    (tmp_path / "mine").mkdir()   # a folder of one's own with a config.json: no advice
+    (tmp_path / "mine" / "config.json").write_text('["not an object"]', encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match="it has no manifest.json$"):
+        load_checkpoint(tmp_path / "mine")
+    grown = tmp_path / "grown"   # a checkpoint grown from the export that lost its manifest: no export
+    shutil.copytree(tiny_checkpoint, grown)
+    (grown / "manifest.json").unlink()
+    shutil.copy(exported / "config.json", grown / "config.json")
+    with pytest.raises(FileNotFoundError, match="it has no manifest.json$"):
+        load_checkpoint(grown)
+
+
 def test_a_file_of_a_checkpoint_is_named_as_a_file_not_a_folder_without_a_manifest(tiny_checkpoint):
     """Before: "<path>/manifest.json is not a checkpoint: it has no manifest.json"."""
     with pytest.raises(FileNotFoundError, match=f"manifest.json is a file: give the checkpoint's folder "

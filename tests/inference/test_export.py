@@ -193,3 +193,14 @@ def test_width_forms_are_replaced_only_where_the_backend_does_not_read_them_so(t
         return [step for step in normalizer["normalizers"] if step["type"] == "Replace" and "String" in step["pattern"]]
     assert len(width_steps(tiny_checkpoint, "minilm")) == 224   # WordPiece's normalizer reads "\uff2e" as written
     assert width_steps(tiny_e5_checkpoint, "e5") == []
+
+
+def test_a_checkpoint_without_an_ner_task_is_said_to_have_none(tiny_base, news_tasks, tmp_path):
+    """Before: a topic-only checkpoint's export said "no task 'entities' in this checkpoint", as if
+    the task's name were wrong."""
+    from conftest import _tiny_checkpoint
+    checkpoint = _tiny_checkpoint(tmp_path / "ckpt", tiny_base, [t for t in news_tasks if t.kind != "ner"])
+    with pytest.raises(ValueError, match=r"^this checkpoint has no NER task to export as a token classifier "
+                                         r"\(its tasks: topic \(multi\), stance \(single\)\)$"):
+        export_ner(load(checkpoint), "entities", tmp_path / "ner")
+    assert not (tmp_path / "ner").exists()

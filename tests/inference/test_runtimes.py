@@ -88,3 +88,28 @@ def test_a_measured_runtime_this_machine_cannot_run_is_said_to_be_left_out(monke
     measured = figures(torch=(100, 0), **{"onnx-int8": (300, 0)})
     assert choose(measured) == ("torch", "1.00x fp32's words/s on dev with every dev figure within 0.3 points; "
                                          f"onnx-int8 left out: {' and '.join(absent)} not installed (the onnx extra)")
+
+
+def test_a_chosen_onnx_runtime_that_cannot_be_built_falls_back_to_fp32_with_a_warning(tiny_checkpoint, tmp_path,
+                                                                                        monkeypatch, caplog):
+    """Before: a checkpoint whose manifest chose ONNX int8 could not be loaded at all where its export
+    failed (the graph, the quantiser), though fp32 PyTorch runs everywhere; forced, it still raises."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    import inference.onnx_runtime as onnx_runtime
+
+    def failing(*args):
+        raise RuntimeError("the exporter failed")
+    monkeypatch.setattr(onnx_runtime, "_export", failing)
+    path = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["runtimes"] = figures(torch=(100, 0), **{"onnx-int8": (300, 0.0)})
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with caplog.at_level("WARNING", logger="newsmodel"):
+        model = load(path, device="cpu")
+    assert model.runtime == "torch" and model.predict("Talks in Geneva").labels
+    assert (f"{path}: runtime onnx-int8 could not be built here (RuntimeError: the exporter failed); running fp32 "
+            "PyTorch (runtime='torch')") in caplog.messages
+    with pytest.raises(RuntimeError, match="the exporter failed"):
+        load(path, runtime="onnx-int8")
