@@ -173,6 +173,22 @@ def test_bundled_corpus_never_splits_a_name_it_annotates_whole_elsewhere():
     assert split == [("b2-019", 726, "U.S. Treasury")]
 
 
+def test_bundled_corpus_types_a_name_one_way_but_where_its_guidelines_part_the_uses():
+    """Before: b4-010's "a Gulf economy" was LOC, where "Gulf states", "a Gulf minister" and "Gulf
+    investment" are MISC (a region's name as an adjective); "the Gulf" is the region, LOC. Astana is
+    the capital (LOC) and a football club (ORG)."""
+    records = [r for split in ("train", "dev", "test") for r in _bundled(split)]
+    types = {}
+    for r in records:
+        for e in r["entities"]:
+            types.setdefault(r["text"][e["start"]:e["end"]], set()).add(e["label"])
+    assert sorted(name for name, labels in types.items() if len(labels) > 1) == ["Astana", "Caribbean", "Gulf", "Pacific"]
+    regions = [(r["id"], e["start"], e["label"]) for r in records for e in r["entities"]
+               if r["text"][e["start"]:e["end"]] in ("Caribbean", "Gulf", "Pacific")
+               and e["label"] != ("LOC" if r["text"][:e["start"]].endswith("the ") else "MISC")]
+    assert regions == []
+
+
 def test_lines_json_itself_refuses_are_named_and_the_others_are_read(tmp_path):
     path = write(tmp_path, [GOOD, '{"text": "a", "id": ' + "[" * 100_000 + "]" * 100_000 + "}", GOOD,
                             '{"text": "a", "id": ' + "1" * 5000 + "}"])
