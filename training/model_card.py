@@ -334,9 +334,17 @@ def _earlier_run(run) -> str:
     return f"- {data_files({split: run.get(split) for split in ('train', 'dev', 'test', 'dev_fraction')})}"
 
 
+def _bodies(value) -> str:
+    """The bodies files a split's pairs join to (`--bodies`), which its paths alone leave unsaid."""
+    items = value if isinstance(value, list) else [value] if value else []
+    bodies = [i["options"]["bodies"] for i in items if isinstance(i, dict) and isinstance(i.get("options"), dict)
+              and isinstance(i["options"].get("bodies"), str)]
+    return f" (bodies {_code(', '.join(bodies))})" if bodies else ""
+
+
 def data_files(config: dict) -> str:
     """Which files trained, selected and tested, naming only the splits the run had."""
-    said = [f"{role} {_named(_paths(config[split]))}" for split, role in
+    said = [f"{role} {_named(_paths(config[split]))}{_bodies(config[split])}" for split, role in
             (("train", "Trained on"), ("dev", "model selection on"), ("test", "test figures on")) if _paths(config[split])]
     held_out = config.get("dev_fraction") and not _paths(config["dev"])   # dev cut from the training files
     if held_out:

@@ -285,3 +285,14 @@ def test_a_dataset_given_in_memory_is_said_as_such_not_as_the_configs_marker(tmp
     assert (f"Trained on `more.jsonl` and a `datasets.Dataset` given in memory (fingerprint `{fingerprint}`), model "
             f"selection on a `datasets.Dataset` given in memory (fingerprint `{fingerprint}`); no test data.\n") in text
     assert "<datasets.Dataset" not in text
+
+
+def test_a_pairs_file_is_named_with_the_bodies_file_it_joins_to(tmp_path):
+    """Before: "Trained on `stances.csv`", the half of the data that the bodies file holds unnamed."""
+    pairs = {"path": "stances.csv", "format": "pairs", "options": {"task": "stance", "bodies": "bodies.csv"}}
+    manifest = Manifest(tasks=[TaskSpec("stance", "pair", ["agree", "unrelated"])], base_model="minilm")
+    manifest.training = {"config": TrainConfig(train=[pairs], test=[pairs, "more.csv"], learning_rate=1e-4,
+                                               head_learning_rate=1e-3).record(), "best_epoch": 1}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert ("Trained on `stances.csv` (bodies `bodies.csv`), test figures on `stances.csv, more.csv` "
+            "(bodies `bodies.csv`); no dev data.\n") in text

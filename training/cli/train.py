@@ -40,6 +40,8 @@ def _scalar(annotation: str):
 def train_config(args) -> TrainConfig:
     """The run config: the --config file, then every flag given on the command line."""
     values = {}
+    if args.config == "":   # `--config "$UNSET"`: not a run of the defaults with the file's settings left out
+        raise ValueError("--config: an empty path (an unset shell variable?): give the TOML file, or leave it out")
     if args.config:
         try:
             with open(args.config, "rb") as f:
@@ -51,6 +53,7 @@ def train_config(args) -> TrainConfig:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:   # TOML is UTF-8
             raise ValueError(f"{args.config}: not valid TOML: {exc}") from None
         _expand_home(values)
+        _beside_the_config(values, args.config)
         unknown = set(values) - set(TrainConfig.__dataclass_fields__)
         if unknown:
             spelt = [k.replace("-", "_") for k in sorted(unknown)
@@ -112,6 +115,24 @@ def _expand_home(values: dict) -> None:
                 expand(source.get("options") if isinstance(source.get("options"), dict) else {}, "bodies")
         if isinstance(values.get(split), str):
             values[split] = sources[0]
+
+
+def _beside_the_config(values: dict, config: str) -> None:
+    """A relative path of the config that the folder the command runs in lacks, but the config
+    file's folder holds: refused naming both, where the reader would say only "No such file"."""
+    folder = os.path.dirname(config)
+    paths = [values.get(key) for key in ("schema", "init_from", "base")]
+    for split in ("train", "dev", "test"):
+        for item in values.get(split) if isinstance(values.get(split), list) else [values.get(split)]:
+            options = item.get("options") if isinstance(item, dict) else None
+            paths += [item.get("path"), options.get("bodies") if isinstance(options, dict) else None] \
+                if isinstance(item, dict) else [item]
+    for path in paths:
+        if isinstance(path, str) and path and folder and not os.path.isabs(path) and not os.path.exists(path) \
+                and os.path.exists(os.path.join(folder, path)):
+            raise ValueError(f"{config}: {path}: no such file in the folder the command runs in ({os.getcwd()}), "
+                             f"where a config's paths are read from, as on the command line; the one beside the "
+                             f"config file is {os.path.join(folder, path)}")
 
 
 def run(args) -> int:

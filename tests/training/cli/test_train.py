@@ -421,3 +421,23 @@ def test_a_misspelt_config_key_is_answered_with_the_setting_it_is_near(files, ca
     assert main(["train", "--config", str(files / "bad.toml")]) == 2
     assert ("unknown setting(s) epoch, learning_rat, nonsense (did you mean: epoch: epochs, learning_rat: "
             "learning_rate?)") in capsys.readouterr().err
+
+
+def test_an_empty_config_path_is_refused_not_left_out(files, monkeypatch, capsys):
+    """Before: `--config "$UNSET"` was no config at all, and the run trained with the defaults."""
+    monkeypatch.setattr("training.trainer.train", lambda config, log: pytest.fail("trained without its config"))
+    assert main(["train", "--config", "", "--train", str(files / "ner.conll")]) == 2
+    assert "--config: an empty path (an unset shell variable?)" in capsys.readouterr().err
+
+
+def test_a_config_path_found_only_beside_the_config_file_says_where_paths_are_read_from(files, monkeypatch, capsys):
+    """Before: "tr.jsonl: No such file or directory", naming neither the config file nor the folder it is read from."""
+    (files / "runs").mkdir()
+    (files / "runs" / "tr.jsonl").write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
+    (files / "runs" / "run.toml").write_text('[[train]]\npath = "tr.jsonl"\n', encoding="utf-8")
+    monkeypatch.chdir(files)
+    monkeypatch.setattr("training.trainer.train", lambda config, log: pytest.fail("trained"))
+    assert main(["train", "--config", "runs/run.toml"]) == 2
+    assert (f"runs/run.toml: tr.jsonl: no such file in the folder the command runs in ({files}), where a config's "
+            "paths are read from, as on the command line; the one beside the config file is runs/tr.jsonl"
+            ) in capsys.readouterr().err
