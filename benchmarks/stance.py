@@ -114,8 +114,12 @@ def checked_files(stances_option: str, stances_path: str, bodies_option: str, bo
                          f"of {', '.join(LABELS)}")
     # what the pairs reader would refuse in the cut copies (an empty headline or body, a Body ID
     # given twice), named at the user's files and lines, not at copies in a temporary folder
-    from training.readers import read_pairs_joined
-    read_pairs_joined(stances_path, bodies_path, task=TASK)
+    from training.corpus import DataError
+    from training.readers.classification import join_pairs
+    problems: list[str] = []
+    join_pairs(tables[0], tables[1], bodies_path, problems, task=TASK)
+    if problems:
+        raise DataError(problems)
     return rows, body_rows
 
 

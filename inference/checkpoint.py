@@ -252,15 +252,20 @@ def _no_progress_bar():
             hf_logging.enable_progress_bar()
 
 
+def export_mark(path: Path):
+    """The mark an export leaves in its config.json (which task it holds), or None."""
+    try:
+        config = json.loads((path / ENCODER_FILES[0]).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return config.get(EXPORT_MARK) if isinstance(config, dict) else None
+
+
 def _export_advice(path: Path) -> str:
     """Where `path` is a `newsmodel export` (its config.json has the mark): what it is and how it loads."""
     if (path / HEADS).is_file():   # a checkpoint that lost its manifest, whose encoder grew from an export
         return ""
-    try:
-        mark = json.loads((path / ENCODER_FILES[0]).read_text(encoding="utf-8")).get(EXPORT_MARK)
-    except (OSError, ValueError, AttributeError):
-        return ""
-    if mark is None:
+    if (mark := export_mark(path)) is None:
         return ""
     task = f" of the NER task {mark['task']!r}" if isinstance(mark, dict) and "task" in mark else ""
     return (f"; it is a `newsmodel export`{task}, a standard token classifier: load it with transformers "

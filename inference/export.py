@@ -28,7 +28,7 @@ from pathlib import Path
 
 from transformers import AutoModelForTokenClassification
 
-from .checkpoint import EXPORT_MARK, check_replaceable, is_checkpoint, save_directory
+from .checkpoint import EXPORT_MARK, check_replaceable, export_mark, is_checkpoint, save_directory
 from .predictor import NewsModel
 from .tokenization import BLANK_CHARS, JOINERS, compatible
 from .windows import usable_positions
@@ -38,11 +38,7 @@ def is_export(path: Path) -> bool:
     """An earlier export: the mark in its config.json."""
     if is_checkpoint(path):   # a checkpoint grown from an exported encoder carries the mark in its config
         return False
-    try:
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(config, dict) and EXPORT_MARK in config
+    return export_mark(path) is not None
 
 
 def check_export_output(output: str | os.PathLike) -> None:

@@ -138,6 +138,8 @@ class NewsModel:
             from .onnx_runtime import OnnxForward
             try:
                 model = OnnxForward(model, quantize=RUNTIMES[name]["quantize"])
+            except (AttributeError, NameError, TypeError):   # a bug, not this machine's export: not a warning
+                raise
             except Exception as exc:   # chosen, not asked for: fp32 rather than no model at all
                 if forced is not None:
                     raise

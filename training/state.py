@@ -33,13 +33,18 @@ def state_dir(output: str | os.PathLike) -> Path:
     return output.with_name(output.name + ".state")
 
 
+def replaced_folders(output: str) -> list[tuple[str, str]]:
+    """(what, folder) of the folders a run's saves replace whole: its output and its training state."""
+    return [("the output folder", output), ("the training state", state_dir(output))]
+
+
 def check_outside_saves(path: str | os.PathLike, output: str, named: str = "") -> None:
     """Refuse `path` (links resolved) inside a folder that a run's saves replace whole, the output folder
     or its training state: a file read from there would be lost. `named` says what the path is."""
     if not output:   # refused as empty elsewhere: realpath would take it for the current folder
         return
     where = Path(os.path.realpath(path))
-    for what, folder in (("the output folder", output), ("the training state", state_dir(output))):
+    for what, folder in replaced_folders(output):
         if where.is_relative_to(os.path.realpath(folder)):
             raise ValueError(f"{path}: {named}inside {what} {folder}, which a save replaces whole: move it out, "
                              "or choose another output")

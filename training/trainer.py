@@ -40,8 +40,8 @@ from .model_card import train_counts, write_model_card
 from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
 from .runtime_figures import measure_runtimes
-from .state import (check_outside_saves, from_folder, is_state, load_state, remove_state, resolved, run_digest,
-                    run_identity, save_state, spellings, state_dir)
+from .state import (check_outside_saves, from_folder, is_state, load_state, remove_state, replaced_folders, resolved,
+                    run_digest, run_identity, save_state, spellings, state_dir)
 
 
 def seed_everything(seed: int) -> None:
@@ -122,7 +122,7 @@ def train(config: TrainConfig, log=print) -> dict:
             raise ValueError(f"model_card {config.model_card}: give a file in an existing folder")
         if str(card) in map(os.path.realpath, input_files(config)):
             raise ValueError(f"model_card {config.model_card}: that is an input of this run; give another file")
-        for what, folder in (("the output folder", config.output), ("the training state", state_dir(config.output))):
+        for what, folder in replaced_folders(config.output):
             if card.is_relative_to(os.path.realpath(folder)):   # the state's: deleted with it at the run's end
                 raise ValueError(f"model_card {config.model_card}: that is inside {what} {folder}, which a save "
                                  "replaces whole (the checkpoint has its own card, README.md); give a file elsewhere")

@@ -558,3 +558,15 @@ def test_a_bbc_dev_topic_no_training_document_has_is_refused_as_a_test_one_is(bb
     assert refusal("topic.py", "--system", "tfidf-svm", "--train", train, "--dev", d / "dev.jsonl", "--test", test) == (
         f"error: --dev {d / 'dev.jsonl'}: no training document of --train {train} (as cut and sampled) has the topic "
         "'tech': no system could predict it (training topics: business, sport)")
+
+
+def test_a_stance_file_of_another_extension_is_read_as_csv_as_before(fnc, monkeypatch):
+    """Before (after 9697d5e alone): the pairs reader's check, run on the user's files again, refused
+    `stances.txt` as "cannot tell csv, tsv or jsonl from the extension", naming a reader stance.py's
+    user never called; stance.py reads CSV whatever the name."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import stance
+    (fnc / "stances.csv").rename(fnc / "stances.txt")
+    rows, body_rows = stance.checked_files("--train", str(fnc / "stances.txt"), "--bodies", str(fnc / "bodies.csv"),
+                                           None)
+    assert (len(rows), len(body_rows)) == (18, 6)

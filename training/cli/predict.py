@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import os
-import stat
 import sys
 
 from .checkpoints import add_checkpoint_argument, add_runtime_arguments, checkpoint_path, open_checkpoint
+from .reading import check_files
 
 
 def add_parser(sub) -> None:
@@ -72,7 +71,7 @@ def run(args) -> int:
     elif args.file:
         for file in args.file:   # each is read in its turn: a wrong name fails now, not after the files before it
             if file != "-":
-                _check_file("--file", file)
+                check_files([("--file", file, None)])
     elif sys.stdin is None:   # started with stdin closed (`<&-`)
         raise ValueError("no text: give it as an argument, with --file, or on stdin, which is closed")
     if args.pair_file is not None and args.pair is not None:
@@ -201,18 +200,6 @@ def _read_file(option: str, file: str) -> str:
         except OSError as exc:
             raise ValueError(f"{option} {file!r}: {exc.strerror or exc}") from None
     return decode_utf8(data, file)
-
-
-def _check_file(option: str, file: str) -> None:
-    """An error naming the option where `file` is missing or a folder, found without opening it (a named
-    pipe opened and closed would end its writer)."""
-    if not file:
-        raise ValueError(f"{option} '': give a file name")
-    try:
-        if stat.S_ISDIR(os.stat(file).st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
-    except OSError as exc:
-        raise ValueError(f"{option} {file!r}: {exc.strerror or exc}") from None
 
 
 def _open_file(option: str, file: str):

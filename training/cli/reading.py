@@ -50,14 +50,17 @@ def one_data_file(args, does: str) -> None:
 def check_files(files: list[tuple[str, str, str | None]]) -> None:
     """An error naming the flag of each (flag, path, format or None for a file of no reader) whose
     file is missing, a folder where its reader reads a file, or named by an empty name (read as the
-    working folder): before the checkpoint loads, which takes seconds."""
+    working folder): before the checkpoint loads, which takes seconds. Found without opening it (a
+    named pipe opened and closed would end its writer)."""
     for flag, path, fmt in files:
         if not path:
             raise ValueError(f"{flag} '': give a file name (an unset shell variable?)")
+        if fmt is not None and not os.path.exists(path) and resolve_format(path, fmt) == "hf":
+            continue   # a split its DatasetDict lacks: the hf reader names the splits it has
         try:
             folder = stat.S_ISDIR(os.stat(path).st_mode)
         except OSError as exc:
-            raise ValueError(f"{flag} {path}: {exc.strerror or exc}") from None
+            raise ValueError(f"{flag} {path!r}: {exc.strerror or exc}") from None
         if folder and (fmt is None or resolve_format(path, fmt) != "hf"):   # a dataset's folder is read whole
-            raise ValueError(f"{flag} {path}: a folder; give a file (a folder is read only as a Hugging Face "
-                             "dataset, --format hf)")
+            raise ValueError(f"{flag} {path!r}: a folder; give a file" + (
+                " (a folder is read only as a Hugging Face dataset, --format hf)" if fmt is not None else ""))

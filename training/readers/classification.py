@@ -69,9 +69,21 @@ def read_pairs_joined(stances_path: str | Path, bodies_path: str | Path, text_fi
     """
     stances_path, bodies_path = Path(stances_path), Path(bodies_path)
     problems: list[str] = []
+    fields = [f for f in (text_field, id_field, label_field) if f]
+    docs = join_pairs(_records(stances_path, "auto", fields, problems, fmt_option=False),
+                      _records(bodies_path, "auto", [id_field, body_field], problems, fmt_option=False),
+                      bodies_path, problems, text_field, id_field, body_field, label_field, task)
+    return finish(stances_path, docs, problems)
+
+
+def join_pairs(stance_rows, body_rows, bodies_path, problems: list[str], text_field: str = "Headline",
+               id_field: str = "Body ID", body_field: str = "articleBody", label_field: str | None = "Stance",
+               task: str = "stance") -> list[Document]:
+    """The documents of ("path:line", row) stance rows joined to body rows, as read_pairs_joined joins
+    them (the body rows are read first); their problems go to `problems`."""
     bodies: dict[str, tuple[str, str]] = {}   # id -> (body, where it was read)
     unreadable: set[str] = set()   # ids of bodies with a problem: reported there, not as missing
-    for where, row in _records(bodies_path, "auto", [id_field, body_field], problems, fmt_option=False):
+    for where, row in body_rows:
         errors: list[str] = []
         key, body = _id(row, id_field, errors), _text(row, body_field, errors)
         if key in bodies:
@@ -82,8 +94,7 @@ def read_pairs_joined(stances_path: str | Path, bodies_path: str | Path, text_fi
         elif key is not None:
             unreadable.add(key)
     docs = []
-    fields = [f for f in (text_field, id_field, label_field) if f]
-    for where, row in _records(stances_path, "auto", fields, problems, fmt_option=False):
+    for where, row in stance_rows:
         errors = []
         doc = Document(_text(row, text_field, errors), source=where)
         key = _id(row, id_field, errors)
@@ -96,7 +107,7 @@ def read_pairs_joined(stances_path: str | Path, bodies_path: str | Path, text_fi
         problems.extend(f"{where}: {e}" for e in errors)
         if not errors:
             docs.append(doc)
-    return finish(stances_path, docs, problems)
+    return docs
 
 
 def _records(path: Path, fmt: str, required: list[str], problems: list[str],

@@ -109,11 +109,11 @@ def test_a_missing_file_is_named_with_its_flag_before_the_checkpoint_loads(tiny_
     data = tmp_path / "dev.jsonl"
     data.write_text(json.dumps({"text": "Talks in Geneva.", "entities": []}) + "\n", encoding="utf-8")
     missing = tmp_path / "absent.jsonl"
-    for flags, error in ((["--data", str(missing)], f"--data {missing}: No such file or directory"),
+    for flags, error in ((["--data", str(missing)], f"--data {str(missing)!r}: No such file or directory"),
                          (["--data", str(data), "--train", str(missing)],
-                          f"--train {missing}: No such file or directory"),
+                          f"--train {str(missing)!r}: No such file or directory"),
                          (["--data", str(data), "--train", ""], "--train '': give a file name"),
-                         (["--data", str(data), "--train", str(tmp_path)], f"--train {tmp_path}: a folder; give a file")):
+                         (["--data", str(data), "--train", str(tmp_path)], f"--train {str(tmp_path)!r}: a folder; give a file")):
         assert main(["calibrate", "--checkpoint", str(tiny_checkpoint), "--device", "cpu", *flags]) == 2
         captured = capsys.readouterr()
         assert f"error: {error}" in captured.err and not captured.out

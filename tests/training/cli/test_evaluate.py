@@ -225,12 +225,15 @@ def test_a_missing_file_is_named_with_its_flag_before_the_checkpoint_loads(tiny_
     missing, dataset = tmp_path / "absent.jsonl", tmp_path / "dataset"
     dataset.mkdir()
     pq.write_table(pa.table({"tokens": [["EU", "talks"]], "ner_tags": [["B-ORG", "O"]]}), dataset / "test.parquet")
-    for flags, error in ((["--data", str(missing)], f"--data {missing}: No such file or directory"),
+    (tmp_path / "dd").mkdir()   # a DatasetDict's folder without that split
+    (tmp_path / "dd" / "dataset_dict.json").write_text('{"splits": ["train"]}', encoding="utf-8")
+    for flags, error in ((["--data", str(missing)], f"--data {str(missing)!r}: No such file or directory"),
                          (["--data", ""], "--data '': give a file name"),
-                         (["--data", str(tmp_path)], f"--data {tmp_path}: a folder; give a file"),
+                         (["--data", str(tmp_path)], f"--data {str(tmp_path)!r}: a folder; give a file"),
                          (["--data", str(stances), "--format", "pairs", "--bodies", str(tmp_path / "bodies.csv")],
-                          f"--bodies {tmp_path / 'bodies.csv'}: No such file or directory"),
-                         (["--data", str(dataset)], "loaded")):   # a Hugging Face dataset's folder is read
+                          f"--bodies {str(tmp_path / 'bodies.csv')!r}: No such file or directory"),
+                         (["--data", str(dataset)], "loaded"),   # a Hugging Face dataset's folder is read
+                         (["--data", str(tmp_path / "dd" / "validation")], "loaded")):   # the hf reader names its splits
         assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--device", "cpu", *flags]) == 2
         captured = capsys.readouterr()
         assert f"error: {error}" in captured.err and not captured.out
