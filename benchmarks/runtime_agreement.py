@@ -65,7 +65,10 @@ def main() -> None:
     articles = common.jsonl_texts(args.articles) if args.articles else []   # a line without text: named
     texts = [*files.values(), *articles]
     names = [name for name in available() if name != "torch"] + ["pipeline"]
-    wanted = args.variants.split(",") if args.variants else names
+    # "torch-int8," or "onnx, pipeline": an empty name and spaces around the commas are not names
+    wanted = list(dict.fromkeys(n.strip() for n in args.variants.split(",") if n.strip())) if args.variants else names
+    if not wanted:
+        parser.error(f"--variants {args.variants!r}: no names: give some of {', '.join(names)}")
     if set(wanted) - set(names):
         parser.error(f"--variants: {', '.join(sorted(set(wanted) - set(names)))} not among {', '.join(names)}")
     # on the CPU, as every other variant runs (on a GPU machine "auto" would give fp32 another device)

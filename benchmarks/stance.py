@@ -225,7 +225,7 @@ def run(args) -> dict:
         words = common.count_words(t for d in docs["test"] for t in (d.text, d.text_pair))
         result = {"benchmark": "fnc1", "system": args.system, "split": Path(args.test_stances).name, **test,
                   "dev_fnc_score": dev["fnc_score"], "dev_macro_f1": dev["macro_f1"],
-                  "max_body_words": args.max_body_words or None, "unrelated_fraction": args.unrelated_fraction,
+                  "max_body_words": args.max_body_words, "unrelated_fraction": args.unrelated_fraction,
                   "train_pairs": len(docs["train"]), "dev_pairs": len(docs["dev"]), "test_pairs": len(docs["test"]),
                   "test_words": words,
                   "train_seconds": train_seconds, "words_per_second": common.words_per_second(words, seconds)}

@@ -261,14 +261,19 @@ def export_mark(path: Path):
     return config.get(EXPORT_MARK) if isinstance(config, dict) else None
 
 
+def an_export(mark) -> str:
+    """An export named by its mark: "a `newsmodel export` of the NER task 'entities'"."""
+    return "a `newsmodel export`" + (f" of the NER task {mark['task']!r}" if isinstance(mark, dict) and "task" in mark
+                                     else "")
+
+
 def _export_advice(path: Path) -> str:
     """Where `path` is a `newsmodel export` (its config.json has the mark): what it is and how it loads."""
     if (path / HEADS).is_file():   # a checkpoint that lost its manifest, whose encoder grew from an export
         return ""
     if (mark := export_mark(path)) is None:
         return ""
-    task = f" of the NER task {mark['task']!r}" if isinstance(mark, dict) and "task" in mark else ""
-    return (f"; it is a `newsmodel export`{task}, a standard token classifier: load it with transformers "
+    return (f"; it is {an_export(mark)}, a standard token classifier: load it with transformers "
             f"(pipeline(\"token-classification\", model=\"{path}\", aggregation_strategy=\"first\", stride=128)), "
             "or give the checkpoint it was exported from")
 

@@ -31,9 +31,9 @@ table.task td { padding: 1px 6px; }
 
 def render(predictions: list, titles: list[str] | None = None) -> str:
     """One page with a section per Prediction (each carries its text), titled by `titles`, one
-    for each (default: "Document 1", ...)."""
+    for each (default: "document 1", ..., as `predict --html` titles a document without a name)."""
     if titles is None:
-        titles = [f"Document {i + 1}" for i in range(len(predictions))]
+        titles = [f"document {i + 1}" for i in range(len(predictions))]
     elif len(titles) != len(predictions):   # zip would drop the sections without a title
         raise ValueError(f"{len(predictions)} predictions but {len(titles)} titles: give one title for each")
     page_title = titles[0] if len(predictions) == 1 else f"{len(predictions)} documents"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
 
-from inference.checkpoint import MANIFEST
+from inference.checkpoint import MANIFEST, an_export, export_mark
 from inference.manifest import Manifest
 from inference.tokenization import has_letter_or_digit
 
@@ -85,6 +85,10 @@ def checkpoint_manifest(checkpoint: str) -> Manifest:
     try:
         return Manifest.read(Path(checkpoint) / MANIFEST)
     except (OSError, ValueError) as exc:
+        if (mark := export_mark(Path(checkpoint))) is not None:   # not "[Errno 2] ... manifest.json" alone
+            raise ValueError(f"init_from {checkpoint}: {an_export(mark)} (a token classifier), not a "
+                             f"checkpoint: give the checkpoint it was exported from, or train anew from its encoder "
+                             f"with --base {checkpoint} (base in a config file)") from None
         raise ValueError(f"init_from {checkpoint}: not a checkpoint folder ({exc})") from None
 
 

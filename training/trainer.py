@@ -387,8 +387,9 @@ class Trainer:
         if self.rank == 0:
             threads = f"{torch.get_num_threads()} threads" if self.device.type == "cpu" else str(self.device)
             left = self.epochs - self.progress["epoch"], self.total_steps - self.progress["step"]   # after a resume too
-            self.log(f"training on {len(self.data.train)} documents ({len(self.examples)} windows), {left[0]} epochs, "
-                     f"{left[1]} steps, {self.world} process(es) x {threads}, {self.precision}")
+            self.log(f"training on {_counted(len(self.data.train), 'document')} ({_counted(len(self.examples), 'window')}), "
+                     f"{_counted(left[0], 'epoch')}, {_counted(left[1], 'step')}, {self.world} process(es) x {threads}, "
+                     f"{self.precision}")
         self.started = time.perf_counter() - self.progress["minutes"] * 60
         if self.model.lexical and self.progress["epoch"] == 0:
             if self.rank == 0:
@@ -521,3 +522,8 @@ def _to_device(batch, device: torch.device):
     if isinstance(batch, tuple):
         return tuple(_to_device(v, device) for v in batch)
     return batch.to(device)
+
+
+def _counted(n: int, noun: str) -> str:
+    """"1 epoch", "2 epochs": the start line's counts."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

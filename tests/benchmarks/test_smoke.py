@@ -233,9 +233,10 @@ def test_topic_reuters_ours(data, tiny_base, tmp_path):
 def test_stance_tfidf_svm(data):
     line = run("stance.py", "--system", "tfidf-svm", "--train", data / "stances.csv", "--bodies", data / "bodies.csv",
                "--test-stances", data / "test_stances.csv", "--test-bodies", data / "test_bodies.csv",
-               "--limit", 20, "--unrelated-fraction", 0.5)
+               "--limit", 20, "--unrelated-fraction", 0.5, "--max-body-words", 0)
     assert RESULT_KEYS | {"fnc_score", "macro_f1", "dev_fnc_score", "unrelated_fraction", "max_body_words"} <= set(line)
     assert line["unrelated_fraction"] == 0.5 and line["test_pairs"] == 15
+    assert line["max_body_words"] == 0   # as given; before: null
 
 
 def test_stance_ours(data, tiny_base, tmp_path):
@@ -587,6 +588,9 @@ def test_runtime_agreement_compares_every_variant_with_fp32(tiny_checkpoint, tmp
     out = subprocess.run([sys.executable, str(BENCHMARKS / "runtime_agreement.py"), "--checkpoint", str(tiny_checkpoint),
                           "--file", str(article), "--task", "topic"], cwd=REPO, capture_output=True, text=True, timeout=180)
     assert out.returncode == 2 and "--task topic: the checkpoint's NER tasks are entities" in out.stderr   # before: 0 of 0
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "runtime_agreement.py"), "--checkpoint", str(tiny_checkpoint),
+                          "--file", str(article), "--variants", ","], cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 2 and "--variants ',': no names: give some of " in out.stderr   # before: "--variants:  not among"
 
 
 def test_runtime_agreement_compares_the_pipeline_with_the_entities_of_its_task_alone(tiny_base, tmp_path):
@@ -648,7 +652,7 @@ def test_runtime_agreement_counts_articles_together_for_the_variants_asked(tiny_
     texts = ["Putin met Trump in Helsinki.", "TASS said Putin was pleased."]
     articles.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
     line = run("runtime_agreement.py", "--checkpoint", tiny_checkpoint, "--articles", articles,
-               "--variants", "torch-int8")
+               "--variants", "torch-int8,")   # before: "--variants:  not among ...", an empty name refused
     counts = line["articles"]
     assert line["files"] == {} and counts["documents"] == 2 and set(counts) == {"documents", "fp32", "torch-int8"}
     assert counts["torch-int8"]["same"] + counts["torch-int8"]["only_fp32"] == counts["fp32"]

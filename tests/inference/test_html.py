@@ -104,6 +104,12 @@ def test_titles_must_be_one_for_each_prediction():
     assert render([prediction()] * 3).count("<section>") == 3   # no titles: the defaults, one for each
 
 
+def test_the_default_titles_are_those_of_predict_html():
+    """Before: "Document 1" here, "document 1" from `predict --html`."""
+    from inference.html import render
+    assert "<h1>document 1</h1>" in render([prediction()]) and "<h1>document 2</h1>" in render([prediction()] * 2)
+
+
 def test_right_to_left_text_takes_its_own_direction():
     """Before: the page set no direction, so an Arabic or Hebrew text was laid out left to right."""
     import re

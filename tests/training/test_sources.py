@@ -592,6 +592,19 @@ def test_a_continued_run_reads_news_files_with_the_checkpoints_tasks_and_other_f
         read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), init_from=str(tmp_path), dev_fraction=0))
 
 
+def test_an_export_given_as_init_from_is_named_as_one(tiny_checkpoint, tmp_path):
+    """Before: "init_from X: not a checkpoint folder ([Errno 2] No such file ... manifest.json)"."""
+    from inference import load
+    from inference.export import export_ner
+    exported = export_ner(load(tiny_checkpoint), "entities", tmp_path / "ner")
+    (tmp_path / "train.jsonl").write_text(json.dumps(NEWS) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=re.escape(
+            f"init_from {exported}: a `newsmodel export` of the NER task 'entities' (a token classifier), not a "
+            f"checkpoint: give the checkpoint it was exported from, or train anew from its encoder with --base "
+            f"{exported} (base in a config file)")):
+        read_data(TrainConfig(train=str(tmp_path / "train.jsonl"), init_from=str(exported), dev_fraction=0))
+
+
 def test_a_task_of_another_kind_than_the_checkpoints_names_the_record_before_the_model_loads(tmp_path):
     """Before: refused only once the checkpoint was loaded, as "at this run's data", naming no file."""
     from inference.checkpoint import write_manifest

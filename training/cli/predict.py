@@ -92,8 +92,8 @@ def run(args) -> int:
         pairs = [record.get("pair") for record, _ in batch]
         predictions = model.predict_batch([record["text"] for record, _ in batch], batch_size=args.batch_size,
                                           pairs=pairs if any(p is not None for p in pairs) else None)
-        if args.html:   # an "id" of null titles as no id does; a --jsonl line's own "file" is not ours
-            page += [(prediction, _as_title(record["id"]) if record.get("id") is not None
+        if args.html:   # an "id" of null or "" titles as no id does; a --jsonl line's own "file" is not ours
+            page += [(prediction, _as_title(record["id"]) if record.get("id") not in (None, "")
                       else (None if args.jsonl else record["file"]) or f"document {written + i + 1}")
                      for i, (prediction, (record, _)) in enumerate(zip(predictions, batch))]
         try:

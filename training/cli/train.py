@@ -62,11 +62,16 @@ def train_config(args) -> TrainConfig:
             near = {k: difflib.get_close_matches(k, TrainConfig.__dataclass_fields__, n=1, cutoff=0.8)
                     for k in sorted(unknown) if k not in per_file and k.replace("-", "_") not in spelt}   # `epoch = 3`
             near = [f"{k}: {match[0]}" for k, match in near.items() if match]
+            near_reader = {k: difflib.get_close_matches(k.replace("-", "_"), ["format", *READER_OPTIONS], n=1, cutoff=0.8)
+                           for k in sorted(unknown) if k not in per_file and k.replace("-", "_") not in spelt}   # `schem`
+            near_reader = [f"{k}: {match[0]}" for k, match in near_reader.items() if match]
             raise ValueError(f"{args.config}: unknown setting(s) {', '.join(sorted(unknown))}" + (
                 f" (a key is written with _ where its flag has -: {', '.join(spelt)})" if spelt else "") + (
                 f" ({', '.join(per_file)}: a file's format and reader options go in its table: [[train]] path = ..., "
                 f"format = ..., options = {{...}})" if per_file else "") + (
-                f" (did you mean: {', '.join(near)}?)" if near else ""))
+                f" (did you mean: {', '.join(near)}?)" if near else "") + (
+                f" (near a reader option: {', '.join(near_reader)}; a file's format and reader options go in its "
+                f"table: [[train]] path = ..., format = ..., options = {{...}})" if near_reader else ""))
         for split in ("train", "dev", "test"):
             try:
                 as_sources(values.get(split), split)   # a mistyped table key, named with its file

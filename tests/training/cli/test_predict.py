@@ -38,6 +38,14 @@ def test_predict_writes_an_html_page(tiny_checkpoint, tmp_path, capsys):
     assert "<h1>document 1</h1>" in html and "<h1>0</h1>" in html   # before: "None"
 
 
+def test_an_empty_id_titles_its_section_as_no_id_does(tiny_checkpoint, tmp_path, capsys):
+    page = tmp_path / "page.html"
+    lines = '{"id": "", "text": "Talks."}\n{"id": "a", "text": "More talks."}'
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--jsonl", lines, "--html", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")   # before: an empty <h1></h1>
+    assert "<h1>document 1</h1>" in html and "<h1>a</h1>" in html and "<h1></h1>" not in html
+
+
 def test_a_json_lines_own_file_field_does_not_title_its_section(tiny_checkpoint, tmp_path, capsys):
     page = tmp_path / "page.html"
     lines = '{"text": "Talks.", "file": 3}\n{"text": "More talks.", "file": "notes.txt"}'

@@ -423,6 +423,16 @@ def test_a_misspelt_config_key_is_answered_with_the_setting_it_is_near(files, ca
             "learning_rate?)") in capsys.readouterr().err
 
 
+def test_a_misspelt_reader_option_as_a_config_key_is_pointed_to_its_table(files, capsys):
+    """Before: `schem = "IOB1"` was answered "did you mean: schem: schema?" alone, a setting of the run."""
+    (files / "bad.toml").write_text('schem = "IOB1"\ntext_feld = "body"\n[[train]]\npath = "x.conll"\n',
+                                    encoding="utf-8")
+    assert main(["train", "--config", str(files / "bad.toml")]) == 2
+    assert ("unknown setting(s) schem, text_feld (did you mean: schem: schema?) (near a reader option: schem: scheme, "
+            "text_feld: text_field; a file's format and reader options go in its table: [[train]] path = ..., "
+            "format = ..., options = {...})") in capsys.readouterr().err
+
+
 def test_an_empty_config_path_is_refused_not_left_out(files, monkeypatch, capsys):
     """Before: `--config "$UNSET"` was no config at all, and the run trained with the defaults."""
     monkeypatch.setattr("training.trainer.train", lambda config, log: pytest.fail("trained without its config"))
