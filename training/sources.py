@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .corpus import DataError, Document
 from .readers._files import BETWEEN_ITEMS, JSON_ERRORS, json_line, opens_a_list
-from .readers.hf_datasets import in_memory_name, parquet_files
+from .readers.hf_datasets import in_memory_name, is_missing_split, parquet_files
 from .schema import task_name_error
 from .readers import read_jsonl
 from .readers import read_classification, read_conll, read_doccano, read_hf, read_label_studio, read_pairs_joined
@@ -133,7 +133,7 @@ def resolve_format(path, fmt: str = "auto") -> str:
     if suffix == ".parquet" or (path / "state.json").is_file() or (path / "dataset_dict.json").is_file() \
             or (path.is_dir() and parquet_files(path)):   # save_to_disk of a Dataset or a DatasetDict
         return "hf"
-    if not path.exists() and (path.parent / "dataset_dict.json").is_file():   # a split it lacks: its reader says so
+    if is_missing_split(path):   # its reader names the splits there are
         return "hf"
     return "conll"
 
@@ -178,8 +178,8 @@ def _is_doccano_list(path: Path) -> bool:
     has Doccano's (_doccano_spans, "cats", or "label" holding names: no news record comes in a list) and
     none of Label Studio's fields (a "data" object, "annotations", JSON_MIN's "annotator"); where none
     decides, whether a record holds Doccano's empty "label" ("labels" up to Doccano 1.2) or "cats" (an
-    export of unlabelled texts; not "entities", which a news record has empty too). The file is read as far as the first record that decides, not whole: a run looks at a
-    source's format several times."""
+    export of unlabelled texts; not "entities", which a news record has empty too). The file is read
+    as far as the first record that decides, not whole: a run looks at a source's format several times."""
     try:
         with open(path, encoding="utf-8-sig") as f:
             text, decoder, at, unlabelled = "", json.JSONDecoder(), None, False

@@ -40,7 +40,7 @@ def load_dataset(source) -> tuple[object, str]:
     if isinstance(source, datasets.Dataset):   # rows as Python objects, whatever set_format the user applied
         return source.with_format(None), in_memory_name(source)
     path = Path(source)
-    if not path.exists() and (path.parent / "dataset_dict.json").is_file():   # dev where the dataset has validation
+    if is_missing_split(path):   # dev where the dataset has validation
         raise DataError([f"{path}: the DatasetDict folder {path.parent} has no split {path.name!r} (it has: "
                          f"{', '.join(splits_of(path.parent))})"])
     if not path.exists():
@@ -61,6 +61,11 @@ def load_dataset(source) -> tuple[object, str]:
         raise DataError([f"{path}: Parquet files of several splits ({', '.join(splits)}); give the files of one, "
                          f"e.g. {example}"])
     return _loaded(path, lambda: datasets.Dataset.from_parquet([str(f) for f in files])), str(path)
+
+
+def is_missing_split(path: Path) -> bool:
+    """Whether `path` names a split that its DatasetDict's save_to_disk folder lacks."""
+    return not path.exists() and (path.parent / "dataset_dict.json").is_file()
 
 
 def splits_of(folder: Path) -> list[str]:
