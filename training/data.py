@@ -20,7 +20,7 @@ from .config import TrainConfig
 from .corpus import DataError, Document, annotated_tasks
 from .readers.hf_datasets import recorded_name
 from .schema import load_schema, schema_of
-from .sources import Source, infer_schema, merge_schemas, read_source
+from .sources import Source, infer_schema, merge_schemas, read_source, several_labels
 
 SPLITS = ("train", "dev", "test")
 
@@ -36,6 +36,8 @@ class RunData:
     untrained: list[str] = field(default_factory=list)   # schema tasks no training document annotates: left out
     scored: list[str] = field(default_factory=list)   # what dev and test score: these, and what --init-from carries
     checkpoint: Manifest | None = None   # --init-from's, read once: the run starts from the model it describes
+    several_labels: dict[str, str] = field(default_factory=dict)   # task -> where a document's labels made it
+                                                                  # multi-label (see sources.several_labels)
 
 
 def as_sources(value, split: str = "train") -> list[Source]:
@@ -131,8 +133,10 @@ def read_data(config: TrainConfig) -> RunData:
     schema, first_seen = infer_schema(other)
     if kept:   # a task of another kind than the checkpoint's, named with the record that first gives it
         merge_schemas(checkpoint, schema, f"the checkpoint {config.init_from}", first_seen)
+    several = {task: where for task, where in several_labels(other).items() if task not in checkpoint}
     if len(other) < sum(len(pairs) for pairs in read.values()):  # some files are news JSON lines
         schema = merge_schemas(news_schema, schema, schema_name, first_seen)
+        several = {task: where for task, where in several.items() if task not in news_schema}   # its kind is given
     docs = {name: [d for _, ds in pairs for d in ds] or None for name, pairs in read.items()}
     if docs["dev"] is None and config.dev_fraction > 0:
         docs["train"], docs["dev"] = hold_out_documents(docs["train"], config.dev_fraction, config.seed)
@@ -147,7 +151,8 @@ def read_data(config: TrainConfig) -> RunData:
     files = {split: source_files(sources) for split, sources in splits.items()}
     sha256 = {describe(f): fingerprint(f) for split_files in files.values() for f in split_files}
     trained = {describe(f): sha256[describe(f)] for split in ("train", "dev") for f in files[split]}
-    return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, trained, untrained, scored, kept)
+    return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, trained, untrained, scored, kept,
+                   {task: where for task, where in several.items() if task in schema})
 
 
 def trained_tasks(schema: dict[str, dict], train: list[Document]) -> tuple[dict[str, dict], list[str]]:

@@ -299,6 +299,22 @@ def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> tuple[dic
     return schema, first_seen
 
 
+def several_labels(sources_docs: list[tuple[Source, list[Document]]]) -> dict[str, str]:
+    """Task -> the first document giving it several labels, for the tasks no reader was told are
+    multi-label (`multi`): such a document alone makes the task multi-label (see infer_schema), and a
+    Doccano or Label Studio export does not say which a task is, so one record given two labels by
+    mistake turns a single-label head (softmax, the best label) into a multi-label one (sigmoids,
+    thresholds)."""
+    declared = {task for source, docs in sources_docs if source.multi for doc in docs for task in doc.labels}
+    found: dict[str, str] = {}
+    for _, docs in sources_docs:
+        for doc in docs:
+            for task, labels in doc.labels.items():
+                if len(labels) > 1 and task not in declared:
+                    found.setdefault(task, doc.source or "a document")
+    return found
+
+
 def merge_schemas(first: dict[str, dict], second: dict[str, dict], first_place: str,
                   second_place: str | dict[str, str]) -> dict[str, dict]:
     """Tasks of both; a task in both keeps its kind and gains the second's new labels. The

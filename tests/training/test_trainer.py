@@ -578,6 +578,29 @@ def test_a_continued_run_warns_of_the_checkpoints_labels_its_data_lacks_whatever
     assert any("labels 'trade' and 'Trade' differ only in case" in line for line in logged)
 
 
+def test_a_task_that_one_document_made_multi_label_is_named_with_that_document(tiny_base, tmp_path, monkeypatch):
+    """A Doccano export says nothing of whether a task is single-label: one record given two labels
+    made `label` multi-label (sigmoids and thresholds in place of the best of a softmax), silently."""
+    from training.trainer import Trainer
+
+    class Stop(Exception):
+        pass
+
+    def stop(self):
+        raise Stop
+    monkeypatch.setattr(Trainer, "run_epochs", stop)   # the warnings come before the first step
+    rows = [("Talks went well.", ["pos"]), ("Talks failed.", ["neg", "pos"]), ("Talks failed again.", ["neg"])]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in rows),
+                                      encoding="utf-8")
+    logged = []
+    with pytest.raises(Stop):
+        train(TrainConfig(train={"path": str(tmp_path / "d.jsonl"), "format": "doccano"}, base=tiny_base,
+                          output=str(tmp_path / "out"), measure_runtimes=False), log=logged.append)
+    assert f"warning: task 'label' is multi-label (each label its own probability, chosen at its own threshold), as " \
+           f"{tmp_path / 'd.jsonl'}:2 gives a document several labels; for a task of one label a document, give it " \
+           "one" in logged
+
+
 @pytest.mark.parametrize("diverges", ["at once", "in epoch 2"])
 def test_a_run_that_diverges_stops_at_that_step_naming_it(tiny_base, tmp_path, monkeypatch, diverges):
     """Before: every later step trained NaN weights; where epoch 1 diverged, each epoch saved them as
