@@ -26,8 +26,9 @@ _JOINERS = re.compile(f"[{JOINERS}]")
 
 
 def terms(text: str) -> Counter:
-    # a combining accent or a soft hyphen is no word character: "Socie\u0301te\u0301" was "socie" and "te"
-    return Counter(TOKEN.findall(compatible(_JOINERS.sub("", unicodedata.normalize("NFC", text))).lower()))
+    # a combining accent or a soft hyphen is no word character: "Socie\u0301te\u0301" was "socie" and "te";
+    # NFC last, as in `surface`, composes what the joiners and width forms kept apart ("\uff8a\uff9f" is "\u30d1")
+    return Counter(TOKEN.findall(unicodedata.normalize("NFC", compatible(_JOINERS.sub("", text))).lower()))
 
 
 def fit_vocabulary(texts: list[str], max_terms: int) -> tuple[list[str], np.ndarray]:

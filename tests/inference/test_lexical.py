@@ -1,9 +1,10 @@
 import unicodedata
+from collections import Counter
 
 import numpy as np
 import pytest
 
-from inference.lexical import Lexicon, fit_vocabulary
+from inference.lexical import Lexicon, fit_vocabulary, terms
 
 TEXTS = ["Oil prices rose as OPEC cut output.", "Wheat and corn exports fell; oil steady.",
          "The central bank raised rates again, rates rising.", "Oil, oil and more oil in the Gulf."]
@@ -45,3 +46,11 @@ def test_a_word_reads_as_the_encoder_reads_it():
     for text in [unicodedata.normalize("NFD", "Société Générale and Putin meet NATO"),
                  "Soci\u00e9t\u00e9 G\u00e9n\u00e9rale and Pu\u00adtin meet \uff2e\uff21\uff34\uff2f"]:
         np.testing.assert_allclose(lexicon.features([text]), written)
+
+
+def test_a_half_width_sound_mark_joins_its_syllable():
+    """Half-width katakana write a voiced syllable as two forms ("\uff8a\uff9f", "pa"), the second a
+    combining mark once in its compatibility form; composed before that, "\uff8a\uff9f\uff98" (Paris)
+    made no term and "\uff83\uff9e\uff7c\uff9e\uff80\uff99" only "\u30bf\u30eb", where `surface` reads both words."""
+    assert terms("\uff8a\uff9f\uff98 \uff83\uff9e\uff7c\uff9e\uff80\uff99") == terms("\u30d1\u30ea \u30c7\u30b8\u30bf\u30eb") \
+        == Counter({"\u30d1\u30ea": 1, "\u30c7\u30b8\u30bf\u30eb": 1})
