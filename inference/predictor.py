@@ -20,7 +20,7 @@ from .devices import autocast, device_setting, resolve_device
 from .lexical import Lexicon
 from .manifest import Manifest
 from .quantization import int8_linears
-from .runtimes import RUNTIMES, choose, log, name_of
+from .runtimes import BUGS, RUNTIMES, choose, log, name_of
 from .tokenization import EncodedText, encode, has_letter_or_digit, readable
 from .windows import SpecialTokens, batch_inputs, cut_windows
 
@@ -138,7 +138,7 @@ class NewsModel:
             from .onnx_runtime import OnnxForward
             try:
                 model = OnnxForward(model, quantize=RUNTIMES[name]["quantize"])
-            except (AttributeError, NameError, TypeError):   # a bug, not this machine's export: not a warning
+            except BUGS:   # not a warning
                 raise
             except Exception as exc:   # chosen, not asked for: fp32 rather than no model at all
                 if forced is not None:

@@ -15,6 +15,7 @@ log = logging.getLogger("newsmodel")
 RUNTIMES = {"torch": {"runtime": "torch", "quantize": False}, "torch-int8": {"runtime": "torch", "quantize": True},
             "onnx": {"runtime": "onnx", "quantize": False}, "onnx-int8": {"runtime": "onnx", "quantize": True}}
 REFERENCE = "torch"
+BUGS = (AttributeError, NameError, TypeError)   # raised where a runtime fails to build: a bug, not this machine
 TOLERANCE = 0.003   # 0.3 points: a dev figure may fall this much below fp32's
 # Runtimes this close in words/s are a tie (timings on a busy machine move by a few per cent),
 # which the dev figures decide: on a CoNLL-2003 checkpoint PyTorch int8 and ONNX int8 ran at
