@@ -29,6 +29,7 @@ from pathlib import Path
 from transformers import AutoModelForTokenClassification
 
 from .checkpoint import EXPORT_MARK, check_replaceable, export_mark, is_checkpoint, save_directory
+from .manifest import Manifest, TaskSpec
 from .predictor import NewsModel
 from .tokenization import BLANK_CHARS, JOINERS, compatible
 from .windows import usable_positions
@@ -49,20 +50,26 @@ def check_export_output(output: str | os.PathLike) -> None:
     check_replaceable(output, is_export, "an earlier export")
 
 
+def ner_task(manifest: Manifest, task_name: str) -> TaskSpec:
+    """The manifest's NER task of that name, or a ValueError saying why it cannot export."""
+    if not any(t.kind == "ner" for t in manifest.tasks):   # not "no task 'entities'", as if misspelt
+        raise ValueError("this checkpoint has no NER task to export as a token classifier (its tasks: "
+                         f"{', '.join(f'{t.name} ({t.kind})' for t in manifest.tasks)})")
+    try:
+        task = manifest.task(task_name)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
+    if task.kind != "ner":
+        raise ValueError(f"task {task_name!r} is {task.kind!r}; only ner tasks export as token classifiers")
+    return task
+
+
 def export_ner(model: NewsModel, task_name: str, output: str | os.PathLike) -> Path:
     """`model` loaded in fp32 PyTorch (`load(path, runtime="torch", quantize=False)`)."""
     if model.runtime != "torch":
         raise ValueError(f"export reads the fp32 PyTorch weights: load the checkpoint with runtime='torch', "
                          f"quantize=False (this one runs {model.runtime})")
-    if not any(t.kind == "ner" for t in model.manifest.tasks):   # not "no task 'entities'", as if misspelt
-        raise ValueError("this checkpoint has no NER task to export as a token classifier (its tasks: "
-                         f"{', '.join(f'{t.name} ({t.kind})' for t in model.manifest.tasks)})")
-    try:
-        task = model.manifest.task(task_name)
-    except KeyError as exc:
-        raise ValueError(exc.args[0]) from None
-    if task.kind != "ner":
-        raise ValueError(f"task {task_name!r} is {task.kind!r}; only ner tasks export as token classifiers")
+    task = ner_task(model.manifest, task_name)
     check_export_output(output)   # named before the work (save_directory checks again, as it replaces)
     config = copy.deepcopy(model.model.encoder.config)
     config.num_labels = len(task.labels)

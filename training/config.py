@@ -130,6 +130,9 @@ class TrainConfig:
                 setattr(self, f.name, os.fspath(value))
             if f.type == "str | None" and value == "":   # `--init-from "$UNSET"`: not a silent run from scratch
                 raise ValueError(f"{f.name}: empty: give a value, or leave the setting out for its default")
+        if self.gate_label and not self.lexical_terms and not self.init_from:   # --init-from: the checkpoint's gates
+            raise ValueError(f"gate_label {self.gate_label!r}: the gate reads the lexical features; give lexical_terms "
+                             "too")
         try:   # `device = "gpu"`, or cuda on a machine without one: refused before any data is read
             resolve_device(self.device)
         except ValueError as exc:

@@ -103,6 +103,10 @@ def read_data(config: TrainConfig) -> RunData:
     """Every file of every split is read and validated, and all problems reported together,
     before anything trains."""
     splits = {name: as_sources(getattr(config, name), name) for name in SPLITS}
+    formats = sorted({s.resolved_format for sources in splits.values() for s in sources})
+    if config.schema and "news" not in formats:   # refused, not ignored, as a reader flag no file's reader takes
+        raise ValueError(f"schema {config.schema}: only news JSON lines are read by a schema, and no file of this run "
+                         f"is one ({', '.join(formats)}): leave it out, or check the files' format")
     news_schema = load_schema(config.schema)
     kept = checkpoint_manifest(config.init_from) if config.init_from else None   # checked before the data is read
     checkpoint = schema_of(kept.tasks) if kept else {}

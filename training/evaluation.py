@@ -40,6 +40,9 @@ def head_outputs(model: NewsModel, docs: list[Document], batch_size: int = 16,
     return heads
 
 
+NOT_ANNOTATED = "not annotated there"   # why evaluate and calibrate leave a checkpoint task out: its data has none
+
+
 def check_annotated(docs: list[Document], tasks, source: dict) -> list[str]:
     """Refuse data that annotates none of `tasks` (names): scored, it would give no figure at all;
     fitted on, no calibration. `source`: the file's table (path, format, options). Returns a

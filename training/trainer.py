@@ -136,8 +136,6 @@ def train(config: TrainConfig, log=print) -> dict:
                          "from it, or remove that folder to start again")
     if config.init_from:
         check_start_in_place(config)
-    if config.gate_label and not config.lexical_terms and not config.init_from:
-        raise ValueError(f"gate_label {config.gate_label!r}: the gate reads the lexical features; give lexical_terms too")
     data = read_data(config)
     for name in data.untrained:
         what = ("left out, unless --init-from's checkpoint has it: then its head is carried over, trained no "

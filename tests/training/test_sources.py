@@ -189,6 +189,21 @@ def test_a_kind_conflict_between_the_news_schema_and_another_file_names_both(fil
                               "(the news schema, data/README.md)")
 
 
+def test_a_schema_beside_no_news_file_is_refused_not_ignored(files):
+    """Before: a run of CoNLL or CSV files with --schema trained without a word, the schema unread."""
+    (files / "schema.json").write_text(json.dumps({"topic": {"kind": "multi", "labels": ["summit_diplomacy"]}}),
+                                       encoding="utf-8")
+    config = TrainConfig(train=[str(files / "ner.conll"), {"path": str(files / "topics.csv"), "options": {
+        "label_field": "labels"}}], schema=str(files / "schema.json"), dev_fraction=0)
+    with pytest.raises(ValueError) as err:
+        read_data(config)
+    assert str(err.value) == (f"schema {files / 'schema.json'}: only news JSON lines are read by a schema, and no file "
+                              "of this run is one (classification, conll): leave it out, or check the files' format")
+    config = TrainConfig(train=[str(files / "ner.conll"), str(files / "news.jsonl")], schema=str(files / "schema.json"),
+                         dev_fraction=0)
+    assert read_data(config).schema["topic"] == {"kind": "multi", "labels": ["summit_diplomacy"]}   # read by it
+
+
 def test_several_labels_on_a_document_make_a_task_multi_label(tmp_path):
     tasks = [{"data": {"text": "Talks in Geneva."}, "annotations": [{"result": [
         {"type": "choices", "from_name": "topic", "value": {"choices": ["summit_diplomacy", "arms_control"]}}]}]},

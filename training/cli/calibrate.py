@@ -7,7 +7,7 @@ from pathlib import Path
 
 from training.sources import FORMATS
 
-from .checkpoints import add_checkpoint_argument, checkpoint_path, open_checkpoint, recorded_split
+from .checkpoints import add_checkpoint_argument, check_device, checkpoint_path, open_checkpoint, recorded_split
 from .reading import FORMAT_HELP, add_reader_arguments, check_files, file_sources, one_data_file
 
 
@@ -37,7 +37,7 @@ def run(args) -> int:
     from inference.calibration import calibrate
     from training.corpus import DataError, annotated_tasks
     from training.data import document_warnings, fingerprint
-    from training.evaluation import check_annotated, head_outputs
+    from training.evaluation import NOT_ANNOTATED, check_annotated, head_outputs
     from training.model_card import write_model_card
     from training.schema import schema_of
     from training.sources import Source, read_source
@@ -45,6 +45,7 @@ def run(args) -> int:
     if args.train_format is not None and not args.train:   # would go unused: the names the checkpoint lists are kept
         raise ValueError(f"--train-format {args.train_format} is the format of the --train files, and none is given")
     one_data_file(args, "calibrate fits on")
+    check_device(args.device)
     path = checkpoint_path(args.checkpoint)
     data, *train = file_sources(args, [(args.data, args.format)] + [(f, args.train_format) for f in args.train or []])
     check_files([("--data", args.data, args.format)]   # before the weights load
@@ -127,7 +128,7 @@ def run(args) -> int:
     card_text = ((" and README.md, the model card" + (f" ({copy}, its copy at training, is not)" if copy else ""))
                  if card else " (README.md, written by an older version, is not rewritten)")
     reasons = {"nothing to fit against there: every outcome the same, or none": unfitted,
-               "not annotated there": [task for task in kept if task not in unfitted]}
+               NOT_ANNOTATED: [task for task in kept if task not in unfitted]}
     kept_text = "".join(f"; {', '.join(tasks)} kept as it was ({why})" for why, tasks in reasons.items() if tasks)
     print(f"calibration of {', '.join(refitted) or 'no task'} refitted on {len(docs)} documents of {args.data}"
           f"{kept_text}; written to {path}/manifest.json{card_text}", file=sys.stderr)

@@ -19,6 +19,16 @@ def add_runtime_arguments(parser) -> None:
                         help="force int8 linear layers (with --runtime, or PyTorch's); see benchmarks/speed.py")
 
 
+def check_device(device: str) -> None:
+    """A --device unknown ("gpu") or not on this machine (cuda without a GPU), refused naming the flag
+    before the slow work, as load() would refuse it without."""
+    from inference.devices import resolve_device
+    try:
+        resolve_device(device)
+    except ValueError as exc:
+        raise ValueError(f"--device {device}: {exc}") from None
+
+
 def open_checkpoint(path: str | None, **options):
     """The loaded checkpoint at `path` (default: the default checkpoint), or checkpoint_path's error."""
     from inference import load

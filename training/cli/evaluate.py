@@ -8,8 +8,8 @@ from pathlib import Path
 
 from training.sources import FORMATS
 
-from .checkpoints import (add_checkpoint_argument, add_runtime_arguments, checkpoint_path, open_checkpoint,
-                          recorded_split)
+from .checkpoints import (add_checkpoint_argument, add_runtime_arguments, check_device, checkpoint_path,
+                          open_checkpoint, recorded_split)
 from .reading import FORMAT_HELP, add_reader_arguments, check_files, file_sources, one_data_file
 
 
@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from training.data import document_warnings
-    from training.evaluation import check_annotated, evaluate, format_metrics
+    from training.evaluation import NOT_ANNOTATED, check_annotated, evaluate, format_metrics
     from training.schema import schema_of
     from training.sources import Source, read_source
     from training.targets import unknown_labels
@@ -34,6 +34,7 @@ def run(args) -> int:
     [source] = file_sources(args, [(args.data, args.format)])
     if args.plots:   # before the slow part, whose figures a plot that cannot be written would lose
         _check_plots(Path(args.plots))
+    check_device(args.device)
     path = checkpoint_path(args.checkpoint)
     check_files([("--data", args.data, args.format)] + [("--bodies", args.bodies, None)] * (args.bodies is not None))
     held = recorded_split(path, args.data)
@@ -52,6 +53,8 @@ def run(args) -> int:
     print(f"{len(docs)} documents of {args.data}, scored by {args.checkpoint or 'the default checkpoint'} through "
           f"runtime {model.runtime} on {device_name(model.device)}:", file=sys.stderr)   # the figures move with it
     print(format_metrics(metrics), file=sys.stderr)
+    if unscored := [task.name for task in model.manifest.tasks if task.name not in metrics]:   # absent from the JSON
+        print(f"{', '.join(unscored)} not scored ({NOT_ANNOTATED})", file=sys.stderr)
     print(json.dumps(metrics))
     return 0
 
@@ -61,9 +64,8 @@ def _check_plots(plots: Path) -> None:
     or that is in a checkpoint, which predict's --html and export leave as it is too."""
     from inference.checkpoint import checkpoint_holding
     if held_by := checkpoint_holding(plots):
-        raise ValueError(f"--plots {plots}: that is in the checkpoint {held_by}, whose next save (train --output, "
-                         "--resume) would be refused while it held the folder, or delete the plots; give a folder "
-                         "elsewhere")
+        raise ValueError(f"--plots {plots}: that is inside the checkpoint {held_by}, which a later save (train "
+                         "--output, --resume) could not replace while it held the plots: give a folder elsewhere")
     existing = next(p for p in (plots, *plots.parents) if p.exists())   # it, or the folder it would be made in
     if not existing.is_dir():
         raise ValueError(f"--plots {plots}: {'a file is there' if existing == plots else f'{existing} is a file'}; "

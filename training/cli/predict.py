@@ -6,7 +6,8 @@ import json
 import os
 import sys
 
-from .checkpoints import add_checkpoint_argument, add_runtime_arguments, checkpoint_path, open_checkpoint
+from .checkpoints import (add_checkpoint_argument, add_runtime_arguments, check_device, checkpoint_path,
+                          open_checkpoint)
 from .reading import check_files
 
 
@@ -43,6 +44,7 @@ def run(args) -> int:
     from inference.checkpoint import checkpoint_holding
     # The arguments and the first batch of input are checked before the checkpoint loads, so a
     # wrong path or bad bytes fail at once.
+    check_device(args.device)
     checkpoint = checkpoint_path(args.checkpoint)
     if args.text == "-" and not args.file:   # stdin's usual name (`cat article.txt | newsmodel predict -`), not a text
         args.text = None

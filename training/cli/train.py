@@ -90,8 +90,11 @@ def train_config(args) -> TrainConfig:
     try:
         config = TrainConfig(**values)
     except ValueError as exc:   # "epochs: '3' is not ...": a setting the file gave, named with the file
-        named = str(exc).split(":")[0]   # the window check names window_length, beside the overlap the file gave
-        if named in from_file or named == "window_length" and "window_overlap" in from_file:
+        named = str(exc).split(":")[0].split(" ")[0]   # "gate_label 'x': ..." names gate_label
+        # the window check names window_length, beside the overlap the file gave; dev_fraction, beside its dev data
+        if named in from_file or named == "window_length" and "window_overlap" in from_file \
+                or named == "dev_fraction" and "dev" in from_file \
+                or args.config and str(exc).startswith("no training data"):   # no [[train]] table
             raise ValueError(f"{args.config}: {exc}") from None
         raise
     if args.config and config.model_card and os.path.realpath(config.model_card) == os.path.realpath(args.config):

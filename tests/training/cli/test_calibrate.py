@@ -119,6 +119,17 @@ def test_a_missing_file_is_named_with_its_flag_before_the_checkpoint_loads(tiny_
         assert f"error: {error}" in captured.err and not captured.out
 
 
+def test_a_device_that_names_none_is_refused_with_its_flag_before_the_checkpoint_loads(tiny_checkpoint, tmp_path,
+                                                                                        capsys, monkeypatch):
+    """Before: "unknown device 'gpu'" from the load, naming no flag."""
+    import training.cli.calibrate
+    monkeypatch.setattr(training.cli.calibrate, "open_checkpoint", lambda *a, **kw: pytest.fail("loaded"))
+    data = tmp_path / "dev.jsonl"
+    data.write_text(json.dumps({"text": "Talks in Geneva.", "entities": []}) + "\n", encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "gpu"]) == 2
+    assert "error: --device gpu: unknown device 'gpu' (expected one of" in capsys.readouterr().err
+
+
 def test_an_empty_checkpoint_name_is_refused_not_taken_for_the_default(tiny_checkpoint, tmp_path, monkeypatch, capsys):
     """Before: `--checkpoint "$UNSET"` recalibrated the default checkpoint in place."""
     monkeypatch.setenv("NEWSMODEL_CHECKPOINT", str(tiny_checkpoint))

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from training.cli import main
 
 
@@ -18,6 +20,16 @@ def test_evaluate_scores_a_file_of_any_format_as_one_json_line(tiny_checkpoint, 
     assert 0.0 <= metrics["entities"]["f1"] <= 1.0
 
 
+def test_evaluate_names_the_checkpoint_tasks_its_data_does_not_annotate(tiny_checkpoint, tmp_path, capsys):
+    """Before: left out of the JSON without a word, where calibrate names them (as kept, not annotated there)."""
+    data = tmp_path / "gold.conll"
+    data.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n\n", encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert set(json.loads(captured.out)) == {"entities"}
+    assert "topic, stance not scored (not annotated there)" in captured.err
+
+
 def test_evaluate_scores_through_the_runtime_it_is_given(tiny_checkpoint, tmp_path, capsys, monkeypatch):
     import training.evaluation
     data = tmp_path / "gold.conll"
@@ -30,6 +42,17 @@ def test_evaluate_scores_through_the_runtime_it_is_given(tiny_checkpoint, tmp_pa
                      *flags]) == 0
     assert scored_by == ["torch-int8", "torch", "torch-int8"]
     assert all(json.loads(line)["entities"]["documents"] == 1 for line in capsys.readouterr().out.splitlines())
+
+
+def test_a_device_that_names_none_is_refused_with_its_flag_before_the_checkpoint_loads(tiny_checkpoint, tmp_path,
+                                                                                        capsys, monkeypatch):
+    """Before: "unknown device 'gpu'" from the load, naming no flag."""
+    import training.cli.evaluate
+    monkeypatch.setattr(training.cli.evaluate, "open_checkpoint", lambda *a, **kw: pytest.fail("loaded"))
+    data = tmp_path / "gold.conll"
+    data.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n\n", encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "gpu"]) == 2
+    assert "error: --device gpu: unknown device 'gpu' (expected one of" in capsys.readouterr().err
 
 
 def test_labels_the_checkpoint_lacks_are_scored_as_misses_with_a_warning(tiny_checkpoint, tmp_path, capsys):
@@ -139,7 +162,8 @@ def test_a_plots_folder_that_cannot_be_made_is_refused_before_scoring(tmp_path, 
 
 def test_a_plots_folder_in_a_checkpoint_is_refused_before_scoring(tiny_checkpoint, tmp_path, capsys):
     """Before: the plots were written into the checkpoint, whose next save (train --output, --resume) then
-    refused to replace it, as predict --html and export refuse to write there."""
+    refused to replace it, as predict --html and export refuse to write there; then refused in a tangled
+    sentence ("... would be refused while it held the folder, or delete the plots; give a folder elsewhere")."""
     import shutil
     checkpoint = shutil.copytree(tiny_checkpoint, tmp_path / "ckpt")
     data = tmp_path / "gold.conll"
@@ -147,7 +171,8 @@ def test_a_plots_folder_in_a_checkpoint_is_refused_before_scoring(tiny_checkpoin
     for plots in (checkpoint / "plots", checkpoint):
         assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--device", "cpu",
                      "--plots", str(plots)]) == 2
-        assert f"--plots {plots}: that is in the checkpoint {checkpoint}, whose next save" in capsys.readouterr().err
+        assert f"--plots {plots}: that is inside the checkpoint {checkpoint}, which a later save (train --output, " \
+            "--resume) could not replace while it held the plots: give a folder elsewhere\n" in capsys.readouterr().err
     assert sorted(p.name for p in checkpoint.iterdir()) == sorted(p.name for p in tiny_checkpoint.iterdir())
 
 

@@ -22,9 +22,16 @@ def test_export_command_refuses_a_folder_it_did_not_write_before_loading(tiny_ch
     assert [p.name for p in (tmp_path / "notes").iterdir()] == ["todo.txt"]
 
 
-def test_export_command_names_the_tasks_when_one_is_unknown(tiny_checkpoint, tmp_path, capsys):
+def test_export_command_names_the_checkpoint_and_its_tasks_when_one_is_unknown(tiny_checkpoint, tmp_path, capsys,
+                                                                              monkeypatch):
+    """Before: "no task 'nope' in this checkpoint", naming no checkpoint (the default one is not on the command line)."""
     assert main(["export", "--checkpoint", str(tiny_checkpoint), "--task", "nope", "--output", str(tmp_path / "n")]) == 2
-    assert "error: no task 'nope' in this checkpoint (tasks: entities, topic, stance)" in capsys.readouterr().err
+    assert f"error: {tiny_checkpoint}: no task 'nope' in this checkpoint (tasks: entities, topic, stance)" \
+        in capsys.readouterr().err
+    monkeypatch.setenv("NEWSMODEL_CHECKPOINT", str(tiny_checkpoint))
+    assert main(["export", "--task", "topic", "--output", str(tmp_path / "n")]) == 2
+    assert f"error: {tiny_checkpoint}: task 'topic' is 'multi'; only ner tasks export" in capsys.readouterr().err
+    assert not (tmp_path / "n").exists()
 
 
 def test_an_empty_output_is_refused_not_taken_for_the_current_folder(tiny_checkpoint, tmp_path, capsys, monkeypatch):

@@ -345,7 +345,7 @@ def _scores(row: dict) -> list[float]:
 def test_a_device_that_names_none_is_one_line_with_any_runtime(tiny_checkpoint, capsys):
     for flags in (["--quantize"], ["--runtime", "onnx"], []):   # before: torch's RuntimeError, a traceback
         assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--device", "gpu", *flags, "Talks."]) == 2
-        assert "error: unknown device 'gpu'" in capsys.readouterr().err
+        assert "error: --device gpu: unknown device 'gpu'" in capsys.readouterr().err   # before: no flag named
 
 
 def test_the_html_page_is_written_whole_when_the_reader_stops_early(tiny_checkpoint, tmp_path, monkeypatch):

@@ -415,6 +415,20 @@ def test_a_window_overlap_the_config_file_gave_is_named_with_the_file(tmp_path, 
     assert f"{config}: window_length: 256 leaves no room beyond window_overlap (256)" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("text, flags, error", [
+    ('[[train]]\npath = "x.jsonl"\n[[dev]]\npath = "y.jsonl"\n', ["--dev-fraction", "0.1"],
+     "dev_fraction: 0.1 holds out training documents only without dev data, and dev data is given"),
+    ('gate_label = "neutral"\n[[train]]\npath = "x.jsonl"\n', [],
+     "gate_label 'neutral': the gate reads the lexical features; give lexical_terms too"),
+    ('epochs = 1\n', [], "no training data: give --train FILE or a config with [[train]] tables")])
+def test_a_config_refused_for_what_it_gives_or_lacks_is_named(tmp_path, capsys, text, flags, error):
+    """Before: refused without the config file's name, where a value out of range the file gave is named with it."""
+    config = tmp_path / "run.toml"
+    config.write_text(text, encoding="utf-8")
+    assert main(["train", "--config", str(config), "--output", str(tmp_path / "out"), *flags]) == 2
+    assert f"error: {config}: {error}" in capsys.readouterr().err
+
+
 def test_a_misspelt_config_key_is_answered_with_the_setting_it_is_near(files, capsys):
     (files / "bad.toml").write_text('learning_rat = 1e-4\nepoch = 3\nnonsense = 1\n[[train]]\npath = "x.jsonl"\n',
                                     encoding="utf-8")
