@@ -199,6 +199,25 @@ def cut_files_folder(args, benchmark: str):
             yield Path(tmp)
 
 
+def ours_config(args, benchmark: str, recipe: dict, **data):
+    """The TrainConfig `--system ours` trains with: the benchmark's `recipe` with the command's overrides."""
+    from training.config import TrainConfig
+    overrides = {k: getattr(args, k) for k in ("epochs", "window_length", "lexical_terms", "group_by_length",
+                                               "recase_capitals", "crf")
+                 if getattr(args, k) is not None}
+    return TrainConfig(output=ours_output(args, benchmark), resume=args.resume, max_steps=args.max_steps, seed=args.seed,
+                       base=args.base, device=args.device, **{**recipe, **overrides}, **data)
+
+
+def refuse_unusable_training(args, benchmark: str, recipe: dict) -> None:
+    """ours' settings (`--window-length 5`) and --output, refused as train refuses them, but before
+    the data are read and cut into <output>.data/ (they were refused after both)."""
+    if args.system != "ours" or args.checkpoint:
+        return
+    from training.trainer import check_before_reading
+    check_before_reading(ours_config(args, benchmark, recipe, train=args.train))
+
+
 def train_ours(args, benchmark: str, recipe: dict, **data):
     """(NewsModel, train seconds) for `--system ours`: trained here with training.trainer.train
     on `data` (train/dev sources) with the benchmark's `recipe` (TrainConfig settings; --epochs,
@@ -211,15 +230,9 @@ def train_ours(args, benchmark: str, recipe: dict, **data):
     from inference import load
     path = args.checkpoint
     if not path:
-        from training.config import TrainConfig
         from training.trainer import train
         path = ours_output(args, benchmark)
-        overrides = {k: getattr(args, k) for k in ("epochs", "window_length", "lexical_terms", "group_by_length",
-                                                         "recase_capitals", "crf")
-                     if getattr(args, k) is not None}
-        config = TrainConfig(output=path, resume=args.resume, max_steps=args.max_steps, seed=args.seed, base=args.base, device=args.device,
-                             **{**recipe, **overrides}, **data)
-        train(config, log=lambda m: print(m, file=sys.stderr, flush=True))
+        train(ours_config(args, benchmark, recipe, **data), log=lambda m: print(m, file=sys.stderr, flush=True))
     model = load(path, device=args.device)
     args.runtime, args.trained_into = model.runtime, None if args.checkpoint else path   # for the result line
     training = model.manifest.training
@@ -390,14 +403,17 @@ def _raised_here(exc: BaseException) -> bool:
     return module.split(".")[0] in ("training", "inference", "common", "__main__")   # installed or not
 
 
-def main(run, args, task: str | None = None, benchmark: str | None = None) -> None:
+def main(run, args, task: str | None = None, benchmark: str | None = None, recipe: dict | None = None) -> None:
     """Run `run(args) -> result dict` with everything it prints sent to stderr (spaCy and the
     trainer log to stdout), then emit the result: stdout carries the JSON line alone. `task`: the
     one the benchmark scores, which a --checkpoint must have; `benchmark`: the name of the default
-    folder our system trains into."""
+    folder our system trains into; `recipe`: the settings ours trains with, checked before any work."""
     if benchmark and args.system == "ours" and not args.checkpoint:
         args.output = ours_output(args, benchmark)   # so --output-json is checked against the default too
     refuse_unmeant(args, task)
+    if benchmark and recipe is not None:
+        with one_line_errors():
+            refuse_unusable_training(args, benchmark, recipe)
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)

@@ -290,7 +290,7 @@ def main() -> None:
             p.error("re3d has no dev file: its dev set is 10% of --train")
         if not args.test:
             p.error("re3d: --test PATH is required (the test portion is not in ../shared/data)")
-    common.main(run, args, TASK, args.dataset)
+    common.main(run, args, TASK, args.dataset, RECIPES[args.dataset])
 
 
 if __name__ == "__main__":

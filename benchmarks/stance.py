@@ -248,7 +248,7 @@ def main() -> None:
         p.error("--unrelated-fraction samples the training pairs; --checkpoint scores a trained checkpoint: leave it out")
     if args.max_body_words < 0:
         p.error("--max-body-words must be 0 (whole bodies) or more")
-    common.main(run, args, TASK, "fnc1")
+    common.main(run, args, TASK, "fnc1", RECIPE)
 
 
 if __name__ == "__main__":

@@ -209,7 +209,7 @@ def main() -> None:
         args.train = args.train or str(common.DATA / "reuters21578" / "modapte_train.jsonl")
         if args.dev:
             p.error("reuters has no dev file: its dev set is 10% of --train")
-    common.main(run, args, TASK, args.dataset)
+    common.main(run, args, TASK, args.dataset, RECIPES[args.dataset])
 
 
 if __name__ == "__main__":

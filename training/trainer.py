@@ -104,12 +104,10 @@ def check_start_in_place(config: TrainConfig) -> None:
                          "checkpoint as it is, copy it and give the copy to --init-from")
 
 
-def train(config: TrainConfig, log=print) -> dict:
-    """Train, write the best checkpoint to config.output, return the run's metrics (process 0;
-    the other processes of a distributed run return {})."""
-    config = dataclasses.replace(config)   # settings resolved for this run (rates of its base) stay out of the caller's
-    if os.environ.get("RANK", "0") != "0":   # under torchrun process 0 alone speaks, not each process in turn
-        log = lambda line: None   # noqa: E731
+def check_before_reading(config: TrainConfig) -> None:
+    """What train refuses before it reads the data: an output or state a save would destroy, a
+    model card it would lose, a state it would overwrite (the benchmark scripts call it before they
+    cut their files too)."""
     check_replaceable(config.output)   # before the data is read and hours are spent (`--output .` too)
     for path in (config.output, state_dir(config.output)):   # so --resume finds what a kill left moved aside
         recover_killed_save(path)
@@ -136,6 +134,15 @@ def train(config: TrainConfig, log=print) -> dict:
                          "from it, or remove that folder to start again")
     if config.init_from:
         check_start_in_place(config)
+
+
+def train(config: TrainConfig, log=print) -> dict:
+    """Train, write the best checkpoint to config.output, return the run's metrics (process 0;
+    the other processes of a distributed run return {})."""
+    config = dataclasses.replace(config)   # settings resolved for this run (rates of its base) stay out of the caller's
+    if os.environ.get("RANK", "0") != "0":   # under torchrun process 0 alone speaks, not each process in turn
+        log = lambda line: None   # noqa: E731
+    check_before_reading(config)
     data = read_data(config)
     for name in data.untrained:
         what = ("left out, unless --init-from's checkpoint has it: then its head is carried over, trained no "

@@ -77,6 +77,24 @@ def test_test_pairs_stance_py_cannot_read_are_refused_in_one_line(fnc, row, bodi
         "error: " + error.format(test=test, bodies=fnc / bodies)
 
 
+@pytest.mark.parametrize("option, error", [
+    (["--window-length", 5], "window_length: 5 leaves no room beyond window_overlap (64) and the 2 special tokens"),
+    (["--output", "{d}/eng.train"], "{d}/eng.train exists and is not a checkpoint: writing there would replace it; "
+                                     "choose another output"),
+], ids=["a window with no room", "an output that is a data file"])
+def test_training_settings_ours_cannot_use_are_refused_before_the_data_are_cut(tmp_path, option, error):
+    """Before: refused by the trainer only once every split was read and cut into <output>.data/
+    (50 s on CoNLL-2003 with --limit 2), the folder left behind, beside the data file too."""
+    for name in ("eng.train", "eng.testa", "eng.testb"):
+        (tmp_path / name).write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP I-ORG\nrejects VBZ B-VP O\n", encoding="utf-8")
+    files = [f"--{split}={tmp_path / name}" for split, name in (("train", "eng.train"), ("dev", "eng.testa"),
+                                                                 ("test", "eng.testb"))]
+    option = [str(o).format(d=tmp_path) for o in option]
+    assert refusal("conll.py", "--system", "ours", *files, "--output", tmp_path / "out", *option, "--limit", 2) == \
+        "error: " + error.format(d=tmp_path)
+    assert not list(tmp_path.glob("*.data"))
+
+
 def test_conll_takes_no_lexical_terms_which_no_entity_head_reads(tmp_path):
     """Before: accepted and written into the line, though the TF-IDF features feed document heads
     alone: the figures were those of a run without it."""
