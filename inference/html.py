@@ -80,7 +80,7 @@ def _highlighted(text: str, entities, colour: dict) -> str:
         cut = ' class="cut"' if end < e.end else ""
         parts.append(f'<mark style="background:{colour[e.label]}" data-label="{escape(e.label)}" '
                      f'data-task="{escape(e.task)}" data-start="{e.start}" data-end="{e.end}" '
-                     f'title="{escape(e.label)} {e.score:.2f} ({escape(e.task)})"{cut}>')
+                     f'title="{escape(e.label)} {_two_decimals(e.score)} ({escape(e.task)})"{cut}>')
         at = start
         ends.append(end)
     while ends:
@@ -95,13 +95,14 @@ def _labels(labels: dict) -> str:
     for task, ranked in labels.items():
         cells = "".join(f'<tr class="{"chosen" if l.chosen else ""}"><td>{escape(l.label)}</td>'
                         f'<td style="width:12em"><div class="bar" style="width:{100 * l.score:.1f}%"></div></td>'
-                        f"<td>{_score_shown(l)}</td></tr>" for l in ranked)
+                        f"<td>{_two_decimals(l.score, l.chosen)}</td></tr>" for l in ranked)
         rows.append(f"<h2>{escape(task)}</h2>\n<table class=\"task\">{cells}</table>\n")
     return "".join(rows)
 
 
-def _score_shown(label) -> str:
-    """The score to 2 decimals, rounded down if the label is not chosen: 0.4996 not chosen at a
-    threshold of 0.5 shows 0.49, not the 0.50 of a chosen 0.5004, and a chosen label beating
-    another never shows less than it."""
-    return str(Decimal(str(label.score)).quantize(Decimal("0.01"), ROUND_HALF_EVEN if label.chosen else ROUND_FLOOR))
+def _two_decimals(score: float, chosen: bool = True) -> str:
+    """A score to 2 decimals, as written (0.295 is 0.30, where :.2f gives 0.29), rounded down if it
+    is a label not chosen: 0.4996 not chosen at a threshold of 0.5 shows 0.49, not the 0.50 of a
+    chosen 0.5004, and a chosen label beating another never shows less than it. An entity's is
+    rounded as a chosen label's."""
+    return str(Decimal(str(score)).quantize(Decimal("0.01"), ROUND_HALF_EVEN if chosen else ROUND_FLOOR))

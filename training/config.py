@@ -24,13 +24,18 @@ def option(default, help: str, **cli):
 @dataclass
 class TrainConfig:
     # Data: a path, a {"path", "format", "options"} table (see training.sources), or a list of them.
-    train: str | dict | list = option(None, "training file (repeatable)", data=True)
+    train: str | dict | list = option(None, "training file (repeatable; default: the --config file's [[train]] "
+                                            "tables)", data=True)
     output: str = option(str(DEFAULT_CHECKPOINT), "checkpoint directory")
-    dev: str | dict | list | None = option(None, "dev file: metrics each epoch, best epoch kept, calibration", data=True)
-    test: str | dict | list | None = option(None, "test file: scored once with the best checkpoint", data=True)
+    dev: str | dict | list | None = option(None, "dev file: metrics each epoch, best epoch kept, calibration "
+                                                 "(default: none, or --dev-fraction of train; with neither, the "
+                                                 "last epoch is kept, uncalibrated)", data=True)
+    test: str | dict | list | None = option(None, "test file: scored once with the best checkpoint (default: none)",
+                                            data=True)
     dev_fraction: float = option(0.0, "without --dev (refused beside it): hold out this share of train "
                                       "(seeded; pairs by second text)")
-    max_train_docs: int | None = option(None, "train on a seeded random sample of this many documents")
+    max_train_docs: int | None = option(None, "train on a seeded random sample of this many documents "
+                                              "(default: every document)")
     base: str | None = option(None, f"base encoder: {', '.join(BASE_MODELS)}, or a local Hugging Face encoder "
                                     f"folder ({', '.join(MODEL_TYPES)}; default: {DEFAULT_BASE})")
     schema: str | None = option(None, "JSON {task: {kind, labels}} for news JSON lines (default: data/README.md's)")
@@ -69,7 +74,7 @@ class TrainConfig:
                                          "new labels get new ones; the training settings are this run's, as for "
                                          "a new one (--crf and --recase-capitals default to the checkpoint's), "
                                          "but the encoder, word-shape input, lexicon and gates are the "
-                                         "checkpoint's")
+                                         "checkpoint's (default: a new model from --base)")
     recase_capitals: bool | None = option(None, "lines in capitals (headlines, datelines) reach the encoder with "
                                                 "each word as the rest of its document writes it (inference.recasing; "
                                                 "default: a continued checkpoint's own, else the base "
@@ -82,9 +87,9 @@ class TrainConfig:
                                    "logistic regression fitted first and held fixed (0: off)")
     gate_label: str | None = option(None, "with lexical_terms: a single-label head decides this label first with a "
                                           "lexical gate, and the encoder trains on the other labels' documents only "
-                                          "(FNC-1: unrelated)")
+                                          "(FNC-1: unrelated; default: none)")
     resume: bool = option(False, "continue an interrupted run from <output>.state/")
-    max_steps: int | None = option(None, "stop after this many optimiser steps (smoke runs)")
+    max_steps: int | None = option(None, "stop after this many optimiser steps (smoke runs; default: no limit)")
     select_by: str | None = option(None, "task whose dev figure picks the best epoch (default: the mean over tasks)")
     device: str = option("auto", "auto (a GPU when there is one), cpu or cuda")
     precision: str = option("auto", "auto (bf16 autocast on a GPU, fp32 on the CPU), fp32 or bf16 (autocast, fp32 "
@@ -93,7 +98,8 @@ class TrainConfig:
     measure_runtimes: bool = option(True, "at the end, score and time each CPU runtime on dev (the default runtime "
                                           "of load() is chosen from these figures; on --resume of a run that ended "
                                           "without them, measured then)")
-    model_card: str | None = option(None, "also write the model card to this path")
+    model_card: str | None = option(None, "also write the model card to this path (default: the checkpoint's "
+                                          "README.md alone)")
 
     def __post_init__(self):
         if not _given(self.train):   # a Dataset of no rows is given: its reader says it has no records

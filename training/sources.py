@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .corpus import DataError, Document
 from .readers._files import BETWEEN_ITEMS, JSON_ERRORS, json_line, opens_a_list
+from .readers.annotation_tools import doccano_label_key
 from .readers.hf_datasets import in_memory_name, is_missing_split, parquet_files
 from .schema import task_name_error
 from .readers import read_jsonl
@@ -44,12 +45,13 @@ READER_OPTIONS = {
     "label_field": (str, "classification, hf: label column (default: label; pairs: Stance; hf data with tokens and "
                          "tags columns is NER unless it has this column)"),
     "pair_field": (str, "classification, hf: second text column of a text pair (default: none)"),
-    "multi": (bool, "classification, hf: multi-label (hf: else as the dataset's label feature says)"),
-    "skip_empty": (bool, "classification: leave out records with no text instead of refusing the file"),
+    "multi": (bool, "classification, hf: multi-label (default: single-label; hf: as the dataset's label "
+                    "feature says)"),
+    "skip_empty": (bool, "classification: leave out records with no text (default: such a record refuses the file)"),
     "delimiter": (str, "classification: separator of several labels in one cell (default: none)"),
     "quotes_as_text": (bool, "classification: quotes in CSV/TSV cells are text, not quoting (a cell then holds no "
-                             "separator or line break)"),
-    "bodies": (str, "pairs: the bodies file the stances files join to"),
+                             "separator or line break; default: quoting, as in CSV)"),
+    "bodies": (str, "pairs: the bodies file the stances files join to (pairs needs it; default: none)"),
     "scheme": (str, "conll, hf: tag scheme, auto, IOB1, IOB2 or BIOES (default: auto, from the tags)"),
     "tokens_field": (str, "hf: token-list column of NER data (default: tokens)"),
     "tags_field": (str, "hf: tag-list column of NER data (default: ner_tags)"),
@@ -159,7 +161,7 @@ def _doccano_spans(record) -> bool | None:
     """Whether a record's spans are as only Doccano writes them: "label" ("labels" up to Doccano 1.2) or
     "entities" as [start, end, type] triples, or "entities" with start_offset; None where it has none. (A
     news task may be named "label"; its value is never a triple.)"""
-    triples = record.get("label", record.get("labels")) if isinstance(record, dict) else None
+    triples = record.get(doccano_label_key(record)) if isinstance(record, dict) else None
     entities = record.get("entities") if isinstance(record, dict) else None
     if isinstance(triples, list) and any(isinstance(x, list) and len(x) == 3 for x in triples):
         return True
@@ -212,7 +214,7 @@ def _decides_doccano(record: dict) -> bool | None:
         return False
     if (doccano := _doccano_spans(record)) is not None:
         return doccano
-    names = record.get("label", record.get("labels"))   # "labels" as Doccano up to 1.2 spelt it
+    names = record.get(doccano_label_key(record))
     if record.get("cats") or isinstance(names, list) and names and all(isinstance(x, str) for x in names):
         return True
     return None

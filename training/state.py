@@ -40,14 +40,15 @@ def replaced_folders(output: str) -> list[tuple[str, str]]:
 
 def check_outside_saves(path: str | os.PathLike, output: str, named: str = "") -> None:
     """Refuse `path` (links resolved) inside a folder that a run's saves replace whole, the output folder
-    or its training state: a file read from there would be lost. `named` says what the path is."""
+    or its training state: a file read from there would be lost. `named` says what the path is (the
+    config file)."""
     if not output:   # refused as empty elsewhere: realpath would take it for the current folder
         return
     where = Path(os.path.realpath(path))
     for what, folder in replaced_folders(output):
         if where.is_relative_to(os.path.realpath(folder)):
-            raise ValueError(f"{path}: {named}inside {what} {folder}, which a save replaces whole: move it out, "
-                             "or choose another output")
+            raise ValueError(f"{path}: {f'{named} is ' if named else ''}inside {what} {folder}, which a save "
+                             "replaces whole: move it out, or choose another output")
 
 
 def save_state(path: Path, model, optimizer, scheduler, rng: random.Random, progress: dict, average=None,

@@ -355,6 +355,19 @@ def test_speed_refuses_settings_a_system_process_would_fail_on(tiny_checkpoint, 
     assert out.stderr.strip().splitlines()[-1].endswith(message)
 
 
+def test_speed_names_the_long_articles_it_timed_with_repeat_0(tiny_checkpoint, tmp_path):
+    """Before: --repeat 0 times the --long articles alone, but the line's split named --articles
+    ("test.jsonl"), a file none of whose texts was timed."""
+    (tmp_path / "long.txt").write_text("Putin met Trump in Helsinki. " * 20, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "speed.py"), "--checkpoint", str(tiny_checkpoint),
+                          "--limit", "1", "--repeat", "0", "--long", str(tmp_path / "long.txt"),
+                          str(tmp_path / "gone.txt"), "--rounds", "1", "--latency-articles", "1"],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-4000:]
+    line = json.loads(out.stdout)
+    assert (line["split"], line["articles"], line["repeat"]) == ("long.txt", 1, 0)
+
+
 def test_speed_system_processes_time_the_articles_the_parent_read(tiny_checkpoint, tmp_path):
     """Before, each system process read --articles again: a file gone or changed meanwhile failed
     it, or had it time other texts than its peers."""

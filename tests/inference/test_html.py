@@ -172,3 +172,14 @@ def test_a_mark_names_the_ner_task_of_its_entity():
                       text).to_html()
     assert 'data-task="re3d"' in page and 'title="LOC 0.91 (re3d)"' in page
     assert 'data-task="entities"' in page and 'title="LOC 0.80 (entities)"' in page
+
+
+def test_an_entity_score_is_rounded_as_a_chosen_labels_is():
+    """Before: a hover score was formatted with :.2f, which rounds the float's binary value, and a
+    label cell by the decimal rule: 0.295 showed as 0.29 on its entity and 0.30 on its label."""
+    import re
+    text = "Talks in Geneva."
+    page = Prediction([Entity("Geneva", "LOC", 9, 15, 0.295)], {"topic": [Label("trade", 0.295, True)]},
+                      text).to_html()
+    assert 'title="LOC 0.30 (entities)"' in page
+    assert re.findall(r'<td>([\d.]+)</td></tr>', page) == ["0.30"]

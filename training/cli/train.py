@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     t = sub.add_parser("train", help="fine-tune the encoder and heads on annotated files")
     t.add_argument("--config", help="TOML run config (keys as the flags below with _ for -, batch_size = 4; data as "
                                     "[[train]] tables, each with its file's format and reader options); flags "
-                                    "override it")
+                                    "override it (default: none, the flags alone)")
     for split in ("train", "dev", "test"):
         t.add_argument(f"--{split}", action="append", help=TrainConfig.__dataclass_fields__[split].metadata["help"])
     t.add_argument("--format", choices=FORMATS, help="format of the files given here " + FORMAT_HELP)
@@ -101,7 +101,7 @@ def train_config(args) -> TrainConfig:
         raise ValueError(f"model_card {config.model_card}: that is an input of this run; give another file")
     if args.config:   # else deleted by the first save
         from training.state import check_outside_saves
-        check_outside_saves(args.config, config.output, named="the config file is ")
+        check_outside_saves(args.config, config.output, named="the config file")
     return config
 
 

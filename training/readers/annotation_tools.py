@@ -315,7 +315,7 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
     # "label" holds span triples in a sequence-labelling export and class names otherwise. Decided
     # once per file, so an empty list means "no entities" in the one and "no labels" in the other.
     label_is_spans = any(isinstance(x, list) for _, r in records
-                         if isinstance(r.get(_label_key(r)), list) for x in r[_label_key(r)])
+                         if isinstance(r.get(doccano_label_key(r)), list) for x in r[doccano_label_key(r)])
     docs = []
     for where, record in records:
         errors: list[str] = []
@@ -342,9 +342,9 @@ def _doccano_records(path: Path, problems: list[str]):
             yield where, record
 
 
-def _label_key(record: dict) -> str | None:
-    """The field of a record that holds span triples or class names: "label", or "labels" as Doccano
-    up to 1.2 spelt it."""
+def doccano_label_key(record: dict) -> str | None:
+    """The field of a Doccano record that holds span triples or class names: "label", or "labels" as
+    Doccano up to 1.2 spelt it (training.sources reads it so too, to tell a Doccano file)."""
     return "label" if "label" in record else "labels" if "labels" in record else None
 
 
@@ -354,7 +354,7 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
         errors.append(problem)
         return None
     doc, units = Document(text), utf16_offsets(text)
-    named = _label_key(record)
+    named = doccano_label_key(record)
     span_key = "entities" if "entities" in record else named if label_is_spans else None
     label_key = "cats" if "cats" in record else named if span_key != named else None
     if ner_task and span_key:

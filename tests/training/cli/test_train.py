@@ -244,6 +244,19 @@ def test_help_states_each_base_encoders_own_defaults_and_no_empty_default():
         assert all(getattr(BASE_MODELS[name].entities_only, setting) == value for name, value in ner_only.items())
 
 
+def test_help_says_what_leaving_out_each_option_does():
+    """README: `train --help` gives every option with its default; an option whose default is None
+    said nothing of what leaving it out does (--max-steps, --model-card, --dev, --bodies)."""
+    import argparse
+    import training.cli.train as train_command
+    parser = argparse.ArgumentParser()
+    train_command.add_parser(parser.add_subparsers())
+    train = parser._subparsers._group_actions[0].choices["train"]
+    silent = [a.option_strings[0] for a in train._actions
+              if a.option_strings and a.dest != "help" and "default:" not in " ".join((a.help or "").split())]
+    assert silent == []
+
+
 def _train_help() -> str:
     """`newsmodel train --help`, white space collapsed."""
     import training.cli.train as train_command
