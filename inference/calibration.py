@@ -166,7 +166,9 @@ def tune_thresholds(probs: np.ndarray, gold: np.ndarray, labels: list[str],
     """Per label, the threshold with the best dev F1 (where dev has no positive: the `current`
     one, else 0.5). Where a range of thresholds ties for the best, the middle of the widest such
     range: the decision then sits as far as dev allows from the documents on either side, instead
-    of just above a negative, where any small shift in scores (another runtime, new data) flips it."""
+    of just above a negative, where any small shift in scores (another runtime, new data) flips it.
+    Each label is tuned alone, as TaskSpec.decide chooses it where the task `allows_none`; elsewhere
+    decide also gives the best label to a document none reaches, which this does not foresee."""
     thresholds = {}
     for j, label in enumerate(labels):
         if gold[:, j].sum() == 0:   # nothing to tune on: a recalibration keeps what was tuned before

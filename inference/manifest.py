@@ -45,6 +45,9 @@ class TaskSpec:
     gate: str | None = None      # single/pair: this label is decided first, by a lexical gate
     span_calibrator: dict = field(default_factory=dict)   # ner: entity-score calibrator fitted on dev
     seen_entities: list[str] = field(default_factory=list)   # ner: entity strings of the training data
+    # multi: a training document had none of its labels, so a document may get none (False in a manifest
+    # written before: the best label where none reaches its threshold, as then)
+    allows_none: bool = False
 
     @property
     def entity_types(self) -> list[str]:
@@ -60,15 +63,16 @@ class TaskSpec:
 
     def decide(self, probs) -> list[str]:
         """The labels a document gets: the best one for single-label tasks; for multi-label
-        tasks every label at or above its threshold, and the best one when none is; none where
-        the scores are NaN (a text with nothing to read: see NewsModel.analyse)."""
+        tasks every label at or above its threshold, and when none is, the best one, or none where
+        the task `allows_none`; none where the scores are NaN (a text with nothing to read: see
+        NewsModel.analyse)."""
         if not all(map(math.isfinite, probs)):
             return []
         best = max(range(len(self.labels)), key=lambda i: probs[i])
         if self.kind != "multi":
             return [self.labels[best]]
         chosen = [l for l, p in zip(self.labels, probs) if p >= self.threshold(l)]
-        return chosen or [self.labels[best]]
+        return chosen or ([] if self.allows_none else [self.labels[best]])
 
 
 @dataclass
@@ -122,6 +126,8 @@ class Manifest:
         # a gate is found by its label's row: one the task lacks failed at the first predict
         wrong += [f"task {t.name!r}: gate must be one of its labels, not {t.gate!r}" for t in manifest.tasks
                   if isinstance(t.gate, str) and _conforms(t.labels, list[str]) and t.gate not in t.labels]
+        wrong += [f"task {t.name!r}: allows_none is for multi-label tasks, not {t.kind}" for t in manifest.tasks
+                  if t.allows_none is True and t.kind != "multi"]   # decide would ignore it
         wrong += [f"task {t.name!r}: span_calibrator must be empty or an object of types (list of str), coef (a "
                   f"number per type and 3 more) and intercept (number), not {json.dumps(t.span_calibrator)[:40]}"
                   for t in manifest.tasks if isinstance(t.span_calibrator, dict) and not _span_calibrator(t)]

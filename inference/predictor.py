@@ -60,8 +60,8 @@ class Prediction:
 
     def chosen(self, task: str) -> list[str]:
         """The labels the checkpoint's decision rule gives the document for `task` (multi-label:
-        every label at or above its threshold, else the best; single-label: the best). A blank
-        text has none."""
+        every label at or above its threshold, else the best, or none where the task `allows_none`;
+        single-label: the best). A blank text has none."""
         if task not in self.labels:
             raise KeyError(f"no document task {task!r}; the model's: {', '.join(self.labels) or 'none'}")
         return [l.label for l in self.labels[task] if l.chosen]

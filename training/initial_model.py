@@ -67,6 +67,7 @@ def continue_from(checkpoint: str, schema: dict, log, manifest=None):
         if task.name in old.tasks:   # CRF, and the names it has trained on (the span calibrator reads them)
             was = old.tasks[task.name]
             task.lexical, task.gate, task.crf, task.seen_entities = was.lexical, was.gate, was.crf, was.seen_entities
+            task.allows_none = was.allows_none   # what the head learnt: this run's data may add it (Trainer)
             if task.name not in trained:   # a head trained no further keeps its calibration, unless dev refits it
                 task.temperature, task.thresholds = was.temperature, dict(was.thresholds)
                 task.span_calibrator = dict(was.span_calibrator)

@@ -107,7 +107,7 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
     before_steps = " (before any fine-tuning step, the lexical branches just fitted)" if best_epoch == 0 else ""
     card = TEMPLATE.read_text(encoding="utf-8").format(
         **base, **task_fields(manifest, bundled, figures), ner_procedure=_ner_procedure(manifest, base["shape_reason"]),
-        lexical_procedure=_lexical_procedure(manifest),
+        lexical_procedure=_lexical_procedure(manifest), decision_procedure=_decision_procedure(manifest),
         tasks=", ".join(f"{_code(t.name)} ({t.kind}: {', '.join(map(_text, t.labels))})" for t in manifest.tasks),
         data_summary=data_summary(manifest),
         data_note=("\nThe bundled corpus (`data/`) is original, written for this project; see `data/README.md`.\n"
@@ -146,7 +146,8 @@ def task_fields(manifest: Manifest, bundled: bool, figures: bool) -> dict:
     ner = [t for t in manifest.tasks if t.kind == "ner"]
     documents = [t for t in manifest.tasks if t.kind != "ner"]
     outputs = [f"its named entities ({', '.join(map(_text, t.entity_types))})" for t in ner]
-    outputs += [f"its {_code(t.name)} label{'s (several may apply)' if t.kind == 'multi' else ''}"
+    outputs += [f"its {_code(t.name)} label" + ("s (several may apply" + ", or none" * t.allows_none + ")"
+                                               if t.kind == "multi" else "")
                 + (" (of a text pair: a headline against its body)" if t.kind == "pair" else "") for t in documents]
     tags = (["named-entity-recognition"] if ner else []) + (["text-classification"] if documents else []) + ["news"]
     corpus = ("- The bundled corpus is small (a few hundred short articles): figures on it have wide error\n"
@@ -248,6 +249,13 @@ def _lexical_procedure(manifest: Manifest) -> str:
     return (f"- the {_joined([_code(t.name) for t in heads])} {read} TF-IDF features "
             f"over {len(manifest.lexicon)} training terms (`--lexical-terms`),\n  through a logistic regression "
             f"fitted before fine-tuning and held fixed{gates}\n")
+
+
+def _decision_procedure(manifest: Manifest) -> str:
+    """The labels a multi-label head gives a document (TaskSpec.decide)."""
+    return "".join(f"- a document gets every {_code(t.name)} label at or above its threshold, "
+                   + ("none where no label reaches it (its training data had documents with none)\n" if t.allows_none
+                      else "else the best one\n") for t in manifest.tasks if t.kind == "multi")
 
 
 def _bundled(path: Path) -> bool:

@@ -212,6 +212,12 @@ def seen_entities(task, docs) -> list[str]:
     return sorted({surface(d.text[s.start:s.end]) for d in docs for s in d.spans.get(task.name, [])})
 
 
+def allows_none(task, docs) -> bool:
+    """Whether a training document gives the multi-label `task` no label (a Reuters story with no
+    topic): the head learns "none of them", so predict may give a document none."""
+    return task.kind == "multi" and any(d.labels.get(task.name) == [] for d in docs)
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, data: RunData, log):
         self.config, self.data, self.log = config, data, log
@@ -246,6 +252,8 @@ class Trainer:
         self.average = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
                         if config.ema_decay else None)
         tasks = list(model.tasks.values())
+        for task in tasks:   # after --init-from, a head that learnt "none of them" keeps giving it
+            task.allows_none = task.allows_none or allows_none(task, data.train)
         self.manifest = Manifest(tasks=tasks, base_model=base_name, window_length=config.window_length,
                                  window_overlap=config.window_overlap, shape_input=model.shape_input,
                                  recase_capitals=config.recase_capitals,

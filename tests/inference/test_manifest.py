@@ -216,3 +216,22 @@ def test_a_bad_byte_after_a_byte_order_mark_is_named_at_its_own_byte(tmp_path):
     path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n\xff')
     with pytest.raises(ValueError, match=r"not UTF-8 text \(invalid start byte at byte 12\)$"):
         read_json(path)
+
+
+def test_a_multi_label_task_that_allows_none_gives_no_label_below_every_threshold(tmp_path):
+    """Before, decide gave the best label where none reached its threshold, whatever the task:
+    a model trained on documents with no topic (1,828 Reuters stories) could never say "none"."""
+    import json
+    task = TaskSpec("topic", "multi", ["a", "b", "c"], thresholds={"b": 0.2}, allows_none=True)
+    assert task.decide([0.3, 0.1, 0.4]) == []
+    assert task.decide([0.7, 0.25, 0.1]) == ["a", "b"]
+    path = tmp_path / "manifest.json"
+    path.write_text(Manifest(tasks=[task], base_model="m").to_json(), encoding="utf-8")
+    assert Manifest.read(path).tasks[0].allows_none is True
+    # a manifest written before the field reads, and decides, as it did: the best label
+    data = json.loads(path.read_text())
+    del data["tasks"][0]["allows_none"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert Manifest.read(path).tasks[0].decide([0.3, 0.1, 0.4]) == ["c"]
+    data["tasks"][0].update(kind="single", thresholds={}, allows_none=True)   # a hand edit decide would ignore
+    assert refusal(path, data) == f"{path}: task 'topic': allows_none is for multi-label tasks, not single"

@@ -64,3 +64,19 @@ def test_gold_labels_the_model_lacks_count_as_misses(model, monkeypatch):
     assert alone["topic"]["micro_f1"] == 1.0 and both["topic"]["micro_f1"] == 0.5   # trade right, fishing missed
     assert both["topic"]["macro_f1"] == pytest.approx((2 / 3 + 0) / 2)
     assert alone["stance"]["accuracy"] == 1.0 and both["stance"]["accuracy"] == 0.5
+
+
+def test_a_document_given_no_label_is_scored_as_predict_gives_it(model, monkeypatch):
+    """A topic head that allows none gives a document no label where none reaches its threshold;
+    evaluate scores that empty prediction against the gold, as it scored the best label before."""
+    texts = ["EU trade talks resume.", "Moscow backs the treaty."]
+    trade = [next(l.score for l in model.predict(t).labels["topic"] if l.label == "trade") for t in texts]
+    assert trade[0] != trade[1]
+    task = model.manifest.task("topic")   # trade chosen for the likelier text alone; no other topic
+    monkeypatch.setattr(task, "thresholds", {label: 1.0 for label in task.labels} | {"trade": sum(trade) / 2})
+    likelier = trade.index(max(trade))
+    docs = [Document(t, labels={"topic": ["trade"] if i == likelier else []}) for i, t in enumerate(texts)]
+    assert evaluate(model, docs)["topic"]["micro_f1"] == pytest.approx(2 / 3)   # the other text: its best topic
+    monkeypatch.setattr(task, "allows_none", True)
+    assert model.predict(texts[1 - likelier]).chosen("topic") == []
+    assert evaluate(model, docs)["topic"]["micro_f1"] == 1.0

@@ -296,3 +296,14 @@ def test_a_pairs_file_is_named_with_the_bodies_file_it_joins_to(tmp_path):
     text = write_model_card(tmp_path, _counted(manifest))
     assert ("Trained on `stances.csv` (bodies `bodies.csv`), test figures on `stances.csv, more.csv` "
             "(bodies `bodies.csv`); no dev data.\n") in text
+
+
+def test_the_card_says_the_decision_rule_of_a_multi_label_task(tmp_path):
+    """Before, a topic head trained on documents with no topic was said to give labels ("several
+    may apply"), never none, and the card said no rule for a document no label reaches."""
+    text = card(tmp_path, [TOPIC, STANCE], "train.jsonl")
+    assert "- a document gets every `topic` label at or above its threshold, else the best one\n" in text
+    text = card(tmp_path, [replace(TOPIC, allows_none=True), STANCE], "train.jsonl")
+    assert "gives its `topic` labels (several may apply, or none) and its `stance` label" in text
+    assert ("- a document gets every `topic` label at or above its threshold, none where no label reaches it (its "
+            "training data had documents with none)\n") in text

@@ -642,3 +642,29 @@ def test_a_run_that_diverges_stops_at_that_step_naming_it(tiny_base, tmp_path, m
         weights = load_file(str(tmp_path / "ckpt" / "model.safetensors"))   # epoch 1's checkpoint, as saved
         assert all(w.isfinite().all() for w in weights.values())
         assert json.loads((tmp_path / "ckpt" / "manifest.json").read_text())["training"]["best_epoch"] == 1
+
+
+def test_a_multi_label_task_trained_on_documents_with_no_label_may_give_none(tiny_base, tmp_path):
+    """Before, a document no label applies to (`"labels": []`, 1,828 of Reuters' 9,603 training
+    stories) trained the head on "none of them", yet decide gave every document its best label
+    where none reached its threshold: each such story got a topic. --init-from keeps what the
+    head learnt."""
+    stories = [("Oil prices rose in Vienna.", ["crude"]), ("Wheat exports fell sharply.", ["grain", "trade"]),
+               ("The council met on Tuesday.", []), ("Tariffs on steel were raised.", ["trade"])]
+    for name, rows in (("labelled", [s for s in stories if s[1]]), ("all", stories)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps({"text": t, "labels": l}) + "\n" for t, l in rows),
+                                                encoding="utf-8")
+
+    def run(data: str, output: str, **settings):
+        source = {"path": str(tmp_path / f"{data}.jsonl"), "format": "classification",
+                  "options": {"task": "topic", "multi": True, "label_field": "labels"}}
+        train(TrainConfig(train=source, dev=source, output=str(tmp_path / output), epochs=1, max_steps=1, batch_size=4,
+                          window_length=64, window_overlap=16, measure_runtimes=False, model_card=None, **settings),
+              log=lambda m: None)
+        return load(str(tmp_path / output)).manifest.task("topic")
+
+    assert not run("labelled", "first", base=tiny_base).allows_none   # every document has a label: the best, as before
+    task = run("all", "second", init_from=str(tmp_path / "first"))
+    assert task.allows_none
+    assert task.decide([task.threshold(label) / 2 for label in task.labels]) == []
+    assert run("labelled", "third", init_from=str(tmp_path / "second")).allows_none
