@@ -101,8 +101,8 @@ def _labels(labels: dict) -> str:
 
 
 def _two_decimals(score: float, chosen: bool = True) -> str:
-    """A score to 2 decimals, as written (0.295 is 0.30, where :.2f gives 0.29), rounded down if it
-    is a label not chosen: 0.4996 not chosen at a threshold of 0.5 shows 0.49, not the 0.50 of a
-    chosen 0.5004, and a chosen label beating another never shows less than it. An entity's is
-    rounded as a chosen label's."""
+    """A score to 2 decimals, of its shortest decimal form, half to even (0.295 is 0.30, where :.2f
+    reads the binary float as 0.29; 0.285 is 0.28), rounded down if it is a label not chosen: 0.4996
+    not chosen at a threshold of 0.5 shows 0.49, not the 0.50 of a chosen 0.5004, and a chosen label
+    beating another never shows less than it. An entity's is rounded as a chosen label's."""
     return str(Decimal(str(score)).quantize(Decimal("0.01"), ROUND_HALF_EVEN if chosen else ROUND_FLOOR))

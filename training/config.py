@@ -28,9 +28,12 @@ class TrainConfig:
                                             "tables)", data=True)
     output: str = option(str(DEFAULT_CHECKPOINT), "checkpoint directory")
     dev: str | dict | list | None = option(None, "dev file: metrics each epoch, best epoch kept, calibration "
-                                                 "(default: none, or --dev-fraction of train; with neither, the "
-                                                 "last epoch is kept, uncalibrated)", data=True)
-    test: str | dict | list | None = option(None, "test file: scored once with the best checkpoint (default: none)",
+                                                 "(default: the --config file's [[dev]] tables, or none, or "
+                                                 "--dev-fraction of train; with none of them, the last epoch is "
+                                                 "kept, uncalibrated but for heads --init-from carries over)",
+                                          data=True)
+    test: str | dict | list | None = option(None, "test file: scored once with the best checkpoint (default: the "
+                                                  "--config file's [[test]] tables, or none)",
                                             data=True)
     dev_fraction: float = option(0.0, "without --dev (refused beside it): hold out this share of train "
                                       "(seeded; pairs by second text)")
