@@ -19,15 +19,16 @@ from inference.devices import device_name
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def rss_mb_resetting_peak() -> float:
-    """This process's resident memory now, its peak (VmHWM) reset to it where Linux allows: else
-    a load whose own peak passed what it kept (int8 copies the weights) hides predict's below it."""
+def rss_mb_resetting_peak() -> tuple[float, str]:
+    """(This process's resident memory in MB, what its peak counts from): now, the peak (VmHWM)
+    reset to it, where Linux allows ("load"); else a load whose own peak passed what it kept (int8
+    copies the weights) hides predict's below it: the peak so far, and the process's ("start")."""
     try:
         status = Path("/proc/self/status").read_text()
         Path("/proc/self/clear_refs").write_text("5")   # "5": reset the peak resident set size
     except OSError:
-        return common.peak_rss_mb()
-    return round(int(next(l for l in status.splitlines() if l.startswith("VmRSS:")).split()[1]) / 1024, 1)
+        return common.peak_rss_mb(), "start"
+    return round(int(next(l for l in status.splitlines() if l.startswith("VmRSS:")).split()[1]) / 1024, 1), "load"
 
 
 def main() -> None:
@@ -42,7 +43,7 @@ def main() -> None:
     with common.one_line_errors():
         model = load(args.checkpoint)
     model.predict("warm-up text in Geneva.")
-    loaded_mb = rss_mb_resetting_peak()
+    loaded_mb, peak_since = rss_mb_resetting_peak()
     size = int(args.megabytes * 1_000_000)
     copy = "".join(t + "\n\n" for t in texts)   # each text, the last one's too, apart from the next
     text = (copy * (size // len(copy) + 1))[:size]
@@ -55,7 +56,7 @@ def main() -> None:
                       "characters": len(text), "words": len(text.split()), "entities": len(result.entities),
                       "seconds": round(seconds, 1), "words_per_second": round(len(text.split()) / seconds, 1),
                       "rss_after_load_mb": round(loaded_mb, 1), "peak_rss_mb": round(peak_mb, 1),
-                      "train_seconds": None}))
+                      "peak_since": peak_since, "train_seconds": None}))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ _JOINERS = re.compile(f"[{JOINERS}]")
 
 def terms(text: str) -> Counter:
     # a combining accent or a soft hyphen is no word character: "Socie\u0301te\u0301" was "socie" and "te";
-    # NFC last, as in `surface`, composes what the joiners and width forms kept apart ("\uff8a\uff9f" is "\u30d1")
+    # NFC last, as in `surface`, composes what the joiners and width forms kept apart ("\uff8a\uff9f" is "\u30d1",
+    # "cafe\u200d\u0301" is "café")
     return Counter(TOKEN.findall(unicodedata.normalize("NFC", compatible(_JOINERS.sub("", text))).lower()))
 
 

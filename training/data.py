@@ -36,8 +36,8 @@ class RunData:
     untrained: list[str] = field(default_factory=list)   # schema tasks no training document annotates: left out
     scored: list[str] = field(default_factory=list)   # what dev and test score: these, and what --init-from carries
     checkpoint: Manifest | None = None   # --init-from's, read once: the run starts from the model it describes
-    several_labels: dict[str, str] = field(default_factory=dict)   # task -> where a document's labels made it
-                                                                  # multi-label (see sources.several_labels)
+    # task -> (where a document's labels made it multi-label, how many did, of how many; sources.several_labels)
+    several_labels: dict[str, tuple[str, int, int]] = field(default_factory=dict)
 
 
 def as_sources(value, split: str = "train") -> list[Source]:
@@ -103,8 +103,8 @@ def read_data(config: TrainConfig) -> RunData:
     """Every file of every split is read and validated, and all problems reported together,
     before anything trains."""
     splits = {name: as_sources(getattr(config, name), name) for name in SPLITS}
-    formats = sorted({s.resolved_format for sources in splits.values() for s in sources})
-    if config.schema and "news" not in formats:   # refused, not ignored, as a reader flag no file's reader takes
+    # a schema no file reads: refused, not ignored, as a reader flag no file's reader takes
+    if config.schema and "news" not in (formats := sorted({s.resolved_format for ss in splits.values() for s in ss})):
         raise ValueError(f"schema {config.schema}: only news JSON lines are read by a schema, and no file of this run "
                          f"is one ({', '.join(formats)}): leave it out, or check the files' format")
     news_schema = load_schema(config.schema)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -301,20 +302,24 @@ def infer_schema(sources_docs: list[tuple[Source, list[Document]]]) -> tuple[dic
     return schema, first_seen
 
 
-def several_labels(sources_docs: list[tuple[Source, list[Document]]]) -> dict[str, str]:
-    """Task -> the first document giving it several labels, for the tasks no reader was told are
-    multi-label (`multi`): such a document alone makes the task multi-label (see infer_schema), and a
-    Doccano or Label Studio export does not say which a task is, so one record given two labels by
-    mistake turns a single-label head (softmax, the best label) into a multi-label one (sigmoids,
-    thresholds)."""
+def several_labels(sources_docs: list[tuple[Source, list[Document]]]) -> dict[str, tuple[str, int, int]]:
+    """Task -> (the first document giving it several labels, how many do, how many annotate it), for
+    the tasks no reader was told are multi-label (`multi`): such a document alone makes the task
+    multi-label (see infer_schema), and a Doccano or Label Studio export does not say which a task
+    is, so one record given two labels by mistake turns a single-label head (softmax, the best
+    label) into a multi-label one (sigmoids, thresholds). The counts tell a slip from a project
+    that is multi-label."""
     declared = {task for source, docs in sources_docs if source.multi for doc in docs for task in doc.labels}
-    found: dict[str, str] = {}
+    first: dict[str, str] = {}
+    several, annotated = Counter(), Counter()
     for _, docs in sources_docs:
         for doc in docs:
             for task, labels in doc.labels.items():
+                annotated[task] += 1
                 if len(labels) > 1 and task not in declared:
-                    found.setdefault(task, doc.source or "a document")
-    return found
+                    first.setdefault(task, doc.source or "a document")
+                    several[task] += 1
+    return {task: (where, several[task], annotated[task]) for task, where in first.items()}
 
 
 def merge_schemas(first: dict[str, dict], second: dict[str, dict], first_place: str,

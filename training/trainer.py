@@ -151,9 +151,10 @@ def train(config: TrainConfig, log=print) -> dict:
             "left out of the checkpoint"
         log(f"warning: none of the documents trained on (after any hold-out or sample) is annotated for task "
             f"{name!r}: {what}")
-    for name, where in data.several_labels.items():   # said: a record given two labels by mistake changes the head
+    for name, (where, several, annotated) in data.several_labels.items():   # a record's slip changes the head
         log(f"warning: task {name!r} is multi-label (each label its own probability, chosen at its own threshold), "
-            f"as {where} gives a document several labels; for a task of one label a document, give it one")
+            f"as {several} of the {annotated} documents annotating it give it several labels, the first {where}; "
+            "where that is a slip, give each of them one label")
     odd_documents = [line for split in SPLITS
                      for line in document_warnings(getattr(data, split) or [], f"{split} data")]
     predicted = predicted_schema(data)

@@ -49,19 +49,27 @@ def checkpoint_path(path: str | None) -> str:
     return path
 
 
+def readable_manifest(checkpoint: str):
+    """The checkpoint's Manifest, read before its weights load, or None where it cannot be read
+    (the load then says why)."""
+    from inference.checkpoint import MANIFEST
+    from inference.manifest import Manifest
+    try:
+        return Manifest.read(Path(checkpoint) / MANIFEST)
+    except (OSError, ValueError):
+        return None
+
+
 def recorded_split(checkpoint: str, data: str, sha256: str | None = None) -> tuple[str, str] | None:
     """("train" or "test", the file as the run named it) of the checkpoint's run whose recorded
     SHA-256 is that of `data` (a file or a folder; `sha256` where the caller has hashed it), or None,
     also where the manifest cannot be read (the load then says why) or records no SHA-256 (`data` is
     then not read). The training files of the runs a checkpoint continued with --init-from
     (`earlier_runs`) count as "train": its weights learnt from them too."""
-    from inference.checkpoint import MANIFEST
-    from inference.manifest import Manifest
     from training.data import fingerprint
-    try:
-        training = Manifest.read(Path(checkpoint) / MANIFEST).training
-    except (OSError, ValueError):
+    if (manifest := readable_manifest(checkpoint)) is None:
         return None
+    training = manifest.training
     earlier = training.get("earlier_runs")
     runs = [(training.get("config", {}), training.get("data_sha256", {}), ("train", "test"))] + [
         (run, run.get("data_sha256") or {}, ("train",)) for run in (earlier if isinstance(earlier, list) else [])

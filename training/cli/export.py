@@ -1,7 +1,7 @@
 """`newsmodel export`: an NER task as a standard Hugging Face token classifier."""
 from __future__ import annotations
 
-from .checkpoints import add_checkpoint_argument, checkpoint_path, open_checkpoint
+from .checkpoints import add_checkpoint_argument, checkpoint_path, open_checkpoint, readable_manifest
 
 
 def add_parser(sub) -> None:
@@ -16,10 +16,10 @@ def run(args) -> int:
     from inference.export import check_export_output, export_ner, ner_task
     check_export_output(args.output)   # before the checkpoint loads
     path = checkpoint_path(args.checkpoint)
-    model = open_checkpoint(path, runtime="torch", quantize=False, device="cpu")
-    try:   # the default checkpoint is not named on the command line
-        ner_task(model.manifest, args.task)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    print(export_ner(model, args.task, args.output))
+    if (manifest := readable_manifest(path)) is not None:   # before the weights load
+        try:   # the default checkpoint is not named on the command line
+            ner_task(manifest, args.task)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+    print(export_ner(open_checkpoint(path, runtime="torch", quantize=False, device="cpu"), args.task, args.output))
     return 0
