@@ -37,10 +37,13 @@ MAX_LENGTH = 512   # hf-recipe: a CoNLL sentence never comes near it; past it wo
 def conll_blocks(path: str) -> list[list[str]]:
     """The file's documents as lines (each -DOCSTART- starts one); its sentences when it has none,
     as read_conll counts documents (standins.py cuts its stand-in splits by them)."""
-    from training.readers._files import read_utf8   # here: importing training loads torch
+    from training.readers._files import read_lines   # here: importing training loads torch
     from training.readers.conll import unmarked
-    # bytes that are not UTF-8: a DataError naming the line; a byte-order mark inside a joined file, as read_conll drops it
-    lines = [unmarked(line) for line in read_utf8(Path(path)).splitlines()]
+    # bytes that are not UTF-8: a DataError naming the line; a byte-order mark inside a joined file, as read_conll drops it;
+    # lines as read_conll splits them (a token holding U+2028, \x0c or \x85 stays whole, as str.splitlines cuts it)
+    lines = [unmarked(line) for line in read_lines(Path(path))]
+    if lines and not lines[-1]:
+        lines.pop()   # the file's last line break ends its last line, it starts none
     blocks: list[list[str]] = []
     if any(line.startswith(DOCSTART) for line in lines):
         for line in lines:

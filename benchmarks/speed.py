@@ -50,15 +50,11 @@ VARIANTS = {"ours": {}, "ours-fp32": {"runtime": "torch", "quantize": False}, "o
             "ours-onnx": {"runtime": "onnx", "quantize": False}, "ours-onnx-int8": {"runtime": "onnx", "quantize": True}}
 
 
-def load_articles(args) -> list[str]:
+def load_articles(args, long: list[Path]) -> list[str]:
     texts = common.jsonl_texts(args.articles)
     if args.limit:
         texts = texts[:args.limit]
-    texts = texts * args.repeat
-    for path in args.long:
-        if Path(path).exists():
-            texts.append(read_utf8(Path(path)))
-    return texts
+    return texts * args.repeat + [read_utf8(path) for path in long]
 
 
 def serve_system(args) -> None:
@@ -69,8 +65,10 @@ def serve_system(args) -> None:
     torch.set_num_threads(args.threads)
     texts = json.loads(sys.stdin.readline())   # the parent's reading of the articles: every system times the same
     words = sum(len(t.split()) for t in texts)
+    runtime = None   # ours: what the timed model runs, a chosen ONNX runtime that failed here being fp32 PyTorch
     if args.system in VARIANTS:
         model = load(args.checkpoint, device="cpu", **VARIANTS[args.system])
+        runtime = model.runtime
         model.predict_batch(texts[:4])  # warm-up
         run_all = lambda: model.predict_batch(texts, batch_size=args.batch_size, max_tokens=args.max_tokens)
         run_one = model.predict
@@ -101,7 +99,7 @@ def serve_system(args) -> None:
     latencies.sort()
     pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
     seconds = statistics.median(rounds)
-    reply({"system": args.system, "articles": len(texts), "words": words, "seconds": round(seconds, 3),
+    reply({"system": args.system, "runtime": runtime, "articles": len(texts), "words": words, "seconds": round(seconds, 3),
            "rounds": rounds, "words_per_second": round(words / seconds, 1),
            "first_round_words_per_second": round(words / rounds[0], 1),
            "p50_ms": round(pct(0.5), 1), "p95_ms": round(pct(0.95), 1),
@@ -195,13 +193,16 @@ def accuracy_cost(args, systems: list[str], docs: list) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", default=str(default_checkpoint()))
+    parser.add_argument("--checkpoint", default=str(default_checkpoint()),
+                        help="the checkpoint timed (default: $NEWSMODEL_CHECKPOINT, else checkpoints/news)")
     parser.add_argument("--articles", default=str(ROOT / "data" / "test.jsonl"), help="JSON lines with a 'text' field")
     parser.add_argument("--repeat", type=int, default=4,
                         help="times each article of --articles is timed (0: the --long ones alone)")
     parser.add_argument("--limit", type=common.positive, help="use only the first N articles (smoke runs)")
     parser.add_argument("--long", nargs="*", default=[str(ROOT / "data" / "example_article.txt"),
-                                                       str(ROOT.parent / "shared" / "examples" / "summit_article.txt")])
+                                                       str(ROOT.parent / "shared" / "examples" / "summit_article.txt")],
+                        help="plain-text articles timed whole once each, after --articles (default: the example and "
+                             "summit articles; one not there is left out with a note; none: give --long alone)")
     parser.add_argument("--batch-size", type=common.positive, default=16,
                         help="ours: windows per encoder batch, at most")
     parser.add_argument("--max-tokens", type=common.positive, default=1024,
@@ -210,7 +211,8 @@ def main() -> None:
                         help="pipeline: tokens each window shares with the one before (0: none)")
     parser.add_argument("--threads", type=common.positive, default=2,
                         help="torch threads of every system's process, named in the line's device (default: 2)")
-    parser.add_argument("--latency-articles", type=common.positive, default=40)
+    parser.add_argument("--latency-articles", type=common.positive, default=40,
+                        help="p50 / p95 ms: each system's latency over the first N articles, one at a time")
     parser.add_argument("--rounds", type=int, default=5,
                         help="time every system this many times over all articles; words/s is the median round")
     parser.add_argument("--quantize", action="store_true", help="also time our int8 model and measure its accuracy cost")
@@ -232,11 +234,12 @@ def main() -> None:
     if args.onnx and (missing := missing_onnx_modules()):   # else met by its system process, as a traceback
         parser.error(f"--onnx needs the onnx extra: {' and '.join(missing)} not installed (pip install -e \".[onnx]\")")
 
+    long = [Path(path) for path in args.long if Path(path).exists()]
     for path in args.long:   # the default summit article lies outside the checkout: said, not failed on
         if not Path(path).exists():
             print(f"note: --long {path} is not there; timing without it", file=sys.stderr)
     with common.one_line_errors():   # read once, here: a bad line is named before the export, not by a child process
-        texts = load_articles(args)
+        texts = load_articles(args, long)
     if not texts:
         parser.error("no article to time: --repeat 0 times the --long articles alone, and none is there")
     from inference.export import export_ner
@@ -261,14 +264,16 @@ def main() -> None:
     print_table(args, results, [task.name for task in fp32.manifest.tasks], ner[0])
     base = results["pipeline"]["words_per_second"]
     # --repeat 0 times the --long articles alone: the split names them, not --articles
-    split = Path(args.articles).name if args.repeat else " + ".join(Path(p).name for p in args.long if Path(p).exists())
-    line = {"benchmark": "speed", "system": "ours", "split": split, "runtime": chosen,
+    split = Path(args.articles).name if args.repeat else " + ".join(path.name for path in long)
+    # the runtime "ours" ran in its process: the checkpoint's choice, or fp32 PyTorch where an ONNX one failed there
+    line = {"benchmark": "speed", "system": "ours", "split": split, "runtime": results["ours"]["runtime"],
             "words_per_second": results["ours"]["words_per_second"],
             "pipeline_words_per_second": base,
             "ratio": round(results["ours"]["words_per_second"] / base, 2),
             "p50_ms": results["ours"]["p50_ms"], "p95_ms": results["ours"]["p95_ms"],
             "peak_rss_mb": results["ours"]["peak_rss_mb"], "rounds": args.rounds,
             "malloc": "tuned" if args.tuned_malloc else "default", "batch_size": args.batch_size,
+            "latency_articles": args.latency_articles,
             "max_tokens": args.max_tokens, "stride": args.stride, "device": f"cpu ({args.threads} threads)",
             "articles": results["ours"]["articles"], "words": results["ours"]["words"], "repeat": args.repeat,
             "limit": args.limit, "train_seconds": None}

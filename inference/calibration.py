@@ -288,13 +288,15 @@ def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda lin
             positives = head.gold.sum(0)
             few = [label for label, n in zip(task.labels, positives) if n and min(n, len(head.gold) - n) < FEW_DOCUMENTS]
             untuned = [label for label, n in zip(task.labels, positives) if not n]
-            if few:
-                warn(f"{task.name}: the thresholds of {', '.join(few)} were tuned on fewer than {FEW_DOCUMENTS} "
-                     "documents with the label, or without it: they follow those documents (calibrate on more data "
-                     "to steady them)")
+            if few:   # one label or several: "the threshold of b was", "the thresholds of a, b were"
+                warn(f"{task.name}: the threshold{'s' * (len(few) > 1)} of {', '.join(few)} "
+                     f"{'were' if len(few) > 1 else 'was'} tuned on fewer than {FEW_DOCUMENTS} documents with the "
+                     f"label, or without it: {'they follow' if len(few) > 1 else 'it follows'} those documents "
+                     "(calibrate on more data to steady them)")
             if untuned:
-                warn(f"{task.name}: no document has {', '.join(untuned)}: their thresholds were not tuned (0.5, or "
-                     "as they were)")
+                warn(f"{task.name}: no document has {', '.join(untuned)}: "
+                     f"{'their thresholds were' if len(untuned) > 1 else 'its threshold was'} not tuned "
+                     f"(0.5, or as {'they were' if len(untuned) > 1 else 'it was'})")
         fitted[task.name] = {"temperature": task.temperature, "thresholds": task.thresholds}
     return fitted
 

@@ -6,11 +6,13 @@ inside a sentence elsewhere in the document ("Japan", "lucky"). A word with no s
 keeps its capitals, and so do a single letter ("U.S.") and a word the document also writes in
 capitals inside a sentence ("the US said": "US", even beside "told us"); "US" with only "us"
 for evidence still becomes "us". Only the encoder's input changes: the recased text has the
-original's length, so offsets and word shapes still come from the original.
+original's length, so offsets and word shapes still come from the original. A word is the same
+word in NFC and NFD ("Müller", "Mu\u0308ller"), and is recased in its own writing.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter, defaultdict
 
 # a run of letters, each with the combining accents after it (text in NFD writes "É" as "E\u0301")
@@ -40,17 +42,27 @@ def recase_capital_lines(text: str) -> str:
         if not is_capital:
             for match in _WORD.finditer(line):
                 if not _starts_sentence(line, match.start()):
-                    forms[match.group().lower()][match.group()] += 1
+                    forms[_key(match.group())][match.group()] += 1
 
     def recased(match: re.Match) -> str:
         word = match.group()
-        seen = forms.get(word.lower())
-        if not seen or sum(map(str.isalpha, word)) == 1 or seen[word]:   # no evidence, an initial, or an acronym
-            return word
+        seen = forms.get(_key(word))
+        nfc = unicodedata.normalize("NFC", word)
+        if not seen or sum(map(str.isalpha, word)) == 1 or any(unicodedata.normalize("NFC", f) == nfc for f in seen):
+            return word   # no evidence, an initial, or an acronym (in NFC or NFD)
         form = seen.most_common(1)[0][0]
-        return form if len(form) == len(word) else word   # "ß" against "SS": keep offsets exact
+        # the form written as the word is (NFC or NFD), letter for letter; else ("ß" against "SS") kept: offsets exact
+        for written in (form, unicodedata.normalize("NFC", form), unicodedata.normalize("NFD", form)):
+            if len(written) == len(word) and written.lower() == word.lower():
+                return written
+        return word
 
     return "".join(_WORD.sub(recased, line) if is_capital else line for line, is_capital in zip(lines, capital))
+
+
+def _key(word: str) -> str:
+    """What the forms of one word share: its small letters, in NFC."""
+    return unicodedata.normalize("NFC", word.lower())
 
 
 def _starts_sentence(line: str, start: int) -> bool:

@@ -57,8 +57,9 @@ class SpecialTokens:
 def plan_windows(n_tokens: int, content_length: int, overlap: int) -> tuple[list[tuple[int, int]], list[int]]:
     """Cut n_tokens into as few windows of at most content_length as keep neighbours sharing at
     least `overlap` tokens, all of one length and evenly spaced: a text just over one window's
-    length becomes two windows of about half its length plus the overlap, not a full window
-    and a second one that mostly repeats it.
+    length becomes two windows of about half its length plus half the overlap (255 tokens in
+    windows of 254 with an overlap of 64: (0, 160) and (95, 255)), not a full window and a second
+    one that mostly repeats it.
 
     Returns the (start, end) of each window and, for each token, the window in which it
     sits most centrally: the one whose label and hidden state count for that token.

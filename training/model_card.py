@@ -130,6 +130,9 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
         learning_rate=config["learning_rate"],
         head_learning_rate=config["head_learning_rate"], seed=config["seed"],
         window_length=manifest.window_length, window_overlap=manifest.window_overlap,
+        # cut_windows shares min(overlap, room // 2) along a pair's body: "at least" holds for single texts
+        pair_windows=" (along a pair's body, half the room its first text leaves where that is less)"
+                     if any(t.kind == "pair" for t in manifest.tasks) else "",
         train_minutes=manifest.training.get("train_minutes"),
         device_and_precision=f" on {_device(manifest.training)}, {manifest.training['precision']}"
                              if "precision" in manifest.training else "",

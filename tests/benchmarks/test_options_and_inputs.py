@@ -322,6 +322,25 @@ def test_a_conll_file_cut_to_a_sample_is_cut_as_the_reader_read_it(tmp_path, tin
     assert json.loads(out.stdout)["test_documents"] == 2
 
 
+@pytest.mark.parametrize("docstart", [True, False])
+def test_standins_cut_conll_documents_from_lines_as_the_reader_reads_them(tmp_path, monkeypatch, docstart):
+    r"""Before: conll_blocks split with str.splitlines, which read_conll does not: a token holding
+    U+2028, \x0c or \x85 was cut in two in the stand-in files alone."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import conll
+    from training.readers import read_conll
+    path = tmp_path / "re3d.conll"
+    path.write_text(("-DOCSTART- O\n\n" if docstart else "")
+                    + "".join(f"Gen{c}eva\tB-LOC\nday\tO\n\n" for c in ("\u2028", "\x0c", "\x85")), encoding="utf-8")
+    blocks = conll.conll_blocks(str(path))
+    assert [line for b in blocks for line in b if line.startswith("Gen")] == ["Gen\u2028eva\tB-LOC", "Gen\x0ceva\tB-LOC",
+                                                                              "Gen\x85eva\tB-LOC"]
+    copy = tmp_path / "copy.conll"
+    conll.write_blocks(blocks, copy)
+    assert copy.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")   # nothing added or cut
+    assert [d.text for d in read_conll(copy)] == [d.text for d in read_conll(path)]
+
+
 def test_an_article_whose_text_is_no_string_is_named_at_its_line(tmp_path, monkeypatch):
     """Before: accepted, then 'TypeError: texts[1] must be str' after the model loaded (word_types,
     speed, memory, runtime_agreement)."""

@@ -382,6 +382,38 @@ def test_speed_system_processes_time_the_articles_the_parent_read(tiny_checkpoin
     assert (summary["articles"], summary["words"]) == (2, 8)
 
 
+def test_speed_reports_the_runtime_its_ours_process_ran_and_the_latency_articles(tiny_checkpoint, tmp_path,
+                                                                                 monkeypatch, capsys):
+    """Before, the line's runtime was the parent's choose(): a chosen ONNX runtime whose export failed in
+    the "ours" process, which then ran fp32 PyTorch, was reported under the ONNX name; and the line
+    left out --latency-articles, which moves p50 / p95."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import speed
+    import inference.runtimes
+    monkeypatch.setattr(inference.runtimes, "choose", lambda measured: ("onnx", "the fastest"))
+    summary = {"articles": 1, "words": 4, "seconds": 1.0, "rounds": [1.0], "words_per_second": 4.0,
+               "first_round_words_per_second": 4.0, "p50_ms": 1.0, "p95_ms": 1.0, "peak_rss_mb": 1.0}
+    monkeypatch.setattr(speed, "time_systems", lambda args, systems, exported, texts: {
+        name: {**summary, "system": name, "runtime": {"pipeline": None, "ours": "torch"}.get(name, name)}
+        for name in systems})
+    (tmp_path / "plain.jsonl").write_text('{"text": "Putin met Trump."}\n', encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["speed.py", "--checkpoint", str(tiny_checkpoint), "--articles",
+                                      str(tmp_path / "plain.jsonl"), "--long", "--rounds", "1",
+                                      "--latency-articles", "7"])
+    speed.main()
+    line = json.loads(capsys.readouterr().out)
+    assert (line["runtime"], line["latency_articles"]) == ("torch", 7)
+
+
+def test_speed_system_processes_say_the_runtime_they_ran(tiny_checkpoint):
+    child = subprocess.Popen([sys.executable, str(BENCHMARKS / "speed.py"), "--system", "ours-int8", "--exported",
+                              "none", "--checkpoint", str(tiny_checkpoint), "--long", "--latency-articles", "1"],
+                             cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = child.communicate(json.dumps(["Talks in Geneva."]) + "\nround\nfinish\n", timeout=180)
+    assert child.returncode == 0, err[-2000:]
+    assert json.loads([line for line in out.splitlines() if line.startswith("{")][-1])["runtime"] == "torch-int8"
+
+
 def test_speed_refuses_a_checkpoint_without_an_ner_task(tiny_base, news_tasks, tmp_path):
     """Before: export_ner's "no task 'entities'" as a traceback; a task of another name is exported."""
     from conftest import _tiny_checkpoint

@@ -190,11 +190,26 @@ def test_thresholds_tuned_on_very_few_documents_are_warned_about():
     warned = []
     calibrate([HeadOutputs(task, probs=probs, gold=gold)], warned.append)
     assert task.thresholds["b"] < 0.15   # tuned, as before
-    assert warned == ["topic: the thresholds of b were tuned on fewer than 3 documents with the label, or "
-                      "without it: they follow those documents (calibrate on more data to steady them)"]
+    assert warned == ["topic: the threshold of b was tuned on fewer than 3 documents with the label, or "
+                      "without it: it follows those documents (calibrate on more data to steady them)"]
     warned.clear()
     calibrate([HeadOutputs(TaskSpec("topic", "multi", ["a", "b"]), probs=probs, gold=gold * [1, 0])], warned.append)
-    assert warned == ["topic: no document has b: their thresholds were not tuned (0.5, or as they were)"]
+    assert warned == ["topic: no document has b: its threshold was not tuned (0.5, or as it was)"]
+
+
+def test_threshold_warnings_are_worded_for_one_label_and_for_several():
+    """Before, one label untuned read "no document has never: their thresholds were not tuned"."""
+    probs = np.array([[0.9, 0.15, 0.1], [0.8, 0.1, 0.2], [0.85, 0.05, 0.1], [0.2, 0.05, 0.1], [0.1, 0.1, 0.1],
+                      [0.15, 0.05, 0.05]])
+    warned = []
+    calibrate([HeadOutputs(TaskSpec("topic", "multi", ["a", "b", "c"]), probs=probs,
+                           gold=np.array([[1, 1, 1], [1, 0, 0], [1, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]]))], warned.append)
+    assert warned == ["topic: the thresholds of b, c were tuned on fewer than 3 documents with the label, or "
+                      "without it: they follow those documents (calibrate on more data to steady them)"]
+    warned.clear()
+    calibrate([HeadOutputs(TaskSpec("topic", "multi", ["a", "b", "c"]), probs=probs,
+                           gold=np.array([[1, 0, 0], [1, 0, 0], [1, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]]))], warned.append)
+    assert warned == ["topic: no document has b, c: their thresholds were not tuned (0.5, or as they were)"]
 
 
 @pytest.mark.parametrize("kind", ["single", "multi"])

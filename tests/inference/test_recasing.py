@@ -42,6 +42,31 @@ def test_a_word_written_with_combining_accents_is_one_word():
     assert recased == unicodedata.normalize("NFD", recase_capital_lines(text))
 
 
+def test_a_word_is_recased_from_its_form_in_the_other_normalisation_in_its_own():
+    """Before, a line in capitals in NFD ("MU\u0308LLER") was not recased from an NFC "Müller" in the
+    body (nor the other way round): their keys differed. Recased, it keeps its own writing and length."""
+    nfd = unicodedata.normalize("NFD", "MÜLLER SPRICHT MIT DER PRESSE")
+    text = nfd + "\nDann sprach Herr Müller mit der Presse .\n"
+    recased = recase_capital_lines(text)
+    assert recased.splitlines()[0] == unicodedata.normalize("NFD", "Müller SPRICHT mit der Presse")
+    assert len(recased) == len(text)
+    text = "MÜLLER SPRICHT\n" + unicodedata.normalize("NFD", "Dann sprach Herr Müller .\n")
+    assert recase_capital_lines(text).splitlines()[0] == "Müller SPRICHT"
+    # the body also writes it in capitals (in NFC): the name, kept
+    assert recase_capital_lines(nfd + "\nDann sprach MÜLLER mit Müller .\n").splitlines()[0].startswith(
+        unicodedata.normalize("NFD", "MÜLLER"))
+
+
+def test_a_form_that_no_normalisation_writes_letter_for_letter_as_the_word_is_kept():
+    """Marks in another order ("Q\u0307\u0323", NFC "Q\u0323\u0307") are the same word, but no
+    writing of the body's form matches the line's letter for letter: the capitals stay."""
+    line = "Q\u0307\u0323UUX SPRICHT MIT DER PRESSE"
+    text = line + "\nDann sprach Herr Q\u0323\u0307uux mit der Presse .\n"
+    recased = recase_capital_lines(text)
+    assert recased.splitlines()[0] == "Q\u0307\u0323UUX SPRICHT mit der Presse"
+    assert len(recased) == len(text)
+
+
 def test_only_lines_wholly_in_capitals_change():
     assert is_capital_line("NATO AND THE EU MEET")
     assert not is_capital_line("NATO and the EU meet")

@@ -181,6 +181,15 @@ def test_a_pair_task_is_called_with_its_pair_and_a_run_without_dev_claims_no_cal
     assert "Trained without a dev set: the scores are the model's own, uncalibrated" in text
 
 
+def test_the_window_overlap_is_said_with_a_pairs_exception_only_where_there_is_a_pair_task(tmp_path):
+    """Before, a pair checkpoint's card said neighbours share "at least" the overlap, where cut_windows
+    shares half the body's room when the first text leaves less than twice the overlap."""
+    pair = card(tmp_path, [TaskSpec("stance", "pair", ["agree", "unrelated"])], "stances.csv", calibrated=False)
+    assert ("neighbours sharing at least 64 (along a pair's body, half the room its first text leaves where that "
+            "is less).") in pair
+    assert "neighbours sharing at least 64.\n" in card(tmp_path, [NER, TOPIC], "train.jsonl")
+
+
 def test_a_run_continued_from_a_checkpoint_says_so(tmp_path):
     manifest = Manifest(tasks=[NER], base_model="minilm")
     manifest.training = {"config": TrainConfig(train="more.jsonl", init_from="checkpoints/news", learning_rate=1e-4,

@@ -19,14 +19,20 @@ def add_runtime_arguments(parser) -> None:
                         help="force int8 linear layers (with --runtime, or PyTorch's); see benchmarks/speed.py")
 
 
-def check_device(device: str) -> None:
-    """A --device unknown ("gpu") or not on this machine (cuda without a GPU), refused naming the flag
-    before the slow work, as load() would refuse it without."""
-    from inference.devices import resolve_device
+def check_device(device: str, runtime: str | None = None, quantize: bool | None = None) -> None:
+    """A --device unknown ("gpu") or not on this machine (cuda without a GPU), or a GPU asked for with a
+    CPU-only --runtime or --quantize, refused naming the flags before the slow work, as load() would
+    refuse it without them."""
+    from inference.devices import device_setting, resolve_device
     try:
-        resolve_device(device)
+        if runtime in (None, "torch") and not quantize or device_setting(device) in ("auto", "cpu"):
+            resolve_device(device)
+            return
     except ValueError as exc:
         raise ValueError(f"--device {device}: {exc}") from None
+    flags = " ".join([f"--runtime {runtime}"] * (runtime is not None) + ["--quantize"] * bool(quantize))
+    raise ValueError(f"{flags} runs on the CPU only, not with --device {device}: give --device cpu, or leave --device "
+                     "out")
 
 
 def open_checkpoint(path: str | None, **options):

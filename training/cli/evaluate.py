@@ -34,7 +34,7 @@ def run(args) -> int:
     [source] = file_sources(args, [(args.data, args.format)])
     if args.plots:   # before the slow part, whose figures a plot that cannot be written would lose
         _check_plots(Path(args.plots))
-    check_device(args.device)
+    check_device(args.device, args.runtime, args.quantize)
     path = checkpoint_path(args.checkpoint)
     check_files([("--data", args.data, args.format)] + [("--bodies", args.bodies, None)] * (args.bodies is not None))
     held = recorded_split(path, args.data)

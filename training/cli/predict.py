@@ -44,7 +44,7 @@ def run(args) -> int:
     from inference.checkpoint import checkpoint_holding
     # The arguments and the first batch of input are checked before the checkpoint loads, so a
     # wrong path or bad bytes fail at once.
-    check_device(args.device)
+    check_device(args.device, args.runtime, args.quantize)
     checkpoint = checkpoint_path(args.checkpoint)
     if args.text == "-" and not args.file:   # stdin's usual name (`cat article.txt | newsmodel predict -`), not a text
         args.text = None

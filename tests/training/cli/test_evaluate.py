@@ -55,6 +55,22 @@ def test_a_device_that_names_none_is_refused_with_its_flag_before_the_checkpoint
     assert "error: --device gpu: unknown device 'gpu' (expected one of" in capsys.readouterr().err
 
 
+def test_a_cpu_only_runtime_with_device_cuda_names_its_flag_before_the_checkpoint_loads(tiny_checkpoint, tmp_path,
+                                                                                         capsys, monkeypatch):
+    """Before, on a GPU machine: "runtime onnx runs on the CPU only, not on 'cuda'" from the load, naming no flag."""
+    import torch
+    import training.cli.evaluate
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(training.cli.evaluate, "open_checkpoint", lambda *a, **kw: pytest.fail("loaded"))
+    data = tmp_path / "gold.conll"
+    data.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n\n", encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cuda",
+                 "--runtime", "onnx"]) == 2
+    assert ("error: --runtime onnx runs on the CPU only, not with --device cuda: give --device cpu, or leave "
+            "--device out") in capsys.readouterr().err
+
+
 def test_labels_the_checkpoint_lacks_are_scored_as_misses_with_a_warning(tiny_checkpoint, tmp_path, capsys):
     """Before: refused (the news reader too), as if a corpus with one more entity type or topic could not be scored."""
     conll = tmp_path / "gold.conll"

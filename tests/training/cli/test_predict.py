@@ -348,6 +348,20 @@ def test_a_device_that_names_none_is_one_line_with_any_runtime(tiny_checkpoint, 
         assert "error: --device gpu: unknown device 'gpu'" in capsys.readouterr().err   # before: no flag named
 
 
+@pytest.mark.parametrize("gpu", [True, False])
+def test_a_cpu_only_runtime_with_device_cuda_names_its_flags_before_the_checkpoint_loads(tiny_checkpoint, capsys,
+                                                                                          monkeypatch, gpu):
+    """Before, on a GPU machine: "runtime torch-int8 runs on the CPU only, not on 'cuda'", naming no flag."""
+    import torch
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    monkeypatch.setattr(predict_command, "open_checkpoint", lambda *a, **kw: pytest.fail("loaded"))
+    for flags, named in ((["--quantize"], "--quantize"), (["--runtime", "torch-int8"], "--runtime torch-int8"),
+                         (["--runtime", "onnx", "--quantize"], "--runtime onnx --quantize")):
+        assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--device", "cuda", *flags, "Talks."]) == 2
+        assert (f"error: {named} runs on the CPU only, not with --device cuda: give --device cpu, or leave --device "
+                "out") in capsys.readouterr().err
+
+
 def test_the_html_page_is_written_whole_when_the_reader_stops_early(tiny_checkpoint, tmp_path, monkeypatch):
     import os
     import sys
