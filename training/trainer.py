@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -442,7 +443,8 @@ class Trainer:
         order = self.examples.epoch_order(self.rng, config.batch_size, config.group_by_length)
         starts = list(range(0, len(order), config.batch_size))[self.rank::self.world][:self.steps_per_epoch]
         starts = starts[:self.total_steps - self.progress["step"]]   # --max-steps may end it early
-        bar = tqdm(total=len(starts), desc=f"epoch {epoch}/{self.epochs}", unit="batch", disable=self.rank != 0)
+        bar = tqdm(total=len(starts), desc=f"epoch {epoch}/{self.epochs}", unit="batch", disable=self.rank != 0,
+                   **_bar_output())
         with bar:   # closed on Ctrl-C too: else drawn again when the traceback goes, below the message
             for b in starts:
                 batch = _to_device(self.examples.batch(order[b:b + config.batch_size]), self.device)
@@ -528,6 +530,27 @@ class Trainer:
         write_model_card(Path(config.output), best.manifest, extra_path=config.model_card)
         remove_state(self.state)
         return result
+
+
+class _Lines:
+    """stderr as a log file (`2> log`) or a pipe reads it: each redraw of a bar a line of its own,
+    not a carriage return over the last, which left every redraw of an epoch on one line."""
+
+    def write(self, text: str) -> None:
+        line = text.replace("\r", "").rstrip()
+        if line:
+            sys.stderr.write(line + "\n")
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def _bar_output() -> dict:
+    """tqdm's settings for the epoch bar: redrawn in place on a terminal (or a notebook's widget);
+    elsewhere a line every 30 s and at the epoch's end, with its time and rate."""
+    if sys.stderr.isatty() or any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__):
+        return {}
+    return {"file": _Lines(), "mininterval": 30, "maxinterval": 30}
 
 
 def _to_device(batch, device: torch.device):

@@ -1,5 +1,6 @@
 """End to end: train a few steps on a slice of the bundled corpus, then predict."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -668,3 +669,21 @@ def test_a_multi_label_task_trained_on_documents_with_no_label_may_give_none(tin
     assert task.allows_none
     assert task.decide([task.threshold(label) / 2 for label in task.labels]) == []
     assert run("labelled", "third", init_from=str(tmp_path / "second")).allows_none
+
+
+def test_the_bars_give_a_log_file_lines_not_carriage_returns(tiny_base, tmp_path, capsys):
+    """`newsmodel train ... 2> log`: before, each epoch's bar was redrawn with carriage returns, one
+    line of the file holding every redraw (`cat` showed the last alone, `grep` all at once)."""
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    train(TrainConfig(train=str(tmp_path / "train.jsonl"), base=tiny_base, batch_size=1, window_length=64,
+                      window_overlap=16, epochs=2, measure_runtimes=False, model_card=None,
+                      output=str(tmp_path / "out")), log=lambda m: None)
+    err = capsys.readouterr().err   # captured: no terminal, as a file is not
+    bars = [line for line in err.split("\n") if "epoch " in line]   # (transformers' own bars aside)
+    assert bars and all(line.startswith("epoch ") and line.rstrip() == line and "\r" not in line for line in bars)
+    for epoch in (1, 2):   # each epoch's last line: all its steps, and the time they took
+        last = [line for line in bars if line.startswith(f"epoch {epoch}/2:")][-1]
+        assert "100%" in last and re.search(r"\[\d\d:\d\d<", last)
+    assert len(bars) <= 6   # a line now and then (every 30 s), not one for each step
