@@ -137,10 +137,10 @@ def read_data(config: TrainConfig) -> RunData:
     schema, first_seen = infer_schema(other)
     if kept:   # a task of another kind than the checkpoint's, named with the record that first gives it
         merge_schemas(checkpoint, schema, f"the checkpoint {config.init_from}", first_seen)
-    several = {task: where for task, where in several_labels(other).items() if task not in checkpoint}
+    several = {task: found for task, found in several_labels(other).items() if task not in checkpoint}
     if len(other) < sum(len(pairs) for pairs in read.values()):  # some files are news JSON lines
         schema = merge_schemas(news_schema, schema, schema_name, first_seen)
-        several = {task: where for task, where in several.items() if task not in news_schema}   # its kind is given
+        several = {task: found for task, found in several.items() if task not in news_schema}   # its kind is given
     docs = {name: [d for _, ds in pairs for d in ds] or None for name, pairs in read.items()}
     if docs["dev"] is None and config.dev_fraction > 0:
         docs["train"], docs["dev"] = hold_out_documents(docs["train"], config.dev_fraction, config.seed)
@@ -156,7 +156,7 @@ def read_data(config: TrainConfig) -> RunData:
     sha256 = {describe(f): fingerprint(f) for split_files in files.values() for f in split_files}
     trained = {describe(f): sha256[describe(f)] for split in ("train", "dev") for f in files[split]}
     return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, trained, untrained, scored, kept,
-                   {task: where for task, where in several.items() if task in schema})
+                   {task: found for task, found in several.items() if task in schema})
 
 
 def trained_tasks(schema: dict[str, dict], train: list[Document]) -> tuple[dict[str, dict], list[str]]:
