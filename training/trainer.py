@@ -544,6 +544,10 @@ class _Lines:
     def flush(self) -> None:
         sys.stderr.flush()
 
+    @property
+    def encoding(self) -> str | None:   # tqdm draws its bar in blocks where this allows, else in "#"
+        return getattr(sys.stderr, "encoding", None)
+
 
 def _bar_output() -> dict:
     """tqdm's settings for the epoch bar: redrawn in place on a terminal (or a notebook's widget);
