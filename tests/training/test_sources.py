@@ -113,6 +113,24 @@ def test_a_doccano_json_export_is_known_by_its_records(files):
                                               "labels or spans has Doccano's; give --format if it is another")
 
 
+def test_json_under_an_extension_read_as_conll_says_how_it_was_read(files):
+    """Before: "x.ndjson:1: unknown tag '{}}': expected O, or B-, ..." alone, with no word of CoNLL or
+    of the extension that chose it."""
+    for name, text in (("export.ndjson", json.dumps(NEWS) + "\n"), ("compact.txt", json.dumps(NEWS, separators=(",", ":"))),
+                       ("list.jsonlines", json.dumps([NEWS]))):
+        (files / name).write_text(text, encoding="utf-8")
+        with pytest.raises(DataError) as err:
+            read_source(Source(str(files / name)), NEWS_SCHEMA)
+        assert err.value.problems[0] == (
+            f"{files / name}: read as CoNLL columns, as a file whose extension is none of .jsonl, .json, .csv, .tsv "
+            "or .parquet is, but it opens as JSON does: give --format, or name it .jsonl (JSON lines) or .json")
+        assert len(err.value.problems) > 1   # the CoNLL reader's own follow
+    with pytest.raises(DataError) as err:   # a CoNLL file's own problems stand alone
+        (files / "bad.conll").write_text("EU B-ORG\nrejects X-Y\n", encoding="utf-8")
+        read_source(Source(str(files / "bad.conll")), NEWS_SCHEMA)
+    assert "read as CoNLL" not in str(err.value)
+
+
 def test_a_json_list_is_read_as_far_as_the_record_that_tells_its_tool(files):
     """The file is read as far as that record (before, whole, on each of a run's looks at its format:
     0.75 s each for a 206 MB Label Studio export): one longer than what is read first is read on."""

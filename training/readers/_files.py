@@ -139,14 +139,20 @@ def json_list(text: str) -> tuple[object, dict[int, str]]:
 def opens_a_list(path: Path) -> bool:
     """Whether a file opens a JSON list (a byte-order mark and white space before it aside); False
     where it cannot be read, which its reader then says."""
+    return first_byte(path) == b"["
+
+
+def first_byte(path: Path) -> bytes:
+    """A file's first byte past a byte-order mark and white space; b"" where it has none, or
+    cannot be read (which its reader then says)."""
     try:
         with open(path, "rb") as f:
             while chunk := f.read(4096):   # white space of any length, not the whole file read
                 if rest := chunk.lstrip(BOM + b" \t\r\n"):
-                    return rest.startswith(b"[")
+                    return rest[:1]
     except OSError:
         pass
-    return False
+    return b""
 
 
 def read_json_list(path: Path) -> tuple[object, dict[int, str]]:

@@ -217,11 +217,17 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
     if not annotations:   # skipped, or a model's predictions alone: no one's reading of the text to learn
         return None
     chosen = next((a for a in annotations if a.get("ground_truth")), annotations[0])
+    # where the task lists several (annotators, cancelled ones), its problems say which one was read
+    n = next(n for n, a in enumerate(listed) if a is chosen)
+    at = f"{key}[{n}]" + (f" (id {chosen['id']})" if "id" in chosen else "") + ": " if len(listed) > 1 else ""
     if not isinstance(chosen.get("result") or [], list):   # else read as a text without entities
-        errors.append(f"the {key[:-1]}'s result must be a list, not {json_type(chosen['result'])}")
+        errors.append(f"{at}the {key[:-1]}'s result must be a list, not {json_type(chosen['result'])}")
         return None
-    return _document(text, data, [(f"result[{k}]", item) for k, item in enumerate(_result(chosen))],
-                     ner_task, choice_tasks, text_key, errors)
+    found: list[str] = []
+    doc = _document(text, data, [(f"result[{k}]", item) for k, item in enumerate(_result(chosen))],
+                    ner_task, choice_tasks, text_key, found)
+    errors.extend(at + e for e in found)
+    return doc
 
 
 def _document(text: str, data: dict, items: list[tuple[str, object]], ner_task, choice_tasks, text_key: str,

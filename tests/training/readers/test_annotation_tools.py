@@ -121,6 +121,26 @@ def test_label_studio_problems_name_task_index_and_id(tmp_path):
         f"{path}: task 4 (id 5): entities overlap: 0..9 PER 'Putin met' and 6..15 ORG 'met Trump'"]
 
 
+def test_label_studio_problems_name_the_annotation_read_where_a_task_has_several(tmp_path):
+    """Before: "task 0 (id 1): result[0]: ..." where the annotation read was the second, its
+    first result fine: which annotator's region was wrong went unsaid."""
+    task = ls_task(1, TEXT, ls_span(0, 5, "PER"), cancelled_first=True)
+    task["annotations"].append({"id": 2, "ground_truth": True, "result": [ls_span(0, 99, "PER"), ls_span(0, 9, "PER"),
+                                                                         ls_span(6, 15, "ORG")]})
+    path = write_json(tmp_path, [task, ls_task(2, TEXT, ls_span(0, 99, "PER"))])
+    with pytest.raises(DataError) as err:
+        read_label_studio(path)
+    assert err.value.problems == [
+        f"{path}: task 0 (id 1): annotations[2] (id 2): result[0]: offset 99 is past the end of the text (28 characters)",
+        f"{path}: task 0 (id 1): annotations[2] (id 2): entities overlap: 0..9 PER 'Putin met' and 6..15 ORG "
+        "'met Trump'",
+        f"{path}: task 1 (id 2): result[0]: offset 99 is past the end of the text (28 characters)"]
+    task["annotations"][2]["result"] = {"0": ls_span(0, 5, "PER")}
+    with pytest.raises(DataError, match=r"task 0 \(id 1\): annotations\[2\] \(id 2\): the annotation's result must "
+                                        "be a list, not dict"):
+        read_label_studio(write_json(tmp_path, [task]))
+
+
 def test_label_studio_a_region_drawn_twice_alike_is_one_entity(tmp_path):
     """Before: refused as "entities overlap: 0..5 PER 'Putin' and 0..5 PER 'Putin'"."""
     path = write_json(tmp_path, [ls_task(1, TEXT, ls_span(0, 5, "PER"), ls_span(0, 5, "PER", from_name="claims"),
