@@ -28,7 +28,9 @@ DEFAULT_CHECKPOINT = Path("checkpoints") / "news"   # where `make train` writes;
 DEFAULT_CHECKPOINT_ENV = "NEWSMODEL_CHECKPOINT"      # overrides that default
 MANIFEST = "manifest.json"
 HEADS = "heads.safetensors"
-ENCODER_FILES = ("config.json", "tokenizer.json", "model.safetensors")   # as save_pretrained writes them
+# as save_pretrained writes them; without tokenizer_config.json, transformers rebuilds the tokenizer
+# by config.json's model type (e5-small's SentencePiece as WordPiece: every predict failed)
+ENCODER_FILES = ("config.json", "tokenizer.json", "model.safetensors", "tokenizer_config.json")
 TRAINED_AS = "newsmodel"   # the heads file's metadata: what its weights mean (heads_meaning)
 # Set in an export's config.json (inference.export), so that a later export may replace the folder
 # and nothing else is ever overwritten (a checkpoint, someone's own model), and load() names it

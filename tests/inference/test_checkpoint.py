@@ -303,6 +303,17 @@ def test_a_damaged_checkpoint_is_refused_naming_the_file(tiny_checkpoint, tmp_pa
         load_checkpoint(ckpt)
 
 
+def test_a_checkpoint_without_its_tokenizer_settings_is_refused_naming_the_file(any_tiny_checkpoint, tmp_path):
+    """Before: it loaded, transformers rebuilding the tokenizer from config.json's model type, and
+    e5-small's SentencePiece vocabulary then failed every predict with a bare "WordPiece error:
+    Missing [UNK] token from the vocabulary", naming no file."""
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(any_tiny_checkpoint, ckpt)
+    (ckpt / "tokenizer_config.json").unlink()
+    with pytest.raises(ValueError, match=r"ckpt is not a whole checkpoint: tokenizer_config.json missing"):
+        load_checkpoint(ckpt)
+
+
 def test_code_in_a_checkpoint_folder_is_never_run(tiny_checkpoint, tmp_path, monkeypatch):
     import json
     import shutil
