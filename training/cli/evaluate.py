@@ -61,7 +61,7 @@ def run(args) -> int:
 
 def _check_plots(plots: Path) -> None:
     """Refuse a --plots folder that cannot be made or written: a file there or above it, or no write access;
-    or that is in a checkpoint, which predict's --html and export leave as it is too."""
+    or that is in a checkpoint, which predict's --html and export leave as it is too; and matplotlib missing."""
     from inference.checkpoint import checkpoint_holding
     if held_by := checkpoint_holding(plots):
         raise ValueError(f"--plots {plots}: that is inside the checkpoint {held_by}, which a later save (train "
@@ -72,3 +72,4 @@ def _check_plots(plots: Path) -> None:
                          "give a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"--plots {plots}: {existing} cannot be written")
+    import matplotlib  # noqa: F401  (the plots draw with it: missing, main names the extra before the scoring)

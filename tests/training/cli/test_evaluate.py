@@ -1,4 +1,5 @@
 import json
+import sys
 
 import pytest
 
@@ -278,3 +279,13 @@ def test_a_missing_file_is_named_with_its_flag_before_the_checkpoint_loads(tiny_
         assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--device", "cpu", *flags]) == 2
         captured = capsys.readouterr()
         assert f"error: {error}" in captured.err and not captured.out
+
+
+def test_plots_without_matplotlib_are_refused_before_scoring(tmp_path, capsys, monkeypatch):
+    """Before: the whole file was scored, then the first plot's `import matplotlib` failed and every
+    figure was lost (nothing on stdout), an empty --plots folder left behind."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)   # importing it raises ImportError, as if not installed
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "none"), "--data", "x.jsonl",
+                 "--plots", str(tmp_path / "plots")]) == 2   # refused before the checkpoint is even looked for
+    assert "matplotlib" in (err := capsys.readouterr().err) and "pip install 'newsmodel[train]'" in err
+    assert not (tmp_path / "plots").exists()
