@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from transformers import AutoConfig
 
 import common
 from inference import NewsModel, load
@@ -80,6 +81,15 @@ def ensemble(paths: list[str], window_lengths: list[int] | None = None) -> NewsM
     return model
 
 
+def check_window_lengths(window_lengths: list[int], overlap: int, positions: int | None) -> None:
+    """A ValueError for a length that windows of `overlap` on an encoder of `positions` cannot have,
+    or for one given twice."""
+    for problem in filter(None, (window_problem(n, overlap, positions) for n in window_lengths)):
+        raise ValueError(problem)
+    if len(set(window_lengths)) < len(window_lengths):
+        raise ValueError(f"window lengths {window_lengths}: one is given twice")
+
+
 class Readings(NewsModel):
     """`model` reading every text once per window length, the readings' word scores averaged: the
     mean of the log-probabilities, renormalised, is the softmax of the mean logits. NER tasks only."""
@@ -88,12 +98,8 @@ class Readings(NewsModel):
         if any(t.kind != "ner" for t in model.manifest.tasks):
             raise ValueError("only NER tasks are read through several window lengths; this checkpoint has "
                              "document tasks")
-        overlap = model.manifest.window_overlap
-        positions = usable_positions(next(m.config for m in model.model.modules() if hasattr(m, "config")))
-        for problem in filter(None, (window_problem(n, overlap, positions) for n in window_lengths)):
-            raise ValueError(problem)
-        if len(set(window_lengths)) < len(window_lengths):
-            raise ValueError(f"window lengths {window_lengths}: one is given twice")
+        check_window_lengths(window_lengths, model.manifest.window_overlap,
+                             usable_positions(next(m.config for m in model.model.modules() if hasattr(m, "config"))))
         super().__init__(model.model, model.tokenizer, model.manifest, model.device, model.runtime)
         # a reader per length, sharing the weights and the tokenizer's lock: nothing changes per call
         self.readers = [NewsModel(model.model, model.tokenizer, dataclasses.replace(model.manifest, window_length=n),
@@ -137,6 +143,10 @@ def main() -> None:
                 kinds.add(frozenset(Manifest.read(Path(path) / MANIFEST).task(TASK).entity_types))
             except KeyError as exc:   # "no task ... in this checkpoint": which member
                 raise SystemExit(f"error: --checkpoint {path}: {exc.args[0]}") from None
+        if args.window_length:   # refused as Readings refuses them, but before any member loads
+            first = Path(args.checkpoint[0])   # without its config.json, named as the member loads
+            positions = usable_positions(AutoConfig.from_pretrained(first)) if (first / "config.json").is_file() else None
+            check_window_lengths(args.window_length, Manifest.read(first / MANIFEST).window_overlap, positions)
     except (OSError, ValueError) as exc:
         raise SystemExit(f"error: {exc}") from None
     types = set(next(iter(kinds)))   # members of other types are refused as they load

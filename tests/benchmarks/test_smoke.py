@@ -521,7 +521,7 @@ def test_diagnostic_scripts_refuse_bad_input_in_one_line_before_loading(tmp_path
     out = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 1 and error in out.stderr.strip().splitlines()[-1], out.stderr[-2000:]
-    assert "Traceback" not in out.stderr and "Loading weights" not in out.stderr and not (tmp_path / "out").exists()
+    assert "Traceback" not in out.stderr and not (tmp_path / "out").exists()
 
 
 # runs a benchmark script as on a machine without the onnx extra
@@ -618,6 +618,42 @@ def test_consistency_lists_words_with_more_than_one_type(tiny_checkpoint, tmp_pa
     line = run("consistency.py", "--checkpoint", tiny_checkpoint, "--file", article, "--device", "cpu")
     assert line["entities"] == len(line["spans"]) and isinstance(line["mixed_types"], dict)
     assert line["device"].startswith("cpu (") and line["runtime"] == "torch"
+
+
+def test_consistency_compares_types_within_one_ner_task(tiny_base, tmp_path):
+    """Before: a name that two NER tasks type each in its own way ("Kalashnikov" PER in entities,
+    WEAPON in weapons) was listed as typed inconsistently, and so was every name of a checkpoint
+    whose second task renames the first's types."""
+    sys.path.insert(0, str(BENCHMARKS))
+    from consistency import mixed_types
+
+    from inference import Entity
+    entities = [Entity("Kalashnikov", "PER", 0, 11, 0.9), Entity("Kalashnikov", "WEAPON", 0, 11, 0.9, "weapons"),
+                Entity("Putin", "PER", 20, 25, 0.9), Entity("Putin", "ORG", 30, 35, 0.9)]
+    assert mixed_types(entities) == {"Putin (entities)": ["ORG", "PER"]}
+    assert mixed_types(entities[2:]) == {"Putin": ["ORG", "PER"]}   # one task: named as before
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    from inference.checkpoint import save_checkpoint
+    from inference.manifest import Manifest
+    from inference.modeling import MultiTaskModel
+    from training.schema import NEWS_SCHEMA, task_specs
+    renamed = {"PER": "PERSON", "ORG": "ORGANISATION", "LOC": "PLACE", "MISC": "OTHER"}
+    tasks = task_specs({**NEWS_SCHEMA, "twin": {"kind": "ner", "labels": list(renamed.values())}})
+    torch.manual_seed(0)
+    model = MultiTaskModel(AutoModel.from_pretrained(tiny_base, add_pooling_layer=False), tasks)
+    model.heads["twin"].load_state_dict(model.heads["entities"].state_dict())   # entities' spans, renamed
+    checkpoint = save_checkpoint(model, AutoTokenizer.from_pretrained(tiny_base),
+                                 Manifest(tasks=tasks, base_model="tiny", window_length=32, window_overlap=8),
+                                 tmp_path / "ckpt")
+    article = tmp_path / "article.txt"
+    article.write_text("Putin met Biden in Geneva. Putin said the US would leave.", encoding="utf-8")
+    line = run("consistency.py", "--checkpoint", checkpoint, "--file", article, "--device", "cpu")
+    twins = [span for span in line["spans"] if span[4] == "twin"]
+    assert any(any(c.isupper() for c in span[0]) for span in twins)   # names the twin types: the check can fail
+    assert len(twins) * 2 == line["entities"] == len(line["spans"])
+    assert all(set(types) <= set(renamed) or set(types) <= set(renamed.values())
+               for types in line["mixed_types"].values()), line["mixed_types"]
 
 
 def test_word_types_counts_the_type_that_covers_each_occurrence(tiny_checkpoint, tmp_path):
