@@ -542,7 +542,7 @@ class _Lines:
             sys.stderr.write(line + "\n")
 
     def flush(self) -> None:
-        sys.stderr.flush()
+        getattr(sys.stderr, "flush", lambda: None)()   # a stand-in stderr may write alone
 
     @property
     def encoding(self) -> str | None:   # tqdm draws its bar in blocks where this allows, else in "#"
@@ -551,8 +551,14 @@ class _Lines:
 
 def _bar_output() -> dict:
     """tqdm's settings for the epoch bar: redrawn in place on a terminal (or a notebook's widget);
-    elsewhere a line every 30 s and at the epoch's end, with its time and rate."""
-    if sys.stderr.isatty() or any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__):
+    elsewhere a line at its start, every 30 s and at its end, with its time and rate. A stderr that
+    cannot say whether it is a terminal (a notebook's or a logger's stand-in, one closed) and a Jupyter
+    kernel's (which redraws a carriage return in place) keep tqdm's own drawing, as before."""
+    try:
+        terminal = sys.stderr.isatty()
+    except (AttributeError, ValueError, OSError):
+        return {}
+    if terminal or "ipykernel" in sys.modules or any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__):
         return {}
     return {"file": _Lines(), "mininterval": 30, "maxinterval": 30}
 

@@ -1,6 +1,7 @@
 """End to end: train a few steps on a slice of the bundled corpus, then predict."""
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -687,3 +688,28 @@ def test_the_bars_give_a_log_file_lines_not_carriage_returns(tiny_base, tmp_path
         last = [line for line in bars if line.startswith(f"epoch {epoch}/2:")][-1]
         assert "100%" in last and re.search(r"\[\d\d:\d\d<", last)
     assert len(bars) <= 6   # a line now and then (every 30 s), not one for each step
+
+
+def test_the_bars_take_a_stderr_that_only_writes(tiny_base, tmp_path, monkeypatch):
+    """A notebook's or a logger's stand-in for stderr (write alone): before, train() failed at the first
+    epoch's bar with "AttributeError: ... no attribute 'isatty'" (and 'flush' where it had isatty)."""
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+
+    class Writes:
+        def __init__(self):
+            self.text = []
+
+        def write(self, text):
+            self.text.append(text)
+
+    class WritesAndSays(Writes):
+        def isatty(self):
+            return False
+
+    for n, stderr in enumerate((Writes(), WritesAndSays())):
+        monkeypatch.setattr(sys, "stderr", stderr)
+        train(TrainConfig(train=str(tmp_path / "train.jsonl"), base=tiny_base, batch_size=1, window_length=64,
+                          window_overlap=16, epochs=1, measure_runtimes=False, model_card=None,
+                          output=str(tmp_path / f"out{n}")), log=lambda m: None)
+        assert "epoch 1/1" in "".join(stderr.text)
