@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--threads", type=common.positive, help="torch threads (default: torch's own choice)")
     add_runtime_arguments(parser)
     args = parser.parse_args()
-    common.refuse_unusable_device(args.device)
+    common.refuse_unusable_device(args.device, args.runtime, args.quantize)
     if args.threads:
         torch.set_num_threads(args.threads)
     with common.one_line_errors():

@@ -274,13 +274,14 @@ def emit(result: dict, output_json: str | None = None) -> None:
             f.write(text + "\n")
 
 
-def refuse_unusable_device(device: str) -> None:
-    """A --device this machine does not have (cuda without a GPU), refused before any work."""
-    from inference.devices import resolve_device
+def refuse_unusable_device(device: str, runtime: str | None = None, quantize: bool | None = None) -> None:
+    """A --device this machine does not have (cuda without a GPU), or a GPU with a CPU-only --runtime or
+    --quantize, refused before any work, as the commands refuse them."""
+    from training.cli.checkpoints import check_device
     try:
-        resolve_device(device)
+        check_device(device, runtime, quantize)
     except ValueError as exc:
-        raise SystemExit(f"error: --device {device}: {exc}") from None
+        raise SystemExit(f"error: {exc}") from None
 
 
 def refuse_without_entities(model, checkpoint: str, why: str) -> None:

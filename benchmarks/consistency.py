@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--file", required=True, help="the article, plain text")
     add_runtime_arguments(parser)
     args = parser.parse_args()
-    common.refuse_unusable_device(args.device)
+    common.refuse_unusable_device(args.device, args.runtime, args.quantize)
     with common.one_line_errors():
         text = read_utf8(Path(args.file))   # before the model loads: a bad path is named at once
         if not has_letter_or_digit(text):   # "mixed_types": {} would read as a consistent article

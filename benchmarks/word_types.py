@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--word", action="append", required=True, help="the word to follow (repeat for more)")
     add_runtime_arguments(parser)
     args = parser.parse_args()
-    common.refuse_unusable_device(args.device)
+    common.refuse_unusable_device(args.device, args.runtime, args.quantize)
     if not all(word.strip() for word in args.word):
         raise SystemExit("error: --word: give a word, not blank space")
     with common.one_line_errors():

@@ -196,6 +196,16 @@ def test_a_device_the_machine_lacks_is_refused_before_any_work(tiny_checkpoint, 
         "error: --device cuda: 'cuda' was asked for, but torch sees no GPU")
 
 
+@pytest.mark.parametrize("script, args", [("consistency.py", ["--file", "data/example_article.txt"]),
+                                          ("word_types.py", ["--articles", "data/example_article.txt", "--word", "US"]),
+                                          ("capital_lines.py", ["--conll", "x.conll"])])
+def test_a_gpu_with_a_cpu_only_runtime_is_refused_naming_the_flags(tiny_checkpoint, script, args):
+    """Before: "--device cuda: ... no GPU" on a machine without one, and on a GPU machine a failure at
+    load, after reading the input, naming neither flag (the commands named both)."""
+    assert refusal(script, *args, "--checkpoint", tiny_checkpoint, "--device", "cuda", "--runtime", "onnx") == (
+        "error: --runtime onnx runs on the CPU only, not with --device cuda: give --device cpu, or leave --device out")
+
+
 def test_conll_hf_recipe_on_re3d(data, tiny_base):
     line = run("conll.py", "--dataset", "re3d", "--system", "hf-recipe", "--train", data / "re3d-train.conll",
                "--test", data / "re3d-test.conll", "--limit", 20, "--max-steps", 2, "--base", tiny_base)
