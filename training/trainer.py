@@ -154,7 +154,8 @@ def train(config: TrainConfig, log=print) -> dict:
             f"{name!r}: {what}")
     for name, (where, several, annotated) in data.several_labels.items():   # a record's slip changes the head
         log(f"warning: task {name!r} is multi-label (each label its own probability, chosen at its own threshold), "
-            f"as {several} of the {annotated} documents annotating it give it several labels, the first {where}; "
+            f"as {several} of the {annotated} documents annotating it in the run's files give{'s' * (several == 1)} it "
+            f"several labels, the first {where}; "
             "where that is a slip, give each of them one label")
     odd_documents = [line for split in SPLITS
                      for line in document_warnings(getattr(data, split) or [], f"{split} data")]

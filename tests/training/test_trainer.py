@@ -599,7 +599,7 @@ def test_a_task_that_one_document_made_multi_label_is_named_with_that_document(t
         train(TrainConfig(train={"path": str(tmp_path / "d.jsonl"), "format": "doccano"}, base=tiny_base,
                           output=str(tmp_path / "out"), measure_runtimes=False), log=logged.append)
     assert "warning: task 'label' is multi-label (each label its own probability, chosen at its own threshold), as " \
-           f"1 of the 3 documents annotating it give it several labels, the first {tmp_path / 'd.jsonl'}:2; where " \
+           f"1 of the 3 documents annotating it in the run's files gives it several labels, the first {tmp_path / 'd.jsonl'}:2; where " \
            "that is a slip, give each of them one label" in logged
 
 
