@@ -52,11 +52,23 @@ def engine_tokenizer(package: Path, tmp: Path):
 
 
 def conll_sentences(path: str) -> list[str]:
-    """The file's sentences as read_conll reads them for training, tokens joined by spaces: lines
-    ended as an editor ends them (a token holding U+2028, \\x0c or \\x85 stays whole, as
-    str.splitlines cuts it), tokens as its columns give them, comment lines left out."""
-    from training.readers.conll import read_conll   # not UTF-8, a tag it cannot read: named with its line
-    return [sentence for document in read_conll(path) for sentence in document.text.split("\n")]
+    """The file's sentences, their first column's tokens joined by spaces: lines ended as read_conll
+    ends them (a token holding U+2028, \\x0c or \\x85 stays whole, where str.splitlines cut it),
+    columns cut at spaces and tabs alone, -DOCSTART- and "# sent_id = 1" lines left out. Tags are not
+    read: a file of tokens alone, or conlleval's, is compared too."""
+    from training.readers._files import read_lines   # not UTF-8: named with its line
+    from training.readers.conll import DOCSTART, unmarked
+    sentences, words = [], []
+    for line in [unmarked(line) for line in read_lines(Path(path))] + [""]:
+        token = re.split(r"[ \t]+", line.strip(" \t"), maxsplit=1)[0] if line.strip() else ""
+        if token == "#":   # a comment (or the token "#", which tells the tokenizers nothing)
+            continue
+        if token and token != DOCSTART:
+            words.append(token)
+        elif words:
+            sentences.append(" ".join(words))
+            words = []
+    return sentences
 
 
 def news_sentences(path: str, count: int) -> list[str]:
@@ -73,7 +85,7 @@ def main() -> None:
     p.add_argument("--news-sentences", type=common.positive, default=200)
     args = p.parse_args()
     with common.one_line_errors():   # both inputs read before any conversion or model: a typo is named at once
-        news, sentences = news_sentences(args.news, args.news_sentences), conll_sentences(args.conll)
+        sentences, news = conll_sentences(args.conll), news_sentences(args.news, args.news_sentences)
     for option, found in (("--conll", sentences), ("--news", news)):
         if not found:
             raise SystemExit(f"error: {option} {getattr(args, option[2:])}: no sentences to compare")

@@ -354,6 +354,8 @@ def test_e5_conversion_compares_the_conll_sentences_the_reader_reads(tmp_path, m
     sentences = e5_conversion.conll_sentences(str(path))
     assert sentences == ["Gen\x85eva day", "Anna Lee\u2028X"]
     assert sentences == [s for document in read_conll(path) for s in document.text.split("\n")]
+    path.write_text("Paris\nLondon\n\nRome O B-LOC\n", encoding="utf-8")   # tokens alone, conlleval's columns
+    assert e5_conversion.conll_sentences(str(path)) == ["Paris London", "Rome"]   # (read_conll refuses both)
 
 
 def test_e5_conversion_without_a_c_compiler_says_so_before_converting(tmp_path):

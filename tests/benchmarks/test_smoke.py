@@ -514,7 +514,7 @@ def test_memory_names_a_source_without_texts_before_loading(tmp_path):
     ("runtime_agreement.py", ["--checkpoint", "none", "--file", "latin1.txt"], "not valid UTF-8"),
     ("runtime_agreement.py", ["--checkpoint", "none", "--file", "empty.conll"], "error: empty.conll: no text"),
     ("runtime_agreement.py", ["--checkpoint", "none", "--file", "news.jsonl"], "error: none does not exist"),
-    ("e5_conversion.py", ["--conll", "empty.conll"], "error: empty.conll: no sentences"),
+    ("e5_conversion.py", ["--conll", "empty.conll"], "--conll empty.conll: no sentences to compare"),
     ("e5_conversion.py", ["--conll", "latin1.txt"], "latin1.txt:1: not valid UTF-8"),
     ("e5_conversion.py", ["--conll", "empty.conll", "--news", "news.jsonl"],
      'news.jsonl:3: not a JSON object with a "text" field'),
