@@ -206,7 +206,7 @@ def load_tokenizer(folder: str | os.PathLike, name: str):
     a damaged or hand-edited tokenizer file is named, not met as a KeyError's traceback."""
     try:
         return AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise ValueError(f"{name}: the tokenizer (tokenizer.json, tokenizer_config.json) cannot be read: "
                          f"{type(exc).__name__}: {exc}") from None
 
@@ -258,7 +258,7 @@ def export_mark(path: Path):
     """The mark an export leaves in its config.json (which task it holds), or None."""
     try:
         config = json.loads((path / ENCODER_FILES[0]).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return config.get(EXPORT_MARK) if isinstance(config, dict) else None
 

@@ -26,7 +26,7 @@ def read_json(path: str | Path, **options):
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:   # thousands of brackets deep: a damaged file, not a traceback
-        raise ValueError(f"{path}: not valid JSON (nested too deeply to read)") from None
+        raise ValueError(f"{path}: not valid JSON (nested too deeply)") from None
     except UnicodeDecodeError as exc:   # utf-8-sig counts from after the mark
         byte = exc.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
         raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {byte})") from None

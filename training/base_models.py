@@ -144,7 +144,7 @@ def _model_type(config: Path):
     """config.json's model_type, or None where it gives none or cannot be read (load_encoder names why)."""
     try:
         values = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return values.get("model_type") if isinstance(values, dict) else None
 

@@ -250,7 +250,9 @@ def _heads_metadata(path, meaning: str) -> None:
     (lambda ckpt: (ckpt / "manifest.json").write_text('{"tasks": [', encoding="utf-8"),
      r"manifest.json: not valid JSON \(Expecting value at line 1, column 12\)"),
     (lambda ckpt: (ckpt / "manifest.json").write_text("[" * 100_000, encoding="utf-8"),   # before: a traceback
-     r"manifest.json: not valid JSON \(nested too deeply to read\)"),
+     r"manifest.json: not valid JSON \(nested too deeply\)"),
+    (lambda ckpt: (ckpt / "tokenizer_config.json").write_text("[" * 100_000, encoding="utf-8"),   # before: a traceback
+     r"ckpt: the tokenizer \(tokenizer.json, tokenizer_config.json\) cannot be read: RecursionError"),
     (lambda ckpt: (ckpt / "manifest.json").write_text(
         (ckpt / "manifest.json").read_text(encoding="utf-8").replace('"labels"', '"tags"', 1), encoding="utf-8"),
      r"manifest.json: not a manifest this version reads: TypeError .*'tags'"),
@@ -292,7 +294,7 @@ def _heads_metadata(path, meaning: str) -> None:
      r"model.safetensors: not the encoder config.json describes \(\d+ weights it has no place for"),   # before: its layer dropped
     (lambda ckpt: _heads_metadata(ckpt / "heads.safetensors", "{oops"),   # before: a bare JSONDecodeError
      r"heads.safetensors: damaged \(its newsmodel metadata cannot be read\)"),
-], ids=["manifest-json", "manifest-too-deep", "manifest-field", "manifest-not-one", "heads", "encoder", "encoder-missing",
+], ids=["manifest-json", "manifest-too-deep", "tokenizer-config-too-deep", "manifest-field", "manifest-not-one", "heads", "encoder", "encoder-missing",
         "tokenizer-missing", "config-broken", "config-not-one", "config-field", "tokenizer-config-not-one",
         "tokenizer-broken", "tokenizer-fields", "encoder-not-one",
         "encoder-shape", "heads-nan", "encoder-nan", "manifest-labels", "manifest-window", "manifest-overlap",
