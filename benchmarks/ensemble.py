@@ -144,8 +144,11 @@ def main() -> None:
             except KeyError as exc:   # "no task ... in this checkpoint": which member
                 raise SystemExit(f"error: --checkpoint {path}: {exc.args[0]}") from None
         if args.window_length:   # refused as Readings refuses them, but before any member loads
-            first = Path(args.checkpoint[0])   # without its config.json, named as the member loads
-            positions = usable_positions(AutoConfig.from_pretrained(first)) if (first / "config.json").is_file() else None
+            first = Path(args.checkpoint[0])
+            try:
+                positions = usable_positions(AutoConfig.from_pretrained(first))
+            except Exception:   # config.json missing or damaged: named with its path as the member loads
+                positions = None
             check_window_lengths(args.window_length, Manifest.read(first / MANIFEST).window_overlap, positions)
     except (OSError, ValueError) as exc:
         raise SystemExit(f"error: {exc}") from None

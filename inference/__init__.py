@@ -25,8 +25,9 @@ _load_lock = threading.Lock()
 
 
 def default_checkpoint() -> Path:
-    """$NEWSMODEL_CHECKPOINT if set, else ./checkpoints/news (where `make train` writes)."""
-    return Path(os.environ.get(DEFAULT_CHECKPOINT_ENV) or DEFAULT_CHECKPOINT)
+    """$NEWSMODEL_CHECKPOINT if set (a leading ~ the home folder, as where a shell reads it), else
+    ./checkpoints/news (where `make train` writes)."""
+    return Path(os.environ.get(DEFAULT_CHECKPOINT_ENV) or DEFAULT_CHECKPOINT).expanduser()
 
 
 def load(path: str | os.PathLike, quantize: bool | None = None, runtime: str | None = None,

@@ -554,12 +554,12 @@ def _bar_output() -> dict:
     """tqdm's settings for the epoch bar: redrawn in place on a terminal (or a notebook's widget);
     elsewhere a line at its start, every 30 s and at its end, with its time and rate. A stderr that
     cannot say whether it is a terminal (a notebook's or a logger's stand-in, one closed) and a Jupyter
-    kernel's (which redraws a carriage return in place) keep tqdm's own drawing, as before."""
+    kernel's own (which redraws a carriage return in place) keep tqdm's own drawing, as before."""
     try:
         terminal = sys.stderr.isatty()
     except (AttributeError, ValueError, OSError):
         return {}
-    if terminal or "ipykernel" in sys.modules or any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__):
+    if terminal or type(sys.stderr).__module__.startswith("ipykernel") or any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__):
         return {}
     return {"file": _Lines(), "mininterval": 30, "maxinterval": 30}
 

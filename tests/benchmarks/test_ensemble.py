@@ -129,6 +129,26 @@ def test_the_script_refuses_window_lengths_before_any_member_loads(members, tmp_
         script.main()
 
 
+def test_a_damaged_config_is_left_for_the_member_load_to_name(members, tmp_path, monkeypatch):
+    """Before: with --window-length, transformers' own error on the first member's config.json,
+    naming no path, where the load names it."""
+    import shutil
+    import ensemble as script
+    first = tmp_path / "first"
+    shutil.copytree(members[0], first)
+    (first / "config.json").write_text('{"model_type": "nosuch"}', encoding="utf-8")
+    conll = tmp_path / "test.conll"
+    conll.write_text("Anna NNP I-NP I-PER\n", encoding="utf-8")
+
+    def load(path, **options):
+        raise ValueError(f"{path}: named by the load")
+    monkeypatch.setattr(script, "load", load)
+    monkeypatch.setattr(sys, "argv", ["ensemble.py", "--checkpoint", str(first), "--checkpoint", members[1],
+                                      "--conll", str(conll), "--window-length", "24"])
+    with pytest.raises((SystemExit, ValueError), match=re.escape(f"{first}: named by the load")):
+        script.main()
+
+
 def test_readings_refuse_document_tasks(tiny_checkpoint):
     from inference import load
     with pytest.raises(ValueError, match="document tasks"):

@@ -269,6 +269,14 @@ def test_default_predict_uses_the_environment_checkpoint(tiny_checkpoint, monkey
     assert set(inference.predict("Geneva talks.").labels) == {"topic", "stance"}
 
 
+def test_the_environment_checkpoint_may_start_at_the_home_folder(tmp_path, monkeypatch):
+    """Before: NEWSMODEL_CHECKPOINT="~/ckpt" (quoted, or set where no shell reads it) was looked for
+    in a folder named "~" of the working one, and the advice said to train into it."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NEWSMODEL_CHECKPOINT", "~/ckpt")
+    assert inference.default_checkpoint() == tmp_path / "ckpt"
+
+
 SUMMIT = Path(__file__).resolve().parents[3] / "shared" / "examples" / "summit_article.txt"
 
 

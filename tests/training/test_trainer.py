@@ -1,5 +1,6 @@
 """End to end: train a few steps on a slice of the bundled corpus, then predict."""
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -713,3 +714,16 @@ def test_the_bars_take_a_stderr_that_only_writes(tiny_base, tmp_path, monkeypatc
                           window_overlap=16, epochs=1, measure_runtimes=False, model_card=None,
                           output=str(tmp_path / f"out{n}")), log=lambda m: None)
         assert "epoch 1/1" in "".join(stderr.text)
+
+
+def test_a_jupyter_kernels_stderr_keeps_tqdms_own_bar(monkeypatch):
+    """A kernel's stderr redraws a carriage return in place (tqdm's bar, as on a terminal), and is
+    no terminal; one redirected from a notebook to a file gets a line per redraw."""
+    from training.trainer import _bar_output
+    kernel_stream = type("OutStream", (), {"__module__": "ipykernel.iostream", "isatty": lambda self: False,
+                                           "write": lambda self, text: None})
+    monkeypatch.setattr(sys, "stderr", kernel_stream())
+    assert _bar_output() == {}
+    with open(os.devnull, "w") as log:
+        monkeypatch.setattr(sys, "stderr", log)
+        assert _bar_output()["mininterval"] == 30

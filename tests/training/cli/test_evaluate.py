@@ -287,5 +287,5 @@ def test_plots_without_matplotlib_are_refused_before_scoring(tmp_path, capsys, m
     monkeypatch.setitem(sys.modules, "matplotlib", None)   # importing it raises ImportError, as if not installed
     assert main(["evaluate", "--checkpoint", str(tmp_path / "none"), "--data", "x.jsonl",
                  "--plots", str(tmp_path / "plots")]) == 2   # refused before the checkpoint is even looked for
-    assert "matplotlib" in (err := capsys.readouterr().err) and "pip install 'newsmodel[train]'" in err
+    assert "pip install 'newsmodel[train]'" in capsys.readouterr().err
     assert not (tmp_path / "plots").exists()
