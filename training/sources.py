@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .corpus import DataError, Document
-from .readers._files import BETWEEN_ITEMS, JSON_ERRORS, first_byte, json_line, opens_a_list
+from .readers._files import BETWEEN_ITEMS, JSON_ERRORS, json_line, opens_a_list, opens_as_json
 from .readers.annotation_tools import doccano_label_key
 from .readers.hf_datasets import in_memory_name, is_missing_split, parquet_files
 from .schema import task_name_error
@@ -258,7 +258,7 @@ def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:
             guess = "doccano list" if fmt == "doccano" and opens_a_list(Path(source.path)) else fmt
             raise DataError([f"{source.path}: read as a {_GUESSED_FROM_CONTENT[guess]}; give --format if it is "
                              "another"] + exc.problems) from None   # first: a long list is cut
-        if fmt == "conll" and source.format == "auto" and first_byte(Path(source.path)) in (b"{", b"["):
+        if fmt == "conll" and source.format == "auto" and opens_as_json(Path(source.path)):
             # JSON lines named .ndjson or .txt: else an "unknown tag" of a JSON line's last word alone
             raise DataError([f"{source.path}: read as CoNLL columns, as a file whose extension is none of .jsonl, "
                              ".json, .csv, .tsv or .parquet is, but it opens as JSON does: give --format, or name it "

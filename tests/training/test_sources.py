@@ -125,10 +125,16 @@ def test_json_under_an_extension_read_as_conll_says_how_it_was_read(files):
             f"{files / name}: read as CoNLL columns, as a file whose extension is none of .jsonl, .json, .csv, .tsv "
             "or .parquet is, but it opens as JSON does: give --format, or name it .jsonl (JSON lines) or .json")
         assert len(err.value.problems) > 1   # the CoNLL reader's own follow
-    with pytest.raises(DataError) as err:   # a CoNLL file's own problems stand alone
-        (files / "bad.conll").write_text("EU B-ORG\nrejects X-Y\n", encoding="utf-8")
-        read_source(Source(str(files / "bad.conll")), NEWS_SCHEMA)
-    assert "read as CoNLL" not in str(err.value)
+    for name, text in (("bad.conll", "EU B-ORG\nrejects X-Y\n"), ("brackets.conll", "[ O\nEU B-ORG\n] O\n\nrejects X-Y\n"),
+                       ("brace.txt", "{ O\nrejects X-Y\n")):   # a CoNLL file's own problems stand alone
+        (files / name).write_text(text, encoding="utf-8")
+        with pytest.raises(DataError) as err:
+            read_source(Source(str(files / name)), NEWS_SCHEMA)
+        assert "read as CoNLL" not in str(err.value) and "unknown tag 'X-Y'" in err.value.problems[0]
+    long = files / "long.txt"   # a JSON list longer than what is looked at
+    long.write_text(json.dumps([NEWS] * 2000, indent=1), encoding="utf-8")
+    with pytest.raises(DataError, match="read as CoNLL columns"):
+        read_source(Source(str(long)), NEWS_SCHEMA)
 
 
 def test_a_json_list_is_read_as_far_as_the_record_that_tells_its_tool(files):

@@ -155,6 +155,23 @@ def first_byte(path: Path) -> bytes:
     return b""
 
 
+def opens_as_json(path: Path, head: int = 65536) -> bool:
+    """Whether a file's start reads as JSON (a value, or one cut at `head` bytes): a JSON-lines file
+    or a list under a name that does not say so, not a CoNLL file whose first token is "[" or "{"."""
+    if first_byte(path) not in (b"{", b"["):
+        return False
+    with open(path, "rb") as f:
+        data = f.read(head)
+    text = data.decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
+    try:
+        json.JSONDecoder().raw_decode(text)
+        return True
+    except RecursionError:   # thousands of brackets: not a CoNLL token line
+        return True
+    except json.JSONDecodeError as exc:   # cut at `head` in a string or a value: JSON so far
+        return len(data) == head and (exc.pos >= len(text) - 8 or exc.msg.startswith("Unterminated string"))
+
+
 def read_json_list(path: Path) -> tuple[object, dict[int, str]]:
     """json_list of a whole file; broken JSON is one DataError naming its line (one broken byte
     spoils the whole array: nothing to go on with)."""
