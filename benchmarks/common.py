@@ -83,6 +83,16 @@ def parser(description: str, systems: list[str], document_heads: bool = True,
     return p
 
 
+def parse_args(p: argparse.ArgumentParser) -> argparse.Namespace:
+    """p's arguments, an empty one refused naming its option: `--train "$TRAIN"` with the variable
+    unset was read as the working folder, as no training data, or as the option's default."""
+    args = p.parse_args()
+    for name, value in vars(args).items():
+        if value == "":
+            p.error(f"--{name.replace('_', '-')}: an empty value (an unset shell variable?): give one")
+    return args
+
+
 def head(items: list, limit: int | None) -> list:
     return items[:limit] if limit else items
 

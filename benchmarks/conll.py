@@ -281,7 +281,7 @@ def main() -> None:
     p.add_argument("--dev", help="conll2003 only (default: eng.testa); re3d holds out 10%% of --train")
     p.add_argument("--test", help="default: conll2003/eng.testb; required for re3d")
     p.add_argument("--conllpp", help="also report this CoNLL++ test file (conllpp_test.txt)")
-    args = p.parse_args()
+    args = common.parse_args(p)
     data = common.DATA
     if args.dataset == "conll2003":
         args.train = args.train or str(data / "conll2003" / "eng.train")

@@ -235,6 +235,9 @@ def main() -> None:
         parser.error(f"--onnx needs the onnx extra: {' and '.join(missing)} not installed (pip install -e \".[onnx]\")")
 
     long = [Path(path) for path in args.long if Path(path).exists()]
+    for i, path in enumerate(long):   # else timed twice, under a split naming it twice
+        if any(os.path.realpath(path) == os.path.realpath(earlier) for earlier in long[:i]):
+            parser.error(f"--long {path} is given twice: give each article once")
     for path in args.long:   # the default summit article lies outside the checkout: said, not failed on
         if not Path(path).exists():
             print(f"note: --long {path} is not there; timing without it", file=sys.stderr)
@@ -264,7 +267,7 @@ def main() -> None:
     print_table(args, results, [task.name for task in fp32.manifest.tasks], ner[0])
     base = results["pipeline"]["words_per_second"]
     # --repeat 0 times the --long articles alone: the split names them, not --articles
-    split = Path(args.articles).name if args.repeat else " + ".join(path.name for path in long)
+    split = Path(args.articles).name if args.repeat else " + ".join(names_apart(long))
     # the runtime "ours" ran in its process: the checkpoint's choice, or fp32 PyTorch where an ONNX one failed there
     line = {"benchmark": "speed", "system": "ours", "split": split, "runtime": results["ours"]["runtime"],
             "words_per_second": results["ours"]["words_per_second"],
@@ -288,6 +291,16 @@ def main() -> None:
         line[f"{prefix}ratio_per_round"] = [round(r, 2) for r in round_ratios(results, name)]
     line["accuracy"] = scored and accuracy_cost(args, variants if len(variants) > 1 else ["ours", "ours-fp32"], scored)
     print(json.dumps(line))
+
+
+def names_apart(paths: list[Path]) -> list[str]:
+    """Each path by its name, or by as many of its last parts as tell the paths apart (two files
+    long.txt in folders a and b: a/long.txt, b/long.txt)."""
+    for parts in range(1, max((len(p.parts) for p in paths), default=0) + 1):
+        names = ["/".join(p.parts[-parts:]) for p in paths]
+        if len(set(names)) == len(names):
+            return names
+    return [str(p) for p in paths]
 
 
 def print_table(args, results: dict, tasks: list[str], exported: str) -> None:

@@ -241,7 +241,7 @@ def main() -> None:
     p.add_argument("--max-body-words", type=int, default=200, help="cut each body after this many words (0: whole)")
     p.add_argument("--unrelated-fraction", type=float, default=1.0,
                    help="keep this share of the unrelated training pairs (seeded); dev and test keep all")
-    args = p.parse_args()
+    args = common.parse_args(p)
     if not 0 < args.unrelated_fraction <= 1:
         p.error("--unrelated-fraction must be in (0, 1]")
     if args.unrelated_fraction < 1 and args.checkpoint:

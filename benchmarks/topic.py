@@ -201,7 +201,7 @@ def main() -> None:
     p.add_argument("--train", help="default: bbc_news/train.jsonl or reuters21578/modapte_train.jsonl under ../shared/data")
     p.add_argument("--dev", help="bbc only (default: bbc_news/dev.jsonl); reuters holds out 10%% of --train")
     p.add_argument("--test", required=True, help="held-out test file, same format as --train")
-    args = p.parse_args()
+    args = common.parse_args(p)
     if args.dataset == "bbc":
         args.train = args.train or str(common.DATA / "bbc_news" / "train.jsonl")
         args.dev = args.dev or str(common.DATA / "bbc_news" / "dev.jsonl")

@@ -135,6 +135,17 @@ def _pickled_weights(folder: Path) -> str | None:
     return next((f for f in ("pytorch_model.bin", "pytorch_model.bin.index.json") if (folder / f).is_file()), None)
 
 
+def config_file(base: str | None) -> Path | None:
+    """`base`'s config.json where it is there without converting anything (a folder, minilm's
+    package), else None: e5-small's is written by its first conversion (see _e5_small)."""
+    name = base or DEFAULT_BASE
+    try:
+        folder = _minilm() if name == "minilm" else None if name in BASE_MODELS else name
+    except ImportError:   # the package missing: resolve_base says so
+        return None
+    return Path(folder) / "config.json" if folder and (Path(folder) / "config.json").is_file() else None
+
+
 # What a folder may hold: encoders whose model takes add_pooling_layer, has a token-type embedding
 # (word shapes widen it) and BERT's self-attention, and whose positions inference.windows knows
 MODEL_TYPES = ("bert", "roberta", "xlm-roberta")

@@ -3,11 +3,13 @@ by dev score, then calibrate and score the kept checkpoint."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import random
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -27,7 +29,7 @@ from inference.windows import usable_positions, window_problem
 from inference.runtimes import choose
 
 from . import distributed
-from .base_models import BASE_MODELS, default_recipe
+from .base_models import BASE_MODELS, config_file, default_recipe
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
 from .data import (SPLITS, RunData, document_warnings, fingerprint, input_files, labels_differing_in_case,
@@ -107,8 +109,8 @@ def check_start_in_place(config: TrainConfig) -> None:
 
 def check_before_reading(config: TrainConfig) -> None:
     """What train refuses before it reads the data: an output or state a save would destroy, a
-    model card it would lose, a state it would overwrite (the benchmark scripts call it before they
-    cut their files too)."""
+    model card it would lose, a state it would overwrite, windows longer than the encoder's positions
+    where its config.json says them (the benchmark scripts call it before they cut their files too)."""
     check_replaceable(config.output)   # before the data is read and hours are spent (`--output .` too)
     for path in (config.output, state_dir(config.output)):   # so --resume finds what a kill left moved aside
         recover_killed_save(path)
@@ -135,6 +137,24 @@ def check_before_reading(config: TrainConfig) -> None:
                          "from it, or remove that folder to start again")
     if config.init_from:
         check_start_in_place(config)
+    if problem := window_problem(config.window_length, config.window_overlap, configured_positions(config)):
+        raise ValueError(problem)   # _starting_model checks it again on the encoder loaded
+
+
+def configured_positions(config: TrainConfig) -> int | None:
+    """The positions of the encoder the run starts from, as its config.json says (--init-from's, or
+    the base's: see config_file), read without loading it; None where that is not there to read."""
+    path = Path(config.init_from) / "config.json" if config.init_from else config_file(config.base)
+    try:
+        values = json.loads(path.read_text(encoding="utf-8")) if path else None
+    except (OSError, ValueError):   # loading the encoder names what is wrong
+        return None
+    if not isinstance(values, dict) or type(values.get("max_position_embeddings")) is not int:
+        return None   # an odd value: loading names it
+    try:
+        return usable_positions(SimpleNamespace(**values))
+    except TypeError:   # a pad_token_id of no number
+        return None
 
 
 def train(config: TrainConfig, log=print) -> dict:
@@ -221,6 +241,27 @@ def allows_none(task, docs) -> bool:
     return task.kind == "multi" and any(d.labels.get(task.name) == [] for d in docs)
 
 
+def none_scored_not_learnt(tasks, data) -> list[str]:
+    """A line for each multi-label task that gives every document a label, as no training document
+    has none, while dev or test documents do (all of them given there, or held out by
+    --dev-fraction): each is scored as given its best label."""
+    lines = []
+    for task in tasks:
+        if task.kind != "multi" or task.allows_none:
+            continue
+        trained = sum(task.name in d.labels for d in data.train)
+        for split in ("dev", "test"):
+            annotating = [d for d in getattr(data, split) or [] if task.name in d.labels]
+            if none := [d for d in annotating if d.labels[task.name] == []]:
+                lines.append(f"task {task.name!r} gives every document a label (its best, where none reaches its "
+                             f"threshold), as none of the {trained} training documents annotating it (after any "
+                             f"hold-out or sample) has none, but {len(none)} of the {len(annotating)} {split} "
+                             f"documents annotating it do{'es' * (len(none) == 1)}, the first {none[0].source or 'a document'}; each is "
+                             "scored as given its best label: where a document may have no label, give training "
+                             "documents without one too")
+    return lines
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, data: RunData, log):
         self.config, self.data, self.log = config, data, log
@@ -257,6 +298,8 @@ class Trainer:
         tasks = list(model.tasks.values())
         for task in tasks:   # after --init-from, a head that learnt "none of them" keeps giving it
             task.allows_none = task.allows_none or allows_none(task, data.train)
+        for line in none_scored_not_learnt(tasks, data):
+            log(f"warning: {line}")
         self.manifest = Manifest(tasks=tasks, base_model=base_name, window_length=config.window_length,
                                  window_overlap=config.window_overlap, shape_input=model.shape_input,
                                  recase_capitals=config.recase_capitals,

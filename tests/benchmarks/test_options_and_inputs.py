@@ -81,7 +81,9 @@ def test_test_pairs_stance_py_cannot_read_are_refused_in_one_line(fnc, row, bodi
     (["--window-length", 5], "window_length: 5 leaves no room beyond window_overlap (64) and the 2 special tokens"),
     (["--output", "{d}/eng.train"], "{d}/eng.train exists and is not a checkpoint: writing there would replace it; "
                                      "choose another output"),
-], ids=["a window with no room", "an output that is a data file"])
+    (["--window-length", 100000], "window length 100000: it must exceed the overlap (64) and the 2 special tokens, "
+                                  "and fit the encoder's 512 positions"),
+], ids=["a window with no room", "an output that is a data file", "a window beyond the encoder's positions"])
 def test_training_settings_ours_cannot_use_are_refused_before_the_data_are_cut(tmp_path, option, error):
     """Before: refused by the trainer only once every split was read and cut into <output>.data/
     (50 s on CoNLL-2003 with --limit 2), the folder left behind, beside the data file too."""
@@ -93,6 +95,24 @@ def test_training_settings_ours_cannot_use_are_refused_before_the_data_are_cut(t
     assert refusal("conll.py", "--system", "ours", *files, "--output", tmp_path / "out", *option, "--limit", 2) == \
         "error: " + error.format(d=tmp_path)
     assert not list(tmp_path.glob("*.data"))
+
+
+@pytest.mark.parametrize("script, args", [
+    # before: "no training data: give --train FILE or a config with [[train]] tables", a config these do not take
+    ("stance.py", ["--system", "ours", "--train", "", "--test-stances", "t.csv", "--test-bodies", "b.csv",
+                   "--output", "{tmp}/out"]),
+    # before: "[Errno 21] Is a directory: '.'"
+    ("stance.py", ["--system", "tfidf-svm", "--bodies", "", "--test-stances", "t.csv", "--test-bodies", "b.csv"]),
+    # before: the default dev file read in its place (here, the missing test file named first)
+    ("topic.py", ["--system", "tfidf-svm", "--dev", "", "--test", "t.jsonl"]),
+], ids=["stance ours --train", "stance tfidf-svm --bodies", "topic --dev"])
+def test_an_empty_path_is_refused_naming_its_option(tmp_path, script, args):
+    """`--train "$TRAIN"` with the variable unset: refused naming the benchmark's own option, before
+    any work, not read as the working folder, as no data, or as the option's default."""
+    flag, args = args[args.index("") - 1], [a.format(tmp=tmp_path) for a in args]
+    assert refusal(script, *args, "--limit", 2) == \
+        f"{script}: error: {flag}: an empty value (an unset shell variable?): give one"
+    assert not (tmp_path / "out.data").exists()
 
 
 def test_conll_takes_no_lexical_terms_which_no_entity_head_reads(tmp_path):

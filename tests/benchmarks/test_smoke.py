@@ -415,6 +415,33 @@ def test_speed_reports_the_runtime_its_ours_process_ran_and_the_latency_articles
     assert (line["runtime"], line["latency_articles"]) == ("torch", 7)
 
 
+@pytest.mark.parametrize("twice", [False, True])
+def test_speed_names_long_articles_of_one_name_apart_and_refuses_one_given_twice(tiny_checkpoint, tmp_path,
+                                                                                 monkeypatch, capsys, twice):
+    """Before: two --long files of one name in different folders made the split "long.txt +
+    long.txt", and a file given twice was timed twice under that same split."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import speed
+    summary = {"articles": 2, "words": 4, "seconds": 1.0, "rounds": [1.0], "words_per_second": 4.0, "runtime": "torch",
+               "first_round_words_per_second": 4.0, "p50_ms": 1.0, "p95_ms": 1.0, "peak_rss_mb": 1.0}
+    monkeypatch.setattr(speed, "time_systems", lambda args, systems, exported, texts: {
+        name: {**summary, "system": name} for name in systems})
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "long.txt").write_text("Putin met Trump in Helsinki.", encoding="utf-8")
+    long = [tmp_path / "a" / "long.txt", tmp_path / ("a" if twice else "b") / "long.txt"]
+    monkeypatch.setattr(sys, "argv", ["speed.py", "--checkpoint", str(tiny_checkpoint), "--repeat", "0", "--long",
+                                      *map(str, long), "--rounds", "1", "--latency-articles", "1"])
+    if twice:
+        with pytest.raises(SystemExit):
+            speed.main()
+        assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+            f"error: --long {long[1]} is given twice: give each article once")
+    else:
+        speed.main()
+        assert json.loads(capsys.readouterr().out)["split"] == "a/long.txt + b/long.txt"
+
+
 def test_speed_system_processes_say_the_runtime_they_ran(tiny_checkpoint):
     child = subprocess.Popen([sys.executable, str(BENCHMARKS / "speed.py"), "--system", "ours-int8", "--exported",
                               "none", "--checkpoint", str(tiny_checkpoint), "--long", "--latency-articles", "1"],

@@ -358,6 +358,20 @@ def test_windows_longer_than_the_encoders_positions_are_refused_before_the_first
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("start", ["base folder", "minilm", "init_from"])
+def test_windows_longer_than_the_encoders_positions_are_refused_before_the_data_are_read(tiny_base, tiny_checkpoint,
+                                                                                         tmp_path, start):
+    """Before: refused only once every file was read and the encoder loaded (a minute on 2 cores),
+    though its config.json says its positions: here the training file is not there to read."""
+    settings = {"base folder": {"base": tiny_base}, "minilm": {"base": "minilm"},
+                "init_from": {"init_from": str(tiny_checkpoint)}}[start]
+    with pytest.raises(ValueError) as refused:
+        train(TrainConfig(train=str(tmp_path / "gone.jsonl"), output=str(tmp_path / "out"), window_length=100_000,
+                          measure_runtimes=False, model_card=None, **settings), log=lambda m: None)
+    assert str(refused.value) == "window length 100000: it must exceed the overlap (64) and the 2 special tokens, " \
+                                 "and fit the encoder's 512 positions"
+
+
 def test_training_names_are_kept_as_the_encoder_reads_them():
     """"Pu\u00adtin" in the training data counts as a seen "Putin" for the span calibrator."""
     from inference.manifest import TaskSpec
@@ -671,6 +685,46 @@ def test_a_multi_label_task_trained_on_documents_with_no_label_may_give_none(tin
     assert task.allows_none
     assert task.decide([task.threshold(label) / 2 for label in task.labels]) == []
     assert run("labelled", "third", init_from=str(tmp_path / "second")).allows_none
+
+
+@pytest.mark.parametrize("dev_fraction", [0.0, 0.5])
+def test_a_multi_label_task_whose_dev_documents_alone_have_no_label_is_named(tiny_base, tmp_path, monkeypatch,
+                                                                            dev_fraction):
+    """Before, a multi-label task whose `"labels": []` documents were all in dev (given so, or held
+    out there by --dev-fraction) was trained without "none of them", silently: each such dev
+    document got its best label, scored as a wrong one."""
+    from training.trainer import Trainer
+
+    class Stop(Exception):
+        pass
+
+    def stop(self):
+        raise Stop
+    monkeypatch.setattr(Trainer, "run_epochs", stop)   # the warnings come before the first step
+    labelled = [("Oil prices rose in Vienna.", ["crude"]), ("Wheat exports fell sharply.", ["grain", "trade"]),
+                ("Tariffs on steel were raised.", ["trade"]), ("Crude stocks fell.", ["crude"])]
+    unlabelled = [("The council met on Tuesday.", []), ("A parade was held.", [])]
+    write = lambda name, rows: (tmp_path / name).write_text(
+        "".join(json.dumps({"text": t, "labels": l}) + "\n" for t, l in rows), encoding="utf-8")
+    source = lambda name: {"path": str(tmp_path / name), "format": "classification",
+                           "options": {"task": "topic", "multi": True, "label_field": "labels"}}
+    if dev_fraction:   # a hold-out that puts both unlabelled documents in dev (seeded)
+        write("all.jsonl", labelled + unlabelled)
+        monkeypatch.setattr("training.data.hold_out_documents", lambda docs, fraction, seed: (docs[:4], docs[4:]))
+        data = {"train": source("all.jsonl"), "dev_fraction": dev_fraction}
+        where, trained, dev = f"{tmp_path / 'all.jsonl'}:5", 4, 2
+    else:
+        write("train.jsonl", labelled), write("dev.jsonl", labelled[:1] + unlabelled)
+        data = {"train": source("train.jsonl"), "dev": source("dev.jsonl")}
+        where, trained, dev = f"{tmp_path / 'dev.jsonl'}:2", 4, 3
+    logged = []
+    with pytest.raises(Stop):
+        train(TrainConfig(**data, base=tiny_base, output=str(tmp_path / "out"), window_length=64, window_overlap=16,
+                          measure_runtimes=False), log=logged.append)
+    assert f"warning: task 'topic' gives every document a label (its best, where none reaches its threshold), as " \
+           f"none of the {trained} training documents annotating it (after any hold-out or sample) has none, but 2 " \
+           f"of the {dev} dev documents annotating it do, the first {where}; each is scored as given its best " \
+           "label: where a document may have no label, give training documents without one too" in logged, logged
 
 
 def test_the_bars_give_a_log_file_lines_not_carriage_returns(tiny_base, tmp_path, capsys):
