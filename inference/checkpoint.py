@@ -254,13 +254,19 @@ def _no_progress_bar():
             hf_logging.enable_progress_bar()
 
 
+def encoder_config(folder: Path) -> dict:
+    """A folder's config.json as a dict, read without transformers; {} where it is missing, not an
+    object or cannot be read (loading the encoder names why)."""
+    try:
+        config = json.loads((Path(folder) / ENCODER_FILES[0]).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):   # RecursionError: thousands of brackets deep
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
 def export_mark(path: Path):
     """The mark an export leaves in its config.json (which task it holds), or None."""
-    try:
-        config = json.loads((path / ENCODER_FILES[0]).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    return config.get(EXPORT_MARK) if isinstance(config, dict) else None
+    return encoder_config(path).get(EXPORT_MARK)
 
 
 def an_export(mark) -> str:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.checkpoint import is_checkpoint, is_write_error
+from inference.checkpoint import encoder_config, is_checkpoint, is_write_error
 
 CACHE_ENV = "NEWSMODEL_CACHE"
 
@@ -116,7 +116,7 @@ def resolve_base(base: str | None) -> tuple[str, str]:
     if not (Path(name) / "config.json").is_file():
         raise FileNotFoundError(f"base {name!r} is neither a known encoder ({', '.join(BASE_MODELS)}) "
                                 f"nor a Hugging Face encoder folder with a config.json")
-    model_type = _model_type(Path(name) / "config.json")
+    model_type = _model_type(Path(name))
     if model_type is not None and model_type not in MODEL_TYPES:
         raise ValueError(f"base {name}: its config.json gives model_type {json.dumps(model_type)}, which cannot be "
                          f"trained here: a folder must hold an encoder of type {', '.join(MODEL_TYPES)}")
@@ -139,6 +139,8 @@ def config_file(base: str | None) -> Path | None:
     """`base`'s config.json where it is there without converting anything (a folder, minilm's
     package), else None: e5-small's is written by its first conversion (see _e5_small)."""
     name = base or DEFAULT_BASE
+    if name not in BASE_MODELS and (checkpoint_as_base(name) or _model_type(Path(name)) not in MODEL_TYPES):
+        return None   # refused by resolve_base, which says why
     try:
         folder = _minilm() if name == "minilm" else None if name in BASE_MODELS else name
     except ImportError:   # the package missing: resolve_base says so
@@ -151,13 +153,9 @@ def config_file(base: str | None) -> Path | None:
 MODEL_TYPES = ("bert", "roberta", "xlm-roberta")
 
 
-def _model_type(config: Path):
+def _model_type(folder: Path):
     """config.json's model_type, or None where it gives none or cannot be read (load_encoder names why)."""
-    try:
-        values = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    return values.get("model_type") if isinstance(values, dict) else None
+    return encoder_config(folder).get("model_type")
 
 
 def cache_dir() -> Path:

@@ -3,7 +3,6 @@ by dev score, then calibrate and score the kept checkpoint."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import random
 import sys
@@ -18,8 +17,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from inference.calibration import calibrate
-from inference.checkpoint import (MANIFEST, check_replaceable, is_checkpoint, recover_killed_save, save_checkpoint,
-                                  write_manifest)
+from inference.checkpoint import (MANIFEST, check_replaceable, encoder_config, is_checkpoint, recover_killed_save,
+                                  save_checkpoint, write_manifest)
 from inference.devices import autocast, cpu_has_bf16, device_name, resolve_device, resolve_precision
 from inference.lexical import Lexicon
 from inference.manifest import Manifest
@@ -145,12 +144,9 @@ def configured_positions(config: TrainConfig) -> int | None:
     """The positions of the encoder the run starts from, as its config.json says (--init-from's, or
     the base's: see config_file), read without loading it; None where that is not there to read."""
     path = Path(config.init_from) / "config.json" if config.init_from else config_file(config.base)
-    try:
-        values = json.loads(path.read_text(encoding="utf-8")) if path else None
-    except (OSError, ValueError):   # loading the encoder names what is wrong
-        return None
-    if not isinstance(values, dict) or type(values.get("max_position_embeddings")) is not int:
-        return None   # an odd value: loading names it
+    values = encoder_config(path.parent) if path else {}
+    if type(values.get("max_position_embeddings")) is not int:
+        return None   # missing or odd: loading the encoder names it
     try:
         return usable_positions(SimpleNamespace(**values))
     except TypeError:   # a pad_token_id of no number

@@ -126,7 +126,8 @@ def test_json_under_an_extension_read_as_conll_says_how_it_was_read(files):
             "or .parquet is, but it opens as JSON does: give --format, or name it .jsonl (JSON lines) or .json")
         assert len(err.value.problems) > 1   # the CoNLL reader's own follow
     for name, text in (("bad.conll", "EU B-ORG\nrejects X-Y\n"), ("brackets.conll", "[ O\nEU B-ORG\n] O\n\nrejects X-Y\n"),
-                       ("brace.txt", "{ O\nrejects X-Y\n")):   # a CoNLL file's own problems stand alone
+                       ("brace.txt", "{ O\nrejects X-Y\n"),
+                       ("footnote.conll", "[1] O\nrejects X-Y\n"), ("empty.conll", "{} O\nrejects X-Y\n")):   # a CoNLL file's own problems stand alone
         (files / name).write_text(text, encoding="utf-8")
         with pytest.raises(DataError) as err:
             read_source(Source(str(files / name)), NEWS_SCHEMA)

@@ -372,6 +372,30 @@ def test_windows_longer_than_the_encoders_positions_are_refused_before_the_data_
                                  "and fit the encoder's 512 positions"
 
 
+def test_a_base_that_cannot_be_trained_is_named_for_that_before_its_windows(tiny_checkpoint, tmp_path):
+    """Before: a checkpoint of this project given as --base was told its window length was too long
+    first, where the fix is --init-from."""
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="that is a checkpoint of this project; give it as --init-from"):
+        train(TrainConfig(train=str(tmp_path / "train.jsonl"), base=str(tiny_checkpoint), output=str(tmp_path / "out"),
+                          window_length=100_000, measure_runtimes=False, model_card=None), log=lambda m: None)
+
+
+def test_a_base_config_too_deep_to_read_is_left_for_the_encoder_load_to_name(tiny_base, tmp_path):
+    """Before: the early window check met a config.json thousands of brackets deep with a
+    RecursionError traceback; the load names the file."""
+    import shutil
+    base = tmp_path / "base"
+    shutil.copytree(tiny_base, base)
+    (base / "config.json").write_text("[" * 100_000, encoding="utf-8")
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"base: the encoder \(config.json, model.safetensors\) cannot be read"):
+        train(TrainConfig(train=str(tmp_path / "train.jsonl"), base=str(base), output=str(tmp_path / "out"),
+                          window_length=100_000, measure_runtimes=False, model_card=None), log=lambda m: None)
+
+
 def test_training_names_are_kept_as_the_encoder_reads_them():
     """"Pu\u00adtin" in the training data counts as a seen "Putin" for the span calibrator."""
     from inference.manifest import TaskSpec
@@ -778,6 +802,7 @@ def test_a_jupyter_kernels_stderr_keeps_tqdms_own_bar(monkeypatch):
                                            "write": lambda self, text: None})
     monkeypatch.setattr(sys, "stderr", kernel_stream())
     assert _bar_output() == {}
+    monkeypatch.setitem(sys.modules, "ipykernel", type(sys)("ipykernel"))   # a notebook, its stderr redirected
     with open(os.devnull, "w") as log:
         monkeypatch.setattr(sys, "stderr", log)
         assert _bar_output()["mininterval"] == 30

@@ -164,8 +164,8 @@ def opens_as_json(path: Path, head: int = 65536) -> bool:
         data = f.read(head)
     text = data.decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
     try:
-        json.JSONDecoder().raw_decode(text)
-        return True
+        value, end = json.JSONDecoder().raw_decode(text)
+        return isinstance(value, (dict, list)) and not text[end:].split("\n", 1)[0].strip()   # "[1] O": a token
     except RecursionError:   # thousands of brackets: not a CoNLL token line
         return True
     except json.JSONDecodeError as exc:   # cut at `head` in a string or a value: JSON so far
