@@ -25,12 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from transformers import AutoConfig
 
 import common
 from inference import NewsModel, load
 from inference.calibration import EDGES, probabilities
-from inference.checkpoint import MANIFEST
+from inference.checkpoint import MANIFEST, configured_positions
 from inference.manifest import Manifest
 from inference.windows import usable_positions, window_problem
 from training.evaluation import evaluate
@@ -144,12 +143,9 @@ def main() -> None:
             except KeyError as exc:   # "no task ... in this checkpoint": which member
                 raise SystemExit(f"error: --checkpoint {path}: {exc.args[0]}") from None
         if args.window_length:   # refused as Readings refuses them, but before any member loads
-            first = Path(args.checkpoint[0])
-            try:
-                positions = usable_positions(AutoConfig.from_pretrained(first))
-            except Exception:   # config.json missing or damaged: named with its path as the member loads
-                positions = None
-            check_window_lengths(args.window_length, Manifest.read(first / MANIFEST).window_overlap, positions)
+            first = Path(args.checkpoint[0])   # a config.json missing or damaged: named as the member loads
+            check_window_lengths(args.window_length, Manifest.read(first / MANIFEST).window_overlap,
+                                 configured_positions(first))
     except (OSError, ValueError) as exc:
         raise SystemExit(f"error: {exc}") from None
     types = set(next(iter(kinds)))   # members of other types are refused as they load

@@ -11,6 +11,7 @@ import re
 import secrets
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 from huggingface_hub.errors import StrictDataclassError
@@ -262,6 +263,18 @@ def encoder_config(folder: Path) -> dict:
     except (OSError, ValueError, RecursionError):   # RecursionError: thousands of brackets deep
         return {}
     return config if isinstance(config, dict) else {}
+
+
+def configured_positions(folder: Path) -> int | None:
+    """The positions an encoder's config.json lets a window use (usable_positions), read without
+    loading it; None where it does not say them as a number (loading the encoder names why)."""
+    values = encoder_config(folder)
+    if type(values.get("max_position_embeddings")) is not int:
+        return None
+    try:
+        return usable_positions(SimpleNamespace(**values))
+    except TypeError:   # a pad_token_id of no number
+        return None
 
 
 def export_mark(path: Path):

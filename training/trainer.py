@@ -8,7 +8,6 @@ import random
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -17,7 +16,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from inference.calibration import calibrate
-from inference.checkpoint import (MANIFEST, check_replaceable, encoder_config, is_checkpoint, recover_killed_save,
+from inference.checkpoint import (MANIFEST, check_replaceable, configured_positions, is_checkpoint, recover_killed_save,
                                   save_checkpoint, write_manifest)
 from inference.devices import autocast, cpu_has_bf16, device_name, resolve_device, resolve_precision
 from inference.lexical import Lexicon
@@ -136,21 +135,15 @@ def check_before_reading(config: TrainConfig) -> None:
                          "from it, or remove that folder to start again")
     if config.init_from:
         check_start_in_place(config)
-    if problem := window_problem(config.window_length, config.window_overlap, configured_positions(config)):
+    if problem := window_problem(config.window_length, config.window_overlap, starting_positions(config)):
         raise ValueError(problem)   # _starting_model checks it again on the encoder loaded
 
 
-def configured_positions(config: TrainConfig) -> int | None:
+def starting_positions(config: TrainConfig) -> int | None:
     """The positions of the encoder the run starts from, as its config.json says (--init-from's, or
     the base's: see config_file), read without loading it; None where that is not there to read."""
     path = Path(config.init_from) / "config.json" if config.init_from else config_file(config.base)
-    values = encoder_config(path.parent) if path else {}
-    if type(values.get("max_position_embeddings")) is not int:
-        return None   # missing or odd: loading the encoder names it
-    try:
-        return usable_positions(SimpleNamespace(**values))
-    except TypeError:   # a pad_token_id of no number
-        return None
+    return configured_positions(path.parent) if path else None
 
 
 def train(config: TrainConfig, log=print) -> dict:
