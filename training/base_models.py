@@ -135,17 +135,17 @@ def _pickled_weights(folder: Path) -> str | None:
     return next((f for f in ("pytorch_model.bin", "pytorch_model.bin.index.json") if (folder / f).is_file()), None)
 
 
-def config_file(base: str | None) -> Path | None:
-    """`base`'s config.json where it is there without converting anything (a folder, minilm's
-    package), else None: e5-small's is written by its first conversion (see _e5_small)."""
+def readable_base(base: str | None) -> Path | None:
+    """The folder of `base` where its config.json can be read without converting anything (a folder,
+    minilm's package), else None: e5-small's is written by its first conversion (see _e5_small), and
+    a folder resolve_base refuses is left for it to say why."""
     name = base or DEFAULT_BASE
-    if name not in BASE_MODELS and (checkpoint_as_base(name) or _model_type(Path(name)) not in MODEL_TYPES):
-        return None   # refused by resolve_base, which says why
+    if name not in BASE_MODELS:
+        return None if checkpoint_as_base(name) or _model_type(Path(name)) not in MODEL_TYPES else Path(name)
     try:
-        folder = _minilm() if name == "minilm" else None if name in BASE_MODELS else name
+        return Path(_minilm()) if name == "minilm" else None
     except ImportError:   # the package missing: resolve_base says so
         return None
-    return Path(folder) / "config.json" if folder and (Path(folder) / "config.json").is_file() else None
 
 
 # What a folder may hold: encoders whose model takes add_pooling_layer, has a token-type embedding

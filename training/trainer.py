@@ -27,7 +27,7 @@ from inference.windows import usable_positions, window_problem
 from inference.runtimes import choose
 
 from . import distributed
-from .base_models import BASE_MODELS, config_file, default_recipe
+from .base_models import BASE_MODELS, default_recipe, readable_base
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
 from .data import (SPLITS, RunData, document_warnings, fingerprint, input_files, labels_differing_in_case,
@@ -141,9 +141,9 @@ def check_before_reading(config: TrainConfig) -> None:
 
 def starting_positions(config: TrainConfig) -> int | None:
     """The positions of the encoder the run starts from, as its config.json says (--init-from's, or
-    the base's: see config_file), read without loading it; None where that is not there to read."""
-    path = Path(config.init_from) / "config.json" if config.init_from else config_file(config.base)
-    return configured_positions(path.parent) if path else None
+    the base's: see readable_base), read without loading it; None where that is not there to read."""
+    folder = Path(config.init_from) if config.init_from else readable_base(config.base)
+    return configured_positions(folder) if folder else None
 
 
 def train(config: TrainConfig, log=print) -> dict:
@@ -245,9 +245,9 @@ def none_scored_not_learnt(tasks, data) -> list[str]:
                 lines.append(f"task {task.name!r} gives every document a label (its best, where none reaches its "
                              f"threshold), as none of the {trained} training documents annotating it (after any "
                              f"hold-out or sample) has none, but {len(none)} of the {len(annotating)} {split} "
-                             f"documents annotating it do{'es' * (len(none) == 1)}, the first {none[0].source or 'a document'}; each is "
-                             "scored as given its best label: where a document may have no label, give training "
-                             "documents without one too")
+                             f"documents annotating it do{'es' * (len(none) == 1)}, the first "
+                             f"{none[0].source or 'a document'}; each is scored as given its best label: where a "
+                             "document may have no label, give training documents without one too")
     return lines
 
 
