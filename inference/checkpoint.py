@@ -267,14 +267,13 @@ def encoder_config(folder: Path) -> dict:
 
 def configured_positions(folder: Path) -> int | None:
     """The positions an encoder's config.json lets a window use (usable_positions), read without
-    loading it; None where it does not say them as a number (loading the encoder names why)."""
+    loading it; None where it does not say them as a whole number (loading the encoder names why).
+    A value it leaves out gets no default of the model's class, as AutoConfig would give (a RoBERTa
+    config without pad_token_id reads one position more): the loaded encoder is checked again."""
     values = encoder_config(folder)
-    if type(values.get("max_position_embeddings")) is not int:
+    if type(values.get("max_position_embeddings")) is not int or type(values.get("pad_token_id")) not in (int, type(None)):
         return None
-    try:
-        return usable_positions(SimpleNamespace(**values))
-    except TypeError:   # a pad_token_id of no number
-        return None
+    return usable_positions(SimpleNamespace(**values))
 
 
 def export_mark(path: Path):

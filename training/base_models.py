@@ -137,11 +137,11 @@ def _pickled_weights(folder: Path) -> str | None:
 
 def readable_base(base: str | None) -> Path | None:
     """The folder of `base` where its config.json can be read without converting anything (a folder,
-    minilm's package), else None: e5-small's is written by its first conversion (see _e5_small), and
-    a folder resolve_base refuses is left for it to say why."""
+    minilm's package), else None: e5-small's is written by its first conversion (see _e5_small). A
+    folder resolve_base refuses is refused here, before a run reads its data."""
     name = base or DEFAULT_BASE
     if name not in BASE_MODELS:
-        return None if checkpoint_as_base(name) or _model_type(Path(name)) not in MODEL_TYPES else Path(name)
+        return Path(resolve_base(name)[0])
     try:
         return Path(_minilm()) if name == "minilm" else None
     except ImportError:   # the package missing: resolve_base says so

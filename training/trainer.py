@@ -140,9 +140,13 @@ def check_before_reading(config: TrainConfig) -> None:
 
 
 def starting_positions(config: TrainConfig) -> int | None:
-    """The positions of the encoder the run starts from, as its config.json says (--init-from's, or
-    the base's: see readable_base), read without loading it; None where that is not there to read."""
-    folder = Path(config.init_from) if config.init_from else readable_base(config.base)
+    """The positions of the encoder the run starts from, as its config.json says (--init-from's
+    checkpoint, or the base's: see readable_base), read without loading it; None where that is not
+    there to read (a folder that is no checkpoint is left for the load to refuse)."""
+    if config.init_from:
+        folder = Path(config.init_from) if is_checkpoint(Path(config.init_from)) else None
+    else:
+        folder = readable_base(config.base)
     return configured_positions(folder) if folder else None
 
 

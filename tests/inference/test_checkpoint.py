@@ -1,3 +1,4 @@
+import json
 import errno
 import os
 import re
@@ -8,7 +9,7 @@ import pytest
 import torch
 
 import inference.checkpoint as checkpoint
-from inference.checkpoint import load_checkpoint, save_checkpoint
+from inference.checkpoint import configured_positions, load_checkpoint, save_checkpoint
 
 
 def test_round_trip_keeps_weights_and_manifest(tiny_checkpoint, tmp_path):
@@ -408,3 +409,19 @@ def test_a_checkpoint_saved_without_the_heads_meaning_loads_and_its_shape_input_
     with pytest.raises(ValueError, match=r"manifest.json: shape_input is false, but the encoder was trained with "
                                          r"true \(put back"):   # the labels' order, alas, nothing can tell
         load_checkpoint(path)
+
+
+@pytest.mark.parametrize("values, positions", [
+    ({"model_type": "bert", "max_position_embeddings": 512}, 512),
+    ({"model_type": "roberta", "max_position_embeddings": 514, "pad_token_id": 1}, 512),
+    ({"model_type": "roberta", "max_position_embeddings": 514, "pad_token_id": None}, 513),
+    ({"model_type": "bert", "max_position_embeddings": 512.0}, None),
+    ({"model_type": "roberta", "max_position_embeddings": 514, "pad_token_id": 1.5}, None),
+    ({"model_type": "roberta", "max_position_embeddings": 514, "pad_token_id": float("nan")}, None),
+    ({"model_type": "roberta", "max_position_embeddings": 514, "pad_token_id": True}, None),
+])
+def test_configured_positions_reads_whole_numbers_alone(values, positions, tmp_path):
+    """Before: a RoBERTa pad_token_id of 1.5 gave "509.5 positions", and NaN refused every window
+    length as not fitting "nan positions", before the encoder load could name the bad config."""
+    (tmp_path / "config.json").write_text(json.dumps(values), encoding="utf-8")
+    assert configured_positions(tmp_path) == positions

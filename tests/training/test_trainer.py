@@ -14,7 +14,7 @@ from inference.runtimes import available, choose
 from inference.manifest import Manifest
 from training.corpus import DataError
 from training.config import TrainConfig
-from training.trainer import train
+from training.trainer import check_before_reading, train
 
 
 @pytest.fixture(scope="module")
@@ -372,14 +372,51 @@ def test_windows_longer_than_the_encoders_positions_are_refused_before_the_data_
                                  "and fit the encoder's 512 positions"
 
 
-def test_a_base_that_cannot_be_trained_is_named_for_that_before_its_windows(tiny_checkpoint, tmp_path):
+def _pickled_base(tiny_base, tmp_path):
+    import shutil
+    folder = tmp_path / "pickled"
+    shutil.copytree(tiny_base, folder)
+    (folder / "model.safetensors").rename(folder / "pytorch_model.bin")
+    return folder
+
+
+def _gpt2_base(tiny_base, tmp_path):
+    import shutil
+    folder = tmp_path / "gpt2"
+    shutil.copytree(tiny_base, folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    (folder / "config.json").write_text(json.dumps({**config, "model_type": "gpt2"}), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("base, refusal", [
+    (lambda tiny_checkpoint, tiny_base, tmp_path: tiny_checkpoint, "that is a checkpoint of this project; give it as --init-from"),
+    (lambda tiny_checkpoint, tiny_base, tmp_path: _pickled_base(tiny_base, tmp_path), "its weights are in pytorch_model.bin, a pickle"),
+    (lambda tiny_checkpoint, tiny_base, tmp_path: _gpt2_base(tiny_base, tmp_path), 'model_type "gpt2", which cannot be trained'),
+    (lambda tiny_checkpoint, tiny_base, tmp_path: tmp_path / "nowhere", "neither a known encoder"),
+])
+def test_a_base_that_cannot_be_trained_is_named_for_that_before_its_windows(base, refusal, tiny_checkpoint, tiny_base,
+                                                                             tmp_path):
     """Before: a checkpoint of this project given as --base was told its window length was too long
-    first, where the fix is --init-from."""
+    first, where the fix is --init-from; so was a folder of pickled weights, whose refusal came
+    only once the data was read."""
     lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
     (tmp_path / "train.jsonl").write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="that is a checkpoint of this project; give it as --init-from"):
-        train(TrainConfig(train=str(tmp_path / "train.jsonl"), base=str(tiny_checkpoint), output=str(tmp_path / "out"),
+    config = TrainConfig(train=str(tmp_path / "train.jsonl"), base=str(base(tiny_checkpoint, tiny_base, tmp_path)),
+                         output=str(tmp_path / "out"), window_length=100_000, measure_runtimes=False, model_card=None)
+    with pytest.raises((ValueError, OSError), match=refusal):
+        check_before_reading(config)
+
+
+def test_init_from_a_folder_that_is_no_checkpoint_is_refused_as_that_before_its_windows(tiny_base, tmp_path):
+    """Before: --init-from of an encoder folder with a window too long was told about the window;
+    the fix is --base."""
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    with pytest.raises((ValueError, OSError)) as refused:
+        train(TrainConfig(train=str(tmp_path / "train.jsonl"), init_from=str(tiny_base), output=str(tmp_path / "out"),
                           window_length=100_000, measure_runtimes=False, model_card=None), log=lambda m: None)
+    assert "window length" not in str(refused.value) and str(tiny_base) in str(refused.value)
 
 
 def test_a_base_config_too_deep_to_read_is_left_for_the_encoder_load_to_name(tiny_base, tmp_path):
