@@ -40,9 +40,10 @@ def load(path: str | os.PathLike, quantize: bool | None = None, runtime: str | N
     return NewsModel.load(path, quantize=quantize, runtime=runtime, device=device)
 
 
-def predict(text: str) -> Prediction:
-    """Predict with the default checkpoint, loaded once and kept for later calls."""
-    _check_text(text)   # before the checkpoint loads: a wrong argument costs no load
+def predict(text: str, pair: str | None = None) -> Prediction:
+    """Predict with the default checkpoint, loaded once and kept for later calls (`pair`: as
+    NewsModel.predict's, the second text of a pair task)."""
+    _check_text(text, pair)   # before the checkpoint loads: a wrong argument costs no load
     path = default_checkpoint().resolve()
     with _load_lock:
         if path not in _loaded:
@@ -52,4 +53,4 @@ def predict(text: str) -> Prediction:
                     f"`python -m training train --train FILE --dev FILE --output {path}`), or point "
                     f"${DEFAULT_CHECKPOINT_ENV} at an existing checkpoint directory.")
             _loaded[path] = NewsModel.load(path)
-    return _loaded[path].predict(text)
+    return _loaded[path].predict(text, pair)

@@ -98,7 +98,9 @@ class NewsModel:
         self.special = SpecialTokens.of(tokenizer)
         self.lexicon = Lexicon(manifest.lexicon, model.lexicon_idf.cpu().numpy()) if manifest.lexicon else None
         self.seen = {t.name: frozenset(map(name_key, t.seen_entities)) for t in manifest.tasks if t.kind == "ner"}
-        self.reads_pairs = any(t.kind == "pair" for t in manifest.tasks)   # else a second text is warned about
+        self.pair_tasks = [t.name for t in manifest.tasks if t.kind == "pair"]
+        self.reads_pairs = bool(self.pair_tasks)   # else a second text is warned about
+        self._unpaired_said = False   # a pair task given a text without its pair: said once for the model
         self._tokenizer_lock = threading.Lock()  # the Rust tokenizer is not re-entrant
 
     @classmethod
@@ -165,6 +167,14 @@ class NewsModel:
         (a window wider than `max_tokens` runs alone)."""
         _check_sizes(batch_size, max_tokens)   # before a generator is read: a refusal loses no text
         texts, pairs = _checked_inputs(texts, pairs)   # a generator is read once, here
+        if self.reads_pairs and not self._unpaired_said and any(
+                has_letter_or_digit(t) and not (p is not None and readable(p)) for t, p in zip(texts, pairs)):
+            self._unpaired_said = True   # once: a loop over articles would say it for each
+            tasks = ("the pair task " if len(self.pair_tasks) == 1 else "the pair tasks ") + ", ".join(self.pair_tasks)
+            warnings.warn(f"{tasks} {'reads' if len(self.pair_tasks) == 1 else 'read'} a second text (a body after "
+                          "its headline): a text without one gets its labels from that text alone, which the task "
+                          "never trained on; give each text its pair (pair=; newsmodel predict: --pair, --pair-file, "
+                          "a --jsonl line's \"pair\")", stacklevel=_callers_level())
         analyses = self._analyse(texts, pairs, batch_size, True, max_tokens)
         ner_tasks = [task for task in self.manifest.tasks if task.kind == "ner"]
         surfaces = [word_strings(text, a.encoded.words) for text, a in zip(texts, analyses)]

@@ -197,6 +197,29 @@ def test_a_blank_pair_reads_the_first_text_alone(model):
     assert set(alone["labels"]) == {"topic", "stance"} and all(math.isfinite(s) for s in scores)
 
 
+def test_a_pair_task_without_its_second_text_is_warned_about_once(tiny_base, news_tasks, tmp_path, monkeypatch):
+    """Before, predict(headline) on a checkpoint with a pair task (FNC-1 stance beside NER) gave that
+    task's labels, read from the headline alone as it never trained to, without a word; and the
+    default checkpoint's predict(text) took no pair at all."""
+    from conftest import _tiny_checkpoint
+    from inference.manifest import TaskSpec
+    tasks = [news_tasks[0], TaskSpec("stance", "pair", ["agree", "unrelated"])]
+    checkpoint = _tiny_checkpoint(tmp_path / "pairs", tiny_base, tasks)
+    model = load(checkpoint)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # each text with its pair, or a blank one that gets no label: nothing to say
+        model.predict("Talks resume", pair="Officials in Geneva said so.")
+        model.predict_batch([" ", "Talks resume"], pairs=[None, "In Geneva."])
+    with pytest.warns(UserWarning, match="the pair task stance reads a second text") as said:
+        model.predict_batch(["Talks resume", "Talks end"], pairs=["In Geneva.", None])
+        model.predict("Talks resume")   # said once for the model, not for every text of a loop
+    assert len(said) == 1 and said[0].filename == __file__
+    monkeypatch.setenv("NEWSMODEL_CHECKPOINT", str(checkpoint))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert inference.predict("Talks resume", pair="In Geneva.").chosen("stance")
+
+
 def test_an_entity_of_the_first_text_ends_where_that_text_ends(any_tiny_checkpoint):
     """Before, a name closing a headline ran on through the separator into the body (every word
     below is I-LOC): cut at the headline's end, but scored over the body's words too."""

@@ -94,3 +94,22 @@ def test_a_runtime_that_cannot_be_built_here_is_left_out_and_said_to_be(tiny_che
     assert set(figures) == {"torch"}
     assert ("warning: runtime onnx-int8 not measured: it could not be built here (RuntimeError: the exporter "
             "failed); load() will not choose it") in logged
+
+
+def test_dev_texts_without_a_pair_beside_a_pair_task_are_measured_without_a_warning(tiny_base, news_tasks, tmp_path,
+                                                                                    monkeypatch):
+    """Dev of NER beside FNC-1 pairs holds texts without pairs: predict's warning about them is for a
+    user's call, not for every runtime measured at the end of training."""
+    import warnings
+    from conftest import _tiny_checkpoint
+    from inference.manifest import TaskSpec
+    checkpoint = _tiny_checkpoint(tmp_path / "mixed", tiny_base,
+                                  [news_tasks[0], TaskSpec("stance", "pair", ["agree", "unrelated"])])
+    dev = [*read_jsonl(REPO / "data" / "dev.jsonl", NEWS_SCHEMA)[:1],
+           Document("Talks resume", labels={"stance": ["agree"]}, text_pair="Officials in Geneva said so.")]
+    dev[0].labels.clear()
+    monkeypatch.setattr(runtime_figures, "available", lambda: ["torch"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figures = runtime_figures.measure_runtimes(checkpoint, dev, log=lambda line: None)
+    assert set(figures["torch"]["dev"]) == {"entities", "stance"}

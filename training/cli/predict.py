@@ -50,7 +50,8 @@ def run(args) -> int:
         args.text = None
     if args.html is not None:
         folder = Path(args.html).parent
-        if not args.html or Path(args.html).is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        if not args.html or Path(args.html).is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK) \
+                or os.path.exists(args.html) and not os.access(args.html, os.W_OK):   # an earlier page, read-only
             raise ValueError(f"--html {args.html!r}: give a file in an existing folder you can write to")
         if _an_input(args):
             raise ValueError(f"--html {args.html!r}: that is an input of this command; give another file")
@@ -187,7 +188,8 @@ def _from_argument(text: str, name: str) -> str:
     bad = next((i for i, c in enumerate(text) if "\ud800" <= c <= "\udfff"), None)
     if bad is not None:
         raise ValueError(f"{name}: not valid UTF-8 at character {bad + 1}: give the text in UTF-8 (from a file in "
-                         "another encoding: iconv -f ENCODING -t UTF-8 FILE), or the file with --file")
+                         "another encoding: iconv -f ENCODING -t UTF-8 FILE), or the file with "
+                         + ("--pair-file" if name == "--pair" else "--file"))
     return text
 
 

@@ -466,3 +466,28 @@ def test_a_dash_reads_stdin(tiny_checkpoint, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", types.SimpleNamespace(buffer=io.BytesIO(b"Talks\n\xff")))
     assert main(["predict", *checkpoint, "--jsonl", "--file", "-"]) == 2
     assert "stdin:2: not valid UTF-8" in capsys.readouterr().err
+
+
+def test_a_pair_argument_not_in_utf8_points_to_pair_file(tmp_path, capsys):
+    """Before: "... or the file with --file", which would read the body as the document, not as its pair."""
+    folder = tmp_path / "not-a-checkpoint"   # refused before the checkpoint loads
+    folder.mkdir()
+    assert main(["predict", "--checkpoint", str(folder), "Talks resume", "--pair", "Officials in Gen\udce8ve"]) == 2
+    assert capsys.readouterr().err == ("error: --pair: not valid UTF-8 at character 17: give the text in UTF-8 (from a "
+                                       "file in another encoding: iconv -f ENCODING -t UTF-8 FILE), or the file with "
+                                       "--pair-file\n")
+
+
+def test_an_html_page_that_cannot_be_written_over_is_refused_before_the_checkpoint_loads(tmp_path, monkeypatch,
+                                                                                          capsys):
+    """Before: a read-only page of an earlier run passed the check of its folder, and the command
+    failed once the whole input was predicted ("[Errno 13] Permission denied"), naming no flag."""
+    import os
+    folder = tmp_path / "not-a-checkpoint"
+    folder.mkdir()
+    page = tmp_path / "page.html"
+    page.write_text("the page of an earlier run", encoding="utf-8")
+    access = os.access   # a file mode alone would not do: root may write any file
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: os.fspath(path) != str(page) and access(path, mode, **kw))
+    assert main(["predict", "--checkpoint", str(folder), "Talks.", "--html", str(page)]) == 2
+    assert f"--html {str(page)!r}: give a file in an existing folder you can write to" in capsys.readouterr().err
