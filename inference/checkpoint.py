@@ -271,7 +271,8 @@ def configured_positions(folder: Path) -> int | None:
     A value it leaves out gets no default of the model's class, as AutoConfig would give (a RoBERTa
     config without pad_token_id reads one position more): the loaded encoder is checked again."""
     values = encoder_config(folder)
-    if type(values.get("max_position_embeddings")) is not int or type(values.get("pad_token_id")) not in (int, type(None)):
+    if type(values.get("max_position_embeddings")) is not int \
+            or type(values.get("pad_token_id")) not in (int, type(None)):   # 1.5 or NaN gave "509.5 positions"
         return None
     return usable_positions(SimpleNamespace(**values))
 
@@ -333,6 +334,9 @@ def load_checkpoint(path: str | os.PathLike, manifest: Manifest | None = None) -
     except (ValueError, AttributeError, TypeError):   # metadata that heads_meaning did not write
         raise ValueError(f"{path / HEADS}: damaged (its {TRAINED_AS} metadata cannot be read); copy the checkpoint "
                          "again") from None
+    terms = heads["lexicon_idf"].numel() if "lexicon_idf" in heads else 0   # one idf weight a term the heads read
+    if len(manifest.lexicon) != terms:   # else met as "heads do not match the manifest's tasks and labels"
+        wrong.append(f"lexicon has {len(manifest.lexicon)} terms, but the heads were trained on {terms}")
     if wrong:   # a hand edit: rows read as other labels, word shapes dropped, tags read as document labels
         raise ValueError(f"{path / MANIFEST}: {'; '.join(wrong)} (put back what the run wrote)")
     model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input, lexicon_size=len(manifest.lexicon))

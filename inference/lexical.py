@@ -6,8 +6,8 @@ The vocabulary lives in the manifest and the idf weights in heads.safetensors; n
 pickled. Tokens are scikit-learn's default (`\\b\\w\\w+\\b`, lower-cased) of the text as the encoder
 reads its words: in NFC, without format characters, half-width and full-width forms in their
 compatibility form ("Socie\\u0301te\\u0301", "Pu\\u00adtin", "ＮＡＴＯ": "société", "putin",
-"nato"). Term frequencies sublinear (1 + log tf), rows L2-normalised. A pair's features are its
-two texts' vectors and their cosine similarity.
+"nato"), a dotted capital I as "i" ("İstanbul": "istanbul"). Term frequencies sublinear (1 + log tf),
+rows L2-normalised. A pair's features are its two texts' vectors and their cosine similarity.
 """
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def terms(text: str) -> Counter:
     # a combining accent or a soft hyphen is no word character: "Socie\u0301te\u0301" was "socie" and "te";
     # NFC last, as in `surface`, composes what the joiners and width forms kept apart ("\uff8a\uff9f" is "\u30d1",
     # "cafe\u200d\u0301" is "café")
-    return Counter(TOKEN.findall(unicodedata.normalize("NFC", compatible(_JOINERS.sub("", text))).lower()))
+    # a dotted capital I lower-cases to "i" and a combining dot, no word character: "İzmir" was "zmir"
+    return Counter(TOKEN.findall(unicodedata.normalize("NFC", compatible(_JOINERS.sub("", text))).replace("\u0130", "I")
+                                 .lower()))
 
 
 def fit_vocabulary(texts: list[str], max_terms: int) -> tuple[list[str], np.ndarray]:

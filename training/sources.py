@@ -1,6 +1,6 @@
 """Where a run's documents come from: a file, its format and the reader's options.
 
-Formats: `news` (JSON lines of data/README.md), `conll`, `classification` (CSV / JSON lines),
+Formats: `news` (JSON lines of data/README.md), `conll`, `classification` (CSV / JSON lines or a JSON list),
 `pairs` (FNC-1 style stances + bodies), `label-studio`, `doccano`, `hf` (a Hugging Face dataset:
 a `save_to_disk` folder, Parquet files, or a `datasets.Dataset` in memory). `auto` picks by
 extension: .jsonl -> news (doccano where its first record with spans has Doccano's), .json ->

@@ -392,6 +392,30 @@ def test_a_manifest_edited_against_its_weights_is_refused_naming_the_field(tiny_
         load_checkpoint(ckpt)
 
 
+def test_a_lexicon_edited_to_another_size_is_refused_naming_the_field(tiny_base, tiny_checkpoint, news_tasks,
+                                                                     tmp_path):
+    """Before: "heads.safetensors: heads do not match the manifest's tasks and labels (size mismatch for
+    lexical.topic ...)" for a term taken out of the manifest's lexicon; "missing ['lexicon_idf']" for one added."""
+    import dataclasses
+    from transformers import AutoModel, AutoTokenizer
+    from inference.checkpoint import save_checkpoint
+    from inference.manifest import Manifest
+    from inference.modeling import MultiTaskModel
+    tasks = [dataclasses.replace(t, lexical=t.kind != "ner") for t in news_tasks]
+    network = MultiTaskModel(AutoModel.from_pretrained(tiny_base, add_pooling_layer=False), tasks, lexicon_size=3)
+    save_checkpoint(network, AutoTokenizer.from_pretrained(tiny_base),
+                    Manifest(tasks=tasks, base_model="tiny", window_length=32, window_overlap=8,
+                             lexicon=["geneva", "round", "talks"]), tmp_path / "lexical")
+    _edited(tmp_path / "lexical", lambda m, t: m["lexicon"].pop())
+    with pytest.raises(ValueError, match=r"lexical/manifest.json: lexicon has 2 terms, but the heads were trained on 3 "
+                                         r"\(put back what the run wrote\)$"):
+        load_checkpoint(tmp_path / "lexical")
+    shutil.copytree(tiny_checkpoint, tmp_path / "plain")
+    _edited(tmp_path / "plain", lambda m, t: m.update(lexicon=["talks"]))
+    with pytest.raises(ValueError, match=r"plain/manifest.json: lexicon has 1 terms, but the heads were trained on 0 "):
+        load_checkpoint(tmp_path / "plain")
+
+
 def test_a_checkpoint_saved_without_the_heads_meaning_loads_and_its_shape_input_is_checked(tiny_base, news_tasks,
                                                                                            tmp_path):
     """Checkpoints saved before heads.safetensors recorded what its weights mean: the word shapes

@@ -54,3 +54,9 @@ def test_a_half_width_sound_mark_joins_its_syllable():
     made no term and "\uff83\uff9e\uff7c\uff9e\uff80\uff99" only "\u30bf\u30eb", where `surface` reads both words."""
     assert terms("\uff8a\uff9f\uff98 \uff83\uff9e\uff7c\uff9e\uff80\uff99") == terms("\u30d1\u30ea \u30c7\u30b8\u30bf\u30eb") \
         == Counter({"\u30d1\u30ea": 1, "\u30c7\u30b8\u30bf\u30eb": 1})
+
+
+def test_a_dotted_capital_i_reads_as_i():
+    """Before: "İzmir" lower-cased to "i" and a combining dot, which is no word character: the terms
+    were "zmir" and "stanbul", and "İstanbul" never met the "istanbul" of "Istanbul" or "ISTANBUL"."""
+    assert terms("İstanbul İZMİR Istanbul I\u0307zmir") == Counter({"istanbul": 2, "izmir": 2})

@@ -94,6 +94,20 @@ def test_a_base_folder_with_a_damaged_tokenizer_file_is_refused_with_the_folder(
         new_model(str(base), {"entities": {"kind": "ner", "labels": ["PER"]}}, shape_input=True)
 
 
+def test_a_base_folder_without_tokenizer_config_names_that_file(tiny_e5_base, tmp_path):
+    """Before: "the tokenizer files are another encoder's", though they were its own: without
+    tokenizer_config.json, transformers built a BertTokenizer and added [CLS], [SEP]... to e5's vocabulary."""
+    import shutil
+    from training.initial_model import new_model
+    base = tmp_path / "base"
+    shutil.copytree(tiny_e5_base, base)
+    (base / "tokenizer_config.json").unlink()
+    with pytest.raises(ValueError, match=r"^base .*base: its tokenizer has \d+ tokens for an encoder of \d+: the folder "
+                                         r"has no tokenizer_config.json, .*\(\[UNK\], .*\); copy the encoder's "
+                                         r"tokenizer_config.json into the folder$"):
+        new_model(str(base), {"entities": {"kind": "ner", "labels": ["PER"]}}, shape_input=True)
+
+
 def test_a_base_folder_with_a_larger_tokenizer_than_its_encoder_is_refused(tokenizer, tmp_path):
     """Before: an IndexError's traceback ("index out of range in self") at the first batch."""
     from transformers import BertConfig, BertModel

@@ -211,6 +211,27 @@ def json_lines(path: Path, problems: list[str]):
         yield where, record
 
 
+def json_records(path: Path, problems: list[str]):
+    """("path:line", record) of a JSON-lines file, or ("path: record n", record) of a JSON list of
+    records (a Doccano JSON export, pandas' to_json(orient="records"), all on one line), each named by
+    its place in it as jq's .[n], and its "id"; broken records go to `problems`."""
+    if not opens_a_list(path):   # a JSONL record is an object
+        yield from json_lines(path, problems)
+        return
+    records, repeated = read_json_list(path)
+    for n, record in enumerate(records):
+        where = list_place(path, "record", n, record)
+        if n in repeated or not isinstance(record, dict):
+            problems.append(f"{where}: {repeated.get(n) or f'a record must be a JSON object, not {json_type(record)}'}")
+        else:
+            yield where, record
+
+
+def list_place(path: Path, what: str, n: int, item) -> str:
+    """How problems name item `n` of a JSON list: its place (0-based, as jq's .[n]) and its id."""
+    return f"{path}: {what} {n}" + (f" (id {item['id']})" if isinstance(item, dict) and "id" in item else "")
+
+
 def _is_one_json_document(text: str, first: str, rest: list[str]) -> bool:
     """Whether a text whose first line is no JSON is one document over many lines: it parses whole,
     or (cut short, a comma too many) its first line only opens it and the next is no JSON either."""

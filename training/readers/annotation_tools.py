@@ -11,9 +11,9 @@ import reprlib
 from pathlib import Path
 
 from training.corpus import DataError, Document, Span
-from training.readers._files import (finish, grapheme_offsets, json_lines, json_type, offsets_problem, opens_a_list,
-                                     read_json_list, record_id, sorted_spans, text_problem, unreadable_problem,
-                                     utf16_offsets, whole_numbers)
+from training.readers._files import (finish, grapheme_offsets, json_records, json_type, list_place,
+                                     offsets_problem, read_json_list, record_id, sorted_spans, text_problem,
+                                     unreadable_problem, utf16_offsets, whole_numbers)
 
 
 def read_label_studio(path: str | Path, ner_task: str | None = "entities",
@@ -53,7 +53,7 @@ def read_label_studio(path: str | Path, ner_task: str | None = "entities",
         return _read_json_min(path, tasks, ner_task, choice_tasks, text_key, repeated)
     docs, problems, unannotated = [], [], 0
     for n, task in enumerate(tasks):
-        where = _place(path, "task", n, task)
+        where = list_place(path, "task", n, task)
         if n in repeated:
             problems.append(f"{where}: {repeated[n]}")
             continue
@@ -100,14 +100,14 @@ def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: 
         known = sorted({key for r in objects for key, v in r.items() if key in choices or isinstance(v, list) and any(
             isinstance(x, dict) and "taxonomy" in x for x in v)})
         example = ", ".join(f'{key} = "{key}"' for key in [unclear[0], *known])
-        raise DataError([f"{_place(path, 'record', n, records[n])}: {why}" for n, why in broken.items()] + [
+        raise DataError([f"{list_place(path, 'record', n, records[n])}: {why}" for n, why in broken.items()] + [
                          f"{path}: a Label Studio JSON_MIN export does not say whether its fields "
                          f"{', '.join(unclear)} hold choices or the task's data: name its choice controls, each one to "
                          f"read (reader option choice_tasks in the options table of `train --config`, e.g. "
                          f"{{{example}}}; {{}} for none), or export JSON (which evaluate and calibrate read)"])
     docs, problems, seen, unannotated = [], [], set(), 0
     for n, record in enumerate(records):
-        where = _place(path, "record", n, record)
+        where = list_place(path, "record", n, record)
         if n in broken:
             problems.append(f"{where}: {broken[n]}")
             continue
@@ -132,12 +132,6 @@ def _read_json_min(path: Path, records: list, ner_task, choice_tasks, text_key: 
     if unannotated == len(records):
         raise DataError([f"{path}: no record has an annotation ({len(records)} in the export)"])
     return _without_empty_task(finish(path, docs, problems), ner_task)
-
-
-def _place(path: Path, what: str, n: int, item) -> str:
-    """How problems name the export's item `n`: its place in the list (0-based, as jq's .[n]) and
-    Label Studio's id."""
-    return f"{path}: {what} {n}" + (f" (id {item['id']})" if isinstance(item, dict) and "id" in item else "")
 
 
 def _without_empty_task(docs: list[Document], ner_task) -> list[Document]:
@@ -317,7 +311,7 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
     """
     path = Path(path)
     problems = []
-    records = list(_doccano_records(path, problems))
+    records = list(json_records(path, problems))
     # "label" holds span triples in a sequence-labelling export and class names otherwise. Decided
     # once per file, so an empty list means "no entities" in the one and "no labels" in the other.
     label_is_spans = any(isinstance(x, list) for _, r in records
@@ -331,21 +325,6 @@ def read_doccano(path: str | Path, ner_task: str | None = "entities",
             doc.source, doc.id = where, record_id(record)
             docs.append(doc)
     return finish(path, docs, problems)
-
-
-def _doccano_records(path: Path, problems: list[str]):
-    """(where, record) for every record of a JSONL export, or of a JSON export: a list, whose
-    records are named by their place in it, as jq's .[n] (pandas writes it all on one line)."""
-    if not opens_a_list(path):   # a JSONL record is an object
-        yield from json_lines(path, problems)
-        return
-    records, repeated = read_json_list(path)
-    for n, record in enumerate(records):
-        where = _place(path, "record", n, record)
-        if n in repeated or not isinstance(record, dict):
-            problems.append(f"{where}: {repeated.get(n) or f'a record must be a JSON object, not {json_type(record)}'}")
-        else:
-            yield where, record
 
 
 def doccano_label_key(record: dict) -> str | None:

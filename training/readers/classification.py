@@ -1,4 +1,5 @@
-"""Read document-classification data from CSV, TSV or JSON lines, and FNC-1 style stance pairs.
+"""Read document-classification data from CSV, TSV or JSON lines (or a JSON list of records, as
+pandas' to_json(orient="records") writes it), and FNC-1 style stance pairs.
 
 Every record becomes a Document with one label task: a single label, several (a JSON list, or a
 string cut at `delimiter`), and for pair tasks a second text (`Document.text_pair`).
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from training.corpus import Document
-from training.readers._files import finish, json_lines, json_type, label_list, read_utf8, record_id
+from training.readers._files import finish, json_records, json_type, label_list, read_utf8, record_id
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 
@@ -192,7 +193,7 @@ def _unreadable(path: Path, line: int, last: int, exc: csv.Error, quotes_option:
 
 
 def _json_records(path: Path, required: list[str], problems: list[str]):
-    for where, record in json_lines(path, problems):
+    for where, record in json_records(path, problems):   # JSON lines, or pandas' JSON list of records
         missing = [f for f in required if f not in record]
         if missing:
             problems.append(f"{where}: missing field {', '.join(map(repr, missing))} "

@@ -43,6 +43,22 @@ def test_csv_multi_label_split_on_delimiter(tmp_path):
     assert doc.labels == {"topic": ["arms_control", "summit_diplomacy"]}
 
 
+def test_a_json_list_of_records_is_read_as_pandas_writes_it(tmp_path):
+    """Before: "a record must be a JSON object, not list" (all on one line, as pandas' to_json(orient="records")
+    writes it), or, indented, "one JSON document over many lines ... read with --format label-studio"."""
+    records = [{"text": "Wheat exports rose", "label": "trade"}, {"text": "Talks in Vienna", "label": "arms", "id": 9},
+               {"text": "", "label": "trade"}, ["a list"]]
+    for name, text in (("one_line.json", json.dumps(records)), ("indented.json", json.dumps(records, indent=2))):
+        path = write(tmp_path, name, text)
+        with pytest.raises(DataError) as err:
+            read_classification(path)
+        assert err.value.problems == [f"{path}: record 2: empty text in field 'text'",
+                                      f"{path}: record 3: a record must be a JSON object, not list"]
+        first, second = read_classification(write(tmp_path, name, json.dumps(records[:2])))
+        assert (first.text, first.labels, first.source) == ("Wheat exports rose", {"label": ["trade"]}, f"{path}: record 0")
+        assert (second.source, second.id) == (f"{path}: record 1 (id 9)", 9)
+
+
 def test_text_pairs_from_json_lines_with_numeric_labels(tmp_path):
     path = jsonl(tmp_path, [{"premise": "Rain fell.", "hypothesis": "It was wet.", "label": 0}], name="pairs.json")
     [doc] = read_classification(path, text_field="premise", pair_field="hypothesis", task="nli")

@@ -139,6 +139,19 @@ def test_unknown_tag_prefixes_and_foreign_scheme_tags_are_all_reported(tmp_path)
     assert err.value.problems[2] == f"{path}:5: tag 'S-LOC' does not belong to the IOB2 scheme"
 
 
+def test_a_file_tagged_io_names_each_unknown_tag_once_with_its_count(tmp_path):
+    """Before: "unknown tag 'PER'" once per token, a file's worth of lines for one cause."""
+    path = write(tmp_path, "John PER\nSmith PER\nvisited O\nParis LOC\n\nMary PER\nwent O\n")
+    with pytest.raises(DataError) as err:
+        read_conll(path)
+    hint = "; a type without a prefix (IO tagging?) does not say where one entity ends and the next begins: tag them "
+    assert err.value.problems == [
+        f"{path}:1: unknown tag 'PER' (on 3 tokens, the first here): expected O, or B-, I-, E-, S-, L- or U- followed "
+        f"by the entity type{hint}I-PER to read them as IOB1",
+        f"{path}:4: unknown tag 'LOC': expected O, or B-, I-, E-, S-, L- or U- followed by the entity type{hint}I-LOC "
+        "to read them as IOB1"]
+
+
 def test_strict_iob2_reports_every_i_that_starts_an_entity(tmp_path):
     path = write(tmp_path, "The O\nUnited I-ORG\nNations I-ORG\n\nParis I-LOC\nand O\nLondon B-LOC\nBank I-ORG\n")
     with pytest.raises(DataError) as err:
@@ -175,7 +188,7 @@ def test_all_kinds_of_error_in_one_file_come_in_one_error(tmp_path):
     assert str(err.value) == "2 problems:\n" + "\n".join(err.value.problems)
     with pytest.raises(DataError, match=r"^[^\n]*no sentences$"):   # one problem alone, under no count
         read_conll(write(tmp_path, "\n\n"))
-    bad = write(tmp_path, "".join(f"word{i} Q-X\n" for i in range(30)))   # another format: every line wrong
+    bad = write(tmp_path, "".join(f"word{i} Q-X{i}\n" for i in range(30)))   # another format: every line wrong
     with pytest.raises(DataError) as err:
         read_conll(bad)
     err = DataError(err.value.problems + ["dev.conll: no such file"])   # the other files' problems stay in sight

@@ -72,6 +72,20 @@ def test_bad_rows_are_reported_by_index_and_nothing_is_read(tmp_path):
     assert not any(":0:" in p for p in problems)
 
 
+def test_tags_without_prefixes_are_named_once_per_dataset_with_their_count(tmp_path):
+    """Before: "unknown tag 'PER'" once per token of every row."""
+    tags = datasets.ClassLabel(names=["O", "PER", "LOC"])   # an IO-tagged dataset's names
+    features = datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")),
+                                  "ner_tags": datasets.Sequence(tags)})
+    datasets.Dataset.from_dict({"tokens": [["Talks", "ended"], ["Anna", "Berg", "left", "Oslo"], ["Karl", "said"]],
+                                "ner_tags": [[0, 0], [1, 1, 0, 2], [1, 0]]}, features=features).save_to_disk(tmp_path / "io")
+    with pytest.raises(DataError) as err:
+        read_hf(tmp_path / "io")
+    assert [p.split(": expected")[0] for p in err.value.problems] == [
+        f"{tmp_path / 'io'}:1: unknown tag 'PER' (on 3 tokens, the first here)", f"{tmp_path / 'io'}:1: unknown tag 'LOC'"]
+    assert err.value.problems[0].endswith("tag them I-PER to read them as IOB1")
+
+
 def test_a_split_the_dataset_dict_lacks_names_those_it_has(tmp_path):
     """Before: "dd/test: no such file or folder", and under format auto a FileNotFoundError from the CoNLL reader."""
     datasets.DatasetDict({"train": ner_dataset([(["Anna"], [1])]),
