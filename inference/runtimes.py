@@ -62,7 +62,8 @@ def choose(measured: dict) -> tuple[str, str]:
     beaten = [name for name in ties if name != best and dev_sum[name] < dev_sum[best]]   # on dev, not speed
     # measured where the checkpoint was made, not runnable here: said, or the choice reads as the best there was
     missing = [name for name in RUNTIMES if name in measured and name not in runnable]
-    why = (f"{speedup:.2f}x fp32's words/s on dev with every dev figure within {100 * TOLERANCE:.1f} points"
+    why = (("fp32 itself" if best == REFERENCE else   # not "1.00x fp32's words/s", as if it were another runtime
+            f"{speedup:.2f}x fp32's words/s on dev with every dev figure within {100 * TOLERANCE:.1f} points")
            + (f"; as fast as {', '.join(beaten)} and more accurate on dev" if beaten else "")
            + (f"; {', '.join(rejected)} lost more" if rejected else "")
            + "".join(f"; {name} has no dev figure of {', '.join(tasks)}" for name, tasks in unmeasured.items())

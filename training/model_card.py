@@ -182,8 +182,8 @@ def task_fields(manifest: Manifest, bundled: bool, figures: bool) -> dict:
 
 def _calibration_text(manifest: Manifest, figures: bool) -> str:
     """What each task's scores pass through: what dev (or `newsmodel calibrate`'s data) fitted and
-    kept (a fit that did not lower the ECE is dropped), or what a task carried over by --init-from
-    kept from its checkpoint."""
+    kept (a fit that did not lower the ECE is dropped, and so is a span calibrator that would score
+    surer spans lower), or what a task carried over by --init-from kept from its checkpoint."""
     fitted = manifest.training.get("calibration")   # None: a run without dev data, never calibrated since
     refitted = manifest.training.get("recalibrated", {})   # task: the data `newsmodel calibrate` fitted it on
     without_dev = ("- Trained without a dev set: the scores are the model's own, uncalibrated (`newsmodel calibrate` "
@@ -198,7 +198,9 @@ def _calibration_text(manifest: Manifest, figures: bool) -> str:
             where = (f"{_code(source['data'])} ({source['documents']} documents, `newsmodel calibrate`"
                      f"{', after the figures above' * figures})" if source else "the dev set")
             parts.append(f"{_text(task.name)}: {applied}, fitted on {where}" if applied else
-                         f"{_text(task.name)}: none (a fit on {where} did not lower its ECE)")
+                         f"{_text(task.name)}: none (a fit on {where} " + (   # the manifest keeps no reason
+                             "was not kept: it did not lower its ECE, or it would have scored surer spans lower)"
+                             if task.kind == "ner" else "did not lower its ECE)"))
         elif applied:
             parts.append(f"{_text(task.name)}: {applied}, kept from the checkpoint this run continued")
         else:

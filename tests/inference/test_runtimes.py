@@ -29,8 +29,7 @@ def test_a_speed_tie_goes_to_the_more_accurate_runtime():
     if name == "onnx-int8":
         assert "as fast as torch-int8 and more accurate" in why
     tie_within_torch = figures(torch=(1000, 0), **{"torch-int8": (1000 * (1 + SPEED_TIE / 2), 0.002)})
-    assert choose(tie_within_torch) == ("torch", "1.00x fp32's words/s on dev with every dev figure within 0.3 points; "
-                                                 "as fast as torch-int8 and more accurate on dev")
+    assert choose(tie_within_torch) == ("torch", "fp32 itself; as fast as torch-int8 and more accurate on dev")
     equal = figures(torch=(100, 0), **{"torch-int8": (1000, 0.0)}, onnx=(990, 0.0)) if "onnx" in available() else None
     if equal:   # equally accurate: the faster one, and no claim of accuracy
         assert choose(equal) == ("torch-int8", "10.00x fp32's words/s on dev with every dev figure within 0.3 points")
@@ -51,8 +50,7 @@ def test_a_runtime_without_a_figure_of_every_task_is_left_out_and_said_to_be():
     entities only: before, it was left out as one that "lost more"."""
     measured = figures(torch=(100, 0), **{"torch-int8": (300, 0)})
     measured["torch-int8"]["dev"].pop("topic")
-    assert choose(measured) == ("torch", "1.00x fp32's words/s on dev with every dev figure within 0.3 points; "
-                                         "torch-int8 has no dev figure of topic")
+    assert choose(measured) == ("torch", "fp32 itself; torch-int8 has no dev figure of topic")
 
 
 def test_load_takes_the_recorded_choice_and_flags_force_one(tiny_checkpoint, tmp_path):
@@ -86,7 +84,7 @@ def test_a_measured_runtime_this_machine_cannot_run_is_said_to_be_left_out(monke
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in absent else find_spec(name, *a))
     measured = figures(torch=(100, 0), **{"onnx-int8": (300, 0)})
-    assert choose(measured) == ("torch", "1.00x fp32's words/s on dev with every dev figure within 0.3 points; "
+    assert choose(measured) == ("torch", "fp32 itself; "
                                          f"onnx-int8 left out: {' and '.join(absent)} not installed (the onnx extra)")
 
 

@@ -142,6 +142,14 @@ def test_a_calibration_refitted_by_the_calibrate_command_names_its_data(tmp_path
     assert "(40 documents, `newsmodel calibrate`) did not" in text and "figures above" not in text
 
 
+def test_an_entity_task_left_without_a_span_calibrator_is_not_said_to_have_missed_on_ece_alone(tmp_path):
+    """Before: "none (a fit on the dev set did not lower its ECE)", also where the fit was dropped
+    for its sign (surer spans more often wrong on dev), as training warns; the manifest keeps no reason."""
+    text = card(tmp_path, [NER, STANCE], "train.jsonl")
+    assert ("entities: none (a fit on the dev set was not kept: it did not lower its ECE, or it would have scored "
+            "surer spans lower); stance: none (a fit on the dev set did not lower its ECE).") in text
+
+
 def test_only_the_projects_own_folder_is_the_bundled_corpus(tmp_path):
     elsewhere = tmp_path / "shared" / "data" / "fnc1" / "train_stances.csv"   # another corpus's data/ folder
     text = card(tmp_path, [STANCE], str(elsewhere))
