@@ -150,6 +150,11 @@ def starting_positions(config: TrainConfig) -> int | None:
     return configured_positions(folder) if folder else None
 
 
+class StartedAgain(KeyboardInterrupt):
+    """Ctrl-C before a run that started from the beginning saved its first state: a checkpoint of an ended
+    run at its output (where --resume found no state of its own, another run's) is none of its doing."""
+
+
 def train(config: TrainConfig, log=print) -> dict:
     """Train, write the best checkpoint to config.output, return the run's metrics (process 0;
     the other processes of a distributed run return {})."""
@@ -218,7 +223,12 @@ def train(config: TrainConfig, log=print) -> dict:
         if trainer.rank == 0:
             trainer.measure_ended_run()
         return trainer.finished if trainer.rank == 0 else {}
-    trainer.run_epochs()
+    try:
+        trainer.run_epochs()
+    except KeyboardInterrupt:
+        if trainer.progress["epoch"] == 0:   # started from the beginning: an ended checkpoint at output is not its own
+            raise StartedAgain from None
+        raise
     return trainer.finish() if trainer.rank == 0 else {}
 
 

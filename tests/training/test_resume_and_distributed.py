@@ -363,3 +363,26 @@ def test_ctrl_c_in_a_resume_of_an_ended_run_says_its_checkpoint_is_kept(run_args
         f"\ninterrupted; the run had already ended: its checkpoint at {tmp / f'{stopped}-stopped'} is kept as it "
         "ended, and the same command with --resume finishes what this one began\n")
     assert (tmp / f"{stopped}-stopped" / "manifest.json").read_text() == before
+
+
+def test_ctrl_c_in_a_resume_that_started_again_does_not_call_the_run_ended(run_args, monkeypatch, capsys):
+    """Before: `--resume` of another run than the one that ended into --output (a setting changed) starts from the
+    beginning ("nothing to resume"); stopped in its first epoch it said "the run had already ended: its checkpoint
+    ... is kept as it ended, and the same command with --resume finishes what this one began", when that command
+    starts from the beginning again and replaces that checkpoint at its first save."""
+    import training.trainer as trainer
+    from training.cli import main
+    tmp, args = run_args
+    args = [*args, "--output", str(tmp / "ended-then-other"), "--no-measure-runtimes"]
+    assert main([*args, "--max-steps", "1"]) == 0
+    before = (tmp / "ended-then-other" / "manifest.json").read_text()
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(trainer.Trainer, "_epoch", ctrl_c)
+    capsys.readouterr()
+    assert main([*args, "--max-steps", "2", "--resume"]) == 130   # another run: nothing of it to resume
+    out, err = capsys.readouterr()
+    assert "nothing to resume at" in out
+    assert err.endswith("\ninterrupted; before an epoch was saved: nothing to resume\n"), err
+    assert (tmp / "ended-then-other" / "manifest.json").read_text() == before

@@ -145,16 +145,17 @@ def _beside_the_config(values: dict, config: str) -> None:
 
 def run(args) -> int:
     from training.state import is_state, state_dir
-    from training.trainer import checkpoint_at, ended, train
+    from training.trainer import StartedAgain, checkpoint_at, ended, train
     config = train_config(args)
     try:
         train(config, log=lambda m: print(m, flush=True))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(file=sys.stderr)   # off the progress bar's line
         if is_state(state_dir(config.output)):
             raise KeyboardInterrupt("; the last saved epoch is kept, and the same command with --resume goes on "
                                     "from it") from None
-        if config.resume and ended(checkpoint_at(config.output)):   # measuring the runtimes it left out, say
+        if config.resume and not isinstance(exc, StartedAgain) and ended(checkpoint_at(config.output)):   # measuring
+            # the runtimes it left out, say; not a --resume that found no state of its own and started again
             raise KeyboardInterrupt(f"; the run had already ended: its checkpoint at {config.output} is kept as it "
                                     "ended, and the same command with --resume finishes what this one began") from None
         raise KeyboardInterrupt("; before an epoch was saved: nothing to resume") from None
