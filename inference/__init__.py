@@ -6,51 +6,33 @@
 """
 from __future__ import annotations
 
+import importlib
 import os
-import threading
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever downloaded: every import of the package sees this
 
-import torch
-
-from .checkpoint import DEFAULT_CHECKPOINT, DEFAULT_CHECKPOINT_ENV
-from .predictor import Entity, Label, NewsModel, Prediction
-from .predictor import check_text as _check_text
+DEFAULT_CHECKPOINT = Path("checkpoints") / "news"   # where `make train` writes; predict() reads it by default
+DEFAULT_CHECKPOINT_ENV = "NEWSMODEL_CHECKPOINT"      # overrides that default
 
 __all__ = ["load", "predict", "default_checkpoint", "NewsModel", "Prediction", "Entity", "Label"]
+# imported when first used, not with the package: torch and transformers take seconds, which
+# `newsmodel --help` and the readers (inference.tokenization) do without
+_LAZY = {"load": "api", "predict": "api", "NewsModel": "predictor", "Prediction": "predictor",
+         "Entity": "predictor", "Label": "predictor"}
 
-_loaded: dict[Path, NewsModel] = {}
-_load_lock = threading.Lock()
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def default_checkpoint() -> Path:
     """$NEWSMODEL_CHECKPOINT if set (a leading ~ the home folder, as where a shell reads it), else
     ./checkpoints/news (where `make train` writes)."""
     return Path(os.environ.get(DEFAULT_CHECKPOINT_ENV) or DEFAULT_CHECKPOINT).expanduser()
-
-
-def load(path: str | os.PathLike, quantize: bool | None = None, runtime: str | None = None,
-         device: str | torch.device | None = "auto") -> NewsModel:
-    """Load a checkpoint directory (safetensors only; nothing is downloaded).
-    `device`: "auto" or None (a GPU when there is one), "cpu", "cuda" or "cuda:N" (or a
-    torch.device). On the CPU the checkpoint's fastest accurate runtime is taken (`model.runtime`
-    says which); `runtime="onnx"` (ONNX Runtime) or `quantize=True` (int8) force one (see
-    benchmarks/speed.py)."""
-    return NewsModel.load(path, quantize=quantize, runtime=runtime, device=device)
-
-
-def predict(text: str, pair: str | None = None) -> Prediction:
-    """Predict with the default checkpoint, loaded once and kept for later calls (`pair`: as
-    NewsModel.predict's, the second text of a pair task)."""
-    _check_text(text, pair)   # before the checkpoint loads: a wrong argument costs no load
-    path = default_checkpoint().resolve()
-    with _load_lock:
-        if path not in _loaded:
-            if not path.exists():
-                raise FileNotFoundError(
-                    f"no checkpoint at {path}. Train one with `make train` (or "
-                    f"`python -m training train --train FILE --dev FILE --output {path}`), or point "
-                    f"${DEFAULT_CHECKPOINT_ENV} at an existing checkpoint directory.")
-            _loaded[path] = NewsModel.load(path)
-    return _loaded[path].predict(text, pair)

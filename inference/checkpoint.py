@@ -20,13 +20,12 @@ from safetensors.torch import save_file
 from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
+from . import DEFAULT_CHECKPOINT, DEFAULT_CHECKPOINT_ENV  # noqa: F401  (defined with the package: no torch)
 from .manifest import Manifest
 from .modeling import MultiTaskModel
 from .tokenization import NUM_SHAPE_IDS
 from .windows import usable_positions, window_problem
 
-DEFAULT_CHECKPOINT = Path("checkpoints") / "news"   # where `make train` writes; predict() reads it by default
-DEFAULT_CHECKPOINT_ENV = "NEWSMODEL_CHECKPOINT"      # overrides that default
 MANIFEST = "manifest.json"
 HEADS = "heads.safetensors"
 # as save_pretrained writes them; without tokenizer_config.json, transformers rebuilds the tokenizer

@@ -12,8 +12,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.checkpoint import encoder_config, is_checkpoint, is_write_error
-
 CACHE_ENV = "NEWSMODEL_CACHE"
 
 
@@ -102,6 +100,7 @@ def _short(value: float | bool) -> str:
 def checkpoint_as_base(base: str | None) -> bool:
     """Whether `base` names a checkpoint of this project rather than an encoder: its encoder alone
     would be read, its heads left behind."""
+    from inference.checkpoint import is_checkpoint   # transformers: imported by a run, not by `--help`
     return bool(base) and base not in BASE_MODELS and is_checkpoint(Path(base))
 
 
@@ -155,6 +154,7 @@ MODEL_TYPES = ("bert", "roberta", "xlm-roberta")
 
 def _model_type(folder: Path):
     """config.json's model_type, or None where it gives none or cannot be read (load_encoder names why)."""
+    from inference.checkpoint import encoder_config
     return encoder_config(folder).get("model_type")
 
 
@@ -203,6 +203,7 @@ def _e5_small() -> str:
                 shutil.rmtree(folder)
         convert(source, folder)
     except Exception as exc:   # a disk full, say
+        from inference.checkpoint import is_write_error
         if not is_write_error(exc):
             raise
         why = getattr(exc, "strerror", None) or exc

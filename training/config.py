@@ -7,8 +7,7 @@ import numbers
 import os
 from dataclasses import dataclass, field, fields
 
-from inference.checkpoint import DEFAULT_CHECKPOINT
-from inference.devices import PRECISIONS, resolve_device
+from inference import DEFAULT_CHECKPOINT
 
 from .base_models import BASE_MODELS, DEFAULT_BASE, MODEL_TYPES, per_base
 from .corpus import DataError
@@ -105,6 +104,7 @@ class TrainConfig:
                                           "README.md alone)")
 
     def __post_init__(self):
+        from inference.devices import PRECISIONS, resolve_device   # torch: imported by a run, not by `--help`
         if not _given(self.train):   # a Dataset of no rows is given: its reader says it has no records
             raise DataError(["no training data: give --train FILE or a config with [[train]] tables"])
         if self.device is None:   # as load() and resolve_device take it

@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 
 from inference.manifest import TaskSpec, read_json
-from inference.modeling import task_name_problem
 from training.readers._files import RepeatedKey, unique_keys
 from training.readers.news import RECORD_FIELDS
 
@@ -24,6 +23,7 @@ def task_name_error(name: str) -> str | None:
         return "is a field of the news records"
     if name != name.strip():   # a record's field named without it would be taken for a misspelling of it
         return "has white space around it"
+    from inference.modeling import task_name_problem   # torch: imported by a check, not by `--help`
     return task_name_problem(name)
 
 

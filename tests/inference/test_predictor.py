@@ -477,3 +477,18 @@ def test_lexical_features_are_built_for_a_bounded_number_of_documents_at_once(tm
         for task, labels in prediction.labels.items():
             assert [(l.label, l.chosen) for l in labels] == [(l.label, l.chosen) for l in alone.labels[task]]
             assert [l.score for l in labels] == pytest.approx([l.score for l in alone.labels[task]], abs=1e-5)
+
+
+@pytest.mark.parametrize("first", ["inference", "training.dataset"])
+def test_transformers_imported_after_the_package_is_offline(first):
+    """inference sets HF_HUB_OFFLINE when imported, not when it loads: transformers imported after it
+    (training.dataset imports transformers before inference, but the training package imports inference
+    first) reads it, and so never downloads."""
+    import os
+    import subprocess
+    import sys
+    from conftest import REPO
+    script = f"import {first}, transformers, huggingface_hub.constants as c; assert c.HF_HUB_OFFLINE, c.HF_HUB_OFFLINE"
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]

@@ -8,7 +8,6 @@ import sys
 import tomllib
 
 from training.config import TrainConfig, options
-from training.data import as_sources
 from training.sources import FORMATS, READER_OPTIONS
 
 from .reading import FORMAT_HELP, add_reader_arguments, file_sources
@@ -39,6 +38,7 @@ def _scalar(annotation: str):
 
 def train_config(args) -> TrainConfig:
     """The run config: the --config file, then every flag given on the command line."""
+    from training.data import as_sources   # torch: imported by a run, not by `--help`
     values = {}
     if args.config == "":   # `--config "$UNSET"`: not a run of the defaults with the file's settings left out
         raise ValueError("--config: an empty path (an unset shell variable?): give the TOML file, or leave it out")

@@ -7,8 +7,6 @@ import re
 from itertools import accumulate
 from pathlib import Path
 
-import regex
-
 from inference.tokenization import readable
 from training.corpus import DataError, Document, Span
 
@@ -315,6 +313,7 @@ def grapheme_offsets(text: str) -> dict[int, int] | None:
     """The character index of each offset of `text` counted in grapheme clusters, what a reader
     sees as one character (an emoji with its skin tone, a flag, a letter and its combining accent),
     from 0 to the end. None where every cluster is one character."""
+    import regex   # a fifth of a second: imported by a Doccano file's reading, not by `--help`
     clusters = regex.findall(r"\X", text)
     if len(clusters) == len(text):
         return None

@@ -1,0 +1,60 @@
+"""main(): the parser every command shares, --help, --version."""
+import subprocess
+import sys
+import tomllib
+from importlib import metadata
+
+import pytest
+
+from conftest import REPO
+
+# Each argument list ends in the parser (help, or an argument error) before any command runs
+PARSED_ONLY = [["--help"], ["--version"], [], ["train", "--bogus"], ["evaluate"], ["calibrate", "--data"],
+               *([command, "--help"] for command in ("train", "evaluate", "calibrate", "predict", "export"))]
+
+
+def test_help_and_argument_errors_import_no_torch_nor_transformers():
+    """Before: `newsmodel --help` (any command's, and a mistyped flag) imported torch and
+    transformers first, 4.6 of its 5-6 seconds: `import training` imported inference, which
+    imported both, and the commands' modules imported the readers and TrainConfig, which did too."""
+    script = f"""
+import sys
+from training.cli import main
+for argv in {PARSED_ONLY!r}:
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+    heavy = [name for name in ("torch", "transformers") if name in sys.modules]
+    assert not heavy, (argv, heavy)
+"""
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+
+
+def test_version_is_the_projects(capsys):
+    from training.cli import main
+    with open(REPO / "pyproject.toml", "rb") as f:
+        project = tomllib.load(f)["project"]
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith(f"newsmodel {project['version']}")
+
+
+def test_version_of_an_installed_package_and_of_none(monkeypatch, tmp_path):
+    """No source tree beside the code (a wheel's install): the package's metadata, and where that is
+    missing too, a version that says why it is unknown, not a traceback."""
+    import training.cli
+    monkeypatch.setattr(training.cli, "__file__", str(tmp_path / "site-packages" / "training" / "cli" / "__init__.py"))
+    monkeypatch.setattr(metadata, "version", lambda name: "9.8.7" if name == "newsmodel" else pytest.fail(name))
+    assert training.cli.version() == "9.8.7"
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+    monkeypatch.setattr(metadata, "version", missing)
+    assert training.cli.version().startswith("unknown (not installed")
+
+
+def test_readme_names_version():
+    assert "newsmodel --version" in (REPO / "README.md").read_text(encoding="utf-8")
