@@ -155,6 +155,11 @@ class StartedAgain(KeyboardInterrupt):
     run at its output (where --resume found no state of its own, another run's) is none of its doing."""
 
 
+class EndedRunStopped(KeyboardInterrupt):
+    """Ctrl-C in a --resume that found its run ended (measuring the runtimes it left out, say): its
+    checkpoint is whole."""
+
+
 def train(config: TrainConfig, log=print) -> dict:
     """Train, write the best checkpoint to config.output, return the run's metrics (process 0;
     the other processes of a distributed run return {})."""
@@ -221,7 +226,10 @@ def train(config: TrainConfig, log=print) -> dict:
     if trainer.finished is not None:   # --resume of a run that has already ended: nothing to train
         distributed.leave(trainer.world)
         if trainer.rank == 0:
-            trainer.measure_ended_run()
+            try:
+                trainer.measure_ended_run()
+            except KeyboardInterrupt:
+                raise EndedRunStopped from None
         return trainer.finished if trainer.rank == 0 else {}
     try:
         trainer.run_epochs()

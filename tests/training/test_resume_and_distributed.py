@@ -343,10 +343,16 @@ def test_a_kill_while_an_ended_runs_card_is_written_leaves_the_runtimes_to_measu
     assert "`load()` runs `torch` by default" in (tmp / "card-killed" / "README.md").read_text()
 
 
-@pytest.mark.parametrize("stopped", ["measure_runtimes", "read_data"])
-def test_ctrl_c_in_a_resume_of_an_ended_run_says_its_checkpoint_is_kept(run_args, monkeypatch, capsys, stopped):
+@pytest.mark.parametrize("stopped, said", [
+    ("measure_runtimes", "the run had already ended: its checkpoint at {output} is kept as it ended, and the same "
+                         "command with --resume finishes what this one began"),
+    ("read_data", "the ended run's checkpoint at {output} is kept as it was: the same command with --resume finishes "
+                  "that run where it is this one (the same settings and data), else starts from the beginning"),
+])
+def test_ctrl_c_in_a_resume_of_an_ended_run_says_its_checkpoint_is_kept(run_args, monkeypatch, capsys, stopped, said):
     """Before: "before an epoch was saved: nothing to resume", of a run that had ended whole, while
-    its runtimes were measured or its data read again."""
+    its runtimes were measured or its data read again; reading its data, the run does not know yet
+    whether that checkpoint is its own (a --resume with a setting changed starts again)."""
     import training.trainer as trainer
     from training.cli import main
     tmp, args = run_args
@@ -359,9 +365,7 @@ def test_ctrl_c_in_a_resume_of_an_ended_run_says_its_checkpoint_is_kept(run_args
     monkeypatch.setattr(trainer, stopped, ctrl_c)
     capsys.readouterr()
     assert main([*args, "--resume"]) == 130
-    assert capsys.readouterr().err.endswith(
-        f"\ninterrupted; the run had already ended: its checkpoint at {tmp / f'{stopped}-stopped'} is kept as it "
-        "ended, and the same command with --resume finishes what this one began\n")
+    assert capsys.readouterr().err.endswith(f"\ninterrupted; {said.format(output=tmp / f'{stopped}-stopped')}\n")
     assert (tmp / f"{stopped}-stopped" / "manifest.json").read_text() == before
 
 

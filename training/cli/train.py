@@ -145,7 +145,7 @@ def _beside_the_config(values: dict, config: str) -> None:
 
 def run(args) -> int:
     from training.state import is_state, state_dir
-    from training.trainer import StartedAgain, checkpoint_at, ended, train
+    from training.trainer import EndedRunStopped, StartedAgain, checkpoint_at, ended, train
     config = train_config(args)
     try:
         train(config, log=lambda m: print(m, flush=True))
@@ -154,9 +154,13 @@ def run(args) -> int:
         if is_state(state_dir(config.output)):
             raise KeyboardInterrupt("; the last saved epoch is kept, and the same command with --resume goes on "
                                     "from it") from None
-        if config.resume and not isinstance(exc, StartedAgain) and ended(checkpoint_at(config.output)):   # measuring
-            # the runtimes it left out, say; not a --resume that found no state of its own and started again
+        if isinstance(exc, EndedRunStopped):
             raise KeyboardInterrupt(f"; the run had already ended: its checkpoint at {config.output} is kept as it "
                                     "ended, and the same command with --resume finishes what this one began") from None
+        if config.resume and not isinstance(exc, StartedAgain) and ended(checkpoint_at(config.output)):
+            # stopped before the run knew whether that checkpoint is its own (reading its data, say)
+            raise KeyboardInterrupt(f"; the ended run's checkpoint at {config.output} is kept as it was: the same "
+                                    "command with --resume finishes that run where it is this one (the same settings "
+                                    "and data), else starts from the beginning") from None
         raise KeyboardInterrupt("; before an epoch was saved: nothing to resume") from None
     return 0

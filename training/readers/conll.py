@@ -55,41 +55,42 @@ def unmarked(line: str) -> str:
     return line[1:] if line[:1] == "\ufeff" and (line[1:2].strip() or not line[1:].strip()) else line
 
 
-def parse_tag(tag: str, where: str, unknown: list[tuple[str, str]]) -> tuple[str | None, str]:
+def parse_tag(tag: str, where: str, problems: list[str], unknown: dict) -> tuple[str | None, str]:
     """(prefix, type) of a tag: O, B, I, E or S (L- and U- read as E- and S-), or None for a tag
-    that cannot be read ((where, tag) goes to `unknown`, which unknown_tags reports)."""
+    that cannot be read: said once a file, at its first place in `problems` (which say_unknown_tags
+    words with its count: a file tagged IO, PER with no B-/I-, has one on every entity token)."""
     if tag == "O":
         return "O", ""
     prefix, _, etype = tag.partition("-")
     prefix, etype = _ALIASES.get(prefix, prefix), etype.strip()   # a type without white space around it, as every label
     if len(prefix) != 1 or prefix not in "BIES" or not etype:
-        unknown.append((where, tag))
+        if tag not in unknown:
+            unknown[tag] = [len(problems), 0]
+            problems.append(where)   # its place among the file's problems, worded by say_unknown_tags
+        unknown[tag][1] += 1
         return None, etype
     return prefix, etype
 
 
-def unknown_tags(unknown: list[tuple[str, str]]) -> list[str]:
-    """One problem per unknown tag of a file, at its first place, with its count: a file tagged IO
-    (PER, no B-/I-) has one on every entity token."""
-    first: dict[str, str] = {}
-    counts = Counter(tag for _, tag in unknown)
-    for where, tag in unknown:
-        first.setdefault(tag, where)
-    return [f"{where}: unknown tag {tag!r}" + (f" (on {counts[tag]} tokens, the first here)" if counts[tag] > 1 else "")
-            + ": expected O, or B-, I-, E-, S-, L- or U- followed by the entity type"
-            + (f"; a type without a prefix (IO tagging?) does not say where one entity ends and the next begins: "
-               f"tag them I-{tag} to read them as IOB1" if tag.isalnum() else "")
-            for tag, where in first.items()]
+def say_unknown_tags(problems: list[str], unknown: dict) -> None:
+    """Word the problem parse_tag left at each unknown tag's first place."""
+    for tag, (at, count) in unknown.items():
+        hint = ("; the outside tag is the letter O" if tag in ("0", "o") else
+                f"; a type without a prefix (IO tagging?) does not say where one entity ends and the next begins: "
+                f"tag them I-{tag} to read them as IOB1" if tag.isalnum() and tag[0].isalpha() else "")
+        problems[at] = (f"{problems[at]}: unknown tag {tag!r}" + (f" (on {count} tokens, the first here)" if count > 1
+                                                                   else "")
+                        + f": expected O, or B-, I-, E-, S-, L- or U- followed by the entity type{hint}")
 
 
 def decode_tagged(where: str, documents: list[tuple[int, list[list[tuple[str, str]]]]], task: str,
                   scheme: str = "auto", problems: list[str] | None = None) -> list[Document]:
     """Documents from already split tokens and tags: [(first row, [sentence of (token, tag)])],
     decoded exactly as a column file is (problems say `where:row`)."""
-    problems, unknown = [] if problems is None else problems, []
-    parsed = [(first, [[[first, token, tag, *parse_tag(tag, f"{where}:{first}", unknown)] for token, tag in sentence]
-                       for sentence in sentences]) for first, sentences in documents]
-    problems += unknown_tags(unknown)
+    problems, unknown = [] if problems is None else problems, {}
+    parsed = [(first, [[[first, token, tag, *parse_tag(tag, f"{where}:{first}", problems, unknown)]
+                        for token, tag in sentence] for sentence in sentences]) for first, sentences in documents]
+    say_unknown_tags(problems, unknown)
     return _decoded(where, parsed, task, scheme, False, problems)
 
 
@@ -140,7 +141,7 @@ def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int,
         problems.append(misplaced)
         return []
     documents: list[list] = [[None, []]]   # sentences before any -DOCSTART- form a document too
-    sentence, unknown = None, []
+    sentence, unknown = None, {}
     for number, line in enumerate(lines, 1):
         line = line.rstrip()
         if not line:
@@ -151,7 +152,7 @@ def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int,
             sentence = None
             continue
         cols = split(line)
-        if hashed(line) and (len(cols) != width or parse_tag(cols[-1].strip(), "", [])[0] is None):
+        if hashed(line) and (len(cols) != width or parse_tag(cols[-1].strip(), "", [], {})[0] is None):
             continue   # "# sent_id = 1", "# text = ...": a comment, as CoNLL-U and many exports write them
         if len(cols) != width:
             problems.append(f"{path}:{number}: ragged columns: {len(cols)} here, {width} in the rest "
@@ -160,12 +161,12 @@ def _parse(path: Path, lines: list[str], problems: list[str]) -> list[tuple[int,
         token, tag = cols[0].strip(), cols[-1].strip()
         if not token:
             problems.append(f"{path}:{number}: empty token")
-        prefix, etype = parse_tag(tag, f"{path}:{number}", unknown)
+        prefix, etype = parse_tag(tag, f"{path}:{number}", problems, unknown)
         if sentence is None:
             sentence = []
             documents[-1][1].append(sentence)
         sentence.append([number, token, tag, prefix, etype])
-    problems += unknown_tags(unknown)
+    say_unknown_tags(problems, unknown)
     if len(documents) == 1:   # no -DOCSTART- at all: every sentence is a document
         return [(s[0][0], [s]) for s in documents[0][1]]
     return [(first or sentences[0][0][0], sentences) for first, sentences in documents if sentences]
@@ -181,9 +182,9 @@ def _misplaced_columns(path: Path, rows: list[list[str]]) -> str | None:
         return None
     if all(row[0].strip().isdigit() for row in rows):
         return f"{path}: the first column is a number on every line (a token index?): a CoNLL line has the token first"
-    unreadable: list = []   # the column before the last is not all tags: nothing to say
-    before = {parse_tag(row[-2].strip(), "", unreadable)[1] for row in rows}
-    if not unreadable and before & {parse_tag(row[-1].strip(), "", unreadable)[1] for row in rows} - {""}:
+    unreadable: dict = {}   # the column before the last is not all tags: nothing to say
+    before = {parse_tag(row[-2].strip(), "", [], unreadable)[1] for row in rows}
+    if not unreadable and before & {parse_tag(row[-1].strip(), "", [], unreadable)[1] for row in rows} - {""}:
         return (f"{path}: the last two columns both hold NER tags (gold and predicted?): a CoNLL line has its gold "
                 f"tag last")
     return None

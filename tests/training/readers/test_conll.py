@@ -152,6 +152,18 @@ def test_a_file_tagged_io_names_each_unknown_tag_once_with_its_count(tmp_path):
         "to read them as IOB1"]
 
 
+def test_an_unknown_tag_is_said_at_its_own_place_among_the_problems(tmp_path):
+    """Before (once a file): the tag's problem came after every other problem of the file, under
+    the 20 a message shows; a zero for the letter O was told to tag it I-0."""
+    path = write(tmp_path, "Geneva\tPER\ntalks\t0\n" + " \tO\n" * 25)   # 25 empty tokens after them
+    with pytest.raises(DataError) as err:
+        read_conll(path)
+    assert err.value.problems[0].startswith(f"{path}:1: unknown tag 'PER'")
+    assert err.value.problems[1] == (f"{path}:2: unknown tag '0': expected O, or B-, I-, E-, S-, L- or U- followed by "
+                                     "the entity type; the outside tag is the letter O")
+    assert "unknown tag 'PER'" in str(err.value)
+
+
 def test_strict_iob2_reports_every_i_that_starts_an_entity(tmp_path):
     path = write(tmp_path, "The O\nUnited I-ORG\nNations I-ORG\n\nParis I-LOC\nand O\nLondon B-LOC\nBank I-ORG\n")
     with pytest.raises(DataError) as err:
