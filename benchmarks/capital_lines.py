@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--conll", required=True, help="a CoNLL-2003 style file")
     parser.add_argument("--threads", type=common.positive, help="torch threads (default: torch's own choice)")
     add_runtime_arguments(parser)
-    args = parser.parse_args()
+    args = common.parse_args(parser)
     common.refuse_unusable_device(args.device, args.runtime, args.quantize)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -85,10 +85,11 @@ def parser(description: str, systems: list[str], document_heads: bool = True,
 
 def parse_args(p: argparse.ArgumentParser) -> argparse.Namespace:
     """p's arguments, an empty one refused naming its option: `--train "$TRAIN"` with the variable
-    unset was read as the working folder, as no training data, or as the option's default."""
+    unset was read as the working folder, as no training data, or as the option's default. An
+    option given several times (`--file A --file ""`) counts each value."""
     args = p.parse_args()
     for name, value in vars(args).items():
-        if value == "":
+        if value == "" or isinstance(value, list) and "" in value:
             p.error(f"--{name.replace('_', '-')}: an empty value (an unset shell variable?): give one")
     return args
 

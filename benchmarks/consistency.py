@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", default=str(default_checkpoint()))
     parser.add_argument("--file", required=True, help="the article, plain text")
     add_runtime_arguments(parser)
-    args = parser.parse_args()
+    args = common.parse_args(parser)
     common.refuse_unusable_device(args.device, args.runtime, args.quantize)
     with common.one_line_errors():
         text = read_utf8(Path(args.file))   # before the model loads: a bad path is named at once

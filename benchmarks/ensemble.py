@@ -126,7 +126,7 @@ def main() -> None:
                         help="read every text through windows of this many subwords, special tokens included; "
                              "give it once per reading (default: the checkpoints' own length)")
     parser.add_argument("--threads", type=common.positive, help="torch threads (default: torch's own choice)")
-    args = parser.parse_args()
+    args = common.parse_args(parser)
     if args.threads:
         torch.set_num_threads(args.threads)
     for option, paths in (("--checkpoint", args.checkpoint), ("--conll", args.conll)):
@@ -138,10 +138,16 @@ def main() -> None:
         docs = {path: read_conll(path, task=TASK) for path in args.conll}
         kinds = set()
         for path in args.checkpoint:
+            folder = Path(path)
+            if not (folder / MANIFEST).is_file():   # before: "No such file or directory: 'C/manifest.json'", no option
+                why = ("does not exist" if not folder.exists() else "a file, not a checkpoint folder"
+                       if not folder.is_dir() else f"not a checkpoint: it has no {MANIFEST}")
+                raise SystemExit(f"error: --checkpoint {path}: {why}")
             try:
                 kinds.add(frozenset(Manifest.read(Path(path) / MANIFEST).task(TASK).entity_types))
-            except KeyError as exc:   # "no task ... in this checkpoint": which member
-                raise SystemExit(f"error: --checkpoint {path}: {exc.args[0]}") from None
+            except (KeyError, OSError, ValueError) as exc:   # "no task ... in this checkpoint", no manifest: which member
+                raise SystemExit(f"error: --checkpoint {path}: {exc.args[0] if isinstance(exc, KeyError) else exc}") \
+                    from None
         if args.window_length:   # refused as Readings refuses them, but before any member loads
             first = Path(args.checkpoint[0])   # a config.json missing or damaged: named as the member loads
             check_window_lengths(args.window_length, Manifest.read(first / MANIFEST).window_overlap,

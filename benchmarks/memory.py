@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", default=str(default_checkpoint()))
     parser.add_argument("--source", default=str(ROOT / "data" / "test.jsonl"), help="JSON lines whose texts are repeated")
     parser.add_argument("--megabytes", type=float, default=1.0)
-    args = parser.parse_args()
+    args = common.parse_args(parser)
     if not (math.isfinite(args.megabytes) and args.megabytes * 1_000_000 >= 1):
         raise SystemExit(f"error: --megabytes {args.megabytes}: give a size of at least one character (1e-6)")
     texts = common.jsonl_texts(args.source)   # a bad source is named before the model loads

@@ -31,6 +31,7 @@ from inference import default_checkpoint, load
 from inference.export import export_ner
 from inference.runtimes import RUNTIMES, available
 from inference.tokenization import has_letter_or_digit
+from training.cli.checkpoints import readable_manifest
 from training.readers._files import read_utf8
 
 
@@ -47,6 +48,15 @@ def compare(reference: set, other: set, text: str) -> dict:
     return {"same": len(reference & other), "only_fp32": show(reference - other), "only_this": show(other - reference)}
 
 
+def refuse_unknown_task(parser, task: str, manifest) -> list[str]:
+    """The manifest's NER tasks; `task` not among them refused (before: an empty comparison that read
+    as full agreement)."""
+    ner = [t.name for t in manifest.tasks if t.kind == "ner"]
+    if task not in ner:
+        parser.error(f"--task {task}: the checkpoint's NER tasks are {', '.join(ner) or 'none'}")
+    return ner
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=str(default_checkpoint()))
@@ -55,7 +65,7 @@ def main() -> None:
     parser.add_argument("--variants", help="comma separated (default: every runtime this machine has, and pipeline)")
     parser.add_argument("--task", default="entities",
                         help="the NER task the pipeline export carries (the runtimes compare every NER task's entities)")
-    args = parser.parse_args()
+    args = common.parse_args(parser)
     if not args.file and not args.articles:
         parser.error("give --file or --articles")
     with common.one_line_errors():   # a file missing or not UTF-8: one line, before the model loads
@@ -71,12 +81,13 @@ def main() -> None:
         parser.error(f"--variants {args.variants!r}: no names: give some of {', '.join(names)}")
     if set(wanted) - set(names):
         parser.error(f"--variants: {', '.join(sorted(set(wanted) - set(names)))} not among {', '.join(names)}")
+    manifest = readable_manifest(args.checkpoint)   # None: unreadable, which the load below names
+    if manifest:   # before: refused only once fp32 had loaded
+        refuse_unknown_task(parser, args.task, manifest)
     # on the CPU, as every other variant runs (on a GPU machine "auto" would give fp32 another device)
     with common.one_line_errors():   # a folder that is no checkpoint
         fp32 = load(args.checkpoint, runtime="torch", quantize=False, device="cpu")
-    ner = [t.name for t in fp32.manifest.tasks if t.kind == "ner"]
-    if args.task not in ner:   # before: an empty comparison that read as full agreement
-        parser.error(f"--task {args.task}: the checkpoint's NER tasks are {', '.join(ner) or 'none'}")
+    ner = refuse_unknown_task(parser, args.task, fp32.manifest)
     found = lambda model: [{(e.start, e.end, e.label, e.task) for e in model.predict(text).entities}
                            for text in texts]
     of_task = lambda spans, task: [{span[:3] for span in doc if span[3] == task} for doc in spans]

@@ -221,7 +221,7 @@ def main() -> None:
     parser.add_argument("--tuned-malloc", action="store_true", help="run every system with MALLOC_TUNING (see above)")
     parser.add_argument("--system", help=argparse.SUPPRESS)
     parser.add_argument("--exported", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = common.parse_args(parser)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     if args.repeat < 0:

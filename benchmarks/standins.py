@@ -43,7 +43,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(common.DATA), help="the public data folder (../shared/data)")
     p.add_argument("--output", required=True)
-    args = p.parse_args()
+    args = common.parse_args(p)
     data, out = Path(args.data), Path(args.output)
     missing = [f for f in INPUTS if not (data / f).is_file()]
     if missing:   # checked before the output folder is made

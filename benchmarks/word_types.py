@@ -9,7 +9,8 @@ entities (the pronoun "us").
 plain-text article. Prints one JSON line: per word, its occurrences, the count per type of the
 entity that contains the whole occurrence ("none": no entity touches it; "partial": an entity
 takes only part of it), how many of those entities are longer than the word, and the longer
-spans with their types.
+spans with their types. Types are counted within one NER task: where the checkpoint has several,
+each word is counted once per task and named with it ("US (entities)"), as consistency.py names them.
 """
 from __future__ import annotations
 
@@ -36,13 +37,15 @@ def read_texts(paths: list[str]) -> list[str]:
     return texts
 
 
-def word_types(texts: list[str], predictions, word: str) -> dict:
-    """Occurrences of `word` in `texts` and the types of the predicted entities that cover them."""
+def word_types(texts: list[str], predictions, word: str, task: str | None = None) -> dict:
+    """Occurrences of `word` in `texts` and the types of the predicted entities that cover them:
+    those of the NER task `task` alone (None: every entity; two tasks typing one name differ by design)."""
     types, longer = Counter(), Counter()
     for text, prediction in zip(texts, predictions):
+        entities = [e for e in prediction.entities if task is None or e.task == task]
         for match in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text):
-            cover = next((e for e in prediction.entities if e.start <= match.start() and match.end() <= e.end), None)
-            touches = (e.start < match.end() and match.start() < e.end for e in prediction.entities)
+            cover = next((e for e in entities if e.start <= match.start() and match.end() <= e.end), None)
+            touches = (e.start < match.end() and match.start() < e.end for e in entities)
             types[cover.label if cover else "partial" if any(touches) else "none"] += 1
             if cover and (cover.start, cover.end) != match.span():
                 longer[f"{cover.text} ({cover.label})"] += 1
@@ -56,7 +59,7 @@ def main() -> None:
     parser.add_argument("--articles", action="append", required=True, help="a .jsonl file of {\"text\"} or a text file")
     parser.add_argument("--word", action="append", required=True, help="the word to follow (repeat for more)")
     add_runtime_arguments(parser)
-    args = parser.parse_args()
+    args = common.parse_args(parser)
     common.refuse_unusable_device(args.device, args.runtime, args.quantize)
     if not all(word.strip() for word in args.word):
         raise SystemExit("error: --word: give a word, not blank space")
@@ -65,9 +68,13 @@ def main() -> None:
         model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     common.refuse_without_entities(model, args.checkpoint, "every occurrence would count as outside an entity")
     predictions = model.predict_batch(texts)
+    ner = [task.name for task in model.manifest.tasks if task.kind == "ner"]
+    # before: each occurrence counted under the first entity of any task that covered it
+    words = {word: word_types(texts, predictions, word) for word in args.word} if len(ner) == 1 else \
+        {f"{word} ({task})": word_types(texts, predictions, word, task) for word in args.word for task in ner}
     print(json.dumps({"benchmark": "word_types", "system": "ours", "split": "+".join(Path(p).name for p in args.articles),
                       "runtime": model.runtime, "device": device_name(model.device), "articles": len(texts),
-                      "words": {word: word_types(texts, predictions, word) for word in args.word},
+                      "words": words,
                       "train_seconds": None, "words_per_second": None}, ensure_ascii=False))
 
 

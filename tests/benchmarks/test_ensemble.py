@@ -218,3 +218,17 @@ def test_a_member_without_the_entity_task_is_named(members, tmp_path, tiny_base)
                           "--checkpoint", other, "--conll", str(conll)],
                          cwd=BENCHMARKS.parent, capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and out.stderr.splitlines()[-1].startswith(f"error: --checkpoint {other}: no task")
+
+
+@pytest.mark.parametrize("member, problem", [("missing", "does not exist"), ("test.conll", "a file, not a checkpoint folder"),
+                                             ("empty", "not a checkpoint: it has no manifest.json")])
+def test_a_member_that_is_no_checkpoint_folder_is_named_with_its_option(tiny_checkpoint, tmp_path, member, problem):
+    """Before: "[Errno 2] No such file or directory: 'missing/manifest.json'" (or "[Errno 20] Not a
+    directory"), naming no option and a file the user never gave."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "test.conll").write_text("Anna NNP I-NP I-PER\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "ensemble.py"), "--checkpoint", str(tiny_checkpoint),
+                          "--checkpoint", member, "--conll", "test.conll"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert out.stderr.splitlines()[-1] == f"error: --checkpoint {member}: {problem}"

@@ -661,3 +661,71 @@ def test_a_stance_file_of_another_extension_is_read_as_csv_as_before(fnc, monkey
     rows, body_rows = stance.checked_files("--train", str(fnc / "stances.txt"), "--bodies", str(fnc / "bodies.csv"),
                                            None)
     assert (len(rows), len(body_rows)) == (18, 6)
+
+
+@pytest.mark.parametrize("script, args", [
+    # before: "[Errno 21] Is a directory: '.'" (the working folder read), naming no option
+    ("consistency.py", ["--checkpoint", "none", "--file", ""]),
+    ("word_types.py", ["--checkpoint", "none", "--articles", "{tmp}/a.txt", "--articles", "", "--word", "US"]),
+    ("capital_lines.py", ["--checkpoint", "none", "--conll", ""]),
+    ("memory.py", ["--checkpoint", "none", "--source", ""]),
+    ("speed.py", ["--checkpoint", "none", "--long", ""]),
+    ("e5_conversion.py", ["--conll", "{tmp}/a.conll", "--news", ""]),
+    ("ensemble.py", ["--checkpoint", "none", "--conll", ""]),
+    # before: read as every variant, as if --variants were left out (here: the missing checkpoint named)
+    ("runtime_agreement.py", ["--checkpoint", "none", "--file", "{tmp}/a.txt", "--variants", ""]),
+    # before: the checkpoint's absence named, not the empty --checkpoint
+    ("memory.py", ["--checkpoint", ""]),
+], ids=["consistency --file", "word_types --articles", "capital_lines --conll", "memory --source", "speed --long",
+        "e5_conversion --news", "ensemble --conll", "runtime_agreement --variants", "memory --checkpoint"])
+def test_an_empty_value_is_refused_naming_its_option_by_every_script(tmp_path, script, args):
+    (tmp_path / "a.txt").write_text("Putin met Biden in Geneva.", encoding="utf-8")
+    (tmp_path / "a.conll").write_text("Geneva NNP B-NP B-LOC\n", encoding="utf-8")
+    flag, args = args[args.index("") - 1], [a.format(tmp=tmp_path) for a in args]
+    assert refusal(script, *args) == f"{script}: error: {flag}: an empty value (an unset shell variable?): give one"
+
+
+def test_standins_refuse_an_empty_output_and_write_nothing_in_the_working_folder(public_data, tmp_path):
+    """Before: `--output ""` was the working folder, where the nine stand-in files were written."""
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "standins.py"), "--data", str(public_data), "--output", ""],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 2 and not out.stdout, out.stdout[-2000:]
+    assert out.stderr.strip().splitlines()[-1] == \
+        "standins.py: error: --output: an empty value (an unset shell variable?): give one"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bodies.csv", "data", "stances.csv"]
+
+
+def test_runtime_agreement_refuses_a_task_the_checkpoint_lacks_before_loading_it(tiny_checkpoint, tmp_path):
+    """Before: refused only once the fp32 model had loaded (here, whose weights are missing: the
+    load's error came first)."""
+    checkpoint = tmp_path / "checkpoint"
+    shutil.copytree(tiny_checkpoint, checkpoint)
+    (checkpoint / "model.safetensors").unlink()   # a load would fail: the refusal must come first
+    (tmp_path / "a.txt").write_text("Putin met Biden in Geneva.", encoding="utf-8")
+    assert refusal("runtime_agreement.py", "--checkpoint", checkpoint, "--file", tmp_path / "a.txt",
+                   "--task", "weapons") == \
+        "runtime_agreement.py: error: --task weapons: the checkpoint's NER tasks are entities"
+
+
+def test_word_types_counts_each_ner_task_apart(tiny_base, news_tasks, tmp_path, monkeypatch, capsys):
+    """Before: each occurrence was counted under the first entity of any task that covered it, so a
+    second NER task's types mixed into the first's counts and hid its own."""
+    import dataclasses
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import word_types
+    from conftest import _tiny_checkpoint
+    from inference import Entity, Prediction
+    text = "The US Treasury agreed."
+    entities = [Entity("US", "WEAPON", 4, 6, 0.9, "weapons"), Entity("US Treasury", "ORG", 4, 15, 0.8)]
+    predictions = [Prediction(entities=entities, labels={})]
+    assert word_types.word_types([text], predictions, "US", "entities")["types"] == {"ORG": 1}
+    assert word_types.word_types([text], predictions, "US", "weapons")["types"] == {"WEAPON": 1}
+    ner = next(t for t in news_tasks if t.kind == "ner")
+    checkpoint = _tiny_checkpoint(tmp_path / "two", tiny_base, [ner, dataclasses.replace(ner, name="weapons")])
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["word_types.py", "--checkpoint", str(checkpoint), "--articles",
+                                      str(tmp_path / "a.txt"), "--word", "US"])
+    word_types.main()
+    words = json.loads(capsys.readouterr().out)["words"]
+    assert sorted(words) == ["US (entities)", "US (weapons)"]
+    assert all(counts["occurrences"] == 1 for counts in words.values())
