@@ -27,7 +27,7 @@ PASSES = 3
 def measure_runtimes(checkpoint: str | Path, dev: list[Document], log) -> dict:
     """{runtime: {"dev": {task: main figure on all of dev}, "words_per_second": median of PASSES
     passes over the first MEASURED_WORDS words of dev (at least MIN_TIMED_WORDS, dev repeated), the
-    runtimes timed in turns, so all held at once: for a base-size encoder about a GB more than one}},
+    runtimes timed in turns, so all held in memory at once}},
     every runtime on the same documents (one that cannot be built here, as an ONNX export that
     fails, left out with a warning); {} where dev has no word to time."""
     timed, words = [], 0
