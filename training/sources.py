@@ -256,8 +256,10 @@ def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:
     except DataError as exc:
         if fmt in _GUESSED_FROM_CONTENT and source.format == "auto":
             guess = "doccano list" if fmt == "doccano" and opens_a_list(Path(source.path)) else fmt
+            other = " (classification: a list of records, as pandas' orient=\"records\" writes)" \
+                if fmt == "label-studio" else ""   # a list of {text, label} met "data.text is missing"
             raise DataError([f"{source.path}: read as a {_GUESSED_FROM_CONTENT[guess]}; give --format if it is "
-                             "another"] + exc.problems) from None   # first: a long list is cut
+                             f"another{other}"] + exc.problems) from None   # first: a long list is cut
         if fmt == "conll" and source.format == "auto" and opens_as_json(Path(source.path)):
             # JSON lines named .ndjson or .txt: else an "unknown tag" of a JSON line's last word alone
             raise DataError([f"{source.path}: read as CoNLL columns, as a file whose extension is none of .jsonl, "

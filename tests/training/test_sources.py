@@ -38,7 +38,8 @@ def test_formats_by_extension(files):
     with pytest.raises(DataError) as err:
         read_source(Source(str(files / "list.json")), {})
     assert str(err.value).splitlines()[1] == (f"{files / 'list.json'}: read as a Label Studio export because it "
-                                              "holds a JSON list; give --format if it is another")   # in sight
+                                              "holds a JSON list; give --format if it is another (classification: "
+                                              "a list of records, as pandas' orient=\"records\" writes)")   # in sight
 
 
 def test_a_doccano_export_is_known_by_its_spans(files):
