@@ -61,7 +61,7 @@ def parser(description: str, systems: list[str], document_heads: bool = True,
     p.add_argument("--resume", action="store_true", help="ours: continue an interrupted run from <output>.state/")
     p.add_argument("--base", help=f"{trained}: base encoder, minilm, e5-small or a local Hugging Face "
                                   "encoder folder (default: the trainer's)")
-    p.add_argument("--device", default="auto", help=f"{trained}: auto (a GPU when there is one), cpu or cuda")
+    p.add_argument("--device", default="auto", help=f"{trained}: auto (a GPU when there is one), cpu, cuda or cuda:N")
     p.add_argument("--max-train-docs", type=positive,
                    help="train every system on the same seeded sample of N training documents (2 CPU cores)")
     p.add_argument("--max-dev-docs", type=positive, help="score every system on a seeded sample of N dev documents")

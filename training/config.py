@@ -93,7 +93,7 @@ class TrainConfig:
     resume: bool = option(False, "continue an interrupted run from <output>.state/")
     max_steps: int | None = option(None, "stop after this many optimiser steps (smoke runs; default: no limit)")
     select_by: str | None = option(None, "task whose dev figure picks the best epoch (default: the mean over tasks)")
-    device: str = option("auto", "auto (a GPU when there is one), cpu or cuda")
+    device: str = option("auto", "auto (a GPU when there is one), cpu, cuda or cuda:N")
     precision: str = option("auto", "auto (bf16 autocast on a GPU, fp32 on the CPU), fp32 or bf16 (autocast, fp32 "
                                     "weights); on a CPU with AVX512-BF16, bf16 epochs took about 0.8 of fp32's time "
                                     "(README, \"Base encoders and devices\")")

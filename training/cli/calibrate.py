@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
                         "replace them; the --data file is refused); the reader flags apply to them too")
     c.add_argument("--train-format", choices=FORMATS, help="its format " + FORMAT_HELP)
     add_reader_arguments(c)
-    c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
+    c.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda or cuda:N")
 
 
 def run(args) -> int:

@@ -11,7 +11,7 @@ def add_checkpoint_argument(parser) -> None:
 
 
 def add_runtime_arguments(parser) -> None:
-    parser.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
+    parser.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda or cuda:N")
     parser.add_argument("--runtime", choices=["torch", "torch-int8", "onnx", "onnx-int8"],   # inference.runtimes'
                         help="force a runtime (default: the one the checkpoint chose from its measured dev figures); "
                              "onnx: ONNX Runtime, needs the onnx extra; torch-int8, onnx-int8: as with --quantize")
