@@ -28,10 +28,10 @@ def new_model(base: str | None, schema: dict, shape_input: bool, lexicon_size: i
     if len(tokenizer) > encoder.config.vocab_size:   # ids past the embedding: an IndexError at the first batch
         # without tokenizer_config.json, transformers takes the class from config.json's model_type and adds
         # its special tokens ([CLS]...) to a vocabulary that has others (e5-small's <s>)
-        added = ", ".join(tokenizer.convert_ids_to_tokens(list(range(encoder.config.vocab_size, len(tokenizer)))))
+        added = tokenizer.convert_ids_to_tokens(list(range(encoder.config.vocab_size, len(tokenizer))))
         why = (f"the folder has no tokenizer_config.json, so transformers built a {type(tokenizer).__name__} from "
-               f"config.json's model_type and added special tokens the vocabulary lacks ({added}); copy the "
-               "encoder's tokenizer_config.json into the folder"
+               f"config.json's model_type and added special tokens the vocabulary lacks ({', '.join(added)}); copy "
+               "the encoder's tokenizer_config.json into the folder"
                if (Path(folder) / "tokenizer.json").is_file() and not (Path(folder) / "tokenizer_config.json").is_file()
                else "the tokenizer files are another encoder's")
         raise ValueError(f"base {folder}: its tokenizer has {len(tokenizer)} tokens for an encoder of "

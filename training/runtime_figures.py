@@ -58,13 +58,12 @@ def measure_runtimes(checkpoint: str | Path, dev: list[Document], log) -> dict:
     # The runtimes take turns pass by pass, each round in another order: the machine's speed drifting
     # during the measurement moves every runtime alike, not the one timed last. Timed one after another,
     # the bundled run's int8 speed-up read 1.21x, 1.06x and 0.99x on three runs of one machine.
-    seconds = {name: [] for name in models}
+    names, seconds = list(models), {name: [] for name in models}
     with warnings.catch_warnings():   # a pair task's dev beside other tasks' holds texts without pairs
         warnings.filterwarnings("ignore", "the pair task")
         for model in models.values():
             model.predict_batch(texts[:8], pairs=pairs[:8])   # warm-up
         for round_ in range(PASSES):
-            names = list(models)
             for name in names[round_ % len(names):] + names[:round_ % len(names)]:
                 start = time.perf_counter()
                 models[name].predict_batch(texts, pairs=pairs)
