@@ -330,13 +330,21 @@ def sorted_spans(spans: list[Span], text: str, errors: list[str]) -> list[Span]:
     return spans
 
 
-def finish(path: Path, docs: list[Document], problems: list[str]) -> list[Document]:
-    """The documents, or every problem at once: nothing is returned from a file with any problem."""
+def finish(path: Path, docs: list[Document], problems: list[str], empty: str = "no records") -> list[Document]:
+    """The documents, or every problem at once: nothing is returned from a file with any problem.
+    The problems are said in line order (a file's own first), as checks that run in turn find them:
+    a message shows the first DataError.SHOWN."""
     if problems:
-        raise DataError(problems)
+        raise DataError(sorted(problems, key=lambda problem: _line_of(str(path), problem)))
     if not docs:
-        raise DataError([f"{path}: no records"])
+        raise DataError([f"{path}: {empty}"])
     return docs
+
+
+def _line_of(path: str, problem: str) -> int:
+    """The line (or row) a problem names after its path, -1 for one about the whole file."""
+    number = problem[len(path) + 1:].partition(":")[0] if problem.startswith(f"{path}:") else ""
+    return int(number) if number.isdigit() else -1
 
 
 def label_list(value, field: str, multi: bool, delimiter: str | None, errors: list[str]) -> list[str]:

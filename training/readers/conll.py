@@ -17,8 +17,8 @@ from collections import Counter
 from pathlib import Path
 
 from inference.tokenization import readable
-from training.corpus import DataError, Document, Span
-from training.readers._files import read_lines
+from training.corpus import Document, Span
+from training.readers._files import finish, read_lines
 
 DOCSTART = "-DOCSTART-"
 # Scheme names a caller may pass -> the scheme they mean; BIO is IOB2 and BILOU is BIOES renamed.
@@ -40,12 +40,8 @@ def read_conll(path: str | Path, task: str = "entities", scheme: str = "auto",
         raise ValueError(f"{path}: unknown tag scheme {scheme!r} (known: auto, {', '.join(SCHEMES)})")
     problems: list[str] = []
     lines = [unmarked(line) for line in read_lines(path)]
-    docs = _decoded(path, _parse(path, lines, problems), task, scheme, strict, problems)
-    if problems:
-        raise DataError(problems)
-    if not docs:
-        raise DataError([f"{path}: no sentences"])
-    return docs
+    return finish(path, _decoded(path, _parse(path, lines, problems), task, scheme, strict, problems), problems,
+                  "no sentences")
 
 
 def unmarked(line: str) -> str:

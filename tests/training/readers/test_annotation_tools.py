@@ -624,9 +624,9 @@ def test_a_text_that_is_no_string_is_named_so_and_a_null_task_as_null(tmp_path):
     path = write_jsonl(tmp_path, [{"text": 5, "label": ["a"]}, {"text": ["a", "b"]}, "null"])
     with pytest.raises(DataError) as err:
         read_doccano(path)
-    assert err.value.problems == [f"{path}:3: a record must be a JSON object, not null",   # found on reading
-                                  f"{path}:1: field 'text' must be a string, not int",
-                                  f"{path}:2: field 'text' must be a string, not list"]
+    assert err.value.problems == [f"{path}:1: field 'text' must be a string, not int",   # in line order, though
+                                  f"{path}:2: field 'text' must be a string, not list",  # line 3's is found on reading
+                                  f"{path}:3: a record must be a JSON object, not null"]
 
 
 def test_labels_are_read_without_the_white_space_around_them(tmp_path):

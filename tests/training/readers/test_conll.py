@@ -164,6 +164,16 @@ def test_an_unknown_tag_is_said_at_its_own_place_among_the_problems(tmp_path):
     assert "unknown tag 'PER'" in str(err.value)
 
 
+def test_a_scheme_problem_is_said_in_line_order_with_the_lines_problems(tmp_path):
+    """Before: a tag outside the scheme (found when the sentences are decoded) came after every
+    problem of the lines, under the 20 a message shows."""
+    path = write(tmp_path, "Geneva\tS-LOC\ntalks\tO\n" + " \tO\n" * 25)
+    with pytest.raises(DataError) as err:
+        read_conll(path, scheme="IOB2")
+    assert err.value.problems[0].startswith(f"{path}:1: tag 'S-LOC' does not belong to the IOB2 scheme")
+    assert err.value.problems[1] == f"{path}:3: empty token"
+
+
 def test_strict_iob2_reports_every_i_that_starts_an_entity(tmp_path):
     path = write(tmp_path, "The O\nUnited I-ORG\nNations I-ORG\n\nParis I-LOC\nand O\nLondon B-LOC\nBank I-ORG\n")
     with pytest.raises(DataError) as err:

@@ -72,6 +72,19 @@ def test_bad_rows_are_reported_by_index_and_nothing_is_read(tmp_path):
     assert not any(":0:" in p for p in problems)
 
 
+def test_an_unknown_tag_is_said_in_row_order_before_later_rows_shape_problems(tmp_path):
+    """Before: the rows' shape problems came first, so an unknown tag in row 0 fell under the 20 a
+    message shows."""
+    rows = [(["Geneva"], ["PER"])] + [(["Berg", "said"], ["O"])] * 25
+    datasets.Dataset.from_dict({"tokens": [r[0] for r in rows], "ner_tags": [r[1] for r in rows]}).save_to_disk(
+        tmp_path / "bad")
+    with pytest.raises(DataError) as err:
+        read_hf(tmp_path / "bad")
+    assert err.value.problems[0].startswith(f"{tmp_path / 'bad'}:0: unknown tag 'PER'")
+    assert err.value.problems[1].startswith(f"{tmp_path / 'bad'}:1: 1 tags for 2 tokens")
+    assert "unknown tag 'PER'" in str(err.value)
+
+
 def test_tags_without_prefixes_are_named_once_per_dataset_with_their_count(tmp_path):
     """Before: "unknown tag 'PER'" once per token of every row."""
     tags = datasets.ClassLabel(names=["O", "PER", "LOC"])   # an IO-tagged dataset's names
