@@ -257,7 +257,8 @@ def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:
         if fmt in _GUESSED_FROM_CONTENT and source.format == "auto":
             guess = "doccano list" if fmt == "doccano" and opens_a_list(Path(source.path)) else fmt
             other = " (classification: a list of records, as pandas' orient=\"records\" writes)" \
-                if fmt == "label-studio" else ""   # a list of {text, label} met "data.text is missing"
+                if fmt == "label-studio" and any(p.endswith("data.text is missing or empty") for p in exc.problems) \
+                else ""   # as a list of {text, label} meets; not said of an export's other problems
             raise DataError([f"{source.path}: read as a {_GUESSED_FROM_CONTENT[guess]}; give --format if it is "
                              f"another{other}"] + exc.problems) from None   # first: a long list is cut
         if fmt == "conll" and source.format == "auto" and opens_as_json(Path(source.path)):

@@ -40,6 +40,12 @@ def test_formats_by_extension(files):
     assert str(err.value).splitlines()[1] == (f"{files / 'list.json'}: read as a Label Studio export because it "
                                               "holds a JSON list; give --format if it is another (classification: "
                                               "a list of records, as pandas' orient=\"records\" writes)")   # in sight
+    (files / "export.json").write_text(json.dumps([{"id": 1, "data": {"text": "Talks"}, "annotations": [{"result": [
+        {"type": "labels", "value": {"start": 0, "end": 9, "labels": ["PER"]}}]}]}]), encoding="utf-8")
+    with pytest.raises(DataError) as err:   # an export's own problem: no hint toward classification
+        read_source(Source(str(files / "export.json")), {})
+    assert str(err.value).splitlines()[1] == (f"{files / 'export.json'}: read as a Label Studio export because it "
+                                              "holds a JSON list; give --format if it is another")
 
 
 def test_a_doccano_export_is_known_by_its_spans(files):
