@@ -144,7 +144,7 @@ def main() -> None:
                        if not folder.is_dir() else f"not a checkpoint: it has no {MANIFEST}")
                 raise SystemExit(f"error: --checkpoint {path}: {why}")
             try:
-                kinds.add(frozenset(Manifest.read(Path(path) / MANIFEST).task(TASK).entity_types))
+                kinds.add(frozenset(Manifest.read(folder / MANIFEST).task(TASK).entity_types))
             except (KeyError, OSError, ValueError) as exc:   # "no task ... in this checkpoint", no manifest: which member
                 raise SystemExit(f"error: --checkpoint {path}: {exc.args[0] if isinstance(exc, KeyError) else exc}") \
                     from None
