@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import shutil
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
@@ -21,6 +22,7 @@ from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from . import DEFAULT_CHECKPOINT, DEFAULT_CHECKPOINT_ENV  # noqa: F401  (defined with the package: no torch)
+from .lexical import read_differently, unwritable_terms, vocabulary_sha256
 from .manifest import Manifest
 from .modeling import MultiTaskModel
 from .tokenization import NUM_SHAPE_IDS
@@ -336,6 +338,12 @@ def load_checkpoint(path: str | os.PathLike, manifest: Manifest | None = None) -
     terms = heads["lexicon_idf"].numel() if "lexicon_idf" in heads else 0   # one idf weight a term the heads read
     if len(manifest.lexicon) != terms:   # else met as "heads do not match the manifest's tasks and labels"
         wrong.append(f"lexicon has {len(manifest.lexicon)} terms, but the heads were trained on {terms}")
+    # of the count the heads read, but edited: each term's features would feed another term's weights
+    wrong += [f"lexicon: {problem}" for problem in unwritable_terms(manifest.lexicon)]
+    if manifest.lexicon_sha256 and manifest.lexicon_sha256 != vocabulary_sha256(manifest.lexicon):
+        wrong.append("lexicon is not the one training wrote (its sha256 is not lexicon_sha256: terms reordered, "
+                     "replaced or edited), and each term's place is a column of the heads' weights; restore the "
+                     "file, or train again")
     if wrong:   # a hand edit: rows read as other labels, word shapes dropped, tags read as document labels
         raise ValueError(f"{path / MANIFEST}: {'; '.join(wrong)} (put back what the run wrote)")
     model = MultiTaskModel(encoder, manifest.tasks, shape_input=manifest.shape_input, lexicon_size=len(manifest.lexicon))
@@ -352,6 +360,12 @@ def load_checkpoint(path: str | os.PathLike, manifest: Manifest | None = None) -
         file = ENCODER_FILES[2] if broken[0].startswith("encoder.") else HEADS
         raise ValueError(f"{path / file}: {len(broken)} weights hold NaN or infinity (e.g. {broken[0]}): the run "
                          "that wrote it diverged, or the file is damaged")
+    old_terms = read_differently(manifest.lexicon)
+    if old_terms:   # no text reads as them now: their features are 0, and the heads' scores are not what was measured
+        warnings.warn(f"{path / MANIFEST}: {len(old_terms)} lexicon term(s) were fitted by an earlier version of "
+                      f"newsmodel and no text is read as them now ({', '.join(old_terms[:5])}"
+                      f"{', ...' if len(old_terms) > 5 else ''}): the document heads read them as absent; train "
+                      "again for the scores training measured", stacklevel=2)
     model.eval()
     return model, tokenizer, manifest
 

@@ -11,6 +11,8 @@ rows L2-normalised. A pair's features are its two texts' vectors and their cosin
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import unicodedata
@@ -32,6 +34,31 @@ def terms(text: str) -> Counter:
     # a dotted capital I lower-cases to "i" and a combining dot, no word character: "İzmir" was "zmir"
     return Counter(TOKEN.findall(unicodedata.normalize("NFC", compatible(_JOINERS.sub("", text))).replace("\u0130", "I")
                                  .lower()))
+
+
+def vocabulary_sha256(vocabulary: list[str]) -> str:
+    """The sha256 of a vocabulary, its terms in order, that training records in the manifest
+    (lexicon_sha256): each term's place is the column the heads' weights read, so an edit that
+    keeps the count (terms reordered, replaced) would shift every feature onto another's weight."""
+    return hashlib.sha256(json.dumps(vocabulary, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def unwritable_terms(vocabulary: list[str]) -> list[str]:
+    """What no training run writes in a vocabulary (a hand edit): a term that is not one word of two
+    or more letters or digits (blank, say), which no text matches, and a term listed twice, whose
+    later column no text reaches."""
+    twice = sorted(term for term, n in Counter(vocabulary).items() if n > 1)
+    return ([f"{json.dumps(term, ensure_ascii=False)} is not a word of two or more letters or digits"
+             for term in vocabulary if not TOKEN.fullmatch(term)]
+            + [f"{json.dumps(term, ensure_ascii=False)} is listed twice" for term in twice])
+
+
+def read_differently(vocabulary: list[str]) -> list[str]:
+    """The terms that no text reads as now (`terms` of the term itself is another): fitted by an
+    earlier reading of the text (full-width "ｎａｔｏ" before the compatibility forms), their features
+    are always 0. A term `terms` writes today is always read as itself."""
+    return [term for term in vocabulary   # an ASCII word in lower case reads as itself: a tenth of the time
+            if not (term.isascii() and term.islower() and TOKEN.fullmatch(term)) and terms(term) != Counter({term: 1})]
 
 
 def fit_vocabulary(texts: list[str], max_terms: int) -> tuple[list[str], np.ndarray]:

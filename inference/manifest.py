@@ -88,6 +88,8 @@ class Manifest:
     metrics: dict = field(default_factory=dict)    # dev (and test) figures of the run
     runtimes: dict = field(default_factory=dict)   # CPU runtime -> dev figures and words/s (inference.runtimes)
     lexicon: list[str] = field(default_factory=list)   # vocabulary of the lexical features (idf: heads.safetensors)
+    # sha256 of the lexicon as training wrote it (inference.lexical.vocabulary_sha256); "" in a manifest written before
+    lexicon_sha256: str = ""
     training: dict = field(default_factory=dict)   # resolved config, data hashes, epochs
     format_version: int = FORMAT_VERSION
 

@@ -19,7 +19,7 @@ from inference.calibration import calibrate
 from inference.checkpoint import (MANIFEST, check_replaceable, configured_positions, is_checkpoint, recover_killed_save,
                                   save_checkpoint, write_manifest)
 from inference.devices import autocast, cpu_has_bf16, device_name, resolve_device, resolve_precision
-from inference.lexical import Lexicon
+from inference.lexical import Lexicon, vocabulary_sha256
 from inference.manifest import Manifest
 from inference.predictor import NewsModel
 from inference.tokenization import surface
@@ -314,7 +314,8 @@ class Trainer:
         self.manifest = Manifest(tasks=tasks, base_model=base_name, window_length=config.window_length,
                                  window_overlap=config.window_overlap, shape_input=model.shape_input,
                                  recase_capitals=config.recase_capitals,
-                                 lexicon=lexicon.vocabulary if lexicon else [])
+                                 lexicon=lexicon.vocabulary if lexicon else [],
+                                 lexicon_sha256=vocabulary_sha256(lexicon.vocabulary) if lexicon else "")
         self.manifest.training = {"config": config.record(), "data_sha256": data.sha256}
         self.examples = TrainingSet(data.train, self.tokenizer, tasks, config.window_length, config.window_overlap,
                                     lexicon, config.recase_capitals)

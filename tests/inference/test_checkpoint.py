@@ -416,6 +416,61 @@ def test_a_lexicon_edited_to_another_size_is_refused_naming_the_field(tiny_base,
         load_checkpoint(tmp_path / "plain")
 
 
+def _lexical_checkpoint(tiny_base, news_tasks, path, lexicon, sha256=True):
+    """A checkpoint whose document heads read `lexicon`, with its lexicon_sha256 as training records it
+    (`sha256`), or none, as a checkpoint written before."""
+    import dataclasses
+    from transformers import AutoModel, AutoTokenizer
+    from inference.manifest import Manifest
+    from inference.modeling import MultiTaskModel
+    tasks = [dataclasses.replace(t, lexical=t.kind != "ner") for t in news_tasks]
+    network = MultiTaskModel(AutoModel.from_pretrained(tiny_base, add_pooling_layer=False), tasks,
+                             lexicon_size=len(lexicon))
+    manifest = Manifest(tasks=tasks, base_model="tiny", window_length=32, window_overlap=8, lexicon=lexicon)
+    if sha256:
+        from inference.lexical import vocabulary_sha256
+        manifest.lexicon_sha256 = vocabulary_sha256(lexicon)
+    return save_checkpoint(network, AutoTokenizer.from_pretrained(tiny_base), manifest, path)
+
+
+@pytest.mark.parametrize("edit", [list.reverse, lambda terms: terms.__setitem__(1, "rounds")], ids=["reordered", "replaced"])
+def test_a_lexicon_edited_keeping_its_size_is_refused_naming_the_file(tiny_base, news_tasks, tmp_path, edit):
+    """Before: it loaded, and each term's features fed another term's weights, silently."""
+    path = _lexical_checkpoint(tiny_base, news_tasks, tmp_path / "lexical", ["geneva", "round", "talks"])
+    load_checkpoint(path)
+    _edited(path, lambda m, t: edit(m["lexicon"]))
+    with pytest.raises(ValueError, match=r"lexical/manifest.json: lexicon is not the one training wrote \(its sha256 "
+                                         r"is not lexicon_sha256: .*restore the file, or train again"):
+        load_checkpoint(path)
+
+
+def test_a_lexicon_written_before_its_sha256_loads_but_one_no_run_writes_is_refused(tiny_base, news_tasks, tmp_path):
+    """Training writes each term once, a word of two or more letters or digits: a term made blank or
+    listed twice is a hand edit (before: loaded, its column never read)."""
+    path = _lexical_checkpoint(tiny_base, news_tasks, tmp_path / "older", ["geneva", "round", "talks"], sha256=False)
+    _edited(path, lambda m, t: m["lexicon"].reverse())
+    load_checkpoint(path)   # nothing to tell the order by
+    _edited(path, lambda m, t: m["lexicon"].__setitem__(0, "round"))
+    with pytest.raises(ValueError, match=r"older/manifest.json: lexicon: \"round\" is listed twice \(put back"):
+        load_checkpoint(path)
+    _edited(path, lambda m, t: m["lexicon"].__setitem__(0, " "))
+    with pytest.raises(ValueError, match=r"older/manifest.json: lexicon: \" \" is not a word of two or more letters"):
+        load_checkpoint(path)
+
+
+def test_lexicon_terms_no_text_is_read_as_now_are_warned_of_once_by_name(tiny_base, news_tasks, tmp_path):
+    """A term fitted by an earlier reading of the text (full-width "ｎａｔｏ", before the compatibility
+    forms; "ＮＡＴＯ" is read "nato" now): before, its feature was always 0, silently."""
+    import warnings
+    path = _lexical_checkpoint(tiny_base, news_tasks, tmp_path / "older", ["geneva", "talks", "ｎａｔｏ"], sha256=False)
+    with pytest.warns(UserWarning, match=r"older/manifest.json: 1 lexicon term\(s\) were fitted by an earlier version "
+                                         r"of newsmodel and no text is read as them now \(ｎａｔｏ\)"):
+        load_checkpoint(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_checkpoint(_lexical_checkpoint(tiny_base, news_tasks, tmp_path / "now", ["geneva", "nato", "talks"]))
+
+
 def test_a_checkpoint_saved_without_the_heads_meaning_loads_and_its_shape_input_is_checked(tiny_base, news_tasks,
                                                                                            tmp_path):
     """Checkpoints saved before heads.safetensors recorded what its weights mean: the word shapes

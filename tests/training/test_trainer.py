@@ -10,6 +10,7 @@ import torch
 
 from conftest import REPO
 from inference import load
+from inference.lexical import vocabulary_sha256
 from inference.runtimes import available, choose
 from inference.manifest import Manifest
 from training.corpus import DataError
@@ -118,6 +119,7 @@ def test_lexical_branches_are_fitted_first_and_kept_in_the_checkpoint(trained, t
     result = train(lexical, log=lambda m: None)
     manifest = json.loads((tmp_path / "lexical" / "manifest.json").read_text())
     assert len(manifest["lexicon"]) == 300
+    assert manifest["lexicon_sha256"] == vocabulary_sha256(manifest["lexicon"])   # before: none, edits went unseen
     assert {t["name"]: t["lexical"] for t in manifest["tasks"]} == {"entities": False, "topic": True, "stance": True}
     assert manifest["training"]["history"][0]["epoch"] == 0      # the lexical branches alone, scored first
     model = load(tmp_path / "lexical")
