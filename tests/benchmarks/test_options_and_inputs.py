@@ -395,6 +395,16 @@ def test_e5_conversion_without_a_c_compiler_says_so_before_converting(tmp_path):
     assert not (tmp_path / "cache").exists()   # nothing converted
 
 
+def test_the_readmes_say_e5_conversion_needs_a_c_compiler_where_they_introduce_it():
+    """Before: only its error said so, once run."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    introduced = readme[readme.index("`benchmarks/e5_conversion.py`"):][:200]
+    row = next(line for line in (BENCHMARKS / "README.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith("| `e5_conversion.py`"))
+    for where in (introduced, row):
+        assert "C compiler with OpenMP" in where, where
+
+
 def test_an_article_whose_text_is_no_string_is_named_at_its_line(tmp_path, monkeypatch):
     """Before: accepted, then 'TypeError: texts[1] must be str' after the model loaded (word_types,
     speed, memory, runtime_agreement)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import calibrate, evaluate, export, predict, train
 
-TRAINING_EXTRAS = {"datasets", "seqeval", "sklearn", "tqdm", "matplotlib"}   # pyproject.toml's train extra
+TRAINING_EXTRAS = {"datasets", "seqeval", "sklearn", "scipy", "tqdm", "matplotlib"}   # pyproject.toml's train extra
 COMMANDS = {"train": train, "evaluate": evaluate, "calibrate": calibrate, "predict": predict, "export": export}
 
 

@@ -58,3 +58,18 @@ def test_version_of_an_installed_package_and_of_none(monkeypatch, tmp_path):
 
 def test_readme_names_version():
     assert "newsmodel --version" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_train_extra_hint_covers_each_package_of_the_train_extra():
+    """An ImportError of a module in TRAINING_EXTRAS is told to install the train extra. Before:
+    scipy (training/lexical_fit.py) was left out, and `newsmodel train` without it said
+    "No module named 'scipy'" alone."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from training.cli import TRAINING_EXTRAS
+    with open(REPO / "pyproject.toml", "rb") as f:
+        train = tomllib.load(f)["project"]["optional-dependencies"]["train"]
+    extra = {canonicalize_name(Requirement(r).name) for r in train}
+    distributions = metadata.packages_distributions()   # import name -> the distributions holding it
+    hinted = {canonicalize_name(d) for name in TRAINING_EXTRAS for d in distributions.get(name, [])}
+    assert hinted == extra, f"pyproject.toml's train extra {sorted(extra)}, the hint's packages {sorted(hinted)}"
