@@ -131,6 +131,8 @@ def read_data(config: TrainConfig) -> RunData:
         if docs and not annotated_tasks(docs):   # tool's records read as news, say, or an export of unlabelled texts
             problems.append(f"{source.path}: none of its {len(docs)} documents annotates a task"
                             + hints.get(source.resolved_format, ""))
+    if kept:
+        problems.extend(defaulted_new_tasks(read, kept, config.init_from))
     if problems:
         raise DataError(problems)
     other = [(s, d) for pairs in read.values() for s, d in pairs if s.resolved_format != "news"]
@@ -157,6 +159,44 @@ def read_data(config: TrainConfig) -> RunData:
     trained = {describe(f): sha256[describe(f)] for split in ("train", "dev") for f in files[split]}
     return RunData(schema, docs["train"], docs["dev"], docs["test"], sha256, trained, untrained, scored, kept,
                    {task: found for task, found in several.items() if task in schema})
+
+
+# the reader option that names each format's tasks, where the reader gives them a default name
+_NAMING = {"conll": ("task", "ner"), "classification": ("task", "labels"), "pairs": ("task", "labels"),
+           "hf": ("task", None), "doccano": ("ner_task", "ner", "label_task", "labels"),
+           "label-studio": ("ner_task", "ner")}
+
+
+def defaulted_new_tasks(read: dict[str, list], kept: Manifest, checkpoint: str) -> list[str]:
+    """A problem for each task that a file's reader named by default (classification data as `label`)
+    where --init-from's checkpoint has no task of that name but one of that kind (entities, or document
+    labels): the run would add it as a second head beside the one the data likely annotates."""
+    heads = {t.name: t for t in kept.tasks}
+    problems = []
+    for source, docs in (pair for pairs in read.values() for pair in pairs):
+        naming = _NAMING.get(source.resolved_format, ())
+        defaulted = {holds: option for option, holds in zip(naming[::2], naming[1::2])
+                     if source.options.get(option) is None}
+        found: dict[str, tuple[bool, set]] = {}   # task: (entities?, its labels)
+        for doc in docs:
+            for task, spans in doc.spans.items():
+                found.setdefault(task, (True, set()))[1].update(s.label for s in spans)
+            for task, labels in doc.labels.items():
+                found.setdefault(task, (False, set()))[1].update(labels)
+        for task, (ner, labels) in found.items():
+            option = defaulted.get("ner" if ner else "labels", defaulted.get(None))
+            alike = [t for t in heads.values() if (t.kind == "ner") == ner]
+            if option is None or task in heads or not alike:
+                continue
+            best = max(alike, key=lambda t: len(labels & set(t.entity_types if ner else t.labels)))
+            flag = "--" + option.replace("_", "-")
+            problems.append(
+                f"{describe(source.path)}: its {'entities' if ner else 'document labels'} go to task {task!r}, the "
+                f"{source.resolved_format} reader's default name, and the checkpoint {checkpoint} has no task {task!r} "
+                f"(its tasks: {', '.join(f'{t.name} ({t.kind})' for t in heads.values())}): the run would train a new "
+                f"head {task!r} beside them. Give {flag} {best.name} (reader option {option}) to train the "
+                f"checkpoint's head, or {flag} {task} for a new head")
+    return problems
 
 
 def trained_tasks(schema: dict[str, dict], train: list[Document]) -> tuple[dict[str, dict], list[str]]:

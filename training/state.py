@@ -305,6 +305,25 @@ def _differences(saved: dict, now: dict) -> list[str]:
     return changes
 
 
+def checkpoint_differences(config: dict, trained_sha256: dict, schema: dict, processes, ran_in: str | None,
+                           now: dict) -> list[str]:
+    """How the run that saved a checkpoint differs from the run_identity `now`: its recorded config, its
+    train and dev files, its tasks and processes, with its relative paths read from `ran_in`, the folder it
+    ran in (a checkpoint records no run_identity, only its digest)."""
+    def there(value):   # a path of that run, written as resolved writes this run's
+        if isinstance(value, dict):
+            return {there(k): there(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [there(v) for v in value]
+        if isinstance(value, str) and value and ran_in and os.path.exists(os.path.join(ran_in, value)):
+            return resolved(os.path.join(ran_in, value))
+        return resolved(value)
+    saved = {"config": {k: there(v) for k, v in config.items() if k not in FREE_ON_RESUME},
+             "data_sha256": {there(f): sha for f, sha in trained_sha256.items()}, "schema": schema,
+             "processes": processes if isinstance(processes, int) else now["processes"]}
+    return _differences(saved, now)
+
+
 # a setting the state does not record, or one this version no longer has: what a difference in versions says
 _OLDER = f"not recorded in {STATE}, saved by an older version of newsmodel"
 _NO_LONGER = f"recorded in {STATE} by the version that saved it, no longer a setting"

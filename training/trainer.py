@@ -3,6 +3,7 @@ by dev score, then calibrate and score the kept checkpoint."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import random
 import sys
@@ -30,8 +31,9 @@ from . import distributed
 from .base_models import BASE_MODELS, default_recipe, readable_base
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
-from .data import (SPLITS, RunData, document_warnings, fingerprint, input_files, labels_differing_in_case,
-                   labels_without_examples, overlaps, predicted_schema, rare_entity_types, read_data)
+from .data import (SPLITS, RunData, as_sources, describe, document_warnings, fingerprint, input_files,
+                   labels_differing_in_case, labels_without_examples, overlaps, predicted_schema, rare_entity_types,
+                   read_data, source_files)
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
@@ -41,8 +43,9 @@ from .model_card import train_counts, write_model_card
 from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
 from .runtime_figures import measure_runtimes
-from .state import (check_outside_saves, from_folder, is_state, load_state, remove_state, replaced_folders, resolved,
-                    run_digest, run_identity, save_state, spellings, state_dir)
+from .schema import schema_of
+from .state import (check_outside_saves, checkpoint_differences, from_folder, is_state, load_state, remove_state,
+                    replaced_folders, resolved, run_digest, run_identity, save_state, spellings, state_dir)
 
 
 def seed_everything(seed: int) -> None:
@@ -333,6 +336,7 @@ class Trainer:
             kept = data.checkpoint
             self.manifest.training["earlier_runs"] = (kept.training.get("earlier_runs", []) if self._ours(kept)
                                                       and not ended(kept) else earlier_runs(kept))
+            self.manifest.training["init_from_sha256"] = self._parent_sha256()
         if not len(self.examples):   # a smaller batch would not help: no document reaches the encoder
             gates = [f"{t.name}: {t.gate!r}" for t in self.manifest.tasks if t.gate]   # --init-from's too
             why = (f"documents of a gate label ({', '.join(gates)}) teach it nothing, nor do texts without a letter "
@@ -375,6 +379,7 @@ class Trainer:
             log(f"this run has already ended: {config.output} holds its checkpoint (best epoch "
                 f"{finished['best_epoch']}); nothing to resume")
         elif config.resume:
+            self._check_no_other_runs_checkpoint()
             log(f"nothing to resume at {self.state}: starting from the beginning")
 
         self.trainee = distributed.wrap(model, self.device, self.world)
@@ -388,6 +393,45 @@ class Trainer:
         elsewhere = [from_folder(self.identity, ran_in)] if ran_in else []
         return manifest.training["run_sha256"] in {run_digest(spelt) for run in [self.identity, self.typed_identity,
                                                                                  *elsewhere] for spelt in spellings(run)}
+
+    def _parent_sha256(self) -> dict[str, str]:
+        """The SHA-256 of each weights file of the --init-from checkpoint, as it was when the run started:
+        its path alone does not tell a checkpoint moved or replaced since. A resumed run that continues in
+        place reads them from its own last save (its first replaced the checkpoint it started from)."""
+        at_output = checkpoint_at(self.config.output)
+        if at_output is not None and self._ours(at_output) and not ended(at_output) \
+                and isinstance(at_output.training.get("init_from_sha256"), dict):
+            return at_output.training["init_from_sha256"]
+        digests = {}
+        for name in ("model.safetensors", "heads.safetensors"):
+            with open(Path(self.config.init_from) / name, "rb") as f:   # streamed: the encoder may be large
+                digests[name] = hashlib.file_digest(f, "sha256").hexdigest()
+        return digests
+
+    def _check_no_other_runs_checkpoint(self) -> None:
+        """--resume with no state where --output holds another run's checkpoint (a setting or file changed
+        since it ran): refused naming each difference, where it started from the beginning and its first save
+        replaced that checkpoint. The checkpoint a run continues in place is its start, not another run."""
+        config = self.config
+        kept = checkpoint_at(config.output)
+        if kept is None or self._ours(kept) is not False or (
+                config.init_from and os.path.realpath(config.init_from) == os.path.realpath(config.output)):
+            return
+        training = kept.training
+        recorded = training.get("config") if isinstance(training.get("config"), dict) else {}
+        try:   # its test file may change, as on any --resume
+            tested = {describe(f) for f in source_files(as_sources(recorded.get("test"), "test"))}
+        except (ValueError, TypeError):
+            tested = set()
+        files = training.get("data_sha256") if isinstance(training.get("data_sha256"), dict) else {}
+        changed = checkpoint_differences(recorded, {f: sha for f, sha in files.items() if f not in tested},
+                                         schema_of(kept.tasks), training.get("processes"), self._ran_in(kept),
+                                         {**self.identity, "data_sha256": resolved(self.data.trained_sha256)})
+        raise ValueError(f"--resume: {config.output} holds the checkpoint of another run than this one, "
+                         f"{'which ended' if ended(kept) else 'interrupted before it saved a state'}: "
+                         f"{'; '.join(changed) or 'its starting model or a file it read differs'}. Nothing of this "
+                         "run is there to resume, and its first save would replace that checkpoint: to keep it, give "
+                         "another --output; to train this run from the beginning over it, leave out --resume")
 
     @staticmethod
     def _ran_in(manifest: Manifest) -> str | None:

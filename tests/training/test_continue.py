@@ -83,3 +83,62 @@ def test_a_lexical_head_the_run_does_not_train_is_carried_over_whole(tiny_base, 
     assert old.gates["stance"].abs().sum() > 0   # fitted, so a gate left at its zero start would show
     assert torch.equal(model.gates["stance"], old.gates["stance"]) and not model.gates["stance"].requires_grad
     assert torch.equal(model.lexical["stance"], old.lexical["stance"])
+
+
+@pytest.mark.parametrize("name, content, flag, head", [
+    ("t.csv", "text,label\nTariffs rose in Paris.,trade\nTroops moved.,other\n", "--task", "topic"),
+    ("d.jsonl", '{"text": "Tariffs rose.", "label": ["trade"]}\n', "--label-task", "topic"),
+    ("a.conll", "Putin NNP B-NP B-PER\nin IN B-PP O\n", "--task", "names"),
+])
+def test_data_whose_task_name_is_the_readers_default_is_refused_beside_a_checkpoint_head_of_its_kind(
+        tmp_path, name, content, flag, head):
+    """Before: `--init-from` a checkpoint with a `topic` head and a CSV of topic labels without --task
+    trained a new head `label` beside `topic` (the CSV reader's default name), saying only "new task
+    'label'", and `topic` learnt nothing from the new annotations."""
+    from inference.checkpoint import write_manifest
+    from inference.manifest import Manifest
+    from training.config import TrainConfig
+    from training.corpus import DataError
+    from training.data import read_data
+    from training.schema import task_specs
+    checkpoint = tmp_path / "news"
+    checkpoint.mkdir()
+    schema = {**NEWS_SCHEMA, "names": NEWS_SCHEMA["entities"]}
+    del schema["entities"]
+    write_manifest(checkpoint, Manifest(tasks=task_specs(schema), base_model="tiny"))
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    source = {"path": str(tmp_path / name), "format": "doccano"} if name.endswith("jsonl") else str(tmp_path / name)
+    default = "entities" if name.endswith("conll") else "label"
+    with pytest.raises(DataError, match=rf"^{re.escape(str(tmp_path / name))}: its .* go to task '{default}', the "
+                                        rf".* reader's default name, and the checkpoint {re.escape(str(checkpoint))} "
+                                        rf"has no task '{default}' \(its tasks: topic \(multi\), stance \(single\), "
+                                        rf"names \(ner\)\): the run would train a new head '{default}' beside them. "
+                                        rf"Give {flag} {head} \(reader option .*\) to train the checkpoint's head, or "
+                                        rf"{flag} {default} for a new head$"):
+        read_data(TrainConfig(train=source, init_from=str(checkpoint)))
+    option = flag[2:].replace("-", "_")
+    for task in (head, default):   # named: the checkpoint's head, or a new one asked for
+        given = {"path": str(tmp_path / name), "options": {option: task}}
+        assert task in read_data(TrainConfig(train=given if "jsonl" not in name else {**given, "format": "doccano"},
+                                             init_from=str(checkpoint))).schema
+
+
+def test_a_continued_checkpoint_records_the_sha256_of_the_weights_it_started_from(tiny_checkpoint, tmp_path):
+    """Before: the manifest named the --init-from checkpoint by its path alone, so a checkpoint moved
+    or replaced there since could not be told from the one the run started from."""
+    import hashlib
+    import json
+    import shutil
+    from conftest import REPO
+    from training.config import TrainConfig
+    from training.trainer import train
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    start = shutil.copytree(tiny_checkpoint, tmp_path / "start")
+    files = ("model.safetensors", "heads.safetensors")
+    before = {name: hashlib.sha256((start / name).read_bytes()).hexdigest() for name in files}
+    for output in (tmp_path / "next", start):   # in place too: the weights it started from, not its own save's
+        train(TrainConfig(train=str(tmp_path / "train.jsonl"), init_from=str(start), output=str(output), epochs=1,
+                          max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False),
+              log=lambda m: None)
+        assert json.loads((output / "manifest.json").read_text())["training"]["init_from_sha256"] == before

@@ -347,7 +347,7 @@ def test_a_kill_while_an_ended_runs_card_is_written_leaves_the_runtimes_to_measu
     ("measure_runtimes", "the run had already ended: its checkpoint at {output} is kept as it ended, and the same "
                          "command with --resume finishes what this one began"),
     ("read_data", "the ended run's checkpoint at {output} is kept as it was: the same command with --resume finishes "
-                  "that run where it is this one (the same settings and data), else starts from the beginning"),
+                  "that run where it is this one (the same settings and data), else is refused, naming what differs"),
 ])
 def test_ctrl_c_in_a_resume_of_an_ended_run_says_its_checkpoint_is_kept(run_args, monkeypatch, capsys, stopped, said):
     """Before: "before an epoch was saved: nothing to resume", of a run that had ended whole, while
@@ -369,24 +369,48 @@ def test_ctrl_c_in_a_resume_of_an_ended_run_says_its_checkpoint_is_kept(run_args
     assert (tmp / f"{stopped}-stopped" / "manifest.json").read_text() == before
 
 
-def test_ctrl_c_in_a_resume_that_started_again_does_not_call_the_run_ended(run_args, monkeypatch, capsys):
-    """Before: `--resume` of another run than the one that ended into --output (a setting changed) starts from the
-    beginning ("nothing to resume"); stopped in its first epoch it said "the run had already ended: its checkpoint
-    ... is kept as it ended, and the same command with --resume finishes what this one began", when that command
-    starts from the beginning again and replaces that checkpoint at its first save."""
-    import training.trainer as trainer
+def test_a_resume_of_another_run_over_an_ended_checkpoint_is_refused_naming_the_differences(run_args, capsys):
+    """Before: `--resume` with a setting or training file changed since the run that ended into --output
+    logged "nothing to resume at ...: starting from the beginning", naming nothing, and its first save
+    replaced the ended run's checkpoint."""
     from training.cli import main
     tmp, args = run_args
     args = [*args, "--output", str(tmp / "ended-then-other"), "--no-measure-runtimes"]
     assert main([*args, "--max-steps", "1"]) == 0
-    before = (tmp / "ended-then-other" / "manifest.json").read_text()
+    before = {name: (tmp / "ended-then-other" / name).read_bytes() for name in ("manifest.json", "model.safetensors")}
+    (tmp / "other-train.jsonl").write_text("\n".join((tmp / "train.jsonl").read_text().splitlines()[:12]) + "\n")
+    other = [str(tmp / "other-train.jsonl") if a == str(tmp / "train.jsonl") else a for a in args]
+    for changed, said in (([*args, "--max-steps", "2"], "max_steps was 1, now 2"),
+                          ([*other, "--max-steps", "1", "--seed", "6"], "seed was 5, now 6; train was ")):
+        capsys.readouterr()
+        assert main([*changed, "--resume"]) == 2
+        err = capsys.readouterr().err
+        assert f"--resume: {tmp / 'ended-then-other'} holds the checkpoint of another run than this one, which " \
+               f"ended: {said}" in err, err
+        assert "other-train.jsonl added" in err or changed == [*args, "--max-steps", "2"]
+        assert "give another --output; to train this run from the beginning over it, leave out --resume" in err
+        assert {name: (tmp / "ended-then-other" / name).read_bytes() for name in before} == before
+
+
+def test_ctrl_c_in_a_resume_that_started_again_does_not_call_the_run_ended(run_args, monkeypatch, capsys):
+    """Before: `--resume` of a run continuing in place an ended checkpoint (another run's, so nothing of it to
+    resume) that was stopped in its first epoch said "the run had already ended: its checkpoint ... is kept as it
+    ended, and the same command with --resume finishes what this one began", when that command starts from the
+    beginning again and replaces that checkpoint at its first save."""
+    import training.trainer as trainer
+    from training.cli import main
+    tmp, args = run_args
+    output = str(tmp / "ended-then-in-place")
+    args = [*args, "--output", output, "--no-measure-runtimes"]
+    assert main([*args, "--max-steps", "1"]) == 0
+    before = (tmp / "ended-then-in-place" / "manifest.json").read_text()
 
     def ctrl_c(*args, **kwargs):
         raise KeyboardInterrupt
     monkeypatch.setattr(trainer.Trainer, "_epoch", ctrl_c)
     capsys.readouterr()
-    assert main([*args, "--max-steps", "2", "--resume"]) == 130   # another run: nothing of it to resume
+    assert main([*args, "--max-steps", "1", "--init-from", output, "--resume"]) == 130   # nothing of it to resume
     out, err = capsys.readouterr()
     assert "nothing to resume at" in out
     assert err.endswith("\ninterrupted; before an epoch was saved: nothing to resume\n"), err
-    assert (tmp / "ended-then-other" / "manifest.json").read_text() == before
+    assert (tmp / "ended-then-in-place" / "manifest.json").read_text() == before

@@ -161,6 +161,6 @@ def run(args) -> int:
             # stopped before the run knew whether that checkpoint is its own (reading its data, say)
             raise KeyboardInterrupt(f"; the ended run's checkpoint at {config.output} is kept as it was: the same "
                                     "command with --resume finishes that run where it is this one (the same settings "
-                                    "and data), else starts from the beginning") from None
+                                    "and data), else is refused, naming what differs") from None
         raise KeyboardInterrupt("; before an epoch was saved: nothing to resume") from None
     return 0
