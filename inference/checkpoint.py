@@ -198,9 +198,19 @@ def contradictions(manifest: Manifest, encoder, meaning: str | None) -> list[str
 
 def write_manifest(path: str | os.PathLike, manifest: Manifest) -> None:
     """Replace a checkpoint's manifest in one step (a reader sees the old one or the new one)."""
-    tmp = Path(path) / (MANIFEST + ".tmp")
-    tmp.write_text(manifest.to_json(), encoding="utf-8")
-    os.replace(tmp, Path(path) / MANIFEST)
+    write_atomically(Path(path) / MANIFEST, manifest.to_json())
+
+
+def write_atomically(path: str | os.PathLike, text: str) -> None:
+    """Replace a text file in one step: a write that fails (a full disk) leaves the old file whole."""
+    tmp = Path(path).with_name(Path(path).name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:   # no half-written .tmp left beside it
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def load_tokenizer(folder: str | os.PathLike, name: str):

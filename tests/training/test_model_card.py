@@ -324,3 +324,85 @@ def test_the_card_says_the_decision_rule_of_a_multi_label_task(tmp_path):
     assert "gives its `topic` labels (several may apply, or none) and its `stance` label" in text
     assert ("- a document gets every `topic` label at or above its threshold, none where no label reaches it (its "
             "training data had documents with none)\n") in text
+
+
+def test_a_card_whose_write_fails_leaves_the_old_card_whole(tmp_path, monkeypatch):
+    """Before: README.md was written in place, and a full disk left it cut short after `calibrate`
+    had already replaced the manifest."""
+    import errno
+    import pathlib
+    (tmp_path / "README.md").write_text("the card of the run\n", encoding="utf-8")
+    written = pathlib.Path.write_text
+
+    def disk_full(self, text, *args, **kwargs):
+        written(self, text[:100], *args, **kwargs)
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(pathlib.Path, "write_text", disk_full)
+    with __import__("pytest").raises(OSError):
+        card(tmp_path, [NER], "train.jsonl")
+    monkeypatch.undo()
+    assert (tmp_path / "README.md").read_text(encoding="utf-8") == "the card of the run\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]   # no half-written file beside it
+
+
+def test_after_calibrate_the_table_shows_the_ece_of_the_calibration_in_place(tmp_path):
+    """Before: the run's `ece_after` of a task `newsmodel calibrate` refitted stayed in the table, the
+    ECE of a calibration no longer in the manifest, and the ECE calibrate measured was nowhere."""
+    manifest = Manifest(tasks=[NER, TOPIC], base_model="minilm")
+    manifest.training = {"config": TrainConfig(train="train.jsonl", learning_rate=1e-4, head_learning_rate=1e-3).record(),
+                         "calibration": {"entities": {}, "topic": {}},
+                         "recalibrated": {"topic": {"data": "new|dev.jsonl", "documents": 40, "ece_before": 0.3,
+                                                    "ece_after": 0.05}}}
+    manifest.metrics = {"dev": {"entities": {"f1": 0.9, "ece_before": 0.2, "ece_after": 0.1},
+                                "topic": {"micro_f1": 0.8, "ece_before": 0.4, "ece_after": 0.25}}}
+    text = write_model_card(tmp_path, _counted(manifest))
+    rows = text.splitlines()
+    assert "| dev | topic | ece_after | 0.2500 |" not in rows   # of the calibration replaced
+    assert "| dev | topic | ece_before | 0.4000 |" in rows and "| dev | entities | ece_after | 0.1000 |" in rows
+    assert "| `new\\|dev.jsonl` (calibrate) | topic | ece_before | 0.3000 |" in rows
+    assert "| `new\\|dev.jsonl` (calibrate) | topic | ece_after | 0.0500 |" in rows
+    assert ("Refitted by `newsmodel calibrate` after the run: topic; the run's `ece_after` of these is left out, of "
+            "the calibration replaced; the rows `(calibrate)` give the ECE on the data it fitted on") in text
+    manifest.metrics = {}   # a run without dev or test data, calibrated since: its ECE is the only figure
+    text = write_model_card(tmp_path, manifest)
+    assert "no figures; the ECE below is that of `newsmodel calibrate`'s fit, on the data it fitted on." in text
+    assert "| `new\\|dev.jsonl` (calibrate) | topic | ece_after | 0.0500 |" in text.splitlines()
+
+
+def test_a_run_with_test_data_and_no_dev_says_what_its_ece_rows_are(tmp_path):
+    """Before: `ece_before` and `ece_after` rows, the same figures, and no line of what they are."""
+    manifest = Manifest(tasks=[STANCE], base_model="minilm",
+                        metrics={"test": {"stance": {"accuracy": 0.5, "ece_before": 0.2, "ece_after": 0.2}}})
+    manifest.training = {"config": TrainConfig(train="t.jsonl", test="test.jsonl", learning_rate=1e-4,
+                                               head_learning_rate=1e-3).record(), "best_epoch": 1}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert ("`ece_before` / `ece_after`: expected calibration error (15 bins) before and after calibration, for\n"
+            "the top label's (single-label).\nThis run had no dev data to fit a calibration on: a test `ece_after` "
+            "is its `ece_before`.\n") in text
+    manifest.training["config"]["init_from"] = "checkpoints/news"
+    assert ("a test `ece_after` is its `ece_before`, but for a task that kept the calibration of the checkpoint it "
+            "continued.") in write_model_card(tmp_path, manifest)
+
+
+def test_the_card_says_the_training_settings_the_manifest_records(tmp_path):
+    """Before: nothing of --max-train-docs (a seeded random sample), weight decay, layer-wise learning-rate
+    decay or label smoothing, and windows "of 256 tokens", which are at most that long."""
+    manifest = Manifest(tasks=[NER], base_model="minilm")
+    manifest.training = {"config": TrainConfig(train="t.jsonl", max_train_docs=1, weight_decay=0.05, layer_decay=0.8,
+                                               label_smoothing=0.1, learning_rate=1e-4, head_learning_rate=1e-3,
+                                               seed=7).record()}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert ("- 1 training documents (`--max-train-docs 1`: where the training data held more, a random sample of that "
+            "many, drawn with the run's seed)\n") in text
+    assert ("AdamW (weight decay 0.05: the encoder's weights, not biases or LayerNorm), encoder learning rate 0.0001 at "
+            "its top layer, times 0.8 per layer below (`--layer-decay`),\n  heads 0.001, linear warm-up and decay, "
+            "label smoothing 0.1 (single-label losses, and NER's without a CRF), seed 7\n") in text
+    assert "overlapping windows of at most 256 tokens, neighbours sharing at least 64." in text
+    config = manifest.training["config"]
+    config.update(max_train_docs=5, weight_decay=0.0, layer_decay=1.0, label_smoothing=0.0)   # 1 document: no sample
+    text = write_model_card(tmp_path, manifest)
+    assert "- 1 training documents\n" in text and ("AdamW (no weight decay), encoder learning rate 0.0001,\n  heads "
+                                                   "0.001, linear warm-up and decay, seed 7\n") in text
+    for key in ("weight_decay", "layer_decay", "label_smoothing", "max_train_docs"):   # a config recorded before them
+        del config[key]
+    assert "AdamW, encoder learning rate 0.0001,\n  heads 0.001, linear" in write_model_card(tmp_path, manifest)

@@ -89,8 +89,9 @@ def run(args) -> int:
     unfitted = [head.task.name for head in heads if head.task.name not in refitted]   # all right, all wrong or none
     kept = sorted(set(schema) - set(refitted))
     model.manifest.training["calibration"] = {**before, **refitted}
-    fitted_on = {task: {"data": args.data, "documents": sum(task in (*d.spans, *d.labels) for d in docs)}
-                 for task in refitted}   # the documents that annotate it
+    fitted_on = {head.task.name: {"data": args.data, "documents": sum(head.task.name in (*d.spans, *d.labels)
+                                                                      for d in docs),   # the documents that annotate it
+                                  **_ece(head.scored())} for head in heads if head.task.name in refitted}
     model.manifest.training["recalibrated"] = {**model.manifest.training.get("recalibrated", {}), **fitted_on}
     # The runtime figures were scored under the old calibration: dropped (fp32 until measured
     # again, should measuring fail), then measured again on the same data. Until then they wait
@@ -122,7 +123,13 @@ def run(args) -> int:
         print("default CPU runtime: %s (%s)" % choose(model.manifest.runtimes), file=sys.stderr)
     card = "train_counts" in model.manifest.training   # a card written before they were recorded is left as it is
     if card:
-        write_model_card(Path(path), model.manifest)
+        try:
+            write_model_card(Path(path), model.manifest)
+        except OSError as exc:   # the manifest is written: say so, not only what failed
+            raise ValueError(f"{Path(path) / 'README.md'}: the model card could not be written ({exc.strerror or exc}); "
+                             f"the new calibration is already in place in {Path(path) / 'manifest.json'}: once the "
+                             "card can be written, run this calibrate again (it fits the same calibration) to "
+                             "write it") from None
     print(json.dumps(model.manifest.training["calibration"]))   # last: a reader of stdout may stop at once
     copy = model.manifest.training.get("config", {}).get("model_card")   # the copy training wrote elsewhere: not touched
     card_text = ((" and README.md, the model card" + (f" ({copy}, its copy at training, is not)" if copy else ""))
@@ -133,3 +140,11 @@ def run(args) -> int:
     print(f"calibration of {', '.join(refitted) or 'no task'} refitted on {len(docs)} documents of {args.data}"
           f"{kept_text}; written to {path}/manifest.json{card_text}", file=sys.stderr)
     return 0
+
+
+def _ece(head) -> dict:
+    """The ECE (15 bins) on the data fitted on, before and after the calibration now set, as
+    `newsmodel evaluate` reports it: the card shows it in place of the run's, of a calibration gone."""
+    from inference.calibration import expected_calibration_error
+    return {"ece_before": expected_calibration_error(*head.confidences(1.0)),
+            "ece_after": expected_calibration_error(*head.confidences(head.task.temperature, span_calibrator=True))}

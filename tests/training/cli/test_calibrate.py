@@ -283,8 +283,9 @@ def test_calibrate_rewrites_the_model_card_with_where_the_calibration_now_comes_
     card = (ckpt / "README.md").read_text(encoding="utf-8")
     assert f"entities: a span calibrator, fitted on `{dev}` (2 documents, `newsmodel calibrate`" in card
     assert "- 3 training documents\n- `entities` (ner): PER 2\n" in card
-    assert json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))["training"]["recalibrated"] == \
-        {"entities": {"data": str(dev), "documents": 2}}
+    recalibrated = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))["training"]["recalibrated"]
+    assert list(recalibrated) == ["entities"] and recalibrated["entities"]["data"] == str(dev)
+    assert recalibrated["entities"]["documents"] == 2 and {"ece_before", "ece_after"} <= set(recalibrated["entities"])
 
 
 def test_a_calibrate_interrupted_while_measuring_leaves_the_next_one_to_measure(tiny_checkpoint, tmp_path, monkeypatch):
@@ -402,3 +403,42 @@ def test_calibrate_refuses_a_second_data_file_rather_than_drop_the_first(tiny_ch
     assert f"--data given 2 times ({first}, {second}): calibrate fits on one file; join them into one" \
         in capsys.readouterr().err
     assert (ckpt / "manifest.json").read_bytes() == before
+
+
+def test_a_card_that_cannot_be_written_says_the_new_calibration_is_in_place(tiny_checkpoint, tmp_path, capsys):
+    """Before: "error: [Errno 21] Is a directory: '.../README.md'", as if nothing had been written,
+    when the manifest already held the new calibration."""
+    from training.config import TrainConfig
+    ckpt, _ = _copy(tiny_checkpoint, tmp_path,
+                    training={"config": TrainConfig(train="train.jsonl").record(), "train_counts": TRAIN_COUNTS})
+    (ckpt / "README.md").mkdir()   # a card that cannot be written
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(_right_and_wrong_entities(ckpt, "Peter Blackburn visits Brussels, the EU said."), encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(dev), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {ckpt / 'README.md'}: the model card could not be written (Is a directory); the new calibration " \
+           f"is already in place in {ckpt / 'manifest.json'}: once the card can be written, run this calibrate " \
+           "again" in err
+    assert "entities" in json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))["training"]["recalibrated"]
+    assert sorted(p.name for p in ckpt.iterdir() if p.name.endswith(".tmp")) == []
+
+
+def test_the_card_after_calibrate_shows_the_ece_of_the_calibration_now_in_place(tiny_checkpoint, tmp_path):
+    """Before: the card kept the run's dev `ece_after` of the calibration calibrate replaced."""
+    from training.config import TrainConfig
+    ckpt, _ = _copy(tiny_checkpoint, tmp_path, metrics={"dev": {"stance": {"accuracy": 0.5, "ece_before": 0.3,
+                                                                           "ece_after": 0.25}}},
+                    training={"config": TrainConfig(train="train.jsonl").record(), "train_counts": TRAIN_COUNTS})
+    text = "Talks resume in Geneva"
+    data = tmp_path / "stances.csv"   # one text, three labels: the one predicted is right, the others wrong
+    data.write_text("text,label\n" + "".join(f"{text},{label}\n" for label in ("neutral", "critical", "supportive")),
+                    encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--task", "stance", "--device", "cpu"]) == 0
+    top = load(ckpt, device="cpu").predict(text).labels["stance"][0].score   # at the calibration now in place
+    by_hand = abs(1 / 3 - top)   # every score in one bin: |accuracy - confidence|
+    rows = (ckpt / "README.md").read_text(encoding="utf-8").splitlines()
+    assert "| dev | stance | ece_after | 0.2500 |" not in rows and "| dev | stance | ece_before | 0.3000 |" in rows
+    after = [row for row in rows if row.startswith(f"| `{data}` (calibrate) | stance | ece_after |")]
+    assert len(after) == 1 and float(after[0].split("|")[4]) == pytest.approx(by_hand, abs=1e-4)
+    recorded = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))["training"]["recalibrated"]["stance"]
+    assert recorded["ece_after"] == pytest.approx(by_hand, abs=1e-5) and recorded["documents"] == 3
