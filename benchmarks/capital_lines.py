@@ -52,6 +52,7 @@ def main() -> None:
     add_runtime_arguments(parser)
     args = common.parse_args(parser)
     common.refuse_unusable_device(args.device, args.runtime, args.quantize)
+    common.refuse_missing_inputs([("--conll", args.conll)], args.checkpoint)
     if args.threads:
         torch.set_num_threads(args.threads)
     with common.one_line_errors():

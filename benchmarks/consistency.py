@@ -47,6 +47,7 @@ def main() -> None:
     add_runtime_arguments(parser)
     args = common.parse_args(parser)
     common.refuse_unusable_device(args.device, args.runtime, args.quantize)
+    common.refuse_missing_inputs([("--file", args.file)], args.checkpoint)
     with common.one_line_errors():
         text = read_utf8(Path(args.file))   # before the model loads: a bad path is named at once
         if not has_letter_or_digit(text):   # "mixed_types": {} would read as a consistent article

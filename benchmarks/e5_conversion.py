@@ -84,6 +84,7 @@ def main() -> None:
     p.add_argument("--news", default=str(common.DATA / "bbc_news" / "dev.jsonl"))
     p.add_argument("--news-sentences", type=common.positive, default=200)
     args = common.parse_args(p)
+    common.refuse_missing_inputs([("--conll", args.conll), ("--news", args.news)])
     with common.one_line_errors():   # both inputs read before any conversion or model: a typo is named at once
         sentences, news = conll_sentences(args.conll), news_sentences(args.news, args.news_sentences)
     for option, found in (("--conll", sentences), ("--news", news)):

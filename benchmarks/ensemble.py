@@ -138,13 +138,9 @@ def main() -> None:
         docs = {path: read_conll(path, task=TASK) for path in args.conll}
         kinds = set()
         for path in args.checkpoint:
-            folder = Path(path)
-            if not (folder / MANIFEST).is_file():   # before: "No such file or directory: 'C/manifest.json'", no option
-                why = ("does not exist" if not folder.exists() else "a file, not a checkpoint folder"
-                       if not folder.is_dir() else f"not a checkpoint: it has no {MANIFEST}")
-                raise SystemExit(f"error: --checkpoint {path}: {why}")
+            common.refuse_no_checkpoint(path)
             try:
-                kinds.add(frozenset(Manifest.read(folder / MANIFEST).task(TASK).entity_types))
+                kinds.add(frozenset(Manifest.read(Path(path) / MANIFEST).task(TASK).entity_types))
             except (KeyError, OSError, ValueError) as exc:   # "no task ... in this checkpoint", no manifest: which member
                 raise SystemExit(f"error: --checkpoint {path}: {exc.args[0] if isinstance(exc, KeyError) else exc}") \
                     from None

@@ -39,6 +39,7 @@ def main() -> None:
     args = common.parse_args(parser)
     if not (math.isfinite(args.megabytes) and args.megabytes * 1_000_000 >= 1):
         raise SystemExit(f"error: --megabytes {args.megabytes}: give a size of at least one character (1e-6)")
+    common.refuse_missing_inputs([("--source", args.source)], args.checkpoint)
     texts = common.jsonl_texts(args.source)   # a bad source is named before the model loads
     with common.one_line_errors():
         model = load(args.checkpoint)

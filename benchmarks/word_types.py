@@ -63,6 +63,7 @@ def main() -> None:
     common.refuse_unusable_device(args.device, args.runtime, args.quantize)
     if not all(word.strip() for word in args.word):
         raise SystemExit("error: --word: give a word, not blank space")
+    common.refuse_missing_inputs([("--articles", path) for path in args.articles], args.checkpoint)
     with common.one_line_errors():
         texts = read_texts(args.articles)   # before the model loads: a bad path is named at once
         model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)

@@ -104,9 +104,9 @@ class TrainConfig:
                                           "README.md alone)")
 
     def __post_init__(self):
-        from inference.devices import PRECISIONS, resolve_device   # torch: imported by a run, not by `--help`
         if not _given(self.train):   # a Dataset of no rows is given: its reader says it has no records
             raise DataError(["no training data: give --train FILE or a config with [[train]] tables"])
+        from inference.devices import PRECISIONS, resolve_device   # torch: imported by a run, not by `--help`
         if self.device is None:   # as load() and resolve_device take it
             self.device = "auto"
         for f in fields(self):   # `epochs=None` from Python: a setting whose default is not None needs a value

@@ -695,6 +695,35 @@ def test_an_empty_value_is_refused_naming_its_option_by_every_script(tmp_path, s
     assert refusal(script, *args) == f"{script}: error: {flag}: an empty value (an unset shell variable?): give one"
 
 
+@pytest.mark.parametrize("script, args", [
+    # before: "[Errno 21] Is a directory: '...'" or "[Errno 2] No such file or directory: '...'", naming no option
+    ("consistency.py", ["--checkpoint", "none", "--file", "{folder}"]),
+    ("word_types.py", ["--checkpoint", "none", "--articles", "{tmp}/a.txt", "--articles", "{folder}", "--word", "US"]),
+    ("capital_lines.py", ["--checkpoint", "none", "--conll", "{missing}"]),
+    ("e5_conversion.py", ["--conll", "{folder}", "--news", "{tmp}/a.jsonl"]),
+    # before: the path named twice, "{missing}: [Errno 2] No such file or directory: '{missing}'"
+    ("memory.py", ["--checkpoint", "none", "--source", "{missing}"]),
+    # before: "{missing} does not exist", load's own message, naming no option
+    ("consistency.py", ["--checkpoint", "{missing}", "--file", "{tmp}/a.txt"]),
+    ("word_types.py", ["--checkpoint", "{missing}", "--articles", "{tmp}/a.txt", "--word", "US"]),
+    ("capital_lines.py", ["--checkpoint", "{missing}", "--conll", "{tmp}/a.conll"]),
+    ("memory.py", ["--checkpoint", "{missing}", "--source", "{tmp}/a.jsonl"]),
+], ids=["consistency --file", "word_types --articles", "capital_lines --conll", "e5_conversion --conll",
+        "memory --source", "consistency --checkpoint", "word_types --checkpoint", "capital_lines --checkpoint",
+        "memory --checkpoint"])
+def test_a_missing_input_or_a_folder_is_refused_naming_its_option_once(tmp_path, script, args):
+    (tmp_path / "a.txt").write_text("Putin met Biden in Geneva.", encoding="utf-8")
+    (tmp_path / "a.conll").write_text("Geneva NNP B-NP B-LOC\n", encoding="utf-8")
+    (tmp_path / "a.jsonl").write_text('{"text": "Putin met Biden in Geneva."}\n', encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    places = {"tmp": tmp_path, "folder": tmp_path / "folder", "missing": tmp_path / "missing"}
+    args = [a.format(**places) for a in args]
+    flag, path = next((args[i - 1], a) for i, a in enumerate(args) if a in (str(places["folder"]), str(places["missing"])))
+    why = "a folder; give a file" if path == str(places["folder"]) else "No such file or directory"
+    expected = f"error: --checkpoint {path}: does not exist" if flag == "--checkpoint" else f"error: {flag} {path!r}: {why}"
+    assert refusal(script, *args) == expected
+
+
 def test_standins_refuse_an_empty_output_and_write_nothing_in_the_working_folder(public_data, tmp_path):
     """Before: `--output ""` was the working folder, where the nine stand-in files were written."""
     out = subprocess.run([sys.executable, str(BENCHMARKS / "standins.py"), "--data", str(public_data), "--output", ""],

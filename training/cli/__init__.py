@@ -47,6 +47,15 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def quiet_transformers() -> None:
+    """transformers' logging as the commands want it: set by a command once its arguments are checked,
+    before its first model loads, not by main(): importing transformers takes seconds that an argument
+    error does without."""
+    import transformers
+    transformers.logging.set_verbosity_error()  # the base model's unused pooler is expected
+    transformers.logging.disable_progress_bar()  # a bar per weights file read: loading takes a second
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="newsmodel", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action=_Version)
@@ -57,9 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     if sys.stdout is None:   # started with `>&-`: the output would be lost, after the work, with a traceback
         print("error: stdout is closed: redirect it to a file, or to /dev/null to discard it", file=sys.stderr)
         return 2
-    import transformers
-    transformers.logging.set_verbosity_error()  # the base model's unused pooler is expected
-    transformers.logging.disable_progress_bar()  # a bar per weights file read: loading takes a second
     from training.corpus import DataError
     formatwarning = warnings.formatwarning
     warnings.formatwarning = lambda message, *_, **__: f"warning: {message}\n"   # not the source line it came from

@@ -33,6 +33,15 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    if args.train_format is not None and not args.train:   # would go unused: the names the checkpoint lists are kept
+        raise ValueError(f"--train-format {args.train_format} is the format of the --train files, and none is given")
+    one_data_file(args, "calibrate fits on")
+    path = checkpoint_path(args.checkpoint)   # the arguments first: their errors import no torch
+    data, *train = file_sources(args, [(args.data, args.format)] + [(f, args.train_format) for f in args.train or []])
+    check_files([("--data", args.data, args.format)]   # before the weights load
+                + [("--train", f, args.train_format or "auto") for f in args.train or []]
+                + [("--bodies", args.bodies, None)] * (args.bodies is not None))
+    check_device(args.device)
     from inference.checkpoint import write_manifest
     from inference.calibration import calibrate
     from training.corpus import DataError, annotated_tasks
@@ -42,15 +51,6 @@ def run(args) -> int:
     from training.schema import schema_of
     from training.sources import Source, read_source
     from training.trainer import seen_entities
-    if args.train_format is not None and not args.train:   # would go unused: the names the checkpoint lists are kept
-        raise ValueError(f"--train-format {args.train_format} is the format of the --train files, and none is given")
-    one_data_file(args, "calibrate fits on")
-    check_device(args.device)
-    path = checkpoint_path(args.checkpoint)
-    data, *train = file_sources(args, [(args.data, args.format)] + [(f, args.train_format) for f in args.train or []])
-    check_files([("--data", args.data, args.format)]   # before the weights load
-                + [("--train", f, args.train_format or "auto") for f in args.train or []]
-                + [("--bodies", args.bodies, None)] * (args.bodies is not None))
     data_sha256 = fingerprint(args.data) if args.train and Path(args.data).exists() else None
     if same := [f for f in args.train or [] if data_sha256 and Path(f).exists() and fingerprint(f) == data_sha256]:
         raise DataError([f"{f}: the same data as --data: each of its names would count as seen in training, and the "

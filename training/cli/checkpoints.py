@@ -38,7 +38,11 @@ def check_device(device: str, runtime: str | None = None, quantize: bool | None 
 def open_checkpoint(path: str | None, **options):
     """The loaded checkpoint at `path` (default: the default checkpoint), or checkpoint_path's error."""
     from inference import load
-    return load(checkpoint_path(path), **options)
+
+    from . import quiet_transformers
+    path = checkpoint_path(path)
+    quiet_transformers()
+    return load(path, **options)
 
 
 def checkpoint_path(path: str | None) -> str:

@@ -25,18 +25,18 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    one_data_file(args, "evaluate scores")
+    [source] = file_sources(args, [(args.data, args.format)])
+    if args.plots:   # before the slow part, whose figures a plot that cannot be written would lose
+        _check_plots(Path(args.plots))
+    path = checkpoint_path(args.checkpoint)   # before the device's check: their errors import no torch
+    check_files([("--data", args.data, args.format)] + [("--bodies", args.bodies, None)] * (args.bodies is not None))
+    check_device(args.device, args.runtime, args.quantize)
     from training.data import document_warnings
     from training.evaluation import NOT_ANNOTATED, check_annotated, evaluate, format_metrics
     from training.schema import schema_of
     from training.sources import Source, read_source
     from training.targets import unknown_labels
-    one_data_file(args, "evaluate scores")
-    [source] = file_sources(args, [(args.data, args.format)])
-    if args.plots:   # before the slow part, whose figures a plot that cannot be written would lose
-        _check_plots(Path(args.plots))
-    check_device(args.device, args.runtime, args.quantize)
-    path = checkpoint_path(args.checkpoint)
-    check_files([("--data", args.data, args.format)] + [("--bodies", args.bodies, None)] * (args.bodies is not None))
     held = recorded_split(path, args.data)
     if held and held[0] == "train":   # as train warns of dev documents it also trains on
         print(f"warning: {args.data}: the checkpoint was trained on this file ({held[1]}, by the SHA-256 its manifest "

@@ -41,10 +41,9 @@ def positive_whole_number(value: str) -> int:
 
 def run(args) -> int:
     from pathlib import Path
-    from inference.checkpoint import checkpoint_holding
     # The arguments and the first batch of input are checked before the checkpoint loads, so a
-    # wrong path or bad bytes fail at once.
-    check_device(args.device, args.runtime, args.quantize)
+    # wrong path or bad bytes fail at once; the arguments before torch is imported (by the device's
+    # check), which takes seconds.
     checkpoint = checkpoint_path(args.checkpoint)
     if args.text == "-" and not args.file:   # stdin's usual name (`cat article.txt | newsmodel predict -`), not a text
         args.text = None
@@ -55,6 +54,7 @@ def run(args) -> int:
             raise ValueError(f"--html {args.html!r}: give a file in an existing folder you can write to")
         if _an_input(args):
             raise ValueError(f"--html {args.html!r}: that is an input of this command; give another file")
+        from inference.checkpoint import checkpoint_holding
         if held_by := checkpoint_holding(args.html):   # this checkpoint or another: their folders stay as saved
             raise ValueError(f"--html {args.html!r}: that is inside the checkpoint {held_by}, which predict leaves as "
                              f"it is; give a file elsewhere")
@@ -79,12 +79,15 @@ def run(args) -> int:
         raise ValueError("no text: give it as an argument, with --file, or on stdin, which is closed")
     if args.pair_file is not None and args.pair is not None:
         raise ValueError("give --pair or --pair-file, not both")
+    if (args.pair is not None or args.pair_file is not None) and (args.jsonl or len(args.file or []) > 1):
+        raise ValueError("--pair and --pair-file go with one document: with --jsonl, give each line its \"pair\"")
+    if args.pair_file not in (None, "-"):   # a folder named as --file's is, not by the open's "Is a directory"
+        check_files([("--pair-file", args.pair_file, None)])
+    check_device(args.device, args.runtime, args.quantize)
     if args.pair_file is not None:
         args.pair = _read_file("--pair-file", args.pair_file)
     elif args.pair is not None:
         args.pair = _from_argument(args.pair, "--pair")
-    if args.pair is not None and (args.jsonl or len(args.file or []) > 1):
-        raise ValueError("--pair and --pair-file go with one document: with --jsonl, give each line its \"pair\"")
     # Read, predicted and written --batch-size documents at a time: the output comes as the input
     # does, and memory stays that of a batch (but for --html's page, written at the end).
     records = _records(args)
@@ -241,9 +244,9 @@ def _jsonl_record(line: str, where: str) -> dict:
     except JSON_ERRORS as exc:
         if body.lstrip().startswith("{"):
             raise ValueError(f"{where}: {exc if isinstance(exc, RepeatedKey) else invalid_json(exc)}") from None
-        return {"text": line}
+        return {"text": body}   # a plain line without its mark too, as a file's first line is read
     if not isinstance(record, dict):
-        return {"text": line}
+        return {"text": body}
     if not isinstance(record.get("text"), str):
         raise ValueError(f"{where}: a JSON object needs a \"text\" string")
     if not isinstance(record.get("pair"), (str, type(None))):

@@ -38,11 +38,11 @@ def _scalar(annotation: str):
 
 def train_config(args) -> TrainConfig:
     """The run config: the --config file, then every flag given on the command line."""
-    from training.data import as_sources   # torch: imported by a run, not by `--help`
     values = {}
     if args.config == "":   # `--config "$UNSET"`: not a run of the defaults with the file's settings left out
         raise ValueError("--config: an empty path (an unset shell variable?): give the TOML file, or leave it out")
     if args.config:
+        from training.data import as_sources   # torch: imported by a run from a config, not by an argument error
         try:
             with open(args.config, "rb") as f:
                 text = f.read()
@@ -144,9 +144,12 @@ def _beside_the_config(values: dict, config: str) -> None:
 
 
 def run(args) -> int:
+    config = train_config(args)   # first: an argument error imports no torch
     from training.state import is_state, state_dir
     from training.trainer import EndedRunStopped, StartedAgain, checkpoint_at, ended, train
-    config = train_config(args)
+
+    from . import quiet_transformers
+    quiet_transformers()
     try:
         train(config, log=lambda m: print(m, flush=True))
     except KeyboardInterrupt as exc:

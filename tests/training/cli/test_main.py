@@ -32,6 +32,30 @@ for argv in {PARSED_ONLY!r}:
     assert ran.returncode == 0, ran.stderr[-2000:]
 
 
+def test_a_commands_argument_errors_import_no_torch_nor_transformers(tmp_path):
+    """Before: main() imported transformers (and torch) to quiet its logging before any command ran,
+    and the commands imported the readers, devices and checkpoint modules before their checks: `train`
+    without --train, `predict` without a checkpoint, took seconds to say so."""
+    missing, folder = str(tmp_path / "missing"), str(tmp_path)
+    failing = [["train", "--output", missing], ["predict", "Talks.", "--checkpoint", missing],
+               ["predict", "Talks.", "--pair-file", folder, "--checkpoint", folder],
+               ["evaluate", "--data", missing, "--checkpoint", missing],
+               ["evaluate", "--data", missing, "--checkpoint", folder],
+               ["calibrate", "--data", missing, "--checkpoint", folder],
+               ["export", "--output", missing, "--checkpoint", missing]]
+    script = f"""
+import sys
+from training.cli import main
+for argv in {failing!r}:
+    assert main(argv) == 2, argv
+    heavy = [name for name in ("torch", "transformers") if name in sys.modules]
+    assert not heavy, (argv, heavy)
+"""
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stderr.count("error: ") == len(failing), ran.stderr
+
+
 def test_version_is_the_projects(capsys):
     from training.cli import main
     with open(REPO / "pyproject.toml", "rb") as f:

@@ -77,6 +77,21 @@ def test_a_json_line_after_a_byte_order_mark_is_read_as_its_object(tiny_checkpoi
     assert [row.get("id") for row in rows] == [1, 2]   # before: the second line read as text, its id lost
     assert all(e["end"] <= len("In Geneva.") for e in rows[1]["entities"])
 
+def test_a_plain_line_after_a_byte_order_mark_is_read_without_it():
+    """Before: a plain-text line of a second file joined by cat kept its mark, which the first line
+    (read as utf-8-sig) and JSON lines drop: the model read a character the text does not show."""
+    lines = ["Talks.", "\ufeffIn Geneva.", "\ufeff", "\ufeff42"]
+    records = [record for record, _ in predict_command._line_records(lines, "joined.txt")]
+    assert [record["text"] for record in records] == ["Talks.", "In Geneva.", "", "42"]
+
+
+def test_a_pair_file_folder_is_named_as_a_file_folder_is(tmp_path, capsys):
+    folder = tmp_path / "not-a-checkpoint"   # refused before the checkpoint loads
+    folder.mkdir()
+    assert main(["predict", "Talks.", "--pair-file", str(tmp_path), "--checkpoint", str(folder)]) == 2
+    assert f"error: --pair-file {str(tmp_path)!r}: a folder; give a file" in capsys.readouterr().err   # before: "Is a directory"
+
+
 def test_predict_reads_a_headline_with_its_body(tiny_checkpoint, tmp_path, capsys):
     body = tmp_path / "body.txt"
     body.write_text("Officials in Geneva said the talks went on. " * 40, encoding="utf-8")
