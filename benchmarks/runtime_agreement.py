@@ -68,7 +68,9 @@ def main() -> None:
     args = common.parse_args(parser)
     if not args.file and not args.articles:
         parser.error("give --file or --articles")
-    with common.one_line_errors():   # a file missing or not UTF-8: one line, before the model loads
+    common.refuse_missing_inputs([("--file", f) for f in args.file]
+                                 + [("--articles", args.articles)] * bool(args.articles))
+    with common.one_line_errors():   # a file not UTF-8: one line, before the model loads
         files = {f: read_utf8(Path(f)) for f in dict.fromkeys(args.file)}   # as given: two folders may share a name
     if blank := [f for f, text in files.items() if not has_letter_or_digit(text)]:   # "fp32: 0" read as agreement
         raise SystemExit(f"error: {', '.join(blank)}: no text")   # as jsonl_texts says it

@@ -234,6 +234,8 @@ def main() -> None:
     if args.onnx and (missing := missing_onnx_modules()):   # else met by its system process, as a traceback
         parser.error(f"--onnx needs the onnx extra: {' and '.join(missing)} not installed (pip install -e \".[onnx]\")")
 
+    # a folder named by option (the missing default summit article is noted below, not refused)
+    common.refuse_missing_inputs([("--long", path) for path in args.long if Path(path).exists()])
     long = [Path(path) for path in args.long if Path(path).exists()]
     for i, path in enumerate(long):   # else timed twice, under a split naming it twice
         if any(os.path.realpath(path) == os.path.realpath(earlier) for earlier in long[:i]):

@@ -708,9 +708,12 @@ def test_an_empty_value_is_refused_naming_its_option_by_every_script(tmp_path, s
     ("word_types.py", ["--checkpoint", "{missing}", "--articles", "{tmp}/a.txt", "--word", "US"]),
     ("capital_lines.py", ["--checkpoint", "{missing}", "--conll", "{tmp}/a.conll"]),
     ("memory.py", ["--checkpoint", "{missing}", "--source", "{tmp}/a.jsonl"]),
+    # before: "[Errno 21] Is a directory: '...'"
+    ("speed.py", ["--checkpoint", "none", "--long", "{folder}"]),
+    ("runtime_agreement.py", ["--checkpoint", "none", "--file", "{tmp}/a.txt", "--file", "{folder}"]),
 ], ids=["consistency --file", "word_types --articles", "capital_lines --conll", "e5_conversion --conll",
         "memory --source", "consistency --checkpoint", "word_types --checkpoint", "capital_lines --checkpoint",
-        "memory --checkpoint"])
+        "memory --checkpoint", "speed --long", "runtime_agreement --file"])
 def test_a_missing_input_or_a_folder_is_refused_naming_its_option_once(tmp_path, script, args):
     (tmp_path / "a.txt").write_text("Putin met Biden in Geneva.", encoding="utf-8")
     (tmp_path / "a.conll").write_text("Geneva NNP B-NP B-LOC\n", encoding="utf-8")
