@@ -168,34 +168,37 @@ _NAMING = {"conll": ("task", "ner"), "classification": ("task", "labels"), "pair
 
 
 def defaulted_new_tasks(read: dict[str, list], kept: Manifest, checkpoint: str) -> list[str]:
-    """A problem for each task that a file's reader named by default (classification data as `label`)
-    where --init-from's checkpoint has no task of that name but one of that kind (entities, or document
-    labels): the run would add it as a second head beside the one the data likely annotates."""
+    """A problem for each task that a training file's reader named by default (classification data as
+    `label`) where --init-from's checkpoint has no task of that name but one of that kind (entities,
+    labels of one text, of a pair) sharing some of its labels: the run would add it as a second head
+    beside the one the data likely annotates. Labels shared with no head read as a new task."""
     heads = {t.name: t for t in kept.tasks}
+    kind_of = lambda t: "ner" if t.kind == "ner" else "pair" if t.kind == "pair" else "labels"
     problems = []
-    for source, docs in (pair for pairs in read.values() for pair in pairs):
+    for source, docs in read.get("train", []):   # dev and test data of a task the run scores no head: refused apart
         naming = _NAMING.get(source.resolved_format, ())
         defaulted = {holds: option for option, holds in zip(naming[::2], naming[1::2])
                      if source.options.get(option) is None}
-        found: dict[str, tuple[bool, set]] = {}   # task: (entities?, its labels)
+        found: dict[str, tuple[str, set]] = {}   # task: (its kind, its labels)
         for doc in docs:
             for task, spans in doc.spans.items():
-                found.setdefault(task, (True, set()))[1].update(s.label for s in spans)
+                found.setdefault(task, ("ner", set()))[1].update(s.label for s in spans)
             for task, labels in doc.labels.items():
-                found.setdefault(task, (False, set()))[1].update(labels)
-        for task, (ner, labels) in found.items():
-            option = defaulted.get("ner" if ner else "labels", defaulted.get(None))
-            alike = [t for t in heads.values() if (t.kind == "ner") == ner]
-            if option is None or task in heads or not alike:
+                found.setdefault(task, ("labels" if doc.text_pair is None else "pair", set()))[1].update(labels)
+        for task, (kind, labels) in found.items():
+            option = defaulted.get("ner" if kind == "ner" else "labels", defaulted.get(None))
+            shared = {t.name: len(labels & set(t.entity_types if kind == "ner" else t.labels))
+                      for t in heads.values() if kind_of(t) == kind}
+            if option is None or task in heads or not any(shared.values()):
                 continue
-            best = max(alike, key=lambda t: len(labels & set(t.entity_types if ner else t.labels)))
+            best = max(shared, key=shared.get)
             flag = "--" + option.replace("_", "-")
             problems.append(
-                f"{describe(source.path)}: its {'entities' if ner else 'document labels'} go to task {task!r}, the "
-                f"{source.resolved_format} reader's default name, and the checkpoint {checkpoint} has no task {task!r} "
-                f"(its tasks: {', '.join(f'{t.name} ({t.kind})' for t in heads.values())}): the run would train a new "
-                f"head {task!r} beside them. Give {flag} {best.name} (reader option {option}) to train the "
-                f"checkpoint's head, or {flag} {task} for a new head")
+                f"{describe(source.path)}: its {'entities' if kind == 'ner' else 'document labels'} go to task "
+                f"{task!r}, the {source.resolved_format} reader's default name, and the checkpoint {checkpoint} has no "
+                f"task {task!r} (its tasks: {', '.join(f'{t.name} ({t.kind})' for t in heads.values())}): the run "
+                f"would train a new head {task!r} beside them. Give {flag} {best} (reader option {option}) to train "
+                f"the checkpoint's head, or {flag} {task} for a new head")
     return problems
 
 

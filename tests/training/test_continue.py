@@ -123,6 +123,27 @@ def test_data_whose_task_name_is_the_readers_default_is_refused_beside_a_checkpo
                                              init_from=str(checkpoint))).schema
 
 
+def test_a_default_named_task_of_a_new_kind_or_new_labels_is_no_head_of_the_checkpoints():
+    """A review's cases, refused before as if they annotated a head: labels of a pair beside a head of
+    one text that shares them (and the reverse), labels shared with no head, and a test file."""
+    from inference.manifest import Manifest
+    from training.corpus import Document
+    from training.data import defaulted_new_tasks
+    from training.schema import task_specs
+    from training.sources import Source
+    kept = Manifest(tasks=task_specs({**NEWS_SCHEMA, "tone": {"kind": "pair", "labels": ["agree", "neutral"]}}),
+                    base_model="tiny")
+    source = Source("t.csv")
+    doc = lambda labels, pair=None: Document("Talks resume.", labels={"label": labels}, text_pair=pair)
+    refused = lambda split, *docs: defaulted_new_tasks({split: [(source, list(docs))]}, kept, "news")
+    assert refused("train", doc(["neutral"]))   # shares stance's label, a head of one text: the likely head
+    assert "Give --task stance " in refused("train", doc(["neutral"]))[0]
+    assert "Give --task tone " in refused("train", doc(["agree"], "The body."))[0]   # a pair: tone, not stance
+    assert refused("train", doc(["agree"])) == []   # one text: no head of one text has it
+    assert refused("train", doc(["pos"]), doc(["neg"])) == []   # shared with no head: a new task
+    assert refused("test", doc(["neutral"])) == []   # trains no head
+
+
 def test_a_continued_checkpoint_records_the_sha256_of_the_weights_it_started_from(tiny_checkpoint, tmp_path):
     """Before: the manifest named the --init-from checkpoint by its path alone, so a checkpoint moved
     or replaced there since could not be told from the one the run started from."""
