@@ -57,8 +57,9 @@ def read_differently(vocabulary: list[str]) -> list[str]:
     """The terms that no text reads as now (`terms` of the term itself is another): fitted by an
     earlier reading of the text (full-width "ｎａｔｏ" before the compatibility forms), their features
     are always 0. A term `terms` writes today is always read as itself."""
-    return [term for term in vocabulary   # an ASCII word in lower case reads as itself: a tenth of the time
-            if not (term.isascii() and term.islower() and TOKEN.fullmatch(term)) and terms(term) != Counter({term: 1})]
+    return [term for term in vocabulary   # an ASCII word in lower case (or digits) reads as itself
+            if not (term.isascii() and term == term.lower() and TOKEN.fullmatch(term))
+            and terms(term) != Counter({term: 1})]
 
 
 def fit_vocabulary(texts: list[str], max_terms: int) -> tuple[list[str], np.ndarray]:

@@ -15,7 +15,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from inference.checkpoint import beside, save_directory
+from inference.checkpoint import MANIFEST, beside, save_directory
 
 from .base_models import DEFAULT_BASE
 
@@ -288,10 +288,12 @@ def from_folder(run: dict, start: str) -> dict:
             "data_sha256": {resolved(f, start): sha for f, sha in run["data_sha256"].items()}}
 
 
-def _differences(saved: dict, now: dict) -> list[str]:
+def _differences(saved: dict, now: dict, recorded_in: str = STATE) -> list[str]:
+    older, no_longer = (_OLDER, _NO_LONGER) if recorded_in == STATE else (
+        message.replace(STATE, recorded_in) for message in (_OLDER, _NO_LONGER))
     saved = {**saved, "config": _default_left_out(saved["config"])}   # as a run saved before that recorded it
     changes = [f"{k} was {saved['config'].get(k)!r}, now {now['config'].get(k)!r}" if k in saved["config"]
-               and k in now["config"] else f"{k}: {_OLDER if k in now['config'] else _NO_LONGER}"
+               and k in now["config"] else f"{k}: {older if k in now['config'] else no_longer}"
                for k in sorted(saved["config"].keys() | now["config"].keys())
                if saved["config"].get(k) != now["config"].get(k)]
     before, after = saved["data_sha256"], now["data_sha256"]
@@ -321,7 +323,7 @@ def checkpoint_differences(config: dict, trained_sha256: dict, schema: dict, pro
     saved = {"config": {k: there(v) for k, v in config.items() if k not in FREE_ON_RESUME},
              "data_sha256": {there(f): sha for f, sha in trained_sha256.items()}, "schema": schema,
              "processes": processes if isinstance(processes, int) else now["processes"]}
-    return _differences(saved, now)
+    return _differences(saved, now, MANIFEST)
 
 
 # a setting the state does not record, or one this version no longer has: what a difference in versions says

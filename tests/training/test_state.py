@@ -258,3 +258,11 @@ def test_a_setting_an_older_state_does_not_record_is_named_as_such(tmp_path):
     assert ("crf: not recorded in state.json, saved by an older version of newsmodel; label_all_subwords: recorded "
             "in state.json by the version that saved it, no longer a setting. Run the same command with the version "
             "that saved it, or remove") in str(refused.value)
+
+
+def test_a_checkpoints_differences_name_its_manifest_where_a_setting_is_unrecorded():
+    """Before: a setting an older checkpoint's manifest lacks was "not recorded in state.json"."""
+    from training.state import checkpoint_differences
+    now = {"config": {"epochs": 2, "ema": False}, "data_sha256": {}, "schema": {}, "processes": 1}
+    assert checkpoint_differences({"epochs": 1}, {}, {}, 1, None, now) == [
+        "ema: not recorded in manifest.json, saved by an older version of newsmodel", "epochs was 1, now 2"]
