@@ -22,21 +22,16 @@ from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from . import DEFAULT_CHECKPOINT, DEFAULT_CHECKPOINT_ENV  # noqa: F401  (defined with the package: no torch)
+from .folders import (ENCODER_FILES, EXPORT_MARK, MANIFEST, check_replaceable, checkpoint_holding,  # noqa: F401
+                      encoder_config, export_mark, is_checkpoint)   # (torch-free: the commands check paths first)
 from .lexical import read_differently, unwritable_terms, vocabulary_sha256
 from .manifest import Manifest
 from .modeling import MultiTaskModel
 from .tokenization import NUM_SHAPE_IDS
 from .windows import usable_positions, window_problem
 
-MANIFEST = "manifest.json"
 HEADS = "heads.safetensors"
-# as save_pretrained writes them; without tokenizer_config.json, transformers rebuilds the tokenizer
-# by config.json's model type (e5-small's SentencePiece as WordPiece: every predict failed)
-ENCODER_FILES = ("config.json", "tokenizer.json", "model.safetensors", "tokenizer_config.json")
 TRAINED_AS = "newsmodel"   # the heads file's metadata: what its weights mean (heads_meaning)
-# Set in an export's config.json (inference.export), so that a later export may replace the folder
-# and nothing else is ever overwritten (a checkpoint, someone's own model), and load() names it
-EXPORT_MARK = "newsmodel_export"
 # The tokenizers library's writer fails with a bare Exception, "No space left on device (os error 28)"
 TOKENIZERS_IO_ERROR = re.compile(r"\(os error \d+\)$")
 
@@ -45,51 +40,6 @@ def is_write_error(exc: BaseException) -> bool:
     """Whether `exc` is a failed write (a disk full, say): an OSError, safetensors' error, or the
     tokenizers library's bare Exception."""
     return isinstance(exc, (OSError, SafetensorError)) or bool(TOKENIZERS_IO_ERROR.search(str(exc)))
-
-
-def is_checkpoint(path: Path) -> bool:
-    return (path / MANIFEST).is_file()
-
-
-def checkpoint_holding(path: str | os.PathLike) -> Path | None:
-    """The checkpoint that `path` is (links resolved) or lies inside, or None: a folder written there
-    would block its next save."""
-    where = Path(os.path.realpath(path))
-    return next((p for p in (where, *where.parents) if is_checkpoint(p)), None)
-
-
-def check_replaceable(path: str | os.PathLike, ours: Callable[[Path], bool] = is_checkpoint,
-                      what: str = "a checkpoint") -> None:
-    """Refuse a destination a save would destroy: only an absent path, an empty directory or a
-    directory that `ours` recognises (a checkpoint) holding files alone may be replaced (`--output
-    data` must not delete the corpus; a save writes no folder, so one inside, an export written
-    there, is not its own). A mount point is refused too: its folder cannot be renamed, and so is
-    the folder the command runs in."""
-    if not os.fspath(path):   # `--output "$UNSET"`: realpath would take it for the current folder
-        raise ValueError("the output path is empty: name the folder to write")
-    real = Path(os.path.realpath(path))
-    here = Path(os.path.realpath(os.getcwd()))
-    if real in (here, *here.parents):   # `--output .`: the save would rename the folder the command runs in away
-        raise ValueError(f"{path}: that is the folder this command runs in, or holds it, and a save replaces its "
-                         "output folder: run it from another folder")
-    held_by = checkpoint_holding(real.parent)
-    if held_by is not None:
-        raise ValueError(f"{path} is inside the checkpoint {held_by}, which a later save (train --output, "
-                         "--init-from) could not replace while it held this folder: give a folder elsewhere")
-    entries = list(real.iterdir()) if real.is_dir() else []
-    if real.exists() and not (real.is_dir() and (not entries or ours(real))):
-        raise ValueError(f"{path} exists and is not {what}: writing there would replace it; choose another output")
-    held = sorted(entry.name for entry in entries if entry.is_dir())
-    if held:
-        raise ValueError(f"{path} is {what}, but replacing it would delete the folder(s) it now holds "
-                         f"({', '.join(held)}): move them out, or choose another output")
-    if os.path.ismount(real):
-        raise ValueError(f"{path} is a mount point, which a save cannot replace: write into a new folder inside it")
-    above = next(p for p in real.parents if p.exists())   # where the save makes its folders and renames
-    if not above.is_dir():
-        raise ValueError(f"{path} cannot be made: {above} is a file, not a folder")
-    if not os.access(above, os.W_OK):   # no permission, or a read-only filesystem
-        raise ValueError(f"{path} cannot be written: {above} is not writable")
 
 
 def beside(path: Path, kind: str = "tmp") -> Path:
@@ -266,16 +216,6 @@ def _no_progress_bar():
             hf_logging.enable_progress_bar()
 
 
-def encoder_config(folder: Path) -> dict:
-    """A folder's config.json as a dict, read without transformers; {} where it is missing, not an
-    object or cannot be read (loading the encoder names why)."""
-    try:
-        config = json.loads((Path(folder) / ENCODER_FILES[0]).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):   # RecursionError: thousands of brackets deep
-        return {}
-    return config if isinstance(config, dict) else {}
-
-
 def configured_positions(folder: Path) -> int | None:
     """The positions an encoder's config.json lets a window use (usable_positions), read without
     loading it; None where it does not say them as a whole number (loading the encoder names why).
@@ -286,11 +226,6 @@ def configured_positions(folder: Path) -> int | None:
             or type(values.get("pad_token_id")) not in (int, type(None)):   # 1.5 or NaN gave "509.5 positions"
         return None
     return usable_positions(SimpleNamespace(**values))
-
-
-def export_mark(path: Path):
-    """The mark an export leaves in its config.json (which task it holds), or None."""
-    return encoder_config(path).get(EXPORT_MARK)
 
 
 def an_export(mark) -> str:

@@ -6,23 +6,7 @@ import os
 
 import torch
 
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-def device_setting(device: str | torch.device | None) -> str:
-    """The device asked for, as a string ("auto" for None), or a ValueError when it names none
-    ("gpu", "cuda:x", 1): what is there on this machine is not checked here."""
-    if device is None:
-        return "auto"
-    if isinstance(device, torch.device):   # checked by its name: "cuda:0" below; the CPU's index means nothing
-        device = device.type if device.type == "cpu" else str(device)
-    if not isinstance(device, str):
-        raise ValueError(f"device {device!r} is not a string such as 'cpu' or 'cuda' (or a torch.device)")
-    index = device.removeprefix("cuda:")
-    if device not in DEVICES and not (device.startswith("cuda:") and index.isascii() and index.isdigit()):
-        raise ValueError(f"unknown device {device!r} (expected one of {', '.join(DEVICES)}, or cuda:N)")
-    return device
+from .device_names import DEVICES, PRECISIONS, device_setting  # noqa: F401  (torch-free: the commands check names first)
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:

@@ -28,26 +28,12 @@ from pathlib import Path
 
 from transformers import AutoModelForTokenClassification
 
-from .checkpoint import EXPORT_MARK, check_replaceable, export_mark, is_checkpoint, save_directory
+from .checkpoint import EXPORT_MARK, save_directory
+from .folders import check_export_output, is_export  # noqa: F401  (torch-free: the command checks --output first)
 from .manifest import Manifest, TaskSpec
 from .predictor import NewsModel
 from .tokenization import BLANK_CHARS, JOINERS, compatible
 from .windows import usable_positions
-
-
-def is_export(path: Path) -> bool:
-    """An earlier export: the mark in its config.json."""
-    if is_checkpoint(path):   # a checkpoint grown from an exported encoder carries the mark in its config
-        return False
-    return export_mark(path) is not None
-
-
-def check_export_output(output: str | os.PathLike) -> None:
-    """Refuse an `output` that an export would destroy: only an absent path, an empty folder
-    or an earlier export (one with the mark, holding files alone) may be replaced; nor may it
-    go inside a checkpoint, whose next save would then be refused (and whose fingerprint, which
-    an --init-from run records, would change)."""
-    check_replaceable(output, is_export, "an earlier export")
 
 
 def ner_task(manifest: Manifest, task_name: str) -> TaskSpec:

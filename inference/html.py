@@ -1,5 +1,6 @@
 """A prediction as one self-contained HTML page: the text with every entity highlighted by type
-(its score and NER task on hover), and each document task's labels with their probabilities as bars.
+(its score and NER task on hover), each document task's labels with their probabilities as bars,
+and a pair's second text, which the labels read too.
 No scripts, fonts or images are fetched: the page opens anywhere, offline."""
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ table.task { border-collapse: collapse; margin: .5em 0 1.5em; font: 13px sans-se
 table.task td { padding: 1px 6px; }
 .bar { background: #2563eb; height: 10px; }
 .chosen td { font-weight: bold; }
+.note { font: 13px sans-serif; color: #555; }
 """
 
 
@@ -39,7 +41,7 @@ def render(predictions: list, titles: list[str] | None = None) -> str:
     page_title = titles[0] if len(predictions) == 1 else f"{len(predictions)} documents"
     colour = _colours({e.label for p in predictions for e in p.entities})   # a type's colour is the page's
     sections = "".join(_section(p, t, colour) for p, t in zip(predictions, titles))
-    page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(page_title)}</title>"
+    page = (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{escape(page_title)}</title>"
             f"<style>{STYLE}</style></head><body>\n{sections}</body></html>\n")
     return _LONE_SURROGATE.sub("\ufffd", page)   # half an emoji: UTF-8 cannot hold it, so the page could not be saved
 
@@ -56,7 +58,16 @@ def _section(prediction, title: str, colour: dict[str, str]) -> str:
     legend = "".join(f'<span style="background:{colour[t]}">{escape(t)}</span>' for t in types)
     return (f"<section>\n<h1>{escape(title)}</h1>\n{_labels(prediction.labels)}"
             f"<div class=\"legend\">{legend}</div>\n"
-            f"<div class=\"text\" dir=\"auto\">{_highlighted(prediction.text, prediction.entities, colour)}</div>\n</section>\n")
+            f"<div class=\"text\" dir=\"auto\">{_highlighted(prediction.text, prediction.entities, colour)}</div>\n"
+            f"{_second_text(prediction.pair)}</section>\n")
+
+
+def _second_text(pair: str | None) -> str:
+    """A pair's second text (an article body): the labels above were decided on both texts."""
+    if pair is None or not pair.strip():
+        return ""
+    return ("<h2>second text</h2>\n<p class=\"note\">read with the text above for the labels; its entities are not "
+            f"predicted</p>\n<div class=\"text\" dir=\"auto\">{escape(pair)}</div>\n")
 
 
 def _highlighted(text: str, entities, colour: dict) -> str:

@@ -57,6 +57,7 @@ class Prediction:
     entities: list[Entity] = field(default_factory=list)
     labels: dict[str, list[Label]] = field(default_factory=dict)  # per task, every label, best first
     text: str = field(default="", repr=False)                      # what was predicted on
+    pair: str | None = field(default=None, repr=False)             # its second text, if given: the labels read it
 
     def chosen(self, task: str) -> list[str]:
         """The labels the checkpoint's decision rule gives the document for `task` (multi-label:
@@ -71,7 +72,8 @@ class Prediction:
                 "labels": {task: [asdict(l) for l in ls] for task, ls in self.labels.items()}}
 
     def to_html(self, title: str | None = "Prediction") -> str:
-        """A self-contained HTML page: the text with entities highlighted, labels as bars (None: the default title)."""
+        """A self-contained HTML page: the text with entities highlighted, labels as bars, and the
+        second text of a pair, which the labels read too (None: the default title)."""
         from .html import render
         return render([self], ["Prediction" if title is None else str(title)])
 
@@ -181,8 +183,8 @@ class NewsModel:
         lines = [line_starts(text, a.encoded.words) for text, a in zip(texts, analyses)]
         decoded = {task.name: decode_task(task, [a.word_probs[task.name] for a in analyses], surfaces, lines=lines)
                    for task in ner_tasks}
-        return [self._prediction(text, a, {name: spans[i] for name, spans in decoded.items()})
-                for i, (text, a) in enumerate(zip(texts, analyses))]
+        return [self._prediction(text, a, {name: spans[i] for name, spans in decoded.items()}, pair)
+                for i, (text, pair, a) in enumerate(zip(texts, pairs, analyses))]
 
     def encode(self, texts: list[str], pairs: list[str | None] | None = None) -> list[EncodedText]:
         """Each text (joined to its pair, if any) as subwords, words and shapes."""
@@ -259,11 +261,11 @@ class NewsModel:
                                                         task.temperature if calibrated else 1.0)
         return result
 
-    def _prediction(self, text: str, analysis: Analysis, spans: dict[str, list]) -> Prediction:
+    def _prediction(self, text: str, analysis: Analysis, spans: dict[str, list], pair: str | None = None) -> Prediction:
         """`spans`: the decoded entity spans of each NER task, in word indices."""
         if not analysis.encoded.input_ids or not analysis.lettered:
             # blank, or punctuation alone ("!!!...???" was given four topics): no entities, no labels
-            return Prediction(labels={name: [] for name in analysis.doc_probs}, text=text)
+            return Prediction(labels={name: [] for name in analysis.doc_probs}, text=text, pair=pair)
         entities = []
         words = analysis.encoded.words
         for name, task_spans in spans.items():
@@ -285,7 +287,7 @@ class NewsModel:
             labels[name] = [Label(label, _shown(p, task.threshold(label) if task.kind == "multi" else None),
                                   label in chosen) for label, p in ranked]
         entities.sort(key=lambda e: (e.start, e.end))
-        return Prediction(entities, labels, text)
+        return Prediction(entities, labels, text, pair)
 
 
 def _shown(p, threshold: float | None) -> float:

@@ -106,7 +106,7 @@ class TrainConfig:
     def __post_init__(self):
         if not _given(self.train):   # a Dataset of no rows is given: its reader says it has no records
             raise DataError(["no training data: give --train FILE or a config with [[train]] tables"])
-        from inference.devices import PRECISIONS, resolve_device   # torch: imported by a run, not by `--help`
+        from inference.device_names import PRECISIONS, device_setting   # torch-free: a wrong value is said at once
         if self.device is None:   # as load() and resolve_device take it
             self.device = "auto"
         for f in fields(self):   # `epochs=None` from Python: a setting whose default is not None needs a value
@@ -143,6 +143,8 @@ class TrainConfig:
             raise ValueError(f"gate_label {self.gate_label!r}: the gate reads the lexical features; give lexical_terms "
                              "too")
         try:   # `device = "gpu"`, or cuda on a machine without one: refused before any data is read
+            device_setting(self.device)   # a name of none, before torch is imported (seconds) to look for a GPU
+            from inference.devices import resolve_device
             resolve_device(self.device)
         except ValueError as exc:
             raise ValueError(f"device: {exc}") from None

@@ -183,3 +183,20 @@ def test_an_entity_score_is_rounded_as_a_chosen_labels_is():
                       text).to_html()
     assert 'title="LOC 0.30 (entities)"' in page
     assert re.findall(r'<td>([\d.]+)</td></tr>', page) == ["0.30"]
+
+
+def test_a_pairs_second_text_is_on_the_page_its_labels_read():
+    """Before: a pair's page showed the headline and the stance decided on headline and body, and
+    not the body, which the page said nothing of (Prediction kept no pair)."""
+    body = "Officials <i>in</i> Geneva denied it."
+    page = Prediction([Entity("Geneva", "LOC", 9, 15, 0.9)], {"stance": [Label("disagree", 0.8, True)]},
+                      "Talks in Geneva", pair=body).to_html()
+    assert "<h2>second text</h2>" in page and "Officials &lt;i&gt;in&lt;/i&gt; Geneva denied it." in page
+    assert marks_of(page).marks == [(9, 15, "LOC", "Geneva")]   # the body's "Geneva" is no entity of the page
+    assert "second text" not in Prediction([], {}, "Talks in Geneva", pair=" ").to_html()   # a blank one reads as none
+
+
+def test_the_page_claims_no_language():
+    """Before: lang="en" on every page, a Portuguese article's too (e5-small reads it)."""
+    page = Prediction([], {}, "Conversações em Genebra.").to_html()
+    assert "<html>" in page and "lang=" not in page

@@ -23,16 +23,20 @@ def check_device(device: str, runtime: str | None = None, quantize: bool | None 
     """A --device unknown ("gpu") or not on this machine (cuda without a GPU), or a GPU asked for with a
     CPU-only --runtime or --quantize, refused naming the flags before the slow work, as load() would
     refuse it without them."""
-    from inference.devices import device_setting, resolve_device
+    from inference.device_names import device_setting
     try:
-        if runtime in (None, "torch") and not quantize or device_setting(device) in ("auto", "cpu"):
-            resolve_device(device)
-            return
+        name = device_setting(device)   # "gpu": refused before torch is imported (seconds), as the flags below
     except ValueError as exc:
         raise ValueError(f"--device {device}: {exc}") from None
-    flags = " ".join([f"--runtime {runtime}"] * (runtime is not None) + ["--quantize"] * bool(quantize))
-    raise ValueError(f"{flags} runs on the CPU only, not with --device {device}: give --device cpu, or leave --device "
-                     "out")
+    if (runtime not in (None, "torch") or quantize) and name not in ("auto", "cpu"):
+        flags = " ".join([f"--runtime {runtime}"] * (runtime is not None) + ["--quantize"] * bool(quantize))
+        raise ValueError(f"{flags} runs on the CPU only, not with --device {device}: give --device cpu, or leave "
+                         "--device out")
+    from inference.devices import resolve_device
+    try:
+        resolve_device(device)
+    except ValueError as exc:
+        raise ValueError(f"--device {device}: {exc}") from None
 
 
 def open_checkpoint(path: str | None, **options):

@@ -62,7 +62,7 @@ def run(args) -> int:
 def _check_plots(plots: Path) -> None:
     """Refuse a --plots folder that cannot be made or written: a file there or above it, or no write access;
     or that is in a checkpoint, which predict's --html and export leave as it is too; and matplotlib missing."""
-    from inference.checkpoint import checkpoint_holding
+    from inference.folders import checkpoint_holding
     if held_by := checkpoint_holding(plots):
         raise ValueError(f"--plots {plots}: that is inside the checkpoint {held_by}, which a later save (train "
                          "--output, --resume) could not replace while it held the plots: give a folder elsewhere")

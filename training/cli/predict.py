@@ -54,7 +54,10 @@ def run(args) -> int:
             raise ValueError(f"--html {args.html!r}: give a file in an existing folder you can write to")
         if _an_input(args):
             raise ValueError(f"--html {args.html!r}: that is an input of this command; give another file")
-        from inference.checkpoint import checkpoint_holding
+        if _is_stdout(args.html):   # `> page.html` too: the page would be written over the JSON lines
+            raise ValueError(f"--html {args.html!r}: that is where stdout is redirected, which the JSON lines are "
+                             "written to; give another file")
+        from inference.folders import checkpoint_holding
         if held_by := checkpoint_holding(args.html):   # this checkpoint or another: their folders stay as saved
             raise ValueError(f"--html {args.html!r}: that is inside the checkpoint {held_by}, which predict leaves as "
                              f"it is; give a file elsewhere")
@@ -232,6 +235,16 @@ def _an_input(args) -> bool:
         except (AttributeError, OSError, ValueError):   # stdin replaced or closed: no file to compare
             pass
     return any(os.path.samestat(os.stat(args.html), s) for s in read)
+
+
+def _is_stdout(path: str) -> bool:
+    """Whether `path` is the file stdout writes to, by any name."""
+    if not os.path.exists(path):
+        return False
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
+    except (AttributeError, OSError, ValueError):   # stdout replaced (no file descriptor) or closed
+        return False
 
 
 def _jsonl_record(line: str, where: str) -> dict:

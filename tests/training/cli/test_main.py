@@ -97,3 +97,33 @@ def test_the_train_extra_hint_covers_each_package_of_the_train_extra():
     distributions = metadata.packages_distributions()   # import name -> the distributions holding it
     hinted = {canonicalize_name(d) for name in TRAINING_EXTRAS for d in distributions.get(name, [])}
     assert hinted == extra, f"pyproject.toml's train extra {sorted(extra)}, the hint's packages {sorted(hinted)}"
+
+
+def test_device_precision_value_and_export_output_errors_import_no_torch_nor_transformers(tmp_path):
+    """Before: the device and precision names lived beside torch (inference.devices), and the export's
+    and --html's folder checks beside transformers (inference.export, inference.checkpoint): `--device
+    gpu`, `--epochs 0` or an export over a folder of notes took seconds to be refused."""
+    missing, folder, notes = str(tmp_path / "missing"), str(tmp_path / "folder"), tmp_path / "notes"
+    (tmp_path / "folder").mkdir()
+    notes.mkdir()
+    (notes / "todo.txt").write_text("keep me", encoding="utf-8")
+    failing = [["train", "--train", missing, "--epochs", "0"], ["train", "--train", missing, "--device", "gpu"],
+               ["train", "--train", missing, "--precision", "fp16"],
+               ["predict", "Talks.", "--checkpoint", folder, "--device", "gpu"],
+               ["predict", "Talks.", "--checkpoint", folder, "--html", str(tmp_path / "p.html"), "--device", "gpu"],
+               ["predict", "Talks.", "--checkpoint", folder, "--runtime", "onnx", "--device", "cuda"],
+               ["evaluate", "--data", str(notes / "todo.txt"), "--checkpoint", folder, "--device", "gpu"],
+               ["export", "--output", str(notes), "--checkpoint", folder]]
+    script = f"""
+import sys
+from training.cli import main
+for argv in {failing!r}:
+    assert main(argv) == 2, argv
+    heavy = [name for name in ("torch", "transformers") if name in sys.modules]
+    assert not heavy, (argv, heavy)
+"""
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stderr.count("error: ") == len(failing), ran.stderr
+    assert "error: epochs: 0 is not" in ran.stderr and "error: --device gpu: unknown device 'gpu'" in ran.stderr
+    assert f"error: {notes} exists and is not an earlier export" in ran.stderr

@@ -506,3 +506,28 @@ def test_an_html_page_that_cannot_be_written_over_is_refused_before_the_checkpoi
     monkeypatch.setattr(os, "access", lambda path, mode, **kw: os.fspath(path) != str(page) and access(path, mode, **kw))
     assert main(["predict", "--checkpoint", str(folder), "Talks.", "--html", str(page)]) == 2
     assert f"--html {str(page)!r}: give a file in an existing folder you can write to" in capsys.readouterr().err
+
+
+def test_the_html_page_of_a_pair_shows_its_second_text(tiny_checkpoint, tmp_path, capsys):
+    """Before: the page showed the headline alone, with labels decided on the headline and the body."""
+    body, page = tmp_path / "body.txt", tmp_path / "page.html"
+    body.write_text("Officials in Geneva said the talks went on.", encoding="utf-8")
+    with pytest.warns(UserWarning, match="no pair task"):
+        assert main(["predict", "--checkpoint", str(tiny_checkpoint), "Talks resume", "--pair-file", str(body),
+                     "--html", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert "<h2>second text</h2>" in html and "Officials in Geneva said the talks went on." in html
+    assert set(json.loads(capsys.readouterr().out)) == {"entities", "labels"}   # the JSON line is as it was
+
+
+def test_an_html_page_stdout_is_redirected_to_is_refused_before_the_checkpoint_loads(tmp_path, monkeypatch, capsys):
+    """Before: `newsmodel predict ... --html out.html > out.html` wrote the page over the JSON lines."""
+    import sys
+    folder = tmp_path / "not-a-checkpoint"   # refused before it loads
+    folder.mkdir()
+    (tmp_path / "link.html").symlink_to(tmp_path / "out.html")
+    with open(tmp_path / "out.html", "w", encoding="utf-8") as out:
+        monkeypatch.setattr(sys, "stdout", out)
+        for page in (tmp_path / "out.html", tmp_path / "link.html"):
+            assert main(["predict", "--checkpoint", str(folder), "Talks.", "--html", str(page)]) == 2
+            assert f"error: --html {str(page)!r}: that is where stdout is redirected" in capsys.readouterr().err
