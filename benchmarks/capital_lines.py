@@ -52,11 +52,12 @@ def main() -> None:
     add_runtime_arguments(parser)
     args = common.parse_args(parser)
     common.refuse_unusable_device(args.device, args.runtime, args.quantize)
-    common.refuse_missing_inputs([("--conll", args.conll)], args.checkpoint)
+    common.refuse_missing_inputs([("--conll", args.conll)])
     if args.threads:
         torch.set_num_threads(args.threads)
     with common.one_line_errors():
         docs = read_conll(args.conll, task=TASK)   # before the model loads: a bad file is named at once
+        common.refuse_no_checkpoint(args.checkpoint)   # after the inputs' own checks
         model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     common.refuse_without_entities(model, args.checkpoint, "every gold entity would count as missed")
     known = {t for task in model.manifest.tasks if task.kind == "ner" for t in task.entity_types}

@@ -295,21 +295,20 @@ def refuse_unusable_device(device: str, runtime: str | None = None, quantize: bo
         raise SystemExit(f"error: {exc}") from None
 
 
-def refuse_missing_inputs(files: list[tuple[str, str]], checkpoint: str | None = None) -> None:
-    """Each (option, path) of `files` that is missing or a folder, and a `checkpoint` folder that is
-    none, refused naming the option and the path once, before any model loads (as newsmodel's
-    commands name them), not by the open's "[Errno 21] Is a directory" or by load's own message."""
+def refuse_missing_inputs(files: list[tuple[str, str]]) -> None:
+    """Each (option, path) of `files` that is missing or a folder refused naming the option and the
+    path once, before any model loads (as newsmodel's commands name them), not by the open's
+    "[Errno 21] Is a directory"."""
     from training.cli.reading import check_files
     try:
         check_files([(option, path, None) for option, path in files])
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    if checkpoint is not None:
-        refuse_no_checkpoint(checkpoint)
 
 
 def refuse_no_checkpoint(path: str, option: str = "--checkpoint") -> None:
-    """A checkpoint folder that is missing, a file, or holds no manifest, refused naming `option`."""
+    """A checkpoint folder that is missing, a file, or holds no manifest, refused naming `option`
+    (not by load's own message), once the inputs are read: their errors come first."""
     from inference.checkpoint import MANIFEST   # here: importing inference.checkpoint loads torch
     folder = Path(path)
     if not (folder / MANIFEST).is_file():   # before: "No such file or directory: 'C/manifest.json'", no option

@@ -47,11 +47,12 @@ def main() -> None:
     add_runtime_arguments(parser)
     args = common.parse_args(parser)
     common.refuse_unusable_device(args.device, args.runtime, args.quantize)
-    common.refuse_missing_inputs([("--file", args.file)], args.checkpoint)
+    common.refuse_missing_inputs([("--file", args.file)])
     with common.one_line_errors():
         text = read_utf8(Path(args.file))   # before the model loads: a bad path is named at once
         if not has_letter_or_digit(text):   # "mixed_types": {} would read as a consistent article
             raise SystemExit(f"error: {args.file}: no text")   # as runtime_agreement.py says it
+        common.refuse_no_checkpoint(args.checkpoint)   # after the inputs' own checks
         model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     common.refuse_without_entities(model, args.checkpoint, "nothing to compare")   # else read as consistent
     prediction = model.predict(text)

@@ -39,9 +39,10 @@ def main() -> None:
     args = common.parse_args(parser)
     if not (math.isfinite(args.megabytes) and args.megabytes * 1_000_000 >= 1):
         raise SystemExit(f"error: --megabytes {args.megabytes}: give a size of at least one character (1e-6)")
-    common.refuse_missing_inputs([("--source", args.source)], args.checkpoint)
+    common.refuse_missing_inputs([("--source", args.source)])
     texts = common.jsonl_texts(args.source)   # a bad source is named before the model loads
     with common.one_line_errors():
+        common.refuse_no_checkpoint(args.checkpoint)   # after the inputs' own checks
         model = load(args.checkpoint)
     model.predict("warm-up text in Geneva.")
     loaded_mb, peak_since = rss_mb_resetting_peak()

@@ -63,9 +63,10 @@ def main() -> None:
     common.refuse_unusable_device(args.device, args.runtime, args.quantize)
     if not all(word.strip() for word in args.word):
         raise SystemExit("error: --word: give a word, not blank space")
-    common.refuse_missing_inputs([("--articles", path) for path in args.articles], args.checkpoint)
+    common.refuse_missing_inputs([("--articles", path) for path in args.articles])
     with common.one_line_errors():
         texts = read_texts(args.articles)   # before the model loads: a bad path is named at once
+        common.refuse_no_checkpoint(args.checkpoint)   # after the inputs' own checks
         model = load(args.checkpoint, runtime=args.runtime, quantize=args.quantize, device=args.device)
     common.refuse_without_entities(model, args.checkpoint, "every occurrence would count as outside an entity")
     predictions = model.predict_batch(texts)
