@@ -238,7 +238,7 @@ class HeadOutputs:
         return multiclass_nll(rescale(self.probs, self.task.kind, temperature), self.gold)
 
 
-def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda line: None) -> dict:
+def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda line: None, data: str | None = None) -> dict:
     """Fit each head's calibration on its dev outputs and set it on the task: for NER the span
     calibrator (which also knows whether an entity's string was seen in training, and so
     follows a test set with more unseen names than dev; one whose coefficient of the span
@@ -249,7 +249,7 @@ def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda lin
     A head with nothing to fit against (every outcome the same: each entity right, or each wrong;
     every label applying, or none; or no output at all) keeps the calibration it has, and is left
     out of the result (the tasks refitted). `warn` hears of thresholds tuned on very few documents
-    and of a span calibrator left out for its sign."""
+    and of a span calibrator left out for its sign, naming the outputs' `data` (default: dev)."""
     fitted = {}
     for head in heads:
         task = head.task
@@ -261,7 +261,8 @@ def calibrate(heads: list[HeadOutputs], warn: Callable[[str], None] = lambda lin
             features, outcomes = span_features(scores, lengths, types, seen, task.entity_types), np.array(correct)
             coef, intercept = fit_logistic(features, outcomes)
             if coef[0] < -ROUNDING:   # a small dev set whose surer spans were wronger: kept, it would rank them lower
-                warn(f"{task.name}: no span calibrator: on these {len(correct)} dev entities the surer spans were "
+                on = f"{len(correct)} dev entities" if data is None else f"{len(correct)} entities of {data}"
+                warn(f"{task.name}: no span calibrator: on these {on} the surer spans were "
                      "more often wrong, so a fitted one would score them lower; entity scores stay as the model "
                      "gives them")
             else:

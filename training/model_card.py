@@ -5,6 +5,7 @@ import collections
 import json
 import os
 import re
+import shlex
 from pathlib import Path
 
 from inference.checkpoint import MANIFEST, write_atomically
@@ -12,6 +13,7 @@ from inference.manifest import Manifest
 from inference.runtimes import choose
 
 from .base_models import BASE_MODELS
+from .config import TrainConfig, options
 from .corpus import Document
 from .readers.hf_datasets import RECORDED
 
@@ -21,17 +23,19 @@ TEMPLATE = Path(__file__).with_name("model_card_template.md")
 CORPUS_TITLE = "# The bundled news corpus"
 
 
-def metrics_table(metrics: dict, recalibrated: dict | None = None) -> str:
+def metrics_table(metrics: dict, recalibrated: dict | None = None, rethresholded: list[str] = ()) -> str:
     """The figures as a table ("" where the run had neither dev nor test data, nor a calibrate
     since). A task `newsmodel calibrate` refitted (`recalibrated`) has the ECE it measured on its
-    data, not the run's `ece_after`: that was of the calibration it replaced."""
+    data, not the run's `ece_after`: that was of the calibration it replaced. The run's decision
+    figures of a multi-label task it refitted (`rethresholded`) are marked: its thresholds moved."""
     rows, recalibrated = [], recalibrated or {}
     for split in ("dev", "test"):
         for name, m in metrics.get(split, {}).items():
             task = _text(name)
             for key, value in m.items():
                 if isinstance(value, float) and not (key == "ece_after" and name in recalibrated):
-                    rows.append(f"| {split} | {task} | {key} | {value:.4f} |")
+                    stale = " (thresholds before calibrate)" * (name in rethresholded and key != "ece_before")
+                    rows.append(f"| {split} | {task} | {key}{stale} | {value:.4f} |")
             for etype, r in m.get("per_type", {}).items():
                 rows.append(f"| {split} | {task} | {_text(etype)} F1 | {r['f1']:.4f} |")
     for name, source in recalibrated.items():
@@ -55,6 +59,13 @@ def _code(name: str) -> str:
     fence = "`" * (max(map(len, re.findall("`+", name)), default=0) + 1)
     pad = " " if name.startswith("`") or name.endswith("`") else ""
     return f"{fence}{pad}{name}{pad}{fence}"
+
+
+def unwritten(card: Path, exc: OSError, in_place: str, again: str) -> ValueError:
+    """The error of a card that could not be written after the manifest was: it says what is
+    already in place, not only what failed, and what writes the card once it can be written."""
+    return ValueError(f"{card}: the model card could not be written ({exc.strerror or exc}); {in_place}: once the "
+                      f"card can be written, {again} to write it")
 
 
 def train_counts(manifest: Manifest, docs: list[Document]) -> dict:
@@ -147,7 +158,8 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
         train_minutes=manifest.training.get("train_minutes"),
         device_and_precision=f" on {_device(manifest.training)}, {manifest.training['precision']}"
                              if "precision" in manifest.training else "",
-        metrics_table=metrics_table(manifest.metrics, manifest.training.get("recalibrated")),
+        retrain=retrain_text(config, bundled),
+        metrics_table=metrics_table(manifest.metrics, manifest.training.get("recalibrated"), _rethresholded(manifest)),
     )
     write_atomically(checkpoint / "README.md", card)   # a failed write leaves the old card whole
     if extra_path:
@@ -212,7 +224,17 @@ def _ece_text(manifest: Manifest, scores: str, figures: bool) -> str:
                      + "; the run's `ece_after` of these is left out, of the calibration replaced" * replaced
                      + ("; the rows `(calibrate)` give the ECE on the data it fitted on, before and after the "
                         "calibration now in place" if _calibrate_ece(manifest) else "") + ".")
+    if stale := [task for task in _rethresholded(manifest) if any(task in manifest.metrics.get(split, {})
+                                                                  for split in ("dev", "test"))]:
+        lines.append(f"The run's figures of {', '.join(map(_text, stale))} other than `ece_before` predate that refit: "
+                     "they are at the thresholds it replaced (marked so in the table); `newsmodel evaluate` scores "
+                     "the ones now in place.")
     return "\n".join(lines) + "\n"
+
+
+def _rethresholded(manifest: Manifest) -> list[str]:
+    """The multi-label tasks `newsmodel calibrate` refitted: their thresholds, and so their decisions, moved."""
+    return [t.name for t in manifest.tasks if t.kind == "multi" and t.name in manifest.training.get("recalibrated", {})]
 
 
 def _calibration_text(manifest: Manifest, figures: bool) -> str:
@@ -272,9 +294,10 @@ def _ner_procedure(manifest: Manifest, shape_reason: str) -> str:
         return ""
     crf = ", adding the transition scores of a CRF trained with the encoder" if any(t.crf for t in manifest.tasks) else ""
     return ("- a learned word-shape embedding (case, digits, sentence start) is added to the token states\n"
-            f"  before the NER head{shape_reason}; with the manifest's `shape_input` the\n"
-            "  shapes also enter the encoder through its token-type embedding\n"
-            f"- entities are decoded as the most probable valid BIO sequence (Viterbi{crf}); within a document a\n"
+            f"  before the NER head{shape_reason}" + (
+                ";\n  the shapes also enter the encoder through its token-type embedding (`shape_input`)\n"
+                if manifest.shape_input else ", and there alone (not in the encoder: `--no-shape-input`)\n")
+            + f"- entities are decoded as the most probable valid BIO sequence (Viterbi{crf}); within a document a\n"
             "  name keeps one type (a surname takes its full name's; see the README)\n")
 
 
@@ -347,10 +370,13 @@ def base_model_fields(name: str, ran_in: Path = Path(".")) -> dict:
 
 
 def _optimiser_fields(config: dict) -> dict:
-    """Weight decay, layer-wise learning-rate decay and label smoothing, as the config records them
+    """Warm-up, weight decay, layer-wise learning-rate decay and label smoothing, as the config records them
     (a config recorded before one of them was a setting says nothing of it)."""
     decay, layers, smoothing = (config.get(key) for key in ("weight_decay", "layer_decay", "label_smoothing"))
-    return {"weight_decay": "" if decay is None else " (no weight decay)" if decay == 0 else
+    warmup = config.get("warmup_ratio")
+    return {"schedule": "linear warm-up and decay" if warmup is None else "no warm-up, linear decay" if warmup == 0 else
+            f"linear warm-up over the first {warmup:g} of the steps (`--warmup-ratio`), then linear decay",
+            "weight_decay": "" if decay is None else " (no weight decay)" if decay == 0 else
             f" (weight decay {decay:g}: the encoder's weights, not biases or LayerNorm)",
             "layer_decay": f" at its top layer, times {layers:g} per layer below (`--layer-decay`)"
                            if layers not in (None, 1) else "",
@@ -412,3 +438,53 @@ def data_files(config: dict) -> str:
                        "out (`--dev-fraction`)")
     missing = " or ".join(s for s in ("dev", "test") if not _paths(config[s]) and not (s == "dev" and held_out))
     return ", ".join(said) + (f"; no {missing} data" if missing else "")
+
+
+BUNDLED_RUN = """The bundled corpus's run:
+```bash
+python -m training train --train data/train.jsonl --dev data/dev.jsonl --test data/test.jsonl \\
+    --output checkpoints/news --model-card model_card.md
+```"""
+
+
+def retrain_text(config: dict, bundled: bool) -> str:
+    """How to run this training again: the bundled corpus's command for a run on it, else this run's
+    own, from the settings the manifest records (not another corpus's command under its card)."""
+    if bundled:
+        return BUNDLED_RUN
+    command = _command(config)
+    if command is None:   # files of several formats or reader options, or data given in memory
+        return ("This run's data files do not share one format and reader options: give its `training.config` as "
+                "a TOML `--config` file (a `[[train]]` table per file) to run it again.")
+    return (f"This run's command, from the folder it ran in (the settings at their defaults left out):\n"
+            f"```bash\n{command}\n```")
+
+
+def _command(config: dict) -> str | None:
+    """The `train` command of a recorded config, or None where flags cannot give its data as recorded."""
+    sources = [(split, {"path": item, "format": "auto", "options": {}} if isinstance(item, str) else item)
+               for split in ("train", "dev", "test") for item in (config.get(split) if isinstance(config.get(split), list)
+                                                                   else [config.get(split)] if config.get(split) else [])]
+    if not all(isinstance(s, dict) and isinstance(s.get("path"), str) and not RECORDED.fullmatch(s["path"])
+               for _, s in sources):
+        return None
+    if len({json.dumps([s.get("format", "auto"), s.get("options") or {}], sort_keys=True) for _, s in sources}) != 1:
+        return None
+    fmt, given = sources[0][1].get("format", "auto"), sources[0][1].get("options") or {}
+    if not all(isinstance(v, (str, int, float)) for v in given.values()):
+        return None
+    parts = [f"--{split} {shlex.quote(s['path'])}" for split, s in sources]
+    parts += [f"--format {shlex.quote(fmt)}"] * (fmt != "auto")
+    parts += [f"--{k.replace('_', '-')} {shlex.quote(str(v))}" for k, v in given.items()]
+    for f in options():
+        value, flag = config.get(f.name), "--" + f.name.replace("_", "-")
+        if f.name == "resume" or value is None or value == f.default:
+            continue
+        parts.append((flag if value else f"--no-{flag[2:]}") if isinstance(value, bool) else f"{flag} {shlex.quote(str(value))}")
+    lines, line = [], "python -m training train"
+    for part in parts:   # lines of about 100 characters, as a shell continues them
+        if len(line) + len(part) > 100:
+            lines.append(line)
+            line = "   "
+        line += " " + part
+    return " \\\n".join([*lines, line])

@@ -39,7 +39,7 @@ from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
 from .lexical_fit import fit_lexical_heads, fit_lexicon
 from .metrics import headline
-from .model_card import train_counts, write_model_card
+from .model_card import train_counts, unwritten, write_model_card
 from .objective import batch_loss
 from .optimization import optimizer_for, schedule_for
 from .runtime_figures import measure_runtimes
@@ -627,7 +627,13 @@ class Trainer:
         best.manifest.training["precision"] = self.precision
         best.manifest.training["end_sha256"] = self._end_digests()[0]   # a --resume of the ended run with others: refused
         write_manifest(Path(config.output), best.manifest)
-        write_model_card(Path(config.output), best.manifest, extra_path=config.model_card)
+        try:
+            write_model_card(Path(config.output), best.manifest, extra_path=config.model_card)
+        except OSError as exc:   # the checkpoint is whole, its state kept: say so, not only what failed
+            card = config.model_card if exc.filename == config.model_card else Path(config.output) / "README.md"
+            raise unwritten(card, exc, f"the checkpoint itself is complete in {config.output}",
+                            "the same command with --resume (it trains no further: it calibrates and scores the "
+                            "kept checkpoint again)") from None
         remove_state(self.state)
         return result
 

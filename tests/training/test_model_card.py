@@ -1,6 +1,8 @@
 """The model card says what this checkpoint's tasks are, and nothing of tasks it lacks."""
 from dataclasses import replace
 
+import pytest
+
 from conftest import REPO
 from inference.manifest import Manifest, TaskSpec
 from training.config import TrainConfig
@@ -338,7 +340,7 @@ def test_a_card_whose_write_fails_leaves_the_old_card_whole(tmp_path, monkeypatc
         written(self, text[:100], *args, **kwargs)
         raise OSError(errno.ENOSPC, "No space left on device")
     monkeypatch.setattr(pathlib.Path, "write_text", disk_full)
-    with __import__("pytest").raises(OSError):
+    with pytest.raises(OSError):
         card(tmp_path, [NER], "train.jsonl")
     monkeypatch.undo()
     assert (tmp_path / "README.md").read_text(encoding="utf-8") == "the card of the run\n"
@@ -395,14 +397,97 @@ def test_the_card_says_the_training_settings_the_manifest_records(tmp_path):
     assert ("- 1 training documents (`--max-train-docs 1`: where the training data held more, a random sample of that "
             "many, drawn with the run's seed)\n") in text
     assert ("AdamW (weight decay 0.05: the encoder's weights, not biases or LayerNorm), encoder learning rate 0.0001 at "
-            "its top layer, times 0.8 per layer below (`--layer-decay`),\n  heads 0.001, linear warm-up and decay, "
+            "its top layer, times 0.8 per layer below (`--layer-decay`),\n  heads 0.001, linear warm-up over the first 0.1 of "
+            "the steps (`--warmup-ratio`), then linear decay, "
             "label smoothing 0.1 (single-label losses, and NER's without a CRF), seed 7\n") in text
     assert "overlapping windows of at most 256 tokens, neighbours sharing at least 64." in text
     config = manifest.training["config"]
     config.update(max_train_docs=5, weight_decay=0.0, layer_decay=1.0, label_smoothing=0.0)   # 1 document: no sample
     text = write_model_card(tmp_path, manifest)
     assert "- 1 training documents\n" in text and ("AdamW (no weight decay), encoder learning rate 0.0001,\n  heads "
-                                                   "0.001, linear warm-up and decay, seed 7\n") in text
+                                                   "0.001, linear warm-up over the first 0.1 of the steps (`--warmup-ratio`), then linear decay, seed 7\n") in text
     for key in ("weight_decay", "layer_decay", "label_smoothing", "max_train_docs"):   # a config recorded before them
         del config[key]
     assert "AdamW, encoder learning rate 0.0001,\n  heads 0.001, linear" in write_model_card(tmp_path, manifest)
+
+
+def test_the_card_says_the_warm_up_the_config_records(tmp_path):
+    """Before: "linear warm-up and decay" whatever `--warmup-ratio` the run had, 0 (no warm-up at all) too."""
+    manifest = Manifest(tasks=[TOPIC], base_model="minilm")
+    manifest.training = {"config": TrainConfig(train="t.jsonl", warmup_ratio=0.25, learning_rate=1e-4,
+                                               head_learning_rate=1e-3).record()}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert "heads 0.001, linear warm-up over the first 0.25 of the steps (`--warmup-ratio`), then linear decay," in text
+    manifest.training["config"]["warmup_ratio"] = 0.0
+    assert "heads 0.001, no warm-up, linear decay," in write_model_card(tmp_path, manifest)
+    del manifest.training["config"]["warmup_ratio"]   # a config recorded without it: said as before
+    assert "heads 0.001, linear warm-up and decay," in write_model_card(tmp_path, manifest)
+
+
+def test_the_card_says_whether_the_word_shapes_enter_the_encoder(tmp_path):
+    """Before: "with the manifest's `shape_input` the shapes also enter the encoder" on every card,
+    a checkpoint trained with --no-shape-input too."""
+    manifest = Manifest(tasks=[NER], base_model="minilm", shape_input=True)
+    manifest.training = {"config": TrainConfig(train="t.jsonl", learning_rate=1e-4, head_learning_rate=1e-3).record()}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert ("before the NER head, because the uncased encoder cannot see capitalisation;\n  the shapes also enter the "
+            "encoder through its token-type embedding (`shape_input`)\n- entities are decoded") in text
+    manifest.shape_input = False
+    text = write_model_card(tmp_path, manifest)
+    assert ("before the NER head, because the uncased encoder cannot see capitalisation, and there alone (not in the "
+            "encoder: `--no-shape-input`)\n- entities are decoded") in text and "token-type" not in text
+
+
+def test_the_figures_of_a_multi_label_task_calibrate_refitted_are_marked_as_before_its_thresholds(tmp_path):
+    """Before: the run's topic micro-F1 stood as this checkpoint's, at thresholds `calibrate` had replaced."""
+    manifest = Manifest(tasks=[TOPIC, STANCE], base_model="minilm")
+    manifest.training = {"config": TrainConfig(train="t.jsonl", learning_rate=1e-4, head_learning_rate=1e-3).record(),
+                         "calibration": {"topic": {}, "stance": {}},
+                         "recalibrated": {name: {"data": "new.jsonl", "documents": 4, "ece_before": 0.2,
+                                                 "ece_after": 0.1} for name in ("topic", "stance")}}
+    manifest.metrics = {split: {"topic": {"micro_f1": 0.5, "ece_before": 0.3, "ece_after": 0.2},
+                                "stance": {"accuracy": 0.75, "ece_before": 0.3, "ece_after": 0.2}}
+                        for split in ("dev", "test")}
+    rows = write_model_card(tmp_path, _counted(manifest)).splitlines()
+    for split in ("dev", "test"):
+        assert f"| {split} | topic | micro_f1 (thresholds before calibrate) | 0.5000 |" in rows
+        assert f"| {split} | topic | ece_before | 0.3000 |" in rows   # of the raw scores: no calibration in it
+        assert f"| {split} | stance | accuracy | 0.7500 |" in rows   # a temperature moves no single-label decision
+    assert ("The run's figures of topic other than `ece_before` predate that refit: they are at the thresholds it "
+            "replaced (marked so in the table); `newsmodel evaluate` scores the ones now in place.") in rows
+
+
+def test_how_to_retrain_gives_the_command_of_this_run_not_the_bundled_corpus(tmp_path):
+    """Before: every card, a run on CoNLL-2003 too, showed the bundled corpus's command."""
+    manifest = Manifest(tasks=[NER], base_model="minilm")
+    manifest.training = {"config": TrainConfig(train="eng.train", dev="eng.testa", output="checkpoints/conll",
+                                               epochs=3, crf=True, learning_rate=1e-4, head_learning_rate=1e-3).record()}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert ("This run's command, from the folder it ran in (the settings at their defaults left out):\n```bash\n"
+            "python -m training train --train eng.train --dev eng.testa --output checkpoints/conll --epochs 3 \\\n"
+            "    --learning-rate 0.0001 --head-learning-rate 0.001 --crf\n```\n") in text
+    assert "data/train.jsonl --dev" not in text
+    manifest.training["config"]["dev"] = [{"path": "dev.csv", "format": "classification", "options": {"task": "topic"}}]
+    assert "give its `training.config` as a TOML `--config` file" in write_model_card(tmp_path, manifest)
+    bundled = card(tmp_path, [TOPIC], str(REPO / "data" / "train.jsonl"))
+    assert "The bundled corpus's run:\n```bash\npython -m training train --train data/train.jsonl" in bundled
+
+
+@pytest.mark.parametrize("settings", [
+    {"epochs": 3, "crf": True, "learning_rate": 1e-4, "measure_runtimes": False, "lexical_terms": 500,
+     "warmup_ratio": 0.2, "max_train_docs": 100},
+    {"dev_fraction": 0.2, "base": "e5-small", "seed": 4, "shape_input": False, "recase_capitals": False,
+     "precision": "bf16"}])
+def test_the_retrain_command_on_a_card_parses_into_the_run_it_names(settings):
+    """The card's rebuilt command, read by `train`'s own parser, gives the config it was rebuilt from."""
+    import argparse
+    import shlex
+    from training.cli import train as train_command
+    from training.model_card import _command
+    recorded = TrainConfig(train="eng.train", output="checkpoints/conll", **settings).record()
+    parser = argparse.ArgumentParser()
+    train_command.add_parser(parser.add_subparsers(dest="command"))
+    words = shlex.split(_command(recorded).replace("\\\n", " "))
+    assert words[:4] == ["python", "-m", "training", "train"]
+    parsed = train_command.train_config(parser.parse_args(words[3:])).record()
+    assert parsed == {**recorded, "train": [{"path": "eng.train", "format": "auto", "options": {}}]}

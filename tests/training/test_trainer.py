@@ -62,7 +62,9 @@ def test_model_card_holds_this_runs_figures(trained):
     assert card.startswith("---\n") and "base_model:" in card
     assert f"| test | entities | f1 | {result['test']['entities']['f1']:.4f} |" in card
     assert "batch size 4 (windows of similar length together)" in card   # the run's batching, as configured
-    assert "linear warm-up and decay, no dropout on the attention probabilities, seed 13" in card
+    assert ("linear warm-up over the first 0.1 of the steps (`--warmup-ratio`), then linear decay, no dropout on the "
+            "attention probabilities, seed 13") in card   # before: "linear warm-up and decay", the ratio unsaid
+    assert "through its token-type embedding (`shape_input`)\n" in card   # the run's default, --shape-input
     assert "(Viterbi); within a document" in card   # no CRF
     assert "minutes of training on cpu (" in card and "threads), fp32\n" in card   # what made the figures
     assert open(f"{config.output}/README.md").read() == card
@@ -845,3 +847,30 @@ def test_a_jupyter_kernels_stderr_keeps_tqdms_own_bar(monkeypatch):
     with open(os.devnull, "w") as log:
         monkeypatch.setattr(sys, "stderr", log)
         assert _bar_output()["mininterval"] == 30
+
+
+def test_a_card_that_cannot_be_written_at_the_end_says_the_checkpoint_is_complete(tmp_path, monkeypatch):
+    """Before: a bare OSError after the manifest was written, as if the run had failed; the same
+    command with --resume, as it now says, writes the card."""
+    import training.trainer
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    config = TrainConfig(train=str(tmp_path / "train.jsonl"), output=str(tmp_path / "ckpt"), epochs=1, batch_size=4,
+                         max_steps=1, window_length=64, window_overlap=16, measure_runtimes=False)
+    written = training.trainer.write_model_card
+
+    def full_disk(checkpoint, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(checkpoint / "README.md.tmp"))
+    monkeypatch.setattr(training.trainer, "write_model_card", full_disk)
+    with pytest.raises(ValueError) as error:
+        train(config, log=lambda m: None)
+    assert str(error.value) == (
+        f"{tmp_path / 'ckpt' / 'README.md'}: the model card could not be written (No space left on device); the "
+        f"checkpoint itself is complete in {config.output}: once the card can be written, the same command with "
+        "--resume (it trains no further: it calibrates and scores the kept checkpoint again) to write it")
+    assert "train_minutes" in Manifest.read(tmp_path / "ckpt" / "manifest.json").training
+    monkeypatch.setattr(training.trainer, "write_model_card", written)
+    log = []
+    train(TrainConfig(**{**config.__dict__, "resume": True}), log=log.append)
+    assert (tmp_path / "ckpt" / "README.md").is_file() and any("resuming from" in line for line in log)
+    assert not (tmp_path / "ckpt.state").exists()

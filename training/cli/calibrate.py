@@ -47,7 +47,7 @@ def run(args) -> int:
     from training.corpus import DataError, annotated_tasks
     from training.data import document_warnings, fingerprint
     from training.evaluation import NOT_ANNOTATED, check_annotated, head_outputs
-    from training.model_card import write_model_card
+    from training.model_card import unwritten, write_model_card
     from training.schema import schema_of
     from training.sources import Source, read_source
     from training.trainer import seen_entities
@@ -81,7 +81,7 @@ def run(args) -> int:
     for line in left_out + document_warnings(docs, f"file {args.data}"):   # as evaluate says them: what the fit cannot use
         print(f"warning: {line}", file=sys.stderr)
     heads = [head for head, _ in head_outputs(model, docs)]
-    refitted = calibrate(heads, lambda line: print(f"warning: {line}", file=sys.stderr))
+    refitted = calibrate(heads, lambda line: print(f"warning: {line}", file=sys.stderr), data=args.data)
     for task in model.manifest.tasks:   # a span calibrator kept keeps the names it was fitted with
         if task.name not in refitted:
             task.seen_entities = fitted_with[task.name]
@@ -105,7 +105,10 @@ def run(args) -> int:
         model.manifest.training["runtimes_pending"] = stale = {
             name: {**figures, "dev": {task: v for task, v in figures["dev"].items() if task not in refitted}}
             for name, figures in stale.items()}
-    write_manifest(Path(path), model.manifest)
+    # No task refitted (and no measuring left to finish): the manifest and card would be written as they are
+    written = bool(refitted) or pending is not None
+    if written:
+        write_manifest(Path(path), model.manifest)
     if "runtimes_pending" in model.manifest.training:
         from inference.runtimes import choose
         from training.runtime_figures import measure_runtimes
@@ -122,14 +125,13 @@ def run(args) -> int:
         write_manifest(Path(path), model.manifest)
         print("default CPU runtime: %s (%s)" % choose(model.manifest.runtimes), file=sys.stderr)
     card = "train_counts" in model.manifest.training   # a card written before they were recorded is left as it is
-    if card:
+    if card and written:
         try:
             write_model_card(Path(path), model.manifest)
         except OSError as exc:   # the manifest is written: say so, not only what failed
-            raise ValueError(f"{Path(path) / 'README.md'}: the model card could not be written ({exc.strerror or exc}); "
-                             f"the new calibration is already in place in {Path(path) / 'manifest.json'}: once the "
-                             "card can be written, run this calibrate again (it fits the same calibration) to "
-                             "write it") from None
+            raise unwritten(Path(path) / "README.md", exc,
+                            f"the new calibration is already in place in {Path(path) / 'manifest.json'}",
+                            "run this calibrate again (it fits the same calibration)") from None
     print(json.dumps(model.manifest.training["calibration"]))   # last: a reader of stdout may stop at once
     copy = model.manifest.training.get("config", {}).get("model_card")   # the copy training wrote elsewhere: not touched
     card_text = ((" and README.md, the model card" + (f" ({copy}, its copy at training, is not)" if copy else ""))
@@ -138,7 +140,8 @@ def run(args) -> int:
                NOT_ANNOTATED: [task for task in kept if task not in unfitted]}
     kept_text = "".join(f"; {', '.join(tasks)} kept as it was ({why})" for why, tasks in reasons.items() if tasks)
     print(f"calibration of {', '.join(refitted) or 'no task'} refitted on {len(docs)} documents of {args.data}"
-          f"{kept_text}; written to {path}/manifest.json{card_text}", file=sys.stderr)
+          f"{kept_text}; " + (f"written to {path}/manifest.json{card_text}" if written else
+                              f"nothing written: {path}/manifest.json and README.md are as they were"), file=sys.stderr)
     return 0
 
 

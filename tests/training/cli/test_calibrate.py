@@ -442,3 +442,37 @@ def test_the_card_after_calibrate_shows_the_ece_of_the_calibration_now_in_place(
     assert len(after) == 1 and float(after[0].split("|")[4]) == pytest.approx(by_hand, abs=1e-4)
     recorded = json.loads((ckpt / "manifest.json").read_text(encoding="utf-8"))["training"]["recalibrated"]["stance"]
     assert recorded["ece_after"] == pytest.approx(by_hand, abs=1e-5) and recorded["documents"] == 3
+
+
+def test_a_span_calibrator_left_out_is_said_of_the_data_calibrate_fitted_on(tiny_checkpoint, tmp_path, monkeypatch,
+                                                                             capsys):
+    """Before: "on these 2 dev entities", of calibrate's own --data file."""
+    import inference.calibration
+    ckpt, _ = _copy(tiny_checkpoint, tmp_path)
+    data = tmp_path / "newer.jsonl"
+    data.write_text(_right_and_wrong_entities(ckpt, "Peter Blackburn visits Brussels, the EU said."), encoding="utf-8")
+    monkeypatch.setattr(inference.calibration, "fit_logistic",   # as a fit whose surer spans were wronger
+                        lambda x, y: (np.r_[-1.0, np.zeros(x.shape[1] - 1)], 0.0))
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert f"entities: no span calibrator: on these " in err and f" entities of {data} the surer spans" in err
+    assert "dev entities" not in err
+
+
+def test_calibrate_that_refits_no_task_writes_nothing_and_says_so(tiny_checkpoint, tmp_path, capsys):
+    """Before: the manifest and card were written again, the manifest of a run without dev data
+    gaining an empty `calibration`, so that the card no longer said its scores were uncalibrated."""
+    from training.config import TrainConfig
+    ckpt, _ = _copy(tiny_checkpoint, tmp_path,
+                    training={"config": TrainConfig(train="train.jsonl").record(), "train_counts": TRAIN_COUNTS})
+    (ckpt / "README.md").write_text("the card as it was\n", encoding="utf-8")
+    before = (ckpt / "manifest.json").read_bytes()
+    data = tmp_path / "no_entities.jsonl"   # entities annotated as none: nothing to fit against
+    data.write_text("".join(json.dumps({"text": f"Talks on arms in Geneva, round {i}.", "entities": []}) + "\n"
+                            for i in range(3)), encoding="utf-8")
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(data), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert f"calibration of no task refitted on 3 documents of {data}" in err
+    assert f"nothing written: {ckpt}/manifest.json and README.md are as they were" in err and "written to" not in err
+    assert (ckpt / "manifest.json").read_bytes() == before
+    assert (ckpt / "README.md").read_text(encoding="utf-8") == "the card as it was\n"
