@@ -80,3 +80,19 @@ def test_a_document_given_no_label_is_scored_as_predict_gives_it(model, monkeypa
     monkeypatch.setattr(task, "allows_none", True)
     assert model.predict(texts[1 - likelier]).chosen("topic") == []
     assert evaluate(model, docs)["topic"]["micro_f1"] == 1.0
+
+
+def test_an_entity_is_scored_as_predict_shows_it_without_a_symbol_word_at_its_edge(model, monkeypatch):
+    """predict trims a symbol off an entity's edge ("© AFP" shows as "AFP"); evaluate scored the
+    decoded words untrimmed: a miss and a false positive where predict's entity is the gold one."""
+    import inference.calibration
+    import inference.predictor
+    from training.corpus import Span
+    decoded = lambda task, probs, *args, **kwargs: [[(2, 4, "ORG", 0.9)] for _ in probs]   # the words "©", "AFP"
+    monkeypatch.setattr(inference.calibration, "decode_task", decoded)
+    monkeypatch.setattr(inference.predictor, "decode_task", decoded)
+    text = "Photo: © AFP said."
+    [entity] = model.predict(text).entities
+    assert (entity.text, entity.start, entity.end, entity.label) == ("AFP", 9, 12, "ORG")
+    m = evaluate(model, [Document(text, {"entities": [Span(9, 12, "ORG")]})])["entities"]
+    assert (m["precision"], m["recall"]) == (1.0, 1.0)
