@@ -35,8 +35,8 @@ def predict(text: str, pair: str | None = None) -> Prediction:
         if path not in _loaded:
             if not path.exists():
                 raise FileNotFoundError(
-                    f"no checkpoint at {path}. Train one with `make train` (or "
-                    f"`python -m training train --train FILE --dev FILE --output {path}`), or point "
+                    f"no checkpoint at {str(path)!r}. Train one with `make train` (or "
+                    f"`python -m training train --train FILE --dev FILE --output {str(path)!r}`), or point "
                     f"${DEFAULT_CHECKPOINT_ENV} at an existing checkpoint directory.")
             _loaded[path] = NewsModel.load(path)
     return _loaded[path].predict(text, pair)

@@ -252,9 +252,9 @@ def load_checkpoint(path: str | os.PathLike, manifest: Manifest | None = None) -
         raise TypeError(f"the checkpoint path must be a str or os.PathLike, not {type(path).__name__}")
     if not os.fspath(path):   # Path("") is the current folder, which was not what was given
         raise ValueError("the checkpoint path is empty: give the checkpoint's folder")
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
+    path = Path(path).expanduser()   # "~/ckpt" as a shell would read it (where none did: quoted, from Python)
+    if not path.exists():   # quoted: a trailing newline ($(cat file)) would break the message in two
+        raise FileNotFoundError(f"{str(path)!r} does not exist")
     if path.is_file():   # its manifest.json or weights named, say: "has no manifest.json" would puzzle
         raise FileNotFoundError(f"{path} is a file: give the checkpoint's folder (here {path.parent})")
     if not (path / MANIFEST).is_file():

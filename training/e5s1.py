@@ -236,6 +236,9 @@ def convert(source: str | os.PathLike, output: str | os.PathLike) -> Path:
 
     from inference.checkpoint import beside, files_as_folder
     e5 = read_e5s1(source)
+    broken = [name for name, values in e5.tensors.items() if not np.isfinite(values).all()]
+    if broken:   # a damaged scale or value: an encoder whose every output is NaN, met only at training
+        _damaged(source, f"{len(broken)} tensor(s) hold NaN or infinity, e.g. {broken[0]}")
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = beside(output)

@@ -161,8 +161,25 @@ def test_a_save_through_a_symlink_replaces_what_it_points_to_and_keeps_the_link(
 def test_directory_without_manifest_is_not_a_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError, match="manifest.json"):
         load_checkpoint(tmp_path)
-    with pytest.raises(FileNotFoundError, match=f"^{re.escape(str(tmp_path / 'nowhere'))} does not exist$"):
+    with pytest.raises(FileNotFoundError, match=f"^{re.escape(repr(str(tmp_path / 'nowhere')))} does not exist$"):
         load_checkpoint(tmp_path / "nowhere")
+
+
+def test_a_checkpoint_path_with_a_leading_tilde_is_in_the_home_folder(tiny_checkpoint, tmp_path, monkeypatch):
+    """Before: load("~/ckpt") looked for a folder named "~" where Python ran: "~/ckpt does not exist",
+    where pandas and transformers read it as the home folder."""
+    from inference import load
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copytree(tiny_checkpoint, tmp_path / "ckpt")
+    assert load_checkpoint("~/ckpt")[2].tasks == load_checkpoint(tiny_checkpoint)[2].tasks
+    assert load("~/ckpt", device="cpu").manifest.tasks == load_checkpoint(tiny_checkpoint)[2].tasks
+
+
+def test_a_missing_checkpoint_path_ending_in_a_newline_is_named_on_one_line(tmp_path):
+    """Before: load("$(cat file)"'s path, a newline kept) said "/x/ckpt\n does not exist", on two lines."""
+    with pytest.raises(FileNotFoundError) as error:
+        load_checkpoint(f"{tmp_path}/ckpt\n")
+    assert str(error.value) == f"'{tmp_path}/ckpt\\n' does not exist"
 
 
 def test_an_export_is_named_as_one_with_how_it_loads(tiny_checkpoint, tmp_path):

@@ -1,3 +1,4 @@
+import re
 import threading
 import warnings
 from pathlib import Path
@@ -284,7 +285,15 @@ def test_default_predict_without_checkpoint_says_how_to_train(tmp_path, monkeypa
     with pytest.raises(FileNotFoundError, match="make train") as raised:
         inference.predict("text")
     # a command that trains: before, `python -m training train --output ...`, refused for want of --train
-    assert f"`python -m training train --train FILE --dev FILE --output {tmp_path / 'missing'}`" in str(raised.value)
+    assert f"`python -m training train --train FILE --dev FILE --output '{tmp_path / 'missing'}'`" in str(raised.value)
+
+
+def test_default_predict_names_a_checkpoint_path_ending_in_a_newline_on_one_line(tmp_path, monkeypatch):
+    """Before: NEWSMODEL_CHECKPOINT=$(cat file), its newline kept, broke the message in three lines."""
+    monkeypatch.setenv("NEWSMODEL_CHECKPOINT", f"{tmp_path}/missing\n")
+    with pytest.raises(FileNotFoundError, match=re.escape(f"no checkpoint at '{tmp_path}/missing\\n'. Train")) as raised:
+        inference.predict("text")
+    assert "\n" not in str(raised.value)
 
 
 def test_default_predict_uses_the_environment_checkpoint(tiny_checkpoint, monkeypatch):
@@ -492,3 +501,14 @@ def test_transformers_imported_after_the_package_is_offline(first):
     env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
     ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
     assert ran.returncode == 0, ran.stderr[-2000:]
+
+
+@pytest.mark.parametrize("runtime, quantize", [("onnx", None), ("onnx-int8", None), ("onnx", True)])
+def test_a_forced_onnx_runtime_without_the_onnx_extra_is_refused_before_the_weights_load(monkeypatch, runtime, quantize):
+    """Before: the checkpoint's weights were read first (seconds, for a large one), then refused."""
+    import inference.predictor as predictor
+    monkeypatch.setattr(predictor, "missing_onnx_modules", lambda: ["onnxscript"], raising=False)
+    monkeypatch.setattr(predictor, "load_checkpoint", lambda *a, **k: pytest.fail("the weights were loaded"))
+    with pytest.raises(ImportError, match=r'^runtime="onnx(-int8)?" needs ONNX Runtime and onnxscript: pip install '
+                                          r'"newsmodel\[onnx\]" \(onnxscript not installed\)$'):
+        load("any/checkpoint", runtime=runtime, quantize=quantize)

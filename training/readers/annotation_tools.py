@@ -340,6 +340,14 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
         return None
     doc, units = Document(text), utf16_offsets(text)
     named = doccano_label_key(record)
+    listed = record.get("annotations") if isinstance(record.get("annotations"), list) else []
+    ids = [a.get("label") for a in listed if isinstance(a, dict)]
+    if not named and not {"entities", "cats"} & set(record) and ids and all(type(i) is int for i in ids):
+        # Doccano 1.0's export: else read as a text without labels or entities, its annotations lost unsaid
+        errors.append(f"field 'annotations' holds label ids ({', '.join(map(str, dict.fromkeys(ids)))}) without their "
+                      "names, as Doccano 1.0 exported them: export the project from a later Doccano, which writes "
+                      "names in \"label\", or give each record a \"label\" field of names")
+        return None
     span_key = "entities" if "entities" in record else named if label_is_spans else None
     label_key = "cats" if "cats" in record else named if span_key != named else None
     if ner_task and span_key:

@@ -51,6 +51,10 @@ def load_dataset(source) -> tuple[object, str]:
         raise DataError([f"{path}: a DatasetDict folder; give one of its splits ({', '.join(splits)}), e.g. {example}"])
     if (path / "state.json").is_file():   # save_to_disk keeps a set_format: rows as Python objects all the same
         return _loaded(path, lambda: datasets.load_from_disk(str(path)).with_format(None)), str(path)
+    if path.suffix.lower() == ".arrow" and path.is_file():   # a data file of a save_to_disk folder or of datasets' cache
+        raise DataError([f"{path}: an Arrow data file; give its save_to_disk folder" + (
+            f", {path.parent}" if (path.parent / "state.json").is_file() else
+            " (dataset.save_to_disk(folder) writes one; this file's has no state.json)")])
     files = parquet_files(path) if path.is_dir() else [path]
     if not files or any(f.suffix.lower() != ".parquet" for f in files):
         raise DataError([f"{path}: neither a save_to_disk folder nor Parquet files"])
@@ -107,7 +111,8 @@ def read_hf(source, task: str | None = None, text_field: str = "text", label_fie
     missing = [f for f in (text_field, label_field, pair_field) if f and f not in columns]
     if missing:
         raise DataError([f"{where}: no column {', '.join(map(repr, missing))} (columns: {', '.join(columns)}); "
-                         f"NER data needs {tokens_field!r} and {tags_field!r}"])
+                         f"NER data needs {tokens_field!r} and {tags_field!r} (--tokens-field and --tags-field name "
+                         "other columns, as --text-field and --label-field do for labelled text)"])
     return _classification(dataset, where, task or "label", text_field, label_field, pair_field)
 
 

@@ -21,7 +21,7 @@ def test_predict_command_writes_json_lines(tiny_checkpoint, tmp_path, capsys):
 def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
     assert main(["predict", "x", "--checkpoint", str(tmp_path / "none")]) == 2
     # a command that trains: before, `newsmodel train --output ...`, refused for want of --train
-    assert f"train one with `newsmodel train --train FILE --dev FILE --output {tmp_path / 'none'}`" \
+    assert f"train one with `newsmodel train --train FILE --dev FILE --output '{tmp_path / 'none'}'`" \
         in capsys.readouterr().err
 
 
@@ -531,3 +531,17 @@ def test_an_html_page_stdout_is_redirected_to_is_refused_before_the_checkpoint_l
         for page in (tmp_path / "out.html", tmp_path / "link.html"):
             assert main(["predict", "--checkpoint", str(folder), "Talks.", "--html", str(page)]) == 2
             assert f"error: --html {str(page)!r}: that is where stdout is redirected" in capsys.readouterr().err
+
+
+def test_a_checkpoint_option_with_a_tilde_no_shell_expanded_is_in_the_home_folder(tiny_checkpoint, tmp_path,
+                                                                                   monkeypatch, capsys):
+    """Before: --checkpoint=~/ckpt (the shell expands no ~ after "=") was "no checkpoint at ~/ckpt"; a
+    path ending in a newline ($(cat file)) made a message of two lines."""
+    import shutil
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copytree(tiny_checkpoint, tmp_path / "ckpt")
+    (tmp_path / "article.txt").write_text("Talks in Geneva.\n", encoding="utf-8")
+    assert main(["predict", "--checkpoint=~/ckpt", "--device", "cpu", "--file", str(tmp_path / "article.txt")]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])
+    assert main(["predict", "--checkpoint", f"{tmp_path}/none\n"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1   # one line

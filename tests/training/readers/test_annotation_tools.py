@@ -444,6 +444,19 @@ def test_doccano_up_to_1_2_spelt_the_field_labels(tmp_path):
     assert doc.labels == {"sentiment": ["positive"]} and doc.spans == {}
 
 
+def test_doccano_1_0s_label_ids_without_names_are_refused_saying_how_to_get_names(tmp_path):
+    """Before: read as texts with neither labels nor entities, every annotation lost without a word."""
+    path = write_jsonl(tmp_path, [{"id": 1, "text": "Talks resumed.", "annotations": [{"label": 7, "user": 1}]},
+                                  {"id": 2, "text": TEXT, "annotations": [
+                                      {"label": 3, "start_offset": 0, "end_offset": 5, "user": 1},
+                                      {"label": 3, "start_offset": 10, "end_offset": 15, "user": 1}]}])
+    with pytest.raises(DataError) as error:
+        read_doccano(path)
+    assert f"{path}:1: field 'annotations' holds label ids (7) without their names, as Doccano 1.0 exported them: " \
+           'export the project from a later Doccano, which writes names in "label"' in str(error.value)
+    assert f"{path}:2: field 'annotations' holds label ids (3) without" in str(error.value)
+
+
 def test_doccano_a_span_given_twice_alike_is_one_entity(tmp_path):
     """Before: refused as "entities overlap: 0..5 PER 'Putin' and 0..5 PER 'Putin'"."""
     path = write_jsonl(tmp_path, [{"text": TEXT, "label": [[0, 5, "PER"], [10, 15, "PER"], [0, 5, "PER"]]}])

@@ -335,3 +335,26 @@ def test_a_dataset_in_a_table_is_named_by_its_fingerprint_and_read_by_the_hf_rea
         read_data(TrainConfig(train=[{"path": ds, "options": {"label_column": "category"}}]))
     [doc] = read_data(TrainConfig(train=[{"path": ds, "options": {"label_field": "category"}}])).train
     assert doc.labels == {"label": ["politics"]}
+
+
+def test_an_arrow_file_is_refused_pointing_at_its_save_to_disk_folder(tmp_path):
+    """Before: "neither a save_to_disk folder nor Parquet files", with no word of the folder the file is in."""
+    dataset = datasets.Dataset.from_dict({"text": ["Talks ended."], "label": ["politics"]})
+    dataset.save_to_disk(str(tmp_path / "saved"))
+    [arrow] = (tmp_path / "saved").glob("*.arrow")
+    with pytest.raises(DataError, match=rf"{arrow}: an Arrow data file; give its save_to_disk folder, {tmp_path}/saved$"):
+        read_hf(str(arrow))
+    (tmp_path / "cache").mkdir()   # one of datasets' cache, which has no state.json beside it
+    arrow.rename(tmp_path / "cache" / arrow.name)
+    with pytest.raises(DataError, match=r"an Arrow data file; give its save_to_disk folder \(dataset\.save_to_disk"):
+        read_hf(str(tmp_path / "cache" / arrow.name))
+
+
+def test_ner_columns_under_other_names_are_refused_naming_the_flags_that_name_them(tmp_path):
+    """Before: the columns and the defaults were listed, not the flags that take other names."""
+    datasets.Dataset.from_dict({"words": [["Talks"]], "tags": [["O"]]}).save_to_disk(str(tmp_path / "ner"))
+    with pytest.raises(DataError, match=r"no column 'text', 'label' \(columns: words, tags\); NER data needs 'tokens' "
+                                        r"and 'ner_tags' \(--tokens-field and --tags-field name other columns"):
+        read_hf(str(tmp_path / "ner"))
+    [doc], _ = read_hf(str(tmp_path / "ner"), tokens_field="words", tags_field="tags")
+    assert doc.text == "Talks"
