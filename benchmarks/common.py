@@ -309,8 +309,8 @@ def refuse_missing_inputs(files: list[tuple[str, str]]) -> None:
 def refuse_no_checkpoint(path: str, option: str = "--checkpoint") -> None:
     """A checkpoint folder that is missing, a file, or holds no manifest, refused naming `option`
     (not by load's own message), once the inputs are read: their errors come first."""
-    from inference.checkpoint import MANIFEST   # here: importing inference.checkpoint loads torch
-    folder = Path(path)
+    from inference.folders import MANIFEST   # torch-free, as the checks before a load are
+    folder = Path(path).expanduser()   # as load reads it
     if not (folder / MANIFEST).is_file():   # before: "No such file or directory: 'C/manifest.json'", no option
         why = ("does not exist" if not folder.exists() else "a file, not a checkpoint folder"
                if not folder.is_dir() else f"not a checkpoint: it has no {MANIFEST}")
@@ -331,7 +331,7 @@ def refuse_unmeant(args, task: str | None) -> None:
         if given := _flags_given(args, (*TRAINING_OPTIONS, "max_train_docs")):
             raise SystemExit(f"error: --checkpoint scores a trained checkpoint; {given} would train one: "
                              "leave them out")
-        from inference.checkpoint import MANIFEST
+        from inference.folders import MANIFEST
         from inference.manifest import Manifest
         try:
             tasks = [t.name for t in Manifest.read(Path(args.checkpoint) / MANIFEST).tasks]
@@ -393,7 +393,7 @@ def refuse_labels_the_checkpoint_lacks(args, docs: dict, task: str):
     miss. Returns that task's TaskSpec (None without --checkpoint)."""
     if args.system != "ours" or not args.checkpoint:
         return None
-    from inference.checkpoint import MANIFEST
+    from inference.folders import MANIFEST
     from inference.manifest import Manifest
     spec = Manifest.read(Path(args.checkpoint) / MANIFEST).task(task)
     known = set(spec.entity_types if spec.kind == "ner" else spec.labels)

@@ -9,6 +9,8 @@ import re
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from html import escape
 
+from .tokenization import readable
+
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # One colour per CoNLL type; other types take those a page leaves unused, then the spares, in turn.
@@ -64,7 +66,7 @@ def _section(prediction, title: str, colour: dict[str, str]) -> str:
 
 def _second_text(pair: str | None) -> str:
     """A pair's second text (an article body): the labels above were decided on both texts."""
-    if pair is None or not pair.strip():
+    if pair is None or not readable(pair):   # a second text the encoder cannot read is dropped: the labels read none
         return ""
     return ("<h2>second text</h2>\n<p class=\"note\">read with the text above for the labels; its entities are not "
             f"predicted</p>\n<div class=\"text\" dir=\"auto\">{escape(pair)}</div>\n")

@@ -100,7 +100,7 @@ def _short(value: float | bool) -> str:
 def checkpoint_as_base(base: str | None) -> bool:
     """Whether `base` names a checkpoint of this project rather than an encoder: its encoder alone
     would be read, its heads left behind."""
-    from inference.checkpoint import is_checkpoint   # transformers: imported by a run, not by `--help`
+    from inference.folders import is_checkpoint   # torch-free
     return bool(base) and base not in BASE_MODELS and is_checkpoint(Path(base))
 
 
@@ -154,7 +154,7 @@ MODEL_TYPES = ("bert", "roberta", "xlm-roberta")
 
 def _model_type(folder: Path):
     """config.json's model_type, or None where it gives none or cannot be read (load_encoder names why)."""
-    from inference.checkpoint import encoder_config
+    from inference.folders import encoder_config
     return encoder_config(folder).get("model_type")
 
 

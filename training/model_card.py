@@ -158,7 +158,8 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
         train_minutes=manifest.training.get("train_minutes"),
         device_and_precision=f" on {_device(manifest.training)}, {manifest.training['precision']}"
                              if "precision" in manifest.training else "",
-        retrain=retrain_text(config, bundled),
+        retrain=retrain_text(config, all(_bundled(ran_in / path) for split in ("train", "dev", "test")
+                                          for path in _paths(config.get(split)))),
         metrics_table=metrics_table(manifest.metrics, manifest.training.get("recalibrated"), _rethresholded(manifest)),
     )
     write_atomically(checkpoint / "README.md", card)   # a failed write leaves the old card whole
@@ -448,8 +449,9 @@ python -m training train --train data/train.jsonl --dev data/dev.jsonl --test da
 
 
 def retrain_text(config: dict, bundled: bool) -> str:
-    """How to run this training again: the bundled corpus's command for a run on it, else this run's
-    own, from the settings the manifest records (not another corpus's command under its card)."""
+    """How to run this training again: the bundled corpus's command for a run on its files alone
+    (`bundled`), else this run's own, from the settings the manifest records (not another corpus's
+    command under its card)."""
     if bundled:
         return BUNDLED_RUN
     command = _command(config)
@@ -473,9 +475,11 @@ def _command(config: dict) -> str | None:
     fmt, given = sources[0][1].get("format", "auto"), sources[0][1].get("options") or {}
     if not all(isinstance(v, (str, int, float)) for v in given.values()):
         return None
-    parts = [f"--{split} {shlex.quote(s['path'])}" for split, s in sources]
+    # --train=-odd.jsonl: a path that opens with a dash is no option; a reader flag on or off (--multi) takes no value
+    parts = [f"--{split}{'=' if s['path'].startswith('-') else ' '}{shlex.quote(s['path'])}" for split, s in sources]
     parts += [f"--format {shlex.quote(fmt)}"] * (fmt != "auto")
-    parts += [f"--{k.replace('_', '-')} {shlex.quote(str(v))}" for k, v in given.items()]
+    parts += [f"--{k.replace('_', '-')}" + ("" if v is True else f" {shlex.quote(str(v))}")
+              for k, v in given.items() if v is not False]
     for f in options():
         value, flag = config.get(f.name), "--" + f.name.replace("_", "-")
         if f.name == "resume" or value is None or value == f.default:

@@ -630,7 +630,8 @@ class Trainer:
         try:
             write_model_card(Path(config.output), best.manifest, extra_path=config.model_card)
         except OSError as exc:   # the checkpoint is whole, its state kept: say so, not only what failed
-            card = config.model_card if exc.filename == config.model_card else Path(config.output) / "README.md"
+            card = config.model_card if config.model_card and exc.filename and os.path.realpath(exc.filename) == \
+                os.path.realpath(config.model_card) else Path(config.output) / "README.md"   # ./card.md is card.md
             raise unwritten(card, exc, f"the checkpoint itself is complete in {config.output}",
                             "the same command with --resume (it trains no further: it calibrates and scores the "
                             "kept checkpoint again)") from None

@@ -473,21 +473,39 @@ def test_how_to_retrain_gives_the_command_of_this_run_not_the_bundled_corpus(tmp
     assert "The bundled corpus's run:\n```bash\npython -m training train --train data/train.jsonl" in bundled
 
 
-@pytest.mark.parametrize("settings", [
-    {"epochs": 3, "crf": True, "learning_rate": 1e-4, "measure_runtimes": False, "lexical_terms": 500,
-     "warmup_ratio": 0.2, "max_train_docs": 100},
-    {"dev_fraction": 0.2, "base": "e5-small", "seed": 4, "shape_input": False, "recase_capitals": False,
-     "precision": "bf16"}])
-def test_the_retrain_command_on_a_card_parses_into_the_run_it_names(settings):
+CSV = {"path": "-topics.csv", "format": "classification", "options": {"multi": True, "task": "topic", "skip_empty": False}}
+
+
+@pytest.mark.parametrize("train, settings", [
+    ("eng.train", {"epochs": 3, "crf": True, "learning_rate": 1e-4, "measure_runtimes": False, "lexical_terms": 500,
+                   "warmup_ratio": 0.2, "max_train_docs": 100}),
+    ("eng.train", {"dev_fraction": 0.2, "base": "e5-small", "seed": 4, "shape_input": False, "recase_capitals": False,
+                   "precision": "bf16"}),
+    # a review's case: reader flags on or off (--multi True was no flag), and a path opening with a dash
+    (CSV, {"epochs": 2})])
+def test_the_retrain_command_on_a_card_parses_into_the_run_it_names(train, settings):
     """The card's rebuilt command, read by `train`'s own parser, gives the config it was rebuilt from."""
     import argparse
     import shlex
     from training.cli import train as train_command
     from training.model_card import _command
-    recorded = TrainConfig(train="eng.train", output="checkpoints/conll", **settings).record()
+    recorded = TrainConfig(train=train, output="checkpoints/conll", **settings).record()
     parser = argparse.ArgumentParser()
     train_command.add_parser(parser.add_subparsers(dest="command"))
     words = shlex.split(_command(recorded).replace("\\\n", " "))
     assert words[:4] == ["python", "-m", "training", "train"]
     parsed = train_command.train_config(parser.parse_args(words[3:])).record()
-    assert parsed == {**recorded, "train": [{"path": "eng.train", "format": "auto", "options": {}}]}
+    table = {"path": "eng.train", "format": "auto", "options": {}} if train == "eng.train" else \
+        {**CSV, "options": {"multi": True, "task": "topic"}}   # a flag left off is not recorded
+    assert parsed == {**recorded, "train": [table]}
+
+
+def test_a_run_on_the_bundled_files_and_its_own_gets_its_own_command(tmp_path):
+    """A review's case: a run on data/train.jsonl and a file of its own got the bundled corpus's
+    command, which drops its file."""
+    manifest = Manifest(tasks=[TOPIC], base_model="minilm")
+    manifest.training = {"cwd": str(REPO), "config": TrainConfig(
+        train=["data/train.jsonl", "mine.jsonl"], learning_rate=1e-4, head_learning_rate=1e-3).record()}
+    text = write_model_card(tmp_path, _counted(manifest))
+    assert "python -m training train --train data/train.jsonl --train mine.jsonl" in text
+    assert "The bundled corpus's run" not in text

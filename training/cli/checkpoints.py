@@ -66,7 +66,7 @@ def checkpoint_path(path: str | None) -> str:
 def readable_manifest(checkpoint: str):
     """The checkpoint's Manifest, read before its weights load, or None where it cannot be read
     (the load then says why)."""
-    from inference.checkpoint import MANIFEST
+    from inference.folders import MANIFEST
     from inference.manifest import Manifest
     try:
         return Manifest.read(Path(checkpoint) / MANIFEST)
