@@ -53,7 +53,7 @@ READER_OPTIONS = {
     "quotes_as_text": (bool, "classification: quotes in CSV/TSV cells are text, not quoting (a cell then holds no "
                              "separator or line break; default: quoting, as in CSV)"),
     "bodies": (str, "pairs: the bodies file the stances files join to (pairs needs it; default: none)"),
-    "scheme": (str, "conll, hf: tag scheme: auto (the default, from the tags), IOB1, IOB2 or BIO, BIOES or BILOU"),
+    "scheme": (str, "conll, hf: tag scheme: auto, IOB1, IOB2 or BIO, BIOES or BILOU (default: auto, from the tags)"),
     "tokens_field": (str, "hf: token-list column of NER data (default: tokens)"),
     "tags_field": (str, "hf: tag-list column of NER data (default: ner_tags)"),
 }
