@@ -43,17 +43,7 @@ def test_a_commands_argument_errors_import_no_torch_nor_transformers(tmp_path):
                ["evaluate", "--data", missing, "--checkpoint", folder],
                ["calibrate", "--data", missing, "--checkpoint", folder],
                ["export", "--output", missing, "--checkpoint", missing]]
-    script = f"""
-import sys
-from training.cli import main
-for argv in {failing!r}:
-    assert main(argv) == 2, argv
-    heavy = [name for name in ("torch", "transformers") if name in sys.modules]
-    assert not heavy, (argv, heavy)
-"""
-    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert ran.returncode == 0, ran.stderr[-2000:]
-    assert ran.stderr.count("error: ") == len(failing), ran.stderr
+    _refused_without_torch(failing)
 
 
 def test_version_is_the_projects(capsys):
@@ -114,6 +104,14 @@ def test_device_precision_value_and_export_output_errors_import_no_torch_nor_tra
                ["predict", "Talks.", "--checkpoint", folder, "--runtime", "onnx", "--device", "cuda"],
                ["evaluate", "--data", str(notes / "todo.txt"), "--checkpoint", folder, "--device", "gpu"],
                ["export", "--output", str(notes), "--checkpoint", folder]]
+    stderr = _refused_without_torch(failing)
+    assert "error: epochs: 0 is not" in stderr and "error: --device gpu: unknown device 'gpu'" in stderr
+    assert f"error: {notes} exists and is not an earlier export" in stderr
+
+
+def _refused_without_torch(failing: list[list[str]]) -> str:
+    """The stderr of main() refusing each argv in one fresh process, after checking each returned 2
+    with neither torch nor transformers imported."""
     script = f"""
 import sys
 from training.cli import main
@@ -125,5 +123,4 @@ for argv in {failing!r}:
     ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=300)
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert ran.stderr.count("error: ") == len(failing), ran.stderr
-    assert "error: epochs: 0 is not" in ran.stderr and "error: --device gpu: unknown device 'gpu'" in ran.stderr
-    assert f"error: {notes} exists and is not an earlier export" in ran.stderr
+    return ran.stderr
