@@ -16,6 +16,7 @@ from .base_models import BASE_MODELS
 from .config import TrainConfig, options
 from .corpus import Document
 from .readers.hf_datasets import RECORDED
+from .sources import READER_OPTIONS
 
 TEMPLATE = Path(__file__).with_name("model_card_template.md")
 # The first line of the bundled corpus's data/README.md: the corpus is known by its own folder,
@@ -158,8 +159,7 @@ def write_model_card(checkpoint: Path, manifest: Manifest, extra_path: str | Non
         train_minutes=manifest.training.get("train_minutes"),
         device_and_precision=f" on {_device(manifest.training)}, {manifest.training['precision']}"
                              if "precision" in manifest.training else "",
-        retrain=retrain_text(config, all(_bundled(ran_in / path) for split in ("train", "dev", "test")
-                                          for path in _paths(config.get(split)))),
+        retrain=retrain_text(config),
         metrics_table=metrics_table(manifest.metrics, manifest.training.get("recalibrated"), _rethresholded(manifest)),
     )
     write_atomically(checkpoint / "README.md", card)   # a failed write leaves the old card whole
@@ -441,23 +441,14 @@ def data_files(config: dict) -> str:
     return ", ".join(said) + (f"; no {missing} data" if missing else "")
 
 
-BUNDLED_RUN = """The bundled corpus's run:
-```bash
-python -m training train --train data/train.jsonl --dev data/dev.jsonl --test data/test.jsonl \\
-    --output checkpoints/news --model-card model_card.md
-```"""
-
-
-def retrain_text(config: dict, bundled: bool) -> str:
-    """How to run this training again: the bundled corpus's command for a run on its files alone
-    (`bundled`), else this run's own, from the settings the manifest records (not another corpus's
-    command under its card)."""
-    if bundled:
-        return BUNDLED_RUN
+def retrain_text(config: dict) -> str:
+    """How to run this training again: this run's own command, from the settings the manifest
+    records (the bundled corpus's command would drop or add files and settings of a run that
+    differs from it)."""
     command = _command(config)
-    if command is None:   # files of several formats or reader options, or data given in memory
-        return ("This run's data files do not share one format and reader options: give its `training.config` as "
-                "a TOML `--config` file (a `[[train]]` table per file) to run it again.")
+    if command is None:   # files of several formats, options only a config file sets, or data given in memory
+        return ("This run's data files or reader options cannot all be given as flags: give its `training.config` "
+                "as a TOML `--config` file (a `[[train]]` table per file) to run it again.")
     return (f"This run's command, from the folder it ran in (the settings at their defaults left out):\n"
             f"```bash\n{command}\n```")
 
@@ -473,18 +464,18 @@ def _command(config: dict) -> str | None:
     if len({json.dumps([s.get("format", "auto"), s.get("options") or {}], sort_keys=True) for _, s in sources}) != 1:
         return None
     fmt, given = sources[0][1].get("format", "auto"), sources[0][1].get("options") or {}
-    if not all(isinstance(v, (str, int, float)) for v in given.values()):
-        return None
-    # --train=-odd.jsonl: a path that opens with a dash is no option; a reader flag on or off (--multi) takes no value
-    parts = [f"--{split}{'=' if s['path'].startswith('-') else ' '}{shlex.quote(s['path'])}" for split, s in sources]
-    parts += [f"--format {shlex.quote(fmt)}"] * (fmt != "auto")
-    parts += [f"--{k.replace('_', '-')}" + ("" if v is True else f" {shlex.quote(str(v))}")
-              for k, v in given.items() if v is not False]
+    if not all(k in READER_OPTIONS and isinstance(v, (str, int, float)) for k, v in given.items()):
+        return None   # `strict`, `id_field`, ...: options only a config file sets
+    parts = [_flag(split, s["path"]) for split, s in sources]
+    parts += [_flag("format", fmt)] * (fmt != "auto")
+    # a reader flag on or off (--multi) takes no value
+    parts += [f"--{k.replace('_', '-')}" if v is True else _flag(k, v) for k, v in given.items() if v is not False]
     for f in options():
-        value, flag = config.get(f.name), "--" + f.name.replace("_", "-")
+        value = config.get(f.name)
         if f.name == "resume" or value is None or value == f.default:
             continue
-        parts.append((flag if value else f"--no-{flag[2:]}") if isinstance(value, bool) else f"{flag} {shlex.quote(str(value))}")
+        flag = "--" + f.name.replace("_", "-")
+        parts.append((flag if value else f"--no-{flag[2:]}") if isinstance(value, bool) else _flag(f.name, value))
     lines, line = [], "python -m training train"
     for part in parts:   # lines of about 100 characters, as a shell continues them
         if len(line) + len(part) > 100:
@@ -492,3 +483,10 @@ def _command(config: dict) -> str | None:
             line = "   "
         line += " " + part
     return " \\\n".join([*lines, line])
+
+
+def _flag(name: str, value) -> str:
+    """`--name value`, or `--name=-value` where the value opens with a dash (argparse would read
+    `-value` as an option of its own)."""
+    value = str(value)
+    return f"--{name.replace('_', '-')}{'=' if value.startswith('-') else ' '}{shlex.quote(value)}"

@@ -469,8 +469,11 @@ def test_how_to_retrain_gives_the_command_of_this_run_not_the_bundled_corpus(tmp
     assert "data/train.jsonl --dev" not in text
     manifest.training["config"]["dev"] = [{"path": "dev.csv", "format": "classification", "options": {"task": "topic"}}]
     assert "give its `training.config` as a TOML `--config` file" in write_model_card(tmp_path, manifest)
+    # a review's case: a run on the bundled training file alone, with settings of its own, got `make train`'s
+    # command, with --dev and --test files it never read and without its settings
     bundled = card(tmp_path, [TOPIC], str(REPO / "data" / "train.jsonl"))
-    assert "The bundled corpus's run:\n```bash\npython -m training train --train data/train.jsonl" in bundled
+    assert f"python -m training train --train {REPO / 'data' / 'train.jsonl'}" in bundled
+    assert "--dev" not in bundled
 
 
 CSV = {"path": "-topics.csv", "format": "classification", "options": {"multi": True, "task": "topic", "skip_empty": False}}
@@ -482,22 +485,32 @@ CSV = {"path": "-topics.csv", "format": "classification", "options": {"multi": T
     ("eng.train", {"dev_fraction": 0.2, "base": "e5-small", "seed": 4, "shape_input": False, "recase_capitals": False,
                    "precision": "bf16"}),
     # a review's case: reader flags on or off (--multi True was no flag), and a path opening with a dash
-    (CSV, {"epochs": 2})])
+    (CSV, {"epochs": 2}),
+    # a review's cases: any value opening with a dash, not only a data path's
+    ({**CSV, "path": "topics.csv", "options": {"delimiter": "-;", "task": "topic"}}, {"output": "-ckpt"}),
+    ({"path": "stances.csv", "format": "pairs", "options": {"bodies": "-bodies.csv"}}, {"model_card": "-card.md"})])
 def test_the_retrain_command_on_a_card_parses_into_the_run_it_names(train, settings):
     """The card's rebuilt command, read by `train`'s own parser, gives the config it was rebuilt from."""
     import argparse
     import shlex
     from training.cli import train as train_command
     from training.model_card import _command
-    recorded = TrainConfig(train=train, output="checkpoints/conll", **settings).record()
+    recorded = TrainConfig(train=train, **{"output": "checkpoints/conll", **settings}).record()
     parser = argparse.ArgumentParser()
     train_command.add_parser(parser.add_subparsers(dest="command"))
     words = shlex.split(_command(recorded).replace("\\\n", " "))
     assert words[:4] == ["python", "-m", "training", "train"]
     parsed = train_command.train_config(parser.parse_args(words[3:])).record()
     table = {"path": "eng.train", "format": "auto", "options": {}} if train == "eng.train" else \
-        {**CSV, "options": {"multi": True, "task": "topic"}}   # a flag left off is not recorded
+        {**train, "options": {k: v for k, v in train["options"].items() if v is not False}}   # a flag left off is not recorded
     assert parsed == {**recorded, "train": [table]}
+
+
+@pytest.mark.parametrize("options", [{"strict": True}, {"id_field": "ID"}])
+def test_a_reader_option_only_a_config_file_sets_gets_the_config_file_advice(options):
+    """A review's case: `strict` became `--strict`, which `train` has no flag for."""
+    from training.model_card import _command
+    assert _command(TrainConfig(train=[{"path": "x.conll", "format": "conll", "options": options}]).record()) is None
 
 
 def test_a_run_on_the_bundled_files_and_its_own_gets_its_own_command(tmp_path):
@@ -508,4 +521,3 @@ def test_a_run_on_the_bundled_files_and_its_own_gets_its_own_command(tmp_path):
         train=["data/train.jsonl", "mine.jsonl"], learning_rate=1e-4, head_learning_rate=1e-3).record()}
     text = write_model_card(tmp_path, _counted(manifest))
     assert "python -m training train --train data/train.jsonl --train mine.jsonl" in text
-    assert "The bundled corpus's run" not in text
