@@ -5,7 +5,7 @@ Formats: `news` (JSON lines of data/README.md), `conll`, `classification` (CSV /
 a `save_to_disk` folder, Parquet files, or a `datasets.Dataset` in memory). `auto` picks by
 extension: .jsonl -> news (doccano where its first record with spans has Doccano's), .json ->
 label-studio if it opens a JSON list (doccano where its first record with labels or spans has
-Doccano's; else as .jsonl), .csv/.tsv -> classification, .parquet,
+Doccano's, classification where it has "text" and one "label" string or number; else as .jsonl), .csv/.tsv -> classification, .parquet,
 a folder of them or a `save_to_disk` folder (of a Dataset or a DatasetDict) -> hf,
 .conll/.txt/no extension -> conll.
 """
@@ -127,8 +127,8 @@ def resolve_format(path, fmt: str = "auto") -> str:
         return "hf"
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".json" and opens_a_list(path):   # Label Studio and Doccano export one JSON list; news is JSON lines
-        return "doccano" if _is_doccano_list(path) else "label-studio"
+    if suffix == ".json" and opens_a_list(path):   # Label Studio, Doccano and pandas write one JSON list; news is lines
+        return _list_format(path)
     if suffix in (".jsonl", ".json"):
         return "doccano" if _has_doccano_spans(path) else "news"
     if suffix in (".csv", ".tsv"):
@@ -176,13 +176,12 @@ def _doccano_spans(record) -> bool | None:
 _LABEL_STUDIO_FIELDS = {"annotations", "completions", "predictions", "annotator", "annotation_id", "lead_time"}
 
 
-def _is_doccano_list(path: Path) -> bool:
-    """Whether a file holding a JSON list is a Doccano JSON export: its first record with labels or spans
-    has Doccano's (_doccano_spans, "cats", or "label" holding names: no news record comes in a list) and
-    none of Label Studio's fields (a "data" object, "annotations", JSON_MIN's "annotator"); where none
-    decides, whether a record holds Doccano's empty "label" ("labels" up to Doccano 1.2) or "cats" (an
-    export of unlabelled texts; not "entities", which a news record has empty too). The file is read
-    as far as the first record that decides, not whole: a run looks at a source's format several times."""
+def _list_format(path: Path) -> str:
+    """The format of a file holding a JSON list, as its first record that tells says (_list_record_format):
+    a Doccano JSON export, classification records or a Label Studio export; where none tells, doccano
+    where a record holds Doccano's empty "label" ("labels" up to Doccano 1.2) or "cats" (an export of
+    unlabelled texts; not "entities", which a news record has empty too), else label-studio. The file is
+    read as far as the first record that decides, not whole: a run looks at a source's format several times."""
     try:
         with open(path, encoding="utf-8-sig") as f:
             text, decoder, at, unlabelled = "", json.JSONDecoder(), None, False
@@ -198,26 +197,31 @@ def _is_doccano_list(path: Path) -> bool:
                     if end == len(text) and more:   # a number cut at the edge ("1" of "1.5"): read on
                         break
                     at = end
-                    if isinstance(record, dict) and (decided := _decides_doccano(record)) is not None:
+                    if isinstance(record, dict) and (decided := _list_record_format(record)) is not None:
                         return decided
                     unlabelled = unlabelled or isinstance(record, dict) and any(
                         record.get(key) == [] for key in ("label", "labels", "cats"))
                 if not more:
-                    return unlabelled
+                    return "doccano" if unlabelled else "label-studio"
     except (OSError, UnicodeDecodeError, *JSON_ERRORS):   # unreadable: its reader says so
-        return False
+        return "label-studio"
 
 
-def _decides_doccano(record: dict) -> bool | None:
-    """Whether a record of a JSON list is Doccano's (True) or Label Studio's (False); None where it
-    holds nothing that tells."""
+def _list_record_format(record: dict) -> str | None:
+    """Whether a record of a JSON list is Label Studio's (it has their fields), Doccano's (its spans, "cats",
+    or "label" holding names: no news record comes in a list) or classification's ("text" beside one "label"
+    string or number, as pandas' orient="records" writes and neither tool does); None where it holds nothing
+    that tells."""
     if _LABEL_STUDIO_FIELDS & set(record) or isinstance(record.get("data"), dict):
-        return False
+        return "label-studio"
     if (doccano := _doccano_spans(record)) is not None:
-        return doccano
+        return "doccano" if doccano else "label-studio"
     names = record.get(doccano_label_key(record))
     if record.get("cats") or isinstance(names, list) and names and all(isinstance(x, str) for x in names):
-        return True
+        return "doccano"
+    if isinstance(record.get("text"), str) and isinstance(record.get("label"), (str, int)) \
+            and not isinstance(record["label"], bool):
+        return "classification"
     return None
 
 
@@ -254,8 +258,10 @@ def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:
     try:
         return READERS[fmt](source.path, **source.options)
     except DataError as exc:
-        if fmt in _GUESSED_FROM_CONTENT and source.format == "auto":
-            guess = "doccano list" if fmt == "doccano" and opens_a_list(Path(source.path)) else fmt
+        path = Path(source.path)
+        listed = fmt in ("doccano", "classification") and path.suffix.lower() == ".json" and opens_a_list(path)
+        guess = f"{fmt} list" if listed else fmt
+        if guess in _GUESSED_FROM_CONTENT and source.format == "auto":
             other = " (classification: a list of records, as pandas' orient=\"records\" writes)" \
                 if fmt == "label-studio" and any(p.endswith("data.text is missing or empty") for p in exc.problems) \
                 else ""   # as a list of {text, label} meets; not said of an export's other problems
@@ -270,6 +276,8 @@ def read_source(source: Source, schema: dict[str, dict]) -> list[Document]:
 
 
 _GUESSED_FROM_CONTENT = {"label-studio": "Label Studio export because it holds a JSON list",
+                         "classification list": "list of classification records because its first record with a "
+                                                "label has \"text\" and one \"label\"",
                          "doccano": "Doccano export because its first record with spans has Doccano's",
                          "doccano list": "Doccano export because its first record with labels or spans has Doccano's"}
 

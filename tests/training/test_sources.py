@@ -48,6 +48,25 @@ def test_formats_by_extension(files):
                                               "holds a JSON list; give --format if it is another")
 
 
+def test_a_json_list_of_text_and_label_records_is_read_as_classification(files):
+    """pandas' to_json(orient="records"); before: taken for Label Studio under --format auto, every record
+    refused as "data.text is missing or empty". A "label" string or number is neither tool's."""
+    records = files / "records.json"
+    records.write_text(json.dumps([{"text": "Wheat fell.", "label": None}, {"text": "Oil rose.", "label": "crude"},
+                                   {"text": "Talks.", "label": 3}]), encoding="utf-8")
+    assert Source(str(records)).resolved_format == "classification"
+    with pytest.raises(DataError) as err:   # the null label: a record of the list, named with the guess first
+        read_source(Source(str(records)), {})
+    assert err.value.problems[0] == (f"{records}: read as a list of classification records because its first record "
+                                     'with a label has "text" and one "label"; give --format if it is another')
+    assert err.value.problems[1].startswith(f"{records}: record 0: ")
+    records.write_text(json.dumps([{"text": "Oil rose.", "label": "crude"}, {"text": "Talks.", "label": 3}]),
+                       encoding="utf-8")
+    assert [doc.labels for doc in read_source(Source(str(records)), {})] == [{"label": ["crude"]}, {"label": ["3"]}]
+    records.write_text(json.dumps([{"text": "Oil rose.", "label": True}]), encoding="utf-8")   # no class name
+    assert Source(str(records)).resolved_format == "label-studio"
+
+
 def test_a_doccano_export_is_known_by_its_spans(files):
     triples = files / "triples.jsonl"
     triples.write_text(json.dumps({"text": "Putin met Trump.", "label": [[0, 5, "PER"], [10, 15, "PER"]]}) + "\n",

@@ -9,8 +9,8 @@ from training.sources import READER_OPTIONS, reader_options, resolve_format
 
 
 FORMAT_HELP = ("(default: by extension; a .json file holding a JSON list is Label Studio, or Doccano where its "
-               "first record with labels or spans has Doccano's; a JSON-lines file whose first record with spans "
-               "has Doccano's is Doccano)")
+               "first record with labels or spans has Doccano's, classification where it has text and one label "
+               "string or number; a JSON-lines file whose first record with spans has Doccano's is Doccano)")
 
 
 def add_reader_arguments(parser) -> None:

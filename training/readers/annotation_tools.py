@@ -198,6 +198,9 @@ def _label_studio_task(task, ner_task, choice_tasks, text_key: str, errors: list
         errors.append(f"a task must be a JSON object, not {json_type(task)}")
         return None
     data = task.get("data")
+    if "data" in task and not isinstance(data, dict):   # else "data.text is missing", the text perhaps right there
+        errors.append(f"data must be a JSON object of the task's fields, not {json_type(data)}")
+        return None
     text = data.get(text_key) if isinstance(data, dict) else None
     if problem := text_problem(text, f"data.{text_key}"):
         errors.append(problem + _other_texts(data if isinstance(data, dict) else {}, "data"))
@@ -341,12 +344,17 @@ def _doccano_record(record: dict, ner_task, label_task, label_is_spans: bool, er
     doc, units = Document(text), utf16_offsets(text)
     named = doccano_label_key(record)
     listed = record.get("annotations") if isinstance(record.get("annotations"), list) else []
-    ids = [a.get("label") for a in listed if isinstance(a, dict)]
-    if not named and not {"entities", "cats"} & set(record) and ids and all(type(i) is int for i in ids):
-        # Doccano 1.0's export: else read as a text without labels or entities, its annotations lost unsaid
-        errors.append(f"field 'annotations' holds label ids ({', '.join(map(str, dict.fromkeys(ids)))}) without their "
-                      "names, as Doccano 1.0 exported them: export the project from a later Doccano, which writes "
-                      "names in \"label\", or give each record a \"label\" field of names")
+    given = [a.get("label") for a in listed if isinstance(a, dict) and a.get("label") is not None]
+    if not named and not {"entities", "cats"} & set(record) and given:
+        # Doccano 1.0's shape: else read as a text without labels or entities, its annotations lost unsaid. Names
+        # there are not read either: the list holds every annotator's ("user"), which would read as one's.
+        shown = ", ".join(dict.fromkeys(json.dumps(x) for x in given))
+        errors.append(f"field 'annotations' holds label ids ({shown}) without their names, as Doccano 1.0 exported "
+                      "them: export the project from a later Doccano, which writes names in \"label\", or give each "
+                      "record a \"label\" field of names" if all(type(x) is int for x in given) else
+                      f"field 'annotations' holds labels ({shown}) in Doccano 1.0's shape, one list of every "
+                      "annotator's, which this reader does not read: give each record a \"label\" field of names, or "
+                      "of [start, end, type] triples for spans, as later Doccano exports write")
         return None
     span_key = "entities" if "entities" in record else named if label_is_spans else None
     label_key = "cats" if "cats" in record else named if span_key != named else None

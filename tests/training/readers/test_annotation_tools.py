@@ -457,6 +457,25 @@ def test_doccano_1_0s_label_ids_without_names_are_refused_saying_how_to_get_name
     assert f"{path}:2: field 'annotations' holds label ids (3) without" in str(error.value)
 
 
+def test_doccano_annotations_holding_label_names_are_refused_not_read_as_unlabelled(tmp_path):
+    """Before: only integer ids were refused; names (a script's conversion) read as texts without labels or
+    entities, every annotation lost without a word."""
+    path = write_jsonl(tmp_path, [{"id": 1, "text": TEXT, "annotations": [
+                                      {"label": "PER", "start_offset": 0, "end_offset": 5, "user": 1},
+                                      {"label": "PER", "start_offset": 10, "end_offset": 15, "user": 2}]},
+                                  {"id": 2, "text": "Talks resumed.", "annotations": [{"label": "politics", "user": 1}]},
+                                  {"id": 3, "text": "Unlabelled.", "annotations": []}])
+    with pytest.raises(DataError) as err:
+        read_doccano(path)
+    assert err.value.problems == [
+        f'{path}:1: field \'annotations\' holds labels ("PER") in Doccano 1.0\'s shape, one list of every annotator\'s, '
+        'which this reader does not read: give each record a "label" field of names, or of [start, end, type] '
+        'triples for spans, as later Doccano exports write',
+        f'{path}:2: field \'annotations\' holds labels ("politics") in Doccano 1.0\'s shape, one list of every '
+        'annotator\'s, which this reader does not read: give each record a "label" field of names, or of [start, end, '
+        'type] triples for spans, as later Doccano exports write']
+
+
 def test_doccano_a_span_given_twice_alike_is_one_entity(tmp_path):
     """Before: refused as "entities overlap: 0..5 PER 'Putin' and 0..5 PER 'Putin'"."""
     path = write_jsonl(tmp_path, [{"text": TEXT, "label": [[0, 5, "PER"], [10, 15, "PER"], [0, 5, "PER"]]}])
@@ -640,6 +659,15 @@ def test_a_text_that_is_no_string_is_named_so_and_a_null_task_as_null(tmp_path):
     assert err.value.problems == [f"{path}:1: field 'text' must be a string, not int",   # in line order, though
                                   f"{path}:2: field 'text' must be a string, not list",  # line 3's is found on reading
                                   f"{path}:3: a record must be a JSON object, not null"]
+
+
+def test_label_studio_data_that_is_no_object_is_named_so(tmp_path):
+    """Before: "data.text is missing or empty", of a task whose data is the text itself."""
+    path = write_json(tmp_path, [{"id": 1, "data": TEXT, "annotations": []}, {"id": 2, "data": None}])
+    with pytest.raises(DataError) as err:
+        read_label_studio(path)
+    assert err.value.problems == [f"{path}: task 0 (id 1): data must be a JSON object of the task's fields, not str",
+                                  f"{path}: task 1 (id 2): data must be a JSON object of the task's fields, not null"]
 
 
 def test_labels_are_read_without_the_white_space_around_them(tmp_path):
