@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decoding import decode_task, line_starts, trim_edges
+from .decoding import decode_task, line_starts, shown_span, trim_edges
 from .manifest import TaskSpec
 from .tokenization import surface
 
@@ -91,6 +91,14 @@ def name_key(name: str) -> str:
     encoder reads it, without joiners, full-width "\uff2e\uff21\uff34\uff2f" as "NATO" (see surface)."""
     start, end = trim_edges(name, 0, len(name))
     return surface(name[start:end])
+
+
+def shown_words(text: str, words: list[tuple[int, int]], first: int, last: int) -> tuple[int, int]:
+    """The words (first, last + 1) that the entity `predict` shows (shown_span) touches, as evaluate
+    maps it onto words to match it with gold: a symbol word at its edge ("\u00a9" of "\u00a9 AFP") is out."""
+    start, end = shown_span(text, words, first, last)
+    touched = [w for w in range(first, last) if words[w][0] < end and start < words[w][1]]
+    return (touched[0], touched[-1] + 1) if touched else (first, first)
 
 
 def span_features(scores, lengths, types, seen, type_names: list[str]) -> np.ndarray:
@@ -217,13 +225,14 @@ class HeadOutputs:
         return scores, rows[4]
 
     def entity_rows(self, temperature: float = 1.0):
-        """Per predicted entity: score, length in words, type, seen in training?, exactly right?"""
+        """Per predicted entity: score, length in words, type, seen in training?, exactly right (as
+        `predict` shows it and evaluate scores it: "\u00a9 AFP" is "AFP")?"""
         rows = []
         for spans, gold, text, words in zip(entity_spans(self.task, self.word_probs, temperature, self.texts, self.words),
                                             self.gold_spans, self.texts, self.words):
             for first, last, label, score in spans:
                 rows.append((score, last - first, label, name_key(text[words[first][0]:words[last - 1][1]]) in self.seen,
-                             float((first, last, label) in gold)))
+                             float(shown_words(text, words, first, last) + (label,) in gold)))
         return tuple(map(list, zip(*rows))) if rows else ([], [], [], [], [])
 
     def scored(self) -> "HeadOutputs":

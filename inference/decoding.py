@@ -227,6 +227,13 @@ def trim_edges(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def shown_span(text: str, words: list[tuple[int, int]], first: int, last: int) -> tuple[int, int]:
+    """The characters `predict` shows of the entity of `words` first to last - 1: those of `text`
+    (not a pair's second text), less the symbols at its edges (trim_edges). Evaluate matches this
+    span with gold and calibration judges it, so that all three see the same entity."""
+    return trim_edges(text, words[first][0], min(words[last - 1][1], len(text)))
+
+
 def _is_dash(word: str) -> bool:
     return bool(word) and all(unicodedata.category(char) == "Pd" for char in word)
 

@@ -15,7 +15,7 @@ import torch
 from .batching import padded_runs
 from .calibration import calibrated_span_scores, name_key, probabilities, word_strings
 from .checkpoint import load_checkpoint
-from .decoding import decode_task, line_starts, trim_edges
+from .decoding import decode_task, line_starts, shown_span
 from .devices import autocast, device_setting, resolve_device
 from .lexical import Lexicon
 from .manifest import Manifest
@@ -280,7 +280,7 @@ class NewsModel:
             for (first, last, label, _), score in zip(task_spans, scores):
                 if words[first][0] >= len(text):   # in the second text of a pair
                     continue
-                start, end = trim_edges(text, words[first][0], min(words[last - 1][1], len(text)))
+                start, end = shown_span(text, words, first, last)
                 entities.append(Entity(text[start:end], label, start, end, round(float(score), 6), name))
         labels = {}
         for name, probs in analysis.doc_probs.items():

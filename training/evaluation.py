@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.calibration import HeadOutputs, entity_spans, expected_calibration_error, reliability_diagram, rescale
-from inference.decoding import trim_edges
+from inference.decoding import shown_span
 from inference.predictor import NewsModel
 
 from .corpus import DataError, Document, Span, annotated_tasks
@@ -101,8 +101,7 @@ def _entity_metrics(head: HeadOutputs, annotated: list) -> dict:
         # column files are scored on their own tokens, as conlleval does; other text on words
         units = doc.tokens or a.encoded.words
         # as predict shows them: a symbol word at an edge ("\u00a9 AFP") is no part of the name
-        predicted = [Span(*trim_edges(doc.text, a.encoded.words[f][0], a.encoded.words[l - 1][1]), label)
-                     for f, l, label, _ in spans]
+        predicted = [Span(*shown_span(doc.text, a.encoded.words, f, l), label) for f, l, label, _ in spans]
         gold.append(spans_to_tags(len(units), word_spans(units, doc.spans[task.name])))
         pred.append(spans_to_tags(len(units), word_spans(units, predicted)))
     return entity_metrics(gold, pred)

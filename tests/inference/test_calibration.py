@@ -182,6 +182,19 @@ def test_a_name_with_a_symbol_at_its_edge_is_looked_up_as_predict_shows_it(seen)
     assert head.entity_rows()[3] == [True]
 
 
+def test_an_entity_is_judged_as_predict_shows_it_without_a_symbol_word_at_its_edge():
+    """predict shows the decoded words "\u00a9 AFP" as "AFP", and evaluate scores it right against
+    gold "AFP"; the span calibrator's fit and the ECE judged the untrimmed words, and counted it wrong."""
+    task = TaskSpec("entities", "ner", ["O", "B-ORG", "I-ORG"])
+    o, b, i = [0.98, 0.01, 0.01], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9]
+    text, words = "Photo: \u00a9 AFP said.", [(0, 5), (5, 6), (7, 8), (9, 12), (13, 17), (17, 18)]
+    # gold "AFP"; gold "\u00a9 AFP", which predict never shows (nor evaluate counts right)
+    for gold, right in (((3, 4, "ORG"), 1.0), ((2, 4, "ORG"), 0.0)):
+        head = HeadOutputs(task, word_probs=[np.array([o, o, b, i, o, o])], gold_spans=[{gold}], texts=[text],
+                           words=[words])
+        assert head.entity_rows()[4] == [right] and head.confidences(1.0)[1] == [right]
+
+
 def test_thresholds_tuned_on_very_few_documents_are_warned_about():
     """One positive among six dev documents tuned a label to 0.125, and every text got it: said."""
     probs = np.array([[0.9, 0.15], [0.8, 0.1], [0.85, 0.05], [0.2, 0.05], [0.1, 0.1], [0.15, 0.05]])

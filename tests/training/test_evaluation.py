@@ -96,3 +96,19 @@ def test_an_entity_is_scored_as_predict_shows_it_without_a_symbol_word_at_its_ed
     assert (entity.text, entity.start, entity.end, entity.label) == ("AFP", 9, 12, "ORG")
     m = evaluate(model, [Document(text, {"entities": [Span(9, 12, "ORG")]})])["entities"]
     assert (m["precision"], m["recall"]) == (1.0, 1.0)
+
+
+def test_the_ece_judges_an_entity_as_predict_shows_it_without_a_symbol_word_at_its_edge(model, monkeypatch):
+    """evaluate scored "\u00a9 AFP" right against gold "AFP" (predict shows "AFP"), but its ECE judged
+    the untrimmed words, a wrong entity: 0.9 at a score of 0.9 instead of 0.1."""
+    import inference.calibration
+    import inference.predictor
+    from training.corpus import Span
+    decoded = lambda task, probs, *args, **kwargs: [[(2, 4, "ORG", 0.9)] for _ in probs]   # the words "\u00a9", "AFP"
+    monkeypatch.setattr(inference.calibration, "decode_task", decoded)
+    monkeypatch.setattr(inference.predictor, "decode_task", decoded)
+    text = "Photo: \u00a9 AFP said."
+    [entity] = model.predict(text).entities
+    m = evaluate(model, [Document(text, {"entities": [Span(9, 12, "ORG")]})])["entities"]
+    assert m["f1"] == 1.0 and m["ece_before"] == pytest.approx(1 - 0.9)
+    assert m["ece_after"] == pytest.approx(1 - entity.score, abs=1e-6)   # the score predict shows, judged right
