@@ -215,11 +215,12 @@ def trim_edges(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop symbols and invisible characters at an entity's edges ("Windows\u2122" -> "Windows"):
     the tokenizer keeps them in the word, but they are no part of a name. An ASCII symbol is a
     word of its own, in the span because the model put it there ("OPEC+"), and stays; so does its
-    full-width form ("OPEC\uff0b"), which the encoder reads as ASCII (`compatible`); white space
-    and controls, ASCII or not, go ("\u24b6 Berlin \u24b6" gives "Berlin", not "Berlin ")."""
+    full-width form ("OPEC\uff0b"), which the encoder reads as ASCII (`compatible`), and a currency
+    sign, part of an amount as "$" is ("\u00a320 million"); white space and controls, ASCII or not,
+    go ("\u24b6 Berlin \u24b6" gives "Berlin", not "Berlin ")."""
     def stray(char: str, categories: str) -> bool:
-        category = unicodedata.category(char := compatible(char))[0]
-        return category in categories and not (char.isascii() and category == "S")
+        category = unicodedata.category(char := compatible(char))
+        return category[0] in categories and not (char.isascii() and category[0] == "S" or category == "Sc")
     while start < end and stray(text[start], "SCZM"):   # M: an accent with no letter before it
         start += 1
     while end > start and stray(text[end - 1], "SCZ"):

@@ -235,6 +235,13 @@ def test_a_full_width_ascii_symbol_at_an_entitys_edge_stays_as_the_ascii_one_doe
     assert trim_edges("Windows\u2122\u3000", 0, 9) == (0, 7)   # a symbol that is not ASCII in any form: cut
 
 
+@pytest.mark.parametrize("text", ["\u00a320 million", "\u20ac5bn", "20 million \u00a3", "\u00a5 300"])
+def test_a_currency_sign_at_an_amounts_edge_stays_as_the_dollar_does(text):
+    """A probe's case: re3d's Money "\u00a3 20 million" was shown, scored and calibrated as "20 million",
+    while "$20 million" kept its sign."""
+    assert trim_edges(text, 0, len(text)) == (0, len(text))
+
+
 @pytest.mark.parametrize("text", ["\u24b6 Berlin \u24b6", "\u2605\tBerlin\r\n\u2605", "\u00a9 \x00Berlin\u00a0\u2122"])
 def test_white_space_behind_a_cut_symbol_is_cut_too(text):
     """A symbol that is a word of its own at an entity's edge ("\u24b6") is cut;
