@@ -259,10 +259,24 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
                         lines.append(f"{source.path} is given twice, {where}")
                         break
                 seen.setdefault(real, []).append((split, reading))
-    # A copy weighs twice, and one annotated differently teaches both readings; one text read
-    # for two tasks (two columns of one table) is no repeat: each task learns it once.
+    # A copy weighs twice, and one annotated differently teaches both readings.
+    lines += repeated_texts(data.train, "training document(s)")
+    trained = {_same_text(doc) for doc in data.train}
+    for split in ("dev", "test"):
+        docs = getattr(data, split) or []
+        again = sum(_same_text(doc) in trained for doc in docs)
+        if again:
+            lines.append(f"{again} of the {len(docs)} {split} documents are also training documents (the same text): "
+                         f"{split} figures on them are not held out")
+    return lines + repeated_ids([doc for split in SPLITS for doc in getattr(data, split) or []])
+
+
+def repeated_texts(docs: list[Document], what: str, says: str = "") -> list[str]:
+    """A line when documents of `docs` repeat an earlier one's text for a task both annotate, saying how
+    many are annotated differently; one text read for two tasks (two columns of one table) is no
+    repeat: each task has it once. `what` names the documents, `says` what a repeat does to them."""
     by_text, repeats, differ = defaultdict(list), [], 0   # repeats: pairs of documents
-    for doc in data.train:
+    for doc in docs:
         earlier = by_text[_same_text(doc)]
         for other in earlier:
             shared = annotated_tasks([other]) & annotated_tasks([doc])
@@ -271,17 +285,10 @@ def overlaps(config: TrainConfig, data: RunData) -> list[str]:
                 differ += any(_annotation(other, t) != _annotation(doc, t) for t in shared)
                 break
         earlier.append(doc)
-    if repeats:   # (the training documents may be shuffled by a hold-out: a pair, not an order)
-        lines.append(f"{len(repeats)} training document(s) repeat another one's text, {differ} of them annotated "
-                     f"differently (e.g. {repeats[0][0].source} and {repeats[0][1].source})")
-    trained = set(by_text)
-    for split in ("dev", "test"):
-        docs = getattr(data, split) or []
-        again = sum(_same_text(doc) in trained for doc in docs)
-        if again:
-            lines.append(f"{again} of the {len(docs)} {split} documents are also training documents (the same text): "
-                         f"{split} figures on them are not held out")
-    return lines + repeated_ids([doc for split in SPLITS for doc in getattr(data, split) or []])
+    if not repeats:   # (the training documents may be shuffled by a hold-out: a pair, not an order)
+        return []
+    return [f"{len(repeats)} {what} repeat another one's text, {differ} of them annotated differently (e.g. "
+            f"{repeats[0][0].source} and {repeats[0][1].source}){says}"]
 
 
 def repeated_ids(docs: list[Document]) -> list[str]:

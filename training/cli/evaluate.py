@@ -32,7 +32,7 @@ def run(args) -> int:
     path = checkpoint_path(args.checkpoint)   # before the device's check: their errors import no torch
     check_files([("--data", args.data, args.format)] + [("--bodies", args.bodies, None)] * (args.bodies is not None))
     check_device(args.device, args.runtime, args.quantize)
-    from training.data import document_warnings
+    from training.data import document_warnings, repeated_ids, repeated_texts
     from training.evaluation import NOT_ANNOTATED, check_annotated, evaluate, format_metrics
     from training.schema import schema_of
     from training.sources import Source, read_source
@@ -46,7 +46,9 @@ def run(args) -> int:
     schema = {name: {**spec, "open": True} for name, spec in schema_of(model.manifest.tasks).items()}
     docs = read_source(Source(**source), schema)
     left_out = check_annotated(docs, [t.name for t in model.manifest.tasks], source)
-    for line in left_out + unknown_labels(docs, model.manifest.tasks) + document_warnings(docs, f"file {args.data}"):
+    repeats = repeated_texts(docs, f"document(s) of {args.data}", ": each copy is scored, weighing twice")
+    for line in (left_out + unknown_labels(docs, model.manifest.tasks) + document_warnings(docs, f"file {args.data}")
+                 + repeats + repeated_ids(docs)):
         print(f"warning: {line}", file=sys.stderr)
     metrics = evaluate(model, docs, plots=args.plots)
     from inference.devices import device_name

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import functools
 import json
 import os
+import re
 import sys
 
 from .checkpoints import (add_checkpoint_argument, add_runtime_arguments, check_device, checkpoint_path,
@@ -20,8 +23,10 @@ def add_parser(sub) -> None:
     p.add_argument("--jsonl", action="store_true",
                    help='one document per input line, one output line for each (a blank line gives an empty '
                         'prediction): plain text, or a JSON object with "text" (and "id", echoed; "pair": the second '
-                        'text of a pair task); read, predicted and written --batch-size lines at a time: a bad line '
-                        'stops the command with its file and line, the lines of the batches before its own written')
+                        'text of a pair task; other keys are ignored, but one of these misspelt, "pairs" or "Pair", '
+                        'is refused), which a line opening with "{" must be; read, predicted and written --batch-size '
+                        'lines at a time: a bad line stops the command with its file and line, the lines of the '
+                        'batches before its own written')
     p.add_argument("--pair", help="the second text of a pair task (an article body after its headline)")
     p.add_argument("--pair-file", help="read the second text from this file (- for stdin)")
     add_checkpoint_argument(p)
@@ -256,10 +261,16 @@ def _jsonl_record(line: str, where: str) -> dict:
         record = json.loads(body, object_pairs_hook=unique_keys)
     except JSON_ERRORS as exc:
         if body.lstrip().startswith("{"):
-            raise ValueError(f"{where}: {exc if isinstance(exc, RepeatedKey) else invalid_json(exc)}") from None
+            raise ValueError(f"{where}: {exc if isinstance(exc, RepeatedKey) else invalid_json(exc)}"
+                             + ("" if OBJECT_OPENING.match(body) else TEXT_OPENING_SO)) from None
         return {"text": body}   # a plain line without its mark too, as a file's first line is read
     if not isinstance(record, dict):
         return {"text": body}
+    for key, value in record.items():
+        near = _misspelt_key(key)
+        if near and near not in record and value is not None:   # read as no key, it would be lost unsaid
+            raise ValueError(f"{where}: key {json.dumps(key)} looks like \"{near}\" misspelt: rename it (the keys "
+                             "read are \"text\", \"pair\" and \"id\"; others are ignored)")
     if not isinstance(record.get("text"), str):
         raise ValueError(f"{where}: a JSON object needs a \"text\" string")
     if not isinstance(record.get("pair"), (str, type(None))):
@@ -270,3 +281,22 @@ def _jsonl_record(line: str, where: str) -> dict:
         raise ValueError(f"{where}: \"id\" holds a number JSON cannot write back (NaN, Infinity, or one too large "
                          f"for a float): give it as a string") from None
     return record
+
+
+# A line opening with "{" but not as an object does ("{Reuters} Talks resume") may be a text: said how to give it
+OBJECT_OPENING = re.compile(r'\s*\{\s*["}]')   # a key's quote, or the object's end
+TEXT_OPENING_SO = '; a line opening with "{" is read as a JSON object (a text that opens so goes in one: {"text": ...})'
+
+
+JSONL_KEYS = ("text", "pair", "id")   # what a --jsonl object's keys are read for
+
+
+@functools.lru_cache(maxsize=1024)   # keys repeat from line to line
+def _misspelt_key(key: str) -> str | None:
+    """The key of JSONL_KEYS that `key` looks like a misspelling of ("pairs", "Pair", "ID"), or None:
+    a "pairs" read as no key would predict the line as a text alone. The cutoff is above the news
+    reader's 0.8, at which "idx" or "uid", metadata of their own, would pass for "id"."""
+    if key in JSONL_KEYS:
+        return None
+    near = difflib.get_close_matches(key.strip().lower(), JSONL_KEYS, n=1, cutoff=0.85)
+    return near[0] if near else None

@@ -41,6 +41,9 @@ def _not_utf8(head: bytes, name: str, line: int, byte: int, reason: str) -> Data
     packed = next((tool for magic, tool in COMPRESSED.items() if magic.match(head)), None)
     if packed:   # no text at all: re-saving it as UTF-8 is not the way
         return DataError([f"{name}: a file compressed with {packed}; decompress it first"])
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):   # Notepad's "Unicode", Windows PowerShell's >
+        return DataError([f"{name}: a file in UTF-16 (its byte-order mark says so); re-save it as UTF-8 (iconv -f "
+                          "UTF-16 -t UTF-8 FILE)"])
     return DataError([f"{name}:{line}: not valid UTF-8 ({reason} at byte {byte}); re-save it as UTF-8"])
 
 

@@ -218,6 +218,19 @@ def test_evaluate_warns_of_gold_entities_across_a_line_break(tiny_checkpoint, tm
            "'Bush\\n\\nCherie Blair')" in capsys.readouterr().err
 
 
+def test_evaluate_warns_of_documents_given_twice(tiny_checkpoint, tmp_path, capsys):
+    """Before: a record given twice (files joined by cat) was scored twice, weighing double, unsaid."""
+    data = tmp_path / "gold.jsonl"
+    records = [{"id": "a1", "text": "Talks in Geneva.", "topic": ["trade"]},
+               {"id": "a2", "text": "Sanctions on Minsk.", "topic": ["sanctions"]}]
+    data.write_text("".join(json.dumps(r) + "\n" for r in [*records, records[0]]), encoding="utf-8")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: 1 document(s) of {data} repeat another one's text, 0 of them annotated differently (e.g. " \
+           f"{data}:1 and {data}:3): each copy is scored" in err
+    assert f"repeat an earlier record's id in the same file (first: id 'a1' at {data}:1 and {data}:3)" in err
+
+
 def test_evaluate_refuses_a_second_data_file_rather_than_score_the_last_alone(tiny_checkpoint, tmp_path, capsys):
     """Before: `--data a --data b` printed b's figures alone, and a was never read."""
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"

@@ -85,6 +85,31 @@ def test_a_plain_line_after_a_byte_order_mark_is_read_without_it():
     assert [record["text"] for record in records] == ["Talks.", "In Geneva.", "", "42"]
 
 
+def test_a_json_line_with_a_misspelt_key_is_refused_with_its_place(tmp_path, capsys):
+    folder = tmp_path / "not-a-checkpoint"   # the input is refused before the checkpoint loads
+    folder.mkdir()
+    records = tmp_path / "records.jsonl"
+    for key, near, line in (("pairs", "pair", '{"text": "Talks resume", "pairs": "In Geneva."}'),
+                            ("Pair", "pair", '{"text": "Talks resume", "Pair": "In Geneva."}'),
+                            ("ID", "id", '{"ID": "a2", "text": "Talks resume"}'),
+                            ("Text", "text", '{"id": "a2", "Text": "Talks resume"}')):
+        records.write_text('{"id": 1, "text": "Talks."}\n' + line + "\n", encoding="utf-8")
+        assert main(["predict", "--checkpoint", str(folder), "--jsonl", "--file", str(records)]) == 2
+        assert f'{records}:2: key "{key}" looks like "{near}" misspelt' in capsys.readouterr().err   # before: dropped
+    records.write_text('{"text": "Talks.", "idx": 3, "title": "Geneva", "topic": ["trade"], "entities": []}\n',
+                       encoding="utf-8")   # metadata, an annotated file's fields: ignored, as before
+    assert main(["predict", "--checkpoint", str(folder), "--jsonl", "--file", str(records)]) == 2
+    assert "not a checkpoint" in capsys.readouterr().err
+
+
+def test_a_line_opening_with_a_brace_but_no_json_says_it_is_read_as_an_object(tmp_path, capsys):
+    folder = tmp_path / "not-a-checkpoint"   # the input is refused before the checkpoint loads
+    folder.mkdir()
+    assert main(["predict", "--checkpoint", str(folder), "--jsonl", "Talks.\n  {Reuters} Talks resume."]) == 2
+    err = capsys.readouterr().err
+    assert "the text argument:2: invalid JSON" in err and 'a line opening with "{" is read as a JSON object' in err
+
+
 def test_a_pair_file_folder_is_named_as_a_file_folder_is(tmp_path, capsys):
     folder = tmp_path / "not-a-checkpoint"   # refused before the checkpoint loads
     folder.mkdir()

@@ -149,3 +149,18 @@ def test_lines_read_as_they_come_are_the_lines_of_the_whole_text(data):
             return exc.problems
     whole = lines(lambda: split_lines(decode_utf8(data, "f")))
     assert lines(lambda: list(utf8_lines(io.BytesIO(data), "f"))) == (whole[:-1] if whole[-1:] == [""] else whole)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_file_is_named_as_such_not_as_bad_utf8_at_byte_0(encoding):
+    """Notepad's "Unicode" and Windows PowerShell's > write UTF-16 with its mark; before: "not valid
+    UTF-8 (invalid start byte at byte 0)", as for any binary file."""
+    import codecs
+    from training.readers._files import decode_utf8, utf8_lines
+    data = codecs.BOM_UTF16_BE + "Talks\nin Geneva".encode("utf-16-be") if encoding == "utf-16-be" \
+        else "Talks\nin Geneva".encode(encoding)
+    says = "a.txt: a file in UTF-16 (its byte-order mark says so); re-save it as UTF-8"
+    for read in (lambda: decode_utf8(data, "a.txt"), lambda: list(utf8_lines(io.BytesIO(data), "a.txt"))):
+        with pytest.raises(DataError) as err:
+            read()
+        assert err.value.problems[0].startswith(says)
