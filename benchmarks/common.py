@@ -86,8 +86,10 @@ def parser(description: str, systems: list[str], document_heads: bool = True,
 def parse_args(p: argparse.ArgumentParser) -> argparse.Namespace:
     """p's arguments, an empty one refused naming its option: `--train "$TRAIN"` with the variable
     unset was read as the working folder, as no training data, or as the option's default. An
-    option given several times (`--file A --file ""`) counts each value."""
-    args = p.parse_args()
+    option given several times (`--file A --file ""`) counts each value. A path starting with ~ is
+    expanded as newsmodel's commands expand it."""
+    from training.cli import expand_home
+    args = expand_home(p.parse_args())
     for name, value in vars(args).items():
         if value == "" or isinstance(value, list) and "" in value:
             p.error(f"--{name.replace('_', '-')}: an empty value (an unset shell variable?): give one")
@@ -310,7 +312,7 @@ def refuse_no_checkpoint(path: str, option: str = "--checkpoint") -> None:
     """A checkpoint folder that is missing, a file, or holds no manifest, refused naming `option`
     (not by load's own message), once the inputs are read: their errors come first."""
     from inference.folders import MANIFEST   # torch-free, as the checks before a load are
-    folder = Path(path).expanduser()   # as load reads it
+    folder = Path(path)
     if not (folder / MANIFEST).is_file():   # before: "No such file or directory: 'C/manifest.json'", no option
         why = ("does not exist" if not folder.exists() else "a file, not a checkpoint folder"
                if not folder.is_dir() else f"not a checkpoint: it has no {MANIFEST}")

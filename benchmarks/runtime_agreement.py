@@ -29,9 +29,10 @@ from pathlib import Path
 import common
 from inference import default_checkpoint, load
 from inference.export import export_ner
+from inference.folders import MANIFEST
+from inference.manifest import Manifest
 from inference.runtimes import RUNTIMES, available
 from inference.tokenization import has_letter_or_digit
-from training.cli.checkpoints import readable_manifest
 from training.readers._files import read_utf8
 
 
@@ -83,13 +84,11 @@ def main() -> None:
         parser.error(f"--variants {args.variants!r}: no names: give some of {', '.join(names)}")
     if set(wanted) - set(names):
         parser.error(f"--variants: {', '.join(sorted(set(wanted) - set(names)))} not among {', '.join(names)}")
-    manifest = readable_manifest(args.checkpoint)   # None: unreadable, which the load below names
-    if manifest:   # before: refused only once fp32 had loaded
-        refuse_unknown_task(parser, args.task, manifest)
-    # on the CPU, as every other variant runs (on a GPU machine "auto" would give fp32 another device)
-    with common.one_line_errors():   # a folder that is no checkpoint
+    common.refuse_no_checkpoint(args.checkpoint)   # after the inputs' own checks
+    with common.one_line_errors():   # a manifest that cannot be read, a checkpoint that cannot load
+        ner = refuse_unknown_task(parser, args.task, Manifest.read(Path(args.checkpoint) / MANIFEST))   # before loading
+        # on the CPU, as every other variant runs (on a GPU machine "auto" would give fp32 another device)
         fp32 = load(args.checkpoint, runtime="torch", quantize=False, device="cpu")
-    ner = refuse_unknown_task(parser, args.task, fp32.manifest)
     found = lambda model: [{(e.start, e.end, e.label, e.task) for e in model.predict(text).entities}
                            for text in texts]
     of_task = lambda spans, task: [{span[:3] for span in doc if span[3] == task} for doc in spans]

@@ -247,6 +247,7 @@ def main() -> None:
         texts = load_articles(args, long)
     if not texts:
         parser.error("no article to time: --repeat 0 times the --long articles alone, and none is there")
+    common.refuse_no_checkpoint(args.checkpoint)   # after the inputs' own checks
     from inference.export import export_ner
     from inference.runtimes import choose
     with tempfile.TemporaryDirectory() as tmp:

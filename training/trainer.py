@@ -112,10 +112,10 @@ def check_before_reading(config: TrainConfig) -> None:
     """What train refuses before it reads the data: an output or state a save would destroy, a
     model card it would lose, a state it would overwrite, windows longer than the encoder's positions
     where its config.json says them (the benchmark scripts call it before they cut their files too)."""
-    check_replaceable(config.output)   # before the data is read and hours are spent (`--output .` too)
+    check_replaceable(config.output, option="output")   # before the data is read and hours are spent (`--output .` too)
     for path in (config.output, state_dir(config.output)):   # so --resume finds what a kill left moved aside
         recover_killed_save(path)
-    check_replaceable(config.output)   # what that put back
+    check_replaceable(config.output, option="output")   # what that put back
     for path in input_files(config):
         check_outside_saves(path, config.output)
     if config.model_card:

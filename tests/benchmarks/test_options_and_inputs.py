@@ -79,8 +79,8 @@ def test_test_pairs_stance_py_cannot_read_are_refused_in_one_line(fnc, row, bodi
 
 @pytest.mark.parametrize("option, error", [
     (["--window-length", 5], "window_length: 5 leaves no room beyond window_overlap (64) and the 2 special tokens"),
-    (["--output", "{d}/eng.train"], "{d}/eng.train exists and is not a checkpoint: writing there would replace it; "
-                                     "choose another output"),
+    (["--output", "{d}/eng.train"], "output {d}/eng.train exists and is not a checkpoint: writing there would "
+                                     "replace it; choose another output"),
     (["--window-length", 100000], "window length 100000: it must exceed the overlap (64) and the 2 special tokens, "
                                   "and fit the encoder's 512 positions"),
 ], ids=["a window with no room", "an output that is a data file", "a window beyond the encoder's positions"])
@@ -708,12 +708,15 @@ def test_an_empty_value_is_refused_naming_its_option_by_every_script(tmp_path, s
     ("word_types.py", ["--checkpoint", "{missing}", "--articles", "{tmp}/a.txt", "--word", "US"]),
     ("capital_lines.py", ["--checkpoint", "{missing}", "--conll", "{tmp}/a.conll"]),
     ("memory.py", ["--checkpoint", "{missing}", "--source", "{tmp}/a.jsonl"]),
+    ("speed.py", ["--checkpoint", "{missing}", "--articles", "{tmp}/a.jsonl", "--long"]),
+    ("runtime_agreement.py", ["--checkpoint", "{missing}", "--file", "{tmp}/a.txt"]),
     # before: "[Errno 21] Is a directory: '...'"
     ("speed.py", ["--checkpoint", "none", "--long", "{folder}"]),
     ("runtime_agreement.py", ["--checkpoint", "none", "--file", "{tmp}/a.txt", "--file", "{folder}"]),
 ], ids=["consistency --file", "word_types --articles", "capital_lines --conll", "e5_conversion --conll",
         "memory --source", "consistency --checkpoint", "word_types --checkpoint", "capital_lines --checkpoint",
-        "memory --checkpoint", "speed --long", "runtime_agreement --file"])
+        "memory --checkpoint", "speed --checkpoint", "runtime_agreement --checkpoint", "speed --long",
+        "runtime_agreement --file"])
 def test_a_missing_input_or_a_folder_is_refused_naming_its_option_once(tmp_path, script, args):
     (tmp_path / "a.txt").write_text("Putin met Biden in Geneva.", encoding="utf-8")
     (tmp_path / "a.conll").write_text("Geneva NNP B-NP B-LOC\n", encoding="utf-8")
@@ -725,6 +728,22 @@ def test_a_missing_input_or_a_folder_is_refused_naming_its_option_once(tmp_path,
     why = "a folder; give a file" if path == str(places["folder"]) else "No such file or directory"
     expected = f"error: --checkpoint {path}: does not exist" if flag == "--checkpoint" else f"error: {flag} {path!r}: {why}"
     assert refusal(script, *args) == expected
+
+
+def test_paths_with_a_tilde_no_shell_expanded_are_in_the_home_folder(tmp_path, monkeypatch):
+    """Before: --checkpoint=~/ckpt alone was expanded (by its check); --output=~/runs, --train '~/x'
+    (no shell expands ~ after "=" or in quotes) were read in a folder named "~" of the working one."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import common
+    monkeypatch.setenv("HOME", str(tmp_path))
+    p = common.parser("", ["ours"])
+    p.add_argument("--train")
+    monkeypatch.setattr(sys, "argv", ["conll.py", "--system", "ours", "--output=~/runs", "--train", "~/eng.train",
+                                      "--output-json", "~/results.jsonl", "--base", "~/encoder", "--device", "cpu"])
+    args = common.parse_args(p)
+    assert (args.output, args.train, args.output_json, args.base) == tuple(
+        str(tmp_path / name) for name in ("runs", "eng.train", "results.jsonl", "encoder"))
+    assert args.system == "ours" and args.device == "cpu"
 
 
 def test_standins_refuse_an_empty_output_and_write_nothing_in_the_working_folder(public_data, tmp_path):

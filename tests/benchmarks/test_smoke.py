@@ -176,7 +176,7 @@ def test_bad_input_met_during_a_run_is_one_line_naming_the_users_file(data, tiny
     (mine / "notes.txt").write_text("mine", encoding="utf-8")
     assert refusal("conll.py", "--system", "ours", "--train", data / "eng.train", "--dev", data / "eng.testa",
                    "--test", data / "eng.testb", "--limit", 5, "--max-steps", 1, "--output", mine).startswith(
-        f"error: {mine} exists and is not a checkpoint")
+        f"error: output {mine} exists and is not a checkpoint")
     assert (mine / "notes.txt").read_text(encoding="utf-8") == "mine"
     no_text = tmp_path / "no_text.jsonl"
     no_text.write_text('{"body": "Talks in Geneva."}\n', encoding="utf-8")
@@ -533,7 +533,7 @@ def test_memory_names_a_source_without_texts_before_loading(tmp_path):
     ("consistency.py", ["--checkpoint", "none", "--file", "missing.txt"], "--file 'missing.txt': No such file or directory"),
     ("consistency.py", ["--checkpoint", "none", "--file", "empty.conll"], "error: empty.conll: no text"),
     ("memory.py", ["--checkpoint", "none", "--source", "blank.jsonl"], "error: blank.jsonl: no texts"),
-    ("speed.py", ["--checkpoint", "none", "--limit", "1", "--rounds", "1"], "error: 'none' does not exist"),
+    ("speed.py", ["--checkpoint", "none", "--limit", "1", "--rounds", "1"], "error: --checkpoint none: does not exist"),
     ("speed.py", ["--checkpoint", "none", "--limit", "1", "--long", "latin1.txt"], "latin1.txt:1: not valid UTF-8"),
     ("speed.py", ["--checkpoint", "none", "--limit", "1", "--long", "."], "--long '.': a folder; give a file"),
     ("capital_lines.py", ["--checkpoint", "none", "--conll", "missing.conll"], "No such file or directory"),
@@ -541,7 +541,7 @@ def test_memory_names_a_source_without_texts_before_loading(tmp_path):
      "--file 'missing.txt': No such file or directory"),
     ("runtime_agreement.py", ["--checkpoint", "none", "--file", "latin1.txt"], "not valid UTF-8"),
     ("runtime_agreement.py", ["--checkpoint", "none", "--file", "empty.conll"], "error: empty.conll: no text"),
-    ("runtime_agreement.py", ["--checkpoint", "none", "--file", "news.jsonl"], "error: 'none' does not exist"),
+    ("runtime_agreement.py", ["--checkpoint", "none", "--file", "news.jsonl"], "error: --checkpoint none: does not exist"),
     ("e5_conversion.py", ["--conll", "empty.conll"], "--conll empty.conll: no sentences to compare"),
     ("e5_conversion.py", ["--conll", "latin1.txt"], "latin1.txt:1: not valid UTF-8"),
     ("e5_conversion.py", ["--conll", "empty.conll", "--news", "news.jsonl"],

@@ -15,6 +15,10 @@ from . import calibrate, evaluate, export, predict, train
 
 TRAINING_EXTRAS = {"datasets", "seqeval", "sklearn", "scipy", "tqdm", "matplotlib"}   # pyproject.toml's train extra
 COMMANDS = {"train": train, "evaluate": evaluate, "calibrate": calibrate, "predict": predict, "export": export}
+# The options, of the commands and of the benchmark scripts, that name a file or folder (a new one goes here)
+PATH_OPTIONS = {"checkpoint", "file", "pair_file", "html", "config", "train", "dev", "test", "output", "init_from",
+                "schema", "model_card", "base", "bodies", "data", "plots", "output_json", "articles", "long", "conll",
+                "conllpp", "source", "news", "test_stances", "test_bodies", "exported"}
 
 
 def version() -> str:
@@ -47,6 +51,19 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def expand_home(args: argparse.Namespace) -> argparse.Namespace:
+    """`args` with each path option's value (or values) that starts with ~ or ~user expanded as a shell
+    expands it: `--output=~/ckpt`, `--train '~/x'` and a value from Python reach us unexpanded, and were
+    read as a folder named "~" in the working one. Other values (`--delimiter '~'`) stay as given."""
+    for name in PATH_OPTIONS & set(vars(args)):
+        value = getattr(args, name)
+        if isinstance(value, str):
+            setattr(args, name, os.path.expanduser(value))
+        elif isinstance(value, list):
+            setattr(args, name, [os.path.expanduser(v) if isinstance(v, str) else v for v in value])
+    return args
+
+
 def quiet_transformers() -> None:
     """transformers' logging as the commands want it: set by a command once its arguments are checked,
     before its first model loads, not by main(): importing transformers takes seconds that an argument
@@ -62,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS.values():
         command.add_parser(sub)
-    args = parser.parse_args(argv)
+    args = expand_home(parser.parse_args(argv))
     if sys.stdout is None:   # started with `>&-`: the output would be lost, after the work, with a traceback
         print("error: stdout is closed: redirect it to a file, or to /dev/null to discard it", file=sys.stderr)
         return 2

@@ -55,7 +55,7 @@ def checkpoint_path(path: str | None) -> str:
     from inference import default_checkpoint
     if path == "":   # `--checkpoint "$UNSET"`: not the default checkpoint, which calibrate would rewrite
         raise ValueError("--checkpoint '': give a checkpoint folder, or leave --checkpoint out for the default")
-    path = os.path.expanduser(path) if path else default_checkpoint()   # --checkpoint=~/ckpt: no shell expands it
+    path = path or default_checkpoint()
     if not os.path.exists(path):   # quoted: a trailing newline ($(cat file)) would break the message in two
         raise FileNotFoundError(f"no checkpoint at {str(path)!r} (--checkpoint, else $NEWSMODEL_CHECKPOINT, else "
                                 f"checkpoints/news): train one with `newsmodel train --train FILE --dev FILE "

@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     path = checkpoint_path(args.checkpoint)   # before transformers is imported, which takes seconds
     from inference.folders import check_export_output
-    check_export_output(args.output)   # before the checkpoint loads, and transformers is imported
+    check_export_output(args.output, "--output")   # before the checkpoint loads, and transformers is imported
     from inference.export import export_ner, ner_task
     if (manifest := readable_manifest(path)) is not None:   # before the weights load
         try:   # the default checkpoint is not named on the command line

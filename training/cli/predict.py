@@ -59,9 +59,10 @@ def run(args) -> int:
             raise ValueError(f"--html {args.html!r}: give a file in an existing folder you can write to")
         if _an_input(args):
             raise ValueError(f"--html {args.html!r}: that is an input of this command; give another file")
-        if _is_stdout(args.html):   # `> page.html` too: the page would be written over the JSON lines
-            raise ValueError(f"--html {args.html!r}: that is where stdout is redirected, which the JSON lines are "
-                             "written to; give another file")
+        if stream := _redirected_to(args.html):   # `> page.html`, `2> page.html`: the page would be written over them
+            written = {"stdout": "the JSON lines", "stderr": "warnings and errors"}[stream]
+            raise ValueError(f"--html {args.html!r}: that is where {stream} is redirected, which {written} are written "
+                             "to; give another file")
         from inference.folders import checkpoint_holding
         if held_by := checkpoint_holding(args.html):   # this checkpoint or another: their folders stay as saved
             raise ValueError(f"--html {args.html!r}: that is inside the checkpoint {held_by}, which predict leaves as "
@@ -242,14 +243,17 @@ def _an_input(args) -> bool:
     return any(os.path.samestat(os.stat(args.html), s) for s in read)
 
 
-def _is_stdout(path: str) -> bool:
-    """Whether `path` is the file stdout writes to, by any name."""
+def _redirected_to(path: str) -> str | None:
+    """The stream ("stdout" or "stderr") that writes to the file `path`, by any name, or None."""
     if not os.path.exists(path):
-        return False
-    try:
-        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
-    except (AttributeError, OSError, ValueError):   # stdout replaced (no file descriptor) or closed
-        return False
+        return None
+    for name in ("stdout", "stderr"):
+        try:
+            if os.path.samestat(os.stat(path), os.fstat(getattr(sys, name).fileno())):
+                return name
+        except (AttributeError, OSError, ValueError):   # replaced (no file descriptor) or closed
+            pass
+    return None
 
 
 def _jsonl_record(line: str, where: str) -> dict:

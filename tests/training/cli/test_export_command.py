@@ -40,7 +40,7 @@ def test_an_empty_output_is_refused_not_taken_for_the_current_folder(tiny_checkp
     assert "error: the output path is empty" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
     assert main(["export", "--checkpoint", str(tiny_checkpoint), "--output", "."]) == 2   # before: the folder
-    assert "error: .: that is the folder this command runs in" in capsys.readouterr().err   # renamed away
+    assert "error: --output .: that is the folder this command runs in" in capsys.readouterr().err   # renamed away
     assert list(tmp_path.iterdir()) == [] and os.getcwd() == str(tmp_path)
 
 
@@ -67,7 +67,8 @@ def test_an_output_inside_the_checkpoint_is_refused_before_loading(tiny_checkpoi
     monkeypatch.setattr(command, "open_checkpoint", lambda *a, **k: pytest.fail("loaded before the output was checked"))
     for exported, output in ((checkpoint, checkpoint / "onnx"), (tiny_checkpoint, checkpoint / "exports" / "ner")):
         assert main(["export", "--checkpoint", str(exported), "--output", str(output)]) == 2
-        assert f"error: {output} is inside the checkpoint {checkpoint}, which a later save" in capsys.readouterr().err
+        assert f"error: --output {output} is inside the checkpoint {checkpoint}, which a later save" \
+            in capsys.readouterr().err   # before: the path alone, naming no option
     assert sorted(p.name for p in checkpoint.iterdir() if p.is_dir()) == []   # its next save would be refused
 
 

@@ -106,7 +106,7 @@ def test_device_precision_value_and_export_output_errors_import_no_torch_nor_tra
                ["export", "--output", str(notes), "--checkpoint", folder]]
     stderr = _refused_without_torch(failing)
     assert "error: epochs: 0 is not" in stderr and "error: --device gpu: unknown device 'gpu'" in stderr
-    assert f"error: {notes} exists and is not an earlier export" in stderr
+    assert f"error: --output {notes} exists and is not an earlier export" in stderr
 
 
 def _refused_without_torch(failing: list[list[str]]) -> str:

@@ -558,6 +558,37 @@ def test_an_html_page_stdout_is_redirected_to_is_refused_before_the_checkpoint_l
             assert f"error: --html {str(page)!r}: that is where stdout is redirected" in capsys.readouterr().err
 
 
+def test_an_html_page_stderr_is_redirected_to_is_refused_before_the_checkpoint_loads(tmp_path, monkeypatch):
+    """Before: `newsmodel predict ... --html out.html 2> out.html` was taken: the page was written over
+    the warnings, and a later warning into the page."""
+    import sys
+    folder = tmp_path / "not-a-checkpoint"   # refused before it loads
+    folder.mkdir()
+    page = tmp_path / "out.html"
+    with open(page, "w", encoding="utf-8") as err:
+        monkeypatch.setattr(sys, "stderr", err)
+        assert main(["predict", "--checkpoint", str(folder), "Talks.", "--html", str(page)]) == 2
+    assert page.read_text(encoding="utf-8") == (f"error: --html {str(page)!r}: that is where stderr is redirected, "
+                                                "which warnings and errors are written to; give another file\n")
+
+
+def test_file_pair_file_and_html_with_a_tilde_no_shell_expanded_are_in_the_home_folder(tiny_checkpoint, tmp_path,
+                                                                                       monkeypatch, capsys):
+    """Before: --file=~/article.txt (no shell expands ~ after "=" or in quotes) was "--file
+    '~/article.txt': No such file or directory", read in a folder named "~" of the working one."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    (tmp_path / "article.txt").write_text("Talks in Geneva.", encoding="utf-8")
+    (tmp_path / "body.txt").write_text("Officials said the talks went on.", encoding="utf-8")
+    with pytest.warns(UserWarning, match="no pair task"):
+        assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--file=~/article.txt", "--pair-file",
+                     "~/body.txt", "--html=~/page.html"]) == 0
+    assert json.loads(capsys.readouterr().out)
+    assert "Officials said the talks went on." in (tmp_path / "page.html").read_text(encoding="utf-8")
+    assert list((tmp_path / "work").iterdir()) == []   # no folder named "~"
+
+
 def test_a_checkpoint_option_with_a_tilde_no_shell_expanded_is_in_the_home_folder(tiny_checkpoint, tmp_path,
                                                                                    monkeypatch, capsys):
     """Before: --checkpoint=~/ckpt (the shell expands no ~ after "=") was "no checkpoint at ~/ckpt"; a

@@ -34,8 +34,22 @@ def test_an_output_that_is_not_a_checkpoint_is_refused_before_reading_the_data(t
     (corpus / "train.jsonl").write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
     missing = tmp_path / "absent.jsonl"   # were the data read first, its error would come instead
     assert main(["train", "--train", str(missing), "--output", str(corpus)]) == 2
-    assert f"{corpus} exists and is not a checkpoint" in capsys.readouterr().err
+    assert f"error: output {corpus} exists and is not a checkpoint" in capsys.readouterr().err   # before: no option
     assert [p.name for p in corpus.iterdir()] == ["train.jsonl"]
+
+
+def test_paths_given_with_a_tilde_no_shell_expanded_are_in_the_home_folder(tmp_path, monkeypatch, capsys):
+    """Before: --output=~/corpus and --train '~/x' (no shell expands ~ after "=" or in quotes) were
+    read as a folder named "~" in the working one: the corpus was not found to be refused."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "notes.txt").write_text("keep me", encoding="utf-8")
+    assert main(["train", "--train", "~/absent.jsonl", "--output=~/corpus"]) == 2
+    assert f"error: output {tmp_path / 'corpus'} exists and is not a checkpoint" in capsys.readouterr().err
+    assert main(["train", "--train", "~/absent.jsonl", "--output=~/new"]) == 2
+    assert f"error: {tmp_path / 'absent.jsonl'}: No such file or directory" in capsys.readouterr().err
 
 
 def test_a_state_folder_that_is_not_a_training_state_is_refused_before_reading_the_data(tmp_path, capsys):
