@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import calibrate, evaluate, export, predict, train
 
-TRAINING_EXTRAS = {"datasets", "seqeval", "sklearn", "scipy", "tqdm", "matplotlib"}   # pyproject.toml's train extra
+TRAINING_EXTRAS = {"datasets", "seqeval", "sklearn", "scipy", "regex", "tqdm", "matplotlib"}   # pyproject.toml's train extra
 COMMANDS = {"train": train, "evaluate": evaluate, "calibrate": calibrate, "predict": predict, "export": export}
 # The options, of the commands and of the benchmark scripts, that name a file or folder (a new one goes here)
 PATH_OPTIONS = {"checkpoint", "file", "pair_file", "html", "config", "train", "dev", "test", "output", "init_from",
